@@ -1,0 +1,57 @@
+/// A public topic of Bybit V5 linear, parsed once from its name (`orderbook.50.BTCUSDT`).
+public enum BybitTopic: Hashable, Sendable {
+    case orderBook(depth: Int, symbol: String)
+    case publicTrade(symbol: String)
+    case allLiquidation(symbol: String)
+    /// The deprecated, throttled `liquidation.{symbol}` topic (data is an object): still decoded for old recordings.
+    case legacyLiquidation(symbol: String)
+    case tickers(symbol: String)
+    case kline(interval: String, symbol: String)
+    /// A reserved local pseudo-topic of the recorder (`_cascade.session`, `_cascade.instruments`, …).
+    case local(name: String)
+
+    /// Parses a topic name; `nil` for anything not listed above.
+    public init?(_ name: String) {
+        if name.hasPrefix("_cascade.") {
+            self = .local(name: String(name.dropFirst("_cascade.".count)))
+            return
+        }
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        switch (parts.first, parts.count) {
+        case ("orderbook", 3):
+            guard let depth = Int(parts[1]), [1, 25, 50, 100, 200, 500, 1000].contains(depth), !parts[2].isEmpty else { return nil }
+            self = .orderBook(depth: depth, symbol: String(parts[2]))
+        case ("publicTrade", 2) where !parts[1].isEmpty: self = .publicTrade(symbol: String(parts[1]))
+        case ("allLiquidation", 2) where !parts[1].isEmpty: self = .allLiquidation(symbol: String(parts[1]))
+        case ("liquidation", 2) where !parts[1].isEmpty: self = .legacyLiquidation(symbol: String(parts[1]))
+        case ("tickers", 2) where !parts[1].isEmpty: self = .tickers(symbol: String(parts[1]))
+        case ("kline", 3) where !parts[2].isEmpty:
+            let intervals: Set<Substring> = ["1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M"]
+            guard intervals.contains(parts[1]) else { return nil }
+            self = .kline(interval: String(parts[1]), symbol: String(parts[2]))
+        default: return nil
+        }
+    }
+
+    /// The topic name as sent on the wire.
+    public var name: String {
+        switch self {
+        case let .orderBook(depth, symbol): "orderbook.\(depth).\(symbol)"
+        case let .publicTrade(symbol): "publicTrade.\(symbol)"
+        case let .allLiquidation(symbol): "allLiquidation.\(symbol)"
+        case let .legacyLiquidation(symbol): "liquidation.\(symbol)"
+        case let .tickers(symbol): "tickers.\(symbol)"
+        case let .kline(interval, symbol): "kline.\(interval).\(symbol)"
+        case let .local(name): "_cascade.\(name)"
+        }
+    }
+
+    /// The symbol the topic is about (`nil` for local pseudo-topics).
+    public var symbol: String? {
+        switch self {
+        case let .orderBook(_, s), let .publicTrade(s), let .allLiquidation(s), let .legacyLiquidation(s),
+             let .tickers(s), let .kline(_, s): s
+        case .local: nil
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// A price of one instrument, as an integer count of that instrument's price units (`10^-priceDigits`).
+///
+/// The scale is per symbol (``SymbolScale``) and independent of `tickSize`: recorded data is not always on
+/// the instrument grid, and grid conformity is checked and counted separately (``InstrumentRules``).
+public struct Price: Hashable, Comparable, Sendable {
+    /// Count of `10^-priceDigits` units.
+    public var units: Int64
+    @inlinable public init(units: Int64) { self.units = units }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
+    /// The zero price (used only as an explicit "none" sentinel in fixed-size storage).
+    public static let zero = Price(units: 0)
+}
+
+/// A quantity of one instrument's base coin, as an integer count of `10^-qtyDigits` units.
+public struct Quantity: Hashable, Comparable, Sendable {
+    /// Count of `10^-qtyDigits` units.
+    public var units: Int64
+    @inlinable public init(units: Int64) { self.units = units }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
+    public static let zero = Quantity(units: 0)
+    @inlinable public static func + (a: Self, b: Self) -> Self { Self(units: a.units + b.units) }
+    @inlinable public static func - (a: Self, b: Self) -> Self { Self(units: a.units - b.units) }
+}
+
+/// An amount of USDT (the settle coin) at a fixed 1e-8 resolution.
+///
+/// Rounding rule (the only one in Cascade): products are computed exactly in 128 bits and rounded
+/// **half to even** to 1e-8 only when the exact result has more than eight decimals. Bybit's own
+/// `execValue = price × qty` and `execFee = execValue × feeRate` therefore come out to the digit:
+/// `0.5 × 95900.1 = 47950.05`, `× 0.00055 = 26.3725275`.
+public struct USDT: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Fraction digits of the unit.
+    public static let digits = 8
+    /// Count of 1e-8 USDT.
+    public var units: Int64
+    @inlinable public init(units: Int64) { self.units = units }
+    public static let zero = USDT(units: 0)
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
+    @inlinable public static func + (a: Self, b: Self) -> Self { Self(units: a.units + b.units) }
+    @inlinable public static func - (a: Self, b: Self) -> Self { Self(units: a.units - b.units) }
+    @inlinable public static prefix func - (a: Self) -> Self { Self(units: -a.units) }
+
+    /// Parses exact decimal text, e.g. `"26.3725275"`.
+    public init(_ text: String) throws(DecimalParseError) {
+        units = try FixedDecimal.parse(text, digits: Self.digits)
+    }
+
+    /// `self × rate`, rounded half to even to 1e-8 (e.g. a fee from an exec value and a fee rate).
+    public func multiplied(by rate: Rate) -> USDT? {
+        FixedDecimal.rescale(Int128(units) * Int128(rate.units), from: Self.digits + Rate.digits, to: Self.digits)
+            .map(USDT.init(units:))
+    }
+
+    public var description: String { FixedDecimal.format(units, digits: Self.digits) }
+}
+
+/// A dimensionless rate (fee rate, funding rate, ratio) at a fixed 1e-10 resolution.
+public struct Rate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// Fraction digits of the unit: enough for Bybit's funding rates and fee rates (8 decimals at most).
+    public static let digits = 10
+    public var units: Int64
+    @inlinable public init(units: Int64) { self.units = units }
+    @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
+    /// Parses exact decimal text, e.g. `"0.00055"` or `"-0.005"`.
+    public init(_ text: String) throws(DecimalParseError) {
+        units = try FixedDecimal.parse(text, digits: Self.digits)
+    }
+    public var description: String { FixedDecimal.format(units, digits: Self.digits) }
+}

@@ -1,0 +1,237 @@
+public import CascadeCore
+
+/// How a book judges the update id `u` of consecutive deltas.
+///
+/// Bybit documents `u` as an update id and shows `u == 1` restarts, but does not promise `+1` steps for
+/// every depth, so the default only requires `u` to increase. Both counters are kept under either policy.
+public enum UpdateIDPolicy: String, Sendable, CaseIterable {
+    /// `u` must be exactly the previous `u + 1`; anything else requests a resync.
+    case strict
+    /// `u` must increase; a jump is counted but accepted, a repeat or decrease requests a resync.
+    case monotonic
+}
+
+/// An integrity problem that invalidated a book until its next snapshot. Carries both sides of the comparison.
+public enum BookError: Error, Equatable, Sendable {
+    case updateIDGap(expected: UInt64, got: UInt64)
+    case updateIDRegression(previous: UInt64, got: UInt64)
+    case crossed(bid: Price, ask: Price)
+}
+
+/// Where a book stands with respect to the exchange's stream.
+public enum BookSyncState: Equatable, Sendable {
+    /// No snapshot yet: deltas are ignored (and counted).
+    case awaitingSnapshot
+    case synced
+    /// An integrity check failed; the consumer must resubscribe so Bybit sends a new snapshot.
+    case needsResync(BookError)
+}
+
+/// What applying one message did.
+public enum BookApplyOutcome: Equatable, Sendable {
+    case replaced
+    case applied
+    /// A delta arrived while the book was not synced; nothing changed.
+    case ignoredUntilSnapshot
+    /// The message broke an integrity rule; the book is now ``BookSyncState/needsResync(_:)``.
+    case invalidated(BookError)
+}
+
+/// Counters a user needs to trust a book built from a stream.
+public struct BookStats: Equatable, Sendable {
+    public var snapshots = 0
+    /// Snapshots with `u == 1` after the first: Bybit service restarts.
+    public var restartSnapshots = 0
+    public var deltas = 0
+    /// Level entries applied (snapshot levels plus delta entries).
+    public var levelUpdates = 0
+    public var deletes = 0
+    /// Deletes of a price the book did not hold (counted, harmless).
+    public var deletesOfMissingLevels = 0
+    /// Deltas whose `u` was not exactly previous + 1 (but larger).
+    public var updateIDJumps = 0
+    /// Deltas whose `u` did not increase.
+    public var updateIDRegressions = 0
+    /// Messages whose cross sequence `seq` did not increase.
+    public var sequenceRegressions = 0
+    public var crossedBooks = 0
+    public var resyncsRequested = 0
+    public var deltasIgnoredUntilSnapshot = 0
+    /// Snapshot levels that were not strictly sorted best-first (the book sorts them).
+    public var unsortedSnapshots = 0
+    /// Times a side held more levels than the topic depth after a message.
+    public var overDepth = 0
+    public init() {}
+}
+
+/// A price-level order book of one symbol and one topic depth, on integer prices.
+///
+/// Storage: each side is a pair of parallel arrays sorted so that the **best level is last** (bids ascending,
+/// asks descending). Bybit's changes cluster at the top of the book, so inserts and deletes there move few
+/// elements, and lookups are binary searches. Rules: a snapshot (or `u == 1`) replaces the book; in a delta
+/// size 0 deletes, any other size inserts or replaces; integrity failures (update-id gap or regression per
+/// ``UpdateIDPolicy``, crossed book) mark the book ``BookSyncState/needsResync(_:)`` until the next snapshot.
+public struct OrderBook: Sendable {
+    public let symbol: SymbolID
+    /// Topic depth (50, 200, …); books of different depths are distinct.
+    public let depth: Int
+    public let scale: SymbolScale
+    public var policy: UpdateIDPolicy
+    public private(set) var state: BookSyncState = .awaitingSnapshot
+    public private(set) var stats = BookStats()
+    public private(set) var lastUpdateID: UInt64?
+    public private(set) var lastSequence: UInt64?
+    public private(set) var lastExchangeTime: ExchangeTime?
+    public private(set) var lastMatchTime: ExchangeTime?
+    public private(set) var lastLocalTime: LocalTime?
+
+    @usableFromInline var bidPrices: [Int64] = []
+    @usableFromInline var bidSizes: [Int64] = []
+    @usableFromInline var askPrices: [Int64] = []
+    @usableFromInline var askSizes: [Int64] = []
+
+    public init(symbol: SymbolID, depth: Int, scale: SymbolScale, policy: UpdateIDPolicy = .monotonic) {
+        self.symbol = symbol
+        self.depth = depth
+        self.scale = scale
+        self.policy = policy
+        let capacity = max(depth, 64) + 16
+        bidPrices.reserveCapacity(capacity)
+        bidSizes.reserveCapacity(capacity)
+        askPrices.reserveCapacity(capacity)
+        askSizes.reserveCapacity(capacity)
+    }
+
+    /// True when the book mirrors the exchange (a snapshot was applied and no check failed since).
+    @inlinable public var isSynced: Bool { state == .synced }
+
+    /// Applies one message of this book's topic.
+    @discardableResult
+    public mutating func apply(_ update: BookUpdate) -> BookApplyOutcome {
+        if let last = lastSequence, update.sequence != 0, update.sequence <= last { stats.sequenceRegressions += 1 }
+        if update.replacesBook {
+            if update.updateID == 1 && stats.snapshots > 0 { stats.restartSnapshots += 1 }
+            replace(update)
+            return finish(update, outcome: .replaced)
+        }
+        guard case .synced = state, let previous = lastUpdateID else {
+            stats.deltasIgnoredUntilSnapshot += 1
+            return .ignoredUntilSnapshot
+        }
+        stats.deltas += 1
+        let u = update.updateID
+        if u <= previous {
+            stats.updateIDRegressions += 1
+            return invalidate(.updateIDRegression(previous: previous, got: u))
+        }
+        if u != previous &+ 1 {
+            stats.updateIDJumps += 1
+            if policy == .strict { return invalidate(.updateIDGap(expected: previous &+ 1, got: u)) }
+        }
+        for level in update.bids { Self.upsert(level, prices: &bidPrices, sizes: &bidSizes, ascending: true, stats: &stats) }
+        for level in update.asks { Self.upsert(level, prices: &askPrices, sizes: &askSizes, ascending: false, stats: &stats) }
+        stats.levelUpdates += update.bids.count + update.asks.count
+        return finish(update, outcome: .applied)
+    }
+
+    /// Marks the book as needing a resync (e.g. after a feed gap detected elsewhere) until the next snapshot.
+    public mutating func invalidate(_ error: BookError) -> BookApplyOutcome {
+        state = .needsResync(error)
+        stats.resyncsRequested += 1
+        return .invalidated(error)
+    }
+
+    private mutating func finish(_ update: BookUpdate, outcome: BookApplyOutcome) -> BookApplyOutcome {
+        lastUpdateID = update.updateID
+        if update.sequence != 0 { lastSequence = update.sequence }
+        lastExchangeTime = update.exchangeTime
+        lastMatchTime = update.matchTime ?? lastMatchTime
+        lastLocalTime = update.localTime
+        if bidPrices.count > depth || askPrices.count > depth { stats.overDepth += 1 }
+        if let bid = bidPrices.last, let ask = askPrices.last, bid >= ask {
+            stats.crossedBooks += 1
+            return invalidate(.crossed(bid: Price(units: bid), ask: Price(units: ask)))
+        }
+        if outcome == .replaced { state = .synced }
+        return outcome
+    }
+
+    private mutating func replace(_ update: BookUpdate) {
+        stats.snapshots += 1
+        stats.levelUpdates += update.bids.count + update.asks.count
+        bidPrices.removeAll(keepingCapacity: true)
+        bidSizes.removeAll(keepingCapacity: true)
+        askPrices.removeAll(keepingCapacity: true)
+        askSizes.removeAll(keepingCapacity: true)
+        var sorted = true
+        // Snapshots list the best level first; storage keeps the best level last.
+        for level in update.bids.reversed() where level.size.units > 0 {
+            if let last = bidPrices.last, last >= level.price.units { sorted = false }
+            bidPrices.append(level.price.units)
+            bidSizes.append(level.size.units)
+        }
+        for level in update.asks.reversed() where level.size.units > 0 {
+            if let last = askPrices.last, last <= level.price.units { sorted = false }
+            askPrices.append(level.price.units)
+            askSizes.append(level.size.units)
+        }
+        if !sorted {
+            stats.unsortedSnapshots += 1
+            rebuildSorted()
+        }
+    }
+
+    /// Slow path for a snapshot that was not strictly sorted: sort, and let the later duplicate win.
+    private mutating func rebuildSorted() {
+        func rebuild(_ prices: inout [Int64], _ sizes: inout [Int64], ascending: Bool) {
+            var byPrice: [Int64: Int64] = [:]
+            for (p, q) in zip(prices, sizes) { byPrice[p] = q }
+            let keys = byPrice.keys.sorted(by: ascending ? (<) : (>))
+            prices = keys
+            sizes = keys.map { byPrice[$0]! }
+        }
+        rebuild(&bidPrices, &bidSizes, ascending: true)
+        rebuild(&askPrices, &askSizes, ascending: false)
+    }
+
+    /// Index of the first element not "better-side-before" `price` in storage order.
+    @inline(__always)
+    static func insertionIndex(_ prices: [Int64], _ price: Int64, ascending: Bool) -> Int {
+        var low = 0, high = prices.count
+        prices.withUnsafeBufferPointer { p in
+            if ascending {
+                while low < high {
+                    let mid = (low &+ high) >> 1
+                    if p[mid] < price { low = mid &+ 1 } else { high = mid }
+                }
+            } else {
+                while low < high {
+                    let mid = (low &+ high) >> 1
+                    if p[mid] > price { low = mid &+ 1 } else { high = mid }
+                }
+            }
+        }
+        return low
+    }
+
+    @inline(__always)
+    static func upsert(_ level: BookLevel, prices: inout [Int64], sizes: inout [Int64], ascending: Bool, stats: inout BookStats) {
+        let price = level.price.units
+        let i = insertionIndex(prices, price, ascending: ascending)
+        let found = i < prices.count && prices[i] == price
+        if level.size.units == 0 {
+            stats.deletes += 1
+            if found {
+                prices.remove(at: i)
+                sizes.remove(at: i)
+            } else {
+                stats.deletesOfMissingLevels += 1
+            }
+        } else if found {
+            sizes[i] = level.size.units
+        } else {
+            prices.insert(price, at: i)
+            sizes.insert(level.size.units, at: i)
+        }
+    }
+}
