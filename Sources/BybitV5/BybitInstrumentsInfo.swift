@@ -70,7 +70,8 @@ public enum BybitInstrumentsInfo {
         }
         var out: [(String, InstrumentRules)] = []
         for item in items {
-            let scale = table[table.id(for: item.symbol)].scale
+            let id = table.id(for: item.symbol)
+            let scale = table[id].scale
             func price(_ field: String, _ text: String) throws(DecodeError) -> Price {
                 do { return Price(units: try FixedDecimal.parse(text, digits: scale.priceDigits)) } catch {
                     throw .invalidField(symbol: item.symbol, field: field, value: text)

@@ -23,6 +23,14 @@ public struct SyntheticBookFrames {
         self.mid = midCents
     }
 
+    /// Levels per side of the generator's own reference book.
+    public var referenceLevelCounts: (bids: Int, asks: Int) { (bids.count, asks.count) }
+    /// Best bid and ask of the reference book as Bybit text (price, size).
+    public var referenceBest: (bid: (String, String), ask: (String, String))? {
+        guard let b = bids.keys.max(), let a = asks.keys.min() else { return nil }
+        return ((Self.price(b), Self.size(bids[b]!)), (Self.price(a), Self.size(asks[a]!)))
+    }
+
     static func price(_ cents: Int64) -> String { FixedDecimal.format(cents, digits: 2, minimumFractionDigits: 2) }
     static func size(_ milli: Int64) -> String { FixedDecimal.format(milli, digits: 3, minimumFractionDigits: 3) }
 

@@ -90,6 +90,7 @@ import Testing
         #expect(final.bidCount >= 490 && final.askCount >= 490)
         let instrument = decoder.instruments[final.symbol]
         let bid = try #require(final.bestBid)
-        #expect(bid.price > (try instrument.price("1.9")) && bid.price < (try instrument.price("2.0")))
+        let low = try instrument.price("1.9"), high = try instrument.price("2.0")
+        #expect(bid.price > low && bid.price < high)
     }
 }

@@ -21,6 +21,11 @@ import Testing
             #expect(outcome == (i == 0 ? .replaced : .applied))
         }
         let b = try #require(book)
-        #expect(b.isSynced && b.bidCount == 50 && b.askCount == 50 && b.stats.overDepth == 0)
+        let instrument = decoder.instruments[b.symbol]
+        let best = try #require(gen.referenceBest)
+        #expect(b.isSynced && b.stats.overDepth == 0 && b.stats.deletesOfMissingLevels == 0)
+        #expect(b.bidCount == gen.referenceLevelCounts.bids && b.askCount == gen.referenceLevelCounts.asks)
+        #expect(b.bestBid == BookLevel(price: try instrument.price(best.bid.0), size: try instrument.quantity(best.bid.1)))
+        #expect(b.bestAsk == BookLevel(price: try instrument.price(best.ask.0), size: try instrument.quantity(best.ask.1)))
     }
 }
