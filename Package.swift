@@ -71,10 +71,11 @@ var package = Package(
 )
 
 // Benchmarks are opt-in so `swift test` never builds ordo-one/benchmark:
-//   CASCADE_BENCHMARKS=1 swift package --package-path . benchmark
+//   CASCADE_BENCHMARKS=1 swift package --scratch-path .build-bench benchmark
 if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
     package.dependencies.append(
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]))
+    // The benchmark reads shared recordings through Recording and CascadeTesting.
     package.targets.append(
         .executableTarget(
             name: "DecodeAndBook",

@@ -66,9 +66,9 @@ extension BybitPublicDecoder {
         if try s.consume(UInt8(ascii: "]")) { return }
         repeat {
             try s.expect(UInt8(ascii: "["))
-            let price = try s.readRequiredDecimal(digits: scale.priceDigits, field: "price")
+            let price = try s.readQuotedDecimal(digits: scale.priceDigits, field: "price")
             try s.expect(UInt8(ascii: ","))
-            let size = try s.readRequiredDecimal(digits: scale.qtyDigits, field: "size")
+            let size = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "size")
             try s.expect(UInt8(ascii: "]"))
             guard price > 0, size >= 0 else { throw .invalidValue(field: price > 0 ? "size" : "price") }
             levels.append(BookLevel(price: Price(units: price), size: Quantity(units: size)))
@@ -92,8 +92,8 @@ extension BybitPublicDecoder {
                         switch s.bytes[key.lowerBound] {
                         case UInt8(ascii: "T"): time = try s.readTime(field: "T")
                         case UInt8(ascii: "S"): side = try Self.readSide(&s, field: "S")
-                        case UInt8(ascii: "v"): qty = try s.readRequiredDecimal(digits: scale.qtyDigits, field: "v")
-                        case UInt8(ascii: "p"): price = try s.readRequiredDecimal(digits: scale.priceDigits, field: "p")
+                        case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "v")
+                        case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: scale.priceDigits, field: "p")
                         case UInt8(ascii: "L"): tick = try Self.readTickDirection(&s)
                         case UInt8(ascii: "i"):
                             let b = try s.peek()
@@ -131,8 +131,8 @@ extension BybitPublicDecoder {
                 if legacy {
                     if s.equals(key, "updatedTime") || s.equals(key, "updateTime") { time = try s.readTime(field: "updatedTime") }
                     else if s.equals(key, "side") { side = try Self.readSide(&s, field: "side") }
-                    else if s.equals(key, "size") { qty = try s.readRequiredDecimal(digits: entry.scale.qtyDigits, field: "size") }
-                    else if s.equals(key, "price") { price = try s.readRequiredDecimal(digits: entry.scale.priceDigits, field: "price") }
+                    else if s.equals(key, "size") { qty = try s.readQuotedDecimal(digits: entry.scale.qtyDigits, field: "size") }
+                    else if s.equals(key, "price") { price = try s.readQuotedDecimal(digits: entry.scale.priceDigits, field: "price") }
                     else { try s.skipValue() }
                     continue
                 }
@@ -143,8 +143,8 @@ extension BybitPublicDecoder {
                 switch s.bytes[key.lowerBound] {
                 case UInt8(ascii: "T"): time = try s.readTime(field: "T")
                 case UInt8(ascii: "S"): side = try Self.readSide(&s, field: "S")
-                case UInt8(ascii: "v"): qty = try s.readRequiredDecimal(digits: entry.scale.qtyDigits, field: "v")
-                case UInt8(ascii: "p"): price = try s.readRequiredDecimal(digits: entry.scale.priceDigits, field: "p")
+                case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: entry.scale.qtyDigits, field: "v")
+                case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: entry.scale.priceDigits, field: "p")
                 default: try s.skipValue()
                 }
             } while try s.nextElement(close: UInt8(ascii: "}"))
@@ -221,12 +221,12 @@ extension BybitPublicDecoder {
                     else if s.equals(key, "end") { end = try s.readTime(field: "end") }
                     else if s.equals(key, "timestamp") { last = try s.readTime(field: "timestamp") }
                     else if s.equals(key, "confirm") { confirm = try s.readBool(field: "confirm") }
-                    else if s.equals(key, "open") { open = try s.readRequiredDecimal(digits: p, field: "open") }
-                    else if s.equals(key, "high") { high = try s.readRequiredDecimal(digits: p, field: "high") }
-                    else if s.equals(key, "low") { low = try s.readRequiredDecimal(digits: p, field: "low") }
-                    else if s.equals(key, "close") { close = try s.readRequiredDecimal(digits: p, field: "close") }
-                    else if s.equals(key, "volume") { volume = try s.readRequiredDecimal(digits: scale.qtyDigits, field: "volume") }
-                    else if s.equals(key, "turnover") { turnover = try s.readRequiredDecimal(digits: USDT.digits, field: "turnover") }
+                    else if s.equals(key, "open") { open = try s.readQuotedDecimal(digits: p, field: "open") }
+                    else if s.equals(key, "high") { high = try s.readQuotedDecimal(digits: p, field: "high") }
+                    else if s.equals(key, "low") { low = try s.readQuotedDecimal(digits: p, field: "low") }
+                    else if s.equals(key, "close") { close = try s.readQuotedDecimal(digits: p, field: "close") }
+                    else if s.equals(key, "volume") { volume = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "volume") }
+                    else if s.equals(key, "turnover") { turnover = try s.readQuotedDecimal(digits: USDT.digits, field: "turnover") }
                     else { try s.skipValue() }
                 } while try s.nextElement(close: UInt8(ascii: "}"))
             }

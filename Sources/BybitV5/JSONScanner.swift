@@ -16,7 +16,7 @@ struct JSONScanner {
 
     @inlinable var atEnd: Bool { index >= bytes.count }
 
-    @inlinable mutating func skipWhitespace() {
+    @inlinable @inline(__always) mutating func skipWhitespace() {
         while index < bytes.count {
             let b = bytes[index]
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { index += 1 } else { return }
@@ -24,13 +24,13 @@ struct JSONScanner {
     }
 
     /// The next non-space byte, without consuming it.
-    @inlinable mutating func peek() throws(BybitFrameError) -> UInt8 {
+    @inlinable @inline(__always) mutating func peek() throws(BybitFrameError) -> UInt8 {
         skipWhitespace()
         guard index < bytes.count else { throw .truncated }
         return bytes[index]
     }
 
-    @inlinable mutating func expect(_ byte: UInt8) throws(BybitFrameError) {
+    @inlinable @inline(__always) mutating func expect(_ byte: UInt8) throws(BybitFrameError) {
         skipWhitespace()
         guard index < bytes.count else { throw .truncated }
         guard bytes[index] == byte else { throw .unexpectedByte(offset: index, byte: bytes[index]) }
@@ -38,7 +38,7 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` if it is next; returns whether it did.
-    @inlinable mutating func consume(_ byte: UInt8) throws(BybitFrameError) -> Bool {
+    @inlinable @inline(__always) mutating func consume(_ byte: UInt8) throws(BybitFrameError) -> Bool {
         if try peek() == byte {
             index += 1
             return true
@@ -47,7 +47,7 @@ struct JSONScanner {
     }
 
     /// Reads a string and returns the range of its raw bytes (escapes are kept as sent; Bybit's values have none).
-    @inlinable mutating func readStringRange() throws(BybitFrameError) -> Range<Int> {
+    @inlinable @inline(__always) mutating func readStringRange() throws(BybitFrameError) -> Range<Int> {
         try expect(UInt8(ascii: "\""))
         let start = index
         while index < bytes.count {
@@ -64,7 +64,7 @@ struct JSONScanner {
     }
 
     /// Reads an object key and the colon after it.
-    @inlinable mutating func readKey() throws(BybitFrameError) -> Range<Int> {
+    @inlinable @inline(__always) mutating func readKey() throws(BybitFrameError) -> Range<Int> {
         let range = try readStringRange()
         try expect(UInt8(ascii: ":"))
         return range
@@ -177,6 +177,74 @@ struct JSONScanner {
         }
     }
 
+    /// Reads a quoted decimal that must be present, parsing digits while scanning (one pass, no slice).
+    ///
+    /// The hot path of book levels: same rules as `FixedDecimal.parse` (exact, typed errors), but fused with
+    /// the string scan so each byte is touched once.
+    @inlinable @inline(__always)
+    mutating func readQuotedDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int64 {
+        skipWhitespace()
+        let count = bytes.count
+        guard index < count else { throw .truncated }
+        guard bytes[index] == UInt8(ascii: "\"") else {
+            if bytes[index] == UInt8(ascii: "n") { throw .missingField(field) }
+            throw .wrongType(field: field)
+        }
+        index += 1
+        let start = index
+        var value: Int64 = 0
+        var negative = false
+        var inFraction = false
+        var fractionDigits = 0
+        var sawDigit = false
+        if index < count && bytes[index] == UInt8(ascii: "-") {
+            negative = true
+            index += 1
+        }
+        while true {
+            guard index < count else { throw .truncated }
+            let b = bytes[index]
+            let d = b &- UInt8(ascii: "0")
+            if d <= 9 {
+                sawDigit = true
+                if !inFraction || fractionDigits < digits {
+                    let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                    let (a, o2) = m.addingReportingOverflow(Int64(d))
+                    if o1 || o2 { throw .invalidDecimal(field: field, .overflow) }
+                    value = a
+                    if inFraction { fractionDigits += 1 }
+                } else if d != 0 {
+                    throw .invalidDecimal(field: field, .precisionExceeded(digits: digits))
+                }
+            } else if b == UInt8(ascii: ".") && !inFraction {
+                inFraction = true
+            } else if b == UInt8(ascii: "\"") {
+                break
+            } else {
+                // Anything else (exponent, escape, second point): fall back to the exact slow path for its error.
+                while index < count && bytes[index] != UInt8(ascii: "\"") { index += 1 }
+                guard index < count else { throw .truncated }
+                let text = slice(start..<index)
+                index += 1
+                do { _ = try FixedDecimal.parse(text, digits: digits) } catch { throw .invalidDecimal(field: field, error) }
+                throw .invalidDecimal(field: field, .invalidCharacter(b))
+            }
+            index += 1
+        }
+        index += 1
+        if !sawDigit {
+            if index - start == 1 { throw .missingField(field) }  // "" means "no value"
+            throw .invalidDecimal(field: field, .empty)
+        }
+        while fractionDigits < digits {
+            let (m, o) = value.multipliedReportingOverflow(by: 10)
+            if o { throw .invalidDecimal(field: field, .overflow) }
+            value = m
+            fractionDigits += 1
+        }
+        return negative ? -value : value
+    }
+
     /// Like ``readDecimal(digits:field:)`` but the value is required.
     @inlinable mutating func readRequiredDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int64 {
         guard let v = try readDecimal(digits: digits, field: field) else { throw .missingField(field) }
@@ -227,7 +295,7 @@ struct JSONScanner {
     }
 
     /// After a value inside an object or array: consumes `,` and returns true, or consumes `close` and returns false.
-    @inlinable mutating func nextElement(close: UInt8) throws(BybitFrameError) -> Bool {
+    @inlinable @inline(__always) mutating func nextElement(close: UInt8) throws(BybitFrameError) -> Bool {
         let b = try peek()
         index += 1
         if b == UInt8(ascii: ",") { return true }

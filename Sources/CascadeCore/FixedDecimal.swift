@@ -61,10 +61,12 @@ public enum FixedDecimal {
             }
         }
         if !sawDigit { throw .empty }
-        if fraction < digits {
-            let (m, o) = value.multipliedReportingOverflow(by: powersOfTen[digits - fraction])
+        // A short loop instead of a table: a global table costs a lazy-initialisation check per call.
+        while fraction < digits {
+            let (m, o) = value.multipliedReportingOverflow(by: 10)
             if o { throw .overflow }
             value = m
+            fraction += 1
         }
         return negative ? -value : value
     }

@@ -70,10 +70,9 @@ public final class FrameFileWriter {
     /// (frames are compact JSON; a newline would split the frame into two malformed lines).
     public func append(localTime: LocalTime, json: UnsafeRawBufferPointer) throws(RecordingError) {
         guard !isClosed else { throw .writerClosed(path: path) }
-        guard let jsonBase = json.baseAddress, json.count > 0 else { throw .invalidFrame(reason: "empty JSON") }
-        guard memchr(jsonBase, 0x0A, json.count) == nil else { throw .invalidFrame(reason: "JSON contains a newline") }
+        try Self.validate(localTime: localTime, json: json)
+        guard let jsonBase = json.baseAddress else { return }
         let ns = localTime.nanoseconds
-        guard ns >= 0 else { throw .invalidFrame(reason: "negative receive time \(ns)") }
 
         staging.reserveSpare(21 + json.count)
         appendDecimal(UInt64(ns))
@@ -86,6 +85,13 @@ public final class FrameFileWriter {
         if staging.count >= Self.stagingLimit {
             try deflateStaging(finish: false)
         }
+    }
+
+    /// Throws ``RecordingError/invalidFrame(reason:)`` unless the frame fits one v1 line.
+    static func validate(localTime: LocalTime, json: UnsafeRawBufferPointer) throws(RecordingError) {
+        guard let jsonBase = json.baseAddress, json.count > 0 else { throw .invalidFrame(reason: "empty JSON") }
+        guard memchr(jsonBase, 0x0A, json.count) == nil else { throw .invalidFrame(reason: "JSON contains a newline") }
+        guard localTime.nanoseconds >= 0 else { throw .invalidFrame(reason: "negative receive time \(localTime.nanoseconds)") }
     }
 
     /// Appends one frame from an array (see the pointer variant for the rules).

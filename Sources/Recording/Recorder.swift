@@ -71,6 +71,8 @@ public final class Recorder {
     /// too large, appends, then flushes if the flush policy says so.
     public func record(localTime: LocalTime, json: UnsafeRawBufferPointer) throws(RecordingError) {
         try checkUsable()
+        // Refuse a bad frame before it can rotate or open a file that would then stay empty.
+        try FrameFileWriter.validate(localTime: localTime, json: json)
         if writer != nil && !inNewFileHook && shouldRotate(at: localTime) {
             try closeCurrentFile()
         }

@@ -17,11 +17,12 @@ struct SeededFrameGenerator {
         time = startNanoseconds
     }
 
-    /// Next frame: receive time advances by 0...`maxStepNanoseconds` (0 gives equal times, as
+    /// Next frame, the first at the start time; then receive time advances by
+    /// 0...`maxStepNanoseconds` per frame (0 gives equal times, as
     /// several topics published on one tick do), payload length varies from tens of bytes to
     /// ~2 KiB, with an occasional ~40 KiB frame so lines straddle buffer boundaries.
     mutating func next(maxStepNanoseconds: Int64 = 40_000_000) -> FrameRecord {
-        time += Int64(rng.next() % UInt64(maxStepNanoseconds + 1))
+        defer { time += Int64(rng.next() % UInt64(maxStepNanoseconds + 1)) }
         counter += 1
         let topic = Self.topics[Int(rng.next() % UInt64(Self.topics.count))]
         let levels = rng.next() % 50 == 0 ? 2000 : Int(rng.next() % 60)
