@@ -61,7 +61,8 @@ func synthetic(seed: UInt64, frames: Int) -> FrameBlob {
 @inline(never)
 func run(_ blob: FrameBlob) -> (levels: Int, checksum: Int64) {
     var decoder = BybitPublicDecoder()
-    var books: [OrderBook?] = []
+    var books: [OrderBook] = []
+    var bookOfTopic: [Int] = []
     var levels = 0
     var checksum: Int64 = 0
     blob.bytes.withUnsafeBufferPointer { all in
@@ -71,13 +72,15 @@ func run(_ blob: FrameBlob) -> (levels: Int, checksum: Int64) {
             switch message {
             case let .book(update):
                 let t = decoder.lastTopicIndex
-                while books.count <= t { books.append(nil) }
-                if books[t] == nil {
-                    books[t] = OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale)
+                while bookOfTopic.count <= t { bookOfTopic.append(-1) }
+                if bookOfTopic[t] < 0 {
+                    bookOfTopic[t] = books.count
+                    books.append(OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale))
                 }
-                books[t]!.apply(update)
+                let b = bookOfTopic[t]
+                books[b].apply(update)
                 levels += update.bids.count + update.asks.count
-                checksum &+= books[t]!.bestBid?.price.units ?? 0
+                checksum &+= books[b].bestBid?.price.units ?? 0
             case let .trades(trades):
                 checksum &+= Int64(trades.count)
             default:

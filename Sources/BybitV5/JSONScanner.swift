@@ -192,57 +192,60 @@ struct JSONScanner {
         }
         index += 1
         let start = index
-        var value: Int64 = 0
         var negative = false
-        var inFraction = false
-        var fractionDigits = 0
-        var sawDigit = false
         if index < count && bytes[index] == UInt8(ascii: "-") {
             negative = true
             index += 1
         }
-        while true {
-            guard index < count else { throw .truncated }
-            let b = bytes[index]
-            let d = b &- UInt8(ascii: "0")
-            if d <= 9 {
-                sawDigit = true
-                if !inFraction || fractionDigits < digits {
-                    let (m, o1) = value.multipliedReportingOverflow(by: 10)
-                    let (a, o2) = m.addingReportingOverflow(Int64(d))
-                    if o1 || o2 { throw .invalidDecimal(field: field, .overflow) }
-                    value = a
-                    if inFraction { fractionDigits += 1 }
-                } else if d != 0 {
-                    throw .invalidDecimal(field: field, .precisionExceeded(digits: digits))
-                }
-            } else if b == UInt8(ascii: ".") && !inFraction {
-                inFraction = true
-            } else if b == UInt8(ascii: "\"") {
-                break
-            } else {
-                // Anything else (exponent, escape, second point): fall back to the exact slow path for its error.
-                while index < count && bytes[index] != UInt8(ascii: "\"") { index += 1 }
-                guard index < count else { throw .truncated }
-                let text = slice(start..<index)
-                index += 1
-                do { _ = try FixedDecimal.parse(text, digits: digits) } catch { throw .invalidDecimal(field: field, error) }
-                throw .invalidDecimal(field: field, .invalidCharacter(b))
-            }
+        // Fast path: accumulate without overflow checks while at most 18 significant digits are seen
+        // (10^18 < 2^63), then scale once. Anything unusual falls through to the exact checked path.
+        var value: UInt64 = 0
+        let integerStart = index
+        while index < count {
+            let d = bytes[index] &- UInt8(ascii: "0")
+            if d > 9 { break }
+            value = value &* 10 &+ UInt64(d)
             index += 1
         }
+        var accepted = index - integerStart   // digits accumulated into value
+        var fractionDigits = 0
+        var dropped = false                   // a non-zero digit beyond the scale
+        if index < count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < count {
+                let d = bytes[index] &- UInt8(ascii: "0")
+                if d > 9 { break }
+                if fractionDigits < digits {
+                    value = value &* 10 &+ UInt64(d)
+                    fractionDigits += 1
+                } else if d != 0 {
+                    dropped = true
+                }
+                index += 1
+            }
+            accepted += fractionDigits
+        }
+        let other: UInt8 = index < count ? bytes[index] : 0
+        guard other == UInt8(ascii: "\""), accepted > 0, accepted + (digits - fractionDigits) <= 18, !dropped else {
+            // Slow path for errors and very long numbers: rescan the whole string exactly.
+            while index < count && bytes[index] != UInt8(ascii: "\"") { index += 1 }
+            guard index < count else { throw .truncated }
+            let text = slice(start..<index)
+            index += 1
+            if text.isEmpty { throw .missingField(field) }  // "" means "no value"
+            do { return try FixedDecimal.parse(text, digits: digits) } catch { throw .invalidDecimal(field: field, error) }
+        }
         index += 1
-        if !sawDigit {
-            if index - start == 1 { throw .missingField(field) }  // "" means "no value"
-            throw .invalidDecimal(field: field, .empty)
-        }
-        while fractionDigits < digits {
-            let (m, o) = value.multipliedReportingOverflow(by: 10)
-            if o { throw .invalidDecimal(field: field, .overflow) }
-            value = m
-            fractionDigits += 1
-        }
-        return negative ? -value : value
+        let scaled = Int64(value) &* Self.powerOfTen(digits - fractionDigits)
+        return negative ? -scaled : scaled
+    }
+
+    /// 10^n for 0 ≤ n ≤ 18, computed inline so the hot path reads no lazily initialised global table.
+    @inlinable @inline(__always)
+    static func powerOfTen(_ n: Int) -> Int64 {
+        var r: Int64 = 1
+        for _ in 0..<n { r &*= 10 }
+        return r
     }
 
     /// Like ``readDecimal(digits:field:)`` but the value is required.

@@ -18,78 +18,68 @@ public struct DepthWithinBand: Equatable, Sendable {
 
 extension OrderBook {
     /// Number of levels per side.
-    public var bidCount: Int { bidPrices.count }
-    public var askCount: Int { askPrices.count }
+    public var bidCount: Int { bids.count }
+    public var askCount: Int { asks.count }
 
     /// The best bid, if any.
-    @inlinable public var bestBid: BookLevel? {
-        guard let p = bidPrices.last, let q = bidSizes.last else { return nil }
-        return BookLevel(price: Price(units: p), size: Quantity(units: q))
-    }
+    @inlinable public var bestBid: BookLevel? { bids.best }
 
     /// The best ask, if any.
-    @inlinable public var bestAsk: BookLevel? {
-        guard let p = askPrices.last, let q = askSizes.last else { return nil }
-        return BookLevel(price: Price(units: p), size: Quantity(units: q))
-    }
+    @inlinable public var bestAsk: BookLevel? { asks.best }
 
     /// Mid price ×2 in price units (exact: the mid of two prices may fall on a half unit).
     public var doubledMid: Int64? {
-        guard let b = bidPrices.last, let a = askPrices.last else { return nil }
-        return b + a
+        guard let b = bids.best, let a = asks.best else { return nil }
+        return b.price.units + a.price.units
     }
 
     /// Best ask − best bid.
     public var spread: Price? {
-        guard let b = bidPrices.last, let a = askPrices.last else { return nil }
-        return Price(units: a - b)
+        guard let b = bids.best, let a = asks.best else { return nil }
+        return Price(units: a.price.units - b.price.units)
     }
 
     /// The best `n` levels of a side, best first.
     public func topLevels(_ side: BookSide, _ n: Int) -> [BookLevel] {
-        let (prices, sizes) = side == .bid ? (bidPrices, bidSizes) : (askPrices, askSizes)
-        let count = min(n, prices.count)
-        var out: [BookLevel] = []
-        out.reserveCapacity(count)
-        var i = prices.count - 1
-        while out.count < count {
-            out.append(BookLevel(price: Price(units: prices[i]), size: Quantity(units: sizes[i])))
-            i -= 1
-        }
-        return out
+        let levels = side == .bid ? bids : asks
+        return (0..<min(n, levels.count)).map { levels.level(fromBest: $0) }
     }
 
     /// Displayed size at exactly `price` on `side` (zero when no level is there): the queue ahead of a new order.
     public func displayedSize(at price: Price, side: BookSide) -> Quantity {
-        let (prices, sizes) = side == .bid ? (bidPrices, bidSizes) : (askPrices, askSizes)
-        let i = Self.insertionIndex(prices, price.units, ascending: side == .bid)
-        return i < prices.count && prices[i] == price.units ? Quantity(units: sizes[i]) : .zero
+        Quantity(units: (side == .bid ? bids : asks).size(at: price.units))
     }
 
     /// Cumulative displayed size and notional within `basisPoints` of the mid on `side`, with the span covered.
     /// Returns `nil` when either side is empty (no mid).
     public func depth(within basisPoints: Int, side: BookSide) -> DepthWithinBand? {
         guard let twiceMid = doubledMid else { return nil }
-        let (prices, sizes) = side == .bid ? (bidPrices, bidSizes) : (askPrices, askSizes)
+        let levels = side == .bid ? bids : asks
         let mid2 = Int128(twiceMid)
         var qty: Int64 = 0
         var notional = Int128(0)
-        var levels = 0
-        var i = prices.count - 1
+        var inside = 0
         // Level p is inside when |2·mid − 2·p| · 10_000 ≤ bps · 2·mid (all exact integers).
-        let limit = Int128(basisPoints) * mid2
-        while i >= 0 {
-            let distance = (mid2 - 2 * Int128(prices[i])).magnitude * 10_000
-            if distance > limit.magnitude { break }
-            qty += sizes[i]
-            notional += Int128(prices[i]) * Int128(sizes[i])
-            levels += 1
-            i -= 1
+        let limit = (Int128(basisPoints) * mid2).magnitude
+        var covered = true
+        var k = 0
+        while true {
+            guard k < levels.count else {
+                covered = false
+                break
+            }
+            let level = levels.level(fromBest: k)
+            let distance = (mid2 - 2 * Int128(level.price.units)).magnitude * 10_000
+            if distance > limit { break }
+            qty += level.size.units
+            notional += Int128(level.price.units) * Int128(level.size.units)
+            inside += 1
+            k += 1
         }
-        let farthest = prices.first.map { Int128($0) } ?? mid2 / 2
+        let farthest = levels.worst.map { Int128($0.price.units) } ?? mid2 / 2
         let coveredCenti = Int64((mid2 - 2 * farthest).magnitude * 1_000_000 / mid2.magnitude)
         let value = FixedDecimal.rescale(notional, from: scale.priceDigits + scale.qtyDigits, to: USDT.digits) ?? Int64.max
-        return DepthWithinBand(quantity: Quantity(units: qty), notional: USDT(units: value), levels: levels,
-                               coveredCentiBps: coveredCenti, isBandFullyCovered: i >= 0)
+        return DepthWithinBand(quantity: Quantity(units: qty), notional: USDT(units: value), levels: inside,
+                               coveredCentiBps: coveredCenti, isBandFullyCovered: covered)
     }
 }

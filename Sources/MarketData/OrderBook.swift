@@ -85,21 +85,18 @@ public struct OrderBook: Sendable {
     public private(set) var lastMatchTime: ExchangeTime?
     public private(set) var lastLocalTime: LocalTime?
 
-    @usableFromInline var bidPrices: [Int64] = []
-    @usableFromInline var bidSizes: [Int64] = []
-    @usableFromInline var askPrices: [Int64] = []
-    @usableFromInline var askSizes: [Int64] = []
+    @usableFromInline var bids: PriceLevels
+    @usableFromInline var asks: PriceLevels
+    // Scratch buffer for snapshots (kept to avoid an allocation per snapshot).
+    var scratch: [BookLevel] = []
 
     public init(symbol: SymbolID, depth: Int, scale: SymbolScale, policy: UpdateIDPolicy = .monotonic) {
         self.symbol = symbol
         self.depth = depth
         self.scale = scale
         self.policy = policy
-        let capacity = max(depth, 64) + 16
-        bidPrices.reserveCapacity(capacity)
-        bidSizes.reserveCapacity(capacity)
-        askPrices.reserveCapacity(capacity)
-        askSizes.reserveCapacity(capacity)
+        bids = PriceLevels(expectedLevels: depth, ascending: true)
+        asks = PriceLevels(expectedLevels: depth, ascending: false)
     }
 
     /// True when the book mirrors the exchange (a snapshot was applied and no check failed since).
@@ -128,8 +125,8 @@ public struct OrderBook: Sendable {
             stats.updateIDJumps += 1
             if policy == .strict { return invalidate(.updateIDGap(expected: previous &+ 1, got: u)) }
         }
-        for level in update.bids { Self.upsert(level, prices: &bidPrices, sizes: &bidSizes, ascending: true, stats: &stats) }
-        for level in update.asks { Self.upsert(level, prices: &askPrices, sizes: &askSizes, ascending: false, stats: &stats) }
+        for level in update.bids { count(bids.apply(level)) }
+        for level in update.asks { count(asks.apply(level)) }
         stats.levelUpdates += update.bids.count + update.asks.count
         return finish(update, outcome: .applied)
     }
@@ -141,16 +138,27 @@ public struct OrderBook: Sendable {
         return .invalidated(error)
     }
 
+    @inline(__always)
+    private mutating func count(_ change: PriceLevels.Change) {
+        switch change {
+        case .deleted: stats.deletes += 1
+        case .deleteOfMissing:
+            stats.deletes += 1
+            stats.deletesOfMissingLevels += 1
+        case .inserted, .updated: break
+        }
+    }
+
     private mutating func finish(_ update: BookUpdate, outcome: BookApplyOutcome) -> BookApplyOutcome {
         lastUpdateID = update.updateID
         if update.sequence != 0 { lastSequence = update.sequence }
         lastExchangeTime = update.exchangeTime
         lastMatchTime = update.matchTime ?? lastMatchTime
         lastLocalTime = update.localTime
-        if bidPrices.count > depth || askPrices.count > depth { stats.overDepth += 1 }
-        if let bid = bidPrices.last, let ask = askPrices.last, bid >= ask {
+        if bids.count > depth || asks.count > depth { stats.overDepth += 1 }
+        if let bid = bids.best, let ask = asks.best, bid.price >= ask.price {
             stats.crossedBooks += 1
-            return invalidate(.crossed(bid: Price(units: bid), ask: Price(units: ask)))
+            return invalidate(.crossed(bid: bid.price, ask: ask.price))
         }
         if outcome == .replaced { state = .synced }
         return outcome
@@ -159,79 +167,30 @@ public struct OrderBook: Sendable {
     private mutating func replace(_ update: BookUpdate) {
         stats.snapshots += 1
         stats.levelUpdates += update.bids.count + update.asks.count
-        bidPrices.removeAll(keepingCapacity: true)
-        bidSizes.removeAll(keepingCapacity: true)
-        askPrices.removeAll(keepingCapacity: true)
-        askSizes.removeAll(keepingCapacity: true)
+        let bidsSorted = Self.fill(&bids, from: update.bids, scratch: &scratch)
+        let asksSorted = Self.fill(&asks, from: update.asks, scratch: &scratch)
+        if !(bidsSorted && asksSorted) { stats.unsortedSnapshots += 1 }
+    }
+
+    /// Snapshots list the best level first; storage keeps it last. Unsorted input is sorted (and counted),
+    /// a repeated price keeps its last size, and size-0 entries are dropped.
+    /// Returns whether the input was strictly sorted.
+    private static func fill(_ side: inout PriceLevels, from levels: [BookLevel], scratch: inout [BookLevel]) -> Bool {
+        scratch.removeAll(keepingCapacity: true)
         var sorted = true
-        // Snapshots list the best level first; storage keeps the best level last.
-        for level in update.bids.reversed() where level.size.units > 0 {
-            if let last = bidPrices.last, last >= level.price.units { sorted = false }
-            bidPrices.append(level.price.units)
-            bidSizes.append(level.size.units)
-        }
-        for level in update.asks.reversed() where level.size.units > 0 {
-            if let last = askPrices.last, last <= level.price.units { sorted = false }
-            askPrices.append(level.price.units)
-            askSizes.append(level.size.units)
+        for level in levels.reversed() where level.size.units > 0 {
+            if let last = scratch.last {
+                let inOrder = side.ascending ? last.price < level.price : last.price > level.price
+                if !inOrder { sorted = false }
+            }
+            scratch.append(level)
         }
         if !sorted {
-            stats.unsortedSnapshots += 1
-            rebuildSorted()
+            var byPrice: [Int64: BookLevel] = [:]
+            for level in scratch { byPrice[level.price.units] = level }
+            scratch = byPrice.values.sorted { side.ascending ? $0.price < $1.price : $0.price > $1.price }
         }
-    }
-
-    /// Slow path for a snapshot that was not strictly sorted: sort, and let the later duplicate win.
-    private mutating func rebuildSorted() {
-        func rebuild(_ prices: inout [Int64], _ sizes: inout [Int64], ascending: Bool) {
-            var byPrice: [Int64: Int64] = [:]
-            for (p, q) in zip(prices, sizes) { byPrice[p] = q }
-            let keys = byPrice.keys.sorted(by: ascending ? (<) : (>))
-            prices = keys
-            sizes = keys.map { byPrice[$0]! }
-        }
-        rebuild(&bidPrices, &bidSizes, ascending: true)
-        rebuild(&askPrices, &askSizes, ascending: false)
-    }
-
-    /// Index of the first element not "better-side-before" `price` in storage order.
-    @inline(__always)
-    static func insertionIndex(_ prices: [Int64], _ price: Int64, ascending: Bool) -> Int {
-        var low = 0, high = prices.count
-        prices.withUnsafeBufferPointer { p in
-            if ascending {
-                while low < high {
-                    let mid = (low &+ high) >> 1
-                    if p[mid] < price { low = mid &+ 1 } else { high = mid }
-                }
-            } else {
-                while low < high {
-                    let mid = (low &+ high) >> 1
-                    if p[mid] > price { low = mid &+ 1 } else { high = mid }
-                }
-            }
-        }
-        return low
-    }
-
-    @inline(__always)
-    static func upsert(_ level: BookLevel, prices: inout [Int64], sizes: inout [Int64], ascending: Bool, stats: inout BookStats) {
-        let price = level.price.units
-        let i = insertionIndex(prices, price, ascending: ascending)
-        let found = i < prices.count && prices[i] == price
-        if level.size.units == 0 {
-            stats.deletes += 1
-            if found {
-                prices.remove(at: i)
-                sizes.remove(at: i)
-            } else {
-                stats.deletesOfMissingLevels += 1
-            }
-        } else if found {
-            sizes[i] = level.size.units
-        } else {
-            prices.insert(price, at: i)
-            sizes.insert(level.size.units, at: i)
-        }
+        side.assignBestLast(scratch)
+        return sorted
     }
 }
