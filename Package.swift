@@ -62,6 +62,8 @@ var package = Package(
             name: "MarketDataTests", dependencies: ["MarketData", "BybitV5", "Recording", "CascadeTesting"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "RecordingTests", dependencies: ["Recording", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeCLITests",

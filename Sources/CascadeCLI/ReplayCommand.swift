@@ -38,24 +38,44 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .customLong("event-gap-ms"), help: "Silence reported on event-driven topics (trades, liquidations).")
     var eventGapMilliseconds: Int64 = 60_000
 
-    @Option(name: .customLong("update-id-policy"), help: "monotonic (default: Bybit does not promise +1) or strict.")
-    var updateIDPolicy: String = UpdateIDPolicy.monotonic.rawValue
+    @Option(name: .customLong("update-id-policy"),
+            help: "monotonic (default: Bybit does not promise +1) or strict; DEPTH:POLICY (e.g. 50:strict) sets one depth. Repeatable.")
+    var updateIDPolicies: [String] = []
 
     @Flag(help: "Print the report as JSON.")
     var json = false
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one frames file") }
-        if UpdateIDPolicy(rawValue: updateIDPolicy) == nil { throw ValidationError("--update-id-policy must be monotonic or strict") }
+        _ = try parsedPolicies()
         if let from, UTCFormat.parseNanoseconds(from) == nil { throw ValidationError("--from: not a UTC time or nanoseconds: \(from)") }
         if let to, UTCFormat.parseNanoseconds(to) == nil { throw ValidationError("--to: not a UTC time or nanoseconds: \(to)") }
+    }
+
+    /// `--update-id-policy` values: one bare policy for all depths, `DEPTH:POLICY` for one depth.
+    func parsedPolicies() throws -> (all: UpdateIDPolicy, byDepth: [Int: UpdateIDPolicy]) {
+        var all = UpdateIDPolicy.monotonic
+        var byDepth: [Int: UpdateIDPolicy] = [:]
+        for value in updateIDPolicies {
+            let parts = value.split(separator: ":")
+            if parts.count == 1, let policy = UpdateIDPolicy(rawValue: value) {
+                all = policy
+            } else if parts.count == 2, let depth = Int(parts[0]), let policy = UpdateIDPolicy(rawValue: String(parts[1])) {
+                byDepth[depth] = policy
+            } else {
+                throw ValidationError("--update-id-policy \(value): expected monotonic, strict or DEPTH:POLICY such as 50:strict")
+            }
+        }
+        return (all, byDepth)
     }
 
     func run() throws {
         var configuration = AuditConfiguration()
         configuration.streamGapMilliseconds = gapMilliseconds
         configuration.eventGapMilliseconds = eventGapMilliseconds
-        configuration.updateIDPolicy = UpdateIDPolicy(rawValue: updateIDPolicy)!
+        let policies = try parsedPolicies()
+        configuration.updateIDPolicy = policies.all
+        configuration.updateIDPolicyByDepth = policies.byDepth
         var table = InstrumentTable()
         if let instrumentsFile {
             let bytes: [UInt8]

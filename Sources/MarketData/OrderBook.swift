@@ -131,6 +131,13 @@ public struct OrderBook: Sendable {
         return finish(update, outcome: .applied)
     }
 
+    /// Forgets the stream position after a session boundary (reconnect, resubscribe): the next message must
+    /// be a snapshot, and deltas before it are ignored and counted, not reported as update-id anomalies.
+    public mutating func awaitSnapshot() {
+        state = .awaitingSnapshot
+        lastUpdateID = nil
+    }
+
     /// Marks the book as needing a resync (e.g. after a feed gap detected elsewhere) until the next snapshot.
     public mutating func invalidate(_ error: BookError) -> BookApplyOutcome {
         state = .needsResync(error)

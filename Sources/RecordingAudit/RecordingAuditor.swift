@@ -10,6 +10,8 @@ public struct AuditConfiguration: Sendable {
     /// Silence above which an event-driven topic (trades, liquidations) counts a gap (informational).
     public var eventGapMilliseconds: Int64 = 60_000
     public var updateIDPolicy: UpdateIDPolicy = .monotonic
+    /// Per-depth overrides of ``updateIDPolicy`` (e.g. strict for 50, monotonic for 200).
+    public var updateIDPolicyByDepth: [Int: UpdateIDPolicy] = [:]
     /// How many of the largest gaps to list per topic.
     public var largestGapsListed = 5
     /// How many session events to list.
@@ -86,8 +88,9 @@ public struct RecordingAuditor {
             topicCounters[index]!.levelUpdates += update.bids.count + update.asks.count
             report.levelUpdates += update.bids.count + update.asks.count
             let bookIndex = topicCounters[index]!.book ?? {
+                let policy = configuration.updateIDPolicyByDepth[update.depth] ?? configuration.updateIDPolicy
                 books.append(OrderBook(symbol: update.symbol, depth: update.depth,
-                                       scale: decoder.instruments[update.symbol].scale, policy: configuration.updateIDPolicy))
+                                       scale: decoder.instruments[update.symbol].scale, policy: policy))
                 topicCounters[index]!.book = books.count - 1
                 return books.count - 1
             }()
@@ -233,11 +236,23 @@ public struct RecordingAuditor {
             }
         case "session":
             report.sessionEventsTotal += 1
-            guard report.sessionEvents.count < configuration.sessionEventsListed else { return }
             let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any]
             let event = (object?["event"] as? String) ?? "unknown"
-            let detail = (object?["topic"] as? String).map { " " + $0 } ?? ""
-            report.sessionEvents.append(.init(local: localTime.description, event: event + detail))
+            let topic = object?["topic"] as? String
+            // A session boundary restarts every stream (a resync, the named topic): the next book message
+            // must be a snapshot, so deltas in between are not update-id anomalies.
+            switch event {
+            case "connect", "disconnect":
+                for i in books.indices { books[i].awaitSnapshot() }
+            case "resync":
+                if let topic, let index = topicCounters.first(where: { $0.value.name == topic })?.value.book {
+                    books[index].awaitSnapshot()
+                }
+            default:
+                break
+            }
+            guard report.sessionEvents.count < configuration.sessionEventsListed else { return }
+            report.sessionEvents.append(.init(local: localTime.description, event: event + (topic.map { " " + $0 } ?? "")))
         default:
             break
         }
