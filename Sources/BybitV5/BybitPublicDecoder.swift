@@ -48,6 +48,15 @@ public struct BybitPublicDecoder: Sendable {
     /// Index of the topic of the last successfully read `topic` key (stable for the decoder's lifetime).
     public var lastTopicIndex: Int { lastTopic }
 
+    /// The index of a topic given by name, registering it (and its symbol) if it is valid; `nil` otherwise.
+    /// Lets callers key per-topic state by the same index for good and damaged frames.
+    public mutating func topicIndex(named name: String) -> Int? {
+        var bytes = Array(name.utf8)
+        return bytes.withUnsafeMutableBufferPointer { buffer in
+            try? topicEntry(UnsafeBufferPointer(buffer))
+        }
+    }
+
     /// The topic with a given index (see ``lastTopicIndex``).
     public func topic(at index: Int) -> BybitTopic { topics[index].topic }
 

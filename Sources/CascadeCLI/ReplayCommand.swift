@@ -80,10 +80,10 @@ struct ReplayCommand: ParsableCommand {
         if let instrumentsFile {
             let bytes: [UInt8]
             do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: instrumentsFile))) } catch {
-                throw ValidationError("cannot read --instruments \(instrumentsFile): \(error.localizedDescription)")
+                throw CLIError("cannot read --instruments \(instrumentsFile): \(error.localizedDescription)")
             }
             do { _ = try BybitInstrumentsInfo.decode(bytes, table: &table) } catch {
-                throw ValidationError("--instruments \(instrumentsFile): \(error)")
+                throw CLIError("--instruments \(instrumentsFile): \(error)")
             }
         }
         let options = ReplayOptions(from: from.flatMap(UTCFormat.parseNanoseconds).map(LocalTime.init(nanoseconds:)),
@@ -91,7 +91,7 @@ struct ReplayCommand: ParsableCommand {
                                     symbols: symbols.isEmpty ? nil : Set(symbols))
         var replayer: Replayer
         do { replayer = try Replayer(paths: files, options: options) } catch {
-            throw ValidationError("\(error)")
+            throw CLIError("\(error)")
         }
         var auditor = RecordingAuditor(configuration: configuration, instruments: table)
         var perFile = Array(repeating: 0, count: files.count)

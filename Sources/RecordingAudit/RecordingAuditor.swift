@@ -155,11 +155,10 @@ public struct RecordingAuditor {
             return
         }
         report.decodeErrors[error.counterName, default: 0] += 1
-        // Attribute the error to its topic when the topic itself could be read.
-        if let name = Self.topicName(in: frame), let entry = BybitTopic(name), entry.symbol != nil {
-            var key = -1 - Int(truncatingIfNeeded: name.hashValue & 0x7fff_ffff)
-            if let existing = topicCounters.first(where: { $0.value.name == name }) { key = existing.key }
-            topicCounters[key, default: TopicCounters(name: name)].decodeErrors += 1
+        // Attribute the error to its topic when the topic itself could be read: same key as good frames.
+        if let name = Self.topicName(in: frame), let index = decoder.topicIndex(named: name) {
+            ensureCounters(index)
+            topicCounters[index]!.decodeErrors += 1
         }
     }
 
@@ -182,18 +181,7 @@ public struct RecordingAuditor {
 
     private mutating func touchTopic(localTime t: Int64, exchangeTime: ExchangeTime?) -> Int {
         let index = decoder.lastTopicIndex
-        if topicCounters[index] == nil {
-            let topic = decoder.topic(at: index)
-            var counters = TopicCounters(name: topic.name)
-            switch topic {
-            case .publicTrade, .allLiquidation, .legacyLiquidation, .local, .kline:
-                counters.eventDriven = true
-                counters.gapThreshold = configuration.eventGapMilliseconds
-            default:
-                counters.gapThreshold = configuration.streamGapMilliseconds
-            }
-            topicCounters[index] = counters
-        }
+        ensureCounters(index)
         var c = topicCounters[index]!
         c.frames += 1
         if let last = c.lastLocal {
@@ -210,6 +198,20 @@ public struct RecordingAuditor {
         if let exchangeTime { c.offsets.add(t / 1_000_000 - exchangeTime.milliseconds) }
         topicCounters[index] = c
         return index
+    }
+
+    private mutating func ensureCounters(_ index: Int) {
+        guard topicCounters[index] == nil else { return }
+        let topic = decoder.topic(at: index)
+        var counters = TopicCounters(name: topic.name)
+        switch topic {
+        case .publicTrade, .allLiquidation, .legacyLiquidation, .local, .kline:
+            counters.eventDriven = true
+            counters.gapThreshold = configuration.eventGapMilliseconds
+        default:
+            counters.gapThreshold = configuration.streamGapMilliseconds
+        }
+        topicCounters[index] = counters
     }
 
     private mutating func checkGrid(_ levels: [BookLevel], rules: InstrumentRules, symbol: SymbolID) {
