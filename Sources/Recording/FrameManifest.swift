@@ -72,13 +72,7 @@ public struct FrameManifest: Codable, Sendable, Hashable {
     /// never sees half a manifest, then syncs the directory so the rename is durable.
     public func write(forDataFile dataFile: String) throws(RecordingError) {
         let target = Self.path(forDataFile: dataFile)
-        let bytes = try encoded()
-        do {
-            try Data(bytes).write(to: URL(fileURLWithPath: target), options: .atomic)
-        } catch {
-            throw .fileSystem(path: target, message: "\(error)")
-        }
-        POSIXIO.syncDirectory(URL(fileURLWithPath: target).deletingLastPathComponent().path)
+        try POSIXIO.writeFileAtomically(try encoded(), to: target)
     }
 
     /// Reads the manifest of `dataFile`.

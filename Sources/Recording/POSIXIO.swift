@@ -76,6 +76,41 @@ enum POSIXIO {
         _ = close(fd)
     }
 
+    /// Replaces `path` atomically: writes `<path>.tmp` in the same directory, syncs it, renames it over
+    /// `path`, syncs the directory. (Foundation's `.atomic` write on Linux leaves a temporary directory
+    /// behind in /tmp per call, which a recorder running for months cannot afford.)
+    static func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(RecordingError) {
+        let temporary = path + ".tmp"
+        let fd = try openForWriting(temporary, exclusive: false)
+        do throws(RecordingError) {
+            let failure: RecordingError? = bytes.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return nil }
+                var written = 0
+                do throws(RecordingError) {
+                    try writeAll(fd, base, raw.count, path: temporary, written: &written)
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            if let failure { throw failure }
+            try sync(fd, path: temporary)
+        } catch {
+            closeQuietly(fd)
+            _ = unlink(temporary)
+            throw error
+        }
+        closeQuietly(fd)
+        if rename(temporary, path) != 0 {
+            let e = errno
+            _ = unlink(temporary)
+            throw .writeFailed(path: path, errno: e)
+        }
+        var directory = path
+        if let slash = directory.lastIndex(of: "/") { directory = String(directory[..<slash]) } else { directory = "." }
+        syncDirectory(directory.isEmpty ? "/" : directory)
+    }
+
     /// Closes `fd`, ignoring errors (nothing useful can be done about them at that point).
     static func closeQuietly(_ fd: Int32) {
         _ = close(fd)
