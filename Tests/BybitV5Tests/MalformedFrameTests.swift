@@ -1,5 +1,6 @@
 import BybitV5
 import CascadeCore
+import CascadeTesting
 import Testing
 
 /// Damaged input must end in a typed error, never a crash, and must not disturb later decoding.
@@ -96,7 +97,7 @@ import Testing
     }
 
     @Test func seededGarbageNeverCrashes() {
-        var rng = SplitMix64Local(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var d = BybitPublicDecoder()
         let base = Array(Self.good.utf8)
         for _ in 0..<5_000 {
@@ -106,18 +107,5 @@ import Testing
             _ = try? d.decode(bytes, localTime: now)
         }
         #expect(throws: Never.self) { try d.decode(base, localTime: now) }
-    }
-}
-
-/// Seeded generator local to this suite (CascadeTesting has the shared one).
-struct SplitMix64Local {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

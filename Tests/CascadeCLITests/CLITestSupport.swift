@@ -262,20 +262,7 @@ func largestFlushed(_ lines: [String]) -> Int {
     lines.compactMap { line in line.hasPrefix("flushed ") ? Int(line.dropFirst("flushed ".count)) : nil }.max() ?? 0
 }
 
-/// A fresh directory under the system temporary directory, removed by ``remove()``.
-struct ScratchDirectory {
-    let path: String
-
-    init(_ label: String) throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cascade-cli-\(label)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
+extension TemporaryDirectory {
     /// `*.frames.gz` files of a directory, in name order (names sort by first-frame time).
     static func dataFiles(in directory: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory)

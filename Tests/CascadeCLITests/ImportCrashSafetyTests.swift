@@ -30,7 +30,7 @@ struct ImportCrashSafetyTests {
     }
 
     @Test func killNineBetweenFlushesKeepsExactlyTheFlushedFrames() throws {
-        let dir = try ScratchDirectory("kill-quiet")
+        let dir = try TemporaryDirectory("kill-quiet")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xC7A5_0001)
         let frames = feed.frames(1_150)
@@ -47,9 +47,9 @@ struct ImportCrashSafetyTests {
         try #require(wrote && flushed && wroteMore, "importer did not report `flushed 1000`; stderr: \(child.errorLines)")
         #expect(child.errorLines == (1...5).map { "flushed \($0 * 200)" })
 
-        let files = try ScratchDirectory.dataFiles(in: out)
+        let files = try TemporaryDirectory.dataFiles(in: out)
         try #require(files.count == 1, "expected one data file, got \(files)")
-        #expect(try ScratchDirectory.manifestFiles(in: out).isEmpty, "a killed importer cannot have closed its file")
+        #expect(try TemporaryDirectory.manifestFiles(in: out).isEmpty, "a killed importer cannot have closed its file")
         let read = try readFrames(files[0])
         // Nothing is written between flushes, so the file is exactly the five complete members.
         #expect(read.frames.count == 1_000)
@@ -81,7 +81,7 @@ struct ImportCrashSafetyTests {
     }
 
     @Test func killNineWhileStreamingKeepsEveryFrameReportedFlushed() throws {
-        let dir = try ScratchDirectory("kill-stream")
+        let dir = try TemporaryDirectory("kill-stream")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xC7A5_0002)
         let frames = feed.frames(8_000)
@@ -99,9 +99,9 @@ struct ImportCrashSafetyTests {
 
         // Every `flushed N` printed before death (the line follows the write) is a promise.
         let promised = largestFlushed(child.errorLines)
-        let files = try ScratchDirectory.dataFiles(in: out)
+        let files = try TemporaryDirectory.dataFiles(in: out)
         try #require(files.count == 1, "expected one data file, got \(files)")
-        #expect(try ScratchDirectory.manifestFiles(in: out).isEmpty)
+        #expect(try TemporaryDirectory.manifestFiles(in: out).isEmpty)
         let read = try readFrames(files[0])
         #expect(read.frames.count >= promised, "flushed \(promised) but only \(read.frames.count) readable")
         #expect(read.frames.count <= frames.count)

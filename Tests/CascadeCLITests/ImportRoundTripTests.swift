@@ -34,7 +34,7 @@ struct ImportRoundTripTests {
     }
 
     @Test func importedFramesReadBackByteIdenticallyFromOneManifestedFile() throws {
-        let dir = try ScratchDirectory("import-one")
+        let dir = try TemporaryDirectory("import-one")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xCA5C_0001)
         let frames = feed.frames(Self.frameCount)
@@ -48,10 +48,10 @@ struct ImportRoundTripTests {
         ])
         #expect(result.succeeded, "import failed: \(result.standardError)")
 
-        let files = try ScratchDirectory.dataFiles(in: out)
+        let files = try TemporaryDirectory.dataFiles(in: out)
         try #require(files.count == 1, "expected one file, got \(files)")
         #expect(URL(fileURLWithPath: files[0]).lastPathComponent == "rec-\(fileStamp(frames[0].localTime)).frames.gz")
-        #expect(try ScratchDirectory.manifestFiles(in: out) == [URL(fileURLWithPath: files[0]).lastPathComponent + ".manifest.json"])
+        #expect(try TemporaryDirectory.manifestFiles(in: out) == [URL(fileURLWithPath: files[0]).lastPathComponent + ".manifest.json"])
         let (read, manifest) = try Self.verifiedFrames(of: files[0], flushFrames: 100)
         #expect(firstDifference(read, frames) == nil)
         #expect(manifest.frames == Self.frameCount)
@@ -72,7 +72,7 @@ struct ImportRoundTripTests {
     }
 
     @Test func gzipInputImportsToTheSameBytesAsPlainText() throws {
-        let dir = try ScratchDirectory("import-gzip")
+        let dir = try TemporaryDirectory("import-gzip")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xCA5C_0002)
         let text = plainText(feed.frames(1_000))
@@ -85,7 +85,7 @@ struct ImportRoundTripTests {
                 "import", dir.file(input), "--out", dir.file(out), "--flush-frames", "250", "--rotate-minutes", "0",
             ])
             #expect(result.succeeded, "import of \(input) failed: \(result.standardError)")
-            let files = try ScratchDirectory.dataFiles(in: dir.file(out))
+            let files = try TemporaryDirectory.dataFiles(in: dir.file(out))
             shas.append(try files.map { URL(fileURLWithPath: $0).lastPathComponent + " " + (try FrameManifest.sha256Hex(ofFile: $0)) })
         }
         #expect(shas.count == 2 && shas[0].count == 1)
@@ -93,7 +93,7 @@ struct ImportRoundTripTests {
     }
 
     @Test func rotationByReceiveMinutesSplitsFilesThatReplayToEveryInputFrame() throws {
-        let dir = try ScratchDirectory("import-rotate")
+        let dir = try TemporaryDirectory("import-rotate")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xCA5C_0003)
         let frames = feed.frames(Self.frameCount)
@@ -118,7 +118,7 @@ struct ImportRoundTripTests {
                 expected.append([frame])
             }
         }
-        let files = try ScratchDirectory.dataFiles(in: out)
+        let files = try TemporaryDirectory.dataFiles(in: out)
         #expect(files.count >= 5)
         #expect(files.map { URL(fileURLWithPath: $0).lastPathComponent }
             == expected.map { "rot-\(fileStamp($0[0].localTime)).frames.gz" })

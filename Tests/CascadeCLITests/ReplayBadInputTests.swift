@@ -23,7 +23,7 @@ struct ReplayBadInputTests {
     }
 
     /// A small valid recording, so argument errors are the only thing wrong.
-    static func validFile(in dir: ScratchDirectory) throws -> String {
+    static func validFile(in dir: TemporaryDirectory) throws -> String {
         var feed = SyntheticFeed(seed: 0xBAD_0000)
         let path = dir.file("good.frames")
         try writeBytes(plainText(feed.frames(20)), to: path)
@@ -31,7 +31,7 @@ struct ReplayBadInputTests {
     }
 
     @Test func missingFileIsRefusedWithOneMessageNamingIt() throws {
-        let dir = try ScratchDirectory("replay-missing")
+        let dir = try TemporaryDirectory("replay-missing")
         defer { dir.remove() }
         let good = try Self.validFile(in: dir)
         let missing = dir.file("no-such.frames.gz")
@@ -47,7 +47,7 @@ struct ReplayBadInputTests {
         ("--update-id-policy", "loose"),
     ])
     func invalidOptionIsRefusedWithOneMessageNamingIt(option: String, value: String) throws {
-        let dir = try ScratchDirectory("replay-option")
+        let dir = try TemporaryDirectory("replay-option")
         defer { dir.remove() }
         let good = try Self.validFile(in: dir)
         let needles = option == "--update-id-policy" ? [option] : [option, value]
@@ -56,7 +56,7 @@ struct ReplayBadInputTests {
 
     @Test(arguments: [false, true])
     func damagedLinesAndFramesAreCountedAndEveryGoodFrameIsKept(gzip: Bool) throws {
-        let dir = try ScratchDirectory("replay-damaged")
+        let dir = try TemporaryDirectory("replay-damaged")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xBAD_0001)
         let frames = feed.frames(400)
@@ -109,7 +109,7 @@ struct ReplayBadInputTests {
     }
 
     @Test func tornAndCorruptGzipMembersAreReportedPerFileWithTheFramesBeforeThem() throws {
-        let dir = try ScratchDirectory("replay-members")
+        let dir = try TemporaryDirectory("replay-members")
         defer { dir.remove() }
         var feed = SyntheticFeed(seed: 0xBAD_0002)
         let frames = feed.frames(300)
@@ -140,7 +140,7 @@ struct ReplayBadInputTests {
     /// Regression: a topic whose first frame is damaged was once listed twice (errors keyed apart from good frames).
     @Test
     func aTopicWhoseFirstFrameIsDamagedIsReportedOnceWithAllItsErrors() throws {
-        let dir = try ScratchDirectory("replay-first-damaged")
+        let dir = try TemporaryDirectory("replay-first-damaged")
         defer { dir.remove() }
         let t = 1_721_347_021_295_000_000
         let good = #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1721347021300,"data":[{"T":1721347021299,"s":"BTCUSDT","S":"Sell","v":"0.002","p":"64000.10","L":"PlusTick","i":"2","BT":false}]}"#

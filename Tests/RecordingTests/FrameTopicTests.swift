@@ -1,3 +1,4 @@
+import CascadeTesting
 import Recording
 import Testing
 

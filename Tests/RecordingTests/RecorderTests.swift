@@ -1,3 +1,4 @@
+import CascadeTesting
 import CascadeCore
 import Foundation
 import Recording

@@ -46,21 +46,6 @@ struct SeededFrameGenerator {
     }
 }
 
-/// A fresh directory under the system temporary directory, removed by ``remove()``.
-struct TemporaryDirectory {
-    let path: String
-
-    init(_ label: String) throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("cascade-recording-\(label)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// Everything a reader returns, copied, plus its final statistics.
 func readAll(_ path: String, compression: FrameFileReader.Compression = .automatic,
              chunkSize: Int = 256 * 1024) throws -> (frames: [FrameRecord], lineNumbers: [Int], stats: ReaderStats) {
