@@ -22,12 +22,61 @@ var package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Domain values: exact decimals, instruments, clocks, market events. Stdlib only.
         .target(name: "CascadeCore", swiftSettings: swiftSettings),
-        // Bybit V5 wire protocol without I/O: byte scanner for public frames, instrument snapshots.
-        .target(name: "BybitV5", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
+        // Bybit V5 wire protocol without I/O: byte scanner for public frames, instrument snapshots,
+        // request signing, retCodes, REST envelopes and private-stream payloads.
+        .target(
+            name: "BybitV5",
+            dependencies: ["CascadeCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        // Sockets: public/private WebSocket clients (reconnect forever, resubscribe, liveness), signed REST.
+        .target(
+            name: "BybitV5Client",
+            dependencies: [
+                "CascadeCore", "BybitV5",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        // The Bybit-compatible simulator server (public half: replayed frames over WS + market REST).
+        .target(
+            name: "BybitSimulator",
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Recording",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        // Long-running services (recorder) wired under swift-service-lifecycle.
+        .target(
+            name: "CascadeService",
+            dependencies: [
+                "CascadeCore", "BybitV5", "BybitV5Client", "Recording",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         // Order books and ticker state on integer prices.
         .target(name: "MarketData", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // zlib, linked directly: the recorder needs gzip member boundaries (one member per flush).
@@ -46,7 +95,11 @@ var package = Package(
             name: "CascadeCLI",
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit",
+                "BybitV5Client", "BybitSimulator", "CascadeService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         // Test support: seeded synthetic frame generators, fixture and shared-data locators.
@@ -60,6 +113,19 @@ var package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "MarketDataTests", dependencies: ["MarketData", "BybitV5", "Recording", "CascadeTesting"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BybitV5ClientTests",
+            dependencies: [
+                "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),

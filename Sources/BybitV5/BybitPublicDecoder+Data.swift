@@ -185,10 +185,10 @@ extension BybitPublicDecoder {
             }
             else if s.equals(key, "openInterest") { f.openInterest = try s.readDecimal(digits: q, field: "openInterest").map(Quantity.init) }
             else if s.equals(key, "openInterestValue") {
-                f.openInterestValue = try s.readDecimal(digits: USDT.digits, field: "openInterestValue").map(USDT.init)
+                f.openInterestValue = try s.readWideDecimal(digits: USDT.digits, field: "openInterestValue").map(USDT.init(units:))
             }
             else if s.equals(key, "volume24h") { f.volume24h = try s.readDecimal(digits: q, field: "volume24h").map(Quantity.init) }
-            else if s.equals(key, "turnover24h") { f.turnover24h = try s.readDecimal(digits: USDT.digits, field: "turnover24h").map(USDT.init) }
+            else if s.equals(key, "turnover24h") { f.turnover24h = try s.readWideDecimal(digits: USDT.digits, field: "turnover24h").map(USDT.init(units:)) }
             else if s.equals(key, "highPrice24h") { f.highPrice24h = try s.readDecimal(digits: p, field: "highPrice24h").map(Price.init) }
             else if s.equals(key, "lowPrice24h") { f.lowPrice24h = try s.readDecimal(digits: p, field: "lowPrice24h").map(Price.init) }
             else if s.equals(key, "prevPrice24h") { f.prevPrice24h = try s.readDecimal(digits: p, field: "prevPrice24h").map(Price.init) }
@@ -212,7 +212,7 @@ extension BybitPublicDecoder {
         let p = scale.priceDigits
         repeat {
             var start: ExchangeTime?, end: ExchangeTime?, last: ExchangeTime?, confirm: Bool?
-            var open: Int64?, high: Int64?, low: Int64?, close: Int64?, volume: Int64?, turnover: Int64?
+            var open: Int64?, high: Int64?, low: Int64?, close: Int64?, volume: Int64?, turnover: Int128?
             try s.expect(UInt8(ascii: "{"))
             if try !s.consume(UInt8(ascii: "}")) {
                 repeat {
@@ -226,7 +226,7 @@ extension BybitPublicDecoder {
                     else if s.equals(key, "low") { low = try s.readQuotedDecimal(digits: p, field: "low") }
                     else if s.equals(key, "close") { close = try s.readQuotedDecimal(digits: p, field: "close") }
                     else if s.equals(key, "volume") { volume = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "volume") }
-                    else if s.equals(key, "turnover") { turnover = try s.readQuotedDecimal(digits: USDT.digits, field: "turnover") }
+                    else if s.equals(key, "turnover") { turnover = try s.readWideDecimal(digits: USDT.digits, field: "turnover") }
                     else { try s.skipValue() }
                 } while try s.nextElement(close: UInt8(ascii: "}"))
             }

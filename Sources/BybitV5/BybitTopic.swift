@@ -10,25 +10,37 @@ public enum BybitTopic: Hashable, Sendable {
     /// A reserved local pseudo-topic of the recorder (`_cascade.session`, `_cascade.instruments`, …).
     case local(name: String)
 
-    /// Parses a topic name; `nil` for anything not listed above.
+    /// Parses a topic name; `nil` for anything not listed above or with an implausible symbol.
     public init?(_ name: String) {
+        guard let parsed = Self.parse(name) else { return nil }
+        if let symbol = parsed.symbol, !Self.isPlausibleSymbol(symbol) { return nil }
+        self = parsed
+    }
+
+    /// Symbols are upper-case letters and digits (a few have `-` or `_`), at most 32 characters: a damaged
+    /// frame must not register garbage symbols in the instrument table.
+    static func isPlausibleSymbol(_ s: String) -> Bool {
+        guard (1...32).contains(s.utf8.count) else { return false }
+        return s.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+    }
+
+    private static func parse(_ name: String) -> BybitTopic? {
         if name.hasPrefix("_cascade.") {
-            self = .local(name: String(name.dropFirst("_cascade.".count)))
-            return
+            return .local(name: String(name.dropFirst("_cascade.".count)))
         }
         let parts = name.split(separator: ".", omittingEmptySubsequences: false)
         switch (parts.first, parts.count) {
         case ("orderbook", 3):
             guard let depth = Int(parts[1]), [1, 25, 50, 100, 200, 500, 1000].contains(depth), !parts[2].isEmpty else { return nil }
-            self = .orderBook(depth: depth, symbol: String(parts[2]))
-        case ("publicTrade", 2) where !parts[1].isEmpty: self = .publicTrade(symbol: String(parts[1]))
-        case ("allLiquidation", 2) where !parts[1].isEmpty: self = .allLiquidation(symbol: String(parts[1]))
-        case ("liquidation", 2) where !parts[1].isEmpty: self = .legacyLiquidation(symbol: String(parts[1]))
-        case ("tickers", 2) where !parts[1].isEmpty: self = .tickers(symbol: String(parts[1]))
+            return .orderBook(depth: depth, symbol: String(parts[2]))
+        case ("publicTrade", 2) where !parts[1].isEmpty: return .publicTrade(symbol: String(parts[1]))
+        case ("allLiquidation", 2) where !parts[1].isEmpty: return .allLiquidation(symbol: String(parts[1]))
+        case ("liquidation", 2) where !parts[1].isEmpty: return .legacyLiquidation(symbol: String(parts[1]))
+        case ("tickers", 2) where !parts[1].isEmpty: return .tickers(symbol: String(parts[1]))
         case ("kline", 3) where !parts[2].isEmpty:
             let intervals: Set<Substring> = ["1", "3", "5", "15", "30", "60", "120", "240", "360", "720", "D", "W", "M"]
             guard intervals.contains(parts[1]) else { return nil }
-            self = .kline(interval: String(parts[1]), symbol: String(parts[2]))
+            return .kline(interval: String(parts[1]), symbol: String(parts[2]))
         default: return nil
         }
     }

@@ -248,6 +248,23 @@ struct JSONScanner {
         return r
     }
 
+    /// Reads a quoted decimal into 128 bits (market-wide USDT aggregates). `null` or `""` give `nil`.
+    @inlinable mutating func readWideDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int128? {
+        let b = try peek()
+        if b == UInt8(ascii: "n") {
+            try literal("null")
+            return nil
+        }
+        guard b == UInt8(ascii: "\"") else { throw .wrongType(field: field) }
+        let r = try readStringRange()
+        if r.isEmpty { return nil }
+        do {
+            return try FixedDecimal.parseWide(slice(r), digits: digits)
+        } catch {
+            throw .invalidDecimal(field: field, error)
+        }
+    }
+
     /// Like ``readDecimal(digits:field:)`` but the value is required.
     @inlinable mutating func readRequiredDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int64 {
         guard let v = try readDecimal(digits: digits, field: field) else { throw .missingField(field) }

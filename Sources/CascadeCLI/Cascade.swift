@@ -2,10 +2,10 @@ import ArgumentParser
 
 /// `cascade`: the command-line entry point. Argument parsing only; the work lives in the library targets.
 @main
-struct Cascade: ParsableCommand {
+struct Cascade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cascade",
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
-        discussion: "Only commands that work are listed; recording from Bybit, backtests and trading arrive with later releases.",
-        subcommands: [ReplayCommand.self, ImportCommand.self])
+        discussion: "Only commands that work are listed; backtests and trading arrive with later releases.",
+        subcommands: [RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self])
 }

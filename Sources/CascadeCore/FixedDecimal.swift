@@ -83,12 +83,62 @@ public enum FixedDecimal {
         }
     }
 
+    /// Parses decimal text into 128-bit units: for market-wide aggregates (24 h turnover, monthly kline
+    /// turnover) that exceed `Int64` at 1e-8. Same rules and errors as the 64-bit parser.
+    public static func parseWide(_ text: UnsafeBufferPointer<UInt8>, digits: Int) throws(DecimalParseError) -> Int128 {
+        var index = 0
+        var negative = false
+        if text.count > 0 && text[0] == UInt8(ascii: "-") {
+            negative = true
+            index = 1
+        }
+        var value: Int128 = 0
+        var sawDigit = false
+        var fraction = -1
+        while index < text.count {
+            let b = text[index]
+            let d = b &- UInt8(ascii: "0")
+            if d <= 9 {
+                sawDigit = true
+                if fraction < 0 || fraction < digits {
+                    let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                    let (a, o2) = m.addingReportingOverflow(Int128(d))
+                    if o1 || o2 { throw .overflow }
+                    value = a
+                    if fraction >= 0 { fraction += 1 }
+                } else if d != 0 {
+                    throw .precisionExceeded(digits: digits)
+                }
+            } else if b == UInt8(ascii: ".") && fraction < 0 {
+                fraction = 0
+            } else {
+                throw .invalidCharacter(b)
+            }
+            index += 1
+        }
+        if !sawDigit { throw .empty }
+        var f = max(fraction, 0)
+        while f < digits {
+            let (m, o) = value.multipliedReportingOverflow(by: 10)
+            if o { throw .overflow }
+            value = m
+            f += 1
+        }
+        return negative ? -value : value
+    }
+
     /// Formats units as decimal text with exactly `minimumFractionDigits` or more digits: trailing zeros
     /// beyond the minimum are trimmed, so `format(2814010, digits: 2, minimumFractionDigits: 2)` is `"28140.10"`.
     public static func format(_ units: Int64, digits: Int, minimumFractionDigits: Int = 0) -> String {
+        format(wide: Int128(units), digits: digits, minimumFractionDigits: minimumFractionDigits)
+    }
+
+    /// ``format(_:digits:minimumFractionDigits:)`` for 128-bit units.
+    public static func format(wide units: Int128, digits: Int, minimumFractionDigits: Int = 0) -> String {
         let negative = units < 0
         let magnitude = units.magnitude
-        let scale = UInt64(powersOfTen[digits])
+        var scale: UInt128 = 1
+        for _ in 0..<digits { scale *= 10 }
         let integer = magnitude / scale
         var fraction = magnitude % scale
         var fractionDigits = digits
@@ -109,12 +159,27 @@ public enum FixedDecimal {
     /// Returns `nil` on `Int64` overflow.
     @inlinable
     public static func rescale(_ units: Int128, from: Int, to: Int) -> Int64? {
+        rescaleWide(units, from: from, to: to).flatMap { Int64(exactly: $0) }
+    }
+
+    /// ``rescale(_:from:to:)`` keeping 128 bits; `nil` on `Int128` overflow. Any digit counts are allowed.
+    @inlinable
+    public static func rescaleWide(_ units: Int128, from: Int, to: Int) -> Int128? {
         if to >= from {
-            let (m, o) = units.multipliedReportingOverflow(by: Int128(powersOfTen[to - from]))
-            return o ? nil : Int64(exactly: m)
+            var value = units
+            for _ in 0..<(to - from) {
+                let (m, o) = value.multipliedReportingOverflow(by: 10)
+                if o { return nil }
+                value = m
+            }
+            return value
         }
-        let divisor = Int128(powersOfTen[from - to])
-        return Int64(exactly: divideRoundingHalfEven(units, divisor))
+        // 10^38 is the largest power of ten below Int128.max; beyond it every value rounds to zero.
+        let drop = from - to
+        if drop > 38 { return 0 }
+        var divisor: Int128 = 1
+        for _ in 0..<drop { divisor *= 10 }
+        return divideRoundingHalfEven(units, divisor)
     }
 
     /// Integer division rounding half to even (banker's rounding): the one rounding rule of Cascade.

@@ -8,7 +8,9 @@ public struct SymbolID: Hashable, Comparable, Sendable {
 /// The fixed decimal scales at which one symbol's prices and quantities are stored.
 ///
 /// Chosen per symbol, never derived from `tickSize`, so off-grid recorded values stay exact.
-/// The default (8 and 8 digits) represents every Bybit linear price below 9.2e10 and quantity below 9.2e10.
+/// The default (8 price digits, 6 quantity digits) represents every Bybit linear price below 9.2e10 and
+/// quantity below 9.2e12 (a day's volume of 1000PEPEUSDT is ~1e11 contracts); no linear `qtyStep` is finer
+/// than 1e-6.
 public struct SymbolScale: Hashable, Sendable {
     public var priceDigits: Int
     public var qtyDigits: Int
@@ -18,8 +20,8 @@ public struct SymbolScale: Hashable, Sendable {
         self.priceDigits = priceDigits
         self.qtyDigits = qtyDigits
     }
-    /// 1e-8 for both: exact for every price and size Bybit publishes for linear perpetuals.
-    public static let standard = SymbolScale(priceDigits: 8, qtyDigits: 8)
+    /// 1e-8 prices, 1e-6 quantities: exact for every price and size Bybit publishes for linear perpetuals.
+    public static let standard = SymbolScale(priceDigits: 8, qtyDigits: 6)
 }
 
 /// Trading rules of an instrument, as published by `/v5/market/instruments-info` at a moment in time.
@@ -80,8 +82,8 @@ public struct Instrument: Hashable, Sendable {
     /// Exact `price × qty` in USDT (linear contracts: quantity in base coin, price in USDT), rounded half to even.
     @inlinable
     public func notional(price: Price, qty: Quantity) -> USDT? {
-        FixedDecimal.rescale(Int128(price.units) * Int128(qty.units),
-                             from: scale.priceDigits + scale.qtyDigits, to: USDT.digits).map(USDT.init(units:))
+        FixedDecimal.rescaleWide(Int128(price.units) * Int128(qty.units),
+                                 from: scale.priceDigits + scale.qtyDigits, to: USDT.digits).map(USDT.init(units:))
     }
 
     /// Parses a price given as text at this symbol's scale.

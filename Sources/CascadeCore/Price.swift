@@ -22,19 +22,22 @@ public struct Quantity: Hashable, Comparable, Sendable {
     @inlinable public static func - (a: Self, b: Self) -> Self { Self(units: a.units - b.units) }
 }
 
-/// An amount of USDT (the settle coin) at a fixed 1e-8 resolution.
+/// An amount of USDT (the settle coin) at a fixed 1e-8 resolution, stored in 128 bits.
 ///
 /// Rounding rule (the only one in Cascade): products are computed exactly in 128 bits and rounded
 /// **half to even** to 1e-8 only when the exact result has more than eight decimals. Bybit's own
 /// `execValue = price × qty` and `execFee = execValue × feeRate` therefore come out to the digit:
-/// `0.5 × 95900.1 = 47950.05`, `× 0.00055 = 26.3725275`.
+/// `0.5 × 95900.1 = 47950.05`, `× 0.00055 = 26.3725275`. 128 bits hold market-wide aggregates (a month of
+/// BTCUSDT turnover is ~5e11 USDT, beyond `Int64` at 1e-8) and sums of them without overflow.
 public struct USDT: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Fraction digits of the unit.
     public static let digits = 8
     /// Count of 1e-8 USDT.
-    public var units: Int64
-    @inlinable public init(units: Int64) { self.units = units }
-    public static let zero = USDT(units: 0)
+    public var units: Int128
+    @inlinable public init(units: Int128) { self.units = units }
+    /// From 64-bit units (parsers and most amounts).
+    @_disfavoredOverload @inlinable public init(units: Int64) { self.units = Int128(units) }
+    public static let zero = USDT(units: Int128(0))
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
     @inlinable public static func + (a: Self, b: Self) -> Self { Self(units: a.units + b.units) }
     @inlinable public static func - (a: Self, b: Self) -> Self { Self(units: a.units - b.units) }
@@ -42,16 +45,23 @@ public struct USDT: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Parses exact decimal text, e.g. `"26.3725275"`.
     public init(_ text: String) throws(DecimalParseError) {
-        units = try FixedDecimal.parse(text, digits: Self.digits)
+        var copy = text
+        let result: Result<Int128, DecimalParseError> = copy.withUTF8 { buffer in
+            do throws(DecimalParseError) { return .success(try FixedDecimal.parseWide(buffer, digits: Self.digits)) } catch {
+                return .failure(error)
+            }
+        }
+        units = try result.get()
     }
 
-    /// `self × rate`, rounded half to even to 1e-8 (e.g. a fee from an exec value and a fee rate).
+    /// `self × rate`, rounded half to even to 1e-8 (e.g. a fee from an exec value and a fee rate); nil on overflow.
     public func multiplied(by rate: Rate) -> USDT? {
-        FixedDecimal.rescale(Int128(units) * Int128(rate.units), from: Self.digits + Rate.digits, to: Self.digits)
-            .map(USDT.init(units:))
+        let (product, overflow) = units.multipliedReportingOverflow(by: Int128(rate.units))
+        if overflow { return nil }
+        return FixedDecimal.rescaleWide(product, from: Self.digits + Rate.digits, to: Self.digits).map(USDT.init(units:))
     }
 
-    public var description: String { FixedDecimal.format(units, digits: Self.digits) }
+    public var description: String { FixedDecimal.format(wide: units, digits: Self.digits) }
 }
 
 /// A dimensionless rate (fee rate, funding rate, ratio) at a fixed 1e-10 resolution.

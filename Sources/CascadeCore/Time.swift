@@ -57,17 +57,18 @@ public enum UTCFormat {
 }
 
 extension UTCFormat {
-    /// Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.fff…]]][Z]` (UTC) or a bare integer of nanoseconds since the epoch.
-    /// Returns nanoseconds, or `nil` when the text is neither.
+    /// Parses `YYYY-MM-DD[(T| )HH:MM[:SS[.fff…]]][Z]` (UTC, years 1970–2999) or a bare integer of nanoseconds
+    /// since the epoch (at least 1e17, i.e. after 1973: a smaller integer is almost surely milliseconds or
+    /// seconds and is refused rather than silently read as 1970). Returns nanoseconds, or `nil`.
     public static func parseNanoseconds(_ text: String) -> Int64? {
-        if let ns = Int64(text) { return ns }
+        if let ns = Int64(text) { return ns >= 100_000_000_000_000_000 ? ns : nil }
         var s = Substring(text)
         if s.hasSuffix("Z") { s = s.dropLast() }
         let parts = s.split(whereSeparator: { $0 == "T" || $0 == " " })
         guard parts.count == 1 || parts.count == 2 else { return nil }
         let date = parts[0].split(separator: "-")
         guard date.count == 3, let y = Int64(date[0]), let m = Int64(date[1]), let d = Int64(date[2]),
-              (1...12).contains(m), (1...31).contains(d) else { return nil }
+              (1970...2999).contains(y), (1...12).contains(m), (1...31).contains(d) else { return nil }
         var ns = daysFromCivil(y, m, d) * 86_400 * 1_000_000_000
         if parts.count == 2 {
             let clock = parts[1].split(separator: ":")
@@ -81,7 +82,9 @@ extension UTCFormat {
                 if sec.count == 2 {
                     let digits = sec[1]
                     guard !digits.isEmpty, digits.count <= 9, let frac = Int64(digits) else { return nil }
-                    ns += frac * FixedDecimal.powersOfTen[9 - digits.count]
+                    var scaled = frac
+                    for _ in digits.count..<9 { scaled *= 10 }
+                    ns += scaled
                 }
             }
         }

@@ -51,7 +51,7 @@ extension OrderBook {
     }
 
     /// Cumulative displayed size and notional within `basisPoints` of the mid on `side`, with the span covered.
-    /// Returns `nil` when either side is empty (no mid).
+    /// Returns `nil` when either side is empty (no mid) or the summed size overflows.
     public func depth(within basisPoints: Int, side: BookSide) -> DepthWithinBand? {
         guard let twiceMid = doubledMid else { return nil }
         let levels = side == .bid ? bids : asks
@@ -71,14 +71,18 @@ extension OrderBook {
             let level = levels.level(fromBest: k)
             let distance = (mid2 - 2 * Int128(level.price.units)).magnitude * 10_000
             if distance > limit { break }
-            qty += level.size.units
+            let (sum, overflow) = qty.addingReportingOverflow(level.size.units)
+            if overflow { return nil }
+            qty = sum
             notional += Int128(level.price.units) * Int128(level.size.units)
             inside += 1
             k += 1
         }
         let farthest = levels.worst.map { Int128($0.price.units) } ?? mid2 / 2
         let coveredCenti = Int64((mid2 - 2 * farthest).magnitude * 1_000_000 / mid2.magnitude)
-        let value = FixedDecimal.rescale(notional, from: scale.priceDigits + scale.qtyDigits, to: USDT.digits) ?? Int64.max
+        guard let value = FixedDecimal.rescaleWide(notional, from: scale.priceDigits + scale.qtyDigits, to: USDT.digits) else {
+            return nil
+        }
         return DepthWithinBand(quantity: Quantity(units: qty), notional: USDT(units: value), levels: inside,
                                coveredCentiBps: coveredCenti, isBandFullyCovered: covered)
     }

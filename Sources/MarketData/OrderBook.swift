@@ -16,6 +16,8 @@ public enum BookError: Error, Equatable, Sendable {
     case updateIDGap(expected: UInt64, got: UInt64)
     case updateIDRegression(previous: UInt64, got: UInt64)
     case crossed(bid: Price, ask: Price)
+    /// A message of this book's topic could not be decoded: the book misses an update it cannot recover.
+    case frameLost
 }
 
 /// Where a book stands with respect to the exchange's stream.
@@ -52,7 +54,7 @@ public struct BookStats: Equatable, Sendable {
     public var updateIDJumps = 0
     /// Deltas whose `u` did not increase.
     public var updateIDRegressions = 0
-    /// Messages whose cross sequence `seq` did not increase.
+    /// Messages whose cross sequence `seq` went down.
     public var sequenceRegressions = 0
     public var crossedBooks = 0
     public var resyncsRequested = 0
@@ -105,7 +107,8 @@ public struct OrderBook: Sendable {
     /// Applies one message of this book's topic.
     @discardableResult
     public mutating func apply(_ update: BookUpdate) -> BookApplyOutcome {
-        if let last = lastSequence, update.sequence != 0, update.sequence <= last { stats.sequenceRegressions += 1 }
+        // A repeated `seq` is not a regression: Bybit's level-1 stream re-pushes an unchanged book every 3 s.
+        if let last = lastSequence, update.sequence != 0, update.sequence < last { stats.sequenceRegressions += 1 }
         if update.replacesBook {
             if update.updateID == 1 && stats.snapshots > 0 { stats.restartSnapshots += 1 }
             replace(update)
@@ -193,8 +196,9 @@ public struct OrderBook: Sendable {
             scratch.append(level)
         }
         if !sorted {
+            // Rebuild from the message order so that a repeated price keeps its last size, as in a delta.
             var byPrice: [Int64: BookLevel] = [:]
-            for level in scratch { byPrice[level.price.units] = level }
+            for level in levels where level.size.units > 0 { byPrice[level.price.units] = level }
             scratch = byPrice.values.sorted { side.ascending ? $0.price < $1.price : $0.price > $1.price }
         }
         side.assignBestLast(scratch)

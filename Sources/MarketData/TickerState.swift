@@ -14,6 +14,11 @@ public struct TickerState: Sendable {
 
     public init(symbol: SymbolID) { self.symbol = symbol }
 
+    /// Marks the state incomplete after a lost message: fields may be stale until the next snapshot.
+    public mutating func markIncomplete() {
+        hasSnapshot = false
+    }
+
     /// Applies a snapshot (replaces every field) or a delta (overwrites the fields it carries).
     public mutating func apply(_ update: TickerUpdate) {
         updates += 1

@@ -44,7 +44,8 @@ extension RecordingAuditor {
             let instrument = decoder.instruments[id]
             return AuditReport.SymbolSummary(
                 symbol: instrument.symbol, trades: c.trades, buyTakerTrades: c.buys, sellTakerTrades: c.sells,
-                tradeVolume: instrument.format(Quantity(units: c.volume)), tradeNotionalUSDT: c.notional.description,
+                tradeVolume: FixedDecimal.format(wide: c.volume, digits: instrument.scale.qtyDigits,
+                                                 minimumFractionDigits: min(instrument.rules?.qtyDecimals ?? 0, instrument.scale.qtyDigits)), tradeNotionalUSDT: c.notional.description,
                 liquidationsLongs: c.longs, liquidationsShorts: c.shorts,
                 liquidatedLongNotionalUSDT: c.longNotional.description, liquidatedShortNotionalUSDT: c.shortNotional.description,
                 offGridPrices: c.offGridPrices, offGridQuantities: c.offGridQuantities, rulesKnown: instrument.rules != nil,
@@ -61,30 +62,31 @@ extension RecordingAuditor {
     }
 }
 
-/// Counts of `receive − exchange` offsets in 1 ms buckets over ±120 s (outliers clamp to the edges).
+/// Counts of `receive − exchange` offsets in 1 ms buckets, stored sparsely (a recording's offsets cluster in a
+/// few hundred distinct milliseconds, so memory stays small even for thousands of topics).
 struct OffsetHistogram {
-    static let range: Int64 = 120_000
-    var buckets: [Int] = []
+    var buckets: [Int64: Int] = [:]
     var count = 0
 
     mutating func add(_ ms: Int64) {
-        if buckets.isEmpty { buckets = Array(repeating: 0, count: Int(2 * Self.range + 1)) }
-        let clamped = min(max(ms, -Self.range), Self.range)
-        buckets[Int(clamped + Self.range)] += 1
+        buckets[ms, default: 0] += 1
         count += 1
     }
 
-    func quantile(_ q: Double) -> Int64 {
+    func quantile(_ q: Double, sorted: [(key: Int64, value: Int)]) -> Int64 {
         let target = Int((Double(count - 1) * q).rounded(.down))
         var seen = 0
-        for (i, n) in buckets.enumerated() where n > 0 {
+        for (ms, n) in sorted {
             seen += n
-            if seen > target { return Int64(i) - Self.range }
+            if seen > target { return ms }
         }
-        return 0
+        return sorted.last?.key ?? 0
     }
 
     var summary: AuditReport.OffsetSummary? {
-        count == 0 ? nil : .init(median: quantile(0.5), p5: quantile(0.05), p95: quantile(0.95), samples: count)
+        guard count > 0 else { return nil }
+        let sorted = buckets.sorted { $0.key < $1.key }
+        return .init(median: quantile(0.5, sorted: sorted), p5: quantile(0.05, sorted: sorted),
+                     p95: quantile(0.95, sorted: sorted), samples: count)
     }
 }

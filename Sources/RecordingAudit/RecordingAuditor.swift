@@ -42,7 +42,7 @@ public struct RecordingAuditor {
     }
     struct SymbolCounters {
         var trades = 0, buys = 0, sells = 0
-        var volume = Int64(0)
+        var volume = Int128(0)
         var notional = USDT.zero
         var longs = 0, shorts = 0
         var longNotional = USDT.zero, shortNotional = USDT.zero
@@ -110,7 +110,7 @@ public struct RecordingAuditor {
             for trade in trades {
                 c.trades += 1
                 if trade.takerSide == .buy { c.buys += 1 } else { c.sells += 1 }
-                c.volume += trade.qty.units
+                c.volume += Int128(trade.qty.units)
                 c.notional = c.notional + (instrument.notional(price: trade.price, qty: trade.qty) ?? .zero)
                 if let rules = instrument.rules {
                     if !rules.isOnPriceGrid(trade.price) { c.offGridPrices += 1 }
@@ -156,9 +156,18 @@ public struct RecordingAuditor {
         }
         report.decodeErrors[error.counterName, default: 0] += 1
         // Attribute the error to its topic when the topic itself could be read: same key as good frames.
-        if let name = Self.topicName(in: frame), let index = decoder.topicIndex(named: name) {
-            ensureCounters(index)
-            topicCounters[index]!.decodeErrors += 1
+        guard let name = Self.topicName(in: frame), let index = decoder.topicIndex(named: name) else { return }
+        ensureCounters(index)
+        topicCounters[index]!.decodeErrors += 1
+        // A lost message leaves state that cannot be trusted: the book needs a new snapshot, and a ticker
+        // misses fields until its next snapshot. (Live, the client answers both by resubscribing.)
+        switch decoder.topic(at: index) {
+        case .orderBook:
+            if let book = topicCounters[index]!.book { _ = books[book].invalidate(.frameLost) }
+        case let .tickers(symbol):
+            if let id = decoder.instruments.lookup(symbol) { symbolCounters[id]?.ticker?.markIncomplete() }
+        default:
+            break
         }
     }
 

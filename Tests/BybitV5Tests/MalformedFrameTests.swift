@@ -60,12 +60,12 @@ import Testing
 
     @Test func longDecimalsBeyondTheFastPathStayExact() throws {
         var d = BybitPublicDecoder()
-        // 19 significant digits at the 8-digit scale: too long for the unchecked fast path, still fits Int64.
-        let frame = #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["12345678901.12345678","0.00000001"]],"a":[["12345678902.5","00000000000000000001.5"]],"u":1,"seq":1}}"#
+        // 19 significant digits at the 8-digit price scale: too long for the unchecked fast path, still fits Int64.
+        let frame = #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1,"data":{"s":"BTCUSDT","b":[["12345678901.12345678","0.000001"]],"a":[["12345678902.5","00000000000000000001.5"]],"u":1,"seq":1}}"#
         guard case let .book(b) = try d.decode(frame, localTime: now) else { Issue.record("not a book"); return }
         #expect(b.bids[0].price.units == 1_234_567_890_112_345_678)
         #expect(b.bids[0].size.units == 1)
-        #expect(b.asks[0].size.units == 150_000_000)
+        #expect(b.asks[0].size.units == 1_500_000)
     }
 
     @Test func emptyArraysAreValid() throws {

@@ -50,7 +50,7 @@ import Testing
         #expect(monotonic.synced && monotonic.resyncsRequested == 0 && monotonic.updateIDJumps == 1)
     }
 
-    @Test func damagedAndUnknownFramesAreCountedAndSkipped() throws {
+    @Test func damagedAndUnknownFramesAreCountedAndSkippedAndInvalidateTheirBook() throws {
         var f = Feed()
         f.send(Self.book("snapshot", u: 1))
         f.send(#"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"b":[["1e5","1"]],"a":[],"u":2}}"#)
@@ -64,7 +64,11 @@ import Testing
         #expect(report.unknownTopics == ["kline.1s.BTCUSDT": 1])
         let topic = try #require(report.topics.first { $0.topic == "orderbook.50.BTCUSDT" })
         #expect(topic.frames == 2 && topic.decodeErrors == 2)
-        #expect(report.books.first?.bestBid == ["100.1", "1"])
+        // A lost book message invalidates the book until a new snapshot: the later delta is not applied to a
+        // book that silently misses an update.
+        let book = try #require(report.books.first)
+        #expect(!book.synced && book.state.contains("frameLost") && book.resyncsRequested >= 1)
+        #expect(book.bestBid == ["100", "1"] && book.deltasIgnoredUntilSnapshot == 1)
     }
 
     @Test func gapsAreMeasuredOnReceiveTimePerTopic() throws {

@@ -1,0 +1,62 @@
+public import CascadeCore
+public import Hummingbird
+import HummingbirdTLS
+import HummingbirdCore
+import NIOWebSocket
+import HummingbirdWebSocket
+public import Logging
+import NIOCore
+public import NIOSSL
+
+/// The Bybit-compatible simulator server: public WebSocket `/v5/public/linear` and market REST endpoints on
+/// one port, served from a ``MarketReplay``.
+public enum BybitSimulatorServer {
+    /// Builds the Hummingbird application. `onRunning` receives the bound port (pass port 0 to pick one).
+    public static func application(
+        replay: MarketReplay, host: String = "127.0.0.1", port: Int, tls: TLSConfiguration? = nil,
+        clock: any WallClock, logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.get("/v5/market/{endpoint}") { request, context -> Response in
+            let endpoint = context.parameters.get("endpoint") ?? ""
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let (status, body) = await replay.answer(path: "/v5/market/\(endpoint)", query: query, now: clock.now())
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        router.ws("/v5/public/linear") { inbound, outbound, _ in
+            let (id, outbox) = await replay.connect()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await text in outbox {
+                        do { try await outbound.write(.text(text)) } catch { break }
+                    }
+                    // The replay closed this connection (fault hook) or the client went away.
+                    try? await outbound.close(.goingAway, reason: "closed by simulator")
+                }
+                group.addTask {
+                    do {
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case let .text(text) = message else { continue }
+                            for reply in await replay.receive(text, from: id) {
+                                try await outbound.write(.text(reply))
+                            }
+                        }
+                    } catch {}
+                    await replay.disconnect(id)
+                }
+                await group.next()
+                await replay.disconnect(id)
+                group.cancelAll()
+            }
+        }
+        let webSocket = HTTPServerBuilder.http1WebSocketUpgrade(
+            webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 16 << 20)))
+        let server: HTTPServerBuilder = if let tls { try .tls(webSocket, tlsConfiguration: tls) } else { webSocket }
+        return Application(router: router, server: server,
+                           configuration: .init(address: .hostname(host, port: port), serverName: "cascade-sim"),
+                           onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+                           logger: logger)
+    }
+}

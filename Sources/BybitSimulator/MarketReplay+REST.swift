@@ -1,0 +1,75 @@
+import BybitV5
+import CascadeCore
+import Foundation
+import MarketData
+
+extension MarketReplay {
+    /// Answers a market REST endpoint from the replay state: `(HTTP status, JSON body)`.
+    ///
+    /// Supported: `/v5/market/time`, `/v5/market/instruments-info`, `/v5/market/orderbook`,
+    /// `/v5/market/recent-trade`, `/v5/market/tickers`. Server time is the wall clock passed in.
+    func answer(path: String, query: [String: String], now: LocalTime) -> (Int, String) {
+        let time = now.nanoseconds / 1_000_000
+        func ok(_ result: String) -> (Int, String) { (200, BybitFrameEncoder.restEnvelope(result: result, time: time)) }
+        func fail(_ code: Int, _ message: String) -> (Int, String) {
+            (200, BybitFrameEncoder.restEnvelope(result: "{}", retCode: code, retMsg: message, time: time))
+        }
+        switch path {
+        case "/v5/market/time":
+            return ok(#"{"timeSecond":"\#(now.nanoseconds / 1_000_000_000)","timeNano":"\#(now.nanoseconds)"}"#)
+        case "/v5/market/instruments-info":
+            guard query["category"] == "linear" else { return fail(10001, "params error: category must be linear") }
+            guard let json = instrumentsJSON else {
+                return fail(10016, "instruments-info not available: the replayed data has no _cascade.instruments snapshot")
+            }
+            return ok(filteredInstruments(json, symbol: query["symbol"]))
+        case "/v5/market/orderbook":
+            guard let symbol = query["symbol"] else { return fail(10001, "params error: symbol is required") }
+            let limit = min(max(Int(query["limit"] ?? "25") ?? 25, 1), 1000)
+            guard let book = deepestBook(symbol) else { return fail(10001, "params error: no book for \(symbol)") }
+            let instrument = decoder.instruments[book.symbol]
+            let result = #"{"s":"\#(symbol)","b":[\#(BybitFrameEncoder.levels(book.topLevels(.bid, limit), instrument))],"a":[\#(BybitFrameEncoder.levels(book.topLevels(.ask, limit), instrument))],"ts":\#(book.lastExchangeTime?.milliseconds ?? 0),"u":\#(book.lastUpdateID ?? 0),"seq":\#(book.lastSequence ?? 0),"cts":\#(book.lastMatchTime?.milliseconds ?? 0)}"#
+            return ok(result)
+        case "/v5/market/recent-trade":
+            guard let symbol = query["symbol"], let id = decoder.instruments.lookup(symbol) else {
+                return fail(10001, "params error: unknown symbol")
+            }
+            let limit = min(max(Int(query["limit"] ?? "500") ?? 500, 1), 1000)
+            let instrument = decoder.instruments[id]
+            let trades = (recentTrades[id] ?? []).suffix(limit).reversed()
+            let items = trades.map { t in
+                #"{"execId":"\#(BybitStreamRequest.escape(t.id))","symbol":"\#(symbol)","price":"\#(instrument.format(t.price))","size":"\#(instrument.format(t.qty))","side":"\#(t.takerSide)","time":"\#(t.tradeTime.milliseconds)","isBlockTrade":\#(t.isBlockTrade),"isRPITrade":\#(t.isRPI)}"#
+            }
+            return ok(#"{"category":"linear","list":[\#(items.joined(separator: ","))]}"#)
+        case "/v5/market/tickers":
+            let wanted = query["symbol"]
+            let items = tickers.values.filter { wanted == nil || decoder.instruments[$0.symbol].symbol == wanted }
+                .sorted { decoder.instruments[$0.symbol].symbol < decoder.instruments[$1.symbol].symbol }
+                .map { BybitFrameEncoder.tickerObject(instrument: decoder.instruments[$0.symbol], fields: $0.fields) }
+            return ok(#"{"category":"linear","list":[\#(items.joined(separator: ","))]}"#)
+        default:
+            return (404, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10001, retMsg: "unknown endpoint \(path)", time: time))
+        }
+    }
+
+    /// The book with the most depth for a symbol (REST orderbook answers from it).
+    private func deepestBook(_ symbol: String) -> OrderBook? {
+        books.values.filter { decoder.instruments[$0.symbol].symbol == symbol && $0.isSynced }.max { $0.depth < $1.depth }
+    }
+
+    /// The recorded instruments-info `result` (or envelope or list), reduced to one symbol when asked.
+    private func filteredInstruments(_ json: [UInt8], symbol: String?) -> String {
+        let object = try? JSONSerialization.jsonObject(with: Data(json))
+        var list: [Any] = []
+        if let dict = object as? [String: Any] {
+            if let result = dict["result"] as? [String: Any], let l = result["list"] as? [Any] { list = l }
+            else if let l = dict["list"] as? [Any] { list = l }
+        } else if let l = object as? [Any] {
+            list = l
+        }
+        if let symbol { list = list.filter { ($0 as? [String: Any])?["symbol"] as? String == symbol } }
+        let result: [String: Any] = ["category": "linear", "list": list, "nextPageCursor": ""]
+        let data = (try? JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

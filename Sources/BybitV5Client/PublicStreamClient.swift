@@ -1,0 +1,371 @@
+import BybitV5
+public import CascadeCore
+import HummingbirdWSClient
+public import Logging
+import NIOCore
+import NIOWebSocket
+public import NIOSSL
+import Synchronization
+
+/// Settings of a public-stream connection.
+public struct PublicStreamConfiguration: Sendable {
+    /// `wss://stream.bybit.com/v5/public/linear`, testnet, or any `ws://`/`wss://` URL (our simulator).
+    public var url: String
+    /// Topics to keep subscribed, e.g. `orderbook.50.BTCUSDT`. A symbol's `allLiquidation` belongs on the same
+    /// connection as its book, so book traffic proves the connection is alive while liquidations are quiet.
+    public var topics: [String]
+    /// Application ping period (Bybit: every 20 s; WebSocket protocol pings are not enough).
+    public var pingInterval: Duration = .seconds(20)
+    /// A ping not answered within this time means a half-open socket: the connection is dropped.
+    public var pongTimeout: Duration = .seconds(10)
+    /// Silence after which a book topic is resynced. Event-driven topics (trades, liquidations) have none:
+    /// they are judged by the connection's liveness.
+    public var bookSilence: Duration = .seconds(30)
+    /// Silence after which a ticker topic is resynced.
+    public var tickerSilence: Duration = .seconds(60)
+    /// How often silences are checked.
+    public var livenessCheckInterval: Duration = .seconds(1)
+    /// Largest accepted WebSocket message. HummingbirdWSClient's default (16 KiB) silently closes on Bybit's
+    /// larger book snapshots, so this is raised; a message above it ends the connection with `.oversizeFrame`
+    /// (and is reported), then the client reconnects.
+    public var maxFrameSize: Int = 16 << 20
+    public var backoff = ReconnectBackoff()
+    /// TLS for `wss://` (nil: system trust roots).
+    public var tlsConfiguration: TLSConfiguration?
+    /// How long to wait for the server's close frame when we close (short: the peer may be half-open).
+    public var closeTimeout: Duration = .seconds(2)
+
+    public init(url: String, topics: [String]) {
+        self.url = url
+        self.topics = topics
+    }
+}
+
+/// Why a connection ended. The consumer treats every disconnect as a gap in every topic of the connection.
+public enum PublicStreamDisconnect: Error, Sendable, Equatable, CustomStringConvertible {
+    case pongTimeout
+    case closedByServer
+    case connectFailed(String)
+    case oversizeFrame
+    case transport(String)
+
+    public var description: String {
+        switch self {
+        case .pongTimeout: "no pong within the deadline (half-open socket)"
+        case .closedByServer: "closed by the server"
+        case let .connectFailed(why): "connect failed: \(why)"
+        case .oversizeFrame: "a frame exceeded maxFrameSize"
+        case let .transport(why): "transport error: \(why)"
+        }
+    }
+}
+
+/// Why a topic was resubscribed.
+public enum ResyncReason: Sendable, Equatable, CustomStringConvertible {
+    /// No message for longer than the topic's silence threshold.
+    case silence(milliseconds: Int64)
+    /// The consumer asked (e.g. its book failed an integrity check).
+    case requested(String)
+
+    public var description: String {
+        switch self {
+        case let .silence(ms): "silent for \(ms) ms"
+        case let .requested(why): why
+        }
+    }
+}
+
+/// What a public stream reports, in order. Frames carry their exact bytes and local receive time.
+public enum PublicStreamEvent: Sendable {
+    case connected(attempt: Int, at: LocalTime)
+    /// A data frame (or any frame that is not a recognised control frame), byte for byte as received.
+    case frame([UInt8], at: LocalTime)
+    case subscribed(topics: [String], at: LocalTime)
+    /// Bybit refused a subscription (e.g. `error:handler not found,topic:…`): a typed failure, not a retry loop.
+    case subscriptionFailed(topics: [String], message: String, at: LocalTime)
+    /// A topic was unsubscribed and subscribed again so that Bybit sends a fresh snapshot.
+    case resync(topic: String, reason: ResyncReason, at: LocalTime)
+    /// The connection ended; a reconnect follows after `retryIn`. Every topic has a gap here.
+    case disconnected(PublicStreamDisconnect, at: LocalTime, retryIn: Duration)
+}
+
+/// A Bybit V5 public WebSocket connection that stays up forever: batched subscribe, application pings with a
+/// pong deadline, silence detection for books and tickers, resync by unsubscribe/subscribe (never a REST
+/// snapshot spliced into a stream), and reconnect with bounded exponential backoff and jitter.
+///
+/// ```swift
+/// let client = PublicStreamClient(configuration: .init(url: url, topics: topics), logger: logger)
+/// async let _ = client.run()
+/// for await event in client.events { … }
+/// ```
+/// Data frames that arrive before their subscribe acknowledgement are delivered (Bybit may send the first
+/// snapshot first).
+public final class PublicStreamClient: Sendable {
+    public let configuration: PublicStreamConfiguration
+    /// Every event, in order. Finishes when ``run()`` returns.
+    public let events: AsyncStream<PublicStreamEvent>
+    let continuation: AsyncStream<PublicStreamEvent>.Continuation
+    let clock: any WallClock
+    let logger: Logger
+    let state = Mutex(ConnectionState())
+
+    struct ConnectionState {
+        var writer: WebSocketOutboundWriter?
+        var connection = 0
+        var requestCounter = 0
+        var pendingSubscriptions: [String: [String]] = [:]
+        var subscribed: Set<String> = []
+        var lastSeen: [String: Int64] = [:]
+        var lastPong: Int64 = 0
+        var lastPing: Int64 = 0
+        var framesThisConnection = 0
+    }
+
+    public init(configuration: PublicStreamConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: PublicStreamEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Connects, and reconnects after every failure, until the calling task is cancelled.
+    public func run() async {
+        var failures = 0
+        var attempt = 0
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            attempt += 1
+            let started = ContinuousClock.now
+            let reason = await connectOnce(attempt: attempt)
+            if Task.isCancelled { break }
+            failures = ContinuousClock.now - started >= configuration.backoff.resetAfter ? 1 : failures + 1
+            let delay = configuration.backoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &generator))
+            logger.warning("public stream disconnected", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
+            continuation.yield(.disconnected(reason, at: clock.now(), retryIn: delay))
+            try? await Task.sleep(for: delay)
+        }
+        continuation.finish()
+    }
+
+    /// Unsubscribes and resubscribes `topic` on the live connection so Bybit sends a new snapshot.
+    /// Returns false when no connection is up (the reconnect will resubscribe everything anyway).
+    @discardableResult
+    public func resync(topic: String, reason: ResyncReason) async -> Bool {
+        let (writer, id): (WebSocketOutboundWriter?, String) = state.withLock { s in
+            s.requestCounter += 1
+            let id = "resync-\(s.connection)-\(s.requestCounter)"
+            if s.writer != nil {
+                s.pendingSubscriptions[id] = [topic]
+                s.subscribed.remove(topic)
+                s.lastSeen[topic] = clock.now().nanoseconds
+            }
+            return (s.writer, id)
+        }
+        guard let writer else { return false }
+        do {
+            try await writer.write(.text(BybitStreamRequest.unsubscribe([topic], requestID: id)))
+            try await writer.write(.text(BybitStreamRequest.subscribe([topic], requestID: id)))
+        } catch {
+            return false
+        }
+        continuation.yield(.resync(topic: topic, reason: reason, at: clock.now()))
+        return true
+    }
+
+    // MARK: - One connection
+
+    private func connectOnce(attempt: Int) async -> PublicStreamDisconnect {
+        // The transport limit is set well above ours: a frame over the transport limit is dropped by the
+        // WebSocket layer with no reason we can see, while one over ours is reported as `.oversizeFrame`.
+        let transportLimit = min(max(configuration.maxFrameSize * 4, 1 << 20), Int(Int32.max))
+        var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: transportLimit,
+                                                           closeTimeout: configuration.closeTimeout)
+        wsConfiguration.validateUTF8 = false
+        let outcome = Mutex<PublicStreamDisconnect?>(nil)
+        let client = WebSocketClient(url: configuration.url, configuration: wsConfiguration,
+                                     tlsConfiguration: configuration.tlsConfiguration, logger: logger) { inbound, outbound, _ in
+            let reason = await self.serve(inbound: inbound, outbound: outbound, attempt: attempt)
+            outcome.withLock { $0 = reason }
+        }
+        do {
+            // A frame over maxFrameSize makes the client close with 1009 (message too big); the server echoes
+            // the code back in its close frame, which is how the reason surfaces here.
+            try await client.run()
+        } catch let error as WebSocketClientError where error == .serverSentMessageTooLarge {
+            return .oversizeFrame
+        } catch {
+            if let reason = outcome.withLock({ $0 }) { return reason }
+            return .connectFailed("\(error)")
+        }
+        return outcome.withLock { $0 } ?? .closedByServer
+    }
+
+    /// Runs one established connection: subscribe, read, ping, watch silences. Returns why it ended.
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PublicStreamDisconnect {
+        let now = clock.now().nanoseconds
+        let connection: Int = state.withLock { s in
+            s.connection += 1
+            s.writer = outbound
+            s.pendingSubscriptions = [:]
+            s.subscribed = []
+            s.lastSeen = [:]
+            s.lastPong = now
+            s.lastPing = 0
+            s.framesThisConnection = 0
+            return s.connection
+        }
+        defer { state.withLock { $0.writer = nil } }
+        continuation.yield(.connected(attempt: attempt, at: clock.now()))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.read(inbound) }
+                group.addTask { try await self.ping(outbound, connection: connection) }
+                group.addTask { try await self.watchSilences() }
+                try await self.subscribeAll(outbound, connection: connection)
+                try await group.next()
+                group.cancelAll()
+            }
+            return .closedByServer
+        } catch let reason as PublicStreamDisconnect {
+            return reason
+        } catch {
+            return .transport("\(error)")
+        }
+    }
+
+    private func subscribeAll(_ outbound: WebSocketOutboundWriter, connection: Int) async throws {
+        for batch in BybitStreamRequest.batches(of: configuration.topics) {
+            let id: String = state.withLock { s in
+                s.requestCounter += 1
+                let id = "sub-\(connection)-\(s.requestCounter)"
+                s.pendingSubscriptions[id] = batch
+                return id
+            }
+            try await outbound.write(.text(BybitStreamRequest.subscribe(batch, requestID: id)))
+        }
+    }
+
+    private func read(_ inbound: WebSocketInboundStream) async throws {
+        var iterator = inbound.makeAsyncIterator()
+        var decoder = BybitPublicDecoder()
+        var message: [UInt8] = []
+        while let frame = try await iterator.next() {
+            // Reassemble fragmented messages; the receive time is that of the final fragment.
+            switch frame.opcode {
+            case .text, .binary: message = Array(frame.data.readableBytesView)
+            case .continuation: message.append(contentsOf: frame.data.readableBytesView)
+            }
+            if message.count > configuration.maxFrameSize {
+                logger.error("oversize frame", metadata: ["bytes": "\(message.count)", "limit": "\(configuration.maxFrameSize)"])
+                throw PublicStreamDisconnect.oversizeFrame
+            }
+            guard frame.fin else { continue }
+            let receivedAt = clock.now()
+            handle(message, at: receivedAt, decoder: &decoder)
+        }
+        throw PublicStreamDisconnect.closedByServer
+    }
+
+    private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) {
+        if let topic = Self.topic(of: bytes) {
+            state.withLock { s in
+                s.lastSeen[topic] = receivedAt.nanoseconds
+                s.framesThisConnection += 1
+            }
+            continuation.yield(.frame(bytes, at: receivedAt))
+            return
+        }
+        guard case let .control(control)? = try? decoder.decode(bytes, localTime: receivedAt) else {
+            continuation.yield(.frame(bytes, at: receivedAt))
+            return
+        }
+        switch control.kind {
+        case .pong:
+            state.withLock { $0.lastPong = receivedAt.nanoseconds }
+        case .subscribe:
+            let topics: [String] = state.withLock { s in
+                let topics = s.pendingSubscriptions.removeValue(forKey: control.requestID) ?? []
+                if control.success == true {
+                    for t in topics {
+                        s.subscribed.insert(t)
+                        if s.lastSeen[t] == nil { s.lastSeen[t] = receivedAt.nanoseconds }
+                    }
+                }
+                return topics
+            }
+            if control.success == true {
+                continuation.yield(.subscribed(topics: topics, at: receivedAt))
+            } else {
+                logger.error("subscription refused", metadata: ["topics": "\(topics)", "ret_msg": "\(control.retMessage)"])
+                continuation.yield(.subscriptionFailed(topics: topics, message: control.retMessage, at: receivedAt))
+            }
+        case .unsubscribe, .auth, .other:
+            continuation.yield(.frame(bytes, at: receivedAt))
+        }
+    }
+
+    private func ping(_ outbound: WebSocketOutboundWriter, connection: Int) async throws {
+        var n = 0
+        while true {
+            try await Task.sleep(for: configuration.pingInterval)
+            n += 1
+            let sentAt = clock.now().nanoseconds
+            state.withLock { $0.lastPing = sentAt }
+            try await outbound.write(.text(BybitStreamRequest.ping(requestID: "ping-\(connection)-\(n)")))
+            try await Task.sleep(for: configuration.pongTimeout)
+            let answered = state.withLock { $0.lastPong >= sentAt }
+            if !answered { throw PublicStreamDisconnect.pongTimeout }
+        }
+    }
+
+    private func watchSilences() async throws {
+        while true {
+            try await Task.sleep(for: configuration.livenessCheckInterval)
+            let now = clock.now().nanoseconds
+            let silent: [(String, Int64)] = state.withLock { s in
+                s.subscribed.compactMap { topic in
+                    guard let threshold = silenceThreshold(topic), let seen = s.lastSeen[topic] else { return nil }
+                    let quiet = now - seen
+                    return quiet > threshold ? (topic, quiet / 1_000_000) : nil
+                }
+            }
+            for (topic, ms) in silent.sorted(by: { $0.0 < $1.0 }) {
+                await resync(topic: topic, reason: .silence(milliseconds: ms))
+            }
+        }
+    }
+
+    /// Silence threshold in ns for topics that must flow (books, tickers); nil for event-driven ones.
+    private func silenceThreshold(_ topic: String) -> Int64? {
+        if topic.hasPrefix("orderbook.") { return Int64(configuration.bookSilence.seconds * 1e9) }
+        if topic.hasPrefix("tickers.") { return Int64(configuration.tickerSilence.seconds * 1e9) }
+        return nil
+    }
+
+    /// The `topic` value of a frame by byte search (data frames carry it; control frames do not).
+    static func topic(of bytes: [UInt8]) -> String? {
+        let needle: [UInt8] = Array("\"topic\":\"".utf8)
+        guard bytes.count > needle.count else { return nil }
+        return bytes.withUnsafeBufferPointer { p -> String? in
+            var i = 0
+            let limit = p.count - needle.count
+            while i <= limit {
+                if p[i] == 0x22 {
+                    var match = true
+                    for k in 1..<needle.count where p[i + k] != needle[k] {
+                        match = false
+                        break
+                    }
+                    if match {
+                        let start = i + needle.count
+                        var end = start
+                        while end < p.count && p[end] != 0x22 { end += 1 }
+                        return end < p.count ? String(decoding: p[start..<end], as: UTF8.self) : nil
+                    }
+                }
+                i += 1
+            }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import BybitSimulator
+import BybitV5Client
+import CascadeCore
+import Foundation
+import Hummingbird
+import Logging
+import Recording
+import ServiceLifecycle
+import UnixSignals
+
+/// `cascade sim`: a Bybit-compatible server replaying recordings (public half: WebSocket + market REST).
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "Serve recorded frames over Bybit's public WebSocket protocol and market REST endpoints on one port.",
+        discussion: """
+            WebSocket: ws://HOST:PORT/v5/public/linear (subscribe/unsubscribe/ping as on Bybit; a late subscriber to a \
+            book or ticker first gets a snapshot of the current state). REST: /v5/market/{time,instruments-info,\
+            orderbook,recent-trade,tickers}. The replay starts at the first subscription unless --start-now.
+            """)
+
+    @Option(name: .customLong("data"), parsing: .upToNextOption, help: "Frames files to replay (merged by receive time).")
+    var data: [String]
+
+    @Option(help: "Port (0 picks a free one and prints it).")
+    var port: Int = 8080
+
+    @Option(help: "Interface to bind.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "Replay speed: 1 (recorded pace), a factor such as 10, or max.")
+    var speed: String = "1"
+
+    @Option(name: .customLong("instruments"), help: "Instruments-info JSON to serve when the data has no _cascade.instruments.")
+    var instrumentsFile: String?
+
+    @Flag(name: .customLong("start-now"), help: "Start replaying immediately instead of at the first subscription.")
+    var startNow = false
+
+    func validate() throws {
+        if data.isEmpty { throw ValidationError("give --data FILE…") }
+        if ReplaySpeed(speed) == nil { throw ValidationError("--speed must be a positive number or max") }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "cascade.sim")
+        logger.logLevel = .info
+        var instruments: [UInt8]?
+        if let instrumentsFile {
+            guard let bytes = FileManager.default.contents(atPath: instrumentsFile) else {
+                throw CLIError("cannot read --instruments \(instrumentsFile)")
+            }
+            instruments = Array(bytes)
+        }
+        for path in data where !FileManager.default.isReadableFile(atPath: path) {
+            throw CLIError("cannot read --data \(path)")
+        }
+        let replay = MarketReplay(paths: data, speed: ReplaySpeed(speed)!, instrumentsJSON: instruments)
+        if startNow { await replay.begin() }
+        let app = try BybitSimulatorServer.application(replay: replay, host: host, port: port, clock: SystemWallClock(),
+                                                       logger: logger) { bound in
+            // stderr is unbuffered: scripts and tests wait for this line to learn the port.
+            FileHandle.standardError.write(Data("cascade sim listening on http://\(host):\(bound) (ws://\(host):\(bound)/v5/public/linear)\n".utf8))
+        }
+        let group = ServiceGroup(services: [app, ReplayService(replay: replay, logger: logger)],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}
+
+/// Runs the replay as a service; when the data ends the server keeps answering (books stay at their last state).
+struct ReplayService: Service {
+    let replay: MarketReplay
+    let logger: Logger
+    func run() async throws {
+        try await replay.run()
+        let frames = await replay.framesReplayed
+        logger.info("replay finished", metadata: ["frames": "\(frames)"])
+        try await gracefulShutdown()
+    }
+}

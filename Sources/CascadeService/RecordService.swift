@@ -1,0 +1,95 @@
+import BybitV5
+public import BybitV5Client
+public import CascadeCore
+import Foundation
+public import Logging
+import Recording
+public import ServiceLifecycle
+
+/// `cascade record`: the 24/7 recorder of Bybit public data into the recording contract.
+///
+/// One task owns the `Recorder`; the stream client, REST pollers and a 1 s timer feed it through one
+/// ordered channel. Stream frames are written byte for byte; connection events become `_cascade.session`
+/// entries, REST polls `_cascade.rest`, clock samples `_cascade.clock`, and every new file starts with the
+/// latest `_cascade.instruments` snapshot. A full disk stops writing (frames are counted as dropped and an
+/// alert is logged) and writing is retried; nothing crashes. Graceful shutdown flushes and writes the manifest.
+public final class RecordService: Service {
+    public let configuration: RecordConfiguration
+    let clock: any WallClock
+    let logger: Logger
+
+    enum Input: Sendable {
+        case stream(PublicStreamEvent)
+        case rest(kind: String, endpoint: String, query: [(String, String)], answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>)
+        case tick
+    }
+
+    public init(configuration: RecordConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let streamClient = PublicStreamClient(configuration: PublicStreamConfiguration(url: configuration.endpoint,
+                                                                                       topics: configuration.topics),
+                                              clock: clock, logger: logger)
+        let rest = BybitPublicREST(baseURL: configuration.rest)
+        let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await streamClient.run() }
+            group.addTask {
+                for await event in streamClient.events { feed.yield(.stream(event)) }
+            }
+            group.addTask { await self.poll(rest, into: feed) }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    feed.yield(.tick)
+                }
+            }
+            var sink = RecordingSink(configuration: configuration, logger: logger)
+            for await input in inputs.cancelOnGracefulShutdown() {
+                sink.handle(input, now: clock.now())
+            }
+            sink.close()
+            group.cancelAll()
+        }
+    }
+
+    /// REST polls: instruments first (so the first file starts with them), then the periodic ones.
+    private func poll(_ rest: BybitPublicREST, into feed: AsyncStream<Input>.Continuation) async {
+        struct Poll {
+            var kind: String
+            var endpoint: String
+            var query: [(String, String)]
+            var every: Duration
+            var due: ContinuousClock.Instant
+        }
+        let now = ContinuousClock.now
+        var polls: [Poll] = [
+            Poll(kind: "instruments", endpoint: "/v5/market/instruments-info", query: [("category", "linear")],
+                 every: configuration.instrumentsInterval, due: now),
+            Poll(kind: "clock", endpoint: "/v5/market/time", query: [], every: configuration.clockInterval, due: now),
+        ]
+        for symbol in configuration.symbols {
+            polls.append(Poll(kind: "rest", endpoint: "/v5/market/open-interest",
+                              query: [("category", "linear"), ("symbol", symbol), ("intervalTime", "5min"), ("limit", "1")],
+                              every: configuration.openInterestInterval, due: now))
+            polls.append(Poll(kind: "rest", endpoint: "/v5/market/funding/history",
+                              query: [("category", "linear"), ("symbol", symbol), ("limit", "1")],
+                              every: configuration.fundingHistoryInterval, due: now))
+        }
+        while !Task.isCancelled {
+            for i in polls.indices where polls[i].due <= ContinuousClock.now {
+                let p = polls[i]
+                let answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>
+                do { answer = .success(try await rest.get(p.endpoint, query: p.query, clock: clock)) } catch { answer = .failure(error) }
+                feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer))
+                polls[i].due = ContinuousClock.now + p.every
+            }
+            let next = polls.map(\.due).min() ?? ContinuousClock.now + .seconds(1)
+            try? await Task.sleep(until: min(next, ContinuousClock.now + .seconds(1)), clock: .continuous)
+        }
+    }
+}
