@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 public import CascadeCore
+import Foundation
 
 /// Which frames a ``Replayer`` returns.
 public struct ReplayOptions: Sendable, Hashable {
@@ -47,15 +48,20 @@ public struct ReplayedFrame {
 /// file order is kept even if its receive times step back (a local clock adjustment): the merge
 /// never reorders a file's own lines.
 ///
-/// Every file is opened up front and holds about `2 * chunkSize` plus zlib's 40 KiB until it is
-/// exhausted; a file's buffers for decompression are released when it ends.
+/// A file with a manifest (first/last receive time) is opened only when the merge reaches its first
+/// frame, and never when it lies outside `from`/`to`: a month of hourly files holds only the files that
+/// overlap in time open (each about `2 * chunkSize` plus zlib's 40 KiB). A file without a manifest (a
+/// crash left none) is opened up front.
 public struct Replayer {
     /// The options in force.
     public let options: ReplayOptions
     /// Frames read but not returned because of the options.
     public private(set) var framesFilteredOut = 0
 
-    private var readers: [FrameFileReader]
+    private var readers: [FrameFileReader?]
+    /// Files not opened yet, by the receive time of their first frame (from their manifest).
+    private var deferred: [(firstTime: Int64, fileIndex: Int, path: String)] = []
+    private let chunkSize: Int
     private var heap: [HeapEntry] = []
     /// The line each file has in the heap; its view stays valid because that reader is only
     /// advanced after the caller is done with the line (see `returnedFile`).
@@ -67,18 +73,33 @@ public struct Replayer {
     /// Opens every file. `chunkSize` is each reader's read size (smaller saves memory when
     /// merging many files).
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), chunkSize: Int = 64 * 1024) throws(RecordingError) {
-        var readers: [FrameFileReader] = []
-        readers.reserveCapacity(paths.count)
-        for path in paths {
-            readers.append(try FrameFileReader(path: path, compression: .automatic, chunkSize: chunkSize))
+        self.options = options
+        self.chunkSize = chunkSize
+        self.readers = Array(repeating: nil, count: paths.count)
+        self.pending = Array(repeating: nil, count: paths.count)
+        self.symbolBytes = options.symbols.map { set in set.sorted().map { Array($0.utf8) } }
+        for (i, path) in paths.enumerated() {
+            // Missing files fail now, not half-way through a replay.
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw .openFailed(path: path, errno: FileManager.default.fileExists(atPath: path) ? EACCES : ENOENT)
+            }
+            if let manifest = try? FrameManifest.read(forDataFile: path), manifest.frames > 0,
+               let first = manifest.firstLocalTimeNs, let last = manifest.lastLocalTimeNs {
+                if let to = options.to, first >= to.nanoseconds { continue }
+                if let from = options.from, last < from.nanoseconds { continue }
+                deferred.append((first, i, path))
+            } else {
+                try open(i, path)
+            }
         }
-        try self.init(readers: readers, options: options)
+        deferred.sort { ($0.firstTime, $0.fileIndex) < ($1.firstTime, $1.fileIndex) }
     }
 
     /// Merges already opened readers (file index = position in `readers`).
     public init(readers: [FrameFileReader], options: ReplayOptions = ReplayOptions()) throws(RecordingError) {
         self.readers = readers
         self.options = options
+        self.chunkSize = 64 * 1024
         self.pending = Array(repeating: nil, count: readers.count)
         self.symbolBytes = options.symbols.map { set in set.sorted().map { Array($0.utf8) } }
         heap.reserveCapacity(readers.count)
@@ -88,11 +109,25 @@ public struct Replayer {
     /// Number of files merged.
     public var fileCount: Int { readers.count }
 
-    /// Reader statistics per file (final for a file once it is exhausted).
-    public var fileStats: [ReaderStats] { readers.map(\.stats) }
+    /// Reader statistics per file (final for a file once it is exhausted; empty for a file never opened).
+    public var fileStats: [ReaderStats] { readers.map { $0?.stats ?? ReaderStats() } }
 
     /// Reader statistics summed over all files.
-    public var totalStats: ReaderStats { readers.reduce(ReaderStats()) { $0 + $1.stats } }
+    public var totalStats: ReaderStats { fileStats.reduce(ReaderStats()) { $0 + $1 } }
+
+    private mutating func open(_ i: Int, _ path: String) throws(RecordingError) {
+        readers[i] = try FrameFileReader(path: path, compression: .automatic, chunkSize: chunkSize)
+        try advance(i)
+    }
+
+    /// Opens every deferred file whose first frame is not after the earliest pending frame, so the merge
+    /// order (time, file, line) is the same as if every file had been open from the start.
+    private mutating func openDue() throws(RecordingError) {
+        while let next = deferred.first, heap.isEmpty || next.firstTime <= heap[0].time {
+            deferred.removeFirst()
+            try open(next.fileIndex, next.path)
+        }
+    }
 
     /// The next frame in (receive time, file index, line number) order, or nil when all files
     /// are exhausted.
@@ -101,6 +136,7 @@ public struct Replayer {
             returnedFile = nil
             try advance(f)
         }
+        try openDue()
         guard let top = popMin(), let line = pending[top.fileIndex] else { return nil }
         pending[top.fileIndex] = nil
         returnedFile = top.fileIndex
@@ -124,7 +160,7 @@ public struct Replayer {
 
     /// Reads file `i` up to its next kept line and puts it in the heap.
     private mutating func advance(_ i: Int) throws(RecordingError) {
-        while let line = try readers[i].next() {
+        while let line = try readers[i]?.next() {
             guard keeps(line) else {
                 framesFilteredOut += 1
                 continue
