@@ -31,6 +31,7 @@ var package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // Domain values: exact decimals, instruments, clocks, market events. Stdlib only.
@@ -109,7 +110,8 @@ var package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BybitV5Tests", dependencies: ["BybitV5", "CascadeTesting"],
+            name: "BybitV5Tests",
+            dependencies: ["BybitV5", "CascadeTesting", .product(name: "Crypto", package: "swift-crypto")],
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "MarketDataTests", dependencies: ["MarketData", "BybitV5", "Recording", "CascadeTesting"],
@@ -125,6 +127,7 @@ var package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

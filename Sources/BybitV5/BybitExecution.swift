@@ -1,0 +1,134 @@
+public import CascadeCore
+
+/// One execution (fill, funding payment, settlement) from the private `execution` / `execution.fast` streams
+/// (§3.4) and `GET /v5/execution/list`.
+///
+/// `execFee` is negative when the account receives money (a maker rebate, or funding received). The
+/// `execution.fast` stream sends only ids, price, quantity, side, time and `seq`; its ``execType`` is
+/// ``BybitExecType/trade`` (the only type that stream carries) and the money fields are `nil`.
+public struct BybitExecution: Hashable, Sendable {
+    /// `category`.
+    public var category: String
+    /// `symbol`.
+    public var symbol: String
+    /// The symbol's id in the decoder's instrument table.
+    public var symbolID: SymbolID
+    /// `execId`: unique per execution.
+    public var execId: String
+    /// `orderId`.
+    public var orderId: String
+    /// `orderLinkId` (`""` for orders without one; always `""` for maker fills on `execution.fast`).
+    public var orderLinkId: String
+    /// `side` of the order that executed.
+    public var side: Side
+    /// `execPrice`.
+    public var execPrice: Price
+    /// `execQty`.
+    public var execQty: Quantity
+    /// `execValue` = `execPrice × execQty` in USDT.
+    public var execValue: USDT?
+    /// `execFee` in the fee currency (USDT for linear); negative for rebates and funding received.
+    public var execFee: USDT?
+    /// `feeRate` (negative for a rebate rate).
+    public var feeRate: Rate?
+    /// `execType`.
+    public var execType: BybitExecType
+    /// `isMaker`.
+    public var isMaker: Bool
+    /// `execTime`.
+    public var execTime: ExchangeTime
+    /// `seq`: links fills to position updates; unique per `seq + symbol`.
+    public var seq: Int64?
+    /// `closedSize`: the part of the fill that closed a position.
+    public var closedSize: Quantity?
+    /// `execPnl`: realised PnL of the closing part.
+    public var execPnl: USDT?
+    /// `orderPrice`.
+    public var orderPrice: Price?
+    /// `orderQty`.
+    public var orderQty: Quantity?
+    /// `leavesQty` of the order after this fill.
+    public var leavesQty: Quantity?
+    /// `markPrice` at execution.
+    public var markPrice: Price?
+    /// `orderType` as sent (`Market`, `Limit`, `UNKNOWN` for funding).
+    public var orderType: String
+    /// `stopOrderType`.
+    public var stopOrderType: String
+    /// `createType`.
+    public var createType: String
+    /// `feeCurrency` (`""` when absent).
+    public var feeCurrency: String
+}
+
+/// The execution object as sent (see ``BybitOrderWire`` for why values stay text here).
+struct BybitExecutionWire: Decodable, Sendable {
+    var category: String?
+    var symbol: String?
+    var execId: String?
+    var orderId: String?
+    var orderLinkId: String?
+    var side: String?
+    var execPrice: String?
+    var execQty: String?
+    var execValue: String?
+    var execFee: String?
+    var feeRate: String?
+    var execType: String?
+    var isMaker: Bool?
+    var execTime: String?
+    var seq: Int64?
+    var closedSize: String?
+    var execPnl: String?
+    var orderPrice: String?
+    var orderQty: String?
+    var leavesQty: String?
+    var markPrice: String?
+    var orderType: String?
+    var stopOrderType: String?
+    var createType: String?
+    var feeCurrency: String?
+
+    /// - Parameter defaultExecType: the type to assume when `execType` is absent (`Trade` for `execution.fast`);
+    ///   `nil` makes it required.
+    func execution(path: String, instruments: inout InstrumentTable,
+                   defaultExecType: BybitExecType?) throws(BybitDecodeError) -> BybitExecution {
+        let f = BybitFieldReader(path: path)
+        let symbol = try f.requiredString(symbol, "symbol")
+        let id = instruments.id(for: symbol)
+        let i = instruments[id]
+        let type: BybitExecType
+        if let execType, !execType.isEmpty {
+            type = BybitExecType(rawValue: execType)
+        } else {
+            type = try f.required(defaultExecType, "execType")
+        }
+        return BybitExecution(
+            category: category ?? "",
+            symbol: symbol,
+            symbolID: id,
+            execId: try f.requiredString(execId, "execId"),
+            orderId: try f.requiredString(orderId, "orderId"),
+            orderLinkId: orderLinkId ?? "",
+            side: try f.side(side, "side"),
+            execPrice: try f.required(f.price(execPrice, "execPrice", i), "execPrice"),
+            execQty: try f.required(f.quantity(execQty, "execQty", i), "execQty"),
+            execValue: try f.usdt(execValue, "execValue"),
+            execFee: try f.usdt(execFee, "execFee"),
+            feeRate: try f.rate(feeRate, "feeRate"),
+            execType: type,
+            isMaker: try f.required(isMaker, "isMaker"),
+            execTime: try f.required(f.time(execTime, "execTime"), "execTime"),
+            seq: seq,
+            closedSize: try f.quantity(closedSize, "closedSize", i),
+            execPnl: try f.usdt(execPnl, "execPnl"),
+            orderPrice: try f.price(orderPrice, "orderPrice", i),
+            orderQty: try f.quantity(orderQty, "orderQty", i),
+            leavesQty: try f.quantity(leavesQty, "leavesQty", i),
+            markPrice: try f.price(markPrice, "markPrice", i),
+            orderType: orderType ?? "",
+            stopOrderType: stopOrderType ?? "",
+            createType: createType ?? "",
+            feeCurrency: feeCurrency ?? "")
+    }
+}

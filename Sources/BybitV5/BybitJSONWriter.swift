@@ -1,0 +1,67 @@
+/// Writes one compact JSON object with keys in call order, so a request body is byte-stable.
+///
+/// Bybit verifies the signature over the body bytes it receives; building the text by hand (instead of
+/// `JSONEncoder`, whose key order is not part of its contract) makes the signed bytes and the sent bytes one value.
+struct BybitJSONWriter {
+    private var text = "{"
+    private var empty = true
+
+    init() {}
+
+    private mutating func key(_ name: String) {
+        if !empty { text += "," }
+        empty = false
+        text += Self.quoted(name)
+        text += ":"
+    }
+
+    /// `"name":"value"`; skipped when `value` is `nil`.
+    mutating func string(_ name: String, _ value: String?) {
+        guard let value else { return }
+        key(name)
+        text += Self.quoted(value)
+    }
+
+    /// `"name":123`; skipped when `value` is `nil`.
+    mutating func int(_ name: String, _ value: Int?) {
+        guard let value else { return }
+        key(name)
+        text += String(value)
+    }
+
+    /// `"name":true`; skipped when `value` is `nil`.
+    mutating func bool(_ name: String, _ value: Bool?) {
+        guard let value else { return }
+        key(name)
+        text += value ? "true" : "false"
+    }
+
+    /// `"name":<json>` with `json` inserted verbatim (nested arrays/objects built by another writer).
+    mutating func raw(_ name: String, _ json: String) {
+        key(name)
+        text += json
+    }
+
+    /// The finished object text.
+    func finished() -> String { text + "}" }
+
+    /// A JSON string literal with `"`, `\` and control characters escaped.
+    static func quoted(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case let c where c.value < 0x20:
+                let hex = String(c.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default:
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,170 @@
+public import CascadeCore
+
+/// One order as Bybit reports it on the private `order` stream (§3.3) and in `GET /v5/order/realtime|history`.
+///
+/// Prices and quantities are at the symbol's scale (from the decoder's ``CascadeCore/InstrumentTable``), money at
+/// 1e-8 USDT. Fields Bybit leaves as `""` when not applicable are `nil`; trigger, take-profit and stop-loss prices
+/// are also `nil` when Bybit writes `"0"`/`"0.00"` (no real one is zero). `avgPrice` keeps Bybit's `"0"` as
+/// zero (sent by REST lists before any fill): check ``cumExecQty`` before using it.
+public struct BybitOrder: Hashable, Sendable {
+    /// `category` (`linear`).
+    public var category: String
+    /// `symbol`.
+    public var symbol: String
+    /// The symbol's id in the decoder's instrument table.
+    public var symbolID: SymbolID
+    /// `orderId`: Bybit's id.
+    public var orderId: String
+    /// `orderLinkId`: the client's id (`""` when none was given).
+    public var orderLinkId: String
+    /// `side`.
+    public var side: Side
+    /// `orderType`.
+    public var orderType: BybitOrderType
+    /// `timeInForce`.
+    public var timeInForce: BybitTimeInForce
+    /// `orderStatus`.
+    public var orderStatus: BybitOrderStatus
+    /// `cancelType` (`CancelByUser`, `CancelByReduceOnly`, …, `UNKNOWN`); `""` when absent.
+    public var cancelType: String
+    /// `rejectReason` (`EC_NoError`, `EC_PostOnlyWillTakeLiquidity`, …); `""` when absent.
+    public var rejectReason: String
+    /// `createType` (`CreateByUser`, `CreateByStopOrder`, …); `""` when absent.
+    public var createType: String
+    /// `stopOrderType` (`TakeProfit`, `StopLoss`, …; `UNKNOWN` or `""` for plain orders).
+    public var stopOrderType: String
+    /// `price` (for Market orders, the slippage-protected limit Bybit derived).
+    public var price: Price?
+    /// `qty`.
+    public var qty: Quantity
+    /// `leavesQty`: quantity still resting.
+    public var leavesQty: Quantity?
+    /// `leavesValue`.
+    public var leavesValue: USDT?
+    /// `cumExecQty`: quantity filled so far.
+    public var cumExecQty: Quantity
+    /// `cumExecValue`: filled value so far.
+    public var cumExecValue: USDT?
+    /// `cumExecFee` (deprecated for linear in favour of ``cumFeeDetail``).
+    public var cumExecFee: USDT?
+    /// `cumFeeDetail`: fees so far per coin (`{"USDT": "0.0235"}`).
+    public var cumFeeDetail: [String: BybitCoinAmount]
+    /// `avgPrice`: average fill price; `nil` when Bybit sends `""`.
+    public var avgPrice: Price?
+    /// `closedPnl`.
+    public var closedPnl: USDT?
+    /// `reduceOnly` (`false` when absent).
+    public var reduceOnly: Bool
+    /// `closeOnTrigger` (`false` when absent).
+    public var closeOnTrigger: Bool
+    /// `positionIdx`.
+    public var positionIndex: BybitPositionIndex?
+    /// `triggerPrice` of a conditional order.
+    public var triggerPrice: Price?
+    /// `triggerDirection` (`nil` for `0`).
+    public var triggerDirection: BybitTriggerDirection?
+    /// `triggerBy` (`LastPrice`, …, `UNKNOWN`); `""` when absent.
+    public var triggerBy: String
+    /// `takeProfit`.
+    public var takeProfit: Price?
+    /// `stopLoss`.
+    public var stopLoss: Price?
+    /// `tpslMode` (`Full`, `Partial`, `""`).
+    public var tpslMode: String
+    /// `createdTime`.
+    public var createdTime: ExchangeTime
+    /// `updatedTime`.
+    public var updatedTime: ExchangeTime
+
+    /// The fee paid so far in USDT: the `USDT` entry of ``cumFeeDetail``, else ``cumExecFee``.
+    public var cumFeeUSDT: USDT? { cumFeeDetail["USDT"]?.usdt ?? cumExecFee }
+
+    /// True when a PostOnly order was cancelled because it would have taken liquidity.
+    public var isPostOnlyRejection: Bool { rejectReason == "EC_PostOnlyWillTakeLiquidity" }
+}
+
+/// The order object as sent: every value still text, so absence and type are checked by `Codable` and
+/// decimal conversion happens with the symbol's instrument.
+struct BybitOrderWire: Decodable, Sendable {
+    var category: String?
+    var symbol: String?
+    var orderId: String?
+    var orderLinkId: String?
+    var side: String?
+    var orderType: String?
+    var timeInForce: String?
+    var orderStatus: String?
+    var cancelType: String?
+    var rejectReason: String?
+    var createType: String?
+    var stopOrderType: String?
+    var price: String?
+    var qty: String?
+    var leavesQty: String?
+    var leavesValue: String?
+    var cumExecQty: String?
+    var cumExecValue: String?
+    var cumExecFee: String?
+    var cumFeeDetail: [String: String]?
+    var avgPrice: String?
+    var closedPnl: String?
+    var reduceOnly: Bool?
+    var closeOnTrigger: Bool?
+    var positionIdx: Int?
+    var triggerPrice: String?
+    var triggerDirection: Int?
+    var triggerBy: String?
+    var takeProfit: String?
+    var stopLoss: String?
+    var tpslMode: String?
+    var createdTime: String?
+    var updatedTime: String?
+
+    func order(path: String, instruments: inout InstrumentTable) throws(BybitDecodeError) -> BybitOrder {
+        let f = BybitFieldReader(path: path)
+        let symbol = try f.requiredString(symbol, "symbol")
+        let id = instruments.id(for: symbol)
+        let i = instruments[id]
+        var fees: [String: BybitCoinAmount] = [:]
+        // Sorted so that the first failing coin is the same on every run.
+        for (coin, text) in (cumFeeDetail ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if let amount = try f.coinAmount(text, "cumFeeDetail.\(coin)") { fees[coin] = amount }
+        }
+        return BybitOrder(
+            category: category ?? "",
+            symbol: symbol,
+            symbolID: id,
+            orderId: try f.requiredString(orderId, "orderId"),
+            orderLinkId: orderLinkId ?? "",
+            side: try f.side(side, "side"),
+            orderType: try f.required(f.closed(orderType, "orderType", as: BybitOrderType.self), "orderType"),
+            timeInForce: try f.required(f.closed(timeInForce, "timeInForce", as: BybitTimeInForce.self), "timeInForce"),
+            orderStatus: try f.required(f.closed(orderStatus, "orderStatus", as: BybitOrderStatus.self), "orderStatus"),
+            cancelType: cancelType ?? "",
+            rejectReason: rejectReason ?? "",
+            createType: createType ?? "",
+            stopOrderType: stopOrderType ?? "",
+            price: try f.price(price, "price", i),
+            qty: try f.required(f.quantity(qty, "qty", i), "qty"),
+            leavesQty: try f.quantity(leavesQty, "leavesQty", i),
+            leavesValue: try f.usdt(leavesValue, "leavesValue"),
+            cumExecQty: try f.required(f.quantity(cumExecQty, "cumExecQty", i), "cumExecQty"),
+            cumExecValue: try f.usdt(cumExecValue, "cumExecValue"),
+            cumExecFee: try f.usdt(cumExecFee, "cumExecFee"),
+            cumFeeDetail: fees,
+            avgPrice: try f.price(avgPrice, "avgPrice", i),
+            closedPnl: try f.usdt(closedPnl, "closedPnl"),
+            reduceOnly: reduceOnly ?? false,
+            closeOnTrigger: closeOnTrigger ?? false,
+            positionIndex: try f.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
+            triggerPrice: try f.optionalTriggerPrice(triggerPrice, "triggerPrice", i),
+            triggerDirection: triggerDirection == 0 ? nil
+                : try f.closed(triggerDirection, "triggerDirection", as: BybitTriggerDirection.self),
+            triggerBy: triggerBy ?? "",
+            takeProfit: try f.optionalTriggerPrice(takeProfit, "takeProfit", i),
+            stopLoss: try f.optionalTriggerPrice(stopLoss, "stopLoss", i),
+            tpslMode: tpslMode ?? "",
+            createdTime: try f.required(f.time(createdTime, "createdTime"), "createdTime"),
+            updatedTime: try f.required(f.time(updatedTime, "updatedTime"), "updatedTime"))
+    }
+}

@@ -1,0 +1,146 @@
+public import CascadeCore
+
+/// One position from the private `position` stream (§3.5) or `GET /v5/position/list`.
+///
+/// The entry price is `entryPrice` on the stream and `avgPrice` in the REST list; both land in ``entryPrice``.
+/// ``side`` is `nil` for a flat position (Bybit sends `""`; older V5 answers sent `"None"`, accepted too).
+/// Bybit publishes a position message on every create/amend/cancel even when nothing changed.
+public struct BybitPosition: Hashable, Sendable {
+    /// `category`.
+    public var category: String
+    /// `symbol`.
+    public var symbol: String
+    /// The symbol's id in the decoder's instrument table.
+    public var symbolID: SymbolID
+    /// `side`: `Buy` → long, `Sell` → short, `""` → `nil` (flat).
+    public var side: PositionSide?
+    /// `size` (unsigned; the direction is ``side``).
+    public var size: Quantity
+    /// `positionIdx`.
+    public var positionIndex: BybitPositionIndex?
+    /// `entryPrice` (stream) / `avgPrice` (REST).
+    public var entryPrice: Price?
+    /// `positionValue`.
+    public var positionValue: USDT?
+    /// `leverage` (a ratio, e.g. `10`).
+    public var leverage: Rate?
+    /// `markPrice`.
+    public var markPrice: Price?
+    /// `liqPrice` (`nil` when Bybit sends `""`).
+    public var liqPrice: Price?
+    /// `bustPrice`.
+    public var bustPrice: Price?
+    /// `breakEvenPrice`.
+    public var breakEvenPrice: Price?
+    /// `takeProfit` (`nil` for none).
+    public var takeProfit: Price?
+    /// `stopLoss` (`nil` for none).
+    public var stopLoss: Price?
+    /// `trailingStop` distance (`nil` for none).
+    public var trailingStop: Price?
+    /// `unrealisedPnl`.
+    public var unrealisedPnl: USDT?
+    /// `curRealisedPnl`: realised PnL of the current holding.
+    public var curRealisedPnl: USDT?
+    /// `cumRealisedPnl`: cumulative realised PnL of the symbol.
+    public var cumRealisedPnl: USDT?
+    /// `positionIM`.
+    public var positionIM: USDT?
+    /// `positionMM`.
+    public var positionMM: USDT?
+    /// `tradeMode`: `0` cross margin, `1` isolated.
+    public var tradeMode: Int?
+    /// `positionStatus`.
+    public var positionStatus: BybitPositionStatus?
+    /// `adlRankIndicator`.
+    public var adlRankIndicator: Int?
+    /// `isReduceOnly`.
+    public var isReduceOnly: Bool
+    /// `createdTime`.
+    public var createdTime: ExchangeTime?
+    /// `updatedTime`.
+    public var updatedTime: ExchangeTime?
+    /// `seq`: matches the `seq` of the execution that produced this state.
+    public var seq: Int64?
+
+    /// The size with a sign: positive long, negative short, zero flat.
+    public var signedSize: Quantity {
+        side == .short ? Quantity(units: -size.units) : size
+    }
+}
+
+/// The position object as sent (see ``BybitOrderWire`` for why values stay text here).
+struct BybitPositionWire: Decodable, Sendable {
+    var category: String?
+    var symbol: String?
+    var side: String?
+    var size: String?
+    var positionIdx: Int?
+    var entryPrice: String?
+    var avgPrice: String?
+    var positionValue: String?
+    var leverage: String?
+    var markPrice: String?
+    var liqPrice: String?
+    var bustPrice: String?
+    var breakEvenPrice: String?
+    var takeProfit: String?
+    var stopLoss: String?
+    var trailingStop: String?
+    var unrealisedPnl: String?
+    var curRealisedPnl: String?
+    var cumRealisedPnl: String?
+    var positionIM: String?
+    var positionMM: String?
+    var tradeMode: Int?
+    var positionStatus: String?
+    var adlRankIndicator: Int?
+    var isReduceOnly: Bool?
+    var createdTime: String?
+    var updatedTime: String?
+    var seq: Int64?
+
+    func position(path: String, instruments: inout InstrumentTable) throws(BybitDecodeError) -> BybitPosition {
+        let f = BybitFieldReader(path: path)
+        let symbol = try f.requiredString(symbol, "symbol")
+        let id = instruments.id(for: symbol)
+        let i = instruments[id]
+        let positionSide: PositionSide?
+        switch try f.required(side, "side") {
+        case "Buy": positionSide = .long
+        case "Sell": positionSide = .short
+        case "", "None": positionSide = nil
+        case let other: throw .invalidValue(field: f.name("side"), value: other)
+        }
+        let entryField = entryPrice != nil ? "entryPrice" : "avgPrice"
+        return BybitPosition(
+            category: category ?? "",
+            symbol: symbol,
+            symbolID: id,
+            side: positionSide,
+            size: try f.required(f.quantity(size, "size", i), "size"),
+            positionIndex: try f.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
+            entryPrice: try f.price(entryPrice ?? avgPrice, entryField, i),
+            positionValue: try f.usdt(positionValue, "positionValue"),
+            leverage: try f.rate(leverage, "leverage"),
+            markPrice: try f.price(markPrice, "markPrice", i),
+            liqPrice: try f.price(liqPrice, "liqPrice", i),
+            bustPrice: try f.price(bustPrice, "bustPrice", i),
+            breakEvenPrice: try f.price(breakEvenPrice, "breakEvenPrice", i),
+            takeProfit: try f.optionalTriggerPrice(takeProfit, "takeProfit", i),
+            stopLoss: try f.optionalTriggerPrice(stopLoss, "stopLoss", i),
+            trailingStop: try f.optionalTriggerPrice(trailingStop, "trailingStop", i),
+            unrealisedPnl: try f.usdt(unrealisedPnl, "unrealisedPnl"),
+            curRealisedPnl: try f.usdt(curRealisedPnl, "curRealisedPnl"),
+            cumRealisedPnl: try f.usdt(cumRealisedPnl, "cumRealisedPnl"),
+            positionIM: try f.usdt(positionIM, "positionIM"),
+            positionMM: try f.usdt(positionMM, "positionMM"),
+            tradeMode: tradeMode,
+            positionStatus: try f.closed(positionStatus, "positionStatus", as: BybitPositionStatus.self),
+            adlRankIndicator: adlRankIndicator,
+            isReduceOnly: isReduceOnly ?? false,
+            createdTime: try f.time(createdTime, "createdTime"),
+            updatedTime: try f.time(updatedTime, "updatedTime"),
+            seq: seq)
+    }
+}

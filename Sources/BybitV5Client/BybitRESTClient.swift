@@ -1,0 +1,204 @@
+import AsyncHTTPClient
+public import BybitV5
+public import CascadeCore
+public import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Why a REST call did not produce a result.
+public enum BybitClientError: Error, Sendable, CustomStringConvertible {
+    /// Bybit answered; the retCode (with its typed meaning) says no.
+    case rest(BybitRESTError)
+    /// No answer (connection, timeout). For a state-changing request the outcome is **unknown**: the order
+    /// may exist. Query it (by `orderLinkId`) before doing anything else; never resend blindly.
+    case transport(String, outcomeUnknown: Bool)
+    /// Bybit answered HTTP 403 (IP ban): every REST call is refused locally until `until`.
+    case ipBanned(until: LocalTime)
+    /// A signed request without credentials.
+    case missingCredentials
+
+    public var description: String {
+        switch self {
+        case let .rest(e): e.description
+        case let .transport(why, unknown): "REST transport error\(unknown ? " (outcome unknown: query before retrying)" : ""): \(why)"
+        case let .ipBanned(until): "REST blocked after HTTP 403 (IP ban) until \(until)"
+        case .missingCredentials: "a signed Bybit request needs credentials (environment or a file you name)"
+        }
+    }
+
+    /// The typed meaning of a Bybit retCode, when Bybit answered with one.
+    public var meaning: BybitRetCode.Meaning? {
+        if case let .rest(.api(e)) = self { return e.meaning }
+        return nil
+    }
+}
+
+/// Signed (and unsigned) Bybit V5 REST over AsyncHTTPClient.
+///
+/// - Signs the exact bytes sent (query string or JSON body) with the server-time offset measured from
+///   `/v5/market/time`; a `10002` (timestamp outside the window) re-measures it and retries once.
+/// - Tracks `X-Bapi-Limit-*` per endpoint and waits for the reset before the remaining budget falls
+///   below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
+///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe).
+/// - HTTP 403 (IP ban) blocks every call for `banDuration` and logs an alert.
+/// - A transport failure of a state-changing request is reported as outcome unknown and **never retried**;
+///   read-only requests are retried with backoff.
+public actor BybitRESTClient {
+    public let baseURL: String
+    public let recvWindow: Int
+    /// Requests kept in reserve per endpoint window before waiting for its reset.
+    public let headroom: Int
+    public let banDuration: Duration
+    let signer: BybitSigner?
+    let clock: any WallClock
+    let logger: Logger
+    let http: HTTPClient
+    let timeout: Duration
+    /// Server time − local time, in ms (measured by ``synchronizeTime()``).
+    public private(set) var serverOffsetMilliseconds: Int64 = 0
+    private var limits: [String: BybitRateLimitHeaders] = [:]
+    private var bannedUntil: LocalTime?
+    /// Calls refused locally because of a ban, and waits for rate-limit resets (for health reports).
+    public private(set) var refusedWhileBanned = 0
+    public private(set) var rateLimitWaits = 0
+
+    public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
+                headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = .seconds(10),
+                clock: any WallClock = SystemWallClock(), logger: Logger) {
+        var base = baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        self.signer = credentials.map(BybitSigner.init(credentials:))
+        self.recvWindow = recvWindow
+        self.headroom = headroom
+        self.banDuration = banDuration
+        self.timeout = timeout
+        self.clock = clock
+        self.logger = logger
+        self.http = HTTPClient.shared
+    }
+
+    /// Measures the server-time offset from `/v5/market/time` (midpoint of send and receive).
+    @discardableResult
+    public func synchronizeTime() async throws(BybitClientError) -> Int64 {
+        let sent = clock.now()
+        let response = try await send(BybitRequest.marketTime(), as: BybitServerTime.self, allowTimeResync: false)
+        let received = clock.now()
+        guard let server = response.result else { throw .rest(.decode(endpoint: "/v5/market/time", .missingField("result"))) }
+        let midpoint = (sent.nanoseconds + received.nanoseconds) / 2 / 1_000_000
+        serverOffsetMilliseconds = server.nanoseconds / 1_000_000 - midpoint
+        return serverOffsetMilliseconds
+    }
+
+    /// Sends `request` and decodes its `result` as `R`, applying the rules in the type's documentation.
+    public func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type) async throws(BybitClientError) -> BybitResponse<R> {
+        try await send(request, as: R.self, allowTimeResync: true)
+    }
+
+    private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
+                                               allowTimeResync: Bool) async throws(BybitClientError) -> BybitResponse<R> {
+        var transportFailures = 0
+        var resynced = !allowTimeResync
+        while true {
+            try checkBan()
+            await waitForBudget(request.path)
+            let answer: (status: Int, headers: [(String, String)], body: [UInt8])
+            do {
+                answer = try await execute(request)
+            } catch {
+                if request.operation.isMutating { throw error }
+                transportFailures += 1
+                if transportFailures >= 3 { throw error }
+                try? await Task.sleep(for: .milliseconds(200 * transportFailures))
+                continue
+            }
+            if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = limit }
+            if answer.status == 403 {
+                let until = LocalTime(nanoseconds: clock.now().nanoseconds + nanoseconds(banDuration))
+                bannedUntil = until
+                logger.critical("ALERT: Bybit answered HTTP 403 (IP ban): all REST calls stop", metadata: ["until": "\(until)", "endpoint": "\(request.path)"])
+                throw .ipBanned(until: until)
+            }
+            do throws(BybitRESTError) {
+                return try BybitResponse<R>.validated(body: answer.body, httpStatus: answer.status, headers: answer.headers,
+                                                      request: request)
+            } catch {
+                if case let .api(apiError) = error {
+                    switch apiError.meaning {
+                    case .rateLimited:
+                        rateLimitWaits += 1
+                        let resetMs = apiError.rateLimitResetTime?.milliseconds
+                            ?? (clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds + 1_000)
+                        await sleepUntilServerTime(resetMs)
+                        limits[request.path] = nil   // that window is over
+                        continue
+                    case .timestampOutOfWindow where !resynced:
+                        resynced = true
+                        _ = try? await synchronizeTime()
+                        continue
+                    default:
+                        break
+                    }
+                }
+                throw .rest(error)
+            }
+        }
+    }
+
+    private func checkBan() throws(BybitClientError) {
+        guard let until = bannedUntil else { return }
+        if clock.now() < until {
+            refusedWhileBanned += 1
+            throw .ipBanned(until: until)
+        }
+        bannedUntil = nil
+    }
+
+    /// Waits for the endpoint's window reset when its remaining budget is at or below `headroom`.
+    private func waitForBudget(_ path: String) async {
+        guard let limit = limits[path], let remaining = limit.remaining, remaining <= headroom,
+              let reset = limit.resetTime else { return }
+        rateLimitWaits += 1
+        await sleepUntilServerTime(reset.milliseconds)
+        limits[path] = nil
+    }
+
+    private func sleepUntilServerTime(_ serverMs: Int64) async {
+        let localMs = serverMs - serverOffsetMilliseconds
+        let waitMs = localMs - clock.now().nanoseconds / 1_000_000
+        // Bounded: a bogus reset far in the future must not stall the client forever.
+        if waitMs > 0 { try? await Task.sleep(for: .milliseconds(min(waitMs, 60_000))) }
+    }
+
+    private func execute(_ request: BybitRequest) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
+        let url = baseURL + request.path + (request.method == .get && !request.queryString.isEmpty ? "?" + request.queryString : "")
+        var http = HTTPClientRequest(url: url)
+        http.method = request.method == .get ? .GET : .POST
+        http.headers.add(name: "User-Agent", value: "cascade")
+        if request.isSigned {
+            guard let signer else { throw .missingCredentials }
+            let timestamp = clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds
+            for h in signer.headers(for: request, timestamp: timestamp, recvWindow: recvWindow) {
+                http.headers.add(name: h.name, value: h.value)
+            }
+        } else if request.method == .post {
+            http.headers.add(name: "Content-Type", value: "application/json")
+        }
+        if request.method == .post {
+            // The signature covers exactly these bytes.
+            http.body = .bytes(ByteBuffer(bytes: request.bodyBytes))
+        }
+        do {
+            let response = try await self.http.execute(http, timeout: .nanoseconds(nanoseconds(timeout)))
+            var body = try await response.body.collect(upTo: 16 << 20)
+            let bytes = body.readBytes(length: body.readableBytes) ?? []
+            return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, bytes)
+        } catch {
+            throw .transport("\(error)", outcomeUnknown: request.operation.isMutating)
+        }
+    }
+
+    private func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,231 @@
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+import Testing
+
+/// A loopback server that checks signatures over the exact bytes received and plays Bybit's error answers.
+struct FakeBybitREST {
+    static let apiKey = "test-key"
+    static let secret = "test-secret"
+    let port: Int
+    let task: Task<Void, any Error>
+    let hits: HitCounter
+
+    /// `serverSkewMs` shifts the server clock; `script` answers special paths.
+    static func start(serverSkewMs: Int64 = 0) async throws -> FakeBybitREST {
+        let hits = HitCounter()
+        let router = Router()
+        let clock = SystemWallClock()
+        @Sendable func serverMs() -> Int64 { clock.now().nanoseconds / 1_000_000 + serverSkewMs }
+        @Sendable func envelope(_ code: Int, _ msg: String, _ result: String = "{}") -> String {
+            #"{"retCode":\#(code),"retMsg":"\#(msg)","result":\#(result),"retExtInfo":{},"time":\#(serverMs())}"#
+        }
+        @Sendable func json(_ body: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+            var h = headers
+            h[.contentType] = "application/json"
+            return Response(status: status, headers: h, body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        /// Verifies X-BAPI-* headers against the raw payload; returns an error envelope or nil.
+        @Sendable func verify(_ request: Request, payload: String) -> String? {
+            guard let key = request.headers[HTTPField.Name("X-BAPI-API-KEY")!], key == apiKey,
+                  let ts = request.headers[HTTPField.Name("X-BAPI-TIMESTAMP")!], let timestamp = Int64(ts),
+                  let window = request.headers[HTTPField.Name("X-BAPI-RECV-WINDOW")!],
+                  let sign = request.headers[HTTPField.Name("X-BAPI-SIGN")!] else { return envelope(10003, "API key is invalid.") }
+            let mac = HMAC<SHA256>.authenticationCode(for: Data((ts + key + window + payload).utf8), using: SymmetricKey(data: Data(secret.utf8)))
+            let expected = mac.map { String(format: "%02x", $0) }.joined()
+            guard expected == sign else { return envelope(10004, "error sign!") }
+            guard abs(timestamp - serverMs()) <= Int64(window) ?? 0 else {
+                return envelope(10002, "invalid request, please check your server timestamp or recv_window param")
+            }
+            return nil
+        }
+        @Sendable func count(_ path: String) -> Int { hits.count(path) }
+
+        router.get("/v5/market/time") { _, _ in
+            let ns = serverMs() * 1_000_000
+            return json(envelope(0, "OK", #"{"timeSecond":"\#(ns / 1_000_000_000)","timeNano":"\#(ns)"}"#))
+        }
+        router.post("/v5/order/create") { request, _ in
+            _ = count("/v5/order/create")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            return json(envelope(0, "OK", #"{"orderId":"o-1","orderLinkId":"link-1"}"#))
+        }
+        router.post("/v5/order/cancel") { request, _ in
+            _ = count("/v5/order/cancel")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            return json(envelope(110001, "order not exists or too late to cancel"))
+        }
+        router.get("/v5/order/realtime") { request, _ in
+            let n = count("/v5/order/realtime")
+            if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
+            if n == 1 {
+                // Rejected by the rate limit; the window resets 300 ms from now.
+                return json(envelope(10006, "Too many visits!"), headers: [
+                    HTTPField.Name("X-Bapi-Limit-Status")!: "0", HTTPField.Name("X-Bapi-Limit")!: "10",
+                    HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 300)"])
+            }
+            return json(envelope(0, "OK", #"{"list":[],"nextPageCursor":"","category":"linear"}"#))
+        }
+        router.get("/v5/position/list") { request, _ in
+            let n = count("/v5/position/list")
+            if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
+            // Budget nearly spent: the client must wait for the reset before the next call.
+            return json(envelope(0, "OK", #"{"list":[],"nextPageCursor":"","category":"linear"}"#), headers: [
+                HTTPField.Name("X-Bapi-Limit-Status")!: n == 1 ? "1" : "9", HTTPField.Name("X-Bapi-Limit")!: "10",
+                HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 400)"])
+        }
+        router.get("/v5/account/wallet-balance") { _, _ in
+            _ = count("/v5/account/wallet-balance")
+            return Response(status: .forbidden, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>403</html>")))
+        }
+        let ports = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "fake-bybit")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.stream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        return FakeBybitREST(port: port, task: task, hits: hits)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    func hits(_ path: String) -> Int { hits.value(path) }
+}
+
+/// Requests per path seen by the fake server.
+final class HitCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func count(_ path: String) -> Int { counts.withLock { $0[path, default: 0] += 1; return $0[path]! } }
+    func value(_ path: String) -> Int { counts.withLock { $0[path, default: 0] } }
+}
+
+@Suite(.serialized) struct RESTClientTests {
+    func client(_ server: FakeBybitREST, secret: String = FakeBybitREST.secret) -> BybitRESTClient {
+        var logger = Logger(label: "rest-test")
+        logger.logLevel = .critical
+        return BybitRESTClient(baseURL: server.url, credentials: BybitCredentials(apiKey: FakeBybitREST.apiKey, secret: secret),
+                               logger: logger)
+    }
+
+    static let createBody = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","timeInForce":"PostOnly","orderLinkId":"link-1"}"#
+
+    @Test func signedPostIsAcceptedByAServerThatVerifiesTheExactBytes() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let response = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
+                                           as: BybitOrderIDResult.self)
+        #expect(response.result?.orderId == "o-1")
+    }
+
+    @Test func wrongSecretIsATypedAuthenticationError() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server, secret: "not-the-secret")
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
+                                    as: BybitOrderIDResult.self)
+            Issue.record("accepted a bad signature")
+        } catch {
+            guard case .authentication? = error.meaning else { Issue.record("\(error)"); return }
+        }
+    }
+
+    @Test func serverClockSkewIsMeasuredAndUsedForTimestamps() async throws {
+        let server = try await FakeBybitREST.start(serverSkewMs: 20_000)   // 20 s ahead: outside a 5 s window
+        defer { server.task.cancel() }
+        let rest = client(server)
+        // Without a measured offset the first attempt is refused with 10002; the client re-measures and retries.
+        let response = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
+                                           as: BybitOrderIDResult.self)
+        #expect(response.result?.orderLinkId == "link-1")
+        let offset = await rest.serverOffsetMilliseconds
+        #expect(abs(offset - 20_000) < 1_000)
+        #expect(server.hits("/v5/order/create") == 2)
+    }
+
+    @Test func cancelOfAGoneOrderMeansQueryIt() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
+                                                 operation: .cancel), as: BybitOrderIDResult.self)
+            Issue.record("cancel succeeded")
+        } catch {
+            #expect(error.meaning == .orderAlreadyGone)
+            #expect(error.meaning?.requiresOrderQuery == true)
+        }
+    }
+
+    @Test func rateLimitedRequestWaitsUntilTheResetThenSucceeds() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let start = ContinuousClock.now
+        let request = BybitRequest(get: "/v5/order/realtime", query: [.init(name: "category", value: "linear")], isSigned: true)
+        _ = try await rest.send(request, as: BybitEmptyResult.self)
+        #expect(ContinuousClock.now - start >= .milliseconds(250))
+        #expect(server.hits("/v5/order/realtime") == 2)
+        #expect(await rest.rateLimitWaits == 1)
+    }
+
+    @Test func lowRemainingBudgetWaitsForTheWindowReset() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let request = BybitRequest(get: "/v5/position/list", query: [.init(name: "category", value: "linear")], isSigned: true)
+        _ = try await rest.send(request, as: BybitEmptyResult.self)   // leaves remaining = 1 ≤ headroom 2
+        let start = ContinuousClock.now
+        _ = try await rest.send(request, as: BybitEmptyResult.self)
+        #expect(ContinuousClock.now - start >= .milliseconds(300))
+    }
+
+    @Test func http403BlocksEveryRESTCallWithoutContactingBybit() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let request = BybitRequest(get: "/v5/account/wallet-balance", query: [.init(name: "accountType", value: "UNIFIED")], isSigned: true)
+        for _ in 0..<3 {
+            do {
+                _ = try await rest.send(request, as: BybitEmptyResult.self)
+                Issue.record("403 not reported")
+            } catch {
+                guard case .ipBanned = error else { Issue.record("\(error)"); return }
+            }
+        }
+        #expect(server.hits("/v5/account/wallet-balance") == 1)
+        #expect(await rest.refusedWhileBanned == 2)
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("create went through a ban")
+        } catch {
+            guard case .ipBanned = error else { Issue.record("\(error)"); return }
+        }
+        #expect(server.hits("/v5/order/create") == 0)
+    }
+
+    @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
+        // Nothing listens on this port.
+        var logger = Logger(label: "rest-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:1", credentials: BybitCredentials(apiKey: "k", secret: "s"),
+                                   timeout: .seconds(1), logger: logger)
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("no error")
+        } catch {
+            guard case let .transport(_, unknown) = error else { Issue.record("\(error)"); return }
+            #expect(unknown)
+        }
+    }
+}
