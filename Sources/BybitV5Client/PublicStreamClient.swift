@@ -246,24 +246,10 @@ public final class PublicStreamClient: Sendable {
     }
 
     private func read(_ inbound: WebSocketInboundStream) async throws {
-        var iterator = inbound.makeAsyncIterator()
         var decoder = BybitPublicDecoder()
-        var message: [UInt8] = []
-        while let frame = try await iterator.next() {
-            // Reassemble fragmented messages; the receive time is that of the final fragment.
-            switch frame.opcode {
-            case .text, .binary: message = Array(frame.data.readableBytesView)
-            case .continuation: message.append(contentsOf: frame.data.readableBytesView)
-            }
-            if message.count > configuration.maxFrameSize {
-                logger.error("oversize frame", metadata: ["bytes": "\(message.count)", "limit": "\(configuration.maxFrameSize)"])
-                throw PublicStreamDisconnect.oversizeFrame
-            }
-            guard frame.fin else { continue }
-            let receivedAt = clock.now()
+        try await WebSocketSession.readMessages(inbound, maxSize: configuration.maxFrameSize, clock: clock) { message, receivedAt in
             handle(message, at: receivedAt, decoder: &decoder)
         }
-        throw PublicStreamDisconnect.closedByServer
     }
 
     private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) {
@@ -305,17 +291,8 @@ public final class PublicStreamClient: Sendable {
     }
 
     private func ping(_ outbound: WebSocketOutboundWriter, connection: Int) async throws {
-        var n = 0
-        while true {
-            try await Task.sleep(for: configuration.pingInterval)
-            n += 1
-            let sentAt = clock.now().nanoseconds
-            state.withLock { $0.lastPing = sentAt }
-            try await outbound.write(.text(BybitStreamRequest.ping(requestID: "ping-\(connection)-\(n)")))
-            try await Task.sleep(for: configuration.pongTimeout)
-            let answered = state.withLock { $0.lastPong >= sentAt }
-            if !answered { throw PublicStreamDisconnect.pongTimeout }
-        }
+        try await WebSocketSession.pingLoop(outbound, interval: configuration.pingInterval, timeout: configuration.pongTimeout,
+                                            clock: clock, requestPrefix: "ping-\(connection)") { self.state.withLock { $0.lastPong } }
     }
 
     private func watchSilences() async throws {

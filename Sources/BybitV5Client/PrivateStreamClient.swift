@@ -1,0 +1,297 @@
+public import BybitV5
+public import CascadeCore
+import HummingbirdWSClient
+public import Logging
+import NIOCore
+public import NIOSSL
+import Synchronization
+
+/// Settings of the private stream.
+public struct PrivateStreamConfiguration: Sendable {
+    /// `wss://stream.bybit.com/v5/private` (or testnet, demo, our simulator).
+    public var url: String
+    public var topics: [String] = ["order", "execution", "position", "wallet"]
+    public var pingInterval: Duration = .seconds(20)
+    public var pongTimeout: Duration = .seconds(10)
+    /// Auth `expires` = now + this (Bybit rejects an `expires` in the past; 1 s windows fail in practice).
+    public var authExpiry: Duration = .seconds(10)
+    /// How long to wait for the auth answer and each subscribe ack.
+    public var replyTimeout: Duration = .seconds(10)
+    /// Backfill reaches at most this far back when no cursor exists (Bybit keeps 7 days per request window).
+    public var initialBackfill: Duration = .seconds(3_600)
+    public var maxFrameSize: Int = 16 << 20
+    public var backoff = ReconnectBackoff()
+    public var tlsConfiguration: TLSConfiguration?
+    public var closeTimeout: Duration = .seconds(2)
+
+    public init(url: String) { self.url = url }
+}
+
+/// Why a private connection ended or was not trusted.
+public enum PrivateStreamFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Bybit refused the auth (`success:false`, e.g. `Params Error` for a bad signature or a stale `expires`).
+    case authenticationFailed(String)
+    /// No auth answer or subscribe ack within the reply timeout.
+    case noReply(String)
+    case subscriptionFailed(topics: [String], message: String)
+    /// The REST backfill failed; the feed stays untrusted and the connection is retried.
+    case backfillFailed(String)
+    case disconnected(PublicStreamDisconnect)
+
+    public var description: String {
+        switch self {
+        case let .authenticationFailed(m): "authentication refused: \(m)"
+        case let .noReply(what): "no reply to \(what)"
+        case let .subscriptionFailed(t, m): "subscription to \(t) refused: \(m)"
+        case let .backfillFailed(m): "backfill failed: \(m)"
+        case let .disconnected(r): r.description
+        }
+    }
+}
+
+/// What the private stream reports, in order.
+public enum PrivateStreamEvent: Sendable {
+    case connected(attempt: Int, at: LocalTime)
+    case authenticated(at: LocalTime)
+    /// The feed is not trusted from here until ``trusted(at:)``: anything may have happened while it was down.
+    /// The engine's breakers act on this.
+    case gap(since: ExchangeTime?, at: LocalTime)
+    /// Executions since the persisted cursor, open orders and positions read over REST after (re)connecting.
+    case backfill(executions: [BybitExecution], openOrders: [BybitOrder], positions: [BybitPosition], at: LocalTime)
+    /// Backfill done: live messages from here on are trusted (messages that arrived during the backfill are
+    /// delivered right after this, executions already backfilled removed).
+    case trusted(at: LocalTime)
+    case message(BybitPrivateMessage)
+    case failed(PrivateStreamFailure, at: LocalTime, retryIn: Duration)
+}
+
+/// The private stream (`order`, `execution`, `position`, `wallet`) with an explicit auth and trust state.
+///
+/// Per connection: connect → authenticate (nothing else is sent before the auth answer) → subscribe →
+/// emit `gap` → backfill executions since the persisted cursor and re-read open orders and positions over
+/// REST → emit `backfill` and `trusted` → deliver live messages. Live messages arriving before `trusted` are
+/// held back, never dropped. Any failure reports `failed` and reconnects with backoff; the next connection
+/// repeats the whole sequence.
+public final class PrivateStreamClient: Sendable {
+    public let configuration: PrivateStreamConfiguration
+    public let events: AsyncStream<PrivateStreamEvent>
+    let continuation: AsyncStream<PrivateStreamEvent>.Continuation
+    let signer: BybitSigner
+    let rest: BybitRESTClient
+    let cursor: any ExecutionCursorStore
+    let clock: any WallClock
+    let logger: Logger
+    let lastPong = Mutex<Int64>(0)
+    let instruments: Mutex<InstrumentTable>
+
+    public init(configuration: PrivateStreamConfiguration, credentials: BybitCredentials, rest: BybitRESTClient,
+                cursor: any ExecutionCursorStore, instruments: InstrumentTable = InstrumentTable(),
+                clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.configuration = configuration
+        self.signer = BybitSigner(credentials: credentials)
+        self.rest = rest
+        self.cursor = cursor
+        self.clock = clock
+        self.logger = logger
+        self.instruments = Mutex(instruments)
+        (events, continuation) = AsyncStream.makeStream(of: PrivateStreamEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Connects and reconnects until the calling task is cancelled.
+    public func run() async {
+        var failures = 0
+        var attempt = 0
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled {
+            attempt += 1
+            let started = ContinuousClock.now
+            let failure = await connectOnce(attempt: attempt)
+            if Task.isCancelled { break }
+            failures = ContinuousClock.now - started >= configuration.backoff.resetAfter ? 1 : failures + 1
+            let delay = configuration.backoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &generator))
+            logger.warning("private stream down", metadata: ["reason": "\(failure)", "retry_in": "\(delay)"])
+            continuation.yield(.failed(failure, at: clock.now(), retryIn: delay))
+            try? await Task.sleep(for: delay)
+        }
+        continuation.finish()
+    }
+
+    private func connectOnce(attempt: Int) async -> PrivateStreamFailure {
+        let transportLimit = min(max(configuration.maxFrameSize * 4, 1 << 20), Int(Int32.max))
+        var ws = WebSocketClientConfiguration(maxFrameSize: transportLimit, closeTimeout: configuration.closeTimeout)
+        ws.validateUTF8 = false
+        let outcome = Mutex<PrivateStreamFailure?>(nil)
+        let client = WebSocketClient(url: configuration.url, configuration: ws, tlsConfiguration: configuration.tlsConfiguration,
+                                     logger: logger) { inbound, outbound, _ in
+            let failure = await self.serve(inbound: inbound, outbound: outbound, attempt: attempt)
+            outcome.withLock { $0 = failure }
+        }
+        do {
+            try await client.run()
+        } catch {
+            if let failure = outcome.withLock({ $0 }) { return failure }
+            return .disconnected(.connectFailed("\(error)"))
+        }
+        return outcome.withLock { $0 } ?? .disconnected(.closedByServer)
+    }
+
+    /// Replies the connection is waiting for (auth, subscribe acks), fed by the reader.
+    final class Replies: Sendable {
+        private let queue = Mutex<[BybitControlFrame]>([])
+        func add(_ frame: BybitControlFrame) { queue.withLock { $0.append(frame) } }
+        /// The next reply, or nil after `timeout` (polled: replies are rare and the wait is short).
+        func next(timeout: Duration) async throws -> BybitControlFrame? {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if let frame = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return frame }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return nil
+        }
+    }
+
+    /// Live messages held until the backfill is done.
+    final class Gate: Sendable {
+        let state = Mutex<(trusted: Bool, held: [BybitPrivateMessage])>((false, []))
+    }
+
+    private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PrivateStreamFailure {
+        continuation.yield(.connected(attempt: attempt, at: clock.now()))
+        lastPong.withLock { $0 = clock.now().nanoseconds }
+        let replies = Replies()
+        // Live messages wait here until the backfill is done.
+        let gate = Gate()
+        do {
+            return try await withThrowingTaskGroup(of: PrivateStreamFailure?.self) { group in
+                group.addTask {
+                    var decoder = BybitPrivateDecoder(instruments: self.instruments.withLock { $0 })
+                    try await WebSocketSession.readMessages(inbound, maxSize: self.configuration.maxFrameSize,
+                                                            clock: self.clock) { bytes, at in
+                        let message: BybitPrivateMessage
+                        do { message = try decoder.decode(bytes, localTime: at) } catch {
+                            self.logger.error("undecodable private frame", metadata: ["error": "\(error)"])
+                            return
+                        }
+                        if case let .control(control) = message {
+                            if control.kind == .pong { self.lastPong.withLock { $0 = at.nanoseconds } } else { replies.add(control) }
+                            return
+                        }
+                        let deliverNow = gate.state.withLock { g -> Bool in
+                            if !g.trusted { g.held.append(message) }
+                            return g.trusted
+                        }
+                        if deliverNow { self.deliver(message) }
+                    }
+                    return nil
+                }
+                group.addTask {
+                    try await WebSocketSession.pingLoop(outbound, interval: self.configuration.pingInterval,
+                                                        timeout: self.configuration.pongTimeout, clock: self.clock,
+                                                        requestPrefix: "private-ping-\(attempt)") { self.lastPong.withLock { $0 } }
+                    return nil
+                }
+                group.addTask {
+                    try await self.handshake(outbound: outbound, replies: replies, gate: gate)
+                }
+                while let result = try await group.next() {
+                    if let failure = result {
+                        group.cancelAll()
+                        return failure
+                    }
+                }
+                return .disconnected(.closedByServer)
+            }
+        } catch let reason as PublicStreamDisconnect {
+            return .disconnected(reason)
+        } catch {
+            return .disconnected(.transport("\(error)"))
+        }
+    }
+
+    /// Auth → subscribe → gap → backfill → trusted. Returns a failure, or waits forever once trusted.
+    private func handshake(outbound: WebSocketOutboundWriter, replies: Replies, gate: Gate) async throws -> PrivateStreamFailure? {
+        let offset = await rest.serverOffsetMilliseconds
+        let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.components.seconds * 1000
+        try await outbound.write(.text(signer.webSocketAuthFrame(expires: expires, requestID: "auth")))
+        guard let auth = try await replies.next(timeout: configuration.replyTimeout) else { return .noReply("auth") }
+        guard auth.isSuccessfulAuth else { return .authenticationFailed(auth.retMessage) }
+        continuation.yield(.authenticated(at: clock.now()))
+
+        try await outbound.write(.text(BybitStreamRequest.subscribe(configuration.topics, requestID: "private-sub")))
+        guard let ack = try await replies.next(timeout: configuration.replyTimeout) else { return .noReply("subscribe") }
+        guard ack.success == true else { return .subscriptionFailed(topics: configuration.topics, message: ack.retMessage) }
+
+        let since = cursor.load()
+        continuation.yield(.gap(since: since, at: clock.now()))
+        let backfill: (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition])
+        do {
+            backfill = try await self.backfill(since: since)
+        } catch {
+            return .backfillFailed("\(error)")
+        }
+        continuation.yield(.backfill(executions: backfill.executions, openOrders: backfill.orders,
+                                     positions: backfill.positions, at: clock.now()))
+        if let newest = backfill.executions.map(\.execTime).max() { cursor.save(newest) }
+        let backfilled = Set(backfill.executions.map(\.execId))
+        let held: [BybitPrivateMessage] = gate.state.withLock { g in
+            g.trusted = true
+            defer { g.held = [] }
+            return g.held
+        }
+        continuation.yield(.trusted(at: clock.now()))
+        for message in held {
+            if case let .executions(list, envelope) = message {
+                let fresh = list.filter { !backfilled.contains($0.execId) }
+                if !fresh.isEmpty { deliver(.executions(fresh, envelope)) }
+            } else {
+                deliver(message)
+            }
+        }
+        // Stay in the group until the connection ends (the reader or the pinger finishes it).
+        try await Task.sleep(for: .seconds(86_400 * 365))
+        return nil
+    }
+
+    private func deliver(_ message: BybitPrivateMessage) {
+        if case let .executions(list, _) = message, let newest = list.map(\.execTime).max() { cursor.save(newest) }
+        continuation.yield(.message(message))
+    }
+
+    /// Executions since `since` (all pages), open orders and positions, over signed REST.
+    private func backfill(since: ExchangeTime?) async throws -> (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition]) {
+        let offset = await rest.serverOffsetMilliseconds
+        let now = ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + offset)
+        let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.components.seconds * 1000)
+        var executions: [BybitExecution] = []
+        var cursorText: String?
+        repeat {
+            let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, endTime: now, limit: 100, cursor: cursorText)
+            let page = try await rest.send(request, as: BybitExecutionListResult.self)
+            guard let result = page.result else { break }
+            let decoded = try instruments.withLock { table throws(BybitDecodeError) in try result.executions(instruments: &table) }
+            executions += decoded
+            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+        } while cursorText != nil
+        var orders: [BybitOrder] = []
+        cursorText = nil
+        repeat {
+            let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursorText)
+            let page = try await rest.send(request, as: BybitOrderListResult.self)
+            guard let result = page.result else { break }
+            orders += try instruments.withLock { table throws(BybitDecodeError) in try result.orders(instruments: &table) }
+            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+        } while cursorText != nil
+        var positions: [BybitPosition] = []
+        cursorText = nil
+        repeat {
+            let request = try BybitRequest.positionList(.settleCoin("USDT"), limit: 200, cursor: cursorText)
+            let page = try await rest.send(request, as: BybitPositionListResult.self)
+            guard let result = page.result else { break }
+            positions += try instruments.withLock { table throws(BybitDecodeError) in try result.positions(instruments: &table) }
+            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+        } while cursorText != nil
+        // Oldest first, as the consumer applies them; execId order breaks ties deterministically.
+        executions.sort { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
+        return (executions, orders, positions)
+    }
+}

@@ -1,0 +1,195 @@
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Synchronization
+import Testing
+
+/// A loopback Bybit private endpoint: verifies the auth signature, acks subscriptions, pushes an execution
+/// right after the ack (while the client is still backfilling), answers the backfill REST calls, and can drop
+/// every connection.
+final class FakePrivateBybit: Sendable {
+    static let apiKey = "pk"
+    static let secret = "ps"
+    let port: Int
+    let task: Task<Void, any Error>
+    let hitsCounter = HitCounter()
+    let drops = Mutex<[AsyncStream<Void>.Continuation]>([])
+
+    static func execution(_ id: String, time: Int64) -> String {
+        #"{"category":"linear","symbol":"BTCUSDT","closedSize":"0","execFee":"0.0264","execId":"\#(id)","execPrice":"96000.0","execQty":"0.001","execType":"Trade","execValue":"96","feeRate":"0.000275","leavesQty":"0","orderId":"o-1","orderLinkId":"link-1","orderPrice":"96000.0","orderQty":"0.001","orderType":"Limit","stopOrderType":"UNKNOWN","side":"Buy","execTime":"\#(time)","isMaker":true,"seq":1,"createType":"CreateByUser","feeCurrency":"USDT"}"#
+    }
+    static let order = #"{"orderId":"o-2","orderLinkId":"link-2","symbol":"BTCUSDT","price":"95000.0","qty":"0.002","side":"Buy","positionIdx":0,"orderStatus":"New","cancelType":"UNKNOWN","rejectReason":"EC_NoError","avgPrice":"0","leavesQty":"0.002","leavesValue":"190","cumExecQty":"0","cumExecValue":"0","cumExecFee":"0","timeInForce":"PostOnly","orderType":"Limit","stopOrderType":"UNKNOWN","triggerPrice":"0","reduceOnly":false,"closeOnTrigger":false,"createdTime":"1746270400000","updatedTime":"1746270400001"}"#
+    static let position = #"{"positionIdx":0,"symbol":"BTCUSDT","side":"Buy","size":"0.001","avgPrice":"96000","positionValue":"96","tradeMode":0,"positionStatus":"Normal","leverage":"5","markPrice":"96010","liqPrice":"","unrealisedPnl":"0.01","cumRealisedPnl":"-0.0264","seq":7,"createdTime":"1746270400000","updatedTime":"1746270400400"}"#
+
+    init(port: Int, task: Task<Void, any Error>) {
+        self.port = port
+        self.task = task
+    }
+
+    static func start() async throws -> FakePrivateBybit {
+        let holder = Mutex<FakePrivateBybit?>(nil)
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        @Sendable func envelope(_ result: String) -> Response {
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string:
+                #"{"retCode":0,"retMsg":"OK","result":\#(result),"retExtInfo":{},"time":\#(SystemWallClock().now().nanoseconds / 1_000_000)}"#)))
+        }
+        router.get("/v5/market/time") { _, _ in
+            let ns = SystemWallClock().now().nanoseconds
+            return envelope(#"{"timeSecond":"\#(ns / 1_000_000_000)","timeNano":"\#(ns)"}"#)
+        }
+        router.get("/v5/execution/list") { _, _ in
+            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/execution/list")
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(execution("E2", time: 1746270400200)),\#(execution("E1", time: 1746270400100))]}"#)
+        }
+        router.get("/v5/order/realtime") { _, _ in
+            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/order/realtime")
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(order)]}"#)
+        }
+        router.get("/v5/position/list") { _, _ in
+            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/position/list")
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(position)]}"#)
+        }
+        router.ws("/v5/private") { inbound, outbound, _ in
+            let (dropped, drop) = AsyncStream.makeStream(of: Void.self)
+            holder.withLock { $0 }?.drops.withLock { $0.append(drop) }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { for await _ in dropped { break } }
+                group.addTask {
+                    var authed = false
+                    do {
+                        for try await message in inbound.messages(maxSize: 1 << 20) {
+                            guard case let .text(text) = message,
+                                  let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+                                  let op = object["op"] as? String else { continue }
+                            switch op {
+                            case "auth":
+                                let args = object["args"] as? [Any] ?? []
+                                let expires = (args.count > 1 ? (args[1] as? NSNumber)?.int64Value : nil) ?? 0
+                                let mac = HMAC<SHA256>.authenticationCode(for: Data("GET/realtime\(expires)".utf8),
+                                                                          using: SymmetricKey(data: Data(secret.utf8)))
+                                let expected = mac.map { String(format: "%02x", $0) }.joined()
+                                authed = args.count == 3 && args[0] as? String == apiKey && args[2] as? String == expected
+                                    && expires > SystemWallClock().now().nanoseconds / 1_000_000
+                                try await outbound.write(.text(#"{"success":\#(authed),"ret_msg":"\#(authed ? "" : "Params Error")","op":"auth","conn_id":"c1"}"#))
+                            case "subscribe":
+                                guard authed else { continue }   // nothing is honoured before auth
+                                try await outbound.write(.text(#"{"success":true,"ret_msg":"","op":"subscribe","conn_id":"c1"}"#))
+                                // A fill arrives while the client is still backfilling: E2 (also in the
+                                // backfill) and E3 (only live).
+                                try await outbound.write(.text(#"{"id":"x","topic":"execution","creationTime":1746270400300,"data":[\#(execution("E2", time: 1746270400200)),\#(execution("E3", time: 1746270400300))]}"#))
+                            case "ping":
+                                try await outbound.write(.text(#"{"op":"pong","args":["\#(SystemWallClock().now().nanoseconds / 1_000_000)"],"conn_id":"c1"}"#))
+                            default:
+                                break
+                            }
+                        }
+                    } catch {}
+                }
+                await group.next()
+                group.cancelAll()
+            }
+        }
+        let ports = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "fake-private")
+        logger.logLevel = .critical
+        let app = Application(router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.stream.makeAsyncIterator()
+        let server = FakePrivateBybit(port: await iterator.next() ?? 0, task: task)
+        holder.withLock { $0 = server }
+        return server
+    }
+
+    func dropAll() { drops.withLock { list in for d in list { d.yield(()) }; list = [] } }
+    func hits(_ path: String) -> Int { hitsCounter.value(path) }
+}
+
+@Suite(.serialized) struct PrivateStreamClientTests {
+    final class Log: Sendable {
+        let events = Mutex<[PrivateStreamEvent]>([])
+        func wait(_ timeout: Duration = .seconds(10), _ condition: ([PrivateStreamEvent]) -> Bool) async -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if events.withLock({ condition($0) }) { return true }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return events.withLock { condition($0) }
+        }
+        var names: [String] {
+            events.withLock { $0.map { e in
+                switch e {
+                case .connected: "connected"
+                case .authenticated: "authenticated"
+                case .gap: "gap"
+                case .backfill: "backfill"
+                case .trusted: "trusted"
+                case .message: "message"
+                case .failed: "failed"
+                }
+            } }
+        }
+    }
+
+    func start(secret: String = FakePrivateBybit.secret) async throws -> (FakePrivateBybit, PrivateStreamClient, Log, Task<Void, Never>, Task<Void, Never>) {
+        let server = try await FakePrivateBybit.start()
+        var logger = Logger(label: "private-test")
+        logger.logLevel = .critical
+        let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: secret)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, logger: logger)
+        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private")
+        configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+        configuration.replyTimeout = .seconds(2)
+        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
+                                         cursor: InMemoryExecutionCursor(), logger: logger)
+        let log = Log()
+        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
+        let running = Task { await client.run() }
+        return (server, client, log, consumer, running)
+    }
+
+    @Test func authThenBackfillBeforeTrustThenLiveMessagesWithoutDuplicates() async throws {
+        let (server, _, log, consumer, running) = try await start()
+        defer { running.cancel(); consumer.cancel(); server.task.cancel() }
+        #expect(await log.wait { $0.contains { if case .message = $0 { true } else { false } } })
+        #expect(Array(log.names.prefix(6)) == ["connected", "authenticated", "gap", "backfill", "trusted", "message"])
+        let events = log.events.withLock { $0 }
+        guard case let .backfill(executions, orders, positions, _) = events[3] else { Issue.record("no backfill"); return }
+        #expect(executions.map(\.execId) == ["E1", "E2"])   // oldest first
+        #expect(orders.map(\.orderLinkId) == ["link-2"] && positions.count == 1)
+        // The live frame held during the backfill is delivered once trusted, without the backfilled E2.
+        guard case let .message(.executions(live, _)) = events[5] else { Issue.record("no live execution"); return }
+        #expect(live.map(\.execId) == ["E3"])
+        #expect(server.hits("/v5/execution/list") == 1 && server.hits("/v5/position/list") == 1)
+    }
+
+    @Test func reconnectRepeatsAuthAndBackfillBeforeTrustingAgain() async throws {
+        let (server, _, log, consumer, running) = try await start()
+        defer { running.cancel(); consumer.cancel(); server.task.cancel() }
+        #expect(await log.wait { $0.contains { if case .trusted = $0 { true } else { false } } })
+        server.dropAll()
+        #expect(await log.wait { $0.filter { if case .trusted = $0 { true } else { false } }.count == 2 })
+        let names = log.names
+        let failed = try #require(names.firstIndex(of: "failed"))
+        #expect(Array(names[failed...].filter { $0 != "message" }.prefix(6)) ==
+                ["failed", "connected", "authenticated", "gap", "backfill", "trusted"])
+        #expect(server.hits("/v5/execution/list") == 2)
+    }
+
+    @Test func badSignatureIsATypedAuthenticationFailure() async throws {
+        let (server, _, log, consumer, running) = try await start(secret: "wrong")
+        defer { running.cancel(); consumer.cancel(); server.task.cancel() }
+        #expect(await log.wait { events in
+            events.contains { if case let .failed(.authenticationFailed(m), _, _) = $0 { m == "Params Error" } else { false } }
+        })
+        #expect(!log.names.contains("trusted") && !log.names.contains("gap"))
+        #expect(server.hits("/v5/execution/list") == 0)
+    }
+}
