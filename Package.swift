@@ -73,7 +73,7 @@ var package = Package(
         .target(
             name: "CascadeService",
             dependencies: [
-                "CascadeCore", "BybitV5", "BybitV5Client", "Recording",
+                "CascadeCore", "BybitV5", "BybitV5Client", "MarketData", "Recording",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

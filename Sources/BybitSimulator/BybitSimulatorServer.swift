@@ -39,9 +39,7 @@ public enum BybitSimulatorServer {
                     do {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case let .text(text) = message else { continue }
-                            for reply in await replay.receive(text, from: id) {
-                                try await outbound.write(.text(reply))
-                            }
+                            await replay.receive(text, from: id)
                         }
                     } catch {}
                     await replay.disconnect(id)

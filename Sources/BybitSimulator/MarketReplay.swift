@@ -33,7 +33,6 @@ public actor MarketReplay {
     var subscribers: [Int: Subscriber] = [:]
     var nextConnection = 0
     var started = false
-    var startWaiters: [CheckedContinuation<Void, Never>] = []
     /// Frames sent so far (all subscribers), frames replayed, and whether the data ran out.
     public private(set) var framesReplayed = 0
     public private(set) var framesSent = 0
@@ -79,8 +78,14 @@ public actor MarketReplay {
 
     public func setAnswersPings(_ value: Bool) { answersPings = value }
 
-    /// Handles one text frame a client sent; returns what to send back (acks, pongs, snapshots).
-    func receive(_ text: String, from id: Int) -> [String] {
+    /// Handles one text frame a client sent: its answers (acks, pongs, snapshots) go through the connection's
+    /// outbox, behind anything already queued and ahead of later replayed frames, so a late subscriber always
+    /// sees its snapshot before the deltas that follow it.
+    func receive(_ text: String, from id: Int) {
+        for reply in answers(to: text, from: id) { subscribers[id]?.outbox.yield(reply) }
+    }
+
+    private func answers(to text: String, from id: Int) -> [String] {
         guard let request = ClientRequest(text) else {
             return [BybitFrameEncoder.ack(op: "unknown", success: false, message: "error:invalid request", connectionID: "sim-\(id)", requestID: "")]
         }
@@ -120,19 +125,20 @@ public actor MarketReplay {
     public func begin() {
         guard !started else { return }
         started = true
-        for waiter in startWaiters { waiter.resume() }
-        startWaiters = []
     }
 
-    private func waitForStart() async {
-        if started { return }
-        await withCheckedContinuation { startWaiters.append($0) }
+    /// Waits for the first subscription; responds to cancellation (a shutdown before anyone subscribed).
+    private func waitForStart() async throws {
+        while !started {
+            try await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Replays the files once, pacing by receive time. Returns when the data ends or the task is cancelled.
     public func run() async throws {
-        await waitForStart()
+        try await waitForStart()
         var replayer = try Replayer(paths: paths, options: options)
+        var sinceYield = 0
         var first: Int64?
         let wallStart = ContinuousClock.now
         while let frame = try replayer.next() {
@@ -142,6 +148,13 @@ public actor MarketReplay {
             if let wait = speed.wallNanoseconds(forRecorded: t - first!) {
                 let due = wallStart + .nanoseconds(wait)
                 if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+            } else {
+                // Unpaced: still let subscribe and REST calls into the actor now and then.
+                sinceYield += 1
+                if sinceYield >= 256 {
+                    sinceYield = 0
+                    await Task.yield()
+                }
             }
             publish(frame.bytes, localTime: frame.localTime)
         }

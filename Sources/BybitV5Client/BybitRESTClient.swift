@@ -56,7 +56,12 @@ public actor BybitRESTClient {
     let timeout: Duration
     /// Server time − local time, in ms (measured by ``synchronizeTime()``).
     public private(set) var serverOffsetMilliseconds: Int64 = 0
-    private var limits: [String: BybitRateLimitHeaders] = [:]
+    /// Last rate-limit headers per endpoint, with the local time they were seen.
+    private var limits: [String: (headers: BybitRateLimitHeaders, seenAt: LocalTime)] = [:]
+    /// Bybit's limits are per second: an unreported reset means the current window ends 1 s after it began.
+    static let windowMilliseconds: Int64 = 1_000
+    /// A request rejected by the rate limit is retried this many times at most.
+    public let maxRateLimitRetries = 3
     private var bannedUntil: LocalTime?
     /// Calls refused locally because of a ban, and waits for rate-limit resets (for health reports).
     public private(set) var refusedWhileBanned = 0
@@ -98,6 +103,7 @@ public actor BybitRESTClient {
     private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
                                                allowTimeResync: Bool) async throws(BybitClientError) -> BybitResponse<R> {
         var transportFailures = 0
+        var rateLimitRetries = 0
         var resynced = !allowTimeResync
         while true {
             try checkBan()
@@ -112,7 +118,7 @@ public actor BybitRESTClient {
                 try? await Task.sleep(for: .milliseconds(200 * transportFailures))
                 continue
             }
-            if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = limit }
+            if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = (limit, clock.now()) }
             if answer.status == 403 {
                 let until = LocalTime(nanoseconds: clock.now().nanoseconds + nanoseconds(banDuration))
                 bannedUntil = until
@@ -125,7 +131,8 @@ public actor BybitRESTClient {
             } catch {
                 if case let .api(apiError) = error {
                     switch apiError.meaning {
-                    case .rateLimited:
+                    case .rateLimited where rateLimitRetries < maxRateLimitRetries:
+                        rateLimitRetries += 1
                         rateLimitWaits += 1
                         let resetMs = apiError.rateLimitResetTime?.milliseconds
                             ?? (clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds + 1_000)
@@ -154,12 +161,15 @@ public actor BybitRESTClient {
         bannedUntil = nil
     }
 
-    /// Waits for the endpoint's window reset when its remaining budget is at or below `headroom`.
+    /// Waits for the endpoint's window to end when its remaining budget is at or below `headroom`.
+    /// Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to end
+    /// one second after the response that reported the low budget.
     private func waitForBudget(_ path: String) async {
-        guard let limit = limits[path], let remaining = limit.remaining, remaining <= headroom,
-              let reset = limit.resetTime else { return }
+        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining, remaining <= headroom else { return }
+        let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
+        let resetMs = max(limit.resetTime?.milliseconds ?? 0, windowEnd)
         rateLimitWaits += 1
-        await sleepUntilServerTime(reset.milliseconds)
+        await sleepUntilServerTime(resetMs)
         limits[path] = nil
     }
 

@@ -169,18 +169,19 @@ public final class PrivateStreamClient: Sendable {
                                                             clock: self.clock) { bytes, at in
                         let message: BybitPrivateMessage
                         do { message = try decoder.decode(bytes, localTime: at) } catch {
-                            self.logger.error("undecodable private frame", metadata: ["error": "\(error)"])
-                            return
+                            // A private message we cannot read may be a fill: the feed is no longer complete.
+                            // Reconnecting gives a gap and a backfill instead of silently trusting a hole.
+                            self.logger.error("undecodable private frame: reconnecting to backfill", metadata: ["error": "\(error)"])
+                            throw PublicStreamDisconnect.transport("undecodable private frame (\(error))")
                         }
                         if case let .control(control) = message {
                             if control.kind == .pong { self.lastPong.withLock { $0 = at.nanoseconds } } else { replies.add(control) }
                             return
                         }
-                        let deliverNow = gate.state.withLock { g -> Bool in
-                            if !g.trusted { g.held.append(message) }
-                            return g.trusted
+                        // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
+                        gate.state.withLock { g in
+                            if g.trusted { self.deliver(message) } else { g.held.append(message) }
                         }
-                        if deliverNow { self.deliver(message) }
                     }
                     return nil
                 }
@@ -210,6 +211,8 @@ public final class PrivateStreamClient: Sendable {
 
     /// Auth → subscribe → gap → backfill → trusted. Returns a failure, or waits forever once trusted.
     private func handshake(outbound: WebSocketOutboundWriter, replies: Replies, gate: Gate) async throws -> PrivateStreamFailure? {
+        // `expires` is judged on Bybit's clock: measure the offset before every auth.
+        _ = try? await rest.synchronizeTime()
         let offset = await rest.serverOffsetMilliseconds
         let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.components.seconds * 1000
         try await outbound.write(.text(signer.webSocketAuthFrame(expires: expires, requestID: "auth")))
@@ -233,19 +236,29 @@ public final class PrivateStreamClient: Sendable {
                                      positions: backfill.positions, at: clock.now()))
         if let newest = backfill.executions.map(\.execTime).max() { cursor.save(newest) }
         let backfilled = Set(backfill.executions.map(\.execId))
-        let held: [BybitPrivateMessage] = gate.state.withLock { g in
+        // Order and position updates older than the REST snapshot would move state backwards.
+        var snapshotTime: [String: ExchangeTime] = [:]
+        for o in backfill.orders { snapshotTime["o:" + o.orderId] = o.updatedTime }
+        for p in backfill.positions { snapshotTime["p:" + p.symbol] = p.updatedTime }
+        gate.state.withLock { g in
             g.trusted = true
-            defer { g.held = [] }
-            return g.held
-        }
-        continuation.yield(.trusted(at: clock.now()))
-        for message in held {
-            if case let .executions(list, envelope) = message {
-                let fresh = list.filter { !backfilled.contains($0.execId) }
-                if !fresh.isEmpty { deliver(.executions(fresh, envelope)) }
-            } else {
-                deliver(message)
+            continuation.yield(.trusted(at: clock.now()))
+            for message in g.held {
+                switch message {
+                case let .executions(list, envelope):
+                    let fresh = list.filter { !backfilled.contains($0.execId) }
+                    if !fresh.isEmpty { deliver(.executions(fresh, envelope)) }
+                case let .orders(list, envelope):
+                    let fresh = list.filter { o in snapshotTime["o:" + o.orderId].map { o.updatedTime > $0 } ?? true }
+                    if !fresh.isEmpty { deliver(.orders(fresh, envelope)) }
+                case let .positions(list, envelope):
+                    let fresh = list.filter { p in snapshotTime["p:" + p.symbol].map { (p.updatedTime ?? .init(milliseconds: 0)) > $0 } ?? true }
+                    if !fresh.isEmpty { deliver(.positions(fresh, envelope)) }
+                default:
+                    deliver(message)
+                }
             }
+            g.held = []
         }
         // Stay in the group until the connection ends (the reader or the pinger finishes it).
         try await Task.sleep(for: .seconds(86_400 * 365))
@@ -264,14 +277,23 @@ public final class PrivateStreamClient: Sendable {
         let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.components.seconds * 1000)
         var executions: [BybitExecution] = []
         var cursorText: String?
-        repeat {
-            let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, endTime: now, limit: 100, cursor: cursorText)
-            let page = try await rest.send(request, as: BybitExecutionListResult.self)
-            guard let result = page.result else { break }
-            let decoded = try instruments.withLock { table throws(BybitDecodeError) in try result.executions(instruments: &table) }
-            executions += decoded
-            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-        } while cursorText != nil
+        // Bybit answers at most 7 days per request: walk the range in windows.
+        let week: Int64 = 7 * 86_400_000 - 1
+        var windowStart = start.milliseconds
+        while windowStart <= now.milliseconds {
+            let windowEnd = min(windowStart + week, now.milliseconds)
+            cursorText = nil
+            repeat {
+                let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: .init(milliseconds: windowStart),
+                                                             endTime: .init(milliseconds: windowEnd), limit: 100, cursor: cursorText)
+                let page = try await rest.send(request, as: BybitExecutionListResult.self)
+                guard let result = page.result else { break }
+                let decoded = try instruments.withLock { table throws(BybitDecodeError) in try result.executions(instruments: &table) }
+                executions += decoded
+                cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+            } while cursorText != nil
+            windowStart = windowEnd + 1
+        }
         var orders: [BybitOrder] = []
         cursorText = nil
         repeat {

@@ -23,6 +23,8 @@ public struct PublicStreamConfiguration: Sendable {
     public var bookSilence: Duration = .seconds(30)
     /// Silence after which a ticker topic is resynced.
     public var tickerSilence: Duration = .seconds(60)
+    /// A subscribe not acknowledged within this time ends the connection (it is then retried).
+    public var ackTimeout: Duration = .seconds(10)
     /// How often silences are checked.
     public var livenessCheckInterval: Duration = .seconds(1)
     /// Largest accepted WebSocket message. HummingbirdWSClient's default (16 KiB) silently closes on Bybit's
@@ -47,6 +49,7 @@ public enum PublicStreamDisconnect: Error, Sendable, Equatable, CustomStringConv
     case closedByServer
     case connectFailed(String)
     case oversizeFrame
+    case noAcknowledgement
     case transport(String)
 
     public var description: String {
@@ -55,6 +58,7 @@ public enum PublicStreamDisconnect: Error, Sendable, Equatable, CustomStringConv
         case .closedByServer: "closed by the server"
         case let .connectFailed(why): "connect failed: \(why)"
         case .oversizeFrame: "a frame exceeded maxFrameSize"
+        case .noAcknowledgement: "a subscribe was not acknowledged in time"
         case let .transport(why): "transport error: \(why)"
         }
     }
@@ -114,6 +118,8 @@ public final class PublicStreamClient: Sendable {
         var connection = 0
         var requestCounter = 0
         var pendingSubscriptions: [String: [String]] = [:]
+        /// When each pending subscription was sent (ns), for the ack deadline.
+        var pendingSince: [String: Int64] = [:]
         var subscribed: Set<String> = []
         var lastSeen: [String: Int64] = [:]
         var lastPong: Int64 = 0
@@ -156,19 +162,21 @@ public final class PublicStreamClient: Sendable {
             let id = "resync-\(s.connection)-\(s.requestCounter)"
             if s.writer != nil {
                 s.pendingSubscriptions[id] = [topic]
+                s.pendingSince[id] = clock.now().nanoseconds
                 s.subscribed.remove(topic)
                 s.lastSeen[topic] = clock.now().nanoseconds
             }
             return (s.writer, id)
         }
         guard let writer else { return false }
+        // Reported before the requests go out, so the event precedes the fresh snapshot in the stream.
+        continuation.yield(.resync(topic: topic, reason: reason, at: clock.now()))
         do {
             try await writer.write(.text(BybitStreamRequest.unsubscribe([topic], requestID: id)))
             try await writer.write(.text(BybitStreamRequest.subscribe([topic], requestID: id)))
         } catch {
             return false
         }
-        continuation.yield(.resync(topic: topic, reason: reason, at: clock.now()))
         return true
     }
 
@@ -207,6 +215,7 @@ public final class PublicStreamClient: Sendable {
             s.connection += 1
             s.writer = outbound
             s.pendingSubscriptions = [:]
+            s.pendingSince = [:]
             s.subscribed = []
             s.lastSeen = [:]
             s.lastPong = now
@@ -239,6 +248,7 @@ public final class PublicStreamClient: Sendable {
                 s.requestCounter += 1
                 let id = "sub-\(connection)-\(s.requestCounter)"
                 s.pendingSubscriptions[id] = batch
+                s.pendingSince[id] = clock.now().nanoseconds
                 return id
             }
             try await outbound.write(.text(BybitStreamRequest.subscribe(batch, requestID: id)))
@@ -270,7 +280,11 @@ public final class PublicStreamClient: Sendable {
             state.withLock { $0.lastPong = receivedAt.nanoseconds }
         case .subscribe:
             let topics: [String] = state.withLock { s in
-                let topics = s.pendingSubscriptions.removeValue(forKey: control.requestID) ?? []
+                // A server that does not echo `req_id` still acknowledges the oldest pending request.
+                var key = control.requestID
+                if s.pendingSubscriptions[key] == nil, let oldest = s.pendingSince.min(by: { $0.value < $1.value })?.key { key = oldest }
+                s.pendingSince[key] = nil
+                let topics = s.pendingSubscriptions.removeValue(forKey: key) ?? []
                 if control.success == true {
                     for t in topics {
                         s.subscribed.insert(t)
@@ -299,6 +313,10 @@ public final class PublicStreamClient: Sendable {
         while true {
             try await Task.sleep(for: configuration.livenessCheckInterval)
             let now = clock.now().nanoseconds
+            // An unanswered subscribe leaves its topics unmonitored: reconnect rather than wait forever.
+            let ackDeadline = Int64(configuration.ackTimeout.seconds * 1e9)
+            let unanswered = state.withLock { s in s.pendingSince.values.contains { now - $0 > ackDeadline } }
+            if unanswered { throw PublicStreamDisconnect.noAcknowledgement }
             let silent: [(String, Int64)] = state.withLock { s in
                 s.subscribed.compactMap { topic in
                     guard let threshold = silenceThreshold(topic), let seen = s.lastSeen[topic] else { return nil }

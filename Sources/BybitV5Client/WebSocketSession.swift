@@ -25,18 +25,36 @@ enum WebSocketSession {
         throw PublicStreamDisconnect.closedByServer
     }
 
-    /// Sends `{"op":"ping"}` every `interval`; throws `.pongTimeout` when no pong arrived within `timeout`
-    /// of a ping (a half-open socket). `lastPong` reads the time of the latest pong in ns.
+    /// Sends `{"op":"ping"}` every `interval` on a fixed cadence and throws `.pongTimeout` when a ping stays
+    /// unanswered for `timeout` (a half-open socket). `lastPong` reads the time of the latest pong in ns.
     static func pingLoop(_ outbound: WebSocketOutboundWriter, interval: Duration, timeout: Duration, clock: any WallClock,
                          requestPrefix: String, lastPong: @Sendable () -> Int64) async throws {
+        let intervalNs = nanoseconds(interval), timeoutNs = nanoseconds(timeout)
+        // Checks run often enough to catch the deadline without drifting the 20 s cadence.
+        let tick = Duration.nanoseconds(max(min(intervalNs, timeoutNs) / 4, 1_000_000))
         var n = 0
+        var nextPing = clock.now().nanoseconds + intervalNs
+        var unanswered: Int64?
         while true {
-            try await Task.sleep(for: interval)
-            n += 1
-            let sentAt = clock.now().nanoseconds
-            try await outbound.write(.text(BybitStreamRequest.ping(requestID: "\(requestPrefix)-\(n)")))
-            try await Task.sleep(for: timeout)
-            if lastPong() < sentAt { throw PublicStreamDisconnect.pongTimeout }
+            try await Task.sleep(for: tick)
+            let now = clock.now().nanoseconds
+            if let sentAt = unanswered {
+                if lastPong() >= sentAt {
+                    unanswered = nil
+                } else if now - sentAt > timeoutNs {
+                    throw PublicStreamDisconnect.pongTimeout
+                }
+            }
+            if now >= nextPing {
+                n += 1
+                nextPing += intervalNs
+                if unanswered == nil { unanswered = now }
+                try await outbound.write(.text(BybitStreamRequest.ping(requestID: "\(requestPrefix)-\(n)")))
+            }
         }
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 }

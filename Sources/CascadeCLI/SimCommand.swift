@@ -75,9 +75,16 @@ struct ReplayService: Service {
     let replay: MarketReplay
     let logger: Logger
     func run() async throws {
-        try await replay.run()
+        // SIGINT/SIGTERM cancel the replay (even while it waits for a first subscriber).
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await replay.run()
+            }
+        } catch is CancellationError {
+            return
+        }
         let frames = await replay.framesReplayed
         logger.info("replay finished", metadata: ["frames": "\(frames)"])
-        try await gracefulShutdown()
+        try? await gracefulShutdown()
     }
 }

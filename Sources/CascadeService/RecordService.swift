@@ -49,11 +49,20 @@ public final class RecordService: Service {
                 }
             }
             var sink = RecordingSink(configuration: configuration, logger: logger)
+            var integrity = BookIntegrityMonitor()
             for await input in inputs.cancelOnGracefulShutdown() {
                 sink.handle(input, now: clock.now())
+                // A book that fails its checks (gap, regression, crossed, lost frame) is resynced at once by
+                // unsubscribe/subscribe, so the recording gets a fresh snapshot instead of a drifting stream.
+                if case let .stream(event) = input, let (topic, reason) = integrity.check(event) {
+                    await streamClient.resync(topic: topic, reason: .requested(reason))
+                }
             }
-            sink.close()
+            // Stop the producers, then write what they had already queued before closing the file.
             group.cancelAll()
+            feed.finish()
+            for await input in inputs { sink.handle(input, now: clock.now()) }
+            sink.close()
         }
     }
 
@@ -67,11 +76,12 @@ public final class RecordService: Service {
             var due: ContinuousClock.Instant
         }
         let now = ContinuousClock.now
-        var polls: [Poll] = [
-            Poll(kind: "instruments", endpoint: "/v5/market/instruments-info", query: [("category", "linear")],
-                 every: configuration.instrumentsInterval, due: now),
-            Poll(kind: "clock", endpoint: "/v5/market/time", query: [], every: configuration.clockInterval, due: now),
-        ]
+        // One instruments-info request per symbol: the unfiltered list has 500+ linear symbols over pages.
+        var polls: [Poll] = configuration.symbols.map { symbol in
+            Poll(kind: "instruments", endpoint: "/v5/market/instruments-info", query: [("category", "linear"), ("symbol", symbol)],
+                 every: configuration.instrumentsInterval, due: now)
+        }
+        polls.append(Poll(kind: "clock", endpoint: "/v5/market/time", query: [], every: configuration.clockInterval, due: now))
         for symbol in configuration.symbols {
             polls.append(Poll(kind: "rest", endpoint: "/v5/market/open-interest",
                               query: [("category", "linear"), ("symbol", symbol), ("intervalTime", "5min"), ("limit", "1")],

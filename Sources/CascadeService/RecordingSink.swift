@@ -11,7 +11,13 @@ struct RecordingSink {
     let logger: Logger
     var recorder: Recorder?
     /// Shared with the recorder's new-file hook, which writes the latest instruments snapshot first.
-    final class InstrumentsBox { var json: [UInt8]?; var lastTime = LocalTime(nanoseconds: 0) }
+    final class InstrumentsBox {
+        /// Latest instruments-info answer per symbol.
+        var json: [String: (bytes: [UInt8], time: LocalTime)] = [:]
+        /// Receive time of the frame being written: a new file's snapshot is stamped with it, so receive
+        /// times never step back inside a file.
+        var now = LocalTime(nanoseconds: 0)
+    }
     let instruments = InstrumentsBox()
     var framesDropped = 0
     var diskFullSince: LocalTime?
@@ -73,8 +79,8 @@ struct RecordingSink {
         case let .success(a):
             let isJSON = (try? JSONSerialization.jsonObject(with: Data(a.body))) != nil
             if kind == "instruments", a.status == 200, Self.retCodeIsZero(a.body) {
-                instruments.json = a.body
-                instruments.lastTime = a.receivedAt
+                let symbol = query.first { $0.0 == "symbol" }?.1 ?? ""
+                instruments.json[symbol] = (a.body, a.receivedAt)
                 // With no file open yet, the first frame opens one and the new-file hook writes the snapshot.
                 if recorder?.currentFilePath != nil {
                     write(a.receivedAt) { (r: Recorder) throws(RecordingError) in try r.recordCascade(topic: .instruments, localTime: a.receivedAt, dataJSON: a.body) }
@@ -112,6 +118,7 @@ struct RecordingSink {
 
     /// Writes through the recorder; a full disk stops writing (counted, alerted) until a retry succeeds.
     private mutating func write(_ at: LocalTime, _ body: (Recorder) throws(RecordingError) -> Void) {
+        instruments.now = at
         guard let recorder else {
             framesDropped += 1
             return
@@ -157,7 +164,10 @@ struct RecordingSink {
                                         createdBy: "cascade record")
             let box = instruments
             recorder.onNewFile = { r throws(RecordingError) in
-                if let json = box.json { try r.recordCascade(topic: .instruments, localTime: box.lastTime, dataJSON: json) }
+                for symbol in box.json.keys.sorted() {
+                    let entry = box.json[symbol]!
+                    try r.recordCascade(topic: .instruments, localTime: max(entry.time, box.now), dataJSON: entry.bytes)
+                }
             }
             return recorder
         } catch {

@@ -20,6 +20,8 @@ final class FakePrivateBybit: Sendable {
     let task: Task<Void, any Error>
     let hitsCounter = HitCounter()
     let drops = Mutex<[AsyncStream<Void>.Continuation]>([])
+    /// Execution times are a few seconds before the server started, as a live account's would be.
+    static let base = SystemWallClock().now().nanoseconds / 1_000_000 - 5_000
 
     static func execution(_ id: String, time: Int64) -> String {
         #"{"category":"linear","symbol":"BTCUSDT","closedSize":"0","execFee":"0.0264","execId":"\#(id)","execPrice":"96000.0","execQty":"0.001","execType":"Trade","execValue":"96","feeRate":"0.000275","leavesQty":"0","orderId":"o-1","orderLinkId":"link-1","orderPrice":"96000.0","orderQty":"0.001","orderType":"Limit","stopOrderType":"UNKNOWN","side":"Buy","execTime":"\#(time)","isMaker":true,"seq":1,"createType":"CreateByUser","feeCurrency":"USDT"}"#
@@ -45,7 +47,7 @@ final class FakePrivateBybit: Sendable {
         }
         router.get("/v5/execution/list") { _, _ in
             _ = holder.withLock { $0 }?.hitsCounter.count("/v5/execution/list")
-            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(execution("E2", time: 1746270400200)),\#(execution("E1", time: 1746270400100))]}"#)
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(execution("E2", time: base + 200)),\#(execution("E1", time: base + 100))]}"#)
         }
         router.get("/v5/order/realtime") { _, _ in
             _ = holder.withLock { $0 }?.hitsCounter.count("/v5/order/realtime")
@@ -82,7 +84,7 @@ final class FakePrivateBybit: Sendable {
                                 try await outbound.write(.text(#"{"success":true,"ret_msg":"","op":"subscribe","conn_id":"c1"}"#))
                                 // A fill arrives while the client is still backfilling: E2 (also in the
                                 // backfill) and E3 (only live).
-                                try await outbound.write(.text(#"{"id":"x","topic":"execution","creationTime":1746270400300,"data":[\#(execution("E2", time: 1746270400200)),\#(execution("E3", time: 1746270400300))]}"#))
+                                try await outbound.write(.text(#"{"id":"x","topic":"execution","creationTime":1746270400300,"data":[\#(execution("E2", time: base + 200)),\#(execution("E3", time: base + 300))]}"#))
                             case "ping":
                                 try await outbound.write(.text(#"{"op":"pong","args":["\#(SystemWallClock().now().nanoseconds / 1_000_000)"],"conn_id":"c1"}"#))
                             default:

@@ -75,13 +75,14 @@ import Testing
         defer { sim.stop() }
         let c = client(sim.wsURL) { config in
             config.pingInterval = .milliseconds(100)
-            config.pongTimeout = .milliseconds(400)
+            config.pongTimeout = .seconds(2)
         }
         let log = EventLog()
         let consumer = log.consume(c)
         let running = Task { await c.run() }
         defer { running.cancel(); consumer.cancel() }
-        try await Task.sleep(for: .milliseconds(1_200))
+        #expect(await log.wait { $0.contains(where: \.isConnected) })
+        try await Task.sleep(for: .milliseconds(1_500))   // ~15 pings answered
         #expect(!log.snapshot.contains { $0.disconnectReason != nil })
     }
 
@@ -114,6 +115,11 @@ import Testing
             events.contains { if case let .resync(t, .silence, _) = $0 { t == "orderbook.50.BTCUSDT" } else { false } }
         })
         #expect(await log.wait { $0.compactMap(\.frameText).filter { $0.contains(#""type":"snapshot""#) && $0.contains("orderbook.50") }.count >= 2 })
+        // The resync is reported before the fresh snapshot it causes.
+        let events = log.snapshot
+        let resyncIndex = try #require(events.firstIndex { if case .resync = $0 { true } else { false } })
+        let snapshots = events.indices.filter { events[$0].frameText.map { $0.contains(#""type":"snapshot""#) && $0.contains("orderbook.50") } == true }
+        #expect(snapshots.count >= 2 && resyncIndex < snapshots[1])
         // Event-driven topics are never resynced for silence.
         #expect(!log.snapshot.contains { if case let .resync(t, _, _) = $0 { t == "publicTrade.BTCUSDT" } else { false } })
     }
@@ -141,6 +147,18 @@ import Testing
         defer { running.cancel(); consumer.cancel() }
         #expect(await log.wait { $0.filter { $0.disconnectReason != nil }.count >= 2 })
         #expect(log.snapshot.compactMap(\.frameText).isEmpty)
+    }
+
+    @Test func framesLargerThanHummingbirdsDefault16KiBArriveIntact() async throws {
+        let sim = try await SimulatorHarness.start(depth: 1000)
+        defer { sim.stop() }
+        let c = client(sim.wsURL, topics: ["orderbook.1000.BTCUSDT"])   // default frame limit
+        let log = EventLog()
+        let consumer = log.consume(c)
+        let running = Task { await c.run() }
+        defer { running.cancel(); consumer.cancel() }
+        #expect(await log.wait { $0.compactMap(\.frameText).contains { $0.contains(#""type":"snapshot""#) && $0.utf8.count > 16_384 } })
+        #expect(!log.snapshot.contains { $0.disconnectReason != nil })
     }
 
     @Test func oversizeFrameEndsTheConnectionWithATypedReason() async throws {

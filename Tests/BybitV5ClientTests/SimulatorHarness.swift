@@ -22,11 +22,11 @@ struct SimulatorHarness {
 
     /// Writes `frames` seeded book/trade/ticker frames 20 ms apart and starts the simulator on port 0.
     static func start(frames: Int = 300, speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
-                      seed: UInt64 = 7) async throws -> SimulatorHarness {
+                      seed: UInt64 = 7, depth: Int = 50) async throws -> SimulatorHarness {
         let directory = try TemporaryDirectory("sim")
         let path = directory.file("synthetic.frames.gz")
         let writer = try FrameFileWriter(path: path)
-        var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: 50, seed: seed)
+        var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: depth, seed: seed)
         var t: Int64 = 1_721_347_021_000_000_000
         for i in 0..<frames {
             t += 20_000_000

@@ -29,9 +29,12 @@ import Testing
         return (sim, port)
     }
 
+    /// Market frames on disk so far (the recorder's own `_cascade.*` entries do not count towards the source).
     static func recordedFrames(_ dir: String) -> Int {
         let files = (try? TemporaryDirectory.dataFiles(in: dir)) ?? []
-        return files.reduce(0) { total, path in total + ((try? readFrames(path))?.frames.count ?? 0) }
+        return files.reduce(0) { total, path in
+            total + ((try? readFrames(path))?.frames.filter { FrameTopic.topic(of: $0.bytes)?.hasPrefix("_cascade.") == false }.count ?? 0)
+        }
     }
 
     func roundTrip(source: String, sourceReport: AuditReport, symbols: String, depths: String) throws {

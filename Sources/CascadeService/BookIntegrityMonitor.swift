@@ -1,0 +1,53 @@
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import Foundation
+import MarketData
+
+/// Keeps a book per recorded book topic to notice, while recording, when one needs a fresh snapshot.
+///
+/// Uses the same decoder and book as replay, so what the recorder resyncs is exactly what a replay would
+/// report as an integrity failure. Connection events restart every book (the resubscribe sends snapshots).
+struct BookIntegrityMonitor {
+    var decoder = BybitPublicDecoder()
+    var books: [Int: OrderBook] = [:]
+
+    /// Feeds one stream event; returns `(topic, reason)` when a book just became invalid.
+    mutating func check(_ event: PublicStreamEvent) -> (String, String)? {
+        switch event {
+        case .connected, .disconnected:
+            for key in books.keys { books[key]?.awaitSnapshot() }
+            return nil
+        case let .frame(bytes, at):
+            let message: BybitPublicMessage
+            do {
+                message = try decoder.decode(bytes, localTime: at)
+            } catch {
+                if case .unknownTopic = error { return nil }
+                // A lost book message: the book cannot be trusted until a new snapshot.
+                guard let name = topicName(bytes), name.hasPrefix("orderbook."),
+                      let index = decoder.topicIndex(named: name) else { return nil }
+                books[index]?.awaitSnapshot()
+                return (name, "undecodable book message (\(error.counterName))")
+            }
+            guard case let .book(update) = message else { return nil }
+            let index = decoder.lastTopicIndex
+            var book = books[index] ?? OrderBook(symbol: update.symbol, depth: update.depth,
+                                                 scale: decoder.instruments[update.symbol].scale)
+            let outcome = book.apply(update)
+            books[index] = book
+            if case let .invalidated(error) = outcome {
+                return (decoder.topic(at: index).name, "book integrity: \(error)")
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    private func topicName(_ bytes: [UInt8]) -> String? {
+        let text = String(decoding: bytes.prefix(200), as: UTF8.self)
+        guard let start = text.range(of: "\"topic\":\"") else { return nil }
+        return String(text[start.upperBound...].prefix { $0 != "\"" })
+    }
+}
