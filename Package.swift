@@ -131,6 +131,10 @@ var package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "CascadeServiceTests",
+            dependencies: ["CascadeService", "BybitV5Client", "CascadeTesting", "Recording"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingTests", dependencies: ["Recording", "CascadeTesting"], swiftSettings: swiftSettings),
