@@ -11,12 +11,14 @@ import MarketData
 struct BookIntegrityMonitor {
     var decoder = BybitPublicDecoder()
     var books: [Int: OrderBook] = [:]
+    /// Which connection each book's topic arrives on (a reconnect restarts only that connection's books).
+    var connectionOfBook: [Int: Int] = [:]
 
-    /// Feeds one stream event; returns `(topic, reason)` when a book just became invalid.
-    mutating func check(_ event: PublicStreamEvent) -> (String, String)? {
+    /// Feeds one stream event of connection `connection`; returns `(topic, reason)` when a book just became invalid.
+    mutating func check(_ event: PublicStreamEvent, connection: Int = 0) -> (String, String)? {
         switch event {
         case .connected, .disconnected:
-            for key in books.keys { books[key]?.awaitSnapshot() }
+            for (key, c) in connectionOfBook where c == connection { books[key]?.awaitSnapshot() }
             return nil
         case let .frame(bytes, at):
             let message: BybitPublicMessage
@@ -32,6 +34,7 @@ struct BookIntegrityMonitor {
             }
             guard case let .book(update) = message else { return nil }
             let index = decoder.lastTopicIndex
+            connectionOfBook[index] = connection
             var book = books[index] ?? OrderBook(symbol: update.symbol, depth: update.depth,
                                                  scale: decoder.instruments[update.symbol].scale)
             let outcome = book.apply(update)

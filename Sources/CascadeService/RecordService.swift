@@ -19,7 +19,8 @@ public final class RecordService: Service {
     let logger: Logger
 
     enum Input: Sendable {
-        case stream(PublicStreamEvent)
+        /// An event of connection `connection` (index into `configuration.connections`).
+        case stream(PublicStreamEvent, connection: Int)
         case rest(kind: String, endpoint: String, query: [(String, String)], answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>)
         case tick
     }
@@ -31,15 +32,22 @@ public final class RecordService: Service {
     }
 
     public func run() async throws {
-        let streamClient = PublicStreamClient(configuration: PublicStreamConfiguration(url: configuration.endpoint,
-                                                                                       topics: configuration.topics),
-                                              clock: clock, logger: logger)
+        let streamClients = configuration.connections.map { topics in
+            PublicStreamClient(configuration: PublicStreamConfiguration(url: configuration.endpoint, topics: topics),
+                               clock: clock, logger: logger)
+        }
+        var clientOfTopic: [String: PublicStreamClient] = [:]
+        for (client, topics) in zip(streamClients, configuration.connections) {
+            for topic in topics { clientOfTopic[topic] = client }
+        }
         let rest = BybitPublicREST(baseURL: configuration.rest)
         let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await streamClient.run() }
-            group.addTask {
-                for await event in streamClient.events { feed.yield(.stream(event)) }
+            for (index, client) in streamClients.enumerated() {
+                group.addTask { await client.run() }
+                group.addTask {
+                    for await event in client.events { feed.yield(.stream(event, connection: index)) }
+                }
             }
             group.addTask { await self.poll(rest, into: feed) }
             group.addTask {
@@ -54,8 +62,8 @@ public final class RecordService: Service {
                 sink.handle(input, now: clock.now())
                 // A book that fails its checks (gap, regression, crossed, lost frame) is resynced at once by
                 // unsubscribe/subscribe, so the recording gets a fresh snapshot instead of a drifting stream.
-                if case let .stream(event) = input, let (topic, reason) = integrity.check(event) {
-                    await streamClient.resync(topic: topic, reason: .requested(reason))
+                if case let .stream(event, connection) = input, let (topic, reason) = integrity.check(event, connection: connection) {
+                    await clientOfTopic[topic]?.resync(topic: topic, reason: .requested(reason))
                 }
             }
             // Stop the producers, then write what they had already queued before closing the file.

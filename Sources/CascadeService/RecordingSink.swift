@@ -36,8 +36,8 @@ struct RecordingSink {
 
     mutating func handle(_ input: RecordService.Input, now: LocalTime) {
         switch input {
-        case let .stream(event):
-            handle(event)
+        case let .stream(event, connection):
+            handle(event, connection: connection)
         case let .rest(kind, endpoint, query, answer):
             handleREST(kind: kind, endpoint: endpoint, query: query, answer: answer, now: now)
         case .tick:
@@ -46,25 +46,27 @@ struct RecordingSink {
         }
     }
 
-    private mutating func handle(_ event: PublicStreamEvent) {
+    private mutating func handle(_ event: PublicStreamEvent, connection: Int) {
         switch event {
         case let .frame(bytes, at):
             lastFrame = at
             framesSinceHealth += 1
             write(at) { (r: Recorder) throws(RecordingError) in try r.record(localTime: at, json: bytes) }
         case let .connected(attempt, at):
-            session(["event": "connect", "attempt": attempt, "url": configuration.endpoint], at)
+            session(["event": "connect", "connection": connection, "attempt": attempt, "url": configuration.endpoint,
+                     "topics": configuration.connections[connection]], at)
         case let .subscribed(topics, at):
-            session(["event": "subscribed", "topics": topics], at)
+            session(["event": "subscribed", "connection": connection, "topics": topics], at)
         case let .subscriptionFailed(topics, message, at):
             logger.error("subscription refused", metadata: ["topics": "\(topics)", "message": "\(message)"])
-            session(["event": "subscribe_failed", "topics": topics, "message": message], at)
+            session(["event": "subscribe_failed", "connection": connection, "topics": topics, "message": message], at)
         case let .resync(topic, reason, at):
-            session(["event": "resync", "topic": topic, "reason": reason.description], at)
+            session(["event": "resync", "connection": connection, "topic": topic, "reason": reason.description], at)
         case let .disconnected(reason, at, retryIn):
             disconnects += 1
             lastDisconnect = reason.description
-            session(["event": "disconnect", "reason": reason.description,
+            session(["event": "disconnect", "connection": connection, "reason": reason.description,
+                     "topics": configuration.connections[connection],
                      "retryInMs": Int(retryIn.components.seconds * 1000 + retryIn.components.attoseconds / 1_000_000_000_000_000)], at)
         }
     }

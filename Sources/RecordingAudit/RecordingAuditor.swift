@@ -254,7 +254,15 @@ public struct RecordingAuditor {
             // must be a snapshot, so deltas in between are not update-id anomalies.
             switch event {
             case "connect", "disconnect":
-                for i in books.indices { books[i].awaitSnapshot() }
+                // With several connections, a session event lists its connection's topics: restart only those.
+                if let topics = object?["topics"] as? [String] {
+                    let wanted = Set(topics)
+                    for (_, c) in topicCounters where wanted.contains(c.name) {
+                        if let book = c.book { books[book].awaitSnapshot() }
+                    }
+                } else {
+                    for i in books.indices { books[i].awaitSnapshot() }
+                }
             case "resync":
                 if let topic, let index = topicCounters.first(where: { $0.value.name == topic })?.value.book {
                     books[index].awaitSnapshot()
