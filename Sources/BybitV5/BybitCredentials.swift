@@ -23,7 +23,7 @@ public struct BybitCredentials: Equatable, Sendable {
     /// The public API key, sent in clear as `X-BAPI-API-KEY`.
     public var apiKey: String
     /// The HMAC secret; only ``BybitSigner`` reads it.
-    public var secret: String
+    package let secret: String
 
     /// Credentials from values already in memory (tests, a secret store).
     public init(apiKey: String, secret: String) {

@@ -12,6 +12,20 @@ public enum BybitPublicMessage: Sendable {
     case local(name: String, data: [UInt8])
 }
 
+extension BybitPublicMessage {
+    /// The venue-neutral event, or `nil` for control and local frames.
+    public var marketEvent: MarketEvent? {
+        switch self {
+        case let .book(u): .book(u)
+        case let .trades(t): .trades(t)
+        case let .liquidations(l): .liquidations(l)
+        case let .ticker(t): .ticker(t)
+        case let .klines(k): .klines(k)
+        case .control, .local: nil
+        }
+    }
+}
+
 /// Decodes Bybit V5 public frames straight from bytes into domain events: no `JSONDecoder`, no `Double`,
 /// no per-level allocation.
 ///

@@ -119,6 +119,13 @@ public actor BybitRESTClient {
                 continue
             }
             if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = (limit, clock.now()) }
+            if answer.status == 429, rateLimitRetries < maxRateLimitRetries {
+                // Bybit's system-level protection: back off one window and try again (the request was refused).
+                rateLimitRetries += 1
+                rateLimitWaits += 1
+                try? await Task.sleep(for: .milliseconds(Self.windowMilliseconds))
+                continue
+            }
             if answer.status == 403 {
                 let until = LocalTime(nanoseconds: clock.now().nanoseconds + nanoseconds(banDuration))
                 bannedUntil = until

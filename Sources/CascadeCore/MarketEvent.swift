@@ -233,3 +233,13 @@ public struct Kline: Sendable, Hashable {
         self.localTime = localTime
     }
 }
+
+/// A venue-neutral market event: what the feature engine, the strategy and the simulator consume.
+/// Venue adapters (``BybitV5``) decode into it; nothing downstream needs a Bybit type.
+public enum MarketEvent: Sendable {
+    case book(BookUpdate)
+    case trades([Trade])
+    case liquidations([Liquidation])
+    case ticker(TickerUpdate)
+    case klines([Kline])
+}

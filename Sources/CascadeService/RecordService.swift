@@ -105,6 +105,13 @@ public final class RecordService: Service {
                 do { answer = .success(try await rest.get(p.endpoint, query: p.query, clock: clock)) } catch { answer = .failure(error) }
                 feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer))
                 polls[i].due = ContinuousClock.now + p.every
+                if case let .success(a) = answer, a.status == 403 {
+                    // IP ban: every poll pauses for 10 minutes (the stream is unaffected).
+                    logger.critical("ALERT: Bybit REST answered HTTP 403 (IP ban): polls paused for 10 minutes")
+                    let resume = ContinuousClock.now + .seconds(600)
+                    for k in polls.indices { polls[k].due = max(polls[k].due, resume) }
+                    break
+                }
             }
             let next = polls.map(\.due).min() ?? ContinuousClock.now + .seconds(1)
             try? await Task.sleep(until: min(next, ContinuousClock.now + .seconds(1)), clock: .continuous)

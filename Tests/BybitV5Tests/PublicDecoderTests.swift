@@ -155,3 +155,14 @@ import Testing
         #expect(btc.format(try btc.price("28140.1")) == "28140.10")
     }
 }
+
+@Suite struct MarketEventTests {
+    @Test func dataFramesBecomeVenueNeutralEventsAndControlFramesDoNot() throws {
+        var d = BybitPublicDecoder()
+        let trade = try d.decode(try Fixture.bytes("publicTrade.json"), localTime: LocalTime(nanoseconds: 1))
+        guard case let .trades(list)? = trade.marketEvent else { Issue.record("no trades"); return }
+        #expect(list.count == 2)
+        let ack = try d.decode(try Fixture.bytes("control.subscribe.ack.json"), localTime: LocalTime(nanoseconds: 2))
+        #expect(ack.marketEvent == nil)
+    }
+}
