@@ -162,16 +162,9 @@ struct JSONScanner {
 
     /// Reads a quoted decimal at `digits` fraction digits. `null` or `""` give `nil` ("not sent").
     @inlinable mutating func readDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int64? {
-        let b = try peek()
-        if b == UInt8(ascii: "n") {
-            try literal("null")
-            return nil
-        }
-        guard b == UInt8(ascii: "\"") else { throw .wrongType(field: field) }
-        let r = try readStringRange()
-        if r.isEmpty { return nil }
+        guard let text = try readOptionalString(field: field) else { return nil }
         do {
-            return try FixedDecimal.parse(slice(r), digits: digits)
+            return try FixedDecimal.parse(text, digits: digits)
         } catch {
             throw .invalidDecimal(field: field, error)
         }
@@ -250,6 +243,16 @@ struct JSONScanner {
 
     /// Reads a quoted decimal into 128 bits (market-wide USDT aggregates). `null` or `""` give `nil`.
     @inlinable mutating func readWideDecimal(digits: Int, field: StaticString) throws(BybitFrameError) -> Int128? {
+        guard let text = try readOptionalString(field: field) else { return nil }
+        do {
+            return try FixedDecimal.parseWide(text, digits: digits)
+        } catch {
+            throw .invalidDecimal(field: field, error)
+        }
+    }
+
+    /// The bytes of a string value; `nil` for `null` or `""` ("not sent"). A non-string is a wrong type.
+    @inlinable mutating func readOptionalString(field: StaticString) throws(BybitFrameError) -> UnsafeBufferPointer<UInt8>? {
         let b = try peek()
         if b == UInt8(ascii: "n") {
             try literal("null")
@@ -257,12 +260,7 @@ struct JSONScanner {
         }
         guard b == UInt8(ascii: "\"") else { throw .wrongType(field: field) }
         let r = try readStringRange()
-        if r.isEmpty { return nil }
-        do {
-            return try FixedDecimal.parseWide(slice(r), digits: digits)
-        } catch {
-            throw .invalidDecimal(field: field, error)
-        }
+        return r.isEmpty ? nil : slice(r)
     }
 
     /// Like ``readDecimal(digits:field:)`` but the value is required.

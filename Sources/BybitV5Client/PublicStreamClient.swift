@@ -136,19 +136,11 @@ public final class PublicStreamClient: Sendable {
 
     /// Connects, and reconnects after every failure, until the calling task is cancelled.
     public func run() async {
-        var failures = 0
-        var attempt = 0
-        var generator = SystemRandomNumberGenerator()
-        while !Task.isCancelled {
-            attempt += 1
-            let started = ContinuousClock.now
-            let reason = await connectOnce(attempt: attempt)
-            if Task.isCancelled { break }
-            failures = ContinuousClock.now - started >= configuration.backoff.resetAfter ? 1 : failures + 1
-            let delay = configuration.backoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &generator))
+        await WebSocketSession.reconnectForever(backoff: configuration.backoff) { attempt in
+            await connectOnce(attempt: attempt)
+        } report: { reason, delay in
             logger.warning("public stream disconnected", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
             continuation.yield(.disconnected(reason, at: clock.now(), retryIn: delay))
-            try? await Task.sleep(for: delay)
         }
         continuation.finish()
     }

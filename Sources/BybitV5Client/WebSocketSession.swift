@@ -7,6 +7,26 @@ import Synchronization
 /// Pieces every Bybit WebSocket connection shares: message reassembly with a size limit, and the application
 /// ping loop with its pong deadline.
 enum WebSocketSession {
+    /// Runs `connect` again after every failure until the task is cancelled, waiting a jittered, bounded
+    /// backoff in between (reset when a connection lasted `backoff.resetAfter`). `report` receives each failure
+    /// and the delay before the next attempt.
+    static func reconnectForever<Failure>(backoff: ReconnectBackoff, connect: (_ attempt: Int) async -> Failure,
+                                          report: (Failure, Duration) -> Void) async {
+        var failures = 0
+        var attempt = 0
+        var generator = SystemRandomNumberGenerator()   // jitter only; never market data
+        while !Task.isCancelled {
+            attempt += 1
+            let started = ContinuousClock.now
+            let failure = await connect(attempt)
+            if Task.isCancelled { break }
+            failures = ContinuousClock.now - started >= backoff.resetAfter ? 1 : failures + 1
+            let delay = backoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &generator))
+            report(failure, delay)
+            try? await Task.sleep(for: delay)
+        }
+    }
+
     /// Reads whole messages (fragments reassembled), stamping each with the receive time of its last
     /// fragment. Throws `.oversizeFrame` past `maxSize` and `.closedByServer` when the stream ends.
     static func readMessages(_ inbound: WebSocketInboundStream, maxSize: Int, clock: any WallClock,
