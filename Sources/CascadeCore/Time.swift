@@ -38,6 +38,15 @@ public enum UTCFormat {
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
+    /// UTC calendar fields of a millisecond timestamp: (year, month, day, hour, minute, second, millisecond).
+    public static func fields(milliseconds ms: Int64) -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64,
+                                                          second: Int64, millisecond: Int64) {
+        let days = floorDiv(ms, 86_400_000)
+        let msOfDay = ms - days * 86_400_000
+        let (y, m, d) = civil(days: days)
+        return (y, m, d, msOfDay / 3_600_000, (msOfDay / 60_000) % 60, (msOfDay / 1000) % 60, msOfDay % 1000)
+    }
+
     static func civil(days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097

@@ -228,23 +228,11 @@ public final class Recorder {
     /// `yyyyMMdd'T'HHmmss.SSS` in UTC, from integer nanoseconds (no Double, no Foundation dates).
     static func fileStamp(nanoseconds ns: Int64) -> String {
         let ms = ns >= 0 ? ns / 1_000_000 : -((-ns + 999_999) / 1_000_000)
-        let days = ms >= 0 ? ms / 86_400_000 : -((-ms + 86_399_999) / 86_400_000)
-        let msOfDay = ms - days * 86_400_000
-        // Civil-from-days (Howard Hinnant), valid for the proleptic Gregorian calendar.
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let f = UTCFormat.fields(milliseconds: ms)
         func pad(_ v: Int64, _ width: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, width - s.count)) + s
         }
-        return pad(year, 4) + pad(month, 2) + pad(day, 2) + "T" + pad(msOfDay / 3_600_000, 2)
-            + pad(msOfDay / 60_000 % 60, 2) + pad(msOfDay / 1000 % 60, 2) + "." + pad(msOfDay % 1000, 3)
+        return "\(pad(f.year, 4))\(pad(f.month, 2))\(pad(f.day, 2))T\(pad(f.hour, 2))\(pad(f.minute, 2))\(pad(f.second, 2)).\(pad(f.millisecond, 3))"
     }
 }
