@@ -16,6 +16,9 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
     case ipBanned(until: LocalTime)
     /// A signed request without credentials.
     case missingCredentials
+    /// An order create without `orderLinkId`: refused before sending, because after a lost answer that id is
+    /// the only way to find the order again (and Bybit refuses a second order with it, 110072).
+    case missingOrderLinkId
 
     public var description: String {
         switch self {
@@ -23,6 +26,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         case let .transport(why, unknown): "REST transport error\(unknown ? " (outcome unknown: query before retrying)" : ""): \(why)"
         case let .ipBanned(until): "REST blocked after HTTP 403 (IP ban) until \(until)"
         case .missingCredentials: "a signed Bybit request needs credentials (environment or a file you name)"
+        case .missingOrderLinkId: "order creates must carry an orderLinkId (the only way to query an order after a lost answer)"
         }
     }
 
@@ -102,6 +106,7 @@ public actor BybitRESTClient {
 
     private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
                                                allowTimeResync: Bool) async throws(BybitClientError) -> BybitResponse<R> {
+        if request.operation == .create && !request.body.contains("\"orderLinkId\"") { throw .missingOrderLinkId }
         var transportFailures = 0
         var rateLimitRetries = 0
         var resynced = !allowTimeResync

@@ -160,7 +160,12 @@ public final class PrivateStreamClient: Sendable {
                     try await WebSocketSession.readMessages(inbound, maxSize: self.configuration.maxFrameSize,
                                                             clock: self.clock) { bytes, at in
                         let message: BybitPrivateMessage
-                        do { message = try decoder.decode(bytes, localTime: at) } catch {
+                        do { message = try decoder.decode(bytes, localTime: at) } catch let error as BybitDecodeError {
+                            if case let .unknownTopic(topic) = error {
+                                // A topic we do not model (e.g. `dcp`, `greeks`) carries no fills: skip, keep trust.
+                                self.logger.debug("private frame of an unmodelled topic skipped", metadata: ["topic": "\(topic)"])
+                                return
+                            }
                             // A private message we cannot read may be a fill: the feed is no longer complete.
                             // Reconnecting gives a gap and a backfill instead of silently trusting a hole.
                             self.logger.error("undecodable private frame: reconnecting to backfill", metadata: ["error": "\(error)"])

@@ -214,6 +214,20 @@ final class HitCounter: Sendable {
         #expect(server.hits("/v5/order/create") == 0)
     }
 
+    @Test func createWithoutOrderLinkIdIsRefusedBeforeSending() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let body = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.001"}"#
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: body, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("sent an order that could not be found again")
+        } catch {
+            guard case .missingOrderLinkId = error else { Issue.record("\(error)"); return }
+        }
+        #expect(server.hits("/v5/order/create") == 0)
+    }
+
     @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
         // Nothing listens on this port.
         var logger = Logger(label: "rest-test")
