@@ -80,6 +80,8 @@ var package = Package(
             swiftSettings: swiftSettings),
         // Order books and ticker state on integer prices.
         .target(name: "MarketData", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
+        // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
+        .target(name: "Simulation", dependencies: ["CascadeCore", "MarketData"], swiftSettings: swiftSettings),
         // zlib, linked directly: the recorder needs gzip member boundaries (one member per flush).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Lossless frame files: gzip writer/reader, rotating recorder with manifests, k-way replayer.
@@ -134,6 +136,8 @@ var package = Package(
             name: "CascadeServiceTests",
             dependencies: ["CascadeService", "BybitV5Client", "CascadeTesting", "Recording"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(

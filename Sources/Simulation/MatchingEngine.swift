@@ -1,0 +1,358 @@
+public import CascadeCore
+public import MarketData
+
+/// A deterministic, queue-aware matching engine for one symbol, driven by a replayed market.
+///
+/// Fill rules (the whole contract; tests in `SimulationTests` work them by hand):
+/// - **Two clocks.** A command sent after the client saw an event with exchange time `t` arrives at
+///   `t + entry latency` (≥ 1 ms), never at receive time + latency. Commands are processed in arrival order,
+///   after every market event stamped earlier than their arrival and after events stamped at the same
+///   millisecond (conservative). A print whose match time `T` is before an order's arrival never touches it:
+///   an order sent in reaction to an event can never fill against that event.
+/// - **Arrival.** A PostOnly order that would cross the book at arrival is accepted and then cancelled
+///   (`EC_PostOnlyWillTakeLiquidity`). Other crossing orders take displayed liquidity level by level up to
+///   their limit (a market order is an IOC limit `marketProtectionBasisPoints` through the best price), paying
+///   the taker fee; our own taking depletes a replayed level until that level's next book update. FOK fills
+///   completely or is cancelled; IOC remainders are cancelled; GTC remainders rest.
+/// - **Queue.** A resting order's queue ahead is the displayed size at its price on arrival (our own orders
+///   are not in the replayed book). A price outside the span the depth-limited book covers has an *unknown*
+///   queue: when the level first becomes visible its whole displayed size counts as ahead. The queue
+///   advances on prints at our price (and, with ``SimQueueModel/proportionalCancels``, on a share of
+///   unexplained size decreases); a level deleted while we rest leaves nothing ahead; the queue never exceeds
+///   the displayed size.
+/// - **Fills.** Only prints fill resting orders — a touch never does; RPI prints neither fill nor advance
+///   queues. A print at our price first consumes the queue ahead, then fills us; a print through our price
+///   (a sell below our bid) means our level was consumed, so the queue is gone and we fill. Each print's
+///   quantity is used once across all our orders, best price then time priority. Resting orders fill at their
+///   own price and pay the maker fee.
+/// - **Amend.** Quantity down at the same price keeps priority; a price change or quantity up re-queues.
+public struct MatchingEngine: Sendable {
+    public let configuration: SimConfiguration
+    /// The replayed market book (feed it one depth: the deepest recorded).
+    public private(set) var book: OrderBook
+    /// Exchange time of the latest market event processed.
+    public private(set) var exchangeTime = ExchangeTime(milliseconds: 0)
+
+    struct Resting: Sendable {
+        var id: SimOrderID
+        var clientID: String
+        var side: Side
+        var price: Price
+        var remaining: Int64
+        var filled: Int64
+        /// Others' displayed size ahead of us; nil while our price is outside the book's span.
+        var queueAhead: Int64?
+        var arrival: ExchangeTime
+        var priority: UInt64
+    }
+
+    struct Inbound: Sendable {
+        var arrival: ExchangeTime
+        var sequence: UInt64
+        var command: SimCommand
+    }
+
+    var resting: [SimOrderID: Resting] = [:]
+    var inbound: [Inbound] = []
+    var sequence: UInt64 = 0
+    var nextOrderID: UInt64 = 1
+    var random: SimRandom
+    /// Quantity our own taking removed from replayed levels, per side and price, until the level updates.
+    var depletedBids: [Int64: Int64] = [:]
+    var depletedAsks: [Int64: Int64] = [:]
+    /// Print volume per price since the last book update (to tell cancels from trades in size decreases).
+    var tradedSinceUpdate: [Int64: Int64] = [:]
+
+    public init(configuration: SimConfiguration, depth: Int) {
+        self.configuration = configuration
+        book = OrderBook(symbol: configuration.instrument.id, depth: depth, scale: configuration.instrument.scale)
+        if case let .sampled(_, seed) = configuration.entryLatency {
+            random = SimRandom(seed: seed)
+        } else {
+            random = SimRandom(seed: 0)
+        }
+    }
+
+    /// Orders resting now, in price-time priority per side (bids first), for inspection and reports.
+    public var openOrders: [(id: SimOrderID, side: Side, price: Price, remaining: Quantity, queueAhead: Quantity?)] {
+        ordered(.buy).map { ($0.id, $0.side, $0.price, Quantity(units: $0.remaining), $0.queueAhead.map(Quantity.init)) }
+            + ordered(.sell).map { ($0.id, $0.side, $0.price, Quantity(units: $0.remaining), $0.queueAhead.map(Quantity.init)) }
+    }
+
+    // MARK: - Client side
+
+    /// Sends a command after the client saw the market up to exchange time `lastSeen`. Returns its arrival time.
+    @discardableResult
+    public mutating func submit(_ command: SimCommand, lastSeen: ExchangeTime) -> ExchangeTime {
+        let latency: Int64
+        switch configuration.entryLatency {
+        case let .constant(ms): latency = SimLatency.clamp(ms)
+        case let .sampled(samples, _):
+            latency = samples.isEmpty ? 1 : SimLatency.clamp(samples[Int(random.next() % UInt64(samples.count))])
+        }
+        let arrival = ExchangeTime(milliseconds: lastSeen.milliseconds + latency)
+        sequence += 1
+        let entry = Inbound(arrival: arrival, sequence: sequence, command: command)
+        let index = inbound.firstIndex { ($0.arrival, $0.sequence) > (arrival, sequence) } ?? inbound.count
+        inbound.insert(entry, at: index)
+        return arrival
+    }
+
+    // MARK: - Market side
+
+    /// Applies a book message of the replayed market; commands that arrived earlier are processed first.
+    public mutating func onBook(_ update: BookUpdate) -> [SimReport] {
+        var reports = processInbound(before: update.exchangeTime)
+        let before = snapshotSizes()
+        book.apply(update)
+        exchangeTime = max(exchangeTime, update.exchangeTime)
+        for level in update.bids { depletedBids[level.price.units] = nil }
+        for level in update.asks { depletedAsks[level.price.units] = nil }
+        if update.replacesBook {
+            depletedBids = [:]
+            depletedAsks = [:]
+        }
+        updateQueues(before: before)
+        tradedSinceUpdate = [:]
+        return reports
+    }
+
+    /// Applies prints of the replayed market (in order); commands that arrived before each print go first.
+    public mutating func onTrades(_ trades: [Trade]) -> [SimReport] {
+        var reports: [SimReport] = []
+        for trade in trades {
+            reports += processInbound(before: trade.tradeTime)
+            exchangeTime = max(exchangeTime, trade.tradeTime)
+            if trade.isRPI { continue }
+            tradedSinceUpdate[trade.price.units, default: 0] += trade.qty.units
+            reports += match(print: trade)
+        }
+        return reports
+    }
+
+    /// Processes every command that has arrived by `time` (end of data, or a lockstep clock).
+    public mutating func advance(to time: ExchangeTime) -> [SimReport] {
+        exchangeTime = max(exchangeTime, time)
+        return processInbound(before: ExchangeTime(milliseconds: time.milliseconds + 1))
+    }
+
+    // MARK: - Commands
+
+    private mutating func processInbound(before time: ExchangeTime) -> [SimReport] {
+        var reports: [SimReport] = []
+        while let first = inbound.first, first.arrival < time {
+            inbound.removeFirst()
+            reports += process(first.command, at: first.arrival)
+        }
+        return reports
+    }
+
+    private mutating func process(_ command: SimCommand, at arrival: ExchangeTime) -> [SimReport] {
+        switch command {
+        case let .place(clientID, side, price, qty, tif):
+            return place(clientID: clientID, side: side, price: price, qty: qty, tif: tif, at: arrival)
+        case let .cancel(id):
+            guard let order = resting.removeValue(forKey: id) else {
+                return [.commandRejected(command, .unknownOrder, at: arrival)]
+            }
+            return [.cancelled(id, .byUser, filledQty: Quantity(units: order.filled), at: arrival)]
+        case let .amend(id, qty, price):
+            guard var order = resting[id] else { return [.commandRejected(command, .unknownOrder, at: arrival)] }
+            if qty == nil && price == nil { return [.commandRejected(command, .nothingToAmend, at: arrival)] }
+            let newTotal = qty?.units ?? (order.remaining + order.filled)
+            guard newTotal > order.filled else { return [.commandRejected(command, .nonPositiveQuantity, at: arrival)] }
+            let newPrice = price ?? order.price
+            guard newPrice.units > 0 else { return [.commandRejected(command, .nonPositivePrice, at: arrival)] }
+            let losesPriority = newPrice != order.price || newTotal > order.remaining + order.filled
+            order.remaining = newTotal - order.filled
+            order.price = newPrice
+            if losesPriority {
+                sequence += 1
+                order.priority = sequence
+                order.arrival = arrival
+                order.queueAhead = visibleQueue(side: order.side, price: newPrice)
+            }
+            resting[id] = order
+            return [.amended(id, lostPriority: losesPriority, at: arrival)]
+        }
+    }
+
+    private mutating func place(clientID: String, side: Side, price: Price?, qty: Quantity, tif: SimTimeInForce,
+                                at arrival: ExchangeTime) -> [SimReport] {
+        guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
+        var limit: Int64
+        var timeInForce = tif
+        if let price {
+            guard price.units > 0 else { return [.rejected(clientID: clientID, .nonPositivePrice, at: arrival)] }
+            limit = price.units
+        } else {
+            guard let best = side == .buy ? book.bestAsk : book.bestBid else {
+                return [.rejected(clientID: clientID, .noMarketPrice, at: arrival)]
+            }
+            let band = best.price.units * configuration.marketProtectionBasisPoints / 10_000
+            limit = side == .buy ? best.price.units + band : max(best.price.units - band, 1)
+            timeInForce = .immediateOrCancel
+        }
+        let id = SimOrderID(nextOrderID)
+        nextOrderID += 1
+        var reports: [SimReport] = [.accepted(id, clientID: clientID, at: arrival)]
+        let crosses = crossesBook(side: side, limit: limit)
+        if timeInForce == .postOnly && crosses {
+            reports.append(.cancelled(id, .postOnlyWouldTakeLiquidity, filledQty: .zero, at: arrival))
+            return reports
+        }
+        var remaining = qty.units
+        var filled: Int64 = 0
+        if crosses {
+            if timeInForce == .fillOrKill && takeableQuantity(side: side, limit: limit) < remaining {
+                reports.append(.cancelled(id, .fillOrKillNotFilled, filledQty: .zero, at: arrival))
+                return reports
+            }
+            for (price, take) in take(side: side, limit: limit, quantity: remaining) {
+                remaining -= take
+                filled += take
+                reports.append(.filled(fill(id, clientID, side, price: price, qty: take, maker: false, at: arrival)))
+            }
+        }
+        if remaining == 0 { return reports }
+        if timeInForce == .immediateOrCancel || timeInForce == .fillOrKill {
+            reports.append(.cancelled(id, .immediateOrCancelRemainder, filledQty: Quantity(units: filled), at: arrival))
+            return reports
+        }
+        sequence += 1
+        resting[id] = Resting(id: id, clientID: clientID, side: side, price: Price(units: limit), remaining: remaining,
+                              filled: filled, queueAhead: visibleQueue(side: side, price: Price(units: limit)),
+                              arrival: arrival, priority: sequence)
+        return reports
+    }
+
+    // MARK: - Book helpers
+
+    private func crossesBook(side: Side, limit: Int64) -> Bool {
+        if side == .buy { return book.bestAsk.map { limit >= $0.price.units } ?? false }
+        return book.bestBid.map { limit <= $0.price.units } ?? false
+    }
+
+    /// Displayed opposite liquidity we may take up to `limit`, net of our earlier taking.
+    private func takeableQuantity(side: Side, limit: Int64) -> Int64 {
+        levelsToTake(side: side, limit: limit).reduce(0) { $0 + $1.1 }
+    }
+
+    private func levelsToTake(side: Side, limit: Int64) -> [(Int64, Int64)] {
+        let levels = book.topLevels(side == .buy ? .ask : .bid, book.depth)
+        var out: [(Int64, Int64)] = []
+        for level in levels {
+            let p = level.price.units
+            if side == .buy ? p > limit : p < limit { break }
+            let used = (side == .buy ? depletedAsks[p] : depletedBids[p]) ?? 0
+            let available = max(0, level.size.units - used)
+            if available > 0 { out.append((p, available)) }
+        }
+        return out
+    }
+
+    private mutating func take(side: Side, limit: Int64, quantity: Int64) -> [(Int64, Int64)] {
+        var left = quantity
+        var fills: [(Int64, Int64)] = []
+        for (price, available) in levelsToTake(side: side, limit: limit) where left > 0 {
+            let q = min(left, available)
+            left -= q
+            if side == .buy { depletedAsks[price, default: 0] += q } else { depletedBids[price, default: 0] += q }
+            fills.append((price, q))
+        }
+        return fills
+    }
+
+    /// Others' size ahead of a new order at `price`: the displayed size when the book's span covers the
+    /// price (zero if the span covers it but nobody is there), unknown (nil) beyond the span.
+    private func visibleQueue(side: Side, price: Price) -> Int64? {
+        let bookSide: BookSide = side == .buy ? .bid : .ask
+        let levels = book.topLevels(bookSide, book.depth)
+        guard let worst = levels.last else { return nil }
+        let covered = side == .buy ? price.units >= worst.price.units : price.units <= worst.price.units
+        guard covered else { return nil }
+        return book.displayedSize(at: price, side: bookSide).units
+    }
+
+    private func snapshotSizes() -> [SimOrderID: Int64] {
+        var sizes: [SimOrderID: Int64] = [:]
+        for (id, o) in resting { sizes[id] = book.displayedSize(at: o.price, side: o.side == .buy ? .bid : .ask).units }
+        return sizes
+    }
+
+    private mutating func updateQueues(before: [SimOrderID: Int64]) {
+        for id in resting.keys.sorted() {
+            var o = resting[id]!
+            let bookSide: BookSide = o.side == .buy ? .bid : .ask
+            let now = book.displayedSize(at: o.price, side: bookSide).units
+            if let ahead = o.queueAhead {
+                var next = ahead
+                if configuration.queue == .proportionalCancels, let old = before[id], old > now, old > 0 {
+                    let unexplained = max(0, old - now - (tradedSinceUpdate[o.price.units] ?? 0))
+                    next -= unexplained * ahead / old
+                }
+                o.queueAhead = max(0, min(next, now))
+            } else {
+                o.queueAhead = visibleQueue(side: o.side, price: o.price)
+            }
+            resting[id] = o
+        }
+    }
+
+    // MARK: - Prints
+
+    private func ordered(_ side: Side) -> [Resting] {
+        resting.values.filter { $0.side == side }.sorted {
+            if $0.price != $1.price { return side == .buy ? $0.price > $1.price : $0.price < $1.price }
+            return $0.priority < $1.priority
+        }
+    }
+
+    private mutating func match(print trade: Trade) -> [SimReport] {
+        // A sell-taker print hits bids (our buys); a buy-taker print lifts asks (our sells).
+        let ourSide: Side = trade.takerSide == .sell ? .buy : .sell
+        var available = trade.qty.units
+        var reports: [SimReport] = []
+        var consumedOthersAtPrint: Int64 = 0
+        var touchedAtPrint: [SimOrderID] = []
+        for order in ordered(ourSide) where available > 0 {
+            guard order.arrival <= trade.tradeTime else { continue }   // not there yet when it printed
+            let through = ourSide == .buy ? trade.price < order.price : trade.price > order.price
+            let at = trade.price == order.price
+            guard through || at else { continue }
+            var o = resting[order.id]!
+            if through {
+                o.queueAhead = 0   // the market traded past our level: everything ahead of us is gone
+            } else {
+                touchedAtPrint.append(o.id)
+                let ahead = o.queueAhead ?? book.displayedSize(at: o.price, side: ourSide == .buy ? .bid : .ask).units
+                let consume = min(available, max(0, ahead - consumedOthersAtPrint))
+                consumedOthersAtPrint += consume
+                available -= consume
+                o.queueAhead = ahead
+            }
+            let q = min(o.remaining, available)
+            if q > 0 {
+                available -= q
+                o.remaining -= q
+                o.filled += q
+                reports.append(.filled(fill(o.id, o.clientID, o.side, price: o.price.units, qty: q, maker: true, at: trade.tradeTime)))
+            }
+            if o.remaining == 0 { resting[o.id] = nil } else { resting[o.id] = o }
+        }
+        // Every order at the print's price moved up by what the print took from the others ahead.
+        for id in touchedAtPrint where resting[id] != nil {
+            resting[id]!.queueAhead = max(0, (resting[id]!.queueAhead ?? 0) - consumedOthersAtPrint)
+        }
+        return reports
+    }
+
+    private func fill(_ id: SimOrderID, _ clientID: String, _ side: Side, price: Int64, qty: Int64, maker: Bool,
+                      at time: ExchangeTime) -> SimFill {
+        let instrument = configuration.instrument
+        let value = instrument.notional(price: Price(units: price), qty: Quantity(units: qty)) ?? .zero
+        let fee = value.multiplied(by: maker ? configuration.fees.maker : configuration.fees.taker) ?? .zero
+        return SimFill(orderID: id, clientID: clientID, side: side, price: Price(units: price), qty: Quantity(units: qty),
+                       isMaker: maker, value: value, fee: fee, exchangeTime: time)
+    }
+}

@@ -1,0 +1,71 @@
+public import CascadeCore
+
+/// An order id assigned by the simulated exchange (sequential, so runs are reproducible).
+public struct SimOrderID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+    public var description: String { "sim-\(value)" }
+}
+
+/// Time in force, as Bybit has it (PostOnly is a time in force there).
+public enum SimTimeInForce: String, Sendable, Hashable {
+    case goodTillCancel = "GTC"
+    case immediateOrCancel = "IOC"
+    case fillOrKill = "FOK"
+    case postOnly = "PostOnly"
+}
+
+/// What a client asks of the exchange.
+public enum SimCommand: Sendable, Hashable {
+    /// A limit order (`price` set) or a market order (`price` nil: an IOC limit inside the protection band).
+    case place(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce)
+    case cancel(SimOrderID)
+    /// New quantity and/or price. Quantity down keeps queue priority; a price change or quantity up loses it.
+    case amend(SimOrderID, qty: Quantity?, price: Price?)
+}
+
+/// Why an order ended without (fully) filling.
+public enum SimCancelReason: String, Sendable, Hashable {
+    /// Bybit: `EC_PostOnlyWillTakeLiquidity` — accepted, then cancelled at arrival because it would cross.
+    case postOnlyWouldTakeLiquidity = "EC_PostOnlyWillTakeLiquidity"
+    /// The unfilled rest of an IOC or market order.
+    case immediateOrCancelRemainder = "EC_CancelForNoFullFill"
+    /// A FOK order that could not fill completely at arrival.
+    case fillOrKillNotFilled = "EC_FOKCancel"
+    case byUser = "CancelByUser"
+}
+
+/// Why a command was refused (no order exists afterwards).
+public enum SimRejectReason: String, Sendable, Hashable {
+    case unknownOrder = "order not exists or too late to cancel"
+    case nonPositiveQuantity = "qty must be positive"
+    case nonPositivePrice = "price must be positive"
+    case noMarketPrice = "no book to price a market order"
+    case nothingToAmend = "nothing to amend"
+}
+
+/// One execution of one of our orders.
+public struct SimFill: Sendable, Hashable {
+    public var orderID: SimOrderID
+    public var clientID: String
+    public var side: Side
+    public var price: Price
+    public var qty: Quantity
+    public var isMaker: Bool
+    public var value: USDT
+    public var fee: USDT
+    /// Exchange time of the fill (the print or the arrival of the aggressive order).
+    public var exchangeTime: ExchangeTime
+}
+
+/// What the exchange reports, stamped with exchange time, in the order it happened.
+public enum SimReport: Sendable, Hashable {
+    case accepted(SimOrderID, clientID: String, at: ExchangeTime)
+    case rejected(clientID: String, SimRejectReason, at: ExchangeTime)
+    case filled(SimFill)
+    /// Cancelled with `filledQty` already executed (a cancel racing a fill reports both).
+    case cancelled(SimOrderID, SimCancelReason, filledQty: Quantity, at: ExchangeTime)
+    case amended(SimOrderID, lostPriority: Bool, at: ExchangeTime)
+    case commandRejected(SimCommand, SimRejectReason, at: ExchangeTime)
+}
