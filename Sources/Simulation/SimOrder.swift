@@ -57,6 +57,19 @@ public struct SimFill: Sendable, Hashable {
     public var fee: USDT
     /// Exchange time of the fill (the print or the arrival of the aggressive order).
     public var exchangeTime: ExchangeTime
+
+    public init(orderID: SimOrderID, clientID: String, side: Side, price: Price, qty: Quantity, isMaker: Bool,
+                value: USDT, fee: USDT, exchangeTime: ExchangeTime) {
+        self.orderID = orderID
+        self.clientID = clientID
+        self.side = side
+        self.price = price
+        self.qty = qty
+        self.isMaker = isMaker
+        self.value = value
+        self.fee = fee
+        self.exchangeTime = exchangeTime
+    }
 }
 
 /// What the exchange reports, stamped with exchange time, in the order it happened.
