@@ -137,7 +137,8 @@ var package = Package(
             dependencies: ["CascadeService", "BybitV5Client", "CascadeTesting", "Recording"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting"], swiftSettings: swiftSettings),
+            name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
