@@ -166,4 +166,14 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             path: "Benchmarks/DecodeAndBook",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(
+        .executableTarget(
+            name: "Matching",
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Matching",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
 }

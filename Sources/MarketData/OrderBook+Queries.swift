@@ -39,6 +39,9 @@ extension OrderBook {
         return Price(units: a.price.units - b.price.units)
     }
 
+    /// The worst (farthest from the touch) level a side holds: the edge of the span the book covers.
+    public func worstLevel(_ side: BookSide) -> BookLevel? { side == .bid ? bids.worst : asks.worst }
+
     /// The best `n` levels of a side, best first.
     public func topLevels(_ side: BookSide, _ n: Int) -> [BookLevel] {
         let levels = side == .bid ? bids : asks

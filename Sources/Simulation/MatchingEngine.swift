@@ -73,6 +73,9 @@ public struct MatchingEngine: Sendable {
         }
     }
 
+    /// Number of orders resting now.
+    public var openOrderCount: Int { resting.count }
+
     /// Orders resting now, in price-time priority per side (bids first), for inspection and reports.
     public var openOrders: [(id: SimOrderID, side: Side, price: Price, remaining: Quantity, queueAhead: Quantity?)] {
         ordered(.buy).map { ($0.id, $0.side, $0.price, Quantity(units: $0.remaining), $0.queueAhead.map(Quantity.init)) }
@@ -103,7 +106,8 @@ public struct MatchingEngine: Sendable {
     /// Applies a book message of the replayed market; commands that arrived earlier are processed first.
     public mutating func onBook(_ update: BookUpdate) -> [SimReport] {
         var reports = processInbound(before: update.exchangeTime)
-        let before = snapshotSizes()
+        // Sizes before the update matter only to the proportional model (cancels vs. trades).
+        let before = configuration.queue == .proportionalCancels ? snapshotSizes() : [:]
         book.apply(update)
         exchangeTime = max(exchangeTime, update.exchangeTime)
         for level in update.bids { depletedBids[level.price.units] = nil }
@@ -267,8 +271,7 @@ public struct MatchingEngine: Sendable {
     /// price (zero if the span covers it but nobody is there), unknown (nil) beyond the span.
     private func visibleQueue(side: Side, price: Price) -> Int64? {
         let bookSide: BookSide = side == .buy ? .bid : .ask
-        let levels = book.topLevels(bookSide, book.depth)
-        guard let worst = levels.last else { return nil }
+        guard let worst = book.worstLevel(bookSide) else { return nil }
         let covered = side == .buy ? price.units >= worst.price.units : price.units <= worst.price.units
         guard covered else { return nil }
         return book.displayedSize(at: price, side: bookSide).units
@@ -281,7 +284,8 @@ public struct MatchingEngine: Sendable {
     }
 
     private mutating func updateQueues(before: [SimOrderID: Int64]) {
-        for id in resting.keys.sorted() {
+        // Each order's queue depends only on its own price, so the visiting order does not matter.
+        for id in Array(resting.keys) {
             var o = resting[id]!
             let bookSide: BookSide = o.side == .buy ? .bid : .ask
             let now = book.displayedSize(at: o.price, side: bookSide).units
@@ -315,11 +319,18 @@ public struct MatchingEngine: Sendable {
         var reports: [SimReport] = []
         var consumedOthersAtPrint: Int64 = 0
         var touchedAtPrint: [SimOrderID] = []
-        for order in ordered(ourSide) where available > 0 {
-            guard order.arrival <= trade.tradeTime else { continue }   // not there yet when it printed
-            let through = ourSide == .buy ? trade.price < order.price : trade.price > order.price
-            let at = trade.price == order.price
-            guard through || at else { continue }
+        // Only orders the print reaches, and that were there when it printed, in price-time priority.
+        var eligible: [(id: SimOrderID, price: Price, priority: UInt64)] = []
+        for (id, o) in resting where o.side == ourSide && o.arrival <= trade.tradeTime {
+            if ourSide == .buy ? trade.price <= o.price : trade.price >= o.price { eligible.append((id, o.price, o.priority)) }
+        }
+        if eligible.isEmpty { return [] }
+        eligible.sort {
+            if $0.price != $1.price { return ourSide == .buy ? $0.price > $1.price : $0.price < $1.price }
+            return $0.priority < $1.priority
+        }
+        for order in eligible where available > 0 {
+            let through = trade.price != order.price
             var o = resting[order.id]!
             if through {
                 o.queueAhead = 0   // the market traded past our level: everything ahead of us is gone
