@@ -42,7 +42,7 @@ public final class RecordService: Service {
         }
         let rest = BybitPublicREST(baseURL: configuration.rest)
         let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withTaskGroup(of: Void.self) { group in
             for (index, client) in streamClients.enumerated() {
                 group.addTask { await client.run() }
                 group.addTask {

@@ -105,7 +105,7 @@ public struct MatchingEngine: Sendable {
 
     /// Applies a book message of the replayed market; commands that arrived earlier are processed first.
     public mutating func onBook(_ update: BookUpdate) -> [SimReport] {
-        var reports = processInbound(before: update.exchangeTime)
+        let reports = processInbound(before: update.exchangeTime)
         // Sizes before the update matter only to the proportional model (cancels vs. trades).
         let before = configuration.queue == .proportionalCancels ? snapshotSizes() : [:]
         book.apply(update)
@@ -197,6 +197,9 @@ public struct MatchingEngine: Sendable {
             limit = side == .buy ? best.price.units + band : max(best.price.units - band, 1)
             timeInForce = .immediateOrCancel
         }
+        if let reason = ruleViolation(price: price, qty: qty, referencePrice: limit) {
+            return [.rejected(clientID: clientID, reason, at: arrival)]
+        }
         let id = SimOrderID(nextOrderID)
         nextOrderID += 1
         var reports: [SimReport] = [.accepted(id, clientID: clientID, at: arrival)]
@@ -228,6 +231,20 @@ public struct MatchingEngine: Sendable {
                               filled: filled, queueAhead: visibleQueue(side: side, price: Price(units: limit)),
                               arrival: arrival, priority: sequence)
         return reports
+    }
+
+    /// Bybit's instrument rules, checked only when the instrument's rules are known (never invented).
+    private func ruleViolation(price: Price?, qty: Quantity, referencePrice: Int64) -> SimRejectReason? {
+        guard let rules = configuration.instrument.rules else { return nil }
+        if let price, !rules.isOnPriceGrid(price) { return .priceNotOnTick }
+        if !rules.isOnQuantityGrid(qty) { return .quantityNotOnStep }
+        if qty < rules.minOrderQty { return .quantityBelowMinimum }
+        let maximum = price == nil ? rules.maxMarketOrderQty : rules.maxOrderQty
+        if qty > maximum { return .quantityAboveMaximum }
+        if let value = configuration.instrument.notional(price: Price(units: referencePrice), qty: qty), value < rules.minNotional {
+            return .notionalBelowMinimum
+        }
+        return nil
     }
 
     // MARK: - Book helpers

@@ -43,6 +43,21 @@ public enum SimRejectReason: String, Sendable, Hashable {
     case nonPositivePrice = "price must be positive"
     case noMarketPrice = "no book to price a market order"
     case nothingToAmend = "nothing to amend"
+    /// Instrument rules (only when the instrument's rules are known).
+    case priceNotOnTick = "price is not a multiple of tickSize"
+    case quantityNotOnStep = "qty is not a multiple of qtyStep"
+    case quantityBelowMinimum = "qty below minOrderQty"
+    case quantityAboveMaximum = "qty above maxOrderQty"
+    case notionalBelowMinimum = "order value below minNotionalValue"
+
+    /// The Bybit retCode the simulator's REST layer answers with.
+    public var retCode: Int {
+        switch self {
+        case .unknownOrder: 110001
+        case .notionalBelowMinimum: 110094
+        default: 10001
+        }
+    }
 }
 
 /// One execution of one of our orders.

@@ -250,3 +250,29 @@ extension [SimReport] {
         #expect(run(seed: 7) != run(seed: 8))
     }
 }
+
+@Suite struct InstrumentRuleTests {
+    @Test(arguments: [
+        ("100.05", "0.010", SimRejectReason.priceNotOnTick), ("100.0", "0.0105", .quantityNotOnStep),
+        ("100.0", "0.000", .nonPositiveQuantity), ("100.0", "2000", .quantityAboveMaximum),
+        ("100.0", "0.010", .notionalBelowMinimum),
+    ])
+    func ordersBreakingKnownRulesAreRejectedWithBybitsCodes(price: String, qty: String, reason: SimRejectReason) throws {
+        var m = Market()
+        var table = InstrumentTable()
+        let id = table.id(for: "BTCUSDT")
+        let scale = table[id].scale
+        func p(_ s: String) -> Price { Price(units: try! FixedDecimal.parse(s, digits: scale.priceDigits)) }
+        func q(_ s: String) -> Quantity { Quantity(units: try! FixedDecimal.parse(s, digits: scale.qtyDigits)) }
+        table.setRules(InstrumentRules(tickSize: p("0.1"), qtyStep: q("0.001"), minOrderQty: q("0.001"), maxOrderQty: q("1190"),
+                                       maxMarketOrderQty: q("500"), minNotional: try USDT("5"), priceDecimals: 2, qtyDecimals: 3,
+                                       status: "Trading", fundingIntervalMinutes: 480, settleCoin: "USDT"), for: "BTCUSDT")
+        m.instrument = table[id]
+        var e = MatchingEngine(configuration: SimConfiguration(instrument: m.instrument), depth: 50)
+        _ = e.onBook(m.book(.snapshot, ts: 1_000, bids: [("99.0", "5")], asks: [("101.0", "5")]))
+        e.submit(.place(clientID: "r", side: .buy, price: m.p(price), qty: m.q(qty), timeInForce: .postOnly), lastSeen: ExchangeTime(milliseconds: 1_000))
+        let reports = e.advance(to: ExchangeTime(milliseconds: 1_100))
+        #expect(reports == [.rejected(clientID: "r", reason, at: ExchangeTime(milliseconds: 1_010))])
+        #expect(reason.retCode == (reason == .notionalBelowMinimum ? 110094 : 10001))
+    }
+}
