@@ -26,6 +26,17 @@ public import MarketData
 ///   quantity is used once across all our orders, best price then time priority. Resting orders fill at their
 ///   own price and pay the maker fee.
 /// - **Amend.** Quantity down at the same price keeps priority; a price change or quantity up re-queues.
+/// - **Reduce-only** (one-way mode, `positionIdx` 0 only): an order that would open or grow the position is
+///   rejected (110017); its quantity is capped to the position at arrival, and whenever our position shrinks,
+///   resting reduce-only orders are cut to it (the excess is `CancelByReduceOnly`).
+extension [SimReport] {
+    /// The id of the first `accepted` report.
+    var acceptedID: SimOrderID? {
+        for r in self { if case let .accepted(id, _, _) = r { return id } }
+        return nil
+    }
+}
+
 public struct MatchingEngine: Sendable {
     public let configuration: SimConfiguration
     /// The replayed market book (feed it one depth: the deepest recorded).
@@ -44,6 +55,7 @@ public struct MatchingEngine: Sendable {
         var queueAhead: Int64?
         var arrival: ExchangeTime
         var priority: UInt64
+        var reduceOnly = false
     }
 
     struct Inbound: Sendable {
@@ -62,6 +74,8 @@ public struct MatchingEngine: Sendable {
     var depletedAsks: [Int64: Int64] = [:]
     /// Print volume per price since the last book update (to tell cancels from trades in size decreases).
     var tradedSinceUpdate: [Int64: Int64] = [:]
+    /// Our signed position from our own fills (long > 0), for reduce-only checks.
+    public private(set) var position: Int64 = 0
 
     public init(configuration: SimConfiguration, depth: Int) {
         self.configuration = configuration
@@ -153,8 +167,19 @@ public struct MatchingEngine: Sendable {
 
     private mutating func process(_ command: SimCommand, at arrival: ExchangeTime) -> [SimReport] {
         switch command {
-        case let .place(clientID, side, price, qty, tif):
-            return place(clientID: clientID, side: side, price: price, qty: qty, tif: tif, at: arrival)
+        case let .place(clientID, side, price, qty, tif, reduceOnly, positionIndex):
+            guard positionIndex == 0 else { return [.rejected(clientID: clientID, .positionIndexMismatch, at: arrival)] }
+            var qty = qty
+            if reduceOnly {
+                // Reduce-only: it must shrink the position, and at most to zero.
+                let reduces = side == .buy ? position < 0 : position > 0
+                guard reduces else { return [.rejected(clientID: clientID, .reduceOnlyWouldIncrease, at: arrival)] }
+                qty = Quantity(units: min(qty.units, abs(position)))
+            }
+            var reports = place(clientID: clientID, side: side, price: price, qty: qty, tif: tif, at: arrival)
+            if reduceOnly, let id = reports.acceptedID { resting[id]?.reduceOnly = true }
+            reports += capReduceOnlyOrders(at: arrival)
+            return reports
         case let .cancel(id):
             guard let order = resting.removeValue(forKey: id) else {
                 return [.commandRejected(command, .unknownOrder, at: arrival)]
@@ -245,6 +270,24 @@ public struct MatchingEngine: Sendable {
             return .notionalBelowMinimum
         }
         return nil
+    }
+
+    /// After our position changed: reduce-only orders are cut to what still reduces, the rest cancelled.
+    private mutating func capReduceOnlyOrders(at time: ExchangeTime) -> [SimReport] {
+        var reports: [SimReport] = []
+        for id in resting.keys.sorted() where resting[id]!.reduceOnly {
+            let o = resting[id]!
+            let reduces = o.side == .buy ? position < 0 : position > 0
+            let cap = reduces ? abs(position) : 0
+            if cap == 0 {
+                resting[id] = nil
+                reports.append(.cancelled(id, .reduceOnly, filledQty: Quantity(units: o.filled), at: time))
+            } else if o.remaining > cap {
+                resting[id]!.remaining = cap
+                reports.append(.reducedToPosition(id, remaining: Quantity(units: cap), at: time))
+            }
+        }
+        return reports
     }
 
     // MARK: - Book helpers
@@ -372,11 +415,13 @@ public struct MatchingEngine: Sendable {
         for id in touchedAtPrint where resting[id] != nil {
             resting[id]!.queueAhead = max(0, (resting[id]!.queueAhead ?? 0) - consumedOthersAtPrint)
         }
+        if !reports.isEmpty { reports += capReduceOnlyOrders(at: trade.tradeTime) }
         return reports
     }
 
-    private func fill(_ id: SimOrderID, _ clientID: String, _ side: Side, price: Int64, qty: Int64, maker: Bool,
-                      at time: ExchangeTime) -> SimFill {
+    private mutating func fill(_ id: SimOrderID, _ clientID: String, _ side: Side, price: Int64, qty: Int64, maker: Bool,
+                               at time: ExchangeTime) -> SimFill {
+        position += side == .buy ? qty : -qty
         let instrument = configuration.instrument
         let value = instrument.notional(price: Price(units: price), qty: Quantity(units: qty)) ?? .zero
         let fee = value.multiplied(by: maker ? configuration.fees.maker : configuration.fees.taker) ?? .zero

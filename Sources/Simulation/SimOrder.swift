@@ -19,7 +19,9 @@ public enum SimTimeInForce: String, Sendable, Hashable {
 /// What a client asks of the exchange.
 public enum SimCommand: Sendable, Hashable {
     /// A limit order (`price` set) or a market order (`price` nil: an IOC limit inside the protection band).
-    case place(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce)
+    /// `reduceOnly` orders are capped to the position; `positionIndex` must be 0 (one-way mode).
+    case place(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce,
+               reduceOnly: Bool = false, positionIndex: Int = 0)
     case cancel(SimOrderID)
     /// New quantity and/or price. Quantity down keeps queue priority; a price change or quantity up loses it.
     case amend(SimOrderID, qty: Quantity?, price: Price?)
@@ -34,6 +36,8 @@ public enum SimCancelReason: String, Sendable, Hashable {
     /// A FOK order that could not fill completely at arrival.
     case fillOrKillNotFilled = "EC_FOKCancel"
     case byUser = "CancelByUser"
+    /// A reduce-only order (or its excess) that no longer reduces anything.
+    case reduceOnly = "CancelByReduceOnly"
 }
 
 /// Why a command was refused (no order exists afterwards).
@@ -49,12 +53,17 @@ public enum SimRejectReason: String, Sendable, Hashable {
     case quantityBelowMinimum = "qty below minOrderQty"
     case quantityAboveMaximum = "qty above maxOrderQty"
     case notionalBelowMinimum = "order value below minNotionalValue"
+    /// A reduce-only order that would open or grow the position.
+    case reduceOnlyWouldIncrease = "reduce-only rule not satisfied"
+    /// `positionIdx` other than 0 in one-way mode.
+    case positionIndexMismatch = "position idx not match position mode"
 
     /// The Bybit retCode the simulator's REST layer answers with.
     public var retCode: Int {
         switch self {
         case .unknownOrder: 110001
         case .notionalBelowMinimum: 110094
+        case .reduceOnlyWouldIncrease: 110017
         default: 10001
         }
     }
@@ -95,5 +104,7 @@ public enum SimReport: Sendable, Hashable {
     /// Cancelled with `filledQty` already executed (a cancel racing a fill reports both).
     case cancelled(SimOrderID, SimCancelReason, filledQty: Quantity, at: ExchangeTime)
     case amended(SimOrderID, lostPriority: Bool, at: ExchangeTime)
+    /// A reduce-only order's open quantity was cut to the position (`CancelByReduceOnly` on the excess).
+    case reducedToPosition(SimOrderID, remaining: Quantity, at: ExchangeTime)
     case commandRejected(SimCommand, SimRejectReason, at: ExchangeTime)
 }

@@ -276,3 +276,53 @@ extension [SimReport] {
         #expect(reason.retCode == (reason == .notionalBelowMinimum ? 110094 : 10001))
     }
 }
+
+@Suite struct ReduceOnlyTests {
+    /// A long of 2 bought by taking the 100.5 ask level.
+    func long2() -> (Market, MatchingEngine) {
+        var m = Market()
+        var e = MatchingEngine(configuration: SimConfiguration(instrument: m.instrument), depth: 50)
+        _ = e.onBook(m.book(.snapshot, ts: 1_000, bids: [("100.0", "5")], asks: [("100.5", "3"), ("101.0", "4")]))
+        e.submit(.place(clientID: "open", side: .buy, price: m.p("100.5"), qty: m.q("2"), timeInForce: .immediateOrCancel),
+                 lastSeen: ExchangeTime(milliseconds: 1_000))
+        _ = e.advance(to: ExchangeTime(milliseconds: 1_010))
+        return (m, e)
+    }
+
+    @Test func reduceOnlyThatWouldGrowThePositionIsRejected() {
+        var (m, e) = long2()
+        #expect(e.position == m.q("2").units)
+        e.submit(.place(clientID: "ro", side: .buy, price: m.p("99.0"), qty: m.q("1"), timeInForce: .goodTillCancel, reduceOnly: true),
+                 lastSeen: ExchangeTime(milliseconds: 1_010))
+        #expect(e.advance(to: ExchangeTime(milliseconds: 1_100)) == [.rejected(clientID: "ro", .reduceOnlyWouldIncrease, at: ExchangeTime(milliseconds: 1_020))])
+        #expect(SimRejectReason.reduceOnlyWouldIncrease.retCode == 110017)
+    }
+
+    @Test func reduceOnlyIsCappedToThePositionAndCutWhenThePositionShrinks() {
+        var (m, e) = long2()
+        // Two reduce-only sells resting above the market: 3 asked, capped to 2; another of 2.
+        e.submit(.place(clientID: "tp1", side: .sell, price: m.p("102.0"), qty: m.q("3"), timeInForce: .goodTillCancel, reduceOnly: true),
+                 lastSeen: ExchangeTime(milliseconds: 1_010))
+        e.submit(.place(clientID: "tp2", side: .sell, price: m.p("103.0"), qty: m.q("2"), timeInForce: .goodTillCancel, reduceOnly: true),
+                 lastSeen: ExchangeTime(milliseconds: 1_010))
+        _ = e.advance(to: ExchangeTime(milliseconds: 1_100))
+        #expect(e.openOrders.map(\.remaining) == [m.q("2"), m.q("2")])
+        // A buy print lifts 102.0: tp1 fills 1.5, the position is now 0.5, tp2 is cut to 0.5.
+        _ = e.onBook(m.book(.delta, ts: 1_200, bids: [], asks: [("102.0", "0")]))
+        let reports = e.onTrades([m.trade(.buy, "102.0", "1.5", at: 1_300)])
+        #expect(reports.fills.map(\.qty) == [m.q("1.5")])
+        #expect(e.position == m.q("0.5").units)
+        #expect(e.openOrders.map(\.remaining) == [m.q("0.5"), m.q("0.5")])
+        // Flat: every reduce-only order left is cancelled with CancelByReduceOnly.
+        let close = e.onTrades([m.trade(.buy, "102.0", "5", at: 1_400)])
+        #expect(e.position == 0 && e.openOrders.isEmpty)
+        #expect(close.contains { if case .cancelled(_, .reduceOnly, _, _) = $0 { true } else { false } })
+    }
+
+    @Test func hedgeModePositionIndexIsRejectedInOneWayMode() {
+        var (m, e) = long2()
+        e.submit(.place(clientID: "h", side: .sell, price: m.p("105.0"), qty: m.q("1"), timeInForce: .goodTillCancel, positionIndex: 2),
+                 lastSeen: ExchangeTime(milliseconds: 1_010))
+        #expect(e.advance(to: ExchangeTime(milliseconds: 1_100)) == [.rejected(clientID: "h", .positionIndexMismatch, at: ExchangeTime(milliseconds: 1_020))])
+    }
+}
