@@ -26,6 +26,10 @@ public import MarketData
 ///   quantity is used once across all our orders, best price then time priority. Resting orders fill at their
 ///   own price and pay the maker fee.
 /// - **Amend.** Quantity down at the same price keeps priority; a price change or quantity up re-queues.
+/// - **Conditional orders** watch the last (prints), mark or index (tickers) price and fire, oldest first,
+///   when it reaches the trigger in their direction; they are then placed as normal orders at that instant.
+///   At most 10 may be active (110009). `closeOnTrigger` orders and trading-stop TP/SL are reduce-only; a
+///   trading-stop replaces the previous TP/SL, and Full mode closes the whole position at trigger time.
 /// - **Reduce-only** (one-way mode, `positionIdx` 0 only): an order that would open or grow the position is
 ///   rejected (110017); its quantity is capped to the position at arrival, and whenever our position shrinks,
 ///   resting reduce-only orders are cut to it (the excess is `CancelByReduceOnly`).
@@ -76,6 +80,28 @@ public struct MatchingEngine: Sendable {
     var tradedSinceUpdate: [Int64: Int64] = [:]
     /// Our signed position from our own fills (long > 0), for reduce-only checks.
     public private(set) var position: Int64 = 0
+
+    struct Conditional: Sendable {
+        var id: SimOrderID
+        var clientID: String
+        var side: Side
+        var price: Price?
+        /// nil: the whole position at trigger time (trading-stop Full mode).
+        var qty: Quantity?
+        var timeInForce: SimTimeInForce
+        var trigger: Price
+        var direction: SimTriggerDirection
+        var triggerBy: SimTriggerPrice
+        var reduceOnly: Bool
+        var isTradingStop: Bool
+    }
+    var conditionals: [SimOrderID: Conditional] = [:]
+    /// Latest last, mark and index prices (triggers watch them).
+    public private(set) var lastPrice: Price?
+    public private(set) var markPrice: Price?
+    public private(set) var indexPrice: Price?
+    /// Bybit allows at most 10 active conditional orders per symbol.
+    public static let maxConditionalOrders = 10
 
     public init(configuration: SimConfiguration, depth: Int) {
         self.configuration = configuration
@@ -144,6 +170,23 @@ public struct MatchingEngine: Sendable {
             if trade.isRPI { continue }
             tradedSinceUpdate[trade.price.units, default: 0] += trade.qty.units
             reports += match(print: trade)
+            lastPrice = trade.price
+            reports += fireTriggers(.lastPrice, trade.price, at: trade.tradeTime)
+        }
+        return reports
+    }
+
+    /// Applies a ticker message: mark and index prices move the triggers that watch them.
+    public mutating func onTicker(_ update: TickerUpdate) -> [SimReport] {
+        var reports = processInbound(before: update.exchangeTime)
+        exchangeTime = max(exchangeTime, update.exchangeTime)
+        if let mark = update.fields.markPrice {
+            markPrice = mark
+            reports += fireTriggers(.markPrice, mark, at: update.exchangeTime)
+        }
+        if let index = update.fields.indexPrice {
+            indexPrice = index
+            reports += fireTriggers(.indexPrice, index, at: update.exchangeTime)
         }
         return reports
     }
@@ -180,7 +223,49 @@ public struct MatchingEngine: Sendable {
             if reduceOnly, let id = reports.acceptedID { resting[id]?.reduceOnly = true }
             reports += capReduceOnlyOrders(at: arrival)
             return reports
+        case let .placeConditional(clientID, side, price, qty, tif, trigger, direction, triggerBy, closeOnTrigger):
+            guard conditionals.count < Self.maxConditionalOrders else {
+                return [.rejected(clientID: clientID, .tooManyConditionalOrders, at: arrival)]
+            }
+            guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
+            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) {
+                return [.rejected(clientID: clientID, .triggerPriceWrongSide, at: arrival)]
+            }
+            let id = SimOrderID(nextOrderID)
+            nextOrderID += 1
+            conditionals[id] = Conditional(id: id, clientID: clientID, side: side, price: price, qty: qty, timeInForce: tif,
+                                           trigger: trigger, direction: direction, triggerBy: triggerBy,
+                                           reduceOnly: closeOnTrigger, isTradingStop: false)
+            return [.accepted(id, clientID: clientID, at: arrival)]
+        case let .tradingStop(takeProfit, stopLoss, triggerBy, qty):
+            guard position != 0 else { return [.commandRejected(command, .noPosition, at: arrival)] }
+            let current = currentPrice(triggerBy)
+            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
+                guard let level, let current else { continue }
+                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
+                if Self.reached(direction, current, level) { return [.commandRejected(command, .triggerPriceWrongSide, at: arrival)] }
+            }
+            // A new trading-stop replaces the previous take-profit and stop-loss.
+            for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop { conditionals[id] = nil }
+            let closing: Side = position > 0 ? .sell : .buy
+            var reports: [SimReport] = []
+            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
+                guard let level else { continue }
+                // Long: take profit when the price rises to it, stop when it falls to it; short: mirrored.
+                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
+                let id = SimOrderID(nextOrderID)
+                nextOrderID += 1
+                conditionals[id] = Conditional(id: id, clientID: isTakeProfit ? "tp" : "sl", side: closing, price: nil, qty: qty,
+                                               timeInForce: .immediateOrCancel, trigger: level, direction: direction,
+                                               triggerBy: triggerBy, reduceOnly: true, isTradingStop: true)
+                reports.append(.accepted(id, clientID: isTakeProfit ? "tp" : "sl", at: arrival))
+            }
+            return reports
         case let .cancel(id):
+            if let conditional = conditionals.removeValue(forKey: id) {
+                _ = conditional
+                return [.cancelled(id, .byUser, filledQty: .zero, at: arrival)]
+            }
             guard let order = resting.removeValue(forKey: id) else {
                 return [.commandRejected(command, .unknownOrder, at: arrival)]
             }
@@ -207,7 +292,7 @@ public struct MatchingEngine: Sendable {
     }
 
     private mutating func place(clientID: String, side: Side, price: Price?, qty: Quantity, tif: SimTimeInForce,
-                                at arrival: ExchangeTime) -> [SimReport] {
+                                at arrival: ExchangeTime, id existing: SimOrderID? = nil) -> [SimReport] {
         guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
         var limit: Int64
         var timeInForce = tif
@@ -225,9 +310,16 @@ public struct MatchingEngine: Sendable {
         if let reason = ruleViolation(price: price, qty: qty, referencePrice: limit) {
             return [.rejected(clientID: clientID, reason, at: arrival)]
         }
-        let id = SimOrderID(nextOrderID)
-        nextOrderID += 1
-        var reports: [SimReport] = [.accepted(id, clientID: clientID, at: arrival)]
+        let id: SimOrderID
+        var reports: [SimReport]
+        if let existing {
+            id = existing   // a triggered conditional keeps its id; it was accepted when placed
+            reports = []
+        } else {
+            id = SimOrderID(nextOrderID)
+            nextOrderID += 1
+            reports = [.accepted(id, clientID: clientID, at: arrival)]
+        }
         let crosses = crossesBook(side: side, limit: limit)
         if timeInForce == .postOnly && crosses {
             reports.append(.cancelled(id, .postOnlyWouldTakeLiquidity, filledQty: .zero, at: arrival))
@@ -270,6 +362,44 @@ public struct MatchingEngine: Sendable {
             return .notionalBelowMinimum
         }
         return nil
+    }
+
+    static func reached(_ direction: SimTriggerDirection, _ price: Price, _ trigger: Price) -> Bool {
+        direction == .rise ? price >= trigger : price <= trigger
+    }
+
+    private func currentPrice(_ source: SimTriggerPrice) -> Price? {
+        switch source {
+        case .lastPrice: lastPrice
+        case .markPrice: markPrice
+        case .indexPrice: indexPrice
+        }
+    }
+
+    /// Fires the conditional orders watching `source` whose trigger `price` reached, oldest first; each becomes
+    /// a normal order at that instant (`Untriggered` → `Triggered` → placed).
+    private mutating func fireTriggers(_ source: SimTriggerPrice, _ price: Price, at time: ExchangeTime) -> [SimReport] {
+        var reports: [SimReport] = []
+        for id in conditionals.keys.sorted() {
+            guard let c = conditionals[id], c.triggerBy == source else { continue }
+            guard Self.reached(c.direction, price, c.trigger) else { continue }
+            conditionals[id] = nil
+            reports.append(.triggered(id, price: price, at: time))
+            var qty = c.qty?.units ?? abs(position)
+            if c.reduceOnly {
+                let reduces = c.side == .buy ? position < 0 : position > 0
+                guard reduces else {
+                    reports.append(.cancelled(id, .reduceOnly, filledQty: .zero, at: time))
+                    continue
+                }
+                qty = min(qty, abs(position))
+            }
+            reports += place(clientID: c.clientID, side: c.side, price: c.price, qty: Quantity(units: qty), tif: c.timeInForce,
+                             at: time, id: id)
+            if c.reduceOnly { resting[id]?.reduceOnly = true }
+            reports += capReduceOnlyOrders(at: time)
+        }
+        return reports
     }
 
     /// After our position changed: reduce-only orders are cut to what still reduces, the rest cancelled.

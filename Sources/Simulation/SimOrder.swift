@@ -22,9 +22,32 @@ public enum SimCommand: Sendable, Hashable {
     /// `reduceOnly` orders are capped to the position; `positionIndex` must be 0 (one-way mode).
     case place(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce,
                reduceOnly: Bool = false, positionIndex: Int = 0)
+    /// A conditional (stop) order: untriggered until the `triggerBy` price crosses `trigger` in `direction`,
+    /// then placed as a normal order (`price` nil: market). `closeOnTrigger` makes it reduce-only.
+    case placeConditional(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce,
+                          trigger: Price, direction: SimTriggerDirection, triggerBy: SimTriggerPrice,
+                          closeOnTrigger: Bool = false)
+    /// Position take-profit / stop-loss (`/v5/position/trading-stop`): replaces the previous ones. `qty` nil is
+    /// Full mode (the whole position at trigger time); a quantity is Partial mode.
+    case tradingStop(takeProfit: Price?, stopLoss: Price?, triggerBy: SimTriggerPrice, qty: Quantity?)
     case cancel(SimOrderID)
     /// New quantity and/or price. Quantity down keeps queue priority; a price change or quantity up loses it.
     case amend(SimOrderID, qty: Quantity?, price: Price?)
+}
+
+/// Which way the trigger price must move (Bybit `triggerDirection`: 1 rise, 2 fall).
+public enum SimTriggerDirection: Int, Sendable, Hashable {
+    /// Triggers when the price rises to or above the trigger.
+    case rise = 1
+    /// Triggers when the price falls to or below the trigger.
+    case fall = 2
+}
+
+/// The price a trigger watches (Bybit `triggerBy`).
+public enum SimTriggerPrice: String, Sendable, Hashable {
+    case lastPrice = "LastPrice"
+    case markPrice = "MarkPrice"
+    case indexPrice = "IndexPrice"
 }
 
 /// Why an order ended without (fully) filling.
@@ -57,6 +80,12 @@ public enum SimRejectReason: String, Sendable, Hashable {
     case reduceOnlyWouldIncrease = "reduce-only rule not satisfied"
     /// `positionIdx` other than 0 in one-way mode.
     case positionIndexMismatch = "position idx not match position mode"
+    /// More than 10 active conditional orders for the symbol.
+    case tooManyConditionalOrders = "too many conditional orders"
+    /// A trigger already reached when placed (rise: trigger must be above the watched price; fall: below).
+    case triggerPriceWrongSide = "trigger price on the wrong side of the current price"
+    /// Trading-stop without a position.
+    case noPosition = "can not set tp/sl/ts for zero position"
 
     /// The Bybit retCode the simulator's REST layer answers with.
     public var retCode: Int {
@@ -64,6 +93,9 @@ public enum SimRejectReason: String, Sendable, Hashable {
         case .unknownOrder: 110001
         case .notionalBelowMinimum: 110094
         case .reduceOnlyWouldIncrease: 110017
+        case .tooManyConditionalOrders: 110009
+        case .triggerPriceWrongSide: 110092
+        case .noPosition: 10001
         default: 10001
         }
     }
@@ -104,6 +136,8 @@ public enum SimReport: Sendable, Hashable {
     /// Cancelled with `filledQty` already executed (a cancel racing a fill reports both).
     case cancelled(SimOrderID, SimCancelReason, filledQty: Quantity, at: ExchangeTime)
     case amended(SimOrderID, lostPriority: Bool, at: ExchangeTime)
+    /// A conditional order's trigger fired (`Untriggered` → `Triggered`); the order is placed next.
+    case triggered(SimOrderID, price: Price, at: ExchangeTime)
     /// A reduce-only order's open quantity was cut to the position (`CancelByReduceOnly` on the excess).
     case reducedToPosition(SimOrderID, remaining: Quantity, at: ExchangeTime)
     case commandRejected(SimCommand, SimRejectReason, at: ExchangeTime)

@@ -326,3 +326,82 @@ extension [SimReport] {
         #expect(e.advance(to: ExchangeTime(milliseconds: 1_100)) == [.rejected(clientID: "h", .positionIndexMismatch, at: ExchangeTime(milliseconds: 1_020))])
     }
 }
+
+@Suite struct ConditionalOrderTests {
+    func engine() -> (Market, MatchingEngine) {
+        var m = Market()
+        var e = MatchingEngine(configuration: SimConfiguration(instrument: m.instrument), depth: 50)
+        _ = e.onBook(m.book(.snapshot, ts: 1_000, bids: [("100.0", "5")], asks: [("100.5", "5"), ("101.0", "5")]))
+        _ = e.onTrades([m.trade(.buy, "100.5", "0.1", at: 1_001)])   // last price 100.5
+        return (m, e)
+    }
+
+    func ticker(_ m: Market, mark: String, at t: Int64) -> TickerUpdate {
+        var f = TickerFields()
+        f.markPrice = m.p(mark)
+        return TickerUpdate(symbol: m.instrument.id, kind: .delta, fields: f, crossSequence: nil,
+                            exchangeTime: ExchangeTime(milliseconds: t), localTime: LocalTime(nanoseconds: t))
+    }
+
+    @Test func stopBuyTriggersOnTheLastPriceAndBecomesAMarketOrder() {
+        var (m, e) = engine()
+        e.submit(.placeConditional(clientID: "stop", side: .buy, price: nil, qty: m.q("1"), timeInForce: .immediateOrCancel,
+                                   trigger: m.p("101.0"), direction: .rise, triggerBy: .lastPrice), lastSeen: ExchangeTime(milliseconds: 1_001))
+        let placed = e.advance(to: ExchangeTime(milliseconds: 1_100))
+        #expect(placed.acceptedIDs.count == 1 && e.openOrders.isEmpty)   // untriggered: not in the book
+        #expect(e.onTrades([m.trade(.buy, "100.5", "0.1", at: 1_200)]).isEmpty)
+        let fired = e.onTrades([m.trade(.buy, "101.0", "0.1", at: 1_300)])
+        #expect(fired.contains { if case .triggered(_, _, _) = $0 { true } else { false } })
+        #expect(fired.fills.map(\.price) == [m.p("100.5")] && fired.fills.allSatisfy { !$0.isMaker })
+    }
+
+    @Test func triggerAlreadyReachedIsRejectedAndAtMostTenMayBeActive() {
+        var (m, e) = engine()
+        e.submit(.placeConditional(clientID: "bad", side: .buy, price: nil, qty: m.q("1"), timeInForce: .immediateOrCancel,
+                                   trigger: m.p("100.0"), direction: .rise, triggerBy: .lastPrice), lastSeen: ExchangeTime(milliseconds: 1_001))
+        #expect(e.advance(to: ExchangeTime(milliseconds: 1_100)) == [.rejected(clientID: "bad", .triggerPriceWrongSide, at: ExchangeTime(milliseconds: 1_011))])
+        for i in 0..<11 {
+            e.submit(.placeConditional(clientID: "c\(i)", side: .sell, price: nil, qty: m.q("1"), timeInForce: .immediateOrCancel,
+                                       trigger: m.p("90.0"), direction: .fall, triggerBy: .markPrice), lastSeen: ExchangeTime(milliseconds: 1_100))
+        }
+        let reports = e.advance(to: ExchangeTime(milliseconds: 1_200))
+        #expect(reports.acceptedIDs.count == 10)
+        #expect(reports.last == .rejected(clientID: "c10", .tooManyConditionalOrders, at: ExchangeTime(milliseconds: 1_110)))
+        #expect(SimRejectReason.tooManyConditionalOrders.retCode == 110009)
+    }
+
+    @Test func markPriceTriggersComeFromTickers() {
+        var (m, e) = engine()
+        e.submit(.placeConditional(clientID: "m", side: .sell, price: m.p("99.0"), qty: m.q("1"), timeInForce: .goodTillCancel,
+                                   trigger: m.p("99.5"), direction: .fall, triggerBy: .markPrice), lastSeen: ExchangeTime(milliseconds: 1_001))
+        _ = e.advance(to: ExchangeTime(milliseconds: 1_100))
+        #expect(e.onTrades([m.trade(.sell, "99.0", "0.1", at: 1_200)]).isEmpty)   // last price does not count
+        let fired = e.onTicker(ticker(m, mark: "99.4", at: 1_300))
+        #expect(fired.contains { if case .triggered = $0 { true } else { false } })
+        // A sell limit at 99.0 crosses the 100.0 bid: it takes 1 there.
+        #expect(fired.fills.map(\.price) == [m.p("100.0")])
+    }
+
+    @Test func tradingStopClosesTheWholePositionInFullModeAndReplacesThePreviousOne() {
+        var (m, e) = engine()
+        e.submit(.place(clientID: "open", side: .buy, price: m.p("100.5"), qty: m.q("2"), timeInForce: .immediateOrCancel),
+                 lastSeen: ExchangeTime(milliseconds: 1_001))
+        _ = e.advance(to: ExchangeTime(milliseconds: 1_100))
+        #expect(e.position == m.q("2").units)
+        e.submit(.tradingStop(takeProfit: m.p("110.0"), stopLoss: m.p("95.0"), triggerBy: .lastPrice, qty: nil), lastSeen: ExchangeTime(milliseconds: 1_100))
+        e.submit(.tradingStop(takeProfit: nil, stopLoss: m.p("99.0"), triggerBy: .lastPrice, qty: nil), lastSeen: ExchangeTime(milliseconds: 1_101))
+        let set = e.advance(to: ExchangeTime(milliseconds: 1_200))
+        #expect(set.acceptedIDs.count == 3)
+        // The second trading-stop replaced the first: no take-profit at 110 any more; the stop moved to 99.
+        #expect(e.onTrades([m.trade(.sell, "98.9", "0.1", at: 1_300)]).fills.map(\.qty) == [m.q("2")])
+        #expect(e.position == 0)
+        #expect(e.onTrades([m.trade(.buy, "110.0", "0.1", at: 1_400)]).fills.isEmpty)
+    }
+
+    @Test func tradingStopNeedsAPosition() {
+        var (m, e) = engine()
+        let command = SimCommand.tradingStop(takeProfit: m.p("110.0"), stopLoss: nil, triggerBy: .lastPrice, qty: nil)
+        e.submit(command, lastSeen: ExchangeTime(milliseconds: 1_001))
+        #expect(e.advance(to: ExchangeTime(milliseconds: 1_100)) == [.commandRejected(command, .noPosition, at: ExchangeTime(milliseconds: 1_011))])
+    }
+}
