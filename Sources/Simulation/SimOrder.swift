@@ -136,6 +136,10 @@ public enum SimReport: Sendable, Hashable {
     /// Cancelled with `filledQty` already executed (a cancel racing a fill reports both).
     case cancelled(SimOrderID, SimCancelReason, filledQty: Quantity, at: ExchangeTime)
     case amended(SimOrderID, lostPriority: Bool, at: ExchangeTime)
+    /// Funding settled on our position (`execType=Funding`): `paid` > 0 left the wallet, < 0 arrived.
+    case funding(paid: USDT, rate: Rate, mark: Price, at: ExchangeTime)
+    /// A funding time passed but the data cannot price it (e.g. no mark price): not simulated, not guessed.
+    case fundingNotSimulated(reason: String, at: ExchangeTime)
     /// A conditional order's trigger fired (`Untriggered` → `Triggered`); the order is placed next.
     case triggered(SimOrderID, price: Price, at: ExchangeTime)
     /// A reduce-only order's open quantity was cut to the position (`CancelByReduceOnly` on the excess).
