@@ -1,0 +1,62 @@
+"""Starts `cascade sim` on a free loopback port with seeded synthetic data, and points pybit at it."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pybit_local import point_pybit_at  # noqa: E402
+from synthetic import write_frames  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+INSTRUMENTS = {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [{
+    "symbol": "BTCUSDT", "contractType": "LinearPerpetual", "status": "Trading", "baseCoin": "BTC", "quoteCoin": "USDT",
+    "priceScale": "2", "priceFilter": {"minPrice": "0.10", "maxPrice": "1999999.80", "tickSize": "0.10"},
+    "lotSizeFilter": {"maxOrderQty": "1190.000", "minOrderQty": "0.001", "qtyStep": "0.001",
+                      "maxMktOrderQty": "500.000", "minNotionalValue": "5"},
+    "fundingInterval": 480, "settleCoin": "USDT"}], "nextPageCursor": ""}, "retExtInfo": {}, "time": 0}
+
+
+def cascade_binary() -> str:
+    """The `cascade` executable built by `swift build`/`swift test` (CASCADE_BIN overrides)."""
+    if os.environ.get("CASCADE_BIN"):
+        return os.environ["CASCADE_BIN"]
+    out = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, capture_output=True, text=True, check=True)
+    path = os.path.join(out.stdout.strip(), "cascade")
+    if not os.path.exists(path):
+        subprocess.run(["swift", "build", "--product", "cascade"], cwd=ROOT, check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory):
+    """A running `cascade sim` (real time, replay starts at the first subscription): yields its port."""
+    d = tmp_path_factory.mktemp("sim")
+    data = str(d / "synthetic.frames.gz")
+    write_frames(data)
+    instruments = d / "instruments.json"
+    instruments.write_text(json.dumps(INSTRUMENTS))
+    proc = subprocess.Popen([cascade_binary(), "sim", "--data", data, "--port", "0", "--speed", "1",
+                             "--instruments", str(instruments)], stderr=subprocess.PIPE, text=True)
+    port = None
+    deadline = time.time() + 60
+    while time.time() < deadline and port is None:
+        line = proc.stderr.readline()
+        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+        if m:
+            port = int(m.group(1))
+    if port is None:
+        proc.kill()
+        pytest.fail("cascade sim did not report its port")
+    point_pybit_at("127.0.0.1", port)
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
