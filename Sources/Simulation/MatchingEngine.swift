@@ -150,14 +150,14 @@ public struct MatchingEngine: Sendable {
         let before = configuration.queue == .proportionalCancels ? snapshotSizes() : [:]
         book.apply(update)
         exchangeTime = max(exchangeTime, update.exchangeTime)
-        for level in update.bids { depletedBids[level.price.units] = nil }
-        for level in update.asks { depletedAsks[level.price.units] = nil }
+        if !depletedBids.isEmpty { for level in update.bids { depletedBids[level.price.units] = nil } }
+        if !depletedAsks.isEmpty { for level in update.asks { depletedAsks[level.price.units] = nil } }
         if update.replacesBook {
             depletedBids = [:]
             depletedAsks = [:]
         }
         updateQueues(before: before)
-        tradedSinceUpdate = [:]
+        if !tradedSinceUpdate.isEmpty { tradedSinceUpdate = [:] }
         return reports
     }
 
@@ -474,22 +474,24 @@ public struct MatchingEngine: Sendable {
     }
 
     private mutating func updateQueues(before: [SimOrderID: Int64]) {
-        // Each order's queue depends only on its own price, so the visiting order does not matter.
-        for id in Array(resting.keys) {
-            var o = resting[id]!
-            let bookSide: BookSide = o.side == .buy ? .bid : .ask
-            let now = book.displayedSize(at: o.price, side: bookSide).units
-            if let ahead = o.queueAhead {
+        // Each order's queue depends only on its own price, so the visiting order does not matter; values are
+        // updated in place (no hashing per order per book message).
+        var i = resting.values.startIndex
+        while i != resting.values.endIndex {
+            let side = resting.values[i].side
+            let price = resting.values[i].price
+            let now = book.displayedSize(at: price, side: side == .buy ? .bid : .ask).units
+            if let ahead = resting.values[i].queueAhead {
                 var next = ahead
-                if configuration.queue == .proportionalCancels, let old = before[id], old > now, old > 0 {
-                    let unexplained = max(0, old - now - (tradedSinceUpdate[o.price.units] ?? 0))
+                if configuration.queue == .proportionalCancels, let old = before[resting.values[i].id], old > now, old > 0 {
+                    let unexplained = max(0, old - now - (tradedSinceUpdate[price.units] ?? 0))
                     next -= unexplained * ahead / old
                 }
-                o.queueAhead = max(0, min(next, now))
+                resting.values[i].queueAhead = max(0, min(next, now))
             } else {
-                o.queueAhead = visibleQueue(side: o.side, price: o.price)
+                resting.values[i].queueAhead = visibleQueue(side: side, price: price)
             }
-            resting[id] = o
+            resting.values.formIndex(after: &i)
         }
     }
 
