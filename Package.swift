@@ -60,7 +60,7 @@ var package = Package(
         .target(
             name: "BybitSimulator",
             dependencies: [
-                "CascadeCore", "BybitV5", "MarketData", "Recording",
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -42,7 +42,7 @@ def sim(tmp_path_factory):
     instruments = d / "instruments.json"
     instruments.write_text(json.dumps(INSTRUMENTS))
     proc = subprocess.Popen([cascade_binary(), "sim", "--data", data, "--port", "0", "--speed", "1",
-                             "--instruments", str(instruments)], stderr=subprocess.PIPE, text=True)
+                             "--instruments", str(instruments), "--start-now"], stderr=subprocess.PIPE, text=True)
     port = None
     deadline = time.time() + 60
     while time.time() < deadline and port is None:

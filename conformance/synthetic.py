@@ -4,7 +4,7 @@ import json
 import random
 
 
-def write_frames(path: str, seed: int = 20261125, frames: int = 400) -> None:
+def write_frames(path: str, seed: int = 20261125, frames: int = 3000) -> None:
     """A snapshot of 50 levels a side, then deltas, trades and tickers 20 ms apart (receive time = ts)."""
     rng = random.Random(seed)
     mid = 6_400_000  # cents

@@ -25,6 +25,20 @@ public enum BybitSimulatorServer {
             return Response(status: .init(code: status), headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: body)))
         }
+        // Signed trading endpoints: the signature covers the raw query (GET) or body (POST) as received.
+        let signed: @Sendable (Request, String) async throws -> Response = { request, method in
+            let body = method == "POST" ? String(buffer: try await request.body.collect(upTo: 1 << 20)) : ""
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName] = field.value }
+            let (status, text) = await replay.answerSigned(method: method, path: request.uri.path, rawQuery: request.uri.query ?? "",
+                                                           body: body, headers: headers, now: clock.now())
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("/v5/order/{operation}") { request, _ in try await signed(request, "POST") }
+        for path in ["/v5/order/realtime", "/v5/position/list", "/v5/account/wallet-balance", "/v5/execution/list"] {
+            router.get(RouterPath(path)) { request, _ in try await signed(request, "GET") }
+        }
         router.ws("/v5/public/linear") { inbound, outbound, _ in
             let (id, outbox) = await replay.connect()
             await withTaskGroup(of: Void.self) { group in

@@ -39,11 +39,22 @@ public actor MarketReplay {
     public private(set) var finished = false
     /// Test and fault hooks: answer application pings or not.
     public var answersPings = true
+    /// API keys (key → secret) the trading endpoints accept.
+    let apiKeys: [String: String]
+    /// The simulated account and exchanges.
+    var trading: SimTrading
+    /// The documented default test key of the simulator (never a real Bybit key).
+    public static let defaultAPIKey = (key: "cascade-test-key", secret: "cascade-test-secret")
+    /// USDT deposited in the default account.
+    public static let defaultDeposit = USDT(units: Int64(100_000) * 100_000_000)
     static let recentTradeLimit = 1_000
 
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
-                instrumentsJSON: [UInt8]? = nil) {
+                instrumentsJSON: [UInt8]? = nil, apiKeys: [String: String] = [MarketReplay.defaultAPIKey.key: MarketReplay.defaultAPIKey.secret],
+                deposit: USDT = MarketReplay.defaultDeposit) {
         self.paths = paths
+        self.apiKeys = apiKeys
+        self.trading = SimTrading(deposit: deposit)
         self.options = options
         self.speed = speed
         self.instrumentsJSON = instrumentsJSON
@@ -164,6 +175,9 @@ public actor MarketReplay {
     private func publish(_ bytes: [UInt8], localTime: LocalTime) {
         framesReplayed += 1
         guard let message = try? decoder.decode(bytes, localTime: localTime) else { return }
+        if let event = message.marketEvent, let symbol = Self.symbol(of: event) {
+            trading.on(event, instrument: decoder.instruments[symbol])
+        }
         var topic: String?
         switch message {
         case let .book(update):
@@ -205,6 +219,16 @@ public actor MarketReplay {
         for (_, subscriber) in subscribers where subscriber.topics.contains(topic) {
             subscriber.outbox.yield(text)
             framesSent += 1
+        }
+    }
+
+    static func symbol(of event: MarketEvent) -> SymbolID? {
+        switch event {
+        case let .book(u): u.symbol
+        case let .trades(t): t.first?.symbol
+        case let .ticker(t): t.symbol
+        case let .liquidations(l): l.first?.symbol
+        case let .klines(k): k.first?.symbol
         }
     }
 

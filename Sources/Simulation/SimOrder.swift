@@ -64,7 +64,7 @@ public enum SimCancelReason: String, Sendable, Hashable {
 }
 
 /// Why a command was refused (no order exists afterwards).
-public enum SimRejectReason: String, Sendable, Hashable {
+public enum SimRejectReason: String, Error, Sendable, Hashable {
     case unknownOrder = "order not exists or too late to cancel"
     case nonPositiveQuantity = "qty must be positive"
     case nonPositivePrice = "price must be positive"
