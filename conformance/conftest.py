@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -53,6 +54,8 @@ def sim(tmp_path_factory):
     if port is None:
         proc.kill()
         pytest.fail("cascade sim did not report its port")
+    # Keep draining stderr: a full pipe would block the simulator's writes and stall the replay.
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
     point_pybit_at("127.0.0.1", port)
     yield port
     proc.terminate()

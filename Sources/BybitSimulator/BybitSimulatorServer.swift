@@ -2,6 +2,7 @@ public import CascadeCore
 public import Hummingbird
 import HummingbirdTLS
 import HummingbirdCore
+import HTTPTypes
 import NIOWebSocket
 import HummingbirdWebSocket
 public import Logging
@@ -30,10 +31,12 @@ public enum BybitSimulatorServer {
             let body = method == "POST" ? String(buffer: try await request.body.collect(upTo: 1 << 20)) : ""
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let (status, text) = await replay.answerSigned(method: method, path: request.uri.path, rawQuery: request.uri.query ?? "",
-                                                           body: body, headers: headers, now: clock.now())
-            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: text)))
+            let (status, text, limitHeaders) = await replay.answerSigned(method: method, path: request.uri.path,
+                                                                         rawQuery: request.uri.query ?? "",
+                                                                         body: body, headers: headers, now: clock.now())
+            var fields: HTTPFields = [.contentType: "application/json"]
+            for (name, value) in limitHeaders { if let n = HTTPField.Name(name) { fields[n] = value } }
+            return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.post("/v5/order/{operation}") { request, _ in try await signed(request, "POST") }
         for path in ["/v5/order/realtime", "/v5/position/list", "/v5/account/wallet-balance", "/v5/execution/list"] {

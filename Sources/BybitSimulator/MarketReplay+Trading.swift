@@ -8,8 +8,37 @@ extension MarketReplay {
     /// Answers a signed endpoint: `(HTTP status, JSON body)`. `rawQuery` and `body` are the exact bytes the
     /// client sent (the signature covers them).
     func answerSigned(method: String, path: String, rawQuery: String, body: String, headers: [String: String],
-                      now: LocalTime) -> (Int, String) {
+                      now: LocalTime) -> (Int, String, [(String, String)]) {
         let time = now.nanoseconds / 1_000_000
+        // Per key and endpoint, a 1 s window with Bybit's headers; past the limit the request is refused (10006).
+        let key = headers["x-bapi-api-key"] ?? ""
+        let limit = Self.rateLimit(path)
+        var window = rateWindows["\(key) \(path)"] ?? (start: time, used: 0)
+        if time - window.start >= 1_000 { window = (time, 0) }
+        window.used += 1
+        rateWindows["\(key) \(path)"] = window
+        let reset = window.start + 1_000
+        let limitHeaders = [("X-Bapi-Limit", String(limit)), ("X-Bapi-Limit-Status", String(max(0, limit - window.used))),
+                            ("X-Bapi-Limit-Reset-Timestamp", String(window.used > limit ? reset : time))]
+        if window.used > limit {
+            return (200, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10006, retMsg: "Too many visits. Exceeded the API Rate Limit.", time: time),
+                    limitHeaders)
+        }
+        let (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+        return (status, text, limitHeaders)
+    }
+
+    /// Requests per second per key for an endpoint (Bybit's defaults for linear, from the rate-limit page).
+    static func rateLimit(_ path: String) -> Int {
+        switch path {
+        case "/v5/order/create", "/v5/order/amend", "/v5/order/cancel": 10
+        case "/v5/order/cancel-all": 10
+        default: 50
+        }
+    }
+
+    private func answerSignedUnlimited(method: String, path: String, rawQuery: String, body: String,
+                                       headers: [String: String], time: Int64) -> (Int, String) {
         func reply(_ code: Int, _ message: String, _ result: String = "{}") -> (Int, String) {
             (200, BybitFrameEncoder.restEnvelope(result: result, retCode: code, retMsg: message, time: time))
         }
@@ -31,6 +60,32 @@ extension MarketReplay {
         switch (method, path) {
         case ("POST", "/v5/order/create"):
             return createOrder(json, time: time, reply: reply)
+        case ("POST", "/v5/order/amend"):
+            guard let symbol = json["symbol"] as? String, let id = decoder.instruments.lookup(symbol) else {
+                return reply(10001, "params error: symbol")
+            }
+            let instrument = decoder.instruments[id]
+            let orderIdText = json["orderId"] as? String, linkText = json["orderLinkId"] as? String
+            let qtyText = json["qty"] as? String, priceText = json["price"] as? String
+            let orderId = orderIdText ?? linkText.flatMap { trading.orderId(linkId: $0) }
+            let qty = qtyText.flatMap { try? instrument.quantity($0) }
+            let price = priceText.flatMap { try? instrument.price($0) }
+            guard qty != nil || price != nil else { return reply(10001, "params error: nothing to amend") }
+            guard let orderId, trading.amend(orderId: orderId, symbol: instrument, qty: qty, price: price) else {
+                return reply(110001, "order not exists or too late to replace")
+            }
+            let link = trading.orders[orderId]?.orderLinkId ?? ""
+            return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
+        case ("POST", "/v5/order/cancel-all"):
+            let symbol = json["symbol"] as? String
+            var cancelled: [String] = []
+            for record in trading.orders.values.sorted(by: { $0.orderId < $1.orderId })
+            where ["Created", "New", "PartiallyFilled"].contains(record.status) && (symbol == nil || record.symbol == symbol) {
+                if let id = decoder.instruments.lookup(record.symbol), trading.cancel(orderId: record.orderId, symbol: decoder.instruments[id]) {
+                    cancelled.append(#"{"orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(record.orderLinkId))"}"#)
+                }
+            }
+            return reply(0, "OK", #"{"list":[\#(cancelled.joined(separator: ","))],"success":"1"}"#)
         case ("POST", "/v5/order/cancel"):
             guard let symbol = json["symbol"] as? String, let id = decoder.instruments.lookup(symbol) else {
                 return reply(10001, "params error: symbol")

@@ -41,6 +41,8 @@ public actor MarketReplay {
     public var answersPings = true
     /// API keys (key → secret) the trading endpoints accept.
     let apiKeys: [String: String]
+    /// Rate-limit windows per "key path": start (ms) and requests used.
+    var rateWindows: [String: (start: Int64, used: Int)] = [:]
     /// The simulated account and exchanges.
     var trading: SimTrading
     /// The documented default test key of the simulator (never a real Bybit key).

@@ -1,5 +1,5 @@
 import BybitV5
-public import CascadeCore
+import CascadeCore
 import MarketData
 import Simulation
 
@@ -27,6 +27,8 @@ struct SimTrading {
         var createdTime: Int64
         var updatedTime: Int64
         var cancelRequested = false
+        /// An amend sent while the order was still on its way to the exchange: applied on acceptance.
+        var pendingAmend: (qty: Quantity?, price: Price?)?
     }
     struct ExecutionRecord {
         var execId: String
@@ -91,6 +93,20 @@ struct SimTrading {
         return true
     }
 
+    /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues).
+    mutating func amend(orderId: String, symbol: Instrument, qty: Quantity?, price: Price?) -> Bool {
+        guard let record = orders[orderId], ["Created", "New", "PartiallyFilled"].contains(record.status),
+              let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime else { return false }
+        if let engineID = record.engineID {
+            exchanges[symbol.id]!.submit(.amend(engineID, qty: qty, price: price), lastSeen: lastSeen)
+        } else {
+            orders[orderId]!.pendingAmend = (qty, price)
+        }
+        if let qty { orders[orderId]!.qty = qty }
+        if let price { orders[orderId]!.price = price }
+        return true
+    }
+
     func orderId(linkId: String) -> String? { orders.values.first { $0.orderLinkId == linkId }?.orderId }
 
     private mutating func record(_ reports: [SimReport], symbol: Instrument) {
@@ -103,8 +119,12 @@ struct SimTrading {
                 r.updatedTime = at.milliseconds
                 orders[clientID] = r
                 orderIdOfEngine[symbol.id, default: [:]][engineID] = clientID
-                if r.cancelRequested, let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime {
-                    exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen)
+                if let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime {
+                    if let amend = r.pendingAmend {
+                        exchanges[symbol.id]!.submit(.amend(engineID, qty: amend.qty, price: amend.price), lastSeen: lastSeen)
+                        orders[clientID]!.pendingAmend = nil
+                    }
+                    if r.cancelRequested { exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen) }
                 }
             case let .rejected(clientID, reason, at):
                 orders[clientID]?.status = "Rejected"
