@@ -80,7 +80,7 @@ extension MarketReplay {
             let symbol = json["symbol"] as? String
             var cancelled: [String] = []
             for record in trading.orders.values.sorted(by: { $0.orderId < $1.orderId })
-            where ["Created", "New", "PartiallyFilled"].contains(record.status) && (symbol == nil || record.symbol == symbol) {
+            where record.isOpen && (symbol == nil || record.symbol == symbol) {
                 if let id = decoder.instruments.lookup(record.symbol), trading.cancel(orderId: record.orderId, symbol: decoder.instruments[id]) {
                     cancelled.append(#"{"orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(record.orderLinkId))"}"#)
                 }
@@ -98,7 +98,7 @@ extension MarketReplay {
             return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
         case ("GET", "/v5/order/realtime"):
             let open = trading.orders.values
-                .filter { ["Created", "New", "PartiallyFilled"].contains($0.status) && (query["symbol"] == nil || $0.symbol == query["symbol"]) }
+                .filter { $0.isOpen && (query["symbol"] == nil || $0.symbol == query["symbol"]) }
                 .sorted { $0.createdTime == $1.createdTime ? $0.orderId > $1.orderId : $0.createdTime > $1.createdTime }
             let items = open.map(orderJSON).joined(separator: ",")
             return reply(0, "OK", #"{"category":"linear","list":[\#(items)],"nextPageCursor":""}"#)

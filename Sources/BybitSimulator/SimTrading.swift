@@ -27,6 +27,8 @@ struct SimTrading {
         var createdTime: Int64
         var updatedTime: Int64
         var cancelRequested = false
+        /// Still working: in flight to the exchange, resting, or partly filled.
+        var isOpen: Bool { ["Created", "New", "PartiallyFilled"].contains(status) }
         /// An amend sent while the order was still on its way to the exchange: applied on acceptance.
         var pendingAmend: (qty: Quantity?, price: Price?)?
     }
@@ -82,7 +84,7 @@ struct SimTrading {
 
     /// Cancels by Bybit id; an order still in flight is cancelled as soon as the exchange accepts it.
     mutating func cancel(orderId: String, symbol: Instrument) -> Bool {
-        guard var record = orders[orderId], ["Created", "New", "PartiallyFilled"].contains(record.status) else { return false }
+        guard var record = orders[orderId], record.isOpen else { return false }
         guard let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime else { return false }
         if let engineID = record.engineID {
             exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen)
@@ -95,7 +97,7 @@ struct SimTrading {
 
     /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues).
     mutating func amend(orderId: String, symbol: Instrument, qty: Quantity?, price: Price?) -> Bool {
-        guard let record = orders[orderId], ["Created", "New", "PartiallyFilled"].contains(record.status),
+        guard let record = orders[orderId], record.isOpen,
               let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime else { return false }
         if let engineID = record.engineID {
             exchanges[symbol.id]!.submit(.amend(engineID, qty: qty, price: price), lastSeen: lastSeen)

@@ -67,3 +67,35 @@ public enum BybitTopic: Hashable, Sendable {
         }
     }
 }
+
+extension BybitTopic {
+    /// The `topic` string of a frame found by a plain byte search, without decoding the frame: for the paths
+    /// that need the topic of a frame that may not decode (error attribution, liveness, resync decisions).
+    public static func name(in frame: UnsafeBufferPointer<UInt8>) -> String? {
+        let needle: StaticString = "\"topic\":\""
+        let n = needle.utf8CodeUnitCount
+        guard frame.count > n else { return nil }
+        let p = needle.utf8Start
+        var i = 0
+        while i + n <= frame.count {
+            var match = true
+            for k in 0..<n where frame[i + k] != p[k] {
+                match = false
+                break
+            }
+            if match {
+                let start = i + n
+                var end = start
+                while end < frame.count && frame[end] != UInt8(ascii: "\"") { end += 1 }
+                return end < frame.count ? String(decoding: UnsafeBufferPointer(rebasing: frame[start..<end]), as: UTF8.self) : nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// ``name(in:)`` for a byte array.
+    public static func name(in frame: [UInt8]) -> String? {
+        frame.withUnsafeBufferPointer { name(in: $0) }
+    }
+}

@@ -255,7 +255,7 @@ public final class PublicStreamClient: Sendable {
     }
 
     private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) {
-        if let topic = Self.topic(of: bytes) {
+        if let topic = BybitTopic.name(in: bytes) {
             state.withLock { s in
                 s.lastSeen[topic] = receivedAt.nanoseconds
                 s.framesThisConnection += 1
@@ -327,32 +327,5 @@ public final class PublicStreamClient: Sendable {
         if topic.hasPrefix("orderbook.") { return Int64(configuration.bookSilence.seconds * 1e9) }
         if topic.hasPrefix("tickers.") { return Int64(configuration.tickerSilence.seconds * 1e9) }
         return nil
-    }
-
-    /// The `topic` value of a frame by byte search (data frames carry it; control frames do not).
-    static func topic(of bytes: [UInt8]) -> String? {
-        let needle: [UInt8] = Array("\"topic\":\"".utf8)
-        guard bytes.count > needle.count else { return nil }
-        return bytes.withUnsafeBufferPointer { p -> String? in
-            var i = 0
-            let limit = p.count - needle.count
-            while i <= limit {
-                if p[i] == 0x22 {
-                    var match = true
-                    for k in 1..<needle.count where p[i + k] != needle[k] {
-                        match = false
-                        break
-                    }
-                    if match {
-                        let start = i + needle.count
-                        var end = start
-                        while end < p.count && p[end] != 0x22 { end += 1 }
-                        return end < p.count ? String(decoding: p[start..<end], as: UTF8.self) : nil
-                    }
-                }
-                i += 1
-            }
-            return nil
-        }
     }
 }

@@ -1,7 +1,6 @@
 import BybitV5
 import BybitV5Client
 import CascadeCore
-import Foundation
 import MarketData
 
 /// Keeps a book per recorded book topic to notice, while recording, when one needs a fresh snapshot.
@@ -27,7 +26,7 @@ struct BookIntegrityMonitor {
             } catch {
                 if case .unknownTopic = error { return nil }
                 // A lost book message: the book cannot be trusted until a new snapshot.
-                guard let name = topicName(bytes), name.hasPrefix("orderbook."),
+                guard let name = BybitTopic.name(in: bytes), name.hasPrefix("orderbook."),
                       let index = decoder.topicIndex(named: name) else { return nil }
                 books[index]?.awaitSnapshot()
                 return (name, "undecodable book message (\(error.counterName))")
@@ -46,11 +45,5 @@ struct BookIntegrityMonitor {
         default:
             return nil
         }
-    }
-
-    private func topicName(_ bytes: [UInt8]) -> String? {
-        let text = String(decoding: bytes.prefix(200), as: UTF8.self)
-        guard let start = text.range(of: "\"topic\":\"") else { return nil }
-        return String(text[start.upperBound...].prefix { $0 != "\"" })
     }
 }

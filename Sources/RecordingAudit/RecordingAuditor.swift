@@ -156,7 +156,7 @@ public struct RecordingAuditor {
         }
         report.decodeErrors[error.counterName, default: 0] += 1
         // Attribute the error to its topic when the topic itself could be read: same key as good frames.
-        guard let name = Self.topicName(in: frame), let index = decoder.topicIndex(named: name) else { return }
+        guard let name = BybitTopic.name(in: frame), let index = decoder.topicIndex(named: name) else { return }
         ensureCounters(index)
         topicCounters[index]!.decodeErrors += 1
         // A lost message leaves state that cannot be trusted: the book needs a new snapshot, and a ticker
@@ -169,23 +169,6 @@ public struct RecordingAuditor {
         default:
             break
         }
-    }
-
-    /// Reads the `topic` string of a frame with a plain byte search (only used on the error path).
-    static func topicName(in frame: UnsafeBufferPointer<UInt8>) -> String? {
-        let needle = Array("\"topic\":\"".utf8)
-        guard frame.count > needle.count else { return nil }
-        var i = 0
-        while i + needle.count < frame.count {
-            if frame[i] == needle[0] && Array(frame[i..<(i + needle.count)]) == needle {
-                let start = i + needle.count
-                var end = start
-                while end < frame.count && frame[end] != UInt8(ascii: "\"") { end += 1 }
-                return end < frame.count ? String(decoding: frame[start..<end], as: UTF8.self) : nil
-            }
-            i += 1
-        }
-        return nil
     }
 
     private mutating func touchTopic(localTime t: Int64, exchangeTime: ExchangeTime?) -> Int {

@@ -22,10 +22,8 @@ import Testing
         let sim = try await SimulatorHarness.start()
         defer { sim.stop() }
         let c = client(sim.wsURL)
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { events in events.contains { if case let .subscribed(t, _) = $0 { t == Self.topics } else { false } } })
         #expect(await log.wait { $0.compactMap(\.frameText).filter { $0.contains("orderbook.50.BTCUSDT") }.count >= 20 })
         let frames = log.snapshot.compactMap(\.frameText)
@@ -36,10 +34,8 @@ import Testing
         let sim = try await SimulatorHarness.start(frames: 600)
         defer { sim.stop() }
         let c = client(sim.wsURL)
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.compactMap(\.frameText).count >= 30 })
         await sim.replay.dropAllConnections()
         #expect(await log.wait { $0.contains { $0.disconnectReason != nil } })
@@ -63,10 +59,8 @@ import Testing
             config.pingInterval = .milliseconds(200)
             config.pongTimeout = .milliseconds(300)
         }
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.contains { $0.disconnectReason == .pongTimeout } })
     }
 
@@ -77,10 +71,8 @@ import Testing
             config.pingInterval = .milliseconds(100)
             config.pongTimeout = .seconds(2)
         }
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.contains(where: \.isConnected) })
         try await Task.sleep(for: .milliseconds(1_500))   // ~15 pings answered
         #expect(!log.snapshot.contains { $0.disconnectReason != nil })
@@ -90,10 +82,8 @@ import Testing
         let sim = try await SimulatorHarness.start()
         defer { sim.stop() }
         let c = client(sim.wsURL, topics: ["dcp.future"])
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { events in
             events.contains { if case let .subscriptionFailed(t, m, _) = $0 { t == ["dcp.future"] && m.contains("handler not found") } else { false } }
         })
@@ -106,10 +96,8 @@ import Testing
             config.bookSilence = .milliseconds(300)
             config.livenessCheckInterval = .milliseconds(50)
         }
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         // The replay ends quickly; the book goes silent; the client resubscribes and gets a fresh snapshot.
         #expect(await log.wait { events in
             events.contains { if case let .resync(t, .silence, _) = $0 { t == "orderbook.50.BTCUSDT" } else { false } }
@@ -129,10 +117,8 @@ import Testing
         let sim = try await SimulatorHarness.start(tls: certificates.server)
         defer { sim.stop() }
         let c = client("wss://localhost:\(sim.port)/v5/public/linear") { $0.tlsConfiguration = certificates.client }
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.compactMap(\.frameText).count >= 5 })
     }
 
@@ -141,10 +127,8 @@ import Testing
         let sim = try await SimulatorHarness.start(tls: certificates.server)
         defer { sim.stop() }
         let c = client("wss://localhost:\(sim.port)/v5/public/linear")   // system roots: our test CA is unknown
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.filter { $0.disconnectReason != nil }.count >= 2 })
         #expect(log.snapshot.compactMap(\.frameText).isEmpty)
     }
@@ -153,10 +137,8 @@ import Testing
         let sim = try await SimulatorHarness.start(depth: 1000)
         defer { sim.stop() }
         let c = client(sim.wsURL, topics: ["orderbook.1000.BTCUSDT"])   // default frame limit
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait { $0.compactMap(\.frameText).contains { $0.contains(#""type":"snapshot""#) && $0.utf8.count > 16_384 } })
         #expect(!log.snapshot.contains { $0.disconnectReason != nil })
     }
@@ -165,10 +147,8 @@ import Testing
         let sim = try await SimulatorHarness.start()
         defer { sim.stop() }
         let c = client(sim.wsURL) { $0.maxFrameSize = 256 }
-        let log = EventLog()
-        let consumer = log.consume(c)
-        let running = Task { await c.run() }
-        defer { running.cancel(); consumer.cancel() }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
         #expect(await log.wait(timeout: .seconds(3)) { $0.contains { $0.disconnectReason == .oversizeFrame } }, "\(log.snapshot.compactMap(\.disconnectReason))")
     }
 

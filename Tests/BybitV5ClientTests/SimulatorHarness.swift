@@ -74,6 +74,14 @@ final class EventLog: Sendable {
 
     var snapshot: [PublicStreamEvent] { events.withLock { $0 } }
 
+    /// Runs `client` and records its events; call the returned closure to stop both.
+    static func running(_ client: PublicStreamClient) -> (EventLog, @Sendable () -> Void) {
+        let log = EventLog()
+        let consumer = log.consume(client)
+        let running = Task { await client.run() }
+        return (log, { running.cancel(); consumer.cancel() })
+    }
+
     /// Polls every 10 ms until `condition` holds or `timeout` passes; returns whether it held.
     func wait(timeout: Duration = .seconds(10), _ condition: ([PublicStreamEvent]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
