@@ -9,8 +9,9 @@ public import Logging
 import NIOCore
 public import NIOSSL
 
-/// The Bybit-compatible simulator server: public WebSocket `/v5/public/linear` and market REST endpoints on
-/// one port, served from a ``MarketReplay``.
+/// The Bybit-compatible simulator server, on one port, served from a ``MarketReplay``: public WebSocket
+/// `/v5/public/linear`, private WebSocket `/v5/private`, market REST, signed trading REST, and test controls
+/// under `/_cascade/`.
 public enum BybitSimulatorServer {
     /// Builds the Hummingbird application. `onRunning` receives the bound port (pass port 0 to pick one).
     public static func application(
@@ -31,39 +32,63 @@ public enum BybitSimulatorServer {
             let body = method == "POST" ? String(buffer: try await request.body.collect(upTo: 1 << 20)) : ""
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let (status, text, limitHeaders) = await replay.answerSigned(method: method, path: request.uri.path,
-                                                                         rawQuery: request.uri.query ?? "",
-                                                                         body: body, headers: headers, now: clock.now())
+            let call = { await replay.answerSigned(method: method, path: request.uri.path, rawQuery: request.uri.query ?? "",
+                                                   body: body, headers: headers, now: clock.now()) }
+            // The REST channel's fault hook: lost answers, processed-twice requests, late answers.
+            var (status, text, limitHeaders) = await call()
+            switch await replay.restFault() {
+            case .drop:
+                return Response(status: .gatewayTimeout)
+            case .duplicate:
+                (status, text, limitHeaders) = await call()
+            case let .delay(ms):
+                try await Task.sleep(for: .milliseconds(ms))
+            case .deliver, .reorder:
+                break
+            }
             var fields: HTTPFields = [.contentType: "application/json"]
             for (name, value) in limitHeaders { if let n = HTTPField.Name(name) { fields[n] = value } }
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.post("/v5/order/{operation}") { request, _ in try await signed(request, "POST") }
+        router.post("/v5/position/{operation}") { request, _ in try await signed(request, "POST") }
         for path in ["/v5/order/realtime", "/v5/position/list", "/v5/account/wallet-balance", "/v5/execution/list"] {
             router.get(RouterPath(path)) { request, _ in try await signed(request, "GET") }
         }
-        router.ws("/v5/public/linear") { inbound, outbound, _ in
-            let (id, outbox) = await replay.connect()
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    for await text in outbox {
-                        do { try await outbound.write(.text(text)) } catch { break }
-                    }
-                    // The replay closed this connection (fault hook) or the client went away.
-                    try? await outbound.close(.goingAway, reason: "closed by simulator")
-                }
-                group.addTask {
-                    do {
-                        for try await message in inbound.messages(maxSize: 1 << 20) {
-                            guard case let .text(text) = message else { continue }
-                            await replay.receive(text, from: id)
+        // Test controls (lockstep advance, reset, faults, status).
+        let control: @Sendable (Request, String) async throws -> Response = { request, method in
+            let body = method == "POST" ? Array(buffer: try await request.body.collect(upTo: 1 << 20)) : []
+            let (status, text) = await replay.answerControl(method: method, path: request.uri.path, body: body)
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("/_cascade/{control}") { request, _ in try await control(request, "POST") }
+        router.get("/_cascade/{control}") { request, _ in try await control(request, "GET") }
+        for (path, isPrivate) in [("/v5/public/linear", false), ("/v5/private", true)] {
+            router.ws(RouterPath(path)) { inbound, outbound, _ in
+                let (id, outbox) = await replay.connect(private: isPrivate)
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await item in outbox {
+                            if item.stallMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(item.stallMilliseconds)) }
+                            do { try await outbound.write(.text(item.text)) } catch { break }
                         }
-                    } catch {}
+                        // The replay closed this connection (fault hook) or the client went away.
+                        try? await outbound.close(.goingAway, reason: "closed by simulator")
+                    }
+                    group.addTask {
+                        do {
+                            for try await message in inbound.messages(maxSize: 1 << 20) {
+                                guard case let .text(text) = message else { continue }
+                                await replay.receive(text, from: id)
+                            }
+                        } catch {}
+                        await replay.disconnect(id)
+                    }
+                    await group.next()
                     await replay.disconnect(id)
+                    group.cancelAll()
                 }
-                await group.next()
-                await replay.disconnect(id)
-                group.cancelAll()
             }
         }
         let webSocket = HTTPServerBuilder.http1WebSocketUpgrade(

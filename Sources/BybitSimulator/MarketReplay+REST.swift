@@ -28,7 +28,7 @@ extension MarketReplay {
             let limit = min(max(Int(query["limit"] ?? "25") ?? 25, 1), 1000)
             guard let book = deepestBook(symbol) else { return fail(10001, "params error: no book for \(symbol)") }
             let instrument = decoder.instruments[book.symbol]
-            let result = #"{"s":"\#(symbol)","b":[\#(BybitFrameEncoder.levels(book.topLevels(.bid, limit), instrument))],"a":[\#(BybitFrameEncoder.levels(book.topLevels(.ask, limit), instrument))],"ts":\#(book.lastExchangeTime?.milliseconds ?? 0),"u":\#(book.lastUpdateID ?? 0),"seq":\#(book.lastSequence ?? 0),"cts":\#(book.lastMatchTime?.milliseconds ?? 0)}"#
+            let result = #"{"s":"\#(symbol)","b":[\#(BybitFrameEncoder.levels(book.topLevels(.bid, limit), instrument))],"a":[\#(BybitFrameEncoder.levels(book.topLevels(.ask, limit), instrument))],"ts":\#(book.lastExchangeTime.map { $0.milliseconds + timeOffset } ?? 0),"u":\#(book.lastUpdateID ?? 0),"seq":\#(book.lastSequence ?? 0),"cts":\#(book.lastMatchTime.map { $0.milliseconds + timeOffset } ?? 0)}"#
             return ok(result)
         case "/v5/market/recent-trade":
             guard let symbol = query["symbol"], let id = decoder.instruments.lookup(symbol) else {
@@ -38,14 +38,18 @@ extension MarketReplay {
             let instrument = decoder.instruments[id]
             let trades = (recentTrades[id] ?? []).suffix(limit).reversed()
             let items = trades.map { t in
-                #"{"execId":"\#(BybitStreamRequest.escape(t.id))","symbol":"\#(symbol)","price":"\#(instrument.format(t.price))","size":"\#(instrument.format(t.qty))","side":"\#(t.takerSide)","time":"\#(t.tradeTime.milliseconds)","isBlockTrade":\#(t.isBlockTrade),"isRPITrade":\#(t.isRPI)}"#
+                #"{"execId":"\#(BybitStreamRequest.escape(t.id))","symbol":"\#(symbol)","price":"\#(instrument.format(t.price))","size":"\#(instrument.format(t.qty))","side":"\#(t.takerSide)","time":"\#(t.tradeTime.milliseconds + timeOffset)","isBlockTrade":\#(t.isBlockTrade),"isRPITrade":\#(t.isRPI)}"#
             }
             return ok(#"{"category":"linear","list":[\#(items.joined(separator: ","))]}"#)
         case "/v5/market/tickers":
             let wanted = query["symbol"]
             let items = tickers.values.filter { wanted == nil || decoder.instruments[$0.symbol].symbol == wanted }
                 .sorted { decoder.instruments[$0.symbol].symbol < decoder.instruments[$1.symbol].symbol }
-                .map { BybitFrameEncoder.tickerObject(instrument: decoder.instruments[$0.symbol], fields: $0.fields) }
+                .map { state in
+                    var fields = state.fields
+                    fields.nextFundingTime = fields.nextFundingTime.map(rebased)
+                    return BybitFrameEncoder.tickerObject(instrument: decoder.instruments[state.symbol], fields: fields)
+                }
             return ok(#"{"category":"linear","list":[\#(items.joined(separator: ","))]}"#)
         default:
             return (404, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10001, retMsg: "unknown endpoint \(path)", time: time))

@@ -28,10 +28,13 @@ extension MarketReplay {
         return (status, text, limitHeaders)
     }
 
+    /// The REST channel's fault decision for one answer.
+    func restFault() -> SimFaultAction { faults.isActive ? faults.action(on: .rest) : .deliver }
+
     /// Requests per second per key for an endpoint (Bybit's defaults for linear, from the rate-limit page).
     static func rateLimit(_ path: String) -> Int {
         switch path {
-        case "/v5/order/create", "/v5/order/amend", "/v5/order/cancel": 10
+        case "/v5/order/create", "/v5/order/amend", "/v5/order/cancel", "/v5/order/create-batch": 10
         case "/v5/order/cancel-all": 10
         default: 50
         }
@@ -43,36 +46,74 @@ extension MarketReplay {
             (200, BybitFrameEncoder.restEnvelope(result: result, retCode: code, retMsg: message, time: time))
         }
         // Authentication, as Bybit: unknown key 10003, bad signature 10004, timestamp outside the window 10002.
-        guard let key = headers["x-bapi-api-key"], let secret = apiKeys[key] else { return reply(10003, "API key is invalid.") }
+        guard let key = headers["x-bapi-api-key"], let entry = keys[key] else { return reply(10003, "API key is invalid.") }
         guard let ts = headers["x-bapi-timestamp"].flatMap({ Int64($0) }), let sign = headers["x-bapi-sign"] else {
             return reply(10004, "error sign! missing signature headers")
         }
         let window = headers["x-bapi-recv-window"].flatMap { Int($0) } ?? 5000
         let payload = method == "GET" ? rawQuery : body
-        let expected = BybitSigner(credentials: BybitCredentials(apiKey: key, secret: secret))
+        let expected = BybitSigner(credentials: BybitCredentials(apiKey: key, secret: entry.secret))
             .signature(timestamp: ts, recvWindow: window, payload: payload)
         guard expected == sign else { return reply(10004, "error sign! origin_string[\(ts)\(key)\(window)...]") }
-        guard abs(time - ts) <= Int64(window) else {
+        // Bybit's window: server_time - recv_window <= ts < server_time + 1000.
+        guard ts >= time - Int64(window), ts < time + 1_000 else {
             return reply(10002, "invalid request, please check your server timestamp or recv_window param. req_timestamp[\(ts)],server_timestamp[\(time)],recv_window[\(window)]")
         }
         let query = Self.parseQuery(rawQuery)
         let json = method == "POST" ? ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:] : [:]
+        // Take the account out while it is worked on, so its arrays are mutated in place (no copy on write).
+        var trading = accounts.removeValue(forKey: entry.account)!
+        let answer = answer(method: method, path: path, query: query, json: json, trading: &trading, time: time, reply: reply)
+        accounts[entry.account] = trading
+        release(account: entry.account, upTo: exchangeClock)
+        return answer
+    }
+
+    private func answer(method: String, path: String, query: [String: String], json: [String: Any], trading: inout SimTrading,
+                        time: Int64, reply: (Int, String, String) -> (Int, String)) -> (Int, String) {
+        func instrument(_ symbol: Any?) -> Instrument? {
+            (symbol as? String).flatMap { decoder.instruments.lookup($0) }.map { decoder.instruments[$0] }
+        }
         switch (method, path) {
         case ("POST", "/v5/order/create"):
-            return createOrder(json, time: time, reply: reply)
-        case ("POST", "/v5/order/amend"):
-            guard let symbol = json["symbol"] as? String, let id = decoder.instruments.lookup(symbol) else {
-                return reply(10001, "params error: symbol")
+            switch createOrder(json, trading: &trading) {
+            case let .success(record):
+                return reply(0, "OK", #"{"orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(record.orderLinkId))"}"#)
+            case let .failure(error):
+                return reply(error.code, error.message, "{}")
             }
-            let instrument = decoder.instruments[id]
+        case ("POST", "/v5/order/create-batch"):
+            guard json["category"] as? String == "linear" else { return reply(10001, "params error: category must be linear", "{}") }
+            guard let requests = json["request"] as? [[String: Any]], !requests.isEmpty else {
+                return reply(10001, "params error: request must be a non-empty list", "{}")
+            }
+            guard requests.count <= 20 else { return reply(10001, "params error: at most 20 orders per batch", "{}") }
+            var items: [String] = []
+            var statuses: [String] = []
+            for var request in requests {
+                request["category"] = "linear"
+                let symbol = request["symbol"] as? String ?? ""
+                let link = request["orderLinkId"] as? String ?? ""
+                switch createOrder(request, trading: &trading) {
+                case let .success(record):
+                    items.append(#"{"category":"linear","symbol":"\#(BybitStreamRequest.escape(symbol))","orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))","createAt":"\#(record.createdTime)"}"#)
+                    statuses.append(#"{"code":0,"msg":"OK"}"#)
+                case let .failure(error):
+                    items.append(#"{"category":"linear","symbol":"\#(BybitStreamRequest.escape(symbol))","orderId":"","orderLinkId":"\#(BybitStreamRequest.escape(link))","createAt":""}"#)
+                    statuses.append(#"{"code":\#(error.code),"msg":"\#(BybitStreamRequest.escape(error.message))"}"#)
+                }
+            }
+            return (200, #"{"retCode":0,"retMsg":"OK","result":{"list":[\#(items.joined(separator: ","))]},"retExtInfo":{"list":[\#(statuses.joined(separator: ","))]},"time":\#(time)}"#)
+        case ("POST", "/v5/order/amend"):
+            guard let instrument = instrument(json["symbol"]) else { return reply(10001, "params error: symbol", "{}") }
             let orderIdText = json["orderId"] as? String, linkText = json["orderLinkId"] as? String
             let qtyText = json["qty"] as? String, priceText = json["price"] as? String
             let orderId = orderIdText ?? linkText.flatMap { trading.orderId(linkId: $0) }
             let qty = qtyText.flatMap { try? instrument.quantity($0) }
             let price = priceText.flatMap { try? instrument.price($0) }
-            guard qty != nil || price != nil else { return reply(10001, "params error: nothing to amend") }
+            guard qty != nil || price != nil else { return reply(10001, "params error: nothing to amend", "{}") }
             guard let orderId, trading.amend(orderId: orderId, symbol: instrument, qty: qty, price: price) else {
-                return reply(110001, "order not exists or too late to replace")
+                return reply(110001, "order not exists or too late to replace", "{}")
             }
             let link = trading.orders[orderId]?.orderLinkId ?? ""
             return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
@@ -81,107 +122,132 @@ extension MarketReplay {
             var cancelled: [String] = []
             for record in trading.orders.values.sorted(by: { $0.orderId < $1.orderId })
             where record.isOpen && (symbol == nil || record.symbol == symbol) {
-                if let id = decoder.instruments.lookup(record.symbol), trading.cancel(orderId: record.orderId, symbol: decoder.instruments[id]) {
+                if let i = instrument(record.symbol), trading.cancel(orderId: record.orderId, symbol: i) {
                     cancelled.append(#"{"orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(record.orderLinkId))"}"#)
                 }
             }
             return reply(0, "OK", #"{"list":[\#(cancelled.joined(separator: ","))],"success":"1"}"#)
         case ("POST", "/v5/order/cancel"):
-            guard let symbol = json["symbol"] as? String, let id = decoder.instruments.lookup(symbol) else {
-                return reply(10001, "params error: symbol")
-            }
+            guard let instrument = instrument(json["symbol"]) else { return reply(10001, "params error: symbol", "{}") }
             let orderId = (json["orderId"] as? String) ?? (json["orderLinkId"] as? String).flatMap { trading.orderId(linkId: $0) }
-            guard let orderId, trading.cancel(orderId: orderId, symbol: decoder.instruments[id]) else {
-                return reply(110001, "order not exists or too late to cancel")
+            guard let orderId, trading.cancel(orderId: orderId, symbol: instrument) else {
+                return reply(110001, "order not exists or too late to cancel", "{}")
             }
             let link = trading.orders[orderId]?.orderLinkId ?? ""
             return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
         case ("GET", "/v5/order/realtime"):
             let open = trading.orders.values
                 .filter { $0.isOpen && (query["symbol"] == nil || $0.symbol == query["symbol"]) }
+                .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
+                .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
                 .sorted { $0.createdTime == $1.createdTime ? $0.orderId > $1.orderId : $0.createdTime > $1.createdTime }
-            let items = open.map(orderJSON).joined(separator: ",")
+            let items = open.compactMap { r in instrument(r.symbol).map { trading.orderJSON(r, $0) } }.joined(separator: ",")
             return reply(0, "OK", #"{"category":"linear","list":[\#(items)],"nextPageCursor":""}"#)
         case ("GET", "/v5/position/list"):
-            let items = trading.exchanges.sorted { $0.key < $1.key }.compactMap { id, exchange -> String? in
-                let instrument = decoder.instruments[id]
-                guard query["symbol"] == nil || instrument.symbol == query["symbol"] else { return nil }
-                let a = exchange.account
-                let side = a.size > 0 ? "Buy" : a.size < 0 ? "Sell" : ""
-                let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice
-                return #"{"positionIdx":0,"symbol":"\#(instrument.symbol)","side":"\#(side)","size":"\#(instrument.format(Quantity(units: abs(a.size))))","avgPrice":"\#(a.averageEntryPrice.map(instrument.format) ?? "0")","positionValue":"\#(FixedDecimal.format(wide: a.entryValue.units.magnitude == 0 ? 0 : Int128(a.entryValue.units.magnitude), digits: 8))","markPrice":"\#(mark.map(instrument.format) ?? "")","unrealisedPnl":"\#(mark.map { a.unrealisedPnL(mark: $0).description } ?? "0")","cumRealisedPnl":"\#(a.realisedPnL.description)","leverage":"1","tradeMode":0,"positionStatus":"Normal","createdTime":"0","updatedTime":"\#(time)","seq":0}"#
+            let items = trading.exchanges.keys.sorted().compactMap { id -> String? in
+                guard query["symbol"] == nil || decoder.instruments[id].symbol == query["symbol"] else { return nil }
+                return trading.positionJSON(id, stream: false)
             }
             return reply(0, "OK", #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":""}"#)
+        case ("POST", "/v5/position/trading-stop"):
+            guard let instrument = instrument(json["symbol"]) else { return reply(10001, "params error: symbol", "{}") }
+            guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return reply(10001, "position idx not match position mode", "{}") }
+            func level(_ key: String) -> Price?? {
+                guard let text = json[key] as? String else { return .some(nil) }
+                if text == "0" || text.isEmpty { return .some(nil) }
+                guard let p = try? instrument.price(text), p.units > 0 else { return nil }
+                return .some(p)
+            }
+            guard let tp = level("takeProfit"), let sl = level("stopLoss") else { return reply(10001, "params error: takeProfit/stopLoss", "{}") }
+            guard tp != nil || sl != nil else { return reply(10001, "params error: takeProfit or stopLoss required", "{}") }
+            let mode = json["tpslMode"] as? String ?? "Full"
+            var size: Quantity?
+            if mode == "Partial" {
+                guard let text = (json["tpSize"] as? String) ?? (json["slSize"] as? String), let q = try? instrument.quantity(text), q.units > 0 else {
+                    return reply(10001, "params error: tpSize/slSize required in Partial mode", "{}")
+                }
+                size = q
+            }
+            let by = SimTriggerPrice(rawValue: (json["tpTriggerBy"] as? String) ?? (json["slTriggerBy"] as? String) ?? "LastPrice") ?? .lastPrice
+            switch trading.tradingStop(symbol: instrument, takeProfit: tp, stopLoss: sl, triggerBy: by, qty: size) {
+            case .success: return reply(0, "OK", "{}")
+            case let .failure(reason): return reply(reason.retCode, reason.rawValue, "{}")
+            }
         case ("GET", "/v5/account/wallet-balance"):
-            let wallet = trading.walletBalance.description
-            var unrealised = USDT.zero
-            for exchange in trading.exchanges.values {
-                if let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice { unrealised = unrealised + exchange.account.unrealisedPnL(mark: mark) }
-            }
-            let equity = (trading.walletBalance + unrealised).description
-            return reply(0, "OK", #"{"list":[{"accountType":"UNIFIED","totalEquity":"\#(equity)","totalWalletBalance":"\#(wallet)","totalAvailableBalance":"\#(wallet)","coin":[{"coin":"USDT","walletBalance":"\#(wallet)","equity":"\#(equity)","unrealisedPnl":"\#(unrealised.description)","cumRealisedPnl":"0"}]}]}"#)
+            return reply(0, "OK", #"{"list":[\#(trading.walletJSON())]}"#)
         case ("GET", "/v5/execution/list"):
-            let items = trading.executions.reversed().filter { query["symbol"] == nil || $0.symbol == query["symbol"] }.prefix(100).map { e -> String in
-                let instrument = decoder.instruments[decoder.instruments.lookup(e.symbol)!]
-                let f = e.fill
-                return #"{"symbol":"\#(e.symbol)","orderId":"\#(e.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(e.orderLinkId))","side":"\#(f.side)","orderType":"Limit","stopOrderType":"UNKNOWN","execId":"\#(e.execId)","execPrice":"\#(instrument.format(f.price))","execQty":"\#(instrument.format(f.qty))","execValue":"\#(f.value.description)","execFee":"\#(f.fee.description)","feeRate":"\#(f.isMaker ? "0.0002" : "0.00055")","execType":"Trade","isMaker":\#(f.isMaker),"execTime":"\#(f.exchangeTime.milliseconds)","leavesQty":"0","orderQty":"\#(instrument.format(f.qty))","orderPrice":"\#(instrument.format(f.price))","closedSize":"","seq":0}"#
-            }
+            let items = trading.executions.reversed()
+                .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
+                .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
+                .filter { query["execType"] == nil || $0.execType == query["execType"] }
+                .prefix(min(max(Int(query["limit"] ?? "50") ?? 50, 1), 100))
+                .compactMap { e in instrument(e.symbol).map { trading.executionJSON(e, $0) } }
             return reply(0, "OK", #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":""}"#)
         default:
             return (404, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10001, retMsg: "unknown endpoint \(path)", time: time))
         }
     }
 
-    private func createOrder(_ json: [String: Any], time: Int64, reply: (Int, String, String) -> (Int, String)) -> (Int, String) {
-        guard json["category"] as? String == "linear" else { return reply(10001, "params error: category must be linear", "{}") }
+    struct CreateError: Error {
+        var code: Int
+        var message: String
+    }
+
+    /// Validates and submits one create request (also one item of a batch).
+    private func createOrder(_ json: [String: Any], trading: inout SimTrading) -> Result<SimTrading.OrderRecord, CreateError> {
+        func fail(_ code: Int, _ message: String) -> Result<SimTrading.OrderRecord, CreateError> { .failure(CreateError(code: code, message: message)) }
+        guard json["category"] as? String == "linear" else { return fail(10001, "params error: category must be linear") }
         guard let symbol = json["symbol"] as? String, let id = decoder.instruments.lookup(symbol) else {
-            return reply(10001, "params error: symbol invalid", "{}")
+            return fail(10001, "params error: symbol invalid")
         }
         let instrument = decoder.instruments[id]
         guard let sideText = json["side"] as? String, let side: Side = sideText == "Buy" ? .buy : sideText == "Sell" ? .sell : nil else {
-            return reply(10001, "params error: side invalid", "{}")
+            return fail(10001, "params error: side invalid")
         }
         guard let qtyText = json["qty"] as? String, let qty = try? instrument.quantity(qtyText) else {
-            return reply(10001, "params error: qty invalid", "{}")
+            return fail(10001, "params error: qty invalid")
         }
         let type = json["orderType"] as? String ?? "Limit"
+        guard type == "Limit" || type == "Market" else { return fail(10001, "params error: orderType invalid") }
         var price: Price?
         if type == "Limit" {
             guard let p = (json["price"] as? String).flatMap({ try? instrument.price($0) }) else {
-                return reply(10001, "params error: price invalid", "{}")
+                return fail(10001, "params error: price invalid")
             }
             price = p
         }
-        let tif: SimTimeInForce = switch json["timeInForce"] as? String {
-        case "PostOnly": .postOnly
-        case "IOC": .immediateOrCancel
-        case "FOK": .fillOrKill
-        default: type == "Market" ? .immediateOrCancel : .goodTillCancel
+        let tif: SimTimeInForce
+        switch type == "Market" ? "IOC" : (json["timeInForce"] as? String ?? "GTC") {
+        case "PostOnly": tif = .postOnly
+        case "IOC": tif = .immediateOrCancel
+        case "FOK": tif = .fillOrKill
+        case "GTC": tif = .goodTillCancel
+        default: return fail(10001, "params error: timeInForce invalid")
         }
         let link = json["orderLinkId"] as? String ?? ""
-        if !link.isEmpty, trading.orderId(linkId: link) != nil { return reply(110072, "OrderLinkedID is duplicate", "{}") }
-        let reduceOnly = json["reduceOnly"] as? Bool ?? false
-        let positionIndex = (json["positionIdx"] as? NSNumber)?.intValue ?? 0
-        switch trading.create(symbol: instrument, side: side, price: price, qty: qty, timeInForce: tif, orderLinkId: link,
-                              reduceOnly: reduceOnly, positionIndex: positionIndex, now: time) {
-        case let .success(record):
-            return reply(0, "OK", #"{"orderId":"\#(record.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
-        case let .failure(reason):
-            return reply(reason.retCode, reason.rawValue, "{}")
+        guard link.count <= 36, link.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            return fail(10001, "params error: orderLinkId must be at most 36 of [A-Za-z0-9_-]")
         }
-    }
-
-    private func orderJSON(_ r: SimTrading.OrderRecord) -> String {
-        guard let id = decoder.instruments.lookup(r.symbol) else { return "{}" }
-        let i = decoder.instruments[id]
-        let leaves = Quantity(units: r.qty.units - r.filled)
-        let tif: String = switch r.timeInForce {
-        case .postOnly: "PostOnly"
-        case .immediateOrCancel: "IOC"
-        case .fillOrKill: "FOK"
-        case .goodTillCancel: "GTC"
+        if !link.isEmpty, trading.orderId(linkId: link) != nil { return fail(110072, "OrderLinkedID is duplicate") }
+        var order = SimTrading.NewOrder(side: side, price: price, qty: qty, timeInForce: tif, orderLinkId: link)
+        order.reduceOnly = json["reduceOnly"] as? Bool ?? false
+        order.closeOnTrigger = json["closeOnTrigger"] as? Bool ?? false
+        order.positionIndex = (json["positionIdx"] as? NSNumber)?.intValue ?? 0
+        guard order.positionIndex == 0 else { return fail(10001, "position idx not match position mode") }
+        if let triggerText = json["triggerPrice"] as? String, !triggerText.isEmpty, triggerText != "0" {
+            guard let trigger = try? instrument.price(triggerText), trigger.units > 0 else { return fail(10001, "params error: triggerPrice invalid") }
+            guard let direction = (json["triggerDirection"] as? NSNumber).flatMap({ SimTriggerDirection(rawValue: $0.intValue) }) else {
+                return fail(10001, "params error: triggerDirection must be 1 (rise) or 2 (fall)")
+            }
+            guard let by = SimTriggerPrice(rawValue: json["triggerBy"] as? String ?? "LastPrice") else {
+                return fail(10001, "params error: triggerBy invalid")
+            }
+            order.trigger = (trigger, direction, by)
         }
-        return #"{"orderId":"\#(r.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(r.orderLinkId))","symbol":"\#(r.symbol)","price":"\#(r.price.map(i.format) ?? "0")","qty":"\#(i.format(r.qty))","side":"\#(r.side)","positionIdx":0,"orderStatus":"\#(r.status == "Created" ? "New" : r.status)","cancelType":"\#(r.cancelType)","rejectReason":"\#(r.rejectReason)","avgPrice":"0","leavesQty":"\#(i.format(leaves))","leavesValue":"0","cumExecQty":"\#(i.format(Quantity(units: r.filled)))","cumExecValue":"0","cumExecFee":"0","timeInForce":"\#(tif)","orderType":"\#(r.orderType)","stopOrderType":"UNKNOWN","triggerPrice":"0","reduceOnly":false,"closeOnTrigger":false,"createdTime":"\#(r.createdTime)","updatedTime":"\#(r.updatedTime)"}"#
+        switch trading.create(symbol: instrument, order) {
+        case let .success(record): return .success(record)
+        case let .failure(reason): return fail(reason.retCode, reason.rawValue)
+        }
     }
 
     static func parseQuery(_ raw: String) -> [String: String] {

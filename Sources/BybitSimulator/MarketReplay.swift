@@ -10,10 +10,15 @@ public import Recording
 /// first receives a snapshot built from the current state (as Bybit sends one on subscribe), then deltas.
 /// The replay state also answers the market REST endpoints.
 public actor MarketReplay {
-    /// One subscriber connection: its topics and its outbound queue (drained by its own writer task).
+    /// One connection: its topics, its outbound queue (drained by its own writer task), and for a private
+    /// connection the account it authenticated as.
     struct Subscriber {
         var topics: Set<String> = []
-        let outbox: AsyncStream<String>.Continuation
+        let outbox: AsyncStream<SimOutgoing>.Continuation
+        var isPrivate = false
+        var account: String?
+        /// Data frames held back by a reorder fault, sent after the next one.
+        var held: [String] = []
     }
 
     /// A trade kept for `/v5/market/recent-trade`.
@@ -24,6 +29,7 @@ public actor MarketReplay {
     let paths: [String]
     let options: ReplayOptions
     let speed: ReplaySpeed
+    let wallClock: any WallClock
     var decoder = BybitPublicDecoder()
     var books: [String: OrderBook] = [:]
     var tickers: [SymbolID: TickerState] = [:]
@@ -33,32 +39,49 @@ public actor MarketReplay {
     var subscribers: [Int: Subscriber] = [:]
     var nextConnection = 0
     var started = false
+    var replayer: Replayer?
+    var lookahead: (bytes: [UInt8], localTime: LocalTime)?
     /// Frames sent so far (all subscribers), frames replayed, and whether the data ran out.
     public private(set) var framesReplayed = 0
     public private(set) var framesSent = 0
     public private(set) var finished = false
+    /// Exchange time (ms, as recorded) of the latest replayed event, and receive time of the latest frame.
+    public private(set) var exchangeClock: Int64 = 0
+    public private(set) var lastReceiveTime: LocalTime?
     /// Test and fault hooks: answer application pings or not.
     public var answersPings = true
-    /// API keys (key → secret) the trading endpoints accept.
-    let apiKeys: [String: String]
+    /// Rebase market timestamps so the first replayed event is stamped with the wall time the replay began.
+    let rebaseTimestamps: Bool
+    /// Milliseconds added to every exchange timestamp sent (0 until the first timestamped frame, or when not rebasing).
+    public private(set) var timeOffset: Int64 = 0
+    var timeOffsetKnown = false
+    /// Accounts: specs as configured, keys → account name, state by name.
+    let accountSpecs: [SimAccountSpec]
+    let keys: [String: (secret: String, account: String)]
+    var accounts: [String: SimTrading] = [:]
     /// Rate-limit windows per "key path": start (ms) and requests used.
     var rateWindows: [String: (start: Int64, used: Int)] = [:]
-    /// The simulated account and exchanges.
-    var trading: SimTrading
+    /// Seeded per-channel faults (none by default).
+    var faults: SimFaultInjector
+    var privateMessageSequence = 0
     /// The documented default test key of the simulator (never a real Bybit key).
-    public static let defaultAPIKey = (key: "cascade-test-key", secret: "cascade-test-secret")
-    /// USDT deposited in the default account.
-    public static let defaultDeposit = USDT(units: Int64(100_000) * 100_000_000)
+    public static let defaultAPIKey = (key: SimAccountSpec.defaultTestAccount.apiKey, secret: SimAccountSpec.defaultTestAccount.apiSecret)
     static let recentTradeLimit = 1_000
 
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
-                instrumentsJSON: [UInt8]? = nil, apiKeys: [String: String] = [MarketReplay.defaultAPIKey.key: MarketReplay.defaultAPIKey.secret],
-                deposit: USDT = MarketReplay.defaultDeposit) {
+                instrumentsJSON: [UInt8]? = nil, accounts: [SimAccountSpec] = [.defaultTestAccount],
+                rebaseTimestamps: Bool = true, faults: SimFaultPlan = SimFaultPlan(), wallClock: any WallClock) {
         self.paths = paths
-        self.apiKeys = apiKeys
-        self.trading = SimTrading(deposit: deposit)
+        self.accountSpecs = accounts
+        var keys: [String: (secret: String, account: String)] = [:]
+        for spec in accounts { keys[spec.apiKey] = (spec.apiSecret, spec.name) }
+        self.keys = keys
+        for spec in accounts { self.accounts[spec.name] = SimTrading(name: spec.name, deposit: spec.deposit) }
         self.options = options
         self.speed = speed
+        self.wallClock = wallClock
+        self.rebaseTimestamps = rebaseTimestamps
+        self.faults = SimFaultInjector(plan: faults)
         self.instrumentsJSON = instrumentsJSON
         if let instrumentsJSON {
             var table = decoder.instruments
@@ -68,11 +91,11 @@ public actor MarketReplay {
 
     // MARK: - Subscribers
 
-    /// Registers a connection; returns its id and the stream of text frames to send it.
-    func connect() -> (Int, AsyncStream<String>) {
+    /// Registers a connection; returns its id and the stream of frames to send it.
+    func connect(private isPrivate: Bool = false) -> (Int, AsyncStream<SimOutgoing>) {
         nextConnection += 1
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .unbounded)
-        subscribers[nextConnection] = Subscriber(outbox: continuation)
+        let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self, bufferingPolicy: .unbounded)
+        subscribers[nextConnection] = Subscriber(outbox: continuation, isPrivate: isPrivate)
         return (nextConnection, stream)
     }
 
@@ -91,11 +114,41 @@ public actor MarketReplay {
 
     public func setAnswersPings(_ value: Bool) { answersPings = value }
 
+    /// Replaces the fault plan (control endpoint); the random streams restart from the plan's seed.
+    public func setFaults(_ plan: SimFaultPlan) { faults = SimFaultInjector(plan: plan) }
+
     /// Handles one text frame a client sent: its answers (acks, pongs, snapshots) go through the connection's
     /// outbox, behind anything already queued and ahead of later replayed frames, so a late subscriber always
     /// sees its snapshot before the deltas that follow it.
     func receive(_ text: String, from id: Int) {
-        for reply in answers(to: text, from: id) { subscribers[id]?.outbox.yield(reply) }
+        guard let subscriber = subscribers[id] else { return }
+        let replies = subscriber.isPrivate ? privateAnswers(to: text, from: id) : answers(to: text, from: id)
+        for reply in replies { subscribers[id]?.outbox.yield(SimOutgoing(text: reply)) }
+    }
+
+    /// Sends a data frame through the channel's fault hook.
+    func send(_ text: String, to id: Int, channel: SimChannel) {
+        guard subscribers[id] != nil else { return }
+        let action = faults.isActive ? faults.action(on: channel) : .deliver
+        switch action {
+        case .drop:
+            return
+        case .reorder:
+            subscribers[id]!.held.append(text)
+            return
+        case .duplicate:
+            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
+            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
+        case let .delay(ms):
+            subscribers[id]!.outbox.yield(SimOutgoing(text: text, stallMilliseconds: ms))
+        case .deliver:
+            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
+        }
+        // Held messages go out after the one that overtook them.
+        if !subscribers[id]!.held.isEmpty {
+            for held in subscribers[id]!.held { subscribers[id]!.outbox.yield(SimOutgoing(text: held)) }
+            subscribers[id]!.held = []
+        }
     }
 
     private func answers(to text: String, from id: Int) -> [String] {
@@ -147,14 +200,36 @@ public actor MarketReplay {
         }
     }
 
+    /// The next recorded frame, opening the files on first use.
+    private func nextFrame() throws -> (bytes: [UInt8], localTime: LocalTime)? {
+        if let frame = lookahead {
+            lookahead = nil
+            return frame
+        }
+        if replayer == nil { replayer = try Replayer(paths: paths, options: options) }
+        guard let frame = try replayer!.next() else { return nil }
+        return (frame.bytes, frame.localTime)
+    }
+
+    /// Receive time of the next frame, without replaying it.
+    private func peekLocalTime() throws -> LocalTime? {
+        if lookahead == nil { lookahead = try nextFrame() }
+        return lookahead?.localTime
+    }
+
     /// Replays the files once, pacing by receive time. Returns when the data ends or the task is cancelled.
+    /// In lockstep mode the clock moves only through ``advance(frames:milliseconds:)``: this waits for cancellation.
     public func run() async throws {
+        if speed == .lockstep {
+            started = true
+            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            return
+        }
         try await waitForStart()
-        var replayer = try Replayer(paths: paths, options: options)
         var sinceYield = 0
         var first: Int64?
         let wallStart = ContinuousClock.now
-        while let frame = try replayer.next() {
+        while let frame = try nextFrame() {
             if Task.isCancelled { break }
             let t = frame.localTime.nanoseconds
             if first == nil { first = t }
@@ -171,14 +246,78 @@ public actor MarketReplay {
             }
             publish(frame.bytes, localTime: frame.localTime)
         }
+        if !Task.isCancelled { endOfData() }
+    }
+
+    /// What a lockstep step did.
+    public struct StepResult: Sendable {
+        public var frames: Int
+        public var finished: Bool
+        /// Exchange time (ms) the replay has reached, as clients see it (rebased when rebasing).
+        public var exchangeTime: Int64
+        public var receiveTime: LocalTime?
+    }
+
+    /// Lockstep: replays the next `frames` frames, or every frame received within `milliseconds` of recorded
+    /// time after the current one (both: whichever stops first). Then releases what is due.
+    public func advance(frames: Int?, milliseconds: Int64?) throws -> StepResult {
+        var count = 0
+        var limit: Int64?
+        if let milliseconds {
+            let base = try lastReceiveTime ?? peekLocalTime()
+            limit = base.map { $0.nanoseconds + milliseconds * 1_000_000 }
+        }
+        while !finished {
+            if let frames, count >= frames { break }
+            if frames == nil && milliseconds == nil { break }
+            if let limit, let peek = try peekLocalTime(), peek.nanoseconds > limit { break }
+            guard let frame = try nextFrame() else {
+                endOfData()
+                break
+            }
+            publish(frame.bytes, localTime: frame.localTime)
+            count += 1
+        }
+        return StepResult(frames: count, finished: finished, exchangeTime: exchangeClock + timeOffset, receiveTime: lastReceiveTime)
+    }
+
+    /// The data ran out: commands still in flight are processed against the final market state, then every
+    /// private message still waiting for its acknowledgement time is released.
+    private func endOfData() {
         finished = true
+        let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
+        for name in accounts.keys.sorted() {
+            accounts[name]!.advance(to: horizon, instruments: decoder.instruments)
+            release(account: name, upTo: .max)
+        }
+        for id in subscribers.keys.sorted() where !subscribers[id]!.held.isEmpty {
+            for held in subscribers[id]!.held { subscribers[id]!.outbox.yield(SimOutgoing(text: held)) }
+            subscribers[id]!.held = []
+        }
     }
 
     private func publish(_ bytes: [UInt8], localTime: LocalTime) {
         framesReplayed += 1
+        lastReceiveTime = localTime
         guard let message = try? decoder.decode(bytes, localTime: localTime) else { return }
-        if let event = message.marketEvent, let symbol = Self.symbol(of: event) {
-            trading.on(event, instrument: decoder.instruments[symbol])
+        var time: ExchangeTime?
+        if let event = message.marketEvent {
+            time = Self.exchangeTime(of: event)
+            if let time {
+                if !timeOffsetKnown {
+                    timeOffsetKnown = true
+                    timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - time.milliseconds : 0
+                    for name in accounts.keys { accounts[name]!.timeOffset = timeOffset }
+                }
+                exchangeClock = max(exchangeClock, time.milliseconds)
+            }
+            if let symbol = Self.symbol(of: event) {
+                let instrument = decoder.instruments[symbol]
+                for name in accounts.keys.sorted() {
+                    accounts[name]!.on(event, instrument: instrument, at: ExchangeTime(milliseconds: exchangeClock))
+                    release(account: name, upTo: exchangeClock)
+                }
+            }
         }
         var topic: String?
         switch message {
@@ -217,10 +356,21 @@ public actor MarketReplay {
             return
         }
         guard let topic else { return }
-        let text = String(decoding: bytes, as: UTF8.self)
-        for (_, subscriber) in subscribers where subscriber.topics.contains(topic) {
-            subscriber.outbox.yield(text)
+        let out = timeOffset == 0 ? bytes : BybitTimestampRebaser.rebase(bytes, byMilliseconds: timeOffset)
+        let text = String(decoding: out, as: UTF8.self)
+        for id in subscribers.keys.sorted() where subscribers[id]!.topics.contains(topic) {
+            send(text, to: id, channel: .publicStream)
             framesSent += 1
+        }
+    }
+
+    static func exchangeTime(of event: MarketEvent) -> ExchangeTime? {
+        switch event {
+        case let .book(u): u.exchangeTime
+        case let .trades(t): t.first?.exchangeTime
+        case let .ticker(t): t.exchangeTime
+        case let .liquidations(l): l.first?.exchangeTime
+        case let .klines(k): k.first?.exchangeTime
         }
     }
 
@@ -234,20 +384,31 @@ public actor MarketReplay {
         }
     }
 
-    /// A snapshot of the current state of `topic` for a late subscriber (books and tickers).
+    /// A snapshot of the current state of `topic` for a late subscriber (books and tickers), timestamps rebased.
     func snapshot(for topic: String) -> String? {
         if let book = books[topic], book.isSynced, let u = book.lastUpdateID, let ts = book.lastExchangeTime {
             let instrument = decoder.instruments[book.symbol]
             return BybitFrameEncoder.bookSnapshot(
                 instrument: instrument, depth: book.depth, bids: book.topLevels(.bid, book.depth),
                 asks: book.topLevels(.ask, book.depth), updateID: u, sequence: book.lastSequence ?? 0,
-                exchangeTime: ts, matchTime: book.lastMatchTime)
+                exchangeTime: rebased(ts), matchTime: book.lastMatchTime.map(rebased))
         }
         if case let .tickers(symbol)? = BybitTopic(topic), let id = decoder.instruments.lookup(symbol),
            let state = tickers[id], state.hasSnapshot, let ts = state.lastExchangeTime {
-            return BybitFrameEncoder.tickerSnapshot(instrument: decoder.instruments[id], fields: state.fields,
-                                                    crossSequence: state.lastCrossSequence, exchangeTime: ts)
+            var fields = state.fields
+            fields.nextFundingTime = fields.nextFundingTime.map(rebased)
+            return BybitFrameEncoder.tickerSnapshot(instrument: decoder.instruments[id], fields: fields,
+                                                    crossSequence: state.lastCrossSequence, exchangeTime: rebased(ts))
         }
         return nil
     }
+
+    /// An exchange time as clients see it.
+    func rebased(_ time: ExchangeTime) -> ExchangeTime { ExchangeTime(milliseconds: time.milliseconds + timeOffset) }
+}
+
+/// One frame queued for a connection; `stallMilliseconds` > 0 holds the connection that long first (fault hook).
+struct SimOutgoing: Sendable {
+    var text: String
+    var stallMilliseconds: Int64 = 0
 }

@@ -6,11 +6,15 @@ public enum ReplaySpeed: Sendable, Equatable, CustomStringConvertible {
     case accelerated(Double)
     /// No pacing: as fast as the subscribers read.
     case asFastAsPossible
+    /// The replay clock moves only when a client asks (`POST /_cascade/advance`): tests decide what happens when.
+    case lockstep
 
-    /// Parses `1`, `10`, `0.5` or `max`.
+    /// Parses `1`, `10`, `0.5`, `max` or `lockstep`.
     public init?(_ text: String) {
         if text == "max" {
             self = .asFastAsPossible
+        } else if text == "lockstep" {
+            self = .lockstep
         } else if let factor = Double(text), factor > 0, factor.isFinite {
             self = factor == 1 ? .realTime : .accelerated(factor)
         } else {
@@ -23,6 +27,7 @@ public enum ReplaySpeed: Sendable, Equatable, CustomStringConvertible {
         case .realTime: "1×"
         case let .accelerated(f): "\(f)×"
         case .asFastAsPossible: "max"
+        case .lockstep: "lockstep"
         }
     }
 
@@ -31,7 +36,7 @@ public enum ReplaySpeed: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .realTime: ns
         case let .accelerated(f): Int64(Double(ns) / f)
-        case .asFastAsPossible: nil
+        case .asFastAsPossible, .lockstep: nil
         }
     }
 }

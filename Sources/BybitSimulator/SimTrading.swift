@@ -3,13 +3,20 @@ import CascadeCore
 import MarketData
 import Simulation
 
-/// The trading half of the simulator: one `SimulatedExchange` per symbol, one account (a USDT deposit plus
-/// each symbol's realised PnL, fees and funding), and Bybit-shaped order and execution records.
+/// The private topics of the simulator's `/v5/private` stream.
+enum SimPrivateTopic: String, CaseIterable, Sendable {
+    case order, execution, position, wallet
+}
+
+/// One account of the simulator: one `SimulatedExchange` per symbol, a USDT deposit, Bybit-shaped order and
+/// execution records, and the account's private-stream messages waiting for their acknowledgement time.
 ///
 /// Orders get their Bybit `orderId` when the REST call is answered (as on Bybit), while the matching engine
-/// processes them when they arrive (exchange time of the latest replayed event + latency).
+/// processes them when they arrive (exchange time of the latest replayed event + entry latency). Every report
+/// becomes private-stream messages stamped `report time + acknowledgement latency`; the replay releases them
+/// once its exchange clock reaches that time, so a client never hears of a fill before it could have.
 struct SimTrading {
-    /// One order as `/v5/order/realtime` lists it.
+    /// One order as `/v5/order/realtime` and the `order` topic show it.
     struct OrderRecord {
         var orderId: String
         var orderLinkId: String
@@ -21,14 +28,23 @@ struct SimTrading {
         var timeInForce: SimTimeInForce
         var status: String
         var filled: Int64 = 0
+        var execValue = USDT.zero
+        var execFee = USDT.zero
         var engineID: SimOrderID?
         var cancelType = "UNKNOWN"
         var rejectReason = "EC_NoError"
         var createdTime: Int64
         var updatedTime: Int64
         var cancelRequested = false
-        /// Still working: in flight to the exchange, resting, or partly filled.
-        var isOpen: Bool { ["Created", "New", "PartiallyFilled"].contains(status) }
+        var reduceOnly = false
+        var closeOnTrigger = false
+        /// Conditional orders: trigger price, direction (1 rise, 2 fall), source; `stopOrderType` for TP/SL legs.
+        var triggerPrice: Price?
+        var triggerDirection = 0
+        var triggerBy = "UNKNOWN"
+        var stopOrderType = "UNKNOWN"
+        /// Still working: in flight to the exchange, resting, partly filled, or waiting for its trigger.
+        var isOpen: Bool { ["Created", "New", "PartiallyFilled", "Untriggered", "Triggered"].contains(status) }
         /// An amend sent while the order was still on its way to the exchange: applied on acceptance.
         var pendingAmend: (qty: Quantity?, price: Price?)?
     }
@@ -37,9 +53,30 @@ struct SimTrading {
         var orderId: String
         var orderLinkId: String
         var symbol: String
-        var fill: SimFill
+        var side: Side
+        var execType: String
+        var price: Price
+        var qty: Quantity
+        var value: USDT
+        var fee: USDT
+        var feeRate: Rate
+        var isMaker: Bool
+        var time: Int64
+        var orderType: String
+        var orderPrice: Price?
+        var orderQty: Quantity
+        var leaves: Quantity
+        var markPrice: Price?
+        var seq: Int64
+    }
+    /// A private-stream item due at an exchange time (ms, original clock).
+    struct Push {
+        var due: Int64
+        var topic: SimPrivateTopic
+        var item: String
     }
 
+    let name: String
     let deposit: USDT
     var exchanges: [SymbolID: SimulatedExchange] = [:]
     var orders: [String: OrderRecord] = [:]
@@ -47,11 +84,23 @@ struct SimTrading {
     var orderSequence = 0
     var executions: [ExecutionRecord] = []
     var executionSequence = 0
+    /// Bybit's `seq`: one counter per account, advanced by every fill, carried by position messages.
+    var seq: Int64 = 0
+    /// Private-stream items not yet released, in due order (stable for equal times).
+    var pending: [Push] = []
+    /// Added to every exchange time this account reports (timestamps rebased to the replay start).
+    var timeOffset: Int64 = 0
+    /// Exchange time (ms) of the latest replayed event.
+    var clock: Int64 = 0
 
-    init(deposit: USDT) { self.deposit = deposit }
+    init(name: String, deposit: USDT) {
+        self.name = name
+        self.deposit = deposit
+    }
 
     /// Feeds one replayed market event of `instrument`; creates that symbol's exchange on its first book.
-    mutating func on(_ event: MarketEvent, instrument: Instrument) {
+    mutating func on(_ event: MarketEvent, instrument: Instrument, at time: ExchangeTime) {
+        clock = max(clock, time.milliseconds)
         if exchanges[instrument.id] == nil {
             guard case let .book(update) = event else { return }
             exchanges[instrument.id] = SimulatedExchange(configuration: SimConfiguration(instrument: instrument),
@@ -63,23 +112,89 @@ struct SimTrading {
         record(reports, symbol: instrument)
     }
 
+    /// Processes every command that has arrived by `time` on every symbol (lockstep advance, end of data).
+    mutating func advance(to time: ExchangeTime, instruments: InstrumentTable) {
+        clock = max(clock, time.milliseconds)
+        for id in exchanges.keys.sorted() {
+            let reports = exchanges[id]!.advance(to: time)
+            record(reports, symbol: instruments[id])
+        }
+    }
+
+    /// Removes and returns the private items due by `time` (ms, original clock).
+    mutating func takeDue(upTo time: Int64) -> [Push] {
+        guard let end = pending.firstIndex(where: { $0.due > time }) else {
+            defer { pending = [] }
+            return pending
+        }
+        defer { pending.removeFirst(end) }
+        return Array(pending[..<end])
+    }
+
     /// Wallet balance: the deposit plus every symbol's realised PnL, fees and funding.
     var walletBalance: USDT { exchanges.values.reduce(deposit) { $0 + $1.account.wallet } }
 
-    mutating func create(symbol: Instrument, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce,
-                         orderLinkId: String, reduceOnly: Bool, positionIndex: Int, now: Int64) -> Result<OrderRecord, SimRejectReason> {
+    /// Unrealised PnL of every position at its mark (last price when the data has no mark).
+    var unrealisedPnL: USDT {
+        exchanges.values.reduce(USDT.zero) { sum, exchange in
+            guard let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice else { return sum }
+            return sum + exchange.account.unrealisedPnL(mark: mark)
+        }
+    }
+
+    /// What a create needs: the order and, for a conditional order, its trigger.
+    struct NewOrder {
+        var side: Side
+        var price: Price?
+        var qty: Quantity
+        var timeInForce: SimTimeInForce
+        var orderLinkId: String
+        var reduceOnly = false
+        var positionIndex = 0
+        var trigger: (price: Price, direction: SimTriggerDirection, by: SimTriggerPrice)?
+        var closeOnTrigger = false
+    }
+
+    mutating func create(symbol: Instrument, _ order: NewOrder) -> Result<OrderRecord, SimRejectReason> {
         guard exchanges[symbol.id] != nil, let lastSeen = exchanges[symbol.id]!.engine.book.lastExchangeTime else {
             return .failure(.noMarketPrice)
         }
         orderSequence += 1
         let orderId = "sim-\(orderSequence)"
-        let record = OrderRecord(orderId: orderId, orderLinkId: orderLinkId, symbol: symbol.symbol, side: side,
-                                 orderType: price == nil ? "Market" : "Limit", price: price, qty: qty, timeInForce: timeInForce,
-                                 status: "Created", createdTime: now, updatedTime: now)
+        let now = clock + timeOffset
+        var record = OrderRecord(orderId: orderId, orderLinkId: order.orderLinkId, symbol: symbol.symbol, side: order.side,
+                                 orderType: order.price == nil ? "Market" : "Limit", price: order.price, qty: order.qty,
+                                 timeInForce: order.timeInForce, status: "Created", createdTime: now, updatedTime: now)
+        record.reduceOnly = order.reduceOnly || order.closeOnTrigger
+        record.closeOnTrigger = order.closeOnTrigger
+        let command: SimCommand
+        if let trigger = order.trigger {
+            record.triggerPrice = trigger.price
+            record.triggerDirection = trigger.direction.rawValue
+            record.triggerBy = trigger.by.rawValue
+            record.stopOrderType = "Stop"
+            command = .placeConditional(clientID: orderId, side: order.side, price: order.price, qty: order.qty,
+                                        timeInForce: order.timeInForce, trigger: trigger.price, direction: trigger.direction,
+                                        triggerBy: trigger.by, closeOnTrigger: order.closeOnTrigger)
+        } else {
+            command = .place(clientID: orderId, side: order.side, price: order.price, qty: order.qty,
+                             timeInForce: order.timeInForce, reduceOnly: order.reduceOnly, positionIndex: order.positionIndex)
+        }
         orders[orderId] = record
-        exchanges[symbol.id]!.submit(.place(clientID: orderId, side: side, price: price, qty: qty, timeInForce: timeInForce,
-                                            reduceOnly: reduceOnly, positionIndex: positionIndex), lastSeen: lastSeen)
+        exchanges[symbol.id]!.submit(command, lastSeen: lastSeen)
         return .success(record)
+    }
+
+    /// Position take-profit / stop-loss; the legs become orders (`TakeProfit` / `StopLoss`) when accepted.
+    mutating func tradingStop(symbol: Instrument, takeProfit: Price?, stopLoss: Price?, triggerBy: SimTriggerPrice,
+                              qty: Quantity?) -> Result<Void, SimRejectReason> {
+        guard let exchange = exchanges[symbol.id], let lastSeen = exchange.engine.book.lastExchangeTime else {
+            return .failure(.noMarketPrice)
+        }
+        guard exchange.account.size != 0 else { return .failure(.noPosition) }
+        exchanges[symbol.id]!.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
+                                     lastSeen: lastSeen)
+        return .success(())
     }
 
     /// Cancels by Bybit id; an order still in flight is cancelled as soon as the exchange accepts it.
@@ -111,47 +226,154 @@ struct SimTrading {
 
     func orderId(linkId: String) -> String? { orders.values.first { $0.orderLinkId == linkId }?.orderId }
 
+    // MARK: - Reports → records and private messages
+
     private mutating func record(_ reports: [SimReport], symbol: Instrument) {
+        guard !reports.isEmpty else { return }
+        var changedOrders: [String] = []
+        var positionChanged = false
+        var walletChanged = false
+        var latest: Int64 = clock
+        func touch(_ id: String) { if !changedOrders.contains(id) { changedOrders.append(id) } }
         for report in reports {
             switch report {
             case let .accepted(engineID, clientID, at):
-                guard var r = orders[clientID] else { continue }   // trading-stop legs have no REST record
+                latest = max(latest, at.milliseconds)
+                var id = clientID
+                if orders[clientID] == nil {
+                    // A trading-stop leg: it becomes a conditional order of its own; it replaces the previous leg.
+                    guard clientID == "tp" || clientID == "sl" else { continue }
+                    let type = clientID == "tp" ? "TakeProfit" : "StopLoss"
+                    for (old, r) in orders where r.symbol == symbol.symbol && r.stopOrderType == type && r.isOpen {
+                        orders[old]!.status = "Deactivated"
+                        orders[old]!.updatedTime = at.milliseconds + timeOffset
+                        touch(old)
+                    }
+                    orderSequence += 1
+                    id = "sim-\(orderSequence)"
+                    let exchange = exchanges[symbol.id]!
+                    let size = exchange.account.size
+                    var r = OrderRecord(orderId: id, orderLinkId: "", symbol: symbol.symbol, side: size > 0 ? .sell : .buy,
+                                        orderType: "Market", price: nil, qty: Quantity(units: abs(size)),
+                                        timeInForce: .immediateOrCancel, status: "Untriggered",
+                                        createdTime: at.milliseconds + timeOffset, updatedTime: at.milliseconds + timeOffset)
+                    r.stopOrderType = type
+                    r.reduceOnly = true
+                    r.closeOnTrigger = true
+                    r.engineID = engineID
+                    orders[id] = r
+                    orderIdOfEngine[symbol.id, default: [:]][engineID] = id
+                    touch(id)
+                    positionChanged = true
+                    continue
+                }
+                var r = orders[id]!
                 r.engineID = engineID
-                r.status = "New"
-                r.updatedTime = at.milliseconds
-                orders[clientID] = r
-                orderIdOfEngine[symbol.id, default: [:]][engineID] = clientID
+                r.status = r.triggerPrice != nil && r.status == "Created" ? "Untriggered" : "New"
+                r.updatedTime = at.milliseconds + timeOffset
+                orders[id] = r
+                orderIdOfEngine[symbol.id, default: [:]][engineID] = id
+                touch(id)
+                positionChanged = true
                 if let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime {
                     if let amend = r.pendingAmend {
                         exchanges[symbol.id]!.submit(.amend(engineID, qty: amend.qty, price: amend.price), lastSeen: lastSeen)
-                        orders[clientID]!.pendingAmend = nil
+                        orders[id]!.pendingAmend = nil
                     }
                     if r.cancelRequested { exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen) }
                 }
             case let .rejected(clientID, reason, at):
-                orders[clientID]?.status = "Rejected"
-                orders[clientID]?.rejectReason = reason.rawValue
-                orders[clientID]?.updatedTime = at.milliseconds
+                latest = max(latest, at.milliseconds)
+                guard orders[clientID] != nil else { continue }
+                orders[clientID]!.status = "Rejected"
+                orders[clientID]!.rejectReason = reason.rawValue
+                orders[clientID]!.updatedTime = at.milliseconds + timeOffset
+                touch(clientID)
             case let .filled(fill):
-                guard var r = orders[fill.clientID] else { continue }
+                latest = max(latest, fill.exchangeTime.milliseconds)
+                guard let id = orderIdOfEngine[symbol.id]?[fill.orderID] ?? (orders[fill.clientID] != nil ? fill.clientID : nil),
+                      var r = orders[id] else { continue }
                 r.filled += fill.qty.units
+                r.execValue = r.execValue + fill.value
+                r.execFee = r.execFee + fill.fee
                 r.status = r.filled >= r.qty.units ? "Filled" : "PartiallyFilled"
-                r.updatedTime = fill.exchangeTime.milliseconds
-                orders[fill.clientID] = r
-                executionSequence += 1
-                executions.append(ExecutionRecord(execId: "exec-\(executionSequence)", orderId: r.orderId,
-                                                  orderLinkId: r.orderLinkId, symbol: r.symbol, fill: fill))
-            case let .cancelled(engineID, reason, _, at):
-                guard let id = orderIdOfEngine[symbol.id]?[engineID], var r = orders[id] else { continue }
-                // A cancel racing a fill: Bybit reports Cancelled with cumExecQty > 0 (PartiallyFilledCanceled).
-                r.status = r.filled > 0 ? "PartiallyFilledCanceled" : "Cancelled"
-                r.cancelType = reason == .byUser ? "CancelByUser" : "UNKNOWN"
-                if reason == .postOnlyWouldTakeLiquidity { r.rejectReason = reason.rawValue }
-                r.updatedTime = at.milliseconds
+                r.updatedTime = fill.exchangeTime.milliseconds + timeOffset
                 orders[id] = r
+                executionSequence += 1
+                seq += 1
+                let fees = exchanges[symbol.id]!.engine.configuration.fees
+                let e = ExecutionRecord(execId: "exec-\(executionSequence)", orderId: r.orderId, orderLinkId: r.orderLinkId,
+                                        symbol: r.symbol, side: fill.side, execType: "Trade", price: fill.price, qty: fill.qty,
+                                        value: fill.value, fee: fill.fee, feeRate: fill.isMaker ? fees.maker : fees.taker,
+                                        isMaker: fill.isMaker, time: fill.exchangeTime.milliseconds + timeOffset,
+                                        orderType: r.orderType, orderPrice: r.price, orderQty: r.qty,
+                                        leaves: Quantity(units: max(0, r.qty.units - r.filled)),
+                                        markPrice: exchanges[symbol.id]!.engine.markPrice, seq: seq)
+                executions.append(e)
+                pending.append(Push(due: fill.exchangeTime.milliseconds, topic: .execution, item: executionJSON(e, symbol)))
+                touch(id)
+                positionChanged = true
+                walletChanged = true
+            case let .cancelled(engineID, reason, _, at):
+                latest = max(latest, at.milliseconds)
+                guard let id = orderIdOfEngine[symbol.id]?[engineID], var r = orders[id] else { continue }
+                // Derivatives: a cancel racing a fill stays `Cancelled` with cumExecQty > 0.
+                r.status = "Cancelled"
+                r.cancelType = switch reason {
+                case .byUser: "CancelByUser"
+                case .reduceOnly: "CancelByReduceOnly"
+                default: "UNKNOWN"
+                }
+                if reason == .postOnlyWouldTakeLiquidity { r.rejectReason = reason.rawValue }
+                r.updatedTime = at.milliseconds + timeOffset
+                orders[id] = r
+                touch(id)
+                positionChanged = true
+            case let .amended(engineID, _, at):
+                latest = max(latest, at.milliseconds)
+                guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }
+                orders[id]!.updatedTime = at.milliseconds + timeOffset
+                touch(id)
+                positionChanged = true
+            case let .triggered(engineID, _, at):
+                latest = max(latest, at.milliseconds)
+                guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }
+                orders[id]!.status = "Triggered"
+                orders[id]!.updatedTime = at.milliseconds + timeOffset
+                if orders[id]!.stopOrderType == "TakeProfit" || orders[id]!.stopOrderType == "StopLoss" {
+                    orders[id]!.qty = Quantity(units: abs(exchanges[symbol.id]!.account.size))
+                }
+                pending.append(Push(due: at.milliseconds, topic: .order, item: orderJSON(orders[id]!, symbol)))
+                // It is placed at once: later reports carry it on as a normal order.
+                orders[id]!.status = "New"
+            case let .reducedToPosition(engineID, remaining, at):
+                latest = max(latest, at.milliseconds)
+                guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }
+                orders[id]!.qty = Quantity(units: orders[id]!.filled + remaining.units)
+                orders[id]!.updatedTime = at.milliseconds + timeOffset
+                touch(id)
+            case let .funding(paid, rate, mark, at):
+                latest = max(latest, at.milliseconds)
+                executionSequence += 1
+                let account = exchanges[symbol.id]!.account
+                let size = Quantity(units: abs(account.size))
+                let e = ExecutionRecord(execId: "funding-\(executionSequence)", orderId: "", orderLinkId: "", symbol: symbol.symbol,
+                                        side: account.size > 0 ? .buy : .sell, execType: "Funding", price: mark, qty: size,
+                                        value: symbol.notional(price: mark, qty: size) ?? .zero, fee: paid, feeRate: rate,
+                                        isMaker: false, time: at.milliseconds + timeOffset, orderType: "UNKNOWN", orderPrice: nil,
+                                        orderQty: .zero, leaves: .zero, markPrice: mark, seq: seq)
+                executions.append(e)
+                pending.append(Push(due: at.milliseconds, topic: .execution, item: executionJSON(e, symbol)))
+                walletChanged = true
+                positionChanged = true
             default:
                 break
             }
         }
+        for id in changedOrders { pending.append(Push(due: latest, topic: .order, item: orderJSON(orders[id]!, symbol))) }
+        if positionChanged { pending.append(Push(due: latest, topic: .position, item: positionJSON(symbol.id, stream: true))) }
+        if walletChanged { pending.append(Push(due: latest, topic: .wallet, item: walletJSON())) }
+        // Keep the queue in due order: items of one batch share `latest` or earlier times.
+        pending.sort { $0.due < $1.due }
     }
 }

@@ -42,7 +42,7 @@ struct SimulatorHarness {
             try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(frame.utf8))
         }
         try writer.close()
-        let replay = MarketReplay(paths: [path], speed: speed)
+        let replay = MarketReplay(paths: [path], speed: speed, wallClock: SystemWallClock())
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical

@@ -1,0 +1,94 @@
+import BybitV5
+import CascadeCore
+import Foundation
+
+/// The private stream `/v5/private`: `auth` with `hex(HMAC_SHA256(secret, "GET/realtime" + expires))`, then
+/// `order`, `execution`, `position` and `wallet` (also their `.linear` forms and `execution.fast`), in Bybit's
+/// private envelope `{"id","topic","creationTime","data":[…]}`. No wallet snapshot on subscribe, as on Bybit.
+extension MarketReplay {
+    /// Topic names a private connection may subscribe to, and the records each carries.
+    static let privateTopics: [String: SimPrivateTopic] = [
+        "order": .order, "order.linear": .order, "execution": .execution, "execution.linear": .execution,
+        "execution.fast": .execution, "execution.fast.linear": .execution, "position": .position,
+        "position.linear": .position, "wallet": .wallet,
+    ]
+
+    func privateAnswers(to text: String, from id: Int) -> [String] {
+        let connectionID = "sim-private-\(id)"
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
+              let op = object["op"] as? String else {
+            return [Self.privateAck(op: "unknown", success: false, message: "Params Error", connectionID: connectionID, requestID: nil)]
+        }
+        let requestID = object["req_id"] as? String
+        let args = object["args"] as? [Any] ?? []
+        switch op {
+        case "ping":
+            guard answersPings else { return [] }
+            let now = wallClock.now().nanoseconds / 1_000_000
+            return [#"{"req_id":"\#(BybitStreamRequest.escape(requestID ?? ""))","op":"pong","args":["\#(now)"],"conn_id":"\#(connectionID)"}"#]
+        case "auth":
+            let ok = authenticate(args)
+            if let account = ok { subscribers[id]?.account = account }
+            return [Self.privateAck(op: "auth", success: ok != nil, message: ok != nil ? "" : "Params Error",
+                                    connectionID: connectionID, requestID: requestID)]
+        case "subscribe", "unsubscribe":
+            guard subscribers[id]?.account != nil else {
+                return [Self.privateAck(op: op, success: false, message: "Request not authorized", connectionID: connectionID,
+                                        requestID: requestID)]
+            }
+            let topics = args.compactMap { $0 as? String }
+            if let bad = topics.first(where: { Self.privateTopics[$0] == nil }) {
+                return [Self.privateAck(op: op, success: false, message: "error:handler not found,topic:\(bad)",
+                                        connectionID: connectionID, requestID: requestID)]
+            }
+            for topic in topics {
+                if op == "subscribe" { subscribers[id]?.topics.insert(topic) } else { subscribers[id]?.topics.remove(topic) }
+            }
+            return [Self.privateAck(op: op, success: true, message: "", connectionID: connectionID, requestID: requestID)]
+        default:
+            return [Self.privateAck(op: op, success: false, message: "error:unsupported op \(op)", connectionID: connectionID,
+                                    requestID: requestID)]
+        }
+    }
+
+    /// The account `[key, expires, signature]` opens, or nil. `expires` (ms, a number or numeric string) must
+    /// still be in the future on the wall clock.
+    private func authenticate(_ args: [Any]) -> String? {
+        guard args.count == 3, let key = args[0] as? String, let signature = args[2] as? String,
+              let entry = keys[key] else { return nil }
+        let expires: Int64? = (args[1] as? NSNumber)?.int64Value ?? (args[1] as? String).flatMap { Int64($0) }
+        guard let expires, expires > wallClock.now().nanoseconds / 1_000_000 else { return nil }
+        let expected = BybitSigner(credentials: BybitCredentials(apiKey: key, secret: entry.secret)).webSocketAuth(expires: expires)
+        return expected == signature ? entry.account : nil
+    }
+
+    /// The private ack shape (docs): `success`, `ret_msg`, `op`, `conn_id`, and `req_id` when the request had one.
+    static func privateAck(op: String, success: Bool, message: String, connectionID: String, requestID: String?) -> String {
+        let req = requestID.map { #","req_id":"\#(BybitStreamRequest.escape($0))""# } ?? ""
+        return #"{"success":\#(success),"ret_msg":"\#(BybitStreamRequest.escape(message))","op":"\#(op)","conn_id":"\#(connectionID)"\#(req)}"#
+    }
+
+    /// Sends the account's private items due by `time` (ms, recorded clock) to its authenticated connections:
+    /// consecutive items of one topic travel in one message, as Bybit batches them.
+    func release(account name: String, upTo time: Int64) {
+        guard accounts[name]?.pending.first.map({ $0.due <= time }) == true else { return }
+        let due = accounts[name]!.takeDue(upTo: time)
+        let listeners = subscribers.keys.sorted().filter { subscribers[$0]!.isPrivate && subscribers[$0]!.account == name }
+        guard !listeners.isEmpty else { return }
+        var groups: [(topic: SimPrivateTopic, due: Int64, items: [String])] = []
+        for push in due {
+            if let last = groups.last, last.topic == push.topic { groups[groups.count - 1].items.append(push.item) }
+            else { groups.append((push.topic, push.due, [push.item])) }
+        }
+        for group in groups {
+            for id in listeners {
+                for topic in subscribers[id]!.topics.sorted() where Self.privateTopics[topic] == group.topic {
+                    privateMessageSequence += 1
+                    let creation = min(group.due, exchangeClock) + timeOffset
+                    let text = #"{"id":"\#(name)-\#(privateMessageSequence)","topic":"\#(topic)","creationTime":\#(creation),"data":[\#(group.items.joined(separator: ","))]}"#
+                    send(text, to: id, channel: .privateStream)
+                }
+            }
+        }
+    }
+}

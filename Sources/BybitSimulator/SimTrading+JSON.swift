@@ -1,0 +1,60 @@
+import BybitV5
+import CascadeCore
+import Simulation
+
+/// Bybit V5 JSON of the simulator's records: one encoder per object, shared by REST lists and the private stream
+/// (field sets from ../shared/reference/bybit_v5.md §3.3–3.6 and §5.5; numbers as strings, times as strings).
+extension SimTrading {
+    static func timeInForceName(_ tif: SimTimeInForce) -> String {
+        switch tif {
+        case .postOnly: "PostOnly"
+        case .immediateOrCancel: "IOC"
+        case .fillOrKill: "FOK"
+        case .goodTillCancel: "GTC"
+        }
+    }
+
+    /// Average of `value` over `qtyUnits`, rounded half to even to the price scale.
+    static func averagePrice(value: USDT, qtyUnits: Int64, _ i: Instrument) -> Price? {
+        guard qtyUnits > 0, value.units >= 0 else { return nil }
+        guard let scaled = FixedDecimal.rescaleWide(value.units, from: USDT.digits, to: i.scale.priceDigits + i.scale.qtyDigits)
+        else { return nil }
+        return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qtyUnits))))
+    }
+
+    func orderJSON(_ r: OrderRecord, _ i: Instrument) -> String {
+        let leaves = r.isOpen ? Quantity(units: max(0, r.qty.units - r.filled)) : .zero
+        let leavesValue = r.price.flatMap { i.notional(price: $0, qty: leaves) } ?? .zero
+        let avg = Self.averagePrice(value: r.execValue, qtyUnits: r.filled, i).map(i.format) ?? (r.filled > 0 ? "" : "0")
+        // `Created` is internal (sent, not yet at the exchange): Bybit shows such an order as New once acknowledged.
+        let status = r.status == "Created" ? "New" : r.status
+        let createType = r.stopOrderType == "TakeProfit" ? "CreateByTakeProfit"
+            : r.stopOrderType == "StopLoss" ? "CreateByStopLoss" : "CreateByUser"
+        return #"{"category":"linear","orderId":"\#(r.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(r.orderLinkId))","symbol":"\#(r.symbol)","price":"\#(r.price.map(i.format) ?? "0")","qty":"\#(i.format(r.qty))","side":"\#(r.side)","isLeverage":"","positionIdx":0,"orderStatus":"\#(status)","createType":"\#(createType)","cancelType":"\#(r.cancelType)","rejectReason":"\#(r.rejectReason)","avgPrice":"\#(avg)","leavesQty":"\#(i.format(leaves))","leavesValue":"\#(leavesValue)","cumExecQty":"\#(i.format(Quantity(units: r.filled)))","cumExecValue":"\#(r.execValue)","cumExecFee":"\#(r.execFee)","cumFeeDetail":{"USDT":"\#(r.execFee)"},"feeCurrency":"USDT","closedPnl":"0","timeInForce":"\#(Self.timeInForceName(r.timeInForce))","orderType":"\#(r.orderType)","stopOrderType":"\#(r.stopOrderType)","triggerPrice":"\#(r.triggerPrice.map(i.format) ?? "0")","triggerDirection":\#(r.triggerDirection),"triggerBy":"\#(r.triggerBy)","takeProfit":"0","stopLoss":"0","tpTriggerBy":"UNKNOWN","slTriggerBy":"UNKNOWN","tpslMode":"","reduceOnly":\#(r.reduceOnly),"closeOnTrigger":\#(r.closeOnTrigger),"smpType":"None","smpGroup":0,"smpOrderId":"","createdTime":"\#(r.createdTime)","updatedTime":"\#(r.updatedTime)"}"#
+    }
+
+    func executionJSON(_ e: ExecutionRecord, _ i: Instrument) -> String {
+        #"{"category":"linear","symbol":"\#(e.symbol)","orderId":"\#(e.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(e.orderLinkId))","side":"\#(e.side)","orderPrice":"\#(e.orderPrice.map(i.format) ?? "0")","orderQty":"\#(i.format(e.orderQty))","leavesQty":"\#(i.format(e.leaves))","createType":"CreateByUser","orderType":"\#(e.orderType)","stopOrderType":"UNKNOWN","execFee":"\#(e.fee)","feeCurrency":"USDT","execId":"\#(e.execId)","execPrice":"\#(i.format(e.price))","execQty":"\#(i.format(e.qty))","execType":"\#(e.execType)","execValue":"\#(e.value)","execTime":"\#(e.time)","isMaker":\#(e.isMaker),"feeRate":"\#(e.feeRate)","markPrice":"\#(e.markPrice.map(i.format) ?? "")","indexPrice":"","blockTradeId":"","isLeverage":"0","seq":\#(e.seq)}"#
+    }
+
+    /// One symbol's position. The stream calls the entry price `entryPrice`, the REST list `avgPrice`.
+    func positionJSON(_ id: SymbolID, stream: Bool) -> String {
+        guard let exchange = exchanges[id] else { return "{}" }
+        let i = exchange.account.instrument
+        let a = exchange.account
+        let side = a.size > 0 ? "Buy" : a.size < 0 ? "Sell" : ""
+        let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice
+        let value = USDT(units: a.entryValue.units.magnitude == 0 ? 0 : Int128(a.entryValue.units.magnitude))
+        let entry = a.averageEntryPrice.map(i.format) ?? "0"
+        let unrealised = mark.map { a.unrealisedPnL(mark: $0) } ?? .zero
+        return #"{"category":"linear","symbol":"\#(i.symbol)","side":"\#(side)","size":"\#(i.format(Quantity(units: abs(a.size))))","positionIdx":0,"tradeMode":0,"positionValue":"\#(value)","\#(stream ? "entryPrice" : "avgPrice")":"\#(entry)","markPrice":"\#(mark.map(i.format) ?? "")","leverage":"1","positionIM":"0","positionMM":"0","liqPrice":"","bustPrice":"","takeProfit":"0","stopLoss":"0","trailingStop":"0","unrealisedPnl":"\#(unrealised)","curRealisedPnl":"\#(a.realisedPnL)","cumRealisedPnl":"\#(a.realisedPnL)","positionStatus":"Normal","autoAddMargin":0,"adlRankIndicator":0,"isReduceOnly":false,"createdTime":"0","updatedTime":"\#(clock + timeOffset)","seq":\#(seq)}"#
+    }
+
+    /// The unified account's wallet (USDT only).
+    func walletJSON() -> String {
+        let wallet = walletBalance
+        let unrealised = unrealisedPnL
+        let equity = wallet + unrealised
+        return #"{"accountType":"UNIFIED","accountIMRate":"0","accountMMRate":"0","totalEquity":"\#(equity)","totalWalletBalance":"\#(wallet)","totalMarginBalance":"\#(equity)","totalAvailableBalance":"\#(equity)","totalPerpUPL":"\#(unrealised)","totalInitialMargin":"0","totalMaintenanceMargin":"0","coin":[{"coin":"USDT","equity":"\#(equity)","usdValue":"\#(equity)","walletBalance":"\#(wallet)","availableToWithdraw":"\#(wallet)","locked":"0","borrowAmount":"0","accruedInterest":"0","totalOrderIM":"0","totalPositionIM":"0","totalPositionMM":"0","unrealisedPnl":"\#(unrealised)","cumRealisedPnl":"\#(wallet - deposit)","bonus":"0","collateralSwitch":true,"marginCollateral":true}]}"#
+    }
+}
