@@ -122,7 +122,7 @@ var package = Package(
         .testTarget(
             name: "BybitV5ClientTests",
             dependencies: [
-                "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording",
+                "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording", "Simulation", "MarketData",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "X509", package: "swift-certificates"),

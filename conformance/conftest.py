@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import pytest
 
@@ -34,16 +35,14 @@ def cascade_binary() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory):
-    """A running `cascade sim` (real time, replay starts at the first subscription): yields its port."""
-    d = tmp_path_factory.mktemp("sim")
-    data = str(d / "synthetic.frames.gz")
+def start_sim(directory, *extra):
+    """Starts `cascade sim` on port 0 over a seeded synthetic file; returns (process, port)."""
+    data = str(directory / "synthetic.frames.gz")
     write_frames(data)
-    instruments = d / "instruments.json"
+    instruments = directory / "instruments.json"
     instruments.write_text(json.dumps(INSTRUMENTS))
-    proc = subprocess.Popen([cascade_binary(), "sim", "--data", data, "--port", "0", "--speed", "1",
-                             "--instruments", str(instruments), "--start-now"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([cascade_binary(), "sim", "--data", data, "--port", "0",
+                             "--instruments", str(instruments), *extra], stderr=subprocess.PIPE, text=True)
     port = None
     deadline = time.time() + 60
     while time.time() < deadline and port is None:
@@ -56,10 +55,60 @@ def sim(tmp_path_factory):
         pytest.fail("cascade sim did not report its port")
     # Keep draining stderr: a full pipe would block the simulator's writes and stall the replay.
     threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()
-    point_pybit_at("127.0.0.1", port)
-    yield port
+    return proc, port
+
+
+def stop_sim(proc):
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory):
+    """A running `cascade sim` (real time, replay started at once): yields its port."""
+    proc, port = start_sim(tmp_path_factory.mktemp("sim"), "--speed", "1", "--start-now")
+    point_pybit_at("127.0.0.1", port)
+    yield port
+    stop_sim(proc)
+
+
+class Lockstep:
+    """A `cascade sim --speed lockstep`: the replay moves only when a test calls `advance`."""
+
+    def __init__(self, port):
+        self.port = port
+
+    def control(self, name, body=None):
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/_cascade/{name}", data=data, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def advance(self, frames=None, ms=None):
+        body = {}
+        if frames is not None:
+            body["frames"] = frames
+        if ms is not None:
+            body["ms"] = ms
+        return self.control("advance", body)
+
+
+@pytest.fixture(scope="session")
+def lockstep_server(tmp_path_factory):
+    proc, port = start_sim(tmp_path_factory.mktemp("lockstep"), "--speed", "lockstep")
+    server = Lockstep(port)
+    server.advance(frames=20)   # a book and a ticker exist before the first test trades
+    yield server
+    stop_sim(proc)
+
+
+@pytest.fixture
+def lockstep(lockstep_server):
+    """The lockstep simulator with fresh accounts (state reset between tests); pybit points at it."""
+    lockstep_server.control("reset")
+    point_pybit_at("127.0.0.1", lockstep_server.port)
+    return lockstep_server

@@ -112,8 +112,10 @@ extension MarketReplay {
             let qty = qtyText.flatMap { try? instrument.quantity($0) }
             let price = priceText.flatMap { try? instrument.price($0) }
             guard qty != nil || price != nil else { return reply(10001, "params error: nothing to amend", "{}") }
-            guard let orderId, trading.amend(orderId: orderId, symbol: instrument, qty: qty, price: price) else {
-                return reply(110001, "order not exists or too late to replace", "{}")
+            guard let orderId else { return reply(110001, "order not exists or too late to replace", "{}") }
+            if case let .failure(reason) = trading.amend(orderId: orderId, symbol: instrument, qty: qty, price: price) {
+                return reason == .unknownOrder ? reply(110001, "order not exists or too late to replace", "{}")
+                    : reply(reason.retCode, reason.rawValue, "{}")
             }
             let link = trading.orders[orderId]?.orderLinkId ?? ""
             return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
@@ -172,6 +174,22 @@ extension MarketReplay {
             switch trading.tradingStop(symbol: instrument, takeProfit: tp, stopLoss: sl, triggerBy: by, qty: size) {
             case .success: return reply(0, "OK", "{}")
             case let .failure(reason): return reply(reason.retCode, reason.rawValue, "{}")
+            }
+        case ("POST", "/v5/position/set-leverage"):
+            guard json["category"] as? String == "linear" else { return reply(10001, "params error: category must be linear", "{}") }
+            guard let instrument = instrument(json["symbol"]) else { return reply(10001, "params error: symbol", "{}") }
+            guard let buy = (json["buyLeverage"] as? String).flatMap({ try? Rate($0) }),
+                  let sell = (json["sellLeverage"] as? String).flatMap({ try? Rate($0) }) else {
+                return reply(10001, "params error: buyLeverage and sellLeverage are required", "{}")
+            }
+            // One-way mode and cross margin: both sides carry one leverage.
+            guard buy == sell else { return reply(10001, "params error: buyLeverage must equal sellLeverage in one-way mode", "{}") }
+            switch trading.portfolio.setLeverage(buy, instrument: instrument) {
+            case .success:
+                trading.positionChanged(instrument.id)
+                return reply(0, "OK", "{}")
+            case let .failure(reason):
+                return reply(reason.retCode, reason == .leverageNotModified ? "Set leverage has not been modified." : reason.rawValue, "{}")
             }
         case ("GET", "/v5/account/wallet-balance"):
             return reply(0, "OK", #"{"list":[\#(trading.walletJSON())]}"#)

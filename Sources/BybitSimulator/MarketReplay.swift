@@ -287,7 +287,7 @@ public actor MarketReplay {
         finished = true
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
         for name in accounts.keys.sorted() {
-            accounts[name]!.advance(to: horizon, instruments: decoder.instruments)
+            accounts[name]!.advance(to: horizon)
             release(account: name, upTo: .max)
         }
         for id in subscribers.keys.sorted() where !subscribers[id]!.held.isEmpty {

@@ -22,6 +22,12 @@ extension SimTrading {
         return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qtyUnits))))
     }
 
+    /// `part / whole` to 4 decimals, rounded half to even ("0" when the whole is not positive), as Bybit prints rates.
+    static func ratio(_ part: USDT, _ whole: USDT) -> String {
+        guard whole.units > 0 else { return "0" }
+        return FixedDecimal.format(wide: FixedDecimal.divideRoundingHalfEven(part.units * 10_000, whole.units), digits: 4)
+    }
+
     func orderJSON(_ r: OrderRecord, _ i: Instrument) -> String {
         let leaves = r.isOpen ? Quantity(units: max(0, r.qty.units - r.filled)) : .zero
         let leavesValue = r.price.flatMap { i.notional(price: $0, qty: leaves) } ?? .zero
@@ -46,15 +52,18 @@ extension SimTrading {
         let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice
         let value = USDT(units: a.entryValue.units.magnitude == 0 ? 0 : Int128(a.entryValue.units.magnitude))
         let entry = a.averageEntryPrice.map(i.format) ?? "0"
-        let unrealised = mark.map { a.unrealisedPnL(mark: $0) } ?? .zero
-        return #"{"category":"linear","symbol":"\#(i.symbol)","side":"\#(side)","size":"\#(i.format(Quantity(units: abs(a.size))))","positionIdx":0,"tradeMode":0,"positionValue":"\#(value)","\#(stream ? "entryPrice" : "avgPrice")":"\#(entry)","markPrice":"\#(mark.map(i.format) ?? "")","leverage":"1","positionIM":"0","positionMM":"0","liqPrice":"","bustPrice":"","takeProfit":"0","stopLoss":"0","trailingStop":"0","unrealisedPnl":"\#(unrealised)","curRealisedPnl":"\#(a.realisedPnL)","cumRealisedPnl":"\#(a.realisedPnL)","positionStatus":"Normal","autoAddMargin":0,"adlRankIndicator":0,"isReduceOnly":false,"createdTime":"0","updatedTime":"\#(clock + timeOffset)","seq":\#(seq)}"#
+        let unrealised = portfolio.unrealisedPnL(id)
+        let liq = portfolio.estimatedLiquidationPrice(id).map(i.format) ?? ""
+        let leverage = FixedDecimal.format(portfolio.leverage(id).units, digits: Rate.digits)
+        return #"{"category":"linear","symbol":"\#(i.symbol)","side":"\#(side)","size":"\#(i.format(Quantity(units: abs(a.size))))","positionIdx":0,"tradeMode":0,"positionValue":"\#(value)","\#(stream ? "entryPrice" : "avgPrice")":"\#(entry)","markPrice":"\#(mark.map(i.format) ?? "")","leverage":"\#(leverage)","positionIM":"\#(portfolio.positionIM(id))","positionMM":"\#(portfolio.maintenanceMargin(id))","liqPrice":"\#(liq)","bustPrice":"","takeProfit":"0","stopLoss":"0","trailingStop":"0","unrealisedPnl":"\#(unrealised)","curRealisedPnl":"\#(a.realisedPnL)","cumRealisedPnl":"\#(a.realisedPnL)","positionStatus":"Normal","autoAddMargin":0,"adlRankIndicator":0,"isReduceOnly":false,"createdTime":"0","updatedTime":"\#(clock + timeOffset)","seq":\#(seq)}"#
     }
 
     /// The unified account's wallet (USDT only).
     func walletJSON() -> String {
-        let wallet = walletBalance
-        let unrealised = unrealisedPnL
-        let equity = wallet + unrealised
-        return #"{"accountType":"UNIFIED","accountIMRate":"0","accountMMRate":"0","totalEquity":"\#(equity)","totalWalletBalance":"\#(wallet)","totalMarginBalance":"\#(equity)","totalAvailableBalance":"\#(equity)","totalPerpUPL":"\#(unrealised)","totalInitialMargin":"0","totalMaintenanceMargin":"0","coin":[{"coin":"USDT","equity":"\#(equity)","usdValue":"\#(equity)","walletBalance":"\#(wallet)","availableToWithdraw":"\#(wallet)","locked":"0","borrowAmount":"0","accruedInterest":"0","totalOrderIM":"0","totalPositionIM":"0","totalPositionMM":"0","unrealisedPnl":"\#(unrealised)","cumRealisedPnl":"\#(wallet - deposit)","bonus":"0","collateralSwitch":true,"marginCollateral":true}]}"#
+        let p = portfolio
+        let wallet = p.walletBalance, unrealised = p.unrealisedPnL, equity = p.equity
+        let im = p.totalPositionIM + p.totalOrderIM, mm = p.totalMaintenanceMargin
+        let available = p.availableBalance > .zero ? p.availableBalance : .zero
+        return #"{"accountType":"UNIFIED","accountIMRate":"\#(Self.ratio(im, equity))","accountMMRate":"\#(Self.ratio(mm, equity))","totalEquity":"\#(equity)","totalWalletBalance":"\#(wallet)","totalMarginBalance":"\#(equity)","totalAvailableBalance":"\#(available)","totalPerpUPL":"\#(unrealised)","totalInitialMargin":"\#(im)","totalMaintenanceMargin":"\#(mm)","coin":[{"coin":"USDT","equity":"\#(equity)","usdValue":"\#(equity)","walletBalance":"\#(wallet)","availableToWithdraw":"\#(available)","locked":"0","borrowAmount":"0","accruedInterest":"0","totalOrderIM":"\#(p.totalOrderIM)","totalPositionIM":"\#(p.totalPositionIM)","totalPositionMM":"\#(mm)","unrealisedPnl":"\#(unrealised)","cumRealisedPnl":"\#(wallet - deposit)","bonus":"0","collateralSwitch":true,"marginCollateral":true}]}"#
     }
 }

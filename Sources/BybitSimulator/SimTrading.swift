@@ -8,8 +8,9 @@ enum SimPrivateTopic: String, CaseIterable, Sendable {
     case order, execution, position, wallet
 }
 
-/// One account of the simulator: one `SimulatedExchange` per symbol, a USDT deposit, Bybit-shaped order and
-/// execution records, and the account's private-stream messages waiting for their acknowledgement time.
+/// One account of the simulator: a cross-margin ``SimPortfolio`` (one `SimulatedExchange` per symbol, a USDT
+/// deposit, leverage, margin checks, liquidation), Bybit-shaped order and execution records, and the account's
+/// private-stream messages waiting for their acknowledgement time.
 ///
 /// Orders get their Bybit `orderId` when the REST call is answered (as on Bybit), while the matching engine
 /// processes them when they arrive (exchange time of the latest replayed event + entry latency). Every report
@@ -77,8 +78,9 @@ struct SimTrading {
     }
 
     let name: String
-    let deposit: USDT
-    var exchanges: [SymbolID: SimulatedExchange] = [:]
+    var portfolio: SimPortfolio
+    var deposit: USDT { portfolio.deposit }
+    var exchanges: [SymbolID: SimulatedExchange] { portfolio.exchanges }
     var orders: [String: OrderRecord] = [:]
     var orderIdOfEngine: [SymbolID: [SimOrderID: String]] = [:]
     var orderSequence = 0
@@ -93,31 +95,35 @@ struct SimTrading {
     /// Exchange time (ms) of the latest replayed event.
     var clock: Int64 = 0
 
-    init(name: String, deposit: USDT) {
+    init(name: String, deposit: USDT, settings: SimMarginSettings = SimMarginSettings()) {
         self.name = name
-        self.deposit = deposit
+        portfolio = SimPortfolio(deposit: deposit, settings: settings)
     }
 
-    /// Feeds one replayed market event of `instrument`; creates that symbol's exchange on its first book.
+    /// Feeds one replayed market event of `instrument` (the portfolio creates the symbol's exchange on its first
+    /// book and liquidates when equity falls to maintenance margin).
     mutating func on(_ event: MarketEvent, instrument: Instrument, at time: ExchangeTime) {
         clock = max(clock, time.milliseconds)
-        if exchanges[instrument.id] == nil {
-            guard case let .book(update) = event else { return }
-            exchanges[instrument.id] = SimulatedExchange(configuration: SimConfiguration(instrument: instrument),
-                                                         depth: update.depth, wallet: .zero)
-        }
-        // One book depth drives matching: messages of other depths of the same symbol are not applied twice.
-        if case let .book(update) = event, update.depth != exchanges[instrument.id]!.engine.book.depth { return }
-        let reports = exchanges[instrument.id]!.on(event)
-        record(reports, symbol: instrument)
+        record(portfolio.on(event, instrument: instrument))
     }
 
     /// Processes every command that has arrived by `time` on every symbol (lockstep advance, end of data).
-    mutating func advance(to time: ExchangeTime, instruments: InstrumentTable) {
+    mutating func advance(to time: ExchangeTime) {
         clock = max(clock, time.milliseconds)
-        for id in exchanges.keys.sorted() {
-            let reports = exchanges[id]!.advance(to: time)
-            record(reports, symbol: instruments[id])
+        record(portfolio.advance(to: time))
+    }
+
+    /// Reports grouped by symbol, in order, each group recorded with its instrument.
+    private mutating func record(_ reports: [SimSymbolReport]) {
+        var start = 0
+        while start < reports.count {
+            let symbol = reports[start].symbol
+            var end = start
+            while end < reports.count && reports[end].symbol == symbol { end += 1 }
+            if let instrument = portfolio.exchanges[symbol]?.account.instrument {
+                record(reports[start..<end].map(\.report), symbol: instrument)
+            }
+            start = end
         }
     }
 
@@ -132,15 +138,7 @@ struct SimTrading {
     }
 
     /// Wallet balance: the deposit plus every symbol's realised PnL, fees and funding.
-    var walletBalance: USDT { exchanges.values.reduce(deposit) { $0 + $1.account.wallet } }
-
-    /// Unrealised PnL of every position at its mark (last price when the data has no mark).
-    var unrealisedPnL: USDT {
-        exchanges.values.reduce(USDT.zero) { sum, exchange in
-            guard let mark = exchange.engine.markPrice ?? exchange.engine.lastPrice else { return sum }
-            return sum + exchange.account.unrealisedPnL(mark: mark)
-        }
-    }
+    var walletBalance: USDT { portfolio.walletBalance }
 
     /// What a create needs: the order and, for a conditional order, its trigger.
     struct NewOrder {
@@ -156,11 +154,7 @@ struct SimTrading {
     }
 
     mutating func create(symbol: Instrument, _ order: NewOrder) -> Result<OrderRecord, SimRejectReason> {
-        guard exchanges[symbol.id] != nil, let lastSeen = exchanges[symbol.id]!.engine.book.lastExchangeTime else {
-            return .failure(.noMarketPrice)
-        }
-        orderSequence += 1
-        let orderId = "sim-\(orderSequence)"
+        let orderId = "sim-\(orderSequence + 1)"
         let now = clock + timeOffset
         var record = OrderRecord(orderId: orderId, orderLinkId: order.orderLinkId, symbol: symbol.symbol, side: order.side,
                                  orderType: order.price == nil ? "Market" : "Limit", price: order.price, qty: order.qty,
@@ -180,29 +174,27 @@ struct SimTrading {
             command = .place(clientID: orderId, side: order.side, price: order.price, qty: order.qty,
                              timeInForce: order.timeInForce, reduceOnly: order.reduceOnly, positionIndex: order.positionIndex)
         }
+        // The margin check answers synchronously (110007), as Bybit's create does.
+        if case let .failure(reason) = portfolio.submit(command, instrument: symbol) { return .failure(reason) }
+        orderSequence += 1
         orders[orderId] = record
-        exchanges[symbol.id]!.submit(command, lastSeen: lastSeen)
         return .success(record)
     }
 
     /// Position take-profit / stop-loss; the legs become orders (`TakeProfit` / `StopLoss`) when accepted.
     mutating func tradingStop(symbol: Instrument, takeProfit: Price?, stopLoss: Price?, triggerBy: SimTriggerPrice,
                               qty: Quantity?) -> Result<Void, SimRejectReason> {
-        guard let exchange = exchanges[symbol.id], let lastSeen = exchange.engine.book.lastExchangeTime else {
-            return .failure(.noMarketPrice)
-        }
+        guard let exchange = exchanges[symbol.id] else { return .failure(.noMarketPrice) }
         guard exchange.account.size != 0 else { return .failure(.noPosition) }
-        exchanges[symbol.id]!.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
-                                     lastSeen: lastSeen)
-        return .success(())
+        return portfolio.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
+                                instrument: symbol).map { _ in () }
     }
 
     /// Cancels by Bybit id; an order still in flight is cancelled as soon as the exchange accepts it.
     mutating func cancel(orderId: String, symbol: Instrument) -> Bool {
         guard var record = orders[orderId], record.isOpen else { return false }
-        guard let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime else { return false }
         if let engineID = record.engineID {
-            exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen)
+            guard case .success = portfolio.submit(.cancel(engineID), instrument: symbol) else { return false }
         } else {
             record.cancelRequested = true
             orders[orderId] = record
@@ -210,18 +202,27 @@ struct SimTrading {
         return true
     }
 
-    /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues).
-    mutating func amend(orderId: String, symbol: Instrument, qty: Quantity?, price: Price?) -> Bool {
-        guard let record = orders[orderId], record.isOpen,
-              let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime else { return false }
+    /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues). An amend
+    /// that needs more margin than is available is refused at once (110007).
+    mutating func amend(orderId: String, symbol: Instrument, qty: Quantity?, price: Price?) -> Result<Void, SimRejectReason> {
+        guard let record = orders[orderId], record.isOpen else { return .failure(.unknownOrder) }
         if let engineID = record.engineID {
-            exchanges[symbol.id]!.submit(.amend(engineID, qty: qty, price: price), lastSeen: lastSeen)
+            if case let .failure(reason) = portfolio.submit(.amend(engineID, qty: qty, price: price), instrument: symbol) {
+                return .failure(reason)
+            }
         } else {
             orders[orderId]!.pendingAmend = (qty, price)
         }
         if let qty { orders[orderId]!.qty = qty }
         if let price { orders[orderId]!.price = price }
-        return true
+        return .success(())
+    }
+
+    /// Queues a position message for `symbol` (e.g. after a leverage change), due now.
+    mutating func positionChanged(_ symbol: SymbolID) {
+        guard exchanges[symbol] != nil else { return }
+        pending.append(Push(due: clock, topic: .position, item: positionJSON(symbol, stream: true)))
+        pending.sort { $0.due < $1.due }
     }
 
     func orderId(linkId: String) -> String? { orders.values.first { $0.orderLinkId == linkId }?.orderId }
@@ -230,10 +231,12 @@ struct SimTrading {
 
     private mutating func record(_ reports: [SimReport], symbol: Instrument) {
         guard !reports.isEmpty else { return }
+        let firstNew = pending.count
         var changedOrders: [String] = []
         var positionChanged = false
         var walletChanged = false
-        var latest: Int64 = clock
+        // The batch is stamped with its latest report time (not the clock of the event that carried it in).
+        var latest = Int64.min
         func touch(_ id: String) { if !changedOrders.contains(id) { changedOrders.append(id) } }
         for report in reports {
             switch report {
@@ -275,13 +278,11 @@ struct SimTrading {
                 orderIdOfEngine[symbol.id, default: [:]][engineID] = id
                 touch(id)
                 positionChanged = true
-                if let lastSeen = exchanges[symbol.id]?.engine.book.lastExchangeTime {
-                    if let amend = r.pendingAmend {
-                        exchanges[symbol.id]!.submit(.amend(engineID, qty: amend.qty, price: amend.price), lastSeen: lastSeen)
-                        orders[id]!.pendingAmend = nil
-                    }
-                    if r.cancelRequested { exchanges[symbol.id]!.submit(.cancel(engineID), lastSeen: lastSeen) }
+                if let amend = r.pendingAmend {
+                    _ = portfolio.submit(.amend(engineID, qty: amend.qty, price: amend.price), instrument: symbol)
+                    orders[id]!.pendingAmend = nil
                 }
+                if r.cancelRequested { _ = portfolio.submit(.cancel(engineID), instrument: symbol) }
             case let .rejected(clientID, reason, at):
                 latest = max(latest, at.milliseconds)
                 guard orders[clientID] != nil else { continue }
@@ -303,7 +304,7 @@ struct SimTrading {
                 seq += 1
                 let fees = exchanges[symbol.id]!.engine.configuration.fees
                 let e = ExecutionRecord(execId: "exec-\(executionSequence)", orderId: r.orderId, orderLinkId: r.orderLinkId,
-                                        symbol: r.symbol, side: fill.side, execType: "Trade", price: fill.price, qty: fill.qty,
+                                        symbol: r.symbol, side: fill.side, execType: fill.execType.rawValue, price: fill.price, qty: fill.qty,
                                         value: fill.value, fee: fill.fee, feeRate: fill.isMaker ? fees.maker : fees.taker,
                                         isMaker: fill.isMaker, time: fill.exchangeTime.milliseconds + timeOffset,
                                         orderType: r.orderType, orderPrice: r.price, orderQty: r.qty,
@@ -322,6 +323,7 @@ struct SimTrading {
                 r.cancelType = switch reason {
                 case .byUser: "CancelByUser"
                 case .reduceOnly: "CancelByReduceOnly"
+                case .cancelAllBeforeLiquidation: "CancelAllBeforeLiq"
                 default: "UNKNOWN"
                 }
                 if reason == .postOnlyWouldTakeLiquidity { r.rejectReason = reason.rawValue }
@@ -366,14 +368,21 @@ struct SimTrading {
                 pending.append(Push(due: at.milliseconds, topic: .execution, item: executionJSON(e, symbol)))
                 walletChanged = true
                 positionChanged = true
+            case let .liquidated(_, _, _, at):
+                latest = max(latest, at.milliseconds)
+                positionChanged = true
+                walletChanged = true
             default:
                 break
             }
         }
+        if latest == .min { latest = clock }
         for id in changedOrders { pending.append(Push(due: latest, topic: .order, item: orderJSON(orders[id]!, symbol))) }
         if positionChanged { pending.append(Push(due: latest, topic: .position, item: positionJSON(symbol.id, stream: true))) }
         if walletChanged { pending.append(Push(due: latest, topic: .wallet, item: walletJSON())) }
-        // Keep the queue in due order: items of one batch share `latest` or earlier times.
+        // Each batch reaches the client one acknowledgement delay after it happened; keep the queue in due order.
+        let delay = portfolio.acknowledgementDelay(for: symbol.id) ?? 0
+        for index in firstNew..<pending.count { pending[index].due += delay }
         pending.sort { $0.due < $1.due }
     }
 }

@@ -37,6 +37,10 @@ public enum BybitInstrumentsInfo {
         var fundingInterval: Int?
         var priceFilter: PriceFilter
         var lotSizeFilter: LotSizeFilter
+        var leverageFilter: LeverageFilter?
+    }
+    struct LeverageFilter: Decodable {
+        var maxLeverage: String?
     }
     struct PriceFilter: Decodable {
         var tickSize: String
@@ -88,6 +92,12 @@ public enum BybitInstrumentsInfo {
             do { minNotional = try USDT(notionalText) } catch {
                 throw .invalidField(symbol: item.symbol, field: "minNotionalValue", value: notionalText)
             }
+            var maxLeverage: Rate?
+            if let text = item.leverageFilter?.maxLeverage {
+                do { maxLeverage = try Rate(text) } catch {
+                    throw .invalidField(symbol: item.symbol, field: "maxLeverage", value: text)
+                }
+            }
             let step = lot.qtyStep
             let qtyDecimals = step.split(separator: ".").dropFirst().first.map { $0.count } ?? 0
             let rules = InstrumentRules(
@@ -101,7 +111,8 @@ public enum BybitInstrumentsInfo {
                 qtyDecimals: qtyDecimals,
                 status: item.status ?? "",
                 fundingIntervalMinutes: item.fundingInterval,
-                settleCoin: item.settleCoin ?? "USDT")
+                settleCoin: item.settleCoin ?? "USDT",
+                maxLeverage: maxLeverage)
             table.setRules(rules, for: item.symbol)
             out.append((item.symbol, rules))
         }

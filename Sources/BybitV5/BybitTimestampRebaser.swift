@@ -32,7 +32,8 @@ public enum BybitTimestampRebaser {
                 continue
             }
             var j = i + length
-            if j < n && bytes[j] == UInt8(ascii: "\"") { j += 1 }   // a quoted number
+            let quoted = j < n && bytes[j] == UInt8(ascii: "\"")   // a quoted number
+            if quoted { j += 1 }
             let start = j
             var value: Int64 = 0
             while j < n, bytes[j] >= UInt8(ascii: "0"), bytes[j] <= UInt8(ascii: "9"), j - start < 18 {
@@ -43,6 +44,11 @@ public enum BybitTimestampRebaser {
             if j > start, value > 0, j >= n || !(bytes[j] == UInt8(ascii: ".") || bytes[j] == UInt8(ascii: "e")) {
                 let shifted = Array(String(value + offset).utf8)
                 if shifted.count == j - start { out.replaceSubrange(start..<j, with: shifted) }
+            }
+            // Step past the rest of a quoted value so its closing quote is not read as an opening one.
+            if quoted {
+                while j < n && bytes[j] != UInt8(ascii: "\"") { j += 1 }
+                j += 1
             }
             i = j
         }

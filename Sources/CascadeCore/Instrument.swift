@@ -41,10 +41,12 @@ public struct InstrumentRules: Hashable, Sendable {
     public var status: String
     public var fundingIntervalMinutes: Int?
     public var settleCoin: String
+    /// `leverageFilter.maxLeverage` (a ratio, e.g. `100`), when the snapshot carried it.
+    public var maxLeverage: Rate?
 
     public init(tickSize: Price, qtyStep: Quantity, minOrderQty: Quantity, maxOrderQty: Quantity,
                 maxMarketOrderQty: Quantity, minNotional: USDT, priceDecimals: Int, qtyDecimals: Int,
-                status: String, fundingIntervalMinutes: Int?, settleCoin: String) {
+                status: String, fundingIntervalMinutes: Int?, settleCoin: String, maxLeverage: Rate? = nil) {
         self.tickSize = tickSize
         self.qtyStep = qtyStep
         self.minOrderQty = minOrderQty
@@ -56,6 +58,7 @@ public struct InstrumentRules: Hashable, Sendable {
         self.status = status
         self.fundingIntervalMinutes = fundingIntervalMinutes
         self.settleCoin = settleCoin
+        self.maxLeverage = maxLeverage
     }
 
     /// True when `price` is a whole number of ticks.

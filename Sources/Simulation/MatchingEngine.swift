@@ -33,6 +33,11 @@ public import MarketData
 /// - **Reduce-only** (one-way mode, `positionIdx` 0 only): an order that would open or grow the position is
 ///   rejected (110017); its quantity is capped to the position at arrival, and whenever our position shrinks,
 ///   resting reduce-only orders are cut to it (the excess is `CancelByReduceOnly`).
+/// - **Liquidation** (decided by ``SimPortfolio``, never by the engine): ``cancelAll(_:at:)`` cancels every
+///   resting and untriggered conditional order, and every placement still in flight (accepted and cancelled at
+///   once: Bybit had acknowledged it); ``fillOffBook(side:price:qty:at:)`` then closes the position as a
+///   `BustTrade` at the bankruptcy price. That fill never touches the replayed book (no depletion, no queue
+///   change, no print) and pays no fee.
 extension [SimReport] {
     /// The id of the first `accepted` report.
     var acceptedID: SimOrderID? {
@@ -106,11 +111,7 @@ public struct MatchingEngine: Sendable {
     public init(configuration: SimConfiguration, depth: Int) {
         self.configuration = configuration
         book = OrderBook(symbol: configuration.instrument.id, depth: depth, scale: configuration.instrument.scale)
-        if case let .sampled(_, seed) = configuration.entryLatency {
-            random = SimRandom(seed: seed)
-        } else {
-            random = SimRandom(seed: 0)
-        }
+        random = configuration.entryLatency.random
     }
 
     /// Number of orders resting now.
@@ -127,12 +128,7 @@ public struct MatchingEngine: Sendable {
     /// Sends a command after the client saw the market up to exchange time `lastSeen`. Returns its arrival time.
     @discardableResult
     public mutating func submit(_ command: SimCommand, lastSeen: ExchangeTime) -> ExchangeTime {
-        let latency: Int64
-        switch configuration.entryLatency {
-        case let .constant(ms): latency = SimLatency.clamp(ms)
-        case let .sampled(samples, _):
-            latency = samples.isEmpty ? 1 : SimLatency.clamp(samples[Int(random.next() % UInt64(samples.count))])
-        }
+        let latency = configuration.entryLatency.draw(&random, floor: 1)
         let arrival = ExchangeTime(milliseconds: lastSeen.milliseconds + latency)
         sequence += 1
         let entry = Inbound(arrival: arrival, sequence: sequence, command: command)
@@ -195,6 +191,52 @@ public struct MatchingEngine: Sendable {
     public mutating func advance(to time: ExchangeTime) -> [SimReport] {
         exchangeTime = max(exchangeTime, time)
         return processInbound(before: ExchangeTime(milliseconds: time.milliseconds + 1))
+    }
+
+    // MARK: - Liquidation support
+
+    /// Cancels every open order with `reason` at `time`: resting and untriggered conditional orders (trading-stop
+    /// legs included) by id, then placements still in flight in arrival order, each accepted and cancelled at
+    /// once (Bybit had acknowledged them, so they are open orders there). Amends and cancels in flight are left
+    /// to arrive and find no order.
+    public mutating func cancelAll(_ reason: SimCancelReason, at time: ExchangeTime) -> [SimReport] {
+        var reports: [SimReport] = []
+        for id in (Array(resting.keys) + Array(conditionals.keys)).sorted() {
+            if let order = resting.removeValue(forKey: id) {
+                reports.append(.cancelled(id, reason, filledQty: Quantity(units: order.filled), at: time))
+            } else if conditionals.removeValue(forKey: id) != nil {
+                reports.append(.cancelled(id, reason, filledQty: .zero, at: time))
+            }
+        }
+        var kept: [Inbound] = []
+        for entry in inbound {
+            let clientID: String
+            switch entry.command {
+            case let .place(c, _, _, _, _, _, _), let .placeConditional(c, _, _, _, _, _, _, _, _): clientID = c
+            default:
+                kept.append(entry)
+                continue
+            }
+            let id = SimOrderID(nextOrderID)
+            nextOrderID += 1
+            reports.append(.accepted(id, clientID: clientID, at: time))
+            reports.append(.cancelled(id, reason, filledQty: .zero, at: time))
+        }
+        inbound = kept
+        return reports
+    }
+
+    /// A fill that does not go through the book: the liquidation engine taking over our position (`BustTrade`)
+    /// at `price`, with a new order id, no fee and no effect on the replayed book. Resting reduce-only orders are
+    /// cut to the new position as after any fill.
+    public mutating func fillOffBook(side: Side, price: Price, qty: Quantity, at time: ExchangeTime) -> [SimReport] {
+        let id = SimOrderID(nextOrderID)
+        nextOrderID += 1
+        position += side == .buy ? qty.units : -qty.units
+        let value = configuration.instrument.notional(price: price, qty: qty) ?? .zero
+        let fill = SimFill(orderID: id, clientID: "", side: side, price: price, qty: qty, isMaker: false, value: value,
+                           fee: .zero, exchangeTime: time, execType: .bustTrade)
+        return [.filled(fill)] + capReduceOnlyOrders(at: time)
     }
 
     // MARK: - Commands

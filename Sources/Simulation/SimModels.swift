@@ -1,6 +1,7 @@
 public import CascadeCore
 
-/// Delay between a client sending a command and the exchange processing it, in exchange time.
+/// A delay in exchange time: from a client sending a command to the exchange processing it (entry), or from the
+/// exchange processing something to the client hearing of it (acknowledgement).
 ///
 /// An order sent in reaction to a market event arrives at (exchange `ts` of the last event the sender had
 /// seen) + latency — never receive time + latency: recorders' clocks are seconds off the exchange's.
@@ -9,8 +10,22 @@ public enum SimLatency: Sendable, Hashable {
     /// Drawn from measured samples (ms) with a seeded generator: same seed, same draws.
     case sampled(millisecondsSamples: [Int64], seed: UInt64)
 
-    /// Always at least 1 ms: an order can never arrive at the instant of the event it reacts to.
-    static func clamp(_ ms: Int64) -> Int64 { max(ms, 1) }
+    /// One draw in milliseconds: the constant, or a sample picked by `random`, never below `floor` (an empty
+    /// sample list draws `floor`). Entry latency uses floor 1: an order can never arrive at the instant of the
+    /// event it reacts to.
+    func draw(_ random: inout SimRandom, floor: Int64) -> Int64 {
+        switch self {
+        case let .constant(ms): max(ms, floor)
+        case let .sampled(samples, _):
+            samples.isEmpty ? floor : max(samples[Int(random.next() % UInt64(samples.count))], floor)
+        }
+    }
+
+    /// A generator for this latency's draws: seeded by `.sampled`'s seed (a constant draws nothing).
+    var random: SimRandom {
+        if case let .sampled(_, seed) = self { return SimRandom(seed: seed) }
+        return SimRandom(seed: 0)
+    }
 }
 
 /// Maker and taker fee rates (Bybit linear defaults: 0.02% and 0.055%), applied to the exec value.
@@ -40,6 +55,10 @@ public enum SimQueueModel: Sendable, Hashable {
 public struct SimConfiguration: Sendable {
     public var instrument: Instrument
     public var entryLatency: SimLatency = .constant(milliseconds: 10)
+    /// Delay from the exchange processing something to the client hearing of it on the private stream (order,
+    /// execution, position and wallet reports), drawn per report by ``SimulatedExchange/acknowledgementDelay()``
+    /// from its own seeded stream. The 5 ms default is a setting, not a measurement; may be 0.
+    public var acknowledgementLatency: SimLatency = .constant(milliseconds: 5)
     public var fees: SimFees = .bybitDefault
     public var queue: SimQueueModel = .tradesOnly
     /// Market orders are IOC limits this far (in basis points) through the best opposite price.

@@ -61,6 +61,8 @@ public enum SimCancelReason: String, Sendable, Hashable {
     case byUser = "CancelByUser"
     /// A reduce-only order (or its excess) that no longer reduces anything.
     case reduceOnly = "CancelByReduceOnly"
+    /// Every open order of the account, cancelled before its positions are liquidated.
+    case cancelAllBeforeLiquidation = "CancelAllBeforeLiq"
 }
 
 /// Why a command was refused (no order exists afterwards).
@@ -86,6 +88,14 @@ public enum SimRejectReason: String, Error, Sendable, Hashable {
     case triggerPriceWrongSide = "trigger price on the wrong side of the current price"
     /// Trading-stop without a position.
     case noPosition = "can not set tp/sl/ts for zero position"
+    /// The order's cost (the initial margin it adds, with fees to open and close) exceeds the available balance.
+    case insufficientAvailableBalance = "ab not enough for new order"
+    /// Set-leverage to the leverage the symbol already has.
+    case leverageNotModified = "leverage not modified"
+    /// Set-leverage outside 1...maxLeverage.
+    case leverageOutOfRange = "leverage out of range"
+    /// Set-leverage whose extra initial margin exceeds the available balance.
+    case leverageInsufficientMargin = "available margin is insufficient"
 
     /// The Bybit retCode the simulator's REST layer answers with.
     public var retCode: Int {
@@ -96,9 +106,21 @@ public enum SimRejectReason: String, Error, Sendable, Hashable {
         case .tooManyConditionalOrders: 110009
         case .triggerPriceWrongSide: 110092
         case .noPosition: 10001
+        case .insufficientAvailableBalance: 110007
+        case .leverageNotModified: 110043
+        case .leverageInsufficientMargin: 110044
+        case .leverageOutOfRange: 10001
         default: 10001
         }
     }
+}
+
+/// What kind of execution a fill is (Bybit `execType`).
+public enum SimExecType: String, Sendable, Hashable {
+    /// A match of our order in the market.
+    case trade = "Trade"
+    /// The liquidation engine taking over our position at its bankruptcy price.
+    case bustTrade = "BustTrade"
 }
 
 /// One execution of one of our orders.
@@ -113,9 +135,12 @@ public struct SimFill: Sendable, Hashable {
     public var fee: USDT
     /// Exchange time of the fill (the print or the arrival of the aggressive order).
     public var exchangeTime: ExchangeTime
+    public var execType: SimExecType
+    /// True for the liquidation engine's takeover of our position.
+    public var isLiquidation: Bool { execType == .bustTrade }
 
     public init(orderID: SimOrderID, clientID: String, side: Side, price: Price, qty: Quantity, isMaker: Bool,
-                value: USDT, fee: USDT, exchangeTime: ExchangeTime) {
+                value: USDT, fee: USDT, exchangeTime: ExchangeTime, execType: SimExecType = .trade) {
         self.orderID = orderID
         self.clientID = clientID
         self.side = side
@@ -125,6 +150,7 @@ public struct SimFill: Sendable, Hashable {
         self.value = value
         self.fee = fee
         self.exchangeTime = exchangeTime
+        self.execType = execType
     }
 }
 
@@ -145,4 +171,16 @@ public enum SimReport: Sendable, Hashable {
     /// A reduce-only order's open quantity was cut to the position (`CancelByReduceOnly` on the excess).
     case reducedToPosition(SimOrderID, remaining: Quantity, at: ExchangeTime)
     case commandRejected(SimCommand, SimRejectReason, at: ExchangeTime)
+    /// Our position was liquidated: `qty` closed at `bankruptcyPrice` (after the `BustTrade` fill that did it).
+    case liquidated(side: PositionSide, qty: Quantity, bankruptcyPrice: Price, at: ExchangeTime)
+}
+
+/// A report of one symbol of a ``SimPortfolio`` (order ids are per symbol).
+public struct SimSymbolReport: Sendable, Hashable {
+    public var symbol: SymbolID
+    public var report: SimReport
+    public init(symbol: SymbolID, report: SimReport) {
+        self.symbol = symbol
+        self.report = report
+    }
 }

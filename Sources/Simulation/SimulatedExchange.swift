@@ -11,10 +11,19 @@ public struct SimulatedExchange: Sendable {
     public private(set) var engine: MatchingEngine
     public private(set) var account: SimAccount
     private var funding = FundingClock()
+    /// Draws of the acknowledgement latency: a stream of their own, so entry draws stay what they were.
+    private var acknowledgementRandom: SimRandom
 
     public init(configuration: SimConfiguration, depth: Int, wallet: USDT) {
         engine = MatchingEngine(configuration: configuration, depth: depth)
         account = SimAccount(instrument: configuration.instrument, wallet: wallet)
+        acknowledgementRandom = configuration.acknowledgementLatency.random
+    }
+
+    /// The next acknowledgement delay in ms (≥ 0): how long after the exchange processed something the client
+    /// hears of it on the private stream. Same seed, same draws.
+    public mutating func acknowledgementDelay() -> Int64 {
+        engine.configuration.acknowledgementLatency.draw(&acknowledgementRandom, floor: 0)
     }
 
     /// Sends a command; returns its arrival time at the exchange.
@@ -47,6 +56,23 @@ public struct SimulatedExchange: Sendable {
     public mutating func advance(to time: ExchangeTime) -> [SimReport] {
         let reports = settleFundingDue(at: time) + engine.advance(to: time)
         for case let .filled(fill) in reports { account.apply(fill) }
+        return reports
+    }
+
+    /// Cancels every open order with `reason` (see ``MatchingEngine/cancelAll(_:at:)``).
+    public mutating func cancelAll(_ reason: SimCancelReason, at time: ExchangeTime) -> [SimReport] {
+        engine.cancelAll(reason, at: time)
+    }
+
+    /// Closes the whole position at `bankruptcyPrice` as a `BustTrade` (off the book, no fee) and reports it as
+    /// liquidated; nothing when flat.
+    public mutating func liquidate(atBankruptcyPrice bankruptcyPrice: Price, at time: ExchangeTime) -> [SimReport] {
+        guard account.size != 0 else { return [] }
+        let qty = Quantity(units: abs(account.size))
+        let side: PositionSide = account.size > 0 ? .long : .short
+        var reports = engine.fillOffBook(side: side == .long ? .sell : .buy, price: bankruptcyPrice, qty: qty, at: time)
+        for case let .filled(fill) in reports { account.apply(fill) }
+        reports.append(.liquidated(side: side, qty: qty, bankruptcyPrice: bankruptcyPrice, at: time))
         return reports
     }
 

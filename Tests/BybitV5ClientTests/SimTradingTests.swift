@@ -1,0 +1,180 @@
+@testable import BybitSimulator
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import Foundation
+import Logging
+import MarketData
+import Simulation
+import Synchronization
+import Testing
+
+/// Our own REST and private-stream clients trading against `cascade sim` in lockstep: every step of the replay
+/// is taken by the test, so what the exchange saw when each order arrived is known exactly.
+@Suite(.serialized) struct SimTradingTests {
+    static let key = "cascade-test-key"
+    static let secret = "cascade-test-secret"
+    static let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+
+    final class Log: Sendable {
+        let events = Mutex<[PrivateStreamEvent]>([])
+        /// Polls `condition` (outside the lock: it may read the log's views) until it holds or time runs out.
+        func wait(_ timeout: Duration = .seconds(10), _ condition: ([PrivateStreamEvent]) -> Bool) async -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if condition(events.withLock { $0 }) { return true }
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+            return condition(events.withLock { $0 })
+        }
+        var messages: [BybitPrivateMessage] { events.withLock { $0.compactMap { if case let .message(m) = $0 { m } else { nil } } } }
+        var executions: [BybitExecution] { messages.flatMap { m -> [BybitExecution] in if case let .executions(l, _) = m { return l }; return [] } }
+        var orders: [BybitOrder] { messages.flatMap { m -> [BybitOrder] in if case let .orders(l, _) = m { return l }; return [] } }
+        var positions: [BybitPosition] { messages.flatMap { m -> [BybitPosition] in if case let .positions(l, _) = m { return l }; return [] } }
+        var wallets: [BybitWallet] { messages.flatMap { m -> [BybitWallet] in if case let .wallets(l, _) = m { return l }; return [] } }
+        var isTrusted: Bool { events.withLock { $0.contains { if case .trusted = $0 { true } else { false } } } }
+    }
+
+    struct Session {
+        let sim: SimulatorHarness
+        let rest: BybitRESTClient
+        let log: Log
+        let tasks: [Task<Void, Never>]
+        func stop() {
+            for t in tasks { t.cancel() }
+            sim.stop()
+        }
+    }
+
+    /// A lockstep sim with 20 frames replayed and our private client trusted.
+    static func session(secret: String = SimTradingTests.secret) async throws -> Session {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        var logger = Logger(label: "sim-trading-test")
+        logger.logLevel = .critical
+        let credentials = BybitCredentials(apiKey: key, secret: secret)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials, logger: logger)
+        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
+        configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+        configuration.replyTimeout = .seconds(2)
+        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
+                                         cursor: InMemoryExecutionCursor(), logger: logger)
+        let log = Log()
+        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
+        let running = Task { await client.run() }
+        return Session(sim: sim, rest: rest, log: log, tasks: [consumer, running])
+    }
+
+    /// Best ask of the sim's matching book (the book an order arriving now meets).
+    static func bestAsk(_ sim: SimulatorHarness) async -> Price? {
+        await sim.replay.accounts["default"]?.exchanges[btc.id]?.engine.book.bestAsk?.price
+    }
+
+    @Test func aMarketBuyPlacedOverRESTComesBackAsOrderExecutionPositionAndWalletMessages() async throws {
+        let s = try await Self.session()
+        defer { s.stop() }
+        #expect(await s.log.wait { _ in s.log.isTrusted })
+        let ask = try #require(await Self.bestAsk(s.sim))
+        let qty = try Self.btc.quantity("0.001")
+        let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "mkt-1")
+        let created = try await s.rest.send(.createOrder(order), as: BybitOrderIDResult.self)
+        #expect(created.retCode.rawValue == 0)
+        // Nothing happens until the exchange clock passes the order's arrival (last event seen + 10 ms).
+        #expect(s.log.executions.isEmpty)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.log.wait { _ in !s.log.executions.isEmpty && s.log.orders.contains { $0.orderStatus == .filled } })
+        let fill = try #require(s.log.executions.first)
+        #expect(fill.orderLinkId == "mkt-1" && fill.execType == .trade && !fill.isMaker)
+        #expect(fill.execPrice == ask && fill.execQty == qty)
+        // Value = ask × 0.001 exactly; taker fee 0.055% of it, rounded half to even at 1e-8 USDT.
+        let value = Int128(ask.units) * Int128(qty.units) / 100_000_000 * 100_000_000 / 1_000_000   // 1e-8 USDT
+        #expect(fill.execValue?.units == value)
+        let feeTimes = value * 55
+        var fee = feeTimes / 100_000
+        let rest = feeTimes % 100_000
+        if rest > 50_000 || (rest == 50_000 && fee % 2 == 1) { fee += 1 }
+        #expect(fill.execFee?.units == fee)
+        #expect(s.log.positions.last?.size == qty && s.log.positions.last?.side == .long)
+        let wallet = try #require(s.log.wallets.last?.totalWalletBalance)
+        #expect(wallet.units == Int128(100_000) * 100_000_000 - fee)
+        // The REST execution list agrees with the stream.
+        let listed = try await s.rest.send(.executionList(symbol: "BTCUSDT"), as: BybitExecutionListResult.self)
+        var table = InstrumentTable()
+        #expect(try listed.result?.executions(instruments: &table).map(\.execId) == [fill.execId])
+    }
+
+    @Test func aCrossingPostOnlyIsAcceptedThenCancelledOnTheStream() async throws {
+        let s = try await Self.session()
+        defer { s.stop() }
+        #expect(await s.log.wait { _ in s.log.isTrusted })
+        let ask = try #require(await Self.bestAsk(s.sim))
+        let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .limit, qty: try Self.btc.quantity("0.001"),
+                                         price: ask, timeInForce: .postOnly, orderLinkId: "po-1")
+        let created = try await s.rest.send(.createOrder(order), as: BybitOrderIDResult.self)
+        #expect(created.retCode.rawValue == 0)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.log.wait { _ in s.log.orders.contains { $0.orderLinkId == "po-1" && $0.orderStatus == .cancelled } })
+        let last = try #require(s.log.orders.last { $0.orderLinkId == "po-1" })
+        #expect(last.rejectReason == "EC_PostOnlyWillTakeLiquidity")
+        #expect(s.log.executions.isEmpty)
+    }
+
+    @Test func aWrongSecretIsRefusedByThePrivateStream() async throws {
+        let s = try await Self.session(secret: "not-the-secret")
+        defer { s.stop() }
+        #expect(await s.log.wait { events in
+            events.contains { if case let .failed(.authenticationFailed(m), _, _) = $0 { m == "Params Error" } else { false } }
+        })
+        #expect(!s.log.isTrusted)
+    }
+
+    @Test func resetGivesFreshAccountsThatTradeAtOnce() async throws {
+        let s = try await Self.session()
+        defer { s.stop() }
+        let qty = try Self.btc.quantity("0.002")
+        let buy = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "before-reset")
+        _ = try await s.rest.send(.createOrder(buy), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.sim.replay.accounts["default"]?.executions.count == 1)
+        await s.sim.replay.resetAccounts()
+        let fresh = try #require(await s.sim.replay.accounts["default"])
+        #expect(fresh.executions.isEmpty && fresh.orders.isEmpty && fresh.walletBalance.units == Int128(100_000) * 100_000_000)
+        // The same orderLinkId is free again, and the reset exchange has the current book.
+        let again = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "before-reset")
+        let created = try await s.rest.send(.createOrder(again), as: BybitOrderIDResult.self)
+        #expect(created.retCode.rawValue == 0)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.sim.replay.accounts["default"]?.executions.count == 1)
+    }
+
+    @Test func aBatchCreateAnswersEachItem() async throws {
+        let s = try await Self.session()
+        defer { s.stop() }
+        let q = try Self.btc.quantity("0.001")
+        let bid = try Self.btc.price("60000")
+        let items = [
+            BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .limit, qty: q, price: bid, timeInForce: .postOnly, orderLinkId: "b-1"),
+            BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .limit, qty: q, price: bid, timeInForce: .postOnly, orderLinkId: "b-1"),
+            BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .limit, qty: q, price: bid, timeInForce: .postOnly, orderLinkId: "b-2"),
+        ]
+        let response = try await s.rest.send(.createBatch(items), as: BybitBatchOrderResult.self)
+        let outcomes = try response.outcomes()
+        #expect(outcomes.map(\.retCode.rawValue) == [0, 110072, 0])
+        #expect(outcomes[0].item.orderId.isEmpty == false && outcomes[1].item.orderId.isEmpty)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let open = try await s.rest.send(.realtimeOrders(scope: .symbol("BTCUSDT")), as: BybitOrderListResult.self)
+        var table = InstrumentTable()
+        #expect(Set(try open.result?.orders(instruments: &table).map(\.orderLinkId) ?? []) == ["b-1", "b-2"])
+    }
+
+    @Test func marketTimestampsAreRebasedToTheReplayStart() async throws {
+        let sim = try await SimulatorHarness.start(frames: 50, speed: .lockstep)
+        defer { sim.stop() }
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        let step = try await sim.replay.advance(frames: 1, milliseconds: nil)
+        let after = Int64(Date().timeIntervalSince1970 * 1000)
+        // The first event is stamped with the wall time the replay reached it.
+        #expect(step.exchangeTime >= before && step.exchangeTime <= after)
+        #expect(await sim.replay.timeOffset == step.exchangeTime - 1_721_347_021_020)
+    }
+}
