@@ -99,3 +99,46 @@ def test_reset_starts_every_account_again(lockstep):
     assert http.get_executions(category="linear")["result"]["list"] == []
     wallet = http.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
     assert wallet["totalWalletBalance"] == "100000"
+
+
+def test_insufficient_balance_is_110007_and_leverage_codes(lockstep):
+    from pybit.exceptions import InvalidRequestError
+    import pytest
+    http = client()
+    # 100,000 USDT at 10x leverage cannot carry 20 BTC (~1.28M USDT notional, ~128k USDT initial margin).
+    with pytest.raises(InvalidRequestError) as e:
+        http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="20.000")
+    assert e.value.status_code == 110007
+    # Setting the current leverage is 110043; a new one is accepted and shows in the position.
+    with pytest.raises(InvalidRequestError) as e:
+        http.set_leverage(category="linear", symbol="BTCUSDT", buyLeverage="10", sellLeverage="10")
+    assert e.value.status_code == 110043
+    assert http.set_leverage(category="linear", symbol="BTCUSDT", buyLeverage="20", sellLeverage="20")["retCode"] == 0
+    # At 20x the same order fits (initial margin ~64k USDT).
+    assert http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="20.000")["retCode"] == 0
+    lockstep.advance(frames=1)
+    position = http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert position["leverage"] == "20" and position["size"] == "20.000"
+    wallet = http.get_wallet_balance(accountType="UNIFIED")["result"]["list"][0]
+    assert float(wallet["totalInitialMargin"]) == float(position["positionIM"]) > 60000
+
+
+def test_seeded_faults_drop_public_frames(lockstep):
+    """The fault hook is an interface the reliability tests drive: with every public frame dropped, a subscriber
+    gets its acks and snapshot but no replayed frame."""
+    from pybit.unified_trading import WebSocket
+    ws = WebSocket(testnet=False, channel_type="linear")
+    got = Collector()
+    try:
+        ws.trade_stream(symbol="BTCUSDT", callback=got)
+        time.sleep(0.5)
+        lockstep.control("faults", {"seed": 3, "public": {"drop": 1}})
+        lockstep.advance(frames=30)
+        time.sleep(0.5)
+        assert got.items("publicTrade.BTCUSDT") == []
+        lockstep.control("faults", {})
+        lockstep.advance(frames=30)
+        assert wait_for(lambda: got.items("publicTrade.BTCUSDT"))
+    finally:
+        ws.exit()
+        lockstep.control("faults", {})
