@@ -15,7 +15,8 @@ extension MarketReplay {
         let limit = Self.rateLimit(path)
         var window = rateWindows["\(key) \(path)"] ?? (start: time, used: 0)
         if time - window.start >= 1_000 { window = (time, 0) }
-        window.used += 1
+        // Batch endpoints count one request per order, as Bybit counts them.
+        window.used += path == "/v5/order/create-batch" ? Self.batchSize(body) : 1
         rateWindows["\(key) \(path)"] = window
         let reset = window.start + 1_000
         let limitHeaders = [("X-Bapi-Limit", String(limit)), ("X-Bapi-Limit-Status", String(max(0, limit - window.used))),
@@ -26,6 +27,12 @@ extension MarketReplay {
         }
         let (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
         return (status, text, limitHeaders)
+    }
+
+    /// Orders in a batch body (at least 1, so a malformed batch still counts).
+    static func batchSize(_ body: String) -> Int {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        return max(1, (object?["request"] as? [Any])?.count ?? 1)
     }
 
     /// The REST channel's fault decision for one answer.

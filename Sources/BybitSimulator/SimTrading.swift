@@ -44,6 +44,8 @@ struct SimTrading {
         var triggerDirection = 0
         var triggerBy = "UNKNOWN"
         var stopOrderType = "UNKNOWN"
+        /// `CreateByUser`, or who else created it (trading-stop legs, the liquidation engine).
+        var createType = "CreateByUser"
         /// Still working: in flight to the exchange, resting, partly filled, or waiting for its trigger.
         var isOpen: Bool { ["Created", "New", "PartiallyFilled", "Untriggered", "Triggered"].contains(status) }
         /// An amend sent while the order was still on its way to the exchange: applied on acceptance.
@@ -64,6 +66,7 @@ struct SimTrading {
         var isMaker: Bool
         var time: Int64
         var orderType: String
+        var createType = "CreateByUser"
         var orderPrice: Price?
         var orderQty: Quantity
         var leaves: Quantity
@@ -261,6 +264,7 @@ struct SimTrading {
                                         timeInForce: .immediateOrCancel, status: "Untriggered",
                                         createdTime: at.milliseconds + timeOffset, updatedTime: at.milliseconds + timeOffset)
                     r.stopOrderType = type
+                    r.createType = clientID == "tp" ? "CreateByTakeProfit" : "CreateByStopLoss"
                     r.reduceOnly = true
                     r.closeOnTrigger = true
                     r.engineID = engineID
@@ -292,6 +296,18 @@ struct SimTrading {
                 touch(clientID)
             case let .filled(fill):
                 latest = max(latest, fill.exchangeTime.milliseconds)
+                if fill.isLiquidation, orderIdOfEngine[symbol.id]?[fill.orderID] == nil {
+                    // The liquidation engine's takeover is an order of its own (Bybit: createType CreateByLiq).
+                    orderSequence += 1
+                    let at = fill.exchangeTime.milliseconds + timeOffset
+                    var r = OrderRecord(orderId: "sim-\(orderSequence)", orderLinkId: "", symbol: symbol.symbol, side: fill.side,
+                                        orderType: "Market", price: fill.price, qty: fill.qty, timeInForce: .immediateOrCancel,
+                                        status: "New", createdTime: at, updatedTime: at)
+                    r.createType = "CreateByLiq"
+                    r.engineID = fill.orderID
+                    orders[r.orderId] = r
+                    orderIdOfEngine[symbol.id, default: [:]][fill.orderID] = r.orderId
+                }
                 guard let id = orderIdOfEngine[symbol.id]?[fill.orderID] ?? (orders[fill.clientID] != nil ? fill.clientID : nil),
                       var r = orders[id] else { continue }
                 r.filled += fill.qty.units
@@ -307,7 +323,7 @@ struct SimTrading {
                                         symbol: r.symbol, side: fill.side, execType: fill.execType.rawValue, price: fill.price, qty: fill.qty,
                                         value: fill.value, fee: fill.fee, feeRate: fill.isMaker ? fees.maker : fees.taker,
                                         isMaker: fill.isMaker, time: fill.exchangeTime.milliseconds + timeOffset,
-                                        orderType: r.orderType, orderPrice: r.price, orderQty: r.qty,
+                                        orderType: r.orderType, createType: r.createType, orderPrice: r.price, orderQty: r.qty,
                                         leaves: Quantity(units: max(0, r.qty.units - r.filled)),
                                         markPrice: exchanges[symbol.id]!.engine.markPrice, seq: seq)
                 executions.append(e)

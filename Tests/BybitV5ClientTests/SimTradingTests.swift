@@ -178,3 +178,68 @@ import Testing
         #expect(await sim.replay.timeOffset == step.exchangeTime - 1_721_347_021_020)
     }
 }
+
+/// A long at 100x through a falling mark, worked by hand: the sim liquidates it at its bankruptcy price and the
+/// private stream says so (cancel before liquidation, `BustTrade`, flat position, empty wallet).
+@Suite(.serialized) struct SimLiquidationTests {
+    static func frames() -> [String] {
+        var lines = [#"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1721347021020,"data":{"s":"BTCUSDT","b":[["63999.9","200"],["63999.8","200"]],"a":[["64000.0","200"],["64000.1","200"]],"u":1,"seq":1},"cts":1721347021019}"#,
+                     #"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"64000.0","markPrice":"64000.0","indexPrice":"64000.0"},"cs":1,"ts":1721347021040}"#]
+        // The mark falls 100 per frame from 63900 (frame 2) to 62000.
+        for (i, mark) in stride(from: 63_900, through: 62_000, by: -100).enumerated() {
+            lines.append(#"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"\#(mark).0"},"cs":\#(i + 2),"ts":\#(1_721_347_021_060 + Int64(i) * 20)}"#)
+        }
+        return lines
+    }
+
+    @Test func aLongIsLiquidatedAtItsBankruptcyPriceAndTheStreamSaysSo() async throws {
+        let sim = try await SimulatorHarness.start(lines: Self.frames(), speed: .lockstep)
+        var logger = Logger(label: "sim-liq-test")
+        logger.logLevel = .critical
+        let credentials = BybitCredentials(apiKey: SimTradingTests.key, secret: SimTradingTests.secret)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials, logger: logger)
+        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
+        configuration.replyTimeout = .seconds(2)
+        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
+                                         cursor: InMemoryExecutionCursor(), logger: logger)
+        let log = SimTradingTests.Log()
+        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
+        let running = Task { await client.run() }
+        defer { running.cancel(); consumer.cancel(); sim.stop() }
+        _ = try await sim.replay.advance(frames: 2, milliseconds: nil)
+        #expect(await log.wait { _ in log.isTrusted })
+        let btc = SimTradingTests.btc
+        let leverage = try await rest.send(.setLeverage(symbol: "BTCUSDT", buyLeverage: Rate("100"), sellLeverage: Rate("100")),
+                                           as: BybitEmptyResult.self)
+        #expect(leverage.retCode.rawValue == 0)
+        let far = BybitOrderParameters(instrument: btc, side: .buy, orderType: .limit, qty: try btc.quantity("0.001"),
+                                       price: try btc.price("50000"), timeInForce: .goodTillCancel, orderLinkId: "far")
+        #expect(try await rest.send(.createOrder(far), as: BybitOrderIDResult.self).retCode.rawValue == 0)
+        // 100 BTC at 64000: value 6,400,000; cost 64,000 IM + 3,520 open fee + 3,484.8 close fee fits 100,000.
+        let big = BybitOrderParameters(instrument: btc, side: .buy, orderType: .market, qty: try btc.quantity("100"), orderLinkId: "big")
+        #expect(try await rest.send(.createOrder(big), as: BybitOrderIDResult.self).retCode.rawValue == 0)
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // mark 63900: filled, equity 86,480
+        let hundredBTC = try btc.quantity("100")
+        #expect(await log.wait { _ in log.positions.contains { $0.size == hundredBTC } })
+        // Liquidation when 96,480 + 100 (mark − 64,000) = 0.5% × 100 × mark: mark 63,351.959798…
+        let liq = try #require(log.positions.last { $0.size.units > 0 }?.liqPrice)
+        let (low, high) = (try btc.price("63351.95"), try btc.price("63351.96"))
+        #expect(liq > low && liq < high)
+        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)   // marks 63800…63400: equity still above MM
+        #expect(log.executions.allSatisfy { $0.execType == .trade })
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // mark 63300: equity 26,480 ≤ MM 31,650
+        let p = try #require(await sim.replay.accounts["default"]?.portfolio)
+        #expect(p.walletBalance == .zero && p.exchanges[btc.id]?.account.size == 0)
+        // The stream hears of it one acknowledgement latency later, when the replay clock gets there.
+        #expect(log.executions.allSatisfy { $0.execType == .trade })
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await log.wait { _ in log.executions.contains { $0.execType == .bustTrade } })
+        let bust = try #require(log.executions.first { $0.execType == .bustTrade })
+        // Bankruptcy: 100 × p = 6,330,000 − 26,480 → p = 63,035.2; no fee.
+        let (bustPrice, hundred) = (try btc.price("63035.2"), try btc.quantity("100"))
+        #expect(bust.execPrice == bustPrice && bust.execQty == hundred && bust.execFee == .zero)
+        #expect(await log.wait { _ in log.orders.contains { $0.orderLinkId == "far" && $0.orderStatus == .cancelled && $0.cancelType == "CancelAllBeforeLiq" } })
+        #expect(await log.wait { _ in log.positions.last?.size == .zero })
+        #expect(await log.wait { _ in log.wallets.last?.totalWalletBalance == .zero })
+    }
+}

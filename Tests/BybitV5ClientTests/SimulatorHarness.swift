@@ -23,26 +23,35 @@ struct SimulatorHarness {
     /// Writes `frames` seeded book/trade/ticker frames 20 ms apart and starts the simulator on port 0.
     static func start(frames: Int = 300, speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
                       seed: UInt64 = 7, depth: Int = 50) async throws -> SimulatorHarness {
+        var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: depth, seed: seed)
+        var lines: [String] = []
+        for i in 0..<frames {
+            let ms = (1_721_347_021_000_000_000 + Int64(i + 1) * 20_000_000) / 1_000_000
+            switch i % 10 {
+            case 0 where i > 0:
+                lines.append(#"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":\#(ms),"data":[{"T":\#(ms),"s":"BTCUSDT","S":"Buy","v":"0.010","p":"64000.00","L":"PlusTick","i":"t-\#(i)","BT":false}]}"#)
+            case 5:
+                lines.append(#"{"topic":"tickers.BTCUSDT","type":"\#(i == 5 ? "snapshot" : "delta")","data":{"symbol":"BTCUSDT","lastPrice":"64000.\#(i % 100)"},"cs":\#(i),"ts":\#(ms)}"#)
+            default:
+                lines.append(i == 0 ? book.snapshot() : book.delta())
+            }
+        }
+        return try await start(lines: lines, speed: speed, tls: tls)
+    }
+
+    /// Writes the given frames (JSON text, 20 ms apart from 2024-07-19T00:00:21.02Z) and starts the simulator.
+    static func start(lines: [String], speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
+                      accounts: [SimAccountSpec] = [.defaultTestAccount]) async throws -> SimulatorHarness {
         let directory = try TemporaryDirectory("sim")
         let path = directory.file("synthetic.frames.gz")
         let writer = try FrameFileWriter(path: path)
-        var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: depth, seed: seed)
         var t: Int64 = 1_721_347_021_000_000_000
-        for i in 0..<frames {
+        for line in lines {
             t += 20_000_000
-            let frame: String
-            switch i % 10 {
-            case 0 where i > 0:
-                frame = #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":\#(t / 1_000_000),"data":[{"T":\#(t / 1_000_000),"s":"BTCUSDT","S":"Buy","v":"0.010","p":"64000.00","L":"PlusTick","i":"t-\#(i)","BT":false}]}"#
-            case 5:
-                frame = #"{"topic":"tickers.BTCUSDT","type":"\#(i == 5 ? "snapshot" : "delta")","data":{"symbol":"BTCUSDT","lastPrice":"64000.\#(i % 100)"},"cs":\#(i),"ts":\#(t / 1_000_000)}"#
-            default:
-                frame = i == 0 ? book.snapshot() : book.delta()
-            }
-            try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(frame.utf8))
+            try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(line.utf8))
         }
         try writer.close()
-        let replay = MarketReplay(paths: [path], speed: speed, wallClock: SystemWallClock())
+        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, wallClock: SystemWallClock())
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical
