@@ -40,6 +40,8 @@ public actor MarketReplay {
     var nextConnection = 0
     var started = false
     var replayer: Replayer?
+    /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.
+    public private(set) var clockOffsets: [Int64?] = []
     var lookahead: (bytes: [UInt8], localTime: LocalTime)?
     /// Frames sent so far (all subscribers), frames replayed, and whether the data ran out.
     public private(set) var framesReplayed = 0
@@ -206,7 +208,14 @@ public actor MarketReplay {
             lookahead = nil
             return frame
         }
-        if replayer == nil { replayer = try Replayer(paths: paths, options: options) }
+        if replayer == nil {
+            // Each file's receive clock is moved onto the exchange's before merging (files may come from
+            // different machines; our 2024 captures' clock is ~1.5 s off Bybit's).
+            var aligned = options
+            clockOffsets = try paths.map { path throws(RecordingError) in try ClockOffset.estimate(path: path) }
+            aligned.clockCorrections = clockOffsets.map { $0 ?? 0 }
+            replayer = try Replayer(paths: paths, options: aligned)
+        }
         guard let frame = try replayer!.next() else { return nil }
         return (frame.bytes, frame.localTime)
     }

@@ -16,13 +16,21 @@ public struct ReplayOptions: Sendable, Hashable {
     /// `_cascade.*` frames are always kept (instrument rules and session events apply to every
     /// symbol), frames without a topic are dropped. Nil keeps everything.
     public var symbols: Set<String>?
+    /// Per file (by index), nanoseconds subtracted from its receive times before merging: each file's estimated
+    /// receive − exchange offset (``ClockOffset``), so files from different clocks merge in exchange order.
+    /// Returned frames carry the corrected time. Empty: no correction. `from`/`to` apply to recorded times.
+    public var clockCorrections: [Int64] = []
 
     /// Creates options; the defaults keep every frame.
-    public init(from: LocalTime? = nil, to: LocalTime? = nil, symbols: Set<String>? = nil) {
+    public init(from: LocalTime? = nil, to: LocalTime? = nil, symbols: Set<String>? = nil, clockCorrections: [Int64] = []) {
         self.from = from
         self.to = to
         self.symbols = symbols
+        self.clockCorrections = clockCorrections
     }
+
+    /// The correction of file `index` (0 when none is set).
+    func correction(_ index: Int) -> Int64 { index < clockCorrections.count ? clockCorrections[index] : 0 }
 }
 
 /// One frame returned by ``Replayer``: a view valid until the replayer's next `next()` call.
@@ -31,7 +39,7 @@ public struct ReplayedFrame {
     public var fileIndex: Int
     /// 1-based line number inside that file.
     public var lineNumber: Int
-    /// Receive time.
+    /// Receive time (minus the file's clock correction, when one is set).
     public var localTime: LocalTime
     /// The frame's JSON text. Invalid after the replayer advances; copy with ``bytes``.
     public var json: UnsafeRawBufferPointer
@@ -87,7 +95,7 @@ public struct Replayer {
                let first = manifest.firstLocalTimeNs, let last = manifest.lastLocalTimeNs {
                 if let to = options.to, first >= to.nanoseconds { continue }
                 if let from = options.from, last < from.nanoseconds { continue }
-                deferred.append((first, i, path))
+                deferred.append((first - options.correction(i), i, path))
             } else {
                 try open(i, path)
             }
@@ -141,7 +149,7 @@ public struct Replayer {
         pending[top.fileIndex] = nil
         returnedFile = top.fileIndex
         return ReplayedFrame(fileIndex: top.fileIndex, lineNumber: line.lineNumber,
-                             localTime: line.localTime, json: line.json)
+                             localTime: LocalTime(nanoseconds: top.time), json: line.json)
     }
 
     // MARK: - Private
@@ -166,7 +174,7 @@ public struct Replayer {
                 continue
             }
             pending[i] = line
-            push(HeapEntry(time: line.localTime.nanoseconds, fileIndex: i, lineNumber: line.lineNumber))
+            push(HeapEntry(time: line.localTime.nanoseconds - options.correction(i), fileIndex: i, lineNumber: line.lineNumber))
             return
         }
     }
