@@ -99,7 +99,7 @@ var package = Package(
             name: "CascadeCLI",
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit",
-                "BybitV5Client", "BybitSimulator", "CascadeService",
+                "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

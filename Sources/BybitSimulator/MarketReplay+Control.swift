@@ -59,7 +59,7 @@ extension MarketReplay {
         rateWindows = [:]
         for spec in accountSpecs {
             let old = accounts[spec.name]
-            var fresh = SimTrading(name: spec.name, deposit: spec.deposit)
+            var fresh = SimTrading(name: spec.name, deposit: spec.deposit, settings: settings)
             fresh.timeOffset = timeOffset
             fresh.clock = exchangeClock
             for id in (old?.exchanges.keys.sorted() ?? []) {

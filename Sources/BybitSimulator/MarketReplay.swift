@@ -2,6 +2,7 @@ import BybitV5
 public import CascadeCore
 import MarketData
 public import Recording
+public import Simulation
 
 /// The market state of a replay and its subscribers: the public half of the Bybit simulator.
 ///
@@ -59,6 +60,8 @@ public actor MarketReplay {
     var timeOffsetKnown = false
     /// Accounts: specs as configured, keys → account name, state by name.
     let accountSpecs: [SimAccountSpec]
+    /// Leverage, maintenance margin, and each symbol's latency, fees and queue model.
+    let settings: SimMarginSettings
     let keys: [String: (secret: String, account: String)]
     var accounts: [String: SimTrading] = [:]
     /// Rate-limit windows per "key path": start (ms) and requests used.
@@ -72,13 +75,15 @@ public actor MarketReplay {
 
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
                 instrumentsJSON: [UInt8]? = nil, accounts: [SimAccountSpec] = [.defaultTestAccount],
-                rebaseTimestamps: Bool = true, faults: SimFaultPlan = SimFaultPlan(), wallClock: any WallClock) {
+                rebaseTimestamps: Bool = true, faults: SimFaultPlan = SimFaultPlan(),
+                settings: SimMarginSettings = SimMarginSettings(), wallClock: any WallClock) {
         self.paths = paths
+        self.settings = settings
         self.accountSpecs = accounts
         var keys: [String: (secret: String, account: String)] = [:]
         for spec in accounts { keys[spec.apiKey] = (spec.apiSecret, spec.name) }
         self.keys = keys
-        for spec in accounts { self.accounts[spec.name] = SimTrading(name: spec.name, deposit: spec.deposit) }
+        for spec in accounts { self.accounts[spec.name] = SimTrading(name: spec.name, deposit: spec.deposit, settings: settings) }
         self.options = options
         self.speed = speed
         self.wallClock = wallClock

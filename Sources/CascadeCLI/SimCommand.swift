@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import Recording
 import ServiceLifecycle
+import Simulation
 import UnixSignals
 
 /// `cascade sim`: a Bybit-compatible server replaying recordings, with simulated accounts that trade against them.
@@ -42,6 +43,30 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("faults"), help: "Fault plan (JSON, seeded per-channel drop/duplicate/reorder/delay rates); default: none.")
     var faultsFile: String?
 
+    @Option(name: .customLong("entry-latency-ms"), help: "Constant order entry latency in ms (default 10).")
+    var entryLatencyMs: Int64?
+
+    @Flag(name: .customLong("latency-from-data"), help: "Sample entry latency from the data's _cascade.clock round trips (half of each), seeded by --seed.")
+    var latencyFromData = false
+
+    @Option(name: .customLong("ack-latency-ms"), help: "Constant latency of private-stream reports in ms (default 5).")
+    var ackLatencyMs: Int64?
+
+    @Option(name: .customLong("maker-fee"), help: "Maker fee rate (default 0.0002).")
+    var makerFee: String?
+
+    @Option(name: .customLong("taker-fee"), help: "Taker fee rate (default 0.00055).")
+    var takerFee: String?
+
+    @Option(name: .customLong("leverage"), help: "Default leverage of every symbol (default 10).")
+    var leverage: String?
+
+    @Option(name: .customLong("maintenance-margin-rate"), help: "Maintenance margin rate of every position (default 0.005).")
+    var maintenanceMarginRate: String?
+
+    @Option(help: "Seed of sampled latencies.")
+    var seed: UInt64 = 1
+
     @Flag(name: .customLong("original-timestamps"), help: "Send the recorded exchange timestamps instead of rebasing them to the replay start.")
     var originalTimestamps = false
 
@@ -55,6 +80,13 @@ struct SimCommand: AsyncParsableCommand {
         if data.isEmpty { throw ValidationError("give --data FILE…") }
         if ReplaySpeed(speed) == nil { throw ValidationError("--speed must be a positive number, max or lockstep") }
         if !(0...65535).contains(port) { throw ValidationError("--port must be 0…65535") }
+        if latencyFromData && entryLatencyMs != nil { throw ValidationError("give --entry-latency-ms or --latency-from-data, not both") }
+        if let ms = entryLatencyMs, ms < 1 { throw ValidationError("--entry-latency-ms must be at least 1") }
+        if let ms = ackLatencyMs, ms < 0 { throw ValidationError("--ack-latency-ms must be at least 0") }
+        for (name, text) in [("--maker-fee", makerFee), ("--taker-fee", takerFee), ("--maintenance-margin-rate", maintenanceMarginRate)] {
+            if let text, (try? Rate(text)) == nil { throw ValidationError("\(name) must be a decimal such as 0.0002") }
+        }
+        if let leverage, ((try? Rate(leverage))?.units ?? 0) < 10_000_000_000 { throw ValidationError("--leverage must be a decimal of at least 1") }
     }
 
     func run() async throws {
@@ -80,8 +112,9 @@ struct SimCommand: AsyncParsableCommand {
             guard let bytes = FileManager.default.contents(atPath: faultsFile) else { throw CLIError("cannot read --faults \(faultsFile)") }
             do { faults = try SimFaultPlan.parse(Array(bytes)) } catch { throw CLIError("--faults \(faultsFile): \(error.description)") }
         }
+        let settings = try simulationSettings(logger: logger)
         let replay = MarketReplay(paths: data, speed: ReplaySpeed(speed)!, instrumentsJSON: instruments, accounts: accounts,
-                                  rebaseTimestamps: !originalTimestamps, faults: faults, wallClock: SystemWallClock())
+                                  rebaseTimestamps: !originalTimestamps, faults: faults, settings: settings, wallClock: SystemWallClock())
         if startNow { await replay.begin() }
         let app = try BybitSimulatorServer.application(replay: replay, host: host, port: port, clock: SystemWallClock(),
                                                        logger: logger) { bound in
@@ -91,6 +124,39 @@ struct SimCommand: AsyncParsableCommand {
         let group = ServiceGroup(services: [app, ReplayService(replay: replay, logger: logger)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
+    }
+}
+
+extension SimCommand {
+    /// Margin settings and each symbol's latency and fees from the options (validated in `validate()`).
+    func simulationSettings(logger: Logger) throws -> SimMarginSettings {
+        var entry = SimLatency.constant(milliseconds: entryLatencyMs ?? 10)
+        if latencyFromData {
+            let samples: [Int64]
+            do { samples = try MeasuredLatency.oneWayMilliseconds(paths: data) } catch { throw CLIError("--latency-from-data: \(error)") }
+            guard !samples.isEmpty else {
+                throw CLIError("--latency-from-data: the data has no _cascade.clock samples (recordings by `cascade record` have them); give --entry-latency-ms")
+            }
+            let sorted = samples.sorted()
+            logger.info("entry latency sampled from the data", metadata: [
+                "samples": "\(samples.count)", "median_ms": "\(sorted[sorted.count / 2])", "p95_ms": "\(sorted[sorted.count * 95 / 100])"])
+            entry = .sampled(millisecondsSamples: samples, seed: seed)
+        }
+        let ack = SimLatency.constant(milliseconds: ackLatencyMs ?? 5)
+        var fees = SimFees.bybitDefault
+        if let makerFee { fees.maker = try Rate(makerFee) }
+        if let takerFee { fees.taker = try Rate(takerFee) }
+        var settings = SimMarginSettings()
+        if let leverage { settings.defaultLeverage = try Rate(leverage) }
+        if let maintenanceMarginRate { settings.maintenanceMarginRate = try Rate(maintenanceMarginRate) }
+        settings.configuration = { [entry, fees] instrument in
+            var c = SimConfiguration(instrument: instrument)
+            c.entryLatency = entry
+            c.acknowledgementLatency = ack
+            c.fees = fees
+            return c
+        }
+        return settings
     }
 }
 

@@ -47,8 +47,8 @@ import Testing
     }
 
     /// A lockstep sim with 20 frames replayed and our private client trusted.
-    static func session(secret: String = SimTradingTests.secret) async throws -> Session {
-        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+    static func session(secret: String = SimTradingTests.secret, settings: SimMarginSettings = SimMarginSettings()) async throws -> Session {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep, settings: settings)
         _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
         var logger = Logger(label: "sim-trading-test")
         logger.logLevel = .critical
@@ -101,6 +101,32 @@ import Testing
         let listed = try await s.rest.send(.executionList(symbol: "BTCUSDT"), as: BybitExecutionListResult.self)
         var table = InstrumentTable()
         #expect(try listed.result?.executions(instruments: &table).map(\.execId) == [fill.execId])
+    }
+
+    @Test func theConfiguredEntryLatencyDecidesWhichEventAnOrderMeets() async throws {
+        // Book at ts …020, then a ticker every 20 ms from …040. With 50 ms entry latency an order sent after the
+        // book arrives at …070: not processed by the event at …060, processed (and filled) by the one at …080.
+        var settings = SimMarginSettings()
+        settings.configuration = { instrument in
+            var c = SimConfiguration(instrument: instrument)
+            c.entryLatency = .constant(milliseconds: 50)
+            return c
+        }
+        let sim = try await SimulatorHarness.start(lines: SimLiquidationTests.frames(), speed: .lockstep, settings: settings)
+        defer { sim.stop() }
+        _ = try await sim.replay.advance(frames: 2, milliseconds: nil)   // book …020, ticker …040
+        var logger = Logger(label: "sim-latency-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)",
+                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret), logger: logger)
+        let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: try Self.btc.quantity("0.001"), orderLinkId: "late")
+        #expect(try await rest.send(.createOrder(order), as: BybitOrderIDResult.self).retCode.rawValue == 0)
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …060
+        #expect(await sim.replay.accounts["default"]?.executions.isEmpty == true)
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …080
+        let account = try #require(await sim.replay.accounts["default"])
+        let offset = await sim.replay.timeOffset
+        #expect(account.executions.count == 1 && account.executions.first?.time == 1_721_347_021_070 + offset)
     }
 
     @Test func aCrossingPostOnlyIsAcceptedThenCancelledOnTheStream() async throws {

@@ -8,6 +8,7 @@ import Hummingbird
 import Logging
 import NIOSSL
 import Recording
+import Simulation
 import Synchronization
 import SwiftASN1
 import X509
@@ -22,7 +23,7 @@ struct SimulatorHarness {
 
     /// Writes `frames` seeded book/trade/ticker frames 20 ms apart and starts the simulator on port 0.
     static func start(frames: Int = 300, speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
-                      seed: UInt64 = 7, depth: Int = 50) async throws -> SimulatorHarness {
+                      seed: UInt64 = 7, depth: Int = 50, settings: SimMarginSettings = SimMarginSettings()) async throws -> SimulatorHarness {
         var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: depth, seed: seed)
         var lines: [String] = []
         for i in 0..<frames {
@@ -36,12 +37,13 @@ struct SimulatorHarness {
                 lines.append(i == 0 ? book.snapshot() : book.delta())
             }
         }
-        return try await start(lines: lines, speed: speed, tls: tls)
+        return try await start(lines: lines, speed: speed, tls: tls, settings: settings)
     }
 
     /// Writes the given frames (JSON text, 20 ms apart from 2024-07-19T00:00:21.02Z) and starts the simulator.
     static func start(lines: [String], speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
-                      accounts: [SimAccountSpec] = [.defaultTestAccount]) async throws -> SimulatorHarness {
+                      accounts: [SimAccountSpec] = [.defaultTestAccount],
+                      settings: SimMarginSettings = SimMarginSettings()) async throws -> SimulatorHarness {
         let directory = try TemporaryDirectory("sim")
         let path = directory.file("synthetic.frames.gz")
         let writer = try FrameFileWriter(path: path)
@@ -51,7 +53,7 @@ struct SimulatorHarness {
             try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(line.utf8))
         }
         try writer.close()
-        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, wallClock: SystemWallClock())
+        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, settings: settings, wallClock: SystemWallClock())
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical
