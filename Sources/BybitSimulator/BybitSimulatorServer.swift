@@ -32,22 +32,15 @@ public enum BybitSimulatorServer {
             let body = method == "POST" ? String(buffer: try await request.body.collect(upTo: 1 << 20)) : ""
             var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
-            let call = { await replay.answerSigned(method: method, path: request.uri.path, rawQuery: request.uri.query ?? "",
-                                                   body: body, headers: headers, now: clock.now()) }
-            // The REST channel's fault hook: lost answers, processed-twice requests, late answers.
-            var (status, text, limitHeaders) = await call()
-            switch await replay.restFault() {
-            case .drop:
-                return Response(status: .gatewayTimeout)
-            case .duplicate:
-                (status, text, limitHeaders) = await call()
-            case let .delay(ms):
-                try await Task.sleep(for: .milliseconds(ms))
-            case .deliver, .reorder:
-                break
+            let (status, text, limitHeaders) = await replay.answerSigned(
+                method: method, path: request.uri.path, rawQuery: request.uri.query ?? "", body: body, headers: headers, now: clock.now())
+            // Faults decided by the replay: a lost answer (504, empty) or a late one.
+            if status == 504 && text.isEmpty { return Response(status: .gatewayTimeout) }
+            if let delay = limitHeaders.first(where: { $0.0 == "X-Cascade-Delay-Ms" }).flatMap({ Int64($0.1) }) {
+                try await Task.sleep(for: .milliseconds(delay))
             }
             var fields: HTTPFields = [.contentType: "application/json"]
-            for (name, value) in limitHeaders { if let n = HTTPField.Name(name) { fields[n] = value } }
+            for (name, value) in limitHeaders where name != "X-Cascade-Delay-Ms" { if let n = HTTPField.Name(name) { fields[n] = value } }
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         router.post("/v5/order/{operation}") { request, _ in try await signed(request, "POST") }

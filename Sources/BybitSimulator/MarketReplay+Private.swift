@@ -83,9 +83,15 @@ extension MarketReplay {
         for group in groups {
             for id in listeners {
                 for topic in subscribers[id]!.topics.sorted() where Self.privateTopics[topic] == group.topic {
+                    var items = group.items
+                    // execution.fast carries trades only (Bybit: execType=Trade), without an envelope id.
+                    let fast = topic.hasPrefix("execution.fast")
+                    if fast { items = items.filter { $0.contains(#""execType":"Trade""#) } }
+                    guard !items.isEmpty else { continue }
                     privateMessageSequence += 1
                     let creation = min(group.due, exchangeClock) + timeOffset
-                    let text = #"{"id":"\#(name)-\#(privateMessageSequence)","topic":"\#(topic)","creationTime":\#(creation),"data":[\#(group.items.joined(separator: ","))]}"#
+                    let envelopeID = fast ? "" : #""id":"\#(name)-\#(privateMessageSequence)","#
+                    let text = #"{\#(envelopeID)"topic":"\#(topic)","creationTime":\#(creation),"data":[\#(items.joined(separator: ","))]}"#
                     send(text, to: id, channel: .privateStream)
                 }
             }

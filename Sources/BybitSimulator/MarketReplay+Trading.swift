@@ -15,8 +15,10 @@ extension MarketReplay {
         let limit = Self.rateLimit(path)
         var window = rateWindows["\(key) \(path)"] ?? (start: time, used: 0)
         if time - window.start >= 1_000 { window = (time, 0) }
-        // Batch endpoints count one request per order, as Bybit counts them.
-        window.used += path == "/v5/order/create-batch" ? Self.batchSize(body) : 1
+        // Batch endpoints count one request per order, as Bybit counts them; a fresh window admits one whole batch
+        // (up to 20 orders) even past the per-second budget, or a full batch could never be sent.
+        let weight = path == "/v5/order/create-batch" ? Self.batchSize(body) : 1
+        window.used += window.used == 0 ? min(weight, limit) : weight
         rateWindows["\(key) \(path)"] = window
         let reset = window.start + 1_000
         let limitHeaders = [("X-Bapi-Limit", String(limit)), ("X-Bapi-Limit-Status", String(max(0, limit - window.used))),
@@ -25,7 +27,18 @@ extension MarketReplay {
             return (200, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10006, retMsg: "Too many visits. Exceeded the API Rate Limit.", time: time),
                     limitHeaders)
         }
-        let (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+        var (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+        // The REST channel's fault hook, drawn in the same step as the request so a seed gives the same faults.
+        switch faults.isActive ? faults.action(on: .rest) : .deliver {
+        case .drop:
+            return (504, "", [])
+        case .duplicate:
+            (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+        case let .delay(ms):
+            return (status, text, limitHeaders + [("X-Cascade-Delay-Ms", String(ms))])
+        case .deliver, .reorder:
+            break
+        }
         return (status, text, limitHeaders)
     }
 
@@ -34,9 +47,6 @@ extension MarketReplay {
         let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
         return max(1, (object?["request"] as? [Any])?.count ?? 1)
     }
-
-    /// The REST channel's fault decision for one answer.
-    func restFault() -> SimFaultAction { faults.isActive ? faults.action(on: .rest) : .deliver }
 
     /// Requests per second per key for an endpoint (Bybit's defaults for linear, from the rate-limit page).
     static func rateLimit(_ path: String) -> Int {
@@ -145,13 +155,18 @@ extension MarketReplay {
             let link = trading.orders[orderId]?.orderLinkId ?? ""
             return reply(0, "OK", #"{"orderId":"\#(orderId)","orderLinkId":"\#(BybitStreamRequest.escape(link))"}"#)
         case ("GET", "/v5/order/realtime"):
-            let open = trading.orders.values
-                .filter { $0.isOpen && (query["symbol"] == nil || $0.symbol == query["symbol"]) }
+            // openOnly 0 (default): open orders; 1 or 2: also the 500 most recent closed ones (Bybit's rule for UTA).
+            let withClosed = (query["openOnly"].flatMap { Int($0) } ?? 0) != 0
+            let closed = trading.orders.values.filter { !$0.isOpen }
+                .sorted { $0.updatedTime == $1.updatedTime ? $0.orderId > $1.orderId : $0.updatedTime > $1.updatedTime }.prefix(500)
+            let list = (trading.orders.values.filter(\.isOpen) + (withClosed ? Array(closed) : []))
+                .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
                 .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
                 .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
                 .sorted { $0.createdTime == $1.createdTime ? $0.orderId > $1.orderId : $0.createdTime > $1.createdTime }
-            let items = open.compactMap { r in instrument(r.symbol).map { trading.orderJSON(r, $0) } }.joined(separator: ",")
-            return reply(0, "OK", #"{"category":"linear","list":[\#(items)],"nextPageCursor":""}"#)
+            let (page, next) = Self.page(list, query: query, defaultLimit: 20, maxLimit: 50)
+            let items = page.compactMap { r in instrument(r.symbol).map { trading.orderJSON(r, $0) } }.joined(separator: ",")
+            return reply(0, "OK", #"{"category":"linear","list":[\#(items)],"nextPageCursor":"\#(next)"}"#)
         case ("GET", "/v5/position/list"):
             let items = trading.exchanges.keys.sorted().compactMap { id -> String? in
                 guard query["symbol"] == nil || decoder.instruments[id].symbol == query["symbol"] else { return nil }
@@ -161,9 +176,10 @@ extension MarketReplay {
         case ("POST", "/v5/position/trading-stop"):
             guard let instrument = instrument(json["symbol"]) else { return reply(10001, "params error: symbol", "{}") }
             guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return reply(10001, "position idx not match position mode", "{}") }
+            // Absent: that leg stays as it is; "0": it is removed; a price: it is set or replaced.
             func level(_ key: String) -> Price?? {
-                guard let text = json[key] as? String else { return .some(nil) }
-                if text == "0" || text.isEmpty { return .some(nil) }
+                guard let text = json[key] as? String, !text.isEmpty else { return .some(nil) }
+                if text == "0" { return .some(Price(units: 0)) }
                 guard let p = try? instrument.price(text), p.units > 0 else { return nil }
                 return .some(p)
             }
@@ -201,16 +217,29 @@ extension MarketReplay {
         case ("GET", "/v5/account/wallet-balance"):
             return reply(0, "OK", #"{"list":[\#(trading.walletJSON())]}"#)
         case ("GET", "/v5/execution/list"):
-            let items = trading.executions.reversed()
+            let start = query["startTime"].flatMap { Int64($0) }, end = query["endTime"].flatMap { Int64($0) }
+            let list = trading.executions.reversed()
                 .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
                 .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
+                .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
                 .filter { query["execType"] == nil || $0.execType == query["execType"] }
-                .prefix(min(max(Int(query["limit"] ?? "50") ?? 50, 1), 100))
-                .compactMap { e in instrument(e.symbol).map { trading.executionJSON(e, $0) } }
-            return reply(0, "OK", #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":""}"#)
+                .filter { start == nil || $0.time >= start! }
+                .filter { end == nil || $0.time <= end! }
+            let (page, next) = Self.page(Array(list), query: query, defaultLimit: 50, maxLimit: 100)
+            let items = page.compactMap { e in instrument(e.symbol).map { trading.executionJSON(e, $0) } }
+            return reply(0, "OK", #"{"category":"linear","list":[\#(items.joined(separator: ","))],"nextPageCursor":"\#(next)"}"#)
         default:
             return (404, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10001, retMsg: "unknown endpoint \(path)", time: time))
         }
+    }
+
+    /// One page of `list` by `limit` (default/max as Bybit's) and `cursor` (an offset we issued); the next cursor,
+    /// or "" on the last page.
+    static func page<T>(_ list: [T], query: [String: String], defaultLimit: Int, maxLimit: Int) -> ([T], String) {
+        let limit = min(max(query["limit"].flatMap { Int($0) } ?? defaultLimit, 1), maxLimit)
+        let offset = min(max(query["cursor"].flatMap { Int($0) } ?? 0, 0), list.count)
+        let end = min(offset + limit, list.count)
+        return (Array(list[offset..<end]), end < list.count ? String(end) : "")
     }
 
     struct CreateError: Error {

@@ -217,7 +217,7 @@ public actor MarketReplay {
             // Each file's receive clock is moved onto the exchange's before merging (files may come from
             // different machines; our 2024 captures' clock is ~1.5 s off Bybit's).
             var aligned = options
-            clockOffsets = try paths.map { path throws(RecordingError) in try ClockOffset.estimate(path: path) }
+            clockOffsets = try ClockOffset.perSource(paths: paths)
             aligned.clockCorrections = clockOffsets.map { $0 ?? 0 }
             replayer = try Replayer(paths: paths, options: aligned)
         }
@@ -279,7 +279,10 @@ public actor MarketReplay {
         var limit: Int64?
         if let milliseconds {
             let base = try lastReceiveTime ?? peekLocalTime()
-            limit = base.map { $0.nanoseconds + milliseconds * 1_000_000 }
+            // Saturating: {"ms": 1e13} means "to the end", not a crash.
+            let span = milliseconds.multipliedReportingOverflow(by: 1_000_000)
+            limit = base.map { $0.nanoseconds.addingReportingOverflow(span.overflow ? .max : span.partialValue) }
+                .map { $0.overflow ? .max : $0.partialValue }
         }
         while !finished {
             if let frames, count >= frames { break }
@@ -292,6 +295,8 @@ public actor MarketReplay {
             publish(frame.bytes, localTime: frame.localTime)
             count += 1
         }
+        // A step that ends on the last frame finishes the data now, not on the next call.
+        if !finished, try peekLocalTime() == nil { endOfData() }
         return StepResult(frames: count, finished: finished, exchangeTime: exchangeClock + timeOffset, receiveTime: lastReceiveTime)
     }
 
@@ -301,7 +306,7 @@ public actor MarketReplay {
         finished = true
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
         for name in accounts.keys.sorted() {
-            accounts[name]!.advance(to: horizon)
+            accounts[name]!.advance(to: horizon, settlingFunding: false)
             release(account: name, upTo: .max)
         }
         for id in subscribers.keys.sorted() where !subscribers[id]!.held.isEmpty {

@@ -93,6 +93,14 @@ struct SimTrading {
     var seq: Int64 = 0
     /// Private-stream items not yet released, in due order (stable for equal times).
     var pending: [Push] = []
+    /// The latest trading-stop sent per symbol: its legs' records take their trigger and size from it.
+    struct TradingStopRequest {
+        var takeProfit: Price?
+        var stopLoss: Price?
+        var triggerBy: SimTriggerPrice
+        var qty: Quantity?
+    }
+    var tradingStops: [SymbolID: TradingStopRequest] = [:]
     /// Added to every exchange time this account reports (timestamps rebased to the replay start).
     var timeOffset: Int64 = 0
     /// Exchange time (ms) of the latest replayed event.
@@ -111,9 +119,9 @@ struct SimTrading {
     }
 
     /// Processes every command that has arrived by `time` on every symbol (lockstep advance, end of data).
-    mutating func advance(to time: ExchangeTime) {
+    mutating func advance(to time: ExchangeTime, settlingFunding: Bool = true) {
         clock = max(clock, time.milliseconds)
-        record(portfolio.advance(to: time))
+        record(portfolio.advance(to: time, settlingFunding: settlingFunding))
     }
 
     /// Reports grouped by symbol, in order, each group recorded with its instrument.
@@ -172,10 +180,11 @@ struct SimTrading {
             record.stopOrderType = "Stop"
             command = .placeConditional(clientID: orderId, side: order.side, price: order.price, qty: order.qty,
                                         timeInForce: order.timeInForce, trigger: trigger.price, direction: trigger.direction,
-                                        triggerBy: trigger.by, closeOnTrigger: order.closeOnTrigger)
+                                        triggerBy: trigger.by, closeOnTrigger: order.closeOnTrigger || order.reduceOnly)
         } else {
             command = .place(clientID: orderId, side: order.side, price: order.price, qty: order.qty,
-                             timeInForce: order.timeInForce, reduceOnly: order.reduceOnly, positionIndex: order.positionIndex)
+                             timeInForce: order.timeInForce, reduceOnly: order.reduceOnly || order.closeOnTrigger,
+                             positionIndex: order.positionIndex)
         }
         // The margin check answers synchronously (110007), as Bybit's create does.
         if case let .failure(reason) = portfolio.submit(command, instrument: symbol) { return .failure(reason) }
@@ -189,13 +198,15 @@ struct SimTrading {
                               qty: Quantity?) -> Result<Void, SimRejectReason> {
         guard let exchange = exchanges[symbol.id] else { return .failure(.noMarketPrice) }
         guard exchange.account.size != 0 else { return .failure(.noPosition) }
-        return portfolio.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
-                                instrument: symbol).map { _ in () }
+        let result = portfolio.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
+                                      instrument: symbol)
+        if case .success = result { tradingStops[symbol.id] = TradingStopRequest(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty) }
+        return result.map { _ in () }
     }
 
     /// Cancels by Bybit id; an order still in flight is cancelled as soon as the exchange accepts it.
     mutating func cancel(orderId: String, symbol: Instrument) -> Bool {
-        guard var record = orders[orderId], record.isOpen else { return false }
+        guard var record = orders[orderId], record.isOpen, record.symbol == symbol.symbol else { return false }
         if let engineID = record.engineID {
             guard case .success = portfolio.submit(.cancel(engineID), instrument: symbol) else { return false }
         } else {
@@ -205,19 +216,20 @@ struct SimTrading {
         return true
     }
 
-    /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues). An amend
-    /// that needs more margin than is available is refused at once (110007).
+    /// Amends a resting order (quantity down keeps priority; price change or quantity up re-queues). What Bybit
+    /// refuses on the call is refused at once (unknown order, quantity not above the filled part, rules, 110007);
+    /// the record changes only when the exchange has applied the amend.
     mutating func amend(orderId: String, symbol: Instrument, qty: Quantity?, price: Price?) -> Result<Void, SimRejectReason> {
-        guard let record = orders[orderId], record.isOpen else { return .failure(.unknownOrder) }
+        guard let record = orders[orderId], record.isOpen, record.symbol == symbol.symbol else { return .failure(.unknownOrder) }
+        if record.triggerPrice != nil || record.stopOrderType != "UNKNOWN" { return .failure(.conditionalAmendNotSimulated) }
         if let engineID = record.engineID {
             if case let .failure(reason) = portfolio.submit(.amend(engineID, qty: qty, price: price), instrument: symbol) {
                 return .failure(reason)
             }
         } else {
+            if let qty, qty.units <= 0 { return .failure(.nonPositiveQuantity) }
             orders[orderId]!.pendingAmend = (qty, price)
         }
-        if let qty { orders[orderId]!.qty = qty }
-        if let price { orders[orderId]!.price = price }
         return .success(())
     }
 
@@ -247,26 +259,26 @@ struct SimTrading {
                 latest = max(latest, at.milliseconds)
                 var id = clientID
                 if orders[clientID] == nil {
-                    // A trading-stop leg: it becomes a conditional order of its own; it replaces the previous leg.
+                    // A trading-stop leg: a conditional order of its own (the engine reports the legs it replaces).
                     guard clientID == "tp" || clientID == "sl" else { continue }
-                    let type = clientID == "tp" ? "TakeProfit" : "StopLoss"
-                    for (old, r) in orders where r.symbol == symbol.symbol && r.stopOrderType == type && r.isOpen {
-                        orders[old]!.status = "Deactivated"
-                        orders[old]!.updatedTime = at.milliseconds + timeOffset
-                        touch(old)
-                    }
+                    let isTakeProfit = clientID == "tp"
+                    let request = tradingStops[symbol.id]
                     orderSequence += 1
                     id = "sim-\(orderSequence)"
-                    let exchange = exchanges[symbol.id]!
-                    let size = exchange.account.size
+                    let size = exchanges[symbol.id]!.account.size
+                    let trigger = isTakeProfit ? request?.takeProfit : request?.stopLoss
                     var r = OrderRecord(orderId: id, orderLinkId: "", symbol: symbol.symbol, side: size > 0 ? .sell : .buy,
-                                        orderType: "Market", price: nil, qty: Quantity(units: abs(size)),
+                                        orderType: "Market", price: nil, qty: request?.qty ?? Quantity(units: abs(size)),
                                         timeInForce: .immediateOrCancel, status: "Untriggered",
                                         createdTime: at.milliseconds + timeOffset, updatedTime: at.milliseconds + timeOffset)
-                    r.stopOrderType = type
-                    r.createType = clientID == "tp" ? "CreateByTakeProfit" : "CreateByStopLoss"
+                    r.stopOrderType = (request?.qty != nil ? "Partial" : "") + (isTakeProfit ? "TakeProfit" : "StopLoss")
+                    r.createType = isTakeProfit ? "CreateByTakeProfit" : "CreateByStopLoss"
                     r.reduceOnly = true
                     r.closeOnTrigger = true
+                    r.triggerPrice = trigger
+                    r.triggerBy = request?.triggerBy.rawValue ?? "LastPrice"
+                    // Long: take profit on a rise, stop on a fall; short: mirrored.
+                    r.triggerDirection = (size > 0) == isTakeProfit ? 1 : 2
                     r.engineID = engineID
                     orders[id] = r
                     orderIdOfEngine[symbol.id, default: [:]][engineID] = id
@@ -289,11 +301,18 @@ struct SimTrading {
                 if r.cancelRequested { _ = portfolio.submit(.cancel(engineID), instrument: symbol) }
             case let .rejected(clientID, reason, at):
                 latest = max(latest, at.milliseconds)
-                guard orders[clientID] != nil else { continue }
-                orders[clientID]!.status = "Rejected"
-                orders[clientID]!.rejectReason = reason.rawValue
-                orders[clientID]!.updatedTime = at.milliseconds + timeOffset
-                touch(clientID)
+                var target: String? = orders[clientID] != nil ? clientID : nil
+                if target == nil, clientID == "tp" || clientID == "sl" {
+                    // A leg refused when it fired (e.g. nothing to sell into): the triggered leg of that kind.
+                    let kind = clientID == "tp" ? "TakeProfit" : "StopLoss"
+                    target = orders.values.filter { $0.symbol == symbol.symbol && $0.stopOrderType.hasSuffix(kind) && $0.status == "New" }
+                        .max { $0.updatedTime < $1.updatedTime }?.orderId
+                }
+                guard let id = target else { continue }
+                orders[id]!.status = "Rejected"
+                orders[id]!.rejectReason = reason.rawValue
+                orders[id]!.updatedTime = at.milliseconds + timeOffset
+                touch(id)
             case let .filled(fill):
                 latest = max(latest, fill.exchangeTime.milliseconds)
                 if fill.isLiquidation, orderIdOfEngine[symbol.id]?[fill.orderID] == nil {
@@ -334,12 +353,14 @@ struct SimTrading {
             case let .cancelled(engineID, reason, _, at):
                 latest = max(latest, at.milliseconds)
                 guard let id = orderIdOfEngine[symbol.id]?[engineID], var r = orders[id] else { continue }
-                // Derivatives: a cancel racing a fill stays `Cancelled` with cumExecQty > 0.
-                r.status = "Cancelled"
+                // Derivatives: a cancel racing a fill stays `Cancelled` with cumExecQty > 0; a conditional order
+                // that never fired ends `Deactivated`.
+                r.status = r.status == "Untriggered" ? "Deactivated" : "Cancelled"
                 r.cancelType = switch reason {
                 case .byUser: "CancelByUser"
                 case .reduceOnly: "CancelByReduceOnly"
                 case .cancelAllBeforeLiquidation: "CancelAllBeforeLiq"
+                case .tradingStopCleared: "CancelByTpSlTsClear"
                 default: "UNKNOWN"
                 }
                 if reason == .postOnlyWouldTakeLiquidity { r.rejectReason = reason.rawValue }
@@ -350,6 +371,11 @@ struct SimTrading {
             case let .amended(engineID, _, at):
                 latest = max(latest, at.milliseconds)
                 guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }
+                // The record takes the amend only now that the exchange applied it.
+                if let o = exchanges[symbol.id]?.engine.openOrders.first(where: { $0.id == engineID }) {
+                    orders[id]!.price = o.price
+                    orders[id]!.qty = Quantity(units: orders[id]!.filled + o.remaining.units)
+                }
                 orders[id]!.updatedTime = at.milliseconds + timeOffset
                 touch(id)
                 positionChanged = true
@@ -358,12 +384,11 @@ struct SimTrading {
                 guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }
                 orders[id]!.status = "Triggered"
                 orders[id]!.updatedTime = at.milliseconds + timeOffset
-                if orders[id]!.stopOrderType == "TakeProfit" || orders[id]!.stopOrderType == "StopLoss" {
-                    orders[id]!.qty = Quantity(units: abs(exchanges[symbol.id]!.account.size))
-                }
                 pending.append(Push(due: at.milliseconds, topic: .order, item: orderJSON(orders[id]!, symbol)))
-                // It is placed at once: later reports carry it on as a normal order.
+                // It is placed at once: from here on it is a normal order (New, then filled or resting).
                 orders[id]!.status = "New"
+                touch(id)
+                positionChanged = true
             case let .reducedToPosition(engineID, remaining, at):
                 latest = max(latest, at.milliseconds)
                 guard let id = orderIdOfEngine[symbol.id]?[engineID] else { continue }

@@ -22,6 +22,21 @@ public enum ClockOffset {
         return samples[samples.count / 2]
     }
 
+    /// One offset per source: files in one directory come from one recorder (its rotation), so they share the
+    /// median of their estimates: a per-file estimate would differ by a few ms between consecutive files and
+    /// reorder frames at the seam. Returned per path, in order; nil for a source without timestamps.
+    public static func perSource(paths: [String]) throws(RecordingError) -> [Int64?] {
+        var estimates: [Int64?] = []
+        for path in paths { estimates.append(try estimate(path: path)) }
+        func directory(_ path: String) -> Substring { path.lastIndex(of: "/").map { path[..<$0] } ?? "." }
+        var bySource: [Substring: [Int64]] = [:]
+        for (path, e) in zip(paths, estimates) { if let e { bySource[directory(path), default: []].append(e) } }
+        return paths.map { path in
+            guard let values = bySource[directory(path)]?.sorted(), !values.isEmpty else { return nil }
+            return values[values.count / 2]
+        }
+    }
+
     /// The value of the first `"ts":` key (an integer of milliseconds), scanning bytes without decoding.
     static func exchangeMilliseconds(in json: UnsafeRawBufferPointer) -> Int64? {
         let key: [UInt8] = Array(#""ts":"#.utf8)

@@ -137,6 +137,49 @@ public struct MatchingEngine: Sendable {
         return arrival
     }
 
+    /// What the exchange would refuse at once, judged on the current state (Bybit answers these on the REST call;
+    /// the same checks run again at arrival, when the state may have changed): instrument rules, reduce-only that
+    /// would not reduce, a trigger already reached, too many conditional orders, trading-stop without a position,
+    /// amends of unknown orders or below the filled quantity. Nil: nothing to refuse now.
+    public func precheck(_ command: SimCommand) -> SimRejectReason? {
+        switch command {
+        case let .place(_, side, price, qty, _, reduceOnly, positionIndex):
+            if positionIndex != 0 { return .positionIndexMismatch }
+            if qty.units <= 0 { return .nonPositiveQuantity }
+            if let price, price.units <= 0 { return .nonPositivePrice }
+            if reduceOnly && !(side == .buy ? position < 0 : position > 0) { return .reduceOnlyWouldIncrease }
+            let reference = price?.units ?? (side == .buy ? book.bestAsk : book.bestBid)?.price.units
+            guard let reference else { return .noMarketPrice }
+            return ruleViolation(price: price, qty: reduceOnly ? Quantity(units: min(qty.units, abs(position))) : qty,
+                                 referencePrice: reference)
+        case let .placeConditional(_, _, price, qty, _, trigger, direction, triggerBy, _):
+            if conditionals.count >= Self.maxConditionalOrders { return .tooManyConditionalOrders }
+            if qty.units <= 0 { return .nonPositiveQuantity }
+            if trigger.units <= 0 { return .nonPositivePrice }
+            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) { return .triggerPriceWrongSide }
+            return ruleViolation(price: price, qty: qty, referencePrice: (price ?? trigger).units)
+        case let .tradingStop(takeProfit, stopLoss, triggerBy, _):
+            guard position != 0 else { return .noPosition }
+            guard let current = currentPrice(triggerBy) else { return nil }
+            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
+                guard let level, level.units > 0 else { continue }
+                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
+                if Self.reached(direction, current, level) { return .triggerPriceWrongSide }
+            }
+            return nil
+        case let .cancel(id):
+            return resting[id] == nil && conditionals[id] == nil ? .unknownOrder : nil
+        case let .amend(id, qty, price):
+            if conditionals[id] != nil { return .conditionalAmendNotSimulated }
+            guard let order = resting[id] else { return .unknownOrder }
+            if qty == nil && price == nil { return .nothingToAmend }
+            if let qty, qty.units <= order.filled { return .nonPositiveQuantity }
+            if let price, price.units <= 0 { return .nonPositivePrice }
+            return ruleViolation(price: price ?? order.price, qty: qty ?? Quantity(units: order.remaining + order.filled),
+                                 referencePrice: (price ?? order.price).units)
+        }
+    }
+
     // MARK: - Market side
 
     /// Applies a book message of the replayed market; commands that arrived earlier are processed first.
@@ -254,6 +297,7 @@ public struct MatchingEngine: Sendable {
         switch command {
         case let .place(clientID, side, price, qty, tif, reduceOnly, positionIndex):
             guard positionIndex == 0 else { return [.rejected(clientID: clientID, .positionIndexMismatch, at: arrival)] }
+            let originalQty = qty
             var qty = qty
             if reduceOnly {
                 // Reduce-only: it must shrink the position, and at most to zero.
@@ -262,7 +306,13 @@ public struct MatchingEngine: Sendable {
                 qty = Quantity(units: min(qty.units, abs(position)))
             }
             var reports = place(clientID: clientID, side: side, price: price, qty: qty, tif: tif, at: arrival)
-            if reduceOnly, let id = reports.acceptedID { resting[id]?.reduceOnly = true }
+            if reduceOnly, let id = reports.acceptedID {
+                resting[id]?.reduceOnly = true
+                // The order now has the capped quantity: say so before its fills (its record must not wait for more).
+                if qty.units < originalQty.units, let i = reports.firstIndex(where: { if case .accepted = $0 { true } else { false } }) {
+                    reports.insert(.reducedToPosition(id, remaining: qty, at: arrival), at: i + 1)
+                }
+            }
             reports += capReduceOnlyOrders(at: arrival)
             return reports
         case let .placeConditional(clientID, side, price, qty, tif, trigger, direction, triggerBy, closeOnTrigger):
@@ -283,24 +333,29 @@ public struct MatchingEngine: Sendable {
             guard position != 0 else { return [.commandRejected(command, .noPosition, at: arrival)] }
             let current = currentPrice(triggerBy)
             for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
-                guard let level, let current else { continue }
+                guard let level, level.units > 0, let current else { continue }
                 let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
                 if Self.reached(direction, current, level) { return [.commandRejected(command, .triggerPriceWrongSide, at: arrival)] }
             }
-            // A new trading-stop replaces the previous take-profit and stop-loss.
-            for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop { conditionals[id] = nil }
             let closing: Side = position > 0 ? .sell : .buy
             var reports: [SimReport] = []
             for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
+                // nil: this leg stays as it is; 0: removed; a price: replaced.
                 guard let level else { continue }
+                let leg = isTakeProfit ? "tp" : "sl"
+                for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop && conditionals[id]!.clientID == leg {
+                    conditionals[id] = nil
+                    reports.append(.cancelled(id, .tradingStopCleared, filledQty: .zero, at: arrival))
+                }
+                guard level.units > 0 else { continue }
                 // Long: take profit when the price rises to it, stop when it falls to it; short: mirrored.
                 let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
                 let id = SimOrderID(nextOrderID)
                 nextOrderID += 1
-                conditionals[id] = Conditional(id: id, clientID: isTakeProfit ? "tp" : "sl", side: closing, price: nil, qty: qty,
+                conditionals[id] = Conditional(id: id, clientID: leg, side: closing, price: nil, qty: qty,
                                                timeInForce: .immediateOrCancel, trigger: level, direction: direction,
                                                triggerBy: triggerBy, reduceOnly: true, isTradingStop: true)
-                reports.append(.accepted(id, clientID: isTakeProfit ? "tp" : "sl", at: arrival))
+                reports.append(.accepted(id, clientID: leg, at: arrival))
             }
             return reports
         case let .cancel(id):
@@ -435,6 +490,8 @@ public struct MatchingEngine: Sendable {
                     continue
                 }
                 qty = min(qty, abs(position))
+                // The quantity it is placed with (a Full-mode leg takes the whole position now).
+                reports.append(.reducedToPosition(id, remaining: Quantity(units: qty), at: time))
             }
             reports += place(clientID: c.clientID, side: c.side, price: c.price, qty: Quantity(units: qty), tif: c.timeInForce,
                              at: time, id: id)
@@ -447,6 +504,13 @@ public struct MatchingEngine: Sendable {
     /// After our position changed: reduce-only orders are cut to what still reduces, the rest cancelled.
     private mutating func capReduceOnlyOrders(at time: ExchangeTime) -> [SimReport] {
         var reports: [SimReport] = []
+        if position == 0 {
+            // Position take-profit / stop-loss belong to the position: they go when it closes.
+            for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop {
+                conditionals[id] = nil
+                reports.append(.cancelled(id, .tradingStopCleared, filledQty: .zero, at: time))
+            }
+        }
         for id in resting.keys.sorted() where resting[id]!.reduceOnly {
             let o = resting[id]!
             let reduces = o.side == .buy ? position < 0 : position > 0

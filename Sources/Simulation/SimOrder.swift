@@ -27,8 +27,9 @@ public enum SimCommand: Sendable, Hashable {
     case placeConditional(clientID: String, side: Side, price: Price?, qty: Quantity, timeInForce: SimTimeInForce,
                           trigger: Price, direction: SimTriggerDirection, triggerBy: SimTriggerPrice,
                           closeOnTrigger: Bool = false)
-    /// Position take-profit / stop-loss (`/v5/position/trading-stop`): replaces the previous ones. `qty` nil is
-    /// Full mode (the whole position at trigger time); a quantity is Partial mode.
+    /// Position take-profit / stop-loss (`/v5/position/trading-stop`). Per leg: nil leaves it as it is, a price
+    /// of 0 removes it, a positive price replaces it. `qty` nil is Full mode (the whole position at trigger time);
+    /// a quantity is Partial mode.
     case tradingStop(takeProfit: Price?, stopLoss: Price?, triggerBy: SimTriggerPrice, qty: Quantity?)
     case cancel(SimOrderID)
     /// New quantity and/or price. Quantity down keeps queue priority; a price change or quantity up loses it.
@@ -63,6 +64,8 @@ public enum SimCancelReason: String, Sendable, Hashable {
     case reduceOnly = "CancelByReduceOnly"
     /// Every open order of the account, cancelled before its positions are liquidated.
     case cancelAllBeforeLiquidation = "CancelAllBeforeLiq"
+    /// A position take-profit / stop-loss leg removed: the position closed, or a trading-stop replaced or cleared it.
+    case tradingStopCleared = "CancelByTpSlTsClear"
 }
 
 /// Why a command was refused (no order exists afterwards).
@@ -72,6 +75,8 @@ public enum SimRejectReason: String, Error, Sendable, Hashable {
     case nonPositivePrice = "price must be positive"
     case noMarketPrice = "no book to price a market order"
     case nothingToAmend = "nothing to amend"
+    /// Amending an untriggered conditional order (trigger price, quantity) is not simulated.
+    case conditionalAmendNotSimulated = "amending a conditional order is not simulated"
     /// Instrument rules (only when the instrument's rules are known).
     case priceNotOnTick = "price is not a multiple of tickSize"
     case quantityNotOnStep = "qty is not a multiple of qtyStep"

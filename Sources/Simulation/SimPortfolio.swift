@@ -80,10 +80,10 @@ public struct SimPortfolio: Sendable {
 
     /// Processes every symbol's commands that have arrived by `time` (end of data, lockstep), then checks
     /// liquidation.
-    public mutating func advance(to time: ExchangeTime) -> [SimSymbolReport] {
+    public mutating func advance(to time: ExchangeTime, settlingFunding: Bool = true) -> [SimSymbolReport] {
         var reports: [SimSymbolReport] = []
         for id in exchanges.keys.sorted() {
-            reports += exchanges[id]!.advance(to: time).map { SimSymbolReport(symbol: id, report: $0) }
+            reports += exchanges[id]!.advance(to: time, settlingFunding: settlingFunding).map { SimSymbolReport(symbol: id, report: $0) }
         }
         return reports + liquidateIfNeeded(at: time)
     }
@@ -98,6 +98,8 @@ public struct SimPortfolio: Sendable {
         guard let exchange = exchanges[id], let lastSeen = exchange.engine.book.lastExchangeTime else {
             return .failure(.noMarketPrice)
         }
+        // What Bybit refuses on the call itself (rules, reduce-only, trigger side, …), judged on the state now.
+        if let reason = exchange.engine.precheck(command) { return .failure(reason) }
         let added: USDT
         switch addedOrderIM(command, id) {
         case let .success(amount): added = amount

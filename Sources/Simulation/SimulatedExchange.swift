@@ -52,9 +52,10 @@ public struct SimulatedExchange: Sendable {
         return reports
     }
 
-    /// Processes commands that have arrived by `time` (end of data, lockstep).
-    public mutating func advance(to time: ExchangeTime) -> [SimReport] {
-        let reports = settleFundingDue(at: time) + engine.advance(to: time)
+    /// Processes commands that have arrived by `time` (end of data, lockstep). `settlingFunding` false processes
+    /// commands only: at the end of the data no funding time past the last event may be settled.
+    public mutating func advance(to time: ExchangeTime, settlingFunding: Bool = true) -> [SimReport] {
+        let reports = (settlingFunding ? settleFundingDue(at: time) : []) + engine.advance(to: time)
         for case let .filled(fill) in reports { account.apply(fill) }
         return reports
     }

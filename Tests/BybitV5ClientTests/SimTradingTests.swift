@@ -269,3 +269,97 @@ import Testing
         #expect(await log.wait { _ in log.wallets.last?.totalWalletBalance == .zero })
     }
 }
+
+/// Order records follow the exchange: what it capped, applied or cleared, the REST lists and the stream show.
+@Suite(.serialized) struct SimOrderLifecycleTests {
+    typealias T = SimTradingTests
+    /// The retCode of a call our client refuses to turn into a result (0 when it succeeds).
+    static func code<R: Decodable & Sendable>(_ rest: BybitRESTClient, _ request: BybitRequest, as: R.Type) async -> Int {
+        do {
+            return try await rest.send(request, as: R.self).retCode.rawValue
+        } catch let .rest(.api(error)) {
+            return error.retCode.rawValue
+        } catch {
+            return -1
+        }
+    }
+    static func record(_ sim: SimulatorHarness, link: String) async -> SimTrading.OrderRecord? {
+        await sim.replay.accounts["default"]?.orders.values.first { $0.orderLinkId == link }
+    }
+
+    @Test func aReduceOnlyCloseLargerThanThePositionFillsThePositionAndEnds() async throws {
+        let s = try await T.session()
+        defer { s.stop() }
+        let q = try T.btc.quantity("0.002")
+        let open = BybitOrderParameters(instrument: T.btc, side: .buy, orderType: .market, qty: q, orderLinkId: "open")
+        _ = try await s.rest.send(.createOrder(open), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let close = BybitOrderParameters(instrument: T.btc, side: .sell, orderType: .market, qty: try T.btc.quantity("1"),
+                                         orderLinkId: "close", reduceOnly: true)
+        #expect(try await s.rest.send(.createOrder(close), as: BybitOrderIDResult.self).retCode.rawValue == 0)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let r = try #require(await Self.record(s.sim, link: "close"))
+        #expect(r.status == "Filled" && r.qty == q && r.filled == q.units)
+        #expect(await s.sim.replay.accounts["default"]?.exchanges[T.btc.id]?.account.size == 0)
+        let listed = try await s.rest.send(.realtimeOrders(scope: .symbol("BTCUSDT")), as: BybitOrderListResult.self)
+        #expect(listed.result?.count == 0)
+        // With no position left, another reduce-only order is refused on the call (110017), not later.
+        let again = BybitOrderParameters(instrument: T.btc, side: .sell, orderType: .market, qty: try T.btc.quantity("1"),
+                                         orderLinkId: "close-again", reduceOnly: true)
+        #expect(await Self.code(s.rest, try .createOrder(again), as: BybitOrderIDResult.self) == 110017)
+    }
+
+    @Test func anAmendChangesTheRecordOnlyOnceTheExchangeAppliedIt() async throws {
+        let s = try await T.session()
+        defer { s.stop() }
+        #expect(await s.log.wait { _ in s.log.isTrusted })
+        let bid = BybitOrderParameters(instrument: T.btc, side: .buy, orderType: .limit, qty: try T.btc.quantity("0.010"),
+                                       price: try T.btc.price("60000"), timeInForce: .postOnly, orderLinkId: "rest")
+        _ = try await s.rest.send(.createOrder(bid), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let amended = try await s.rest.send(.amendOrder(instrument: T.btc, order: .orderLinkId("rest"), qty: try T.btc.quantity("0.004")),
+                                            as: BybitOrderIDResult.self)
+        #expect(amended.retCode.rawValue == 0)
+        let (ten, four) = (try T.btc.quantity("0.010"), try T.btc.quantity("0.004"))
+        #expect(await Self.record(s.sim, link: "rest")?.qty == ten)   // not at the exchange yet
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await Self.record(s.sim, link: "rest")?.qty == four)
+        #expect(await s.log.wait { _ in s.log.orders.contains { $0.orderLinkId == "rest" && $0.qty == four } })
+        // Refused on the call: an unknown order, and a quantity that is not positive.
+        #expect(await Self.code(s.rest, try .amendOrder(instrument: T.btc, order: .orderLinkId("nope"), qty: try T.btc.quantity("0.001")),
+                                 as: BybitOrderIDResult.self) == 110001)
+    }
+
+    @Test func positionStopLossLegsGoWhenThePositionCloses() async throws {
+        let s = try await T.session()
+        defer { s.stop() }
+        let q = try T.btc.quantity("0.002")
+        _ = try await s.rest.send(.createOrder(BybitOrderParameters(instrument: T.btc, side: .buy, orderType: .market, qty: q, orderLinkId: "o")),
+                                  as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let stop = try await s.rest.send(.tradingStop(instrument: T.btc, tpslMode: .full, positionIndex: .oneWay,
+                                                      stopLoss: try T.btc.price("50000")), as: BybitEmptyResult.self)
+        #expect(stop.retCode.rawValue == 0)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let leg = try #require(await s.sim.replay.accounts["default"]?.orders.values.first { $0.stopOrderType == "StopLoss" })
+        let fifty = try T.btc.price("50000")
+        #expect(leg.status == "Untriggered" && leg.triggerPrice == fifty && leg.triggerDirection == 2)
+        // A stop above the price for a long is refused on the call.
+        #expect(await Self.code(s.rest, .tradingStop(instrument: T.btc, tpslMode: .full, positionIndex: .oneWay,
+                                                     stopLoss: try T.btc.price("70000")), as: BybitEmptyResult.self) == 110092)
+        _ = try await s.rest.send(.createOrder(BybitOrderParameters(instrument: T.btc, side: .sell, orderType: .market, qty: q,
+                                                                    orderLinkId: "c", reduceOnly: true)), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        let gone = try #require(await s.sim.replay.accounts["default"]?.orders[leg.orderId])
+        #expect(gone.status == "Deactivated" && gone.cancelType == "CancelByTpSlTsClear")
+        #expect(await s.sim.replay.accounts["default"]?.exchanges[T.btc.id]?.engine.openOrderCount == 0)
+    }
+
+    @Test func aStepThatEndsOnTheLastFrameFinishesTheData() async throws {
+        let sim = try await SimulatorHarness.start(frames: 10, speed: .lockstep)
+        defer { sim.stop() }
+        #expect(try await sim.replay.advance(frames: 9, milliseconds: nil).finished == false)
+        #expect(try await sim.replay.advance(frames: 1, milliseconds: nil).finished == true)
+        #expect(try await sim.replay.advance(frames: nil, milliseconds: Int64.max / 2).frames == 0)
+    }
+}

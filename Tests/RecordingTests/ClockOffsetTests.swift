@@ -1,20 +1,26 @@
 import CascadeCore
 import CascadeTesting
+import Foundation
 import Recording
 import Testing
 
 /// Files recorded on different clocks merge in exchange order once each file's offset is removed.
 @Suite struct ClockOffsetTests {
-    /// Frames with exchange ts `ts` (ms) received `offset + delay` later, delay seeded in 1…40 ms.
-    func write(_ path: String, tag: String, ts: [Int64], offsetMs: Int64, seed: UInt64) throws {
+    /// Frames with exchange ts `ts` (ms) received `offset + delay` later, delay seeded in 1…40 ms; receive times
+    /// only grow (a recorder writes in receive order) and start after `after` (ns: the previous file's last frame).
+    @discardableResult
+    func write(_ path: String, tag: String, ts: [Int64], offsetMs: Int64, seed: UInt64, after: Int64 = 0) throws -> Int64 {
         var rng = SplitMix64(seed: seed)
         let writer = try FrameFileWriter(path: path)
+        var last = after
         for t in ts {
-            let received = (t + offsetMs + Int64(1 + rng.next() % 40)) * 1_000_000
+            let received = max(last + 1, (t + offsetMs + Int64(1 + rng.next() % 40)) * 1_000_000)
+            last = received
             try writer.append(localTime: LocalTime(nanoseconds: received),
                               json: Array(#"{"topic":"publicTrade.\#(tag)","ts":\#(t),"data":[]}"#.utf8))
         }
         try writer.close()
+        return last
     }
 
     @Test func theMedianOffsetIsEstimatedAndRemovedBeforeMerging() throws {
@@ -39,6 +45,31 @@ import Testing
         // Corrected, the merge follows the exchange: A, B, A, B, … (delays never exceed the 50 ms spacing here).
         let corrected = try order([offsetA, offsetB])
         #expect(corrected.count == 200 && corrected.enumerated().filter { $0.element == ($0.offset % 2 == 0 ? "A" : "B") }.count >= 190)
+    }
+
+    @Test func filesOfOneDirectoryShareOneOffset() throws {
+        let root = try TemporaryDirectory("offset")
+        defer { root.remove() }
+        let one = root.file("r1"), two = root.file("r2")
+        for d in [one, two] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        // Rotation of one recorder (offset 1.5 s): estimates differ by the seeded delays; a second recorder on time.
+        let endA = try write(one + "/a.frames.gz", tag: "AAAUSDT", ts: Array(stride(from: 1_000_000, to: 1_002_000, by: 10)), offsetMs: 1_500, seed: 3)
+        let endB = try write(one + "/b.frames.gz", tag: "AAAUSDT", ts: Array(stride(from: 1_002_000, to: 1_004_000, by: 10)), offsetMs: 1_500, seed: 4, after: endA)
+        try write(one + "/c.frames.gz", tag: "AAAUSDT", ts: Array(stride(from: 1_004_000, to: 1_006_000, by: 10)), offsetMs: 1_500, seed: 5, after: endB)
+        try write(two + "/a.frames.gz", tag: "BBBUSDT", ts: Array(stride(from: 1_000_005, to: 1_002_000, by: 10)), offsetMs: 0, seed: 6)
+        let paths = [one + "/a.frames.gz", one + "/b.frames.gz", one + "/c.frames.gz", two + "/a.frames.gz"]
+        let offsets = try ClockOffset.perSource(paths: paths)
+        #expect(offsets[0] != nil && offsets[0] == offsets[1] && offsets[1] == offsets[2] && offsets[3] != offsets[0])
+        // The recorder's own frames keep their recorded (receive) order across the file seams.
+        var replayer = try Replayer(paths: paths, options: ReplayOptions(clockCorrections: offsets.map { $0 ?? 0 }))
+        var last: Int64 = 0
+        while let f = try replayer.next() {
+            let text = String(decoding: f.bytes, as: UTF8.self)
+            guard text.contains("AAA"), let range = text.range(of: #""ts":"#) else { continue }
+            _ = range
+            #expect(f.localTime.nanoseconds > last)
+            last = f.localTime.nanoseconds
+        }
     }
 
     @Test func aFileWithoutTimestampsHasNoOffset() throws {

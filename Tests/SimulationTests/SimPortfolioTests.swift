@@ -34,6 +34,8 @@ import Testing
         #expect(p.totalOrderIM == u("80.836"))
         _ = p.submit(.place(clientID: "bid", side: .buy, price: m.p("90.0"), qty: m.q("1"), timeInForce: .goodTillCancel),
                      instrument: m.instrument)
+        _ = p.advance(to: t(1_010))
+        // A trading-stop needs the position (Bybit refuses it on the call before): sent once the buy filled.
         _ = p.submit(.tradingStop(takeProfit: nil, stopLoss: m.p("80.0"), triggerBy: .markPrice, qty: nil), instrument: m.instrument)
         _ = p.advance(to: t(1_010))
         return p
