@@ -142,3 +142,27 @@ def test_seeded_faults_drop_public_frames(lockstep):
     finally:
         ws.exit()
         lockstep.control("faults", {})
+
+
+def test_trading_stop_legs_show_on_the_position_and_clear_by_zero(lockstep):
+    http = client()
+    http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.010")
+    lockstep.advance(frames=1)
+    last = float(http.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]["lastPrice"])
+    tp, sl = f"{last + 1000:.2f}", f"{last - 1000:.2f}"
+    answer = http.set_trading_stop(category="linear", symbol="BTCUSDT", positionIdx=0, tpslMode="Full",
+                                   takeProfit=tp, stopLoss=sl, tpTriggerBy="LastPrice", slTriggerBy="LastPrice")
+    assert answer["retCode"] == 0
+    lockstep.advance(frames=1)
+    position = http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert float(position["takeProfit"]) == float(tp) and float(position["stopLoss"]) == float(sl)
+    legs = http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+    assert sorted(o["stopOrderType"] for o in legs) == ["StopLoss", "TakeProfit"]
+    assert all(o["orderStatus"] == "Untriggered" for o in legs)
+    # "0" removes the stop-loss and leaves the take-profit as it was.
+    http.set_trading_stop(category="linear", symbol="BTCUSDT", positionIdx=0, tpslMode="Full", stopLoss="0")
+    lockstep.advance(frames=1)
+    position = http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert position["stopLoss"] == "0" and float(position["takeProfit"]) == float(tp)
+    closed = http.get_open_orders(category="linear", symbol="BTCUSDT", openOnly=1)["result"]["list"]
+    assert any(o["stopOrderType"] == "StopLoss" and o["orderStatus"] == "Deactivated" for o in closed)

@@ -59,12 +59,13 @@ public enum BybitSimulatorServer {
         router.get("/_cascade/{control}") { request, _ in try await control(request, "GET") }
         for (path, isPrivate) in [("/v5/public/linear", false), ("/v5/private", true)] {
             router.ws(RouterPath(path)) { inbound, outbound, _ in
-                let (id, outbox) = await replay.connect(private: isPrivate)
+                let (id, outbox, backlog) = await replay.connect(private: isPrivate)
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await item in outbox {
                             if item.stallMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(item.stallMilliseconds)) }
                             do { try await outbound.write(.text(item.text)) } catch { break }
+                            backlog.add(-1)
                         }
                         // The replay closed this connection (fault hook) or the client went away.
                         try? await outbound.close(.goingAway, reason: "closed by simulator")

@@ -193,8 +193,11 @@ extension MarketReplay {
                 }
                 size = q
             }
-            let by = SimTriggerPrice(rawValue: (json["tpTriggerBy"] as? String) ?? (json["slTriggerBy"] as? String) ?? "LastPrice") ?? .lastPrice
-            switch trading.tradingStop(symbol: instrument, takeProfit: tp, stopLoss: sl, triggerBy: by, qty: size) {
+            guard let tpBy = SimTriggerPrice(rawValue: json["tpTriggerBy"] as? String ?? "LastPrice"),
+                  let slBy = SimTriggerPrice(rawValue: json["slTriggerBy"] as? String ?? "LastPrice") else {
+                return reply(10001, "params error: tpTriggerBy/slTriggerBy must be LastPrice, MarkPrice or IndexPrice", "{}")
+            }
+            switch trading.tradingStop(symbol: instrument, takeProfit: tp, takeProfitBy: tpBy, stopLoss: sl, stopLossBy: slBy, qty: size) {
             case .success: return reply(0, "OK", "{}")
             case let .failure(reason): return reply(reason.retCode, reason.rawValue, "{}")
             }

@@ -1,4 +1,5 @@
 import BybitV5
+import Synchronization
 public import CascadeCore
 import MarketData
 public import Recording
@@ -16,6 +17,8 @@ public actor MarketReplay {
     struct Subscriber {
         var topics: Set<String> = []
         let outbox: AsyncStream<SimOutgoing>.Continuation
+        /// Frames queued and not yet written (the writer counts down): unpaced replay waits for slow readers.
+        let backlog: SimBacklog
         var isPrivate = false
         var account: String?
         /// Data frames held back by a reorder fault, sent after the next one.
@@ -99,12 +102,23 @@ public actor MarketReplay {
     // MARK: - Subscribers
 
     /// Registers a connection; returns its id and the stream of frames to send it.
-    func connect(private isPrivate: Bool = false) -> (Int, AsyncStream<SimOutgoing>) {
+    func connect(private isPrivate: Bool = false) -> (Int, AsyncStream<SimOutgoing>, SimBacklog) {
         nextConnection += 1
         let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self, bufferingPolicy: .unbounded)
-        subscribers[nextConnection] = Subscriber(outbox: continuation, isPrivate: isPrivate)
-        return (nextConnection, stream)
+        let backlog = SimBacklog()
+        subscribers[nextConnection] = Subscriber(outbox: continuation, backlog: backlog, isPrivate: isPrivate)
+        return (nextConnection, stream, backlog)
     }
+
+    /// Queues one frame for connection `id`.
+    func enqueue(_ item: SimOutgoing, to id: Int) {
+        guard let subscriber = subscribers[id] else { return }
+        subscriber.backlog.add(1)
+        subscriber.outbox.yield(item)
+    }
+
+    /// Frames a connection may have queued before an unpaced replay waits for it.
+    static let backlogLimit = 50_000
 
     func disconnect(_ id: Int) {
         subscribers.removeValue(forKey: id)?.outbox.finish()
@@ -130,7 +144,7 @@ public actor MarketReplay {
     func receive(_ text: String, from id: Int) {
         guard let subscriber = subscribers[id] else { return }
         let replies = subscriber.isPrivate ? privateAnswers(to: text, from: id) : answers(to: text, from: id)
-        for reply in replies { subscribers[id]?.outbox.yield(SimOutgoing(text: reply)) }
+        for reply in replies { enqueue(SimOutgoing(text: reply), to: id) }
     }
 
     /// Sends a data frame through the channel's fault hook.
@@ -144,16 +158,16 @@ public actor MarketReplay {
             subscribers[id]!.held.append(text)
             return
         case .duplicate:
-            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
-            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
+            enqueue(SimOutgoing(text: text), to: id)
+            enqueue(SimOutgoing(text: text), to: id)
         case let .delay(ms):
-            subscribers[id]!.outbox.yield(SimOutgoing(text: text, stallMilliseconds: ms))
+            enqueue(SimOutgoing(text: text, stallMilliseconds: ms), to: id)
         case .deliver:
-            subscribers[id]!.outbox.yield(SimOutgoing(text: text))
+            enqueue(SimOutgoing(text: text), to: id)
         }
         // Held messages go out after the one that overtook them.
         if !subscribers[id]!.held.isEmpty {
-            for held in subscribers[id]!.held { subscribers[id]!.outbox.yield(SimOutgoing(text: held)) }
+            for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
             subscribers[id]!.held = []
         }
     }
@@ -251,11 +265,15 @@ public actor MarketReplay {
                 let due = wallStart + .nanoseconds(wait)
                 if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
             } else {
-                // Unpaced: still let subscribe and REST calls into the actor now and then.
+                // Unpaced: still let subscribe and REST calls into the actor now and then, and go only as fast as
+                // the slowest reader (its queue would otherwise grow without bound).
                 sinceYield += 1
                 if sinceYield >= 256 {
                     sinceYield = 0
                     await Task.yield()
+                    while subscribers.values.contains(where: { $0.backlog.count > Self.backlogLimit }) {
+                        try await Task.sleep(for: .milliseconds(2))
+                    }
                 }
             }
             publish(frame.bytes, localTime: frame.localTime)
@@ -310,7 +328,7 @@ public actor MarketReplay {
             release(account: name, upTo: .max)
         }
         for id in subscribers.keys.sorted() where !subscribers[id]!.held.isEmpty {
-            for held in subscribers[id]!.held { subscribers[id]!.outbox.yield(SimOutgoing(text: held)) }
+            for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
             subscribers[id]!.held = []
         }
     }
@@ -424,6 +442,13 @@ public actor MarketReplay {
 
     /// An exchange time as clients see it.
     func rebased(_ time: ExchangeTime) -> ExchangeTime { ExchangeTime(milliseconds: time.milliseconds + timeOffset) }
+}
+
+/// Frames queued for one connection and not yet written: the replay adds, the connection's writer subtracts.
+final class SimBacklog: Sendable {
+    private let value = Atomic<Int>(0)
+    func add(_ n: Int) { value.add(n, ordering: .relaxed) }
+    var count: Int { value.load(ordering: .relaxed) }
 }
 
 /// One frame queued for a connection; `stallMilliseconds` > 0 holds the connection that long first (fault hook).

@@ -53,7 +53,13 @@ extension SimTrading {
         let unrealised = portfolio.unrealisedPnL(id)
         let liq = portfolio.estimatedLiquidationPrice(id).map(i.format) ?? ""
         let leverage = FixedDecimal.format(portfolio.leverage(id).units, digits: Rate.digits)
-        return #"{"category":"linear","symbol":"\#(i.symbol)","side":"\#(side)","size":"\#(i.format(Quantity(units: abs(a.size))))","positionIdx":0,"tradeMode":0,"positionValue":"\#(value)","\#(stream ? "entryPrice" : "avgPrice")":"\#(entry)","markPrice":"\#(mark.map(i.format) ?? "")","leverage":"\#(leverage)","positionIM":"\#(portfolio.positionIM(id))","positionMM":"\#(portfolio.maintenanceMargin(id))","liqPrice":"\#(liq)","bustPrice":"","takeProfit":"0","stopLoss":"0","trailingStop":"0","unrealisedPnl":"\#(unrealised)","curRealisedPnl":"\#(a.realisedPnL)","cumRealisedPnl":"\#(a.realisedPnL)","positionStatus":"Normal","autoAddMargin":0,"adlRankIndicator":0,"isReduceOnly":false,"createdTime":"0","updatedTime":"\#(clock + timeOffset)","seq":\#(seq)}"#
+        // The position's own TP/SL: its open trading-stop legs.
+        func leg(_ kind: String) -> OrderRecord? {
+            orders.values.first { $0.symbol == i.symbol && $0.stopOrderType.hasSuffix(kind) && $0.isOpen && $0.createType != "CreateByUser" }
+        }
+        let tp = leg("TakeProfit"), sl = leg("StopLoss")
+        let mode = (tp ?? sl)?.stopOrderType.hasPrefix("Partial") == true ? "Partial" : "Full"
+        return #"{"category":"linear","symbol":"\#(i.symbol)","side":"\#(side)","size":"\#(i.format(Quantity(units: abs(a.size))))","positionIdx":0,"tradeMode":0,"positionValue":"\#(value)","\#(stream ? "entryPrice" : "avgPrice")":"\#(entry)","markPrice":"\#(mark.map(i.format) ?? "")","leverage":"\#(leverage)","positionIM":"\#(portfolio.positionIM(id))","positionMM":"\#(portfolio.maintenanceMargin(id))","liqPrice":"\#(liq)","bustPrice":"","takeProfit":"\#(tp?.triggerPrice.map(i.format) ?? "0")","stopLoss":"\#(sl?.triggerPrice.map(i.format) ?? "0")","tpslMode":"\#(mode)","trailingStop":"0","unrealisedPnl":"\#(unrealised)","curRealisedPnl":"\#(a.realisedPnL)","cumRealisedPnl":"\#(a.realisedPnL)","positionStatus":"Normal","autoAddMargin":0,"adlRankIndicator":0,"isReduceOnly":false,"createdTime":"0","updatedTime":"\#(clock + timeOffset)","seq":\#(seq)}"#
     }
 
     /// The unified account's wallet (USDT only).

@@ -93,14 +93,13 @@ struct SimTrading {
     var seq: Int64 = 0
     /// Private-stream items not yet released, in due order (stable for equal times).
     var pending: [Push] = []
-    /// The latest trading-stop sent per symbol: its legs' records take their trigger and size from it.
-    struct TradingStopRequest {
-        var takeProfit: Price?
-        var stopLoss: Price?
+    /// The latest trading-stop leg sent per symbol and kind ("tp"/"sl"): its record takes trigger and size from it.
+    struct TradingStopLeg {
+        var price: Price?
         var triggerBy: SimTriggerPrice
         var qty: Quantity?
     }
-    var tradingStops: [SymbolID: TradingStopRequest] = [:]
+    var tradingStops: [SymbolID: [String: TradingStopLeg]] = [:]
     /// Added to every exchange time this account reports (timestamps rebased to the replay start).
     var timeOffset: Int64 = 0
     /// Exchange time (ms) of the latest replayed event.
@@ -193,15 +192,26 @@ struct SimTrading {
         return .success(record)
     }
 
-    /// Position take-profit / stop-loss; the legs become orders (`TakeProfit` / `StopLoss`) when accepted.
-    mutating func tradingStop(symbol: Instrument, takeProfit: Price?, stopLoss: Price?, triggerBy: SimTriggerPrice,
-                              qty: Quantity?) -> Result<Void, SimRejectReason> {
+    /// Position take-profit / stop-loss, one leg per command (each with its own trigger source); nil leaves a leg
+    /// as it is, a price of 0 removes it. The legs become orders (`TakeProfit` / `StopLoss`) when accepted.
+    mutating func tradingStop(symbol: Instrument, takeProfit: Price?, takeProfitBy: SimTriggerPrice, stopLoss: Price?,
+                              stopLossBy: SimTriggerPrice, qty: Quantity?) -> Result<Void, SimRejectReason> {
         guard let exchange = exchanges[symbol.id] else { return .failure(.noMarketPrice) }
         guard exchange.account.size != 0 else { return .failure(.noPosition) }
-        let result = portfolio.submit(.tradingStop(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty),
-                                      instrument: symbol)
-        if case .success = result { tradingStops[symbol.id] = TradingStopRequest(takeProfit: takeProfit, stopLoss: stopLoss, triggerBy: triggerBy, qty: qty) }
-        return result.map { _ in () }
+        // Check both legs before sending either, so a refusal leaves everything as it was.
+        let legs = [(takeProfit, takeProfitBy, true), (stopLoss, stopLossBy, false)].filter { $0.0 != nil }
+        for (price, by, isTakeProfit) in legs {
+            let command = SimCommand.tradingStop(takeProfit: isTakeProfit ? price : nil, stopLoss: isTakeProfit ? nil : price,
+                                                 triggerBy: by, qty: qty)
+            if let reason = exchange.engine.precheck(command) { return .failure(reason) }
+        }
+        for (price, by, isTakeProfit) in legs {
+            let command = SimCommand.tradingStop(takeProfit: isTakeProfit ? price : nil, stopLoss: isTakeProfit ? nil : price,
+                                                 triggerBy: by, qty: qty)
+            if case let .failure(reason) = portfolio.submit(command, instrument: symbol) { return .failure(reason) }
+            tradingStops[symbol.id, default: [:]][isTakeProfit ? "tp" : "sl"] = TradingStopLeg(price: price, triggerBy: by, qty: qty)
+        }
+        return .success(())
     }
 
     /// Cancels by Bybit id; an order still in flight is cancelled as soon as the exchange accepts it.
@@ -262,11 +272,11 @@ struct SimTrading {
                     // A trading-stop leg: a conditional order of its own (the engine reports the legs it replaces).
                     guard clientID == "tp" || clientID == "sl" else { continue }
                     let isTakeProfit = clientID == "tp"
-                    let request = tradingStops[symbol.id]
+                    let request = tradingStops[symbol.id]?[clientID]
                     orderSequence += 1
                     id = "sim-\(orderSequence)"
                     let size = exchanges[symbol.id]!.account.size
-                    let trigger = isTakeProfit ? request?.takeProfit : request?.stopLoss
+                    let trigger = request?.price
                     var r = OrderRecord(orderId: id, orderLinkId: "", symbol: symbol.symbol, side: size > 0 ? .sell : .buy,
                                         orderType: "Market", price: nil, qty: request?.qty ?? Quantity(units: abs(size)),
                                         timeInForce: .immediateOrCancel, status: "Untriggered",
