@@ -156,7 +156,7 @@ public struct MatchingEngine: Sendable {
             if conditionals.count >= Self.maxConditionalOrders { return .tooManyConditionalOrders }
             if qty.units <= 0 { return .nonPositiveQuantity }
             if trigger.units <= 0 { return .nonPositivePrice }
-            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) { return .triggerPriceWrongSide }
+            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) { return Self.wrongSide(direction) }
             return ruleViolation(price: price, qty: qty, referencePrice: (price ?? trigger).units)
         case let .tradingStop(takeProfit, stopLoss, triggerBy, _):
             guard position != 0 else { return .noPosition }
@@ -164,7 +164,7 @@ public struct MatchingEngine: Sendable {
             for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
                 guard let level, level.units > 0 else { continue }
                 let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
-                if Self.reached(direction, current, level) { return .triggerPriceWrongSide }
+                if Self.reached(direction, current, level) { return Self.wrongSide(direction) }
             }
             return nil
         case let .cancel(id):
@@ -321,7 +321,7 @@ public struct MatchingEngine: Sendable {
             }
             guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
             if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) {
-                return [.rejected(clientID: clientID, .triggerPriceWrongSide, at: arrival)]
+                return [.rejected(clientID: clientID, Self.wrongSide(direction), at: arrival)]
             }
             let id = SimOrderID(nextOrderID)
             nextOrderID += 1
@@ -335,7 +335,7 @@ public struct MatchingEngine: Sendable {
             for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
                 guard let level, level.units > 0, let current else { continue }
                 let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
-                if Self.reached(direction, current, level) { return [.commandRejected(command, .triggerPriceWrongSide, at: arrival)] }
+                if Self.reached(direction, current, level) { return [.commandRejected(command, Self.wrongSide(direction), at: arrival)] }
             }
             let closing: Side = position > 0 ? .sell : .buy
             var reports: [SimReport] = []
@@ -459,6 +459,11 @@ public struct MatchingEngine: Sendable {
             return .notionalBelowMinimum
         }
         return nil
+    }
+
+    /// Bybit's code for a trigger already reached: 110092 when it should rise, 110093 when it should fall.
+    static func wrongSide(_ direction: SimTriggerDirection) -> SimRejectReason {
+        direction == .rise ? .triggerPriceWrongSide : .triggerPriceWrongSideFalling
     }
 
     static func reached(_ direction: SimTriggerDirection, _ price: Price, _ trigger: Price) -> Bool {

@@ -90,7 +90,9 @@ public enum SimRejectReason: String, Error, Sendable, Hashable {
     /// More than 10 active conditional orders for the symbol.
     case tooManyConditionalOrders = "too many conditional orders"
     /// A trigger already reached when placed (rise: trigger must be above the watched price; fall: below).
-    case triggerPriceWrongSide = "trigger price on the wrong side of the current price"
+    case triggerPriceWrongSide = "expect Rising, but trigger price is at or below the current price"
+    /// The falling counterpart of ``triggerPriceWrongSide`` (Bybit 110093).
+    case triggerPriceWrongSideFalling = "expect Falling, but trigger price is at or above the current price"
     /// Trading-stop without a position.
     case noPosition = "can not set tp/sl/ts for zero position"
     /// The order's cost (the initial margin it adds, with fees to open and close) exceeds the available balance.
@@ -110,6 +112,7 @@ public enum SimRejectReason: String, Error, Sendable, Hashable {
         case .reduceOnlyWouldIncrease: 110017
         case .tooManyConditionalOrders: 110009
         case .triggerPriceWrongSide: 110092
+        case .triggerPriceWrongSideFalling: 110093
         case .noPosition: 10001
         case .insufficientAvailableBalance: 110007
         case .leverageNotModified: 110043

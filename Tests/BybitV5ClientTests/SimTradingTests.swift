@@ -344,9 +344,9 @@ import Testing
         let leg = try #require(await s.sim.replay.accounts["default"]?.orders.values.first { $0.stopOrderType == "StopLoss" })
         let fifty = try T.btc.price("50000")
         #expect(leg.status == "Untriggered" && leg.triggerPrice == fifty && leg.triggerDirection == 2)
-        // A stop above the price for a long is refused on the call.
+        // A stop above the price for a long is refused on the call (it must fall to trigger: 110093).
         #expect(await Self.code(s.rest, .tradingStop(instrument: T.btc, tpslMode: .full, positionIndex: .oneWay,
-                                                     stopLoss: try T.btc.price("70000")), as: BybitEmptyResult.self) == 110092)
+                                                     stopLoss: try T.btc.price("70000")), as: BybitEmptyResult.self) == 110093)
         _ = try await s.rest.send(.createOrder(BybitOrderParameters(instrument: T.btc, side: .sell, orderType: .market, qty: q,
                                                                     orderLinkId: "c", reduceOnly: true)), as: BybitOrderIDResult.self)
         _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
