@@ -61,6 +61,31 @@ func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
     return (processed, fills)
 }
 
+/// The same ladder through `SimPortfolio`: a margin check on every placement and a liquidation check after
+/// every event (what `cascade sim` runs per account).
+@inline(never)
+func replayPortfolio(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
+    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    var portfolio = SimPortfolio(deposit: USDT(units: Int64(1_000_000) * 100_000_000))
+    var fills = 0
+    var processed = 0
+    for (i, event) in events.enumerated() {
+        fills += portfolio.on(event, instrument: instrument).count
+        processed += 1
+        if i % 50 == 0, let engine = portfolio.exchanges[instrument.id]?.engine, engine.openOrderCount < 2 * ladder,
+           let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
+            for k in 1...ladder {
+                let tick = Int64(k) * 10_000_000
+                _ = portfolio.submit(.place(clientID: "b\(i)-\(k)", side: .buy, price: Price(units: bid.price.units - tick),
+                                            qty: Quantity(units: 1_000), timeInForce: .postOnly), instrument: instrument)
+                _ = portfolio.submit(.place(clientID: "a\(i)-\(k)", side: .sell, price: Price(units: ask.price.units + tick),
+                                            qty: Quantity(units: 1_000), timeInForce: .postOnly), instrument: instrument)
+            }
+        }
+    }
+    return (processed, fills)
+}
+
 let eventRate = BenchmarkMetric.custom("market events/s", polarity: .prefersLarger, useScalingFactor: false)
 
 let benchmarks: @Sendable () -> Void = {
@@ -78,6 +103,22 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 let start = ContinuousClock.now
                 let result = replay(events, ladder: ladder)
+                let elapsed = ContinuousClock.now - start
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                benchmark.measurement(eventRate, Int(Double(result.events) / seconds))
+                blackHole(result)
+            }
+        }
+    }
+    for ladder in [5, 20] {
+        nonisolated(unsafe) var cached: [MarketEvent]?
+        Benchmark("portfolio (margin + liquidation checks), BTCUSDT 2024-07-18, \(ladder) resting orders per side") { benchmark in
+            if cached == nil { cached = loadEvents("btcusdt_2024-07-18T2357.frames.gz") }
+            let events = cached!
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                let start = ContinuousClock.now
+                let result = replayPortfolio(events, ladder: ladder)
                 let elapsed = ContinuousClock.now - start
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 benchmark.measurement(eventRate, Int(Double(result.events) / seconds))
