@@ -312,12 +312,22 @@ public struct SimPortfolio: Sendable {
     // MARK: - Liquidation
 
     private mutating func liquidateIfNeeded(at time: ExchangeTime) -> [SimSymbolReport] {
+        // One pass without allocating (this runs after every event): equity and maintenance margin.
+        var equityUnits = deposit.units
+        var totalMargin: Int128 = 0
+        var anyPosition = false
+        for (id, exchange) in exchanges {
+            equityUnits += exchange.account.wallet.units
+            guard exchange.account.size != 0 else { continue }
+            anyPosition = true
+            equityUnits += unrealisedPnL(id).units
+            totalMargin += maintenanceMargin(id).units
+        }
+        guard anyPosition, equityUnits <= totalMargin else { return [] }
         let positioned = exchanges.keys.sorted().filter { exchanges[$0]!.account.size != 0 }
-        guard !positioned.isEmpty else { return [] }
-        let equity = self.equity.units
+        let equity = equityUnits
         let margins = positioned.map { maintenanceMargin($0).units }
         let total = margins.reduce(0, +)
-        guard equity <= total else { return [] }
         // Shares of the equity in proportion to maintenance margin (position value if the rate is zero); the last
         // position takes the rounding remainder so the shares sum to the equity exactly.
         let weights = total > 0 ? margins : positioned.map { positionValue($0).units }
