@@ -6,20 +6,7 @@ import uuid
 
 from pybit.unified_trading import HTTP, WebSocket
 
-KEY, SECRET = "cascade-test-key", "cascade-test-secret"
-
-
-def client():
-    return HTTP(testnet=False, api_key=KEY, api_secret=SECRET, max_retries=1, retry_codes={-1})
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from helpers import KEY, SECRET, client, wait_for  # noqa: E402
 
 
 class Collector:

@@ -6,14 +6,7 @@ import pytest
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP, WebSocket
 
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from helpers import wait_for  # noqa: E402
 
 
 def test_server_time_and_instruments(sim):

@@ -6,20 +6,7 @@ import pytest
 from pybit.exceptions import InvalidRequestError
 from pybit.unified_trading import HTTP
 
-KEY, SECRET = "cascade-test-key", "cascade-test-secret"
-
-
-def client(secret=SECRET):
-    return HTTP(testnet=False, api_key=KEY, api_secret=secret, max_retries=1, retry_codes={-1})
-
-
-def wait_for(predicate, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+from helpers import KEY, SECRET, client, wait_for  # noqa: E402
 
 
 def open_orders(http):

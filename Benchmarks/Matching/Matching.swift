@@ -94,35 +94,25 @@ let benchmarks: @Sendable () -> Void = {
         print("skipped: ../shared/data is absent")
         return
     }
-    for ladder in [5, 20] {
-        nonisolated(unsafe) var cached: [MarketEvent]?
-        Benchmark("matching, BTCUSDT 2024-07-18 orderbook.200 + trades, \(ladder) resting orders per side") { benchmark in
-            if cached == nil { cached = loadEvents("btcusdt_2024-07-18T2357.frames.gz") }
-            let events = cached!
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                let start = ContinuousClock.now
-                let result = replay(events, ladder: ladder)
-                let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                benchmark.measurement(eventRate, Int(Double(result.events) / seconds))
-                blackHole(result)
-            }
-        }
-    }
-    for ladder in [5, 20] {
-        nonisolated(unsafe) var cached: [MarketEvent]?
-        Benchmark("portfolio (margin + liquidation checks), BTCUSDT 2024-07-18, \(ladder) resting orders per side") { benchmark in
-            if cached == nil { cached = loadEvents("btcusdt_2024-07-18T2357.frames.gz") }
-            let events = cached!
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                let start = ContinuousClock.now
-                let result = replayPortfolio(events, ladder: ladder)
-                let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-                benchmark.measurement(eventRate, Int(Double(result.events) / seconds))
-                blackHole(result)
+    let runs: [(String, @Sendable ([MarketEvent], Int) -> (events: Int, fills: Int))] = [
+        ("matching, BTCUSDT 2024-07-18 orderbook.200 + trades", replay),
+        ("portfolio (margin + liquidation checks), BTCUSDT 2024-07-18", replayPortfolio),
+    ]
+    for (title, run) in runs {
+        for ladder in [5, 20] {
+            nonisolated(unsafe) var cached: [MarketEvent]?
+            Benchmark("\(title), \(ladder) resting orders per side") { benchmark in
+                if cached == nil { cached = loadEvents("btcusdt_2024-07-18T2357.frames.gz") }
+                let events = cached!
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    let start = ContinuousClock.now
+                    let result = run(events, ladder)
+                    let elapsed = ContinuousClock.now - start
+                    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    benchmark.measurement(eventRate, Int(Double(result.events) / seconds))
+                    blackHole(result)
+                }
             }
         }
     }

@@ -46,10 +46,15 @@ import Testing
         }
     }
 
-    /// A lockstep sim with 20 frames replayed and our private client trusted.
+    /// A lockstep sim with 20 frames replayed and our private client running.
     static func session(secret: String = SimTradingTests.secret, settings: SimMarginSettings = SimMarginSettings()) async throws -> Session {
         let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep, settings: settings)
         _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        return session(on: sim, secret: secret)
+    }
+
+    /// Our REST and private-stream clients on `sim` (default test key); the private client's events are logged.
+    static func session(on sim: SimulatorHarness, secret: String = SimTradingTests.secret) -> Session {
         var logger = Logger(label: "sim-trading-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: key, secret: secret)
@@ -220,18 +225,9 @@ import Testing
 
     @Test func aLongIsLiquidatedAtItsBankruptcyPriceAndTheStreamSaysSo() async throws {
         let sim = try await SimulatorHarness.start(lines: Self.frames(), speed: .lockstep)
-        var logger = Logger(label: "sim-liq-test")
-        logger.logLevel = .critical
-        let credentials = BybitCredentials(apiKey: SimTradingTests.key, secret: SimTradingTests.secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials, logger: logger)
-        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
-        configuration.replyTimeout = .seconds(2)
-        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
-                                         cursor: InMemoryExecutionCursor(), logger: logger)
-        let log = SimTradingTests.Log()
-        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
-        let running = Task { await client.run() }
-        defer { running.cancel(); consumer.cancel(); sim.stop() }
+        let session = SimTradingTests.session(on: sim)
+        defer { session.stop() }
+        let (rest, log) = (session.rest, session.log)
         _ = try await sim.replay.advance(frames: 2, milliseconds: nil)
         #expect(await log.wait { _ in log.isTrusted })
         let btc = SimTradingTests.btc
