@@ -73,7 +73,7 @@ extension MarketReplay {
     func release(account name: String, upTo time: Int64) {
         guard accounts[name]?.pending.first.map({ $0.due <= time }) == true else { return }
         let due = accounts[name]!.takeDue(upTo: time)
-        let listeners = subscribers.keys.sorted().filter { subscribers[$0]!.isPrivate && subscribers[$0]!.account == name }
+        let listeners = connectionOrder.filter { subscribers[$0]!.isPrivate && subscribers[$0]!.account == name }
         guard !listeners.isEmpty else { return }
         var groups: [(topic: SimPrivateTopic, due: Int64, items: [String])] = []
         for push in due {

@@ -41,6 +41,8 @@ public actor MarketReplay {
     /// Raw `data` of the last `_cascade.instruments` frame (or of the file the user named).
     public private(set) var instrumentsJSON: [UInt8]?
     var subscribers: [Int: Subscriber] = [:]
+    /// Open connection ids, oldest first: frames go out (and faults are drawn) in this order.
+    var connectionOrder: [Int] = []
     var nextConnection = 0
     var started = false
     var replayer: Replayer?
@@ -63,6 +65,8 @@ public actor MarketReplay {
     var timeOffsetKnown = false
     /// Accounts: specs as configured, keys → account name, state by name.
     let accountSpecs: [SimAccountSpec]
+    /// Account names in configuration order: every event reaches the accounts in this order.
+    let accountNames: [String]
     /// Leverage, maintenance margin, and each symbol's latency, fees and queue model.
     let settings: SimMarginSettings
     let keys: [String: (secret: String, account: String)]
@@ -72,8 +76,6 @@ public actor MarketReplay {
     /// Seeded per-channel faults (none by default).
     var faults: SimFaultInjector
     var privateMessageSequence = 0
-    /// The documented default test key of the simulator (never a real Bybit key).
-    public static let defaultAPIKey = (key: SimAccountSpec.defaultTestAccount.apiKey, secret: SimAccountSpec.defaultTestAccount.apiSecret)
     static let recentTradeLimit = 1_000
 
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
@@ -83,6 +85,7 @@ public actor MarketReplay {
         self.paths = paths
         self.settings = settings
         self.accountSpecs = accounts
+        self.accountNames = accounts.map(\.name)
         var keys: [String: (secret: String, account: String)] = [:]
         for spec in accounts { keys[spec.apiKey] = (spec.apiSecret, spec.name) }
         self.keys = keys
@@ -107,6 +110,7 @@ public actor MarketReplay {
         let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self, bufferingPolicy: .unbounded)
         let backlog = SimBacklog()
         subscribers[nextConnection] = Subscriber(outbox: continuation, backlog: backlog, isPrivate: isPrivate)
+        connectionOrder.append(nextConnection)
         return (nextConnection, stream, backlog)
     }
 
@@ -122,12 +126,14 @@ public actor MarketReplay {
 
     func disconnect(_ id: Int) {
         subscribers.removeValue(forKey: id)?.outbox.finish()
+        connectionOrder.removeAll { $0 == id }
     }
 
     /// Closes every connection (fault hook: a dropped connection mid-stream).
     public func dropAllConnections() {
         for (_, s) in subscribers { s.outbox.finish() }
         subscribers = [:]
+        connectionOrder = []
     }
 
     /// Number of open connections.
@@ -323,11 +329,11 @@ public actor MarketReplay {
     private func endOfData() {
         finished = true
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
-        for name in accounts.keys.sorted() {
+        for name in accountNames {
             accounts[name]!.advance(to: horizon, settlingFunding: false)
             release(account: name, upTo: .max)
         }
-        for id in subscribers.keys.sorted() where !subscribers[id]!.held.isEmpty {
+        for id in connectionOrder where !subscribers[id]!.held.isEmpty {
             for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
             subscribers[id]!.held = []
         }
@@ -339,18 +345,18 @@ public actor MarketReplay {
         guard let message = try? decoder.decode(bytes, localTime: localTime) else { return }
         var time: ExchangeTime?
         if let event = message.marketEvent {
-            time = Self.exchangeTime(of: event)
+            time = event.exchangeTime
             if let time {
                 if !timeOffsetKnown {
                     timeOffsetKnown = true
                     timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - time.milliseconds : 0
-                    for name in accounts.keys { accounts[name]!.timeOffset = timeOffset }
+                    for name in accountNames { accounts[name]!.timeOffset = timeOffset }
                 }
                 exchangeClock = max(exchangeClock, time.milliseconds)
             }
-            if let symbol = Self.symbol(of: event) {
+            if let symbol = event.symbol {
                 let instrument = decoder.instruments[symbol]
-                for name in accounts.keys.sorted() {
+                for name in accountNames {
                     accounts[name]!.on(event, instrument: instrument, at: ExchangeTime(milliseconds: exchangeClock))
                     release(account: name, upTo: exchangeClock)
                 }
@@ -395,29 +401,9 @@ public actor MarketReplay {
         guard let topic else { return }
         let out = timeOffset == 0 ? bytes : BybitTimestampRebaser.rebase(bytes, byMilliseconds: timeOffset)
         let text = String(decoding: out, as: UTF8.self)
-        for id in subscribers.keys.sorted() where subscribers[id]!.topics.contains(topic) {
+        for id in connectionOrder where subscribers[id]!.topics.contains(topic) {
             send(text, to: id, channel: .publicStream)
             framesSent += 1
-        }
-    }
-
-    static func exchangeTime(of event: MarketEvent) -> ExchangeTime? {
-        switch event {
-        case let .book(u): u.exchangeTime
-        case let .trades(t): t.first?.exchangeTime
-        case let .ticker(t): t.exchangeTime
-        case let .liquidations(l): l.first?.exchangeTime
-        case let .klines(k): k.first?.exchangeTime
-        }
-    }
-
-    static func symbol(of event: MarketEvent) -> SymbolID? {
-        switch event {
-        case let .book(u): u.symbol
-        case let .trades(t): t.first?.symbol
-        case let .ticker(t): t.symbol
-        case let .liquidations(l): l.first?.symbol
-        case let .klines(k): k.first?.symbol
         }
     }
 

@@ -14,14 +14,6 @@ extension SimTrading {
         }
     }
 
-    /// Average of `value` over `qtyUnits`, rounded half to even to the price scale.
-    static func averagePrice(value: USDT, qtyUnits: Int64, _ i: Instrument) -> Price? {
-        guard qtyUnits > 0, value.units >= 0 else { return nil }
-        guard let scaled = FixedDecimal.rescaleWide(value.units, from: USDT.digits, to: i.scale.priceDigits + i.scale.qtyDigits)
-        else { return nil }
-        return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qtyUnits))))
-    }
-
     /// `part / whole` to 4 decimals, rounded half to even ("0" when the whole is not positive), as Bybit prints rates.
     static func ratio(_ part: USDT, _ whole: USDT) -> String {
         guard whole.units > 0 else { return "0" }
@@ -31,7 +23,7 @@ extension SimTrading {
     func orderJSON(_ r: OrderRecord, _ i: Instrument) -> String {
         let leaves = r.isOpen ? Quantity(units: max(0, r.qty.units - r.filled)) : .zero
         let leavesValue = r.price.flatMap { i.notional(price: $0, qty: leaves) } ?? .zero
-        let avg = Self.averagePrice(value: r.execValue, qtyUnits: r.filled, i).map(i.format) ?? (r.filled > 0 ? "" : "0")
+        let avg = i.averagePrice(value: r.execValue, qty: Quantity(units: r.filled)).map(i.format) ?? (r.filled > 0 ? "" : "0")
         // `Created` is internal (sent, not yet at the exchange): Bybit shows such an order as New once acknowledged.
         let status = r.status == "Created" ? "New" : r.status
         return #"{"category":"linear","orderId":"\#(r.orderId)","orderLinkId":"\#(BybitStreamRequest.escape(r.orderLinkId))","symbol":"\#(r.symbol)","price":"\#(r.price.map(i.format) ?? "0")","qty":"\#(i.format(r.qty))","side":"\#(r.side)","isLeverage":"","positionIdx":0,"orderStatus":"\#(status)","createType":"\#(r.createType)","cancelType":"\#(r.cancelType)","rejectReason":"\#(r.rejectReason)","avgPrice":"\#(avg)","leavesQty":"\#(i.format(leaves))","leavesValue":"\#(leavesValue)","cumExecQty":"\#(i.format(Quantity(units: r.filled)))","cumExecValue":"\#(r.execValue)","cumExecFee":"\#(r.execFee)","cumFeeDetail":{"USDT":"\#(r.execFee)"},"feeCurrency":"USDT","closedPnl":"0","timeInForce":"\#(Self.timeInForceName(r.timeInForce))","orderType":"\#(r.orderType)","stopOrderType":"\#(r.stopOrderType)","triggerPrice":"\#(r.triggerPrice.map(i.format) ?? "0")","triggerDirection":\#(r.triggerDirection),"triggerBy":"\#(r.triggerBy)","takeProfit":"0","stopLoss":"0","tpTriggerBy":"UNKNOWN","slTriggerBy":"UNKNOWN","tpslMode":"","reduceOnly":\#(r.reduceOnly),"closeOnTrigger":\#(r.closeOnTrigger),"smpType":"None","smpGroup":0,"smpOrderId":"","createdTime":"\#(r.createdTime)","updatedTime":"\#(r.updatedTime)"}"#

@@ -86,6 +86,8 @@ struct SimTrading {
     var exchanges: [SymbolID: SimulatedExchange] { portfolio.exchanges }
     var orders: [String: OrderRecord] = [:]
     var orderIdOfEngine: [SymbolID: [SimOrderID: String]] = [:]
+    /// `orderLinkId` → `orderId` (links are unique per account: 110072).
+    var orderIdOfLink: [String: String] = [:]
     var orderSequence = 0
     var executions: [ExecutionRecord] = []
     var executionSequence = 0
@@ -147,9 +149,6 @@ struct SimTrading {
         return Array(pending[..<end])
     }
 
-    /// Wallet balance: the deposit plus every symbol's realised PnL, fees and funding.
-    var walletBalance: USDT { portfolio.walletBalance }
-
     /// What a create needs: the order and, for a conditional order, its trigger.
     struct NewOrder {
         var side: Side
@@ -189,6 +188,7 @@ struct SimTrading {
         if case let .failure(reason) = portfolio.submit(command, instrument: symbol) { return .failure(reason) }
         orderSequence += 1
         orders[orderId] = record
+        if !order.orderLinkId.isEmpty { orderIdOfLink[order.orderLinkId] = orderId }
         return .success(record)
     }
 
@@ -197,19 +197,16 @@ struct SimTrading {
     mutating func tradingStop(symbol: Instrument, takeProfit: Price?, takeProfitBy: SimTriggerPrice, stopLoss: Price?,
                               stopLossBy: SimTriggerPrice, qty: Quantity?) -> Result<Void, SimRejectReason> {
         guard let exchange = exchanges[symbol.id] else { return .failure(.noMarketPrice) }
-        guard exchange.account.size != 0 else { return .failure(.noPosition) }
-        // Check both legs before sending either, so a refusal leaves everything as it was.
-        let legs = [(takeProfit, takeProfitBy, true), (stopLoss, stopLossBy, false)].filter { $0.0 != nil }
-        for (price, by, isTakeProfit) in legs {
-            let command = SimCommand.tradingStop(takeProfit: isTakeProfit ? price : nil, stopLoss: isTakeProfit ? nil : price,
-                                                 triggerBy: by, qty: qty)
-            if let reason = exchange.engine.precheck(command) { return .failure(reason) }
+        let legs = [("tp", takeProfit, takeProfitBy), ("sl", stopLoss, stopLossBy)].compactMap { leg, price, by in
+            price.map { (leg, by, SimCommand.tradingStop(takeProfit: leg == "tp" ? $0 : nil, stopLoss: leg == "sl" ? $0 : nil,
+                                                         triggerBy: by, qty: qty)) }
         }
-        for (price, by, isTakeProfit) in legs {
-            let command = SimCommand.tradingStop(takeProfit: isTakeProfit ? price : nil, stopLoss: isTakeProfit ? nil : price,
-                                                 triggerBy: by, qty: qty)
+        // Check both legs before sending either, so a refusal leaves everything as it was.
+        if let reason = legs.lazy.compactMap({ exchange.engine.precheck($0.2) }).first { return .failure(reason) }
+        for (leg, by, command) in legs {
             if case let .failure(reason) = portfolio.submit(command, instrument: symbol) { return .failure(reason) }
-            tradingStops[symbol.id, default: [:]][isTakeProfit ? "tp" : "sl"] = TradingStopLeg(price: price, triggerBy: by, qty: qty)
+            let price = leg == "tp" ? takeProfit : stopLoss
+            tradingStops[symbol.id, default: [:]][leg] = TradingStopLeg(price: price, triggerBy: by, qty: qty)
         }
         return .success(())
     }
@@ -250,7 +247,7 @@ struct SimTrading {
         pending.sort { $0.due < $1.due }
     }
 
-    func orderId(linkId: String) -> String? { orders.values.first { $0.orderLinkId == linkId }?.orderId }
+    func orderId(linkId: String) -> String? { orderIdOfLink[linkId] }
 
     // MARK: - Reports → records and private messages
 

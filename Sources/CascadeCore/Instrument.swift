@@ -89,6 +89,15 @@ public struct Instrument: Hashable, Sendable {
                                  from: scale.priceDigits + scale.qtyDigits, to: USDT.digits).map(USDT.init(units:))
     }
 
+    /// `value / qty` as a price (an average fill or entry price), rounded half to even; nil for a non-positive
+    /// quantity, a negative value, or overflow.
+    public func averagePrice(value: USDT, qty: Quantity) -> Price? {
+        guard qty.units > 0, value.units >= 0,
+              let scaled = FixedDecimal.rescaleWide(value.units, from: USDT.digits, to: scale.priceDigits + scale.qtyDigits)
+        else { return nil }
+        return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qty.units))))
+    }
+
     /// Parses a price given as text at this symbol's scale.
     public func price(_ text: String) throws(DecimalParseError) -> Price {
         Price(units: try FixedDecimal.parse(text, digits: scale.priceDigits))

@@ -242,4 +242,26 @@ public enum MarketEvent: Sendable {
     case liquidations([Liquidation])
     case ticker(TickerUpdate)
     case klines([Kline])
+
+    /// The symbol the event is about (nil for an empty list).
+    public var symbol: SymbolID? {
+        switch self {
+        case let .book(u): u.symbol
+        case let .trades(t): t.first?.symbol
+        case let .ticker(t): t.symbol
+        case let .liquidations(l): l.first?.symbol
+        case let .klines(k): k.first?.symbol
+        }
+    }
+
+    /// The exchange time of the message (envelope `ts`; nil for an empty list).
+    public var exchangeTime: ExchangeTime? {
+        switch self {
+        case let .book(u): u.exchangeTime
+        case let .trades(t): t.first?.exchangeTime
+        case let .ticker(t): t.exchangeTime
+        case let .liquidations(l): l.first?.exchangeTime
+        case let .klines(k): k.first?.exchangeTime
+        }
+    }
 }

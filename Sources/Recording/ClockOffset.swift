@@ -14,7 +14,7 @@ public enum ClockOffset {
         var samples: [Int64] = []
         samples.reserveCapacity(sampleFrames)
         while samples.count < sampleFrames, let line = try reader.next() {
-            guard let ts = exchangeMilliseconds(in: line.json) else { continue }
+            guard let ts = FrameScan.integer(after: #""ts":"#, in: line.json), ts > 0 else { continue }
             samples.append(line.localTime.nanoseconds - ts * 1_000_000)
         }
         guard !samples.isEmpty else { return nil }
@@ -35,26 +35,5 @@ public enum ClockOffset {
             guard let values = bySource[directory(path)]?.sorted(), !values.isEmpty else { return nil }
             return values[values.count / 2]
         }
-    }
-
-    /// The value of the first `"ts":` key (an integer of milliseconds), scanning bytes without decoding.
-    static func exchangeMilliseconds(in json: UnsafeRawBufferPointer) -> Int64? {
-        let key: [UInt8] = Array(#""ts":"#.utf8)
-        let n = json.count
-        var i = 0
-        while i + key.count < n {
-            if json[i] == key[0] && json[i + 1] == key[1] && json[i + 2] == key[2] && json[i + 3] == key[3] && json[i + 4] == key[4] {
-                var j = i + key.count
-                var value: Int64 = 0
-                let start = j
-                while j < n, json[j] >= 0x30, json[j] <= 0x39, j - start < 18 {
-                    value = value * 10 + Int64(json[j] - 0x30)
-                    j += 1
-                }
-                return j > start && value > 0 ? value : nil
-            }
-            i += 1
-        }
-        return nil
     }
 }

@@ -13,31 +13,11 @@ public enum MeasuredLatency {
             while let line = try reader.next() {
                 guard let range = FrameTopic.topicRange(in: line.json), range.count == topic.count,
                       UnsafeRawBufferPointer(rebasing: line.json[range]).elementsEqual(topic),
-                      let sent = integer(after: #""sentNs":"#, in: line.json),
-                      let received = integer(after: #""receivedNs":"#, in: line.json), received >= sent else { continue }
+                      let sent = FrameScan.integer(after: #""sentNs":"#, in: line.json),
+                      let received = FrameScan.integer(after: #""receivedNs":"#, in: line.json), received >= sent else { continue }
                 out.append(max(1, (received - sent + 1_999_999) / 2_000_000))
             }
         }
         return out
-    }
-
-    static func integer(after key: String, in json: UnsafeRawBufferPointer) -> Int64? {
-        let k = Array(key.utf8)
-        let n = json.count
-        var i = 0
-        while i + k.count <= n {
-            if json[i] == k[0], UnsafeRawBufferPointer(rebasing: json[i..<(i + k.count)]).elementsEqual(k) {
-                var j = i + k.count
-                let start = j
-                var value: Int64 = 0
-                while j < n, json[j] >= 0x30, json[j] <= 0x39, j - start < 19 {
-                    value = value &* 10 &+ Int64(json[j] - 0x30)
-                    j += 1
-                }
-                return j > start ? value : nil
-            }
-            i += 1
-        }
-        return nil
     }
 }

@@ -85,9 +85,6 @@ public struct SimAccount: Sendable, Hashable {
     /// Average entry price (rounded half to even to the price scale), nil when flat.
     public var averageEntryPrice: Price? {
         guard size != 0 else { return nil }
-        // E [1e-8 USDT] / size [qty units] → price units: scale by 10^(priceDigits + qtyDigits - 8).
-        let scaled = FixedDecimal.rescaleWide(entryValue.units.magnitude == 0 ? 0 : Int128(entryValue.units.magnitude),
-                                              from: USDT.digits, to: instrument.scale.priceDigits + instrument.scale.qtyDigits) ?? 0
-        return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(abs(size)))))
+        return instrument.averagePrice(value: USDT(units: abs(entryValue.units)), qty: Quantity(units: abs(size))) ?? Price(units: 0)
     }
 }

@@ -169,7 +169,7 @@ import Testing
         #expect(await s.sim.replay.accounts["default"]?.executions.count == 1)
         await s.sim.replay.resetAccounts()
         let fresh = try #require(await s.sim.replay.accounts["default"])
-        #expect(fresh.executions.isEmpty && fresh.orders.isEmpty && fresh.walletBalance.units == Int128(100_000) * 100_000_000)
+        #expect(fresh.executions.isEmpty && fresh.orders.isEmpty && fresh.portfolio.walletBalance.units == Int128(100_000) * 100_000_000)
         // The same orderLinkId is free again, and the reset exchange has the current book.
         let again = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "before-reset")
         let created = try await s.rest.send(.createOrder(again), as: BybitOrderIDResult.self)
