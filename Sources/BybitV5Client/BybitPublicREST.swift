@@ -43,8 +43,7 @@ public struct BybitPublicREST: Sendable {
         request.headers.add(name: "User-Agent", value: "cascade")
         let sentAt = clock.now()
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                + timeout.components.attoseconds / 1_000_000_000))
+            let response = try await client.execute(request, timeout: .nanoseconds(timeout.nanoseconds))
             var body = try await response.body.collect(upTo: 64 << 20)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return Answer(status: Int(response.status.code), body: bytes, sentAt: sentAt, receivedAt: clock.now())

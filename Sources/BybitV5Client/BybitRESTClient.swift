@@ -1,3 +1,4 @@
+import Foundation
 import AsyncHTTPClient
 public import BybitV5
 public import CascadeCore
@@ -106,7 +107,7 @@ public actor BybitRESTClient {
 
     private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
                                                allowTimeResync: Bool) async throws(BybitClientError) -> BybitResponse<R> {
-        if request.operation == .create && !request.body.contains("\"orderLinkId\"") { throw .missingOrderLinkId }
+        if request.operation == .create && Self.ordersWithoutLinkId(request.body) > 0 { throw .missingOrderLinkId }
         var transportFailures = 0
         var rateLimitRetries = 0
         var resynced = !allowTimeResync
@@ -132,7 +133,7 @@ public actor BybitRESTClient {
                 continue
             }
             if answer.status == 403 {
-                let until = LocalTime(nanoseconds: clock.now().nanoseconds + nanoseconds(banDuration))
+                let until = LocalTime(nanoseconds: clock.now().nanoseconds + banDuration.nanoseconds)
                 bannedUntil = until
                 logger.critical("ALERT: Bybit answered HTTP 403 (IP ban): all REST calls stop", metadata: ["until": "\(until)", "endpoint": "\(request.path)"])
                 throw .ipBanned(until: until)
@@ -211,7 +212,7 @@ public actor BybitRESTClient {
             http.body = .bytes(ByteBuffer(bytes: request.bodyBytes))
         }
         do {
-            let response = try await self.http.execute(http, timeout: .nanoseconds(nanoseconds(timeout)))
+            let response = try await self.http.execute(http, timeout: .nanoseconds(timeout.nanoseconds))
             var body = try await response.body.collect(upTo: 16 << 20)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, bytes)
@@ -220,7 +221,10 @@ public actor BybitRESTClient {
         }
     }
 
-    private func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    /// Orders of a create body (one order, or a batch's `request` items) that carry no `orderLinkId`.
+    static func ordersWithoutLinkId(_ body: String) -> Int {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] else { return 1 }
+        let items = (object["request"] as? [[String: Any]]) ?? [object]
+        return items.filter { ($0["orderLinkId"] as? String)?.isEmpty ?? true }.count
     }
 }

@@ -211,7 +211,7 @@ public final class PrivateStreamClient: Sendable {
         // `expires` is judged on Bybit's clock: measure the offset before every auth.
         _ = try? await rest.synchronizeTime()
         let offset = await rest.serverOffsetMilliseconds
-        let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.components.seconds * 1000
+        let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.milliseconds
         try await outbound.write(.text(signer.webSocketAuthFrame(expires: expires, requestID: "auth")))
         guard let auth = try await replies.next(timeout: configuration.replyTimeout) else { return .noReply("auth") }
         guard auth.isSuccessfulAuth else { return .authenticationFailed(auth.retMessage) }
@@ -271,7 +271,7 @@ public final class PrivateStreamClient: Sendable {
     private func backfill(since: ExchangeTime?) async throws -> (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition]) {
         let offset = await rest.serverOffsetMilliseconds
         let now = ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + offset)
-        let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.components.seconds * 1000)
+        let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.milliseconds)
         var executions: [BybitExecution] = []
         var cursorText: String?
         // Bybit answers at most 7 days per request: walk the range in windows.

@@ -123,8 +123,6 @@ public final class PublicStreamClient: Sendable {
         var subscribed: Set<String> = []
         var lastSeen: [String: Int64] = [:]
         var lastPong: Int64 = 0
-        var lastPing: Int64 = 0
-        var framesThisConnection = 0
     }
 
     public init(configuration: PublicStreamConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
@@ -211,8 +209,6 @@ public final class PublicStreamClient: Sendable {
             s.subscribed = []
             s.lastSeen = [:]
             s.lastPong = now
-            s.lastPing = 0
-            s.framesThisConnection = 0
             return s.connection
         }
         defer { state.withLock { $0.writer = nil } }
@@ -256,10 +252,7 @@ public final class PublicStreamClient: Sendable {
 
     private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) {
         if let topic = BybitTopic.name(in: bytes) {
-            state.withLock { s in
-                s.lastSeen[topic] = receivedAt.nanoseconds
-                s.framesThisConnection += 1
-            }
+            state.withLock { $0.lastSeen[topic] = receivedAt.nanoseconds }
             continuation.yield(.frame(bytes, at: receivedAt))
             return
         }
@@ -306,7 +299,7 @@ public final class PublicStreamClient: Sendable {
             try await Task.sleep(for: configuration.livenessCheckInterval)
             let now = clock.now().nanoseconds
             // An unanswered subscribe leaves its topics unmonitored: reconnect rather than wait forever.
-            let ackDeadline = Int64(configuration.ackTimeout.seconds * 1e9)
+            let ackDeadline = configuration.ackTimeout.nanoseconds
             let unanswered = state.withLock { s in s.pendingSince.values.contains { now - $0 > ackDeadline } }
             if unanswered { throw PublicStreamDisconnect.noAcknowledgement }
             let silent: [(String, Int64)] = state.withLock { s in
@@ -324,8 +317,8 @@ public final class PublicStreamClient: Sendable {
 
     /// Silence threshold in ns for topics that must flow (books, tickers); nil for event-driven ones.
     private func silenceThreshold(_ topic: String) -> Int64? {
-        if topic.hasPrefix("orderbook.") { return Int64(configuration.bookSilence.seconds * 1e9) }
-        if topic.hasPrefix("tickers.") { return Int64(configuration.tickerSilence.seconds * 1e9) }
+        if topic.hasPrefix("orderbook.") { return configuration.bookSilence.nanoseconds }
+        if topic.hasPrefix("tickers.") { return configuration.tickerSilence.nanoseconds }
         return nil
     }
 }

@@ -40,4 +40,8 @@ extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+    /// Whole nanoseconds (fractions below a nanosecond dropped).
+    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
+    /// Whole milliseconds (fractions below a millisecond dropped).
+    var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }

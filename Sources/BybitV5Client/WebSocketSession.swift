@@ -49,7 +49,7 @@ enum WebSocketSession {
     /// unanswered for `timeout` (a half-open socket). `lastPong` reads the time of the latest pong in ns.
     static func pingLoop(_ outbound: WebSocketOutboundWriter, interval: Duration, timeout: Duration, clock: any WallClock,
                          requestPrefix: String, lastPong: @Sendable () -> Int64) async throws {
-        let intervalNs = nanoseconds(interval), timeoutNs = nanoseconds(timeout)
+        let intervalNs = interval.nanoseconds, timeoutNs = timeout.nanoseconds
         // Checks run often enough to catch the deadline without drifting the 20 s cadence.
         let tick = Duration.nanoseconds(max(min(intervalNs, timeoutNs) / 4, 1_000_000))
         var n = 0
@@ -74,7 +74,5 @@ enum WebSocketSession {
         }
     }
 
-    static func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-    }
+
 }

@@ -76,16 +76,7 @@ struct ReplayCommand: ParsableCommand {
         let policies = try parsedPolicies()
         configuration.updateIDPolicy = policies.all
         configuration.updateIDPolicyByDepth = policies.byDepth
-        var table = InstrumentTable()
-        if let instrumentsFile {
-            let bytes: [UInt8]
-            do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: instrumentsFile))) } catch {
-                throw CLIError("cannot read --instruments \(instrumentsFile): \(error.localizedDescription)")
-            }
-            do { _ = try BybitInstrumentsInfo.decode(bytes, table: &table) } catch {
-                throw CLIError("--instruments \(instrumentsFile): \(error)")
-            }
-        }
+        let table = try instrumentsFile.map(loadInstruments)?.1 ?? InstrumentTable()
         let options = ReplayOptions(from: from.flatMap(UTCFormat.parseNanoseconds).map(LocalTime.init(nanoseconds:)),
                                     to: to.flatMap(UTCFormat.parseNanoseconds).map(LocalTime.init(nanoseconds:)),
                                     symbols: symbols.isEmpty ? nil : Set(symbols))

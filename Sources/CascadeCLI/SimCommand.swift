@@ -92,25 +92,20 @@ struct SimCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cascade.sim")
         logger.logLevel = .info
-        var instruments: [UInt8]?
-        if let instrumentsFile {
-            guard let bytes = FileManager.default.contents(atPath: instrumentsFile) else {
-                throw CLIError("cannot read --instruments \(instrumentsFile)")
-            }
-            instruments = Array(bytes)
-        }
+        // Refused now when it does not decode, instead of served broken over REST.
+        let instruments = try instrumentsFile.map(loadInstruments)?.0
         for path in data where !FileManager.default.isReadableFile(atPath: path) {
             throw CLIError("cannot read --data \(path)")
         }
         var accounts = [SimAccountSpec.defaultTestAccount]
         if let accountsFile {
-            guard let bytes = FileManager.default.contents(atPath: accountsFile) else { throw CLIError("cannot read --accounts \(accountsFile)") }
-            do { accounts = try SimAccountSpec.parse(Array(bytes), source: accountsFile) } catch { throw CLIError(error.description) }
+            do { accounts = try SimAccountSpec.parse(try readOptionFile(accountsFile, option: "--accounts"), source: accountsFile) }
+            catch let error as SimAccountSpec.FileError { throw CLIError(error.description) }
         }
         var faults = SimFaultPlan()
         if let faultsFile {
-            guard let bytes = FileManager.default.contents(atPath: faultsFile) else { throw CLIError("cannot read --faults \(faultsFile)") }
-            do { faults = try SimFaultPlan.parse(Array(bytes)) } catch { throw CLIError("--faults \(faultsFile): \(error.description)") }
+            do { faults = try SimFaultPlan.parse(try readOptionFile(faultsFile, option: "--faults")) }
+            catch let error as SimFaultPlan.ParseError { throw CLIError("--faults \(faultsFile): \(error.description)") }
         }
         let settings = try simulationSettings(logger: logger)
         let replay = MarketReplay(paths: data, speed: ReplaySpeed(speed)!, instrumentsJSON: instruments, accounts: accounts,

@@ -7,13 +7,6 @@ public enum FixedDecimal {
     /// Largest supported number of fraction digits (10^18 still fits in `Int64`).
     public static let maxDigits = 18
 
-    /// Powers of ten that fit in `Int64`, indexed by exponent.
-    public static let powersOfTen: [Int64] = {
-        var table: [Int64] = [1]
-        for _ in 1...18 { table.append(table.last! &* 10) }
-        return table
-    }()
-
     /// Parses ASCII decimal text (`-?digits(.digits)?`) into units of `10^-digits`.
     /// - Throws: ``DecimalParseError`` for empty text, stray characters, a value too large for `Int64`
     ///   or non-zero digits finer than the scale.
@@ -155,14 +148,8 @@ public enum FixedDecimal {
         return text
     }
 
-    /// Rescales `units` from `from` to `to` fraction digits, rounding half to even when digits are dropped.
-    /// Returns `nil` on `Int64` overflow.
-    @inlinable
-    public static func rescale(_ units: Int128, from: Int, to: Int) -> Int64? {
-        rescaleWide(units, from: from, to: to).flatMap { Int64(exactly: $0) }
-    }
-
-    /// ``rescale(_:from:to:)`` keeping 128 bits; `nil` on `Int128` overflow. Any digit counts are allowed.
+    /// Rescales `units` from `from` to `to` fraction digits, rounding half to even when digits are dropped;
+    /// `nil` on `Int128` overflow. Any digit counts are allowed.
     @inlinable
     public static func rescaleWide(_ units: Int128, from: Int, to: Int) -> Int128? {
         if to >= from {

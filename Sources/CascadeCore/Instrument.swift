@@ -93,9 +93,10 @@ public struct Instrument: Hashable, Sendable {
     /// quantity, a negative value, or overflow.
     public func averagePrice(value: USDT, qty: Quantity) -> Price? {
         guard qty.units > 0, value.units >= 0,
-              let scaled = FixedDecimal.rescaleWide(value.units, from: USDT.digits, to: scale.priceDigits + scale.qtyDigits)
+              let scaled = FixedDecimal.rescaleWide(value.units, from: USDT.digits, to: scale.priceDigits + scale.qtyDigits),
+              let units = Int64(exactly: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qty.units)))
         else { return nil }
-        return Price(units: Int64(truncatingIfNeeded: FixedDecimal.divideRoundingHalfEven(scaled, Int128(qty.units))))
+        return Price(units: units)
     }
 
     /// Parses a price given as text at this symbol's scale.

@@ -2,6 +2,7 @@ import BybitV5
 import BybitV5Client
 import CascadeCore
 import MarketData
+import Recording
 
 /// Keeps a book per recorded book topic to notice, while recording, when one needs a fresh snapshot.
 ///
@@ -13,6 +14,16 @@ struct BookIntegrityMonitor {
     /// Which connection each book's topic arrives on (a reconnect restarts only that connection's books).
     var connectionOfBook: [Int: Int] = [:]
 
+    static let bookPrefix = Array("orderbook.".utf8)
+
+    /// True when the frame's top-level topic starts with `orderbook.` (a byte scan, nothing decoded).
+    static func isBookFrame(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { json in
+            guard let range = FrameTopic.topicRange(in: json), range.count > bookPrefix.count else { return false }
+            return json[range.lowerBound..<(range.lowerBound + bookPrefix.count)].elementsEqual(bookPrefix)
+        }
+    }
+
     /// Feeds one stream event of connection `connection`; returns `(topic, reason)` when a book just became invalid.
     mutating func check(_ event: PublicStreamEvent, connection: Int = 0) -> (String, String)? {
         switch event {
@@ -20,6 +31,8 @@ struct BookIntegrityMonitor {
             for (key, c) in connectionOfBook where c == connection { books[key]?.awaitSnapshot() }
             return nil
         case let .frame(bytes, at):
+            // Only book topics matter here: other frames are not decoded at all.
+            guard Self.isBookFrame(bytes) else { return nil }
             let message: BybitPublicMessage
             do {
                 message = try decoder.decode(bytes, localTime: at)
@@ -28,16 +41,19 @@ struct BookIntegrityMonitor {
                 // A lost book message: the book cannot be trusted until a new snapshot.
                 guard let name = BybitTopic.name(in: bytes), name.hasPrefix("orderbook."),
                       let index = decoder.topicIndex(named: name) else { return nil }
+                // A book already waiting for its snapshot has its resync under way: no second request.
+                if books[index]?.isSynced == false { return nil }
                 books[index]?.awaitSnapshot()
                 return (name, "undecodable book message (\(error.counterName))")
             }
             guard case let .book(update) = message else { return nil }
             let index = decoder.lastTopicIndex
             connectionOfBook[index] = connection
-            var book = books[index] ?? OrderBook(symbol: update.symbol, depth: update.depth,
-                                                 scale: decoder.instruments[update.symbol].scale)
-            let outcome = book.apply(update)
-            books[index] = book
+            if books[index] == nil {
+                books[index] = OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale)
+            }
+            // Applied in place: a copy out of the dictionary would duplicate both sides' storage per message.
+            let outcome = books[index]!.apply(update)
             if case let .invalidated(error) = outcome {
                 return (decoder.topic(at: index).name, "book integrity: \(error)")
             }

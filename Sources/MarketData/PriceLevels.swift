@@ -24,17 +24,11 @@ struct PriceLevels: Sendable {
     }
 
     @inlinable var count: Int { hi - lo }
-    @inlinable var isEmpty: Bool { hi == lo }
     @inlinable var best: BookLevel? { hi > lo ? storage[hi - 1] : nil }
     @inlinable var worst: BookLevel? { hi > lo ? storage[lo] : nil }
 
     /// The `k`-th best level (0 = best).
     @inlinable func level(fromBest k: Int) -> BookLevel { storage[hi - 1 - k] }
-
-    mutating func removeAll() {
-        lo = storage.count / 2
-        hi = lo
-    }
 
     /// Physical index of the first live element not better-ordered before `price` (a lower bound).
     ///
@@ -88,13 +82,6 @@ struct PriceLevels: Sendable {
         }
         insert(level, at: i)
         return .inserted
-    }
-
-    /// Appends a level known to be worse-ordered after all live ones (snapshot fill, best last).
-    mutating func appendBest(_ level: BookLevel) {
-        if hi == storage.count { makeRoom() }
-        storage[hi] = level
-        hi += 1
     }
 
     private mutating func insert(_ level: BookLevel, at i: Int) {

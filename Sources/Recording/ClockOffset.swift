@@ -14,8 +14,12 @@ public enum ClockOffset {
         var samples: [Int64] = []
         samples.reserveCapacity(sampleFrames)
         while samples.count < sampleFrames, let line = try reader.next() {
-            guard let ts = FrameScan.integer(after: #""ts":"#, in: line.json), ts > 0 else { continue }
-            samples.append(line.localTime.nanoseconds - ts * 1_000_000)
+            // The recorder's own `_cascade.*` entries carry its receive clock as `ts`: they say nothing of the offset.
+            if let topic = FrameTopic.topicRange(in: line.json),
+               FrameTopic.isCascadeTopic(UnsafeRawBufferPointer(rebasing: line.json[topic])) { continue }
+            guard let ts = FrameScan.integer(after: #""ts":"#, in: line.json), ts > 0, ts <= Int64.max / 1_000_000 else { continue }
+            let (offset, overflow) = line.localTime.nanoseconds.subtractingReportingOverflow(ts * 1_000_000)
+            if !overflow { samples.append(offset) }
         }
         guard !samples.isEmpty else { return nil }
         samples.sort()

@@ -15,6 +15,7 @@ public enum MeasuredLatency {
                       UnsafeRawBufferPointer(rebasing: line.json[range]).elementsEqual(topic),
                       let sent = FrameScan.integer(after: #""sentNs":"#, in: line.json),
                       let received = FrameScan.integer(after: #""receivedNs":"#, in: line.json), received >= sent else { continue }
+                // Both are non-negative 18-digit values at most: the difference cannot overflow.
                 out.append(max(1, (received - sent + 1_999_999) / 2_000_000))
             }
         }

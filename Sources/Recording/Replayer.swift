@@ -88,9 +88,8 @@ public struct Replayer {
         self.symbolBytes = options.symbols.map { set in set.sorted().map { Array($0.utf8) } }
         for (i, path) in paths.enumerated() {
             // Missing files fail now, not half-way through a replay.
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw .openFailed(path: path, errno: FileManager.default.fileExists(atPath: path) ? EACCES : ENOENT)
-            }
+            // Opened and closed at once: the error is the system's own (ENOENT, EACCES, ENOTDIR, …).
+            close(try POSIXIO.openForReading(path))
             if let manifest = try? FrameManifest.read(forDataFile: path), manifest.frames > 0,
                let first = manifest.firstLocalTimeNs, let last = manifest.lastLocalTimeNs {
                 if let to = options.to, first >= to.nanoseconds { continue }
