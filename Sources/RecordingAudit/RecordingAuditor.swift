@@ -174,7 +174,12 @@ public struct RecordingAuditor {
     private mutating func touchTopic(localTime t: Int64, exchangeTime: ExchangeTime?) -> Int {
         let index = decoder.lastTopicIndex
         ensureCounters(index)
-        var c = topicCounters[index]!
+        // Counted in place: a copy out of the dictionary would duplicate the offset histogram per frame.
+        Self.count(&topicCounters[index]!, localTime: t, exchangeTime: exchangeTime, listed: configuration.largestGapsListed)
+        return index
+    }
+
+    private static func count(_ c: inout TopicCounters, localTime t: Int64, exchangeTime: ExchangeTime?, listed: Int) {
         c.frames += 1
         if let last = c.lastLocal {
             let gap = (t - last) / 1_000_000
@@ -182,14 +187,12 @@ public struct RecordingAuditor {
                 c.gapsAboveThreshold += 1
                 c.largestGaps.append((last, gap))
                 c.largestGaps.sort { $0.ms > $1.ms || ($0.ms == $1.ms && $0.start < $1.start) }
-                if c.largestGaps.count > configuration.largestGapsListed { c.largestGaps.removeLast() }
+                if c.largestGaps.count > listed { c.largestGaps.removeLast() }
             }
         }
         if c.firstLocal == nil { c.firstLocal = t }
         c.lastLocal = t
         if let exchangeTime { c.offsets.add(t / 1_000_000 - exchangeTime.milliseconds) }
-        topicCounters[index] = c
-        return index
     }
 
     private mutating func ensureCounters(_ index: Int) {
