@@ -82,7 +82,8 @@ public final class PrivateStreamClient: Sendable {
     let clock: any WallClock
     let logger: Logger
     let lastPong = Mutex<Int64>(0)
-    let instruments: Mutex<InstrumentTable>
+    /// One decoder, and so one instrument table, for live messages and REST backfills: a symbol keeps one id.
+    let decoder: Mutex<BybitPrivateDecoder>
 
     public init(configuration: PrivateStreamConfiguration, credentials: BybitCredentials, rest: BybitRESTClient,
                 cursor: any ExecutionCursorStore, instruments: InstrumentTable = InstrumentTable(),
@@ -93,7 +94,7 @@ public final class PrivateStreamClient: Sendable {
         self.cursor = cursor
         self.clock = clock
         self.logger = logger
-        self.instruments = Mutex(instruments)
+        self.decoder = Mutex(BybitPrivateDecoder(instruments: instruments))
         (events, continuation) = AsyncStream.makeStream(of: PrivateStreamEvent.self, bufferingPolicy: .unbounded)
     }
 
@@ -109,22 +110,10 @@ public final class PrivateStreamClient: Sendable {
     }
 
     private func connectOnce(attempt: Int) async -> PrivateStreamFailure {
-        let transportLimit = min(max(configuration.maxFrameSize * 4, 1 << 20), Int(Int32.max))
-        var ws = WebSocketClientConfiguration(maxFrameSize: transportLimit, closeTimeout: configuration.closeTimeout)
-        ws.validateUTF8 = false
-        let outcome = Mutex<PrivateStreamFailure?>(nil)
-        let client = WebSocketClient(url: configuration.url, configuration: ws, tlsConfiguration: configuration.tlsConfiguration,
-                                     logger: logger) { inbound, outbound, _ in
-            let failure = await self.serve(inbound: inbound, outbound: outbound, attempt: attempt)
-            outcome.withLock { $0 = failure }
-        }
-        do {
-            try await client.run()
-        } catch {
-            if let failure = outcome.withLock({ $0 }) { return failure }
-            return .disconnected(.connectFailed("\(error)"))
-        }
-        return outcome.withLock { $0 } ?? .disconnected(.closedByServer)
+        await WebSocketSession.connect(url: configuration.url, maxFrameSize: configuration.maxFrameSize,
+                                       closeTimeout: configuration.closeTimeout, tls: configuration.tlsConfiguration,
+                                       logger: logger, serve: { await self.serve(inbound: $0, outbound: $1, attempt: attempt) },
+                                       ended: { .disconnected($0) })
     }
 
     /// Replies the connection is waiting for (auth, subscribe acks), fed by the reader.
@@ -156,11 +145,12 @@ public final class PrivateStreamClient: Sendable {
         do {
             return try await withThrowingTaskGroup(of: PrivateStreamFailure?.self) { group in
                 group.addTask {
-                    var decoder = BybitPrivateDecoder(instruments: self.instruments.withLock { $0 })
                     try await WebSocketSession.readMessages(inbound, maxSize: self.configuration.maxFrameSize,
                                                             clock: self.clock) { bytes, at in
                         let message: BybitPrivateMessage
-                        do { message = try decoder.decode(bytes, localTime: at) } catch let error as BybitDecodeError {
+                        do {
+                            message = try self.decoder.withLock { d throws(BybitDecodeError) in try d.decode(bytes, localTime: at) }
+                        } catch let error as BybitDecodeError {
                             if case let .unknownTopic(topic) = error {
                                 // A topic we do not model (e.g. `dcp`, `greeks`) carries no fills: skip, keep trust.
                                 self.logger.debug("private frame of an unmodelled topic skipped", metadata: ["topic": "\(topic)"])
@@ -285,7 +275,7 @@ public final class PrivateStreamClient: Sendable {
                                                              endTime: .init(milliseconds: windowEnd), limit: 100, cursor: cursorText)
                 let page = try await rest.send(request, as: BybitExecutionListResult.self)
                 guard let result = page.result else { break }
-                let decoded = try instruments.withLock { table throws(BybitDecodeError) in try result.executions(instruments: &table) }
+                let decoded = try decoder.withLock { d throws(BybitDecodeError) in try result.executions(instruments: &d.instruments) }
                 executions += decoded
                 cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
             } while cursorText != nil
@@ -297,7 +287,7 @@ public final class PrivateStreamClient: Sendable {
             let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursorText)
             let page = try await rest.send(request, as: BybitOrderListResult.self)
             guard let result = page.result else { break }
-            orders += try instruments.withLock { table throws(BybitDecodeError) in try result.orders(instruments: &table) }
+            orders += try decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) }
             cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
         } while cursorText != nil
         var positions: [BybitPosition] = []
@@ -306,7 +296,7 @@ public final class PrivateStreamClient: Sendable {
             let request = try BybitRequest.positionList(.settleCoin("USDT"), limit: 200, cursor: cursorText)
             let page = try await rest.send(request, as: BybitPositionListResult.self)
             guard let result = page.result else { break }
-            positions += try instruments.withLock { table throws(BybitDecodeError) in try result.positions(instruments: &table) }
+            positions += try decoder.withLock { d throws(BybitDecodeError) in try result.positions(instruments: &d.instruments) }
             cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
         } while cursorText != nil
         // Oldest first, as the consumer applies them; execId order breaks ties deterministically.

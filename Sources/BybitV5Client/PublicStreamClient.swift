@@ -173,29 +173,10 @@ public final class PublicStreamClient: Sendable {
     // MARK: - One connection
 
     private func connectOnce(attempt: Int) async -> PublicStreamDisconnect {
-        // The transport limit is set well above ours: a frame over the transport limit is dropped by the
-        // WebSocket layer with no reason we can see, while one over ours is reported as `.oversizeFrame`.
-        let transportLimit = min(max(configuration.maxFrameSize * 4, 1 << 20), Int(Int32.max))
-        var wsConfiguration = WebSocketClientConfiguration(maxFrameSize: transportLimit,
-                                                           closeTimeout: configuration.closeTimeout)
-        wsConfiguration.validateUTF8 = false
-        let outcome = Mutex<PublicStreamDisconnect?>(nil)
-        let client = WebSocketClient(url: configuration.url, configuration: wsConfiguration,
-                                     tlsConfiguration: configuration.tlsConfiguration, logger: logger) { inbound, outbound, _ in
-            let reason = await self.serve(inbound: inbound, outbound: outbound, attempt: attempt)
-            outcome.withLock { $0 = reason }
-        }
-        do {
-            // A frame over maxFrameSize makes the client close with 1009 (message too big); the server echoes
-            // the code back in its close frame, which is how the reason surfaces here.
-            try await client.run()
-        } catch let error as WebSocketClientError where error == .serverSentMessageTooLarge {
-            return .oversizeFrame
-        } catch {
-            if let reason = outcome.withLock({ $0 }) { return reason }
-            return .connectFailed("\(error)")
-        }
-        return outcome.withLock { $0 } ?? .closedByServer
+        await WebSocketSession.connect(url: configuration.url, maxFrameSize: configuration.maxFrameSize,
+                                       closeTimeout: configuration.closeTimeout, tls: configuration.tlsConfiguration,
+                                       logger: logger, serve: { await self.serve(inbound: $0, outbound: $1, attempt: attempt) },
+                                       ended: { $0 })
     }
 
     /// Runs one established connection: subscribe, read, ping, watch silences. Returns why it ended.

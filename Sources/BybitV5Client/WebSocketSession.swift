@@ -1,12 +1,45 @@
 import BybitV5
 import CascadeCore
 import HummingbirdWSClient
+import Logging
 import NIOCore
+import NIOSSL
 import Synchronization
 
 /// Pieces every Bybit WebSocket connection shares: message reassembly with a size limit, and the application
 /// ping loop with its pong deadline.
 enum WebSocketSession {
+    /// One connection: connects, hands it to `serve`, and returns what `serve` returned — or, when the connection
+    /// ended before `serve` could say, the transport's reason mapped by `ended` (an over-limit frame is
+    /// `.oversizeFrame`, a failed connect `.connectFailed`, a plain close `.closedByServer`).
+    static func connect<Outcome: Sendable>(
+        url: String, maxFrameSize: Int, closeTimeout: Duration, tls: TLSConfiguration?, logger: Logger,
+        serve: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async -> Outcome,
+        ended: (PublicStreamDisconnect) -> Outcome
+    ) async -> Outcome {
+        // The transport limit is set well above ours: a frame over the transport limit is dropped by the
+        // WebSocket layer with no reason we can see, while one over ours is reported as `.oversizeFrame`.
+        let transportLimit = min(max(maxFrameSize * 4, 1 << 20), Int(Int32.max))
+        var configuration = WebSocketClientConfiguration(maxFrameSize: transportLimit, closeTimeout: closeTimeout)
+        configuration.validateUTF8 = false
+        let outcome = Mutex<Outcome?>(nil)
+        let client = WebSocketClient(url: url, configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
+            let result = await serve(inbound, outbound)
+            outcome.withLock { $0 = result }
+        }
+        do {
+            // A frame over maxFrameSize makes the client close with 1009 (message too big); the server echoes
+            // the code back in its close frame, which is how the reason surfaces here.
+            try await client.run()
+        } catch let error as WebSocketClientError where error == .serverSentMessageTooLarge {
+            return ended(.oversizeFrame)
+        } catch {
+            if let result = outcome.withLock({ $0 }) { return result }
+            return ended(.connectFailed("\(error)"))
+        }
+        return outcome.withLock { $0 } ?? ended(.closedByServer)
+    }
+
     /// Runs `connect` again after every failure until the task is cancelled, waiting a jittered, bounded
     /// backoff in between (reset when a connection lasted `backoff.resetAfter`). `report` receives each failure
     /// and the delay before the next attempt.
