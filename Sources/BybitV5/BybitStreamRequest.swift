@@ -20,17 +20,23 @@ public enum BybitStreamRequest {
 
     /// Splits topics into subscribe requests whose `args` stay under `maxArgsCharacters` characters each.
     public static func batches(of topics: [String], maxArgsCharacters: Int = 20_000) -> [[String]] {
+        batches(ofGroups: topics.map { [$0] }, maxArgsCharacters: maxArgsCharacters)
+    }
+
+    /// As ``batches(of:maxArgsCharacters:)``, keeping each group's topics in one batch (e.g. a symbol's book and
+    /// liquidations on one connection).
+    public static func batches(ofGroups groups: [[String]], maxArgsCharacters: Int = 20_000) -> [[String]] {
         var result: [[String]] = []
         var current: [String] = []
         var size = 2
-        for topic in topics {
-            let cost = topic.utf8.count + 3   // quotes and comma
+        for group in groups {
+            let cost = group.reduce(0) { $0 + $1.utf8.count + 3 }   // quotes and comma
             if !current.isEmpty && size + cost > maxArgsCharacters {
                 result.append(current)
                 current = []
                 size = 2
             }
-            current.append(topic)
+            current += group
             size += cost
         }
         if !current.isEmpty { result.append(current) }

@@ -1,3 +1,4 @@
+import BybitV5
 public import Recording
 
 /// What `cascade record` subscribes to and how it writes.
@@ -33,22 +34,7 @@ public struct RecordConfiguration: Sendable {
     /// Topics per connection: whole symbols (a symbol's `allLiquidation` shares its book's connection) packed
     /// so each connection's `args` stay under Bybit's 21,000 characters per public connection.
     public var connections: [[String]] {
-        var groups: [[String]] = []
-        var current: [String] = []
-        var size = 0
-        for symbol in symbols {
-            let topics = topics(of: symbol)
-            let cost = topics.reduce(0) { $0 + $1.utf8.count + 3 }
-            if !current.isEmpty && size + cost > 20_000 {
-                groups.append(current)
-                current = []
-                size = 0
-            }
-            current += topics
-            size += cost
-        }
-        if !current.isEmpty { groups.append(current) }
-        return groups
+        BybitStreamRequest.batches(ofGroups: symbols.map(topics(of:)))
     }
 
     func topics(of s: String) -> [String] {
@@ -60,13 +46,5 @@ public struct RecordConfiguration: Sendable {
     }
 
     /// Every topic, grouped per symbol so each symbol's `allLiquidation` shares a connection with its book.
-    public var topics: [String] {
-        symbols.flatMap { s -> [String] in
-            var t = depths.map { "orderbook.\($0).\(s)" }
-            if trades { t.append("publicTrade.\(s)") }
-            if liquidations { t.append("allLiquidation.\(s)") }
-            if tickers { t.append("tickers.\(s)") }
-            return t
-        }
-    }
+    public var topics: [String] { symbols.flatMap(topics(of:)) }
 }
