@@ -27,17 +27,22 @@ public enum ClockOffset {
     }
 
     /// One offset per source: files in one directory come from one recorder (its rotation), so they share the
-    /// median of their estimates: a per-file estimate would differ by a few ms between consecutive files and
-    /// reorder frames at the seam. Returned per path, in order; nil for a source without timestamps.
-    public static func perSource(paths: [String]) throws(RecordingError) -> [Int64?] {
-        var estimates: [Int64?] = []
-        for path in paths { estimates.append(try estimate(path: path)) }
+    /// median of the estimates of its first `filesPerSource` files (a per-file estimate would differ by a few ms
+    /// between consecutive files and reorder frames at the seam). Returned per path, in order; nil for a source
+    /// without exchange timestamps.
+    public static func perSource(paths: [String], filesPerSource: Int = 3) throws(RecordingError) -> [Int64?] {
         func directory(_ path: String) -> Substring { path.lastIndex(of: "/").map { path[..<$0] } ?? "." }
-        var bySource: [Substring: [Int64]] = [:]
-        for (path, e) in zip(paths, estimates) { if let e { bySource[directory(path), default: []].append(e) } }
-        return paths.map { path in
-            guard let values = bySource[directory(path)]?.sorted(), !values.isEmpty else { return nil }
-            return values[values.count / 2]
+        // A recorder's clock drifts slowly: a few of its files (the first ones) are enough for the median.
+        var sampled: [Substring: [String]] = [:]
+        for path in paths where sampled[directory(path), default: []].count < filesPerSource {
+            sampled[directory(path), default: []].append(path)
         }
+        var bySource: [Substring: Int64] = [:]
+        for (source, files) in sampled {
+            var values: [Int64] = []
+            for file in files { if let e = try estimate(path: file) { values.append(e) } }
+            if !values.isEmpty { bySource[source] = values.sorted()[values.count / 2] }
+        }
+        return paths.map { bySource[directory($0)] }
     }
 }
