@@ -109,8 +109,9 @@ import Testing
     }
 
     @Test func theConfiguredEntryLatencyDecidesWhichEventAnOrderMeets() async throws {
-        // Book at ts …020, then a ticker every 20 ms from …040. With 50 ms entry latency an order sent after the
-        // book arrives at …070: not processed by the event at …060, processed (and filled) by the one at …080.
+        // Book at ts …020, then a ticker every 20 ms from …040. The client has seen the ticker at …040 when it sends,
+        // so with 50 ms entry latency the order arrives at …090: not processed by the events at …060 and …080,
+        // processed (and filled) by the one at …100.
         var settings = SimMarginSettings()
         settings.configuration = { instrument in
             var c = SimConfiguration(instrument: instrument)
@@ -129,9 +130,77 @@ import Testing
         _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …060
         #expect(await sim.replay.accounts["default"]?.executions.isEmpty == true)
         _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …080
+        let early = await sim.replay.accounts["default"]?.executions.count
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …100
         let account = try #require(await sim.replay.accounts["default"])
         let offset = await sim.replay.timeOffset
-        #expect(account.executions.count == 1 && account.executions.first?.time == 1_721_347_021_070 + offset)
+        withKnownIssue("B1: arrival was anchored to the book at …020, so the order met the event at …080") {
+            #expect(early == 0)
+            #expect(account.executions.count == 1 && account.executions.first?.time == 1_721_347_021_090 + offset)
+        }
+    }
+
+    @Test func closingAPositionReportsBybitsPnLFieldsAndNoPlaceholders() async throws {
+        let s = try await Self.session()
+        defer { s.stop() }
+        #expect(await s.log.wait { _ in s.log.isTrusted })
+        let q = try Self.btc.quantity("0.002")
+        _ = try await s.rest.send(.createOrder(BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: q,
+                                                                    orderLinkId: "pnl-open")), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.log.wait { _ in s.log.positions.contains { $0.size == q } })
+        let open = try #require(s.log.positions.last { $0.size == q })
+        _ = try await s.rest.send(.createOrder(BybitOrderParameters(instrument: Self.btc, side: .sell, orderType: .market, qty: q,
+                                                                    orderLinkId: "pnl-close", reduceOnly: true)), as: BybitOrderIDResult.self)
+        _ = try await s.sim.replay.advance(frames: 1, milliseconds: nil)
+        #expect(await s.log.wait { _ in s.log.executions.contains { $0.orderLinkId == "pnl-close" } })
+        #expect(await s.log.wait { _ in s.log.orders.contains { $0.orderLinkId == "pnl-close" && $0.orderStatus == .filled } })
+        let entry = try #require(s.log.executions.first { $0.orderLinkId == "pnl-open" })
+        let exit = try #require(s.log.executions.first { $0.orderLinkId == "pnl-close" })
+        let closeOrder = try #require(s.log.orders.last { $0.orderLinkId == "pnl-close" })
+        // Bybit's meanings: execPnl is the closing trade's cash flow (no fees, no funding); the order's closedPnl and the
+        // position's realised PnL include the fees to open and to close.
+        let pricePnL = try #require(Self.btc.notional(price: exit.execPrice, qty: q)) - (try #require(Self.btc.notional(price: entry.execPrice, qty: q)))
+        let fees = try #require(entry.execFee) + (try #require(exit.execFee))
+        withKnownIssue("B9: placeholders and PnL fields with another meaning than Bybit's") {
+            #expect(open.bustPrice != nil && open.createdTime != ExchangeTime(milliseconds: 0))
+            #expect(exit.execPnl == pricePnL && exit.closedSize == q)
+            #expect(closeOrder.closedPnl == pricePnL - fees)
+            #expect(s.log.positions.last?.cumRealisedPnl == pricePnL - fees)
+            #expect(s.log.wallets.last?.usdt?.cumRealisedPnl?.usdt == pricePnL - fees)
+        }
+    }
+
+    /// A cancel sent while the order rests, a fill before the cancel arrives: Bybit sends the order `Filled` twice,
+    /// the second time with `cancelType` `CancelByUser` and `rejectReason` `EC_OrigClOrdIDDoesNotExist` (§3.3).
+    @Test func aCancelThatLosesTheRaceToAFillShowsTwoFilledMessages() async throws {
+        let lines = [
+            #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1721347021020,"data":{"s":"BTCUSDT","b":[["63999.9","5"]],"a":[["64000.0","5"]],"u":1,"seq":1},"cts":1721347021019}"#,
+            #"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"64000.0","markPrice":"64000.0","indexPrice":"64000.0"},"cs":1,"ts":1721347021040}"#,
+            #"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1721347021052,"data":{"s":"BTCUSDT","b":[["63999.9","4"]],"a":[],"u":2,"seq":2},"cts":1721347021051}"#,
+            #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1721347021056,"data":[{"T":1721347021055,"s":"BTCUSDT","S":"Buy","v":"1","p":"64000.5","L":"PlusTick","i":"race-1","BT":false}]}"#,
+            #"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","lastPrice":"64000.5"},"cs":2,"ts":1721347021070}"#,
+            #"{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","lastPrice":"64000.5"},"cs":3,"ts":1721347021090}"#,
+        ]
+        let sim = try await SimulatorHarness.start(lines: lines, speed: .lockstep)
+        let s = Self.session(on: sim)
+        defer { s.stop() }
+        _ = try await sim.replay.advance(frames: 2, milliseconds: nil)   // book, ticker …040
+        #expect(await s.log.wait { _ in s.log.isTrusted })
+        let sell = BybitOrderParameters(instrument: Self.btc, side: .sell, orderType: .limit, qty: try Self.btc.quantity("0.001"),
+                                        price: try Self.btc.price("64000.5"), timeInForce: .postOnly, orderLinkId: "race")
+        _ = try await s.rest.send(.createOrder(sell), as: BybitOrderIDResult.self)   // arrives …050
+        _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …052: resting
+        let cancel = try await s.rest.send(.cancelOrder(symbol: "BTCUSDT", order: .orderLinkId("race")), as: BybitOrderIDResult.self)
+        #expect(cancel.retCode.rawValue == 0)                          // accepted: the order was open; arrives …062
+        _ = try await sim.replay.advance(frames: 3, milliseconds: nil)   // print …055 fills it; the cancel finds nothing
+        #expect(await s.log.wait { _ in s.log.orders.contains { $0.orderLinkId == "race" && $0.orderStatus == .filled } })
+        let filled = await s.log.wait(.seconds(2)) { _ in s.log.orders.filter { $0.orderLinkId == "race" && $0.orderStatus == .filled }.count == 2 }
+        withKnownIssue("the cancel that arrived after the fill left no trace on the order stream") {
+            #expect(filled)
+            let second = s.log.orders.last { $0.orderLinkId == "race" }
+            #expect(second?.cancelType == "CancelByUser" && second?.rejectReason == "EC_OrigClOrdIDDoesNotExist")
+        }
     }
 
     @Test func aCrossingPostOnlyIsAcceptedThenCancelledOnTheStream() async throws {
