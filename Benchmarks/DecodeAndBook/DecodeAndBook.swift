@@ -75,7 +75,7 @@ func run(_ blob: FrameBlob) -> (levels: Int, checksum: Int64) {
                 while bookOfTopic.count <= t { bookOfTopic.append(-1) }
                 if bookOfTopic[t] < 0 {
                     bookOfTopic[t] = books.count
-                    books.append(OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale))
+                    books.append(OrderBook(symbol: update.symbol, depth: update.depth))
                 }
                 let b = bookOfTopic[t]
                 books[b].apply(update)

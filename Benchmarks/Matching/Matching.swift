@@ -30,7 +30,7 @@ func loadEvents(_ name: String) -> [MarketEvent] {
 /// Replays the events through the engine, keeping `ladder` post-only orders per side resting near the touch.
 @inline(never)
 func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
-    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var engine = MatchingEngine(configuration: SimConfiguration(instrument: instrument), depth: 200)
     var fills = 0
     var processed = 0
@@ -65,7 +65,7 @@ func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
 /// every event (what `cascade sim` runs per account).
 @inline(never)
 func replayPortfolio(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
-    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var portfolio = SimPortfolio(deposit: USDT(units: Int64(1_000_000) * 100_000_000))
     var fills = 0
     var processed = 0

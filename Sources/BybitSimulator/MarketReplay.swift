@@ -366,7 +366,7 @@ public actor MarketReplay {
         switch message {
         case let .book(update):
             let name = "orderbook.\(update.depth).\(decoder.instruments[update.symbol].symbol)"
-            var book = books[name] ?? OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale)
+            var book = books[name] ?? OrderBook(symbol: update.symbol, depth: update.depth)
             book.apply(update)
             books[name] = book
             topic = name

@@ -34,7 +34,7 @@ struct BybitFieldReader {
     }
 
     func price(_ text: String?, _ field: String, _ instrument: Instrument) throws(BybitDecodeError) -> Price? {
-        try decimal(text, field, digits: instrument.scale.priceDigits).map(Price.init(units:))
+        try decimal(text, field, digits: Price.digits).map(Price.init(units:))
     }
 
     /// A trigger/TP/SL price: Bybit writes `"0"`, `"0.00"` or `""` when there is none, and no real one is zero.
@@ -44,7 +44,7 @@ struct BybitFieldReader {
     }
 
     func quantity(_ text: String?, _ field: String, _ instrument: Instrument) throws(BybitDecodeError) -> Quantity? {
-        try decimal(text, field, digits: instrument.scale.qtyDigits).map(Quantity.init(units:))
+        try decimal(text, field, digits: Quantity.digits).map(Quantity.init(units:))
     }
 
     func usdt(_ text: String?, _ field: String) throws(BybitDecodeError) -> USDT? {

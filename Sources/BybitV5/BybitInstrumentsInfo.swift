@@ -75,14 +75,13 @@ public enum BybitInstrumentsInfo {
         var out: [(String, InstrumentRules)] = []
         for item in items {
             let id = table.id(for: item.symbol)
-            let scale = table[id].scale
             func price(_ field: String, _ text: String) throws(DecodeError) -> Price {
-                do { return Price(units: try FixedDecimal.parse(text, digits: scale.priceDigits)) } catch {
+                do { return Price(units: try FixedDecimal.parse(text, digits: Price.digits)) } catch {
                     throw .invalidField(symbol: item.symbol, field: field, value: text)
                 }
             }
             func qty(_ field: String, _ text: String) throws(DecodeError) -> Quantity {
-                do { return Quantity(units: try FixedDecimal.parse(text, digits: scale.qtyDigits)) } catch {
+                do { return Quantity(units: try FixedDecimal.parse(text, digits: Quantity.digits)) } catch {
                     throw .invalidField(symbol: item.symbol, field: field, value: text)
                 }
             }

@@ -6,9 +6,9 @@ extension BybitPublicDecoder {
         let entry = topics[index]
         switch entry.topic {
         case .orderBook:
-            return .book(try parseBook(&s, scale: entry.scale))
+            return .book(try parseBook(&s))
         case .publicTrade:
-            return .trades(try parseTrades(&s, symbol: entry.symbol, scale: entry.scale, localTime: localTime))
+            return .trades(try parseTrades(&s, symbol: entry.symbol, localTime: localTime))
         case .allLiquidation:
             try s.expect(UInt8(ascii: "["))
             var list: [Liquidation] = []
@@ -22,16 +22,16 @@ extension BybitPublicDecoder {
             // The deprecated topic sends one object, not an array.
             return .liquidations([try parseLiquidation(&s, entry: entry, localTime: localTime, legacy: true)])
         case .tickers:
-            return .ticker(symbol: entry.symbol, fields: try parseTicker(&s, scale: entry.scale))
+            return .ticker(symbol: entry.symbol, fields: try parseTicker(&s))
         case let .kline(interval, _):
-            return .klines(try parseKlines(&s, symbol: entry.symbol, interval: interval, scale: entry.scale, localTime: localTime))
+            return .klines(try parseKlines(&s, symbol: entry.symbol, interval: interval, localTime: localTime))
         case .local:
             try s.skipValue()
             return .none
         }
     }
 
-    private mutating func parseBook(_ s: inout JSONScanner, scale: SymbolScale) throws(BybitFrameError) -> BookPayload {
+    private mutating func parseBook(_ s: inout JSONScanner) throws(BybitFrameError) -> BookPayload {
         bidBuffer.removeAll(keepingCapacity: true)
         askBuffer.removeAll(keepingCapacity: true)
         var payload = BookPayload()
@@ -42,10 +42,10 @@ extension BybitPublicDecoder {
             if key.count == 1 {
                 let k = s.bytes[key.lowerBound]
                 if k == UInt8(ascii: "b") {
-                    try Self.parseLevels(&s, into: &bidBuffer, scale: scale)
+                    try Self.parseLevels(&s, into: &bidBuffer)
                     continue
                 } else if k == UInt8(ascii: "a") {
-                    try Self.parseLevels(&s, into: &askBuffer, scale: scale)
+                    try Self.parseLevels(&s, into: &askBuffer)
                     continue
                 } else if k == UInt8(ascii: "u") {
                     payload.updateID = try s.readUInt64(field: "u")
@@ -61,21 +61,21 @@ extension BybitPublicDecoder {
     }
 
     @inline(__always)
-    private static func parseLevels(_ s: inout JSONScanner, into levels: inout [BookLevel], scale: SymbolScale) throws(BybitFrameError) {
+    private static func parseLevels(_ s: inout JSONScanner, into levels: inout [BookLevel]) throws(BybitFrameError) {
         try s.expect(UInt8(ascii: "["))
         if try s.consume(UInt8(ascii: "]")) { return }
         repeat {
             try s.expect(UInt8(ascii: "["))
-            let price = try s.readQuotedDecimal(digits: scale.priceDigits, field: "price")
+            let price = try s.readQuotedDecimal(digits: Price.digits, field: "price")
             try s.expect(UInt8(ascii: ","))
-            let size = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "size")
+            let size = try s.readQuotedDecimal(digits: Quantity.digits, field: "size")
             try s.expect(UInt8(ascii: "]"))
             guard price > 0, size >= 0 else { throw .invalidValue(field: price > 0 ? "size" : "price") }
             levels.append(BookLevel(price: Price(units: price), size: Quantity(units: size)))
         } while try s.nextElement(close: UInt8(ascii: "]"))
     }
 
-    private func parseTrades(_ s: inout JSONScanner, symbol: SymbolID, scale: SymbolScale,
+    private func parseTrades(_ s: inout JSONScanner, symbol: SymbolID,
                              localTime: LocalTime) throws(BybitFrameError) -> [Trade] {
         try s.expect(UInt8(ascii: "["))
         var list: [Trade] = []
@@ -92,8 +92,8 @@ extension BybitPublicDecoder {
                         switch s.bytes[key.lowerBound] {
                         case UInt8(ascii: "T"): time = try s.readTime(field: "T")
                         case UInt8(ascii: "S"): side = try Self.readSide(&s, field: "S")
-                        case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "v")
-                        case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: scale.priceDigits, field: "p")
+                        case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: Quantity.digits, field: "v")
+                        case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: Price.digits, field: "p")
                         case UInt8(ascii: "L"): tick = try Self.readTickDirection(&s)
                         case UInt8(ascii: "i"):
                             let b = try s.peek()
@@ -131,8 +131,8 @@ extension BybitPublicDecoder {
                 if legacy {
                     if s.equals(key, "updatedTime") || s.equals(key, "updateTime") { time = try s.readTime(field: "updatedTime") }
                     else if s.equals(key, "side") { side = try Self.readSide(&s, field: "side") }
-                    else if s.equals(key, "size") { qty = try s.readQuotedDecimal(digits: entry.scale.qtyDigits, field: "size") }
-                    else if s.equals(key, "price") { price = try s.readQuotedDecimal(digits: entry.scale.priceDigits, field: "price") }
+                    else if s.equals(key, "size") { qty = try s.readQuotedDecimal(digits: Quantity.digits, field: "size") }
+                    else if s.equals(key, "price") { price = try s.readQuotedDecimal(digits: Price.digits, field: "price") }
                     else { try s.skipValue() }
                     continue
                 }
@@ -143,8 +143,8 @@ extension BybitPublicDecoder {
                 switch s.bytes[key.lowerBound] {
                 case UInt8(ascii: "T"): time = try s.readTime(field: "T")
                 case UInt8(ascii: "S"): side = try Self.readSide(&s, field: "S")
-                case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: entry.scale.qtyDigits, field: "v")
-                case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: entry.scale.priceDigits, field: "p")
+                case UInt8(ascii: "v"): qty = try s.readQuotedDecimal(digits: Quantity.digits, field: "v")
+                case UInt8(ascii: "p"): price = try s.readQuotedDecimal(digits: Price.digits, field: "p")
                 default: try s.skipValue()
                 }
             } while try s.nextElement(close: UInt8(ascii: "}"))
@@ -164,9 +164,9 @@ extension BybitPublicDecoder {
                            updatedTime: time, exchangeTime: time, localTime: localTime)
     }
 
-    private func parseTicker(_ s: inout JSONScanner, scale: SymbolScale) throws(BybitFrameError) -> TickerFields {
+    private func parseTicker(_ s: inout JSONScanner) throws(BybitFrameError) -> TickerFields {
         var f = TickerFields()
-        let p = scale.priceDigits, q = scale.qtyDigits
+        let p = Price.digits, q = Quantity.digits
         try s.expect(UInt8(ascii: "{"))
         if try s.consume(UInt8(ascii: "}")) { return f }
         repeat {
@@ -204,12 +204,12 @@ extension BybitPublicDecoder {
         return f
     }
 
-    private func parseKlines(_ s: inout JSONScanner, symbol: SymbolID, interval: String, scale: SymbolScale,
+    private func parseKlines(_ s: inout JSONScanner, symbol: SymbolID, interval: String,
                              localTime: LocalTime) throws(BybitFrameError) -> [Kline] {
         try s.expect(UInt8(ascii: "["))
         var list: [Kline] = []
         if try s.consume(UInt8(ascii: "]")) { return list }
-        let p = scale.priceDigits
+        let p = Price.digits
         repeat {
             var start: ExchangeTime?, end: ExchangeTime?, last: ExchangeTime?, confirm: Bool?
             var open: Int64?, high: Int64?, low: Int64?, close: Int64?, volume: Int64?, turnover: Int128?
@@ -225,7 +225,7 @@ extension BybitPublicDecoder {
                     else if s.equals(key, "high") { high = try s.readQuotedDecimal(digits: p, field: "high") }
                     else if s.equals(key, "low") { low = try s.readQuotedDecimal(digits: p, field: "low") }
                     else if s.equals(key, "close") { close = try s.readQuotedDecimal(digits: p, field: "close") }
-                    else if s.equals(key, "volume") { volume = try s.readQuotedDecimal(digits: scale.qtyDigits, field: "volume") }
+                    else if s.equals(key, "volume") { volume = try s.readQuotedDecimal(digits: Quantity.digits, field: "volume") }
                     else if s.equals(key, "turnover") { turnover = try s.readWideDecimal(digits: USDT.digits, field: "turnover") }
                     else { try s.skipValue() }
                 } while try s.nextElement(close: UInt8(ascii: "}"))

@@ -44,7 +44,6 @@ public struct BybitPublicDecoder: Sendable {
         @usableFromInline var bytes: [UInt8]
         @usableFromInline var topic: BybitTopic
         @usableFromInline var symbol: SymbolID
-        @usableFromInline var scale: SymbolScale
     }
 
     @usableFromInline var topics: [TopicEntry] = []
@@ -265,8 +264,7 @@ public struct BybitPublicDecoder: Sendable {
         } else {
             id = SymbolID(index: UInt32.max)
         }
-        let scale = topic.symbol == nil ? SymbolScale.standard : instruments[id].scale
-        topics.append(TopicEntry(bytes: Array(name), topic: topic, symbol: id, scale: scale))
+        topics.append(TopicEntry(bytes: Array(name), topic: topic, symbol: id))
         lastTopic = topics.count - 1
         return lastTopic
     }

@@ -1,9 +1,14 @@
-/// A price of one instrument, as an integer count of that instrument's price units (`10^-priceDigits`).
+/// A price, as an integer count of 1e-8 (``digits``).
 ///
-/// The scale is per symbol (``SymbolScale``) and independent of `tickSize`: recorded data is not always on
-/// the instrument grid, and grid conformity is checked and counted separately (``InstrumentRules``).
+/// **Cascade's one price precision.** Every price of every symbol is stored at 8 fraction digits, whatever the
+/// symbol's `tickSize`: recorded data is not always on the instrument grid (grid conformity is checked and counted
+/// separately, ``InstrumentRules``), and one fixed precision means raw units persisted by features, labels and the
+/// order journal mean the same thing for every symbol and every release. 8 digits represent every price Bybit
+/// publishes for linear perpetuals (the finest `tickSize` is 1e-7) up to 9.2e10.
 public struct Price: Hashable, Comparable, Sendable {
-    /// Count of `10^-priceDigits` units.
+    /// Fraction digits of the unit (fixed for every symbol).
+    public static let digits = 8
+    /// Count of 1e-8.
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }
@@ -11,9 +16,14 @@ public struct Price: Hashable, Comparable, Sendable {
     public static let zero = Price(units: 0)
 }
 
-/// A quantity of one instrument's base coin, as an integer count of `10^-qtyDigits` units.
+/// A quantity of one instrument's base coin, as an integer count of 1e-6 (``digits``).
+///
+/// Fixed for every symbol like ``Price``: no linear `qtyStep` is finer than 1e-6, and 6 digits hold 9.2e12 (a
+/// day's volume of 1000PEPEUSDT is ~1e11 contracts).
 public struct Quantity: Hashable, Comparable, Sendable {
-    /// Count of `10^-qtyDigits` units.
+    /// Fraction digits of the unit (fixed for every symbol).
+    public static let digits = 6
+    /// Count of 1e-6.
     public var units: Int64
     @inlinable public init(units: Int64) { self.units = units }
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.units < b.units }

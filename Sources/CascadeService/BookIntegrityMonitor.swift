@@ -50,7 +50,7 @@ struct BookIntegrityMonitor {
             let index = decoder.lastTopicIndex
             connectionOfBook[index] = connection
             if books[index] == nil {
-                books[index] = OrderBook(symbol: update.symbol, depth: update.depth, scale: decoder.instruments[update.symbol].scale)
+                books[index] = OrderBook(symbol: update.symbol, depth: update.depth)
             }
             // Applied in place: a copy out of the dictionary would duplicate both sides' storage per message.
             let outcome = books[index]!.apply(update)

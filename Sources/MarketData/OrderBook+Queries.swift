@@ -83,7 +83,7 @@ extension OrderBook {
         }
         let farthest = levels.worst.map { Int128($0.price.units) } ?? mid2 / 2
         let coveredCenti = Int64((mid2 - 2 * farthest).magnitude * 1_000_000 / mid2.magnitude)
-        guard let value = FixedDecimal.rescaleWide(notional, from: scale.priceDigits + scale.qtyDigits, to: USDT.digits) else {
+        guard let value = FixedDecimal.rescaleWide(notional, from: Price.digits + Quantity.digits, to: USDT.digits) else {
             return nil
         }
         return DepthWithinBand(quantity: Quantity(units: qty), notional: USDT(units: value), levels: inside,

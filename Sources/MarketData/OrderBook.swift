@@ -77,7 +77,6 @@ public struct OrderBook: Sendable {
     public let symbol: SymbolID
     /// Topic depth (50, 200, …); books of different depths are distinct.
     public let depth: Int
-    public let scale: SymbolScale
     public var policy: UpdateIDPolicy
     public private(set) var state: BookSyncState = .awaitingSnapshot
     public private(set) var stats = BookStats()
@@ -92,10 +91,9 @@ public struct OrderBook: Sendable {
     // Scratch buffer for snapshots (kept to avoid an allocation per snapshot).
     var scratch: [BookLevel] = []
 
-    public init(symbol: SymbolID, depth: Int, scale: SymbolScale, policy: UpdateIDPolicy = .monotonic) {
+    public init(symbol: SymbolID, depth: Int, policy: UpdateIDPolicy = .monotonic) {
         self.symbol = symbol
         self.depth = depth
-        self.scale = scale
         self.policy = policy
         bids = PriceLevels(expectedLevels: depth, ascending: true)
         asks = PriceLevels(expectedLevels: depth, ascending: false)

@@ -44,8 +44,8 @@ extension RecordingAuditor {
             let instrument = decoder.instruments[id]
             return AuditReport.SymbolSummary(
                 symbol: instrument.symbol, trades: c.trades, buyTakerTrades: c.buys, sellTakerTrades: c.sells,
-                tradeVolume: FixedDecimal.format(wide: c.volume, digits: instrument.scale.qtyDigits,
-                                                 minimumFractionDigits: min(instrument.rules?.qtyDecimals ?? 0, instrument.scale.qtyDigits)), tradeNotionalUSDT: c.notional.description,
+                tradeVolume: FixedDecimal.format(wide: c.volume, digits: Quantity.digits,
+                                                 minimumFractionDigits: min(instrument.rules?.qtyDecimals ?? 0, Quantity.digits)), tradeNotionalUSDT: c.notional.description,
                 liquidationsLongs: c.longs, liquidationsShorts: c.shorts,
                 liquidatedLongNotionalUSDT: c.longNotional.description, liquidatedShortNotionalUSDT: c.shortNotional.description,
                 offGridPrices: c.offGridPrices, offGridQuantities: c.offGridQuantities, rulesKnown: instrument.rules != nil,

@@ -89,8 +89,7 @@ public struct RecordingAuditor {
             report.levelUpdates += update.bids.count + update.asks.count
             let bookIndex = topicCounters[index]!.book ?? {
                 let policy = configuration.updateIDPolicyByDepth[update.depth] ?? configuration.updateIDPolicy
-                books.append(OrderBook(symbol: update.symbol, depth: update.depth,
-                                       scale: decoder.instruments[update.symbol].scale, policy: policy))
+                books.append(OrderBook(symbol: update.symbol, depth: update.depth, policy: policy))
                 topicCounters[index]!.book = books.count - 1
                 return books.count - 1
             }()

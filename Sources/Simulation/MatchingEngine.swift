@@ -110,7 +110,7 @@ public struct MatchingEngine: Sendable {
 
     public init(configuration: SimConfiguration, depth: Int) {
         self.configuration = configuration
-        book = OrderBook(symbol: configuration.instrument.id, depth: depth, scale: configuration.instrument.scale)
+        book = OrderBook(symbol: configuration.instrument.id, depth: depth)
         random = configuration.entryLatency.random
     }
 

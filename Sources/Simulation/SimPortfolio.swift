@@ -188,7 +188,7 @@ public struct SimPortfolio: Sendable {
         // With q·m in USDT units = q·m_units × 10^(8 − D): m_units = N × 10^(D + 2) / (q × (10^10 ∓ r)).
         let long = account.size > 0
         let numerator = long ? entry - otherEquity + otherMM : otherEquity + entry - otherMM
-        let digits = account.instrument.scale.priceDigits + account.instrument.scale.qtyDigits
+        let digits = Price.digits + Quantity.digits
         let denominator = qty * (long ? Self.one - r : Self.one + r)
         guard denominator > 0, let scaled = Self.timesPowerOfTen(numerator, digits + 2) else { return nil }
         let m = Self.divide(scaled, denominator, roundingUp: !long)
@@ -358,7 +358,7 @@ public struct SimPortfolio: Sendable {
         // Closing value that leaves the share lost: a long sells for value − share, a short buys back for value + share.
         let target = long ? positionValue(symbol).units - equityShare : positionValue(symbol).units + equityShare
         // price units = value units × 10^(D − 8) / qty.
-        let shift = account.instrument.scale.priceDigits + account.instrument.scale.qtyDigits - USDT.digits
+        let shift = Price.digits + Quantity.digits - USDT.digits
         let qty = Int128(abs(account.size))
         guard let numerator = Self.timesPowerOfTen(target, max(shift, 0)),
               let denominator = Self.timesPowerOfTen(qty, max(-shift, 0)) else {

@@ -14,7 +14,7 @@ import Testing
 @Suite(.serialized) struct SimTradingTests {
     static let key = "cascade-test-key"
     static let secret = "cascade-test-secret"
-    static let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    static let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
 
     final class Log: Sendable {
         let events = Mutex<[PrivateStreamEvent]>([])

@@ -244,15 +244,15 @@ import Testing
                                                    localTime: now)))
     }
 
-    @Test func decodingUsesTheSharedInstrumentScale() throws {
+    @Test func decodingUsesTheFixedPrecision() throws {
         let bytes = try Fixture.bytes("execution.json")
-        var d = BybitPrivateDecoder(instruments: InstrumentTable(scaleOverrides: ["BTCUSDT": SymbolScale(priceDigits: 2, qtyDigits: 3)]))
+        var d = BybitPrivateDecoder()
         guard case let .executions(fills, _) = try d.decode(bytes, localTime: now) else { Issue.record("not executions"); return }
-        #expect(fills[0].execPrice == Price(units: 9_590_010) && fills[0].execQty == Quantity(units: 500))
-        // A price finer than the configured scale is an error, not a rounding: markPrice has two decimals.
-        var strict = BybitPrivateDecoder(instruments: InstrumentTable(scaleOverrides: ["BTCUSDT": SymbolScale(priceDigits: 1, qtyDigits: 3)]))
-        #expect(throws: BybitDecodeError.invalidDecimal(field: "data[0].markPrice", value: "95901.48")) {
-            try strict.decode(bytes, localTime: now)
+        #expect(fills[0].execPrice == Price(units: 9_590_010_000_000) && fills[0].execQty == Quantity(units: 500_000))
+        // A price finer than the precision is an error, not a rounding.
+        let finer = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "95901.48", with: "95901.123456789").utf8)
+        #expect(throws: BybitDecodeError.invalidDecimal(field: "data[0].markPrice", value: "95901.123456789")) {
+            try d.decode(finer, localTime: now)
         }
     }
 }

@@ -13,18 +13,18 @@ import Testing
         }
     }
 
-    @Test func realtimeOrdersConvertAtTheSymbolScale() throws {
+    @Test func realtimeOrdersConvertAtTheFixedPrecision() throws {
         let result = try BybitResponse<BybitOrderListResult>.decode(try Fixture.bytes("rest.order.realtime.json")).requireResult()
         #expect(result.nextPageCursor == "page_args%3Dfd4300ae-7847-404e-b947-b46980a4d140%26symbol%3D6%26")
-        var table = InstrumentTable(scaleOverrides: ["ETHUSDT": SymbolScale(priceDigits: 2, qtyDigits: 2)])
+        var table = InstrumentTable()
         let orders = try result.orders(instruments: &table)
         #expect(orders.count == 1)
         let o = orders[0]
         #expect(o.symbol == "ETHUSDT" && table[o.symbolID].symbol == "ETHUSDT")
-        #expect(o.price == Price(units: 160_000) && o.qty == Quantity(units: 10) && o.leavesQty == Quantity(units: 10))
+        #expect(o.price == Price(units: 160_000_000_000) && o.qty == Quantity(units: 100_000) && o.leavesQty == Quantity(units: 100_000))
         #expect(o.cumExecQty == .zero && o.avgPrice == Price.zero && o.leavesValue == USDT(units: 16_000_000_000))
         #expect(o.orderStatus == .new && o.orderStatus.isOpen && o.positionIndex == .hedgeBuy)
-        #expect(o.triggerPrice == nil && o.takeProfit == Price(units: 250_000) && o.stopLoss == Price(units: 150_000))
+        #expect(o.triggerPrice == nil && o.takeProfit == Price(units: 250_000_000_000) && o.stopLoss == Price(units: 150_000_000_000))
         #expect(o.cumFeeDetail == ["MNT": BybitCoinAmount(units: 242_968)] && o.cumFeeUSDT == .zero)
         #expect(o.createdTime == ExchangeTime(milliseconds: 1_684_738_540_559))
     }

@@ -13,11 +13,10 @@ import Testing
 
     /// BTCUSDT with Bybit's rules installed: prices print with `priceScale` 2, quantities with 3 decimals.
     static let btcWithRules: Instrument = {
-        // An explicit 1e-8 scale so the rule values below are in known units.
-        var table = InstrumentTable(scaleOverrides: ["BTCUSDT": SymbolScale(priceDigits: 8, qtyDigits: 8)])
+        var table = InstrumentTable()
         let rules = InstrumentRules(
-            tickSize: Price(units: 10_000_000), qtyStep: Quantity(units: 100_000), minOrderQty: Quantity(units: 100_000),
-            maxOrderQty: Quantity(units: 119_000_000_000), maxMarketOrderQty: Quantity(units: 50_000_000_000),
+            tickSize: Price(units: 10_000_000), qtyStep: Quantity(units: 1_000), minOrderQty: Quantity(units: 1_000),
+            maxOrderQty: Quantity(units: 1_190_000_000), maxMarketOrderQty: Quantity(units: 500_000_000),
             minNotional: USDT(units: 500_000_000), priceDecimals: 2, qtyDecimals: 3, status: "Trading",
             fundingIntervalMinutes: 480, settleCoin: "USDT")
         table.setRules(rules, for: "BTCUSDT")

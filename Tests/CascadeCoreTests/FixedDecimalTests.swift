@@ -37,7 +37,7 @@ import Testing
 }
 
 @Suite struct MoneyTests {
-    let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
 
     /// Bybit's own arithmetic: execValue = price × qty, execFee = execValue × feeRate, to the digit.
     @Test func execValueAndFeeComeOutToTheDigit() throws {
@@ -49,11 +49,12 @@ import Testing
         #expect(fee.description == "26.3725275")
     }
 
-    @Test func perSymbolScaleIsIndependentOfTickSize() throws {
+    @Test func thePrecisionIsFixedAndIndependentOfTickSize() throws {
         // Off-grid recorded prices stay exact; grid conformity is a separate check.
-        let coarse = Instrument(id: SymbolID(index: 1), symbol: "XRPUSDT", scale: SymbolScale(priceDigits: 4, qtyDigits: 0))
+        let coarse = Instrument(id: SymbolID(index: 1), symbol: "XRPUSDT")
         let p = try coarse.price("1.9531")
-        #expect(p.units == 19_531)
+        #expect(p.units == 195_310_000 && Price.digits == 8 && Quantity.digits == 6)
+        #expect(throws: DecimalParseError.precisionExceeded(digits: 8)) { try coarse.price("1.953100001") }
         let rules = InstrumentRules(tickSize: try coarse.price("0.0010"), qtyStep: try coarse.quantity("1"),
                                     minOrderQty: try coarse.quantity("1"), maxOrderQty: try coarse.quantity("1000000"),
                                     maxMarketOrderQty: try coarse.quantity("100000"), minNotional: try USDT("5"),
@@ -79,12 +80,11 @@ import Testing
     }
 
     @Test func instrumentTableAssignsDenseStableIDs() {
-        var table = InstrumentTable(scaleOverrides: ["XRPUSDT": SymbolScale(priceDigits: 4, qtyDigits: 0)])
+        var table = InstrumentTable()
         let a = table.id(for: "BTCUSDT")
         let b = table.id(for: "XRPUSDT")
         #expect(table.id(for: "BTCUSDT") == a)
         #expect(a.index == 0 && b.index == 1)
-        #expect(table[b].scale.priceDigits == 4)
-        #expect(table[a].scale == .standard)
+        #expect(table[b].symbol == "XRPUSDT" && table.lookup("ETHUSDT") == nil)
     }
 }

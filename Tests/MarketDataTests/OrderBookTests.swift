@@ -4,7 +4,7 @@ import Testing
 
 /// Hand-built book messages through the production types.
 struct BookMessages {
-    var instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    var instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var u: UInt64 = 100
     var seq: UInt64 = 1_000
 
@@ -26,7 +26,7 @@ struct BookMessages {
 
 @Suite struct OrderBookTests {
     func snapshotBook(_ m: inout BookMessages, policy: UpdateIDPolicy = .monotonic) -> OrderBook {
-        var book = OrderBook(symbol: m.instrument.id, depth: 50, scale: m.instrument.scale, policy: policy)
+        var book = OrderBook(symbol: m.instrument.id, depth: 50, policy: policy)
         let outcome = book.apply(m.message(.snapshot, bids: [("100.0", "1"), ("99.5", "2"), ("99.0", "3")],
                                            asks: [("100.5", "4"), ("101.0", "5"), ("102.0", "6")]))
         #expect(outcome == .replaced)
@@ -115,14 +115,14 @@ struct BookMessages {
 
     @Test func deltasBeforeAnySnapshotAreIgnored() {
         var m = BookMessages()
-        var book = OrderBook(symbol: m.instrument.id, depth: 50, scale: m.instrument.scale)
+        var book = OrderBook(symbol: m.instrument.id, depth: 50)
         #expect(book.apply(m.message(.delta, bids: [("1", "1")], asks: [])) == .ignoredUntilSnapshot)
         #expect(book.stats.deltasIgnoredUntilSnapshot == 1 && book.bidCount == 0)
     }
 
     @Test func unsortedSnapshotIsSortedAndCounted() {
         var m = BookMessages()
-        var book = OrderBook(symbol: m.instrument.id, depth: 50, scale: m.instrument.scale)
+        var book = OrderBook(symbol: m.instrument.id, depth: 50)
         book.apply(m.message(.snapshot, bids: [("99", "1"), ("100", "2")], asks: [("102", "1"), ("101", "3")]))
         #expect(book.stats.unsortedSnapshots == 1)
         #expect(book.bestBid?.price == m.p("100") && book.bestAsk?.price == m.p("101"))

@@ -24,8 +24,7 @@ import Testing
                 let message = try built.decoder.decode(line.json, localTime: line.localTime)
                 guard case let .book(update) = message else { continue }
                 let topic = "orderbook.\(update.depth).\(built.decoder.instruments[update.symbol].symbol)"
-                var book = built.books[topic] ?? OrderBook(symbol: update.symbol, depth: update.depth,
-                                                           scale: built.decoder.instruments[update.symbol].scale)
+                var book = built.books[topic] ?? OrderBook(symbol: update.symbol, depth: update.depth)
                 book.apply(update)
                 built.books[topic] = book
             } catch {
@@ -78,7 +77,7 @@ import Testing
             guard case let .book(update) = message else { Issue.record("line \(i + 1) is not a book message"); continue }
             #expect(update.depth == 500)
             if book == nil {
-                book = OrderBook(symbol: update.symbol, depth: 500, scale: decoder.instruments[update.symbol].scale, policy: .strict)
+                book = OrderBook(symbol: update.symbol, depth: 500, policy: .strict)
             }
             outcomes.append(book!.apply(update))
         }

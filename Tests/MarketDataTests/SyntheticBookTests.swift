@@ -16,7 +16,7 @@ import Testing
             guard case let .book(update) = try decoder.decode(frame, localTime: LocalTime(nanoseconds: Int64(i))) else {
                 Issue.record("not a book"); return
             }
-            if book == nil { book = OrderBook(symbol: update.symbol, depth: 50, scale: decoder.instruments[update.symbol].scale, policy: .strict) }
+            if book == nil { book = OrderBook(symbol: update.symbol, depth: 50, policy: .strict) }
             let outcome = book!.apply(update)
             #expect(outcome == (i == 0 ? .replaced : .applied))
         }

@@ -6,7 +6,7 @@ import Testing
 /// Hand-worked fills. Prices and sizes in readable text; every expectation follows the rules written in
 /// `MatchingEngine`'s documentation.
 struct Market {
-    var instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+    var instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var u: UInt64 = 1
     func p(_ s: String) -> Price { try! instrument.price(s) }
     func q(_ s: String) -> Quantity { try! instrument.quantity(s) }
@@ -261,9 +261,8 @@ extension [SimReport] {
         var m = Market()
         var table = InstrumentTable()
         let id = table.id(for: "BTCUSDT")
-        let scale = table[id].scale
-        func p(_ s: String) -> Price { Price(units: try! FixedDecimal.parse(s, digits: scale.priceDigits)) }
-        func q(_ s: String) -> Quantity { Quantity(units: try! FixedDecimal.parse(s, digits: scale.qtyDigits)) }
+        func p(_ s: String) -> Price { Price(units: try! FixedDecimal.parse(s, digits: Price.digits)) }
+        func q(_ s: String) -> Quantity { Quantity(units: try! FixedDecimal.parse(s, digits: Quantity.digits)) }
         table.setRules(InstrumentRules(tickSize: p("0.1"), qtyStep: q("0.001"), minOrderQty: q("0.001"), maxOrderQty: q("1190"),
                                        maxMarketOrderQty: q("500"), minNotional: try USDT("5"), priceDecimals: 2, qtyDecimals: 3,
                                        status: "Trading", fundingIntervalMinutes: 480, settleCoin: "USDT"), for: "BTCUSDT")

@@ -15,7 +15,7 @@ import Testing
         c.entryLatency = .sampled(millisecondsSamples: [1, 5, 20, 60], seed: seed)
         var e = MatchingEngine(configuration: c, depth: 50)
         // The test's own view: the replayed book and what has been taken from each level since its update.
-        var book = OrderBook(symbol: m.instrument.id, depth: 50, scale: m.instrument.scale)
+        var book = OrderBook(symbol: m.instrument.id, depth: 50)
         var taken: [String: Int64] = [:]   // "side:price" → taken since that level's last update
         var printQty: [Int64: Int64] = [:] // trade time → print qty
         var arrivals: [String: ExchangeTime] = [:]

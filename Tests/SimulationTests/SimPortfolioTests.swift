@@ -204,7 +204,7 @@ import Testing
     @Test func twoSymbolsShareTheEquityInProportionToTheirMaintenanceMargin() throws {
         var a = Market()
         var b = Market()
-        b.instrument = Instrument(id: SymbolID(index: 1), symbol: "ETHUSDT", scale: .standard)
+        b.instrument = Instrument(id: SymbolID(index: 1), symbol: "ETHUSDT")
         var p = SimPortfolio(deposit: u("100"))
         // The leverage of a symbol can be set before its market exists.
         #expect(code(p.setLeverage(try Rate("50"), instrument: b.instrument)) == 0)

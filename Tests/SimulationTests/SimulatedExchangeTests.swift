@@ -15,7 +15,7 @@ import Testing
         let path = SharedData.root.appendingPathComponent("data/bybit-v5-frames/binance-derived/btcusdt_2023-04-04T2358.frames.gz").path
         var reader = try FrameFileReader(path: path)
         var decoder = BybitPublicDecoder()
-        let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT", scale: .standard)
+        let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
         var exchange = SimulatedExchange(configuration: SimConfiguration(instrument: instrument), depth: 200,
                                          wallet: try USDT("10000"))
         let initial = try USDT("10000")
