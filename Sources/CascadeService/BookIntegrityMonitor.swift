@@ -6,13 +6,14 @@ import Recording
 
 /// Keeps a book per recorded book topic to notice, while recording, when one needs a fresh snapshot.
 ///
-/// Uses the same decoder and book as replay, so what the recorder resyncs is exactly what a replay would
-/// report as an integrity failure. Connection events restart every book (the resubscribe sends snapshots).
+/// The books and the rules for lost frames and session boundaries are ``MarketData/FeedState``'s, the same the
+/// auditor and the simulator use, so what the recorder resyncs is exactly what a replay would report as an
+/// integrity failure. Connection events restart that connection's books (the resubscribe sends snapshots).
 struct BookIntegrityMonitor {
     var decoder = BybitPublicDecoder()
-    var books: [Int: OrderBook] = [:]
-    /// Which connection each book's topic arrives on (a reconnect restarts only that connection's books).
-    var connectionOfBook: [Int: Int] = [:]
+    var feed = FeedState()
+    /// Which connection each book arrives on (a reconnect restarts only that connection's books).
+    var connectionOfBook: [FeedStream: Int] = [:]
 
     static let bookPrefix = Array("orderbook.".utf8)
 
@@ -27,37 +28,20 @@ struct BookIntegrityMonitor {
     /// Feeds one stream event of connection `connection`; returns `(topic, reason)` when a book just became invalid.
     mutating func check(_ event: PublicStreamEvent, connection: Int = 0) -> (String, String)? {
         switch event {
-        case .connected, .disconnected:
-            for (key, c) in connectionOfBook where c == connection { books[key]?.awaitSnapshot() }
+        case let .connected(_, at), let .disconnected(_, at, _):
+            let books = connectionOfBook.filter { $0.value == connection }.map(\.key)
+            if !books.isEmpty { feed.apply(.session(.connect, streams: books, at: at)) }
             return nil
         case let .frame(bytes, at):
             // Only book topics matter here: other frames are not decoded at all.
             guard Self.isBookFrame(bytes) else { return nil }
-            let message: BybitPublicMessage
-            do {
-                message = try decoder.decode(bytes, localTime: at)
-            } catch {
-                if case .unknownTopic = error { return nil }
-                // A lost book message: the book cannot be trusted until a new snapshot.
-                guard let name = BybitTopic.name(in: bytes), name.hasPrefix("orderbook."),
-                      let index = decoder.topicIndex(named: name) else { return nil }
-                // A book already waiting for its snapshot has its resync under way: no second request.
-                if books[index]?.isSynced == false { return nil }
-                books[index]?.awaitSnapshot()
-                return (name, "undecodable book message (\(error.counterName))")
+            guard let input = decoder.feedInput(bytes, localTime: at) else { return nil }
+            if case let .event(.book(update)) = input {
+                connectionOfBook[.book(update.symbol, depth: update.depth)] = connection
             }
-            guard case let .book(update) = message else { return nil }
-            let index = decoder.lastTopicIndex
-            connectionOfBook[index] = connection
-            if books[index] == nil {
-                books[index] = OrderBook(symbol: update.symbol, depth: update.depth)
-            }
-            // Applied in place: a copy out of the dictionary would duplicate both sides' storage per message.
-            let outcome = books[index]!.apply(update)
-            if case let .invalidated(error) = outcome {
-                return (decoder.topic(at: index).name, "book integrity: \(error)")
-            }
-            return nil
+            let change = feed.apply(input)
+            guard case let .book(symbol, depth)? = change.interrupted.first else { return nil }
+            return ("orderbook.\(depth).\(decoder.instruments[symbol].symbol)", change.reason ?? "book integrity")
         default:
             return nil
         }

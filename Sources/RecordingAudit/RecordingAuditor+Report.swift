@@ -19,7 +19,7 @@ extension RecordingAuditor {
                 largestGaps: c.largestGaps.map { .init(start: LocalTime(nanoseconds: $0.start).description, milliseconds: $0.ms) },
                 receiveMinusExchangeMs: c.offsets.summary, eventDriven: c.eventDriven)
         }.sorted { $0.topic < $1.topic }
-        r.books = books.map { book in
+        r.books = feed.books.map { book in
             let instrument = decoder.instruments[book.symbol]
             let state: String
             switch book.state {
@@ -49,9 +49,9 @@ extension RecordingAuditor {
                 liquidationsLongs: c.longs, liquidationsShorts: c.shorts,
                 liquidatedLongNotionalUSDT: c.longNotional.description, liquidatedShortNotionalUSDT: c.shortNotional.description,
                 offGridPrices: c.offGridPrices, offGridQuantities: c.offGridQuantities, rulesKnown: instrument.rules != nil,
-                lastPrice: c.ticker?.fields.lastPrice.map(instrument.format),
-                markPrice: c.ticker?.fields.markPrice.map(instrument.format),
-                fundingRate: c.ticker?.fields.fundingRate?.description)
+                lastPrice: feed.tickers[id]?.fields.lastPrice.map(instrument.format),
+                markPrice: feed.tickers[id]?.fields.markPrice.map(instrument.format),
+                fundingRate: feed.tickers[id]?.fields.fundingRate?.description)
         }.sorted { $0.symbol < $1.symbol }
         if let elapsedSeconds, elapsedSeconds > 0 {
             r.throughput = .init(seconds: elapsedSeconds, framesPerSecond: Double(r.frames) / elapsedSeconds,

@@ -19,7 +19,8 @@ public struct AuditConfiguration: Sendable {
     public init() {}
 }
 
-/// Replays frames through the production decoder and books, and counts what a user needs to trust a recording.
+/// Replays frames through the production decoder and ``MarketData/FeedState`` (the books, tickers and stream trust
+/// the simulator and the recorder use too), and counts what a user needs to trust a recording.
 ///
 /// It is fed frames in receive-time order (from the `Replayer`) and never looks ahead.
 public struct RecordingAuditor {
@@ -37,7 +38,6 @@ public struct RecordingAuditor {
         var largestGaps: [(start: Int64, ms: Int64)] = []
         var offsets = OffsetHistogram()
         var eventDriven = false
-        var book: Int?
         var gapThreshold: Int64 = 0
     }
     struct SymbolCounters {
@@ -47,11 +47,11 @@ public struct RecordingAuditor {
         var longs = 0, shorts = 0
         var longNotional = USDT.zero, shortNotional = USDT.zero
         var offGridPrices = 0, offGridQuantities = 0
-        var ticker: TickerState?
     }
 
     var topicCounters: [Int: TopicCounters] = [:]
-    var books: [OrderBook] = []
+    /// Books, tickers and stream trust.
+    public private(set) var feed: FeedState
     var symbolCounters: [SymbolID: SymbolCounters] = [:]
     var report = AuditReport()
     var firstLocal: Int64?
@@ -61,6 +61,10 @@ public struct RecordingAuditor {
     public init(configuration: AuditConfiguration = AuditConfiguration(), instruments: InstrumentTable = InstrumentTable()) {
         self.configuration = configuration
         self.decoder = BybitPublicDecoder(instruments: instruments)
+        var feedConfiguration = FeedState.Configuration()
+        feedConfiguration.updateIDPolicy = configuration.updateIDPolicy
+        feedConfiguration.updateIDPolicyByDepth = configuration.updateIDPolicyByDepth
+        feed = FeedState(configuration: feedConfiguration)
     }
 
     /// Bytes of frame JSON seen so far.
@@ -87,13 +91,7 @@ public struct RecordingAuditor {
             let index = touchTopic(localTime: t, exchangeTime: update.exchangeTime)
             topicCounters[index]!.levelUpdates += update.bids.count + update.asks.count
             report.levelUpdates += update.bids.count + update.asks.count
-            let bookIndex = topicCounters[index]!.book ?? {
-                let policy = configuration.updateIDPolicyByDepth[update.depth] ?? configuration.updateIDPolicy
-                books.append(OrderBook(symbol: update.symbol, depth: update.depth, policy: policy))
-                topicCounters[index]!.book = books.count - 1
-                return books.count - 1
-            }()
-            books[bookIndex].apply(update)
+            feed.apply(.book(update))
             if let rules = decoder.instruments[update.symbol].rules {
                 checkGrid(update.bids, rules: rules, symbol: update.symbol)
                 checkGrid(update.asks, rules: rules, symbol: update.symbol)
@@ -132,11 +130,8 @@ public struct RecordingAuditor {
             }
         case let .ticker(update):
             _ = touchTopic(localTime: t, exchangeTime: update.exchangeTime)
-            var c = symbolCounters[update.symbol, default: SymbolCounters()]
-            var ticker = c.ticker ?? TickerState(symbol: update.symbol)
-            ticker.apply(update)
-            c.ticker = ticker
-            symbolCounters[update.symbol] = c
+            if symbolCounters[update.symbol] == nil { symbolCounters[update.symbol] = SymbolCounters() }
+            feed.apply(.ticker(update))
         case let .klines(list):
             _ = touchTopic(localTime: t, exchangeTime: list.first?.exchangeTime)
         case .control:
@@ -158,16 +153,9 @@ public struct RecordingAuditor {
         guard let name = BybitTopic.name(in: frame), let index = decoder.topicIndex(named: name) else { return }
         ensureCounters(index)
         topicCounters[index]!.decodeErrors += 1
-        // A lost message leaves state that cannot be trusted: the book needs a new snapshot, and a ticker
-        // misses fields until its next snapshot. (Live, the client answers both by resubscribing.)
-        switch decoder.topic(at: index) {
-        case .orderBook:
-            if let book = topicCounters[index]!.book { _ = books[book].invalidate(.frameLost) }
-        case let .tickers(symbol):
-            if let id = decoder.instruments.lookup(symbol) { symbolCounters[id]?.ticker?.markIncomplete() }
-        default:
-            break
-        }
+        // A lost message leaves state that cannot be trusted: the book needs a new snapshot, and a ticker misses
+        // fields until its next snapshot (live, the client answers both by resubscribing). FeedState decides.
+        if let input = decoder.feedInput(forError: error, frame: frame) { feed.apply(input) }
     }
 
     private mutating func touchTopic(localTime t: Int64, exchangeTime: ExchangeTime?) -> Int {
@@ -224,37 +212,15 @@ public struct RecordingAuditor {
         switch name {
         case "instruments":
             report.instrumentSnapshots += 1
-            var table = decoder.instruments
-            if (try? BybitInstrumentsInfo.decode(data, table: &table)) != nil {
-                decoder.instruments = table
-            } else {
-                report.decodeErrors["invalid_instruments_snapshot", default: 0] += 1
-            }
+            if !decoder.installInstruments(data) { report.decodeErrors["invalid_instruments_snapshot", default: 0] += 1 }
         case "session":
             report.sessionEventsTotal += 1
             let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any]
             let event = (object?["event"] as? String) ?? "unknown"
             let topic = object?["topic"] as? String
-            // A session boundary restarts every stream (a resync, the named topic): the next book message
-            // must be a snapshot, so deltas in between are not update-id anomalies.
-            switch event {
-            case "connect", "disconnect":
-                // With several connections, a session event lists its connection's topics: restart only those.
-                if let topics = object?["topics"] as? [String] {
-                    let wanted = Set(topics)
-                    for (_, c) in topicCounters where wanted.contains(c.name) {
-                        if let book = c.book { books[book].awaitSnapshot() }
-                    }
-                } else {
-                    for i in books.indices { books[i].awaitSnapshot() }
-                }
-            case "resync":
-                if let topic, let index = topicCounters.first(where: { $0.value.name == topic })?.value.book {
-                    books[index].awaitSnapshot()
-                }
-            default:
-                break
-            }
+            // A session boundary restarts its streams: the next book message must be a snapshot, so deltas in
+            // between are not update-id anomalies (FeedState applies the same rule for the simulator and recorder).
+            if let input = decoder.feedInput(for: .local(name: name, data: data), localTime: localTime) { feed.apply(input) }
             guard report.sessionEvents.count < configuration.sessionEventsListed else { return }
             report.sessionEvents.append(.init(local: localTime.description, event: event + (topic.map { " " + $0 } ?? "")))
         default:

@@ -1,0 +1,113 @@
+/// Why a venue refused an order or a command, venue-neutral; the venue's own code travels alongside in ``Rejection``.
+public enum RejectReason: Hashable, Sendable {
+    case unknownOrder
+    /// The order is already filled or cancelled.
+    case orderClosed
+    case duplicateClientID
+    case nonPositiveQuantity
+    case nonPositivePrice
+    /// A market order with nothing to price it (no book).
+    case noMarketPrice
+    case nothingToAmend
+    case priceNotOnTick
+    case quantityNotOnStep
+    case quantityBelowMinimum
+    case quantityAboveMaximum
+    case notionalBelowMinimum
+    /// A reduce-only order that would open or grow the position.
+    case reduceOnlyWouldIncrease
+    /// Reduce-only together with take-profit / stop-loss.
+    case reduceOnlyWithProtection
+    /// Hedge-mode position index on a one-way position.
+    case positionIndexMismatch
+    case tooManyConditionalOrders
+    /// A trigger the watched price has already reached (it must still `rise` or `fall` to it).
+    case triggerAlreadyReached(TriggerDirection)
+    /// No watched price is known yet to check the trigger against.
+    case triggerPriceUnknown
+    /// Take-profit or stop-loss without a position.
+    case noPosition
+    /// The order's cost exceeds the available balance.
+    case insufficientBalance
+    case leverageNotModified
+    case leverageOutOfRange
+    case leverageInsufficientMargin
+    case rateLimited
+    /// A parameter the venue refused (its text).
+    case invalidParameter(String)
+    /// A venue reason with no neutral meaning (its text).
+    case other(String)
+}
+
+/// A refusal: the neutral reason and the venue's code (Bybit: the `retCode`, or the `rejectReason` text).
+public struct Rejection: Hashable, Sendable, CustomStringConvertible {
+    public var reason: RejectReason
+    public var venueCode: String?
+    public init(_ reason: RejectReason, venueCode: String? = nil) {
+        self.reason = reason
+        self.venueCode = venueCode
+    }
+    public var description: String { venueCode.map { "\(reason) (\($0))" } ?? "\(reason)" }
+}
+
+/// Why an order ended without filling completely, venue-neutral.
+public enum CancelReason: Hashable, Sendable {
+    case byClient
+    /// A PostOnly order that would have taken liquidity (Bybit accepts it, then cancels it).
+    case postOnlyWouldTakeLiquidity
+    /// The unfilled rest of an immediate-or-cancel (or market) order.
+    case immediateOrCancelRemainder
+    case fillOrKillNotFilled
+    /// A reduce-only order (or its excess) that no longer reduces anything.
+    case reduceOnly
+    /// Cancelled before the account's positions were liquidated.
+    case beforeLiquidation
+    case beforeAutoDeleveraging
+    /// A TP/SL leg removed: its position closed or flipped, or a new trading stop replaced it.
+    case protectionCleared
+    /// A conditional order that triggered without the margin to open.
+    case insufficientMarginOnTrigger
+    case byVenue
+    case selfMatchPrevention
+    /// The venue's disconnect protection cancelled it.
+    case disconnected
+    case settlement
+    case other(String)
+}
+
+/// A cancellation: the neutral reason and the venue's code (Bybit: `cancelType`, or `rejectReason` for a PostOnly).
+public struct Cancellation: Hashable, Sendable, CustomStringConvertible {
+    public var reason: CancelReason
+    public var venueCode: String?
+    public init(_ reason: CancelReason, venueCode: String? = nil) {
+        self.reason = reason
+        self.venueCode = venueCode
+    }
+    public var description: String { venueCode.map { "\(reason) (\($0))" } ?? "\(reason)" }
+}
+
+/// What an execution is (Bybit `execType`), classified once at the boundary so that only trades reach fill code.
+public enum ExecutionKind: Hashable, Sendable {
+    case trade
+    case blockTrade
+    /// A funding payment: changes the wallet only. Its quantity is the position size, not a fill.
+    case funding
+    /// The liquidation engine taking over the position at its bankruptcy price.
+    case bustTrade
+    case autoDeleveraging
+    case delivery
+    case settlement
+    case movePosition
+    /// A type this code does not know: never applied as a fill; reconcile.
+    case unknown(String)
+
+    /// Fills of our own orders against the market.
+    public var isFill: Bool { self == .trade || self == .blockTrade }
+    /// Position changes the venue makes without an order of ours.
+    public var isTakeover: Bool {
+        switch self {
+        case .bustTrade, .autoDeleveraging, .delivery, .settlement, .movePosition: true
+        default: false
+        }
+    }
+}

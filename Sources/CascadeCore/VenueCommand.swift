@@ -1,0 +1,79 @@
+/// A command to a venue, stamped with the exchange time of the last market event (of any kind) its sender had seen.
+///
+/// `decidedAt` is what makes simulated latency honest: the venue receives the command at `decidedAt` + entry latency,
+/// so a reaction can never reach the book before the event it reacts to. A decision triggered by an `allLiquidation`
+/// message has `decidedAt` ≥ that message's envelope time, never the liquidation's own (earlier) update time.
+public struct VenueCommand: Hashable, Sendable {
+    public var symbol: SymbolID
+    public var decidedAt: ExchangeTime
+    public var action: Action
+
+    public init(symbol: SymbolID, decidedAt: ExchangeTime, action: Action) {
+        self.symbol = symbol
+        self.decidedAt = decidedAt
+        self.action = action
+    }
+
+    /// What the command asks.
+    public enum Action: Hashable, Sendable {
+        /// A new order; the client id may be absent only for orders a venue client sends without one.
+        case submit(ClientOrderID?, OrderSpec)
+        /// New quantity, price or trigger of an open order (conditional orders included).
+        case amend(OrderReference, OrderAmendment)
+        case cancel(OrderReference)
+        /// Every open order of the symbol that `filter` selects (nil: every kind, TP/SL included).
+        case cancelAll(OrderFilter?)
+        /// The position's take-profit / stop-loss.
+        case setTradingStop(TradingStop)
+        /// The symbol's leverage (both sides: one-way mode).
+        case setLeverage(Rate)
+    }
+}
+
+/// What to change in an open order (nil: unchanged).
+public struct OrderAmendment: Hashable, Sendable {
+    /// The new total quantity (filled part included).
+    public var qty: Quantity?
+    public var price: Price?
+    /// A conditional order's new trigger price.
+    public var triggerPrice: Price?
+    public init(qty: Quantity? = nil, price: Price? = nil, triggerPrice: Price? = nil) {
+        self.qty = qty
+        self.price = price
+        self.triggerPrice = triggerPrice
+    }
+    /// True when nothing would change.
+    public var isEmpty: Bool { qty == nil && price == nil && triggerPrice == nil }
+}
+
+/// Which kinds of open orders a cancel-all or a query selects (Bybit's linear `orderFilter`).
+public enum OrderFilter: Hashable, Sendable, CaseIterable {
+    /// Active orders: not conditional, not TP/SL.
+    case order
+    /// Conditional orders, TP/SL included.
+    case stopOrder
+    /// Every open order but the position's TP/SL legs.
+    case openOrder
+}
+
+/// A change to one TP/SL leg of the position.
+public enum LegChange: Hashable, Sendable {
+    case unchanged
+    case remove
+    case set(ProtectionLeg)
+}
+
+/// The position's take-profit and stop-loss (Bybit `/v5/position/trading-stop`).
+public struct TradingStop: Hashable, Sendable {
+    public var takeProfit: LegChange
+    public var stopLoss: LegChange
+    public var mode: TPSLMode
+    /// The size each leg closes in ``TPSLMode/partial``; nil in full mode (the whole position at trigger time).
+    public var size: Quantity?
+    public init(takeProfit: LegChange = .unchanged, stopLoss: LegChange = .unchanged, mode: TPSLMode = .full, size: Quantity? = nil) {
+        self.takeProfit = takeProfit
+        self.stopLoss = stopLoss
+        self.mode = mode
+        self.size = size
+    }
+}
