@@ -1,3 +1,4 @@
+import CascadeCore
 import Foundation
 
 /// The simulator's delivery channels, each with its own fault settings and random stream.
@@ -94,16 +95,16 @@ public struct SimFaultPlan: Sendable, Hashable {
     }
 }
 
-/// The seeded implementation of ``SimFaultHook``: one SplitMix64 stream per channel, so traffic on one channel
+/// The seeded implementation of ``SimFaultHook``: one SeededRandom stream per channel, so traffic on one channel
 /// never changes the faults drawn on another.
 public struct SimFaultInjector: SimFaultHook {
     public let plan: SimFaultPlan
-    private var states: [SimChannel: UInt64] = [:]
+    private var streams: [SimChannel: SeededRandom] = [:]
 
     public init(plan: SimFaultPlan) {
         self.plan = plan
         for (index, channel) in SimChannel.allCases.enumerated() {
-            states[channel] = plan.seed &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15
+            streams[channel] = SeededRandom(seed: plan.seed &+ UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
         }
     }
 
@@ -111,7 +112,7 @@ public struct SimFaultInjector: SimFaultHook {
 
     public mutating func action(on channel: SimChannel) -> SimFaultAction {
         guard let rates = plan.channels[channel], !rates.isNone else { return .deliver }
-        let u = Double(next(channel) >> 11) / Double(1 << 53)
+        let u = streams[channel]!.nextUnit()
         var edge = rates.drop
         if u < edge { return .drop }
         edge += rates.duplicate
@@ -121,18 +122,8 @@ public struct SimFaultInjector: SimFaultHook {
         edge += rates.delay
         if u < edge {
             let span = UInt64(rates.delayMilliseconds.upperBound - rates.delayMilliseconds.lowerBound) + 1
-            return .delay(milliseconds: rates.delayMilliseconds.lowerBound + Int64(next(channel) % span))
+            return .delay(milliseconds: rates.delayMilliseconds.lowerBound + Int64(streams[channel]!.next() % span))
         }
         return .deliver
-    }
-
-    private mutating func next(_ channel: SimChannel) -> UInt64 {
-        var state = states[channel]!
-        state &+= 0x9E37_79B9_7F4A_7C15
-        states[channel] = state
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

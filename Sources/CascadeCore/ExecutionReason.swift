@@ -40,7 +40,7 @@ public enum RejectReason: Hashable, Sendable {
 }
 
 /// A refusal: the neutral reason and the venue's code (Bybit: the `retCode`, or the `rejectReason` text).
-public struct Rejection: Hashable, Sendable, CustomStringConvertible {
+public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
     public var reason: RejectReason
     public var venueCode: String?
     public init(_ reason: RejectReason, venueCode: String? = nil) {

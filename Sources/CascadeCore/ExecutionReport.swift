@@ -92,15 +92,18 @@ public struct OrderRejected: Hashable, Sendable {
     }
 }
 
-/// A conditional order whose trigger fired at `price`.
+/// A conditional order whose trigger fired at `price`; it works with `qty` from here (a Full-mode TP/SL leg: the
+/// position at that instant).
 public struct OrderTriggered: Hashable, Sendable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
     public var price: Price
-    public init(venueID: VenueOrderID, clientID: ClientOrderID?, price: Price) {
+    public var qty: Quantity
+    public init(venueID: VenueOrderID, clientID: ClientOrderID?, price: Price, qty: Quantity) {
         self.venueID = venueID
         self.clientID = clientID
         self.price = price
+        self.qty = qty
     }
 }
 
@@ -172,11 +175,16 @@ public struct Fill: Hashable, Sendable {
     public var closedQty: Quantity?
     /// The closing part's price PnL, without fees or funding (Bybit `execPnl`); nil when the venue did not say.
     public var closedPnl: USDT?
+    /// The closing part's PnL after the fees to open and close it and the funding it carried (what Bybit's order
+    /// `closedPnl` and `/v5/position/closed-pnl` add up); simulation only, nil from a venue's execution stream.
+    public var closedPnlAfterCosts: USDT?
     public var markPrice: Price?
+    /// The venue's sequence of executions: a position report with this `seq` or later includes this fill.
+    public var seq: Int64?
 
     public init(venueID: VenueOrderID, clientID: ClientOrderID?, executionID: ExecutionID, side: Side, price: Price, qty: Quantity,
                 liquidity: Liquidity, fee: USDT, feeRate: Rate, leavesQty: Quantity, closedQty: Quantity? = nil,
-                closedPnl: USDT? = nil, markPrice: Price? = nil) {
+                closedPnl: USDT? = nil, closedPnlAfterCosts: USDT? = nil, markPrice: Price? = nil) {
         self.venueID = venueID
         self.clientID = clientID
         self.executionID = executionID
@@ -189,6 +197,7 @@ public struct Fill: Hashable, Sendable {
         self.leavesQty = leavesQty
         self.closedQty = closedQty
         self.closedPnl = closedPnl
+        self.closedPnlAfterCosts = closedPnlAfterCosts
         self.markPrice = markPrice
     }
 }
@@ -305,7 +314,9 @@ public struct FundingPayment: Hashable, Sendable {
     public var rate: Rate
     /// What the account paid (negative: received).
     public var amount: USDT
-    public init(executionID: ExecutionID, positionSize: Quantity, markPrice: Price, rate: Rate, amount: USDT) {
+    public var seq: Int64?
+    public init(executionID: ExecutionID, positionSize: Quantity, markPrice: Price, rate: Rate, amount: USDT, seq: Int64? = nil) {
+        self.seq = seq
         self.executionID = executionID
         self.positionSize = positionSize
         self.markPrice = markPrice
@@ -328,8 +339,10 @@ public struct Takeover: Hashable, Sendable {
     public var fee: USDT
     public var closedQty: Quantity?
     public var closedPnl: USDT?
+    public var seq: Int64?
     public init(kind: ExecutionKind, executionID: ExecutionID, venueID: VenueOrderID, side: Side, price: Price, qty: Quantity,
-                fee: USDT, closedQty: Quantity? = nil, closedPnl: USDT? = nil) {
+                fee: USDT, closedQty: Quantity? = nil, closedPnl: USDT? = nil, seq: Int64? = nil) {
+        self.seq = seq
         self.kind = kind
         self.executionID = executionID
         self.venueID = venueID

@@ -8,7 +8,7 @@ import CascadeCore
 public struct SyntheticBookFrames {
     public let symbol: String
     public let depth: Int
-    private var rng: SplitMix64
+    private var rng: SeededRandom
     private var bids: [Int64: Int64] = [:]   // price (cents) -> size (milli)
     private var asks: [Int64: Int64] = [:]
     private var u: UInt64 = 1_000_000
@@ -19,7 +19,7 @@ public struct SyntheticBookFrames {
     public init(symbol: String = "BTCUSDT", depth: Int = 50, seed: UInt64, midCents: Int64 = 6_400_000) {
         self.symbol = symbol
         self.depth = depth
-        self.rng = SplitMix64(seed: seed)
+        self.rng = SeededRandom(seed: seed)
         self.mid = midCents
     }
 

@@ -90,3 +90,14 @@ extension OrderBook {
                                coveredCentiBps: coveredCenti, isBandFullyCovered: covered)
     }
 }
+
+extension OrderBook {
+    /// Levels on `side`.
+    @inlinable public func levelCount(_ side: BookSide) -> Int { side == .bid ? bids.count : asks.count }
+
+    /// The `k`-th best level of `side` (0 = best); `k` must be below ``levelCount(_:)``. No allocation, for walking a
+    /// side level by level.
+    @inlinable public func level(_ side: BookSide, fromBest k: Int) -> BookLevel {
+        side == .bid ? bids.level(fromBest: k) : asks.level(fromBest: k)
+    }
+}

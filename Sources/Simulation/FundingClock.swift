@@ -34,6 +34,12 @@ public struct FundingClock: Sendable {
         return result
     }
 
+    /// The next funding time not yet settled, once a ticker snapshot gave one.
+    public var pendingTime: ExchangeTime? {
+        guard hasSnapshot, let time = fields.nextFundingTime, !settled.contains(time.milliseconds) else { return nil }
+        return time
+    }
+
     /// The settlement due at exchange time `now` (for other events, or the end of the data).
     public mutating func due(at now: ExchangeTime) -> Settlement? {
         guard hasSnapshot, let time = fields.nextFundingTime, now >= time, !settled.contains(time.milliseconds) else {

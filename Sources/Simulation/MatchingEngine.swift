@@ -1,476 +1,109 @@
 public import CascadeCore
 public import MarketData
 
-/// A deterministic, queue-aware matching engine for one symbol, driven by a replayed market.
-///
-/// Fill rules (the whole contract; tests in `SimulationTests` work them by hand):
-/// - **Two clocks.** A command sent after the client saw an event with exchange time `t` arrives at
-///   `t + entry latency` (≥ 1 ms), never at receive time + latency. Commands are processed in arrival order,
-///   after every market event stamped earlier than their arrival and after events stamped at the same
-///   millisecond (conservative). A print whose match time `T` is before an order's arrival never touches it:
-///   an order sent in reaction to an event can never fill against that event.
-/// - **Arrival.** A PostOnly order that would cross the book at arrival is accepted and then cancelled
-///   (`EC_PostOnlyWillTakeLiquidity`). Other crossing orders take displayed liquidity level by level up to
-///   their limit (a market order is an IOC limit `marketProtectionBasisPoints` through the best price), paying
-///   the taker fee; our own taking depletes a replayed level until that level's next book update. FOK fills
-///   completely or is cancelled; IOC remainders are cancelled; GTC remainders rest.
-/// - **Queue.** A resting order's queue ahead is the displayed size at its price on arrival (our own orders
-///   are not in the replayed book). A price outside the span the depth-limited book covers has an *unknown*
-///   queue: when the level first becomes visible its whole displayed size counts as ahead. The queue
-///   advances on prints at our price (and, with ``SimQueueModel/proportionalCancels``, on a share of
-///   unexplained size decreases); a level deleted while we rest leaves nothing ahead; the queue never exceeds
-///   the displayed size.
-/// - **Fills.** Only prints fill resting orders — a touch never does; RPI prints neither fill nor advance
-///   queues. A print at our price first consumes the queue ahead, then fills us; a print through our price
-///   (a sell below our bid) means our level was consumed, so the queue is gone and we fill. Each print's
-///   quantity is used once across all our orders, best price then time priority. Resting orders fill at their
-///   own price and pay the maker fee.
-/// - **Amend.** Quantity down at the same price keeps priority; a price change or quantity up re-queues.
-/// - **Conditional orders** watch the last (prints), mark or index (tickers) price and fire, oldest first,
-///   when it reaches the trigger in their direction; they are then placed as normal orders at that instant.
-///   At most 10 may be active (110009). `closeOnTrigger` orders and trading-stop TP/SL are reduce-only; a
-///   trading-stop replaces the previous TP/SL, and Full mode closes the whole position at trigger time.
-/// - **Reduce-only** (one-way mode, `positionIdx` 0 only): an order that would open or grow the position is
-///   rejected (110017); its quantity is capped to the position at arrival, and whenever our position shrinks,
-///   resting reduce-only orders are cut to it (the excess is `CancelByReduceOnly`).
-/// - **Liquidation** (decided by ``SimPortfolio``, never by the engine): ``cancelAll(_:at:)`` cancels every
-///   resting and untriggered conditional order, and every placement still in flight (accepted and cancelled at
-///   once: Bybit had acknowledged it); ``fillOffBook(side:price:qty:at:)`` then closes the position as a
-///   `BustTrade` at the bankruptcy price. That fill never touches the replayed book (no depletion, no queue
-///   change, no print) and pays no fee.
-extension [SimReport] {
-    /// The id of the first `accepted` report.
-    var acceptedID: SimOrderID? {
-        for r in self { if case let .accepted(id, _, _) = r { return id } }
-        return nil
+/// Order and execution ids of one simulated account: sequential, so runs are reproducible.
+public struct IDMint: Sendable, Hashable {
+    var nextOrder: UInt64 = 1
+    var nextExecution: UInt64 = 1
+    public init() {}
+    public mutating func order() -> VenueOrderID {
+        defer { nextOrder += 1 }
+        return VenueOrderID("sim-\(nextOrder)")
+    }
+    public mutating func execution() -> ExecutionID {
+        defer { nextExecution += 1 }
+        return ExecutionID("exec-\(nextExecution)")
     }
 }
 
-public struct MatchingEngine: Sendable {
-    public let configuration: SimConfiguration
-    /// The replayed market book (feed it one depth: the deepest recorded).
-    public private(set) var book: OrderBook
-    /// Exchange time of the latest market event processed.
-    public private(set) var exchangeTime = ExchangeTime(milliseconds: 0)
-
-    struct Resting: Sendable {
-        var id: SimOrderID
-        var clientID: String
-        var side: Side
-        var price: Price
-        var remaining: Int64
-        var filled: Int64
-        /// Others' displayed size ahead of us; nil while our price is outside the book's span.
-        var queueAhead: Int64?
-        var arrival: ExchangeTime
-        var priority: UInt64
-        var reduceOnly = false
-    }
-
-    struct Inbound: Sendable {
-        var arrival: ExchangeTime
-        var sequence: UInt64
-        var command: SimCommand
-    }
-
-    var resting: [SimOrderID: Resting] = [:]
-    var inbound: [Inbound] = []
-    var sequence: UInt64 = 0
-    var nextOrderID: UInt64 = 1
-    var random: SimRandom
-    /// Quantity our own taking removed from replayed levels, per side and price, until the level updates.
+/// The queue-aware matching engine of one symbol, driven by a replayed market: what a venue would have done with our
+/// orders, had they been in that market.
+///
+/// The engine works at the exchange: it processes a command when it *arrives* (``SimulatedExchange`` keeps the
+/// latency) and market events in exchange-time order. Fill rules — the whole contract, each worked by hand in
+/// `SimulationTests`:
+/// - **Arrival.** A PostOnly order that would cross the book is accepted, then cancelled
+///   (`EC_PostOnlyWillTakeLiquidity`). Other crossing orders take liquidity level by level up to their limit (a
+///   market order is an IOC limit `marketProtectionBasisPoints` through the best price) as taker. The liquidity an
+///   order can take, or would cross, is the displayed size **net of our own taking** since that level's last update
+///   and **net of the prints since the book last reflected them**: a sell print at P consumed every bid above P and
+///   its size at P, until a book message stamped after the print (`cts`, else `ts`) shows the level again. FOK fills
+///   completely or is cancelled; IOC remainders are cancelled; GTC and PostOnly remainders rest.
+/// - **Queue.** A resting order's queue ahead is the displayed size at its price on arrival (our orders are not in
+///   the replayed book); beyond the span a depth-limited book covers it is *unknown* until the level shows, then its
+///   whole displayed size is ahead. Prints at our price advance the queue; the ``QueueModel`` decides what an
+///   unexplained size decrease does; a level deleted leaves nothing ahead; the queue never exceeds the displayed
+///   size.
+/// - **Fills.** A print at our price consumes the queue ahead, then fills us; a print through our price (a sell below
+///   our bid) fills us whatever the queue. Each print's quantity is used once across all our orders, best price
+///   then time priority. RPI prints neither fill nor advance queues. With ``StrictCrossFill`` (the default) an
+///   opposite side that moves strictly through a resting order's price fills it up to the (net) liquidity through
+///   it, stamped with the book message. Resting fills are at the order's own price, as maker.
+/// - **Amend.** An amend is judged as a new arrival when it changes the price: a PostOnly that would cross is
+///   cancelled, any other crossing order takes as taker. A new price or a larger quantity loses time priority (the
+///   whole displayed size at the price is ahead again); a smaller quantity keeps it.
+/// - **Reduce-only** (one-way mode): an order that would open or grow the position is refused; at arrival and after
+///   every fill or amend resting reduce-only orders are cut to the position, and with no position left they end
+///   `CancelByReduceOnly`. While one print or one cross fills several reduce-only orders, each fill is capped to
+///   what still reduces, so a position never flips through reduce-only orders.
+/// - **Conditional orders and TP/SL** watch the last price (prints), the mark or the index (tickers) and fire, oldest
+///   first, when the price reaches the trigger in their direction; they are then placed as normal orders at that
+///   instant, against the book net of the print that fired them. A trigger already reached, or one whose price is
+///   not known yet, is refused. Position TP/SL legs close the whole position (Full) or their size (Partial); a fill
+///   that flattens or flips the position removes them (`CancelByTpSlTsClear`).
+/// - **Gaps.** While the book the engine matches on is not synced (integrity failure, lost frame, session restart)
+///   or the symbol's trades stream is interrupted, matching is suspended: resting orders stay and never fill,
+///   arriving orders rest unmatched, and at resume every resting order's queue is the full displayed size at its
+///   price and orders that arrived meanwhile are matched as arrivals.
+public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
+    public internal(set) var instrument: Instrument
+    public let queueModel: Queue
+    public let fillModel: Fills
+    public let fees: FeeSchedule
+    public let marketProtectionBasisPoints: Int64
+    public let maxConditionalOrders: Int
+    /// The replayed book matching uses (one depth: the deepest recorded).
+    public internal(set) var book: OrderBook
+    public internal(set) var store = OrderStore()
+    /// Latest last (prints; a ticker's until the first print), mark and index prices: triggers watch them.
+    public internal(set) var lastPrice: Price?
+    public internal(set) var markPrice: Price?
+    public internal(set) var indexPrice: Price?
+    var lastPriceFromPrints = false
+    /// Quantity our own taking removed from replayed levels, per price, until the level updates.
     var depletedBids: [Int64: Int64] = [:]
     var depletedAsks: [Int64: Int64] = [:]
-    /// Print volume per price since the last book update (to tell cancels from trades in size decreases).
+    /// Liquidity prints consumed since the book last reflected them.
+    var marks = PrintMarks()
+    /// Print volume per price since the last book update (queue models tell cancels from trades with it).
     var tradedSinceUpdate: [Int64: Int64] = [:]
-    /// Our signed position from our own fills (long > 0), for reduce-only checks.
-    public private(set) var position: Int64 = 0
+    var priorityCounter: UInt64 = 0
+    /// Why matching is suspended now, besides the book's own state (interrupted streams).
+    public internal(set) var interruptions: [FeedStream: String] = [:]
+    /// True while matching is suspended (reported as it starts and ends).
+    public internal(set) var isSuspended = true
+    /// Orders that ended (a cancel arriving after the fill finds one here: `orderClosed`, not `unknownOrder`).
+    var closed: Set<VenueOrderID> = []
 
-    struct Conditional: Sendable {
-        var id: SimOrderID
-        var clientID: String
-        var side: Side
-        var price: Price?
-        /// nil: the whole position at trigger time (trading-stop Full mode).
-        var qty: Quantity?
-        var timeInForce: SimTimeInForce
-        var trigger: Price
-        var direction: SimTriggerDirection
-        var triggerBy: SimTriggerPrice
-        var reduceOnly: Bool
-        var isTradingStop: Bool
+    public init(instrument: Instrument, depth: Int, queue: Queue, fill: Fills, fees: FeeSchedule = .bybitDefault,
+                marketProtectionBasisPoints: Int64 = 100, maxConditionalOrders: Int = 10) {
+        self.instrument = instrument
+        self.queueModel = queue
+        self.fillModel = fill
+        self.fees = fees
+        self.marketProtectionBasisPoints = marketProtectionBasisPoints
+        self.maxConditionalOrders = maxConditionalOrders
+        book = OrderBook(symbol: instrument.id, depth: depth)
     }
-    var conditionals: [SimOrderID: Conditional] = [:]
-    /// Latest last, mark and index prices (triggers watch them).
-    public private(set) var lastPrice: Price?
-    public private(set) var markPrice: Price?
-    public private(set) var indexPrice: Price?
-    /// Bybit allows at most 10 active conditional orders per symbol.
-    public static let maxConditionalOrders = 10
 
-    public init(configuration: SimConfiguration, depth: Int) {
-        self.configuration = configuration
-        book = OrderBook(symbol: configuration.instrument.id, depth: depth)
-        random = configuration.entryLatency.random
-    }
+    /// Installs newer trading rules of the instrument (checked from the next command on).
+    public mutating func updateInstrument(_ instrument: Instrument) { self.instrument = instrument }
 
     /// Number of orders resting now.
-    public var openOrderCount: Int { resting.count }
+    public var openOrderCount: Int { store.restingCount }
 
-    /// Orders resting now, in price-time priority per side (bids first), for inspection and reports.
-    public var openOrders: [(id: SimOrderID, side: Side, price: Price, remaining: Quantity, queueAhead: Quantity?)] {
-        ordered(.buy).map { ($0.id, $0.side, $0.price, Quantity(units: $0.remaining), $0.queueAhead.map(Quantity.init)) }
-            + ordered(.sell).map { ($0.id, $0.side, $0.price, Quantity(units: $0.remaining), $0.queueAhead.map(Quantity.init)) }
-    }
-
-    // MARK: - Client side
-
-    /// Sends a command after the client saw the market up to exchange time `lastSeen`. Returns its arrival time.
-    @discardableResult
-    public mutating func submit(_ command: SimCommand, lastSeen: ExchangeTime) -> ExchangeTime {
-        let latency = configuration.entryLatency.draw(&random, floor: 1)
-        let arrival = ExchangeTime(milliseconds: lastSeen.milliseconds + latency)
-        sequence += 1
-        let entry = Inbound(arrival: arrival, sequence: sequence, command: command)
-        let index = inbound.firstIndex { ($0.arrival, $0.sequence) > (arrival, sequence) } ?? inbound.count
-        inbound.insert(entry, at: index)
-        return arrival
-    }
-
-    /// What the exchange would refuse at once, judged on the current state (Bybit answers these on the REST call;
-    /// the same checks run again at arrival, when the state may have changed): instrument rules, reduce-only that
-    /// would not reduce, a trigger already reached, too many conditional orders, trading-stop without a position,
-    /// amends of unknown orders or below the filled quantity. Nil: nothing to refuse now.
-    public func precheck(_ command: SimCommand) -> SimRejectReason? {
-        switch command {
-        case let .place(_, side, price, qty, _, reduceOnly, positionIndex):
-            if positionIndex != 0 { return .positionIndexMismatch }
-            if qty.units <= 0 { return .nonPositiveQuantity }
-            if let price, price.units <= 0 { return .nonPositivePrice }
-            if reduceOnly && !(side == .buy ? position < 0 : position > 0) { return .reduceOnlyWouldIncrease }
-            let reference = price?.units ?? (side == .buy ? book.bestAsk : book.bestBid)?.price.units
-            guard let reference else { return .noMarketPrice }
-            return ruleViolation(price: price, qty: reduceOnly ? Quantity(units: min(qty.units, abs(position))) : qty,
-                                 referencePrice: reference)
-        case let .placeConditional(_, _, price, qty, _, trigger, direction, triggerBy, _):
-            if conditionals.count >= Self.maxConditionalOrders { return .tooManyConditionalOrders }
-            if qty.units <= 0 { return .nonPositiveQuantity }
-            if trigger.units <= 0 { return .nonPositivePrice }
-            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) { return Self.wrongSide(direction) }
-            return ruleViolation(price: price, qty: qty, referencePrice: (price ?? trigger).units)
-        case let .tradingStop(takeProfit, stopLoss, triggerBy, _):
-            guard position != 0 else { return .noPosition }
-            guard let current = currentPrice(triggerBy) else { return nil }
-            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
-                guard let level, level.units > 0 else { continue }
-                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
-                if Self.reached(direction, current, level) { return Self.wrongSide(direction) }
-            }
-            return nil
-        case let .cancel(id):
-            return resting[id] == nil && conditionals[id] == nil ? .unknownOrder : nil
-        case let .amend(id, qty, price):
-            if conditionals[id] != nil { return .conditionalAmendNotSimulated }
-            guard let order = resting[id] else { return .unknownOrder }
-            if qty == nil && price == nil { return .nothingToAmend }
-            if let qty, qty.units <= order.filled { return .nonPositiveQuantity }
-            if let price, price.units <= 0 { return .nonPositivePrice }
-            return ruleViolation(price: price ?? order.price, qty: qty ?? Quantity(units: order.remaining + order.filled),
-                                 referencePrice: (price ?? order.price).units)
-        }
-    }
-
-    // MARK: - Market side
-
-    /// Applies a book message of the replayed market; commands that arrived earlier are processed first.
-    public mutating func onBook(_ update: BookUpdate) -> [SimReport] {
-        let reports = processInbound(before: update.exchangeTime)
-        // Sizes before the update matter only to the proportional model (cancels vs. trades).
-        let before = configuration.queue == .proportionalCancels ? snapshotSizes() : [:]
-        book.apply(update)
-        exchangeTime = max(exchangeTime, update.exchangeTime)
-        if !depletedBids.isEmpty { for level in update.bids { depletedBids[level.price.units] = nil } }
-        if !depletedAsks.isEmpty { for level in update.asks { depletedAsks[level.price.units] = nil } }
-        if update.replacesBook {
-            depletedBids = [:]
-            depletedAsks = [:]
-        }
-        updateQueues(before: before)
-        if !tradedSinceUpdate.isEmpty { tradedSinceUpdate = [:] }
-        return reports
-    }
-
-    /// Applies prints of the replayed market (in order); commands that arrived before each print go first.
-    public mutating func onTrades(_ trades: [Trade]) -> [SimReport] {
-        var reports: [SimReport] = []
-        for trade in trades {
-            reports += processInbound(before: trade.tradeTime)
-            exchangeTime = max(exchangeTime, trade.tradeTime)
-            if trade.isRPI { continue }
-            tradedSinceUpdate[trade.price.units, default: 0] += trade.qty.units
-            reports += match(print: trade)
-            lastPrice = trade.price
-            reports += fireTriggers(.lastPrice, trade.price, at: trade.tradeTime)
-        }
-        return reports
-    }
-
-    /// Applies a ticker message: mark and index prices move the triggers that watch them.
-    public mutating func onTicker(_ update: TickerUpdate) -> [SimReport] {
-        var reports = processInbound(before: update.exchangeTime)
-        exchangeTime = max(exchangeTime, update.exchangeTime)
-        if let mark = update.fields.markPrice {
-            markPrice = mark
-            reports += fireTriggers(.markPrice, mark, at: update.exchangeTime)
-        }
-        if let index = update.fields.indexPrice {
-            indexPrice = index
-            reports += fireTriggers(.indexPrice, index, at: update.exchangeTime)
-        }
-        return reports
-    }
-
-    /// Processes every command that has arrived by `time` (end of data, or a lockstep clock).
-    public mutating func advance(to time: ExchangeTime) -> [SimReport] {
-        exchangeTime = max(exchangeTime, time)
-        return processInbound(before: ExchangeTime(milliseconds: time.milliseconds + 1))
-    }
-
-    // MARK: - Liquidation support
-
-    /// Cancels every open order with `reason` at `time`: resting and untriggered conditional orders (trading-stop
-    /// legs included) by id, then placements still in flight in arrival order, each accepted and cancelled at
-    /// once (Bybit had acknowledged them, so they are open orders there). Amends and cancels in flight are left
-    /// to arrive and find no order.
-    public mutating func cancelAll(_ reason: SimCancelReason, at time: ExchangeTime) -> [SimReport] {
-        var reports: [SimReport] = []
-        for id in (Array(resting.keys) + Array(conditionals.keys)).sorted() {
-            if let order = resting.removeValue(forKey: id) {
-                reports.append(.cancelled(id, reason, filledQty: Quantity(units: order.filled), at: time))
-            } else if conditionals.removeValue(forKey: id) != nil {
-                reports.append(.cancelled(id, reason, filledQty: .zero, at: time))
-            }
-        }
-        var kept: [Inbound] = []
-        for entry in inbound {
-            let clientID: String
-            switch entry.command {
-            case let .place(c, _, _, _, _, _, _), let .placeConditional(c, _, _, _, _, _, _, _, _): clientID = c
-            default:
-                kept.append(entry)
-                continue
-            }
-            let id = SimOrderID(nextOrderID)
-            nextOrderID += 1
-            reports.append(.accepted(id, clientID: clientID, at: time))
-            reports.append(.cancelled(id, reason, filledQty: .zero, at: time))
-        }
-        inbound = kept
-        return reports
-    }
-
-    /// A fill that does not go through the book: the liquidation engine taking over our position (`BustTrade`)
-    /// at `price`, with a new order id, no fee and no effect on the replayed book. Resting reduce-only orders are
-    /// cut to the new position as after any fill.
-    public mutating func fillOffBook(side: Side, price: Price, qty: Quantity, at time: ExchangeTime) -> [SimReport] {
-        let id = SimOrderID(nextOrderID)
-        nextOrderID += 1
-        position += side == .buy ? qty.units : -qty.units
-        let value = configuration.instrument.notional(price: price, qty: qty) ?? .zero
-        let fill = SimFill(orderID: id, clientID: "", side: side, price: price, qty: qty, isMaker: false, value: value,
-                           fee: .zero, exchangeTime: time, execType: .bustTrade)
-        return [.filled(fill)] + capReduceOnlyOrders(at: time)
-    }
-
-    // MARK: - Commands
-
-    private mutating func processInbound(before time: ExchangeTime) -> [SimReport] {
-        var reports: [SimReport] = []
-        while let first = inbound.first, first.arrival < time {
-            inbound.removeFirst()
-            reports += process(first.command, at: first.arrival)
-        }
-        return reports
-    }
-
-    private mutating func process(_ command: SimCommand, at arrival: ExchangeTime) -> [SimReport] {
-        switch command {
-        case let .place(clientID, side, price, qty, tif, reduceOnly, positionIndex):
-            guard positionIndex == 0 else { return [.rejected(clientID: clientID, .positionIndexMismatch, at: arrival)] }
-            let originalQty = qty
-            var qty = qty
-            if reduceOnly {
-                // Reduce-only: it must shrink the position, and at most to zero.
-                let reduces = side == .buy ? position < 0 : position > 0
-                guard reduces else { return [.rejected(clientID: clientID, .reduceOnlyWouldIncrease, at: arrival)] }
-                qty = Quantity(units: min(qty.units, abs(position)))
-            }
-            var reports = place(clientID: clientID, side: side, price: price, qty: qty, tif: tif, at: arrival)
-            if reduceOnly, let id = reports.acceptedID {
-                resting[id]?.reduceOnly = true
-                // The order now has the capped quantity: say so before its fills (its record must not wait for more).
-                if qty.units < originalQty.units, let i = reports.firstIndex(where: { if case .accepted = $0 { true } else { false } }) {
-                    reports.insert(.reducedToPosition(id, remaining: qty, at: arrival), at: i + 1)
-                }
-            }
-            reports += capReduceOnlyOrders(at: arrival)
-            return reports
-        case let .placeConditional(clientID, side, price, qty, tif, trigger, direction, triggerBy, closeOnTrigger):
-            guard conditionals.count < Self.maxConditionalOrders else {
-                return [.rejected(clientID: clientID, .tooManyConditionalOrders, at: arrival)]
-            }
-            guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
-            if let current = currentPrice(triggerBy), Self.reached(direction, current, trigger) {
-                return [.rejected(clientID: clientID, Self.wrongSide(direction), at: arrival)]
-            }
-            let id = SimOrderID(nextOrderID)
-            nextOrderID += 1
-            conditionals[id] = Conditional(id: id, clientID: clientID, side: side, price: price, qty: qty, timeInForce: tif,
-                                           trigger: trigger, direction: direction, triggerBy: triggerBy,
-                                           reduceOnly: closeOnTrigger, isTradingStop: false)
-            return [.accepted(id, clientID: clientID, at: arrival)]
-        case let .tradingStop(takeProfit, stopLoss, triggerBy, qty):
-            guard position != 0 else { return [.commandRejected(command, .noPosition, at: arrival)] }
-            let current = currentPrice(triggerBy)
-            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
-                guard let level, level.units > 0, let current else { continue }
-                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
-                if Self.reached(direction, current, level) { return [.commandRejected(command, Self.wrongSide(direction), at: arrival)] }
-            }
-            let closing: Side = position > 0 ? .sell : .buy
-            var reports: [SimReport] = []
-            for (level, isTakeProfit) in [(takeProfit, true), (stopLoss, false)] {
-                // nil: this leg stays as it is; 0: removed; a price: replaced.
-                guard let level else { continue }
-                let leg = isTakeProfit ? "tp" : "sl"
-                for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop && conditionals[id]!.clientID == leg {
-                    conditionals[id] = nil
-                    reports.append(.cancelled(id, .tradingStopCleared, filledQty: .zero, at: arrival))
-                }
-                guard level.units > 0 else { continue }
-                // Long: take profit when the price rises to it, stop when it falls to it; short: mirrored.
-                let direction: SimTriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
-                let id = SimOrderID(nextOrderID)
-                nextOrderID += 1
-                conditionals[id] = Conditional(id: id, clientID: leg, side: closing, price: nil, qty: qty,
-                                               timeInForce: .immediateOrCancel, trigger: level, direction: direction,
-                                               triggerBy: triggerBy, reduceOnly: true, isTradingStop: true)
-                reports.append(.accepted(id, clientID: leg, at: arrival))
-            }
-            return reports
-        case let .cancel(id):
-            if let conditional = conditionals.removeValue(forKey: id) {
-                _ = conditional
-                return [.cancelled(id, .byUser, filledQty: .zero, at: arrival)]
-            }
-            guard let order = resting.removeValue(forKey: id) else {
-                return [.commandRejected(command, .unknownOrder, at: arrival)]
-            }
-            return [.cancelled(id, .byUser, filledQty: Quantity(units: order.filled), at: arrival)]
-        case let .amend(id, qty, price):
-            guard var order = resting[id] else { return [.commandRejected(command, .unknownOrder, at: arrival)] }
-            if qty == nil && price == nil { return [.commandRejected(command, .nothingToAmend, at: arrival)] }
-            let newTotal = qty?.units ?? (order.remaining + order.filled)
-            guard newTotal > order.filled else { return [.commandRejected(command, .nonPositiveQuantity, at: arrival)] }
-            let newPrice = price ?? order.price
-            guard newPrice.units > 0 else { return [.commandRejected(command, .nonPositivePrice, at: arrival)] }
-            let losesPriority = newPrice != order.price || newTotal > order.remaining + order.filled
-            order.remaining = newTotal - order.filled
-            order.price = newPrice
-            if losesPriority {
-                sequence += 1
-                order.priority = sequence
-                order.arrival = arrival
-                order.queueAhead = visibleQueue(side: order.side, price: newPrice)
-            }
-            resting[id] = order
-            return [.amended(id, lostPriority: losesPriority, at: arrival)]
-        }
-    }
-
-    private mutating func place(clientID: String, side: Side, price: Price?, qty: Quantity, tif: SimTimeInForce,
-                                at arrival: ExchangeTime, id existing: SimOrderID? = nil) -> [SimReport] {
-        guard qty.units > 0 else { return [.rejected(clientID: clientID, .nonPositiveQuantity, at: arrival)] }
-        var limit: Int64
-        var timeInForce = tif
-        if let price {
-            guard price.units > 0 else { return [.rejected(clientID: clientID, .nonPositivePrice, at: arrival)] }
-            limit = price.units
-        } else {
-            guard let best = side == .buy ? book.bestAsk : book.bestBid else {
-                return [.rejected(clientID: clientID, .noMarketPrice, at: arrival)]
-            }
-            let band = best.price.units * configuration.marketProtectionBasisPoints / 10_000
-            limit = side == .buy ? best.price.units + band : max(best.price.units - band, 1)
-            timeInForce = .immediateOrCancel
-        }
-        if let reason = ruleViolation(price: price, qty: qty, referencePrice: limit) {
-            return [.rejected(clientID: clientID, reason, at: arrival)]
-        }
-        let id: SimOrderID
-        var reports: [SimReport]
-        if let existing {
-            id = existing   // a triggered conditional keeps its id; it was accepted when placed
-            reports = []
-        } else {
-            id = SimOrderID(nextOrderID)
-            nextOrderID += 1
-            reports = [.accepted(id, clientID: clientID, at: arrival)]
-        }
-        let crosses = crossesBook(side: side, limit: limit)
-        if timeInForce == .postOnly && crosses {
-            reports.append(.cancelled(id, .postOnlyWouldTakeLiquidity, filledQty: .zero, at: arrival))
-            return reports
-        }
-        var remaining = qty.units
-        var filled: Int64 = 0
-        if crosses {
-            if timeInForce == .fillOrKill && takeableQuantity(side: side, limit: limit) < remaining {
-                reports.append(.cancelled(id, .fillOrKillNotFilled, filledQty: .zero, at: arrival))
-                return reports
-            }
-            for (price, take) in take(side: side, limit: limit, quantity: remaining) {
-                remaining -= take
-                filled += take
-                reports.append(.filled(fill(id, clientID, side, price: price, qty: take, maker: false, at: arrival)))
-            }
-        }
-        if remaining == 0 { return reports }
-        if timeInForce == .immediateOrCancel || timeInForce == .fillOrKill {
-            reports.append(.cancelled(id, .immediateOrCancelRemainder, filledQty: Quantity(units: filled), at: arrival))
-            return reports
-        }
-        sequence += 1
-        resting[id] = Resting(id: id, clientID: clientID, side: side, price: Price(units: limit), remaining: remaining,
-                              filled: filled, queueAhead: visibleQueue(side: side, price: Price(units: limit)),
-                              arrival: arrival, priority: sequence)
-        return reports
-    }
-
-    /// Bybit's instrument rules, checked only when the instrument's rules are known (never invented).
-    private func ruleViolation(price: Price?, qty: Quantity, referencePrice: Int64) -> SimRejectReason? {
-        guard let rules = configuration.instrument.rules else { return nil }
-        if let price, !rules.isOnPriceGrid(price) { return .priceNotOnTick }
-        if !rules.isOnQuantityGrid(qty) { return .quantityNotOnStep }
-        if qty < rules.minOrderQty { return .quantityBelowMinimum }
-        let maximum = price == nil ? rules.maxMarketOrderQty : rules.maxOrderQty
-        if qty > maximum { return .quantityAboveMaximum }
-        if let value = configuration.instrument.notional(price: Price(units: referencePrice), qty: qty), value < rules.minNotional {
-            return .notionalBelowMinimum
-        }
-        return nil
-    }
-
-    /// Bybit's code for a trigger already reached: 110092 when it should rise, 110093 when it should fall.
-    static func wrongSide(_ direction: SimTriggerDirection) -> SimRejectReason {
-        direction == .rise ? .triggerPriceWrongSide : .triggerPriceWrongSideFalling
-    }
-
-    static func reached(_ direction: SimTriggerDirection, _ price: Price, _ trigger: Price) -> Bool {
-        direction == .rise ? price >= trigger : price <= trigger
-    }
-
-    private func currentPrice(_ source: SimTriggerPrice) -> Price? {
+    /// The price a trigger source shows now.
+    public func currentPrice(_ source: TriggerSource) -> Price? {
         switch source {
         case .lastPrice: lastPrice
         case .markPrice: markPrice
@@ -478,197 +111,282 @@ public struct MatchingEngine: Sendable {
         }
     }
 
-    /// Fires the conditional orders watching `source` whose trigger `price` reached, oldest first; each becomes
-    /// a normal order at that instant (`Untriggered` → `Triggered` → placed).
-    private mutating func fireTriggers(_ source: SimTriggerPrice, _ price: Price, at time: ExchangeTime) -> [SimReport] {
-        var reports: [SimReport] = []
-        for id in conditionals.keys.sorted() {
-            guard let c = conditionals[id], c.triggerBy == source else { continue }
-            guard Self.reached(c.direction, price, c.trigger) else { continue }
-            conditionals[id] = nil
-            reports.append(.triggered(id, price: price, at: time))
-            var qty = c.qty?.units ?? abs(position)
-            if c.reduceOnly {
-                let reduces = c.side == .buy ? position < 0 : position > 0
-                guard reduces else {
-                    reports.append(.cancelled(id, .reduceOnly, filledQty: .zero, at: time))
-                    continue
-                }
-                qty = min(qty, abs(position))
-                // The quantity it is placed with (a Full-mode leg takes the whole position now).
-                reports.append(.reducedToPosition(id, remaining: Quantity(units: qty), at: time))
-            }
-            reports += place(clientID: c.clientID, side: c.side, price: c.price, qty: Quantity(units: qty), tif: c.timeInForce,
-                             at: time, id: id)
-            if c.reduceOnly { resting[id]?.reduceOnly = true }
-            reports += capReduceOnlyOrders(at: time)
-        }
-        return reports
+    // MARK: - Reports
+
+    func report(_ time: ExchangeTime, _ event: ExecutionReport.Event) -> ExecutionReport {
+        ExecutionReport(symbol: instrument.id, time: time, event: event)
     }
 
-    /// After our position changed: reduce-only orders are cut to what still reduces, the rest cancelled.
-    private mutating func capReduceOnlyOrders(at time: ExchangeTime) -> [SimReport] {
-        var reports: [SimReport] = []
-        if position == 0 {
-            // Position take-profit / stop-loss belong to the position: they go when it closes.
-            for id in conditionals.keys.sorted() where conditionals[id]!.isTradingStop {
-                conditionals[id] = nil
-                reports.append(.cancelled(id, .tradingStopCleared, filledQty: .zero, at: time))
+    // MARK: - Liquidity
+
+    /// Liquidity prints consumed since the book last reflected them.
+    struct PrintMarks: Sendable {
+        /// Asks strictly below this price were consumed by buy prints (time of the latest such print).
+        var askSweep: (price: Int64, time: ExchangeTime)?
+        var bidSweep: (price: Int64, time: ExchangeTime)?
+        /// Quantity printed at a level (by takers of the other side), and the latest print's time.
+        var askAt: [Int64: (qty: Int64, time: ExchangeTime)] = [:]
+        var bidAt: [Int64: (qty: Int64, time: ExchangeTime)] = [:]
+
+        var isEmpty: Bool { askSweep == nil && bidSweep == nil && askAt.isEmpty && bidAt.isEmpty }
+
+        /// What prints consumed of the level at `price` (`Int64.max`: all of it).
+        func consumed(_ side: BookSide, _ price: Int64) -> Int64 {
+            if side == .ask {
+                if let s = askSweep, price < s.price { return .max }
+                return askAt[price]?.qty ?? 0
             }
+            if let s = bidSweep, price > s.price { return .max }
+            return bidAt[price]?.qty ?? 0
         }
-        for id in resting.keys.sorted() where resting[id]!.reduceOnly {
-            let o = resting[id]!
-            let reduces = o.side == .buy ? position < 0 : position > 0
-            let cap = reduces ? abs(position) : 0
-            if cap == 0 {
-                resting[id] = nil
-                reports.append(.cancelled(id, .reduceOnly, filledQty: Quantity(units: o.filled), at: time))
-            } else if o.remaining > cap {
-                resting[id]!.remaining = cap
-                reports.append(.reducedToPosition(id, remaining: Quantity(units: cap), at: time))
+
+        /// A print of `qty` at `price` by a taker on `takerSide`.
+        mutating func record(takerSide: Side, price: Int64, qty: Int64, time: ExchangeTime) {
+            if takerSide == .buy {
+                askSweep = (max(askSweep?.price ?? price, price), time)
+                askAt[price, default: (0, time)].qty += qty
+                askAt[price]!.time = time
+            } else {
+                bidSweep = (min(bidSweep?.price ?? price, price), time)
+                bidAt[price, default: (0, time)].qty += qty
+                bidAt[price]!.time = time
             }
         }
-        return reports
+
+        /// A book message stamped `time` reflects every print before it (a print at the same millisecond may not
+        /// be in it yet: its mark stays, the conservative reading).
+        mutating func reflect(_ time: ExchangeTime) {
+            if let s = askSweep, s.time < time { askSweep = nil }
+            if let s = bidSweep, s.time < time { bidSweep = nil }
+            if !askAt.isEmpty { askAt = askAt.filter { $0.value.time >= time } }
+            if !bidAt.isEmpty { bidAt = bidAt.filter { $0.value.time >= time } }
+        }
     }
 
-    // MARK: - Book helpers
-
-    private func crossesBook(side: Side, limit: Int64) -> Bool {
-        if side == .buy { return book.bestAsk.map { limit >= $0.price.units } ?? false }
-        return book.bestBid.map { limit <= $0.price.units } ?? false
+    /// Displayed size of a level net of our taking and of prints since the book last showed it.
+    func available(_ side: BookSide, _ level: BookLevel) -> Int64 {
+        let p = level.price.units
+        let ours = (side == .ask ? depletedAsks[p] : depletedBids[p]) ?? 0
+        let printed = marks.isEmpty ? 0 : marks.consumed(side, p)
+        if printed == .max { return 0 }
+        return max(0, level.size.units - ours - printed)
     }
 
-    /// Displayed opposite liquidity we may take up to `limit`, net of our earlier taking.
-    private func takeableQuantity(side: Side, limit: Int64) -> Int64 {
-        levelsToTake(side: side, limit: limit).reduce(0) { $0 + $1.1 }
+    /// The best opposite level with liquidity left for a taker on `side`.
+    func bestAvailable(for side: Side) -> (price: Int64, qty: Int64)? {
+        let bookSide: BookSide = side == .buy ? .ask : .bid
+        for k in 0..<book.levelCount(bookSide) {
+            let level = book.level(bookSide, fromBest: k)
+            let qty = available(bookSide, level)
+            if qty > 0 { return (level.price.units, qty) }
+        }
+        return nil
     }
 
-    private func levelsToTake(side: Side, limit: Int64) -> [(Int64, Int64)] {
-        let levels = book.topLevels(side == .buy ? .ask : .bid, book.depth)
-        var out: [(Int64, Int64)] = []
-        for level in levels {
+    /// True when a `side` order at `limit` would take liquidity now.
+    func crosses(_ side: Side, limit: Int64) -> Bool {
+        guard let best = bestAvailable(for: side) else { return false }
+        return side == .buy ? best.price <= limit : best.price >= limit
+    }
+
+    /// Net liquidity a `side` taker may take up to `limit`.
+    func takeable(_ side: Side, limit: Int64) -> Int64 {
+        let bookSide: BookSide = side == .buy ? .ask : .bid
+        var total: Int64 = 0
+        for k in 0..<book.levelCount(bookSide) {
+            let level = book.level(bookSide, fromBest: k)
             let p = level.price.units
             if side == .buy ? p > limit : p < limit { break }
-            let used = (side == .buy ? depletedAsks[p] : depletedBids[p]) ?? 0
-            let available = max(0, level.size.units - used)
-            if available > 0 { out.append((p, available)) }
+            total += available(bookSide, level)
+        }
+        return total
+    }
+
+    /// Records our use of `qty` at `price` of the opposite side (a taker fill, or the sellers a cross fill stands for).
+    mutating func deplete(_ takerSide: Side, _ price: Int64, _ qty: Int64) {
+        if takerSide == .buy { depletedAsks[price, default: 0] += qty } else { depletedBids[price, default: 0] += qty }
+    }
+
+    /// Others' size ahead of a new order at `price`: the displayed size where the book's span covers the price
+    /// (zero if nobody is there), unknown (nil) beyond the span.
+    func visibleQueue(_ side: Side, _ price: Int64) -> Int64? {
+        let bookSide: BookSide = side == .buy ? .bid : .ask
+        guard let worst = book.worstLevel(bookSide) else { return nil }
+        let covered = side == .buy ? price >= worst.price.units : price <= worst.price.units
+        guard covered else { return nil }
+        return book.displayedSize(at: Price(units: price), side: bookSide).units
+    }
+
+    mutating func nextPriority() -> UInt64 {
+        priorityCounter += 1
+        return priorityCounter
+    }
+
+    // MARK: - Position effects
+
+    /// What a reduce-only order on `side` may still fill: the position it closes, or nothing.
+    static func reducible(_ side: Side, position: Int64) -> Int64 {
+        side == .buy ? max(0, -position) : max(0, position)
+    }
+
+    /// Applies one execution of a resting or arriving order to the ledger and reports it.
+    mutating func execute(venueID: VenueOrderID, clientID: ClientOrderID?, side: Side, price: Int64, qty: Int64, leaves: Int64,
+                          liquidity: Liquidity, at time: ExchangeTime, ledger: inout PositionLedger,
+                          ids: inout IDMint) -> ExecutionReport {
+        let p = Price(units: price), q = Quantity(units: qty)
+        let rate = fees.rate(liquidity)
+        let value = instrument.notional(price: p, qty: q) ?? .zero
+        let fee = value.multiplied(by: rate) ?? .zero
+        let outcome = ledger.apply(side: side, price: p, qty: q, fee: fee, at: time)
+        return report(time, .filled(Fill(
+            venueID: venueID, clientID: clientID, executionID: ids.execution(), side: side, price: p, qty: q, liquidity: liquidity,
+            fee: fee, feeRate: rate, leavesQty: Quantity(units: leaves), closedQty: outcome.closedQty, closedPnl: outcome.closedPnl,
+            closedPnlAfterCosts: outcome.closedPnlAfterCosts, markPrice: markPrice)))
+    }
+
+    /// After the position changed: TP/SL legs go when it is flat or flipped (they belong to the old position);
+    /// reduce-only orders are cut to what still reduces, or cancelled.
+    mutating func positionChanged(from before: Int64, ledger: PositionLedger, at time: ExchangeTime) -> [ExecutionReport] {
+        let position = ledger.size
+        var out: [ExecutionReport] = []
+        if before != 0 && (position == 0 || (position > 0) != (before > 0)) {
+            for c in store.conditionals where c.origin != .client {
+                store.removeConditional(c.venueID)
+                closed.insert(c.venueID)
+                out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
+                                                                  cancellation: Cancellation(.protectionCleared), filledQty: .zero,
+                                                                  wasUntriggered: true))))
+            }
+        }
+        out += capReduceOnly(position: position, at: time)
+        return out
+    }
+
+    /// Resting reduce-only orders cut to the position (each alone: a print filling several is capped as it goes).
+    mutating func capReduceOnly(position: Int64, at time: ExchangeTime) -> [ExecutionReport] {
+        var out: [ExecutionReport] = []
+        for side in [Side.buy, .sell] {
+            let cap = Self.reducible(side, position: position)
+            for o in store.orders(side) where o.onlyReduces && o.remaining > cap {
+                if cap == 0 {
+                    store.removeResting(o.venueID)
+                    closed.insert(o.venueID)
+                    out.append(report(time, .cancelled(OrderCancelled(venueID: o.venueID, clientID: o.clientID,
+                                                                      cancellation: Cancellation(.reduceOnly),
+                                                                      filledQty: Quantity(units: o.filled)))))
+                } else {
+                    store.update(o.venueID) { $0.remaining = cap }
+                    out.append(report(time, .amended(OrderAmended(venueID: o.venueID, clientID: o.clientID, price: Price(units: o.price),
+                                                                  qty: Quantity(units: o.filled + cap), cause: .reduceOnlyCap))))
+                }
+            }
         }
         return out
     }
 
-    private mutating func take(side: Side, limit: Int64, quantity: Int64) -> [(Int64, Int64)] {
-        var left = quantity
-        var fills: [(Int64, Int64)] = []
-        for (price, available) in levelsToTake(side: side, limit: limit) where left > 0 {
-            let q = min(left, available)
-            left -= q
-            if side == .buy { depletedAsks[price, default: 0] += q } else { depletedBids[price, default: 0] += q }
-            fills.append((price, q))
-        }
-        return fills
-    }
-
-    /// Others' size ahead of a new order at `price`: the displayed size when the book's span covers the
-    /// price (zero if the span covers it but nobody is there), unknown (nil) beyond the span.
-    private func visibleQueue(side: Side, price: Price) -> Int64? {
-        let bookSide: BookSide = side == .buy ? .bid : .ask
-        guard let worst = book.worstLevel(bookSide) else { return nil }
-        let covered = side == .buy ? price.units >= worst.price.units : price.units <= worst.price.units
-        guard covered else { return nil }
-        return book.displayedSize(at: price, side: bookSide).units
-    }
-
-    private func snapshotSizes() -> [SimOrderID: Int64] {
-        var sizes: [SimOrderID: Int64] = [:]
-        for (id, o) in resting { sizes[id] = book.displayedSize(at: o.price, side: o.side == .buy ? .bid : .ask).units }
-        return sizes
-    }
-
-    private mutating func updateQueues(before: [SimOrderID: Int64]) {
-        // Each order's queue depends only on its own price, so the visiting order does not matter; values are
-        // updated in place (no hashing per order per book message).
-        var i = resting.values.startIndex
-        while i != resting.values.endIndex {
-            let side = resting.values[i].side
-            let price = resting.values[i].price
-            let now = book.displayedSize(at: price, side: side == .buy ? .bid : .ask).units
-            if let ahead = resting.values[i].queueAhead {
-                var next = ahead
-                if configuration.queue == .proportionalCancels, let old = before[resting.values[i].id], old > now, old > 0 {
-                    let unexplained = max(0, old - now - (tradedSinceUpdate[price.units] ?? 0))
-                    next -= unexplained * ahead / old
-                }
-                resting.values[i].queueAhead = max(0, min(next, now))
-            } else {
-                resting.values[i].queueAhead = visibleQueue(side: side, price: price)
+    /// TP/SL attached to an order, applied as it fills: Full mode sets the position's legs at its first fill;
+    /// Partial mode makes a reduce-only pair for each fill, linked to the order.
+    mutating func protect(_ protection: Protection, parent: VenueOrderID, side: Side, filled qty: Int64, firstFill: Bool,
+                          at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
+        var out: [ExecutionReport] = []
+        let closing = side.opposite
+        for (leg, isTakeProfit) in [(protection.takeProfit, true), (protection.stopLoss, false)] {
+            guard let leg else { continue }
+            // A long's take-profit rises to its trigger and its stop falls; a short's are mirrored.
+            let direction: TriggerDirection = (side == .buy) == isTakeProfit ? .rise : .fall
+            let trigger = Trigger(price: leg.trigger, direction: direction, source: leg.source)
+            switch protection.mode {
+            case .full:
+                guard firstFill else { continue }
+                out += replacePositionLeg(isTakeProfit: isTakeProfit, trigger: trigger, limit: nil, size: nil, side: closing,
+                                          at: time, ids: &ids)
+            case .partial:
+                let spec = OrderSpec(side: closing, type: leg.limitPrice == nil ? .market : .limit, timeInForce: .goodTillCancel,
+                                     price: leg.limitPrice, qty: Quantity(units: qty), reduceOnly: true, trigger: trigger,
+                                     closeOnTrigger: true)
+                let c = ConditionalOrder(venueID: ids.order(), clientID: nil, spec: spec,
+                                         origin: isTakeProfit ? .partialTakeProfit : .partialStopLoss, parent: parent,
+                                         wholePosition: false, priority: nextPriority())
+                store.addConditional(c)
+                out.append(report(time, .accepted(OrderAccepted(venueID: c.venueID, clientID: nil, spec: spec, origin: c.origin,
+                                                                parent: parent))))
             }
-            resting.values.formIndex(after: &i)
         }
+        return out
     }
 
-    // MARK: - Prints
-
-    private func ordered(_ side: Side) -> [Resting] {
-        resting.values.filter { $0.side == side }.sorted {
-            if $0.price != $1.price { return side == .buy ? $0.price > $1.price : $0.price < $1.price }
-            return $0.priority < $1.priority
+    /// Removes the position's leg of one kind and, unless `trigger` is nil, sets a new one.
+    mutating func replacePositionLeg(isTakeProfit: Bool, trigger: Trigger?, limit: Price?, size: Quantity?, side: Side,
+                                     at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
+        var out: [ExecutionReport] = []
+        let kinds: [OrderOrigin] = isTakeProfit ? [.takeProfit] : [.stopLoss]
+        for c in store.conditionals where kinds.contains(c.origin) {
+            store.removeConditional(c.venueID)
+            closed.insert(c.venueID)
+            out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: nil,
+                                                              cancellation: Cancellation(.protectionCleared), filledQty: .zero,
+                                                              wasUntriggered: true))))
         }
+        guard let trigger else { return out }
+        let spec = OrderSpec(side: side, type: limit == nil ? .market : .limit, timeInForce: .goodTillCancel, price: limit,
+                             qty: size ?? .zero, reduceOnly: true, trigger: trigger, closeOnTrigger: true)
+        let c = ConditionalOrder(venueID: ids.order(), clientID: nil, spec: spec, origin: isTakeProfit ? .takeProfit : .stopLoss,
+                                 parent: nil, wholePosition: size == nil, priority: nextPriority())
+        store.addConditional(c)
+        out.append(report(time, .accepted(OrderAccepted(venueID: c.venueID, clientID: nil, spec: spec, origin: c.origin))))
+        return out
     }
 
-    private mutating func match(print trade: Trade) -> [SimReport] {
-        // A sell-taker print hits bids (our buys); a buy-taker print lifts asks (our sells).
-        let ourSide: Side = trade.takerSide == .sell ? .buy : .sell
-        var available = trade.qty.units
-        var reports: [SimReport] = []
-        var consumedOthersAtPrint: Int64 = 0
-        var touchedAtPrint: [SimOrderID] = []
-        // Only orders the print reaches, and that were there when it printed, in price-time priority.
-        var eligible: [(id: SimOrderID, price: Price, priority: UInt64)] = []
-        for (id, o) in resting where o.side == ourSide && o.arrival <= trade.tradeTime {
-            if ourSide == .buy ? trade.price <= o.price : trade.price >= o.price { eligible.append((id, o.price, o.priority)) }
+    /// The position's TP/SL trigger prices now (the first leg of each kind).
+    public var positionTakeProfit: Price? { store.conditionals.first { $0.origin == .takeProfit }?.trigger.price }
+    public var positionStopLoss: Price? { store.conditionals.first { $0.origin == .stopLoss }?.trigger.price }
+
+    // MARK: - Suspension
+
+    /// True when the engine can match: its book is synced and no stream it needs is interrupted.
+    var canMatch: Bool { book.isSynced && interruptions.isEmpty }
+
+    /// Reports the start or end of a suspension after anything that may change `canMatch`; at resume, queues restart
+    /// at the full displayed size and the orders that waited are matched as arrivals.
+    mutating func refreshSuspension(reason: String, at time: ExchangeTime, ledger: inout PositionLedger,
+                                    ids: inout IDMint) -> [ExecutionReport] {
+        if isSuspended == !canMatch { return [] }
+        if !canMatch {
+            isSuspended = true
+            return [report(time, .matchingSuspended(reason: reason))]
         }
-        if eligible.isEmpty { return [] }
-        eligible.sort {
-            if $0.price != $1.price { return ourSide == .buy ? $0.price > $1.price : $0.price < $1.price }
-            return $0.priority < $1.priority
-        }
-        for order in eligible where available > 0 {
-            let through = trade.price != order.price
-            var o = resting[order.id]!
-            if through {
-                o.queueAhead = 0   // the market traded past our level: everything ahead of us is gone
-            } else {
-                touchedAtPrint.append(o.id)
-                let ahead = o.queueAhead ?? book.displayedSize(at: o.price, side: ourSide == .buy ? .bid : .ask).units
-                let consume = min(available, max(0, ahead - consumedOthersAtPrint))
-                consumedOthersAtPrint += consume
-                available -= consume
-                o.queueAhead = ahead
+        isSuspended = false
+        var out = [report(time, .matchingResumed)]
+        for side in [Side.buy, .sell] {
+            // What happened to our queue during the gap is unknown: everything displayed is ahead again.
+            let queues = store.orders(side).map { visibleQueue(side, $0.price) }
+            var i = 0
+            store.updateAll(side) { o in
+                o.queueAhead = queues[i]
+                i += 1
             }
-            let q = min(o.remaining, available)
-            if q > 0 {
-                available -= q
-                o.remaining -= q
-                o.filled += q
-                reports.append(.filled(fill(o.id, o.clientID, o.side, price: o.price.units, qty: q, maker: true, at: trade.tradeTime)))
-            }
-            if o.remaining == 0 { resting[o.id] = nil } else { resting[o.id] = o }
         }
-        // Every order at the print's price moved up by what the print took from the others ahead.
-        for id in touchedAtPrint where resting[id] != nil {
-            resting[id]!.queueAhead = max(0, (resting[id]!.queueAhead ?? 0) - consumedOthersAtPrint)
+        let waiting = (store.bids + store.asks).filter(\.awaitingMatch).sorted { $0.priority < $1.priority }
+        for o in waiting {
+            guard let order = store.removeResting(o.venueID) else { continue }
+            out += match(order, at: time, announce: .none, ledger: &ledger, ids: &ids)
         }
-        if !reports.isEmpty { reports += capReduceOnlyOrders(at: trade.tradeTime) }
-        return reports
+        out += crossFills(at: time, ledger: &ledger, ids: &ids)
+        return out
     }
 
-    private mutating func fill(_ id: SimOrderID, _ clientID: String, _ side: Side, price: Int64, qty: Int64, maker: Bool,
-                               at time: ExchangeTime) -> SimFill {
-        position += side == .buy ? qty : -qty
-        let instrument = configuration.instrument
-        let value = instrument.notional(price: Price(units: price), qty: Quantity(units: qty)) ?? .zero
-        let fee = value.multiplied(by: maker ? configuration.fees.maker : configuration.fees.taker) ?? .zero
-        return SimFill(orderID: id, clientID: clientID, side: side, price: Price(units: price), qty: Quantity(units: qty),
-                       isMaker: maker, value: value, fee: fee, exchangeTime: time)
+    /// The feed says `stream` is interrupted or recovered. A book stream restarts the engine's book (it waits for
+    /// the snapshot that comes next); a trades stream suspends matching until it recovers.
+    public mutating func feed(_ stream: FeedStream, interrupted: Bool, reason: String, at time: ExchangeTime,
+                              ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
+        switch stream {
+        case let .book(_, depth) where depth == book.depth:
+            if interrupted { book.awaitSnapshot() }
+        case .trades:
+            if interrupted { interruptions[stream] = reason } else { interruptions[stream] = nil }
+        default:
+            return []
+        }
+        return refreshSuspension(reason: reason, at: time, ledger: &ledger, ids: &ids)
     }
 }

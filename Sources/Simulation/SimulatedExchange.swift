@@ -1,96 +1,389 @@
 public import CascadeCore
-import MarketData
+public import MarketData
 
-/// One symbol of the simulated exchange: the matching engine, the account its fills settle into, and funding.
+/// One account at a simulated Bybit: a matching engine per symbol, the commands on their way to the venue, the
+/// cross-margin USDT account (positions, wallet, margin, liquidation) and funding.
 ///
-/// Feed it the replayed market in order (`on(_:)`); send commands with the exchange time the client had seen
-/// (`submit(_:lastSeen:)`). Every fill is applied to the account as it is reported; at each funding time the
-/// position pays or receives funding at the rate and mark published before it, or the settlement is
-/// reported as not simulated when the data has no mark price.
+/// Feed it the replayed market in exchange-time order (``on(_:instrument:)``, ``feedChanged(_:at:)``) and send it
+/// commands (``send(_:)``); everything that happens comes back as ``CascadeCore/ExecutionReport``s, stamped with the
+/// exchange time it happened at.
+///
+/// Timing rules (what keeps a backtest from reacting faster than the market allows):
+/// - A command decided at `decidedAt` (the exchange time of the last event its sender saw, of any kind) arrives at
+///   `decidedAt` + entry latency (≥ 1 ms; constant or sampled with a seed). Commands of one account never overtake
+///   each other (one connection is first in, first out), and none arrives before the venue's clock.
+/// - A command is processed after every market event stamped before its arrival, and after the events stamped at
+///   the same millisecond (the conservative order). A print whose match time `T` is before an order's arrival
+///   never touches it.
+/// - Funding settles at each funding instant with the rate and mark published before it, after the commands that
+///   arrived before that instant, on the position actually held then.
+/// - After every event the account is checked for liquidation (see ``SimulatedExchange/Margin``).
+///
+/// Position and wallet reports follow every step that changed them: a position report per symbol touched (Bybit
+/// publishes one on every create, amend and cancel), a wallet report after fills, funding and takeovers.
 public struct SimulatedExchange: Sendable {
-    public private(set) var engine: MatchingEngine
-    public private(set) var account: SimAccount
-    private var funding = FundingClock()
-    /// Draws of the acknowledgement latency: a stream of their own, so entry draws stay what they were.
-    private var acknowledgementRandom: SimRandom
+    public typealias Engine = MatchingEngine<QueueModelChoice, FillModelChoice>
 
-    public init(configuration: SimConfiguration, depth: Int, wallet: USDT) {
-        engine = MatchingEngine(configuration: configuration, depth: depth)
-        account = SimAccount(instrument: configuration.instrument, wallet: wallet)
-        acknowledgementRandom = configuration.acknowledgementLatency.random
+    /// One symbol at the venue: its engine, the account's position in it, its funding clock and leverage.
+    public struct SymbolVenue: Sendable {
+        public internal(set) var engine: Engine
+        public internal(set) var ledger: PositionLedger
+        var funding = FundingClock()
+
+        mutating func process(_ action: VenueCommand.Action, venueID: VenueOrderID?, at time: ExchangeTime,
+                              ids: inout IDMint) -> [ExecutionReport] {
+            engine.process(action, venueID: venueID, at: time, ledger: &ledger, ids: &ids)
+        }
+        mutating func apply(book update: BookUpdate, ids: inout IDMint) -> [ExecutionReport] {
+            engine.apply(book: update, ledger: &ledger, ids: &ids)
+        }
+        mutating func apply(print trade: Trade, ids: inout IDMint) -> ([ExecutionReport], [ConditionalOrder]) {
+            let (reports, fired) = engine.apply(print: trade, ledger: &ledger, ids: &ids)
+            return (reports, fired)
+        }
+        mutating func placeTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
+            engine.placeTriggered(c, price: price, at: time, ledger: &ledger, ids: &ids)
+        }
+        mutating func feed(_ stream: FeedStream, interrupted: Bool, reason: String, at time: ExchangeTime,
+                           ids: inout IDMint) -> [ExecutionReport] {
+            engine.feed(stream, interrupted: interrupted, reason: reason, at: time, ledger: &ledger, ids: &ids)
+        }
+        mutating func takeover(at price: Price, time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
+            engine.takeover(.bustTrade, price: price, at: time, ledger: &ledger, ids: &ids)
+        }
     }
 
-    /// The next acknowledgement delay in ms (≥ 0): how long after the exchange processed something the client
-    /// hears of it on the private stream. Same seed, same draws.
+    /// A command on its way to the venue.
+    struct InFlight: Sendable {
+        var arrival: ExchangeTime
+        var command: VenueCommand
+        var venueID: VenueOrderID?
+    }
+
+    /// What the venue answered when a command was sent.
+    public struct Receipt: Sendable, Hashable {
+        /// When the command reaches the venue.
+        public var arrival: ExchangeTime
+        /// The venue's id of a submitted order (Bybit answers the create call with it).
+        public var venueID: VenueOrderID?
+    }
+
+    /// How a symbol's matching depth was chosen.
+    public enum DepthChoice: Sendable, Hashable {
+        /// Named up front (the deepest the recording carries).
+        case configured(Int)
+        /// Not named: the first depth the data showed (a recording should name it; see ``VenueSettings/matchingDepths``).
+        case firstSeen(Int)
+        public var depth: Int {
+            switch self {
+            case let .configured(d), let .firstSeen(d): d
+            }
+        }
+    }
+
+    public let deposit: USDT
+    public let settings: VenueSettings
+    public internal(set) var symbols: [SymbolID: SymbolVenue] = [:]
+    public internal(set) var depthChoices: [SymbolID: DepthChoice] = [:]
+    /// Instruments met, with their latest rules.
+    public internal(set) var instruments: [SymbolID: Instrument] = [:]
+    /// Leverage set per symbol (the default until set; may be set before the symbol has a market).
+    var leverages: [SymbolID: Rate] = [:]
+    /// Exchange time of the latest event of any kind: what a client deciding now has seen.
+    public internal(set) var clock = ExchangeTime(milliseconds: 0)
+    /// Executions so far (Bybit's `seq`: a position report with this value includes every one of them).
+    public internal(set) var seq: Int64 = 0
+    var inFlight: [InFlight] = []
+    var inFlightHead = 0
+    var lastArrival = ExchangeTime(milliseconds: 0)
+    var ids = IDMint()
+    var entryRandom: SeededRandom
+    var acknowledgementRandom: SeededRandom
+    /// Every client id ever sent, and its order: unique per account.
+    var clientIDs: [ClientOrderID: VenueOrderID] = [:]
+    var touched: Set<SymbolID> = []
+    var walletTouched = false
+
+    public init(deposit: USDT, settings: VenueSettings = VenueSettings()) {
+        self.deposit = deposit
+        self.settings = settings
+        entryRandom = settings.entryLatency.random
+        acknowledgementRandom = settings.acknowledgementLatency.random
+    }
+
+    /// The next acknowledgement delay in ms (≥ 0): how long after the venue processed something the client hears of
+    /// it. A stream of its own, so entry draws stay what they were.
     public mutating func acknowledgementDelay() -> Int64 {
-        engine.configuration.acknowledgementLatency.draw(&acknowledgementRandom, floor: 0)
+        settings.acknowledgementLatency.draw(&acknowledgementRandom, floor: 0)
     }
 
-    /// Sends a command; returns its arrival time at the exchange.
-    @discardableResult
-    public mutating func submit(_ command: SimCommand, lastSeen: ExchangeTime) -> ExchangeTime {
-        engine.submit(command, lastSeen: lastSeen)
+    /// Commands sent and not yet at the venue.
+    public var commandsInFlight: [VenueCommand] { inFlight[inFlightHead...].map(\.command) }
+
+    /// The venue id of an order named by either id (orders ever sent by this account).
+    public func resolve(_ reference: OrderReference) -> VenueOrderID? {
+        switch reference {
+        case let .venue(id): id
+        case let .client(id): clientIDs[id]
+        }
     }
 
-    /// Applies one market event and returns what happened to us, in order.
-    public mutating func on(_ event: MarketEvent) -> [SimReport] {
-        var reports: [SimReport]
+    /// Installs an instrument or its newer trading rules.
+    public mutating func updateInstrument(_ instrument: Instrument) {
+        instruments[instrument.id] = instrument
+        symbols[instrument.id]?.engine.updateInstrument(instrument)
+    }
+
+    // MARK: - Client side
+
+    /// Sends a command. What Bybit refuses on the call itself is refused here at once (instrument rules, reduce-only
+    /// without a position, a trigger already reached, 110007 margin, an unknown order…); everything else is decided
+    /// when the command arrives. A leverage change is applied at once (Bybit answers it synchronously).
+    public mutating func send(_ command: VenueCommand) -> Result<Receipt, Rejection> {
+        let symbol = command.symbol
+        if case let .setLeverage(leverage) = command.action {
+            if let rejection = setLeverage(leverage, symbol: symbol) { return .failure(rejection) }
+            return .success(Receipt(arrival: clock, venueID: nil))
+        }
+        guard let venue = symbols[symbol] else { return .failure(Rejection(.noMarketPrice)) }
+        var command = command
+        var venueID: VenueOrderID?
+        switch command.action {
+        case let .submit(clientID, spec):
+            if let clientID, clientIDs[clientID] != nil { return .failure(Rejection(.duplicateClientID)) }
+            let pending = inFlightOrders(symbol).count { $0.spec.isConditional }
+            if let rejection = venue.engine.orderCheck(spec, pendingConditionals: pending) { return .failure(rejection) }
+            if spec.reduceOnly && !spec.isConditional && Engine.reducible(spec.side, position: venue.ledger.size) == 0 {
+                return .failure(Rejection(.reduceOnlyWouldIncrease))
+            }
+            if spec.type == .market && marketPrice(symbol, spec.side) == nil { return .failure(Rejection(.noMarketPrice)) }
+            if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
+            venueID = ids.order()
+            if let clientID { clientIDs[clientID] = venueID }
+        case let .amend(reference, amendment):
+            guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
+            command.action = .amend(.venue(id), amendment)
+            if let o = venue.engine.store.resting(id) {
+                if let reason = venue.engine.amendCheck(resting: o, amendment) { return .failure(Rejection(reason)) }
+            } else if let c = venue.engine.store.conditional(id) {
+                if let reason = venue.engine.amendCheck(conditional: c, amendment) { return .failure(Rejection(reason)) }
+            } else if let sent = inFlightOrders(symbol).first(where: { $0.venueID == id }) {
+                if amendment.isEmpty { return .failure(Rejection(.nothingToAmend)) }
+                if let qty = amendment.qty, qty.units <= 0 { return .failure(Rejection(.nonPositiveQuantity)) }
+                _ = sent
+            } else {
+                return .failure(Rejection(venue.engine.closed.contains(id) ? .orderClosed : .unknownOrder))
+            }
+            if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
+        case let .cancel(reference):
+            guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
+            command.action = .cancel(.venue(id))
+            let open = venue.engine.store.resting(id) != nil || venue.engine.store.conditional(id) != nil
+                || inFlightOrders(symbol).contains { $0.venueID == id }
+            if !open { return .failure(Rejection(venue.engine.closed.contains(id) ? .orderClosed : .unknownOrder)) }
+        case .cancelAll:
+            break
+        case let .setTradingStop(stop):
+            if let reason = venue.engine.tradingStopCheck(stop, position: venue.ledger.size) { return .failure(Rejection(reason)) }
+        case .setLeverage:
+            break
+        }
+        let latency = settings.entryLatency.draw(&entryRandom, floor: 1)
+        let arrival = max(ExchangeTime(milliseconds: command.decidedAt.milliseconds + latency), lastArrival, clock)
+        lastArrival = arrival
+        inFlight.append(InFlight(arrival: arrival, command: command, venueID: venueID))
+        return .success(Receipt(arrival: arrival, venueID: venueID))
+    }
+
+    /// Orders of `symbol` sent and not yet arrived.
+    func inFlightOrders(_ symbol: SymbolID) -> [(venueID: VenueOrderID, spec: OrderSpec)] {
+        inFlight[inFlightHead...].compactMap { entry in
+            guard entry.command.symbol == symbol, case let .submit(_, spec) = entry.command.action, let id = entry.venueID else { return nil }
+            return (id, spec)
+        }
+    }
+
+    // MARK: - Market side
+
+    /// Applies one replayed market event of `instrument` and returns what happened to the account, in order.
+    /// A symbol's venue opens with its first book message at the matching depth; before it, the symbol has no market.
+    public mutating func on(_ event: MarketEvent, instrument: Instrument) -> [ExecutionReport] {
+        let id = instrument.id
+        if instruments[id] == nil { instruments[id] = instrument }
+        if let time = event.exchangeTime { clock = max(clock, time) }
+        var out: [ExecutionReport] = []
         switch event {
         case let .book(update):
-            reports = settleFundingDue(at: update.exchangeTime)
-            reports += engine.onBook(update)
+            if symbols[id] == nil {
+                let choice = settings.matchingDepths[id].map(DepthChoice.configured) ?? .firstSeen(update.depth)
+                guard update.depth == choice.depth else { break }
+                depthChoices[id] = choice
+                symbols[id] = SymbolVenue(engine: Engine(instrument: instrument, depth: choice.depth, queue: settings.queue,
+                                                         fill: settings.fill, fees: settings.fees,
+                                                         marketProtectionBasisPoints: settings.marketProtectionBasisPoints,
+                                                         maxConditionalOrders: settings.maxConditionalOrders),
+                                          ledger: PositionLedger(instrument: instrument))
+            }
+            guard update.depth == symbols[id]!.engine.book.depth else { break }
+            processDue(before: update.exchangeTime, out: &out)
+            append(symbols[id]!.apply(book: update, ids: &ids), to: &out)
         case let .trades(trades):
-            reports = trades.first.map { settleFundingDue(at: $0.tradeTime) } ?? []
-            reports += engine.onTrades(trades)
+            guard symbols[id] != nil else { break }
+            for trade in trades {
+                processDue(before: trade.tradeTime, out: &out)
+                let (reports, fired) = symbols[id]!.apply(print: trade, ids: &ids)
+                append(reports, to: &out)
+                place(fired, symbol: id, price: trade.price, at: trade.tradeTime, out: &out)
+            }
         case let .ticker(update):
-            reports = engine.onTicker(update)
-            if let settlement = funding.observe(update) { reports += settle(settlement) }
+            guard symbols[id] != nil else { break }
+            processDue(before: update.exchangeTime, out: &out)
+            // The ticker's funding fields take effect after the settlement due before it (if any).
+            if let settlement = symbols[id]!.funding.observe(update) { settle(settlement, symbol: id, out: &out) }
+            let fired = symbols[id]!.engine.apply(ticker: update)
+            let price = update.fields.markPrice ?? update.fields.indexPrice ?? Price(units: 0)
+            place(fired, symbol: id, price: price, fired: update, at: update.exchangeTime, out: &out)
         case .liquidations, .klines:
-            reports = []
+            break
         }
-        for case let .filled(fill) in reports { account.apply(fill) }
-        return reports
+        liquidateIfNeeded(at: clock, out: &out)
+        return finish(out, at: clock)
     }
 
-    /// Processes commands that have arrived by `time` (end of data, lockstep). `settlingFunding` false processes
-    /// commands only: at the end of the data no funding time past the last event may be settled.
-    public mutating func advance(to time: ExchangeTime, settlingFunding: Bool = true) -> [SimReport] {
-        let reports = (settlingFunding ? settleFundingDue(at: time) : []) + engine.advance(to: time)
-        for case let .filled(fill) in reports { account.apply(fill) }
-        return reports
+    /// The feed's trust changed (a lost frame, a session boundary, a book resync, a recovery): matching on the
+    /// symbols concerned is suspended or resumed.
+    public mutating func feedChanged(_ change: FeedState.Change, at time: ExchangeTime) -> [ExecutionReport] {
+        guard !change.isSteady else { return [] }
+        clock = max(clock, time)
+        var out: [ExecutionReport] = []
+        processDue(before: time, out: &out)
+        for (streams, interrupted) in [(change.interrupted, true), (change.recovered, false)] {
+            for stream in streams where symbols[stream.symbol] != nil {
+                append(symbols[stream.symbol]!.feed(stream, interrupted: interrupted, reason: change.reason ?? "feed recovered",
+                                                    at: time, ids: &ids), to: &out)
+            }
+        }
+        return finish(out, at: time)
     }
 
-    /// Cancels every open order with `reason` (see ``MatchingEngine/cancelAll(_:at:)``).
-    public mutating func cancelAll(_ reason: SimCancelReason, at time: ExchangeTime) -> [SimReport] {
-        engine.cancelAll(reason, at: time)
+    /// Processes every command that has arrived by `time` (end of data, a lockstep clock). `settlingFunding` false
+    /// processes commands only: at the end of the data no funding time past the last event may be settled.
+    public mutating func advance(to time: ExchangeTime, settlingFunding: Bool = true) -> [ExecutionReport] {
+        clock = max(clock, time)
+        var out: [ExecutionReport] = []
+        processDue(before: ExchangeTime(milliseconds: time.milliseconds + 1), settlingFunding: settlingFunding, out: &out)
+        liquidateIfNeeded(at: time, out: &out)
+        return finish(out, at: time)
     }
 
-    /// Closes the whole position at `bankruptcyPrice` as a `BustTrade` (off the book, no fee) and reports it as
-    /// liquidated; nothing when flat.
-    public mutating func liquidate(atBankruptcyPrice bankruptcyPrice: Price, at time: ExchangeTime) -> [SimReport] {
-        guard account.size != 0 else { return [] }
-        let qty = Quantity(units: abs(account.size))
-        let side: PositionSide = account.size > 0 ? .long : .short
-        var reports = engine.fillOffBook(side: side == .long ? .sell : .buy, price: bankruptcyPrice, qty: qty, at: time)
-        for case let .filled(fill) in reports { account.apply(fill) }
-        reports.append(.liquidated(side: side, qty: qty, bankruptcyPrice: bankruptcyPrice, at: time))
-        return reports
+    // MARK: - Internals
+
+    /// Processes the commands that arrived before `time`, interleaved with the funding instants due by then:
+    /// commands that arrived before an instant are processed first, so its settlement charges the position held then.
+    mutating func processDue(before time: ExchangeTime, settlingFunding: Bool = true, out: inout [ExecutionReport]) {
+        while true {
+            let command = inFlightHead < inFlight.count && inFlight[inFlightHead].arrival < time ? inFlight[inFlightHead] : nil
+            var funding: (SymbolID, ExchangeTime)?
+            if settlingFunding {
+                for (id, venue) in symbols {
+                    guard let t = venue.funding.pendingTime, t < time || (t == time && command == nil) else { continue }
+                    if funding == nil || (t, id) < (funding!.1, funding!.0) { funding = (id, t) }
+                }
+            }
+            if let command, funding.map({ command.arrival < $0.1 }) ?? true {
+                inFlightHead += 1
+                if inFlightHead > 256 && inFlightHead * 2 > inFlight.count {
+                    inFlight.removeFirst(inFlightHead)
+                    inFlightHead = 0
+                }
+                arrive(command, out: &out)
+            } else if let (id, t) = funding {
+                if let settlement = symbols[id]!.funding.due(at: t) { settle(settlement, symbol: id, out: &out) }
+            } else {
+                return
+            }
+        }
     }
 
-    private mutating func settleFundingDue(at time: ExchangeTime) -> [SimReport] {
-        guard let settlement = funding.due(at: time) else { return [] }
-        return settle(settlement)
+    mutating func arrive(_ entry: InFlight, out: inout [ExecutionReport]) {
+        let id = entry.command.symbol
+        guard symbols[id] != nil else { return }
+        append(symbols[id]!.process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids), to: &out)
     }
 
-    private mutating func settle(_ settlement: FundingClock.Settlement) -> [SimReport] {
+    /// Places conditional orders a price fired, in firing order: close-only ones always, others only if the account
+    /// can afford them now (Bybit cancels a triggered order it cannot margin).
+    mutating func place(_ fired: [ConditionalOrder], symbol: SymbolID, price: Price, fired ticker: TickerUpdate? = nil,
+                        at time: ExchangeTime, out: inout [ExecutionReport]) {
+        for c in fired {
+            let watched: Price = ticker.flatMap { t in
+                c.trigger.source == .markPrice ? t.fields.markPrice : c.trigger.source == .indexPrice ? t.fields.indexPrice : nil
+            } ?? price
+            if !c.spec.onlyReduces && triggeredCost(c, symbol) > availableBalance {
+                append(symbols[symbol]!.engine.dropTriggered(c, price: watched, at: time), to: &out)
+            } else {
+                append(symbols[symbol]!.placeTriggered(c, price: watched, at: time, ids: &ids), to: &out)
+            }
+        }
+    }
+
+    mutating func settle(_ settlement: FundingClock.Settlement, symbol: SymbolID, out: inout [ExecutionReport]) {
         switch settlement {
         case let .settle(at, rate, mark):
+            let size = symbols[symbol]!.ledger.size
             // Only a position open at that instant pays or receives.
-            guard account.size != 0 else { return [] }
-            let paid = account.settleFunding(rate: rate, mark: mark)
-            return [.funding(paid: paid, rate: rate, mark: mark, at: at)]
+            guard size != 0 else { return }
+            let paid = symbols[symbol]!.ledger.settleFunding(rate: rate, mark: mark)
+            let payment = FundingPayment(executionID: ids.execution(), positionSize: Quantity(units: size), markPrice: mark, rate: rate,
+                                         amount: paid)
+            append([ExecutionReport(symbol: symbol, time: at, event: .funding(payment))], to: &out)
         case let .notSimulated(at, reason):
-            return [.fundingNotSimulated(reason: reason, at: at)]
+            out.append(ExecutionReport(symbol: symbol, time: at, event: .fundingNotSimulated(reason: reason)))
         }
+    }
+
+    /// Appends reports, numbering executions (`seq`) and noting what changed.
+    mutating func append(_ reports: [ExecutionReport], to out: inout [ExecutionReport]) {
+        for var r in reports {
+            touched.insert(r.symbol)
+            switch r.event {
+            case var .filled(f):
+                seq += 1
+                f.seq = seq
+                r.event = .filled(f)
+                walletTouched = true
+            case var .takeover(t):
+                seq += 1
+                t.seq = seq
+                r.event = .takeover(t)
+                walletTouched = true
+            case var .funding(p):
+                seq += 1
+                p.seq = seq
+                r.event = .funding(p)
+                walletTouched = true
+            case .matchingSuspended, .matchingResumed, .fundingNotSimulated:
+                touched.remove(r.symbol)
+            default:
+                break
+            }
+            out.append(r)
+        }
+    }
+
+    /// Closes a step: a position report per symbol touched, then the wallet when it changed.
+    mutating func finish(_ reports: [ExecutionReport], at time: ExchangeTime) -> [ExecutionReport] {
+        guard !touched.isEmpty || walletTouched else { return reports }
+        var out = reports
+        let stamp = reports.last?.time ?? time
+        for id in touched.sorted() where symbols[id] != nil {
+            out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
+        }
+        if walletTouched, let any = touched.sorted().first ?? symbols.keys.sorted().first {
+            out.append(ExecutionReport(symbol: any, time: stamp, event: .wallet(walletReport)))
+        }
+        touched = []
+        walletTouched = false
+        return out
     }
 }

@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func seededGarbageNeverCrashes() {
-        var rng = SplitMix64(seed: 42)
+        var rng = SeededRandom(seed: 42)
         var d = BybitPublicDecoder()
         let base = Array(Self.good.utf8)
         for _ in 0..<5_000 {

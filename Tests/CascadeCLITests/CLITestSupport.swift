@@ -280,7 +280,7 @@ extension TemporaryDirectory {
 /// `publicTrade` messages of 1 to 4 trades built here. Receive times advance by 0 (a quarter of the
 /// frames share their predecessor's time) to 265 ms, about 100 ms per frame on average.
 struct SyntheticFeed {
-    private var rng: SplitMix64
+    private var rng: SeededRandom
     private(set) var btcBook: SyntheticBookFrames
     private(set) var ethBook: SyntheticBookFrames
     private var time: Int64
@@ -291,7 +291,7 @@ struct SyntheticFeed {
     private(set) var trades: [String: (buys: Int, sells: Int)] = [:]
 
     init(seed: UInt64, startNanoseconds: Int64 = 1_721_347_021_295_000_000) {
-        rng = SplitMix64(seed: seed)
+        rng = SeededRandom(seed: seed)
         btcBook = SyntheticBookFrames(symbol: "BTCUSDT", depth: 50, seed: seed &+ 1)
         ethBook = SyntheticBookFrames(symbol: "ETHUSDT", depth: 200, seed: seed &+ 2, midCents: 341_862)
         time = startNanoseconds

@@ -8,7 +8,7 @@ import Testing
 @Suite struct PriceLevelsTests {
     @Test(arguments: [true, false])
     func matchesADictionaryModel(ascending: Bool) {
-        var rng = SplitMix64(seed: ascending ? 11 : 12)
+        var rng = SeededRandom(seed: ascending ? 11 : 12)
         var levels = PriceLevels(expectedLevels: 8, ascending: ascending)
         var model: [Int64: Int64] = [:]
         for step in 0..<20_000 {

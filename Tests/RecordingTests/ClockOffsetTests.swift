@@ -10,7 +10,7 @@ import Testing
     /// only grow (a recorder writes in receive order) and start after `after` (ns: the previous file's last frame).
     @discardableResult
     func write(_ path: String, tag: String, ts: [Int64], offsetMs: Int64, seed: UInt64, after: Int64 = 0) throws -> Int64 {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let writer = try FrameFileWriter(path: path)
         var last = after
         for t in ts {

@@ -6,14 +6,14 @@ import Recording
 /// Seeded synthetic Bybit-shaped frames for recording tests (never `random()`: every run, every
 /// machine gets the same bytes, so a failure can be reproduced from the seed).
 struct SeededFrameGenerator {
-    private var rng: SplitMix64
+    private var rng: SeededRandom
     private var time: Int64
     private var counter: UInt64 = 18_000_000
     /// Topics drawn from, shaped like Bybit public topics (symbol after the last dot).
     static let topics = ["orderbook.50.BTCUSDT", "publicTrade.ETHUSDT", "tickers.SOLUSDT", "orderbook.200.ETHUSDT"]
 
     init(seed: UInt64, startNanoseconds: Int64 = 1_721_347_021_295_000_000) {
-        rng = SplitMix64(seed: seed)
+        rng = SeededRandom(seed: seed)
         time = startNanoseconds
     }
 

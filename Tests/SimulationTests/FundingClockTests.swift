@@ -7,7 +7,7 @@ import Simulation
 import Testing
 
 @Suite struct FundingClockTests {
-    let m = Market()
+    let m = MarketBuilder()
 
     func ticker(_ kind: TickerUpdate.Kind, ts: Int64, rate: String? = nil, mark: String? = nil, next: Int64? = nil) throws -> TickerUpdate {
         var f = TickerFields()

@@ -9,11 +9,11 @@ import Testing
 @Suite struct PortfolioInvariantTests {
     @Test(arguments: [1 as UInt64, 7, 42, 2024])
     func marginAndLiquidationHoldAfterEveryEvent(seed: UInt64) throws {
-        var rng = SplitMix64(seed: seed)
-        var m = Market()
+        var rng = SeededRandom(seed: seed)
+        var m = MarketBuilder()
         let instrument = m.instrument
         let deposit = try USDT("1000")
-        var p = SimPortfolio(deposit: deposit)
+        var p = SimulatedExchange(deposit: deposit)
         var mid: Int64 = 10_000   // price in units of 0.1
         var t: Int64 = 1_000
         func price(_ tenths: Int64) -> String { FixedDecimal.format(tenths, digits: 1, minimumFractionDigits: 1) }
@@ -28,7 +28,7 @@ import Testing
                                         exchangeTime: ExchangeTime(milliseconds: t), localTime: LocalTime(nanoseconds: t * 1_000_000)))
         }
         _ = p.on(snapshot(), instrument: instrument)
-        guard case .success = p.setLeverage(try Rate("50"), instrument: instrument) else {
+        guard case .success = p.send(VenueCommand(symbol: instrument.id, decidedAt: p.clock, action: .setLeverage(try Rate("50")))) else {
             Issue.record("leverage 50 refused")
             return
         }
@@ -55,14 +55,14 @@ import Testing
                 let qty = m.q("0.\(1 + rng.next() % 9)")
                 let limit: Price? = rng.next() % 2 == 0 ? nil : m.p(price(buy ? mid - Int64(rng.next() % 3) : mid + Int64(rng.next() % 3)))
                 let before = p.availableBalance
-                let result = p.submit(.place(clientID: "o\(placed)", side: buy ? .buy : .sell, price: limit, qty: qty,
-                                             timeInForce: .goodTillCancel), instrument: instrument)
+                let spec = limit.map { OrderSpec.limit(buy ? .buy : .sell, price: $0, qty: qty) } ?? .market(buy ? .buy : .sell, qty: qty)
+                let result = p.send(VenueCommand(symbol: instrument.id, decidedAt: p.clock, action: .submit(m.id("o\(t)"), spec)))
                 switch result {
                 case .success:
                     placed += 1
                     // A placement may only use balance that was available: it never pushes available below zero.
                     #expect(p.availableBalance >= .zero || p.availableBalance >= before)
-                case .failure(.insufficientAvailableBalance):
+                case .failure(Rejection(.insufficientBalance)):
                     refused += 1
                 case let .failure(other):
                     Issue.record("unexpected refusal \(other)")
@@ -70,19 +70,20 @@ import Testing
                 continue
             }
             let reports = p.on(event, instrument: instrument)
-            let liquidated = reports.contains { if case .liquidated = $0.report { true } else { false } }
-            let exchange = try #require(p.exchanges[instrument.id])
+            let bust = reports.takeovers
+            let venue = try #require(p.symbols[instrument.id])
             #expect(p.equity == p.walletBalance + p.unrealisedPnL)
-            if liquidated {
+            if !bust.isEmpty {
                 liquidations += 1
                 // Everything closed and cancelled; the wallet ends at zero or a rounding crumb above it.
-                #expect(exchange.account.size == 0 && exchange.engine.openOrderCount == 0)
+                #expect(venue.ledger.size == 0 && venue.engine.openOrderCount == 0 && venue.engine.store.conditionals.isEmpty)
                 #expect(p.walletBalance >= .zero && p.walletBalance < crumb)
-                let bust = reports.compactMap { if case let .filled(f) = $0.report { f } else { nil } }.filter(\.isLiquidation)
-                #expect(!bust.isEmpty && bust.allSatisfy { $0.fee == .zero })
+                #expect(bust.allSatisfy { $0.fee == .zero && $0.kind == .bustTrade })
             }
             // Whenever a position survives an event, its equity is above maintenance margin.
-            if exchange.account.size != 0 { #expect(p.equity > p.totalMaintenanceMargin) }
+            if venue.ledger.size != 0 { #expect(p.equity > p.totalMaintenanceMargin) }
+            // The wallet report says what the account says.
+            if let wallet = reports.wallets.last { #expect(wallet.walletBalance == p.walletBalance && wallet.equity == p.equity) }
         }
         // The run exercised what it checks: trading, refusals and at least one liquidation.
         #expect(placed > 100 && refused > 0 && liquidations > 0, "placed \(placed), refused \(refused), liquidations \(liquidations)")

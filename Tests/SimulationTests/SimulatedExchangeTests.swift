@@ -11,85 +11,76 @@ import Testing
 /// and carries mark prices).
 @Suite struct SimulatedExchangeTests {
     @Test(.enabled(if: SharedData.isAvailable, "needs ../shared/data (absent: skipped)"))
-    func aLadderOnRealDataKeepsTheLedgerAndSettlesFundingOnce() throws {
+    func aLadderOnRealDataKeepsTheLedgerAndChargesFundingOnThePositionHeldThen() throws {
         let path = SharedData.root.appendingPathComponent("data/bybit-v5-frames/binance-derived/btcusdt_2023-04-04T2358.frames.gz").path
         var reader = try FrameFileReader(path: path)
         var decoder = BybitPublicDecoder()
-        let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
-        var exchange = SimulatedExchange(configuration: SimConfiguration(instrument: instrument), depth: 200,
-                                         wallet: try USDT("10000"))
+        var settings = VenueSettings()
         let initial = try USDT("10000")
+        var exchange: SimulatedExchange?
         var signedQty: Int64 = 0
         var cash = USDT.zero
         var mark: Price?
-        var fundings: [SimReport] = []
+        var fundings: [FundingPayment] = []
         var fills = 0
+        var opened = false
         var events = 0
-        var lastSeen = ExchangeTime(milliseconds: 0)
-        let fundingTime = ExchangeTime(milliseconds: 1_680_652_800_000)   // 2023-04-05 00:00 UTC (data README)
-        var positionAtFunding: Int64?
         while let line = try reader.next() {
-            guard let message = try? decoder.decode(line.json, localTime: line.localTime), let event = message.marketEvent else { continue }
-            if case let .book(u) = event, u.depth != 200 { continue }
+            guard let message = try? decoder.decode(line.json, localTime: line.localTime), let event = message.marketEvent,
+                  let symbol = event.symbol else { continue }
+            let instrument = decoder.instruments[symbol]
+            if exchange == nil {
+                settings.matchingDepths = [symbol: 200]
+                exchange = SimulatedExchange(deposit: initial, settings: settings)
+            }
             if case let .ticker(t) = event, let m = t.fields.markPrice { mark = m }
-            if positionAtFunding == nil, eventTime(event) >= fundingTime { positionAtFunding = signedQty }
-            let reports = exchange.on(event)
+            let reports = exchange!.on(event, instrument: instrument)
             events += 1
             for report in reports {
-                switch report {
+                switch report.event {
                 case let .filled(f):
                     fills += 1
                     signedQty += f.side == .buy ? f.qty.units : -f.qty.units
-                    cash = cash - (f.side == .buy ? f.value : -f.value) - f.fee
-                case let .funding(paid, rate, fundingMark, _):
-                    // Only a position open at that instant pays: size × mark × rate, longs pay when positive.
-                    let value = try #require(instrument.notional(price: fundingMark, qty: Quantity(units: abs(signedQty))))
-                    let amount = try #require(value.multiplied(by: rate))
-                    #expect(signedQty != 0 && paid == (signedQty > 0 ? amount : -amount))
-                    cash = cash - paid
-                    fundings.append(report)
-                case .fundingNotSimulated:
-                    fundings.append(report)
+                    let value = try #require(instrument.notional(price: f.price, qty: f.qty))
+                    cash = cash - (f.side == .buy ? value : -value) - f.fee
+                case let .funding(p):
+                    // The position charged is the one held at that instant (every fill reported before it), paying
+                    // size × mark × rate; longs pay when the rate is positive.
+                    #expect(p.positionSize.units == signedQty && signedQty != 0)
+                    let value = try #require(instrument.notional(price: p.markPrice, qty: Quantity(units: abs(signedQty))))
+                    let amount = try #require(value.multiplied(by: p.rate))
+                    #expect(p.amount == (signedQty > 0 ? amount : -amount))
+                    cash = cash - p.amount
+                    fundings.append(p)
                 default:
                     break
                 }
             }
+            let x = exchange!
             // After every event: wallet + unrealised = the independent ledger at the current mark.
-            if let mark {
+            if let mark, x.symbols[symbol] != nil, x.valuationPrice(symbol) == mark {
                 let markValue = try #require(instrument.notional(price: mark, qty: Quantity(units: abs(signedQty))))
-                #expect(exchange.account.equity(mark: mark) == initial + cash + (signedQty >= 0 ? markValue : -markValue))
+                #expect(x.equity == initial + cash + (signedQty >= 0 ? markValue : -markValue))
             }
-            if case let .book(u) = event {
-                // Open a long of 0.05 BTC at the first book, so a position is held through the funding time.
-                if lastSeen.milliseconds == 0 {
-                    exchange.submit(.place(clientID: "open", side: .buy, price: nil, qty: try instrument.quantity("0.05"),
-                                           timeInForce: .immediateOrCancel), lastSeen: u.exchangeTime)
-                }
-                lastSeen = u.exchangeTime
+            guard let venue = x.symbols[symbol] else { continue }
+            // Open a long of 0.05 BTC at the first book, so a position is held through the funding time.
+            if !opened {
+                opened = true
+                _ = exchange!.send(VenueCommand(symbol: symbol, decidedAt: x.clock,
+                                                action: .submit(nil, .market(.buy, qty: try instrument.quantity("0.05")))))
             }
             // Every 400 events: a post-only bid and ask at the touch, 0.01 BTC each (at most 6 resting).
-            if events % 400 == 0, exchange.engine.openOrderCount < 6, let bid = exchange.engine.book.bestBid,
-               let ask = exchange.engine.book.bestAsk {
-                exchange.submit(.place(clientID: "b\(events)", side: .buy, price: bid.price, qty: try instrument.quantity("0.01"),
-                                       timeInForce: .postOnly), lastSeen: lastSeen)
-                exchange.submit(.place(clientID: "a\(events)", side: .sell, price: ask.price, qty: try instrument.quantity("0.01"),
-                                       timeInForce: .postOnly), lastSeen: lastSeen)
+            if events % 400 == 0, venue.engine.openOrderCount < 6, let bid = venue.engine.book.bestBid, let ask = venue.engine.book.bestAsk {
+                for (side, price) in [(Side.buy, bid.price), (.sell, ask.price)] {
+                    _ = exchange!.send(VenueCommand(symbol: symbol, decidedAt: x.clock,
+                                                    action: .submit(nil, .limit(side, price: price, qty: try instrument.quantity("0.01"),
+                                                                                timeInForce: .postOnly))))
+                }
             }
         }
         #expect(fills > 0)
-        #expect(exchange.account.size == signedQty)
-        // The capture crosses 2023-04-05 00:00 UTC with the long still open: exactly one settlement.
-        #expect(try #require(positionAtFunding) != 0)
+        #expect(exchange?.symbols.values.first?.ledger.size == signedQty)
+        // The capture crosses 2023-04-05 00:00 UTC with the long still open: exactly one settlement, at that instant.
         #expect(fundings.count == 1)
-    }
-
-    func eventTime(_ event: MarketEvent) -> ExchangeTime {
-        switch event {
-        case let .book(u): u.exchangeTime
-        case let .trades(t): t.first?.tradeTime ?? ExchangeTime(milliseconds: 0)
-        case let .ticker(t): t.exchangeTime
-        case let .liquidations(l): l.first?.exchangeTime ?? ExchangeTime(milliseconds: 0)
-        case let .klines(k): k.first?.exchangeTime ?? ExchangeTime(milliseconds: 0)
-        }
     }
 }

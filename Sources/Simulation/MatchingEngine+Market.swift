@@ -1,0 +1,277 @@
+public import CascadeCore
+public import MarketData
+
+/// The replayed market reaching the engine: book messages, prints, tickers, and what they trigger.
+extension MatchingEngine {
+    /// Applies one message of the matching book (other depths are not for this engine).
+    public mutating func apply(book update: BookUpdate, ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
+        guard update.depth == book.depth else { return [] }
+        let time = update.exchangeTime
+        // Sizes before the update matter only to queue models that tell cancels from trades.
+        var before: [Int64] = []
+        if queueModel.readsSizesBefore && store.restingCount > 0 {
+            before = (store.bids + store.asks).map {
+                book.displayedSize(at: Price(units: $0.price), side: $0.side == .buy ? .bid : .ask).units
+            }
+        }
+        let outcome = book.apply(update)
+        if update.replacesBook {
+            depletedBids = [:]
+            depletedAsks = [:]
+        } else {
+            if !depletedBids.isEmpty { for level in update.bids { depletedBids[level.price.units] = nil } }
+            if !depletedAsks.isEmpty { for level in update.asks { depletedAsks[level.price.units] = nil } }
+        }
+        if !marks.isEmpty { marks.reflect(update.matchTime ?? update.exchangeTime) }
+        if book.isSynced && store.restingCount > 0 { updateQueues(before: before) }
+        if !tradedSinceUpdate.isEmpty { tradedSinceUpdate = [:] }
+        let wasSuspended = isSuspended
+        var reason = "book not synced"
+        if case let .invalidated(error) = outcome { reason = "book integrity: \(error)" }
+        var out = refreshSuspension(reason: reason, at: time, ledger: &ledger, ids: &ids)
+        // A resume already matched what it could; otherwise a moving book may cross resting orders.
+        if !wasSuspended && canMatch { out += crossFills(at: time, ledger: &ledger, ids: &ids) }
+        return out
+    }
+
+    /// Queues after a book update: the model's reading of the size change; an unknown queue becomes the displayed
+    /// size once the level is visible.
+    mutating func updateQueues(before: [Int64]) {
+        var i = 0
+        for side in [Side.buy, .sell] {
+            let bookSide: BookSide = side == .buy ? .bid : .ask
+            // Worked out first, written after: the store is not read while it is being changed.
+            var queues: [Int64?] = []
+            for o in store.orders(side) {
+                defer { i += 1 }
+                guard !o.awaitingMatch else {
+                    queues.append(o.queueAhead)
+                    continue
+                }
+                let now = book.displayedSize(at: Price(units: o.price), side: bookSide).units
+                if let ahead = o.queueAhead {
+                    let old = i < before.count ? before[i] : now
+                    queues.append(queueModel.depthChanged(ahead: ahead, old: old, new: now, traded: tradedSinceUpdate[o.price] ?? 0))
+                } else {
+                    queues.append(visibleQueue(side, o.price).flatMap { queueModel.arrival(displayed: $0) })
+                }
+            }
+            var k = 0
+            store.updateAll(side) { o in
+                o.queueAhead = queues[k]
+                k += 1
+            }
+        }
+    }
+
+    /// Applies one print of the replayed market; returns our fills and the conditional orders it fired (the caller
+    /// places them: ``placeTriggered(_:price:at:ledger:ids:)``).
+    public mutating func apply(print trade: Trade, ledger: inout PositionLedger,
+                               ids: inout IDMint) -> (reports: [ExecutionReport], fired: [ConditionalOrder]) {
+        // RPI prints are not part of the public book: they neither fill nor move queues.
+        if trade.isRPI { return ([], []) }
+        let p = trade.price.units
+        marks.record(takerSide: trade.takerSide, price: p, qty: trade.qty.units, time: trade.tradeTime)
+        tradedSinceUpdate[p, default: 0] += trade.qty.units
+        var out: [ExecutionReport] = []
+        if canMatch && store.restingCount > 0 { out = matchPrint(trade, ledger: &ledger, ids: &ids) }
+        lastPrice = trade.price
+        lastPriceFromPrints = true
+        return (out, fire(.lastPrice, trade.price))
+    }
+
+    mutating func matchPrint(_ trade: Trade, ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
+        // A sell-taker print hits bids (our buys); a buy-taker print lifts asks (our sells).
+        let ourSide: Side = trade.takerSide == .sell ? .buy : .sell
+        let p = trade.price.units
+        let time = trade.tradeTime
+        let bookSide: BookSide = ourSide == .buy ? .bid : .ask
+        var available = trade.qty.units
+        var consumedOthers: Int64 = 0
+        var out: [ExecutionReport] = []
+        var filled: [(order: RestingOrder, qty: Int64)] = []
+        let before = ledger.size
+        for o in store.orders(ourSide) where available > 0 {
+            // Best price first: once the print does not reach an order, it reaches none after it.
+            guard ourSide == .buy ? p <= o.price : p >= o.price else { break }
+            guard o.arrival <= time, !o.awaitingMatch else { continue }
+            var ahead: Int64 = 0
+            if p == o.price {
+                // At our price the others ahead go first (each print's quantity once across all our orders).
+                ahead = o.queueAhead ?? book.displayedSize(at: trade.price, side: bookSide).units
+                let consume = min(available, max(0, ahead - consumedOthers))
+                consumedOthers += consume
+                available -= consume
+            }
+            var q = min(o.remaining, available)
+            if o.onlyReduces { q = min(q, Self.reducible(ourSide, position: ledger.size)) }
+            guard q > 0 else { continue }
+            available -= q
+            let leaves = o.remaining - q
+            out.append(execute(venueID: o.venueID, clientID: o.clientID, side: ourSide, price: o.price, qty: q, leaves: leaves,
+                               liquidity: .maker, at: time, ledger: &ledger, ids: &ids))
+            filled.append((o, q))
+            if leaves == 0 {
+                store.removeResting(o.venueID)
+                closed.insert(o.venueID)
+            } else {
+                // Traded through: everything ahead of us at our price is gone.
+                store.update(o.venueID) {
+                    $0.remaining = leaves
+                    $0.filled += q
+                    if p != o.price { $0.queueAhead = 0 }
+                }
+            }
+        }
+        // Every order of ours at the print's price moved up by what the print took from the others ahead.
+        if consumedOthers > 0 {
+            store.updateAll(ourSide) { o in
+                guard o.price == p else { return }
+                let ahead = o.queueAhead ?? book.displayedSize(at: trade.price, side: bookSide).units
+                o.queueAhead = max(0, ahead - consumedOthers)
+            }
+        }
+        for (order, qty) in filled {
+            if let protection = order.protection {
+                out += protect(protection, parent: order.venueID, side: order.side, filled: qty, firstFill: order.filled == 0,
+                               at: time, ids: &ids)
+            }
+        }
+        if ledger.size != before { out += positionChanged(from: before, ledger: ledger, at: time) }
+        return out
+    }
+
+    /// ``StrictCrossFill``: resting orders the opposite side has moved strictly through fill at their own price, up to
+    /// the net liquidity through them (best order first, each level's liquidity used once).
+    mutating func crossFills(at time: ExchangeTime, ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
+        guard canMatch, store.restingCount > 0 else { return [] }
+        var out: [ExecutionReport] = []
+        var filled: [(order: RestingOrder, qty: Int64)] = []
+        let before = ledger.size
+        for side in [Side.buy, .sell] {
+            let opposite: BookSide = side == .buy ? .ask : .bid
+            guard let best = bestAvailable(for: side) else { continue }
+            for o in store.orders(side) {
+                guard side == .buy ? best.price < o.price : best.price > o.price else { break }
+                guard !o.awaitingMatch else { continue }
+                // The liquidity strictly through our price, level by level.
+                var levels: [(price: Int64, qty: Int64)] = []
+                for k in 0..<book.levelCount(opposite) {
+                    let level = book.level(opposite, fromBest: k)
+                    let lp = level.price.units
+                    guard side == .buy ? lp < o.price : lp > o.price else { break }
+                    let q = available(opposite, level)
+                    if q > 0 { levels.append((lp, q)) }
+                }
+                let through = levels.reduce(0) { $0 + $1.qty }
+                var q = fillModel.crossFill(remaining: o.remaining, through: through)
+                if o.onlyReduces { q = min(q, Self.reducible(side, position: ledger.size)) }
+                guard q > 0 else { continue }
+                // The counterparties that would have hit us are used up.
+                var left = q
+                for level in levels where left > 0 {
+                    let used = min(left, level.qty)
+                    deplete(side, level.price, used)
+                    left -= used
+                }
+                let leaves = o.remaining - q
+                out.append(execute(venueID: o.venueID, clientID: o.clientID, side: side, price: o.price, qty: q, leaves: leaves,
+                                   liquidity: .maker, at: time, ledger: &ledger, ids: &ids))
+                filled.append((o, q))
+                if leaves == 0 {
+                    store.removeResting(o.venueID)
+                    closed.insert(o.venueID)
+                } else {
+                    store.update(o.venueID) {
+                        $0.remaining = leaves
+                        $0.filled += q
+                        $0.queueAhead = 0
+                    }
+                }
+            }
+        }
+        for (order, qty) in filled {
+            if let protection = order.protection {
+                out += protect(protection, parent: order.venueID, side: order.side, filled: qty, firstFill: order.filled == 0,
+                               at: time, ids: &ids)
+            }
+        }
+        if ledger.size != before { out += positionChanged(from: before, ledger: ledger, at: time) }
+        return out
+    }
+
+    /// Applies a ticker message: mark and index prices move the triggers that watch them. Returns the conditional
+    /// orders it fired. The ticker's last price stands in for prints only until the first print.
+    public mutating func apply(ticker update: TickerUpdate) -> [ConditionalOrder] {
+        var fired: [ConditionalOrder] = []
+        if let mark = update.fields.markPrice {
+            markPrice = mark
+            fired += fire(.markPrice, mark)
+        }
+        if let index = update.fields.indexPrice {
+            indexPrice = index
+            fired += fire(.indexPrice, index)
+        }
+        if !lastPriceFromPrints, let last = update.fields.lastPrice { lastPrice = last }
+        return fired
+    }
+
+    /// Removes and returns the conditional orders watching `source` whose trigger `price` reached, oldest first.
+    mutating func fire(_ source: TriggerSource, _ price: Price) -> [ConditionalOrder] {
+        guard !store.conditionals.isEmpty else { return [] }
+        let fired = store.conditionals.filter { $0.trigger.source == source && $0.trigger.direction.isReached(price, trigger: $0.trigger.price) }
+        for c in fired { store.removeConditional(c.venueID) }
+        return fired
+    }
+
+    /// Places a fired conditional order as a normal order at `time` (`Untriggered` → `Triggered` → working): a TP/SL
+    /// leg or close-on-trigger order closes at most the position (a Full-mode leg all of it), or ends
+    /// `CancelByReduceOnly` when there is nothing left to close.
+    public mutating func placeTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime, ledger: inout PositionLedger,
+                                        ids: inout IDMint) -> [ExecutionReport] {
+        var qty = c.spec.qty.units
+        if c.wholePosition { qty = Self.reducible(c.spec.side, position: ledger.size) }
+        if c.spec.onlyReduces { qty = min(qty, Self.reducible(c.spec.side, position: ledger.size)) }
+        if qty <= 0 {
+            closed.insert(c.venueID)
+            return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: price, qty: .zero))),
+                    report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
+                                                          cancellation: Cancellation(.reduceOnly), filledQty: .zero)))]
+        }
+        var spec = c.spec
+        spec.qty = Quantity(units: qty)
+        let order = RestingOrder(venueID: c.venueID, clientID: c.clientID, side: spec.side, spec: spec, price: spec.price?.units ?? 0,
+                                 remaining: qty, filled: 0, queueAhead: nil, priority: nextPriority(), arrival: time, origin: c.origin,
+                                 parent: c.parent, protection: nil)
+        return match(order, at: time, announce: .triggered(price: price), ledger: &ledger, ids: &ids)
+    }
+
+    /// A fired conditional order the account cannot afford (not close-on-trigger): triggered, then cancelled.
+    public mutating func dropTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime) -> [ExecutionReport] {
+        closed.insert(c.venueID)
+        return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: price, qty: c.spec.qty))),
+                report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
+                                                      cancellation: Cancellation(.insufficientMarginOnTrigger), filledQty: .zero)))]
+    }
+
+    // MARK: - Liquidation
+
+    /// Cancels every open order of the symbol (resting and conditional) with `reason`.
+    public mutating func cancelEverything(_ reason: Cancellation, at time: ExchangeTime) -> [ExecutionReport] {
+        cancelAll(nil, reason: reason, at: time)
+    }
+
+    /// The venue takes the whole position over at `price` (a liquidation: `BustTrade`), off the book: no depletion,
+    /// no queue change, no print, no fee.
+    public mutating func takeover(_ kind: ExecutionKind, price: Price, at time: ExchangeTime, ledger: inout PositionLedger,
+                                  ids: inout IDMint) -> [ExecutionReport] {
+        let position = ledger.size
+        guard position != 0 else { return [] }
+        let side: Side = position > 0 ? .sell : .buy
+        let qty = Quantity(units: abs(position))
+        let outcome = ledger.apply(side: side, price: price, qty: qty, fee: .zero, at: time)
+        let t = Takeover(kind: kind, executionID: ids.execution(), venueID: ids.order(), side: side, price: price, qty: qty, fee: .zero,
+                         closedQty: outcome.closedQty, closedPnl: outcome.closedPnl)
+        return [report(time, .takeover(t))] + positionChanged(from: position, ledger: ledger, at: time)
+    }
+}
