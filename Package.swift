@@ -106,10 +106,16 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        // Test support: seeded synthetic frame generators, fixture and shared-data locators.
+        // Test support: market builders through the production initialisers, seeded synthetic frame generators,
+        // shared-data locators, and `cascade sim` on a loopback port for the simulator and client tests.
         .target(
             name: "CascadeTesting",
-            dependencies: ["CascadeCore", "BybitV5", "MarketData"],
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "BybitSimulator", "BybitV5Client",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(
@@ -138,7 +144,14 @@ var package = Package(
             dependencies: ["CascadeService", "BybitV5Client", "CascadeTesting", "Recording"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording"],
+            name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording", "MarketData"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BybitSimulatorTests",
+            dependencies: [
+                "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeTesting", "Simulation", "MarketData", "Recording",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
@@ -178,3 +191,4 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
 }
+

@@ -50,36 +50,13 @@ extension MarketReplay {
     }
 
     private func statusJSON() -> String {
-        #"{"framesReplayed":\#(framesReplayed),"framesSent":\#(framesSent),"finished":\#(finished),"exchangeTime":\#(exchangeClock + timeOffset),"timeOffset":\#(timeOffset),"accounts":\#(accounts.count),"connections":\#(subscribers.count),"faults":\#(faults.isActive),"clockOffsetsMs":[\#(clockOffsets.map { $0.map { String($0 / 1_000_000) } ?? "null" }.joined(separator: ","))]}"#
+        #"{"framesReplayed":\#(framesReplayed),"framesSent":\#(framesSent),"finished":\#(finished),"exchangeTime":\#(exchangeClock + timeOffset),"timeOffset":\#(timeOffset),"accounts":\#(venue.accounts.count),"connections":\#(subscribers.count),"faults":\#(faults.isActive),"clockOffsetsMs":[\#(clockOffsets.map { $0.map { String($0 / 1_000_000) } ?? "null" }.joined(separator: ","))]}"#
     }
 
     /// Every account starts again from its deposit (no orders, positions or executions) on the market as it is
-    /// now: each symbol's exchange is seeded with the current book and ticker, so trading goes on at once.
+    /// now: each symbol's venue is seeded with the current book and ticker, so trading goes on at once.
     public func resetAccounts() {
         rateWindows = [:]
-        for spec in accountSpecs {
-            let old = accounts[spec.name]
-            var fresh = SimTrading(name: spec.name, deposit: spec.deposit, settings: settings)
-            fresh.timeOffset = timeOffset
-            fresh.clock = exchangeClock
-            for id in (old?.exchanges.keys.sorted() ?? []) {
-                let depth = old!.exchanges[id]!.engine.book.depth
-                let instrument = decoder.instruments[id]
-                guard let book = books["orderbook.\(depth).\(instrument.symbol)"], book.isSynced,
-                      let u = book.lastUpdateID, let ts = book.lastExchangeTime else { continue }
-                let snapshot = BookUpdate(symbol: id, depth: depth, kind: .snapshot, updateID: u, sequence: book.lastSequence ?? 0,
-                                          exchangeTime: ts, matchTime: book.lastMatchTime,
-                                          localTime: book.lastLocalTime ?? LocalTime(nanoseconds: 0),
-                                          bids: book.topLevels(.bid, depth), asks: book.topLevels(.ask, depth))
-                fresh.on(.book(snapshot), instrument: instrument, at: ts)
-                if let ticker = tickers[id], ticker.hasSnapshot, let t = ticker.lastExchangeTime {
-                    let update = TickerUpdate(symbol: id, kind: .snapshot, fields: ticker.fields, crossSequence: ticker.lastCrossSequence,
-                                              exchangeTime: t, localTime: ticker.lastLocalTime ?? LocalTime(nanoseconds: 0))
-                    fresh.on(.ticker(update), instrument: instrument, at: t)
-                }
-            }
-            fresh.pending = []
-            accounts[spec.name] = fresh
-        }
+        venue.reset(feed: driver.feed, instruments: decoder.instruments, timeOffset: timeOffset)
     }
 }

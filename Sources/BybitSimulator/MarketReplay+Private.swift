@@ -71,27 +71,26 @@ extension MarketReplay {
     /// Sends the account's private items due by `time` (ms, recorded clock) to its authenticated connections:
     /// consecutive items of one topic travel in one message, as Bybit batches them.
     func release(account name: String, upTo time: Int64) {
-        guard accounts[name]?.pending.first.map({ $0.due <= time }) == true else { return }
-        let due = accounts[name]!.takeDue(upTo: time)
+        guard let index = venue.index[name], venue.accounts[index].pending.first.map({ $0.due <= time }) == true else { return }
+        let due = venue.accounts[index].takeDue(upTo: time)
         let listeners = connectionOrder.filter { subscribers[$0]!.isPrivate && subscribers[$0]!.account == name }
         guard !listeners.isEmpty else { return }
-        var groups: [(topic: SimPrivateTopic, due: Int64, items: [String])] = []
+        var groups: [(topic: SimPrivateTopic, due: Int64, items: [BybitAccount.Push])] = []
         for push in due {
-            if let last = groups.last, last.topic == push.topic { groups[groups.count - 1].items.append(push.item) }
-            else { groups.append((push.topic, push.due, [push.item])) }
+            if let last = groups.last, last.topic == push.topic { groups[groups.count - 1].items.append(push) }
+            else { groups.append((push.topic, push.due, [push])) }
         }
         for group in groups {
             for id in listeners {
                 for topic in subscribers[id]!.topics.sorted() where Self.privateTopics[topic] == group.topic {
-                    var items = group.items
-                    // execution.fast carries trades only (Bybit: execType=Trade), without an envelope id.
+                    // execution.fast carries trades only (Bybit: execType=Trade), fewer fields, no envelope id.
                     let fast = topic.hasPrefix("execution.fast")
-                    if fast { items = items.filter { $0.contains(#""execType":"Trade""#) } }
+                    let items = fast ? group.items.compactMap(\.fast) : group.items.map(\.item)
                     guard !items.isEmpty else { continue }
                     privateMessageSequence += 1
-                    let creation = min(group.due, exchangeClock) + timeOffset
-                    let envelopeID = fast ? "" : #""id":"\#(name)-\#(privateMessageSequence)","#
-                    let text = #"{\#(envelopeID)"topic":"\#(topic)","creationTime":\#(creation),"data":[\#(items.joined(separator: ","))]}"#
+                    let creation = ExchangeTime(milliseconds: min(group.due, exchangeClock) + timeOffset)
+                    let text = BybitPrivateEncoder.message(topic: topic, id: fast ? nil : "\(name)-\(privateMessageSequence)",
+                                                           creationTime: creation, items: items)
                     send(text, to: id, channel: .privateStream)
                 }
             }

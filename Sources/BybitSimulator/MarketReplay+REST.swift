@@ -36,14 +36,14 @@ extension MarketReplay {
             }
             let limit = min(max(Int(query["limit"] ?? "500") ?? 500, 1), 1000)
             let instrument = decoder.instruments[id]
-            let trades = (recentTrades[id] ?? []).suffix(limit).reversed()
+            let trades = driver.recentTrades[id]?.newest(limit) ?? []
             let items = trades.map { t in
                 #"{"execId":"\#(BybitStreamRequest.escape(t.id))","symbol":"\#(symbol)","price":"\#(instrument.format(t.price))","size":"\#(instrument.format(t.qty))","side":"\#(t.takerSide)","time":"\#(t.tradeTime.milliseconds + timeOffset)","isBlockTrade":\#(t.isBlockTrade),"isRPITrade":\#(t.isRPI)}"#
             }
             return ok(#"{"category":"linear","list":[\#(items.joined(separator: ","))]}"#)
         case "/v5/market/tickers":
             let wanted = query["symbol"]
-            let items = tickers.values.filter { wanted == nil || decoder.instruments[$0.symbol].symbol == wanted }
+            let items = driver.feed.tickers.values.filter { wanted == nil || decoder.instruments[$0.symbol].symbol == wanted }
                 .sorted { decoder.instruments[$0.symbol].symbol < decoder.instruments[$1.symbol].symbol }
                 .map { state in
                     var fields = state.fields
@@ -58,7 +58,8 @@ extension MarketReplay {
 
     /// The book with the most depth for a symbol (REST orderbook answers from it).
     private func deepestBook(_ symbol: String) -> OrderBook? {
-        books.values.filter { decoder.instruments[$0.symbol].symbol == symbol && $0.isSynced }.max { $0.depth < $1.depth }
+        guard let id = decoder.instruments.lookup(symbol) else { return nil }
+        return driver.feed.books.filter { $0.symbol == id && $0.isSynced }.max { $0.depth < $1.depth }
     }
 
     /// The recorded instruments-info `result` (or envelope or list), reduced to one symbol when asked.

@@ -25,37 +25,21 @@ public actor MarketReplay {
         var held: [String] = []
     }
 
-    /// A trade kept for `/v5/market/recent-trade`.
-    public struct RecentTrade: Sendable {
-        public var trade: Trade
-    }
-
-    let paths: [String]
     let options: ReplayOptions
     let speed: ReplaySpeed
     let wallClock: any WallClock
-    var decoder = BybitPublicDecoder()
-    var books: [String: OrderBook] = [:]
-    var tickers: [SymbolID: TickerState] = [:]
-    var recentTrades: [SymbolID: [Trade]] = [:]
-    /// Raw `data` of the last `_cascade.instruments` frame (or of the file the user named).
-    public private(set) var instrumentsJSON: [UInt8]?
+    /// Recorded frames → feed state (books, tickers, trust) and the exchange clock.
+    var driver: ReplayDriver
+    /// Every account, each a simulated exchange with its Bybit records.
+    var venue: SimVenue
     var subscribers: [Int: Subscriber] = [:]
     /// Open connection ids, oldest first: frames go out (and faults are drawn) in this order.
     var connectionOrder: [Int] = []
     var nextConnection = 0
     var started = false
-    var replayer: Replayer?
-    /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.
-    public private(set) var clockOffsets: [Int64?] = []
-    var lookahead: (bytes: [UInt8], localTime: LocalTime)?
-    /// Frames sent so far (all subscribers), frames replayed, and whether the data ran out.
-    public private(set) var framesReplayed = 0
+    /// Frames sent so far (all subscribers), and whether the data ran out.
     public private(set) var framesSent = 0
     public private(set) var finished = false
-    /// Exchange time (ms, as recorded) of the latest replayed event, and receive time of the latest frame.
-    public private(set) var exchangeClock: Int64 = 0
-    public private(set) var lastReceiveTime: LocalTime?
     /// Test and fault hooks: answer application pings or not.
     public var answersPings = true
     /// Rebase market timestamps so the first replayed event is stamped with the wall time the replay began.
@@ -63,43 +47,48 @@ public actor MarketReplay {
     /// Milliseconds added to every exchange timestamp sent (0 until the first timestamped frame, or when not rebasing).
     public private(set) var timeOffset: Int64 = 0
     var timeOffsetKnown = false
-    /// Accounts: specs as configured, keys → account name, state by name.
-    let accountSpecs: [SimAccountSpec]
-    /// Account names in configuration order: every event reaches the accounts in this order.
-    let accountNames: [String]
-    /// Leverage, maintenance margin, and each symbol's latency, fees and queue model.
-    let settings: SimMarginSettings
+    /// API key → (secret, account name).
     let keys: [String: (secret: String, account: String)]
-    var accounts: [String: SimTrading] = [:]
     /// Rate-limit windows per "key path": start (ms) and requests used.
     var rateWindows: [String: (start: Int64, used: Int)] = [:]
     /// Seeded per-channel faults (none by default).
     var faults: SimFaultInjector
     var privateMessageSequence = 0
-    static let recentTradeLimit = 1_000
+
+    /// Frames replayed so far.
+    public var framesReplayed: Int { driver.framesReplayed }
+    /// Exchange time (ms, as recorded) of the latest replayed event.
+    public var exchangeClock: Int64 { driver.exchangeClock }
+    /// Receive time of the latest frame.
+    public var lastReceiveTime: LocalTime? { driver.lastReceiveTime }
+    /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.
+    public var clockOffsets: [Int64?] { driver.clockOffsets }
+    /// Raw `data` of the last `_cascade.instruments` frame (or of the file the user named).
+    public var instrumentsJSON: [UInt8]? { driver.instrumentsJSON }
+    var decoder: BybitPublicDecoder { driver.decoder }
+
+    /// The account named `name` (tests and the status control).
+    func account(_ name: String) -> BybitAccount? { venue.index[name].map { venue.accounts[$0] } }
 
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
                 instrumentsJSON: [UInt8]? = nil, accounts: [SimAccountSpec] = [.defaultTestAccount],
                 rebaseTimestamps: Bool = true, faults: SimFaultPlan = SimFaultPlan(),
-                settings: SimMarginSettings = SimMarginSettings(), wallClock: any WallClock) {
-        self.paths = paths
-        self.settings = settings
-        self.accountSpecs = accounts
-        self.accountNames = accounts.map(\.name)
+                settings: VenueSettings = VenueSettings(), wallClock: any WallClock) {
         var keys: [String: (secret: String, account: String)] = [:]
         for spec in accounts { keys[spec.apiKey] = (spec.apiSecret, spec.name) }
         self.keys = keys
-        for spec in accounts { self.accounts[spec.name] = SimTrading(name: spec.name, deposit: spec.deposit, settings: settings) }
         self.options = options
         self.speed = speed
         self.wallClock = wallClock
         self.rebaseTimestamps = rebaseTimestamps
         self.faults = SimFaultInjector(plan: faults)
-        self.instrumentsJSON = instrumentsJSON
-        if let instrumentsJSON {
-            var table = decoder.instruments
-            if (try? BybitInstrumentsInfo.decode(instrumentsJSON, table: &table)) != nil { decoder.instruments = table }
-        }
+        var driver = ReplayDriver(paths: paths, options: options, instrumentsJSON: instrumentsJSON)
+        // Each symbol matches on the deepest book its recordings carry, chosen before anything is replayed (a file
+        // that cannot be read fails later, when the replay opens it, with its own error).
+        var settings = settings
+        if settings.matchingDepths.isEmpty, let depths = try? driver.matchingDepths() { settings.matchingDepths = depths }
+        self.driver = driver
+        venue = SimVenue(specs: accounts, settings: settings)
     }
 
     // MARK: - Subscribers
@@ -227,30 +216,6 @@ public actor MarketReplay {
         }
     }
 
-    /// The next recorded frame, opening the files on first use.
-    private func nextFrame() throws -> (bytes: [UInt8], localTime: LocalTime)? {
-        if let frame = lookahead {
-            lookahead = nil
-            return frame
-        }
-        if replayer == nil {
-            // Each file's receive clock is moved onto the exchange's before merging (files may come from
-            // different machines; our 2024 captures' clock is ~1.5 s off Bybit's).
-            var aligned = options
-            clockOffsets = try ClockOffset.perSource(paths: paths)
-            aligned.clockCorrections = clockOffsets.map { $0 ?? 0 }
-            replayer = try Replayer(paths: paths, options: aligned)
-        }
-        guard let frame = try replayer!.next() else { return nil }
-        return (frame.bytes, frame.localTime)
-    }
-
-    /// Receive time of the next frame, without replaying it.
-    private func peekLocalTime() throws -> LocalTime? {
-        if lookahead == nil { lookahead = try nextFrame() }
-        return lookahead?.localTime
-    }
-
     /// Replays the files once, pacing by receive time. Returns when the data ends or the task is cancelled.
     /// In lockstep mode the clock moves only through ``advance(frames:milliseconds:)``: this waits for cancellation.
     public func run() async throws {
@@ -263,9 +228,8 @@ public actor MarketReplay {
         var sinceYield = 0
         var first: Int64?
         let wallStart = ContinuousClock.now
-        while let frame = try nextFrame() {
+        while let t = try driver.peekLocalTime()?.nanoseconds {
             if Task.isCancelled { break }
-            let t = frame.localTime.nanoseconds
             if first == nil { first = t }
             if let wait = speed.wallNanoseconds(forRecorded: t - first!) {
                 let due = wallStart + .nanoseconds(wait)
@@ -282,7 +246,7 @@ public actor MarketReplay {
                     }
                 }
             }
-            publish(frame.bytes, localTime: frame.localTime)
+            try publishNext()
         }
         if !Task.isCancelled { endOfData() }
     }
@@ -302,7 +266,7 @@ public actor MarketReplay {
         var count = 0
         var limit: Int64?
         if let milliseconds {
-            let base = try lastReceiveTime ?? peekLocalTime()
+            let base = try driver.lastReceiveTime ?? driver.peekLocalTime()
             // Saturating: {"ms": 1e13} means "to the end", not a crash.
             let span = milliseconds.multipliedReportingOverflow(by: 1_000_000)
             limit = base.map { $0.nanoseconds.addingReportingOverflow(span.overflow ? .max : span.partialValue) }
@@ -311,16 +275,15 @@ public actor MarketReplay {
         while !finished {
             if let frames, count >= frames { break }
             if frames == nil && milliseconds == nil { break }
-            if let limit, let peek = try peekLocalTime(), peek.nanoseconds > limit { break }
-            guard let frame = try nextFrame() else {
+            if let limit, let peek = try driver.peekLocalTime(), peek.nanoseconds > limit { break }
+            guard try publishNext() else {
                 endOfData()
                 break
             }
-            publish(frame.bytes, localTime: frame.localTime)
             count += 1
         }
         // A step that ends on the last frame finishes the data now, not on the next call.
-        if !finished, try peekLocalTime() == nil { endOfData() }
+        if !finished, try driver.peekLocalTime() == nil { endOfData() }
         return StepResult(frames: count, finished: finished, exchangeTime: exchangeClock + timeOffset, receiveTime: lastReceiveTime)
     }
 
@@ -329,87 +292,42 @@ public actor MarketReplay {
     private func endOfData() {
         finished = true
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
-        for name in accountNames {
-            accounts[name]!.advance(to: horizon, settlingFunding: false)
-            release(account: name, upTo: .max)
-        }
+        venue.advance(to: horizon, settlingFunding: false, instruments: decoder.instruments)
+        for account in venue.accounts { release(account: account.name, upTo: .max) }
         for id in connectionOrder where !subscribers[id]!.held.isEmpty {
             for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
             subscribers[id]!.held = []
         }
     }
 
-    private func publish(_ bytes: [UInt8], localTime: LocalTime) {
-        framesReplayed += 1
-        lastReceiveTime = localTime
-        guard let message = try? decoder.decode(bytes, localTime: localTime) else { return }
-        var time: ExchangeTime?
-        if let event = message.marketEvent {
-            time = event.exchangeTime
-            if let time {
-                if !timeOffsetKnown {
-                    timeOffsetKnown = true
-                    timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - time.milliseconds : 0
-                    for name in accountNames { accounts[name]!.timeOffset = timeOffset }
-                }
-                exchangeClock = max(exchangeClock, time.milliseconds)
+    /// Replays the next frame: the venue hears of it first (in account order, each account's due private messages
+    /// released), then every subscriber of its topic. False when the data ran out.
+    @discardableResult
+    private func publishNext() throws -> Bool {
+        guard let step = try driver.next() else { return false }
+        if let input = step.input {
+            if case let .event(event) = input, event.exchangeTime != nil, !timeOffsetKnown {
+                timeOffsetKnown = true
+                timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - event.exchangeTime!.milliseconds : 0
+                venue.setTimeOffset(timeOffset)
             }
-            if let symbol = event.symbol {
-                let instrument = decoder.instruments[symbol]
-                for name in accountNames {
-                    accounts[name]!.on(event, instrument: instrument, at: ExchangeTime(milliseconds: exchangeClock))
-                    release(account: name, upTo: exchangeClock)
-                }
-            }
+            venue.apply(input, change: step.change, instruments: decoder.instruments, clock: exchangeClock)
+            for account in venue.accounts { release(account: account.name, upTo: exchangeClock) }
         }
-        var topic: String?
-        switch message {
-        case let .book(update):
-            let name = "orderbook.\(update.depth).\(decoder.instruments[update.symbol].symbol)"
-            var book = books[name] ?? OrderBook(symbol: update.symbol, depth: update.depth)
-            book.apply(update)
-            books[name] = book
-            topic = name
-        case let .trades(list):
-            guard let symbol = list.first?.symbol else { return }
-            var recent = recentTrades[symbol, default: []]
-            recent.append(contentsOf: list)
-            if recent.count > Self.recentTradeLimit { recent.removeFirst(recent.count - Self.recentTradeLimit) }
-            recentTrades[symbol] = recent
-            topic = "publicTrade.\(decoder.instruments[symbol].symbol)"
-        case let .liquidations(list):
-            guard let symbol = list.first?.symbol else { return }
-            topic = "allLiquidation.\(decoder.instruments[symbol].symbol)"
-        case let .ticker(update):
-            var state = tickers[update.symbol] ?? TickerState(symbol: update.symbol)
-            state.apply(update)
-            tickers[update.symbol] = state
-            topic = "tickers.\(decoder.instruments[update.symbol].symbol)"
-        case let .klines(list):
-            guard let k = list.first else { return }
-            topic = "kline.\(k.interval).\(decoder.instruments[k.symbol].symbol)"
-        case let .local(name, data):
-            if name == "instruments" {
-                instrumentsJSON = data
-                var table = decoder.instruments
-                if (try? BybitInstrumentsInfo.decode(data, table: &table)) != nil { decoder.instruments = table }
-            }
-            return
-        case .control:
-            return
-        }
-        guard let topic else { return }
-        let out = timeOffset == 0 ? bytes : BybitTimestampRebaser.rebase(bytes, byMilliseconds: timeOffset)
+        guard let topic = step.topic else { return true }
+        let out = timeOffset == 0 ? step.bytes : BybitTimestampRebaser.rebase(step.bytes, byMilliseconds: timeOffset)
         let text = String(decoding: out, as: UTF8.self)
         for id in connectionOrder where subscribers[id]!.topics.contains(topic) {
             send(text, to: id, channel: .publicStream)
             framesSent += 1
         }
+        return true
     }
 
     /// A snapshot of the current state of `topic` for a late subscriber (books and tickers), timestamps rebased.
     func snapshot(for topic: String) -> String? {
-        if let book = books[topic], book.isSynced, let u = book.lastUpdateID, let ts = book.lastExchangeTime {
+        if case let .orderBook(depth, symbol)? = BybitTopic(topic), let id = decoder.instruments.lookup(symbol),
+           let book = driver.feed.book(id, depth: depth), book.isSynced, let u = book.lastUpdateID, let ts = book.lastExchangeTime {
             let instrument = decoder.instruments[book.symbol]
             return BybitFrameEncoder.bookSnapshot(
                 instrument: instrument, depth: book.depth, bids: book.topLevels(.bid, book.depth),
@@ -417,7 +335,7 @@ public actor MarketReplay {
                 exchangeTime: rebased(ts), matchTime: book.lastMatchTime.map(rebased))
         }
         if case let .tickers(symbol)? = BybitTopic(topic), let id = decoder.instruments.lookup(symbol),
-           let state = tickers[id], state.hasSnapshot, let ts = state.lastExchangeTime {
+           let state = driver.feed.tickers[id], state.hasSnapshot, let ts = state.lastExchangeTime {
             var fields = state.fields
             fields.nextFundingTime = fields.nextFundingTime.map(rebased)
             return BybitFrameEncoder.tickerSnapshot(instrument: decoder.instruments[id], fields: fields,

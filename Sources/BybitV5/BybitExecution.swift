@@ -59,6 +59,36 @@ public struct BybitExecution: Hashable, Sendable {
     public var createType: String
     /// `feeCurrency` (`""` when absent).
     public var feeCurrency: String
+    /// A value as given.
+    public init(category: String = "linear", symbol: String, symbolID: SymbolID, execId: String, orderId: String, orderLinkId: String, side: Side, execPrice: Price, execQty: Quantity, execValue: USDT? = nil, execFee: USDT? = nil, feeRate: Rate? = nil, execType: BybitExecType, isMaker: Bool, execTime: ExchangeTime, seq: Int64? = nil, closedSize: Quantity? = nil, execPnl: USDT? = nil, orderPrice: Price? = nil, orderQty: Quantity? = nil, leavesQty: Quantity? = nil, markPrice: Price? = nil, orderType: String = "UNKNOWN", stopOrderType: String = "UNKNOWN", createType: String = "CreateByUser", feeCurrency: String = "USDT") {
+        self.category = category
+        self.symbol = symbol
+        self.symbolID = symbolID
+        self.execId = execId
+        self.orderId = orderId
+        self.orderLinkId = orderLinkId
+        self.side = side
+        self.execPrice = execPrice
+        self.execQty = execQty
+        self.execValue = execValue
+        self.execFee = execFee
+        self.feeRate = feeRate
+        self.execType = execType
+        self.isMaker = isMaker
+        self.execTime = execTime
+        self.seq = seq
+        self.closedSize = closedSize
+        self.execPnl = execPnl
+        self.orderPrice = orderPrice
+        self.orderQty = orderQty
+        self.leavesQty = leavesQty
+        self.markPrice = markPrice
+        self.orderType = orderType
+        self.stopOrderType = stopOrderType
+        self.createType = createType
+        self.feeCurrency = feeCurrency
+    }
+
 }
 
 /// The execution object as sent (see ``BybitOrderWire`` for why values stay text here).

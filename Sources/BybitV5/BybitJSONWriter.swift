@@ -42,6 +42,25 @@ struct BybitJSONWriter {
         text += json
     }
 
+    /// `"name":123` for a 64-bit integer; skipped when `value` is `nil`.
+    mutating func int64(_ name: String, _ value: Int64?) {
+        guard let value else { return }
+        key(name)
+        text += String(value)
+    }
+
+    /// `"name":{…}` written by `body` into a writer of its own.
+    mutating func object(_ name: String, _ body: (inout BybitJSONWriter) -> Void) {
+        var inner = BybitJSONWriter()
+        body(&inner)
+        raw(name, inner.finished())
+    }
+
+    /// `"name":[…]` of objects already written.
+    mutating func array(_ name: String, _ items: [String]) {
+        raw(name, "[" + items.joined(separator: ",") + "]")
+    }
+
     /// The finished object text.
     func finished() -> String { text + "}" }
 

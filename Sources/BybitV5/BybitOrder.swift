@@ -17,6 +17,8 @@ public struct BybitOrder: Hashable, Sendable {
     public var orderId: String
     /// `orderLinkId`: the client's id (`""` when none was given).
     public var orderLinkId: String
+    /// `parentOrderLinkId`: for a partial TP/SL order, the client id of the order whose fill made it (`""`: none).
+    public var parentOrderLinkId: String
     /// `side`.
     public var side: Side
     /// `orderType`.
@@ -71,6 +73,12 @@ public struct BybitOrder: Hashable, Sendable {
     public var stopLoss: Price?
     /// `tpslMode` (`Full`, `Partial`, `""`).
     public var tpslMode: String
+    /// `tpTriggerBy` / `slTriggerBy` (`LastPrice`, …, `UNKNOWN`); `""` when absent.
+    public var tpTriggerBy: String
+    public var slTriggerBy: String
+    /// `tpLimitPrice` / `slLimitPrice`: the limit of a TP/SL that closes with a limit order.
+    public var tpLimitPrice: Price?
+    public var slLimitPrice: Price?
     /// `createdTime`.
     public var createdTime: ExchangeTime
     /// `updatedTime`.
@@ -81,6 +89,58 @@ public struct BybitOrder: Hashable, Sendable {
 
     /// True when a PostOnly order was cancelled because it would have taken liquidity.
     public var isPostOnlyRejection: Bool { rejectReason == "EC_PostOnlyWillTakeLiquidity" }
+
+    /// An order as given (every field; the encoder writes what Bybit writes for absent ones).
+    public init(category: String = "linear", symbol: String, symbolID: SymbolID, orderId: String, orderLinkId: String,
+                parentOrderLinkId: String = "", side: Side, orderType: BybitOrderType, timeInForce: BybitTimeInForce,
+                orderStatus: BybitOrderStatus, cancelType: String = "UNKNOWN", rejectReason: String = "EC_NoError",
+                createType: String = "CreateByUser", stopOrderType: String = "UNKNOWN", price: Price?, qty: Quantity,
+                leavesQty: Quantity?, leavesValue: USDT?, cumExecQty: Quantity, cumExecValue: USDT?, cumExecFee: USDT?,
+                cumFeeDetail: [String: BybitCoinAmount] = [:], avgPrice: Price?, closedPnl: USDT?, reduceOnly: Bool,
+                closeOnTrigger: Bool, positionIndex: BybitPositionIndex? = .oneWay, triggerPrice: Price? = nil,
+                triggerDirection: BybitTriggerDirection? = nil, triggerBy: String = "UNKNOWN", takeProfit: Price? = nil,
+                stopLoss: Price? = nil, tpslMode: String = "", tpTriggerBy: String = "UNKNOWN", slTriggerBy: String = "UNKNOWN",
+                tpLimitPrice: Price? = nil, slLimitPrice: Price? = nil, createdTime: ExchangeTime, updatedTime: ExchangeTime) {
+        self.category = category
+        self.symbol = symbol
+        self.symbolID = symbolID
+        self.orderId = orderId
+        self.orderLinkId = orderLinkId
+        self.parentOrderLinkId = parentOrderLinkId
+        self.side = side
+        self.orderType = orderType
+        self.timeInForce = timeInForce
+        self.orderStatus = orderStatus
+        self.cancelType = cancelType
+        self.rejectReason = rejectReason
+        self.createType = createType
+        self.stopOrderType = stopOrderType
+        self.price = price
+        self.qty = qty
+        self.leavesQty = leavesQty
+        self.leavesValue = leavesValue
+        self.cumExecQty = cumExecQty
+        self.cumExecValue = cumExecValue
+        self.cumExecFee = cumExecFee
+        self.cumFeeDetail = cumFeeDetail
+        self.avgPrice = avgPrice
+        self.closedPnl = closedPnl
+        self.reduceOnly = reduceOnly
+        self.closeOnTrigger = closeOnTrigger
+        self.positionIndex = positionIndex
+        self.triggerPrice = triggerPrice
+        self.triggerDirection = triggerDirection
+        self.triggerBy = triggerBy
+        self.takeProfit = takeProfit
+        self.stopLoss = stopLoss
+        self.tpslMode = tpslMode
+        self.tpTriggerBy = tpTriggerBy
+        self.slTriggerBy = slTriggerBy
+        self.tpLimitPrice = tpLimitPrice
+        self.slLimitPrice = slLimitPrice
+        self.createdTime = createdTime
+        self.updatedTime = updatedTime
+    }
 }
 
 /// The order object as sent: every value still text, so absence and type are checked by `Codable` and
@@ -90,6 +150,7 @@ struct BybitOrderWire: Decodable, Sendable {
     var symbol: String?
     var orderId: String?
     var orderLinkId: String?
+    var parentOrderLinkId: String?
     var side: String?
     var orderType: String?
     var timeInForce: String?
@@ -117,6 +178,10 @@ struct BybitOrderWire: Decodable, Sendable {
     var takeProfit: String?
     var stopLoss: String?
     var tpslMode: String?
+    var tpTriggerBy: String?
+    var slTriggerBy: String?
+    var tpLimitPrice: String?
+    var slLimitPrice: String?
     var createdTime: String?
     var updatedTime: String?
 
@@ -136,6 +201,7 @@ struct BybitOrderWire: Decodable, Sendable {
             symbolID: id,
             orderId: try f.requiredString(orderId, "orderId"),
             orderLinkId: orderLinkId ?? "",
+            parentOrderLinkId: parentOrderLinkId ?? "",
             side: try f.side(side, "side"),
             orderType: try f.required(f.closed(orderType, "orderType", as: BybitOrderType.self), "orderType"),
             timeInForce: try f.required(f.closed(timeInForce, "timeInForce", as: BybitTimeInForce.self), "timeInForce"),
@@ -164,6 +230,10 @@ struct BybitOrderWire: Decodable, Sendable {
             takeProfit: try f.optionalTriggerPrice(takeProfit, "takeProfit", i),
             stopLoss: try f.optionalTriggerPrice(stopLoss, "stopLoss", i),
             tpslMode: tpslMode ?? "",
+            tpTriggerBy: tpTriggerBy ?? "",
+            slTriggerBy: slTriggerBy ?? "",
+            tpLimitPrice: try f.optionalTriggerPrice(tpLimitPrice, "tpLimitPrice", i),
+            slLimitPrice: try f.optionalTriggerPrice(slLimitPrice, "slLimitPrice", i),
             createdTime: try f.required(f.time(createdTime, "createdTime"), "createdTime"),
             updatedTime: try f.required(f.time(updatedTime, "updatedTime"), "updatedTime"))
     }

@@ -63,6 +63,38 @@ public struct BybitPosition: Hashable, Sendable {
     /// `seq`: matches the `seq` of the execution that produced this state.
     public var seq: Int64?
 
+    /// A value as given.
+    public init(category: String = "linear", symbol: String, symbolID: SymbolID, side: PositionSide? = nil, size: Quantity, positionIndex: BybitPositionIndex? = nil, entryPrice: Price? = nil, positionValue: USDT? = nil, leverage: Rate? = nil, markPrice: Price? = nil, liqPrice: Price? = nil, bustPrice: Price? = nil, breakEvenPrice: Price? = nil, takeProfit: Price? = nil, stopLoss: Price? = nil, trailingStop: Price? = nil, unrealisedPnl: USDT? = nil, curRealisedPnl: USDT? = nil, cumRealisedPnl: USDT? = nil, positionIM: USDT? = nil, positionMM: USDT? = nil, tradeMode: Int? = nil, positionStatus: BybitPositionStatus? = nil, adlRankIndicator: Int? = nil, isReduceOnly: Bool = false, createdTime: ExchangeTime? = nil, updatedTime: ExchangeTime? = nil, seq: Int64? = nil) {
+        self.category = category
+        self.symbol = symbol
+        self.symbolID = symbolID
+        self.side = side
+        self.size = size
+        self.positionIndex = positionIndex
+        self.entryPrice = entryPrice
+        self.positionValue = positionValue
+        self.leverage = leverage
+        self.markPrice = markPrice
+        self.liqPrice = liqPrice
+        self.bustPrice = bustPrice
+        self.breakEvenPrice = breakEvenPrice
+        self.takeProfit = takeProfit
+        self.stopLoss = stopLoss
+        self.trailingStop = trailingStop
+        self.unrealisedPnl = unrealisedPnl
+        self.curRealisedPnl = curRealisedPnl
+        self.cumRealisedPnl = cumRealisedPnl
+        self.positionIM = positionIM
+        self.positionMM = positionMM
+        self.tradeMode = tradeMode
+        self.positionStatus = positionStatus
+        self.adlRankIndicator = adlRankIndicator
+        self.isReduceOnly = isReduceOnly
+        self.createdTime = createdTime
+        self.updatedTime = updatedTime
+        self.seq = seq
+    }
+
     /// The size with a sign: positive long, negative short, zero flat.
     public var signedSize: Quantity {
         side == .short ? Quantity(units: -size.units) : size

@@ -29,6 +29,21 @@ public struct BybitWallet: Hashable, Sendable, Decodable {
     /// `coin`: per-coin balances in document order.
     public var coins: [BybitWallet.Coin]
 
+    /// A value as given.
+    public init(accountType: String = "UNIFIED", totalEquity: USDT? = nil, totalWalletBalance: USDT? = nil, totalMarginBalance: USDT? = nil, totalAvailableBalance: USDT? = nil, totalPerpUPL: USDT? = nil, totalInitialMargin: USDT? = nil, totalMaintenanceMargin: USDT? = nil, accountIMRate: Rate? = nil, accountMMRate: Rate? = nil, coins: [BybitWallet.Coin] = []) {
+        self.accountType = accountType
+        self.totalEquity = totalEquity
+        self.totalWalletBalance = totalWalletBalance
+        self.totalMarginBalance = totalMarginBalance
+        self.totalAvailableBalance = totalAvailableBalance
+        self.totalPerpUPL = totalPerpUPL
+        self.totalInitialMargin = totalInitialMargin
+        self.totalMaintenanceMargin = totalMaintenanceMargin
+        self.accountIMRate = accountIMRate
+        self.accountMMRate = accountMMRate
+        self.coins = coins
+    }
+
     /// The entry of `coin` (e.g. `"USDT"`), if listed.
     public func coin(_ name: String) -> BybitWallet.Coin? { coins.first { $0.coin == name } }
 
@@ -93,6 +108,26 @@ extension BybitWallet {
         public var marginCollateral: Bool?
         /// `collateralSwitch`: whether the user enabled it as collateral.
         public var collateralSwitch: Bool?
+
+        /// A value as given.
+        public init(coin: String, equity: BybitCoinAmount? = nil, usdValue: USDT? = nil, walletBalance: BybitCoinAmount? = nil, availableToWithdraw: BybitCoinAmount? = nil, locked: BybitCoinAmount? = nil, unrealisedPnl: BybitCoinAmount? = nil, cumRealisedPnl: BybitCoinAmount? = nil, totalOrderIM: BybitCoinAmount? = nil, totalPositionIM: BybitCoinAmount? = nil, totalPositionMM: BybitCoinAmount? = nil, borrowAmount: BybitCoinAmount? = nil, accruedInterest: BybitCoinAmount? = nil, bonus: BybitCoinAmount? = nil, marginCollateral: Bool? = nil, collateralSwitch: Bool? = nil) {
+            self.coin = coin
+            self.equity = equity
+            self.usdValue = usdValue
+            self.walletBalance = walletBalance
+            self.availableToWithdraw = availableToWithdraw
+            self.locked = locked
+            self.unrealisedPnl = unrealisedPnl
+            self.cumRealisedPnl = cumRealisedPnl
+            self.totalOrderIM = totalOrderIM
+            self.totalPositionIM = totalPositionIM
+            self.totalPositionMM = totalPositionMM
+            self.borrowAmount = borrowAmount
+            self.accruedInterest = accruedInterest
+            self.bonus = bonus
+            self.marginCollateral = marginCollateral
+            self.collateralSwitch = collateralSwitch
+        }
 
         enum CodingKeys: String, CodingKey {
             case coin, equity, usdValue, walletBalance, availableToWithdraw, locked, unrealisedPnl, cumRealisedPnl

@@ -67,6 +67,12 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Seed of sampled latencies.")
     var seed: UInt64 = 1
 
+    @Option(name: .customLong("fill-model"), help: "When resting orders fill: strict-cross (default: prints, and an opposite side moving strictly through the order) or prints-only.")
+    var fillModel = "strict-cross"
+
+    @Option(name: .customLong("queue-model"), help: "How the queue ahead advances: trades-only (default) or proportional (also a share of unexplained size decreases).")
+    var queueModel = "trades-only"
+
     @Flag(name: .customLong("original-timestamps"), help: "Send the recorded exchange timestamps instead of rebasing them to the replay start.")
     var originalTimestamps = false
 
@@ -87,6 +93,8 @@ struct SimCommand: AsyncParsableCommand {
             if let text, (try? Rate(text)) == nil { throw ValidationError("\(name) must be a decimal such as 0.0002") }
         }
         if let leverage, ((try? Rate(leverage))?.units ?? 0) < 10_000_000_000 { throw ValidationError("--leverage must be a decimal of at least 1") }
+        if !["strict-cross", "prints-only"].contains(fillModel) { throw ValidationError("--fill-model must be strict-cross or prints-only") }
+        if !["trades-only", "proportional"].contains(queueModel) { throw ValidationError("--queue-model must be trades-only or proportional") }
     }
 
     func run() async throws {
@@ -123,9 +131,10 @@ struct SimCommand: AsyncParsableCommand {
 }
 
 extension SimCommand {
-    /// Margin settings and each symbol's latency and fees from the options (validated in `validate()`).
-    func simulationSettings(logger: Logger) throws -> SimMarginSettings {
-        var entry = SimLatency.constant(milliseconds: entryLatencyMs ?? 10)
+    /// The venue's settings from the options (validated in `validate()`).
+    func simulationSettings(logger: Logger) throws -> VenueSettings {
+        var settings = VenueSettings()
+        settings.entryLatency = .constant(milliseconds: entryLatencyMs ?? 10)
         if latencyFromData {
             let samples: [Int64]
             do { samples = try MeasuredLatency.oneWayMilliseconds(paths: data) } catch { throw CLIError("--latency-from-data: \(error)") }
@@ -135,22 +144,15 @@ extension SimCommand {
             let sorted = samples.sorted()
             logger.info("entry latency sampled from the data", metadata: [
                 "samples": "\(samples.count)", "median_ms": "\(sorted[sorted.count / 2])", "p95_ms": "\(sorted[sorted.count * 95 / 100])"])
-            entry = .sampled(millisecondsSamples: samples, seed: seed)
+            settings.entryLatency = .sampled(millisecondsSamples: samples, seed: seed)
         }
-        let ack = SimLatency.constant(milliseconds: ackLatencyMs ?? 5)
-        var fees = SimFees.bybitDefault
-        if let makerFee { fees.maker = try Rate(makerFee) }
-        if let takerFee { fees.taker = try Rate(takerFee) }
-        var settings = SimMarginSettings()
+        settings.acknowledgementLatency = .constant(milliseconds: ackLatencyMs ?? 5)
+        if let makerFee { settings.fees.maker = try Rate(makerFee) }
+        if let takerFee { settings.fees.taker = try Rate(takerFee) }
         if let leverage { settings.defaultLeverage = try Rate(leverage) }
         if let maintenanceMarginRate { settings.maintenanceMarginRate = try Rate(maintenanceMarginRate) }
-        settings.configuration = { [entry, fees] instrument in
-            var c = SimConfiguration(instrument: instrument)
-            c.entryLatency = entry
-            c.acknowledgementLatency = ack
-            c.fees = fees
-            return c
-        }
+        settings.fill = fillModel == "prints-only" ? .printsOnly : .strictCross
+        settings.queue = queueModel == "proportional" ? .proportionalCancels : .tradesOnly
         return settings
     }
 }

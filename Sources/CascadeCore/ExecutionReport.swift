@@ -5,12 +5,13 @@
 /// ``Event/takeover(_:)`` change a position; ``Event/funding(_:)`` changes only the wallet; an
 /// ``Event/unclassified(_:)`` execution changes nothing and calls for reconciliation.
 public struct ExecutionReport: Hashable, Sendable {
-    public var symbol: SymbolID
+    /// The symbol it is about; nil for account-wide reports (the wallet).
+    public var symbol: SymbolID?
     /// When it happened at the venue.
     public var time: ExchangeTime
     public var event: Event
 
-    public init(symbol: SymbolID, time: ExchangeTime, event: Event) {
+    public init(symbol: SymbolID?, time: ExchangeTime, event: Event) {
         self.symbol = symbol
         self.time = time
         self.event = event
@@ -184,7 +185,8 @@ public struct Fill: Hashable, Sendable {
 
     public init(venueID: VenueOrderID, clientID: ClientOrderID?, executionID: ExecutionID, side: Side, price: Price, qty: Quantity,
                 liquidity: Liquidity, fee: USDT, feeRate: Rate, leavesQty: Quantity, closedQty: Quantity? = nil,
-                closedPnl: USDT? = nil, closedPnlAfterCosts: USDT? = nil, markPrice: Price? = nil) {
+                closedPnl: USDT? = nil, closedPnlAfterCosts: USDT? = nil, markPrice: Price? = nil, seq: Int64? = nil) {
+        self.seq = seq
         self.venueID = venueID
         self.clientID = clientID
         self.executionID = executionID

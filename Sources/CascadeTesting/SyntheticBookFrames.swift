@@ -34,8 +34,10 @@ public struct SyntheticBookFrames {
     static func price(_ cents: Int64) -> String { FixedDecimal.format(cents, digits: 2, minimumFractionDigits: 2) }
     static func size(_ milli: Int64) -> String { FixedDecimal.format(milli, digits: 3, minimumFractionDigits: 3) }
 
-    /// The first frame: a snapshot of `depth` levels per side around the mid.
-    public mutating func snapshot() -> String {
+    /// The first frame: a snapshot of `depth` levels per side around the mid, stamped `ts` (default: 20 ms after the
+    /// previous frame).
+    public mutating func snapshot(ts: Int64? = nil) -> String {
+        if let ts { self.ts = ts - 20 }
         bids = [:]
         asks = [:]
         for i in 0..<Int64(depth) {
@@ -45,8 +47,11 @@ public struct SyntheticBookFrames {
         return frame(type: "snapshot", bids: bids.sorted { $0.key > $1.key }, asks: asks.sorted { $0.key < $1.key })
     }
 
-    /// The next delta: `changes` level entries split across both sides (updates, inserts and deletes).
-    public mutating func delta(changes: Int = 8) -> String {
+    /// The next delta: `changes` level entries split across both sides (updates, inserts and deletes), stamped `ts`
+    /// (default: 20 ms after the previous frame). A caller that mixes in other topics passes its own times, so every
+    /// frame of a file stays in exchange-time order.
+    public mutating func delta(changes: Int = 8, ts: Int64? = nil) -> String {
+        if let ts { self.ts = ts - 20 }
         var b: [(Int64, Int64)] = []
         var a: [(Int64, Int64)] = []
         for k in 0..<changes {

@@ -345,7 +345,7 @@ public struct SimulatedExchange: Sendable {
     /// Appends reports, numbering executions (`seq`) and noting what changed.
     mutating func append(_ reports: [ExecutionReport], to out: inout [ExecutionReport]) {
         for var r in reports {
-            touched.insert(r.symbol)
+            if let symbol = r.symbol { touched.insert(symbol) }
             switch r.event {
             case var .filled(f):
                 seq += 1
@@ -363,7 +363,7 @@ public struct SimulatedExchange: Sendable {
                 r.event = .funding(p)
                 walletTouched = true
             case .matchingSuspended, .matchingResumed, .fundingNotSimulated:
-                touched.remove(r.symbol)
+                if let symbol = r.symbol { touched.remove(symbol) }
             default:
                 break
             }
@@ -379,9 +379,7 @@ public struct SimulatedExchange: Sendable {
         for id in touched.sorted() where symbols[id] != nil {
             out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
         }
-        if walletTouched, let any = touched.sorted().first ?? symbols.keys.sorted().first {
-            out.append(ExecutionReport(symbol: any, time: stamp, event: .wallet(walletReport)))
-        }
+        if walletTouched { out.append(ExecutionReport(symbol: nil, time: stamp, event: .wallet(walletReport))) }
         touched = []
         walletTouched = false
         return out

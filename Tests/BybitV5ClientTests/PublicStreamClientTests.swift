@@ -1,6 +1,7 @@
 import BybitSimulator
 import BybitV5Client
 import CascadeCore
+import CascadeTesting
 import Logging
 import Testing
 

@@ -1,0 +1,357 @@
+import BybitV5
+import CascadeCore
+import Foundation
+import Simulation
+
+/// The signed REST endpoints of one account: Bybit requests become ``CascadeCore/VenueCommand``s for the
+/// account's ``Simulation/SimulatedExchange``; answers are read from the Bybit records and written by BybitV5's
+/// encoders. A command is decided at the replay's exchange clock when the request arrives (`decidedAt`).
+extension BybitAccount {
+    /// A REST answer before its envelope.
+    struct Answer {
+        var code: BybitRetCode = .ok
+        var message = "OK"
+        var result = "{}"
+        static func ok(_ result: String) -> Answer { Answer(result: result) }
+        static func fail(_ code: BybitRetCode, _ message: String) -> Answer { Answer(code: code, message: message) }
+        static func refused(_ rejection: Rejection) -> Answer {
+            let (code, message) = BybitCodes.retCode(rejection.reason)
+            return Answer(code: code, message: message)
+        }
+    }
+
+    /// What a request says about an order: its symbol's instrument and its spec.
+    struct Context {
+        var instruments: InstrumentTable
+        /// The replay's exchange clock (ms, recorded): what the client had seen when it sent the request.
+        var decidedAt: ExchangeTime
+        /// The same, as clients see it (rebased).
+        var now: Int64
+    }
+
+    static func text(_ json: [String: Any], _ key: String) -> String? {
+        guard let t = json[key] as? String, !t.isEmpty else { return nil }
+        return t
+    }
+
+    static func instrument(_ json: [String: Any], _ c: Context) -> Instrument? {
+        text(json, "symbol").flatMap { c.instruments.lookup($0) }.map { c.instruments[$0] }
+    }
+
+    // MARK: - Orders
+
+    /// `POST /v5/order/create` (and one item of a batch).
+    mutating func create(_ json: [String: Any], _ c: Context) -> (Answer, VenueOrderID?) {
+        func fail(_ message: String) -> (Answer, VenueOrderID?) { (.fail(.parameterError, "params error: \(message)"), nil) }
+        guard json["category"] as? String == "linear" else { return fail("category must be linear") }
+        guard let instrument = Self.instrument(json, c) else { return fail("symbol invalid") }
+        let side: Side
+        switch json["side"] as? String {
+        case "Buy": side = .buy
+        case "Sell": side = .sell
+        default: return fail("side invalid")
+        }
+        guard let qtyText = Self.text(json, "qty"), let qty = try? instrument.quantity(qtyText) else { return fail("qty invalid") }
+        let type = json["orderType"] as? String ?? "Limit"
+        guard type == "Limit" || type == "Market" else { return fail("orderType invalid") }
+        var price: Price?
+        if type == "Limit" {
+            guard let p = Self.text(json, "price").flatMap({ try? instrument.price($0) }) else { return fail("price invalid") }
+            price = p
+        }
+        let tif: TimeInForce
+        switch type == "Market" ? "IOC" : (json["timeInForce"] as? String ?? "GTC") {
+        case "PostOnly": tif = .postOnly
+        case "IOC": tif = .immediateOrCancel
+        case "FOK": tif = .fillOrKill
+        case "GTC": tif = .goodTillCancel
+        default: return fail("timeInForce invalid")
+        }
+        var clientID: ClientOrderID?
+        if let link = json["orderLinkId"] as? String, !link.isEmpty {
+            guard let id = try? ClientOrderID(link) else { return fail("orderLinkId must be at most 36 of [A-Za-z0-9_-]") }
+            if links[link] != nil { return (.refused(Rejection(.duplicateClientID)), nil) }
+            clientID = id
+        }
+        guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return (.refused(Rejection(.positionIndexMismatch)), nil) }
+        var trigger: Trigger?
+        if let text = Self.text(json, "triggerPrice"), text != "0" {
+            guard let t = try? instrument.price(text), t.units > 0 else { return fail("triggerPrice invalid") }
+            guard let direction = (json["triggerDirection"] as? NSNumber).flatMap({ BybitTriggerDirection(rawValue: $0.intValue) }) else {
+                return fail("triggerDirection must be 1 (rise) or 2 (fall)")
+            }
+            guard let by = BybitTriggerBy(rawValue: json["triggerBy"] as? String ?? "LastPrice") else { return fail("triggerBy invalid") }
+            trigger = Trigger(price: t, direction: BybitCodes.direction(direction), source: BybitCodes.triggerSource(by))
+        }
+        let protection: Protection?
+        switch Self.protection(json, instrument: instrument) {
+        case let .success(p): protection = p
+        case let .failure(error): return (.fail(.parameterError, error.description), nil)
+        }
+        let spec = OrderSpec(side: side, type: type == "Market" ? .market : .limit, timeInForce: tif, price: price, qty: qty,
+                             reduceOnly: json["reduceOnly"] as? Bool ?? false, trigger: trigger,
+                             closeOnTrigger: json["closeOnTrigger"] as? Bool ?? false, protection: protection)
+        let command = VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt, action: .submit(clientID, spec))
+        switch exchange.send(command) {
+        case let .success(receipt):
+            guard let id = receipt.venueID else { return (.fail(.serverError, "no order id"), nil) }
+            recordSent(id, clientID: clientID, spec: spec, instrument: instrument, at: c.now)
+            return (.ok(BybitRESTEncoder.orderID(id.rawValue, clientID?.rawValue ?? "")), id)
+        case let .failure(rejection):
+            return (.refused(rejection), nil)
+        }
+    }
+
+    /// TP/SL attached to a create: `takeProfit`/`stopLoss` with their trigger source, order type and limit price and
+    /// `tpslMode` (`Full`: market exits only; `Partial`: market or limit).
+    static func protection(_ json: [String: Any], instrument: Instrument) -> Result<Protection?, ProtectionError> {
+        let mode: TPSLMode
+        switch json["tpslMode"] as? String ?? "Full" {
+        case "Full", "": mode = .full
+        case "Partial": mode = .partial
+        default: return .failure(ProtectionError(description: "params error: tpslMode must be Full or Partial"))
+        }
+        func leg(_ prefix: String, _ name: String) -> Result<ProtectionLeg?, ProtectionError> {
+            guard let text = Self.text(json, name), text != "0" else { return .success(nil) }
+            guard let trigger = try? instrument.price(text), trigger.units > 0 else {
+                return .failure(ProtectionError(description: "params error: \(name) invalid"))
+            }
+            guard let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else {
+                return .failure(ProtectionError(description: "params error: \(prefix)TriggerBy invalid"))
+            }
+            var limit: Price?
+            switch json["\(prefix)OrderType"] as? String ?? "Market" {
+            case "Market": break
+            case "Limit":
+                guard mode == .partial else {
+                    return .failure(ProtectionError(description: "params error: \(prefix)OrderType Limit needs tpslMode Partial"))
+                }
+                guard let l = Self.text(json, "\(prefix)LimitPrice").flatMap({ try? instrument.price($0) }) else {
+                    return .failure(ProtectionError(description: "params error: \(prefix)LimitPrice required with a Limit \(prefix) order"))
+                }
+                limit = l
+            default:
+                return .failure(ProtectionError(description: "params error: \(prefix)OrderType must be Market or Limit"))
+            }
+            return .success(ProtectionLeg(trigger: trigger, source: BybitCodes.triggerSource(by), limitPrice: limit))
+        }
+        let takeProfit: ProtectionLeg?, stopLoss: ProtectionLeg?
+        switch leg("tp", "takeProfit") {
+        case let .success(l): takeProfit = l
+        case let .failure(e): return .failure(e)
+        }
+        switch leg("sl", "stopLoss") {
+        case let .success(l): stopLoss = l
+        case let .failure(e): return .failure(e)
+        }
+        if takeProfit == nil && stopLoss == nil { return .success(nil) }
+        return .success(Protection(takeProfit: takeProfit, stopLoss: stopLoss, mode: mode))
+    }
+
+    struct ProtectionError: Error { var description: String }
+
+    /// The order a request names by `orderId` (first, as Bybit) or `orderLinkId`.
+    func orderID(_ json: [String: Any]) -> String? {
+        if let id = Self.text(json, "orderId") { return id }
+        return Self.text(json, "orderLinkId").flatMap { links[$0] }
+    }
+
+    /// `POST /v5/order/amend`: quantity, price, trigger price of an open order (conditional orders included).
+    mutating func amend(_ json: [String: Any], _ c: Context) -> Answer {
+        guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
+        let qty = Self.text(json, "qty").flatMap { try? instrument.quantity($0) }
+        let price = Self.text(json, "price").flatMap { try? instrument.price($0) }
+        let trigger = Self.text(json, "triggerPrice").flatMap { try? instrument.price($0) }
+        let amendment = OrderAmendment(qty: qty, price: price, triggerPrice: trigger)
+        guard !amendment.isEmpty else { return .fail(.parameterError, "params error: nothing to amend") }
+        guard let id = orderID(json), let o = orders[id], o.symbol == instrument.symbol else {
+            return .fail(.orderDoesNotExist, "order not exists or too late to replace")
+        }
+        let command = VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt, action: .amend(.venue(VenueOrderID(id)), amendment))
+        if case let .failure(rejection) = exchange.send(command) {
+            if rejection.reason == .unknownOrder || rejection.reason == .orderClosed {
+                return .fail(.orderDoesNotExist, "order not exists or too late to replace")
+            }
+            return .refused(rejection)
+        }
+        return .ok(BybitRESTEncoder.orderID(id, o.orderLinkId))
+    }
+
+    /// `POST /v5/order/cancel`.
+    mutating func cancel(_ json: [String: Any], _ c: Context) -> Answer {
+        guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
+        guard let id = orderID(json), let o = orders[id], o.symbol == instrument.symbol,
+              case .success = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt,
+                                                         action: .cancel(.venue(VenueOrderID(id))))) else {
+            return .fail(.orderDoesNotExist, "order not exists or too late to cancel")
+        }
+        return .ok(BybitRESTEncoder.orderID(id, o.orderLinkId))
+    }
+
+    /// True while an order can still trade or trigger (Bybit's `Triggered` is the moment it becomes active).
+    static func isOpen(_ status: BybitOrderStatus) -> Bool {
+        [.new, .partiallyFilled, .untriggered, .triggered].contains(status)
+    }
+
+    /// Whether `filter` (Bybit's linear `orderFilter`) selects an order (nil: every kind, TP/SL included).
+    func selects(_ filter: OrderFilter?, _ id: String) -> Bool {
+        guard let filter, let info = info[id], let o = orders[id] else { return true }
+        let conditional = info.isConditional || o.stopOrderType != "UNKNOWN"
+        switch filter {
+        case .order: return !conditional
+        case .stopOrder: return conditional
+        case .openOrder: return !info.isPositionLeg
+        }
+    }
+
+    /// `POST /v5/order/cancel-all`: one cancel-all per symbol concerned; the answer lists the orders open now that it
+    /// will cancel (Bybit: "the ack indicates that the request is successfully accepted").
+    mutating func cancelAll(_ json: [String: Any], _ c: Context) -> Answer {
+        var filter: OrderFilter?
+        if let text = Self.text(json, "orderFilter") {
+            guard let f = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
+                return .fail(.parameterError, "params error: orderFilter must be Order, StopOrder or OpenOrder")
+            }
+            filter = f
+        }
+        let symbol = Self.text(json, "symbol")
+        let open = orders.values.filter { Self.isOpen($0.orderStatus) && (symbol == nil || $0.symbol == symbol) && selects(filter, $0.orderId) }
+            .sorted { info[$0.orderId]!.number < info[$1.orderId]!.number }
+        for id in Set(open.map(\.symbolID)).sorted() {
+            _ = exchange.send(VenueCommand(symbol: id, decidedAt: c.decidedAt, action: .cancelAll(filter)))
+        }
+        return .ok(BybitRESTEncoder.cancelAll(open.map { ($0.orderId, $0.orderLinkId) }))
+    }
+
+    /// `GET /v5/order/realtime`: open orders (with `openOnly` 1 or 2, also the 500 latest closed ones), newest first,
+    /// filtered by symbol, id, link and `orderFilter`, paged by `limit`/`cursor`.
+    func realtime(_ query: [String: String], _ c: Context) -> Answer {
+        var filter: OrderFilter?
+        if let text = query["orderFilter"], !text.isEmpty {
+            guard let f = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
+                return .fail(.parameterError, "params error: orderFilter must be Order, StopOrder or OpenOrder")
+            }
+            filter = f
+        }
+        let byID = query["orderId"] != nil || query["orderLinkId"] != nil
+        let withClosed = byID || (query["openOnly"].flatMap { Int($0) } ?? 0) != 0
+        func newestFirst(_ a: BybitOrder, _ b: BybitOrder) -> Bool {
+            a.createdTime == b.createdTime ? info[a.orderId]!.number > info[b.orderId]!.number : a.createdTime > b.createdTime
+        }
+        let closed = orders.values.filter { !Self.isOpen($0.orderStatus) }
+            .sorted { $0.updatedTime == $1.updatedTime ? info[$0.orderId]!.number > info[$1.orderId]!.number : $0.updatedTime > $1.updatedTime }
+            .prefix(500)
+        let list = (orders.values.filter { Self.isOpen($0.orderStatus) } + (withClosed ? Array(closed) : []))
+            .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
+            .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
+            .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
+            .filter { selects(filter, $0.orderId) }
+            .sorted(by: newestFirst)
+        let (page, next) = Self.page(list, query: query, defaultLimit: 20, maxLimit: 50)
+        return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.order($0, instrument: c.instruments[$0.symbolID]) },
+                                         nextPageCursor: next))
+    }
+
+    /// `GET /v5/execution/list`: newest first, filtered, paged.
+    func executionList(_ query: [String: String], _ c: Context) -> Answer {
+        let start = query["startTime"].flatMap { Int64($0) }, end = query["endTime"].flatMap { Int64($0) }
+        let list = executions.reversed()
+            .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
+            .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
+            .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
+            .filter { query["execType"] == nil || $0.execType.rawValue == query["execType"] }
+            .filter { start == nil || $0.execTime.milliseconds >= start! }
+            .filter { end == nil || $0.execTime.milliseconds <= end! }
+        let (page, next) = Self.page(Array(list), query: query, defaultLimit: 50, maxLimit: 100)
+        return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.execution($0, instrument: c.instruments[$0.symbolID]) },
+                                         nextPageCursor: next))
+    }
+
+    /// `GET /v5/position/list`: the named symbol (flat included), or every position open (`settleCoin` only).
+    func positionList(_ query: [String: String], _ c: Context) -> Answer {
+        var items: [String] = []
+        for id in exchange.symbols.keys.sorted() {
+            let instrument = c.instruments[id]
+            if let symbol = query["symbol"], symbol != instrument.symbol { continue }
+            let report = exchange.positionReport(id)
+            if query["symbol"] == nil && report.size == .zero { continue }
+            items.append(BybitPrivateEncoder.position(position(report, instrument: instrument, at: ExchangeTime(milliseconds: c.now)),
+                                                      instrument: instrument, stream: false))
+        }
+        return .ok(BybitRESTEncoder.list(items))
+    }
+
+    /// `GET /v5/account/wallet-balance`.
+    func walletBalance() -> Answer {
+        .ok(BybitRESTEncoder.plainList([BybitPrivateEncoder.wallet(wallet(exchange.walletReport))]))
+    }
+
+    /// `POST /v5/position/trading-stop`: per leg, absent leaves it, `"0"` removes it, a price sets it; each leg with
+    /// its own trigger source; Partial mode with `tpSize`/`slSize` and optional limit exits.
+    mutating func tradingStop(_ json: [String: Any], _ c: Context) -> Answer {
+        guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
+        guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return .refused(Rejection(.positionIndexMismatch)) }
+        let mode: TPSLMode
+        switch json["tpslMode"] as? String ?? "Full" {
+        case "Full": mode = .full
+        case "Partial": mode = .partial
+        default: return .fail(.parameterError, "params error: tpslMode must be Full or Partial")
+        }
+        func change(_ prefix: String, _ name: String) -> LegChange? {
+            guard let text = json[name] as? String, !text.isEmpty else { return .unchanged }
+            if text == "0" { return .remove }
+            guard let price = try? instrument.price(text), price.units > 0,
+                  let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else { return nil }
+            let limit = (json["\(prefix)OrderType"] as? String) == "Limit" ? Self.text(json, "\(prefix)LimitPrice").flatMap { try? instrument.price($0) } : nil
+            return .set(ProtectionLeg(trigger: price, source: BybitCodes.triggerSource(by), limitPrice: limit))
+        }
+        guard let tp = change("tp", "takeProfit"), let sl = change("sl", "stopLoss") else {
+            return .fail(.parameterError, "params error: takeProfit/stopLoss or their trigger source")
+        }
+        if case .unchanged = tp, case .unchanged = sl { return .fail(.parameterError, "params error: takeProfit or stopLoss required") }
+        var size: Quantity?
+        if mode == .partial {
+            guard let q = (Self.text(json, "tpSize") ?? Self.text(json, "slSize")).flatMap({ try? instrument.quantity($0) }), q.units > 0 else {
+                return .fail(.parameterError, "params error: tpSize/slSize required in Partial mode")
+            }
+            size = q
+        }
+        let stop = TradingStop(takeProfit: tp, stopLoss: sl, mode: mode, size: size)
+        if case let .failure(rejection) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt,
+                                                                     action: .setTradingStop(stop))) {
+            return .refused(rejection)
+        }
+        return .ok("{}")
+    }
+
+    /// `POST /v5/position/set-leverage` (one-way mode, cross margin: both sides equal). Applied at once; a position
+    /// message follows.
+    mutating func setLeverage(_ json: [String: Any], _ c: Context) -> Answer {
+        guard json["category"] as? String == "linear" else { return .fail(.parameterError, "params error: category must be linear") }
+        guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
+        guard let buy = Self.text(json, "buyLeverage").flatMap({ try? Rate($0) }),
+              let sell = Self.text(json, "sellLeverage").flatMap({ try? Rate($0) }) else {
+            return .fail(.parameterError, "params error: buyLeverage and sellLeverage are required")
+        }
+        guard buy == sell else { return .fail(.parameterError, "params error: buyLeverage must equal sellLeverage in one-way mode") }
+        exchange.updateInstrument(instrument)
+        if case let .failure(rejection) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt, action: .setLeverage(buy))) {
+            return .refused(rejection)
+        }
+        if exchange.symbols[instrument.id] != nil {
+            let report = exchange.positionReport(instrument.id)
+            push(.position, BybitPrivateEncoder.position(position(report, instrument: instrument, at: ExchangeTime(milliseconds: c.now)),
+                                                         instrument: instrument, stream: true), due: c.decidedAt.milliseconds)
+        }
+        return .ok("{}")
+    }
+
+    /// One page of `list` by `limit` (default/max as Bybit's) and `cursor` (an offset we issued); the next cursor, or
+    /// "" on the last page.
+    static func page<T>(_ list: [T], query: [String: String], defaultLimit: Int, maxLimit: Int) -> ([T], String) {
+        let limit = min(max(query["limit"].flatMap { Int($0) } ?? defaultLimit, 1), maxLimit)
+        let offset = min(max(query["cursor"].flatMap { Int($0) } ?? 0, 0), list.count)
+        let end = min(offset + limit, list.count)
+        return (Array(list[offset..<end]), end < list.count ? String(end) : "")
+    }
+}

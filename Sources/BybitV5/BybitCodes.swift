@@ -1,0 +1,260 @@
+public import CascadeCore
+
+/// The one table between Cascade's venue-neutral order vocabulary and Bybit's wire codes, used both ways: the
+/// simulator's facade encodes reports with it, the gateway decodes Bybit's messages with it.
+public enum BybitCodes {
+    // MARK: - Order terms
+
+    public static func timeInForce(_ tif: TimeInForce) -> BybitTimeInForce {
+        switch tif {
+        case .goodTillCancel: .goodTillCancel
+        case .immediateOrCancel: .immediateOrCancel
+        case .fillOrKill: .fillOrKill
+        case .postOnly: .postOnly
+        }
+    }
+
+    /// Nil for `RPI` (retail price improvement), which Cascade does not place.
+    public static func timeInForce(_ tif: BybitTimeInForce) -> TimeInForce? {
+        switch tif {
+        case .goodTillCancel: .goodTillCancel
+        case .immediateOrCancel: .immediateOrCancel
+        case .fillOrKill: .fillOrKill
+        case .postOnly: .postOnly
+        case .retailPriceImprovement: nil
+        }
+    }
+
+    public static func triggerBy(_ source: TriggerSource) -> BybitTriggerBy {
+        switch source {
+        case .lastPrice: .lastPrice
+        case .markPrice: .markPrice
+        case .indexPrice: .indexPrice
+        }
+    }
+
+    public static func triggerSource(_ by: BybitTriggerBy) -> TriggerSource {
+        switch by {
+        case .lastPrice: .lastPrice
+        case .markPrice: .markPrice
+        case .indexPrice: .indexPrice
+        }
+    }
+
+    public static func direction(_ d: TriggerDirection) -> BybitTriggerDirection { d == .rise ? .rise : .fall }
+    public static func direction(_ d: BybitTriggerDirection) -> TriggerDirection { d == .rise ? .rise : .fall }
+
+    public static func orderFilter(_ filter: OrderFilter) -> BybitOrderFilter {
+        switch filter {
+        case .order: .order
+        case .stopOrder: .stopOrder
+        case .openOrder: .openOrder
+        }
+    }
+
+    public static func orderFilter(_ filter: BybitOrderFilter) -> OrderFilter? {
+        switch filter {
+        case .order: .order
+        case .stopOrder: .stopOrder
+        case .openOrder: .openOrder
+        case .tpslOrder: nil
+        }
+    }
+
+    // MARK: - Who created an order (`createType`) and what kind of stop it is (`stopOrderType`)
+
+    public static func createType(_ origin: OrderOrigin) -> String {
+        switch origin {
+        case .client: "CreateByUser"
+        case .takeProfit: "CreateByTakeProfit"
+        case .stopLoss: "CreateByStopLoss"
+        case .partialTakeProfit: "CreateByPartialTakeProfit"
+        case .partialStopLoss: "CreateByPartialStopLoss"
+        case .liquidation: "CreateByLiq"
+        case .autoDeleveraging: "CreateByAdl_PassThrough"
+        case let .other(raw): raw
+        }
+    }
+
+    public static func origin(createType: String) -> OrderOrigin {
+        switch createType {
+        case "CreateByUser", "", "CreateByStopOrder": .client
+        case "CreateByTakeProfit": .takeProfit
+        case "CreateByStopLoss": .stopLoss
+        case "CreateByPartialTakeProfit": .partialTakeProfit
+        case "CreateByPartialStopLoss": .partialStopLoss
+        case "CreateByLiq": .liquidation
+        case "CreateByAdl_PassThrough": .autoDeleveraging
+        default: .other(createType)
+        }
+    }
+
+    /// `stopOrderType` of an order: `TakeProfit`/`StopLoss` for the position's legs (`Partial…` with a size), `Stop` for
+    /// a client's conditional order, `UNKNOWN` otherwise.
+    public static func stopOrderType(origin: OrderOrigin, conditional: Bool, wholePosition: Bool) -> String {
+        switch origin {
+        case .takeProfit: wholePosition ? "TakeProfit" : "PartialTakeProfit"
+        case .stopLoss: wholePosition ? "StopLoss" : "PartialStopLoss"
+        case .partialTakeProfit: "PartialTakeProfit"
+        case .partialStopLoss: "PartialStopLoss"
+        default: conditional ? "Stop" : "UNKNOWN"
+        }
+    }
+
+    // MARK: - Why an order ended (`cancelType`, `rejectReason`)
+
+    /// Bybit's `(cancelType, rejectReason)` of a cancellation. A PostOnly that would take shows `UNKNOWN` and
+    /// `EC_PostOnlyWillTakeLiquidity` (the docs' order-list example); an IOC or FOK remainder `UNKNOWN` and its reason.
+    public static func cancelCodes(_ reason: CancelReason) -> (cancelType: String, rejectReason: String) {
+        switch reason {
+        case .byClient: ("CancelByUser", "EC_NoError")
+        case .postOnlyWouldTakeLiquidity: ("UNKNOWN", "EC_PostOnlyWillTakeLiquidity")
+        case .immediateOrCancelRemainder: ("UNKNOWN", "EC_NoImmediateQtyToFill")
+        case .fillOrKillNotFilled: ("UNKNOWN", "EC_FOKCancel")
+        case .reduceOnly: ("CancelByReduceOnly", "EC_NoError")
+        case .beforeLiquidation: ("CancelAllBeforeLiq", "EC_NoError")
+        case .beforeAutoDeleveraging: ("CancelAllBeforeAdl", "EC_NoError")
+        case .protectionCleared: ("CancelByTpSlTsClear", "EC_NoError")
+        case .insufficientMarginOnTrigger: ("UNKNOWN", "EC_InsufficientMarginOnTrigger")
+        case .byVenue: ("CancelByAdmin", "EC_NoError")
+        case .selfMatchPrevention: ("CancelBySmp", "EC_NoError")
+        case .disconnected: ("CancelByDCP", "EC_NoError")
+        case .settlement: ("CancelBySettle", "EC_NoError")
+        case let .other(raw): (raw, "EC_NoError")
+        }
+    }
+
+    /// The neutral reason of Bybit's `(cancelType, rejectReason)`; the code kept is the one that said it.
+    public static func cancellation(cancelType: String, rejectReason: String) -> Cancellation {
+        switch rejectReason {
+        case "EC_PostOnlyWillTakeLiquidity": return Cancellation(.postOnlyWouldTakeLiquidity, venueCode: rejectReason)
+        case "EC_NoImmediateQtyToFill", "EC_CancelForNoFullFill": return Cancellation(.immediateOrCancelRemainder, venueCode: rejectReason)
+        case "EC_FOKCancel": return Cancellation(.fillOrKillNotFilled, venueCode: rejectReason)
+        case "EC_InsufficientMarginOnTrigger": return Cancellation(.insufficientMarginOnTrigger, venueCode: rejectReason)
+        default: break
+        }
+        let reason: CancelReason = switch cancelType {
+        case "CancelByUser": .byClient
+        case "CancelByReduceOnly": .reduceOnly
+        case "CancelByPrepareLiq", "CancelAllBeforeLiq": .beforeLiquidation
+        case "CancelByPrepareAdl", "CancelAllBeforeAdl": .beforeAutoDeleveraging
+        case "CancelByTpSlTsClear": .protectionCleared
+        case "CancelByAdmin": .byVenue
+        case "CancelBySmp": .selfMatchPrevention
+        case "CancelByDCP": .disconnected
+        case "CancelBySettle": .settlement
+        default: .other(cancelType.isEmpty || cancelType == "UNKNOWN" ? rejectReason : cancelType)
+        }
+        return Cancellation(reason, venueCode: cancelType)
+    }
+
+    // MARK: - Refusals (`retCode` on a call, `rejectReason` on the order stream)
+
+    /// The retCode and message a refusal gets on a REST call.
+    public static func retCode(_ reason: RejectReason) -> (code: BybitRetCode, message: String) {
+        switch reason {
+        case .unknownOrder: (.orderDoesNotExist, "order not exists or too late to cancel")
+        case .orderClosed: (.orderDoesNotExist, "order not exists or too late to cancel")
+        case .duplicateClientID: (.duplicateOrderLinkId, "OrderLinkedID is duplicate")
+        case .nonPositiveQuantity: (.parameterError, "params error: qty must be positive")
+        case .nonPositivePrice: (.parameterError, "params error: price must be positive")
+        case .noMarketPrice: (.parameterError, "no market to price the order yet")
+        case .nothingToAmend: (.parameterError, "params error: nothing to amend")
+        case .priceNotOnTick: (.parameterError, "params error: price is not a multiple of tickSize")
+        case .quantityNotOnStep: (.parameterError, "params error: qty is not a multiple of qtyStep")
+        case .quantityBelowMinimum: (.parameterError, "params error: qty below minOrderQty")
+        case .quantityAboveMaximum: (.parameterError, "params error: qty above maxOrderQty")
+        case .notionalBelowMinimum: (.notionalBelowMinimum, "Order notional value below the lower limit")
+        case .reduceOnlyWouldIncrease: (.orderQtyTruncatedToZero, "reduce-only rule not satisfied")
+        case .reduceOnlyWithProtection: (.parameterError, "params error: When reduceOnly is true, take profit/stop loss cannot be set")
+        case .positionIndexMismatch: (.parameterError, "position idx not match position mode")
+        case .tooManyConditionalOrders: (.tooManyStopOrders, "The number of stop orders exceeds the maximum allowable limit")
+        case .triggerAlreadyReached(.rise): (.triggerPriceNotAboveMarket, "expect Rising, but trigger_price is at or below the current price")
+        case .triggerAlreadyReached(.fall): (.triggerPriceNotBelowMarket, "expect Falling, but trigger_price is at or above the current price")
+        case .triggerPriceUnknown: (.parameterError, "no price known yet to check the trigger against")
+        case .noPosition: (.parameterError, "can not set tp/sl/ts for zero position")
+        case .insufficientBalance: (.availableBalanceInsufficient, "Available balance is insufficient")
+        case .leverageNotModified: (.leverageNotModified, "Set leverage has not been modified.")
+        case .leverageOutOfRange: (.parameterError, "params error: leverage out of range")
+        case .leverageInsufficientMargin: (.availableMarginInsufficient, "Available margin is insufficient.")
+        case .rateLimited: (.tooManyVisits, "Too many visits. Exceeded the API Rate Limit.")
+        case let .invalidParameter(text): (.parameterError, "params error: \(text)")
+        case let .other(text): (.parameterError, text)
+        }
+    }
+
+    /// The neutral reason of a retCode (with its message for the ones that only say "parameter").
+    public static func rejection(_ code: BybitRetCode, message: String) -> Rejection {
+        let reason: RejectReason = switch code {
+        case .orderDoesNotExist, .orderCompletedOrCancelled, .orderCancelled: code == .orderDoesNotExist ? .unknownOrder : .orderClosed
+        case .duplicateOrderLinkId: .duplicateClientID
+        case .notionalBelowMinimum: .notionalBelowMinimum
+        case .orderQtyTruncatedToZero: .reduceOnlyWouldIncrease
+        case .tooManyStopOrders: .tooManyConditionalOrders
+        case .triggerPriceNotAboveMarket: .triggerAlreadyReached(.rise)
+        case .triggerPriceNotBelowMarket: .triggerAlreadyReached(.fall)
+        case .availableBalanceInsufficient, .insufficientAvailableBalance, .walletBalanceInsufficient, .walletBalanceInsufficient2:
+            .insufficientBalance
+        case .leverageNotModified: .leverageNotModified
+        case .availableMarginInsufficient: .leverageInsufficientMargin
+        case .tooManyVisits, .ipRateLimitExceeded: .rateLimited
+        case .parameterError: .invalidParameter(message)
+        default: .other(message)
+        }
+        return Rejection(reason, venueCode: String(code.rawValue))
+    }
+
+    /// Bybit's `rejectReason` of an order refused at the matching engine (the order stream's `Rejected`).
+    public static func rejectReason(_ reason: RejectReason) -> String {
+        switch reason {
+        case .reduceOnlyWouldIncrease: "EC_ReduceOnlySetButNotReducing"
+        case .insufficientBalance: "EC_InsufficientMargin"
+        case .priceNotOnTick, .quantityNotOnStep, .quantityBelowMinimum, .quantityAboveMaximum, .notionalBelowMinimum,
+             .nonPositivePrice, .nonPositiveQuantity, .invalidParameter: "EC_InvalidParameter"
+        case .tooManyConditionalOrders: "EC_TooManyStopOrders"
+        case .triggerAlreadyReached, .triggerPriceUnknown: "EC_InvalidTriggerPrice"
+        default: "EC_Others"
+        }
+    }
+
+    public static func rejection(rejectReason: String) -> Rejection {
+        let reason: RejectReason = switch rejectReason {
+        case "EC_ReduceOnlySetButNotReducing": .reduceOnlyWouldIncrease
+        case "EC_InsufficientMargin": .insufficientBalance
+        case "EC_TooManyStopOrders": .tooManyConditionalOrders
+        case "EC_InvalidParameter": .invalidParameter(rejectReason)
+        default: .other(rejectReason)
+        }
+        return Rejection(reason, venueCode: rejectReason)
+    }
+
+    // MARK: - Executions
+
+    public static func execType(_ kind: ExecutionKind) -> BybitExecType {
+        switch kind {
+        case .trade: .trade
+        case .blockTrade: .blockTrade
+        case .funding: .funding
+        case .bustTrade: .bustTrade
+        case .autoDeleveraging: .adlTrade
+        case .delivery: .delivery
+        case .settlement: .settle
+        case .movePosition: .movePosition
+        case let .unknown(raw): BybitExecType(rawValue: raw)
+        }
+    }
+
+    public static func kind(_ type: BybitExecType) -> ExecutionKind {
+        switch type {
+        case .trade: .trade
+        case .blockTrade: .blockTrade
+        case .funding: .funding
+        case .bustTrade: .bustTrade
+        case .adlTrade: .autoDeleveraging
+        case .delivery: .delivery
+        case .settle: .settlement
+        case .movePosition: .movePosition
+        default: .unknown(type.rawValue)
+        }
+    }
+}
