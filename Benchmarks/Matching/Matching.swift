@@ -1,5 +1,5 @@
 // Matching throughput with resting orders: replayed book and trade events per second through
-// `MatchingEngine` while our orders rest in the queue (release build, one core: run under `taskset -c 0`).
+// `MatchingEngine` (and `SimulatedExchange`) while our orders rest in the queue (release build, one core: run under `taskset -c 0`).
 //
 //   CASCADE_BENCHMARKS=1 taskset -c 0 swift package --scratch-path .build-bench benchmark --target Matching
 import Benchmark
@@ -27,21 +27,28 @@ func loadEvents(_ name: String) -> [MarketEvent] {
     return events
 }
 
-/// Replays the events through the engine, keeping `ladder` post-only orders per side resting near the touch.
+/// Replays the events through the engine alone, keeping `ladder` post-only orders per side resting near the touch
+/// (each order processed at the event that placed it: no latency queue, no account).
 @inline(never)
 func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
-    var engine = MatchingEngine(configuration: SimConfiguration(instrument: instrument), depth: 200)
+    var engine = MatchingEngine(instrument: instrument, depth: 200, queue: TradesOnlyQueue(), fill: StrictCrossFill())
+    var ledger = PositionLedger(instrument: instrument)
+    var ids = IDMint()
     var fills = 0
     var processed = 0
-    var lastSeen = ExchangeTime(milliseconds: 0)
+    var now = ExchangeTime(milliseconds: 0)
     for (i, event) in events.enumerated() {
         switch event {
         case let .book(u):
-            fills += engine.onBook(u).count
-            lastSeen = u.exchangeTime
-        case let .trades(t):
-            fills += engine.onTrades(t).count
+            fills += engine.apply(book: u, ledger: &ledger, ids: &ids).count
+            now = u.exchangeTime
+        case let .trades(list):
+            for t in list {
+                let (reports, fired) = engine.apply(print: t, ledger: &ledger, ids: &ids)
+                fills += reports.count + fired.count
+                now = t.tradeTime
+            }
         default:
             break
         }
@@ -51,35 +58,37 @@ func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
            let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
             for k in 1...ladder {
                 let tick = Int64(k) * 10_000_000   // 0.1 USDT at 8 price digits
-                engine.submit(.place(clientID: "b\(i)-\(k)", side: .buy, price: Price(units: bid.price.units - tick),
-                                     qty: Quantity(units: 1_000), timeInForce: .postOnly), lastSeen: lastSeen)
-                engine.submit(.place(clientID: "a\(i)-\(k)", side: .sell, price: Price(units: ask.price.units + tick),
-                                     qty: Quantity(units: 1_000), timeInForce: .postOnly), lastSeen: lastSeen)
+                for (side, price) in [(Side.buy, bid.price.units - tick), (.sell, ask.price.units + tick)] {
+                    let spec = OrderSpec.limit(side, price: Price(units: price), qty: Quantity(units: 1_000), timeInForce: .postOnly)
+                    fills += engine.process(.submit(nil, spec), venueID: ids.order(), at: now, ledger: &ledger, ids: &ids).count
+                }
             }
         }
     }
     return (processed, fills)
 }
 
-/// The same ladder through `SimPortfolio`: a margin check on every placement and a liquidation check after
-/// every event (what `cascade sim` runs per account).
+/// The same ladder through `SimulatedExchange` (what `cascade sim` runs per account): entry latency, a margin check
+/// on every placement, a liquidation check and position/wallet reports after every event.
 @inline(never)
-func replayPortfolio(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
+func replayExchange(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
-    var portfolio = SimPortfolio(deposit: USDT(units: Int64(1_000_000) * 100_000_000))
+    var settings = VenueSettings()
+    settings.matchingDepths = [instrument.id: 200]
+    var exchange = SimulatedExchange(deposit: USDT(units: Int64(1_000_000) * 100_000_000), settings: settings)
     var fills = 0
     var processed = 0
     for (i, event) in events.enumerated() {
-        fills += portfolio.on(event, instrument: instrument).count
+        fills += exchange.on(event, instrument: instrument).count
         processed += 1
-        if i % 50 == 0, let engine = portfolio.exchanges[instrument.id]?.engine, engine.openOrderCount < 2 * ladder,
+        if i % 50 == 0, let engine = exchange.symbols[instrument.id]?.engine, engine.openOrderCount < 2 * ladder,
            let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
             for k in 1...ladder {
                 let tick = Int64(k) * 10_000_000
-                _ = portfolio.submit(.place(clientID: "b\(i)-\(k)", side: .buy, price: Price(units: bid.price.units - tick),
-                                            qty: Quantity(units: 1_000), timeInForce: .postOnly), instrument: instrument)
-                _ = portfolio.submit(.place(clientID: "a\(i)-\(k)", side: .sell, price: Price(units: ask.price.units + tick),
-                                            qty: Quantity(units: 1_000), timeInForce: .postOnly), instrument: instrument)
+                for (side, price) in [(Side.buy, bid.price.units - tick), (.sell, ask.price.units + tick)] {
+                    let spec = OrderSpec.limit(side, price: Price(units: price), qty: Quantity(units: 1_000), timeInForce: .postOnly)
+                    _ = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: exchange.clock, action: .submit(nil, spec)))
+                }
             }
         }
     }
@@ -96,7 +105,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     let runs: [(String, @Sendable ([MarketEvent], Int) -> (events: Int, fills: Int))] = [
         ("matching, BTCUSDT 2024-07-18 orderbook.200 + trades", replay),
-        ("portfolio (margin + liquidation checks), BTCUSDT 2024-07-18", replayPortfolio),
+        ("exchange (latency, margin, liquidation, reports), BTCUSDT 2024-07-18", replayExchange),
     ]
     for (title, run) in runs {
         for ladder in [5, 20] {

@@ -37,31 +37,21 @@ extension MatchingEngine {
     /// Queues after a book update: the model's reading of the size change; an unknown queue becomes the displayed
     /// size once the level is visible.
     mutating func updateQueues(before: [Int64]) {
-        var i = 0
-        for side in [Side.buy, .sell] {
-            let bookSide: BookSide = side == .buy ? .bid : .ask
-            // Worked out first, written after: the store is not read while it is being changed.
-            var queues: [Int64?] = []
-            for o in store.orders(side) {
-                defer { i += 1 }
-                guard !o.awaitingMatch else {
-                    queues.append(o.queueAhead)
-                    continue
-                }
-                let now = book.displayedSize(at: Price(units: o.price), side: bookSide).units
-                if let ahead = o.queueAhead {
-                    let old = i < before.count ? before[i] : now
-                    queues.append(queueModel.depthChanged(ahead: ahead, old: old, new: now, traded: tradedSinceUpdate[o.price] ?? 0))
-                } else {
-                    queues.append(visibleQueue(side, o.price).flatMap { queueModel.arrival(displayed: $0) })
-                }
-            }
-            var k = 0
-            store.updateAll(side) { o in
-                o.queueAhead = queues[k]
-                k += 1
-            }
+        // In place, order by order: each queue depends only on its own price (no allocation per book message).
+        for i in store.bids.indices { store.bids[i].queueAhead = nextQueue(store.bids[i], before: i < before.count ? before[i] : nil) }
+        let offset = store.bids.count
+        for i in store.asks.indices {
+            store.asks[i].queueAhead = nextQueue(store.asks[i], before: offset + i < before.count ? before[offset + i] : nil)
         }
+    }
+
+    func nextQueue(_ o: RestingOrder, before old: Int64?) -> Int64? {
+        guard !o.awaitingMatch else { return o.queueAhead }
+        let now = book.displayedSize(at: Price(units: o.price), side: o.side == .buy ? .bid : .ask).units
+        if let ahead = o.queueAhead {
+            return queueModel.depthChanged(ahead: ahead, old: old ?? now, new: now, traded: tradedSinceUpdate[o.price] ?? 0)
+        }
+        return visibleQueue(o.side, o.price).flatMap { queueModel.arrival(displayed: $0) }
     }
 
     /// Applies one print of the replayed market; returns our fills and the conditional orders it fired (the caller

@@ -119,14 +119,20 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
 
     // MARK: - Liquidity
 
-    /// Liquidity prints consumed since the book last reflected them.
+    /// Liquidity prints consumed since the book last reflected them. Small arrays, not dictionaries: a handful of
+    /// prints fall between two book messages, and they are scanned and pruned in place (no allocation per message).
     struct PrintMarks: Sendable {
+        struct Mark: Sendable {
+            var price: Int64
+            var qty: Int64
+            var time: ExchangeTime
+        }
         /// Asks strictly below this price were consumed by buy prints (time of the latest such print).
         var askSweep: (price: Int64, time: ExchangeTime)?
         var bidSweep: (price: Int64, time: ExchangeTime)?
         /// Quantity printed at a level (by takers of the other side), and the latest print's time.
-        var askAt: [Int64: (qty: Int64, time: ExchangeTime)] = [:]
-        var bidAt: [Int64: (qty: Int64, time: ExchangeTime)] = [:]
+        var askAt: [Mark] = []
+        var bidAt: [Mark] = []
 
         var isEmpty: Bool { askSweep == nil && bidSweep == nil && askAt.isEmpty && bidAt.isEmpty }
 
@@ -134,22 +140,31 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         func consumed(_ side: BookSide, _ price: Int64) -> Int64 {
             if side == .ask {
                 if let s = askSweep, price < s.price { return .max }
-                return askAt[price]?.qty ?? 0
+                for m in askAt where m.price == price { return m.qty }
+                return 0
             }
             if let s = bidSweep, price > s.price { return .max }
-            return bidAt[price]?.qty ?? 0
+            for m in bidAt where m.price == price { return m.qty }
+            return 0
         }
 
         /// A print of `qty` at `price` by a taker on `takerSide`.
         mutating func record(takerSide: Side, price: Int64, qty: Int64, time: ExchangeTime) {
             if takerSide == .buy {
                 askSweep = (max(askSweep?.price ?? price, price), time)
-                askAt[price, default: (0, time)].qty += qty
-                askAt[price]!.time = time
+                Self.add(&askAt, price, qty, time)
             } else {
                 bidSweep = (min(bidSweep?.price ?? price, price), time)
-                bidAt[price, default: (0, time)].qty += qty
-                bidAt[price]!.time = time
+                Self.add(&bidAt, price, qty, time)
+            }
+        }
+
+        static func add(_ marks: inout [Mark], _ price: Int64, _ qty: Int64, _ time: ExchangeTime) {
+            if let i = marks.firstIndex(where: { $0.price == price }) {
+                marks[i].qty += qty
+                marks[i].time = time
+            } else {
+                marks.append(Mark(price: price, qty: qty, time: time))
             }
         }
 
@@ -158,8 +173,8 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         mutating func reflect(_ time: ExchangeTime) {
             if let s = askSweep, s.time < time { askSweep = nil }
             if let s = bidSweep, s.time < time { bidSweep = nil }
-            if !askAt.isEmpty { askAt = askAt.filter { $0.value.time >= time } }
-            if !bidAt.isEmpty { bidAt = bidAt.filter { $0.value.time >= time } }
+            if !askAt.isEmpty { askAt.removeAll { $0.time < time } }
+            if !bidAt.isEmpty { bidAt.removeAll { $0.time < time } }
         }
     }
 

@@ -49,8 +49,8 @@ public struct ConditionalOrder: Sendable, Hashable {
 /// A linear array per side: a strategy rests a handful of orders per side, so inserting by binary search and
 /// scanning beats any tree here, and iteration order is deterministic (it feeds reports).
 public struct OrderStore: Sendable {
-    public private(set) var bids: [RestingOrder] = []
-    public private(set) var asks: [RestingOrder] = []
+    public internal(set) var bids: [RestingOrder] = []
+    public internal(set) var asks: [RestingOrder] = []
     /// Untriggered conditional orders, oldest first (they fire in that order).
     public private(set) var conditionals: [ConditionalOrder] = []
 

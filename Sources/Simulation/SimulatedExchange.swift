@@ -103,6 +103,8 @@ public struct SimulatedExchange: Sendable {
     var clientIDs: [ClientOrderID: VenueOrderID] = [:]
     var touched: Set<SymbolID> = []
     var walletTouched = false
+    /// Each symbol's next funding instant not yet settled (kept here so the per-event check touches no symbol).
+    var pendingFunding: [SymbolID: ExchangeTime] = [:]
 
     public init(deposit: USDT, settings: VenueSettings = VenueSettings()) {
         self.deposit = deposit
@@ -240,6 +242,7 @@ public struct SimulatedExchange: Sendable {
             processDue(before: update.exchangeTime, out: &out)
             // The ticker's funding fields take effect after the settlement due before it (if any).
             if let settlement = symbols[id]!.funding.observe(update) { settle(settlement, symbol: id, out: &out) }
+            pendingFunding[id] = symbols[id]!.funding.pendingTime
             let fired = symbols[id]!.engine.apply(ticker: update)
             let price = update.fields.markPrice ?? update.fields.indexPrice ?? Price(units: 0)
             place(fired, symbol: id, price: price, fired: update, at: update.exchangeTime, out: &out)
@@ -285,8 +288,7 @@ public struct SimulatedExchange: Sendable {
             let command = inFlightHead < inFlight.count && inFlight[inFlightHead].arrival < time ? inFlight[inFlightHead] : nil
             var funding: (SymbolID, ExchangeTime)?
             if settlingFunding {
-                for (id, venue) in symbols {
-                    guard let t = venue.funding.pendingTime, t < time || (t == time && command == nil) else { continue }
+                for (id, t) in pendingFunding where t < time || (t == time && command == nil) {
                     if funding == nil || (t, id) < (funding!.1, funding!.0) { funding = (id, t) }
                 }
             }
@@ -299,6 +301,7 @@ public struct SimulatedExchange: Sendable {
                 arrive(command, out: &out)
             } else if let (id, t) = funding {
                 if let settlement = symbols[id]!.funding.due(at: t) { settle(settlement, symbol: id, out: &out) }
+                pendingFunding[id] = symbols[id]!.funding.pendingTime
             } else {
                 return
             }
