@@ -153,3 +153,72 @@ def test_trading_stop_legs_show_on_the_position_and_clear_by_zero(lockstep):
     assert position["stopLoss"] == "0" and float(position["takeProfit"]) == float(tp)
     closed = http.get_open_orders(category="linear", symbol="BTCUSDT", openOnly=1)["result"]["list"]
     assert any(o["stopOrderType"] == "StopLoss" and o["orderStatus"] == "Deactivated" for o in closed)
+
+
+def last_price(http):
+    return float(http.get_tickers(category="linear", symbol="BTCUSDT")["result"]["list"][0]["lastPrice"])
+
+
+def test_tpsl_on_create_full_sets_the_position_and_partial_makes_linked_orders(lockstep):
+    from pybit.exceptions import InvalidRequestError
+    import pytest
+    http = client()
+    last = last_price(http)
+    tp, sl = f"{last + 1000:.2f}", f"{last - 1000:.2f}"
+    # Full: the position's own legs, made when the order fills.
+    full = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.010",
+                            takeProfit=tp, stopLoss=sl, tpslMode="Full", tpTriggerBy="MarkPrice", slTriggerBy="LastPrice")
+    assert full["retCode"] == 0
+    lockstep.advance(frames=1)
+    position = http.get_positions(category="linear", symbol="BTCUSDT")["result"]["list"][0]
+    assert float(position["takeProfit"]) == float(tp) and float(position["stopLoss"]) == float(sl)
+    legs = http.get_open_orders(category="linear", symbol="BTCUSDT", orderFilter="StopOrder")["result"]["list"]
+    assert sorted((o["stopOrderType"], o["triggerBy"]) for o in legs) == [("StopLoss", "LastPrice"),
+                                                                         ("TakeProfit", "MarkPrice")]
+    assert http.get_open_orders(category="linear", symbol="BTCUSDT", orderFilter="Order")["result"]["list"] == []
+    # Partial: a TP/SL pair of the filled size, linked to its order by parentOrderLinkId.
+    link = f"conf-{uuid.uuid4().hex[:12]}"
+    partial = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.020",
+                               orderLinkId=link, takeProfit=tp, stopLoss=sl, tpslMode="Partial")
+    assert partial["retCode"] == 0
+    lockstep.advance(frames=1)
+    pair = [o for o in http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]
+            if o["parentOrderLinkId"] == link]
+    assert sorted((o["stopOrderType"], o["qty"]) for o in pair) == [("PartialStopLoss", "0.020"),
+                                                                     ("PartialTakeProfit", "0.020")]
+    # TP/SL orders stay under OpenOrder; an ordinary resting bid does not.
+    book = http.get_orderbook(category="linear", symbol="BTCUSDT", limit=1)["result"]
+    below = f"{round(float(book['b'][0][0]) - 500, 1):.2f}"
+    http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Limit", qty="0.010", price=below,
+                     timeInForce="PostOnly", orderLinkId=f"conf-{uuid.uuid4().hex[:12]}")
+    lockstep.advance(frames=1)
+    cancelled = http.cancel_all_orders(category="linear", symbol="BTCUSDT", orderFilter="OpenOrder")["result"]["list"]
+    assert len(cancelled) == 1
+    lockstep.advance(frames=1)
+    assert len(http.get_open_orders(category="linear", symbol="BTCUSDT")["result"]["list"]) == 4
+    # Reduce-only with TP/SL is a parameter error.
+    with pytest.raises(InvalidRequestError) as e:
+        http.place_order(category="linear", symbol="BTCUSDT", side="Sell", orderType="Market", qty="0.010",
+                         reduceOnly=True, takeProfit=sl)
+    assert e.value.status_code == 10001
+
+
+def test_conditional_orders_amend_and_a_trigger_already_reached_is_refused(lockstep):
+    from pybit.exceptions import InvalidRequestError
+    import pytest
+    http = client()
+    last = last_price(http)
+    link = f"conf-{uuid.uuid4().hex[:12]}"
+    placed = http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.010",
+                              triggerPrice=f"{last + 2000:.2f}", triggerDirection=1, orderLinkId=link)
+    assert placed["retCode"] == 0
+    lockstep.advance(frames=1)
+    http.amend_order(category="linear", symbol="BTCUSDT", orderLinkId=link, triggerPrice=f"{last + 3000:.2f}")
+    lockstep.advance(frames=1)
+    order = http.get_open_orders(category="linear", symbol="BTCUSDT", orderLinkId=link)["result"]["list"][0]
+    assert order["orderStatus"] == "Untriggered" and float(order["triggerPrice"]) == last + 3000
+    # A rising trigger below the last price has been reached already: 110092.
+    with pytest.raises(InvalidRequestError) as e:
+        http.place_order(category="linear", symbol="BTCUSDT", side="Buy", orderType="Market", qty="0.010",
+                         triggerPrice=f"{last - 2000:.2f}", triggerDirection=1)
+    assert e.value.status_code == 110092

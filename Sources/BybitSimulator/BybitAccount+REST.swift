@@ -196,11 +196,13 @@ extension BybitAccount {
     /// Whether `filter` (Bybit's linear `orderFilter`) selects an order (nil: every kind, TP/SL included).
     func selects(_ filter: OrderFilter?, _ id: String) -> Bool {
         guard let filter, let info = info[id], let o = orders[id] else { return true }
-        let conditional = info.isConditional || o.stopOrderType != "UNKNOWN"
+        // A conditional order that fired rests as an active order (the engine's cancel-all treats it so too).
+        let fired = o.orderStatus == .new || o.orderStatus == .partiallyFilled
+        let conditional = (info.isConditional || o.stopOrderType != "UNKNOWN") && !fired
         switch filter {
         case .order: return !conditional
         case .stopOrder: return conditional
-        case .openOrder: return !info.isPositionLeg
+        case .openOrder: return !info.isTPSL
         }
     }
 

@@ -32,8 +32,8 @@ struct BybitAccount {
         /// Order of creation (lists sort by it when times tie).
         var number: Int
         var isConditional: Bool
-        /// A position TP/SL leg (not selected by `orderFilter=OpenOrder`).
-        var isPositionLeg: Bool
+        /// A TP/SL order made by the venue, full or partial (not selected by `orderFilter=OpenOrder`).
+        var isTPSL: Bool
     }
 
     let name: String
@@ -98,7 +98,7 @@ struct BybitAccount {
                            closeOnTrigger: spec.closeOnTrigger, createdTime: time, updatedTime: time)
         Self.apply(spec, to: &o)
         orders[id.rawValue] = o
-        info[id.rawValue] = OrderInfo(number: orderNumber, isConditional: spec.isConditional, isPositionLeg: false)
+        info[id.rawValue] = OrderInfo(number: orderNumber, isConditional: spec.isConditional, isTPSL: false)
         if let clientID { links[clientID.rawValue] = id.rawValue }
     }
 
@@ -151,7 +151,7 @@ struct BybitAccount {
                 if let parent = a.parent, let link = orders[parent.rawValue]?.orderLinkId { orders[id]!.parentOrderLinkId = link }
                 orders[id]!.orderStatus = a.spec.isConditional ? .untriggered : .new
                 orders[id]!.updatedTime = at
-                info[id]!.isPositionLeg = a.origin == .takeProfit || a.origin == .stopLoss
+                info[id]!.isTPSL = [.takeProfit, .stopLoss, .partialTakeProfit, .partialStopLoss].contains(a.origin)
                 touch(id, due)
             case let .rejected(rejected):
                 guard let id = rejected.venueID?.rawValue, orders[id] != nil else { continue }
@@ -262,7 +262,7 @@ struct BybitAccount {
                     qty: t.qty, leavesQty: .zero, leavesValue: .zero, cumExecQty: t.qty, cumExecValue: value, cumExecFee: t.fee,
                     cumFeeDetail: ["USDT": BybitCoinAmount(units: Int64(clamping: t.fee.units))], avgPrice: t.price,
                     closedPnl: t.closedPnl ?? .zero, reduceOnly: true, closeOnTrigger: false, createdTime: at, updatedTime: at)
-                info[id] = OrderInfo(number: orderNumber, isConditional: false, isPositionLeg: false)
+                info[id] = OrderInfo(number: orderNumber, isConditional: false, isTPSL: false)
                 let e = BybitExecution(
                     symbol: instrument.symbol, symbolID: instrument.id, execId: t.executionID.rawValue, orderId: id, orderLinkId: "",
                     side: t.side, execPrice: t.price, execQty: t.qty, execValue: value, execFee: t.fee, feeRate: Rate(units: 0),
@@ -305,13 +305,14 @@ struct BybitAccount {
     /// The unified account's wallet (USDT only) as Bybit's wallet object.
     func wallet(_ w: WalletReport) -> BybitWallet {
         func coin(_ v: USDT) -> BybitCoinAmount { BybitCoinAmount(units: Int64(clamping: v.units)) }
-        let initial = w.positionInitialMargin + w.orderInitialMargin
+        let initial = w.initialMargin
+        let orders = w.orderInitialMargin ?? .zero
         let available = w.availableBalance > .zero ? w.availableBalance : .zero
         let usdt = BybitWallet.Coin(
             coin: "USDT", equity: coin(w.equity), usdValue: w.equity, walletBalance: coin(w.walletBalance),
             availableToWithdraw: coin(available), locked: coin(.zero), unrealisedPnl: coin(w.unrealisedPnl),
-            cumRealisedPnl: coin(w.cumulativeRealisedPnl), totalOrderIM: coin(w.orderInitialMargin),
-            totalPositionIM: coin(w.positionInitialMargin), totalPositionMM: coin(w.maintenanceMargin), borrowAmount: coin(.zero),
+            cumRealisedPnl: coin(w.cumulativeRealisedPnl ?? .zero), totalOrderIM: coin(orders),
+            totalPositionIM: coin(initial - orders), totalPositionMM: coin(w.maintenanceMargin), borrowAmount: coin(.zero),
             accruedInterest: coin(.zero), bonus: coin(.zero), marginCollateral: true, collateralSwitch: true)
         return BybitWallet(
             totalEquity: w.equity, totalWalletBalance: w.walletBalance, totalMarginBalance: w.equity, totalAvailableBalance: available,

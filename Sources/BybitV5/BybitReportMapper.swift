@@ -150,23 +150,24 @@ public struct BybitReportMapper: Sendable {
         default: .normal
         }
         let report = PositionReport(
-            size: p.signedSize, averagePrice: p.size.units == 0 ? nil : p.entryPrice, markPrice: p.markPrice, liquidationPrice: p.liqPrice,
-            bankruptcyPrice: p.bustPrice, leverage: p.leverage, positionValue: p.positionValue, unrealisedPnl: p.unrealisedPnl,
+            size: p.signedSize, averagePrice: p.size.units == 0 ? nil : p.entryPrice, markPrice: p.markPrice,
+            liquidationPrice: p.liqPrice.flatMap { $0.units > 0 ? $0 : nil }, bankruptcyPrice: p.bustPrice.flatMap { $0.units > 0 ? $0 : nil }, leverage: p.leverage, positionValue: p.positionValue, unrealisedPnl: p.unrealisedPnl,
             currentRealisedPnl: p.curRealisedPnl, cumulativeRealisedPnl: p.cumRealisedPnl, initialMargin: p.positionIM,
             maintenanceMargin: p.positionMM, takeProfit: p.takeProfit, stopLoss: p.stopLoss, status: status,
             adlRankIndicator: p.adlRankIndicator ?? 0, seq: p.seq, createdTime: p.createdTime)
         return ExecutionReport(symbol: p.symbolID, time: p.updatedTime ?? ExchangeTime(milliseconds: 0), event: .position(report))
     }
 
-    /// The report of a wallet message: the USDT margin state (nil without a USDT entry).
+    /// The report of a wallet message: the unified account's totals (USD), with the USDT coin's own order margin and
+    /// realised PnL when the message lists USDT (nil without totals).
     public func report(wallet w: BybitWallet, at time: ExchangeTime) -> ExecutionReport? {
-        guard let usdt = w.usdt else { return nil }
+        guard let balance = w.totalWalletBalance, let equity = w.totalEquity else { return nil }
+        let usdt = w.usdt
         let report = WalletReport(
-            walletBalance: usdt.walletBalance?.usdt ?? .zero, equity: w.totalEquity ?? usdt.equity?.usdt ?? .zero,
-            availableBalance: w.totalAvailableBalance ?? .zero, unrealisedPnl: usdt.unrealisedPnl?.usdt ?? .zero,
-            positionInitialMargin: usdt.totalPositionIM?.usdt ?? .zero, orderInitialMargin: usdt.totalOrderIM?.usdt ?? .zero,
-            maintenanceMargin: usdt.totalPositionMM?.usdt ?? w.totalMaintenanceMargin ?? .zero,
-            cumulativeRealisedPnl: usdt.cumRealisedPnl?.usdt ?? .zero)
+            walletBalance: balance, equity: equity, availableBalance: w.totalAvailableBalance ?? .zero,
+            unrealisedPnl: w.totalPerpUPL ?? .zero, initialMargin: w.totalInitialMargin ?? .zero,
+            orderInitialMargin: usdt?.totalOrderIM?.usdt, maintenanceMargin: w.totalMaintenanceMargin ?? .zero,
+            cumulativeRealisedPnl: usdt?.cumRealisedPnl?.usdt)
         // A wallet is the account's, not a symbol's.
         return ExecutionReport(symbol: nil, time: time, event: .wallet(report))
     }

@@ -93,8 +93,9 @@ public struct OrderRejected: Hashable, Sendable {
     }
 }
 
-/// A conditional order whose trigger fired at `price`; it works with `qty` from here (a Full-mode TP/SL leg: the
-/// position at that instant).
+/// A conditional order whose trigger fired; it works with `qty` from here (a Full-mode TP/SL leg: the position at
+/// that instant). `price` is the order's trigger price: Bybit does not say which price fired it, so neither does the
+/// simulator (a strategy must not see more in a backtest than live).
 public struct OrderTriggered: Hashable, Sendable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
@@ -281,26 +282,28 @@ public struct PositionReport: Hashable, Sendable {
     }
 }
 
-/// The account's USDT margin state.
+/// The account's margin state (Bybit's unified account: totals in USD, the settle coin's own figures when known).
 public struct WalletReport: Hashable, Sendable {
     public var walletBalance: USDT
     /// Wallet balance plus unrealised PnL.
     public var equity: USDT
     public var availableBalance: USDT
     public var unrealisedPnl: USDT
-    public var positionInitialMargin: USDT
-    public var orderInitialMargin: USDT
+    /// Initial margin of positions and orders together.
+    public var initialMargin: USDT
+    /// The orders' part of it, when the venue says (Bybit: per coin).
+    public var orderInitialMargin: USDT?
     public var maintenanceMargin: USDT
-    /// Realised PnL since the account began: fees and funding included.
-    public var cumulativeRealisedPnl: USDT
+    /// Realised PnL since the account began, fees and funding included, when the venue says (Bybit: per coin).
+    public var cumulativeRealisedPnl: USDT?
 
-    public init(walletBalance: USDT, equity: USDT, availableBalance: USDT, unrealisedPnl: USDT, positionInitialMargin: USDT,
-                orderInitialMargin: USDT, maintenanceMargin: USDT, cumulativeRealisedPnl: USDT) {
+    public init(walletBalance: USDT, equity: USDT, availableBalance: USDT, unrealisedPnl: USDT, initialMargin: USDT,
+                orderInitialMargin: USDT?, maintenanceMargin: USDT, cumulativeRealisedPnl: USDT?) {
         self.walletBalance = walletBalance
         self.equity = equity
         self.availableBalance = availableBalance
         self.unrealisedPnl = unrealisedPnl
-        self.positionInitialMargin = positionInitialMargin
+        self.initialMargin = initialMargin
         self.orderInitialMargin = orderInitialMargin
         self.maintenanceMargin = maintenanceMargin
         self.cumulativeRealisedPnl = cumulativeRealisedPnl

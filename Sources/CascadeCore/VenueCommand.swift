@@ -52,7 +52,8 @@ public enum OrderFilter: Hashable, Sendable, CaseIterable {
     case order
     /// Conditional orders, TP/SL included.
     case stopOrder
-    /// Every open order but the position's TP/SL legs.
+    /// Every open order but TP/SL orders (the position's legs and partial TP/SL pairs). Bybit does not define it
+    /// further; this reading is ours.
     case openOrder
 }
 

@@ -55,7 +55,7 @@ extension MatchingEngine {
     }
 
     /// Applies one print of the replayed market; returns our fills and the conditional orders it fired (the caller
-    /// places them: ``placeTriggered(_:price:at:ledger:ids:)``).
+    /// places them: ``placeTriggered(_:at:ledger:ids:)``).
     public mutating func apply(print trade: Trade, ledger: inout PositionLedger,
                                ids: inout IDMint) -> (reports: [ExecutionReport], fired: [ConditionalOrder]) {
         // RPI prints are not part of the public book: they neither fill nor move queues.
@@ -217,14 +217,14 @@ extension MatchingEngine {
     /// Places a fired conditional order as a normal order at `time` (`Untriggered` → `Triggered` → working): a TP/SL
     /// leg or close-on-trigger order closes at most the position (a Full-mode leg all of it), or ends
     /// `CancelByReduceOnly` when there is nothing left to close.
-    public mutating func placeTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime, ledger: inout PositionLedger,
+    public mutating func placeTriggered(_ c: ConditionalOrder, at time: ExchangeTime, ledger: inout PositionLedger,
                                         ids: inout IDMint) -> [ExecutionReport] {
         var qty = c.spec.qty.units
         if c.wholePosition { qty = Self.reducible(c.spec.side, position: ledger.size) }
         if c.spec.onlyReduces { qty = min(qty, Self.reducible(c.spec.side, position: ledger.size)) }
         if qty <= 0 {
             closed.insert(c.venueID)
-            return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: price, qty: .zero))),
+            return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: c.trigger.price, qty: .zero))),
                     report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
                                                           cancellation: Cancellation(.reduceOnly), filledQty: .zero)))]
         }
@@ -233,13 +233,13 @@ extension MatchingEngine {
         let order = RestingOrder(venueID: c.venueID, clientID: c.clientID, side: spec.side, spec: spec, price: spec.price?.units ?? 0,
                                  remaining: qty, filled: 0, queueAhead: nil, priority: nextPriority(), arrival: time, origin: c.origin,
                                  parent: c.parent, protection: nil)
-        return match(order, at: time, announce: .triggered(price: price), ledger: &ledger, ids: &ids)
+        return match(order, at: time, announce: .triggered(price: c.trigger.price), ledger: &ledger, ids: &ids)
     }
 
     /// A fired conditional order the account cannot afford (not close-on-trigger): triggered, then cancelled.
-    public mutating func dropTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime) -> [ExecutionReport] {
+    public mutating func dropTriggered(_ c: ConditionalOrder, at time: ExchangeTime) -> [ExecutionReport] {
         closed.insert(c.venueID)
-        return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: price, qty: c.spec.qty))),
+        return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: c.trigger.price, qty: c.spec.qty))),
                 report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
                                                       cancellation: Cancellation(.insufficientMarginOnTrigger), filledQty: .zero)))]
     }
@@ -252,7 +252,8 @@ extension MatchingEngine {
     }
 
     /// The venue takes the whole position over at `price` (a liquidation: `BustTrade`), off the book: no depletion,
-    /// no queue change, no print, no fee.
+    /// no queue change, no print, no fee. The venue's own order is announced first (Bybit's order stream shows it,
+    /// `createType` `CreateByLiq`), then filled by the takeover.
     public mutating func takeover(_ kind: ExecutionKind, price: Price, at time: ExchangeTime, ledger: inout PositionLedger,
                                   ids: inout IDMint) -> [ExecutionReport] {
         let position = ledger.size
@@ -260,8 +261,11 @@ extension MatchingEngine {
         let side: Side = position > 0 ? .sell : .buy
         let qty = Quantity(units: abs(position))
         let outcome = ledger.apply(side: side, price: price, qty: qty, fee: .zero, at: time)
-        let t = Takeover(kind: kind, executionID: ids.execution(), venueID: ids.order(), side: side, price: price, qty: qty, fee: .zero,
+        let venueID = ids.order()
+        let order = OrderAccepted(venueID: venueID, clientID: nil, spec: .market(side, qty: qty, reduceOnly: true),
+                                  origin: kind == .autoDeleveraging ? .autoDeleveraging : .liquidation)
+        let t = Takeover(kind: kind, executionID: ids.execution(), venueID: venueID, side: side, price: price, qty: qty, fee: .zero,
                          closedQty: outcome.closedQty, closedPnl: outcome.closedPnl)
-        return [report(time, .takeover(t))] + positionChanged(from: position, ledger: ledger, at: time)
+        return [report(time, .accepted(order)), report(time, .takeover(t))] + positionChanged(from: position, ledger: ledger, at: time)
     }
 }

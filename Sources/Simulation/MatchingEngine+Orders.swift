@@ -248,7 +248,7 @@ extension MatchingEngine {
         }
         if filter != .order {
             for c in store.conditionals {
-                // `OpenOrder` keeps the position's own TP/SL (read as: every open order but those legs).
+                // `OpenOrder` keeps TP/SL orders, full and partial (read as: every open order but those).
                 if filter == .openOrder && c.origin != .client { continue }
                 store.removeConditional(c.venueID)
                 closed.insert(c.venueID)

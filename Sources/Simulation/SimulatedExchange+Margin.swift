@@ -127,8 +127,8 @@ extension SimulatedExchange {
     /// The account's USDT margin state.
     public var walletReport: WalletReport {
         WalletReport(walletBalance: walletBalance, equity: equity, availableBalance: availableBalance, unrealisedPnl: unrealisedPnL,
-                     positionInitialMargin: totalPositionIM, orderInitialMargin: totalOrderIM, maintenanceMargin: totalMaintenanceMargin,
-                     cumulativeRealisedPnl: walletBalance - deposit)
+                     initialMargin: totalPositionIM + totalOrderIM, orderInitialMargin: totalOrderIM,
+                     maintenanceMargin: totalMaintenanceMargin, cumulativeRealisedPnl: walletBalance - deposit)
     }
 
     // MARK: - Checks

@@ -41,8 +41,8 @@ public struct SimulatedExchange: Sendable {
             let (reports, fired) = engine.apply(print: trade, ledger: &ledger, ids: &ids)
             return (reports, fired)
         }
-        mutating func placeTriggered(_ c: ConditionalOrder, price: Price, at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
-            engine.placeTriggered(c, price: price, at: time, ledger: &ledger, ids: &ids)
+        mutating func placeTriggered(_ c: ConditionalOrder, at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
+            engine.placeTriggered(c, at: time, ledger: &ledger, ids: &ids)
         }
         mutating func feed(_ stream: FeedStream, interrupted: Bool, reason: String, at time: ExchangeTime,
                            ids: inout IDMint) -> [ExecutionReport] {
@@ -101,6 +101,8 @@ public struct SimulatedExchange: Sendable {
     var acknowledgementRandom: SeededRandom
     /// Every client id ever sent, and its order: unique per account.
     var clientIDs: [ClientOrderID: VenueOrderID] = [:]
+    /// The reverse: the client id of an order, to name it in a refused command the engine reports by venue id.
+    var clientIDOf: [VenueOrderID: ClientOrderID] = [:]
     var touched: Set<SymbolID> = []
     var walletTouched = false
     /// Each symbol's next funding instant not yet settled (kept here so the per-event check touches no symbol).
@@ -161,7 +163,10 @@ public struct SimulatedExchange: Sendable {
             if spec.type == .market && marketPrice(symbol, spec.side) == nil { return .failure(Rejection(.noMarketPrice)) }
             if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
             venueID = ids.order()
-            if let clientID { clientIDs[clientID] = venueID }
+            if let clientID {
+                clientIDs[clientID] = venueID
+                clientIDOf[venueID!] = clientID
+            }
         case let .amend(reference, amendment):
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .amend(.venue(id), amendment)
@@ -235,7 +240,7 @@ public struct SimulatedExchange: Sendable {
                 processDue(before: trade.tradeTime, out: &out)
                 let (reports, fired) = symbols[id]!.apply(print: trade, ids: &ids)
                 append(reports, to: &out)
-                place(fired, symbol: id, price: trade.price, at: trade.tradeTime, out: &out)
+                place(fired, symbol: id, at: trade.tradeTime, out: &out)
             }
         case let .ticker(update):
             guard symbols[id] != nil else { break }
@@ -245,7 +250,7 @@ public struct SimulatedExchange: Sendable {
             pendingFunding[id] = symbols[id]!.funding.pendingTime
             let fired = symbols[id]!.engine.apply(ticker: update)
             let price = update.fields.markPrice ?? update.fields.indexPrice ?? Price(units: 0)
-            place(fired, symbol: id, price: price, fired: update, at: update.exchangeTime, out: &out)
+            place(fired, symbol: id, at: update.exchangeTime, out: &out)
         case .liquidations, .klines:
             break
         }
@@ -311,21 +316,25 @@ public struct SimulatedExchange: Sendable {
     mutating func arrive(_ entry: InFlight, out: inout [ExecutionReport]) {
         let id = entry.command.symbol
         guard symbols[id] != nil else { return }
-        append(symbols[id]!.process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids), to: &out)
+        var reports = symbols[id]!.process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids)
+        // The engine forgets closed orders' client ids; Bybit names both ids when it refuses a command on one.
+        for i in reports.indices {
+            if case var .commandRejected(c) = reports[i].event, c.clientID == nil, let v = c.venueID, let client = clientIDOf[v] {
+                c.clientID = client
+                reports[i].event = .commandRejected(c)
+            }
+        }
+        append(reports, to: &out)
     }
 
     /// Places conditional orders a price fired, in firing order: close-only ones always, others only if the account
     /// can afford them now (Bybit cancels a triggered order it cannot margin).
-    mutating func place(_ fired: [ConditionalOrder], symbol: SymbolID, price: Price, fired ticker: TickerUpdate? = nil,
-                        at time: ExchangeTime, out: inout [ExecutionReport]) {
+    mutating func place(_ fired: [ConditionalOrder], symbol: SymbolID, at time: ExchangeTime, out: inout [ExecutionReport]) {
         for c in fired {
-            let watched: Price = ticker.flatMap { t in
-                c.trigger.source == .markPrice ? t.fields.markPrice : c.trigger.source == .indexPrice ? t.fields.indexPrice : nil
-            } ?? price
             if !c.spec.onlyReduces && triggeredCost(c, symbol) > availableBalance {
-                append(symbols[symbol]!.engine.dropTriggered(c, price: watched, at: time), to: &out)
+                append(symbols[symbol]!.engine.dropTriggered(c, at: time), to: &out)
             } else {
-                append(symbols[symbol]!.placeTriggered(c, price: watched, at: time, ids: &ids), to: &out)
+                append(symbols[symbol]!.placeTriggered(c, at: time, ids: &ids), to: &out)
             }
         }
     }

@@ -141,9 +141,11 @@ import Testing
         let reports = v.mark("87.99", at: 1_205)
         let cancelled = reports.cancelled(.beforeLiquidation)
         #expect(cancelled.count == 3 && cancelled.last?.venueID == ro)          // the bid, the stop-loss, the one in flight
-        #expect(reports.accepted.map(\.venueID) == [ro])                          // acknowledged, so open, then cancelled
+        // Acknowledged, so open, then cancelled; then the liquidation engine's own order, filled by the takeover.
+        #expect(reports.accepted.map(\.origin) == [.client, .liquidation] && reports.accepted.first?.venueID == ro)
         let bust = try #require(reports.takeovers.first)
         #expect(bust.kind == .bustTrade && bust.side == .sell && bust.price == v.m.p("87.555") && bust.qty == v.m.q("8"))
+        #expect(bust.venueID == reports.accepted.last?.venueID && reports.accepted.last?.spec == .market(.sell, qty: v.m.q("8"), reduceOnly: true))
         #expect(bust.fee == .zero && bust.closedQty == v.m.q("8"))
         // 99.56 + 700.44 − 800: exactly zero, never below.
         #expect(v.x.walletBalance == .zero && v.x.equity == .zero && v.x.availableBalance == .zero)

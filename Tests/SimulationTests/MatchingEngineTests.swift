@@ -302,7 +302,7 @@ import Testing
         v.advance(to: 1_100)
         #expect(v.print(.sell, "99.0", "0.1", at: 1_200).triggers.isEmpty)   // last price does not count
         let fired = v.mark("99.4", at: 1_300)
-        #expect(fired.triggers.map(\.price) == [v.m.p("99.4")])
+        #expect(fired.triggers.map(\.price) == [v.m.p("99.5")])                 // the order's trigger, as Bybit states it
         // A sell limit at 99.0 crosses the 100.0 bid (net of the 0.1 printed at 99.0 through it: the bid at 100.0 was
         // consumed by that sell print) — nothing is left above 99.0, so it rests.
         #expect(fired.fills.isEmpty && v.engine.store.asks.count == 1)
