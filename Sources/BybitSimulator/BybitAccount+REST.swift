@@ -159,10 +159,19 @@ extension BybitAccount {
     /// `POST /v5/order/amend`: quantity, price, trigger price of an open order (conditional orders included).
     mutating func amend(_ json: [String: Any], _ c: Context) -> Answer {
         guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
-        let qty = Self.text(json, "qty").flatMap { try? instrument.quantity($0) }
-        let price = Self.text(json, "price").flatMap { try? instrument.price($0) }
-        let trigger = Self.text(json, "triggerPrice").flatMap { try? instrument.price($0) }
-        let amendment = OrderAmendment(qty: qty, price: price, triggerPrice: trigger)
+        // A field given but unreadable refuses the whole amend (never half of it).
+        var amendment = OrderAmendment()
+        do {
+            amendment.qty = try Self.text(json, "qty").map { try instrument.quantity($0) }
+            amendment.price = try Self.text(json, "price").map { try instrument.price($0) }
+            amendment.triggerPrice = try Self.text(json, "triggerPrice").map { try instrument.price($0) }
+        } catch {
+            return .fail(.parameterError, "params error: \(error)")
+        }
+        // TP/SL changes by amend are not simulated: refused, not ignored.
+        for field in ["takeProfit", "stopLoss", "tpTriggerBy", "slTriggerBy", "tpLimitPrice", "slLimitPrice"] where json[field] != nil {
+            return .fail(.parameterError, "params error: \(field) by amend is not simulated (use /v5/position/trading-stop)")
+        }
         guard !amendment.isEmpty else { return .fail(.parameterError, "params error: nothing to amend") }
         guard let id = orderID(json), let o = orders[id], o.symbol == instrument.symbol else {
             return .fail(.orderDoesNotExist, "order not exists or too late to replace")
@@ -193,17 +202,12 @@ extension BybitAccount {
         [.new, .partiallyFilled, .untriggered, .triggered].contains(status)
     }
 
-    /// Whether `filter` (Bybit's linear `orderFilter`) selects an order (nil: every kind, TP/SL included).
+    /// Whether `filter` (Bybit's linear `orderFilter`) selects an order (nil: every kind, TP/SL included): the
+    /// venue's own reading (``CascadeCore/OrderFilter/selects(origin:waitingForTrigger:)``); an order that ended
+    /// before its trigger fired counts as still conditional.
     func selects(_ filter: OrderFilter?, _ id: String) -> Bool {
         guard let filter, let info = info[id], let o = orders[id] else { return true }
-        // A conditional order that fired rests as an active order (the engine's cancel-all treats it so too).
-        let fired = o.orderStatus == .new || o.orderStatus == .partiallyFilled
-        let conditional = (info.isConditional || o.stopOrderType != "UNKNOWN") && !fired
-        switch filter {
-        case .order: return !conditional
-        case .stopOrder: return conditional
-        case .openOrder: return !info.isTPSL
-        }
+        return filter.selects(origin: info.origin, waitingForTrigger: o.orderStatus == .untriggered || o.orderStatus == .deactivated)
     }
 
     /// `POST /v5/order/cancel-all`: one cancel-all per symbol concerned; the answer lists the orders open now that it
@@ -299,22 +303,33 @@ extension BybitAccount {
         case "Partial": mode = .partial
         default: return .fail(.parameterError, "params error: tpslMode must be Full or Partial")
         }
+        // `Limit` legs only in Partial mode, with a readable limit price (§5.5); anything else is a parameter error.
         func change(_ prefix: String, _ name: String) -> LegChange? {
             guard let text = json[name] as? String, !text.isEmpty else { return .unchanged }
             if text == "0" { return .remove }
             guard let price = try? instrument.price(text), price.units > 0,
                   let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else { return nil }
-            let limit = (json["\(prefix)OrderType"] as? String) == "Limit" ? Self.text(json, "\(prefix)LimitPrice").flatMap { try? instrument.price($0) } : nil
+            var limit: Price?
+            switch json["\(prefix)OrderType"] as? String ?? "Market" {
+            case "Market": break
+            case "Limit":
+                guard mode == .partial, let l = Self.text(json, "\(prefix)LimitPrice").flatMap({ try? instrument.price($0) }), l.units > 0
+                else { return nil }
+                limit = l
+            default: return nil
+            }
             return .set(ProtectionLeg(trigger: price, source: BybitCodes.triggerSource(by), limitPrice: limit))
         }
         guard let tp = change("tp", "takeProfit"), let sl = change("sl", "stopLoss") else {
-            return .fail(.parameterError, "params error: takeProfit/stopLoss or their trigger source")
+            return .fail(.parameterError, "params error: takeProfit/stopLoss, their trigger source, order type or limit price")
         }
         if case .unchanged = tp, case .unchanged = sl { return .fail(.parameterError, "params error: takeProfit or stopLoss required") }
         var size: Quantity?
         if mode == .partial {
-            guard let q = (Self.text(json, "tpSize") ?? Self.text(json, "slSize")).flatMap({ try? instrument.quantity($0) }), q.units > 0 else {
-                return .fail(.parameterError, "params error: tpSize/slSize required in Partial mode")
+            let tpSize = Self.text(json, "tpSize").flatMap { try? instrument.quantity($0) }
+            let slSize = Self.text(json, "slSize").flatMap { try? instrument.quantity($0) }
+            guard let q = tpSize ?? slSize, q.units > 0, tpSize == nil || slSize == nil || tpSize == slSize else {
+                return .fail(.parameterError, "params error: tpSize/slSize required in Partial mode, and equal")
             }
             size = q
         }

@@ -31,9 +31,8 @@ struct BybitAccount {
     struct OrderInfo {
         /// Order of creation (lists sort by it when times tie).
         var number: Int
-        var isConditional: Bool
-        /// A TP/SL order made by the venue, full or partial (not selected by `orderFilter=OpenOrder`).
-        var isTPSL: Bool
+        /// Who made it (`orderFilter` reads it).
+        var origin: OrderOrigin
     }
 
     let name: String
@@ -98,7 +97,7 @@ struct BybitAccount {
                            closeOnTrigger: spec.closeOnTrigger, createdTime: time, updatedTime: time)
         Self.apply(spec, to: &o)
         orders[id.rawValue] = o
-        info[id.rawValue] = OrderInfo(number: orderNumber, isConditional: spec.isConditional, isTPSL: false)
+        info[id.rawValue] = OrderInfo(number: orderNumber, origin: .client)
         if let clientID { links[clientID.rawValue] = id.rawValue }
     }
 
@@ -151,7 +150,7 @@ struct BybitAccount {
                 if let parent = a.parent, let link = orders[parent.rawValue]?.orderLinkId { orders[id]!.parentOrderLinkId = link }
                 orders[id]!.orderStatus = a.spec.isConditional ? .untriggered : .new
                 orders[id]!.updatedTime = at
-                info[id]!.isTPSL = [.takeProfit, .stopLoss, .partialTakeProfit, .partialStopLoss].contains(a.origin)
+                info[id]!.origin = a.origin
                 touch(id, due)
             case let .rejected(rejected):
                 guard let id = rejected.venueID?.rawValue, orders[id] != nil else { continue }
@@ -187,23 +186,28 @@ struct BybitAccount {
                 guard let instrument else { continue }
                 let id = f.venueID.rawValue
                 guard var o = orders[id] else { continue }
+                // The venue states both; a fill without them would be a simulator defect, shown rather than guessed.
+                guard let fee = f.fee, let feeRate = f.feeRate, let leavesQty = f.leavesQty else {
+                    notices.append("\(at.milliseconds) \(instrument.symbol) fill \(f.executionID) without fee or leaves: not published")
+                    continue
+                }
                 let value = instrument.notional(price: f.price, qty: f.qty) ?? .zero
                 o.cumExecQty = o.cumExecQty + f.qty
                 o.cumExecValue = (o.cumExecValue ?? .zero) + value
-                o.cumExecFee = (o.cumExecFee ?? .zero) + f.fee
+                o.cumExecFee = (o.cumExecFee ?? .zero) + fee
                 o.cumFeeDetail["USDT"] = BybitCoinAmount(units: Int64(clamping: (o.cumExecFee ?? .zero).units))
                 o.avgPrice = instrument.averagePrice(value: o.cumExecValue ?? .zero, qty: o.cumExecQty)
                 o.closedPnl = (o.closedPnl ?? .zero) + (f.closedPnlAfterCosts ?? .zero)
-                o.leavesQty = f.leavesQty
-                o.leavesValue = o.price.flatMap { instrument.notional(price: $0, qty: f.leavesQty) } ?? .zero
-                o.orderStatus = f.leavesQty == .zero ? .filled : .partiallyFilled
+                o.leavesQty = leavesQty
+                o.leavesValue = o.price.flatMap { instrument.notional(price: $0, qty: leavesQty) } ?? .zero
+                o.orderStatus = leavesQty == .zero ? .filled : .partiallyFilled
                 o.updatedTime = at
                 orders[id] = o
                 let e = BybitExecution(
                     symbol: o.symbol, symbolID: o.symbolID, execId: f.executionID.rawValue, orderId: id, orderLinkId: o.orderLinkId,
-                    side: f.side, execPrice: f.price, execQty: f.qty, execValue: value, execFee: f.fee, feeRate: f.feeRate,
+                    side: f.side, execPrice: f.price, execQty: f.qty, execValue: value, execFee: fee, feeRate: feeRate,
                     execType: .trade, isMaker: f.liquidity == .maker, execTime: at, seq: f.seq, closedSize: f.closedQty,
-                    execPnl: f.closedPnl, orderPrice: o.price, orderQty: o.qty, leavesQty: f.leavesQty, markPrice: f.markPrice,
+                    execPnl: f.closedPnl, orderPrice: o.price, orderQty: o.qty, leavesQty: leavesQty, markPrice: f.markPrice,
                     orderType: o.orderType.rawValue, stopOrderType: o.stopOrderType, createType: o.createType)
                 executions.append(e)
                 push(.execution, BybitPrivateEncoder.execution(e, instrument: instrument), due: due,
@@ -262,7 +266,7 @@ struct BybitAccount {
                     qty: t.qty, leavesQty: .zero, leavesValue: .zero, cumExecQty: t.qty, cumExecValue: value, cumExecFee: t.fee,
                     cumFeeDetail: ["USDT": BybitCoinAmount(units: Int64(clamping: t.fee.units))], avgPrice: t.price,
                     closedPnl: t.closedPnl ?? .zero, reduceOnly: true, closeOnTrigger: false, createdTime: at, updatedTime: at)
-                info[id] = OrderInfo(number: orderNumber, isConditional: false, isTPSL: false)
+                info[id] = OrderInfo(number: orderNumber, origin: .liquidation)
                 let e = BybitExecution(
                     symbol: instrument.symbol, symbolID: instrument.id, execId: t.executionID.rawValue, orderId: id, orderLinkId: "",
                     side: t.side, execPrice: t.price, execQty: t.qty, execValue: value, execFee: t.fee, feeRate: Rate(units: 0),

@@ -35,7 +35,7 @@ public struct BybitReportMapper: Sendable {
         switch message {
         case let .orders(list, _): list.flatMap { reports(order: $0) }
         case let .executions(list, _): list.map(report(execution:))
-        case let .positions(list, _): list.map(report(position:))
+        case let .positions(list, envelope): list.compactMap { report(position: $0, at: envelope.creationTime) }
         case let .wallets(list, envelope): list.compactMap { report(wallet: $0, at: envelope.creationTime) }
         case .control: []
         }
@@ -70,7 +70,7 @@ public struct BybitReportMapper: Sendable {
                                                         qty: o.qty, triggerPrice: o.triggerPrice))))
             }
         case .triggered:
-            out.append(report(.triggered(OrderTriggered(venueID: venueID, clientID: clientID, price: o.triggerPrice ?? o.price ?? .zero,
+            out.append(report(.triggered(OrderTriggered(venueID: venueID, clientID: clientID, price: o.triggerPrice,
                                                         qty: o.qty))))
         case .filled:
             if previous?.status == .filled, o.rejectReason == "EC_OrigClOrdIDDoesNotExist" {
@@ -123,8 +123,8 @@ public struct BybitReportMapper: Sendable {
         case .trade, .blockTrade:
             let clientID = e.orderLinkId.isEmpty ? nil : try? ClientOrderID(e.orderLinkId)
             event = .filled(Fill(venueID: VenueOrderID(e.orderId), clientID: clientID, executionID: executionID, side: e.side,
-                                 price: e.execPrice, qty: e.execQty, liquidity: e.isMaker ? .maker : .taker, fee: e.execFee ?? .zero,
-                                 feeRate: e.feeRate ?? Rate(units: 0), leavesQty: e.leavesQty ?? .zero, closedQty: e.closedSize,
+                                 price: e.execPrice, qty: e.execQty, liquidity: e.isMaker ? .maker : .taker, fee: e.execFee,
+                                 feeRate: e.feeRate, leavesQty: e.leavesQty, closedQty: e.closedSize,
                                  closedPnl: e.execPnl, markPrice: e.markPrice, seq: e.seq))
         case .funding:
             // Funding: `side` is the position's side, `execQty` its size, `execPrice` the mark, `feeRate` the rate.
@@ -142,8 +142,10 @@ public struct BybitReportMapper: Sendable {
         return ExecutionReport(symbol: e.symbolID, time: e.execTime, event: event)
     }
 
-    /// The report of one position message.
-    public func report(position p: BybitPosition) -> ExecutionReport {
+    /// The report of one position message, stamped with its `updatedTime` (else `fallback`: the stream message's
+    /// creation time, a REST answer's `time`; nil without either, never an invented time).
+    public func report(position p: BybitPosition, at fallback: ExchangeTime? = nil) -> ExecutionReport? {
+        guard let time = p.updatedTime ?? fallback else { return nil }
         let status: PositionStatus = switch p.positionStatus {
         case .liquidation?: .liquidation
         case .autoDeleveraging?: .autoDeleveraging
@@ -155,7 +157,7 @@ public struct BybitReportMapper: Sendable {
             currentRealisedPnl: p.curRealisedPnl, cumulativeRealisedPnl: p.cumRealisedPnl, initialMargin: p.positionIM,
             maintenanceMargin: p.positionMM, takeProfit: p.takeProfit, stopLoss: p.stopLoss, status: status,
             adlRankIndicator: p.adlRankIndicator ?? 0, seq: p.seq, createdTime: p.createdTime)
-        return ExecutionReport(symbol: p.symbolID, time: p.updatedTime ?? ExchangeTime(milliseconds: 0), event: .position(report))
+        return ExecutionReport(symbol: p.symbolID, time: time, event: .position(report))
     }
 
     /// The report of a wallet message: the unified account's totals (USD), with the USDT coin's own order margin and

@@ -41,6 +41,15 @@ public struct ExecutionReport: Hashable, Sendable {
         case matchingResumed
         /// Simulation only: a funding time passed but the data cannot price it (no mark price, no rate).
         case fundingNotSimulated(reason: String)
+
+        /// True for the simulation's notices about its data: no venue would send them, and they change no order,
+        /// position or wallet.
+        public var isNotice: Bool {
+            switch self {
+            case .matchingSuspended, .matchingResumed, .fundingNotSimulated: true
+            default: false
+            }
+        }
     }
 }
 
@@ -56,6 +65,14 @@ public enum OrderOrigin: Hashable, Sendable {
     case liquidation
     case autoDeleveraging
     case other(String)
+
+    /// A TP/SL order made by the venue: a position leg or a partial TP/SL.
+    public var isTakeProfitOrStopLoss: Bool {
+        switch self {
+        case .takeProfit, .stopLoss, .partialTakeProfit, .partialStopLoss: true
+        default: false
+        }
+    }
 }
 
 /// An order open at the venue.
@@ -95,13 +112,13 @@ public struct OrderRejected: Hashable, Sendable {
 
 /// A conditional order whose trigger fired; it works with `qty` from here (a Full-mode TP/SL leg: the position at
 /// that instant). `price` is the order's trigger price: Bybit does not say which price fired it, so neither does the
-/// simulator (a strategy must not see more in a backtest than live).
+/// simulator (a strategy must not see more in a backtest than live); nil when the venue's message omits it.
 public struct OrderTriggered: Hashable, Sendable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
-    public var price: Price
+    public var price: Price?
     public var qty: Quantity
-    public init(venueID: VenueOrderID, clientID: ClientOrderID?, price: Price, qty: Quantity) {
+    public init(venueID: VenueOrderID, clientID: ClientOrderID?, price: Price?, qty: Quantity) {
         self.venueID = venueID
         self.clientID = clientID
         self.price = price
@@ -168,11 +185,13 @@ public struct Fill: Hashable, Sendable {
     public var price: Price
     public var qty: Quantity
     public var liquidity: Liquidity
-    /// What the account paid (negative: a rebate), in USDT.
-    public var fee: USDT
-    public var feeRate: Rate
+    /// What the account paid (negative: a rebate), in USDT. Nil, like ``feeRate`` and ``leavesQty``, when the
+    /// venue's message did not say (Bybit's `execution.fast`): the full execution message says it later, and nothing
+    /// may read a zero fee or a finished order into the silence.
+    public var fee: USDT?
+    public var feeRate: Rate?
     /// The order's quantity still open after this fill.
-    public var leavesQty: Quantity
+    public var leavesQty: Quantity?
     /// The part of `qty` that closed a position (Bybit `closedSize`); nil when the venue did not say.
     public var closedQty: Quantity?
     /// The closing part's price PnL, without fees or funding (Bybit `execPnl`); nil when the venue did not say.
@@ -185,7 +204,7 @@ public struct Fill: Hashable, Sendable {
     public var seq: Int64?
 
     public init(venueID: VenueOrderID, clientID: ClientOrderID?, executionID: ExecutionID, side: Side, price: Price, qty: Quantity,
-                liquidity: Liquidity, fee: USDT, feeRate: Rate, leavesQty: Quantity, closedQty: Quantity? = nil,
+                liquidity: Liquidity, fee: USDT?, feeRate: Rate?, leavesQty: Quantity?, closedQty: Quantity? = nil,
                 closedPnl: USDT? = nil, closedPnlAfterCosts: USDT? = nil, markPrice: Price? = nil, seq: Int64? = nil) {
         self.seq = seq
         self.venueID = venueID

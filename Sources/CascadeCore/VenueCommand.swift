@@ -55,6 +55,16 @@ public enum OrderFilter: Hashable, Sendable, CaseIterable {
     /// Every open order but TP/SL orders (the position's legs and partial TP/SL pairs). Bybit does not define it
     /// further; this reading is ours.
     case openOrder
+
+    /// Whether the filter selects an order made by `origin`, still waiting for its trigger or not (a conditional
+    /// order that fired works as an active order). The one reading the venue's cancel-all and its lists share.
+    public func selects(origin: OrderOrigin, waitingForTrigger: Bool) -> Bool {
+        switch self {
+        case .order: !waitingForTrigger
+        case .stopOrder: waitingForTrigger
+        case .openOrder: !origin.isTakeProfitOrStopLoss
+        }
+    }
 }
 
 /// A change to one TP/SL leg of the position.

@@ -8,7 +8,9 @@ public import CascadeCore
 /// - A book is trusted from a snapshot until an integrity check fails (update-id regression or gap by policy,
 ///   crossed book), one of its frames is lost, or its session restarts; then it waits for its next snapshot.
 /// - A trades stream is interrupted from its connection's disconnect to the next connect: prints in between are
-///   unknown, so resting orders cannot be judged against them.
+///   unknown, so resting orders cannot be judged against them. A lost trades frame interrupts it until the symbol's
+///   next book message (of any depth, applied cleanly): the print is gone for good, but a book stamped after it
+///   shows what it left, and queues restart from that book.
 /// - A ticker that lost a frame or its session is incomplete until its next snapshot.
 ///
 /// Every book is applied in place (no copy out of a dictionary per message).
@@ -55,6 +57,8 @@ public struct FeedState: Sendable {
     public private(set) var tickers: [SymbolID: TickerState] = [:]
     /// Symbols whose trades stream is between a disconnect and the next connect.
     public private(set) var interruptedTrades: Set<SymbolID> = []
+    /// Symbols that lost a trades frame and wait for their next book message.
+    public private(set) var tradesAwaitingBook: Set<SymbolID> = []
     /// Symbols whose trades were met (a session boundary without a topic list restarts them all).
     private var tradeSymbols: Set<SymbolID> = []
     public private(set) var counters = Counters()
@@ -80,7 +84,7 @@ public struct FeedState: Sendable {
 
     /// True when `symbol`'s book at `depth` is synced and its trades stream is not interrupted: what matching needs.
     public func isTrusted(_ symbol: SymbolID, depth: Int) -> Bool {
-        (book(symbol, depth: depth)?.isSynced ?? false) && !interruptedTrades.contains(symbol)
+        (book(symbol, depth: depth)?.isSynced ?? false) && !interruptedTrades.contains(symbol) && !tradesAwaitingBook.contains(symbol)
     }
 
     /// Applies one input.
@@ -109,15 +113,20 @@ public struct FeedState: Sendable {
                 bookIndex[key] = index
             }
             let wasSynced = books[index].isSynced
+            var change = Change.steady
             switch books[index].apply(update) {
             case let .invalidated(error):
                 counters.bookInvalidations += 1
                 return Change(interrupted: [.book(update.symbol, depth: update.depth)], reason: "book integrity: \(error)")
             case .replaced where !wasSynced && books[index].isSynced:
-                return Change(recovered: [.book(update.symbol, depth: update.depth)])
+                change.recovered.append(.book(update.symbol, depth: update.depth))
             default:
-                return .steady
+                break
             }
+            if !tradesAwaitingBook.isEmpty, books[index].isSynced, tradesAwaitingBook.remove(update.symbol) != nil {
+                change.recovered.append(.trades(update.symbol))
+            }
+            return change
         case let .ticker(update):
             tickers[update.symbol, default: TickerState(symbol: update.symbol)].apply(update)
             return .steady
@@ -146,8 +155,12 @@ public struct FeedState: Sendable {
         case let .ticker(symbol):
             tickers[symbol]?.markIncomplete()
             return .steady
-        case .trades, .liquidations, .klines:
-            // A lost print cannot be fetched again: counted, and reported by whoever consumes it.
+        case let .trades(symbol):
+            // A lost print cannot be fetched again: the stream is interrupted until a book shows what it left.
+            guard !interruptedTrades.contains(symbol), tradesAwaitingBook.insert(symbol).inserted else { return .steady }
+            return Change(interrupted: [stream], reason: "lost trades frame: \(reason)")
+        case .liquidations, .klines:
+            // Counted, and reported by whoever consumes it.
             return Change(interrupted: [stream], reason: "lost frame: \(reason)")
         }
     }
@@ -170,7 +183,10 @@ public struct FeedState: Sendable {
         for symbol in tickerSymbols { tickers[symbol]?.markIncomplete() }
         switch boundary {
         case .disconnect:
-            for symbol in trades where interruptedTrades.insert(symbol).inserted { interrupted.append(.trades(symbol)) }
+            for symbol in trades where interruptedTrades.insert(symbol).inserted {
+                // Already interrupted by a lost frame: now until the connect.
+                if tradesAwaitingBook.remove(symbol) == nil { interrupted.append(.trades(symbol)) }
+            }
             return Change(interrupted: interrupted, reason: interrupted.isEmpty ? nil : "session disconnect")
         case .connect:
             let back = trades.filter { interruptedTrades.remove($0) != nil }.map { FeedStream.trades($0) }

@@ -35,7 +35,8 @@ extension MatchingEngine {
     }
 
     /// Queues after a book update: the model's reading of the size change; an unknown queue becomes the displayed
-    /// size once the level is visible.
+    /// size once the level is visible, and a known one becomes unknown when the level leaves the span the book
+    /// covers (a depth-limited stream deletes a level that drops out of its top N: that is not an empty queue).
     mutating func updateQueues(before: [Int64]) {
         // In place, order by order: each queue depends only on its own price (no allocation per book message).
         for i in store.bids.indices { store.bids[i].queueAhead = nextQueue(store.bids[i], before: i < before.count ? before[i] : nil) }
@@ -47,11 +48,11 @@ extension MatchingEngine {
 
     func nextQueue(_ o: RestingOrder, before old: Int64?) -> Int64? {
         guard !o.awaitingMatch else { return o.queueAhead }
-        let now = book.displayedSize(at: Price(units: o.price), side: o.side == .buy ? .bid : .ask).units
+        guard let now = visibleQueue(o.side, o.price) else { return nil }
         if let ahead = o.queueAhead {
             return queueModel.depthChanged(ahead: ahead, old: old ?? now, new: now, traded: tradedSinceUpdate[o.price] ?? 0)
         }
-        return visibleQueue(o.side, o.price).flatMap { queueModel.arrival(displayed: $0) }
+        return queueModel.arrival(displayed: now)
     }
 
     /// Applies one print of the replayed market; returns our fills and the conditional orders it fired (the caller
@@ -75,7 +76,6 @@ extension MatchingEngine {
         let ourSide: Side = trade.takerSide == .sell ? .buy : .sell
         let p = trade.price.units
         let time = trade.tradeTime
-        let bookSide: BookSide = ourSide == .buy ? .bid : .ask
         var available = trade.qty.units
         var consumedOthers: Int64 = 0
         var out: [ExecutionReport] = []
@@ -87,8 +87,9 @@ extension MatchingEngine {
             guard o.arrival <= time, !o.awaitingMatch else { continue }
             var ahead: Int64 = 0
             if p == o.price {
-                // At our price the others ahead go first (each print's quantity once across all our orders).
-                ahead = o.queueAhead ?? book.displayedSize(at: trade.price, side: bookSide).units
+                // At our price the others ahead go first (each print's quantity once across all our orders); with
+                // the queue unknown (the level beyond the visible book) the whole print is theirs.
+                ahead = o.queueAhead ?? .max
                 let consume = min(available, max(0, ahead - consumedOthers))
                 consumedOthers += consume
                 available -= consume
@@ -97,38 +98,19 @@ extension MatchingEngine {
             if o.onlyReduces { q = min(q, Self.reducible(ourSide, position: ledger.size)) }
             guard q > 0 else { continue }
             available -= q
-            let leaves = o.remaining - q
-            out.append(execute(venueID: o.venueID, clientID: o.clientID, side: ourSide, price: o.price, qty: q, leaves: leaves,
-                               liquidity: .maker, at: time, ledger: &ledger, ids: &ids))
+            // Traded through: everything ahead of us at our price is gone.
+            out.append(makerFill(o, qty: q, queueGone: p != o.price, at: time, ledger: &ledger, ids: &ids))
             filled.append((o, q))
-            if leaves == 0 {
-                store.removeResting(o.venueID)
-                closed.insert(o.venueID)
-            } else {
-                // Traded through: everything ahead of us at our price is gone.
-                store.update(o.venueID) {
-                    $0.remaining = leaves
-                    $0.filled += q
-                    if p != o.price { $0.queueAhead = 0 }
-                }
-            }
         }
         // Every order of ours at the print's price moved up by what the print took from the others ahead.
         if consumedOthers > 0 {
             store.updateAll(ourSide) { o in
                 guard o.price == p else { return }
-                let ahead = o.queueAhead ?? book.displayedSize(at: trade.price, side: bookSide).units
+                guard let ahead = o.queueAhead else { return }
                 o.queueAhead = max(0, ahead - consumedOthers)
             }
         }
-        for (order, qty) in filled {
-            if let protection = order.protection {
-                out += protect(protection, parent: order.venueID, side: order.side, filled: qty, firstFill: order.filled == 0,
-                               at: time, ids: &ids)
-            }
-        }
-        if ledger.size != before { out += positionChanged(from: before, ledger: ledger, at: time) }
-        return out
+        return out + afterMakerFills(filled, positionBefore: before, at: time, ids: &ids, ledger: ledger)
     }
 
     /// ``StrictCrossFill``: resting orders the opposite side has moved strictly through fill at their own price, up to
@@ -164,22 +146,37 @@ extension MatchingEngine {
                     deplete(side, level.price, used)
                     left -= used
                 }
-                let leaves = o.remaining - q
-                out.append(execute(venueID: o.venueID, clientID: o.clientID, side: side, price: o.price, qty: q, leaves: leaves,
-                                   liquidity: .maker, at: time, ledger: &ledger, ids: &ids))
+                out.append(makerFill(o, qty: q, queueGone: true, at: time, ledger: &ledger, ids: &ids))
                 filled.append((o, q))
-                if leaves == 0 {
-                    store.removeResting(o.venueID)
-                    closed.insert(o.venueID)
-                } else {
-                    store.update(o.venueID) {
-                        $0.remaining = leaves
-                        $0.filled += q
-                        $0.queueAhead = 0
-                    }
-                }
             }
         }
+        return out + afterMakerFills(filled, positionBefore: before, at: time, ids: &ids, ledger: ledger)
+    }
+
+    /// Fills `qty` of a resting order as maker at its own price; the rest keeps resting (`queueGone`: the market
+    /// traded through its price, so nothing is ahead of it any more).
+    mutating func makerFill(_ o: RestingOrder, qty q: Int64, queueGone: Bool, at time: ExchangeTime, ledger: inout PositionLedger,
+                            ids: inout IDMint) -> ExecutionReport {
+        let leaves = o.remaining - q
+        let report = execute(venueID: o.venueID, clientID: o.clientID, side: o.side, price: o.price, qty: q, leaves: leaves,
+                             liquidity: .maker, at: time, ledger: &ledger, ids: &ids)
+        if leaves == 0 {
+            store.removeResting(o.venueID)
+            closed.insert(o.venueID)
+        } else {
+            store.update(o.venueID) {
+                $0.remaining = leaves
+                $0.filled += q
+                if queueGone { $0.queueAhead = 0 }
+            }
+        }
+        return report
+    }
+
+    /// What maker fills set off: TP/SL of the orders filled, then the position's report if it changed.
+    mutating func afterMakerFills(_ filled: [(order: RestingOrder, qty: Int64)], positionBefore before: Int64, at time: ExchangeTime,
+                                  ids: inout IDMint, ledger: PositionLedger) -> [ExecutionReport] {
+        var out: [ExecutionReport] = []
         for (order, qty) in filled {
             if let protection = order.protection {
                 out += protect(protection, parent: order.venueID, side: order.side, filled: qty, firstFill: order.filled == 0,
@@ -232,7 +229,7 @@ extension MatchingEngine {
         spec.qty = Quantity(units: qty)
         let order = RestingOrder(venueID: c.venueID, clientID: c.clientID, side: spec.side, spec: spec, price: spec.price?.units ?? 0,
                                  remaining: qty, filled: 0, queueAhead: nil, priority: nextPriority(), arrival: time, origin: c.origin,
-                                 parent: c.parent, protection: nil)
+                                 parent: c.parent, protection: c.spec.protection)
         return match(order, at: time, announce: .triggered(price: c.trigger.price), ledger: &ledger, ids: &ids)
     }
 

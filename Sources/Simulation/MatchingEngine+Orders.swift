@@ -238,23 +238,17 @@ extension MatchingEngine {
     /// Cancels every open order `filter` selects (nil: every kind, TP/SL included), in price-time order.
     mutating func cancelAll(_ filter: OrderFilter?, reason: Cancellation, at time: ExchangeTime) -> [ExecutionReport] {
         var out: [ExecutionReport] = []
-        if filter != .stopOrder {
-            for o in store.bids + store.asks {
-                store.removeResting(o.venueID)
-                closed.insert(o.venueID)
-                out.append(report(time, .cancelled(OrderCancelled(venueID: o.venueID, clientID: o.clientID, cancellation: reason,
-                                                                  filledQty: Quantity(units: o.filled)))))
-            }
+        for o in store.bids + store.asks where filter?.selects(origin: o.origin, waitingForTrigger: false) ?? true {
+            store.removeResting(o.venueID)
+            closed.insert(o.venueID)
+            out.append(report(time, .cancelled(OrderCancelled(venueID: o.venueID, clientID: o.clientID, cancellation: reason,
+                                                              filledQty: Quantity(units: o.filled)))))
         }
-        if filter != .order {
-            for c in store.conditionals {
-                // `OpenOrder` keeps TP/SL orders, full and partial (read as: every open order but those).
-                if filter == .openOrder && c.origin != .client { continue }
-                store.removeConditional(c.venueID)
-                closed.insert(c.venueID)
-                out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID, cancellation: reason,
-                                                                  filledQty: .zero, wasUntriggered: true))))
-            }
+        for c in store.conditionals where filter?.selects(origin: c.origin, waitingForTrigger: true) ?? true {
+            store.removeConditional(c.venueID)
+            closed.insert(c.venueID)
+            out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID, cancellation: reason,
+                                                              filledQty: .zero, wasUntriggered: true))))
         }
         return out
     }

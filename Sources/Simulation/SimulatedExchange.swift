@@ -357,7 +357,8 @@ public struct SimulatedExchange: Sendable {
     /// Appends reports, numbering executions (`seq`) and noting what changed.
     mutating func append(_ reports: [ExecutionReport], to out: inout [ExecutionReport]) {
         for var r in reports {
-            if let symbol = r.symbol { touched.insert(symbol) }
+            // Notices about the feed change nothing Bybit would report a position for.
+            if let symbol = r.symbol, !r.event.isNotice { touched.insert(symbol) }
             switch r.event {
             case var .filled(f):
                 seq += 1
@@ -374,8 +375,6 @@ public struct SimulatedExchange: Sendable {
                 p.seq = seq
                 r.event = .funding(p)
                 walletTouched = true
-            case .matchingSuspended, .matchingResumed, .fundingNotSimulated:
-                if let symbol = r.symbol { touched.remove(symbol) }
             default:
                 break
             }

@@ -171,7 +171,7 @@ import Testing
     /// the second time with `cancelType` `CancelByUser` and `rejectReason` `EC_OrigClOrdIDDoesNotExist` (§3.3).
     @Test func aCancelThatLosesTheRaceToAFillShowsTwoFilledMessages() async throws {
         let lines = [
-            #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1721347021020,"data":{"s":"BTCUSDT","b":[["63999.9","5"]],"a":[["64000.0","5"]],"u":1,"seq":1},"cts":1721347021019}"#,
+            #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1721347021020,"data":{"s":"BTCUSDT","b":[["63999.9","5"]],"a":[["64000.0","5"],["64000.5","0.5"]],"u":1,"seq":1},"cts":1721347021019}"#,
             #"{"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","lastPrice":"64000.0","markPrice":"64000.0","indexPrice":"64000.0"},"cs":1,"ts":1721347021040}"#,
             #"{"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1721347021052,"data":{"s":"BTCUSDT","b":[["63999.9","4"]],"a":[],"u":2,"seq":2},"cts":1721347021051}"#,
             #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1721347021056,"data":[{"T":1721347021055,"s":"BTCUSDT","S":"Buy","v":"1","p":"64000.5","L":"PlusTick","i":"race-1","BT":false}]}"#,
@@ -189,7 +189,7 @@ import Testing
         _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …052: resting
         let cancel = try await s.rest.send(.cancelOrder(symbol: "BTCUSDT", order: .orderLinkId("race")), as: BybitOrderIDResult.self)
         #expect(cancel.retCode.rawValue == 0)                          // accepted: the order was open; arrives …062
-        _ = try await sim.replay.advance(frames: 3, milliseconds: nil)   // print …055 fills it; the cancel finds nothing
+        _ = try await sim.replay.advance(frames: 3, milliseconds: nil)   // print …055: 0.5 ahead, then ours; the cancel finds nothing
         #expect(await s.log.wait { _ in s.log.orders.contains { $0.orderLinkId == "race" && $0.orderStatus == .filled } })
         let filled = await s.log.wait(.seconds(2)) { _ in s.log.orders.filter { $0.orderLinkId == "race" && $0.orderStatus == .filled }.count == 2 }
         #expect(filled)

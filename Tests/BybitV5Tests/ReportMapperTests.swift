@@ -86,7 +86,7 @@ import Testing
         #expect(reports == [ExecutionReport(symbol: symbol, time: t(1_716_800_399_334), event: .filled(Fill(
             venueID: VenueOrderID("443d63fa-b4c3-4297-b7b1-23bca88b04dc"), clientID: try ClientOrderID("test-00001"),
             executionID: ExecutionID("3510f361-0add-5c7b-a2e7-9679810944fc"), side: .sell, price: p("12.015"), qty: q("3000"),
-            liquidity: .taker, fee: .zero, feeRate: Rate(units: 0), leavesQty: .zero, seq: 34_771_365_464)))])
+            liquidity: .taker, fee: nil, feeRate: nil, leavesQty: nil, seq: 34_771_365_464)))])   // not said: not zero
     }
 
     @Test func theExecutionListExampleIsAFill() throws {

@@ -32,6 +32,24 @@ import Testing
         #expect(feed.counters.bookInvalidations == 1)
     }
 
+    @Test func aLostTradesFrameInterruptsTheStreamUntilTheSymbolsNextCleanBookMessage() {
+        var feed = FeedState()
+        feed.apply(book(.snapshot, u: 10))
+        feed.apply(trade())
+        let lost = feed.apply(.lost(.trades(btc), reason: "truncated"))
+        #expect(lost.interrupted == [.trades(btc)] && lost.reason?.contains("lost trades frame") == true)
+        #expect(!feed.isTrusted(btc, depth: 50))
+        #expect(feed.apply(.lost(.trades(btc), reason: "truncated")) == .steady)    // already interrupted
+        #expect(feed.apply(trade()) == .steady)                                      // a later print is no book
+        #expect(feed.apply(book(.delta, u: 11)) == FeedState.Change(recovered: [.trades(btc)]))
+        #expect(feed.isTrusted(btc, depth: 50))
+        // Lost, then disconnected: interrupted once, and back at the connect, not at a book message.
+        feed.apply(.lost(.trades(btc), reason: "truncated"))
+        #expect(feed.apply(.session(.disconnect, streams: [.trades(btc)], at: at)).interrupted.isEmpty)
+        #expect(feed.apply(book(.snapshot, u: 30)) == FeedState.Change(recovered: []))
+        #expect(feed.apply(.session(.connect, streams: [.trades(btc)], at: at)).recovered == [.trades(btc)])
+    }
+
     @Test func aLostBookFrameInterruptsItOnceAndALostTickerFrameMakesItIncomplete() {
         var feed = FeedState()
         feed.apply(book(.snapshot, u: 10))

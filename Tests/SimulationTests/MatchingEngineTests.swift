@@ -121,6 +121,20 @@ import Testing
         #expect(v.engine.store.bids.first?.queueAhead == 0)
     }
 
+    @Test func aQueueBecomesUnknownWhenItsLevelLeavesTheBookAndAPrintThereFillsNothing() {
+        var v = Venue()
+        v.standardBook()
+        _ = restBid(&v, price: "99.5", qty: "1")
+        #expect(v.engine.store.bids.first?.queueAhead == v.m.q("2").units)
+        // The worst level deleted: on a depth-limited stream it may only have dropped out of the top N.
+        v.book(.delta, ts: 1_020, bids: [("99.5", "0")], asks: [])
+        #expect(v.engine.store.bids.first?.queueAhead == nil)
+        #expect(v.print(.sell, "99.5", "3", at: 1_030).fills.isEmpty)         // unknown queue: the print is the others'
+        #expect(v.engine.store.bids.first?.queueAhead == nil)
+        v.book(.delta, ts: 1_040, bids: [("99.5", "4")], asks: [])
+        #expect(v.engine.store.bids.first?.queueAhead == v.m.q("4").units)    // visible again: all of it ahead
+    }
+
     @Test func proportionalModelCreditsAShareOfCancellations() {
         var v = Venue { $0.queue = .proportionalCancels }
         v.standardBook()
@@ -242,7 +256,9 @@ import Testing
         let placed = v.advance(to: 1_100)
         #expect(placed.amendments.map(\.cause) == [.reduceOnlyCap])
         #expect(v.engine.store.asks.map(\.remaining) == [v.m.q("2").units, v.m.q("2").units])
-        // A buy print lifts 102.0: tp1 fills 1.5, the position is now 0.5, tp2 is cut to 0.5.
+        // Both levels show, then 102.0 empties (inside the book's span: nothing ahead any more). A buy print lifts
+        // 102.0: tp1 fills 1.5, the position is now 0.5, tp2 is cut to 0.5.
+        v.book(.delta, ts: 1_150, bids: [], asks: [("102.0", "1"), ("103.0", "1")])
         v.book(.delta, ts: 1_200, bids: [], asks: [("102.0", "0")])
         let reports = v.print(.buy, "102.0", "1.5", at: 1_300)
         #expect(reports.fills.map(\.qty) == [v.m.q("1.5")])
@@ -282,6 +298,49 @@ import Testing
         #expect(fired.triggers.map(\.qty) == [v.m.q("1")])
         // The print at 101.0 swept 100.5: the stop takes at 101.0.
         #expect(fired.fills.map(\.price) == [v.m.p("101.0")] && fired.fills.allSatisfy { $0.liquidity == .taker })
+    }
+
+    func protected(_ spec: OrderSpec, _ v: Venue, tp: String, sl: String, _ mode: TPSLMode) -> OrderSpec {
+        var spec = spec
+        spec.protection = Protection(takeProfit: ProtectionLeg(trigger: v.m.p(tp)), stopLoss: ProtectionLeg(trigger: v.m.p(sl)), mode: mode)
+        return spec
+    }
+
+    @Test func fullTakeProfitAndStopLossOnCreateBecomeThePositionsLegsOnTheFirstFill() {
+        var v = venue()
+        v.submit("open", protected(v.limit(.buy, "100.5", "2", .immediateOrCancel), v, tp: "110.0", sl: "95.0", .full), decided: 1_001)
+        let opened = v.advance(to: 1_100)
+        let legs = opened.accepted.filter { $0.origin != .client }
+        #expect(legs.map(\.origin) == [.takeProfit, .stopLoss] && legs.allSatisfy { $0.spec.qty == .zero && $0.spec.side == .sell })
+        #expect(v.engine.positionTakeProfit == v.m.p("110.0") && v.engine.positionStopLoss == v.m.p("95.0"))
+        // Reduce-only with TP/SL is a parameter error on the call.
+        #expect(v.send(.submit(v.m.id("ro"), protected(v.limit(.sell, "105.0", "1", reduceOnly: true), v, tp: "90.0", sl: "110.0", .full)),
+                       decided: 1_100) == .failure(Rejection(.reduceOnlyWithProtection)))
+    }
+
+    @Test func partialTakeProfitAndStopLossMakeAPairPerFillLinkedToTheirOrder() throws {
+        var v = venue()
+        let sent = v.submit("bid", protected(v.limit(.buy, "100.0", "2", .postOnly), v, tp: "110.0", sl: "95.0", .partial), decided: 1_001)
+        let bid = try #require(sent)
+        v.advance(to: 1_100)
+        let first = v.print(.sell, "100.0", "6", at: 1_200)                      // 5 ahead, then 1 of ours
+        let second = v.print(.sell, "100.0", "1", at: 1_300)
+        for fill in [first, second] {
+            let pair = fill.accepted
+            #expect(pair.map(\.origin) == [.partialTakeProfit, .partialStopLoss])
+            #expect(pair.allSatisfy { $0.parent == bid && $0.spec.qty == v.m.q("1") && $0.spec.reduceOnly })
+        }
+        #expect(v.engine.store.conditionals.count == 4 && v.engine.positionTakeProfit == nil)
+    }
+
+    @Test func aConditionalOrdersTakeProfitAndStopLossSurviveItsTrigger() {
+        var v = venue()
+        v.submit("stop", protected(v.stop(.buy, trigger: "101.0", .rise, qty: "1"), v, tp: "110.0", sl: "95.0", .full), decided: 1_001)
+        v.advance(to: 1_100)
+        let fired = v.print(.buy, "101.0", "0.1", at: 1_300)
+        #expect(fired.fills.map(\.qty) == [v.m.q("1")])
+        #expect(fired.accepted.map(\.origin) == [.takeProfit, .stopLoss])
+        #expect(v.engine.positionTakeProfit == v.m.p("110.0") && v.engine.positionStopLoss == v.m.p("95.0"))
     }
 
     @Test func triggerAlreadyReachedIsRefusedAndAtMostTenMayBeActive() {

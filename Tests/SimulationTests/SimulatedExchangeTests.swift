@@ -42,7 +42,7 @@ import Testing
                     fills += 1
                     signedQty += f.side == .buy ? f.qty.units : -f.qty.units
                     let value = try #require(instrument.notional(price: f.price, qty: f.qty))
-                    cash = cash - (f.side == .buy ? value : -value) - f.fee
+                    cash = cash - (f.side == .buy ? value : -value) - (f.fee ?? .zero)
                 case let .funding(p):
                     // The position charged is the one held at that instant (every fill reported before it), paying
                     // size × mark × rate; longs pay when the rate is positive.

@@ -70,7 +70,7 @@ import Testing
         let amended = v.advance(to: 1_030).amendments
         // Applied, then cut back to the position.
         #expect(amended.map(\.qty) == [v.m.q("3"), v.m.q("2")] && amended.last?.cause == .reduceOnlyCap)
-        v.print(.buy, "102.0", "10", at: 1_040)
+        v.print(.buy, "102.5", "10", at: 1_040)                                // through our price: fills whatever the queue
         #expect(v.position == 0)
     }
 
@@ -194,6 +194,34 @@ import Testing
         // Resumed: the market buy takes at the resumed book, and the ask below our bid fills it (strict cross).
         #expect(back.resumed)
         #expect(Set(back.fills.map(\.price)) == [v.m.p("99.5"), v.m.p("100.0")])
+    }
+
+    @Test func b5_aFillJustBeforeASuspensionIsFollowedByItsPositionReport() {
+        var v = Venue()
+        v.standardBook()
+        v.submit("mkt", v.market(.buy, "1"), decided: 1_000)                 // arrives at 1 010
+        let down = v.x.feedChanged(FeedState.Change(interrupted: [.trades(v.symbol)], reason: "lost trades frame"), at: v.t(1_020))
+        #expect(down.fills.map(\.qty) == [v.m.q("1")] && down.suspensions == ["lost trades frame"])
+        #expect(down.positions.last?.size == v.m.q("1"))
+    }
+
+    @Test func b5_aLostTradesFrameSuspendsMatchingUntilTheNextBookMessage() {
+        var v = Venue()
+        var feed = FeedState()
+        // Every event through FeedState first, as the replay does; its conclusions reach the exchange after the event.
+        func step(_ event: MarketEvent) -> [ExecutionReport] {
+            let change = feed.apply(event)
+            return v.on(event) + v.x.feedChanged(change, at: event.exchangeTime ?? v.x.clock)
+        }
+        _ = step(.book(v.m.book(.snapshot, ts: 1_000, bids: [("100.0", "5"), ("99.5", "2")], asks: [("100.5", "3")])))
+        v.submit("bid", v.limit(.buy, "100.0", "1"), decided: 1_000)
+        v.advance(to: 1_010)
+        let lost = v.x.feedChanged(feed.apply(.lost(.trades(v.symbol), reason: "truncated")), at: v.t(1_020))
+        #expect(lost.suspensions.first?.contains("lost trades frame") == true)
+        #expect(step(.trades([v.m.trade(.sell, "99.0", "9", at: 1_030)])).fills.isEmpty)   // through our bid, but in the gap
+        let back = step(.book(v.m.book(.delta, ts: 1_040, bids: [("100.0", "4")], asks: [])))
+        #expect(back.resumed && v.engine.store.bids.first?.queueAhead == v.m.q("4").units)
+        #expect(step(.trades([v.m.trade(.sell, "99.0", "9", at: 1_050)])).fills.map(\.qty) == [v.m.q("1")])
     }
 
     @Test func b7_theMatchingDepthIsTheDeepestBookOfTheSymbol() {
