@@ -105,17 +105,19 @@ public enum BybitCodes {
 
     /// Bybit's `(cancelType, rejectReason)` of a cancellation. A PostOnly that would take shows `UNKNOWN` and
     /// `EC_PostOnlyWillTakeLiquidity` (the docs' order-list example); an IOC or FOK remainder `UNKNOWN` and its reason.
+    /// Only values of Bybit's own `cancelType`/`rejectReason` lists are written: a case Bybit has no value for is
+    /// `EC_Others`, and reads back as `.other` (the mapping is lossy there, never invented).
     public static func cancelCodes(_ reason: CancelReason) -> (cancelType: String, rejectReason: String) {
         switch reason {
         case .byClient: ("CancelByUser", "EC_NoError")
         case .postOnlyWouldTakeLiquidity: ("UNKNOWN", "EC_PostOnlyWillTakeLiquidity")
         case .immediateOrCancelRemainder: ("UNKNOWN", "EC_NoImmediateQtyToFill")
-        case .fillOrKillNotFilled: ("UNKNOWN", "EC_FOKCancel")
+        case .fillOrKillNotFilled: ("UNKNOWN", "EC_CancelForNoFullFill")
         case .reduceOnly: ("CancelByReduceOnly", "EC_NoError")
         case .beforeLiquidation: ("CancelAllBeforeLiq", "EC_NoError")
         case .beforeAutoDeleveraging: ("CancelAllBeforeAdl", "EC_NoError")
         case .protectionCleared: ("CancelByTpSlTsClear", "EC_NoError")
-        case .insufficientMarginOnTrigger: ("UNKNOWN", "EC_InsufficientMarginOnTrigger")
+        case .insufficientMarginOnTrigger: ("UNKNOWN", "EC_Others")
         case .byVenue: ("CancelByAdmin", "EC_NoError")
         case .selfMatchPrevention: ("CancelBySmp", "EC_NoError")
         case .disconnected: ("CancelByDCP", "EC_NoError")
@@ -128,9 +130,8 @@ public enum BybitCodes {
     public static func cancellation(cancelType: String, rejectReason: String) -> Cancellation {
         switch rejectReason {
         case "EC_PostOnlyWillTakeLiquidity": return Cancellation(.postOnlyWouldTakeLiquidity, venueCode: rejectReason)
-        case "EC_NoImmediateQtyToFill", "EC_CancelForNoFullFill": return Cancellation(.immediateOrCancelRemainder, venueCode: rejectReason)
-        case "EC_FOKCancel": return Cancellation(.fillOrKillNotFilled, venueCode: rejectReason)
-        case "EC_InsufficientMarginOnTrigger": return Cancellation(.insufficientMarginOnTrigger, venueCode: rejectReason)
+        case "EC_NoImmediateQtyToFill": return Cancellation(.immediateOrCancelRemainder, venueCode: rejectReason)
+        case "EC_CancelForNoFullFill": return Cancellation(.fillOrKillNotFilled, venueCode: rejectReason)
         default: break
         }
         let reason: CancelReason = switch cancelType {
@@ -204,25 +205,19 @@ public enum BybitCodes {
         return Rejection(reason, venueCode: String(code.rawValue))
     }
 
-    /// Bybit's `rejectReason` of an order refused at the matching engine (the order stream's `Rejected`).
+    /// Bybit's `rejectReason` of an order refused at the matching engine (the order stream's `Rejected`): a value of
+    /// Bybit's list where one fits, else `EC_Others` (lossy, never invented).
     public static func rejectReason(_ reason: RejectReason) -> String {
         switch reason {
-        case .reduceOnlyWouldIncrease: "EC_ReduceOnlySetButNotReducing"
-        case .insufficientBalance: "EC_InsufficientMargin"
-        case .priceNotOnTick, .quantityNotOnStep, .quantityBelowMinimum, .quantityAboveMaximum, .notionalBelowMinimum,
-             .nonPositivePrice, .nonPositiveQuantity, .invalidParameter: "EC_InvalidParameter"
-        case .tooManyConditionalOrders: "EC_TooManyStopOrders"
-        case .triggerAlreadyReached, .triggerPriceUnknown: "EC_InvalidTriggerPrice"
+        case .nonPositiveQuantity: "EC_QtyCannotBeZero"
         default: "EC_Others"
         }
     }
 
+    /// The neutral reason of a `Rejected` order's `rejectReason`.
     public static func rejection(rejectReason: String) -> Rejection {
         let reason: RejectReason = switch rejectReason {
-        case "EC_ReduceOnlySetButNotReducing": .reduceOnlyWouldIncrease
-        case "EC_InsufficientMargin": .insufficientBalance
-        case "EC_TooManyStopOrders": .tooManyConditionalOrders
-        case "EC_InvalidParameter": .invalidParameter(rejectReason)
+        case "EC_QtyCannotBeZero": .nonPositiveQuantity
         default: .other(rejectReason)
         }
         return Rejection(reason, venueCode: rejectReason)

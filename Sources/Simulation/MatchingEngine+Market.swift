@@ -84,7 +84,7 @@ extension MatchingEngine {
         for o in store.orders(ourSide) where available > 0 {
             // Best price first: once the print does not reach an order, it reaches none after it.
             guard ourSide == .buy ? p <= o.price : p >= o.price else { break }
-            guard o.arrival <= time, !o.awaitingMatch else { continue }
+            guard o.arrival < time, !o.awaitingMatch else { continue }   // a print of the arrival millisecond came first
             var ahead: Int64 = 0
             if p == o.price {
                 // At our price the others ahead go first (each print's quantity once across all our orders); with

@@ -55,11 +55,8 @@ extension MatchingEngine {
         if order.onlyReduces {
             let cap = Self.reducible(order.side, position: ledger.size)
             if cap == 0 {
-                if case .accepted = announce {
-                    closed.insert(order.venueID)
-                    return [report(time, .rejected(OrderRejected(venueID: order.venueID, clientID: order.clientID,
-                                                                 rejection: Rejection(.reduceOnlyWouldIncrease))))]
-                }
+                // Nothing left to reduce when it reaches the venue (the position closed in flight): open, then
+                // `CancelByReduceOnly`, as Bybit ends reduce-only orders a closed position leaves behind.
                 return (announcement(queue: nil).map { [$0] } ?? []) + [end(.reduceOnly)]
             }
             if order.remaining > cap {
@@ -142,7 +139,7 @@ extension MatchingEngine {
         switch action {
         case let .submit(clientID, spec):
             let id = venueID ?? ids.order()
-            if let rejection = arrivalCheck(spec, position: ledger.size) {
+            if let rejection = orderCheck(spec) {
                 closed.insert(id)
                 return [report(time, .rejected(OrderRejected(venueID: id, clientID: clientID, rejection: rejection)))]
             }
@@ -306,16 +303,6 @@ extension MatchingEngine {
         }
         let reference = spec.price?.units ?? spec.trigger?.price.units ?? bestAvailable(for: spec.side)?.price ?? lastPrice?.units
         return ruleViolation(price: spec.price, qty: spec.qty, referencePrice: reference, market: spec.type == .market)
-    }
-
-    /// ``orderCheck(_:pendingConditionals:)`` plus the reduce-only rule on `position`.
-    func arrivalCheck(_ spec: OrderSpec, position: Int64) -> Rejection? {
-        if let rejection = orderCheck(spec) { return rejection }
-        // A conditional close-on-trigger order is judged when it fires, not now.
-        if spec.reduceOnly && !spec.isConditional && Self.reducible(spec.side, position: position) == 0 {
-            return Rejection(.reduceOnlyWouldIncrease)
-        }
-        return nil
     }
 
     /// What an amend may not do to a resting order.

@@ -82,6 +82,10 @@ import Testing
             case var .filled(f):
                 f.closedPnlAfterCosts = nil
                 r.event = .filled(f)
+            case var .rejected(x):
+                // Bybit's `rejectReason` list has no value for most reasons: they read back as `EC_Others`.
+                x.rejection.reason = BybitCodes.rejection(rejectReason: BybitCodes.rejectReason(x.rejection.reason)).reason
+                r.event = .rejected(x)
             case .matchingSuspended, .matchingResumed, .fundingNotSimulated, .unclassified:
                 return nil
             default:
@@ -117,7 +121,8 @@ import Testing
 
     /// Orders of every kind on one account: accepted, amended, partly filled and cancelled; a stop triggered and
     /// filled; a market order with full-position TP/SL (legs made by the venue); funding on the position; a cancel
-    /// that lost to a fill; a reduce-only order refused at arrival; positions and wallets after each step.
+    /// that lost to a fill; a reduce-only order with nothing left to reduce; a stop refused at arrival; positions and
+    /// wallets after each step.
     @Test func everyReportOfATradingSessionReachesTheClientUnchanged() throws {
         var rt = RoundTrip(deposit: "100000")
         let m = rt.m
@@ -162,6 +167,12 @@ import Testing
         rt.send(.submit(m.id("ro"), .limit(.sell, price: m.p("105.0"), qty: m.q("1"), reduceOnly: true)), decided: 5_996)
         try rt.on(.trades([m.trade(.buy, "100.5", "5", at: 6_000)]))
         try rt.advance(to: 6_100)
+
+        // A stop whose trigger the market reaches while it travels: refused when it arrives.
+        rt.send(.submit(m.id("late"), OrderSpec(side: .buy, type: .market, timeInForce: .immediateOrCancel, price: nil, qty: m.q("1"),
+                                               trigger: Trigger(price: m.p("101.0"), direction: .rise))), decided: 6_100)
+        try rt.on(.trades([m.trade(.buy, "101.5", "0.1", at: 6_105)]))
+        try rt.advance(to: 6_200)
 
         // Every kind of report Bybit has a message for was made, and the client saw each exactly as made.
         let made = rt.kinds(rt.expected)

@@ -29,6 +29,16 @@ import Testing
         #expect(v.advance(to: 1_060).accepted.count == 1 && v.engine.openOrderCount == 1)
     }
 
+    @Test func b1_aPrintOfTheArrivalMillisecondPublishedLaterNeverFillsTheOrder() {
+        var v = Venue()
+        v.book(.snapshot, ts: 1_000, bids: [("100.0", "5"), ("99.0", "5")], asks: [("100.5", "5")])
+        v.submit("bid", v.limit(.buy, "100.0", "1"), decided: 1_000)         // arrives at 1 010
+        v.book(.delta, ts: 1_011, bids: [("100.0", "0")], asks: [])           // processed before this; nothing ahead now
+        // Matched at 1 010 but published after the book of 1 011: at the same millisecond the market came first.
+        #expect(v.trades(v.m.trade(.sell, "99.5", "10", at: 1_010, ts: 1_012)).fills.isEmpty)
+        #expect(v.print(.sell, "100.0", "1", at: 1_013).fills.map(\.qty) == [v.m.q("1")])
+    }
+
     @Test func b1_cancelsAndAmendsGoThroughTheSameLatencyAndNeverOvertakeTheirOrder() throws {
         var v = Venue(latencyMs: 30)
         v.standardBook()
