@@ -32,7 +32,8 @@ func loadEvents(_ name: String) -> [MarketEvent] {
 @inline(never)
 func replay(_ events: [MarketEvent], ladder: Int) -> (events: Int, fills: Int) {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
-    var engine = MatchingEngine(instrument: instrument, depth: 200, queue: TradesOnlyQueue(), fill: StrictCrossFill())
+    // The models' configuration enums, as SimulatedExchange runs them (the engine's specialised entry points).
+    var engine = MatchingEngine(instrument: instrument, depth: 200, queue: QueueModelChoice.tradesOnly, fill: FillModelChoice.strictCross)
     var ledger = PositionLedger(instrument: instrument)
     var ids = IDMint()
     var fills = 0

@@ -4,6 +4,7 @@ public import MarketData
 /// The replayed market reaching the engine: book messages, prints, tickers, and what they trigger.
 extension MatchingEngine {
     /// Applies one message of the matching book (other depths are not for this engine).
+    @_specialize(exported: true, where Queue == QueueModelChoice, Fills == FillModelChoice)
     public mutating func apply(book update: BookUpdate, ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
         guard update.depth == book.depth else { return [] }
         let time = update.exchangeTime
@@ -38,25 +39,35 @@ extension MatchingEngine {
     /// size once the level is visible, and a known one becomes unknown when the level leaves the span the book
     /// covers (a depth-limited stream deletes a level that drops out of its top N: that is not an empty queue).
     mutating func updateQueues(before: [Int64]) {
-        // In place, order by order: each queue depends only on its own price (no allocation per book message).
-        for i in store.bids.indices { store.bids[i].queueAhead = nextQueue(store.bids[i], before: i < before.count ? before[i] : nil) }
+        // In place, order by order: each queue depends only on its own price (no allocation per book message). The
+        // queue is computed by a static function from the stored properties it reads: a method of `self` called
+        // while `store` is being written copies the whole engine per order.
+        for i in store.bids.indices where !store.bids[i].awaitingMatch {
+            store.bids[i].queueAhead = Self.nextQueue(store.bids[i].queueAhead, .buy, store.bids[i].price,
+                                                      before: i < before.count ? before[i] : nil, book: book, model: queueModel,
+                                                      traded: tradedSinceUpdate)
+        }
         let offset = store.bids.count
-        for i in store.asks.indices {
-            store.asks[i].queueAhead = nextQueue(store.asks[i], before: offset + i < before.count ? before[offset + i] : nil)
+        for i in store.asks.indices where !store.asks[i].awaitingMatch {
+            store.asks[i].queueAhead = Self.nextQueue(store.asks[i].queueAhead, .sell, store.asks[i].price,
+                                                      before: offset + i < before.count ? before[offset + i] : nil, book: book,
+                                                      model: queueModel, traded: tradedSinceUpdate)
         }
     }
 
-    func nextQueue(_ o: RestingOrder, before old: Int64?) -> Int64? {
-        guard !o.awaitingMatch else { return o.queueAhead }
-        guard let now = visibleQueue(o.side, o.price) else { return nil }
-        if let ahead = o.queueAhead {
-            return queueModel.depthChanged(ahead: ahead, old: old ?? now, new: now, traded: tradedSinceUpdate[o.price] ?? 0)
+    /// The queue ahead of a resting order (`ahead` now, on `side` at `price`) after a book update.
+    static func nextQueue(_ ahead: Int64?, _ side: Side, _ price: Int64, before old: Int64?, book: OrderBook, model: Queue,
+                          traded: [Int64: Int64]) -> Int64? {
+        guard let now = visibleQueue(side, price, in: book) else { return nil }
+        if let ahead {
+            return model.depthChanged(ahead: ahead, old: old ?? now, new: now, traded: traded[price] ?? 0)
         }
-        return queueModel.arrival(displayed: now)
+        return model.arrival(displayed: now)
     }
 
     /// Applies one print of the replayed market; returns our fills and the conditional orders it fired (the caller
     /// places them: ``placeTriggered(_:at:ledger:ids:)``).
+    @_specialize(exported: true, where Queue == QueueModelChoice, Fills == FillModelChoice)
     public mutating func apply(print trade: Trade, ledger: inout PositionLedger,
                                ids: inout IDMint) -> (reports: [ExecutionReport], fired: [ConditionalOrder]) {
         // RPI prints are not part of the public book: they neither fill nor move queues.
@@ -189,6 +200,7 @@ extension MatchingEngine {
 
     /// Applies a ticker message: mark and index prices move the triggers that watch them. Returns the conditional
     /// orders it fired. The ticker's last price stands in for prints only until the first print.
+    @_specialize(exported: true, where Queue == QueueModelChoice, Fills == FillModelChoice)
     public mutating func apply(ticker update: TickerUpdate) -> [ConditionalOrder] {
         var fired: [ConditionalOrder] = []
         if let mark = update.fields.markPrice {

@@ -134,6 +134,7 @@ extension MatchingEngine {
 
     /// Processes a command that has reached the venue at `time`. `venueID` is the id the venue gave a submission
     /// when it acknowledged it.
+    @_specialize(exported: true, where Queue == QueueModelChoice, Fills == FillModelChoice)
     public mutating func process(_ action: VenueCommand.Action, venueID: VenueOrderID?, at time: ExchangeTime,
                                  ledger: inout PositionLedger, ids: inout IDMint) -> [ExecutionReport] {
         switch action {
@@ -312,7 +313,7 @@ extension MatchingEngine {
         let total = a.qty?.units ?? o.totalQty
         if total <= o.filled { return .nonPositiveQuantity }
         if let price = a.price, price.units <= 0 { return .nonPositivePrice }
-        if let price = a.price, o.spec.type == .market { _ = price; return .invalidParameter("price of a market order") }
+        if a.price != nil, o.spec.type == .market { return .invalidParameter("price of a market order") }
         return ruleViolation(price: o.spec.type == .limit ? Price(units: a.price?.units ?? o.price) : nil, qty: Quantity(units: total),
                              referencePrice: a.price?.units ?? o.price, market: o.spec.type == .market)?.reason
     }

@@ -55,6 +55,10 @@ public struct IDMint: Sendable, Hashable {
 ///   or the symbol's trades stream is interrupted, matching is suspended: resting orders stay and never fill,
 ///   arriving orders rest unmatched, and at resume every resting order's queue is the full displayed size at its
 ///   price and orders that arrived meanwhile are matched as arrivals.
+///
+/// Generic over its two models so each stays a small protocol; the entry points are also compiled for
+/// ``QueueModelChoice``/``FillModelChoice`` (what ``SimulatedExchange`` and configurations use), so callers in other
+/// modules run specialised code rather than witness-table calls.
 public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
     public internal(set) var instrument: Instrument
     public let queueModel: Queue
@@ -224,7 +228,9 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
 
     /// Others' size ahead of a new order at `price`: the displayed size where the book's span covers the price
     /// (zero if nobody is there), unknown (nil) beyond the span.
-    func visibleQueue(_ side: Side, _ price: Int64) -> Int64? {
+    func visibleQueue(_ side: Side, _ price: Int64) -> Int64? { Self.visibleQueue(side, price, in: book) }
+
+    static func visibleQueue(_ side: Side, _ price: Int64, in book: OrderBook) -> Int64? {
         let bookSide: BookSide = side == .buy ? .bid : .ask
         guard let worst = book.worstLevel(bookSide) else { return nil }
         let covered = side == .buy ? price >= worst.price.units : price <= worst.price.units

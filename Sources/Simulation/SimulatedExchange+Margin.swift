@@ -39,7 +39,7 @@ extension SimulatedExchange {
     public func leverage(_ symbol: SymbolID) -> Rate { leverages[symbol] ?? settings.defaultLeverage }
 
     /// Deposit plus everything every symbol realised (fees and funding included).
-    public var walletBalance: USDT { symbols.values.reduce(deposit) { $0 + $1.ledger.walletContribution } }
+    public var walletBalance: USDT { symbols.keys.reduce(deposit) { $0 + symbols[venue: $1].ledger.walletContribution } }
     public var unrealisedPnL: USDT { sum { unrealisedPnL($0) } }
     /// Wallet balance plus unrealised PnL (Bybit's margin balance).
     public var equity: USDT { walletBalance + unrealisedPnL }
@@ -50,17 +50,19 @@ extension SimulatedExchange {
 
     /// The price a position is valued at: mark, else last traded price; nil before either is known.
     public func valuationPrice(_ symbol: SymbolID) -> Price? {
-        symbols[symbol].flatMap { $0.engine.markPrice ?? $0.engine.lastPrice }
+        guard symbols.contains(symbol) else { return nil }
+        return symbols[venue: symbol].engine.markPrice ?? symbols[venue: symbol].engine.lastPrice
     }
 
     public func unrealisedPnL(_ symbol: SymbolID) -> USDT {
-        guard let ledger = symbols[symbol]?.ledger, let price = valuationPrice(symbol) else { return .zero }
-        return ledger.unrealisedPnL(mark: price)
+        guard symbols.contains(symbol), let price = valuationPrice(symbol) else { return .zero }
+        return symbols[venue: symbol].ledger.unrealisedPnL(mark: price)
     }
 
     /// |size| × valuation price (the entry value before any price is known).
     public func positionValue(_ symbol: SymbolID) -> USDT {
-        guard let ledger = symbols[symbol]?.ledger, ledger.size != 0 else { return .zero }
+        guard symbols.contains(symbol), symbols[venue: symbol].ledger.size != 0 else { return .zero }
+        let ledger = symbols[venue: symbol].ledger
         guard let price = valuationPrice(symbol) else { return USDT(units: abs(ledger.entryValue.units)) }
         return ledger.instrument.notional(price: price, qty: Quantity(units: abs(ledger.size))) ?? .zero
     }
@@ -78,7 +80,8 @@ extension SimulatedExchange {
     public func estimatedBankruptcyPrice(_ symbol: SymbolID) -> Price? { criticalPrice(symbol, maintenance: false) }
 
     func criticalPrice(_ symbol: SymbolID, maintenance: Bool) -> Price? {
-        guard let ledger = symbols[symbol]?.ledger, ledger.size != 0 else { return nil }
+        guard symbols.contains(symbol), symbols[venue: symbol].ledger.size != 0 else { return nil }
+        let ledger = symbols[venue: symbol].ledger
         let qty = Int128(abs(ledger.size))
         let entry = abs(ledger.entryValue.units)
         let otherEquity = (equity - unrealisedPnL(symbol)).units
@@ -140,7 +143,7 @@ extension SimulatedExchange {
         let maximum = instruments[symbol]?.rules?.maxLeverage ?? Self.fallbackMaxLeverage
         guard Int128(leverage.units) >= Self.one, leverage <= maximum else { return Rejection(.leverageOutOfRange) }
         guard leverage != self.leverage(symbol) else { return Rejection(.leverageNotModified) }
-        if symbols[symbol] != nil {
+        if symbols.contains(symbol) {
             let extra = positionIM(symbol, leverage: leverage) + orderIM(symbol, openOrders(symbol), leverage: leverage)
                 - positionIM(symbol) - orderIM(symbol)
             if extra > .zero && extra > availableBalance { return Rejection(.leverageInsufficientMargin) }
@@ -169,7 +172,8 @@ extension SimulatedExchange {
     func sum(_ amount: (SymbolID) -> USDT) -> USDT { symbols.keys.reduce(.zero) { $0 + amount($1) } }
 
     func positionIM(_ symbol: SymbolID, leverage: Rate) -> USDT {
-        guard let ledger = symbols[symbol]?.ledger, ledger.size != 0 else { return .zero }
+        guard symbols.contains(symbol), symbols[venue: symbol].ledger.size != 0 else { return .zero }
+        let ledger = symbols[venue: symbol].ledger
         return USDT(units: FixedDecimal.divideRoundingHalfEven(abs(ledger.entryValue.units) * Self.one, Int128(leverage.units)))
     }
 
@@ -192,10 +196,14 @@ extension SimulatedExchange {
 
     /// Resting orders and placements in flight (untriggered conditionals reserve nothing).
     func openOrders(_ symbol: SymbolID) -> [MarginOrder] {
-        guard let engine = symbols[symbol]?.engine else { return [] }
-        var orders = (engine.store.bids + engine.store.asks).map {
-            MarginOrder(venueID: $0.venueID, side: $0.side, price: $0.spec.type == .market ? nil : Price(units: $0.price),
-                        qty: $0.remaining, reduceOnly: $0.onlyReduces)
+        guard symbols.contains(symbol) else { return [] }
+        var orders: [MarginOrder] = []
+        orders.reserveCapacity(symbols[venue: symbol].engine.store.restingCount)
+        for book in [symbols[venue: symbol].engine.store.bids, symbols[venue: symbol].engine.store.asks] {
+            for o in book {
+                orders.append(MarginOrder(venueID: o.venueID, side: o.side, price: o.spec.type == .market ? nil : Price(units: o.price),
+                                          qty: o.remaining, reduceOnly: o.onlyReduces))
+            }
         }
         for (id, spec) in inFlightOrders(symbol) where !spec.isConditional {
             orders.append(MarginOrder(venueID: id, side: spec.side, price: spec.price, qty: spec.qty.units, reduceOnly: spec.onlyReduces))
@@ -205,29 +213,39 @@ extension SimulatedExchange {
 
     /// The larger side's cost, after netting the side opposite the position against it (see the rules above).
     func orderIM(_ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
-        guard let venue = symbols[symbol] else { return .zero }
-        let position = venue.ledger.size
-        let taker = venue.engine.fees.taker
+        guard symbols.contains(symbol) else { return .zero }
+        let position = symbols[venue: symbol].ledger.size
+        let taker = symbols[venue: symbol].engine.fees.taker
+        let instrument = symbols[venue: symbol].engine.instrument
         var costs: [USDT] = []
         for side in [Side.buy, .sell] {
             let closes = side == .buy ? position < 0 : position > 0
             var netting = closes ? abs(position) : 0
-            // Whatever fills first closes first: reduce-only, then market orders, then the best price.
-            let ranked = orders.enumerated().filter { $0.element.side == side }.sorted { a, b in
-                let x = a.element, y = b.element
-                if x.reduceOnly != y.reduceOnly { return x.reduceOnly }
-                if (x.price == nil) != (y.price == nil) { return x.price == nil }
-                if let p = x.price, let q = y.price, p != q { return side == .buy ? p > q : p < q }
-                return a.offset < b.offset
-            }
             var cost = USDT.zero
-            for (_, order) in ranked {
+            func charge(_ order: MarginOrder, _ qty: Int64) {
+                guard qty > 0, let price = order.price ?? marketPrice(symbol, side) else { return }
+                cost = cost + (Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: leverage,
+                                              takerFee: taker, instrument: instrument) ?? .zero)
+            }
+            // Nothing to net: every order is charged whole, in any order (no sort on the common path).
+            if netting == 0 {
+                for order in orders where order.side == side && !order.reduceOnly { charge(order, order.qty) }
+                costs.append(cost)
+                continue
+            }
+            // Whatever fills first closes first: reduce-only, then market orders, then the best price, then the
+            // order given. Sorted on integer keys (no copies of the orders while sorting).
+            var ranked: [(reduceOnly: Int64, market: Int64, price: Int64, index: Int)] = []
+            for (index, o) in orders.enumerated() where o.side == side {
+                let price = o.price.map { side == .buy ? -$0.units : $0.units } ?? 0
+                ranked.append((o.reduceOnly ? 0 : 1, o.price == nil ? 0 : 1, price, index))
+            }
+            ranked.sort { ($0.reduceOnly, $0.market, $0.price, $0.index) < ($1.reduceOnly, $1.market, $1.price, $1.index) }
+            for key in ranked {
+                let order = orders[key.index]
                 let netted = min(netting, order.qty)
                 netting -= netted
-                let charged = order.reduceOnly ? 0 : order.qty - netted
-                guard charged > 0, let price = order.price ?? marketPrice(symbol, side) else { continue }
-                cost = cost + (Self.orderCost(side: side, price: price, qty: Quantity(units: charged), leverage: leverage,
-                                              takerFee: taker, instrument: venue.engine.instrument) ?? .zero)
+                charge(order, order.reduceOnly ? 0 : order.qty - netted)
             }
             costs.append(cost)
         }
@@ -236,8 +254,8 @@ extension SimulatedExchange {
 
     /// What a market order is valued at: the best opposite price, else the valuation price.
     func marketPrice(_ symbol: SymbolID, _ side: Side) -> Price? {
-        guard let engine = symbols[symbol]?.engine else { return nil }
-        return engine.bestAvailable(for: side).map { Price(units: $0.price) } ?? valuationPrice(symbol)
+        guard symbols.contains(symbol) else { return nil }
+        return symbols[venue: symbol].engine.bestAvailable(for: side).map { Price(units: $0.price) } ?? valuationPrice(symbol)
     }
 
     /// The order IM `action` would add to its symbol (zero for cancels, trading stops and reducing orders).
@@ -270,15 +288,15 @@ extension SimulatedExchange {
         var equityUnits = deposit.units
         var totalMargin: Int128 = 0
         var anyPosition = false
-        for (id, venue) in symbols {
-            equityUnits += venue.ledger.walletContribution.units
-            guard venue.ledger.size != 0 else { continue }
+        for id in symbols.keys {
+            equityUnits += symbols[venue: id].ledger.walletContribution.units
+            guard symbols[venue: id].ledger.size != 0 else { continue }
             anyPosition = true
             equityUnits += unrealisedPnL(id).units
             totalMargin += maintenanceMargin(id).units
         }
         guard anyPosition, equityUnits <= totalMargin else { return }
-        let positioned = symbols.keys.sorted().filter { symbols[$0]!.ledger.size != 0 }
+        let positioned = symbols.keys.filter { symbols[venue: $0].ledger.size != 0 }
         let margins = positioned.map { maintenanceMargin($0).units }
         let total = margins.reduce(0, +)
         // Shares of the equity in proportion to maintenance margin (position value if the rate is zero); the last
@@ -294,8 +312,8 @@ extension SimulatedExchange {
             prices.append((symbol, bankruptcyPrice(symbol, equityShare: share)))
         }
         let reason = Cancellation(.beforeLiquidation)
-        for symbol in symbols.keys.sorted() {
-            append(symbols[symbol]!.engine.cancelEverything(reason, at: time), to: &out)
+        for symbol in symbols.keys {
+            append(symbols[venue: symbol].engine.cancelEverything(reason, at: time), to: &out)
         }
         // Placements in flight were acknowledged by the venue: they are open orders there, cancelled with the rest.
         var kept: [InFlight] = []
@@ -310,19 +328,19 @@ extension SimulatedExchange {
                                     event: .cancelled(OrderCancelled(venueID: id, clientID: clientID, cancellation: reason,
                                                                      filledQty: .zero, wasUntriggered: spec.isConditional)))],
                    to: &out)
-            symbols[entry.command.symbol]?.engine.closed.insert(id)
+            if symbols.contains(entry.command.symbol) { symbols[venue: entry.command.symbol].engine.closed.insert(id) }
         }
         inFlight = kept
         inFlightHead = 0
         for (symbol, price) in prices {
-            append(symbols[symbol]!.takeover(at: price, time: time, ids: &ids), to: &out)
+            append(symbols[venue: symbol].takeover(at: price, time: time, ids: &ids), to: &out)
         }
     }
 
     /// The price at which closing the position loses exactly `equityShare` from its valuation now, rounded in the
     /// account's favour (a long sells at or above it, a short buys at or below), at least one price unit.
     func bankruptcyPrice(_ symbol: SymbolID, equityShare: Int128) -> Price {
-        let ledger = symbols[symbol]!.ledger
+        let ledger = symbols[venue: symbol].ledger
         let long = ledger.size > 0
         // Closing value that leaves the share lost: a long sells for value − share, a short buys back for value + share.
         let target = long ? positionValue(symbol).units - equityShare : positionValue(symbol).units + equityShare

@@ -83,7 +83,7 @@ public struct SimulatedExchange: Sendable {
 
     public let deposit: USDT
     public let settings: VenueSettings
-    public internal(set) var symbols: [SymbolID: SymbolVenue] = [:]
+    public internal(set) var symbols = SymbolVenues()
     public internal(set) var depthChoices: [SymbolID: DepthChoice] = [:]
     /// Instruments met, with their latest rules.
     public internal(set) var instruments: [SymbolID: Instrument] = [:]
@@ -135,7 +135,7 @@ public struct SimulatedExchange: Sendable {
     /// Installs an instrument or its newer trading rules.
     public mutating func updateInstrument(_ instrument: Instrument) {
         instruments[instrument.id] = instrument
-        symbols[instrument.id]?.engine.updateInstrument(instrument)
+        if symbols.contains(instrument.id) { symbols[venue: instrument.id].engine.updateInstrument(instrument) }
     }
 
     // MARK: - Client side
@@ -149,15 +149,15 @@ public struct SimulatedExchange: Sendable {
             if let rejection = setLeverage(leverage, symbol: symbol) { return .failure(rejection) }
             return .success(Receipt(arrival: clock, venueID: nil))
         }
-        guard let venue = symbols[symbol] else { return .failure(Rejection(.noMarketPrice)) }
+        guard symbols.contains(symbol) else { return .failure(Rejection(.noMarketPrice)) }
         var command = command
         var venueID: VenueOrderID?
         switch command.action {
         case let .submit(clientID, spec):
             if let clientID, clientIDs[clientID] != nil { return .failure(Rejection(.duplicateClientID)) }
             let pending = inFlightOrders(symbol).count { $0.spec.isConditional }
-            if let rejection = venue.engine.orderCheck(spec, pendingConditionals: pending) { return .failure(rejection) }
-            if spec.reduceOnly && !spec.isConditional && Engine.reducible(spec.side, position: venue.ledger.size) == 0 {
+            if let rejection = symbols[venue: symbol].engine.orderCheck(spec, pendingConditionals: pending) { return .failure(rejection) }
+            if spec.reduceOnly && !spec.isConditional && Engine.reducible(spec.side, position: symbols[venue: symbol].ledger.size) == 0 {
                 return .failure(Rejection(.reduceOnlyWouldIncrease))
             }
             if spec.type == .market && marketPrice(symbol, spec.side) == nil { return .failure(Rejection(.noMarketPrice)) }
@@ -170,28 +170,27 @@ public struct SimulatedExchange: Sendable {
         case let .amend(reference, amendment):
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .amend(.venue(id), amendment)
-            if let o = venue.engine.store.resting(id) {
-                if let reason = venue.engine.amendCheck(resting: o, amendment) { return .failure(Rejection(reason)) }
-            } else if let c = venue.engine.store.conditional(id) {
-                if let reason = venue.engine.amendCheck(conditional: c, amendment) { return .failure(Rejection(reason)) }
-            } else if let sent = inFlightOrders(symbol).first(where: { $0.venueID == id }) {
+            if let o = symbols[venue: symbol].engine.store.resting(id) {
+                if let reason = symbols[venue: symbol].engine.amendCheck(resting: o, amendment) { return .failure(Rejection(reason)) }
+            } else if let c = symbols[venue: symbol].engine.store.conditional(id) {
+                if let reason = symbols[venue: symbol].engine.amendCheck(conditional: c, amendment) { return .failure(Rejection(reason)) }
+            } else if inFlightOrders(symbol).contains(where: { $0.venueID == id }) {
                 if amendment.isEmpty { return .failure(Rejection(.nothingToAmend)) }
                 if let qty = amendment.qty, qty.units <= 0 { return .failure(Rejection(.nonPositiveQuantity)) }
-                _ = sent
             } else {
-                return .failure(Rejection(venue.engine.closed.contains(id) ? .orderClosed : .unknownOrder))
+                return .failure(Rejection(symbols[venue: symbol].engine.closed.contains(id) ? .orderClosed : .unknownOrder))
             }
             if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
         case let .cancel(reference):
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .cancel(.venue(id))
-            let open = venue.engine.store.resting(id) != nil || venue.engine.store.conditional(id) != nil
+            let open = symbols[venue: symbol].engine.store.resting(id) != nil || symbols[venue: symbol].engine.store.conditional(id) != nil
                 || inFlightOrders(symbol).contains { $0.venueID == id }
-            if !open { return .failure(Rejection(venue.engine.closed.contains(id) ? .orderClosed : .unknownOrder)) }
+            if !open { return .failure(Rejection(symbols[venue: symbol].engine.closed.contains(id) ? .orderClosed : .unknownOrder)) }
         case .cancelAll:
             break
         case let .setTradingStop(stop):
-            if let reason = venue.engine.tradingStopCheck(stop, position: venue.ledger.size) { return .failure(Rejection(reason)) }
+            if let reason = symbols[venue: symbol].engine.tradingStopCheck(stop, position: symbols[venue: symbol].ledger.size) { return .failure(Rejection(reason)) }
         case .setLeverage:
             break
         }
@@ -216,43 +215,47 @@ public struct SimulatedExchange: Sendable {
     /// A symbol's venue opens with its first book message at the matching depth; before it, the symbol has no market.
     public mutating func on(_ event: MarketEvent, instrument: Instrument) -> [ExecutionReport] {
         let id = instrument.id
-        if instruments[id] == nil { instruments[id] = instrument }
-        if let time = event.exchangeTime { clock = max(clock, time) }
+        if instruments.index(forKey: id) == nil { instruments[id] = instrument }
         var out: [ExecutionReport] = []
+        // The clock moves with each event's envelope time (read from the payload bound here: no second copy of it).
         switch event {
         case let .book(update):
-            if symbols[id] == nil {
+            clock = max(clock, update.exchangeTime)
+            if !symbols.contains(id) {
                 let choice = settings.matchingDepths[id].map(DepthChoice.configured) ?? .firstSeen(update.depth)
                 guard update.depth == choice.depth else { break }
                 depthChoices[id] = choice
-                symbols[id] = SymbolVenue(engine: Engine(instrument: instrument, depth: choice.depth, queue: settings.queue,
-                                                         fill: settings.fill, fees: settings.fees,
-                                                         marketProtectionBasisPoints: settings.marketProtectionBasisPoints,
-                                                         maxConditionalOrders: settings.maxConditionalOrders),
-                                          ledger: PositionLedger(instrument: instrument))
+                symbols.insert(SymbolVenue(engine: Engine(instrument: instrument, depth: choice.depth, queue: settings.queue,
+                                                           fill: settings.fill, fees: settings.fees,
+                                                           marketProtectionBasisPoints: settings.marketProtectionBasisPoints,
+                                                           maxConditionalOrders: settings.maxConditionalOrders),
+                                           ledger: PositionLedger(instrument: instrument)), for: id)
             }
-            guard update.depth == symbols[id]!.engine.book.depth else { break }
+            guard update.depth == symbols[venue: id].engine.book.depth else { break }
             processDue(before: update.exchangeTime, out: &out)
-            append(symbols[id]!.apply(book: update, ids: &ids), to: &out)
+            append(symbols[venue: id].apply(book: update, ids: &ids), to: &out)
         case let .trades(trades):
-            guard symbols[id] != nil else { break }
+            if let time = trades.first?.exchangeTime { clock = max(clock, time) }
+            guard symbols.contains(id) else { break }
             for trade in trades {
                 processDue(before: trade.tradeTime, out: &out)
-                let (reports, fired) = symbols[id]!.apply(print: trade, ids: &ids)
+                let (reports, fired) = symbols[venue: id].apply(print: trade, ids: &ids)
                 append(reports, to: &out)
                 place(fired, symbol: id, at: trade.tradeTime, out: &out)
             }
         case let .ticker(update):
-            guard symbols[id] != nil else { break }
+            clock = max(clock, update.exchangeTime)
+            guard symbols.contains(id) else { break }
             processDue(before: update.exchangeTime, out: &out)
             // The ticker's funding fields take effect after the settlement due before it (if any).
-            if let settlement = symbols[id]!.funding.observe(update) { settle(settlement, symbol: id, out: &out) }
-            pendingFunding[id] = symbols[id]!.funding.pendingTime
-            let fired = symbols[id]!.engine.apply(ticker: update)
-            let price = update.fields.markPrice ?? update.fields.indexPrice ?? Price(units: 0)
+            if let settlement = symbols[venue: id].funding.observe(update) { settle(settlement, symbol: id, out: &out) }
+            pendingFunding[id] = symbols[venue: id].funding.pendingTime
+            let fired = symbols[venue: id].engine.apply(ticker: update)
             place(fired, symbol: id, at: update.exchangeTime, out: &out)
-        case .liquidations, .klines:
-            break
+        case let .liquidations(list):
+            if let time = list.first?.exchangeTime { clock = max(clock, time) }
+        case let .klines(list):
+            if let time = list.first?.exchangeTime { clock = max(clock, time) }
         }
         liquidateIfNeeded(at: clock, out: &out)
         return finish(out, at: clock)
@@ -266,8 +269,8 @@ public struct SimulatedExchange: Sendable {
         var out: [ExecutionReport] = []
         processDue(before: time, out: &out)
         for (streams, interrupted) in [(change.interrupted, true), (change.recovered, false)] {
-            for stream in streams where symbols[stream.symbol] != nil {
-                append(symbols[stream.symbol]!.feed(stream, interrupted: interrupted, reason: change.reason ?? "feed recovered",
+            for stream in streams where symbols.contains(stream.symbol) {
+                append(symbols[venue: stream.symbol].feed(stream, interrupted: interrupted, reason: change.reason ?? "feed recovered",
                                                     at: time, ids: &ids), to: &out)
             }
         }
@@ -305,8 +308,8 @@ public struct SimulatedExchange: Sendable {
                 }
                 arrive(command, out: &out)
             } else if let (id, t) = funding {
-                if let settlement = symbols[id]!.funding.due(at: t) { settle(settlement, symbol: id, out: &out) }
-                pendingFunding[id] = symbols[id]!.funding.pendingTime
+                if let settlement = symbols[venue: id].funding.due(at: t) { settle(settlement, symbol: id, out: &out) }
+                pendingFunding[id] = symbols[venue: id].funding.pendingTime
             } else {
                 return
             }
@@ -315,8 +318,8 @@ public struct SimulatedExchange: Sendable {
 
     mutating func arrive(_ entry: InFlight, out: inout [ExecutionReport]) {
         let id = entry.command.symbol
-        guard symbols[id] != nil else { return }
-        var reports = symbols[id]!.process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids)
+        guard symbols.contains(id) else { return }
+        var reports = symbols[venue: id].process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids)
         // The engine forgets closed orders' client ids; Bybit names both ids when it refuses a command on one.
         for i in reports.indices {
             if case var .commandRejected(c) = reports[i].event, c.clientID == nil, let v = c.venueID, let client = clientIDOf[v] {
@@ -332,9 +335,9 @@ public struct SimulatedExchange: Sendable {
     mutating func place(_ fired: [ConditionalOrder], symbol: SymbolID, at time: ExchangeTime, out: inout [ExecutionReport]) {
         for c in fired {
             if !c.spec.onlyReduces && triggeredCost(c, symbol) > availableBalance {
-                append(symbols[symbol]!.engine.dropTriggered(c, at: time), to: &out)
+                append(symbols[venue: symbol].engine.dropTriggered(c, at: time), to: &out)
             } else {
-                append(symbols[symbol]!.placeTriggered(c, at: time, ids: &ids), to: &out)
+                append(symbols[venue: symbol].placeTriggered(c, at: time, ids: &ids), to: &out)
             }
         }
     }
@@ -342,10 +345,10 @@ public struct SimulatedExchange: Sendable {
     mutating func settle(_ settlement: FundingClock.Settlement, symbol: SymbolID, out: inout [ExecutionReport]) {
         switch settlement {
         case let .settle(at, rate, mark):
-            let size = symbols[symbol]!.ledger.size
+            let size = symbols[venue: symbol].ledger.size
             // Only a position open at that instant pays or receives.
             guard size != 0 else { return }
-            let paid = symbols[symbol]!.ledger.settleFunding(rate: rate, mark: mark)
+            let paid = symbols[venue: symbol].ledger.settleFunding(rate: rate, mark: mark)
             let payment = FundingPayment(executionID: ids.execution(), positionSize: Quantity(units: size), markPrice: mark, rate: rate,
                                          amount: paid)
             append([ExecutionReport(symbol: symbol, time: at, event: .funding(payment))], to: &out)
@@ -387,7 +390,7 @@ public struct SimulatedExchange: Sendable {
         guard !touched.isEmpty || walletTouched else { return reports }
         var out = reports
         let stamp = reports.last?.time ?? time
-        for id in touched.sorted() where symbols[id] != nil {
+        for id in touched.sorted() where symbols.contains(id) {
             out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
         }
         if walletTouched { out.append(ExecutionReport(symbol: nil, time: stamp, event: .wallet(walletReport))) }

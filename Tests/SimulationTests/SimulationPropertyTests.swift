@@ -11,8 +11,10 @@ import Testing
 /// what no fill rule may ever break:
 /// - nothing fills before its order arrived;
 /// - a taker fill never uses more than the displayed size at its level that no earlier fill used since the level's
-///   last update;
-/// - maker fills of one batch of prints never exceed those prints, each reaching the order's price;
+///   last update, nor liquidity a print consumed before a book message stamped after it showed the level again;
+/// - maker fills of one batch of prints never exceed those prints, each reaching the order's price; a print only at
+///   (not through) the order's price fills it only while its level is inside the span the book covers (beyond it
+///   the queue is unknown);
 /// - fills on a book cross never exceed the displayed liquidity strictly through the order's price;
 /// - a reduce-only (or close-on-trigger, or TP/SL) fill never grows |position| nor flips it;
 /// - the account's position is the sum of its fills and takeovers.
@@ -21,6 +23,8 @@ struct InvariantWatch {
     var used: [String: Int64] = [:]
     var arrivals: [VenueOrderID: ExchangeTime] = [:]
     var onlyReduces: Set<VenueOrderID> = []
+    /// Prints not yet reflected by a book message stamped after them: (taker side, price, qty, match time).
+    var marks: [(taker: Side, price: Int64, qty: Int64, time: ExchangeTime)] = []
     var position: Int64 = 0
     var counts = (taker: 0, print: 0, cross: 0, reduceOnly: 0)
     var violations: [String] = []
@@ -39,10 +43,34 @@ struct InvariantWatch {
     mutating func book(_ update: BookUpdate) {
         guard update.depth == book.depth else { return }
         book.apply(update)
+        let stamp = update.matchTime ?? update.exchangeTime
+        marks.removeAll { $0.time < stamp }
         if update.replacesBook { used = [:] } else {
             for l in update.bids { used["bid:\(l.price.units)"] = nil }
             for l in update.asks { used["ask:\(l.price.units)"] = nil }
         }
+    }
+
+    /// Prints of a step, after its reports were checked (the step's own arrivals were processed before them).
+    mutating func printed(_ prints: [Trade]) {
+        for t in prints where !t.isRPI { marks.append((t.takerSide, t.price.units, t.qty.units, t.tradeTime)) }
+    }
+
+    /// What prints not yet reflected took from a level of `side` at `price`: all of it when a print went through it.
+    func consumedByPrints(_ side: BookSide, _ price: Int64, displayed: Int64) -> Int64 {
+        var taken: Int64 = 0
+        for m in marks where (m.taker == .sell) == (side == .bid) {
+            let through = side == .bid ? m.price < price : m.price > price
+            if through { return displayed }
+            if m.price == price { taken += m.qty }
+        }
+        return min(taken, displayed)
+    }
+
+    /// True when `price` on `side` is inside the span the book covers.
+    func covered(_ side: BookSide, _ price: Int64) -> Bool {
+        guard let worst = book.worstLevel(side) else { return false }
+        return side == .bid ? price >= worst.price.units : price <= worst.price.units
     }
 
     /// Reports of one step: `prints` are the prints of the event (empty for anything else), `bookEvent` whether the
@@ -68,14 +96,20 @@ struct InvariantWatch {
                 counts.taker += 1
                 let key = "\(opposite):\(f.price.units)"
                 used[key, default: 0] += f.qty.units
-                let displayed = book.displayedSize(at: f.price, side: f.side == .buy ? .ask : .bid).units
-                if used[key]! > displayed { fail("taker \(f.venueID) used \(used[key]!) at \(f.price.units), \(displayed) displayed") }
+                let bookSide: BookSide = f.side == .buy ? .ask : .bid
+                let displayed = book.displayedSize(at: f.price, side: bookSide).units
+                let net = displayed - consumedByPrints(bookSide, f.price.units, displayed: displayed)
+                if used[key]! > net { fail("taker \(f.venueID) used \(used[key]!) at \(f.price.units), \(net) net of prints displayed") }
             } else if !prints.isEmpty {
                 counts.print += 1
                 printLeft -= f.qty.units
                 if printLeft < 0 { fail("maker fills of one print batch exceed its prints") }
                 let reached = prints.contains { !$0.isRPI && (f.side == .buy ? $0.price <= f.price : $0.price >= f.price) }
                 if !reached { fail("maker \(f.venueID) at \(f.price.units) reached by no print") }
+                let through = prints.contains { !$0.isRPI && (f.side == .buy ? $0.price < f.price : $0.price > f.price) }
+                if !through && !covered(f.side == .buy ? .bid : .ask, f.price.units) {
+                    fail("maker \(f.venueID) at \(f.price.units) filled by a print at its price beyond the book (queue unknown)")
+                }
             } else if bookEvent {
                 counts.cross += 1
                 // The liquidity strictly through our price, net of what fills used.
@@ -111,7 +145,8 @@ struct RandomTrader {
         guard let venue = x.symbols[instrument.id], let bid = venue.engine.book.bestBid, let ask = venue.engine.book.bestAsk else { return }
         let buy = rng.next() % 2 == 0
         let qty = Quantity(units: Int64(1 + rng.next() % 5) * 1_000)          // 0.001 … 0.005
-        let offset = (Int64(rng.next() % 7) - 2) * tick                        // some cross, most rest
+        // Most around the touch (some cross); one in eight beyond a 10-level book, where its queue is unknown.
+        let offset = rng.next() % 8 == 0 ? -Int64(10 + rng.next() % 5) * tick : (Int64(rng.next() % 7) - 2) * tick
         let price = Price(units: buy ? bid.price.units + offset : ask.price.units - offset)
         let position = venue.ledger.size
         let spec: OrderSpec
@@ -170,6 +205,8 @@ struct RandomTrader {
         var x = SimulatedExchange(deposit: try! USDT("1000000"), settings: settings)
         var watch = InvariantWatch(symbol: instrument.id, depth: depth)
         var trader = RandomTrader(seed: seed)
+        // The feed's trust as the replay judges it (gaps, resyncs, invalid books suspend matching).
+        var feed = FeedState()
         var all: [ExecutionReport] = []
         for event in events {
             // Commands due before the event first (the book as it stood), then the event itself.
@@ -189,9 +226,16 @@ struct RandomTrader {
             default:
                 break
             }
+            let change = feed.apply(event)
             let reports = x.on(event, instrument: instrument)
             watch.check(reports, prints: prints, bookEvent: isBook)
+            watch.printed(prints)
             all += reports
+            if !change.isSteady, let time = event.exchangeTime {
+                let resumed = x.feedChanged(change, at: time)
+                watch.check(resumed, prints: [], bookEvent: true)
+                all += resumed
+            }
             if trader.rng.next() % 3 == 0 { trader.act(&x, &watch, instrument: instrument, tick: tick) }
         }
         let tail = x.advance(to: ExchangeTime(milliseconds: x.clock.milliseconds + 10_000), settlingFunding: false)
@@ -227,7 +271,8 @@ struct RandomTrader {
                 events.append(.book(m.book(.delta, ts: t, bids: bid ? [(p, size)] : [], asks: bid ? [] : [(p, size)])))
             } else {
                 let sell = rng.next() % 2 == 0
-                let level = Int64(rng.next() % 3)
+                // Mostly near the touch; sometimes a sweep deep past the 10 levels the book shows.
+                let level = rng.next() % 10 == 0 ? Int64(10 + rng.next() % 5) : Int64(rng.next() % 3)
                 events.append(.trades([m.trade(sell ? .sell : .buy, sell ? price(1_000 - level) : price(1_001 + level),
                                                "0.\(1 + rng.next() % 9)", at: t)]))
             }

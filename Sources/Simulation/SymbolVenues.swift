@@ -1,0 +1,43 @@
+public import CascadeCore
+
+/// The venues of an account by symbol, stored densely. `symbols[venue: id]` borrows the stored venue in place
+/// (reads and writes); a dictionary's getter, or an optional's unwrap, copies the whole venue (every book and order
+/// array retained and released) on each of the several reads per market event.
+public struct SymbolVenues: Sendable {
+    var venues: [SimulatedExchange.SymbolVenue] = []
+    /// `SymbolID.index` → position in `venues` (-1: none).
+    var slot: [Int] = []
+    /// Ids with a venue, ascending.
+    public private(set) var keys: [SymbolID] = []
+
+    public init() {}
+
+    /// True when `id` has a venue.
+    public func contains(_ id: SymbolID) -> Bool {
+        let i = Int(id.index)
+        return i < slot.count && slot[i] >= 0
+    }
+
+    /// The venue of `id`, which must exist (``contains(_:)``).
+    public subscript(venue id: SymbolID) -> SimulatedExchange.SymbolVenue {
+        _read { yield venues[slot[Int(id.index)]] }
+        _modify { yield &venues[slot[Int(id.index)]] }
+    }
+
+    /// The venue of `id`, if any (a copy: for callers outside the hot path).
+    public subscript(id: SymbolID) -> SimulatedExchange.SymbolVenue? { contains(id) ? venues[slot[Int(id.index)]] : nil }
+
+    mutating func insert(_ venue: SimulatedExchange.SymbolVenue, for id: SymbolID) {
+        let i = Int(id.index)
+        if i >= slot.count { slot.append(contentsOf: repeatElement(-1, count: i - slot.count + 1)) }
+        if slot[i] >= 0 { venues[slot[i]] = venue; return }
+        slot[i] = venues.count
+        venues.append(venue)
+        keys.insert(id, at: keys.firstIndex { $0.index > id.index } ?? keys.endIndex)
+    }
+
+    public var isEmpty: Bool { keys.isEmpty }
+    public var count: Int { keys.count }
+    /// The venues, in id order.
+    public var values: [SimulatedExchange.SymbolVenue] { keys.map { venues[slot[Int($0.index)]] } }
+}
