@@ -25,7 +25,7 @@ extension MarketReplay {
         case "ping":
             guard answersPings else { return [] }
             let now = wallClock.now().nanoseconds / 1_000_000
-            return [#"{"req_id":"\#(BybitStreamRequest.escape(requestID ?? ""))","op":"pong","args":["\#(now)"],"conn_id":"\#(connectionID)"}"#]
+            return [BybitPrivateEncoder.pong(requestID: requestID, now: now, connectionID: connectionID)]
         case "auth":
             let ok = authenticate(args)
             if let account = ok { subscribers[id]?.account = account }
@@ -62,10 +62,9 @@ extension MarketReplay {
         return expected == signature ? entry.account : nil
     }
 
-    /// The private ack shape (docs): `success`, `ret_msg`, `op`, `conn_id`, and `req_id` when the request had one.
+    /// The private ack shape (docs), written by ``BybitV5/BybitPrivateEncoder``.
     static func privateAck(op: String, success: Bool, message: String, connectionID: String, requestID: String?) -> String {
-        let req = requestID.map { #","req_id":"\#(BybitStreamRequest.escape($0))""# } ?? ""
-        return #"{"success":\#(success),"ret_msg":"\#(BybitStreamRequest.escape(message))","op":"\#(op)","conn_id":"\#(connectionID)"\#(req)}"#
+        BybitPrivateEncoder.ack(op: op, success: success, message: message, connectionID: connectionID, requestID: requestID)
     }
 
     /// Sends the account's private items due by `time` (ms, recorded clock) to its authenticated connections:

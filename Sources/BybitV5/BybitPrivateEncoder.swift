@@ -184,6 +184,27 @@ public enum BybitPrivateEncoder {
         return json.finished()
     }
 
+    /// The private stream's answer to `ping`: `{"req_id","op":"pong","args":["<ms>"],"conn_id"}`.
+    public static func pong(requestID: String?, now milliseconds: Int64, connectionID: String) -> String {
+        var json = BybitJSONWriter()
+        json.string("req_id", requestID ?? "")
+        json.string("op", "pong")
+        json.array("args", [BybitJSONWriter.quoted(String(milliseconds))])
+        json.string("conn_id", connectionID)
+        return json.finished()
+    }
+
+    /// A private-stream ack (docs): `success`, `ret_msg`, `op`, `conn_id`, and `req_id` when the request had one.
+    public static func ack(op: String, success: Bool, message: String, connectionID: String, requestID: String?) -> String {
+        var json = BybitJSONWriter()
+        json.bool("success", success)
+        json.string("ret_msg", message)
+        json.string("op", op)
+        json.string("conn_id", connectionID)
+        json.string("req_id", requestID)
+        return json.finished()
+    }
+
     /// A private-stream message: `{"id","topic","creationTime","data":[…]}` (no `id` on `execution.fast`).
     public static func message(topic: String, id: String?, creationTime: ExchangeTime, items: [String]) -> String {
         var json = BybitJSONWriter()
