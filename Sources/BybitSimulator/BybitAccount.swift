@@ -301,7 +301,8 @@ struct BybitAccount {
             positionIndex: .oneWay, entryPrice: p.averagePrice, positionValue: p.positionValue, leverage: p.leverage, markPrice: p.markPrice,
             liqPrice: p.liquidationPrice, bustPrice: p.bankruptcyPrice, takeProfit: p.takeProfit, stopLoss: p.stopLoss,
             unrealisedPnl: p.unrealisedPnl, curRealisedPnl: p.currentRealisedPnl, cumRealisedPnl: p.cumulativeRealisedPnl,
-            positionIM: p.initialMargin, positionMM: p.maintenanceMargin, tradeMode: 0, positionStatus: .normal,
+            positionIM: p.initialMargin, positionMM: p.maintenanceMargin, tradeMode: 0,
+            positionStatus: p.status == .liquidation ? .liquidation : p.status == .autoDeleveraging ? .autoDeleveraging : .normal,
             adlRankIndicator: p.adlRankIndicator, isReduceOnly: false,
             createdTime: p.createdTime.map { ExchangeTime(milliseconds: $0.milliseconds + timeOffset) }, updatedTime: time, seq: p.seq)
     }

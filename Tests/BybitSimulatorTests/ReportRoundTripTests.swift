@@ -192,6 +192,21 @@ import Testing
         #expect(rt.account.orders[r.rawValue]?.closedPnl == afterCosts)
     }
 
+    /// A position in the venue's liquidation or ADL process says so on the stream (`positionStatus` Liq/Adl).
+    @Test func aPositionsStatusReachesTheClient() throws {
+        var rt = RoundTrip(deposit: "100")
+        for status in [PositionStatus.liquidation, .autoDeleveraging, .normal] {
+            let report = ExecutionReport(symbol: rt.m.symbol, time: rt.m.t(1_000), event: .position(PositionReport(
+                size: rt.m.q("1"), averagePrice: rt.m.p("100.0"), markPrice: rt.m.p("99.0"), leverage: try Rate("10"),
+                positionValue: rt.m.usdt("99"), unrealisedPnl: rt.m.usdt("-1"), currentRealisedPnl: .zero,
+                cumulativeRealisedPnl: .zero, initialMargin: rt.m.usdt("10"), maintenanceMargin: rt.m.usdt("0.5"), status: status,
+                seq: 1, createdTime: rt.m.t(900))))
+            rt.seen = []
+            try rt.follow([report])
+            #expect(rt.seen == [report], "\(status)")
+        }
+    }
+
     /// A long liquidated at the bankruptcy price: the takeover, its cancellations, position and wallet.
     @Test func aLiquidationReachesTheClientAsABustTradeAndCancellations() throws {
         var rt = RoundTrip(deposit: "100")
