@@ -103,44 +103,17 @@ extension BybitAccount {
     }
 
     /// TP/SL attached to a create: `takeProfit`/`stopLoss` with their trigger source, order type and limit price and
-    /// `tpslMode` (`Full`: market exits only; `Partial`: market or limit).
+    /// `tpslMode` (`Full`: market exits only; `Partial`: market or limit). `"0"` or absent: no leg.
     static func protection(_ json: [String: Any], instrument: Instrument) -> Result<Protection?, ProtectionError> {
-        let mode: TPSLMode
-        switch json["tpslMode"] as? String ?? "Full" {
-        case "Full", "": mode = .full
-        case "Partial": mode = .partial
-        default: return .failure(ProtectionError(description: "params error: tpslMode must be Full or Partial"))
-        }
-        func leg(_ prefix: String, _ name: String) -> Result<ProtectionLeg?, ProtectionError> {
-            guard let text = Self.text(json, name), text != "0" else { return .success(nil) }
-            guard let trigger = try? instrument.price(text), trigger.units > 0 else {
-                return .failure(ProtectionError(description: "params error: \(name) invalid"))
-            }
-            guard let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else {
-                return .failure(ProtectionError(description: "params error: \(prefix)TriggerBy invalid"))
-            }
-            var limit: Price?
-            switch json["\(prefix)OrderType"] as? String ?? "Market" {
-            case "Market": break
-            case "Limit":
-                guard mode == .partial else {
-                    return .failure(ProtectionError(description: "params error: \(prefix)OrderType Limit needs tpslMode Partial"))
-                }
-                guard let l = Self.text(json, "\(prefix)LimitPrice").flatMap({ try? instrument.price($0) }) else {
-                    return .failure(ProtectionError(description: "params error: \(prefix)LimitPrice required with a Limit \(prefix) order"))
-                }
-                limit = l
-            default:
-                return .failure(ProtectionError(description: "params error: \(prefix)OrderType must be Market or Limit"))
-            }
-            return .success(ProtectionLeg(trigger: trigger, source: BybitCodes.triggerSource(by), limitPrice: limit))
+        guard let mode = tpslMode(json, allowingEmpty: true) else {
+            return .failure(ProtectionError(description: "params error: tpslMode must be Full or Partial"))
         }
         let takeProfit: ProtectionLeg?, stopLoss: ProtectionLeg?
-        switch leg("tp", "takeProfit") {
+        switch leg(json, "tp", "takeProfit", mode: mode, instrument: instrument) {
         case let .success(l): takeProfit = l
         case let .failure(e): return .failure(e)
         }
-        switch leg("sl", "stopLoss") {
+        switch leg(json, "sl", "stopLoss", mode: mode, instrument: instrument) {
         case let .success(l): stopLoss = l
         case let .failure(e): return .failure(e)
         }
@@ -148,6 +121,52 @@ extension BybitAccount {
         return .success(Protection(takeProfit: takeProfit, stopLoss: stopLoss, mode: mode))
     }
 
+    /// `tpslMode` (`Full` when absent; nil: not Full or Partial).
+    static func tpslMode(_ json: [String: Any], allowingEmpty: Bool = false) -> TPSLMode? {
+        switch json["tpslMode"] as? String ?? "Full" {
+        case "Full": .full
+        case "" where allowingEmpty: .full
+        case "Partial": .partial
+        default: nil
+        }
+    }
+
+    /// One TP/SL leg named `name` (`takeProfit`/`stopLoss`) with its `{prefix}TriggerBy`, `{prefix}OrderType` and
+    /// `{prefix}LimitPrice`, for a create and a trading stop alike: `Limit` exits only in Partial mode, with a limit
+    /// price (§5.5). Absent or `"0"`: nil (a trading stop reads `"0"` as removal before asking).
+    static func leg(_ json: [String: Any], _ prefix: String, _ name: String, mode: TPSLMode,
+                    instrument: Instrument) -> Result<ProtectionLeg?, ProtectionError> {
+        func fail(_ text: String) -> Result<ProtectionLeg?, ProtectionError> { .failure(ProtectionError(description: "params error: \(text)")) }
+        guard let text = Self.text(json, name), text != "0" else { return .success(nil) }
+        guard let trigger = try? instrument.price(text), trigger.units > 0 else { return fail("\(name) invalid") }
+        guard let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else {
+            return fail("\(prefix)TriggerBy invalid")
+        }
+        var limit: Price?
+        switch json["\(prefix)OrderType"] as? String ?? "Market" {
+        case "Market": break
+        case "Limit":
+            guard mode == .partial else { return fail("\(prefix)OrderType Limit needs tpslMode Partial") }
+            guard let l = Self.text(json, "\(prefix)LimitPrice").flatMap({ try? instrument.price($0) }), l.units > 0 else {
+                return fail("\(prefix)LimitPrice required with a Limit \(prefix) order")
+            }
+            limit = l
+        default:
+            return fail("\(prefix)OrderType must be Market or Limit")
+        }
+        return .success(ProtectionLeg(trigger: trigger, source: BybitCodes.triggerSource(by), limitPrice: limit))
+    }
+
+    /// `orderFilter` of a cancel-all or a list (absent: nil, every kind); a failure answer for an unknown value.
+    static func orderFilter(_ text: String?) -> Result<OrderFilter?, ProtectionError> {
+        guard let text, !text.isEmpty else { return .success(nil) }
+        guard let filter = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
+            return .failure(ProtectionError(description: "params error: orderFilter must be Order, StopOrder or OpenOrder"))
+        }
+        return .success(filter)
+    }
+
+    /// A request parameter Bybit would refuse (10001), with Bybit-style text.
     struct ProtectionError: Error { var description: String }
 
     /// The order a request names by `orderId` (first, as Bybit) or `orderLinkId`.
@@ -213,12 +232,10 @@ extension BybitAccount {
     /// `POST /v5/order/cancel-all`: one cancel-all per symbol concerned; the answer lists the orders open now that it
     /// will cancel (Bybit: "the ack indicates that the request is successfully accepted").
     mutating func cancelAll(_ json: [String: Any], _ c: Context) -> Answer {
-        var filter: OrderFilter?
-        if let text = Self.text(json, "orderFilter") {
-            guard let f = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
-                return .fail(.parameterError, "params error: orderFilter must be Order, StopOrder or OpenOrder")
-            }
-            filter = f
+        let filter: OrderFilter?
+        switch Self.orderFilter(Self.text(json, "orderFilter")) {
+        case let .success(f): filter = f
+        case let .failure(e): return .fail(.parameterError, e.description)
         }
         let symbol = Self.text(json, "symbol")
         let open = orders.values.filter { Self.isOpen($0.orderStatus) && (symbol == nil || $0.symbol == symbol) && selects(filter, $0.orderId) }
@@ -232,12 +249,10 @@ extension BybitAccount {
     /// `GET /v5/order/realtime`: open orders (with `openOnly` 1 or 2, also the 500 latest closed ones), newest first,
     /// filtered by symbol, id, link and `orderFilter`, paged by `limit`/`cursor`.
     func realtime(_ query: [String: String], _ c: Context) -> Answer {
-        var filter: OrderFilter?
-        if let text = query["orderFilter"], !text.isEmpty {
-            guard let f = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
-                return .fail(.parameterError, "params error: orderFilter must be Order, StopOrder or OpenOrder")
-            }
-            filter = f
+        let filter: OrderFilter?
+        switch Self.orderFilter(query["orderFilter"]) {
+        case let .success(f): filter = f
+        case let .failure(e): return .fail(.parameterError, e.description)
         }
         let byID = query["orderId"] != nil || query["orderLinkId"] != nil
         let withClosed = byID || (query["openOnly"].flatMap { Int($0) } ?? 0) != 0
@@ -297,31 +312,17 @@ extension BybitAccount {
     mutating func tradingStop(_ json: [String: Any], _ c: Context) -> Answer {
         guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
         guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return .refused(Rejection(.positionIndexMismatch)) }
-        let mode: TPSLMode
-        switch json["tpslMode"] as? String ?? "Full" {
-        case "Full": mode = .full
-        case "Partial": mode = .partial
-        default: return .fail(.parameterError, "params error: tpslMode must be Full or Partial")
+        guard let mode = Self.tpslMode(json) else { return .fail(.parameterError, "params error: tpslMode must be Full or Partial") }
+        // Absent: unchanged; "0": removed; a price: set (the same leg rules as a create's TP/SL).
+        func change(_ prefix: String, _ name: String) -> Result<LegChange, ProtectionError> {
+            guard let text = Self.text(json, name) else { return .success(.unchanged) }
+            if text == "0" { return .success(.remove) }
+            return Self.leg(json, prefix, name, mode: mode, instrument: instrument).map { $0.map(LegChange.set) ?? .unchanged }
         }
-        // `Limit` legs only in Partial mode, with a readable limit price (§5.5); anything else is a parameter error.
-        func change(_ prefix: String, _ name: String) -> LegChange? {
-            guard let text = json[name] as? String, !text.isEmpty else { return .unchanged }
-            if text == "0" { return .remove }
-            guard let price = try? instrument.price(text), price.units > 0,
-                  let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else { return nil }
-            var limit: Price?
-            switch json["\(prefix)OrderType"] as? String ?? "Market" {
-            case "Market": break
-            case "Limit":
-                guard mode == .partial, let l = Self.text(json, "\(prefix)LimitPrice").flatMap({ try? instrument.price($0) }), l.units > 0
-                else { return nil }
-                limit = l
-            default: return nil
-            }
-            return .set(ProtectionLeg(trigger: price, source: BybitCodes.triggerSource(by), limitPrice: limit))
-        }
-        guard let tp = change("tp", "takeProfit"), let sl = change("sl", "stopLoss") else {
-            return .fail(.parameterError, "params error: takeProfit/stopLoss, their trigger source, order type or limit price")
+        let tp: LegChange, sl: LegChange
+        switch (change("tp", "takeProfit"), change("sl", "stopLoss")) {
+        case let (.success(t), .success(s)): (tp, sl) = (t, s)
+        case let (.failure(e), _), let (_, .failure(e)): return .fail(.parameterError, e.description)
         }
         if case .unchanged = tp, case .unchanged = sl { return .fail(.parameterError, "params error: takeProfit or stopLoss required") }
         var size: Quantity?
@@ -355,7 +356,7 @@ extension BybitAccount {
         if case let .failure(rejection) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt, action: .setLeverage(buy))) {
             return .refused(rejection)
         }
-        if exchange.symbols[instrument.id] != nil {
+        if exchange.symbols.contains(instrument.id) {
             let report = exchange.positionReport(instrument.id)
             push(.position, BybitPrivateEncoder.position(position(report, instrument: instrument, at: ExchangeTime(milliseconds: c.now)),
                                                          instrument: instrument, stream: true), due: c.decidedAt.milliseconds)

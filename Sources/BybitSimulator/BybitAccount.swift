@@ -195,7 +195,7 @@ struct BybitAccount {
                 o.cumExecQty = o.cumExecQty + f.qty
                 o.cumExecValue = (o.cumExecValue ?? .zero) + value
                 o.cumExecFee = (o.cumExecFee ?? .zero) + fee
-                o.cumFeeDetail["USDT"] = BybitCoinAmount(units: Int64(clamping: (o.cumExecFee ?? .zero).units))
+                o.cumFeeDetail["USDT"] = BybitCoinAmount(clamping: o.cumExecFee ?? .zero)
                 o.avgPrice = instrument.averagePrice(value: o.cumExecValue ?? .zero, qty: o.cumExecQty)
                 o.closedPnl = (o.closedPnl ?? .zero) + (f.closedPnlAfterCosts ?? .zero)
                 o.leavesQty = leavesQty
@@ -264,7 +264,7 @@ struct BybitAccount {
                     symbol: instrument.symbol, symbolID: instrument.id, orderId: id, orderLinkId: "", side: t.side, orderType: .market,
                     timeInForce: .immediateOrCancel, orderStatus: .filled, createType: BybitCodes.createType(.liquidation), price: t.price,
                     qty: t.qty, leavesQty: .zero, leavesValue: .zero, cumExecQty: t.qty, cumExecValue: value, cumExecFee: t.fee,
-                    cumFeeDetail: ["USDT": BybitCoinAmount(units: Int64(clamping: t.fee.units))], avgPrice: t.price,
+                    cumFeeDetail: ["USDT": BybitCoinAmount(clamping: t.fee)], avgPrice: t.price,
                     closedPnl: t.closedPnl ?? .zero, reduceOnly: true, closeOnTrigger: false, createdTime: at, updatedTime: at)
                 info[id] = OrderInfo(number: orderNumber, origin: .liquidation)
                 let e = BybitExecution(
@@ -309,7 +309,7 @@ struct BybitAccount {
 
     /// The unified account's wallet (USDT only) as Bybit's wallet object.
     func wallet(_ w: WalletReport) -> BybitWallet {
-        func coin(_ v: USDT) -> BybitCoinAmount { BybitCoinAmount(units: Int64(clamping: v.units)) }
+        func coin(_ v: USDT) -> BybitCoinAmount { BybitCoinAmount(clamping: v) }
         let initial = w.initialMargin
         let orders = w.orderInitialMargin ?? .zero
         let available = w.availableBalance > .zero ? w.availableBalance : .zero

@@ -293,7 +293,7 @@ public actor MarketReplay {
         finished = true
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
         venue.advance(to: horizon, settlingFunding: false, instruments: decoder.instruments)
-        for account in venue.accounts { release(account: account.name, upTo: .max) }
+        for i in venue.accounts.indices { release(account: venue.accounts[i].name, upTo: .max) }
         for id in connectionOrder where !subscribers[id]!.held.isEmpty {
             for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
             subscribers[id]!.held = []
@@ -306,13 +306,14 @@ public actor MarketReplay {
     private func publishNext() throws -> Bool {
         guard let step = try driver.next() else { return false }
         if let input = step.input {
-            if case let .event(event) = input, event.exchangeTime != nil, !timeOffsetKnown {
+            if !timeOffsetKnown, case let .event(event) = input, let first = event.exchangeTime {
                 timeOffsetKnown = true
-                timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - event.exchangeTime!.milliseconds : 0
+                timeOffset = rebaseTimestamps ? wallClock.now().nanoseconds / 1_000_000 - first.milliseconds : 0
                 venue.setTimeOffset(timeOffset)
             }
             venue.apply(input, change: step.change, instruments: decoder.instruments, clock: exchangeClock)
-            for account in venue.accounts { release(account: account.name, upTo: exchangeClock) }
+            // By index: iterating the accounts by value would copy each (its exchange and records) on every frame.
+            for i in venue.accounts.indices { release(account: venue.accounts[i].name, upTo: exchangeClock) }
         }
         guard let topic = step.topic else { return true }
         let out = timeOffset == 0 ? step.bytes : BybitTimestampRebaser.rebase(step.bytes, byMilliseconds: timeOffset)

@@ -50,9 +50,13 @@ struct ReplayDriver {
 
     /// The deepest book each symbol's recordings carry (the simulator matches on it), registering the symbols.
     mutating func matchingDepths() throws -> [SymbolID: Int] {
-        let topics = try FrameInventory.topics(paths: paths)
         var depths: [SymbolID: Int] = [:]
-        for (symbol, depth) in FrameInventory.deepestBooks(topics.keys) { depths[decoder.instruments.id(for: symbol)] = depth }
+        // In name order: symbols are registered (their ids given) here, the same way on every run.
+        for name in try FrameInventory.topics(paths: paths).keys.sorted() {
+            guard case let .orderBook(depth, symbol)? = BybitTopic(name) else { continue }
+            let id = decoder.instruments.id(for: symbol)
+            depths[id] = max(depths[id] ?? 0, depth)
+        }
         return depths
     }
 

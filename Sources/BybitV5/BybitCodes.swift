@@ -1,7 +1,8 @@
 public import CascadeCore
 
 /// The one table between Cascade's venue-neutral order vocabulary and Bybit's wire codes, used both ways: the
-/// simulator's facade encodes reports with it, the gateway decodes Bybit's messages with it.
+/// simulator's facade encodes reports with it, ``BybitReportMapper`` decodes Bybit's messages with it. A REST call's
+/// retCode is read by ``BybitRetCode``'s meanings, not here.
 public enum BybitCodes {
     // MARK: - Order terms
 
@@ -43,14 +44,6 @@ public enum BybitCodes {
 
     public static func direction(_ d: TriggerDirection) -> BybitTriggerDirection { d == .rise ? .rise : .fall }
     public static func direction(_ d: BybitTriggerDirection) -> TriggerDirection { d == .rise ? .rise : .fall }
-
-    public static func orderFilter(_ filter: OrderFilter) -> BybitOrderFilter {
-        switch filter {
-        case .order: .order
-        case .stopOrder: .stopOrder
-        case .openOrder: .openOrder
-        }
-    }
 
     public static func orderFilter(_ filter: BybitOrderFilter) -> OrderFilter? {
         switch filter {
@@ -182,27 +175,6 @@ public enum BybitCodes {
         case let .invalidParameter(text): (.parameterError, "params error: \(text)")
         case let .other(text): (.parameterError, text)
         }
-    }
-
-    /// The neutral reason of a retCode (with its message for the ones that only say "parameter").
-    public static func rejection(_ code: BybitRetCode, message: String) -> Rejection {
-        let reason: RejectReason = switch code {
-        case .orderDoesNotExist, .orderCompletedOrCancelled, .orderCancelled: code == .orderDoesNotExist ? .unknownOrder : .orderClosed
-        case .duplicateOrderLinkId: .duplicateClientID
-        case .notionalBelowMinimum: .notionalBelowMinimum
-        case .orderQtyTruncatedToZero: .reduceOnlyWouldIncrease
-        case .tooManyStopOrders: .tooManyConditionalOrders
-        case .triggerPriceNotAboveMarket: .triggerAlreadyReached(.rise)
-        case .triggerPriceNotBelowMarket: .triggerAlreadyReached(.fall)
-        case .availableBalanceInsufficient, .insufficientAvailableBalance, .walletBalanceInsufficient, .walletBalanceInsufficient2:
-            .insufficientBalance
-        case .leverageNotModified: .leverageNotModified
-        case .availableMarginInsufficient: .leverageInsufficientMargin
-        case .tooManyVisits, .ipRateLimitExceeded: .rateLimited
-        case .parameterError: .invalidParameter(message)
-        default: .other(message)
-        }
-        return Rejection(reason, venueCode: String(code.rawValue))
     }
 
     /// Bybit's `rejectReason` of an order refused at the matching engine (the order stream's `Rejected`): a value of

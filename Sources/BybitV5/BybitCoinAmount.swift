@@ -18,6 +18,10 @@ public struct BybitCoinAmount: Hashable, Comparable, Sendable, CustomStringConve
         units = try FixedDecimal.parse(text, digits: Self.digits)
     }
 
+    /// A USDT amount as Bybit's coin amount (same 1e-8 unit). Beyond 9.2e10 USDT the 64-bit unit saturates (no
+    /// account holds that much; a clamp, not a crash, in what the simulator prints).
+    public init(clamping usdt: USDT) { units = Int64(clamping: usdt.units) }
+
     /// The same amount as ``CascadeCore/USDT`` (same 1e-8 unit); meaningful only when the coin is `USDT`.
     public var usdt: USDT { USDT(units: units) }
 

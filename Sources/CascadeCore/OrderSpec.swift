@@ -27,6 +27,10 @@ public enum TriggerDirection: Hashable, Sendable, CaseIterable {
     /// Triggers when the price falls to or below the trigger price.
     case fall
 
+    /// The direction of a take-profit or stop-loss leg protecting a long (`long`) or a short position: a long's
+    /// take-profit fires on a rise and its stop-loss on a fall; a short's are mirrored.
+    @inlinable public static func protecting(long: Bool, takeProfit: Bool) -> TriggerDirection { long == takeProfit ? .rise : .fall }
+
     /// True when `price` has reached `trigger` in this direction.
     @inlinable public func isReached(_ price: Price, trigger: Price) -> Bool {
         self == .rise ? price >= trigger : price <= trigger

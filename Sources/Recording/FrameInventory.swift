@@ -23,15 +23,4 @@ public enum FrameInventory {
         }
         return counts
     }
-
-    /// The deepest `orderbook.{depth}.{symbol}` depth per symbol among `topics`.
-    public static func deepestBooks(_ topics: some Sequence<String>) -> [String: Int] {
-        var deepest: [String: Int] = [:]
-        for topic in topics {
-            let parts = topic.split(separator: ".")
-            guard parts.count == 3, parts[0] == "orderbook", let depth = Int(parts[1]) else { continue }
-            deepest[String(parts[2])] = max(deepest[String(parts[2])] ?? 0, depth)
-        }
-        return deepest
-    }
 }

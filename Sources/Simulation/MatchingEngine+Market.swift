@@ -96,11 +96,10 @@ extension MatchingEngine {
             // Best price first: once the print does not reach an order, it reaches none after it.
             guard ourSide == .buy ? p <= o.price : p >= o.price else { break }
             guard o.arrival < time, !o.awaitingMatch else { continue }   // a print of the arrival millisecond came first
-            var ahead: Int64 = 0
             if p == o.price {
                 // At our price the others ahead go first (each print's quantity once across all our orders); with
                 // the queue unknown (the level beyond the visible book) the whole print is theirs.
-                ahead = o.queueAhead ?? .max
+                let ahead = o.queueAhead ?? .max
                 let consume = min(available, max(0, ahead - consumedOthers))
                 consumedOthers += consume
                 available -= consume
@@ -173,7 +172,7 @@ extension MatchingEngine {
                              liquidity: .maker, at: time, ledger: &ledger, ids: &ids)
         if leaves == 0 {
             store.removeResting(o.venueID)
-            closed.insert(o.venueID)
+            close(o.venueID, clientID: o.clientID)
         } else {
             store.update(o.venueID) {
                 $0.remaining = leaves
@@ -231,12 +230,7 @@ extension MatchingEngine {
         var qty = c.spec.qty.units
         if c.wholePosition { qty = Self.reducible(c.spec.side, position: ledger.size) }
         if c.spec.onlyReduces { qty = min(qty, Self.reducible(c.spec.side, position: ledger.size)) }
-        if qty <= 0 {
-            closed.insert(c.venueID)
-            return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: c.trigger.price, qty: .zero))),
-                    report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
-                                                          cancellation: Cancellation(.reduceOnly), filledQty: .zero)))]
-        }
+        if qty <= 0 { return triggeredThenCancelled(c, qty: .zero, .reduceOnly, at: time) }
         var spec = c.spec
         spec.qty = Quantity(units: qty)
         let order = RestingOrder(venueID: c.venueID, clientID: c.clientID, side: spec.side, spec: spec, price: spec.price?.units ?? 0,
@@ -247,18 +241,19 @@ extension MatchingEngine {
 
     /// A fired conditional order the account cannot afford (not close-on-trigger): triggered, then cancelled.
     public mutating func dropTriggered(_ c: ConditionalOrder, at time: ExchangeTime) -> [ExecutionReport] {
-        closed.insert(c.venueID)
-        return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: c.trigger.price, qty: c.spec.qty))),
-                report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
-                                                      cancellation: Cancellation(.insufficientMarginOnTrigger), filledQty: .zero)))]
+        triggeredThenCancelled(c, qty: c.spec.qty, .insufficientMarginOnTrigger, at: time)
+    }
+
+    /// A fired conditional order (already out of the store) that ends at its trigger: triggered, then cancelled.
+    mutating func triggeredThenCancelled(_ c: ConditionalOrder, qty: Quantity, _ reason: CancelReason,
+                                         at time: ExchangeTime) -> [ExecutionReport] {
+        close(c.venueID, clientID: c.clientID)
+        return [report(time, .triggered(OrderTriggered(venueID: c.venueID, clientID: c.clientID, price: c.trigger.price, qty: qty))),
+                report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID, cancellation: Cancellation(reason),
+                                                      filledQty: .zero)))]
     }
 
     // MARK: - Liquidation
-
-    /// Cancels every open order of the symbol (resting and conditional) with `reason`.
-    public mutating func cancelEverything(_ reason: Cancellation, at time: ExchangeTime) -> [ExecutionReport] {
-        cancelAll(nil, reason: reason, at: time)
-    }
 
     /// The venue takes the whole position over at `price` (a liquidation: `BustTrade`), off the book: no depletion,
     /// no queue change, no print, no fee. The venue's own order is announced first (Bybit's order stream shows it,

@@ -36,11 +36,14 @@ extension MatchingEngine {
                 return nil
             }
         }
-        func end(_ reason: CancelReason, venueCode: String? = nil) -> ExecutionReport {
-            closed.insert(order.venueID)
+        func end(_ reason: CancelReason) -> ExecutionReport {
+            close(order.venueID, clientID: order.clientID)
             return report(time, .cancelled(OrderCancelled(venueID: order.venueID, clientID: order.clientID,
-                                                          cancellation: Cancellation(reason, venueCode: venueCode),
-                                                          filledQty: Quantity(units: order.filled))))
+                                                          cancellation: Cancellation(reason), filledQty: Quantity(units: order.filled))))
+        }
+        /// Announced, then ended before it matched anything.
+        func endedAtOnce(_ reason: CancelReason) -> [ExecutionReport] {
+            (announcement(queue: nil).map { [$0] } ?? []) + head + [end(reason)]
         }
         // Suspended: it rests unmatched; its crossing is judged when matching resumes.
         if !canMatch {
@@ -57,7 +60,7 @@ extension MatchingEngine {
             if cap == 0 {
                 // Nothing left to reduce when it reaches the venue (the position closed in flight): open, then
                 // `CancelByReduceOnly`, as Bybit ends reduce-only orders a closed position leaves behind.
-                return (announcement(queue: nil).map { [$0] } ?? []) + [end(.reduceOnly)]
+                return endedAtOnce(.reduceOnly)
             }
             if order.remaining > cap {
                 order.remaining = cap
@@ -70,7 +73,7 @@ extension MatchingEngine {
         var limit = order.price
         if order.spec.type == .market {
             guard let best = bestAvailable(for: order.side) else {
-                return (announcement(queue: nil).map { [$0] } ?? []) + head + [end(.immediateOrCancelRemainder)]
+                return endedAtOnce(.immediateOrCancelRemainder)
             }
             let band = best.price * marketProtectionBasisPoints / 10_000
             limit = order.side == .buy ? best.price + band : max(best.price - band, 1)
@@ -78,10 +81,10 @@ extension MatchingEngine {
         let crossing = crosses(order.side, limit: limit)
         let tif = order.spec.timeInForce
         if crossing && tif == .postOnly {
-            return (announcement(queue: nil).map { [$0] } ?? []) + head + [end(.postOnlyWouldTakeLiquidity)]
+            return endedAtOnce(.postOnlyWouldTakeLiquidity)
         }
         if crossing && tif == .fillOrKill && takeable(order.side, limit: limit) < order.remaining {
-            return (announcement(queue: nil).map { [$0] } ?? []) + head + [end(.fillOrKillNotFilled)]
+            return endedAtOnce(.fillOrKillNotFilled)
         }
         var fills: [(qty: Int64, first: Bool)] = []
         if crossing {
@@ -93,8 +96,11 @@ extension MatchingEngine {
                 let p = level.price.units
                 if order.side == .buy ? p > limit : p < limit { break }
                 var q = min(order.remaining, available(bookSide, level))
-                if order.onlyReduces { q = min(q, Self.reducible(order.side, position: ledger.size)) }
-                if order.onlyReduces && q == 0 && Self.reducible(order.side, position: ledger.size) == 0 { break }
+                if order.onlyReduces {
+                    let cap = Self.reducible(order.side, position: ledger.size)
+                    if cap == 0 { break }
+                    q = min(q, cap)
+                }
                 guard q > 0 else { continue }
                 deplete(order.side, p, q)
                 fills.append((q, order.filled == 0))
@@ -117,7 +123,7 @@ extension MatchingEngine {
                 store.insert(order)
             }
         } else {
-            closed.insert(order.venueID)
+            close(order.venueID, clientID: order.clientID)
         }
         var out = (announcement(queue: restingQueue).map { [$0] } ?? []) + head + tail
         if let protection = order.protection {
@@ -141,7 +147,7 @@ extension MatchingEngine {
         case let .submit(clientID, spec):
             let id = venueID ?? ids.order()
             if let rejection = orderCheck(spec) {
-                closed.insert(id)
+                close(id, clientID: clientID)
                 return [report(time, .rejected(OrderRejected(venueID: id, clientID: clientID, rejection: rejection)))]
             }
             if spec.isConditional {
@@ -155,15 +161,8 @@ extension MatchingEngine {
             return match(order, at: time, announce: .accepted(origin: .client, parent: nil), ledger: &ledger, ids: &ids)
         case let .cancel(reference):
             guard let id = store.venueID(of: reference) else { return [missing(action, reference, at: time)] }
-            if let o = store.removeResting(id) {
-                closed.insert(id)
-                return [report(time, .cancelled(OrderCancelled(venueID: id, clientID: o.clientID, cancellation: Cancellation(.byClient),
-                                                               filledQty: Quantity(units: o.filled))))]
-            }
-            let c = store.removeConditional(id)!
-            closed.insert(id)
-            return [report(time, .cancelled(OrderCancelled(venueID: id, clientID: c.clientID, cancellation: Cancellation(.byClient),
-                                                           filledQty: .zero, wasUntriggered: true)))]
+            let cancelled = cancelResting(id, Cancellation(.byClient), at: time) ?? cancelConditional(id, Cancellation(.byClient), at: time)
+            return cancelled.map { [$0] } ?? []
         case let .amend(reference, amendment):
             guard let id = store.venueID(of: reference) else { return [missing(action, reference, at: time)] }
             return amend(id, amendment, action: action, at: time, ledger: &ledger, ids: &ids)
@@ -176,14 +175,16 @@ extension MatchingEngine {
         }
     }
 
-    /// A cancel or amend that found no open order: `orderClosed` when the order existed and ended (a cancel that lost
-    /// the race to a fill), else `unknownOrder`.
+    /// A cancel or amend that found no open order: `orderClosed`, naming both ids, when the order existed and ended
+    /// (a cancel that lost the race to a fill), else `unknownOrder`.
     func missing(_ action: VenueCommand.Action, _ reference: OrderReference, at time: ExchangeTime) -> ExecutionReport {
         var venueID: VenueOrderID?
         if case let .venue(id) = reference { venueID = id }
-        let wasClosed = venueID.map { closed.contains($0) } ?? false
-        return report(time, .commandRejected(CommandRejected(action: action, venueID: venueID,
-                                                             rejection: Rejection(wasClosed ? .orderClosed : .unknownOrder))))
+        guard let venueID, let clientID = closed[venueID] else {
+            return report(time, .commandRejected(CommandRejected(action: action, venueID: venueID, rejection: Rejection(.unknownOrder))))
+        }
+        return report(time, .commandRejected(CommandRejected(action: action, venueID: venueID, clientID: clientID,
+                                                             rejection: Rejection(.orderClosed))))
     }
 
     mutating func amend(_ id: VenueOrderID, _ a: OrderAmendment, action: VenueCommand.Action, at time: ExchangeTime,
@@ -235,20 +236,10 @@ extension MatchingEngine {
 
     /// Cancels every open order `filter` selects (nil: every kind, TP/SL included), in price-time order.
     mutating func cancelAll(_ filter: OrderFilter?, reason: Cancellation, at time: ExchangeTime) -> [ExecutionReport] {
-        var out: [ExecutionReport] = []
-        for o in store.bids + store.asks where filter?.selects(origin: o.origin, waitingForTrigger: false) ?? true {
-            store.removeResting(o.venueID)
-            closed.insert(o.venueID)
-            out.append(report(time, .cancelled(OrderCancelled(venueID: o.venueID, clientID: o.clientID, cancellation: reason,
-                                                              filledQty: Quantity(units: o.filled)))))
-        }
-        for c in store.conditionals where filter?.selects(origin: c.origin, waitingForTrigger: true) ?? true {
-            store.removeConditional(c.venueID)
-            closed.insert(c.venueID)
-            out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID, cancellation: reason,
-                                                              filledQty: .zero, wasUntriggered: true))))
-        }
-        return out
+        let resting = (store.bids + store.asks).filter { filter?.selects(origin: $0.origin, waitingForTrigger: false) ?? true }
+        let waiting = store.conditionals.filter { filter?.selects(origin: $0.origin, waitingForTrigger: true) ?? true }
+        return resting.compactMap { cancelResting($0.venueID, reason, at: time) }
+            + waiting.compactMap { cancelConditional($0.venueID, reason, at: time) }
     }
 
     mutating func tradingStop(_ stop: TradingStop, action: VenueCommand.Action, at time: ExchangeTime, ledger: PositionLedger,
@@ -265,7 +256,7 @@ extension MatchingEngine {
             case .remove:
                 out += replacePositionLeg(isTakeProfit: isTakeProfit, trigger: nil, limit: nil, size: nil, side: closing, at: time, ids: &ids)
             case let .set(leg):
-                let direction: TriggerDirection = (ledger.size > 0) == isTakeProfit ? .rise : .fall
+                let direction = TriggerDirection.protecting(long: ledger.size > 0, takeProfit: isTakeProfit)
                 out += replacePositionLeg(isTakeProfit: isTakeProfit, trigger: Trigger(price: leg.trigger, direction: direction,
                                                                                       source: leg.source),
                                           limit: stop.mode == .partial ? leg.limitPrice : nil,
@@ -296,7 +287,7 @@ extension MatchingEngine {
             guard let base = spec.price ?? spec.trigger?.price ?? lastPrice else { return Rejection(.triggerPriceUnknown) }
             for (leg, isTakeProfit) in [(protection.takeProfit, true), (protection.stopLoss, false)] {
                 guard let leg else { continue }
-                let above = (spec.side == .buy) == isTakeProfit
+                let above = TriggerDirection.protecting(long: spec.side == .buy, takeProfit: isTakeProfit) == .rise
                 if above ? leg.trigger <= base : leg.trigger >= base {
                     return Rejection(.invalidParameter("\(isTakeProfit ? "takeProfit" : "stopLoss") on the wrong side of the price"))
                 }
@@ -322,7 +313,8 @@ extension MatchingEngine {
     public func amendCheck(conditional c: ConditionalOrder, _ a: OrderAmendment) -> RejectReason? {
         if a.isEmpty { return .nothingToAmend }
         if let qty = a.qty, qty.units <= 0 { return .nonPositiveQuantity }
-        if let price = a.price, price.units <= 0 || c.spec.type == .market { return price.units <= 0 ? .nonPositivePrice : .invalidParameter("price of a market order") }
+        if let price = a.price, price.units <= 0 { return .nonPositivePrice }
+        if a.price != nil, c.spec.type == .market { return .invalidParameter("price of a market order") }
         if let trigger = a.triggerPrice {
             if trigger.units <= 0 { return .nonPositivePrice }
             guard let current = currentPrice(c.trigger.source) else { return .triggerPriceUnknown }
@@ -338,7 +330,7 @@ extension MatchingEngine {
         for (change, isTakeProfit) in [(stop.takeProfit, true), (stop.stopLoss, false)] {
             guard case let .set(leg) = change else { continue }
             if leg.trigger.units <= 0 { return .nonPositivePrice }
-            let direction: TriggerDirection = (position > 0) == isTakeProfit ? .rise : .fall
+            let direction = TriggerDirection.protecting(long: position > 0, takeProfit: isTakeProfit)
             guard let current = currentPrice(leg.source) else { return .triggerPriceUnknown }
             if direction.isReached(current, trigger: leg.trigger) { return .triggerAlreadyReached(direction) }
         }

@@ -86,8 +86,9 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
     public internal(set) var interruptions: [FeedStream: String] = [:]
     /// True while matching is suspended (reported as it starts and ends).
     public internal(set) var isSuspended = true
-    /// Orders that ended (a cancel arriving after the fill finds one here: `orderClosed`, not `unknownOrder`).
-    var closed: Set<VenueOrderID> = []
+    /// Orders that ended, with their client ids (a cancel arriving after the fill finds one here: `orderClosed`, not
+    /// `unknownOrder`, naming both ids as Bybit does).
+    var closed: [VenueOrderID: ClientOrderID?] = [:]
 
     public init(instrument: Instrument, depth: Int, queue: Queue, fill: Fills, fees: FeeSchedule = .bybitDefault,
                 marketProtectionBasisPoints: Int64 = 100, maxConditionalOrders: Int = 10) {
@@ -238,6 +239,28 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         return book.displayedSize(at: Price(units: price), side: bookSide).units
     }
 
+    /// Remembers that an order ended.
+    mutating func close(_ id: VenueOrderID, clientID: ClientOrderID?) { closed[id] = .some(clientID) }
+
+    /// True for an order that existed and ended.
+    func isClosed(_ id: VenueOrderID) -> Bool { closed.index(forKey: id) != nil }
+
+    /// Takes a resting order out of the book as cancelled for `cancellation` (nil when it is not resting).
+    mutating func cancelResting(_ id: VenueOrderID, _ cancellation: Cancellation, at time: ExchangeTime) -> ExecutionReport? {
+        guard let o = store.removeResting(id) else { return nil }
+        close(id, clientID: o.clientID)
+        return report(time, .cancelled(OrderCancelled(venueID: id, clientID: o.clientID, cancellation: cancellation,
+                                                      filledQty: Quantity(units: o.filled))))
+    }
+
+    /// Takes an untriggered conditional order away as cancelled for `cancellation` (Bybit: `Deactivated`).
+    mutating func cancelConditional(_ id: VenueOrderID, _ cancellation: Cancellation, at time: ExchangeTime) -> ExecutionReport? {
+        guard let c = store.removeConditional(id) else { return nil }
+        close(id, clientID: c.clientID)
+        return report(time, .cancelled(OrderCancelled(venueID: id, clientID: c.clientID, cancellation: cancellation, filledQty: .zero,
+                                                      wasUntriggered: true)))
+    }
+
     mutating func nextPriority() -> UInt64 {
         priorityCounter += 1
         return priorityCounter
@@ -271,13 +294,8 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         let position = ledger.size
         var out: [ExecutionReport] = []
         if before != 0 && (position == 0 || (position > 0) != (before > 0)) {
-            for c in store.conditionals where c.origin != .client {
-                store.removeConditional(c.venueID)
-                closed.insert(c.venueID)
-                out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: c.clientID,
-                                                                  cancellation: Cancellation(.protectionCleared), filledQty: .zero,
-                                                                  wasUntriggered: true))))
-            }
+            out += store.conditionals.filter { $0.origin != .client }
+                .compactMap { cancelConditional($0.venueID, Cancellation(.protectionCleared), at: time) }
         }
         out += capReduceOnly(position: position, at: time)
         return out
@@ -290,11 +308,7 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
             let cap = Self.reducible(side, position: position)
             for o in store.orders(side) where o.onlyReduces && o.remaining > cap {
                 if cap == 0 {
-                    store.removeResting(o.venueID)
-                    closed.insert(o.venueID)
-                    out.append(report(time, .cancelled(OrderCancelled(venueID: o.venueID, clientID: o.clientID,
-                                                                      cancellation: Cancellation(.reduceOnly),
-                                                                      filledQty: Quantity(units: o.filled)))))
+                    if let cancelled = cancelResting(o.venueID, Cancellation(.reduceOnly), at: time) { out.append(cancelled) }
                 } else {
                     store.update(o.venueID) { $0.remaining = cap }
                     out.append(report(time, .amended(OrderAmended(venueID: o.venueID, clientID: o.clientID, price: Price(units: o.price),
@@ -313,8 +327,7 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         let closing = side.opposite
         for (leg, isTakeProfit) in [(protection.takeProfit, true), (protection.stopLoss, false)] {
             guard let leg else { continue }
-            // A long's take-profit rises to its trigger and its stop falls; a short's are mirrored.
-            let direction: TriggerDirection = (side == .buy) == isTakeProfit ? .rise : .fall
+            let direction = TriggerDirection.protecting(long: side == .buy, takeProfit: isTakeProfit)
             let trigger = Trigger(price: leg.trigger, direction: direction, source: leg.source)
             switch protection.mode {
             case .full:
@@ -339,19 +352,13 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
     /// Removes the position's leg of one kind and, unless `trigger` is nil, sets a new one.
     mutating func replacePositionLeg(isTakeProfit: Bool, trigger: Trigger?, limit: Price?, size: Quantity?, side: Side,
                                      at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
-        var out: [ExecutionReport] = []
-        let kinds: [OrderOrigin] = isTakeProfit ? [.takeProfit] : [.stopLoss]
-        for c in store.conditionals where kinds.contains(c.origin) {
-            store.removeConditional(c.venueID)
-            closed.insert(c.venueID)
-            out.append(report(time, .cancelled(OrderCancelled(venueID: c.venueID, clientID: nil,
-                                                              cancellation: Cancellation(.protectionCleared), filledQty: .zero,
-                                                              wasUntriggered: true))))
-        }
+        let kind: OrderOrigin = isTakeProfit ? .takeProfit : .stopLoss
+        var out = store.conditionals.filter { $0.origin == kind }
+            .compactMap { cancelConditional($0.venueID, Cancellation(.protectionCleared), at: time) }
         guard let trigger else { return out }
         let spec = OrderSpec(side: side, type: limit == nil ? .market : .limit, timeInForce: .goodTillCancel, price: limit,
                              qty: size ?? .zero, reduceOnly: true, trigger: trigger, closeOnTrigger: true)
-        let c = ConditionalOrder(venueID: ids.order(), clientID: nil, spec: spec, origin: isTakeProfit ? .takeProfit : .stopLoss,
+        let c = ConditionalOrder(venueID: ids.order(), clientID: nil, spec: spec, origin: kind,
                                  parent: nil, wholePosition: size == nil, priority: nextPriority())
         store.addConditional(c)
         out.append(report(time, .accepted(OrderAccepted(venueID: c.venueID, clientID: nil, spec: spec, origin: c.origin))))
@@ -378,14 +385,10 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
         }
         isSuspended = false
         var out = [report(time, .matchingResumed)]
+        // What happened to our queue during the gap is unknown: everything displayed is ahead again.
+        let book = self.book
         for side in [Side.buy, .sell] {
-            // What happened to our queue during the gap is unknown: everything displayed is ahead again.
-            let queues = store.orders(side).map { visibleQueue(side, $0.price) }
-            var i = 0
-            store.updateAll(side) { o in
-                o.queueAhead = queues[i]
-                i += 1
-            }
+            store.updateAll(side) { o in o.queueAhead = Self.visibleQueue(side, o.price, in: book) }
         }
         let waiting = (store.bids + store.asks).filter(\.awaitingMatch).sorted { $0.priority < $1.priority }
         for o in waiting {

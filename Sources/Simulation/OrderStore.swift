@@ -40,14 +40,12 @@ public struct ConditionalOrder: Sendable, Hashable {
     public var priority: UInt64
 
     public var trigger: Trigger { spec.trigger! }
-    /// A position TP/SL leg (set by a trading stop, or by an order's attached Full-mode TP/SL).
-    public var isPositionLeg: Bool { (origin == .takeProfit || origin == .stopLoss) }
 }
 
 /// Orders of one symbol in price-time priority: each side sorted best price first, then by arrival priority.
 ///
-/// A linear array per side: a strategy rests a handful of orders per side, so inserting by binary search and
-/// scanning beats any tree here, and iteration order is deterministic (it feeds reports).
+/// A linear array per side: a strategy rests a handful of orders per side, so a linear insert and scan beat any tree
+/// here, and iteration order is deterministic (it feeds reports).
 public struct OrderStore: Sendable {
     public internal(set) var bids: [RestingOrder] = []
     public internal(set) var asks: [RestingOrder] = []
@@ -130,5 +128,5 @@ public struct OrderStore: Sendable {
     }
 
     /// Active conditional orders a client placed (Bybit's limit of 10 counts these, not the position's TP/SL).
-    public var clientConditionalCount: Int { conditionals.count { !$0.isPositionLeg && $0.origin == .client } }
+    public var clientConditionalCount: Int { conditionals.count { $0.origin == .client } }
 }

@@ -55,7 +55,7 @@ extension SimulatedExchange {
     }
 
     public func unrealisedPnL(_ symbol: SymbolID) -> USDT {
-        guard symbols.contains(symbol), let price = valuationPrice(symbol) else { return .zero }
+        guard let price = valuationPrice(symbol) else { return .zero }
         return symbols[venue: symbol].ledger.unrealisedPnL(mark: price)
     }
 
@@ -313,7 +313,7 @@ extension SimulatedExchange {
         }
         let reason = Cancellation(.beforeLiquidation)
         for symbol in symbols.keys {
-            append(symbols[venue: symbol].engine.cancelEverything(reason, at: time), to: &out)
+            append(symbols[venue: symbol].engine.cancelAll(nil, reason: reason, at: time), to: &out)
         }
         // Placements in flight were acknowledged by the venue: they are open orders there, cancelled with the rest.
         var kept: [InFlight] = []
@@ -328,7 +328,7 @@ extension SimulatedExchange {
                                     event: .cancelled(OrderCancelled(venueID: id, clientID: clientID, cancellation: reason,
                                                                      filledQty: .zero, wasUntriggered: spec.isConditional)))],
                    to: &out)
-            if symbols.contains(entry.command.symbol) { symbols[venue: entry.command.symbol].engine.closed.insert(id) }
+            if symbols.contains(entry.command.symbol) { symbols[venue: entry.command.symbol].engine.close(id, clientID: clientID) }
         }
         inFlight = kept
         inFlightHead = 0

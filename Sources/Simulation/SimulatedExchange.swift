@@ -37,9 +37,8 @@ public struct SimulatedExchange: Sendable {
         mutating func apply(book update: BookUpdate, ids: inout IDMint) -> [ExecutionReport] {
             engine.apply(book: update, ledger: &ledger, ids: &ids)
         }
-        mutating func apply(print trade: Trade, ids: inout IDMint) -> ([ExecutionReport], [ConditionalOrder]) {
-            let (reports, fired) = engine.apply(print: trade, ledger: &ledger, ids: &ids)
-            return (reports, fired)
+        mutating func apply(print trade: Trade, ids: inout IDMint) -> (reports: [ExecutionReport], fired: [ConditionalOrder]) {
+            engine.apply(print: trade, ledger: &ledger, ids: &ids)
         }
         mutating func placeTriggered(_ c: ConditionalOrder, at time: ExchangeTime, ids: inout IDMint) -> [ExecutionReport] {
             engine.placeTriggered(c, at: time, ledger: &ledger, ids: &ids)
@@ -101,8 +100,6 @@ public struct SimulatedExchange: Sendable {
     var acknowledgementRandom: SeededRandom
     /// Every client id ever sent, and its order: unique per account.
     var clientIDs: [ClientOrderID: VenueOrderID] = [:]
-    /// The reverse: the client id of an order, to name it in a refused command the engine reports by venue id.
-    var clientIDOf: [VenueOrderID: ClientOrderID] = [:]
     var touched: Set<SymbolID> = []
     var walletTouched = false
     /// Each symbol's next funding instant not yet settled (kept here so the per-event check touches no symbol).
@@ -163,10 +160,7 @@ public struct SimulatedExchange: Sendable {
             if spec.type == .market && marketPrice(symbol, spec.side) == nil { return .failure(Rejection(.noMarketPrice)) }
             if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
             venueID = ids.order()
-            if let clientID {
-                clientIDs[clientID] = venueID
-                clientIDOf[venueID!] = clientID
-            }
+            if let clientID { clientIDs[clientID] = venueID }
         case let .amend(reference, amendment):
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .amend(.venue(id), amendment)
@@ -178,7 +172,7 @@ public struct SimulatedExchange: Sendable {
                 if amendment.isEmpty { return .failure(Rejection(.nothingToAmend)) }
                 if let qty = amendment.qty, qty.units <= 0 { return .failure(Rejection(.nonPositiveQuantity)) }
             } else {
-                return .failure(Rejection(symbols[venue: symbol].engine.closed.contains(id) ? .orderClosed : .unknownOrder))
+                return .failure(Rejection(symbols[venue: symbol].engine.isClosed(id) ? .orderClosed : .unknownOrder))
             }
             if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
         case let .cancel(reference):
@@ -186,7 +180,7 @@ public struct SimulatedExchange: Sendable {
             command.action = .cancel(.venue(id))
             let open = symbols[venue: symbol].engine.store.resting(id) != nil || symbols[venue: symbol].engine.store.conditional(id) != nil
                 || inFlightOrders(symbol).contains { $0.venueID == id }
-            if !open { return .failure(Rejection(symbols[venue: symbol].engine.closed.contains(id) ? .orderClosed : .unknownOrder)) }
+            if !open { return .failure(Rejection(symbols[venue: symbol].engine.isClosed(id) ? .orderClosed : .unknownOrder)) }
         case .cancelAll:
             break
         case let .setTradingStop(stop):
@@ -319,15 +313,7 @@ public struct SimulatedExchange: Sendable {
     mutating func arrive(_ entry: InFlight, out: inout [ExecutionReport]) {
         let id = entry.command.symbol
         guard symbols.contains(id) else { return }
-        var reports = symbols[venue: id].process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids)
-        // The engine forgets closed orders' client ids; Bybit names both ids when it refuses a command on one.
-        for i in reports.indices {
-            if case var .commandRejected(c) = reports[i].event, c.clientID == nil, let v = c.venueID, let client = clientIDOf[v] {
-                c.clientID = client
-                reports[i].event = .commandRejected(c)
-            }
-        }
-        append(reports, to: &out)
+        append(symbols[venue: id].process(entry.command.action, venueID: entry.venueID, at: entry.arrival, ids: &ids), to: &out)
     }
 
     /// Places conditional orders a price fired, in firing order: close-only ones always, others only if the account

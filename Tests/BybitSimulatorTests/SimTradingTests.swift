@@ -17,32 +17,13 @@ import Testing
     static let secret = "cascade-test-secret"
     static let btc = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
 
-    final class Log: Sendable {
-        let events = Mutex<[PrivateStreamEvent]>([])
-        /// Polls `condition` (outside the lock: it may read the log's views) until it holds or time runs out.
-        func wait(_ timeout: Duration = .seconds(10), _ condition: ([PrivateStreamEvent]) -> Bool) async -> Bool {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if condition(events.withLock { $0 }) { return true }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            return condition(events.withLock { $0 })
-        }
-        var messages: [BybitPrivateMessage] { events.withLock { $0.compactMap { if case let .message(m) = $0 { m } else { nil } } } }
-        var executions: [BybitExecution] { messages.flatMap { m -> [BybitExecution] in if case let .executions(l, _) = m { return l }; return [] } }
-        var orders: [BybitOrder] { messages.flatMap { m -> [BybitOrder] in if case let .orders(l, _) = m { return l }; return [] } }
-        var positions: [BybitPosition] { messages.flatMap { m -> [BybitPosition] in if case let .positions(l, _) = m { return l }; return [] } }
-        var wallets: [BybitWallet] { messages.flatMap { m -> [BybitWallet] in if case let .wallets(l, _) = m { return l }; return [] } }
-        var isTrusted: Bool { events.withLock { $0.contains { if case .trusted = $0 { true } else { false } } } }
-    }
-
     struct Session {
         let sim: SimulatorHarness
-        let rest: BybitRESTClient
-        let log: Log
-        let tasks: [Task<Void, Never>]
+        let client: PrivateClientSession
+        var rest: BybitRESTClient { client.rest }
+        var log: PrivateEventLog { client.log }
         func stop() {
-            for t in tasks { t.cancel() }
+            client.stop()
             sim.stop()
         }
     }
@@ -56,19 +37,7 @@ import Testing
 
     /// Our REST and private-stream clients on `sim` (default test key); the private client's events are logged.
     static func session(on sim: SimulatorHarness, secret: String = SimTradingTests.secret) -> Session {
-        var logger = Logger(label: "sim-trading-test")
-        logger.logLevel = .critical
-        let credentials = BybitCredentials(apiKey: key, secret: secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials, logger: logger)
-        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
-        configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
-        configuration.replyTimeout = .seconds(2)
-        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
-                                         cursor: InMemoryExecutionCursor(), logger: logger)
-        let log = Log()
-        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
-        let running = Task { await client.run() }
-        return Session(sim: sim, rest: rest, log: log, tasks: [consumer, running])
+        Session(sim: sim, client: PrivateClientSession(port: sim.port, apiKey: key, secret: secret))
     }
 
     /// Best ask of the sim's matching book (the book an order arriving now meets).

@@ -1,6 +1,7 @@
 import BybitV5
 import BybitV5Client
 import CascadeCore
+import CascadeTesting
 import Crypto
 import Foundation
 import HTTPTypes
@@ -115,46 +116,11 @@ final class FakePrivateBybit: Sendable {
 }
 
 @Suite(.serialized) struct PrivateStreamClientTests {
-    final class Log: Sendable {
-        let events = Mutex<[PrivateStreamEvent]>([])
-        func wait(_ timeout: Duration = .seconds(10), _ condition: ([PrivateStreamEvent]) -> Bool) async -> Bool {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if events.withLock({ condition($0) }) { return true }
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-            return events.withLock { condition($0) }
-        }
-        var names: [String] {
-            events.withLock { $0.map { e in
-                switch e {
-                case .connected: "connected"
-                case .authenticated: "authenticated"
-                case .gap: "gap"
-                case .backfill: "backfill"
-                case .trusted: "trusted"
-                case .message: "message"
-                case .failed: "failed"
-                }
-            } }
-        }
-    }
-
-    func start(secret: String = FakePrivateBybit.secret) async throws -> (FakePrivateBybit, PrivateStreamClient, Log, Task<Void, Never>, Task<Void, Never>) {
+    func start(secret: String = FakePrivateBybit.secret) async throws
+        -> (FakePrivateBybit, PrivateStreamClient, PrivateEventLog, Task<Void, Never>, Task<Void, Never>) {
         let server = try await FakePrivateBybit.start()
-        var logger = Logger(label: "private-test")
-        logger.logLevel = .critical
-        let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, logger: logger)
-        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private")
-        configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
-        configuration.replyTimeout = .seconds(2)
-        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
-                                         cursor: InMemoryExecutionCursor(), logger: logger)
-        let log = Log()
-        let consumer = Task { for await e in client.events { log.events.withLock { $0.append(e) } } }
-        let running = Task { await client.run() }
-        return (server, client, log, consumer, running)
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: secret)
+        return (server, session.client, session.log, session.tasks[0], session.tasks[1])
     }
 
     @Test func authThenBackfillBeforeTrustThenLiveMessagesWithoutDuplicates() async throws {
