@@ -26,7 +26,10 @@ extension MarketReplay {
         case "/v5/market/orderbook":
             guard let symbol = query["symbol"] else { return fail(10001, "params error: symbol is required") }
             let limit = min(max(Int(query["limit"] ?? "25") ?? 25, 1), 1000)
-            guard let book = deepestBook(symbol) else { return fail(10001, "params error: no book for \(symbol)") }
+            // The deepest book in sync answers (as Bybit answers from its full book).
+            guard let id = decoder.instruments.lookup(symbol), let book = driver.feed.deepestBook(id, syncedOnly: true) else {
+                return fail(10001, "params error: no book for \(symbol)")
+            }
             let instrument = decoder.instruments[book.symbol]
             let result = #"{"s":"\#(symbol)","b":[\#(BybitFrameEncoder.levels(book.topLevels(.bid, limit), instrument))],"a":[\#(BybitFrameEncoder.levels(book.topLevels(.ask, limit), instrument))],"ts":\#(book.lastExchangeTime.map { $0.milliseconds + timeOffset } ?? 0),"u":\#(book.lastUpdateID ?? 0),"seq":\#(book.lastSequence ?? 0),"cts":\#(book.lastMatchTime.map { $0.milliseconds + timeOffset } ?? 0)}"#
             return ok(result)
@@ -54,12 +57,6 @@ extension MarketReplay {
         default:
             return (404, BybitFrameEncoder.restEnvelope(result: "{}", retCode: 10001, retMsg: "unknown endpoint \(path)", time: time))
         }
-    }
-
-    /// The book with the most depth for a symbol (REST orderbook answers from it).
-    private func deepestBook(_ symbol: String) -> OrderBook? {
-        guard let id = decoder.instruments.lookup(symbol) else { return nil }
-        return driver.feed.books.filter { $0.symbol == id && $0.isSynced }.max { $0.depth < $1.depth }
     }
 
     /// The recorded instruments-info `result` (or envelope or list), reduced to one symbol when asked.

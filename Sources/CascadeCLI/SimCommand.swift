@@ -73,6 +73,10 @@ struct SimCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-model"), help: "How the queue ahead advances: trades-only (default) or proportional (also a share of unexplained size decreases).")
     var queueModel = "trades-only"
 
+    /// The option values of the models (one table for validation and use).
+    static let fillModels: [String: FillModelChoice] = ["strict-cross": .strictCross, "prints-only": .printsOnly]
+    static let queueModels: [String: QueueModelChoice] = ["trades-only": .tradesOnly, "proportional": .proportionalCancels]
+
     @Flag(name: .customLong("original-timestamps"), help: "Send the recorded exchange timestamps instead of rebasing them to the replay start.")
     var originalTimestamps = false
 
@@ -93,8 +97,8 @@ struct SimCommand: AsyncParsableCommand {
             if let text, (try? Rate(text)) == nil { throw ValidationError("\(name) must be a decimal such as 0.0002") }
         }
         if let leverage, ((try? Rate(leverage))?.units ?? 0) < 10_000_000_000 { throw ValidationError("--leverage must be a decimal of at least 1") }
-        if !["strict-cross", "prints-only"].contains(fillModel) { throw ValidationError("--fill-model must be strict-cross or prints-only") }
-        if !["trades-only", "proportional"].contains(queueModel) { throw ValidationError("--queue-model must be trades-only or proportional") }
+        if Self.fillModels[fillModel] == nil { throw ValidationError("--fill-model must be strict-cross or prints-only") }
+        if Self.queueModels[queueModel] == nil { throw ValidationError("--queue-model must be trades-only or proportional") }
     }
 
     func run() async throws {
@@ -151,8 +155,8 @@ extension SimCommand {
         if let takerFee { settings.fees.taker = try Rate(takerFee) }
         if let leverage { settings.defaultLeverage = try Rate(leverage) }
         if let maintenanceMarginRate { settings.maintenanceMarginRate = try Rate(maintenanceMarginRate) }
-        settings.fill = fillModel == "prints-only" ? .printsOnly : .strictCross
-        settings.queue = queueModel == "proportional" ? .proportionalCancels : .tradesOnly
+        settings.fill = Self.fillModels[fillModel] ?? settings.fill
+        settings.queue = Self.queueModels[queueModel] ?? settings.queue
         return settings
     }
 }

@@ -77,9 +77,9 @@ public struct FeedState: Sendable {
         bookIndex[BookKey(symbol: symbol, depth: depth)].map { books[$0] }
     }
 
-    /// The deepest book met for `symbol`.
-    public func deepestBook(_ symbol: SymbolID) -> OrderBook? {
-        books.filter { $0.symbol == symbol }.max { $0.depth < $1.depth }
+    /// The deepest book met for `symbol` (`syncedOnly`: among those in sync now).
+    public func deepestBook(_ symbol: SymbolID, syncedOnly: Bool = false) -> OrderBook? {
+        books.filter { $0.symbol == symbol && (!syncedOnly || $0.isSynced) }.max { $0.depth < $1.depth }
     }
 
     /// True when `symbol`'s book at `depth` is synced and its trades stream is not interrupted: what matching needs.
