@@ -37,7 +37,7 @@ public enum BybitSimulatorServer {
             // Faults decided by the replay: a lost answer (504, empty) or a late one.
             if status == 504 && text.isEmpty { return Response(status: .gatewayTimeout) }
             if let delay = limitHeaders.first(where: { $0.0 == "X-Cascade-Delay-Ms" }).flatMap({ Int64($0.1) }) {
-                try await Task.sleep(for: .milliseconds(delay))
+                try await replay.timer.sleep(for: .milliseconds(delay))
             }
             var fields: HTTPFields = [.contentType: "application/json"]
             for (name, value) in limitHeaders where name != "X-Cascade-Delay-Ms" { if let n = HTTPField.Name(name) { fields[n] = value } }
@@ -60,12 +60,15 @@ public enum BybitSimulatorServer {
         for (path, isPrivate) in [("/v5/public/linear", false), ("/v5/private", true)] {
             router.ws(RouterPath(path)) { inbound, outbound, _ in
                 let (id, outbox, backlog) = await replay.connect(private: isPrivate)
+                let timer = replay.timer
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await item in outbox {
-                            if item.stallMilliseconds > 0 { try? await Task.sleep(for: .milliseconds(item.stallMilliseconds)) }
+                            // The write's start is recorded first: a client that stops reading is seen as stuck.
+                            backlog.writeStarted(at: timer.instant())
+                            if item.stallMilliseconds > 0 { try? await timer.sleep(for: .milliseconds(item.stallMilliseconds)) }
                             do { try await outbound.write(.text(item.text)) } catch { break }
-                            backlog.add(-1)
+                            backlog.writeFinished(bytes: item.text.utf8.count)
                         }
                         // The replay closed this connection (fault hook) or the client went away.
                         try? await outbound.close(.goingAway, reason: "closed by simulator")

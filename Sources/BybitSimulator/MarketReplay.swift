@@ -17,7 +17,7 @@ public actor MarketReplay {
     struct Subscriber {
         var topics: Set<String> = []
         let outbox: AsyncStream<SimOutgoing>.Continuation
-        /// Frames queued and not yet written (the writer counts down): unpaced replay waits for slow readers.
+        /// What is queued and not yet written, and whether the writer is stuck (the writer reports progress).
         let backlog: SimBacklog
         var isPrivate = false
         var account: String?
@@ -28,6 +28,15 @@ public actor MarketReplay {
     let options: ReplayOptions
     let speed: ReplaySpeed
     let wallClock: any WallClock
+    /// Pacing and stall deadlines (monotonic; a test's manual clock).
+    let timer: any TaskClock
+    /// Per-connection limits: a client that stops reading is disconnected, never a cause of unbounded memory or
+    /// of a slower replay for the others.
+    public let outboxLimits: SimOutboxLimits
+    /// Signals the first subscription (the replay waits for it without polling).
+    let startSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// Connections closed for not reading (status and tests).
+    public private(set) var slowConsumersDisconnected = 0
     /// Recorded frames → feed state (books, tickers, trust) and the exchange clock.
     var driver: ReplayDriver
     /// Every account, each a simulated exchange with its Bybit records.
@@ -54,11 +63,16 @@ public actor MarketReplay {
     /// Seeded per-channel faults (none by default).
     var faults: SimFaultInjector
     var privateMessageSequence = 0
+    /// Lockstep: where `{"ms":M}` steps have moved the clocks to (receive time in ns, exchange time in ms), so time
+    /// passes even when no frame falls inside a step.
+    var lockstepReceiveClock: Int64?
+    var lockstepExchangeClock: Int64 = 0
 
     /// Frames replayed so far.
     public var framesReplayed: Int { driver.framesReplayed }
-    /// Exchange time (ms, as recorded) of the latest replayed event.
-    public var exchangeClock: Int64 { driver.exchangeClock }
+    /// The exchange clock (ms, as recorded): the latest replayed event's time, or later when a lockstep
+    /// `{"ms":M}` step moved time past the last frame.
+    public var exchangeClock: Int64 { max(driver.exchangeClock, lockstepExchangeClock) }
     /// Receive time of the latest frame.
     public var lastReceiveTime: LocalTime? { driver.lastReceiveTime }
     /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.
@@ -73,13 +87,16 @@ public actor MarketReplay {
     public init(paths: [String], options: ReplayOptions = ReplayOptions(), speed: ReplaySpeed,
                 instrumentsJSON: [UInt8]? = nil, accounts: [SimAccountSpec] = [.defaultTestAccount],
                 rebaseTimestamps: Bool = true, faults: SimFaultPlan = SimFaultPlan(),
-                settings: VenueSettings = VenueSettings(), wallClock: any WallClock) {
+                settings: VenueSettings = VenueSettings(), outboxLimits: SimOutboxLimits = SimOutboxLimits(),
+                wallClock: any WallClock, timer: any TaskClock = ContinuousTaskClock()) {
         var keys: [String: (secret: String, account: String)] = [:]
         for spec in accounts { keys[spec.apiKey] = (spec.apiSecret, spec.name) }
         self.keys = keys
         self.options = options
         self.speed = speed
         self.wallClock = wallClock
+        self.timer = timer
+        self.outboxLimits = outboxLimits
         self.rebaseTimestamps = rebaseTimestamps
         self.faults = SimFaultInjector(plan: faults)
         var driver = ReplayDriver(paths: paths, options: options, instrumentsJSON: instrumentsJSON)
@@ -96,22 +113,31 @@ public actor MarketReplay {
     /// Registers a connection; returns its id and the stream of frames to send it.
     func connect(private isPrivate: Bool = false) -> (Int, AsyncStream<SimOutgoing>, SimBacklog) {
         nextConnection += 1
-        let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self, bufferingPolicy: .unbounded)
+        let (stream, continuation) = AsyncStream.makeStream(of: SimOutgoing.self,
+                                                            bufferingPolicy: .bufferingOldest(outboxLimits.frames))
         let backlog = SimBacklog()
         subscribers[nextConnection] = Subscriber(outbox: continuation, backlog: backlog, isPrivate: isPrivate)
         connectionOrder.append(nextConnection)
         return (nextConnection, stream, backlog)
     }
 
-    /// Queues one frame for connection `id`.
+    /// Queues one frame for connection `id`. A connection over its limits — more queued than allowed, or one
+    /// write pending longer than the stall limit — is closed instead: public clients see a disconnect (their gap),
+    /// private ones reconnect and backfill. Nothing is silently dropped from an open connection.
     func enqueue(_ item: SimOutgoing, to id: Int) {
         guard let subscriber = subscribers[id] else { return }
-        subscriber.backlog.add(1)
-        subscriber.outbox.yield(item)
+        if let reason = subscriber.backlog.overLimit(outboxLimits, now: timer.instant()) {
+            closeSlowConsumer(id, reason: reason)
+            return
+        }
+        subscriber.backlog.queued(bytes: item.text.utf8.count)
+        if case .dropped = subscriber.outbox.yield(item) { closeSlowConsumer(id, reason: "outbox full") }
     }
 
-    /// Frames a connection may have queued before an unpaced replay waits for it.
-    static let backlogLimit = 50_000
+    private func closeSlowConsumer(_ id: Int, reason: String) {
+        slowConsumersDisconnected += 1
+        disconnect(id)
+    }
 
     func disconnect(_ id: Int) {
         subscribers.removeValue(forKey: id)?.outbox.finish()
@@ -207,13 +233,12 @@ public actor MarketReplay {
     public func begin() {
         guard !started else { return }
         started = true
+        startSignal.continuation.yield()
     }
 
-    /// Waits for the first subscription; responds to cancellation (a shutdown before anyone subscribed).
-    private func waitForStart() async throws {
-        while !started {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+    /// Waits for the first subscription (or ``begin()``); a shutdown before anyone subscribed ends the wait.
+    private func waitForStart() async {
+        for await _ in startSignal.stream { break }
     }
 
     /// Replays the files once, pacing by receive time. Returns when the data ends or the task is cancelled.
@@ -221,34 +246,52 @@ public actor MarketReplay {
     public func run() async throws {
         if speed == .lockstep {
             started = true
-            while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+            await awaitCancellation()
             return
         }
-        try await waitForStart()
+        await waitForStart()
         var sinceYield = 0
         var first: Int64?
-        let wallStart = ContinuousClock.now
+        let wallStart = timer.instant()
         while let t = try driver.peekLocalTime()?.nanoseconds {
             if Task.isCancelled { break }
             if first == nil { first = t }
             if let wait = speed.wallNanoseconds(forRecorded: t - first!) {
                 let due = wallStart + .nanoseconds(wait)
-                if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
+                if due > timer.instant() {
+                    do { try await timer.sleep(until: due) } catch { break }
+                }
             } else {
-                // Unpaced: still let subscribe and REST calls into the actor now and then, and go only as fast as
-                // the slowest reader (its queue would otherwise grow without bound).
+                // Unpaced: still let subscribe and REST calls into the actor now and then, and go as fast as the
+                // slowest reader that is still reading; one that stopped is closed after the stall limit.
                 sinceYield += 1
                 if sinceYield >= 256 {
                     sinceYield = 0
                     await Task.yield()
-                    while subscribers.values.contains(where: { $0.backlog.count > Self.backlogLimit }) {
-                        try await Task.sleep(for: .milliseconds(2))
-                    }
+                    await waitForReaders()
                 }
             }
             try publishNext()
         }
         if !Task.isCancelled { endOfData() }
+    }
+
+    /// Unpaced replay: waits while a connection holds more than the soft limit and its writer still moves. A
+    /// writer stuck past the stall limit gets its connection closed, so one client never holds up the others.
+    private func waitForReaders() async {
+        while let id = connectionOrder.first(where: { subscribers[$0]!.backlog.bytes > outboxLimits.softBytes }) {
+            let backlog = subscribers[id]!.backlog
+            if let reason = backlog.overLimit(outboxLimits, now: timer.instant()) {
+                closeSlowConsumer(id, reason: reason)
+                continue
+            }
+            let deadline = (backlog.writePendingSince ?? timer.instant()) + outboxLimits.stall
+            await backlog.waitForDrain(below: outboxLimits.softBytes / 2, until: deadline, timer: timer)
+            if subscribers[id] != nil, backlog.bytes > outboxLimits.softBytes,
+               let reason = backlog.overLimit(outboxLimits, now: timer.instant()) {
+                closeSlowConsumer(id, reason: reason)
+            }
+        }
     }
 
     /// What a lockstep step did.
@@ -265,15 +308,21 @@ public actor MarketReplay {
     public func advance(frames: Int?, milliseconds: Int64?) throws -> StepResult {
         var count = 0
         var limit: Int64?
+        let exchangeBefore = exchangeClock
         if let milliseconds {
-            let base = try driver.lastReceiveTime ?? driver.peekLocalTime()
+            let recorded = try driver.lastReceiveTime ?? driver.peekLocalTime()
+            let base = [recorded?.nanoseconds, lockstepReceiveClock].compactMap { $0 }.max().map(LocalTime.init(nanoseconds:))
             // Saturating: {"ms": 1e13} means "to the end", not a crash.
             let span = milliseconds.multipliedReportingOverflow(by: 1_000_000)
             limit = base.map { $0.nanoseconds.addingReportingOverflow(span.overflow ? .max : span.partialValue) }
                 .map { $0.overflow ? .max : $0.partialValue }
         }
+        var stoppedByFrameCount = false
         while !finished {
-            if let frames, count >= frames { break }
+            if let frames, count >= frames {
+                stoppedByFrameCount = true
+                break
+            }
             if frames == nil && milliseconds == nil { break }
             if let limit, let peek = try driver.peekLocalTime(), peek.nanoseconds > limit { break }
             guard try publishNext() else {
@@ -281,6 +330,15 @@ public actor MarketReplay {
                 break
             }
             count += 1
+        }
+        // Time passes by M even where no frame falls: commands due inside the step are processed at their time.
+        // (Not when the frame count ended the step first: frames inside the window are still to come.)
+        if let milliseconds, let limit, !finished, !stoppedByFrameCount {
+            lockstepReceiveClock = limit
+            let (target, overflow) = exchangeBefore.addingReportingOverflow(milliseconds)
+            lockstepExchangeClock = max(lockstepExchangeClock, overflow ? .max / 2 : target)
+            venue.advance(to: ExchangeTime(milliseconds: exchangeClock), settlingFunding: true, instruments: decoder.instruments)
+            for i in venue.accounts.indices { release(account: venue.accounts[i].name, upTo: exchangeClock) }
         }
         // A step that ends on the last frame finishes the data now, not on the next call.
         if !finished, try driver.peekLocalTime() == nil { endOfData() }
@@ -349,11 +407,84 @@ public actor MarketReplay {
     func rebased(_ time: ExchangeTime) -> ExchangeTime { ExchangeTime(milliseconds: time.milliseconds + timeOffset) }
 }
 
-/// Frames queued for one connection and not yet written: the replay adds, the connection's writer subtracts.
+/// Limits of one connection's outbox.
+public struct SimOutboxLimits: Sendable {
+    /// Frames queued at most.
+    public var frames: Int = 100_000
+    /// Bytes queued at most (paced replay: a client this far behind is closed).
+    public var bytes: Int = 8 << 20
+    /// Unpaced replay waits for a reader holding more than this (and still reading).
+    public var softBytes: Int = 1 << 20
+    /// A write pending this long means the client stopped reading: it is closed.
+    public var stall: Duration = .seconds(3)
+    public init() {}
+}
+
+/// What one connection has queued and not yet written: the replay adds, the connection's writer reports each
+/// write's start and end, so a stuck reader (a write that never completes) is told apart from a slow one.
 final class SimBacklog: Sendable {
-    private let value = Atomic<Int>(0)
-    func add(_ n: Int) { value.add(n, ordering: .relaxed) }
-    var count: Int { value.load(ordering: .relaxed) }
+    private struct State {
+        var frames = 0
+        var bytes = 0
+        var writePendingSince: ClockInstant?
+        var drainWaiter: (below: Int, continuation: CheckedContinuation<Void, Never>)?
+    }
+    private let state = Mutex(State())
+
+    var bytes: Int { state.withLock { $0.bytes } }
+    var writePendingSince: ClockInstant? { state.withLock { $0.writePendingSince } }
+
+    func queued(bytes: Int) { state.withLock { $0.frames += 1; $0.bytes += bytes } }
+
+    func writeStarted(at now: ClockInstant) { state.withLock { $0.writePendingSince = now } }
+
+    func writeFinished(bytes: Int) {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.frames -= 1
+            s.bytes -= bytes
+            s.writePendingSince = nil
+            guard let w = s.drainWaiter, s.bytes < w.below else { return nil }
+            s.drainWaiter = nil
+            return w.continuation
+        }
+        waiter?.resume()
+    }
+
+    /// Why this connection must be closed, if it must.
+    func overLimit(_ limits: SimOutboxLimits, now: ClockInstant) -> String? {
+        state.withLock { s in
+            if let since = s.writePendingSince, now - since >= limits.stall { return "not reading for \(now - since)" }
+            if s.bytes >= limits.bytes { return "\(s.bytes) bytes queued" }
+            if s.frames >= limits.frames { return "\(s.frames) frames queued" }
+            return nil
+        }
+    }
+
+    /// Returns when fewer than `below` bytes are queued, or at `deadline`.
+    func waitForDrain(below: Int, until deadline: ClockInstant, timer: any TaskClock) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = self.state.withLock { s -> Bool in
+                        if s.bytes < below { return true }
+                        s.drainWaiter?.continuation.resume()
+                        s.drainWaiter = (below, continuation)
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            }
+            group.addTask { try? await timer.sleep(until: deadline) }
+            await group.next()
+            // The other child: release the drain waiter (the timer child ends on cancellation).
+            group.cancelAll()
+            let waiter = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
+                defer { s.drainWaiter = nil }
+                return s.drainWaiter?.continuation
+            }
+            waiter?.resume()
+        }
+    }
 }
 
 /// One frame queued for a connection; `stallMilliseconds` > 0 holds the connection that long first (fault hook).

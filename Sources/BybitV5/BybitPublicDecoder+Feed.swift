@@ -64,8 +64,8 @@ extension BybitPublicDecoder {
         return true
     }
 
-    /// A `_cascade.session` entry: `connect`/`disconnect` with the connection's `topics` (absent: every stream), or
-    /// `resync` of one `topic`. Other events (`subscribed`, `subscribe_failed`) restart nothing.
+    /// A `_cascade.session` entry: `connect`/`disconnect` (or `gap`: frames the recorder dropped, which interrupts
+    /// like a disconnect) with the connection's `topics` (absent: every stream), or `resync` of one `topic`. Other events (`subscribed`, `subscribe_failed`) restart nothing.
     mutating func sessionInput(_ data: [UInt8], localTime: LocalTime) -> FeedInput? {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(data))) as? [String: Any],
               let event = object["event"] as? String else { return nil }
@@ -75,7 +75,7 @@ extension BybitPublicDecoder {
             return out
         }
         switch event {
-        case "connect", "disconnect":
+        case "connect", "disconnect", "gap":
             let listed = (object["topics"] as? [String]).map(streams)
             return .session(event == "connect" ? .connect : .disconnect, streams: listed, at: localTime)
         case "resync":

@@ -56,6 +56,8 @@ public actor BybitRESTClient {
     public let banDuration: Duration
     let signer: BybitSigner?
     let clock: any WallClock
+    /// Every wait (retry backoff, rate-limit resets) is on this clock.
+    let timer: any TaskClock
     let logger: Logger
     let http: HTTPClient
     let timeout: Duration
@@ -74,7 +76,7 @@ public actor BybitRESTClient {
 
     public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
                 headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = .seconds(10),
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+                clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -84,6 +86,7 @@ public actor BybitRESTClient {
         self.banDuration = banDuration
         self.timeout = timeout
         self.clock = clock
+        self.timer = timer
         self.logger = logger
         self.http = HTTPClient.shared
     }
@@ -121,7 +124,7 @@ public actor BybitRESTClient {
                 if request.operation.isMutating { throw error }
                 transportFailures += 1
                 if transportFailures >= 3 { throw error }
-                try? await Task.sleep(for: .milliseconds(200 * transportFailures))
+                try? await timer.sleep(for: .milliseconds(200 * transportFailures))
                 continue
             }
             if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = (limit, clock.now()) }
@@ -129,7 +132,7 @@ public actor BybitRESTClient {
                 // Bybit's system-level protection: back off one window and try again (the request was refused).
                 rateLimitRetries += 1
                 rateLimitWaits += 1
-                try? await Task.sleep(for: .milliseconds(Self.windowMilliseconds))
+                try? await timer.sleep(for: .milliseconds(Self.windowMilliseconds))
                 continue
             }
             if answer.status == 403 {
@@ -190,7 +193,7 @@ public actor BybitRESTClient {
         let localMs = serverMs - serverOffsetMilliseconds
         let waitMs = localMs - clock.now().nanoseconds / 1_000_000
         // Bounded: a bogus reset far in the future must not stall the client forever.
-        if waitMs > 0 { try? await Task.sleep(for: .milliseconds(min(waitMs, 60_000))) }
+        if waitMs > 0 { try? await timer.sleep(for: .milliseconds(min(waitMs, 60_000))) }
     }
 
     private func execute(_ request: BybitRequest) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {

@@ -1,43 +1,190 @@
+public import BybitV5
 public import CascadeCore
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
-/// Where the private stream keeps the time of the newest execution it has handed to the consumer, so a
-/// reconnect (or a restart) backfills exactly what it missed from `/v5/execution/list`.
-public protocol ExecutionCursorStore: Sendable {
-    func load() -> ExchangeTime?
-    func save(_ time: ExchangeTime)
+/// One execution the consumer has persisted: its id and `execTime`.
+public struct ExecutionMark: Sendable, Hashable {
+    public var id: String
+    public var time: ExchangeTime
+    public init(id: String, time: ExchangeTime) {
+        self.id = id
+        self.time = time
+    }
+    public init(_ execution: BybitExecution) { self.init(id: execution.execId, time: execution.execTime) }
 }
 
-/// A cursor kept in memory (tests, paper runs).
-public final class InMemoryExecutionCursor: ExecutionCursorStore {
-    private let value = Mutex<ExchangeTime?>(nil)
-    public init(_ initial: ExchangeTime? = nil) { value.withLock { $0 = initial } }
-    public func load() -> ExchangeTime? { value.withLock { $0 } }
-    public func save(_ time: ExchangeTime) { value.withLock { $0 = max($0 ?? time, time) } }
-}
+/// What the consumer of the private stream has durably persisted: the newest `execTime`, and the ids of every
+/// persisted execution within the overlap window before it.
+///
+/// The stream backfills from `newest − overlap` (Bybit does not publish executions in `execTime` order: a funding
+/// row is stamped at the settlement instant but may be published after later fills) and skips the ids listed
+/// here, so nothing persisted is delivered twice and nothing published late is lost.
+public struct ExecutionCursor: Sendable, Equatable {
+    public var newest: ExchangeTime
+    /// Persisted ids with their times, kept while `time ≥ newest − overlap`.
+    public var recent: [String: ExchangeTime]
 
-/// A cursor persisted in a small file (`{"execTimeMs":…}`), replaced atomically on every save.
-public final class FileExecutionCursor: ExecutionCursorStore {
-    public let path: String
-    private let lock = Mutex<Void>(())
-    public init(path: String) { self.path = path }
-
-    public func load() -> ExchangeTime? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let ms = (object["execTimeMs"] as? NSNumber)?.int64Value else { return nil }
-        return ExchangeTime(milliseconds: ms)
+    public init(newest: ExchangeTime, recent: [String: ExchangeTime] = [:]) {
+        self.newest = newest
+        self.recent = recent
     }
 
-    public func save(_ time: ExchangeTime) {
-        lock.withLock { _ in
-            if let current = load(), current >= time { return }
-            let temporary = path + ".tmp"
-            let bytes = Data(#"{"execTimeMs":\#(time.milliseconds)}"#.utf8)
-            guard FileManager.default.createFile(atPath: temporary, contents: bytes) else { return }
-            _ = try? FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-            if !FileManager.default.fileExists(atPath: path) { try? FileManager.default.moveItem(atPath: temporary, toPath: path) }
+    /// Where a backfill must start.
+    public func backfillStart(overlap: Duration) -> ExchangeTime {
+        ExchangeTime(milliseconds: newest.milliseconds - overlap.wholeNanoseconds / 1_000_000)
+    }
+
+    public func contains(_ id: String) -> Bool { recent[id] != nil }
+
+    /// The cursor after persisting `marks`: newest moves forward only, old ids leave the window.
+    public func committing(_ marks: [ExecutionMark], overlap: Duration) -> ExecutionCursor {
+        var next = self
+        for mark in marks {
+            next.newest = max(next.newest, mark.time)
+            next.recent[mark.id] = mark.time
         }
+        let floor = next.backfillStart(overlap: overlap)
+        next.recent = next.recent.filter { $0.value >= floor }
+        return next
+    }
+}
+
+/// Why the cursor could not be read or written. Never silently "no cursor": an unreadable cursor means the
+/// stream cannot know what was persisted, so it refuses to trust itself (and says so).
+public enum ExecutionCursorError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): "execution cursor \(path) is unreadable: \(reason)"
+        case let .writeFailed(path, reason): "execution cursor \(path) could not be written: \(reason)"
+        }
+    }
+}
+
+/// The private stream's record of persisted executions. The consumer owns it — later the order journal, which
+/// commits in the same transaction as the fills — and calls ``commit(_:)`` only once the executions are durable;
+/// the stream only reads it when it backfills. A fill delivered and not committed (the process died in between)
+/// is therefore delivered again on the next start.
+public protocol ExecutionCursorStore: Sendable {
+    /// How far before the newest persisted execution a backfill starts (longer than Bybit's worst publication lag).
+    var overlap: Duration { get }
+    /// nil: nothing persisted yet (a first start). Throws when a cursor exists but cannot be read.
+    func load() throws(ExecutionCursorError) -> ExecutionCursor?
+    /// Records executions as persisted; returns only when the record is durable.
+    func commit(_ marks: [ExecutionMark]) throws(ExecutionCursorError)
+}
+
+extension ExecutionCursorStore {
+    public func commit(_ executions: [BybitExecution]) throws(ExecutionCursorError) { try commit(executions.map(ExecutionMark.init)) }
+}
+
+/// A cursor kept in memory (tests, paper runs whose journal is in memory too).
+public final class InMemoryExecutionCursor: ExecutionCursorStore {
+    private let value: Mutex<ExecutionCursor?>
+    public let overlap: Duration
+    public init(_ initial: ExecutionCursor? = nil, overlap: Duration = .seconds(600)) {
+        value = Mutex(initial)
+        self.overlap = overlap
+    }
+    public func load() -> ExecutionCursor? { value.withLock { $0 } }
+    public func commit(_ marks: [ExecutionMark]) {
+        guard let first = marks.first else { return }
+        value.withLock { $0 = ($0 ?? ExecutionCursor(newest: first.time)).committing(marks, overlap: overlap) }
+    }
+}
+
+/// A cursor in a small JSON file, replaced atomically on every commit: written to a temporary file, fsynced,
+/// renamed over the old one, and the directory fsynced, so a crash leaves either the old or the new cursor.
+public final class FileExecutionCursor: ExecutionCursorStore {
+    public let path: String
+    public let overlap: Duration
+    private let lock = Mutex<ExecutionCursor??>(.none)
+
+    public init(path: String, overlap: Duration = .seconds(600)) {
+        self.path = path
+        self.overlap = overlap
+    }
+
+    public func load() throws(ExecutionCursorError) -> ExecutionCursor? {
+        try lock.withLock { cached throws(ExecutionCursorError) -> ExecutionCursor? in
+            if case let .some(value) = cached { return value }
+            let value = try read()
+            cached = .some(value)
+            return value
+        }
+    }
+
+    private func read() throws(ExecutionCursorError) -> ExecutionCursor? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadable(path: path, reason: "cannot read the file")
+        }
+        do {
+            let stored = try JSONDecoder().decode(Stored.self, from: data)
+            return ExecutionCursor(newest: ExchangeTime(milliseconds: stored.newestMs),
+                                   recent: stored.recentMs.mapValues { ExchangeTime(milliseconds: $0) })
+        } catch {
+            throw .unreadable(path: path, reason: "not a cursor (\(error))")
+        }
+    }
+
+    public func commit(_ marks: [ExecutionMark]) throws(ExecutionCursorError) {
+        guard let first = marks.first else { return }
+        try lock.withLock { cached throws(ExecutionCursorError) in
+            let current: ExecutionCursor?
+            if case let .some(value) = cached { current = value } else { current = try read() }
+            let next = (current ?? ExecutionCursor(newest: first.time)).committing(marks, overlap: overlap)
+            try persist(next)
+            cached = .some(next)
+        }
+    }
+
+    /// The file's shape: `{"newestMs":…,"recentMs":{"execId":ms,…}}`.
+    private struct Stored: Codable {
+        var newestMs: Int64
+        var recentMs: [String: Int64]
+    }
+
+    private func persist(_ cursor: ExecutionCursor) throws(ExecutionCursorError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let bytes: [UInt8]
+        do { bytes = Array(try encoder.encode(Stored(newestMs: cursor.newest.milliseconds, recentMs: cursor.recent.mapValues(\.milliseconds)))) } catch { throw .writeFailed(path: path, reason: "\(error)") }
+        let temporary = path + ".tmp"
+        func fail(_ what: String) -> ExecutionCursorError {
+            .writeFailed(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw fail("open") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                close(fd)
+                throw fail("write")
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            close(fd)
+            throw fail("fsync")
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw fail("rename") }
+        // The rename itself is durable only once the directory is.
+        let directory = (path as NSString).deletingLastPathComponent
+        let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        guard dfd >= 0 else { throw fail("open directory") }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw fail("fsync directory") }
     }
 }

@@ -23,6 +23,9 @@ public struct PrivateStreamConfiguration: Sendable {
     public var backoff = ReconnectBackoff()
     public var tlsConfiguration: TLSConfiguration?
     public var closeTimeout: Duration = .seconds(2)
+    /// Events the consumer may leave unread. Private events are never dropped: past this the connection is
+    /// closed and the next one backfills from the committed cursor, so a slow consumer costs a reconnect, never a fill.
+    public var eventBuffer: Int = 65_536
 
     public init(url: String) { self.url = url }
 }
@@ -36,6 +39,10 @@ public enum PrivateStreamFailure: Error, Sendable, Equatable, CustomStringConver
     case subscriptionFailed(topics: [String], message: String)
     /// The REST backfill failed; the feed stays untrusted and the connection is retried.
     case backfillFailed(String)
+    /// The execution cursor exists but cannot be read: what was persisted is unknown, so nothing is trusted.
+    case cursorUnreadable(ExecutionCursorError)
+    /// The consumer left more than `eventBuffer` events unread; the connection was closed to backfill later.
+    case consumerTooSlow
     case disconnected(PublicStreamDisconnect)
 
     public var description: String {
@@ -44,6 +51,8 @@ public enum PrivateStreamFailure: Error, Sendable, Equatable, CustomStringConver
         case let .noReply(what): "no reply to \(what)"
         case let .subscriptionFailed(t, m): "subscription to \(t) refused: \(m)"
         case let .backfillFailed(m): "backfill failed: \(m)"
+        case let .cursorUnreadable(e): "\(e)"
+        case .consumerTooSlow: "the consumer fell behind (event buffer full): reconnecting to backfill"
         case let .disconnected(r): r.description
         }
     }
@@ -54,9 +63,10 @@ public enum PrivateStreamEvent: Sendable {
     case connected(attempt: Int, at: LocalTime)
     case authenticated(at: LocalTime)
     /// The feed is not trusted from here until ``trusted(at:)``: anything may have happened while it was down.
-    /// The engine's breakers act on this.
+    /// `since` is the newest execution the cursor says was persisted. The engine's breakers act on this.
     case gap(since: ExchangeTime?, at: LocalTime)
-    /// Executions since the persisted cursor, open orders and positions read over REST after (re)connecting.
+    /// Executions not yet persisted (from the cursor's overlap window on, persisted ids removed), open orders
+    /// and positions read over REST after (re)connecting. Commit the executions to the cursor once persisted.
     case backfill(executions: [BybitExecution], openOrders: [BybitOrder], positions: [BybitPosition], at: LocalTime)
     /// Backfill done: live messages from here on are trusted (messages that arrived during the backfill are
     /// delivered right after this, executions already backfilled removed).
@@ -72,6 +82,10 @@ public enum PrivateStreamEvent: Sendable {
 /// REST → emit `backfill` and `trusted` → deliver live messages. Live messages arriving before `trusted` are
 /// held back, never dropped. Any failure reports `failed` and reconnects with backoff; the next connection
 /// repeats the whole sequence.
+///
+/// The stream never advances the execution cursor itself: the consumer commits executions once it has
+/// persisted them (``ExecutionCursorStore``), so a fill delivered but not persisted is delivered again.
+/// Every wait (replies, pings, backoff) is on the injected ``TaskClock``.
 public final class PrivateStreamClient: Sendable {
     public let configuration: PrivateStreamConfiguration
     public let events: AsyncStream<PrivateStreamEvent>
@@ -80,31 +94,41 @@ public final class PrivateStreamClient: Sendable {
     let rest: BybitRESTClient
     let cursor: any ExecutionCursorStore
     let clock: any WallClock
+    let timer: any TaskClock
     let logger: Logger
-    let lastPong = Mutex<Int64>(0)
+    let lastPong = Mutex(ClockInstant(nanoseconds: 0))
+    /// Set when an event could not be buffered: the reader ends the connection at its next message.
+    let overflowed = Mutex(false)
     /// One decoder, and so one instrument table, for live messages and REST backfills: a symbol keeps one id.
     let decoder: Mutex<BybitPrivateDecoder>
 
     public init(configuration: PrivateStreamConfiguration, credentials: BybitCredentials, rest: BybitRESTClient,
                 cursor: any ExecutionCursorStore, instruments: InstrumentTable = InstrumentTable(),
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+                clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         self.configuration = configuration
         self.signer = BybitSigner(credentials: credentials)
         self.rest = rest
         self.cursor = cursor
         self.clock = clock
+        self.timer = timer
         self.logger = logger
         self.decoder = Mutex(BybitPrivateDecoder(instruments: instruments))
-        (events, continuation) = AsyncStream.makeStream(of: PrivateStreamEvent.self, bufferingPolicy: .unbounded)
+        (events, continuation) = AsyncStream.makeStream(of: PrivateStreamEvent.self,
+                                                        bufferingPolicy: .bufferingOldest(max(configuration.eventBuffer, 1)))
+    }
+
+    /// Buffers one event; a full buffer marks the connection for closing (the event is recovered by the backfill).
+    private func emit(_ event: PrivateStreamEvent) {
+        if case .dropped = continuation.yield(event) { overflowed.withLock { $0 = true } }
     }
 
     /// Connects and reconnects until the calling task is cancelled.
     public func run() async {
-        await WebSocketSession.reconnectForever(backoff: configuration.backoff) { attempt in
+        await WebSocketSession.reconnectForever(backoff: configuration.backoff, timer: timer) { attempt in
             await connectOnce(attempt: attempt)
         } report: { failure, delay in
             logger.warning("private stream down", metadata: ["reason": "\(failure)", "retry_in": "\(delay)"])
-            continuation.yield(.failed(failure, at: clock.now(), retryIn: delay))
+            emit(.failed(failure, at: clock.now(), retryIn: delay))
         }
         continuation.finish()
     }
@@ -116,30 +140,16 @@ public final class PrivateStreamClient: Sendable {
                                        ended: { .disconnected($0) })
     }
 
-    /// Replies the connection is waiting for (auth, subscribe acks), fed by the reader.
-    final class Replies: Sendable {
-        private let queue = Mutex<[BybitControlFrame]>([])
-        func add(_ frame: BybitControlFrame) { queue.withLock { $0.append(frame) } }
-        /// The next reply, or nil after `timeout` (polled: replies are rare and the wait is short).
-        func next(timeout: Duration) async throws -> BybitControlFrame? {
-            let deadline = ContinuousClock.now + timeout
-            while ContinuousClock.now < deadline {
-                if let frame = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return frame }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            return nil
-        }
-    }
-
     /// Live messages held until the backfill is done.
     final class Gate: Sendable {
-        let state = Mutex<(trusted: Bool, held: [BybitPrivateMessage])>((false, []))
+        let state = Mutex<(trusted: Bool, held: [BybitPrivateMessage], persisted: ExecutionCursor?)>((false, [], nil))
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PrivateStreamFailure {
-        continuation.yield(.connected(attempt: attempt, at: clock.now()))
-        lastPong.withLock { $0 = clock.now().nanoseconds }
-        let replies = Replies()
+        overflowed.withLock { $0 = false }
+        emit(.connected(attempt: attempt, at: clock.now()))
+        lastPong.withLock { $0 = timer.instant() }
+        let replies = ReplyMailbox<BybitControlFrame>()
         // Live messages wait here until the backfill is done.
         let gate = Gate()
         do {
@@ -162,19 +172,20 @@ public final class PrivateStreamClient: Sendable {
                             throw PublicStreamDisconnect.transport("undecodable private frame (\(error))")
                         }
                         if case let .control(control) = message {
-                            if control.kind == .pong { self.lastPong.withLock { $0 = at.nanoseconds } } else { replies.add(control) }
+                            if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
                         // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
                         gate.state.withLock { g in
-                            if g.trusted { self.deliver(message) } else { g.held.append(message) }
+                            if g.trusted { self.deliver(message, skipping: g.persisted) } else { g.held.append(message) }
                         }
+                        if self.overflowed.withLock({ $0 }) { throw PrivateStreamFailure.consumerTooSlow }
                     }
                     return nil
                 }
                 group.addTask {
                     try await WebSocketSession.pingLoop(outbound, interval: self.configuration.pingInterval,
-                                                        timeout: self.configuration.pongTimeout, clock: self.clock,
+                                                        timeout: self.configuration.pongTimeout, timer: self.timer,
                                                         requestPrefix: "private-ping-\(attempt)") { self.lastPong.withLock { $0 } }
                     return nil
                 }
@@ -189,6 +200,8 @@ public final class PrivateStreamClient: Sendable {
                 }
                 return .disconnected(.closedByServer)
             }
+        } catch let failure as PrivateStreamFailure {
+            return failure
         } catch let reason as PublicStreamDisconnect {
             return .disconnected(reason)
         } catch {
@@ -196,32 +209,40 @@ public final class PrivateStreamClient: Sendable {
         }
     }
 
-    /// Auth → subscribe → gap → backfill → trusted. Returns a failure, or waits forever once trusted.
-    private func handshake(outbound: WebSocketOutboundWriter, replies: Replies, gate: Gate) async throws -> PrivateStreamFailure? {
+    /// Auth → subscribe → gap → backfill → trusted. Returns a failure, or nil once trusted (the reader and the
+    /// pinger keep the connection from there).
+    private func handshake(outbound: WebSocketOutboundWriter, replies: ReplyMailbox<BybitControlFrame>,
+                           gate: Gate) async throws -> PrivateStreamFailure? {
         // `expires` is judged on Bybit's clock: measure the offset before every auth.
         _ = try? await rest.synchronizeTime()
         let offset = await rest.serverOffsetMilliseconds
         let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.milliseconds
         try await outbound.write(.text(signer.webSocketAuthFrame(expires: expires, requestID: "auth")))
-        guard let auth = try await replies.next(timeout: configuration.replyTimeout) else { return .noReply("auth") }
+        guard let auth = await replies.next(timeout: configuration.replyTimeout, timer: timer) else { return .noReply("auth") }
         guard auth.isSuccessfulAuth else { return .authenticationFailed(auth.retMessage) }
-        continuation.yield(.authenticated(at: clock.now()))
+        emit(.authenticated(at: clock.now()))
 
         try await outbound.write(.text(BybitStreamRequest.subscribe(configuration.topics, requestID: "private-sub")))
-        guard let ack = try await replies.next(timeout: configuration.replyTimeout) else { return .noReply("subscribe") }
+        guard let ack = await replies.next(timeout: configuration.replyTimeout, timer: timer) else { return .noReply("subscribe") }
         guard ack.success == true else { return .subscriptionFailed(topics: configuration.topics, message: ack.retMessage) }
 
-        let since = cursor.load()
-        continuation.yield(.gap(since: since, at: clock.now()))
+        let persisted: ExecutionCursor?
+        do {
+            persisted = try cursor.load()
+        } catch {
+            logger.critical("ALERT: execution cursor unreadable: the private stream stays untrusted", metadata: ["error": "\(error)"])
+            return .cursorUnreadable(error)
+        }
+        emit(.gap(since: persisted?.newest, at: clock.now()))
         let backfill: (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition])
         do {
-            backfill = try await self.backfill(since: since)
+            backfill = try await self.backfill(since: persisted?.backfillStart(overlap: cursor.overlap))
         } catch {
             return .backfillFailed("\(error)")
         }
-        continuation.yield(.backfill(executions: backfill.executions, openOrders: backfill.orders,
-                                     positions: backfill.positions, at: clock.now()))
-        if let newest = backfill.executions.map(\.execTime).max() { cursor.save(newest) }
+        // The overlap window re-reads executions already persisted: only the others are delivered.
+        let unpersisted = backfill.executions.filter { persisted?.contains($0.execId) != true }
+        emit(.backfill(executions: unpersisted, openOrders: backfill.orders, positions: backfill.positions, at: clock.now()))
         let backfilled = Set(backfill.executions.map(\.execId))
         // Order and position updates older than the REST snapshot would move state backwards.
         var snapshotTime: [String: ExchangeTime] = [:]
@@ -229,32 +250,36 @@ public final class PrivateStreamClient: Sendable {
         for p in backfill.positions { snapshotTime["p:" + p.symbol] = p.updatedTime }
         gate.state.withLock { g in
             g.trusted = true
-            continuation.yield(.trusted(at: clock.now()))
+            g.persisted = persisted
+            emit(.trusted(at: clock.now()))
             for message in g.held {
                 switch message {
                 case let .executions(list, envelope):
                     let fresh = list.filter { !backfilled.contains($0.execId) }
-                    if !fresh.isEmpty { deliver(.executions(fresh, envelope)) }
+                    if !fresh.isEmpty { deliver(.executions(fresh, envelope), skipping: persisted) }
                 case let .orders(list, envelope):
                     let fresh = list.filter { o in snapshotTime["o:" + o.orderId].map { o.updatedTime > $0 } ?? true }
-                    if !fresh.isEmpty { deliver(.orders(fresh, envelope)) }
+                    if !fresh.isEmpty { deliver(.orders(fresh, envelope), skipping: persisted) }
                 case let .positions(list, envelope):
                     let fresh = list.filter { p in snapshotTime["p:" + p.symbol].map { (p.updatedTime ?? .init(milliseconds: 0)) > $0 } ?? true }
-                    if !fresh.isEmpty { deliver(.positions(fresh, envelope)) }
+                    if !fresh.isEmpty { deliver(.positions(fresh, envelope), skipping: persisted) }
                 default:
-                    deliver(message)
+                    deliver(message, skipping: persisted)
                 }
             }
             g.held = []
         }
-        // Stay in the group until the connection ends (the reader or the pinger finishes it).
-        try await Task.sleep(for: .seconds(86_400 * 365))
-        return nil
+        return overflowed.withLock { $0 } ? .consumerTooSlow : nil
     }
 
-    private func deliver(_ message: BybitPrivateMessage) {
-        if case let .executions(list, _) = message, let newest = list.map(\.execTime).max() { cursor.save(newest) }
-        continuation.yield(.message(message))
+    /// Delivers a live message; executions the cursor lists as persisted are not delivered again.
+    private func deliver(_ message: BybitPrivateMessage, skipping persisted: ExecutionCursor?) {
+        if case let .executions(list, envelope) = message, let persisted {
+            let fresh = list.filter { !persisted.contains($0.execId) }
+            if !fresh.isEmpty { emit(.message(.executions(fresh, envelope))) }
+            return
+        }
+        emit(.message(message))
     }
 
     /// Executions since `since` (all pages), open orders and positions, over signed REST.

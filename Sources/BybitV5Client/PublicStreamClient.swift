@@ -36,6 +36,10 @@ public struct PublicStreamConfiguration: Sendable {
     public var tlsConfiguration: TLSConfiguration?
     /// How long to wait for the server's close frame when we close (short: the peer may be half-open).
     public var closeTimeout: Duration = .seconds(2)
+    /// Events the consumer may leave unread. Past this, market data is dropped: the consumer gets one
+    /// ``PublicStreamEvent/gap(dropped:at:)`` before anything that follows, and every book and ticker topic is
+    /// resubscribed so each starts again from a snapshot.
+    public var eventBuffer: Int = 65_536
 
     public init(url: String, topics: [String]) {
         self.url = url
@@ -70,11 +74,14 @@ public enum ResyncReason: Sendable, Equatable, CustomStringConvertible {
     case silence(milliseconds: Int64)
     /// The consumer asked (e.g. its book failed an integrity check).
     case requested(String)
+    /// Events were dropped because the consumer fell behind: the book must start again from a snapshot.
+    case overflow
 
     public var description: String {
         switch self {
         case let .silence(ms): "silent for \(ms) ms"
         case let .requested(why): why
+        case .overflow: "events dropped while the consumer was behind"
         }
     }
 }
@@ -91,6 +98,9 @@ public enum PublicStreamEvent: Sendable {
     case resync(topic: String, reason: ResyncReason, at: LocalTime)
     /// The connection ended; a reconnect follows after `retryIn`. Every topic has a gap here.
     case disconnected(PublicStreamDisconnect, at: LocalTime, retryIn: Duration)
+    /// `dropped` events were lost because the consumer left the buffer full: every topic has a gap here (books
+    /// and tickers are resynced right after).
+    case gap(dropped: Int, at: LocalTime)
 }
 
 /// A Bybit V5 public WebSocket connection that stays up forever: batched subscribe, application pings with a
@@ -110,35 +120,67 @@ public final class PublicStreamClient: Sendable {
     public let events: AsyncStream<PublicStreamEvent>
     let continuation: AsyncStream<PublicStreamEvent>.Continuation
     let clock: any WallClock
+    let timer: any TaskClock
     let logger: Logger
     let state = Mutex(ConnectionState())
+    /// Events dropped since the last delivered gap notice.
+    let dropped = Mutex(0)
 
     struct ConnectionState {
         var writer: WebSocketOutboundWriter?
         var connection = 0
         var requestCounter = 0
         var pendingSubscriptions: [String: [String]] = [:]
-        /// When each pending subscription was sent (ns), for the ack deadline.
-        var pendingSince: [String: Int64] = [:]
+        /// When each pending subscription was sent (task clock), for the ack deadline.
+        var pendingSince: [String: ClockInstant] = [:]
         var subscribed: Set<String> = []
-        var lastSeen: [String: Int64] = [:]
-        var lastPong: Int64 = 0
+        var lastSeen: [String: ClockInstant] = [:]
+        var lastPong = ClockInstant(nanoseconds: 0)
     }
 
-    public init(configuration: PublicStreamConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(configuration: PublicStreamConfiguration, clock: any WallClock = SystemWallClock(),
+                timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         self.configuration = configuration
         self.clock = clock
+        self.timer = timer
         self.logger = logger
-        (events, continuation) = AsyncStream.makeStream(of: PublicStreamEvent.self, bufferingPolicy: .unbounded)
+        (events, continuation) = AsyncStream.makeStream(of: PublicStreamEvent.self,
+                                                        bufferingPolicy: .bufferingOldest(max(configuration.eventBuffer, 2)))
+    }
+
+    /// Buffers one event. After a drop, the gap notice goes first, before anything else is buffered. Returns true
+    /// when that notice was just delivered (the caller then resyncs the books).
+    @discardableResult
+    private func emit(_ event: PublicStreamEvent) -> Bool {
+        dropped.withLock { dropped in
+            var noticed = false
+            if dropped > 0 {
+                guard case .enqueued = continuation.yield(.gap(dropped: dropped, at: clock.now())) else {
+                    dropped += 1
+                    return false
+                }
+                logger.warning("public stream consumer fell behind: events dropped", metadata: ["dropped": "\(dropped)"])
+                dropped = 0
+                noticed = true
+            }
+            if case .dropped = continuation.yield(event) { dropped += 1 }
+            return noticed
+        }
+    }
+
+    /// After dropped events every book and ticker restarts from a snapshot.
+    private func resyncAfterOverflow() async {
+        let topics = state.withLock { s in s.subscribed.filter { silenceThreshold($0) != nil }.sorted() }
+        for topic in topics { await resync(topic: topic, reason: .overflow) }
     }
 
     /// Connects, and reconnects after every failure, until the calling task is cancelled.
     public func run() async {
-        await WebSocketSession.reconnectForever(backoff: configuration.backoff) { attempt in
+        await WebSocketSession.reconnectForever(backoff: configuration.backoff, timer: timer) { attempt in
             await connectOnce(attempt: attempt)
         } report: { reason, delay in
             logger.warning("public stream disconnected", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
-            continuation.yield(.disconnected(reason, at: clock.now(), retryIn: delay))
+            emit(.disconnected(reason, at: clock.now(), retryIn: delay))
         }
         continuation.finish()
     }
@@ -152,15 +194,15 @@ public final class PublicStreamClient: Sendable {
             let id = "resync-\(s.connection)-\(s.requestCounter)"
             if s.writer != nil {
                 s.pendingSubscriptions[id] = [topic]
-                s.pendingSince[id] = clock.now().nanoseconds
+                s.pendingSince[id] = timer.instant()
                 s.subscribed.remove(topic)
-                s.lastSeen[topic] = clock.now().nanoseconds
+                s.lastSeen[topic] = timer.instant()
             }
             return (s.writer, id)
         }
         guard let writer else { return false }
         // Reported before the requests go out, so the event precedes the fresh snapshot in the stream.
-        continuation.yield(.resync(topic: topic, reason: reason, at: clock.now()))
+        if emit(.resync(topic: topic, reason: reason, at: clock.now())) { await resyncAfterOverflow() }
         do {
             try await writer.write(.text(BybitStreamRequest.unsubscribe([topic], requestID: id)))
             try await writer.write(.text(BybitStreamRequest.subscribe([topic], requestID: id)))
@@ -181,7 +223,7 @@ public final class PublicStreamClient: Sendable {
 
     /// Runs one established connection: subscribe, read, ping, watch silences. Returns why it ended.
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PublicStreamDisconnect {
-        let now = clock.now().nanoseconds
+        let now = timer.instant()
         let connection: Int = state.withLock { s in
             s.connection += 1
             s.writer = outbound
@@ -193,7 +235,7 @@ public final class PublicStreamClient: Sendable {
             return s.connection
         }
         defer { state.withLock { $0.writer = nil } }
-        continuation.yield(.connected(attempt: attempt, at: clock.now()))
+        emit(.connected(attempt: attempt, at: clock.now()))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.read(inbound) }
@@ -217,7 +259,7 @@ public final class PublicStreamClient: Sendable {
                 s.requestCounter += 1
                 let id = "sub-\(connection)-\(s.requestCounter)"
                 s.pendingSubscriptions[id] = batch
-                s.pendingSince[id] = clock.now().nanoseconds
+                s.pendingSince[id] = timer.instant()
                 return id
             }
             try await outbound.write(.text(BybitStreamRequest.subscribe(batch, requestID: id)))
@@ -227,23 +269,24 @@ public final class PublicStreamClient: Sendable {
     private func read(_ inbound: WebSocketInboundStream) async throws {
         var decoder = BybitPublicDecoder()
         try await WebSocketSession.readMessages(inbound, maxSize: configuration.maxFrameSize, clock: clock) { message, receivedAt in
-            handle(message, at: receivedAt, decoder: &decoder)
+            if handle(message, at: receivedAt, decoder: &decoder) { await resyncAfterOverflow() }
         }
     }
 
-    private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) {
+    /// Handles one message; true when a gap notice was just delivered (the books must be resynced).
+    private func handle(_ bytes: [UInt8], at receivedAt: LocalTime, decoder: inout BybitPublicDecoder) -> Bool {
+        let seen = timer.instant()
         if let topic = BybitTopic.name(in: bytes) {
-            state.withLock { $0.lastSeen[topic] = receivedAt.nanoseconds }
-            continuation.yield(.frame(bytes, at: receivedAt))
-            return
+            state.withLock { $0.lastSeen[topic] = seen }
+            return emit(.frame(bytes, at: receivedAt))
         }
         guard case let .control(control)? = try? decoder.decode(bytes, localTime: receivedAt) else {
-            continuation.yield(.frame(bytes, at: receivedAt))
-            return
+            return emit(.frame(bytes, at: receivedAt))
         }
         switch control.kind {
         case .pong:
-            state.withLock { $0.lastPong = receivedAt.nanoseconds }
+            state.withLock { $0.lastPong = seen }
+            return false
         case .subscribe:
             let topics: [String] = state.withLock { s in
                 // A server that does not echo `req_id` still acknowledges the oldest pending request.
@@ -254,40 +297,38 @@ public final class PublicStreamClient: Sendable {
                 if control.success == true {
                     for t in topics {
                         s.subscribed.insert(t)
-                        if s.lastSeen[t] == nil { s.lastSeen[t] = receivedAt.nanoseconds }
+                        if s.lastSeen[t] == nil { s.lastSeen[t] = seen }
                     }
                 }
                 return topics
             }
             if control.success == true {
-                continuation.yield(.subscribed(topics: topics, at: receivedAt))
-            } else {
-                logger.error("subscription refused", metadata: ["topics": "\(topics)", "ret_msg": "\(control.retMessage)"])
-                continuation.yield(.subscriptionFailed(topics: topics, message: control.retMessage, at: receivedAt))
+                return emit(.subscribed(topics: topics, at: receivedAt))
             }
+            logger.error("subscription refused", metadata: ["topics": "\(topics)", "ret_msg": "\(control.retMessage)"])
+            return emit(.subscriptionFailed(topics: topics, message: control.retMessage, at: receivedAt))
         case .unsubscribe, .auth, .other:
-            continuation.yield(.frame(bytes, at: receivedAt))
+            return emit(.frame(bytes, at: receivedAt))
         }
     }
 
     private func ping(_ outbound: WebSocketOutboundWriter, connection: Int) async throws {
         try await WebSocketSession.pingLoop(outbound, interval: configuration.pingInterval, timeout: configuration.pongTimeout,
-                                            clock: clock, requestPrefix: "ping-\(connection)") { self.state.withLock { $0.lastPong } }
+                                            timer: timer, requestPrefix: "ping-\(connection)") { self.state.withLock { $0.lastPong } }
     }
 
     private func watchSilences() async throws {
         while true {
-            try await Task.sleep(for: configuration.livenessCheckInterval)
-            let now = clock.now().nanoseconds
+            try await timer.sleep(for: configuration.livenessCheckInterval)
+            let now = timer.instant()
             // An unanswered subscribe leaves its topics unmonitored: reconnect rather than wait forever.
-            let ackDeadline = configuration.ackTimeout.nanoseconds
-            let unanswered = state.withLock { s in s.pendingSince.values.contains { now - $0 > ackDeadline } }
+            let unanswered = state.withLock { s in s.pendingSince.values.contains { now - $0 > configuration.ackTimeout } }
             if unanswered { throw PublicStreamDisconnect.noAcknowledgement }
             let silent: [(String, Int64)] = state.withLock { s in
                 s.subscribed.compactMap { topic in
                     guard let threshold = silenceThreshold(topic), let seen = s.lastSeen[topic] else { return nil }
                     let quiet = now - seen
-                    return quiet > threshold ? (topic, quiet / 1_000_000) : nil
+                    return quiet > threshold ? (topic, quiet.milliseconds) : nil
                 }
             }
             for (topic, ms) in silent.sorted(by: { $0.0 < $1.0 }) {
@@ -297,9 +338,9 @@ public final class PublicStreamClient: Sendable {
     }
 
     /// Silence threshold in ns for topics that must flow (books, tickers); nil for event-driven ones.
-    private func silenceThreshold(_ topic: String) -> Int64? {
-        if topic.hasPrefix("orderbook.") { return configuration.bookSilence.nanoseconds }
-        if topic.hasPrefix("tickers.") { return configuration.tickerSilence.nanoseconds }
+    private func silenceThreshold(_ topic: String) -> Duration? {
+        if topic.hasPrefix("orderbook.") { return configuration.bookSilence }
+        if topic.hasPrefix("tickers.") { return configuration.tickerSilence }
         return nil
     }
 }

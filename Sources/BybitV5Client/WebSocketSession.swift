@@ -41,22 +41,23 @@ enum WebSocketSession {
     }
 
     /// Runs `connect` again after every failure until the task is cancelled, waiting a jittered, bounded
-    /// backoff in between (reset when a connection lasted `backoff.resetAfter`). `report` receives each failure
-    /// and the delay before the next attempt.
-    static func reconnectForever<Failure>(backoff: ReconnectBackoff, connect: (_ attempt: Int) async -> Failure,
+    /// backoff on `timer` in between (reset when a connection lasted `backoff.resetAfter`). `report` receives each
+    /// failure and the delay before the next attempt.
+    static func reconnectForever<Failure>(backoff: ReconnectBackoff, timer: any TaskClock,
+                                          connect: (_ attempt: Int) async -> Failure,
                                           report: (Failure, Duration) -> Void) async {
         var failures = 0
         var attempt = 0
         var generator = SystemRandomNumberGenerator()   // jitter only; never market data
         while !Task.isCancelled {
             attempt += 1
-            let started = ContinuousClock.now
+            let started = timer.instant()
             let failure = await connect(attempt)
             if Task.isCancelled { break }
-            failures = ContinuousClock.now - started >= backoff.resetAfter ? 1 : failures + 1
+            failures = timer.instant() - started >= backoff.resetAfter ? 1 : failures + 1
             let delay = backoff.delay(afterFailures: failures, unit: Double.random(in: 0..<1, using: &generator))
             report(failure, delay)
-            try? await Task.sleep(for: delay)
+            do { try await timer.sleep(for: delay) } catch { break }
         }
     }
 
@@ -79,33 +80,31 @@ enum WebSocketSession {
     }
 
     /// Sends `{"op":"ping"}` every `interval` on a fixed cadence and throws `.pongTimeout` when a ping stays
-    /// unanswered for `timeout` (a half-open socket). `lastPong` reads the time of the latest pong in ns.
-    static func pingLoop(_ outbound: WebSocketOutboundWriter, interval: Duration, timeout: Duration, clock: any WallClock,
-                         requestPrefix: String, lastPong: @Sendable () -> Int64) async throws {
-        let intervalNs = interval.nanoseconds, timeoutNs = timeout.nanoseconds
-        // Checks run often enough to catch the deadline without drifting the 20 s cadence.
-        let tick = Duration.nanoseconds(max(min(intervalNs, timeoutNs) / 4, 1_000_000))
+    /// unanswered for `timeout` (a half-open socket). Deadlines are on `timer` (monotonic: an NTP step cannot
+    /// fake a timeout); `lastPong` reads the `timer` instant of the latest pong. It sleeps until the next thing
+    /// due — the next ping or the pong deadline — and never polls.
+    static func pingLoop(_ outbound: WebSocketOutboundWriter, interval: Duration, timeout: Duration, timer: any TaskClock,
+                         requestPrefix: String, lastPong: @Sendable () -> ClockInstant) async throws {
         var n = 0
-        var nextPing = clock.now().nanoseconds + intervalNs
-        var unanswered: Int64?
+        var nextPing = timer.instant() + interval
+        var unanswered: ClockInstant?
         while true {
-            try await Task.sleep(for: tick)
-            let now = clock.now().nanoseconds
+            let wake = unanswered.map { min(nextPing, $0 + timeout) } ?? nextPing
+            try await timer.sleep(until: wake)
+            let now = timer.instant()
             if let sentAt = unanswered {
                 if lastPong() >= sentAt {
                     unanswered = nil
-                } else if now - sentAt > timeoutNs {
+                } else if now - sentAt >= timeout {
                     throw PublicStreamDisconnect.pongTimeout
                 }
             }
             if now >= nextPing {
                 n += 1
-                nextPing += intervalNs
+                nextPing = nextPing + interval
                 if unanswered == nil { unanswered = now }
                 try await outbound.write(.text(BybitStreamRequest.ping(requestID: "\(requestPrefix)-\(n)")))
             }
         }
     }
-
-
 }

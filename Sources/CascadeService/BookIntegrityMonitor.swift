@@ -28,7 +28,7 @@ struct BookIntegrityMonitor {
     /// Feeds one stream event of connection `connection`; returns `(topic, reason)` when a book just became invalid.
     mutating func check(_ event: PublicStreamEvent, connection: Int = 0) -> (String, String)? {
         switch event {
-        case let .connected(_, at), let .disconnected(_, at, _):
+        case let .connected(_, at), let .disconnected(_, at, _), let .gap(_, at):
             let books = connectionOfBook.filter { $0.value == connection }.map(\.key)
             if !books.isEmpty { feed.apply(.session(.connect, streams: books, at: at)) }
             return nil

@@ -5,6 +5,7 @@ import Foundation
 public import Logging
 import Recording
 public import ServiceLifecycle
+import Synchronization
 
 /// `cascade record`: the 24/7 recorder of Bybit public data into the recording contract.
 ///
@@ -16,7 +17,10 @@ public import ServiceLifecycle
 public final class RecordService: Service {
     public let configuration: RecordConfiguration
     let clock: any WallClock
+    let timer: any TaskClock
     let logger: Logger
+    /// Inputs the writer may leave unread before stream events are dropped (and recorded as a gap).
+    static let inputBuffer = 65_536
 
     enum Input: Sendable {
         /// An event of connection `connection` (index into `configuration.connections`).
@@ -25,41 +29,62 @@ public final class RecordService: Service {
         case tick
     }
 
-    public init(configuration: RecordConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(configuration: RecordConfiguration, clock: any WallClock = SystemWallClock(),
+                timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         self.configuration = configuration
         self.clock = clock
+        self.timer = timer
         self.logger = logger
     }
 
     public func run() async throws {
         let streamClients = configuration.connections.map { topics in
             PublicStreamClient(configuration: PublicStreamConfiguration(url: configuration.endpoint, topics: topics),
-                               clock: clock, logger: logger)
+                               clock: clock, timer: timer, logger: logger)
         }
         var clientOfTopic: [String: PublicStreamClient] = [:]
         for (client, topics) in zip(streamClients, configuration.connections) {
             for topic in topics { clientOfTopic[topic] = client }
         }
         let rest = BybitPublicREST(baseURL: configuration.rest)
-        let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .unbounded)
+        // Bounded: a writer that falls behind (a slow disk) loses stream events visibly — counted per connection,
+        // recorded as a `gap` and answered by a resync of that connection's books — never memory without limit.
+        let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(Self.inputBuffer))
+        let dropped = DropCounts(connections: streamClients.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, client) in streamClients.enumerated() {
                 group.addTask { await client.run() }
                 group.addTask {
-                    for await event in client.events { feed.yield(.stream(event, connection: index)) }
+                    for await event in client.events {
+                        if case .dropped = feed.yield(.stream(event, connection: index)) { dropped.counts.withLock { $0[index] += 1 } }
+                    }
                 }
             }
             group.addTask { await self.poll(rest, into: feed) }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(1))
+                    do { try await self.timer.sleep(for: .seconds(1)) } catch { break }
                     feed.yield(.tick)
                 }
             }
             var sink = RecordingSink(configuration: configuration, logger: logger)
             var integrity = BookIntegrityMonitor()
             for await input in inputs.cancelOnGracefulShutdown() {
-                sink.handle(input, now: clock.now())
+                let now = clock.now()
+                // Drops are reported before the next input, so a replay sees the gap ahead of any later frame.
+                let lost = dropped.counts.withLock { counts in
+                    defer { counts = counts.map { _ in 0 } }
+                    return counts
+                }
+                for (connection, count) in lost.enumerated() where count > 0 {
+                    let gap = PublicStreamEvent.gap(dropped: count, at: now)
+                    sink.handle(.stream(gap, connection: connection), now: now)
+                    _ = integrity.check(gap, connection: connection)
+                    for topic in configuration.connections[connection] where topic.hasPrefix("orderbook.") {
+                        await streamClients[connection].resync(topic: topic, reason: .overflow)
+                    }
+                }
+                sink.handle(input, now: now)
                 // A book that fails its checks (gap, regression, crossed, lost frame) is resynced at once by
                 // unsubscribe/subscribe, so the recording gets a fresh snapshot instead of a drifting stream.
                 if case let .stream(event, connection) = input, let (topic, reason) = integrity.check(event, connection: connection) {
@@ -81,9 +106,9 @@ public final class RecordService: Service {
             var endpoint: String
             var query: [(String, String)]
             var every: Duration
-            var due: ContinuousClock.Instant
+            var due: ClockInstant
         }
-        let now = ContinuousClock.now
+        let now = timer.instant()
         // One instruments-info request per symbol: the unfiltered list has 500+ linear symbols over pages.
         var polls: [Poll] = configuration.symbols.map { symbol in
             Poll(kind: "instruments", endpoint: "/v5/market/instruments-info", query: [("category", "linear"), ("symbol", symbol)],
@@ -99,22 +124,29 @@ public final class RecordService: Service {
                               every: configuration.fundingHistoryInterval, due: now))
         }
         while !Task.isCancelled {
-            for i in polls.indices where polls[i].due <= ContinuousClock.now {
+            for i in polls.indices where polls[i].due <= timer.instant() {
                 let p = polls[i]
                 let answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>
                 do { answer = .success(try await rest.get(p.endpoint, query: p.query, clock: clock)) } catch { answer = .failure(error) }
                 feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer))
-                polls[i].due = ContinuousClock.now + p.every
+                polls[i].due = timer.instant() + p.every
                 if case let .success(a) = answer, a.status == 403 {
                     // IP ban: every poll pauses for 10 minutes (the stream is unaffected).
                     logger.critical("ALERT: Bybit REST answered HTTP 403 (IP ban): polls paused for 10 minutes")
-                    let resume = ContinuousClock.now + .seconds(600)
+                    let resume = timer.instant() + .seconds(600)
                     for k in polls.indices { polls[k].due = max(polls[k].due, resume) }
                     break
                 }
             }
-            let next = polls.map(\.due).min() ?? ContinuousClock.now + .seconds(1)
-            try? await Task.sleep(until: min(next, ContinuousClock.now + .seconds(1)), clock: .continuous)
+            // Sleeps until the next poll is due (cancellation ends the sleep).
+            let next = polls.map(\.due).min() ?? timer.instant() + .seconds(1)
+            do { try await timer.sleep(until: next) } catch { break }
         }
     }
+}
+
+/// Stream events the writer's channel had no room for, per connection (shared with the forwarding tasks).
+final class DropCounts: Sendable {
+    let counts: Mutex<[Int]>
+    init(connections: Int) { counts = Mutex([Int](repeating: 0, count: connections)) }
 }

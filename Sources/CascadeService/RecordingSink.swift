@@ -62,6 +62,11 @@ struct RecordingSink {
             session(["event": "subscribe_failed", "connection": connection, "topics": topics, "message": message], at)
         case let .resync(topic, reason, at):
             session(["event": "resync", "connection": connection, "topic": topic, "reason": reason.description], at)
+        case let .gap(dropped, at):
+            // Frames were dropped before they reached us: the recording says so, and replays treat the
+            // connection's books as interrupted until their next snapshot (the client resyncs them).
+            framesDropped += dropped
+            session(["event": "gap", "connection": connection, "dropped": dropped, "topics": configuration.connections[connection]], at)
         case let .disconnected(reason, at, retryIn):
             disconnects += 1
             lastDisconnect = reason.description

@@ -4,21 +4,9 @@ import Logging
 public import Synchronization
 
 /// Everything our private-stream client reported, in order, for tests to wait on and read.
-public final class PrivateEventLog: Sendable {
-    public let events = Mutex<[PrivateStreamEvent]>([])
+public typealias PrivateEventLog = ObservedLog<PrivateStreamEvent>
 
-    public init() {}
-
-    /// Polls `condition` (outside the lock: it may read the log's views) until it holds or time runs out.
-    public func wait(_ timeout: Duration = .seconds(10), _ condition: ([PrivateStreamEvent]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(events.withLock { $0 }) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition(events.withLock { $0 })
-    }
-
+extension ObservedLog where Event == PrivateStreamEvent {
     public var messages: [BybitPrivateMessage] { events.withLock { $0.compactMap { if case let .message(m) = $0 { m } else { nil } } } }
     public var executions: [BybitExecution] { messages.flatMap { m -> [BybitExecution] in if case let .executions(l, _) = m { l } else { [] } } }
     public var orders: [BybitOrder] { messages.flatMap { m -> [BybitOrder] in if case let .orders(l, _) = m { l } else { [] } } }
@@ -50,7 +38,13 @@ public struct PrivateClientSession: Sendable {
     /// The log consumer and the running client.
     public let tasks: [Task<Void, Never>]
 
-    public init(port: Int, apiKey: String, secret: String) {
+    /// The cursor the session's consumer commits to.
+    public let cursor: any ExecutionCursorStore
+
+    /// `commits`: the consumer commits every execution it logs (as a journal would once it persisted them);
+    /// false: a consumer that dies before persisting anything.
+    public init(port: Int, apiKey: String, secret: String, cursor: any ExecutionCursorStore = InMemoryExecutionCursor(),
+                commits: Bool = true) {
         var logger = Logger(label: "private-client-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: apiKey, secret: secret)
@@ -59,11 +53,22 @@ public struct PrivateClientSession: Sendable {
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         configuration.replyTimeout = .seconds(2)
         let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
-                                         cursor: InMemoryExecutionCursor(), logger: logger)
+                                         cursor: cursor, logger: logger)
         self.client = client
+        self.cursor = cursor
         let log = PrivateEventLog()
         self.log = log
-        tasks = [Task { for await e in client.events { log.events.withLock { $0.append(e) } } }, Task { await client.run() }]
+        tasks = [Task {
+            for await e in client.events {
+                log.append(e)
+                guard commits else { continue }
+                switch e {
+                case let .backfill(executions, _, _, _): try? cursor.commit(executions)
+                case let .message(.executions(list, _)): try? cursor.commit(list)
+                default: break
+                }
+            }
+        }, Task { await client.run() }]
     }
 
     /// Stops the client and its log.

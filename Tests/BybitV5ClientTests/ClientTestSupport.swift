@@ -13,33 +13,19 @@ import Synchronization
 import SwiftASN1
 import X509
 
-/// Collects a client's events and waits for conditions with a deadline (no sleeps in assertions).
-final class EventLog: Sendable {
-    let events = Mutex<[PublicStreamEvent]>([])
+/// Collects a public client's events; `wait` re-checks on every new event (no sleeps in assertions).
+typealias EventLog = ObservedLog<PublicStreamEvent>
 
-    func consume(_ client: PublicStreamClient) -> Task<Void, Never> {
-        Task { for await e in client.events { self.events.withLock { $0.append(e) } } }
-    }
-
-    var snapshot: [PublicStreamEvent] { events.withLock { $0 } }
-
+extension ObservedLog where Event == PublicStreamEvent {
     /// Runs `client` and records its events; call the returned closure to stop both.
     static func running(_ client: PublicStreamClient) -> (EventLog, @Sendable () -> Void) {
         let log = EventLog()
-        let consumer = log.consume(client)
+        let consumer = Task { for await e in client.events { log.append(e) } }
         let running = Task { await client.run() }
         return (log, { running.cancel(); consumer.cancel() })
     }
 
-    /// Polls every 10 ms until `condition` holds or `timeout` passes; returns whether it held.
-    func wait(timeout: Duration = .seconds(10), _ condition: ([PublicStreamEvent]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if condition(snapshot) { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return condition(snapshot)
-    }
+    func wait(timeout: Duration, _ condition: ([PublicStreamEvent]) -> Bool) async -> Bool { await wait(timeout, condition) }
 }
 
 extension PublicStreamEvent {
