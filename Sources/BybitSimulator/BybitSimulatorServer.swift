@@ -61,7 +61,10 @@ public enum BybitSimulatorServer {
             router.ws(RouterPath(path)) { inbound, outbound, _ in
                 let (id, outbox, backlog) = await replay.connect(private: isPrivate)
                 let timer = replay.timer
+                await replay.socketOpened()
                 await withTaskGroup(of: Void.self) { group in
+                    // Given up by the replay (a client that stopped reading): end the handler, closing the socket.
+                    group.addTask { for await _ in backlog.abandoned.stream {} }
                     group.addTask {
                         for await item in outbox {
                             // The write's start is recorded first: a client that stops reading is seen as stuck.
@@ -86,6 +89,7 @@ public enum BybitSimulatorServer {
                     await replay.disconnect(id)
                     group.cancelAll()
                 }
+                await replay.socketClosed()
             }
         }
         let webSocket = HTTPServerBuilder.http1WebSocketUpgrade(

@@ -81,7 +81,7 @@ extension MarketReplay {
         }
         for group in groups {
             for id in listeners {
-                for topic in subscribers[id]!.topics.sorted() where Self.privateTopics[topic] == group.topic {
+                for topic in (subscribers[id]?.topics ?? []).sorted() where Self.privateTopics[topic] == group.topic {
                     // execution.fast carries trades only (Bybit: execType=Trade), fewer fields, no envelope id.
                     let fast = topic.hasPrefix("execution.fast")
                     let items = fast ? group.items.compactMap(\.fast) : group.items.map(\.item)

@@ -37,6 +37,10 @@ public actor MarketReplay {
     let startSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// Connections closed for not reading (status and tests).
     public private(set) var slowConsumersDisconnected = 0
+    /// WebSocket handlers still running (their sockets open).
+    public private(set) var socketsOpen = 0
+    func socketOpened() { socketsOpen += 1 }
+    func socketClosed() { socketsOpen -= 1 }
     /// Recorded frames → feed state (books, tickers, trust) and the exchange clock.
     var driver: ReplayDriver
     /// Every account, each a simulated exchange with its Bybit records.
@@ -140,13 +144,19 @@ public actor MarketReplay {
     }
 
     func disconnect(_ id: Int) {
-        subscribers.removeValue(forKey: id)?.outbox.finish()
+        guard let subscriber = subscribers.removeValue(forKey: id) else { return }
+        subscriber.outbox.finish()
+        // A writer blocked on a client that stopped reading never sees the finished outbox: the socket is closed.
+        subscriber.backlog.abandon()
         connectionOrder.removeAll { $0 == id }
     }
 
     /// Closes every connection (fault hook: a dropped connection mid-stream).
     public func dropAllConnections() {
-        for (_, s) in subscribers { s.outbox.finish() }
+        for (_, s) in subscribers {
+            s.outbox.finish()
+            s.backlog.abandon()
+        }
         subscribers = [:]
         connectionOrder = []
     }
@@ -186,11 +196,14 @@ public actor MarketReplay {
         case .deliver:
             enqueue(SimOutgoing(text: text), to: id)
         }
-        // Held messages go out after the one that overtook them.
-        if !subscribers[id]!.held.isEmpty {
-            for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
-            subscribers[id]!.held = []
-        }
+        flushHeld(id)
+    }
+
+    /// Held messages go out after the one that overtook them (enqueueing may close a slow connection).
+    private func flushHeld(_ id: Int) {
+        guard let held = subscribers[id]?.held, !held.isEmpty else { return }
+        subscribers[id]?.held = []
+        for text in held { enqueue(SimOutgoing(text: text), to: id) }
     }
 
     private func answers(to text: String, from id: Int) -> [String] {
@@ -279,8 +292,8 @@ public actor MarketReplay {
     /// Unpaced replay: waits while a connection holds more than the soft limit and its writer still moves. A
     /// writer stuck past the stall limit gets its connection closed, so one client never holds up the others.
     private func waitForReaders() async {
-        while let id = connectionOrder.first(where: { subscribers[$0]!.backlog.bytes > outboxLimits.softBytes }) {
-            let backlog = subscribers[id]!.backlog
+        while let id = connectionOrder.first(where: { (subscribers[$0]?.backlog.bytes ?? 0) > outboxLimits.softBytes }),
+              let backlog = subscribers[id]?.backlog {
             if let reason = backlog.overLimit(outboxLimits, now: timer.instant()) {
                 closeSlowConsumer(id, reason: reason)
                 continue
@@ -352,10 +365,7 @@ public actor MarketReplay {
         let horizon = ExchangeTime(milliseconds: exchangeClock + 86_400_000)
         venue.advance(to: horizon, settlingFunding: false, instruments: decoder.instruments)
         for i in venue.accounts.indices { release(account: venue.accounts[i].name, upTo: .max) }
-        for id in connectionOrder where !subscribers[id]!.held.isEmpty {
-            for held in subscribers[id]!.held { enqueue(SimOutgoing(text: held), to: id) }
-            subscribers[id]!.held = []
-        }
+        for id in connectionOrder { flushHeld(id) }
     }
 
     /// Replays the next frame: the venue hears of it first (in account order, each account's due private messages
@@ -376,7 +386,7 @@ public actor MarketReplay {
         guard let topic = step.topic else { return true }
         let out = timeOffset == 0 ? step.bytes : BybitTimestampRebaser.rebase(step.bytes, byMilliseconds: timeOffset)
         let text = String(decoding: out, as: UTF8.self)
-        for id in connectionOrder where subscribers[id]!.topics.contains(topic) {
+        for id in connectionOrder where subscribers[id]?.topics.contains(topic) == true {
             send(text, to: id, channel: .publicStream)
             framesSent += 1
         }
@@ -430,6 +440,10 @@ final class SimBacklog: Sendable {
         var drainWaiter: (below: Int, continuation: CheckedContinuation<Void, Never>)?
     }
     private let state = Mutex(State())
+    /// Finishes when the replay gives the connection up: the server then closes the socket even mid-write.
+    let abandoned = AsyncStream<Void>.makeStream()
+
+    func abandon() { abandoned.continuation.finish() }
 
     var bytes: Int { state.withLock { $0.bytes } }
     var writePendingSince: ClockInstant? { state.withLock { $0.writePendingSince } }

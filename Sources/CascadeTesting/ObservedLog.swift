@@ -57,3 +57,15 @@ public final class ObservedLog<Event: Sendable>: Sendable {
         }
     }
 }
+
+/// Re-checks `condition` every 10 ms until it holds or `timeout` passes: for state that no event announces
+/// (a fake server's hit count). Test support only; runtime code awaits what it waits for.
+public func eventually(_ timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    let clock = ContinuousTaskClock()
+    let deadline = clock.instant() + timeout
+    while clock.instant() < deadline {
+        if await condition() { return true }
+        try? await clock.sleep(for: .milliseconds(10))
+    }
+    return await condition()
+}

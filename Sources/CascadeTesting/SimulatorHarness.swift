@@ -19,7 +19,8 @@ public struct SimulatorHarness: Sendable {
 
     /// Writes `frames` seeded book/trade/ticker frames 20 ms apart and starts the simulator on port 0.
     public static func start(frames: Int = 300, speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
-                      seed: UInt64 = 7, depth: Int = 50, settings: VenueSettings = VenueSettings()) async throws -> SimulatorHarness {
+                      seed: UInt64 = 7, depth: Int = 50, settings: VenueSettings = VenueSettings(),
+                      outboxLimits: SimOutboxLimits = SimOutboxLimits()) async throws -> SimulatorHarness {
         var book = SyntheticBookFrames(symbol: "BTCUSDT", depth: depth, seed: seed)
         var lines: [String] = []
         for i in 0..<frames {
@@ -33,13 +34,14 @@ public struct SimulatorHarness: Sendable {
                 lines.append(i == 0 ? book.snapshot(ts: ms) : book.delta(ts: ms))
             }
         }
-        return try await start(lines: lines, speed: speed, tls: tls, settings: settings)
+        return try await start(lines: lines, speed: speed, tls: tls, settings: settings, outboxLimits: outboxLimits)
     }
 
     /// Writes the given frames (JSON text, 20 ms apart from 2024-07-19T00:00:21.02Z) and starts the simulator.
     public static func start(lines: [String], speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
                       accounts: [SimAccountSpec] = [.defaultTestAccount],
-                      settings: VenueSettings = VenueSettings()) async throws -> SimulatorHarness {
+                      settings: VenueSettings = VenueSettings(),
+                      outboxLimits: SimOutboxLimits = SimOutboxLimits()) async throws -> SimulatorHarness {
         let directory = try TemporaryDirectory("sim")
         let path = directory.file("synthetic.frames.gz")
         let writer = try FrameFileWriter(path: path)
@@ -49,7 +51,8 @@ public struct SimulatorHarness: Sendable {
             try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(line.utf8))
         }
         try writer.close()
-        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, settings: settings, wallClock: SystemWallClock())
+        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, settings: settings, outboxLimits: outboxLimits,
+                                  wallClock: SystemWallClock())
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical

@@ -103,6 +103,33 @@ import Testing
         #expect(account.executions.count == 1 && account.executions.first?.execTime.milliseconds == 1_721_347_021_090 + offset)
     }
 
+    @Test func aLockstepStepInMillisecondsMovesTheExchangeClockWhereNoFrameFalls() async throws {
+        // Frames are 20 ms apart. Sent after the ticker at …040 with 5 ms latency, the order arrives at …045; a
+        // {"ms":10} step holds no frame, yet the exchange clock reaches …050 and the order is processed then.
+        var settings = VenueSettings()
+        settings.entryLatency = .constant(milliseconds: 5)
+        let sim = try await SimulatorHarness.start(lines: SimLiquidationTests.frames(), speed: .lockstep, settings: settings)
+        defer { sim.stop() }
+        _ = try await sim.replay.advance(frames: 2, milliseconds: nil)   // book …020, ticker …040
+        var logger = Logger(label: "sim-ms-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)",
+                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret), logger: logger)
+        let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: try Self.btc.quantity("0.001"), orderLinkId: "ms")
+        #expect(try await rest.send(.createOrder(order), as: BybitOrderIDResult.self).retCode.rawValue == 0)
+        let step = try await sim.replay.advance(frames: nil, milliseconds: 4)
+        let before = await sim.replay.account("default")?.executions.isEmpty
+        #expect(step.frames == 0 && before == true)
+        let next = try await sim.replay.advance(frames: nil, milliseconds: 6)
+        #expect(next.frames == 0)
+        let account = try #require(await sim.replay.account("default"))
+        let offset = await sim.replay.timeOffset
+        #expect(account.executions.count == 1 && account.executions.first?.execTime.milliseconds == 1_721_347_021_045 + offset)
+        #expect(next.exchangeTime == 1_721_347_021_050 + offset)
+        // The frame at …060 still comes with the step that reaches its receive time.
+        #expect(try await sim.replay.advance(frames: nil, milliseconds: 10).frames == 1)
+    }
+
     @Test func closingAPositionReportsBybitsPnLFieldsAndNoPlaceholders() async throws {
         let s = try await Self.session()
         defer { s.stop() }

@@ -13,30 +13,6 @@ import Synchronization
 import SwiftASN1
 import X509
 
-/// Collects a public client's events; `wait` re-checks on every new event (no sleeps in assertions).
-typealias EventLog = ObservedLog<PublicStreamEvent>
-
-extension ObservedLog where Event == PublicStreamEvent {
-    /// Runs `client` and records its events; call the returned closure to stop both.
-    static func running(_ client: PublicStreamClient) -> (EventLog, @Sendable () -> Void) {
-        let log = EventLog()
-        let consumer = Task { for await e in client.events { log.append(e) } }
-        let running = Task { await client.run() }
-        return (log, { running.cancel(); consumer.cancel() })
-    }
-
-    func wait(timeout: Duration, _ condition: ([PublicStreamEvent]) -> Bool) async -> Bool { await wait(timeout, condition) }
-}
-
-extension PublicStreamEvent {
-    var frameText: String? {
-        if case let .frame(bytes, _) = self { return String(decoding: bytes, as: UTF8.self) }
-        return nil
-    }
-    var isConnected: Bool { if case .connected = self { true } else { false } }
-    var disconnectReason: PublicStreamDisconnect? { if case let .disconnected(r, _, _) = self { r } else { nil } }
-}
-
 /// A self-signed certificate for `localhost`/127.0.0.1, made by the test (no files, no network).
 enum TestCertificate {
     static func make() throws -> (server: TLSConfiguration, client: TLSConfiguration) {

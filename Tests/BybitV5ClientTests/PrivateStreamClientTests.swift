@@ -21,6 +21,9 @@ final class FakePrivateBybit: Sendable {
     let task: Task<Void, any Error>
     let hitsCounter = HitCounter()
     let drops = Mutex<[AsyncStream<Void>.Continuation]>([])
+    /// Rows the execution list also returns (e.g. a funding row published late), and each query's startTime.
+    let extraExecutions = Mutex<[String]>([])
+    let executionStartTimes = Mutex<[Int64]>([])
     /// Execution times are a few seconds before the server started, as a live account's would be.
     static let base = SystemWallClock().now().nanoseconds / 1_000_000 - 5_000
 
@@ -46,9 +49,14 @@ final class FakePrivateBybit: Sendable {
             let ns = SystemWallClock().now().nanoseconds
             return envelope(#"{"timeSecond":"\#(ns / 1_000_000_000)","timeNano":"\#(ns)"}"#)
         }
-        router.get("/v5/execution/list") { _, _ in
-            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/execution/list")
-            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(execution("E2", time: base + 200)),\#(execution("E1", time: base + 100))]}"#)
+        router.get("/v5/execution/list") { request, _ in
+            let server = holder.withLock { $0 }
+            _ = server?.hitsCounter.count("/v5/execution/list")
+            if let start = request.uri.queryParameters["startTime"].flatMap({ Int64(String($0)) }) {
+                server?.executionStartTimes.withLock { $0.append(start) }
+            }
+            let rows = [execution("E2", time: base + 200), execution("E1", time: base + 100)] + (server?.extraExecutions.withLock { $0 } ?? [])
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(rows.joined(separator: ","))]}"#)
         }
         router.get("/v5/order/realtime") { _, _ in
             _ = holder.withLock { $0 }?.hitsCounter.count("/v5/order/realtime")

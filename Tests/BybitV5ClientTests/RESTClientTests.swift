@@ -1,6 +1,7 @@
 import BybitV5
 import BybitV5Client
 import CascadeCore
+import CascadeTesting
 import Crypto
 import Foundation
 import HTTPTypes
@@ -109,11 +110,12 @@ final class HitCounter: Sendable {
 }
 
 @Suite(.serialized) struct RESTClientTests {
-    func client(_ server: FakeBybitREST, secret: String = FakeBybitREST.secret) -> BybitRESTClient {
+    func client(_ server: FakeBybitREST, secret: String = FakeBybitREST.secret,
+                timer: any TaskClock = ContinuousTaskClock()) -> BybitRESTClient {
         var logger = Logger(label: "rest-test")
         logger.logLevel = .critical
         return BybitRESTClient(baseURL: server.url, credentials: BybitCredentials(apiKey: FakeBybitREST.apiKey, secret: secret),
-                               logger: logger)
+                               timer: timer, logger: logger)
     }
 
     static let createBody = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","timeInForce":"PostOnly","orderLinkId":"link-1"}"#
@@ -170,11 +172,17 @@ final class HitCounter: Sendable {
     @Test func rateLimitedRequestWaitsUntilTheResetThenSucceeds() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let rest = client(server)
-        let start = ContinuousClock.now
+        let timer = ManualClock()
+        let rest = client(server, timer: timer)
         let request = BybitRequest(get: "/v5/order/realtime", query: [.init(name: "category", value: "linear")], isSigned: true)
-        _ = try await rest.send(request, as: BybitEmptyResult.self)
-        #expect(ContinuousClock.now - start >= .milliseconds(250))
+        let call = Task { try await rest.send(request, as: BybitEmptyResult.self) }
+        // Refused with a reset 300 ms ahead: the client sleeps on the clock until then and sends nothing meanwhile.
+        await timer.waitForSleepers(1)
+        let wait = try #require(timer.nextDeadline) - timer.instant()
+        #expect(wait > .milliseconds(200) && wait <= .milliseconds(300))
+        #expect(server.hits("/v5/order/realtime") == 1)
+        timer.advance(by: wait)
+        _ = try await call.value
         #expect(server.hits("/v5/order/realtime") == 2)
         #expect(await rest.rateLimitWaits == 1)
     }
@@ -182,12 +190,19 @@ final class HitCounter: Sendable {
     @Test func lowRemainingBudgetWaitsForTheWindowReset() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let rest = client(server)
+        let timer = ManualClock()
+        let rest = client(server, timer: timer)
         let request = BybitRequest(get: "/v5/position/list", query: [.init(name: "category", value: "linear")], isSigned: true)
         _ = try await rest.send(request, as: BybitEmptyResult.self)   // leaves remaining = 1 ≤ headroom 2
-        let start = ContinuousClock.now
-        _ = try await rest.send(request, as: BybitEmptyResult.self)
-        #expect(ContinuousClock.now - start >= .milliseconds(300))
+        let call = Task { try await rest.send(request, as: BybitEmptyResult.self) }
+        await timer.waitForSleepers(1)
+        let wait = try #require(timer.nextDeadline) - timer.instant()
+        // The reported reset is 400 ms ahead, but an unreported window ends 1 s after the response: the later one.
+        #expect(wait > .milliseconds(900) && wait <= .milliseconds(1_000))
+        #expect(server.hits("/v5/position/list") == 1)
+        timer.advance(by: wait)
+        _ = try await call.value
+        #expect(server.hits("/v5/position/list") == 2)
     }
 
     @Test func http403BlocksEveryRESTCallWithoutContactingBybit() async throws {

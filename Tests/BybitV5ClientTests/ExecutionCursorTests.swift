@@ -1,0 +1,138 @@
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import CascadeTesting
+import Foundation
+import Logging
+import Synchronization
+import Testing
+
+/// Fills are never lost: the cursor moves only when the consumer commits, it is durable, a backfill re-reads the
+/// overlap window and skips what was persisted, and an unreadable cursor is never taken for "none".
+@Suite(.serialized) struct ExecutionCursorTests {
+    static func executionIDs(_ log: PrivateEventLog) -> [String] {
+        log.snapshot.flatMap { e -> [String] in
+            switch e {
+            case let .backfill(list, _, _, _): list.map(\.execId)
+            case let .message(.executions(list, _)): list.map(\.execId)
+            default: []
+            }
+        }
+    }
+
+    /// One process lifetime: runs until trusted (and, when `expectingLive`, until the live E3 arrived).
+    static func run(_ server: FakePrivateBybit, cursor: any ExecutionCursorStore, commits: Bool,
+                    expectingLive: Bool = true) async throws -> [String] {
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret,
+                                           cursor: cursor, commits: commits)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.isTrusted })
+        if expectingLive { #expect(await session.log.wait { _ in Self.executionIDs(session.log).contains("E3") }) }
+        return executionIDs(session.log)
+    }
+
+    @Test func aFillDeliveredButNotPersistedIsDeliveredAgainAfterARestart() async throws {
+        let directory = try TemporaryDirectory("cursor")
+        defer { directory.remove() }
+        let path = directory.file("cursor.json")
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        // The first process sees E1, E2 (backfill) and E3 (live) and dies before persisting any of them.
+        #expect(try await Self.run(server, cursor: FileExecutionCursor(path: path), commits: false) == ["E1", "E2", "E3"])
+        #expect(try FileExecutionCursor(path: path).load() == nil)
+        // The restart delivers them again, and this consumer persists them.
+        let second = try await Self.run(server, cursor: FileExecutionCursor(path: path), commits: true)
+        #expect(second.contains("E1") && second.contains("E2") && second.contains("E3"))
+        let stored = try #require(try FileExecutionCursor(path: path).load())
+        #expect(stored.newest.milliseconds == FakePrivateBybit.base + 300 && stored.contains("E1") && stored.contains("E3"))
+        // After that restart nothing persisted comes back, though the backfill re-read the overlap window.
+        #expect(try await Self.run(server, cursor: FileExecutionCursor(path: path), commits: true, expectingLive: false) == [])
+    }
+
+    @Test func aRowStampedBeforeTheCursorButPublishedLaterIsNotLost() async throws {
+        let directory = try TemporaryDirectory("cursor")
+        defer { directory.remove() }
+        let path = directory.file("cursor.json")
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        _ = try await Self.run(server, cursor: FileExecutionCursor(path: path), commits: true)
+        // A funding row stamped at the settlement instant, before E1..E3 (already persisted), shows up only now.
+        let funding = FakePrivateBybit.execution("F1", time: FakePrivateBybit.base + 50)
+            .replacingOccurrences(of: #""execType":"Trade""#, with: #""execType":"Funding""#)
+        server.extraExecutions.withLock { $0 = [funding] }
+        let ids = try await Self.run(server, cursor: FileExecutionCursor(path: path), commits: true, expectingLive: false)
+        #expect(ids == ["F1"])
+        // The backfill started a whole overlap before the newest persisted execution, not at it.
+        let overlap = FileExecutionCursor(path: path).overlap
+        #expect(server.executionStartTimes.withLock { $0.last } == FakePrivateBybit.base + 300 - overlap.wholeNanoseconds / 1_000_000)
+    }
+
+    @Test func anUnreadableCursorIsATypedFailureAndTheStreamIsNeverTrusted() async throws {
+        let directory = try TemporaryDirectory("cursor")
+        defer { directory.remove() }
+        let path = directory.file("cursor.json")
+        try Data("{\"newestMs\":".utf8).write(to: URL(fileURLWithPath: path))   // torn
+        #expect(throws: ExecutionCursorError.self) { try FileExecutionCursor(path: path).load() }
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret,
+                                           cursor: FileExecutionCursor(path: path))
+        defer { session.stop() }
+        #expect(await session.log.wait { events in
+            events.contains { if case .failed(.cursorUnreadable, _, _) = $0 { true } else { false } }
+        })
+        #expect(!session.log.isTrusted && server.hits("/v5/execution/list") == 0)
+    }
+
+    @Test func commitsAreDurableAndKeepOnlyTheOverlapWindowOfIDs() throws {
+        let directory = try TemporaryDirectory("cursor")
+        defer { directory.remove() }
+        let path = directory.file("cursor.json")
+        let store = FileExecutionCursor(path: path, overlap: .seconds(60))
+        try store.commit([ExecutionMark(id: "old", time: ExchangeTime(milliseconds: 1_000))])
+        try store.commit([ExecutionMark(id: "new", time: ExchangeTime(milliseconds: 100_000)),
+                          ExecutionMark(id: "late", time: ExchangeTime(milliseconds: 50_000))])
+        // Read back by a fresh instance (what a restart sees): newest never moves back, ids outside the window go.
+        let reread = try #require(try FileExecutionCursor(path: path, overlap: .seconds(60)).load())
+        #expect(reread.newest.milliseconds == 100_000)
+        #expect(reread.contains("new") && reread.contains("late") && !reread.contains("old"))
+        #expect(reread.backfillStart(overlap: .seconds(60)).milliseconds == 40_000)
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+    }
+
+    @Test func aWriteErrorSurfaces() throws {
+        let store = FileExecutionCursor(path: "/nonexistent-directory/cursor.json")
+        #expect(throws: ExecutionCursorError.self) { try store.commit([ExecutionMark(id: "x", time: ExchangeTime(milliseconds: 1))]) }
+    }
+
+    @Test func aConsumerThatStopsReadingCostsAReconnectNeverAFill() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        var logger = Logger(label: "overflow-test")
+        logger.logLevel = .critical
+        let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, logger: logger)
+        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private")
+        configuration.backoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .milliseconds(50))
+        configuration.eventBuffer = 4   // connected, authenticated, gap, backfill: `trusted` no longer fits
+        let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
+                                         cursor: InMemoryExecutionCursor(), logger: logger)
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        // Nobody reads: instead of dropping, the client closes the connection and backfills on the next one.
+        let reconnected = await eventually { server.hits("/v5/execution/list") >= 2 }
+        #expect(reconnected)
+        var iterator = client.events.makeAsyncIterator()
+        var names: [String] = []
+        for _ in 0..<4 {
+            switch await iterator.next() {
+            case .connected?: names.append("connected")
+            case .authenticated?: names.append("authenticated")
+            case .gap?: names.append("gap")
+            case let .backfill(executions, _, _, _)?: names.append("backfill:\(executions.count)")
+            default: names.append("other")
+            }
+        }
+        #expect(names == ["connected", "authenticated", "gap", "backfill:2"])
+    }
+}
