@@ -112,3 +112,21 @@ def lockstep(lockstep_server):
     lockstep_server.control("reset")
     point_pybit_at("127.0.0.1", lockstep_server.port)
     return lockstep_server
+
+
+@pytest.fixture(scope="session")
+def ccxt_markets(lockstep_server):
+    """(markets, currencies) as stock ccxt's load_markets reads them from the simulator, loaded once: the instruments
+    never change, and load_markets costs 13 rate-limited requests. None if that failed: each ccxt client then loads
+    the markets itself on its first call, so every test fails on the answer that broke load_markets (checked on its
+    own by test_ccxt.py::test_load_markets_reads_the_linear_perpetual)."""
+    import ccxt
+    from ccxt_local import rest_client
+    exchange = rest_client(lockstep_server.port)
+    try:
+        exchange.load_markets()
+    except ccxt.BaseError:
+        return None
+    finally:
+        exchange.close()   # an idle keep-alive connection would hold up the simulator's shutdown
+    return exchange.markets, exchange.currencies

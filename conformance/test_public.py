@@ -21,8 +21,16 @@ def test_server_time_and_instruments(sim):
 def test_unknown_category_is_a_typed_bybit_error(sim):
     http = HTTP(testnet=False, max_retries=1)
     with pytest.raises(InvalidRequestError) as e:
-        http.get_instruments_info(category="spot")
+        http.get_instruments_info(category="futures")
     assert e.value.status_code == 10001
+
+
+def test_other_categories_are_answered_with_empty_lists(sim):
+    """Only USDT perpetuals are simulated; spot, inverse and option exist on Bybit and list nothing here."""
+    http = HTTP(testnet=False, max_retries=1)
+    for category in ("spot", "inverse", "option"):
+        answer = http.get_instruments_info(category=category)
+        assert answer["retCode"] == 0 and answer["result"]["category"] == category and answer["result"]["list"] == []
 
 
 def test_public_stream_snapshot_then_deltas_and_market_rest(sim):

@@ -104,9 +104,9 @@ extension BybitAccount {
 
     /// TP/SL attached to a create: `takeProfit`/`stopLoss` with their trigger source, order type and limit price and
     /// `tpslMode` (`Full`: market exits only; `Partial`: market or limit). `"0"` or absent: no leg.
-    static func protection(_ json: [String: Any], instrument: Instrument) -> Result<Protection?, ProtectionError> {
+    static func protection(_ json: [String: Any], instrument: Instrument) -> Result<Protection?, ParameterError> {
         guard let mode = tpslMode(json, allowingEmpty: true) else {
-            return .failure(ProtectionError(description: "params error: tpslMode must be Full or Partial"))
+            return .failure(ParameterError(description: "params error: tpslMode must be Full or Partial"))
         }
         let takeProfit: ProtectionLeg?, stopLoss: ProtectionLeg?
         switch leg(json, "tp", "takeProfit", mode: mode, instrument: instrument) {
@@ -135,8 +135,8 @@ extension BybitAccount {
     /// `{prefix}LimitPrice`, for a create and a trading stop alike: `Limit` exits only in Partial mode, with a limit
     /// price (§5.5). Absent or `"0"`: nil (a trading stop reads `"0"` as removal before asking).
     static func leg(_ json: [String: Any], _ prefix: String, _ name: String, mode: TPSLMode,
-                    instrument: Instrument) -> Result<ProtectionLeg?, ProtectionError> {
-        func fail(_ text: String) -> Result<ProtectionLeg?, ProtectionError> { .failure(ProtectionError(description: "params error: \(text)")) }
+                    instrument: Instrument) -> Result<ProtectionLeg?, ParameterError> {
+        func fail(_ text: String) -> Result<ProtectionLeg?, ParameterError> { .failure(ParameterError(description: "params error: \(text)")) }
         guard let text = Self.text(json, name), text != "0" else { return .success(nil) }
         guard let trigger = try? instrument.price(text), trigger.units > 0 else { return fail("\(name) invalid") }
         guard let by = BybitTriggerBy(rawValue: json["\(prefix)TriggerBy"] as? String ?? "LastPrice") else {
@@ -158,16 +158,16 @@ extension BybitAccount {
     }
 
     /// `orderFilter` of a cancel-all or a list (absent: nil, every kind); a failure answer for an unknown value.
-    static func orderFilter(_ text: String?) -> Result<OrderFilter?, ProtectionError> {
+    static func orderFilter(_ text: String?) -> Result<OrderFilter?, ParameterError> {
         guard let text, !text.isEmpty else { return .success(nil) }
         guard let filter = BybitOrderFilter(rawValue: text).flatMap(BybitCodes.orderFilter) else {
-            return .failure(ProtectionError(description: "params error: orderFilter must be Order, StopOrder or OpenOrder"))
+            return .failure(ParameterError(description: "params error: orderFilter must be Order, StopOrder or OpenOrder"))
         }
         return .success(filter)
     }
 
     /// A request parameter Bybit would refuse (10001), with Bybit-style text.
-    struct ProtectionError: Error { var description: String }
+    struct ParameterError: Error { var description: String }
 
     /// The order a request names by `orderId` (first, as Bybit) or `orderLinkId`.
     func orderID(_ json: [String: Any]) -> String? {
@@ -208,6 +208,9 @@ extension BybitAccount {
     /// `POST /v5/order/cancel`.
     mutating func cancel(_ json: [String: Any], _ c: Context) -> Answer {
         guard let instrument = Self.instrument(json, c) else { return .fail(.parameterError, "params error: symbol") }
+        guard Self.text(json, "orderId") != nil || Self.text(json, "orderLinkId") != nil else {
+            return .fail(.parameterError, "params error: OrderId or orderLinkId is required")
+        }
         guard let id = orderID(json), let o = orders[id], o.symbol == instrument.symbol,
               case .success = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: c.decidedAt,
                                                          action: .cancel(.venue(VenueOrderID(id))))) else {
@@ -246,31 +249,39 @@ extension BybitAccount {
         return .ok(BybitRESTEncoder.cancelAll(open.map { ($0.orderId, $0.orderLinkId) }))
     }
 
-    /// `GET /v5/order/realtime`: open orders (with `openOnly` 1 or 2, also the 500 latest closed ones), newest first,
-    /// filtered by symbol, id, link and `orderFilter`, paged by `limit`/`cursor`.
+    /// `GET /v5/order/realtime`: open orders (`openOnly` 0, the default) or the 500 latest closed ones (`openOnly` 1);
+    /// a query by `orderId` or `orderLinkId` ignores `openOnly` and finds the order open or among those 500. Newest
+    /// first, filtered by symbol, id, link and `orderFilter`, paged by `limit` (1…50, default 20) and `cursor`.
     func realtime(_ query: [String: String], _ c: Context) -> Answer {
+        guard query["category"] == "linear" else { return .fail(.parameterError, "params error: category must be linear") }
+        guard query["symbol"] != nil || query["settleCoin"] != nil || query["baseCoin"] != nil || query["orderId"] != nil
+                || query["orderLinkId"] != nil else {
+            return .fail(.parameterError, "Missing some parameters that must be filled in, symbol or settleCoin or baseCoin")
+        }
         let filter: OrderFilter?
         switch Self.orderFilter(query["orderFilter"]) {
         case let .success(f): filter = f
         case let .failure(e): return .fail(.parameterError, e.description)
         }
         let byID = query["orderId"] != nil || query["orderLinkId"] != nil
-        let withClosed = byID || (query["openOnly"].flatMap { Int($0) } ?? 0) != 0
-        func newestFirst(_ a: BybitOrder, _ b: BybitOrder) -> Bool {
-            a.createdTime == b.createdTime ? info[a.orderId]!.number > info[b.orderId]!.number : a.createdTime > b.createdTime
-        }
+        let openOnly = query["openOnly"].map { Int($0) } ?? 0
+        guard openOnly == 0 || openOnly == 1 else { return .fail(.parameterError, "params error: openOnly must be 0 or 1") }
         let closed = orders.values.filter { !Self.isOpen($0.orderStatus) }
             .sorted { $0.updatedTime == $1.updatedTime ? info[$0.orderId]!.number > info[$1.orderId]!.number : $0.updatedTime > $1.updatedTime }
             .prefix(500)
-        let list = (orders.values.filter { Self.isOpen($0.orderStatus) } + (withClosed ? Array(closed) : []))
+        let open = byID || openOnly == 0 ? orders.values.filter { Self.isOpen($0.orderStatus) } : []
+        let list = (open + (byID || openOnly == 1 ? Array(closed) : []))
             .filter { query["symbol"] == nil || $0.symbol == query["symbol"] }
             .filter { query["orderId"] == nil || $0.orderId == query["orderId"] }
             .filter { query["orderLinkId"] == nil || $0.orderLinkId == query["orderLinkId"] }
             .filter { selects(filter, $0.orderId) }
             .sorted(by: newestFirst)
-        let (page, next) = Self.page(list, query: query, defaultLimit: 20, maxLimit: 50)
-        return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.order($0, instrument: c.instruments[$0.symbolID]) },
-                                         nextPageCursor: next))
+        switch Self.page(list, query: query, defaultLimit: 20, maxLimit: 50) {
+        case let .success((page, next)):
+            return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.order($0, instrument: c.instruments[$0.symbolID]) },
+                                             nextPageCursor: next))
+        case let .failure(e): return .fail(.parameterError, e.description)
+        }
     }
 
     /// `GET /v5/execution/list`: newest first, filtered, paged.
@@ -283,13 +294,23 @@ extension BybitAccount {
             .filter { query["execType"] == nil || $0.execType.rawValue == query["execType"] }
             .filter { start == nil || $0.execTime.milliseconds >= start! }
             .filter { end == nil || $0.execTime.milliseconds <= end! }
-        let (page, next) = Self.page(Array(list), query: query, defaultLimit: 50, maxLimit: 100)
-        return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.execution($0, instrument: c.instruments[$0.symbolID]) },
-                                         nextPageCursor: next))
+        switch Self.page(Array(list), query: query, defaultLimit: 50, maxLimit: 100) {
+        case let .success((page, next)):
+            return .ok(BybitRESTEncoder.list(page.map { BybitPrivateEncoder.execution($0, instrument: c.instruments[$0.symbolID]) },
+                                             nextPageCursor: next))
+        case let .failure(e): return .fail(.parameterError, e.description)
+        }
     }
 
-    /// `GET /v5/position/list`: the named symbol (flat included), or every position open (`settleCoin` only).
+    /// `GET /v5/position/list`: the named symbol (flat included), or every position open (`settleCoin` only); one of
+    /// the two is required for linear. Limit 1…200 (default 20). Other categories hold no positions here.
     func positionList(_ query: [String: String], _ c: Context) -> Answer {
+        guard let category = query["category"] else { return .fail(.parameterError, "params error: category is required") }
+        guard category == "linear" else { return .ok(BybitRESTEncoder.list([], category: category)) }
+        guard query["symbol"] != nil || query["settleCoin"] != nil else {
+            return .fail(.parameterError, "Missing some parameters that must be filled in, symbol or settleCoin")
+        }
+        if let coin = query["settleCoin"], query["symbol"] == nil, coin != "USDT" { return .ok(BybitRESTEncoder.list([])) }
         var items: [String] = []
         for id in exchange.symbols.keys.sorted() {
             let instrument = c.instruments[id]
@@ -299,7 +320,10 @@ extension BybitAccount {
             items.append(BybitPrivateEncoder.position(position(report, instrument: instrument, at: ExchangeTime(milliseconds: c.now)),
                                                       instrument: instrument, stream: false))
         }
-        return .ok(BybitRESTEncoder.list(items))
+        switch Self.page(items, query: query, defaultLimit: 20, maxLimit: 200) {
+        case let .success((page, next)): return .ok(BybitRESTEncoder.list(page, nextPageCursor: next))
+        case let .failure(e): return .fail(.parameterError, e.description)
+        }
     }
 
     /// `GET /v5/account/wallet-balance`.
@@ -314,7 +338,7 @@ extension BybitAccount {
         guard (json["positionIdx"] as? NSNumber)?.intValue ?? 0 == 0 else { return .refused(Rejection(.positionIndexMismatch)) }
         guard let mode = Self.tpslMode(json) else { return .fail(.parameterError, "params error: tpslMode must be Full or Partial") }
         // Absent: unchanged; "0": removed; a price: set (the same leg rules as a create's TP/SL).
-        func change(_ prefix: String, _ name: String) -> Result<LegChange, ProtectionError> {
+        func change(_ prefix: String, _ name: String) -> Result<LegChange, ParameterError> {
             guard let text = Self.text(json, name) else { return .success(.unchanged) }
             if text == "0" { return .success(.remove) }
             return Self.leg(json, prefix, name, mode: mode, instrument: instrument).map { $0.map(LegChange.set) ?? .unchanged }
@@ -362,14 +386,5 @@ extension BybitAccount {
                                                          instrument: instrument, stream: true), due: c.decidedAt.milliseconds)
         }
         return .ok("{}")
-    }
-
-    /// One page of `list` by `limit` (default/max as Bybit's) and `cursor` (an offset we issued); the next cursor, or
-    /// "" on the last page.
-    static func page<T>(_ list: [T], query: [String: String], defaultLimit: Int, maxLimit: Int) -> ([T], String) {
-        let limit = min(max(query["limit"].flatMap { Int($0) } ?? defaultLimit, 1), maxLimit)
-        let offset = min(max(query["cursor"].flatMap { Int($0) } ?? 0, 0), list.count)
-        let end = min(offset + limit, list.count)
-        return (Array(list[offset..<end]), end < list.count ? String(end) : "")
     }
 }

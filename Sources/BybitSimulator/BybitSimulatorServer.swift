@@ -43,11 +43,10 @@ public enum BybitSimulatorServer {
             for (name, value) in limitHeaders where name != "X-Cascade-Delay-Ms" { if let n = HTTPField.Name(name) { fields[n] = value } }
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.post("/v5/order/{operation}") { request, _ in try await signed(request, "POST") }
-        router.post("/v5/position/{operation}") { request, _ in try await signed(request, "POST") }
-        for path in ["/v5/order/realtime", "/v5/position/list", "/v5/account/wallet-balance", "/v5/execution/list"] {
-            router.get(RouterPath(path)) { request, _ in try await signed(request, "GET") }
-        }
+        // Every other /v5 path is a signed endpoint (an unknown one is answered 10017 after authentication, as the
+        // signature is checked first).
+        router.post("/v5/**") { request, _ in try await signed(request, "POST") }
+        router.get("/v5/**") { request, _ in try await signed(request, "GET") }
         // Test controls (lockstep advance, reset, faults, status).
         let control: @Sendable (Request, String) async throws -> Response = { request, method in
             let body = method == "POST" ? Array(buffer: try await request.body.collect(upTo: 1 << 20)) : []
@@ -65,6 +64,19 @@ public enum BybitSimulatorServer {
                 await withTaskGroup(of: Void.self) { group in
                     // Given up by the replay (a client that stopped reading): end the handler, closing the socket.
                     group.addTask { for await _ in backlog.abandoned.stream {} }
+                    // Watchdog: a write still pending `stall` after it began means the client stopped reading. It
+                    // wakes only when a write starts, and at most once per stall period.
+                    let stall = replay.outboxLimits.stall
+                    group.addTask {
+                        for await _ in backlog.writeSignal.stream {
+                            guard let write = backlog.pendingWrite else { continue }
+                            do { try await timer.sleep(until: write.since + stall) } catch { return }
+                            if backlog.pendingWrite?.number == write.number {
+                                await replay.closeSlowConsumer(id, reason: "not reading for \(stall)")
+                                return
+                            }
+                        }
+                    }
                     group.addTask {
                         for await item in outbox {
                             // The write's start is recorded first: a client that stops reading is seen as stuck.

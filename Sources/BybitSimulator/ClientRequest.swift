@@ -10,7 +10,17 @@ struct ClientRequest {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any],
               let op = object["op"] as? String else { return nil }
         self.op = op
-        requestID = (object["req_id"] as? String) ?? ""
+        requestID = Self.requestID(object["req_id"]) ?? ""
         args = (object["args"] as? [Any])?.compactMap { $0 as? String } ?? []
+    }
+
+    /// `req_id` as Bybit echoes it: a string as sent, an integer in its decimal form (ccxt sends numbers; Bybit's
+    /// acks quoted by ccxt carry them back as strings); nil when absent.
+    static func requestID(_ value: Any?) -> String? {
+        if let text = value as? String { return text }
+        // A JSON boolean is an NSNumber too (of a Boolean subclass; `is Bool` also holds for the number 1 on Linux).
+        guard let number = value as? NSNumber, !String(describing: type(of: number)).contains("Boolean") else { return nil }
+        if let whole = Int64(exactly: number.doubleValue) { return String(whole) }
+        return nil
     }
 }

@@ -12,6 +12,9 @@ extension MarketReplay {
         "execution.fast": .execution, "execution.fast.linear": .execution, "position": .position,
         "position.linear": .position, "wallet": .wallet,
     ]
+    /// Subscribable private topics that carry no records here: `dcp.future` arms the account's disconnect-cancel
+    /// watch (Bybit documents no push message for it).
+    static let watchTopics: Set<String> = ["dcp.future"]
 
     func privateAnswers(to text: String, from id: Int) -> [String] {
         let connectionID = "sim-private-\(id)"
@@ -19,7 +22,7 @@ extension MarketReplay {
               let op = object["op"] as? String else {
             return [Self.privateAck(op: "unknown", success: false, message: "Params Error", connectionID: connectionID, requestID: nil)]
         }
-        let requestID = object["req_id"] as? String
+        let requestID = ClientRequest.requestID(object["req_id"])
         let args = object["args"] as? [Any] ?? []
         switch op {
         case "ping":
@@ -37,12 +40,19 @@ extension MarketReplay {
                                         requestID: requestID)]
             }
             let topics = args.compactMap { $0 as? String }
-            if let bad = topics.first(where: { Self.privateTopics[$0] == nil }) {
+            if let bad = topics.first(where: { Self.privateTopics[$0] == nil && !Self.watchTopics.contains($0) }) {
                 return [Self.privateAck(op: op, success: false, message: "error:handler not found,topic:\(bad)",
                                         connectionID: connectionID, requestID: requestID)]
             }
             for topic in topics {
                 if op == "subscribe" { subscribers[id]?.topics.insert(topic) } else { subscribers[id]?.topics.remove(topic) }
+            }
+            if let account = subscribers[id]?.account, topics.contains("dcp.future") {
+                if op == "subscribe" {
+                    dcpWatched(account: account)
+                } else {
+                    privateConnectionEnded(account: account, wasDCPSubscriber: true)
+                }
             }
             return [Self.privateAck(op: op, success: true, message: "", connectionID: connectionID, requestID: requestID)]
         default:

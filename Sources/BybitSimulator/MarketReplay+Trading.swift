@@ -63,6 +63,7 @@ extension MarketReplay {
         func reply(_ code: BybitRetCode, _ message: String, _ result: String = "{}") -> (Int, String) {
             (200, BybitRESTEncoder.envelope(result: result, retCode: code, retMsg: message, time: time))
         }
+        guard Self.signedRoutes.contains("\(method) \(path)") else { return Self.routeNotFound(time: time) }
         // Authentication, as Bybit: unknown key 10003, bad signature 10004, timestamp outside the window 10002.
         guard let key = headers["x-bapi-api-key"], let entry = keys[key] else { return reply(.invalidAPIKey, "API key is invalid.") }
         guard let ts = headers["x-bapi-timestamp"].flatMap({ Int64($0) }), let sign = headers["x-bapi-sign"] else {
@@ -78,8 +79,18 @@ extension MarketReplay {
             return reply(.requestExpired, "invalid request, please check your server timestamp or recv_window param. req_timestamp[\(ts)],server_timestamp[\(time)],recv_window[\(window)]")
         }
         let query = Self.parseQuery(rawQuery)
-        let json = method == "POST" ? ((try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]) ?? [:] : [:]
+        var json: [String: Any] = [:]
+        if method == "POST" {
+            // A body that is not a JSON object is a parameter error, before anything reads a field of it.
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] else {
+                return reply(.parameterError, "Request parameter error.")
+            }
+            json = object
+        }
         guard let index = venue.index[entry.account] else { return reply(.invalidAPIKey, "API key is invalid.") }
+        if let answer = answerAccount(method: method, path: path, query: query, json: json, account: entry.account, time: time) {
+            return answer
+        }
         // A command is decided at the exchange time the replay has reached (the last event of any kind a client
         // could have seen), never at the book's last update.
         let context = BybitAccount.Context(instruments: decoder.instruments, decidedAt: ExchangeTime(milliseconds: exchangeClock),
@@ -87,8 +98,8 @@ extension MarketReplay {
         let answer = Self.route(method, path, query: query, json: json, account: &venue.accounts[index], context: context)
         release(account: entry.account, upTo: exchangeClock)
         if let answer { return (200, BybitRESTEncoder.envelope(result: answer.result, retCode: answer.code, retMsg: answer.message, time: time)) }
-        if path == "/v5/order/create-batch" { return (200, createBatch(json, index: index, context: context, time: time)) }
-        return (404, BybitRESTEncoder.envelope(retCode: .parameterError, retMsg: "unknown endpoint \(path)", time: time))
+        if method == "POST" && path == "/v5/order/create-batch" { return (200, createBatch(json, index: index, context: context, time: time)) }
+        return Self.routeNotFound(time: time)
     }
 
     /// One signed endpoint of one account (nil: not one of these).
@@ -100,6 +111,8 @@ extension MarketReplay {
         case ("POST", "/v5/order/cancel"): account.cancel(json, context)
         case ("POST", "/v5/order/cancel-all"): account.cancelAll(json, context)
         case ("GET", "/v5/order/realtime"): account.realtime(query, context)
+        case ("GET", "/v5/order/history"): account.orderHistory(query, context)
+        case ("GET", "/v5/position/closed-pnl"): account.closedPnL(query, context)
         case ("GET", "/v5/position/list"): account.positionList(query, context)
         case ("POST", "/v5/position/trading-stop"): account.tradingStop(json, context)
         case ("POST", "/v5/position/set-leverage"): account.setLeverage(json, context)
@@ -129,6 +142,22 @@ extension MarketReplay {
             statuses.append(BybitRESTEncoder.batchStatus(code: answer.code, message: answer.message))
         }
         return BybitRESTEncoder.envelope(result: BybitRESTEncoder.plainList(items), retExtInfo: BybitRESTEncoder.plainList(statuses), time: time)
+    }
+
+    /// Every signed endpoint the simulator answers, as `METHOD path`.
+    static let signedRoutes: Set<String> = [
+        "POST /v5/order/create", "POST /v5/order/create-batch", "POST /v5/order/amend", "POST /v5/order/cancel",
+        "POST /v5/order/cancel-all", "GET /v5/order/realtime", "GET /v5/order/history", "GET /v5/execution/list",
+        "GET /v5/position/list", "POST /v5/position/set-leverage", "POST /v5/position/trading-stop", "GET /v5/position/closed-pnl",
+        "POST /v5/position/switch-mode", "GET /v5/account/wallet-balance", "GET /v5/account/info", "GET /v5/account/fee-rate",
+        "POST /v5/account/set-margin-mode", "GET /v5/account/query-dcp-info", "POST /v5/order/disconnected-cancel-all",
+        "GET /v5/user/query-api", "GET /v5/asset/coin/query-info",
+    ]
+
+    /// An unknown path (or a known one with the wrong method): HTTP 404 with Bybit's `10017 Route not found.` (whether
+    /// Bybit sends 404 or 200 here is not documented; both signals are given).
+    static func routeNotFound(time: Int64) -> (Int, String) {
+        (404, BybitRESTEncoder.envelope(retCode: .routeNotFound, retMsg: "Route not found.", time: time))
     }
 
     static func parseQuery(_ raw: String) -> [String: String] {

@@ -35,6 +35,8 @@ public actor MarketReplay {
     public let outboxLimits: SimOutboxLimits
     /// Signals the first subscription (the replay waits for it without polling).
     let startSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+    /// Set when a connection holds more than the soft limit: an unpaced replay then waits for it before going on.
+    var readerBehind = false
     /// Connections closed for not reading (status and tests).
     public private(set) var slowConsumersDisconnected = 0
     /// WebSocket handlers still running (their sockets open).
@@ -69,8 +71,19 @@ public actor MarketReplay {
     var privateMessageSequence = 0
     /// Lockstep: where `{"ms":M}` steps have moved the clocks to (receive time in ns, exchange time in ms), so time
     /// passes even when no frame falls inside a step.
+    /// One-minute bars of each symbol's replayed trades (clients' clock), for `/v5/market/kline`.
+    var minuteBars: [SymbolID: MinuteBars] = [:]
+    /// Whether instrument rules exist: a `--instruments` file, or a `_cascade.instruments` snapshot in the data.
+    public nonisolated let hasInstruments: Bool
     var lockstepReceiveClock: Int64?
     var lockstepExchangeClock: Int64 = 0
+    /// DCP per account: windows armed per product (seconds), the pending window's task and generation, times fired.
+    var dcpWindows: [String: [String: Int]] = [:]
+    var dcpTimers: [String: Task<Void, Never>] = [:]
+    var dcpGeneration: [String: Int] = [:]
+    public internal(set) var dcpFired: [String: Int] = [:]
+    /// Wall time (ms) the simulator started: the accounts' and keys' creation time as Bybit shows it.
+    let replayStartWallMilliseconds: Int64
 
     /// Frames replayed so far.
     public var framesReplayed: Int { driver.framesReplayed }
@@ -99,6 +112,7 @@ public actor MarketReplay {
         self.options = options
         self.speed = speed
         self.wallClock = wallClock
+        self.replayStartWallMilliseconds = wallClock.now().nanoseconds / 1_000_000
         self.timer = timer
         self.outboxLimits = outboxLimits
         self.rebaseTimestamps = rebaseTimestamps
@@ -107,7 +121,10 @@ public actor MarketReplay {
         // Each symbol matches on the deepest book its recordings carry, chosen before anything is replayed (a file
         // that cannot be read fails later, when the replay opens it, with its own error).
         var settings = settings
-        if settings.matchingDepths.isEmpty, let depths = try? driver.matchingDepths() { settings.matchingDepths = depths }
+        // One scan of the files' topics: the matching depths, and whether an instruments snapshot is recorded.
+        let topics = (try? FrameInventory.topics(paths: paths)).map { Array($0.keys) } ?? []
+        if settings.matchingDepths.isEmpty { settings.matchingDepths = driver.matchingDepths(topics: topics) }
+        hasInstruments = instrumentsJSON != nil || topics.contains(CascadePseudoTopic.instruments.rawValue)
         self.driver = driver
         venue = SimVenue(specs: accounts, settings: settings)
     }
@@ -136,9 +153,11 @@ public actor MarketReplay {
         }
         subscriber.backlog.queued(bytes: item.text.utf8.count)
         if case .dropped = subscriber.outbox.yield(item) { closeSlowConsumer(id, reason: "outbox full") }
+        if subscriber.backlog.bytes > outboxLimits.softBytes { readerBehind = true }
     }
 
-    private func closeSlowConsumer(_ id: Int, reason: String) {
+    func closeSlowConsumer(_ id: Int, reason: String) {
+        guard subscribers[id] != nil else { return }
         slowConsumersDisconnected += 1
         disconnect(id)
     }
@@ -149,16 +168,14 @@ public actor MarketReplay {
         // A writer blocked on a client that stopped reading never sees the finished outbox: the socket is closed.
         subscriber.backlog.abandon()
         connectionOrder.removeAll { $0 == id }
+        if subscriber.isPrivate, let account = subscriber.account {
+            privateConnectionEnded(account: account, wasDCPSubscriber: subscriber.topics.contains("dcp.future"))
+        }
     }
 
     /// Closes every connection (fault hook: a dropped connection mid-stream).
     public func dropAllConnections() {
-        for (_, s) in subscribers {
-            s.outbox.finish()
-            s.backlog.abandon()
-        }
-        subscribers = [:]
-        connectionOrder = []
+        for id in connectionOrder { disconnect(id) }
     }
 
     /// Number of open connections.
@@ -281,6 +298,9 @@ public actor MarketReplay {
                 if sinceYield >= 256 {
                     sinceYield = 0
                     await Task.yield()
+                }
+                if readerBehind {
+                    readerBehind = false
                     await waitForReaders()
                 }
             }
@@ -380,6 +400,14 @@ public actor MarketReplay {
                 venue.setTimeOffset(timeOffset)
             }
             venue.apply(input, change: step.change, instruments: decoder.instruments, clock: exchangeClock)
+            if case let .event(.trades(list)) = input {
+                for t in list {
+                    let instrument = decoder.instruments[t.symbol]
+                    minuteBars[t.symbol, default: MinuteBars()].add(
+                        price: t.price, qty: t.qty, value: instrument.notional(price: t.price, qty: t.qty) ?? .zero,
+                        at: t.tradeTime.milliseconds + timeOffset)
+                }
+            }
             // By index: iterating the accounts by value would copy each (its exchange and records) on every frame.
             for i in venue.accounts.indices { release(account: venue.accounts[i].name, upTo: exchangeClock) }
         }
@@ -437,11 +465,19 @@ final class SimBacklog: Sendable {
         var frames = 0
         var bytes = 0
         var writePendingSince: ClockInstant?
+        var writes = 0
         var drainWaiter: (below: Int, continuation: CheckedContinuation<Void, Never>)?
     }
     private let state = Mutex(State())
     /// Finishes when the replay gives the connection up: the server then closes the socket even mid-write.
     let abandoned = AsyncStream<Void>.makeStream()
+    /// Signals that a write started (at most one pending signal): the connection's watchdog wakes on it.
+    let writeSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+
+    /// The write in progress: its number and when it started.
+    var pendingWrite: (number: Int, since: ClockInstant)? {
+        state.withLock { s in s.writePendingSince.map { (s.writes, $0) } }
+    }
 
     func abandon() { abandoned.continuation.finish() }
 
@@ -450,7 +486,13 @@ final class SimBacklog: Sendable {
 
     func queued(bytes: Int) { state.withLock { $0.frames += 1; $0.bytes += bytes } }
 
-    func writeStarted(at now: ClockInstant) { state.withLock { $0.writePendingSince = now } }
+    func writeStarted(at now: ClockInstant) {
+        state.withLock { s in
+            s.writes += 1
+            s.writePendingSince = now
+        }
+        writeSignal.continuation.yield()
+    }
 
     func writeFinished(bytes: Int) {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in

@@ -49,10 +49,10 @@ struct ReplayDriver {
     }
 
     /// The deepest book each symbol's recordings carry (the simulator matches on it), registering the symbols.
-    mutating func matchingDepths() throws -> [SymbolID: Int] {
+    mutating func matchingDepths(topics: [String]) -> [SymbolID: Int] {
         var depths: [SymbolID: Int] = [:]
         // In name order: symbols are registered (their ids given) here, the same way on every run.
-        for name in try FrameInventory.topics(paths: paths).keys.sorted() {
+        for name in topics.sorted() {
             guard case let .orderBook(depth, symbol)? = BybitTopic(name) else { continue }
             let id = decoder.instruments.id(for: symbol)
             depths[id] = max(depths[id] ?? 0, depth)

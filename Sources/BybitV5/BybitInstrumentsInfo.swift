@@ -41,9 +41,13 @@ public enum BybitInstrumentsInfo {
     }
     struct LeverageFilter: Decodable {
         var maxLeverage: String?
+        var minLeverage: String?
+        var leverageStep: String?
     }
     struct PriceFilter: Decodable {
         var tickSize: String
+        var minPrice: String?
+        var maxPrice: String?
     }
     struct LotSizeFilter: Decodable {
         var qtyStep: String
@@ -91,12 +95,11 @@ public enum BybitInstrumentsInfo {
             do { minNotional = try USDT(notionalText) } catch {
                 throw .invalidField(symbol: item.symbol, field: "minNotionalValue", value: notionalText)
             }
-            var maxLeverage: Rate?
-            if let text = item.leverageFilter?.maxLeverage {
-                do { maxLeverage = try Rate(text) } catch {
-                    throw .invalidField(symbol: item.symbol, field: "maxLeverage", value: text)
-                }
+            func rate(_ field: String, _ text: String?) throws(DecodeError) -> Rate? {
+                guard let text else { return nil }
+                do { return try Rate(text) } catch { throw .invalidField(symbol: item.symbol, field: field, value: text) }
             }
+            let maxLeverage = try rate("maxLeverage", item.leverageFilter?.maxLeverage)
             let step = lot.qtyStep
             let qtyDecimals = step.split(separator: ".").dropFirst().first.map { $0.count } ?? 0
             let rules = InstrumentRules(
@@ -111,7 +114,11 @@ public enum BybitInstrumentsInfo {
                 status: item.status ?? "",
                 fundingIntervalMinutes: item.fundingInterval,
                 settleCoin: item.settleCoin ?? "USDT",
-                maxLeverage: maxLeverage)
+                maxLeverage: maxLeverage,
+                minLeverage: try rate("minLeverage", item.leverageFilter?.minLeverage),
+                leverageStep: try rate("leverageStep", item.leverageFilter?.leverageStep),
+                minPrice: try item.priceFilter.minPrice.map { t throws(DecodeError) in try price("minPrice", t) },
+                maxPrice: try item.priceFilter.maxPrice.map { t throws(DecodeError) in try price("maxPrice", t) })
             table.setRules(rules, for: item.symbol)
             out.append((item.symbol, rules))
         }

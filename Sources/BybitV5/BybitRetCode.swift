@@ -79,6 +79,8 @@ public struct BybitRetCode: RawRepresentable, Hashable, Sendable, Codable, Custo
     public static let openInterestPositionLimit = Self(rawValue: 110021)
     /// 110025: Position mode has not been modified.
     public static let positionModeNotModified = Self(rawValue: 110025)
+    /// 110029: Hedge mode is not supported for this symbol.
+    public static let hedgeModeNotSupported = Self(rawValue: 110029)
     /// 110040: The order will trigger a forced liquidation.
     public static let wouldTriggerLiquidation = Self(rawValue: 110040)
     /// 110043: Set leverage has not been modified.
@@ -93,6 +95,8 @@ public struct BybitRetCode: RawRepresentable, Hashable, Sendable, Codable, Custo
     public static let tpslPositionTooSmall = Self(rawValue: 110058)
     /// 110072: OrderLinkedID is duplicate.
     public static let duplicateOrderLinkId = Self(rawValue: 110072)
+    /// 110073: Set margin mode failed.
+    public static let setMarginModeFailed = Self(rawValue: 110073)
     /// 110079: The order is processing and can not be operated, try again later.
     public static let orderProcessing = Self(rawValue: 110079)
     /// 110092: Expected Rising, but the trigger price is on the wrong side.
@@ -111,9 +115,9 @@ public struct BybitRetCode: RawRepresentable, Hashable, Sendable, Codable, Custo
         .ipRateLimitExceeded, .orderDoesNotExist, .priceOutOfRange, .walletBalanceInsufficient,
         .cannotCoverPositionMargin, .availableBalanceInsufficient, .orderCompletedOrCancelled, .tooManyStopOrders,
         .orderCancelled, .insufficientAvailableBalance, .leverageBlockedByRiskLimit, .orderQtyTruncatedToZero,
-        .tooManyActiveOrders, .openInterestPositionLimit, .positionModeNotModified, .wouldTriggerLiquidation,
+        .tooManyActiveOrders, .openInterestPositionLimit, .positionModeNotModified, .hedgeModeNotSupported, .wouldTriggerLiquidation,
         .leverageNotModified, .availableMarginInsufficient, .walletBalanceInsufficient2, .unexpectedTPSLParameters,
-        .tpslPositionTooSmall, .duplicateOrderLinkId, .orderProcessing, .triggerPriceNotAboveMarket,
+        .tpslPositionTooSmall, .duplicateOrderLinkId, .setMarginModeFailed, .orderProcessing, .triggerPriceNotAboveMarket,
         .triggerPriceNotBelowMarket, .notionalBelowMinimum, .spotOrderDoesNotExist,
     ]
 }

@@ -123,10 +123,12 @@ struct SimCommand: AsyncParsableCommand {
         let replay = MarketReplay(paths: data, speed: ReplaySpeed(speed)!, instrumentsJSON: instruments, accounts: accounts,
                                   rebaseTimestamps: !originalTimestamps, faults: faults, settings: settings, wallClock: SystemWallClock())
         if startNow { await replay.begin() }
+        // Without instrument rules, orders cannot be checked and instruments-info cannot be answered: say what to pass.
+        let warning = replay.hasInstruments ? "" : "cascade sim: warning: \(MarketReplay.noInstrumentsMessage)\n"
         let app = try BybitSimulatorServer.application(replay: replay, host: host, port: port, clock: SystemWallClock(),
                                                        logger: logger) { bound in
             // stderr is unbuffered: scripts and tests wait for this line to learn the port.
-            FileHandle.standardError.write(Data("cascade sim listening on http://\(host):\(bound) (ws://\(host):\(bound)/v5/public/linear)\n".utf8))
+            FileHandle.standardError.write(Data("cascade sim listening on http://\(host):\(bound) (ws://\(host):\(bound)/v5/public/linear)\n\(warning)".utf8))
         }
         let group = ServiceGroup(services: [app, ReplayService(replay: replay, logger: logger)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -10,6 +10,8 @@ public enum RejectReason: Hashable, Sendable {
     case noMarketPrice
     case nothingToAmend
     case priceNotOnTick
+    /// Outside the instrument's `minPrice`…`maxPrice`.
+    case priceOutOfRange
     case quantityNotOnStep
     case quantityBelowMinimum
     case quantityAboveMaximum
@@ -31,6 +33,8 @@ public enum RejectReason: Hashable, Sendable {
     case insufficientBalance
     case leverageNotModified
     case leverageOutOfRange
+    /// Not a multiple of the instrument's `leverageStep`.
+    case leverageNotOnStep
     case leverageInsufficientMargin
     case rateLimited
     /// A parameter the venue refused (its text).

@@ -24,10 +24,17 @@ public struct InstrumentRules: Hashable, Sendable {
     public var settleCoin: String
     /// `leverageFilter.maxLeverage` (a ratio, e.g. `100`), when the snapshot carried it.
     public var maxLeverage: Rate?
+    /// `leverageFilter.minLeverage` and `leverageStep`, when the snapshot carried them.
+    public var minLeverage: Rate?
+    public var leverageStep: Rate?
+    /// `priceFilter.minPrice`/`maxPrice`: an order price outside them is refused (Bybit 110003).
+    public var minPrice: Price?
+    public var maxPrice: Price?
 
     public init(tickSize: Price, qtyStep: Quantity, minOrderQty: Quantity, maxOrderQty: Quantity,
                 maxMarketOrderQty: Quantity, minNotional: USDT, priceDecimals: Int, qtyDecimals: Int,
-                status: String, fundingIntervalMinutes: Int?, settleCoin: String, maxLeverage: Rate? = nil) {
+                status: String, fundingIntervalMinutes: Int?, settleCoin: String, maxLeverage: Rate? = nil,
+                minLeverage: Rate? = nil, leverageStep: Rate? = nil, minPrice: Price? = nil, maxPrice: Price? = nil) {
         self.tickSize = tickSize
         self.qtyStep = qtyStep
         self.minOrderQty = minOrderQty
@@ -40,6 +47,15 @@ public struct InstrumentRules: Hashable, Sendable {
         self.fundingIntervalMinutes = fundingIntervalMinutes
         self.settleCoin = settleCoin
         self.maxLeverage = maxLeverage
+        self.minLeverage = minLeverage
+        self.leverageStep = leverageStep
+        self.minPrice = minPrice
+        self.maxPrice = maxPrice
+    }
+
+    /// True when `price` lies within `minPrice`…`maxPrice` (a bound the snapshot lacked does not refuse).
+    @inlinable public func isWithinPriceLimits(_ price: Price) -> Bool {
+        (minPrice.map { price >= $0 } ?? true) && (maxPrice.map { price <= $0 } ?? true)
     }
 
     /// True when `price` is a whole number of ticks.

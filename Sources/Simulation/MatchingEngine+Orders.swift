@@ -341,6 +341,7 @@ extension MatchingEngine {
     func ruleViolation(price: Price?, qty: Quantity, referencePrice: Int64?, market: Bool) -> Rejection? {
         guard let rules = instrument.rules else { return nil }
         if let price, !rules.isOnPriceGrid(price) { return Rejection(.priceNotOnTick) }
+        if let price, !rules.isWithinPriceLimits(price) { return Rejection(.priceOutOfRange) }
         if !rules.isOnQuantityGrid(qty) { return Rejection(.quantityNotOnStep) }
         if qty < rules.minOrderQty { return Rejection(.quantityBelowMinimum) }
         if qty > (market ? rules.maxMarketOrderQty : rules.maxOrderQty) { return Rejection(.quantityAboveMaximum) }

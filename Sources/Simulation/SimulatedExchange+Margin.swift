@@ -140,8 +140,11 @@ extension SimulatedExchange {
     /// else refused; the current value is refused (Bybit 110043); a change whose extra initial margin (position and
     /// orders, at the new leverage) exceeds the available balance is refused (Bybit 110044).
     mutating func setLeverage(_ leverage: Rate, symbol: SymbolID) -> Rejection? {
-        let maximum = instruments[symbol]?.rules?.maxLeverage ?? Self.fallbackMaxLeverage
-        guard Int128(leverage.units) >= Self.one, leverage <= maximum else { return Rejection(.leverageOutOfRange) }
+        let rules = instruments[symbol]?.rules
+        let maximum = rules?.maxLeverage ?? Self.fallbackMaxLeverage
+        let minimum = rules?.minLeverage.map { Int128($0.units) } ?? Self.one
+        guard Int128(leverage.units) >= minimum, leverage <= maximum else { return Rejection(.leverageOutOfRange) }
+        if let step = rules?.leverageStep, step.units > 0, leverage.units % step.units != 0 { return Rejection(.leverageNotOnStep) }
         guard leverage != self.leverage(symbol) else { return Rejection(.leverageNotModified) }
         if symbols.contains(symbol) {
             let extra = positionIM(symbol, leverage: leverage) + orderIM(symbol, openOrders(symbol), leverage: leverage)

@@ -281,6 +281,17 @@ public struct SimulatedExchange: Sendable {
         return finish(out, at: time)
     }
 
+    /// The venue cancels every active order of the account on its own (Bybit's disconnect-cancel fires): at once,
+    /// with `reason`. Commands still in flight are not orders at the venue yet and arrive afterwards as usual.
+    public mutating func cancelAllByVenue(_ reason: Cancellation, at time: ExchangeTime) -> [ExecutionReport] {
+        clock = max(clock, time)
+        var out: [ExecutionReport] = []
+        for symbol in symbols.keys.sorted() {
+            append(symbols[venue: symbol].engine.cancelAll(nil, reason: reason, at: time), to: &out)
+        }
+        return finish(out, at: time)
+    }
+
     // MARK: - Internals
 
     /// Processes the commands that arrived before `time`, interleaved with the funding instants due by then:
