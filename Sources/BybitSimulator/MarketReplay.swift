@@ -365,8 +365,9 @@ public actor MarketReplay {
             count += 1
         }
         // Time passes by M even where no frame falls: commands due inside the step are processed at their time.
-        // (Not when the frame count ended the step first: frames inside the window are still to come.)
-        if let milliseconds, let limit, !finished, !stoppedByFrameCount {
+        // (Not when the frame count ended the step first: frames inside the window are still to come.) After the data
+        // ended time still passes: what the exchange keeps for how long (order history) is seen to expire.
+        if let milliseconds, let limit, !stoppedByFrameCount {
             lockstepReceiveClock = limit
             let (target, overflow) = exchangeBefore.addingReportingOverflow(milliseconds)
             lockstepExchangeClock = max(lockstepExchangeClock, overflow ? .max / 2 : target)

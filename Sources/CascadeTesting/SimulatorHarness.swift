@@ -41,7 +41,8 @@ public struct SimulatorHarness: Sendable {
     public static func start(lines: [String], speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
                       accounts: [SimAccountSpec] = [.defaultTestAccount],
                       settings: VenueSettings = VenueSettings(),
-                      outboxLimits: SimOutboxLimits = SimOutboxLimits()) async throws -> SimulatorHarness {
+                      outboxLimits: SimOutboxLimits = SimOutboxLimits(), instrumentsJSON: [UInt8]? = nil,
+                      timer: any TaskClock = ContinuousTaskClock()) async throws -> SimulatorHarness {
         let directory = try TemporaryDirectory("sim")
         let path = directory.file("synthetic.frames.gz")
         let writer = try FrameFileWriter(path: path)
@@ -51,8 +52,8 @@ public struct SimulatorHarness: Sendable {
             try writer.append(localTime: LocalTime(nanoseconds: t), json: Array(line.utf8))
         }
         try writer.close()
-        let replay = MarketReplay(paths: [path], speed: speed, accounts: accounts, settings: settings, outboxLimits: outboxLimits,
-                                  wallClock: SystemWallClock())
+        let replay = MarketReplay(paths: [path], speed: speed, instrumentsJSON: instrumentsJSON, accounts: accounts, settings: settings,
+                                  outboxLimits: outboxLimits, wallClock: SystemWallClock(), timer: timer)
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical
