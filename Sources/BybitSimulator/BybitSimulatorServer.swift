@@ -43,8 +43,8 @@ public enum BybitSimulatorServer {
             for (name, value) in limitHeaders where name != "X-Cascade-Delay-Ms" { if let n = HTTPField.Name(name) { fields[n] = value } }
             return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        // Every other /v5 path is a signed endpoint (an unknown one is answered 10017 after authentication, as the
-        // signature is checked first).
+        // Every other /v5 path goes to the signed endpoints (an unknown one is answered 404/10017 before any
+        // authentication).
         router.post("/v5/**") { request, _ in try await signed(request, "POST") }
         router.get("/v5/**") { request, _ in try await signed(request, "GET") }
         // Test controls (lockstep advance, reset, faults, status).
@@ -72,16 +72,17 @@ public enum BybitSimulatorServer {
                             guard let write = backlog.pendingWrite else { continue }
                             do { try await timer.sleep(until: write.since + stall) } catch { return }
                             if backlog.pendingWrite?.number == write.number {
-                                await replay.closeSlowConsumer(id, reason: "not reading for \(stall)")
+                                await replay.closeSlowConsumer(id, reason: "not reading for \(stall)", stalledFor: timer.instant() - write.since)
                                 return
                             }
                         }
                     }
                     group.addTask {
                         for await item in outbox {
-                            // The write's start is recorded first: a client that stops reading is seen as stuck.
-                            backlog.writeStarted(at: timer.instant())
+                            // A delay fault holds the connection first; then the write's start is recorded, so a
+                            // client that stops reading (not a fault) is what the watchdog sees as stuck.
                             if item.stallMilliseconds > 0 { try? await timer.sleep(for: .milliseconds(item.stallMilliseconds)) }
+                            backlog.writeStarted(at: timer.instant())
                             do { try await outbound.write(.text(item.text)) } catch { break }
                             backlog.writeFinished(bytes: item.text.utf8.count)
                         }

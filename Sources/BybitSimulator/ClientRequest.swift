@@ -20,7 +20,9 @@ struct ClientRequest {
         if let text = value as? String { return text }
         // A JSON boolean is an NSNumber too (of a Boolean subclass; `is Bool` also holds for the number 1 on Linux).
         guard let number = value as? NSNumber, !String(describing: type(of: number)).contains("Boolean") else { return nil }
-        if let whole = Int64(exactly: number.doubleValue) { return String(whole) }
+        // An integer in its decimal form (exactly: a fraction or an out-of-range number is not an id).
+        let whole = number.int64Value
+        if NSNumber(value: whole) == number { return String(whole) }
         return nil
     }
 }

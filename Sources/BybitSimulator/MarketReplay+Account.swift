@@ -74,10 +74,12 @@ extension MarketReplay {
             }
             guard spec.dcpGranted else { return fail(.permissionDenied, "DCP is not enabled for this account; it is granted by the account manager") }
             // Only derivatives trade here; a window set for another product is kept and reported, and cancels nothing.
-            dcpWindows[account, default: [:]][product] = window
+            var settings = dcpSettings(account)
+            settings[product] = window
+            dcpWindows[account] = settings
             return (200, BybitRESTEncoder.bareEnvelope(result: nil, retMsg: "success"))
         case ("GET", "/v5/account/query-dcp-info"):
-            let windows = (dcpWindows[account] ?? [:]).sorted { $0.key < $1.key }.map { (product: $0.key, seconds: $0.value) }
+            let windows = dcpSettings(account).sorted { $0.key < $1.key }.map { (product: $0.key, seconds: $0.value) }
             return ok(BybitRESTEncoder.dcpInfo(spec.dcpGranted ? windows : []), "success")
         default:
             return nil
@@ -93,10 +95,27 @@ extension MarketReplay {
 
     // MARK: - Disconnect-cancel (DCP)
 
+    /// The account's DCP windows per product: Bybit's default of 10 s for derivatives once DCP is granted, or what
+    /// the account set.
+    func dcpSettings(_ account: String) -> [String: Int] {
+        guard venue.specs.first(where: { $0.name == account })?.dcpGranted == true else { return [:] }
+        return dcpWindows[account] ?? ["DERIVATIVES": 10]
+    }
+
+    /// Forgets every DCP window and pending timer (a reset gives fresh accounts).
+    func resetDCP() {
+        for task in dcpTimers.values { task.cancel() }
+        dcpTimers = [:]
+        dcpWindows = [:]
+        dcpGeneration = [:]
+        dcpFired = [:]
+    }
+
     /// A private connection ended: when no connection of its account subscribed to `dcp.future` is left and the account
-    /// armed DCP for derivatives, the window starts; a reconnect that subscribes `dcp.future` again stops it.
+    /// has DCP for derivatives, the window starts; a reconnect that subscribes `dcp.future` again stops it. The window
+    /// runs on the task clock (wall time, also in lockstep), like the connections it watches.
     func privateConnectionEnded(account: String, wasDCPSubscriber: Bool) {
-        guard wasDCPSubscriber, let window = dcpWindows[account]?["DERIVATIVES"] else { return }
+        guard wasDCPSubscriber, let window = dcpSettings(account)["DERIVATIVES"] else { return }
         let stillWatched = subscribers.values.contains { $0.isPrivate && $0.account == account && $0.topics.contains("dcp.future") }
         guard !stillWatched else { return }
         dcpGeneration[account, default: 0] += 1

@@ -88,6 +88,14 @@ extension MarketReplay {
             json = object
         }
         guard let index = venue.index[entry.account] else { return reply(.invalidAPIKey, "API key is invalid.") }
+        // What the key may do (the accounts file): a read-only key, or one without the contract permission a call
+        // needs, is refused as Bybit refuses it.
+        if method == "POST", let spec = venue.specs.first(where: { $0.name == entry.account }) {
+            let needed = path.hasPrefix("/v5/order/") ? "Order" : path.hasPrefix("/v5/position/") ? "Position" : nil
+            if spec.readOnly == 1 || needed.map({ !(spec.permissions["ContractTrade"] ?? []).contains($0) }) == true {
+                return reply(.permissionDenied, "Permission denied, please check your API key permissions.")
+            }
+        }
         if let answer = answerAccount(method: method, path: path, query: query, json: json, account: entry.account, time: time) {
             return answer
         }

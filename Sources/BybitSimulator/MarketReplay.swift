@@ -37,8 +37,10 @@ public actor MarketReplay {
     let startSignal = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     /// Set when a connection holds more than the soft limit: an unpaced replay then waits for it before going on.
     var readerBehind = false
-    /// Connections closed for not reading (status and tests).
+    /// Connections closed for not reading (status and tests), and the longest a closed connection's write had been
+    /// pending when it was closed (the stall limit plus the watchdog's wake-up delay).
     public private(set) var slowConsumersDisconnected = 0
+    public private(set) var slowestCloseAfterStall = Duration.zero
     /// WebSocket handlers still running (their sockets open).
     public private(set) var socketsOpen = 0
     func socketOpened() { socketsOpen += 1 }
@@ -156,9 +158,10 @@ public actor MarketReplay {
         if subscriber.backlog.bytes > outboxLimits.softBytes { readerBehind = true }
     }
 
-    func closeSlowConsumer(_ id: Int, reason: String) {
+    func closeSlowConsumer(_ id: Int, reason: String, stalledFor: Duration? = nil) {
         guard subscribers[id] != nil else { return }
         slowConsumersDisconnected += 1
+        if let stalledFor { slowestCloseAfterStall = max(slowestCloseAfterStall, stalledFor) }
         disconnect(id)
     }
 
@@ -467,7 +470,7 @@ final class SimBacklog: Sendable {
         var bytes = 0
         var writePendingSince: ClockInstant?
         var writes = 0
-        var drainWaiter: (below: Int, continuation: CheckedContinuation<Void, Never>)?
+        var abandoned = false
     }
     private let state = Mutex(State())
     /// Finishes when the replay gives the connection up: the server then closes the socket even mid-write.
@@ -480,7 +483,16 @@ final class SimBacklog: Sendable {
         state.withLock { s in s.writePendingSince.map { (s.writes, $0) } }
     }
 
-    func abandon() { abandoned.continuation.finish() }
+    /// Signalled after every write and when the connection is given up (the unpaced replay waits on it).
+    let progress = WakeupSignal()
+
+    func abandon() {
+        state.withLock { $0.abandoned = true }
+        abandoned.continuation.finish()
+        progress.signal()
+    }
+
+    var isAbandoned: Bool { state.withLock { $0.abandoned } }
 
     var bytes: Int { state.withLock { $0.bytes } }
     var writePendingSince: ClockInstant? { state.withLock { $0.writePendingSince } }
@@ -496,15 +508,12 @@ final class SimBacklog: Sendable {
     }
 
     func writeFinished(bytes: Int) {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        state.withLock { s in
             s.frames -= 1
             s.bytes -= bytes
             s.writePendingSince = nil
-            guard let w = s.drainWaiter, s.bytes < w.below else { return nil }
-            s.drainWaiter = nil
-            return w.continuation
         }
-        waiter?.resume()
+        progress.signal()
     }
 
     /// Why this connection must be closed, if it must.
@@ -517,29 +526,10 @@ final class SimBacklog: Sendable {
         }
     }
 
-    /// Returns when fewer than `below` bytes are queued, or at `deadline`.
+    /// Returns when fewer than `below` bytes are queued, at `deadline`, or when the connection is given up.
     func waitForDrain(below: Int, until deadline: ClockInstant, timer: any TaskClock) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = self.state.withLock { s -> Bool in
-                        if s.bytes < below { return true }
-                        s.drainWaiter?.continuation.resume()
-                        s.drainWaiter = (below, continuation)
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            }
-            group.addTask { try? await timer.sleep(until: deadline) }
-            await group.next()
-            // The other child: release the drain waiter (the timer child ends on cancellation).
-            group.cancelAll()
-            let waiter = self.state.withLock { s -> CheckedContinuation<Void, Never>? in
-                defer { s.drainWaiter = nil }
-                return s.drainWaiter?.continuation
-            }
-            waiter?.resume()
+        while bytes >= below, !isAbandoned, timer.instant() < deadline {
+            await progress.wait(until: deadline, timer: timer)
         }
     }
 }

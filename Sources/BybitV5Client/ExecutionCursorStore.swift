@@ -24,7 +24,8 @@ public struct ExecutionMark: Sendable, Hashable {
 ///
 /// The stream backfills from `newest − overlap` (Bybit does not publish executions in `execTime` order: a funding
 /// row is stamped at the settlement instant but may be published after later fills) and skips the ids listed
-/// here, so nothing persisted is delivered twice and nothing published late is lost.
+/// here, so nothing persisted is delivered again and nothing published late is lost. Delivery is at least once:
+/// what was delivered but not yet committed comes again after a reconnect or restart.
 public struct ExecutionCursor: Sendable, Equatable {
     public var newest: ExchangeTime
     /// Persisted ids with their times, kept while `time ≥ newest − overlap`.
@@ -106,21 +107,16 @@ public final class InMemoryExecutionCursor: ExecutionCursorStore {
 public final class FileExecutionCursor: ExecutionCursorStore {
     public let path: String
     public let overlap: Duration
-    private let lock = Mutex<ExecutionCursor??>(.none)
+    /// Serialises commits (read, merge, write) of this instance. `load` reads the file each time: another instance
+    /// (the journal's) may have committed since.
+    private let lock = Mutex<Void>(())
 
     public init(path: String, overlap: Duration = .seconds(600)) {
         self.path = path
         self.overlap = overlap
     }
 
-    public func load() throws(ExecutionCursorError) -> ExecutionCursor? {
-        try lock.withLock { cached throws(ExecutionCursorError) -> ExecutionCursor? in
-            if case let .some(value) = cached { return value }
-            let value = try read()
-            cached = .some(value)
-            return value
-        }
-    }
+    public func load() throws(ExecutionCursorError) -> ExecutionCursor? { try read() }
 
     private func read() throws(ExecutionCursorError) -> ExecutionCursor? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
@@ -138,12 +134,9 @@ public final class FileExecutionCursor: ExecutionCursorStore {
 
     public func commit(_ marks: [ExecutionMark]) throws(ExecutionCursorError) {
         guard let first = marks.first else { return }
-        try lock.withLock { cached throws(ExecutionCursorError) in
-            let current: ExecutionCursor?
-            if case let .some(value) = cached { current = value } else { current = try read() }
-            let next = (current ?? ExecutionCursor(newest: first.time)).committing(marks, overlap: overlap)
+        try lock.withLock { _ throws(ExecutionCursorError) in
+            let next = (try read() ?? ExecutionCursor(newest: first.time)).committing(marks, overlap: overlap)
             try persist(next)
-            cached = .some(next)
         }
     }
 
@@ -159,8 +152,12 @@ public final class FileExecutionCursor: ExecutionCursorStore {
         let bytes: [UInt8]
         do { bytes = Array(try encoder.encode(Stored(newestMs: cursor.newest.milliseconds, recentMs: cursor.recent.mapValues(\.milliseconds)))) } catch { throw .writeFailed(path: path, reason: "\(error)") }
         let temporary = path + ".tmp"
-        func fail(_ what: String) -> ExecutionCursorError {
-            .writeFailed(path: path, reason: "\(what): \(String(cString: strerror(errno)))")
+        // errno is read at once (before close or unlink can change it); a failed write leaves no temporary file.
+        func fail(_ what: String, closing fd: Int32? = nil) -> ExecutionCursorError {
+            let reason = String(cString: strerror(errno))
+            if let fd { close(fd) }
+            unlink(temporary)
+            return .writeFailed(path: path, reason: "\(what): \(reason)")
         }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw fail("open") }
@@ -169,15 +166,11 @@ public final class FileExecutionCursor: ExecutionCursorStore {
             let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
             if n < 0 {
                 if errno == EINTR { continue }
-                close(fd)
-                throw fail("write")
+                throw fail("write", closing: fd)
             }
             written += n
         }
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw fail("fsync")
-        }
+        guard fsync(fd) == 0 else { throw fail("fsync", closing: fd) }
         close(fd)
         guard rename(temporary, path) == 0 else { throw fail("rename") }
         // The rename itself is durable only once the directory is.

@@ -99,6 +99,8 @@ public final class PrivateStreamClient: Sendable {
     let lastPong = Mutex(ClockInstant(nanoseconds: 0))
     /// Set when an event could not be buffered: the reader ends the connection at its next message.
     let overflowed = Mutex(false)
+    /// Sticky across connections: an event was dropped and the consumer has not yet been told with a `gap`.
+    let gapOwed = Mutex(false)
     /// One decoder, and so one instrument table, for live messages and REST backfills: a symbol keeps one id.
     let decoder: Mutex<BybitPrivateDecoder>
 
@@ -118,8 +120,19 @@ public final class PrivateStreamClient: Sendable {
     }
 
     /// Buffers one event; a full buffer marks the connection for closing (the event is recovered by the backfill).
+    /// After a drop, nothing more is buffered until a `gap` could be: the consumer never sees a later connection's
+    /// events without being told that it missed some first.
     private func emit(_ event: PrivateStreamEvent) {
-        if case .dropped = continuation.yield(event) { overflowed.withLock { $0 = true } }
+        let delivered = gapOwed.withLock { owed -> Bool in
+            if owed {
+                guard case .enqueued = continuation.yield(.gap(since: (try? cursor.load())?.newest, at: clock.now())) else { return false }
+                owed = false
+            }
+            if case .enqueued = continuation.yield(event) { return true }
+            owed = true
+            return false
+        }
+        if !delivered { overflowed.withLock { $0 = true } }
     }
 
     /// Connects and reconnects until the calling task is cancelled.
@@ -142,12 +155,14 @@ public final class PrivateStreamClient: Sendable {
 
     /// Live messages held until the backfill is done.
     final class Gate: Sendable {
-        let state = Mutex<(trusted: Bool, held: [BybitPrivateMessage], persisted: ExecutionCursor?)>((false, [], nil))
+        let state = Mutex<(trusted: Bool, held: [BybitPrivateMessage], persisted: ExecutionCursor?, backfilled: Set<String>)>((false, [], nil, []))
     }
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PrivateStreamFailure {
         overflowed.withLock { $0 = false }
         emit(.connected(attempt: attempt, at: clock.now()))
+        // A consumer still behind gets no auth, no REST backfill, nothing: the connection waits for the next attempt.
+        if overflowed.withLock({ $0 }) { return .consumerTooSlow }
         lastPong.withLock { $0 = timer.instant() }
         let replies = ReplyMailbox<BybitControlFrame>()
         // Live messages wait here until the backfill is done.
@@ -177,7 +192,7 @@ public final class PrivateStreamClient: Sendable {
                         }
                         // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
                         gate.state.withLock { g in
-                            if g.trusted { self.deliver(message, skipping: g.persisted) } else { g.held.append(message) }
+                            if g.trusted { self.deliver(message, skipping: g.persisted, backfilled: g.backfilled) } else { g.held.append(message) }
                         }
                         if self.overflowed.withLock({ $0 }) { throw PrivateStreamFailure.consumerTooSlow }
                     }
@@ -242,6 +257,7 @@ public final class PrivateStreamClient: Sendable {
         }
         // The overlap window re-reads executions already persisted: only the others are delivered.
         let unpersisted = backfill.executions.filter { persisted?.contains($0.execId) != true }
+        if overflowed.withLock({ $0 }) { return .consumerTooSlow }
         emit(.backfill(executions: unpersisted, openOrders: backfill.orders, positions: backfill.positions, at: clock.now()))
         let backfilled = Set(backfill.executions.map(\.execId))
         // Order and position updates older than the REST snapshot would move state backwards.
@@ -251,20 +267,21 @@ public final class PrivateStreamClient: Sendable {
         gate.state.withLock { g in
             g.trusted = true
             g.persisted = persisted
+            g.backfilled = backfilled
             emit(.trusted(at: clock.now()))
             for message in g.held {
                 switch message {
                 case let .executions(list, envelope):
                     let fresh = list.filter { !backfilled.contains($0.execId) }
-                    if !fresh.isEmpty { deliver(.executions(fresh, envelope), skipping: persisted) }
+                    if !fresh.isEmpty { deliver(.executions(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 case let .orders(list, envelope):
                     let fresh = list.filter { o in snapshotTime["o:" + o.orderId].map { o.updatedTime > $0 } ?? true }
-                    if !fresh.isEmpty { deliver(.orders(fresh, envelope), skipping: persisted) }
+                    if !fresh.isEmpty { deliver(.orders(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 case let .positions(list, envelope):
                     let fresh = list.filter { p in snapshotTime["p:" + p.symbol].map { (p.updatedTime ?? .init(milliseconds: 0)) > $0 } ?? true }
-                    if !fresh.isEmpty { deliver(.positions(fresh, envelope), skipping: persisted) }
+                    if !fresh.isEmpty { deliver(.positions(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 default:
-                    deliver(message, skipping: persisted)
+                    deliver(message, skipping: persisted, backfilled: backfilled)
                 }
             }
             g.held = []
@@ -272,10 +289,12 @@ public final class PrivateStreamClient: Sendable {
         return overflowed.withLock { $0 } ? .consumerTooSlow : nil
     }
 
-    /// Delivers a live message; executions the cursor lists as persisted are not delivered again.
-    private func deliver(_ message: BybitPrivateMessage, skipping persisted: ExecutionCursor?) {
-        if case let .executions(list, envelope) = message, let persisted {
-            let fresh = list.filter { !persisted.contains($0.execId) }
+    /// Delivers a live message; executions this connection's backfill already delivered, or the cursor lists as
+    /// persisted, are not delivered again. (Across connections delivery is at least once: a fill delivered and not
+    /// yet committed comes again with the next backfill, so the journal de-duplicates by `execId`.)
+    private func deliver(_ message: BybitPrivateMessage, skipping persisted: ExecutionCursor?, backfilled: Set<String>) {
+        if case let .executions(list, envelope) = message {
+            let fresh = list.filter { persisted?.contains($0.execId) != true && !backfilled.contains($0.execId) }
             if !fresh.isEmpty { emit(.message(.executions(fresh, envelope))) }
             return
         }

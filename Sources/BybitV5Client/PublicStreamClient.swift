@@ -125,6 +125,8 @@ public final class PublicStreamClient: Sendable {
     let state = Mutex(ConnectionState())
     /// Events dropped since the last delivered gap notice.
     let dropped = Mutex(0)
+    /// True while books and tickers are being resynced after a gap notice.
+    let resyncing = Mutex(false)
 
     struct ConnectionState {
         var writer: WebSocketOutboundWriter?
@@ -168,8 +170,11 @@ public final class PublicStreamClient: Sendable {
         }
     }
 
-    /// After dropped events every book and ticker restarts from a snapshot.
+    /// After dropped events every book and ticker restarts from a snapshot (once per gap notice: a notice delivered
+    /// while this runs does not start another round).
     private func resyncAfterOverflow() async {
+        guard resyncing.withLock({ r in defer { r = true }; return !r }) else { return }
+        defer { resyncing.withLock { $0 = false } }
         let topics = state.withLock { s in s.subscribed.filter { silenceThreshold($0) != nil }.sorted() }
         for topic in topics { await resync(topic: topic, reason: .overflow) }
     }

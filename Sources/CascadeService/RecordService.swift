@@ -47,16 +47,28 @@ public final class RecordService: Service {
             for topic in topics { clientOfTopic[topic] = client }
         }
         let rest = BybitPublicREST(baseURL: configuration.rest)
-        // Bounded: a writer that falls behind (a slow disk) loses stream events visibly — counted per connection,
-        // recorded as a `gap` and answered by a resync of that connection's books — never memory without limit.
+        // Bounded: a writer that falls behind (a slow disk) loses stream events visibly — never memory without
+        // limit. Each forwarder puts a `gap` (how many it dropped, since when) in the channel where the hole is, before
+        // its next event; the writer records it and resyncs that connection's books and tickers once.
         let (inputs, feed) = AsyncStream.makeStream(of: Input.self, bufferingPolicy: .bufferingOldest(Self.inputBuffer))
-        let dropped = DropCounts(connections: streamClients.count)
         await withTaskGroup(of: Void.self) { group in
             for (index, client) in streamClients.enumerated() {
                 group.addTask { await client.run() }
                 group.addTask {
+                    var lost = 0
+                    var since: LocalTime?
                     for await event in client.events {
-                        if case .dropped = feed.yield(.stream(event, connection: index)) { dropped.counts.withLock { $0[index] += 1 } }
+                        if lost > 0 {
+                            guard case .enqueued = feed.yield(.stream(.gap(dropped: lost, at: since!), connection: index)) else {
+                                lost += 1
+                                continue
+                            }
+                            lost = 0
+                        }
+                        if case .dropped = feed.yield(.stream(event, connection: index)) {
+                            if lost == 0 { since = self.clock.now() }
+                            lost += 1
+                        }
                     }
                 }
             }
@@ -71,20 +83,13 @@ public final class RecordService: Service {
             var integrity = BookIntegrityMonitor()
             for await input in inputs.cancelOnGracefulShutdown() {
                 let now = clock.now()
-                // Drops are reported before the next input, so a replay sees the gap ahead of any later frame.
-                let lost = dropped.counts.withLock { counts in
-                    defer { counts = counts.map { _ in 0 } }
-                    return counts
-                }
-                for (connection, count) in lost.enumerated() where count > 0 {
-                    let gap = PublicStreamEvent.gap(dropped: count, at: now)
-                    sink.handle(.stream(gap, connection: connection), now: now)
-                    _ = integrity.check(gap, connection: connection)
-                    for topic in configuration.connections[connection] where topic.hasPrefix("orderbook.") {
+                sink.handle(input, now: now)
+                // Frames this connection dropped: its books and tickers start again from snapshots.
+                if case let .stream(.gap, connection) = input {
+                    for topic in configuration.connections[connection] where topic.hasPrefix("orderbook.") || topic.hasPrefix("tickers.") {
                         await streamClients[connection].resync(topic: topic, reason: .overflow)
                     }
                 }
-                sink.handle(input, now: now)
                 // A book that fails its checks (gap, regression, crossed, lost frame) is resynced at once by
                 // unsubscribe/subscribe, so the recording gets a fresh snapshot instead of a drifting stream.
                 if case let .stream(event, connection) = input, let (topic, reason) = integrity.check(event, connection: connection) {
@@ -128,7 +133,9 @@ public final class RecordService: Service {
                 let p = polls[i]
                 let answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>
                 do { answer = .success(try await rest.get(p.endpoint, query: p.query, clock: clock)) } catch { answer = .failure(error) }
-                feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer))
+                if case .dropped = feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer)) {
+                    logger.warning("REST poll answer dropped: the writer is behind", metadata: ["endpoint": "\(p.endpoint)"])
+                }
                 polls[i].due = timer.instant() + p.every
                 if case let .success(a) = answer, a.status == 403 {
                     // IP ban: every poll pauses for 10 minutes (the stream is unaffected).
@@ -143,10 +150,4 @@ public final class RecordService: Service {
             do { try await timer.sleep(until: next) } catch { break }
         }
     }
-}
-
-/// Stream events the writer's channel had no room for, per connection (shared with the forwarding tasks).
-final class DropCounts: Sendable {
-    let counts: Mutex<[Int]>
-    init(connections: Int) { counts = Mutex([Int](repeating: 0, count: connections)) }
 }

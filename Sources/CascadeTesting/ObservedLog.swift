@@ -9,7 +9,8 @@ public typealias ManualClock = EventClock
 /// and re-checks its condition, up to a real-time limit (the servers under test run on real sockets).
 public final class ObservedLog<Event: Sendable>: Sendable {
     public let events = Mutex<[Event]>([])
-    private let waiters = Mutex<(next: Int, list: [Int: CheckedContinuation<Void, Never>])>((0, [:]))
+    /// One wake-up per waiting task: every append signals them all.
+    private let waiters = Mutex<[ObjectIdentifier: WakeupSignal]>([:])
 
     public init() {}
 
@@ -17,44 +18,22 @@ public final class ObservedLog<Event: Sendable>: Sendable {
 
     public func append(_ event: Event) {
         events.withLock { $0.append(event) }
-        let list = waiters.withLock { w in
-            defer { w.list = [:] }
-            return w.list
-        }
-        for c in list.values { c.resume() }
+        for signal in waiters.withLock({ Array($0.values) }) { signal.signal() }
     }
 
     /// Returns whether `condition` (evaluated outside the lock) held before `timeout` passed.
     public func wait(_ timeout: Duration = .seconds(10), _ condition: ([Event]) -> Bool) async -> Bool {
         let clock = ContinuousTaskClock()
         let deadline = clock.instant() + timeout
+        let signal = WakeupSignal()
+        waiters.withLock { $0[ObjectIdentifier(signal)] = signal }
+        defer { _ = waiters.withLock { $0.removeValue(forKey: ObjectIdentifier(signal)) } }
+        // Registered before the first check: an append after it leaves a pending signal, never a lost one.
         while clock.instant() < deadline {
             if condition(snapshot) { return true }
-            await nextChange(until: deadline, clock: clock)
+            await signal.wait(until: deadline, timer: clock)
         }
         return condition(snapshot)
-    }
-
-    /// Returns at the next append, or at `deadline`.
-    private func nextChange(until deadline: ClockInstant, clock: ContinuousTaskClock) async {
-        let id = waiters.withLock { w -> Int in
-            w.next += 1
-            return w.next
-        }
-        let count = events.withLock { $0.count }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    // An append between reading `count` and registering would be missed: check again first.
-                    let changed = self.events.withLock { $0.count } != count
-                    if changed { c.resume() } else { self.waiters.withLock { $0.list[id] = c } }
-                }
-            }
-            group.addTask { try? await clock.sleep(until: deadline) }
-            await group.next()
-            group.cancelAll()
-            self.waiters.withLock { $0.list.removeValue(forKey: id) }?.resume()
-        }
     }
 }
 

@@ -15,7 +15,7 @@ public struct SimulatorHarness: Sendable {
     public let port: Int
     let server: Task<Void, any Error>
     let replayTask: Task<Void, any Error>
-    let directory: TemporaryDirectory
+    var directory: TemporaryDirectory?
 
     /// Writes `frames` seeded book/trade/ticker frames 20 ms apart and starts the simulator on port 0.
     public static func start(frames: Int = 300, speed: ReplaySpeed = .realTime, tls: TLSConfiguration? = nil,
@@ -54,6 +54,13 @@ public struct SimulatorHarness: Sendable {
         try writer.close()
         let replay = MarketReplay(paths: [path], speed: speed, instrumentsJSON: instrumentsJSON, accounts: accounts, settings: settings,
                                   outboxLimits: outboxLimits, wallClock: SystemWallClock(), timer: timer)
+        var harness = try await serve(replay, tls: tls)
+        harness.directory = directory
+        return harness
+    }
+
+    /// Serves `replay` on a loopback port (port 0) and runs it.
+    public static func serve(_ replay: MarketReplay, tls: TLSConfiguration? = nil) async throws -> SimulatorHarness {
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical
@@ -63,13 +70,13 @@ public struct SimulatorHarness: Sendable {
         let replayTask = Task { try await replay.run() }
         var iterator = ports.stream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        return SimulatorHarness(replay: replay, port: port, server: server, replayTask: replayTask, directory: directory)
+        return SimulatorHarness(replay: replay, port: port, server: server, replayTask: replayTask, directory: nil)
     }
 
     public func stop() {
         server.cancel()
         replayTask.cancel()
-        directory.remove()
+        directory?.remove()
     }
 
     public var wsURL: String { "ws://127.0.0.1:\(port)/v5/public/linear" }

@@ -14,8 +14,8 @@ import Testing
 /// answer Bybit documents (`bybit_v5.md` and Bybit's pages for query-api, account/info, order/history, closed-pnl,
 /// switch-mode, set-margin-mode and DCP): the simulator's bytes, parsed, not our own decoder's reading of them.
 @Suite(.serialized) struct SimEndpointTests {
-    /// One BTCUSDT instrument with Bybit's filters (prices 0.10…1999999.80, leverage 1…100 by 0.01).
-    static let instruments = Array(#"{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","priceScale":"2","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"0.10","maxPrice":"1999999.80","tickSize":"0.10"},"lotSizeFilter":{"maxOrderQty":"1190.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"500.000","minNotionalValue":"5"},"fundingInterval":480,"settleCoin":"USDT"}],"nextPageCursor":""},"retExtInfo":{},"time":0}"#.utf8)
+    /// One BTCUSDT instrument with Bybit's filters (prices 100.00…1999999.80, leverage 1…100 by 0.01).
+    static let instruments = Array(#"{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","priceScale":"2","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"100.00","maxPrice":"1999999.80","tickSize":"0.10"},"lotSizeFilter":{"maxOrderQty":"1190.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"500.000","minNotionalValue":"5"},"fundingInterval":480,"settleCoin":"USDT"}],"nextPageCursor":""},"retExtInfo":{},"time":0}"#.utf8)
 
     static let withdrawer = SimAccountSpec(name: "w", apiKey: "w-key", apiSecret: "w-secret", deposit: USDT(units: 100_000_000_000),
                                            permissions: ["ContractTrade": ["Order", "Position"], "Wallet": ["AccountTransfer", "Withdraw"]],
@@ -115,8 +115,8 @@ import Testing
             #"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Limit","qty":"0.001","price":"2000000.00","orderLinkId":"too-high"}"#)
         #expect(above.retCode == 110003 && above.retMsg == "Order price is out of permissible range")
         let below = try await client.post("/v5/order/create",
-            #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"100","price":"0.00","orderLinkId":"too-low"}"#)
-        #expect(below.retCode == 10001 || below.retCode == 110003)   // 0 is refused as a non-positive price first
+            #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.100","price":"50.00","orderLinkId":"too-low"}"#)
+        #expect(below.retCode == 110003 && below.retMsg == "Order price is out of permissible range")
         let offStep = try await client.post("/v5/position/set-leverage",
             #"{"category":"linear","symbol":"BTCUSDT","buyLeverage":"10.005","sellLeverage":"10.005"}"#)
         #expect(offStep.retCode == 10001 && offStep.retMsg == "params error: leverage is not a multiple of leverageStep")
@@ -278,6 +278,9 @@ import Testing
         let refused = try await RawBybitClient(port: sim.port, apiKey: "w-key", secret: "w-secret")
             .post("/v5/order/disconnected-cancel-all", #"{"product":"DERIVATIVES","timeWindow":10}"#)
         #expect(refused.retCode == 10005)
+        // Granted DCP has Bybit's default window (10 s for derivatives) before anything is set.
+        let defaults = try await client.get("/v5/account/query-dcp-info")
+        #expect(defaults.result?["dcpInfos"] as? [[String: String]] == [["product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": "10"]])
         let set = try await client.post("/v5/order/disconnected-cancel-all", #"{"product":"DERIVATIVES","timeWindow":10}"#)
         #expect(set.text == #"{"retCode":0,"retMsg":"success"}"#)
         let info = try await client.get("/v5/account/query-dcp-info")
@@ -304,5 +307,26 @@ import Testing
         #expect(await eventually { await sim.replay.dcpFired["default"] == 1 })
         let order = try #require(await sim.replay.account("default")?.orders.values.first { $0.orderLinkId == "resting" })
         #expect(order.orderStatus == .cancelled && order.cancelType == "CancelByDCP")
+        // A reset forgets DCP state with the accounts.
+        await sim.replay.resetAccounts()
+        let fired = await sim.replay.dcpFired, timers = await sim.replay.dcpTimers
+        #expect(fired.isEmpty && timers.isEmpty)
+    }
+
+    @Test func aReadOnlyKeyOrOneWithoutTradingPermissionIsRefused() async throws {
+        let readOnly = SimAccountSpec(name: "ro", apiKey: "ro-key", apiSecret: "ro-secret", deposit: USDT(units: 100_000_000_000), readOnly: 1)
+        let noOrders = SimAccountSpec(name: "np", apiKey: "np-key", apiSecret: "np-secret", deposit: USDT(units: 100_000_000_000),
+                                      permissions: ["ContractTrade": ["Position"]])
+        let sim = try await Self.sim(accounts: [.defaultTestAccount, readOnly, noOrders])
+        defer { sim.stop() }
+        let order = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Market","qty":"0.010","orderLinkId":"x"}"#
+        for (key, secret) in [("ro-key", "ro-secret"), ("np-key", "np-secret")] {
+            let client = RawBybitClient(port: sim.port, apiKey: key, secret: secret)
+            let refused = try await client.post("/v5/order/create", order)
+            #expect(refused.retCode == 10005 && refused.retMsg == "Permission denied, please check your API key permissions.")
+            #expect(try await client.get("/v5/order/realtime", "category=linear&settleCoin=USDT").retCode == 0)   // reading is allowed
+        }
+        #expect(try await RawBybitClient(port: sim.port, apiKey: "np-key", secret: "np-secret")
+            .post("/v5/position/set-leverage", #"{"category":"linear","symbol":"BTCUSDT","buyLeverage":"5","sellLeverage":"5"}"#).retCode == 0)
     }
 }

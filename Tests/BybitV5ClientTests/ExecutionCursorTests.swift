@@ -113,26 +113,45 @@ import Testing
         let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
         let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, logger: logger)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private")
-        configuration.backoff = ReconnectBackoff(initial: .milliseconds(20), maximum: .milliseconds(50))
+        configuration.backoff = ReconnectBackoff(initial: .seconds(1), maximum: .seconds(1), jitter: 0)
         configuration.eventBuffer = 4   // connected, authenticated, gap, backfill: `trusted` no longer fits
+        let timer = ManualClock(startingAt: 1)
         let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
-                                         cursor: InMemoryExecutionCursor(), logger: logger)
+                                         cursor: InMemoryExecutionCursor(), timer: timer, logger: logger)
         let running = Task { await client.run() }
         defer { running.cancel() }
-        // Nobody reads: instead of dropping, the client closes the connection and backfills on the next one.
-        let reconnected = await eventually { server.hits("/v5/execution/list") >= 2 }
-        #expect(reconnected)
-        var iterator = client.events.makeAsyncIterator()
-        var names: [String] = []
-        for _ in 0..<4 {
-            switch await iterator.next() {
-            case .connected?: names.append("connected")
-            case .authenticated?: names.append("authenticated")
-            case .gap?: names.append("gap")
-            case let .backfill(executions, _, _, _)?: names.append("backfill:\(executions.count)")
-            default: names.append("other")
-            }
+        // Nobody reads: the connection is closed instead of dropping a fill.
+        #expect(await eventually { server.hits("/v5/execution/list") == 1 && timer.nextDeadline == timer.instant() + .seconds(1) })
+        // While the consumer stays behind, reconnects neither authenticate nor backfill (no REST hammering).
+        for attempt in 2...4 {
+            timer.advance(by: .seconds(1))
+            #expect(await eventually { server.connections == attempt && timer.nextDeadline == timer.instant() + .seconds(1) })
         }
-        #expect(names == ["connected", "authenticated", "gap", "backfill:2"])
+        #expect(server.hits("/v5/execution/list") == 1)
+        // The consumer reads again: the four buffered events, then the gap it was owed, then a whole new handshake
+        // whose backfill delivers the uncommitted fills again.
+        let log = PrivateEventLog()
+        let consumer = Task { for await e in client.events { log.append(e) } }
+        defer { consumer.cancel() }
+        #expect(await log.wait { $0.count >= 4 })
+        timer.advance(by: .seconds(1))
+        #expect(await log.wait { _ in log.names.filter { $0 == "trusted" }.count == 1 && log.executions.contains { $0.execId == "E3" } })
+        let names = log.names
+        #expect(Array(names.prefix(5)) == ["connected", "authenticated", "gap", "backfill", "gap"])
+        let second = Array(names.dropFirst(5).filter { $0 != "failed" }.prefix(5))
+        #expect(second == ["connected", "authenticated", "gap", "backfill", "trusted"])
+        let backfills = log.snapshot.compactMap { e -> [String]? in if case let .backfill(l, _, _, _) = e { l.map(\.execId) } else { nil } }
+        #expect(backfills == [["E1", "E2"], ["E1", "E2"]])
+        #expect(server.hits("/v5/execution/list") == 2)
+    }
+
+    @Test func aLiveCopyOfABackfilledFillIsNotDeliveredTwice() async throws {
+        let server = try await FakePrivateBybit.start(pushAfterBackfill: true)
+        defer { server.task.cancel() }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        // The live frame (E2, already backfilled, and E3) arrives after `trusted`.
+        #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E3" } })
+        #expect(Self.executionIDs(session.log) == ["E1", "E2", "E3"])
     }
 }

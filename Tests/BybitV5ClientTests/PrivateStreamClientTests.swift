@@ -33,12 +33,20 @@ final class FakePrivateBybit: Sendable {
     static let order = #"{"orderId":"o-2","orderLinkId":"link-2","symbol":"BTCUSDT","price":"95000.0","qty":"0.002","side":"Buy","positionIdx":0,"orderStatus":"New","cancelType":"UNKNOWN","rejectReason":"EC_NoError","avgPrice":"0","leavesQty":"0.002","leavesValue":"190","cumExecQty":"0","cumExecValue":"0","cumExecFee":"0","timeInForce":"PostOnly","orderType":"Limit","stopOrderType":"UNKNOWN","triggerPrice":"0","reduceOnly":false,"closeOnTrigger":false,"createdTime":"1746270400000","updatedTime":"1746270400001"}"#
     static let position = #"{"positionIdx":0,"symbol":"BTCUSDT","side":"Buy","size":"0.001","avgPrice":"96000","positionValue":"96","tradeMode":0,"positionStatus":"Normal","leverage":"5","markPrice":"96010","liqPrice":"","unrealisedPnl":"0.01","cumRealisedPnl":"-0.0264","seq":7,"createdTime":"1746270400000","updatedTime":"1746270400400"}"#
 
-    init(port: Int, task: Task<Void, any Error>) {
+    init(port: Int, task: Task<Void, any Error>, pushAfterBackfill: Bool) {
         self.port = port
         self.task = task
+        self.pushAfterBackfill = pushAfterBackfill
     }
 
-    static func start() async throws -> FakePrivateBybit {
+    /// WebSocket connections accepted so far.
+    var connections: Int { connectionCount.withLock { $0 } }
+    let connectionCount = Mutex(0)
+    /// Push the live execution frame only once the backfill's last REST read was answered (it then arrives after
+    /// `trusted`), instead of right after the subscribe ack.
+    let pushAfterBackfill: Bool
+
+    static func start(pushAfterBackfill: Bool = false) async throws -> FakePrivateBybit {
         let holder = Mutex<FakePrivateBybit?>(nil)
         let router = Router(context: BasicWebSocketRequestContext.self)
         @Sendable func envelope(_ result: String) -> Response {
@@ -67,6 +75,8 @@ final class FakePrivateBybit: Sendable {
             return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(position)]}"#)
         }
         router.ws("/v5/private") { inbound, outbound, _ in
+            let this = holder.withLock { $0 }
+            this?.connectionCount.withLock { $0 += 1 }
             let (dropped, drop) = AsyncStream.makeStream(of: Void.self)
             holder.withLock { $0 }?.drops.withLock { $0.append(drop) }
             await withTaskGroup(of: Void.self) { group in
@@ -91,6 +101,11 @@ final class FakePrivateBybit: Sendable {
                             case "subscribe":
                                 guard authed else { continue }   // nothing is honoured before auth
                                 try await outbound.write(.text(#"{"success":true,"ret_msg":"","op":"subscribe","conn_id":"c1"}"#))
+                                if let server = this, server.pushAfterBackfill {
+                                    let before = server.hits("/v5/position/list")
+                                    _ = await eventually { server.hits("/v5/position/list") > before }
+                                    try await Task.sleep(for: .milliseconds(50))   // the client turns trusted meanwhile
+                                }
                                 // A fill arrives while the client is still backfilling: E2 (also in the
                                 // backfill) and E3 (only live).
                                 try await outbound.write(.text(#"{"id":"x","topic":"execution","creationTime":1746270400300,"data":[\#(execution("E2", time: base + 200)),\#(execution("E3", time: base + 300))]}"#))
@@ -114,7 +129,7 @@ final class FakePrivateBybit: Sendable {
                               onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         var iterator = ports.stream.makeAsyncIterator()
-        let server = FakePrivateBybit(port: await iterator.next() ?? 0, task: task)
+        let server = FakePrivateBybit(port: await iterator.next() ?? 0, task: task, pushAfterBackfill: pushAfterBackfill)
         holder.withLock { $0 = server }
         return server
     }
