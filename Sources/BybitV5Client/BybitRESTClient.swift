@@ -63,6 +63,8 @@ public actor BybitRESTClient {
     let timeout: Duration
     /// Server time − local time, in ms (measured by ``synchronizeTime()``).
     public private(set) var serverOffsetMilliseconds: Int64 = 0
+    /// When the offset was last measured (task clock; nil: never).
+    public private(set) var offsetMeasuredAt: ClockInstant?
     /// Last rate-limit headers per endpoint, with the local time they were seen.
     private var limits: [String: (headers: BybitRateLimitHeaders, seenAt: LocalTime)] = [:]
     /// Bybit's limits are per second: an unreported reset means the current window ends 1 s after it began.
@@ -100,6 +102,7 @@ public actor BybitRESTClient {
         guard let server = response.result else { throw .rest(.decode(endpoint: "/v5/market/time", .missingField("result"))) }
         let midpoint = (sent.nanoseconds + received.nanoseconds) / 2 / 1_000_000
         serverOffsetMilliseconds = server.nanoseconds / 1_000_000 - midpoint
+        offsetMeasuredAt = timer.instant()
         return serverOffsetMilliseconds
     }
 

@@ -15,6 +15,10 @@ public struct PrivateStreamConfiguration: Sendable {
     public var pongTimeout: Duration = .seconds(10)
     /// Auth `expires` = now + this (Bybit rejects an `expires` in the past; 1 s windows fail in practice).
     public var authExpiry: Duration = .seconds(10)
+    /// Before auth the server-time offset is re-measured when older than this, waiting at most `clockSyncTimeout`:
+    /// a slow REST path never holds the private stream unauthenticated for long (with DCP on, that would be a cancel-all).
+    public var clockResync: Duration = .seconds(300)
+    public var clockSyncTimeout: Duration = .seconds(2)
     /// How long to wait for the auth answer and each subscribe ack.
     public var replyTimeout: Duration = .seconds(10)
     /// Backfill reaches at most this far back when no cursor exists (Bybit keeps 7 days per request window).
@@ -228,8 +232,16 @@ public final class PrivateStreamClient: Sendable {
     /// pinger keep the connection from there).
     private func handshake(outbound: WebSocketOutboundWriter, replies: ReplyMailbox<BybitControlFrame>,
                            gate: Gate) async throws -> PrivateStreamFailure? {
-        // `expires` is judged on Bybit's clock: measure the offset before every auth.
-        _ = try? await rest.synchronizeTime()
+        // `expires` is judged on Bybit's clock: the cached offset unless it is stale, then a bounded re-measure.
+        let measured = await rest.offsetMeasuredAt
+        if measured.map({ timer.instant() - $0 > configuration.clockResync }) ?? true {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try? await self.rest.synchronizeTime() }
+                group.addTask { try? await self.timer.sleep(for: self.configuration.clockSyncTimeout) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         let offset = await rest.serverOffsetMilliseconds
         let expires = clock.now().nanoseconds / 1_000_000 + offset + configuration.authExpiry.milliseconds
         try await outbound.write(.text(signer.webSocketAuthFrame(expires: expires, requestID: "auth")))
@@ -260,10 +272,13 @@ public final class PrivateStreamClient: Sendable {
         if overflowed.withLock({ $0 }) { return .consumerTooSlow }
         emit(.backfill(executions: unpersisted, openOrders: backfill.orders, positions: backfill.positions, at: clock.now()))
         let backfilled = Set(backfill.executions.map(\.execId))
-        // Order and position updates older than the REST snapshot would move state backwards.
-        var snapshotTime: [String: ExchangeTime] = [:]
-        for o in backfill.orders { snapshotTime["o:" + o.orderId] = o.updatedTime }
-        for p in backfill.positions { snapshotTime["p:" + p.symbol] = p.updatedTime }
+        // Held order and position updates the REST snapshot already includes would move state backwards. Judged by
+        // progress, not by millisecond (two updates can share one): an order by (status rank, executed quantity), a
+        // position by `seq`.
+        var snapshotOrders: [String: BybitOrder] = [:]
+        for o in backfill.orders { snapshotOrders[o.orderId] = o }
+        var snapshotSeq: [String: Int64] = [:]
+        for p in backfill.positions { if let seq = p.seq { snapshotSeq[p.symbol] = seq } }
         gate.state.withLock { g in
             g.trusted = true
             g.persisted = persisted
@@ -275,10 +290,10 @@ public final class PrivateStreamClient: Sendable {
                     let fresh = list.filter { !backfilled.contains($0.execId) }
                     if !fresh.isEmpty { deliver(.executions(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 case let .orders(list, envelope):
-                    let fresh = list.filter { o in snapshotTime["o:" + o.orderId].map { o.updatedTime > $0 } ?? true }
+                    let fresh = list.filter { o in snapshotOrders[o.orderId].map { Self.isAhead(o, of: $0) } ?? true }
                     if !fresh.isEmpty { deliver(.orders(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 case let .positions(list, envelope):
-                    let fresh = list.filter { p in snapshotTime["p:" + p.symbol].map { (p.updatedTime ?? .init(milliseconds: 0)) > $0 } ?? true }
+                    let fresh = list.filter { p in snapshotSeq[p.symbol].map { (p.seq ?? .max) > $0 } ?? true }
                     if !fresh.isEmpty { deliver(.positions(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 default:
                     deliver(message, skipping: persisted, backfilled: backfilled)
@@ -287,6 +302,22 @@ public final class PrivateStreamClient: Sendable {
             g.held = []
         }
         return overflowed.withLock { $0 } ? .consumerTooSlow : nil
+    }
+
+    /// Whether a held order update shows more progress than the snapshot's record of the same order: a later
+    /// lifecycle stage, or the same stage with more executed, or a later update time at equal progress.
+    static func isAhead(_ update: BybitOrder, of snapshot: BybitOrder) -> Bool {
+        func rank(_ s: BybitOrderStatus) -> Int {
+            switch s {
+            case .untriggered: 0
+            case .triggered: 1
+            case .new: 2
+            case .partiallyFilled: 3
+            case .filled, .cancelled, .rejected, .partiallyFilledCanceled, .deactivated: 4
+            }
+        }
+        let a = (rank(update.orderStatus), update.cumExecQty), b = (rank(snapshot.orderStatus), snapshot.cumExecQty)
+        return a != b ? a > b : update.updatedTime > snapshot.updatedTime
     }
 
     /// Delivers a live message; executions this connection's backfill already delivered, or the cursor lists as

@@ -41,7 +41,10 @@ public struct RawBybitClient: Sendable {
         request.method = method
         if signed {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            for h in signer.headers(timestamp: now, payload: method == .GET ? query : body) { request.headers.add(name: h.name, value: h.value) }
+            // A wide receive window: a loaded CI machine can take seconds between signing and the server's check.
+            for h in signer.headers(timestamp: now, recvWindow: 30_000, payload: method == .GET ? query : body) {
+                request.headers.add(name: h.name, value: h.value)
+            }
         }
         if method == .POST {
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -46,6 +46,7 @@ import Testing
         let sim = try await Self.sim()
         defer { sim.stop() }
         let bound = try await RawBybitClient(port: sim.port).get("/v5/user/query-api")
+        #expect(bound.retCode == 0, "\(bound.text)")
         // Every field of Bybit's documented example, no other.
         #expect(Self.keys(bound.result) == ["id", "note", "apiKey", "readOnly", "secret", "permissions", "ips", "type", "deadlineDay",
                                             "expiredAt", "createdAt", "unified", "uta", "userID", "inviterID", "vipLevel", "mktMakerLevel",

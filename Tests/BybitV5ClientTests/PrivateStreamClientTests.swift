@@ -45,6 +45,10 @@ final class FakePrivateBybit: Sendable {
     /// Push the live execution frame only once the backfill's last REST read was answered (it then arrives after
     /// `trusted`), instead of right after the subscribe ack.
     let pushAfterBackfill: Bool
+    /// Frames pushed right after the live execution frame (held while the client backfills).
+    let extraLive = Mutex<[String]>([])
+    /// `/v5/market/time` never answers (a slow REST path).
+    let timeHangs = Mutex(false)
 
     static func start(pushAfterBackfill: Bool = false) async throws -> FakePrivateBybit {
         let holder = Mutex<FakePrivateBybit?>(nil)
@@ -54,6 +58,7 @@ final class FakePrivateBybit: Sendable {
                 #"{"retCode":0,"retMsg":"OK","result":\#(result),"retExtInfo":{},"time":\#(SystemWallClock().now().nanoseconds / 1_000_000)}"#)))
         }
         router.get("/v5/market/time") { _, _ in
+            if holder.withLock({ $0 })?.timeHangs.withLock({ $0 }) == true { await awaitCancellation() }
             let ns = SystemWallClock().now().nanoseconds
             return envelope(#"{"timeSecond":"\#(ns / 1_000_000_000)","timeNano":"\#(ns)"}"#)
         }
@@ -109,6 +114,7 @@ final class FakePrivateBybit: Sendable {
                                 // A fill arrives while the client is still backfilling: E2 (also in the
                                 // backfill) and E3 (only live).
                                 try await outbound.write(.text(#"{"id":"x","topic":"execution","creationTime":1746270400300,"data":[\#(execution("E2", time: base + 200)),\#(execution("E3", time: base + 300))]}"#))
+                                for frame in this?.extraLive.withLock({ $0 }) ?? [] { try await outbound.write(.text(frame)) }
                             case "ping":
                                 try await outbound.write(.text(#"{"op":"pong","args":["\#(SystemWallClock().now().nanoseconds / 1_000_000)"],"conn_id":"c1"}"#))
                             default:
@@ -182,5 +188,42 @@ final class FakePrivateBybit: Sendable {
         })
         #expect(!log.names.contains("trusted") && !log.names.contains("gap"))
         #expect(server.hits("/v5/execution/list") == 0)
+    }
+
+    @Test func aHeldOrderUpdateInTheSnapshotsMillisecondIsKeptWhenItShowsProgress() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        // The snapshot has o-2 New at …401; the held update of the same millisecond has it partly filled.
+        let partly = FakePrivateBybit.order.replacingOccurrences(of: #""orderStatus":"New""#, with: #""orderStatus":"PartiallyFilled""#)
+            .replacingOccurrences(of: #""cumExecQty":"0""#, with: #""cumExecQty":"0.001""#)
+        let stale = FakePrivateBybit.order.replacingOccurrences(of: #""updatedTime":"1746270400001""#, with: #""updatedTime":"1746270399999""#)
+        server.extraLive.withLock { $0 = [#"{"id":"o1","topic":"order","creationTime":1746270400301,"data":[\#(partly),\#(stale)]}"#] }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.orders.contains { $0.orderStatus == .partiallyFilled } })
+        #expect(session.log.orders.map(\.orderStatus) == [.partiallyFilled])   // the older one is dropped
+    }
+
+    @Test func authDoesNotWaitLongForASlowClockSync() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        server.timeHangs.withLock { $0 = true }
+        var logger = Logger(label: "sync-test")
+        logger.logLevel = .critical
+        let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        let timer = ManualClock(startingAt: 1)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, timer: timer, logger: logger)
+        let client = PrivateStreamClient(configuration: PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private"),
+                                         credentials: credentials, rest: rest, cursor: InMemoryExecutionCursor(), timer: timer,
+                                         logger: logger)
+        let log = PrivateEventLog()
+        let tasks = [Task { for await e in client.events { log.append(e) } }, Task { await client.run() }]
+        defer { for t in tasks { t.cancel() } }
+        // The REST time call hangs; the stream waits only the sync timeout on its clock, then authenticates.
+        #expect(await log.wait { $0.count == 1 })   // connected
+        #expect(await eventually { timer.nextDeadline == timer.instant() + .seconds(2) })
+        #expect(!log.names.contains("authenticated"))
+        timer.advance(by: .seconds(2))
+        #expect(await log.wait { _ in log.names.contains("authenticated") })
     }
 }
