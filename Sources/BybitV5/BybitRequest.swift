@@ -80,8 +80,9 @@ public struct BybitRequest: Hashable, Sendable {
     /// Path plus query, e.g. `/v5/order/realtime?category=linear&symbol=BTCUSDT`.
     public var target: String { queryString.isEmpty ? path : "\(path)?\(queryString)" }
 
-    /// Percent-encodes everything but unreserved characters, `,` and `%`.
-    static func encode(_ text: String) -> String {
+    /// Percent-encodes everything but unreserved characters, `,` and `%` (Bybit's cursors come already encoded,
+    /// `page_token%3D39380%26`, and go back verbatim).
+    public static func encode(_ text: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
         let hex = Array("0123456789ABCDEF".utf8)

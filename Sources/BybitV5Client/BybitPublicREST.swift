@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BybitV5
 public import CascadeCore
 import NIOCore
 import NIOHTTP1
@@ -37,7 +38,8 @@ public struct BybitPublicREST: Sendable {
 
     /// GET `path?query` (query items kept in the given order).
     public func get(_ path: String, query: [(String, String)] = [], clock: any WallClock) async throws(Failure) -> Answer {
-        let q = query.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
+        // The signed client's encoding: a cursor Bybit returned already encoded goes back verbatim.
+        let q = query.map { "\($0.0)=\(BybitRequest.encode($0.1))" }.joined(separator: "&")
         var request = HTTPClientRequest(url: baseURL + path + (q.isEmpty ? "" : "?" + q))
         request.method = .GET
         request.headers.add(name: "User-Agent", value: "cascade")
@@ -51,23 +53,4 @@ public struct BybitPublicREST: Sendable {
             throw .transport("\(error)")
         }
     }
-
-    /// RFC 3986 unreserved characters pass; everything else is %-encoded.
-    static func percentEncode(_ s: String) -> String {
-        var out = ""
-        for byte in s.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(UnicodeScalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

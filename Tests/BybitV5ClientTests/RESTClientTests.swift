@@ -258,3 +258,28 @@ final class HitCounter: Sendable {
         }
     }
 }
+
+/// The recorder's public REST client sends a cursor Bybit returned (already percent-encoded) back verbatim.
+@Suite struct PublicRESTEncodingTests {
+    @Test func anEncodedCursorGoesBackVerbatim() async throws {
+        let seen = Mutex<String?>(nil)
+        let router = Router()
+        router.get("/v5/market/instruments-info") { request, _ -> Response in
+            seen.withLock { $0 = request.uri.query }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"retCode":0,"retMsg":"OK","result":{},"retExtInfo":{},"time":0}"#)))
+        }
+        let ports = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "public-rest")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        defer { task.cancel() }
+        var iterator = ports.stream.makeAsyncIterator()
+        let port = await iterator.next() ?? 0
+        let rest = BybitPublicREST(baseURL: "http://127.0.0.1:\(port)")
+        _ = try await rest.get("/v5/market/instruments-info", query: [("category", "linear"), ("cursor", "page_token%3D39380%26")],
+                               clock: SystemWallClock())
+        #expect(seen.withLock { $0 } == "category=linear&cursor=page_token%3D39380%26")
+    }
+}
