@@ -119,6 +119,11 @@ var package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "CascadeCoreTests", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
+        // A separate process the cursor's kill -9 test runs and kills (tests only; not a product).
+        .executableTarget(
+            name: "CursorProbe",
+            dependencies: ["BybitV5", "BybitV5Client", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/CursorProbe", swiftSettings: swiftSettings),
         .testTarget(
             name: "BybitV5Tests",
             dependencies: ["BybitV5", "CascadeTesting", .product(name: "Crypto", package: "swift-crypto")],
@@ -129,7 +134,7 @@ var package = Package(
         .testTarget(
             name: "BybitV5ClientTests",
             dependencies: [
-                "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording", "Simulation", "MarketData",
+                "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording", "Simulation", "MarketData", "CursorProbe",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "X509", package: "swift-certificates"),

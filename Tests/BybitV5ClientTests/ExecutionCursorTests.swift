@@ -6,6 +6,9 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Fills are never lost: the cursor moves only when the consumer commits, it is durable, a backfill re-reads the
 /// overlap window and skips what was persisted, and an unreadable cursor is never taken for "none".
@@ -153,5 +156,59 @@ import Testing
         // The live frame (E2, already backfilled, and E3) arrives after `trusted`.
         #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E3" } })
         #expect(Self.executionIDs(session.log) == ["E1", "E2", "E3"])
+    }
+
+    /// The probe executable next to this test bundle (built with the tests).
+    static var probePath: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        return bundle.appendingPathComponent("CursorProbe").path
+    }
+
+    static func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    @Test func aKill9BetweenDeliveryAndPersistenceRedeliversTheFill() async throws {
+        let probe = Self.probePath
+        guard FileManager.default.isExecutableFile(atPath: probe) else {
+            Issue.record("CursorProbe not built at \(probe)")
+            return
+        }
+        let directory = try TemporaryDirectory("kill9")
+        defer { directory.remove() }
+        let cursor = directory.file("cursor.json")
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        func launch(_ mode: String, log: String) throws -> Process {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: probe)
+            process.arguments = [String(server.port), cursor, log, mode]
+            try process.run()
+            return process
+        }
+        // First life: E1, E2 (backfill) and E3 (live) are handed over, and the process is killed before persisting.
+        let first = directory.file("first.log")
+        let one = try launch("hold", log: first)
+        #expect(await eventually(.seconds(30)) { Self.lines(first).contains("delivered E3") })
+        kill(one.processIdentifier, SIGKILL)
+        one.waitUntilExit()
+        #expect(one.terminationReason == .uncaughtSignal && !FileManager.default.fileExists(atPath: cursor))
+        // Second life: every one of them comes again, and this time each is committed.
+        let second = directory.file("second.log")
+        let two = try launch("commit", log: second)
+        #expect(await eventually(.seconds(30)) { Self.lines(second).contains("committed E3") })
+        kill(two.processIdentifier, SIGKILL)
+        two.waitUntilExit()
+        #expect(Set(Self.lines(second).filter { $0.hasPrefix("delivered") }) == ["delivered E1", "delivered E2", "delivered E3"])
+        // Third life: nothing committed comes back. (An order update pushed after the live executions marks the end of
+        // what the connection delivers: the probe logs it after any execution that came before it.)
+        let update = FakePrivateBybit.order.replacingOccurrences(of: #""updatedTime":"1746270400001""#, with: #""updatedTime":"1746270400002""#)
+        server.extraLive.withLock { $0 = [#"{"id":"o1","topic":"order","creationTime":1746270400301,"data":[\#(update)]}"#] }
+        let third = directory.file("third.log")
+        let three = try launch("hold", log: third)
+        #expect(await eventually(.seconds(30)) { Self.lines(third).contains("orders") })
+        kill(three.processIdentifier, SIGKILL)
+        three.waitUntilExit()
+        #expect(!Self.lines(third).contains { $0.hasPrefix("delivered") })
     }
 }
