@@ -50,7 +50,7 @@ extension MarketReplay {
     }
 
     private func statusJSON() -> String {
-        #"{"framesReplayed":\#(framesReplayed),"framesSent":\#(framesSent),"finished":\#(finished),"exchangeTime":\#(exchangeClock + timeOffset),"timeOffset":\#(timeOffset),"accounts":\#(venue.accounts.count),"connections":\#(subscribers.count),"faults":\#(faults.isActive),"clockOffsetsMs":[\#(clockOffsets.map { $0.map { String($0 / 1_000_000) } ?? "null" }.joined(separator: ","))]}"#
+        #"{"framesReplayed":\#(framesReplayed),"framesSent":\#(framesSent),"finished":\#(finished),"exchangeTime":\#(exchangeClock + timeOffset),"timeOffset":\#(timeOffset),"accounts":\#(venue.accounts.count),"connections":\#(subscribers.count),"slowConsumersClosed":\#(slowConsumersDisconnected),"faults":\#(faults.isActive),"clockOffsetsMs":[\#(clockOffsets.map { $0.map { String($0 / 1_000_000) } ?? "null" }.joined(separator: ","))]}"#
     }
 
     /// Every account starts again from its deposit (no orders, positions or executions) on the market as it is

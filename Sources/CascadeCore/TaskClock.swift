@@ -72,6 +72,8 @@ public final class EventClock: TaskClock, WallClock {
 
     /// Tasks currently asleep on this clock.
     public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
+    /// Cancellations remembered for sleeps not yet registered (0 once every sleep is over).
+    public var leftoverCancellations: Int { state.withLock { $0.cancelledEarly.count } }
     /// The earliest deadline anyone sleeps until, if any.
     public var nextDeadline: ClockInstant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
@@ -81,6 +83,8 @@ public final class EventClock: TaskClock, WallClock {
             s.nextID += 1
             return s.nextID
         }
+        // A cancellation racing a normal wake-up may leave this id behind: it is forgotten once the sleep is over.
+        defer { _ = state.withLock { $0.cancelledEarly.remove(id) } }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let (resumeNow, watchers) = state.withLock { s -> (Bool, [CheckedContinuation<Void, Never>]) in

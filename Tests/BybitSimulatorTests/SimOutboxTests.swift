@@ -82,6 +82,7 @@ import Darwin
         let stuck = try Self.stuckClient(port: sim.port)
         defer { close(stuck) }
         #expect(await eventually(.seconds(30)) { await sim.replay.slowConsumersDisconnected == 1 })
+        #expect(try await RawBybitClient(port: sim.port).get("/_cascade/status", signed: false).json?["slowConsumersClosed"] as? Int == 1)
         // Its socket is closed, even though a write to it was still pending.
         #expect(await eventually { await sim.replay.socketsOpen == 1 })
         // The replay goes on to the end for the reader, which gets every frame and is never closed.

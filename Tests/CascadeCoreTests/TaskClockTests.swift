@@ -52,6 +52,21 @@ struct TaskClockTests {
         #expect(clock.sleeperCount == 0)
     }
 
+    @Test func manySleepsCancelledAtRandomLeaveNothingBehind() async throws {
+        let clock = EventClock()
+        for round in 0..<200 {
+            let sleeper = Task { try await clock.sleep(for: .seconds(1)) }
+            if round % 2 == 0 {
+                // Woken, then cancelled before the woken task has run: the cancellation finds no sleeper.
+                await clock.waitForSleepers(1)
+                clock.advance(by: .seconds(1))
+            }
+            sleeper.cancel()
+            _ = try? await sleeper.value
+        }
+        #expect(clock.sleeperCount == 0 && clock.leftoverCancellations == 0)
+    }
+
     @Test func instantArithmeticSaturates() {
         let far = ClockInstant(nanoseconds: .max - 5) + .seconds(10)
         #expect(far.nanoseconds == .max)
