@@ -30,7 +30,7 @@ extension MarketReplay {
             let key = BybitRESTEncoder.APIKeyDescription(
                 apiKey: spec.apiKey, note: "cascade sim account \(spec.name)", readOnly: spec.readOnly, permissions: groups,
                 ips: spec.ips, deadlineDay: spec.ips.contains("*") ? 90 : 0, expiredAt: spec.expiredAt,
-                createdAt: Self.iso8601(milliseconds: replayStartWallMilliseconds), userID: userID)
+                createdAt: UTCFormat.iso8601Seconds(replayStartWallMilliseconds), userID: userID)
             return ok(BybitRESTEncoder.apiKeyInfo(key), "")
         case ("GET", "/v5/account/info"):
             return (200, BybitRESTEncoder.bareEnvelope(result: BybitRESTEncoder.accountInfo(updatedTime: replayStartWallMilliseconds),
@@ -84,13 +84,6 @@ extension MarketReplay {
         default:
             return nil
         }
-    }
-
-    /// `2024-07-19T00:00:21Z` for a wall time in ms.
-    static func iso8601(milliseconds: Int64) -> String {
-        let f = UTCFormat.fields(milliseconds: milliseconds)
-        func pad(_ v: Int64, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
-        return "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))Z"
     }
 
     // MARK: - Disconnect-cancel (DCP)

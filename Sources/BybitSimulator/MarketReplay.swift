@@ -149,13 +149,13 @@ public actor MarketReplay {
     /// private ones reconnect and backfill. Nothing is silently dropped from an open connection.
     func enqueue(_ item: SimOutgoing, to id: Int) {
         guard let subscriber = subscribers[id] else { return }
-        if let reason = subscriber.backlog.overLimit(outboxLimits, now: timer.instant()) {
+        switch subscriber.backlog.admit(bytes: item.text.utf8.count, limits: outboxLimits) {
+        case let .refused(reason):
             closeSlowConsumer(id, reason: reason)
-            return
+        case let .queued(behind):
+            if case .dropped = subscriber.outbox.yield(item) { closeSlowConsumer(id, reason: "outbox full") }
+            if behind { readerBehind = true }
         }
-        subscriber.backlog.queued(bytes: item.text.utf8.count)
-        if case .dropped = subscriber.outbox.yield(item) { closeSlowConsumer(id, reason: "outbox full") }
-        if subscriber.backlog.bytes > outboxLimits.softBytes { readerBehind = true }
     }
 
     func closeSlowConsumer(_ id: Int, reason: String, stalledFor: Duration? = nil) {
@@ -312,21 +312,13 @@ public actor MarketReplay {
         if !Task.isCancelled { endOfData() }
     }
 
-    /// Unpaced replay: waits while a connection holds more than the soft limit and its writer still moves. A
-    /// writer stuck past the stall limit gets its connection closed, so one client never holds up the others.
+    /// Unpaced replay: waits while a connection holds more than the soft limit, until its writer drains it. A writer
+    /// stuck past the stall limit is closed by its connection's watchdog, which ends the wait: one client never
+    /// holds up the others.
     private func waitForReaders() async {
         while let id = connectionOrder.first(where: { (subscribers[$0]?.backlog.bytes ?? 0) > outboxLimits.softBytes }),
               let backlog = subscribers[id]?.backlog {
-            if let reason = backlog.overLimit(outboxLimits, now: timer.instant()) {
-                closeSlowConsumer(id, reason: reason)
-                continue
-            }
-            let deadline = (backlog.writePendingSince ?? timer.instant()) + outboxLimits.stall
-            await backlog.waitForDrain(below: outboxLimits.softBytes / 2, until: deadline, timer: timer)
-            if subscribers[id] != nil, backlog.bytes > outboxLimits.softBytes,
-               let reason = backlog.overLimit(outboxLimits, now: timer.instant()) {
-                closeSlowConsumer(id, reason: reason)
-            }
+            await backlog.waitForDrain(below: outboxLimits.softBytes / 2)
         }
     }
 
@@ -495,9 +487,23 @@ final class SimBacklog: Sendable {
     var isAbandoned: Bool { state.withLock { $0.abandoned } }
 
     var bytes: Int { state.withLock { $0.bytes } }
-    var writePendingSince: ClockInstant? { state.withLock { $0.writePendingSince } }
+    enum Admission {
+        /// Over a limit: the connection must be closed.
+        case refused(String)
+        /// Queued; `behind` when more than the soft limit is now waiting.
+        case queued(behind: Bool)
+    }
 
-    func queued(bytes: Int) { state.withLock { $0.frames += 1; $0.bytes += bytes } }
+    /// Counts one frame in, in one step with the limit checks (the replay calls this for every frame it sends).
+    func admit(bytes: Int, limits: SimOutboxLimits) -> Admission {
+        state.withLock { s in
+            if s.bytes >= limits.bytes { return .refused("\(s.bytes) bytes queued") }
+            if s.frames >= limits.frames { return .refused("\(s.frames) frames queued") }
+            s.frames += 1
+            s.bytes += bytes
+            return .queued(behind: s.bytes > limits.softBytes)
+        }
+    }
 
     func writeStarted(at now: ClockInstant) {
         state.withLock { s in
@@ -516,21 +522,9 @@ final class SimBacklog: Sendable {
         progress.signal()
     }
 
-    /// Why this connection must be closed, if it must.
-    func overLimit(_ limits: SimOutboxLimits, now: ClockInstant) -> String? {
-        state.withLock { s in
-            if let since = s.writePendingSince, now - since >= limits.stall { return "not reading for \(now - since)" }
-            if s.bytes >= limits.bytes { return "\(s.bytes) bytes queued" }
-            if s.frames >= limits.frames { return "\(s.frames) frames queued" }
-            return nil
-        }
-    }
-
-    /// Returns when fewer than `below` bytes are queued, at `deadline`, or when the connection is given up.
-    func waitForDrain(below: Int, until deadline: ClockInstant, timer: any TaskClock) async {
-        while bytes >= below, !isAbandoned, timer.instant() < deadline {
-            await progress.wait(until: deadline, timer: timer)
-        }
+    /// Returns when fewer than `below` bytes are queued, or when the connection is given up.
+    func waitForDrain(below: Int) async {
+        while bytes >= below, !isAbandoned { await progress.wait() }
     }
 }
 

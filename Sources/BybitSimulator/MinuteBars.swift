@@ -11,6 +11,15 @@ struct MinuteBars {
         var close: Price
         var volume: Quantity
         var turnover: USDT
+
+        /// Extends this bar by a later one (or a print, as a one-print bar) of the same span.
+        mutating func absorb(_ later: Bar) {
+            high = max(high, later.high)
+            low = min(low, later.low)
+            close = later.close
+            volume = volume + later.volume
+            turnover = turnover + later.turnover
+        }
     }
 
     static let capacity = 200_000   // ~139 days of minutes
@@ -20,24 +29,19 @@ struct MinuteBars {
     /// Adds a trade at `time` (ms, clients' clock).
     mutating func add(price: Price, qty: Quantity, value: USDT, at time: Int64) {
         let start = time - ((time % 60_000) + 60_000) % 60_000
+        let print = Bar(start: start, open: price, high: price, low: price, close: price, volume: qty, turnover: value)
         if let last = bars.last, last.start == start {
-            var b = last
-            b.high = max(b.high, price)
-            b.low = min(b.low, price)
-            b.close = price
-            b.volume = b.volume + qty
-            b.turnover = b.turnover + value
-            bars[bars.count - 1] = b
+            bars[bars.count - 1].absorb(print)
         } else if let last = bars.last, start < last.start {
-            // A print stamped before the current bar (merge order): it belongs to an earlier bar; counted there.
+            // A print stamped before the current bar (merge order) belongs to an earlier bar: counted there, without
+            // moving that bar's close (later prints already set it).
             if let i = bars.lastIndex(where: { $0.start == start }) {
-                bars[i].high = max(bars[i].high, price)
-                bars[i].low = min(bars[i].low, price)
-                bars[i].volume = bars[i].volume + qty
-                bars[i].turnover = bars[i].turnover + value
+                let close = bars[i].close
+                bars[i].absorb(print)
+                bars[i].close = close
             }
         } else {
-            bars.append(Bar(start: start, open: price, high: price, low: price, close: price, volume: qty, turnover: value))
+            bars.append(print)
             if bars.count - head > Self.capacity { head += 1 }
             if head > Self.capacity / 4 {
                 bars.removeFirst(head)
@@ -68,13 +72,8 @@ struct MinuteBars {
         var expected = first.start
         func append(_ b: Bar) {
             let k = bucket(b.start)
-            if var last = out.last, last.start == k {
-                last.high = max(last.high, b.high)
-                last.low = min(last.low, b.low)
-                last.close = b.close
-                last.volume = last.volume + b.volume
-                last.turnover = last.turnover + b.turnover
-                out[out.count - 1] = last
+            if let last = out.last, last.start == k {
+                out[out.count - 1].absorb(b)
             } else {
                 var n = b
                 n.start = k
@@ -93,19 +92,5 @@ struct MinuteBars {
         }
         let selected = out.filter { bar in (start.map { bar.start >= $0 } ?? true) && (end.map { bar.start <= $0 } ?? true) }
         return Array(selected.suffix(limit).reversed())
-    }
-}
-
-extension UTCFormat {
-    /// Milliseconds at 00:00 UTC on the first day of `month` of `year`.
-    static func milliseconds(year: Int64, month: Int64) -> Int64 {
-        // Days from civil (Howard Hinnant's algorithm).
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return (era * 146_097 + doe - 719_468) * 86_400_000
     }
 }

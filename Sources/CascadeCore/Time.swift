@@ -36,6 +36,24 @@ public enum UTCFormat {
         return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2)) \(pad(h, 2)):\(pad(mi, 2)):\(pad(s, 2)).\(pad(f, 3))Z"
     }
 
+    /// `2024-07-18T23:57:01Z` (ISO 8601, whole seconds) for a millisecond timestamp, as Bybit prints dates.
+    public static func iso8601Seconds(_ ms: Int64) -> String {
+        let f = fields(milliseconds: ms)
+        return "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))Z"
+    }
+
+    /// Milliseconds at 00:00 UTC on the first day of `month` of `year`.
+    public static func milliseconds(year: Int64, month: Int64) -> Int64 {
+        // Days from civil (Howard Hinnant's algorithm, the inverse of `civil(days:)`).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return (era * 146_097 + doe - 719_468) * 86_400_000
+    }
+
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
     /// UTC calendar fields of a millisecond timestamp: (year, month, day, hour, minute, second, millisecond).

@@ -26,10 +26,15 @@ public final class WakeupSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns on the next signal (or one already pending), at `deadline` (nil: none), or on cancellation.
-    public func wait(until deadline: ClockInstant? = nil, timer: any TaskClock) async {
+    /// Returns on the next signal (or one already pending), or on cancellation.
+    public func wait() async {
         if state.withLock({ s in defer { s.pending = false }; return s.pending }) { return }
-        guard let deadline else { return await waitForSignal() }
+        await waitForSignal()
+    }
+
+    /// Returns on the next signal (or one already pending), at `deadline` on `timer`, or on cancellation.
+    public func wait(until deadline: ClockInstant, timer: any TaskClock) async {
+        if state.withLock({ s in defer { s.pending = false }; return s.pending }) { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForSignal() }
             group.addTask { try? await timer.sleep(until: deadline) }

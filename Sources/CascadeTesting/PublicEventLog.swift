@@ -12,7 +12,6 @@ extension ObservedLog where Event == PublicStreamEvent {
         return (log, { running.cancel(); consumer.cancel() })
     }
 
-    public func wait(timeout: Duration, _ condition: ([PublicStreamEvent]) -> Bool) async -> Bool { await wait(timeout, condition) }
 }
 
 extension PublicStreamEvent {

@@ -150,7 +150,7 @@ import Testing
         let c = client(sim.wsURL) { $0.maxFrameSize = 256 }
         let (log, stop) = EventLog.running(c)
         defer { stop() }
-        #expect(await log.wait(timeout: .seconds(3)) { $0.contains { $0.disconnectReason == .oversizeFrame } }, "\(log.snapshot.compactMap(\.disconnectReason))")
+        #expect(await log.wait(.seconds(3)) { $0.contains { $0.disconnectReason == .oversizeFrame } }, "\(log.snapshot.compactMap(\.disconnectReason))")
     }
 
     @Test func backoffIsBoundedAndJittered() {
