@@ -81,6 +81,18 @@ var package = Package(
             swiftSettings: swiftSettings),
         // Order books and ticker state on integer prices.
         .target(name: "MarketData", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
+        // Streaming features over FeedState and the cascade detector: one code path for backtest, paper and live.
+        // The detector sits here, not in Strategy, because its episode state is itself a feature.
+        .target(
+            name: "Features",
+            dependencies: ["CascadeCore", "MarketData", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        // Recordings → decoder → FeedState → features and detector: what `cascade features`/`detect`, the leakage
+        // check and the benchmark run.
+        .target(
+            name: "FeatureReplay",
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Features"],
+            swiftSettings: swiftSettings),
         // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
         .target(name: "Simulation", dependencies: ["CascadeCore", "MarketData"], swiftSettings: swiftSettings),
         // zlib, linked directly: the recorder needs gzip member boundaries (one member per flush).
@@ -99,7 +111,7 @@ var package = Package(
             name: "CascadeCLI",
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit",
-                "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation",
+                "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation", "Features", "FeatureReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -158,6 +170,10 @@ var package = Package(
                 "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeTesting", "Simulation", "MarketData", "Recording",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FeaturesTests",
+            dependencies: ["Features", "FeatureReplay", "MarketData", "CascadeTesting", "BybitV5", "Recording"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),

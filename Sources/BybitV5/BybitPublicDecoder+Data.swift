@@ -161,7 +161,8 @@ extension BybitPublicDecoder {
         // Bybit: `S` is the side of the liquidated *position*; Buy means a long was liquidated.
         return Liquidation(symbol: entry.symbol, liquidatedSide: side == .buy ? .long : .short,
                            qty: Quantity(units: qty), bankruptcyPrice: Price(units: price), notional: notional,
-                           updatedTime: time, exchangeTime: time, localTime: localTime)
+                           updatedTime: time, exchangeTime: time, localTime: localTime,
+                           source: legacy ? .throttled : .all)
     }
 
     private func parseTicker(_ s: inout JSONScanner) throws(BybitFrameError) -> TickerFields {

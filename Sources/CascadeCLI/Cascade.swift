@@ -7,5 +7,6 @@ struct Cascade: AsyncParsableCommand {
         commandName: "cascade",
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
         discussion: "Only commands that work are listed; backtests and trading arrive with later releases.",
-        subcommands: [RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self])
+        subcommands: [RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
+                      DetectCommand.self])
 }

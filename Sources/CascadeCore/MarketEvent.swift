@@ -88,7 +88,24 @@ public struct Trade: Sendable, Hashable {
     }
 }
 
-/// One forced liquidation (`allLiquidation`).
+/// Which Bybit liquidation feed an event came from. Thresholds learnt on one never apply to the other.
+public enum LiquidationSource: String, Hashable, Sendable, Codable, CaseIterable {
+    /// `allLiquidation.{symbol}` (from 2025-02-26): every liquidation, pushed every 500 ms.
+    case all
+    /// The old `liquidation.{symbol}` topic: at most one liquidation per second per symbol, a sample.
+    case throttled
+
+    /// First day of `allLiquidation` (2025-02-26 00:00 UTC, in ms): events dated earlier cannot come from it.
+    public static let allLiquidationLaunchMilliseconds: Int64 = 1_740_528_000_000
+
+    /// The source an event really came from: `allLiquidation` data dated before the topic existed is re-wrapped
+    /// throttled data (the shared 2024 series is), so it is classified `throttled`.
+    public static func classify(topic: LiquidationSource, eventTime: ExchangeTime) -> LiquidationSource {
+        topic == .all && eventTime.milliseconds < allLiquidationLaunchMilliseconds ? .throttled : topic
+    }
+}
+
+/// One forced liquidation (`allLiquidation` or the old `liquidation` topic).
 ///
 /// Bybit's `S` is the side of the **liquidated position**: `S=Buy` means a long was liquidated (the engine
 /// sold into the bids), `S=Sell` a short (the engine bought). This type stores the position side so the
@@ -104,9 +121,12 @@ public struct Liquidation: Sendable, Hashable {
     public var updatedTime: ExchangeTime
     public var exchangeTime: ExchangeTime
     public var localTime: LocalTime
+    /// The topic it arrived on (before ``LiquidationSource/classify(topic:eventTime:)``).
+    public var source: LiquidationSource
 
     public init(symbol: SymbolID, liquidatedSide: PositionSide, qty: Quantity, bankruptcyPrice: Price, notional: USDT,
-                updatedTime: ExchangeTime, exchangeTime: ExchangeTime, localTime: LocalTime) {
+                updatedTime: ExchangeTime, exchangeTime: ExchangeTime, localTime: LocalTime,
+                source: LiquidationSource) {
         self.symbol = symbol
         self.liquidatedSide = liquidatedSide
         self.qty = qty
@@ -115,6 +135,7 @@ public struct Liquidation: Sendable, Hashable {
         self.updatedTime = updatedTime
         self.exchangeTime = exchangeTime
         self.localTime = localTime
+        self.source = source
     }
 
     /// The side of the order the liquidation engine sent (the opposite of the position).

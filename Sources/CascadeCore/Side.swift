@@ -7,7 +7,7 @@ public enum Side: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertib
 }
 
 /// The side of a position (never confused with an order side: a long is closed by a sell).
-public enum PositionSide: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum PositionSide: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible, Codable {
     case long
     case short
     public var description: String { self == .long ? "long" : "short" }

@@ -53,10 +53,11 @@ public struct MarketBuilder: Sendable {
     }
 
     /// A liquidation updated at `updated` and published at `ts`.
-    public func liquidation(_ liquidated: PositionSide, qty: String, price: String, updated: Int64, ts: Int64) -> Liquidation {
+    public func liquidation(_ liquidated: PositionSide, qty: String, price: String, updated: Int64, ts: Int64,
+                            receivedNs: Int64? = nil, source: LiquidationSource = .all) -> Liquidation {
         Liquidation(symbol: instrument.id, liquidatedSide: liquidated, qty: q(qty), bankruptcyPrice: p(price),
                     notional: instrument.notional(price: p(price), qty: q(qty)) ?? .zero, updatedTime: t(updated), exchangeTime: t(ts),
-                    localTime: LocalTime(nanoseconds: ts * 1_000_000))
+                    localTime: LocalTime(nanoseconds: receivedNs ?? ts * 1_000_000), source: source)
     }
 
     /// A client order id (tests name orders by short text).

@@ -1,0 +1,165 @@
+public import CascadeCore
+public import Features
+
+/// One frame held in memory for the leakage check.
+public struct HeldFrame: Sendable {
+    public var time: LocalTime
+    public var bytes: [UInt8]
+    /// True for liquidation frames (their receive times are cut points).
+    public var isLiquidation: Bool
+    public init(time: LocalTime, bytes: [UInt8]) {
+        self.time = time
+        self.bytes = bytes
+        isLiquidation = bytes.count > 40 && Self.topicIsLiquidation(bytes)
+    }
+
+    static func topicIsLiquidation(_ bytes: [UInt8]) -> Bool {
+        // `"topic":"allLiquidation.` or `"topic":"liquidation.` near the start of the frame.
+        let head = String(decoding: bytes.prefix(64), as: UTF8.self)
+        return head.contains("\"topic\":\"allLiquidation.") || head.contains("\"topic\":\"liquidation.")
+    }
+}
+
+/// What a pipeline knows at a cut time: compared between the full stream and the stream cut there.
+public struct LeakageObservation: Equatable, Sendable {
+    public var vectors: [FeatureVector]
+    public var detectors: [DetectorSnapshot]
+    /// Anything else a subject exposes (the deliberately peeking test subject puts its peeked value here).
+    public var extra: [String]
+
+    public init(vectors: [FeatureVector], detectors: [DetectorSnapshot], extra: [String] = []) {
+        self.vectors = vectors
+        self.detectors = detectors
+        self.extra = extra
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.detectors == b.detectors && a.extra == b.extra && a.vectors.count == b.vectors.count
+            && zip(a.vectors, b.vectors).allSatisfy { $0.isIdentical(to: $1) }
+    }
+}
+
+/// The detector state that matters at a cut: armed, thresholds, windows, the open episode and the episodes so far.
+public struct DetectorSnapshot: Equatable, Sendable {
+    public var symbol: String
+    public var source: LiquidationSource
+    public var armed: Bool
+    public var thresholds: [Int64?]
+    public var windows: [Int64]
+    public var open: CascadeEpisode?
+    public var episodesSoFar: Int
+    public var lastEpisodeID: String?
+}
+
+/// A pipeline the leakage check can drive: frames are pushed one at a time with the frames the driver lets it see
+/// after them (`lookahead`); a correct pipeline ignores them, a peeking one reads them.
+public protocol LeakageSubject {
+    mutating func ingest(_ frame: HeldFrame, lookahead: ArraySlice<HeldFrame>)
+    mutating func observe(at t: Int64) -> LeakageObservation
+}
+
+extension FeatureReplay: LeakageSubject {
+    public mutating func ingest(_ frame: HeldFrame, lookahead: ArraySlice<HeldFrame>) {
+        ingest(frame.bytes, at: frame.time)
+    }
+
+    public mutating func observe(at t: Int64) -> LeakageObservation {
+        let vectors = vectors(at: t)
+        let closed = episodes.entries
+        let snapshots = engine.allDetectors.map { d in
+            let mine = closed.filter { $0.episode.symbol == d.symbol && $0.episode.source == d.source }
+            return DetectorSnapshot(symbol: d.symbol, source: d.source, armed: d.isArmed,
+                                    thresholds: [d.threshold(.long), d.threshold(.short)],
+                                    windows: [d.windowNotional(.long), d.windowNotional(.short)], open: d.open,
+                                    episodesSoFar: mine.count, lastEpisodeID: mine.last?.episode.id)
+        }
+        return LeakageObservation(vectors: vectors, detectors: snapshots)
+    }
+}
+
+/// Truncation invariance: what the pipeline knows at `t` must be identical on the full stream and on the stream cut
+/// at `t`.
+///
+/// Run A is the full stream, queried at every cut (each frame sees the rest of the file as lookahead). Run B never
+/// receives a frame after the cut it is answering for and is never queried itself: at each cut, a copy of it is
+/// queried (a copy is a fresh run on the stream cut there, because the pipeline is a value). So B also catches a
+/// query that changes later answers, and A ≠ B at any cut is look-ahead.
+public struct LeakageCheck {
+    public struct Mismatch: Sendable {
+        public var cut: Int64
+        public var detail: String
+    }
+
+    public struct Result: Sendable {
+        public var cuts = 0
+        public var liquidationCuts = 0
+        public var vectorsCompared = 0
+        public var detectorStatesCompared = 0
+        public var mismatches: [Mismatch] = []
+        public var passed: Bool { mismatches.isEmpty && cuts > 0 }
+    }
+
+    /// Cut times: every liquidation receive time − 1 ns, itself and + 1 ns, and `samples` book/trade receive times
+    /// spread evenly over the other frames (deterministic).
+    public static func cuts(_ frames: [HeldFrame], samples: Int) -> (all: [Int64], liquidation: Int) {
+        var cuts = Set<Int64>()
+        var liquidationCuts = Set<Int64>()
+        for f in frames where f.isLiquidation {
+            for d in [-1, 0, 1] as [Int64] { liquidationCuts.insert(f.time.nanoseconds + d) }
+        }
+        let others = frames.filter { !$0.isLiquidation }
+        if !others.isEmpty && samples > 0 {
+            let step = max(1, others.count / samples)
+            for i in stride(from: 0, to: others.count, by: step) { cuts.insert(others[i].time.nanoseconds) }
+        }
+        cuts.formUnion(liquidationCuts)
+        return (cuts.sorted(), liquidationCuts.count)
+    }
+
+    /// Runs both streams over `frames` (in receive order) and compares at every cut.
+    public static func run<S: LeakageSubject>(_ make: () -> S, frames: [HeldFrame], cuts: [Int64],
+                                              maxMismatches: Int = 20,
+                                              progress: ((Int, Int) -> Void)? = nil) -> Result {
+        var result = Result()
+        result.cuts = cuts.count
+        var full = make()
+        var truncated = make()
+        var next = 0
+        for (k, cut) in cuts.enumerated() {
+            while next < frames.count && frames[next].time.nanoseconds <= cut {
+                full.ingest(frames[next], lookahead: frames[(next + 1)...])
+                // B sees only up to the cut it answers next.
+                var end = next + 1
+                while end < frames.count && frames[end].time.nanoseconds <= cut { end += 1 }
+                truncated.ingest(frames[next], lookahead: frames[(next + 1)..<end])
+                next += 1
+            }
+            var copy = truncated
+            let a = full.observe(at: cut)
+            let b = copy.observe(at: cut)
+            result.vectorsCompared += a.vectors.count
+            result.detectorStatesCompared += a.detectors.count
+            if a != b, result.mismatches.count < maxMismatches {
+                result.mismatches.append(Mismatch(cut: cut, detail: describe(a, b)))
+            }
+            progress?(k + 1, cuts.count)
+        }
+        return result
+    }
+
+    static func describe(_ a: LeakageObservation, _ b: LeakageObservation) -> String {
+        if a.extra != b.extra { return "extra: full \(a.extra) vs cut \(b.extra)" }
+        if a.detectors != b.detectors {
+            for (x, y) in zip(a.detectors, b.detectors) where x != y {
+                return "detector \(x.symbol)/\(x.source.rawValue): full \(x) vs cut \(y)"
+            }
+            return "detectors: \(a.detectors.count) vs \(b.detectors.count)"
+        }
+        for (x, y) in zip(a.vectors, b.vectors) where !x.isIdentical(to: y) {
+            if let i = x.values.indices.first(where: { x.values[$0].bitPattern != y.values[$0].bitPattern || x.warm[$0] != y.warm[$0] }) {
+                return "\(x.symbol) feature #\(i): full \(x.values[i]) (warm \(x.warm[i])) vs cut \(y.values[i]) (warm \(y.warm[i]))"
+            }
+        }
+        return "vectors: \(a.vectors.count) vs \(b.vectors.count)"
+    }
+}

@@ -1,0 +1,204 @@
+public import CascadeCore
+
+/// The configurable rule of ``CascadeDetector`` (docs/detector.md; defaults are the documented ones).
+public struct DetectorRule: Sendable, Codable, Hashable {
+    /// Trailing window of liquidated notional per side.
+    public var windowNanoseconds: Int64 = 60_000_000_000
+    /// Baseline length in one-minute bins (7 days).
+    public var baselineMinutes = 10_080
+    /// Baseline bins needed before the detector is armed (24 h).
+    public var minimumHistoryMinutes = 1_440
+    /// Nearest-rank percentile of the baseline bins that the window must exceed.
+    public var percentile = 99
+    /// The side's share of both sides' window notional must be ≥ numerator/denominator.
+    public var dominanceNumerator: Int64 = 3
+    public var dominanceDenominator: Int64 = 5
+    /// An episode ends this long after its side's last event.
+    public var quietNanoseconds: Int64 = 30_000_000_000
+    /// An episode ends at most this long after its start.
+    public var maxDurationNanoseconds: Int64 = 300_000_000_000
+    /// A longer silence between two frames is a gap in the recording: the minutes inside it are missing, not zeros.
+    public var maxSilenceNanoseconds: Int64 = 3_600_000_000_000
+
+    public init() {}
+}
+
+/// Why an episode ended.
+public enum EpisodeEnd: String, Sendable, Codable, Hashable {
+    case quiet, maxDuration, sideFlip
+}
+
+/// One liquidation cascade as the detector saw it (times are receive times, ns).
+public struct CascadeEpisode: Sendable, Codable, Hashable {
+    /// `{symbol}-{source}-{side}-{start ns}`: the same data gives the same id, across restarts too.
+    public var id: String
+    public var symbol: String
+    public var source: LiquidationSource
+    /// The liquidated side (`long`: longs were liquidated, forced selling).
+    public var side: PositionSide
+    public var start: Int64
+    public var peakTime: Int64
+    public var end: Int64?
+    public var endReason: EpisodeEnd?
+    /// Liquidated notional of its side from the start's window through its end (USDT units of 1e-8).
+    public var notional: Int64
+    public var events: Int
+    /// Largest 60 s window notional of its side at its frames.
+    public var peakNotional: Int64
+    /// The baseline percentile the start exceeded.
+    public var threshold: Int64
+    /// Time of its side's last event.
+    public var lastEvent: Int64
+
+    /// Age at `t` (ns), nil once ended before `t`.
+    public func isOpen(at t: Int64) -> Bool { end.map { t < $0 } ?? true }
+}
+
+/// What a detector input changed.
+public enum DetectorChange: Sendable, Hashable {
+    case started(CascadeEpisode)
+    case ended(CascadeEpisode)
+}
+
+/// The cascade detector of one (symbol, liquidation source): liquidated notional over a trailing window against
+/// the rolling percentile of the previous days' one-minute bins, with an episode lifecycle. The rule is written in
+/// docs/detector.md and implemented again in Python for the golden test; change both or neither.
+///
+/// It sees only what was received: every time is a receive time, and an episode's end is stamped at its deadline
+/// (last event + quiet, or start + max duration), so it never depends on when the next input arrived.
+public struct CascadeDetector: Sendable, Codable, Equatable {
+    public let symbol: String
+    public let source: LiquidationSource
+    public let rule: DetectorRule
+    private var bins: [MinuteBins]
+    private var windows: [WindowedSums]
+    /// The open episode, if any.
+    public private(set) var open: CascadeEpisode?
+    /// Time of the latest input.
+    public private(set) var now: Int64 = .min
+    /// Receive time of the latest frame.
+    public private(set) var lastFrame: Int64?
+
+    public init(symbol: String, source: LiquidationSource, rule: DetectorRule = DetectorRule()) {
+        self.symbol = symbol
+        self.source = source
+        self.rule = rule
+        let side = MinuteBins(capacity: rule.baselineMinutes, lag: 1)
+        bins = [side, side]
+        let window = WindowedSums(windows: [.nanoseconds(rule.windowNanoseconds)])
+        windows = [window, window]
+    }
+
+    /// Whether the baseline held enough history to judge at the latest frame.
+    public var isArmed: Bool { bins[0].count >= rule.minimumHistoryMinutes }
+
+    /// The threshold of `side` now (nil when not armed).
+    public func threshold(_ side: PositionSide) -> Int64? {
+        isArmed ? bins[Self.index(side)].percentile(rule.percentile) : nil
+    }
+
+    /// Window notional of `side` as of the latest input.
+    public func windowNotional(_ side: PositionSide) -> Int64 { windows[Self.index(side)].sum(0) }
+
+    /// Marks the liquidation stream unobserved from `t` (a disconnect or a lost frame): minutes not fully observed
+    /// never enter the baseline.
+    public mutating func stopObserving(at t: Int64) -> [DetectorChange] {
+        let changes = advance(to: t)
+        for i in bins.indices { bins[i].stopObserving(at: now) }
+        return changes
+    }
+
+    /// Closes an open episode whose deadline passed by `t` and moves the windows to `t`.
+    public mutating func advance(to t: Int64) -> [DetectorChange] {
+        let t = max(t, now)
+        now = t
+        var changes: [DetectorChange] = []
+        if var episode = open {
+            let quietEnd = episode.lastEvent + rule.quietNanoseconds
+            let maxEnd = episode.start + rule.maxDurationNanoseconds
+            let deadline = min(quietEnd, maxEnd)
+            if t >= deadline {
+                episode.end = deadline
+                episode.endReason = quietEnd <= maxEnd ? .quiet : .maxDuration
+                open = nil
+                changes.append(.ended(episode))
+            }
+        }
+        // Bins move only with frames (see `ingest`): a silence must be judged before its minutes are filled.
+        for i in 0..<2 { windows[i].advance(to: t) }
+        return changes
+    }
+
+    /// One frame of liquidations received at `t` (all of this detector's symbol and source).
+    public mutating func ingest(_ events: [Liquidation], at t: Int64) -> [DetectorChange] {
+        guard !events.isEmpty else { return advance(to: t) }
+        let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
+        var changes = advance(to: t)
+        for i in 0..<2 { bins[i].advance(to: now, missingBetween: silence) }
+        let t = now
+        lastFrame = t
+        for i in 0..<2 where bins[i].observedSince == nil {
+            bins[i].observe(since: MinuteBins.floorDiv(t, MinuteBins.minute) * MinuteBins.minute)
+        }
+        var frameNotional: [Int64] = [0, 0]
+        var frameEvents = [0, 0]
+        for event in events {
+            let i = Self.index(event.liquidatedSide)
+            let notional = Int64(event.notional.units)
+            bins[i].add(notional, at: t)
+            windows[i].add(notional, at: t)
+            frameNotional[i] += notional
+            frameEvents[i] += 1
+        }
+        var triggers: [Bool] = [false, false]
+        var thresholds: [Int64] = [0, 0]
+        if isArmed {
+            let total = windows[0].sum(0) + windows[1].sum(0)
+            for i in 0..<2 where frameEvents[i] > 0 {
+                guard let p = bins[i].percentile(rule.percentile) else { continue }
+                thresholds[i] = p
+                let w = windows[i].sum(0)
+                triggers[i] = w > p && rule.dominanceDenominator * w >= rule.dominanceNumerator * total
+            }
+        }
+        if var episode = open {
+            let i = Self.index(episode.side)
+            if frameEvents[i] > 0 {
+                episode.lastEvent = t
+                episode.notional += frameNotional[i]
+                episode.events += frameEvents[i]
+                let w = windows[i].sum(0)
+                if w > episode.peakNotional {
+                    episode.peakNotional = w
+                    episode.peakTime = t
+                }
+            }
+            if triggers[1 - i] {
+                episode.end = t
+                episode.endReason = .sideFlip
+                changes.append(.ended(episode))
+                let started = start(side: 1 - i, at: t, threshold: thresholds[1 - i])
+                open = started
+                changes.append(.started(started))
+            } else {
+                open = episode
+            }
+        } else if let i = (0..<2).first(where: { triggers[$0] }) {
+            let started = start(side: i, at: t, threshold: thresholds[i])
+            open = started
+            changes.append(.started(started))
+        }
+        return changes
+    }
+
+    private func start(side i: Int, at t: Int64, threshold: Int64) -> CascadeEpisode {
+        let side: PositionSide = i == 0 ? .long : .short
+        let w = windows[i].sum(0)
+        return CascadeEpisode(
+            id: "\(symbol)-\(source.rawValue)-\(side)-\(t)", symbol: symbol, source: source, side: side, start: t,
+            peakTime: t, end: nil, endReason: nil, notional: w, events: Int(windows[i].weight(0)), peakNotional: w,
+            threshold: threshold, lastEvent: t)
+    }
+
+    @inline(__always) static func index(_ side: PositionSide) -> Int { side == .long ? 0 : 1 }
+}

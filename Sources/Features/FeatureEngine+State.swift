@@ -1,0 +1,53 @@
+import Foundation
+
+/// Why saved engine state was refused.
+public enum FeatureStateError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    /// Saved by another schema: its features would not mean the same thing.
+    case schemaMismatch(saved: String, current: String)
+    /// Saved with other parameters (windows, detector rule): its rolling state does not fit this engine.
+    case configurationMismatch
+
+    public var description: String {
+        switch self {
+        case let .unreadable(reason): "feature state unreadable: \(reason)"
+        case let .schemaMismatch(saved, current):
+            "feature state was saved by schema \(saved.prefix(12)), this engine is \(current.prefix(12)): rebuild it from recordings"
+        case .configurationMismatch: "feature state was saved with another configuration: rebuild it from recordings"
+        }
+    }
+}
+
+extension FeatureEngine {
+    struct SavedState: Codable {
+        var format = "cascade-feature-state-v1"
+        var schemaVersion: Int
+        var schemaHash: String
+        var configuration: FeatureConfiguration
+        var now: Int64
+        var symbols: [SymbolFeatures]
+        var detectors: [CascadeDetector]
+    }
+
+    /// The rolling state (windows, baselines, detectors; symbols by name) as JSON, tagged with the schema. Detector
+    /// changes not yet drained are not part of it: drain them first.
+    public func savedState() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let state = SavedState(schemaVersion: schema.version, schemaHash: schema.hash, configuration: configuration,
+                               now: now, symbols: symbols, detectors: detectors)
+        return Array(try encoder.encode(state))
+    }
+
+    /// An engine continuing from saved state; refuses state of another schema or configuration.
+    public init(restoring bytes: [UInt8], configuration: FeatureConfiguration) throws(FeatureStateError) {
+        self.init(configuration: configuration)
+        let state: SavedState
+        do { state = try JSONDecoder().decode(SavedState.self, from: Data(bytes)) } catch {
+            throw .unreadable("\(error)")
+        }
+        guard state.schemaHash == schema.hash else { throw .schemaMismatch(saved: state.schemaHash, current: schema.hash) }
+        guard state.configuration == configuration else { throw .configurationMismatch }
+        restore(now: state.now, symbols: state.symbols, detectors: state.detectors)
+    }
+}

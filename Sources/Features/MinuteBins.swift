@@ -1,0 +1,135 @@
+/// Per-minute sums of one integer stream and order statistics over the completed minutes of the last `capacity`.
+///
+/// Bin `k` holds the values added at receive times `t` with `floor(t / 60 s) = k`. A bin enters the statistics
+/// `lag` minutes after it completes (the detector uses `lag = 1` so its baseline never overlaps its 60 s window),
+/// and only when the stream was observed for the whole minute: minutes before ``observe(since:)`` or after
+/// ``stopObserving()`` are missing, never zeros. Observed minutes without values are zeros. Kept sorted, so a
+/// percentile is O(1) to read and O(capacity) to update once a minute: amortised O(1) per event.
+public struct MinuteBins: Sendable, Codable, Equatable {
+    public static let minute: Int64 = 60_000_000_000
+    /// Most completed bins kept.
+    public let capacity: Int
+    /// Minutes a completed bin waits before it counts.
+    public let lag: Int
+    /// Start of the observed span (nil: not observed now).
+    public private(set) var observedSince: Int64?
+    /// The minute being accumulated.
+    private var current: Int64?
+    private var currentValue: Int64 = 0
+    /// Completed bins waiting for their lag: (minute, value, counts).
+    private var pending: [Bin] = []
+    /// Counted bins in minute order (oldest first).
+    private var ring: [Bin] = []
+    private var ringHead = 0
+    private var sortedValues: [Int64] = []
+    private var total: Int64 = 0
+
+    struct Bin: Sendable, Codable, Equatable {
+        var minute: Int64
+        var value: Int64
+        var counted: Bool
+    }
+
+    public init(capacity: Int, lag: Int = 0) {
+        self.capacity = capacity
+        self.lag = lag
+    }
+
+    /// Number of counted bins.
+    public var count: Int { sortedValues.count }
+
+    /// Marks the stream observed from `t` on (no-op when already observed).
+    public mutating func observe(since t: Int64) {
+        if observedSince == nil { observedSince = t }
+    }
+
+    /// Marks the stream unobserved (a disconnect or a lost frame): the minute in progress will not count.
+    public mutating func stopObserving(at t: Int64) {
+        advance(to: t)
+        observedSince = nil
+    }
+
+    /// Adds `value` at receive time `t` (the stream must be observed; values of unobserved minutes are dropped).
+    public mutating func add(_ value: Int64, at t: Int64) {
+        advance(to: t)
+        currentValue &+= value
+    }
+
+    /// Completes the bins before `t`'s minute and counts those whose lag has passed. With `missingBetween`, the
+    /// minutes strictly between the bin in progress and `t`'s are missing rather than zeros (a gap in the data).
+    public mutating func advance(to t: Int64, missingBetween: Bool = false) {
+        let m = Self.floorDiv(t, Self.minute)
+        guard let c = current else {
+            current = m
+            return
+        }
+        if m > c {
+            complete(c, value: currentValue)
+            // Minutes skipped without any input: zeros if observed (at most `capacity + lag` of them matter).
+            if !missingBetween {
+                var k = max(c + 1, m - Int64(capacity + lag) - 1)
+                while k < m {
+                    complete(k, value: 0)
+                    k += 1
+                }
+            }
+            current = m
+            currentValue = 0
+        }
+        var ready = 0
+        while ready < pending.count && pending[ready].minute + Int64(lag) < m {
+            if pending[ready].counted { insert(pending[ready]) }
+            ready += 1
+        }
+        if ready > 0 { pending.removeFirst(ready) }
+        // Bins leave by age, not by count: missing minutes hold no place.
+        while ringHead < ring.count && ring[ringHead].minute < m - Int64(capacity + lag) {
+            let old = ring[ringHead]
+            ringHead += 1
+            sortedValues.remove(at: Self.lowerBound(sortedValues, old.value))
+            total &-= old.value
+        }
+        if ringHead > 1024 && ringHead * 2 > ring.count {
+            ring.removeFirst(ringHead)
+            ringHead = 0
+        }
+    }
+
+    private mutating func complete(_ minute: Int64, value: Int64) {
+        let counted = observedSince.map { $0 <= minute * Self.minute } ?? false
+        pending.append(Bin(minute: minute, value: value, counted: counted))
+    }
+
+    private mutating func insert(_ bin: Bin) {
+        ring.append(bin)
+        sortedValues.insert(bin.value, at: Self.lowerBound(sortedValues, bin.value))
+        total &+= bin.value
+    }
+
+    /// Nearest-rank percentile `p` (0 < p ≤ 100) of the counted bins: the element at `ceil(p·n/100) − 1`.
+    public func percentile(_ p: Int) -> Int64? {
+        let n = sortedValues.count
+        guard n > 0 else { return nil }
+        return sortedValues[max(0, (p * n + 99) / 100 - 1)]
+    }
+
+    /// Mean of the counted bins.
+    public var mean: Double? { sortedValues.isEmpty ? nil : Double(total) / Double(sortedValues.count) }
+
+    /// Oldest counted minute.
+    public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }
+
+    static func lowerBound(_ a: [Int64], _ v: Int64) -> Int {
+        var lo = 0, hi = a.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if a[mid] < v { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    @inlinable static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+    }
+}
