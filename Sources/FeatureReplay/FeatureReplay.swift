@@ -133,7 +133,16 @@ public struct EpisodeLog: Sendable {
                 entries.append(Entry(episode: episode, detectorOrder: order, midAtStart: mid(episode.symbol, at: episode.start),
                                      midAtEnd: nil, midAfter: Array(repeating: nil, count: Self.horizons.count)))
             case let .ended(episode):
-                guard let i = index[episode.id] else { continue }
+                // An episode that started before a restore from saved state ends here: it is logged from its end.
+                let i = index[episode.id] ?? {
+                    let key = episode.symbol + "|" + episode.source.rawValue
+                    let order = detectorOrder[key] ?? detectorOrder.count
+                    detectorOrder[key] = order
+                    entries.append(Entry(episode: episode, detectorOrder: order, midAtStart: nil, midAtEnd: nil,
+                                         midAfter: Array(repeating: nil, count: Self.horizons.count)))
+                    index[episode.id] = entries.count - 1
+                    return entries.count - 1
+                }()
                 entries[i].episode = episode
                 if let end = episode.end { entries[i].midAtEnd = mid(episode.symbol, at: end) }
                 if sawBook { pending.append(i) }

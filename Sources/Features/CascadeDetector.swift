@@ -78,6 +78,8 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     public private(set) var now: Int64 = .min
     /// Receive time of the latest frame.
     public private(set) var lastFrame: Int64?
+    /// Set by ``stopObserving(at:)``: the minute the next frame falls in was not fully observed either.
+    private var interrupted = false
 
     public init(symbol: String, source: LiquidationSource, rule: DetectorRule = DetectorRule()) {
         self.symbol = symbol
@@ -105,6 +107,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     public mutating func stopObserving(at t: Int64) -> [DetectorChange] {
         let changes = advance(to: t)
         for i in bins.indices { bins[i].stopObserving(at: now) }
+        interrupted = true
         return changes
     }
 
@@ -137,9 +140,12 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         for i in 0..<2 { bins[i].advance(to: now, missingBetween: silence) }
         let t = now
         lastFrame = t
+        // The first frame's minute counts; after an interruption, observation restarts at the next whole minute.
+        let minuteStart = MinuteBins.floorDiv(t, MinuteBins.minute) * MinuteBins.minute
         for i in 0..<2 where bins[i].observedSince == nil {
-            bins[i].observe(since: MinuteBins.floorDiv(t, MinuteBins.minute) * MinuteBins.minute)
+            bins[i].observe(since: interrupted ? minuteStart + MinuteBins.minute : minuteStart)
         }
+        interrupted = false
         var frameNotional: [Int64] = [0, 0]
         var frameEvents = [0, 0]
         for event in events {

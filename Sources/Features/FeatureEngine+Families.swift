@@ -93,7 +93,7 @@ extension FeatureEngine {
                    let micro = (Double(b.price) * Double(a.qty) + Double(a.price) * Double(b.qty)) / Double(a.qty + b.qty)
                    return (micro - v.mid) / v.mid * 10_000
                } ?? nan, warm: bookWarm)
-        for bps in [10, 50] {
+        for bps in [2, 10] {
             for side in [BookSide.bid, .ask] {
                 let name = side == .bid ? "bid" : "ask"
                 s.emit(FeatureDescriptor("book.depth_\(name)_\(bps)bps", .baselineRatio, warmup: "book synced, " + warmupText,

@@ -1,0 +1,225 @@
+import CascadeCore
+import CascadeTesting
+import FeatureReplay
+import Features
+import MarketData
+import Testing
+
+@Suite struct FlowFeatureTests {
+    /// Trades at t0 (buy 1 @ 100 = 100 USDT: observation starts on a minute, so that minute counts), t0+70 s
+    /// (sell 3 @ 100 = 300) and, unless `upTo` stops earlier, t0+120.5 s (buy 2 @ 100 = 200).
+    func harness(upTo last: Int = 3) -> EngineHarness {
+        var h = EngineHarness { $0.baselineWarmupMinutes = 2 }
+        let b = h.builder
+        let trades = [(Side.buy, "1", 0.0), (.sell, "3", 70), (.buy, "2", 120.5)]
+        for (side, qty, at) in trades.prefix(last) { h.apply(.trades([b.trade(side, "100", qty, at: 0)]), at: t0 + s(at)) }
+        return h
+    }
+
+    @Test func notionalIsARateAgainstTheMedianBaselineMinute() {
+        var h = harness()
+        let v = h.vector(at: t0 + s(121))
+        // Completed minutes: 100 and 300 USDT; the nearest-rank median is 100 USDT a minute.
+        #expect(h.value(v, "flow.buy_1s") == 120)          // 200 USDT in 1 s = 12,000 a minute = 120 × 100
+        #expect(h.value(v, "flow.sell_1s") == 0)
+        #expect(h.value(v, "flow.imbalance_1s") == 1)
+        #expect(h.value(v, "flow.buy_60s") == 2)           // (61, 121]: 200 USDT in 60 s
+        #expect(h.value(v, "flow.sell_60s") == 3)          // the sell at 70 s is inside
+        #expect(close(h.value(v, "flow.imbalance_60s"), -0.2))
+        let warm = h.warm(v, "flow.buy_60s")
+        #expect(warm)
+    }
+
+    @Test func aWindowExcludesItsLeftEdge() {
+        var h = harness()
+        // (70, 130]: the sell received at exactly 70 s has left; 1 ns earlier it is still in.
+        let inside = h.vector(at: t0 + s(130) - 1)
+        #expect(h.value(inside, "flow.sell_60s") == 3)
+        let outside = h.vector(at: t0 + s(130))
+        #expect(h.value(outside, "flow.sell_60s") == 0)
+        #expect(close(h.value(outside, "flow.imbalance_60s"), 1))
+    }
+
+    @Test func beforeTheBaselineIsWarmRatiosAreNaNAndNotWarm() {
+        var h = harness(upTo: 2)
+        let v = h.vector(at: t0 + s(100))          // one completed minute < 2
+        #expect(h.value(v, "flow.buy_60s").isNaN)
+        let warm = h.warm(v, "flow.buy_60s")
+        #expect(!warm)
+        #expect(!v.isReady)
+        // The imbalance needs no baseline: defined and warm.
+        #expect(h.value(v, "flow.imbalance_60s") == -1)     // (40, 100]: only the sell at 70 s
+    }
+
+    @Test func noTradesInAWindowIsNaNImbalanceNotZero() {
+        var h = harness()
+        let v = h.vector(at: t0 + s(200))
+        #expect(h.value(v, "flow.imbalance_1s").isNaN)
+        #expect(h.value(v, "flow.buy_1s") == 0)
+    }
+}
+
+@Suite struct LiquidationFeatureTests {
+    /// Bybit frames through the production decoder: `S=Buy` is a liquidated long.
+    func frame(_ side: String, qty: String, price: String, at t: Int64) -> [UInt8] {
+        let ms = t / 1_000_000
+        return Array(#"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":\#(ms),"data":[{"T":\#(ms),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)"}]}"#.utf8)
+    }
+
+    func replay() -> FeatureReplay {
+        var c = FeatureConfiguration()
+        c.baselineWarmupMinutes = 2
+        var r = FeatureReplay(configuration: c)
+        r.ingest(frame("Buy", qty: "1", price: "100", at: t0), at: LocalTime(nanoseconds: t0))
+        r.ingest(frame("Sell", qty: "2", price: "100", at: t0 + s(70)), at: LocalTime(nanoseconds: t0 + s(70)))
+        r.ingest(frame("Buy", qty: "3", price: "100", at: t0 + s(121)), at: LocalTime(nanoseconds: t0 + s(121)))
+        return r
+    }
+
+    func value(_ r: FeatureReplay, _ v: FeatureVector, _ name: String) -> Double { v.values[r.engine.schema.index(of: name)!] }
+
+    @Test func sidesAndNotionalRatesAgainstTheMeanLiquidatedMinute() throws {
+        var r = replay()
+        let v = try #require(r.vectors(at: t0 + s(121)).first)
+        // Completed minutes: 100 and 200 USDT liquidated: mean 150 a minute.
+        #expect(value(r, v, "liq.long_60s") == 2)                 // (61, 121]: 300 USDT of longs / 150
+        #expect(close(value(r, v, "liq.short_60s"), 200.0 / 150))
+        #expect(value(r, v, "liq.long_1s") == 120)                // 300 in 1 s = 18,000 a minute / 150
+        #expect(value(r, v, "liq.count_long_60s") == 1)
+        #expect(value(r, v, "liq.count_short_60s") == 1)
+        #expect(close(value(r, v, "liq.imbalance_60s"), 0.2))
+        #expect(value(r, v, "liq.since_last_long_s") == 0)
+        #expect(value(r, v, "liq.since_last_short_s") == 51)
+        // Not yet 300 s observed: the 300 s window is not warm.
+        #expect(!v.warm[r.engine.schema.index(of: "liq.long_300s")!])
+        #expect(v.warm[r.engine.schema.index(of: "liq.long_60s")!])
+    }
+
+    @Test func theDetectorIsNotArmedSoEpisodeFeaturesAreNaN() throws {
+        var r = replay()
+        let v = try #require(r.vectors(at: t0 + s(125)).first)
+        #expect(value(r, v, "liq.episode_active").isNaN)
+        #expect(!v.warm[r.engine.schema.index(of: "liq.episode_active")!])
+        #expect(value(r, v, "liq.since_last_long_s") == 4)
+    }
+
+    @Test func the2024FramesOnTheAllLiquidationTopicAreClassifiedThrottled() {
+        let r = replay()
+        #expect(r.engine.allDetectors.map(\.source) == [.throttled])
+    }
+}
+
+@Suite struct BookFeatureTests {
+    @Test func ownOrdersAreSubtractedSoLiveAndReplayedBooksGiveTheSameFeatures() {
+        let replayed = (bids: [("100.0", "2"), ("99.9", "1")], asks: [("100.1", "1.5"), ("100.2", "4")])
+        // The live book holds our bid of 0.5 at 100.0 and our lone bid of 0.3 at 100.05 (a level only we are on).
+        let live = (bids: [("100.05", "0.3"), ("100.0", "2.5"), ("99.9", "1")], asks: replayed.asks)
+        var a = EngineHarness()
+        let booka = a.builder.book(.snapshot, ts: 1, bids: replayed.bids, asks: replayed.asks)
+        a.apply(.book(booka), at: t0)
+        var b = EngineHarness { $0.booksIncludeOwnOrders = true }
+        b.engine.setOwnOrders([OwnOrder(side: .bid, price: b.builder.p("100.0"), qty: b.builder.q("0.5")),
+                               OwnOrder(side: .bid, price: b.builder.p("100.05"), qty: b.builder.q("0.3"))], symbol: "BTCUSDT")
+        let bookb = b.builder.book(.snapshot, ts: 1, bids: live.bids, asks: live.asks)
+        b.apply(.book(bookb), at: t0)
+        let va = a.vector(at: t0 + s(1)), vb = b.vector(at: t0 + s(1))
+        for name in ["book.spread_bps", "book.imbalance_l1", "book.imbalance_l5", "book.microprice_mid_bps",
+                     "book.coverage_bid_bps", "book.depth_bid_2bps"] {
+            #expect(a.value(va, name).bitPattern == b.value(vb, name).bitPattern, "\(name)")
+        }
+        // Hand values: spread 0.1 over mid 100.05 = 9.995 bps; imbalance at 1 level (2 − 1.5)/3.5.
+        #expect(close(a.value(va, "book.spread_bps"), 0.1 / 100.05 * 10_000))
+        #expect(close(a.value(va, "book.imbalance_l1"), 0.5 / 3.5))
+        // Not subtracting in the live engine would see our 100.05 bid as the touch.
+        var c = EngineHarness()
+        let bookc = c.builder.book(.snapshot, ts: 1, bids: live.bids, asks: live.asks)
+        c.apply(.book(bookc), at: t0)
+        #expect(c.value(c.vector(at: t0 + s(1)), "book.spread_bps") != a.value(va, "book.spread_bps"))
+    }
+
+    @Test func depthOutsideTheSpanTheBookCoversIsNaNNotZero() {
+        // A 2-deep book cut at 99.9 / 100.2: within 2 bps of mid 100.05 is covered (99.03… no: 100.03 … 100.07),
+        // within 10 bps (99.95 … 100.15) the bid side reaches 99.95 > 99.9: covered; ask side 100.15 < 100.2: covered.
+        var h = EngineHarness()
+        h.builder.depth = 2
+        let bookh = h.builder.book(.snapshot, ts: 1, bids: [("100.0", "2"), ("99.9", "1")], asks: [("100.1", "1.5"), ("100.2", "4")])
+        h.apply(.book(bookh), at: t0)
+        let v = h.vector(at: t0)
+        #expect(h.value(v, "book.coverage_bid_bps") > 10)
+        #expect(close(h.value(v, "book.coverage_bid_bps"), 0.15 / 100.05 * 10_000))
+        // Depth needs a baseline to be a ratio: not warm, NaN.
+        #expect(h.value(v, "book.depth_bid_2bps").isNaN)
+        // Imbalance at 5 levels of a book cut at 2: unknown levels, NaN.
+        #expect(h.value(v, "book.imbalance_l5").isNaN)
+        #expect(close(h.value(v, "book.imbalance_l1"), 0.5 / 3.5))
+    }
+}
+
+@Suite struct FundingFeatureTests {
+    @Test func timeToFundingFollowsTheTickerWhenTheIntervalChanges() {
+        var h = EngineHarness()
+        let b = h.builder
+        // Exchange time 03:17:00.250 (not on any 8 h grid), next funding 08:00 → 4 h 42 min 59.75 s.
+        let exchange: Int64 = 1_709_608_620_250
+        var f = TickerFields()
+        f.nextFundingTime = ExchangeTime(milliseconds: 1_709_625_600_000)
+        f.fundingIntervalHours = 8
+        f.fundingRate = try! Rate("0.0001")
+        f.markPrice = b.p("100.5")
+        f.indexPrice = b.p("100")
+        let local = exchange * 1_000_000 + 1_500_000_000     // our clock 1.5 s ahead of the exchange's
+        h.apply(.ticker(TickerUpdate(symbol: b.symbol, kind: .snapshot, fields: f, crossSequence: nil,
+                                     exchangeTime: ExchangeTime(milliseconds: exchange), localTime: LocalTime(nanoseconds: local))),
+                at: local)
+        var v = h.vector(at: local + s(10))
+        #expect(close(h.value(v, "funding.to_next_s"), 16_979.75 - 10))
+        #expect(h.value(v, "funding.interval_h") == 8)
+        #expect(close(h.value(v, "funding.rate_bps"), 1))
+        #expect(close(h.value(v, "funding.basis_bps"), 50))
+        // The rate hit its cap: Bybit switches the symbol to hourly funding, next at 04:00.
+        var d = TickerFields()
+        d.fundingIntervalHours = 1
+        d.nextFundingTime = ExchangeTime(milliseconds: 1_709_611_200_000)
+        h.apply(.ticker(TickerUpdate(symbol: b.symbol, kind: .delta, fields: d, crossSequence: nil,
+                                     exchangeTime: ExchangeTime(milliseconds: exchange + 60_000),
+                                     localTime: LocalTime(nanoseconds: local + s(60)))), at: local + s(60))
+        v = h.vector(at: local + s(60))
+        #expect(close(h.value(v, "funding.to_next_s"), 2_519.75))   // 04:00:00 − 03:18:00.250
+        #expect(h.value(v, "funding.interval_h") == 1)
+        // Past the funding time without a new ticker: unknown, not negative.
+        v = h.vector(at: local + s(60) + s(2_600))
+        #expect(h.value(v, "funding.to_next_s").isNaN)
+    }
+}
+
+@Suite struct SchemaTests {
+    @Test func namesAreUniqueAndEveryVectorFollowsTheSchema() {
+        var h = EngineHarness()
+        h.apply(.trades([h.builder.trade(.buy, "100", "1", at: 0)]), at: t0)
+        let v = h.vector(at: t0)
+        let names = h.engine.schema.features.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(v.values.count == names.count && v.warm.count == names.count)
+        #expect(Set(h.engine.schema.features.map(\.family)) == ["book", "flow", "volatility", "liquidation", "oi_funding", "time"])
+        #expect(h.engine.schema.features.allSatisfy { !$0.doc.isEmpty && !$0.warmup.isEmpty })
+    }
+
+    @Test func theHashChangesWithTheParametersAndIsStable() {
+        let a = FeatureEngine().schema, b = FeatureEngine().schema
+        var c = FeatureConfiguration()
+        c.baselineWarmupMinutes = 5
+        #expect(a.hash == b.hash && a.hash.count == 64)
+        #expect(FeatureEngine(configuration: c).schema.hash != a.hash)
+    }
+
+    @Test func savedStateOfAnotherConfigurationIsRefused() throws {
+        var h = EngineHarness()
+        h.apply(.trades([h.builder.trade(.buy, "100", "1", at: 0)]), at: t0)
+        let saved = try h.engine.savedState()
+        var c = FeatureConfiguration()
+        c.baselineWarmupMinutes = 5
+        #expect(throws: FeatureStateError.self) { try FeatureEngine(restoring: saved, configuration: c) }
+        let restored = try FeatureEngine(restoring: saved, configuration: FeatureConfiguration())
+        #expect(restored.symbolNames == ["BTCUSDT"])
+    }
+}
