@@ -214,6 +214,16 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
         .executableTarget(
+            name: "FeatureCost",
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Features", "CascadeTesting",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/FeatureCost",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(
+        .executableTarget(
             name: "SimSlowClients",
             dependencies: [
                 "CascadeCore", "BybitSimulator", "BybitV5Client", "Recording", "Simulation", "CascadeTesting",

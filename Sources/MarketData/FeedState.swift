@@ -79,7 +79,12 @@ public struct FeedState: Sendable {
 
     /// The deepest book met for `symbol` (`syncedOnly`: among those in sync now).
     public func deepestBook(_ symbol: SymbolID, syncedOnly: Bool = false) -> OrderBook? {
-        books.filter { $0.symbol == symbol && (!syncedOnly || $0.isSynced) }.max { $0.depth < $1.depth }
+        // A loop, not filter+max: the feature engine asks on every book message.
+        var best: Int?
+        for i in books.indices where books[i].symbol == symbol && (!syncedOnly || books[i].isSynced) {
+            if best.map({ books[i].depth > books[$0].depth }) ?? true { best = i }
+        }
+        return best.map { books[$0] }
     }
 
     /// True when `symbol`'s book at `depth` is synced and its trades stream is not interrupted: what matching needs.
