@@ -77,6 +77,7 @@ public final class TardisImport {
         var expected: [String] = []
         var synthetic: [String: [String]] = [:]
         for (dataType, input) in inputs {
+            try Self.checkName(input, as: dataType)
             let (sha, size) = try Self.fingerprint(input)
             expected.append(sha)
             provenanceInputs.append(FrameProvenance.Input(role: dataType.rawValue, file: input.fileName, sha256: sha, bytes: size))
@@ -173,6 +174,21 @@ public final class TardisImport {
         inputStats[i] = stats
         // The manifest already names the hash taken before reading; the bytes converted must be those.
         guard stats.sha256 == expectedSHA256[i] else { throw .inputChanged(file: stats.file) }
+    }
+
+    /// `trades` and `liquidations` files have the same header; Tardis names its files
+    /// `<exchange>_<data type>_<date>_<symbol>.csv.gz`, so a name carrying the other type is refused.
+    private static func checkName(_ input: TardisInput, as dataType: TardisDataType) throws(TardisImportError) {
+        let name = input.fileName.lowercased()
+        let other: TardisDataType
+        switch dataType {
+        case .trades: other = .liquidations
+        case .liquidations: other = .trades
+        case .incrementalBookL2, .derivativeTicker: return
+        }
+        if name.contains(other.rawValue) && !name.contains(dataType.rawValue) {
+            throw .namedAsOtherDataType(file: input.name, expected: dataType.rawValue, named: other.rawValue)
+        }
     }
 
     private static func bytes(of input: TardisInput) throws(TardisImportError) -> [UInt8] {

@@ -15,6 +15,9 @@ public enum TardisImportError: Error, Equatable, Sendable {
     case emptyInput(file: String)
     /// The first line is not the header of the expected data type.
     case unexpectedHeader(file: String, expected: String, found: String)
+    /// The file is named as the other of `trades`/`liquidations`, whose headers are identical: a swapped
+    /// option would otherwise turn liquidations into trades without a word.
+    case namedAsOtherDataType(file: String, expected: String, named: String)
     /// A row of another exchange (e.g. `bybit-spot`): the file is not a Bybit USDT-perpetual export.
     case wrongExchange(file: String, line: Int, found: String)
     /// `local_timestamp` went backwards: the file is not in receive order, so no merge can be trusted.
@@ -40,6 +43,8 @@ extension TardisImportError: CustomStringConvertible {
         case let .emptyInput(file): "\(file): empty file (no header line)"
         case let .unexpectedHeader(file, expected, found):
             "\(file):1: header is \"\(found)\", expected \"\(expected)\" (wrong data type for this option?)"
+        case let .namedAsOtherDataType(file, expected, named):
+            "\(file) is named as a \(named) file but was given as \(expected) (the two share one header, so the name is the only check)"
         case let .wrongExchange(file, line, found):
             "\(file):\(line): exchange is \"\(found)\", expected \"bybit\" (Bybit USDT perpetuals)"
         case let .receiveTimeWentBackwards(file, line, previous, now):

@@ -19,6 +19,18 @@ import Testing
         }
     }
 
+    @Test func tradesAndLiquidationsFilesCannotBeSwappedSilently() throws {
+        // Same header: the Tardis file name is the only thing that tells them apart.
+        #expect(throws: TardisImportError.namedAsOtherDataType(
+            file: "bybit_liquidations_2024-07-19_PERPETUALS.csv.gz", expected: "trades", named: "liquidations")) {
+            try convert(TardisImportOptions(symbol: "BTCUSDT", trades: csv("bybit_liquidations_2024-07-19_PERPETUALS.csv.gz", Self.tradesHeader)))
+        }
+        #expect(throws: TardisImportError.namedAsOtherDataType(file: "dir/bybit_trades_2024-07-19_BTCUSDT.csv", expected: "liquidations", named: "trades")) {
+            try convert(TardisImportOptions(symbol: "BTCUSDT", liquidations: csv("dir/bybit_trades_2024-07-19_BTCUSDT.csv", Self.tradesHeader)))
+        }
+        _ = try convert(TardisImportOptions(symbol: "BTCUSDT", liquidations: csv("bybit_liquidations_2024-07-19_BTCUSDT.csv", Self.tradesHeader)))
+    }
+
     @Test func rowsOfAnotherExchangeStopTheImportAtTheirLine() {
         let text = Self.tradesHeader + "\nbybit,BTCUSDT,1,2,a,buy,1,1\nbybit-spot,BTCUSDT,1,3,b,buy,1,1\n"
         #expect(throws: TardisImportError.wrongExchange(file: "t.csv", line: 3, found: "bybit-spot")) {
