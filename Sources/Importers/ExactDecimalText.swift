@@ -22,10 +22,17 @@ public enum ExactDecimalText {
 
     /// Units of `10^-digits` of the decimal text in `bytes[range]` (`-?d*(.d*)?([eE][+-]?d+)?`).
     public static func units(_ bytes: [UInt8], _ range: Range<Int>, digits: Int) throws(Failure) -> Int64 {
-        let plain = try plainDecimal(bytes, range)
-        do {
-            return try plain.withUnsafeBufferPointer { buffer throws(DecimalParseError) in
-                try FixedDecimal.parse(buffer, digits: digits)
+        let hasExponent = bytes[range].contains { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }
+        let rewritten = hasExponent ? try plainDecimal(bytes, range) : nil
+        do throws(DecimalParseError) {
+            if let rewritten {
+                return try rewritten.withUnsafeBufferPointer { buffer throws(DecimalParseError) in
+                    try FixedDecimal.parse(buffer, digits: digits)
+                }
+            }
+            // The common case, plain text, is parsed in place: no copy per cell.
+            return try bytes.withUnsafeBufferPointer { buffer throws(DecimalParseError) in
+                try FixedDecimal.parse(UnsafeBufferPointer(rebasing: buffer[range]), digits: digits)
             }
         } catch {
             switch error {
