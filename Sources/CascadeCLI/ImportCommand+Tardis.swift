@@ -74,6 +74,7 @@ extension ImportCommand {
             lines.append("off the instrument's grid (written as they are): prices=\(r.offGridPrices) sizes=\(r.offGridQuantities)")
         }
         lines.append("left out: " + (skipped.isEmpty ? "nothing" : skipped.joined(separator: " ")))
+        for warning in r.warnings { lines.append("warning: " + warning) }
         lines.append("malformed rows: \(r.malformedRows)")
         for sample in r.malformedSamples { lines.append("  " + sample) }
         if r.malformedRows > r.malformedSamples.count { lines.append("  … \(r.malformedRows - r.malformedSamples.count) more") }

@@ -29,6 +29,20 @@ final class ImportContext {
         }
     }
 
+    /// Adds a warning to the report once.
+    func warn(_ message: String) {
+        if !report.warnings.contains(message) { report.warnings.append(message) }
+    }
+
+    // MARK: - Source eras
+
+    /// 2023-04-05T00:00Z: from this day Tardis records Bybit's V5 streams (`orderbook.50`, `publicTrade`,
+    /// `tickers`); before it, the older API (a 25-level book). From tardis-node's Bybit mapper selection.
+    static let bybitV5SinceMicroseconds: Int64 = 1_680_652_800_000_000
+    /// 2025-02-26T00:00Z: from this day Tardis's Bybit liquidations come from `allLiquidation`; before it,
+    /// from the `liquidation` topic Bybit throttled to one event per second per symbol (a sample).
+    static let allLiquidationSinceMicroseconds: Int64 = 1_740_528_000_000_000
+
     // MARK: - Printing values
 
     /// A price as Bybit prints it: with the instrument's `priceScale` decimals when the rules are known,

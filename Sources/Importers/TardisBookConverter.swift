@@ -230,6 +230,9 @@ final class TardisBookConverter: FrameProducer {
     }
 
     private func level(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> Level {
+        if row.localMicroseconds < ImportContext.bybitV5SinceMicroseconds {
+            context.warn("book rows before 2023-04-05 come from Bybit's pre-V5 25-level book stream, not orderbook.50; written under orderbook.50 all the same")
+        }
         let isSnapshot: Bool
         if source.equals(4, "true") { isSnapshot = true } else if source.equals(4, "false") { isSnapshot = false } else {
             throw .invalidValue(column: source.column(4), text: source.text(4))

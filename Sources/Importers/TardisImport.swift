@@ -41,7 +41,9 @@ public final class TardisImport {
     /// Opens and checks the inputs (header, instruments) without converting anything yet.
     public init(options: TardisImportOptions) throws(TardisImportError) {
         let symbol = options.symbol
-        guard !symbol.isEmpty, symbol.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }) else {
+        // USDT perpetuals only (linear, settled in USDT): the symbol is also written into topics and JSON.
+        guard symbol.count > 4, symbol.hasSuffix("USDT"),
+              symbol.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) }) else {
             throw .invalidSymbol(symbol)
         }
         let given: [(TardisDataType, TardisInput?)] = [

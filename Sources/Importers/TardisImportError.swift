@@ -5,7 +5,7 @@ public import Recording
 public enum TardisImportError: Error, Equatable, Sendable {
     /// No input file was given.
     case noInputs
-    /// The symbol is not a plain upper-case exchange symbol (it becomes part of topics and JSON).
+    /// The symbol is not a Bybit USDT perpetual's (upper-case letters and digits ending in `USDT`).
     case invalidSymbol(String)
     /// A file could not be opened or read.
     case unreadable(file: String, message: String)
@@ -37,7 +37,7 @@ extension TardisImportError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .noInputs: "no input file given (--book, --trades, --liquidations or --ticker)"
-        case let .invalidSymbol(symbol): "invalid symbol \"\(symbol)\": expected upper-case letters and digits, e.g. BTCUSDT"
+        case let .invalidSymbol(symbol): "invalid symbol \"\(symbol)\": expected a Bybit USDT perpetual (upper-case letters and digits ending in USDT, e.g. BTCUSDT)"
         case let .unreadable(file, message): "cannot read \(file): \(message)"
         case let .badCompression(file, message): "\(file): damaged gzip data: \(message)"
         case let .emptyInput(file): "\(file): empty file (no header line)"

@@ -120,6 +120,8 @@ public struct TardisImportReport: Sendable, Equatable {
     public var malformedRows = 0
     /// The first malformed rows as `file:line: problem`.
     public var malformedSamples: [String] = []
+    /// What the user should know about the source of these rows (printed; nothing is changed because of it).
+    public var warnings: [String] = []
     /// Prices not on the instrument's tick grid (only counted with `--instruments`).
     public var offGridPrices = 0
     /// Non-zero sizes not on the instrument's quantity grid (only counted with `--instruments`).

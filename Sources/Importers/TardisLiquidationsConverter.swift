@@ -95,6 +95,9 @@ final class TardisLiquidationsConverter: FrameProducer {
     }
 
     private func liquidation(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> LiquidationRow? {
+        if row.localMicroseconds < ImportContext.allLiquidationSinceMicroseconds {
+            context.warn("liquidations before 2025-02-26 come from Bybit's throttled liquidation topic (at most one per second per symbol): a sample, not every liquidation")
+        }
         let longLiquidated: Bool
         if source.equals(5, "sell") { longLiquidated = true } else if source.equals(5, "buy") { longLiquidated = false } else if source.equals(5, "unknown") {
             context.report.liquidations.rowsWithUnknownSide += 1

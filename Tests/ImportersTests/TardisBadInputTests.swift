@@ -102,8 +102,10 @@ import Testing
 
     @Test func optionsAreCheckedBeforeAnythingIsConverted() throws {
         #expect(throws: TardisImportError.noInputs) { try TardisImport(options: TardisImportOptions(symbol: "BTCUSDT")) }
-        #expect(throws: TardisImportError.invalidSymbol("btc\"usdt")) {
-            try TardisImport(options: TardisImportOptions(symbol: "btc\"usdt", trades: csv("t.csv", Self.tradesHeader)))
+        for symbol in ["btc\"usdt", "btcusdt", "BTCUSD", "BTCPERP", "BTCUSDT-27SEP24", "USDT"] {
+            #expect(throws: TardisImportError.invalidSymbol(symbol)) {
+                try TardisImport(options: TardisImportOptions(symbol: symbol, trades: csv("t.csv", Self.tradesHeader)))
+            }
         }
         #expect(throws: TardisImportError.instruments(file: Try.path(Fixture.instruments), message: "does not list ETHUSDT")) {
             try TardisImport(options: TardisImportOptions(symbol: "ETHUSDT", trades: csv("t.csv", Self.tradesHeader),

@@ -54,6 +54,7 @@ import Testing
         #expect(first.localTime == LocalTime(nanoseconds: 1_721_347_200_001_000_000))
         #expect(first.text == #"{"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1721347200000,"data":{"s":"BTCUSDT","b":[["64000","1.204"],["63999.9","0.5"],["63999.5","2"]],"a":[["64000.1","0.75"],["64000.5","3.1"],["64001","0.01"]],"u":1},"cascadeSynthetic":["u"]}"#)
         #expect(report.inputs.first?.rows == 24 && report.inputs.first?.malformedRows == 0)
+        #expect(report.warnings.isEmpty)
     }
 
     @Test func amountZeroDeletesALevelAndLevelsAreOrderedBestFirst() throws {
@@ -109,6 +110,8 @@ import Testing
         #expect(states.map(\.bids) == (try ReferenceBook.states(csvText: text)).map(\.bids))
         #expect(states.map(\.asks) == (try ReferenceBook.states(csvText: text)).map(\.asks))
         #expect(states[1].asks == [[10_200_000_000, 4_000_000]])
+        // 1970 is long before Tardis recorded Bybit's V5 book: the report says where such rows come from.
+        #expect(report.warnings.count == 1 && report.warnings.first?.contains("pre-V5 25-level") == true)
     }
 
     @Test func aMalformedBookRowDropsItsMessageAndTheBookWaitsForTheNextSnapshot() throws {

@@ -88,6 +88,8 @@ import Testing
         #expect(frames.count == 3)
         #expect(frames[0].text == #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":1721347200600,"data":[{"T":1721347200500,"s":"BTCUSDT","S":"Buy","v":"0.05","p":"63990.2"},{"T":1721347200600,"s":"BTCUSDT","S":"Buy","v":"0.12","p":"63985"}],"cascadeSynthetic":["ts"]}"#)
         #expect(frames[2].text.contains(#""S":"Sell""#))
+        // Before 2025-02-26 Tardis had Bybit's throttled liquidation topic: the report says it is a sample.
+        #expect(report.warnings.count == 1 && report.warnings.first?.contains("at most one per second per symbol") == true)
     }
 
     @Test func tickerIsOneSnapshotThenDeltasOfChangedFieldsWithUnknownCellsLeftOut() throws {
