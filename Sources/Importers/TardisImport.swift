@@ -38,7 +38,9 @@ public final class TardisImport {
     private let expectedSHA256: [String]
     private var extraFrames: [String: Int] = [:]
 
-    /// Opens and checks the inputs (header, instruments) without converting anything yet.
+    /// Opens the inputs and checks what can be checked before converting: the symbol, the instruments
+    /// document, file names and every file's header. Reads each input once to hash it (its SHA-256 goes
+    /// into manifests written before the conversion ends; the conversion's own reading must match it).
     public init(options: TardisImportOptions) throws(TardisImportError) {
         let symbol = options.symbol
         // USDT perpetuals only (linear, settled in USDT): the symbol is also written into topics and JSON.
@@ -89,6 +91,7 @@ public final class TardisImport {
             case let .memory(bytes): reader = try CSVLineReader(.memory(bytes), name: input.name)
             }
             let source = TardisRowSource(dataType: dataType, reader: reader, symbol: symbol)
+            try source.checkHeader()
             switch dataType {
             case .incrementalBookL2:
                 let p = TardisBookConverter(source: source, context: context)

@@ -139,7 +139,10 @@ final class TardisRowSource {
         return .malformed(line: line, localMicroseconds: local, problem: problem)
     }
 
-    private func checkHeader() throws(TardisImportError) {
+    /// Reads and checks the header line (done before any conversion, so a wrong file is refused
+    /// before the output directory is touched; ``next()`` does it otherwise).
+    func checkHeader() throws(TardisImportError) {
+        guard !headerChecked else { return }
         headerChecked = true
         guard try reader.nextLine(into: &line) else { throw .emptyInput(file: name) }
         // A UTF-8 byte-order mark is not part of the header.

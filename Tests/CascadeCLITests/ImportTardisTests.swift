@@ -75,6 +75,9 @@ struct ImportTardisTests {
         #expect(noSymbol.status != 0 && noSymbol.standardError.contains("--from tardis needs --symbol"))
         let mixed = try ChildProcess.run(["import", trades, "--book", trades, "--out", dir.file("out3")])
         #expect(mixed.status != 0 && mixed.standardError.contains("need --from tardis"))
-        #expect(!FileManager.default.fileExists(atPath: dir.file("out2")) && !FileManager.default.fileExists(atPath: dir.file("out3")))
+        // A file of the wrong data type is refused before the output directory is created.
+        let wrongType = try ChildProcess.run(["import", "--from", "tardis", "--symbol", "BTCUSDT", "--book", trades, "--out", dir.file("out4")])
+        #expect(wrongType.status != 0 && wrongType.standardError.contains("t.csv:1: header is"))
+        for name in ["out2", "out3", "out4"] { #expect(!FileManager.default.fileExists(atPath: dir.file(name)), "\(name) created") }
     }
 }

@@ -11,8 +11,9 @@ import Testing
 
     @Test func aFileOfAnotherDataTypeIsRefusedAtItsHeader() {
         let options = TardisImportOptions(symbol: "BTCUSDT", book: csv("trades.csv", Self.tradesHeader + "\n"))
+        // Refused when the import is set up, before anything is converted or written.
         #expect(throws: TardisImportError.unexpectedHeader(file: "trades.csv", expected: Self.bookHeader, found: Self.tradesHeader)) {
-            try convert(options)
+            try TardisImport(options: options)
         }
         #expect(throws: TardisImportError.emptyInput(file: "empty.csv")) {
             try convert(TardisImportOptions(symbol: "BTCUSDT", trades: csv("empty.csv", "")))
