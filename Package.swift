@@ -102,6 +102,11 @@ var package = Package(
             name: "Recording",
             dependencies: ["CascadeCore", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
+        // Vendor files → frames-format recordings in Bybit V5 shapes (`cascade import --from tardis`).
+        .target(
+            name: "Importers",
+            dependencies: ["CascadeCore", "BybitV5", "Recording", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         // What `cascade replay` reports about a recording: decode + book + counters.
         .target(
             name: "RecordingAudit",
@@ -110,7 +115,7 @@ var package = Package(
         .executableTarget(
             name: "CascadeCLI",
             dependencies: [
-                "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit",
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit", "Importers",
                 "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation", "Features", "FeatureReplay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,6 +184,10 @@ var package = Package(
             name: "RecordingAuditTests", dependencies: ["RecordingAudit", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RecordingTests", dependencies: ["Recording", "CascadeTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ImportersTests",
+            dependencies: ["Importers", "BybitV5", "MarketData", "Recording", "RecordingAudit", "CascadeTesting"],
+            resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeCLITests",
             dependencies: ["RecordingAudit", "Recording", "CascadeTesting", "CascadeCLI"],

@@ -35,11 +35,14 @@ public struct FrameManifest: Codable, Sendable, Hashable {
     public var createdBy: String
     /// True when written by the writer at close or rotation; false when rebuilt after a crash.
     public var closedCleanly: Bool
+    /// Where an imported recording's frames came from; nil (and absent from the JSON) for recordings
+    /// that are not conversions, so manifests written before this field existed still decode.
+    public var provenance: FrameProvenance?
 
     /// Creates a manifest from its fields.
     public init(file: String, sha256: String, bytes: Int64, frames: Int, gzipMembers: Int,
                 firstLocalTimeNs: Int64?, lastLocalTimeNs: Int64?, framesPerTopic: [String: Int],
-                framesWithoutTopic: Int, createdBy: String, closedCleanly: Bool) {
+                framesWithoutTopic: Int, createdBy: String, closedCleanly: Bool, provenance: FrameProvenance? = nil) {
         self.format = Self.formatV1
         self.file = file
         self.sha256 = sha256
@@ -52,6 +55,7 @@ public struct FrameManifest: Codable, Sendable, Hashable {
         self.framesWithoutTopic = framesWithoutTopic
         self.createdBy = createdBy
         self.closedCleanly = closedCleanly
+        self.provenance = provenance
     }
 
     /// `<dataFile>.manifest.json`.

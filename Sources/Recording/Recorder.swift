@@ -25,6 +25,9 @@ public final class Recorder {
     public let compressionLevel: Int32
     /// Written into every manifest's `createdBy`.
     public let createdBy: String
+    /// Written into every manifest's `provenance` (set it before the first frame): what an import
+    /// converted from. Nil for live recordings.
+    public var provenance: FrameProvenance?
 
     /// Called right after a new file is opened, before the frame that caused it is written: the
     /// place to `recordCascade(topic: .instruments, ...)` so every file starts self-describing.
@@ -214,7 +217,7 @@ public final class Recorder {
             bytes: writer.bytesWritten, frames: writer.framesWritten, gzipMembers: writer.gzipMembers,
             firstLocalTimeNs: writer.firstLocalTime?.nanoseconds, lastLocalTimeNs: writer.lastLocalTime?.nanoseconds,
             framesPerTopic: topics.dictionary, framesWithoutTopic: topics.withoutTopic,
-            createdBy: createdBy, closedCleanly: true)
+            createdBy: createdBy, closedCleanly: true, provenance: provenance)
         self.writer = nil
         do throws(RecordingError) {
             try manifest.write(forDataFile: writer.path)

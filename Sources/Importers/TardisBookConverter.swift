@@ -1,0 +1,251 @@
+import CascadeCore
+import Recording
+
+/// `incremental_book_L2` rows → `orderbook.50.{symbol}` snapshot and delta messages.
+///
+/// Rules (Tardis docs, "incremental_book_L2"; the Bybit V5 data is Bybit's `orderbook.50` stream):
+/// - rows sharing `local_timestamp` (and `is_snapshot`) are one message;
+/// - rows before the first `is_snapshot=true` row are skipped (counted);
+/// - a run of snapshot rows after a non-snapshot row resets the book: a new `snapshot` message;
+///   if the run spans several receive times, its later parts are written as `delta` messages (the same
+///   book as applying the run at once, without moving rows in time);
+/// - `amount` 0 deletes a level; bids are written descending, asks ascending; a price repeated in one
+///   message keeps its last amount, as applying the rows in order would.
+///
+/// Tardis keeps neither `u` nor `seq` nor `cts`. `u` is synthesised (+1 per message from 1, never reset,
+/// so a restart snapshot is told by its `type`, not by `u == 1`) and flagged in the envelope
+/// (`"cascadeSynthetic":["u"]`, skipped by decoders); `seq` and `cts` are left out (decoders treat them
+/// as absent). A malformed row drops its whole message: the book is stale from there, so a
+/// `_cascade.session` resync frame is written and rows are skipped until the next snapshot run.
+final class TardisBookConverter: FrameProducer {
+    /// Bybit's depth whose stream Tardis stores for Bybit V5 (`orderbook.50`).
+    static let depth = 50
+
+    let dataType = TardisDataType.incrementalBookL2
+    var inputStats: TardisImportReport.InputStats { source.stats }
+    let topic: String
+
+    private struct Level {
+        var line: Int
+        var exchangeMicroseconds: Int64
+        var localMicroseconds: Int64
+        var isSnapshot: Bool
+        var isBid: Bool
+        var price: Int64
+        var amount: Int64
+    }
+
+    private enum Event {
+        case level(Level)
+        case malformed(line: Int, localMicroseconds: Int64?, problem: TardisRowProblem)
+    }
+
+    private enum State { case beforeFirstSnapshot, synced, awaitingSnapshot }
+
+    private let source: TardisRowSource
+    private let context: ImportContext
+    private var peeked: Event?
+    private var state = State.beforeFirstSnapshot
+    private var previousRowWasSnapshot = false
+    private var updateID: UInt64 = 0
+    private var lastLocalMicroseconds: Int64 = 0
+    private var queue: [ImportedFrame] = []
+
+    init(source: TardisRowSource, context: ImportContext) {
+        self.source = source
+        self.context = context
+        topic = "orderbook.\(Self.depth).\(context.symbol)"
+    }
+
+    func next() throws(TardisImportError) -> ImportedFrame? {
+        while queue.isEmpty {
+            guard let event = try take() else { return nil }
+            switch event {
+            case let .malformed(line, local, problem):
+                try context.malformed(file: source.name, line: line, problem)
+                // Rows of the same message (same receive time) go with it.
+                var dropped = 0
+                if let local { dropped = try dropRest(of: local) }
+                context.report.book.rowsDroppedWithMalformedMessage += dropped
+                markStale(at: local, line: line)
+            case let .level(first):
+                try message(startingWith: first)
+            }
+        }
+        return queue.removeFirst()
+    }
+
+    // MARK: - Messages
+
+    private func message(startingWith first: Level) throws(TardisImportError) {
+        var levels = [first]
+        var bad: [(line: Int, problem: TardisRowProblem)] = []
+        while let event = try peek() {
+            if case let .level(l) = event, l.localMicroseconds == first.localMicroseconds, l.isSnapshot == first.isSnapshot {
+                levels.append(l)
+            } else if case let .malformed(line, local, problem) = event, local == first.localMicroseconds {
+                bad.append((line, problem))
+            } else {
+                break
+            }
+            peeked = nil
+        }
+        let startsRun = first.isSnapshot && !previousRowWasSnapshot
+        previousRowWasSnapshot = first.isSnapshot
+        if !bad.isEmpty {
+            for b in bad { try context.malformed(file: source.name, line: b.line, b.problem) }
+            context.report.book.rowsDroppedWithMalformedMessage += levels.count
+            markStale(at: first.localMicroseconds, line: bad[0].line)
+            return
+        }
+        if startsRun {
+            if state != .beforeFirstSnapshot { context.report.book.restarts += 1 }
+            state = .synced
+            emit(levels, snapshot: true)
+            return
+        }
+        guard state == .synced else {
+            if state == .beforeFirstSnapshot {
+                context.report.book.rowsBeforeFirstSnapshot += levels.count
+            } else {
+                context.report.book.rowsSkippedAwaitingSnapshot += levels.count
+            }
+            return
+        }
+        if first.isSnapshot { context.report.book.snapshotContinuations += 1 }
+        emit(levels, snapshot: false)
+    }
+
+    private func emit(_ levels: [Level], snapshot: Bool) {
+        // Last amount per price and side, as applying the rows in order would leave it.
+        var bids: [Int64: Int64] = [:]
+        var asks: [Int64: Int64] = [:]
+        var exchangeMicroseconds: Int64 = 0
+        for l in levels {
+            if l.isBid { bids[l.price] = l.amount } else { asks[l.price] = l.amount }
+            exchangeMicroseconds = max(exchangeMicroseconds, l.exchangeMicroseconds)
+        }
+        if snapshot {
+            // A fresh book has nothing to delete: Bybit snapshots carry no "0" sizes.
+            let zeros = bids.values.filter { $0 == 0 }.count + asks.values.filter { $0 == 0 }.count
+            context.report.book.zeroLevelsInSnapshots += zeros
+            bids = bids.filter { $0.value != 0 }
+            asks = asks.filter { $0.value != 0 }
+        }
+        updateID += 1
+        var t = FrameText(capacity: 64 + 24 * (bids.count + asks.count))
+        t.raw(#"{"topic":"\#(topic)","type":"\#(snapshot ? "snapshot" : "delta")","ts":"#)
+        t.int(exchangeMicroseconds.microsecondsToMilliseconds)
+        t.raw(#","data":{"s":"\#(context.symbol)","b":["#)
+        side(&t, bids.sorted { $0.key > $1.key })
+        t.raw(#"],"a":["#)
+        side(&t, asks.sorted { $0.key < $1.key })
+        t.raw(#"],"u":"#)
+        t.int(updateID)
+        t.raw(#"},"cascadeSynthetic":["u"]}"#)
+        if snapshot { context.report.book.snapshots += 1 } else { context.report.book.deltas += 1 }
+        context.report.book.levels += bids.count + asks.count
+        let local = levels[0].localMicroseconds
+        lastLocalMicroseconds = local
+        queue.append(ImportedFrame(localTime: local.microsecondsAsLocalTime, bytes: t.bytes, topic: topic))
+    }
+
+    private func side(_ t: inout FrameText, _ levels: [(key: Int64, value: Int64)]) {
+        for (i, level) in levels.enumerated() {
+            if i > 0 { t.raw(",") }
+            t.raw("[")
+            t.string(context.price(level.key))
+            t.raw(",")
+            t.string(context.quantity(level.value))
+            t.raw("]")
+        }
+    }
+
+    /// After a lost message the book can no longer be trusted: tell every consumer (a resync session
+    /// frame, as the live recorder writes when it resubscribes) and wait for the next snapshot run.
+    private func markStale(at local: Int64?, line: Int) {
+        guard state == .synced else {
+            if state == .beforeFirstSnapshot { return }
+            state = .awaitingSnapshot
+            return
+        }
+        state = .awaitingSnapshot
+        let at = max(local ?? lastLocalMicroseconds, lastLocalMicroseconds)
+        lastLocalMicroseconds = at
+        var data = FrameText()
+        data.raw(#"{"event":"resync","topic":"\#(topic)","reason":"#)
+        data.string("import: malformed row \(source.name):\(line)")
+        data.raw("}")
+        let time = at.microsecondsAsLocalTime
+        let json = CascadePseudoTopic.session.frameJSON(localTimeNanoseconds: time.nanoseconds, dataJSON: data.bytes)
+        context.report.book.resyncs += 1
+        queue.append(ImportedFrame(localTime: time, bytes: json, topic: CascadePseudoTopic.session.rawValue))
+    }
+
+    /// Consumes the rows that follow with receive time `local`; returns how many.
+    private func dropRest(of local: Int64) throws(TardisImportError) -> Int {
+        var count = 0
+        while let event = try peek() {
+            switch event {
+            case let .level(l) where l.localMicroseconds == local:
+                count += 1
+            case let .malformed(line, l, problem) where l == local:
+                try context.malformed(file: source.name, line: line, problem)
+            default:
+                return count
+            }
+            peeked = nil
+        }
+        return count
+    }
+
+    // MARK: - Rows
+
+    private func peek() throws(TardisImportError) -> Event? {
+        if peeked == nil { peeked = try read() }
+        return peeked
+    }
+
+    private func take() throws(TardisImportError) -> Event? {
+        if let event = peeked {
+            peeked = nil
+            return event
+        }
+        return try read()
+    }
+
+    private func read() throws(TardisImportError) -> Event? {
+        guard let event = try source.next() else { return nil }
+        switch event {
+        case let .malformed(line, local, problem):
+            return .malformed(line: line, localMicroseconds: local, problem: problem)
+        case let .row(row):
+            do throws(TardisRowProblem) {
+                return .level(try level(row))
+            } catch {
+                source.countMalformed()
+                return .malformed(line: row.line, localMicroseconds: row.localMicroseconds, problem: error)
+            }
+        }
+    }
+
+    private func level(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> Level {
+        if row.localMicroseconds < ImportContext.bybitV5SinceMicroseconds {
+            context.warn("book rows before 2023-04-05 come from Bybit's pre-V5 25-level book stream, not orderbook.50; written under orderbook.50 all the same")
+        }
+        let isSnapshot: Bool
+        if source.equals(4, "true") { isSnapshot = true } else if source.equals(4, "false") { isSnapshot = false } else {
+            throw .invalidValue(column: source.column(4), text: source.text(4))
+        }
+        let isBid: Bool
+        if source.equals(5, "bid") { isBid = true } else if source.equals(5, "ask") { isBid = false } else {
+            throw .invalidValue(column: source.column(5), text: source.text(5))
+        }
+        let price = try source.decimal(6, digits: Price.digits)
+        guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
+        let amount = try source.decimal(7, digits: Quantity.digits)
+        guard amount >= 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
+        return Level(line: row.line, exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
+                     isSnapshot: isSnapshot, isBid: isBid, price: price, amount: amount)
+    }
+}

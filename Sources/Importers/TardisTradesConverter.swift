@@ -1,0 +1,131 @@
+import CascadeCore
+
+/// `trades` rows → `publicTrade.{symbol}` messages.
+///
+/// Rows sharing `local_timestamp` are one message (split at Bybit's 1024 trades per message). Each trade:
+/// `T` = `timestamp` in ms, `S` = the taker side (`buy` → `Buy`, `sell` → `Sell`), `v` = `amount`,
+/// `p` = `price`, `i` = `id`, `BT` = false. Tardis does not keep the envelope's `ts`, the block-trade flag,
+/// the tick direction or `seq`: `ts` is the largest `T` of the message and `BT` false (both flagged in
+/// `"cascadeSynthetic":["ts","BT"]`), and no `L` or `seq` key is written (nothing to compute them from
+/// without guessing). A row with side `unknown` cannot be written in Bybit's shape and is counted.
+final class TardisTradesConverter: FrameProducer {
+    /// Bybit's largest number of trades in one `publicTrade` message.
+    static let maxTradesPerMessage = 1024
+
+    let dataType = TardisDataType.trades
+    var inputStats: TardisImportReport.InputStats { source.stats }
+    let topic: String
+
+    private struct TradeRow {
+        var exchangeMicroseconds: Int64
+        var localMicroseconds: Int64
+        var isBuy: Bool
+        var price: Int64
+        var amount: Int64
+        var id: [UInt8]
+    }
+
+    private let source: TardisRowSource
+    private let context: ImportContext
+    private var peeked: TradeRow?
+    private var queue: [ImportedFrame] = []
+
+    init(source: TardisRowSource, context: ImportContext) {
+        self.source = source
+        self.context = context
+        topic = "publicTrade.\(context.symbol)"
+    }
+
+    func next() throws(TardisImportError) -> ImportedFrame? {
+        if !queue.isEmpty { return queue.removeFirst() }
+        guard let first = try take() else { return nil }
+        var rows = [first]
+        while let row = try peek(), row.localMicroseconds == first.localMicroseconds {
+            rows.append(row)
+            peeked = nil
+        }
+        var start = 0
+        while start < rows.count {
+            let end = min(start + Self.maxTradesPerMessage, rows.count)
+            queue.append(frame(rows[start..<end]))
+            start = end
+        }
+        return queue.removeFirst()
+    }
+
+    private func frame(_ rows: ArraySlice<TradeRow>) -> ImportedFrame {
+        let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
+        var t = FrameText(capacity: 48 + 128 * rows.count)
+        t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
+        t.int(ts)
+        t.raw(#","data":["#)
+        for (i, row) in rows.enumerated() {
+            if i > 0 { t.raw(",") }
+            t.raw(#"{"T":"#)
+            t.int(row.exchangeMicroseconds.microsecondsToMilliseconds)
+            t.raw(#","s":"\#(context.symbol)","S":"\#(row.isBuy ? "Buy" : "Sell")","v":"#)
+            t.string(context.quantity(row.amount))
+            t.raw(#","p":"#)
+            t.string(context.price(row.price))
+            t.raw(#","i":"#)
+            t.string(utf8: row.id)
+            t.raw(#","BT":false}"#)
+            if row.isBuy { context.report.trades.takerBuys += 1 } else { context.report.trades.takerSells += 1 }
+            if row.id.isEmpty { context.report.trades.tradesWithoutID += 1 }
+        }
+        t.raw(#"],"cascadeSynthetic":["ts","BT"]}"#)
+        context.report.trades.messages += 1
+        context.report.trades.trades += rows.count
+        let local = rows[rows.startIndex].localMicroseconds
+        return ImportedFrame(localTime: local.microsecondsAsLocalTime, bytes: t.bytes, topic: topic)
+    }
+
+    // MARK: - Rows
+
+    private func peek() throws(TardisImportError) -> TradeRow? {
+        if peeked == nil { peeked = try read() }
+        return peeked
+    }
+
+    private func take() throws(TardisImportError) -> TradeRow? {
+        if let row = peeked {
+            peeked = nil
+            return row
+        }
+        return try read()
+    }
+
+    /// The next usable row; malformed and unknown-side rows are counted and skipped.
+    private func read() throws(TardisImportError) -> TradeRow? {
+        while let event = try source.next() {
+            switch event {
+            case let .malformed(line, _, problem):
+                try context.malformed(file: source.name, line: line, problem)
+            case let .row(row):
+                do throws(TardisRowProblem) {
+                    if let trade = try trade(row) { return trade }
+                } catch {
+                    source.countMalformed()
+                    try context.malformed(file: source.name, line: row.line, error)
+                }
+            }
+        }
+        return nil
+    }
+
+    private func trade(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> TradeRow? {
+        let isBuy: Bool
+        if source.equals(5, "buy") { isBuy = true } else if source.equals(5, "sell") { isBuy = false } else if source.equals(5, "unknown") {
+            context.report.trades.rowsWithUnknownSide += 1
+            return nil
+        } else {
+            throw .invalidValue(column: source.column(5), text: source.text(5))
+        }
+        let price = try source.decimal(6, digits: Price.digits)
+        guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
+        let amount = try source.decimal(7, digits: Quantity.digits)
+        guard amount > 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
+        return TradeRow(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
+                        isBuy: isBuy, price: price, amount: amount, id: Array(source.line[source.cells[4]]))
+    }
+}
