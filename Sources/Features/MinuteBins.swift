@@ -21,7 +21,10 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Counted bins in minute order (oldest first).
     private var ring: [Bin] = []
     private var ringHead = 0
+    /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
+    /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
     private var sortedValues: [Int64] = []
+    private var zeros = 0
     private var total: Int64 = 0
 
     struct Bin: Sendable, Codable, Equatable {
@@ -36,7 +39,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     }
 
     /// Number of counted bins.
-    public var count: Int { sortedValues.count }
+    public var count: Int { sortedValues.count + zeros }
 
     /// Marks the stream observed from `t` on (no-op when already observed).
     public mutating func observe(since t: Int64) {
@@ -86,7 +89,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         while ringHead < ring.count && ring[ringHead].minute < m - Int64(capacity + lag) {
             let old = ring[ringHead]
             ringHead += 1
-            sortedValues.remove(at: Self.lowerBound(sortedValues, old.value))
+            if old.value == 0 { zeros -= 1 } else { sortedValues.remove(at: Self.lowerBound(sortedValues, old.value)) }
             total &-= old.value
         }
         if ringHead > 1024 && ringHead * 2 > ring.count {
@@ -102,19 +105,21 @@ public struct MinuteBins: Sendable, Codable, Equatable {
 
     private mutating func insert(_ bin: Bin) {
         ring.append(bin)
-        sortedValues.insert(bin.value, at: Self.lowerBound(sortedValues, bin.value))
+        precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
+        if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value, at: Self.lowerBound(sortedValues, bin.value)) }
         total &+= bin.value
     }
 
     /// Nearest-rank percentile `p` (0 < p ≤ 100) of the counted bins: the element at `ceil(p·n/100) − 1`.
     public func percentile(_ p: Int) -> Int64? {
-        let n = sortedValues.count
+        let n = count
         guard n > 0 else { return nil }
-        return sortedValues[max(0, (p * n + 99) / 100 - 1)]
+        let i = max(0, (p * n + 99) / 100 - 1)
+        return i < zeros ? 0 : sortedValues[i - zeros]
     }
 
     /// Mean of the counted bins.
-    public var mean: Double? { sortedValues.isEmpty ? nil : Double(total) / Double(sortedValues.count) }
+    public var mean: Double? { count == 0 ? nil : Double(total) / Double(count) }
 
     /// Oldest counted minute.
     public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }

@@ -1,0 +1,63 @@
+import CascadeCore
+import Features
+import Testing
+
+/// The rolling structures against naive recomputation from their definitions, on seeded random streams.
+@Suite struct RollingStateTests {
+    @Test(arguments: [1, 7, 42] as [UInt64])
+    func minuteBinsMatchTheirDefinition(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let minute = MinuteBins.minute
+        var bins = MinuteBins(capacity: 50, lag: 1)
+        let m0: Int64 = 28_000_000
+        bins.observe(since: m0 * minute)
+        var values: [Int64: Int64] = [:]
+        var missing = Set<Int64>()
+        var t = m0 * minute
+        var lastMinute = m0
+        for _ in 0..<3_000 {
+            let jump = Int64(random.next(upperBound: UInt64(10))) == 0 ? Int64((random.next(upperBound: UInt64(200)))) * minute : Int64((random.next(upperBound: UInt64(20_000_000_000))))
+            t += jump
+            let m = t / minute
+            let gap = Int64(random.next(upperBound: UInt64(5))) == 0 && m > lastMinute + 1
+            if gap { for k in (lastMinute + 1)..<m { missing.insert(k) } }
+            // Half the inputs are zeros: most liquidation minutes are.
+            let v = Int64(random.next(upperBound: UInt64(2))) == 0 ? 0 : Int64((random.next(upperBound: UInt64(1_000))))
+            bins.advance(to: t, missingBetween: gap)
+            bins.add(v, at: t)
+            values[m, default: 0] += v
+            lastMinute = m
+            // Definition: bins k with max(m0, M − 51) ≤ k ≤ M − 2 that are not missing.
+            let expected = (max(m0, m - 51)...max(m0, m - 2)).filter { $0 <= m - 2 && !missing.contains($0) }
+                .map { values[$0] ?? 0 }.sorted()
+            #expect(bins.count == expected.count)
+            if !expected.isEmpty {
+                let i = (99 * expected.count + 99) / 100 - 1
+                #expect(bins.percentile(99) == expected[i])
+                #expect(bins.percentile(50) == expected[(50 * expected.count + 99) / 100 - 1])
+            }
+        }
+    }
+
+    @Test(arguments: [3, 11] as [UInt64])
+    func windowedSumsMatchTheirDefinition(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let windows: [Int64] = [1, 5, 60].map { $0 * 1_000_000_000 }
+        var sums = WindowedSums(windows: windows.map { .nanoseconds($0) })
+        var entries: [(Int64, Int64)] = []
+        var t: Int64 = 1_000_000_000_000
+        for _ in 0..<5_000 {
+            t += Int64((random.next(upperBound: UInt64(800_000_000))))
+            let v = Int64((random.next(upperBound: UInt64(1_000))))
+            if Int64(random.next(upperBound: UInt64(3))) == 0 { sums.advance(to: t) } else {
+                sums.add(v, at: t)
+                entries.append((t, v))
+            }
+            for (i, w) in windows.enumerated() {
+                let inside = entries.filter { $0.0 > t - w && $0.0 <= t }
+                #expect(sums.sum(i) == inside.reduce(0) { $0 + $1.1 })
+                #expect(sums.entries(i) == inside.count)
+            }
+        }
+    }
+}
