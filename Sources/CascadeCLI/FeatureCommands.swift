@@ -302,20 +302,20 @@ struct FeaturesCommand: ParsableCommand {
     }
 }
 
-/// A deliberately broken pipeline for demonstrating the leakage check: it reads the next liquidation's receive time
-/// from the frames ahead of it, as a simulator that preloads a whole file could.
+/// A deliberately broken pipeline for demonstrating the leakage check: it reads the next frame's receive time from
+/// the frames ahead of it, as a simulator that preloads a whole file could.
 struct PeekingReplay: LeakageSubject {
     var inner: FeatureReplay
     var peeked: Int64?
 
     mutating func ingest(_ frame: HeldFrame, lookahead: ArraySlice<HeldFrame>) {
         inner.ingest(frame, lookahead: lookahead)
-        peeked = lookahead.first { $0.isLiquidation }?.time.nanoseconds
+        peeked = lookahead.first?.time.nanoseconds
     }
 
     mutating func observe(at t: Int64) -> LeakageObservation {
         var o = inner.observe(at: t)
-        o.extra = ["next liquidation in \(peeked.map { String($0 - t) } ?? "none") ns"]
+        o.extra = ["next frame in \(peeked.map { String($0 - t) } ?? "none") ns"]
         return o
     }
 }

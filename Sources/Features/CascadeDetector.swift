@@ -146,8 +146,8 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
             bins[i].observe(since: interrupted ? minuteStart + MinuteBins.minute : minuteStart)
         }
         interrupted = false
-        var frameNotional: [Int64] = [0, 0]
-        var frameEvents = [0, 0]
+        var frameNotional = PerSide<Int64>(0)
+        var frameEvents = PerSide<Int>(0)
         for event in events {
             let i = Self.index(event.liquidatedSide)
             let notional = Int64(event.notional.units)
@@ -156,8 +156,8 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
             frameNotional[i] += notional
             frameEvents[i] += 1
         }
-        var triggers: [Bool] = [false, false]
-        var thresholds: [Int64] = [0, 0]
+        var triggers = PerSide(false)
+        var thresholds = PerSide<Int64>(0)
         if isArmed {
             let total = windows[0].sum(0) + windows[1].sum(0)
             for i in 0..<2 where frameEvents[i] > 0 {
@@ -189,7 +189,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
             } else {
                 open = episode
             }
-        } else if let i = (0..<2).first(where: { triggers[$0] }) {
+        } else if let i = triggers[0] ? 0 : triggers[1] ? 1 : nil {
             let started = start(side: i, at: t, threshold: thresholds[i])
             open = started
             changes.append(.started(started))
@@ -207,4 +207,21 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     }
 
     @inline(__always) static func index(_ side: PositionSide) -> Int { side == .long ? 0 : 1 }
+}
+
+/// One value per liquidated side (0 long, 1 short), without the heap allocation of a two-element array: the detector
+/// runs once per liquidation frame.
+struct PerSide<Value> {
+    private var long: Value
+    private var short: Value
+
+    init(_ value: Value) {
+        long = value
+        short = value
+    }
+
+    subscript(_ i: Int) -> Value {
+        get { i == 0 ? long : short }
+        set { if i == 0 { long = newValue } else { short = newValue } }
+    }
 }

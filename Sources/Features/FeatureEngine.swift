@@ -230,17 +230,24 @@ public struct FeatureEngine: Sendable {
             symbols[i].liquidationSizes.add(notional, at: t)
         }
         // One frame comes from one topic; it is `allLiquidation` only if some event is dated after the topic began.
-        let latest = list.max { $0.updatedTime < $1.updatedTime }?.updatedTime ?? first.updatedTime
+        var latest = first.updatedTime
+        for event in list where event.updatedTime > latest { latest = event.updatedTime }
         let source = LiquidationSource.classify(topic: first.source, eventTime: latest)
         symbols[i].liquidationSource = source
-        let key = Self.detectorKey(symbols[i].name, source)
+        let slot = source == .all ? 0 : 1
         let d: Int
-        if let known = detectorIndex[key] {
+        if let known = symbols[i].detectorSlots[slot] {
             d = known
         } else {
-            detectors.append(CascadeDetector(symbol: symbols[i].name, source: source, rule: configuration.detector))
-            d = detectors.count - 1
-            detectorIndex[key] = d
+            let key = Self.detectorKey(symbols[i].name, source)
+            if let restored = detectorIndex[key] {
+                d = restored
+            } else {
+                detectors.append(CascadeDetector(symbol: symbols[i].name, source: source, rule: configuration.detector))
+                d = detectors.count - 1
+                detectorIndex[key] = d
+            }
+            symbols[i].detectorSlots[slot] = d
         }
         changes += detectors[d].ingest(list, at: t)
     }

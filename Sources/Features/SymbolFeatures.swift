@@ -45,6 +45,8 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var lastShortLiquidation: Int64?
     /// The source of the symbol's latest liquidation frame (whose detector the episode features read).
     var liquidationSource: LiquidationSource?
+    /// The engine's detector index per source (`all`, `throttled`), looked up once.
+    var detectorSlots: [Int?] = [nil, nil]
 
     var oiTimes: [Int64] = []
     var oiValues: [Int64] = []
