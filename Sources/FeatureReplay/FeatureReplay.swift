@@ -60,6 +60,8 @@ public struct FeatureReplay: Sendable {
         let time = max(t, lastTime ?? .min)
         engine.advance(to: time)
         episodes.absorb(engine.drainDetectorChanges(), now: time)
+        // Episodes still open are logged as they stand now, not as they started.
+        for detector in engine.allDetectors { if let open = detector.open { episodes.refresh(open) } }
     }
 
     /// Every symbol's vector as of `t`.
@@ -120,6 +122,10 @@ public struct EpisodeLog: Sendable {
             if series[m].0 <= t { lo = m + 1 } else { hi = m }
         }
         return .some(series[lo - 1].1)
+    }
+
+    mutating func refresh(_ episode: CascadeEpisode) {
+        if let i = index[episode.id] { entries[i].episode = episode }
     }
 
     mutating func absorb(_ changes: [DetectorChange], now: Int64) {

@@ -211,7 +211,7 @@ extension FeatureEngine {
         }
         s.emit(FeatureDescriptor("liq.size_pctl_last", .ratio, warmup: "\(c.liquidationRankMinimum) liquidations ranked",
                                  family: "liquidation",
-                                 doc: "mid-rank of the last liquidation's notional among the symbol's previous \(c.liquidationRankDays) days"),
+                                 doc: "mid-rank of the last liquidation's notional among the symbol's previous \(c.liquidationRankDays) days (0.5 % log buckets)"),
                state.lastLiquidationRank ?? nan, warm: state.liquidationSizes.count >= c.liquidationRankMinimum)
         s.emit(FeatureDescriptor("liq.since_last_long_s", .seconds, warmup: "observed", family: "liquidation",
                                  doc: "seconds since the last liquidated long; NaN when none since observation began"),

@@ -60,4 +60,29 @@ import Testing
             }
         }
     }
+
+    @Test func rollingRankIsTheMidRankOverItsHorizonOnHalfPercentBuckets() {
+        var random = SeededRandom(seed: 5)
+        var rank = RollingRank(horizon: .seconds(100))
+        var held: [(Int64, Int64)] = []
+        var t: Int64 = 0
+        for _ in 0..<2_000 {
+            t += Int64(random.next(upperBound: UInt64(3_000_000_000)))
+            let v = Int64(random.next(upperBound: UInt64(1_000_000_000))) + 1
+            rank.advance(to: t)
+            held.removeAll { $0.0 <= t - 100_000_000_000 }
+            #expect(rank.count == held.count)
+            if !held.isEmpty {
+                // Definition on the grid: values in lower buckets, plus half of those in the same bucket.
+                let b = RollingRank.bucket(v)
+                let lower = held.filter { RollingRank.bucket($0.1) < b }.count
+                let same = held.filter { RollingRank.bucket($0.1) == b }.count
+                #expect(rank.rank(of: v) == (Double(lower) + Double(same) / 2) / Double(held.count))
+                // The grid is fine: a value 1 % larger than every held one ranks at 1.
+                #expect(rank.rank(of: held.map(\.1).max()! * 101 / 100 + 1) == 1)
+            }
+            rank.add(v, at: t)
+            held.append((t, v))
+        }
+    }
 }
