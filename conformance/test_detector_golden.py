@@ -1,6 +1,8 @@
 """Golden test of the cascade detector (docs/detector.md): `cascade detect` against the independent Python
-reference (detector_reference.py) on the shared 2024 liquidation series, plus hand-computed synthetic cases that
-pin the reference itself to the rule's edges.
+reference (detector_reference.py) on the shared 2024 liquidation series (whole file, and the 2024-03-05 04:00-07:00
+window), plus hand-computed synthetic cases at the rule's edges. Every synthetic case goes through `detect`, which
+runs both implementations on the same lines, asserts they agree, and returns the episodes for the hand-computed
+assertions: each case pins the reference and the Swift binary alike.
 
 Synthetic conventions: every baseline frame holds one long liquidation of 0.100 BTC at 1000.00 = 100 USDT, one a
 minute at T0 + k min (k = 0 .. 1439), so the detector's first bin is m0 = T0 / 60 s and 1,440 bins hold long = 100,
@@ -14,17 +16,20 @@ missing: they never enter the baseline and never count toward the 1,440 bins tha
 runs of zero bins therefore keep the detector alive with "ticks" (a frame at least every 60 min).
 """
 import calendar
+import functools
 import json
 import math
 import os
 import random
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
 
 import detector_reference as ref
-from detector_reference import Baseline, detect_lines, parse_line
+from detector_reference import Baseline, parse_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 S = 1_000_000_000
@@ -71,6 +76,54 @@ def baseline(start=T0, minutes=1440, build=frame):
     return [build(start + k * MIN, long_("100")) for k in range(minutes)]
 
 
+# ------------------------------------------------------------------------------------------- both implementations
+
+@functools.lru_cache(maxsize=None)
+def binary() -> str:
+    from conftest import cascade_binary   # CASCADE_BIN, else the `swift build` product
+    return cascade_binary()
+
+
+def swift_detect(data, out) -> list[dict]:
+    """`cascade detect --data DATA --out OUT`: its episodes with the doc's keys only (extra keys, such as the mid
+    moves, dropped); fails if the run fails or an episode lacks one of the doc's keys."""
+    run = subprocess.run([binary(), "detect", "--data", str(data), "--out", str(out)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, f"cascade detect --data {data} failed ({run.returncode}):\n{run.stderr}"
+    with open(out, encoding="utf-8") as f:
+        episodes = [json.loads(line) for line in f if line.strip()]
+    for e in episodes:
+        missing = [k for k in ref.OUTPUT_KEYS if k not in e]
+        assert not missing, f"{e.get('id')}: keys missing from cascade detect's output: {missing}"
+    return [{k: e[k] for k in ref.OUTPUT_KEYS} for e in episodes]
+
+
+def assert_same(swift, reference, what=""):
+    """Swift's episodes equal the reference's, in order; on a difference, names the first one."""
+    if swift == reference:
+        return
+    i = next((i for i, (a, b) in enumerate(zip(swift, reference)) if a != b), min(len(swift), len(reference)))
+    got = swift[i] if i < len(swift) else "(none)"
+    want = reference[i] if i < len(reference) else "(none)"
+    pytest.fail(f"{what}cascade detect: {len(swift)} episodes, reference: {len(reference)}; first difference at "
+                f"episode {i}:\n  swift:     {got}\n  reference: {want}")
+
+
+def detect(lines) -> list[dict]:
+    """Runs a synthetic case through both implementations: the reference on `lines`, and `cascade detect` on the
+    lines written to a plain-text frames file. Asserts they agree and returns the episodes (so the hand-computed
+    assertions of the caller hold for both). On a failure the case's files are kept, and named."""
+    lines = list(lines)
+    expected = ref.detect_lines(lines)
+    directory = tempfile.mkdtemp(prefix="cascade-detect-case-")
+    data, out = os.path.join(directory, "case.frames"), os.path.join(directory, "episodes.jsonl")
+    with open(data, "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(line + "\n" for line in lines))
+    assert_same(swift_detect(data, out), expected, what=f"{data}: ")
+    shutil.rmtree(directory)
+    return expected
+
+
 def brief(episodes):
     """The fields the hand computations fix, as tuples (times relative to TA in seconds)."""
     rel = lambda ns: None if ns is None else (ns - TA) / S   # noqa: E731
@@ -106,16 +159,16 @@ def test_not_armed_before_1440_baseline_bins():
     # At TA - 1 s (bin m0 + 1440) the baseline is bins m0 .. m0 + 1438: 1,439 bins, not armed, so even
     # 1,000,000 USDT of longs opens nothing. The same frame at TA (1,440 bins) opens an episode.
     huge = long_("1000000")
-    assert detect_lines(baseline() + [frame(TA - S, huge)]) == []
-    episodes = detect_lines(baseline() + [frame(TA, huge)])
+    assert detect(baseline() + [frame(TA - S, huge)]) == []
+    episodes = detect(baseline() + [frame(TA, huge)])
     assert brief(episodes) == [("long", 0, None, None, "1000000.00000000", 1, "1000000.00000000", 0, "100.00000000")]
 
 
 def test_threshold_is_strictly_greater():
     # W(long) = 100 = P(long): no trigger.
-    assert detect_lines(baseline() + [frame(TA, long_("100"))]) == []
+    assert detect(baseline() + [frame(TA, long_("100"))]) == []
     # 10 s later 1 more USDT: W = 101 > 100 triggers at TA + 10 s; notional = W = 101 from 2 events in the window.
-    episodes = detect_lines(baseline() + [frame(TA, long_("100")), frame(TA + 10 * S, long_("1"))])
+    episodes = detect(baseline() + [frame(TA, long_("100")), frame(TA + 10 * S, long_("1"))])
     assert brief(episodes) == [("long", 10, None, None, "101.00000000", 2, "101.00000000", 10, "100.00000000")]
 
 
@@ -129,9 +182,9 @@ def test_nearest_rank_counts_empty_minutes_as_zeros():
     ticks = [frame(T0 + (73 + 60 * j) * MIN, short_("1")) for j in range(23)]
     fourteen = [frame(T0 + k * MIN, long_("100")) for k in range(14)]
     fifteen = [frame(T0 + k * MIN, long_("100")) for k in range(15)]
-    episodes = detect_lines(fourteen + ticks + [frame(TA, long_("1"))])
+    episodes = detect(fourteen + ticks + [frame(TA, long_("1"))])
     assert brief(episodes) == [("long", 0, None, None, "1.00000000", 1, "1.00000000", 0, "0.00000000")]
-    assert detect_lines(fifteen + ticks + [frame(TA, long_("1"))]) == []
+    assert detect(fifteen + ticks + [frame(TA, long_("1"))]) == []
 
 
 def test_baseline_is_capped_at_10080_bins_and_window_excludes_t_minus_60s():
@@ -147,7 +200,7 @@ def test_baseline_is_capped_at_10080_bins_and_window_excludes_t_minus_60s():
     big = [frame(T0 + k * MIN, long_("1000000")) for k in range(101)]
     ticks = [frame(T0 + (160 + 60 * j) * MIN, short_("1")) for j in range(166)]
     t1 = T0 + 10081 * MIN
-    episodes = detect_lines(big + ticks + [frame(t1, long_("1")), frame(t1 + MIN, long_("1"))])
+    episodes = detect(big + ticks + [frame(t1, long_("1")), frame(t1 + MIN, long_("1"))])
     assert [(e["start_ns"], e["notional"], e["events"], e["threshold"]) for e in episodes] == [
         (t1 + MIN, "1.00000000", 1, "0.00000000")]
 
@@ -161,7 +214,7 @@ def test_silence_of_exactly_60_min_is_not_a_gap():
     # 1425 holds 100: P(long) = 100. Long 1000 at TA (the T0 + 1439 min event is out of the window) opens an
     # episode: notional 1000, 1 event, threshold 100.
     lines = [frame(T0 + k * MIN, long_("100")) for k in range(1380)] + [frame(T0 + 1439 * MIN, long_("100"))]
-    episodes = detect_lines(lines + [frame(TA, long_("1000"))])
+    episodes = detect(lines + [frame(TA, long_("1000"))])
     assert brief(episodes) == [("long", 0, None, None, "1000.00000000", 1, "1000.00000000", 0, "100.00000000")]
     b = ref.Baseline(T0 // MIN)
     b.frame(T0 + 1379 * MIN)
@@ -174,7 +227,7 @@ def test_silence_of_60_min_and_1_ns_is_a_gap():
     # bins strictly between a = m0 + 1379 and b = m0 + 1439 (m0 + 1380 .. m0 + 1438, 59 bins) are missing.
     # At TA the baseline holds bins m0 .. m0 + 1379 and m0 + 1439: 1,381 < 1,440 -> not armed, no episode.
     head = [frame(T0 + k * MIN, long_("100")) for k in range(1380)] + [frame(T0 + 1439 * MIN + 1, long_("100"))]
-    assert detect_lines(head + [frame(TA, long_("1000"))]) == []
+    assert detect(head + [frame(TA, long_("1000"))]) == []
     b = ref.Baseline(T0 // MIN)
     b.frame(T0 + 1379 * MIN)
     b.frame(T0 + 1439 * MIN + 1)
@@ -186,8 +239,8 @@ def test_silence_of_60_min_and_1_ns_is_a_gap():
     # 1,000,000: notional 1e6, 1 event.
     head += [frame(T0 + k * MIN, long_("100")) for k in range(1440, 1500)]
     huge = long_("1000000")
-    assert detect_lines(head + [frame(T0 + 1500 * MIN - S, huge)]) == []
-    [e] = detect_lines(head + [frame(T0 + 1500 * MIN, huge)])
+    assert detect(head + [frame(T0 + 1500 * MIN - S, huge)]) == []
+    [e] = detect(head + [frame(T0 + 1500 * MIN, huge)])
     assert (e["start_ns"], e["notional"], e["events"], e["threshold"]) == (
         T0 + 1500 * MIN, "1000000.00000000", 1, "100.00000000")
 
@@ -203,7 +256,7 @@ def test_only_the_detectors_own_frames_break_a_silence():
               frame(t, long_("100"), T=calendar.timegm((2025, 3, 1, 0, 0, 0)) * 1000)]
     head = ([frame(T0 + k * MIN, long_("100")) for k in range(1380)] + others
             + [frame(T0 + 1439 * MIN + 1, long_("100"))])
-    assert detect_lines(head + [frame(TA, long_("1000"))]) == []
+    assert detect(head + [frame(TA, long_("1000"))]) == []
 
 
 def test_armed_detector_needs_1440_non_missing_bins_again_after_a_long_gap():
@@ -221,8 +274,8 @@ def test_armed_detector_needs_1440_non_missing_bins_again_after_a_long_gap():
     huge = long_("1000000")
     head = baseline() + [frame(TR, long_("100")), frame(TR + 30 * S, huge)]
     head += [frame(TR + k * MIN, long_("100")) for k in range(1, 1440)]
-    assert detect_lines(head + [frame(TR + 1441 * MIN - S, huge)]) == []
-    [e] = detect_lines(head + [frame(TR + 1441 * MIN, huge)])
+    assert detect(head + [frame(TR + 1441 * MIN - S, huge)]) == []
+    [e] = detect(head + [frame(TR + 1441 * MIN, huge)])
     assert (e["start_ns"], e["notional"], e["events"], e["threshold"]) == (
         TR + 1441 * MIN, "1000000.00000000", 1, "100.00000000")
 
@@ -241,22 +294,22 @@ def test_bins_older_than_M_minus_10081_leave_by_index_not_by_count():
     lines = ([frame(T0 + k * MIN, long_("1000000" if k < 26 else "100")) for k in range(1440)]
              + [frame(T0 + k * MIN, long_("100")) for k in range(9000, 10081)])
     t1, t2 = T0 + 10081 * MIN, T0 + 10082 * MIN
-    episodes = detect_lines(lines + [frame(t1, long_("1000")), frame(t2, long_("1000"))])
+    episodes = detect(lines + [frame(t1, long_("1000")), frame(t2, long_("1000"))])
     assert [(e["start_ns"], e["notional"], e["events"], e["threshold"]) for e in episodes] == [
         (t2, "1000.00000000", 1, "100.00000000")]
-    assert detect_lines(lines + [frame(t1, long_("1000"))]) == []
+    assert detect(lines + [frame(t1, long_("1000"))]) == []
 
 
 # ------------------------------------------------------------------------------------------- dominance
 
 def test_dominance_three_fifths_boundary():
     # long 300, short 200: 5 * 300 = 1500 >= 3 * 500 = 1500 -> long triggers (short: 1000 < 1500).
-    episodes = detect_lines(baseline() + [frame(TA, long_("300"), short_("200"))])
+    episodes = detect(baseline() + [frame(TA, long_("300"), short_("200"))])
     assert brief(episodes) == [("long", 0, None, None, "300.00000000", 1, "300.00000000", 0, "100.00000000")]
     # long 300, short 200.01: 1500 < 3 * 500.01 = 1500.03 -> no trigger; short: 1000.05 < 1500.03 -> none.
-    assert detect_lines(baseline() + [frame(TA, long_("300"), short_("200.01"))]) == []
+    assert detect(baseline() + [frame(TA, long_("300"), short_("200.01"))]) == []
     # short 300, long 200: short triggers against P(short) = 0.
-    episodes = detect_lines(baseline() + [frame(TA, short_("300"), long_("200"))])
+    episodes = detect(baseline() + [frame(TA, short_("300"), long_("200"))])
     assert brief(episodes) == [("short", 0, None, None, "300.00000000", 1, "300.00000000", 0, "0.00000000")]
 
 
@@ -264,7 +317,7 @@ def test_side_needs_events_in_the_frame():
     # TA: short 300 alone triggers a short episode (P(short) = 0) that ends quiet at TA + 30 s.
     # TA + 40 s: a long-only frame of 1 USDT: W(short) = 300 still dominates, but short has no event in this
     # frame, and W(long) = 1 < 100: nothing new.
-    episodes = detect_lines(baseline() + [frame(TA, short_("300")), frame(TA + 40 * S, long_("1"))])
+    episodes = detect(baseline() + [frame(TA, short_("300")), frame(TA + 40 * S, long_("1"))])
     assert brief(episodes) == [("short", 0, 30, "quiet", "300.00000000", 1, "300.00000000", 0, "0.00000000")]
 
 
@@ -279,11 +332,11 @@ def test_quiet_end_is_last_plus_30s_whenever_the_next_frame_comes():
     head = baseline() + [frame(TA, long_("200")), frame(TA + 10 * S, long_("50"))]
     first = ("long", 0, 40, "quiet", "250.00000000", 2, "250.00000000", 10, "100.00000000")
     for later in (41, 3600):
-        episodes = detect_lines(head + [frame(TA + later * S, short_("1000"))])
+        episodes = detect(head + [frame(TA + later * S, short_("1000"))])
         assert brief(episodes) == [first, ("short", later, None, None, "1000.00000000", 1, "1000.00000000", later,
                                            "0.00000000")]
     # Data ending at TA + 10 s: the episode is still open.
-    assert brief(detect_lines(head))[0][2:4] == (None, None)
+    assert brief(detect(head))[0][2:4] == (None, None)
 
 
 def test_quiet_end_at_exactly_the_next_frame_then_a_new_episode():
@@ -291,7 +344,7 @@ def test_quiet_end_at_exactly_the_next_frame_then_a_new_episode():
     # frame's long 1 makes W(long) = 200 + 50 + 1 = 251 > 100 (window (TA - 20 s, TA + 40 s]), which starts a new
     # episode at TA + 40 s with notional W = 251 from the 3 events in the window.
     lines = baseline() + [frame(TA, long_("200")), frame(TA + 10 * S, long_("50")), frame(TA + 40 * S, long_("1"))]
-    assert brief(detect_lines(lines)) == [
+    assert brief(detect(lines)) == [
         ("long", 0, 40, "quiet", "250.00000000", 2, "250.00000000", 10, "100.00000000"),
         ("long", 40, None, None, "251.00000000", 3, "251.00000000", 40, "100.00000000")]
 
@@ -300,7 +353,7 @@ def test_data_end_is_the_last_line_of_any_topic():
     # Reading chosen by the reference: TA long 200 opens an episode with deadline TA + 30 s; a non-liquidation
     # line at exactly TA + 30 s is the end of the data, so the episode is closed (quiet at TA + 30 s), not open.
     ticker = f'{TA + 30 * S} {{"topic":"tickers.BTCUSDT","type":"delta","data":{{"symbol":"BTCUSDT"}},"cs":1,"ts":1}}'
-    episodes = detect_lines(baseline() + [frame(TA, long_("200")), ticker])
+    episodes = detect(baseline() + [frame(TA, long_("200")), ticker])
     assert brief(episodes)[0][2:4] == (30, "quiet")
 
 
@@ -316,19 +369,19 @@ def test_maxduration_end_and_the_next_triggering_frame():
     # since last + 30 > start + 300); then W(long) = (TA+240, TA+300] = 260, 280, 300 = 90 <= 100: no new episode.
     # TA + 310 s long 30: W = 260, 280, 300, 310 = 120 > 100 -> a new episode at TA + 310, notional 120, 4 events.
     lines = maxduration_run() + [frame(TA + 300 * S, long_("30")), frame(TA + 310 * S, long_("30"))]
-    assert brief(detect_lines(lines)) == [
+    assert brief(detect(lines)) == [
         ("long", 0, 300, "maxDuration", "620.00000000", 15, "260.00000000", 40, "100.00000000"),
         ("long", 310, None, None, "120.00000000", 4, "120.00000000", 310, "100.00000000")]
     # Without the TA + 300 s frame, a frame 700 s later still ends it at TA + 300 s.
     lines = maxduration_run() + [frame(TA + 1000 * S, long_("1"))]
-    assert brief(detect_lines(lines))[0][2:4] == (300, "maxDuration")
+    assert brief(detect(lines))[0][2:4] == (300, "maxDuration")
 
 
 def test_quiet_wins_the_tie_with_maxduration():
     # Long 30 every 20 s up to TA + 260 s, then TA + 270 s: last + 30 = TA + 300 = start + 300 -> reason quiet.
     lines = (baseline() + [frame(TA, long_("200"))] + [frame(TA + k * 20 * S, long_("30")) for k in range(1, 14)]
              + [frame(TA + 270 * S, long_("30")), frame(TA + 1000 * S, long_("1"))])
-    assert brief(detect_lines(lines))[0][2:4] == (300, "quiet")
+    assert brief(detect(lines))[0][2:4] == (300, "quiet")
 
 
 # ------------------------------------------------------------------------------------------- extension, peak, flip
@@ -339,21 +392,21 @@ def test_peak_keeps_the_first_time_it_was_reached():
     # it open: notional 460, 4 events, last TA + 70 s -> quiet at TA + 100 s (closed by the frame at TA + 500 s).
     lines = baseline() + [frame(TA, long_("200")), frame(TA + 20 * S, long_("50")), frame(TA + 45 * S, long_("10")),
                           frame(TA + 70 * S, long_("200")), frame(TA + 500 * S, long_("1"))]
-    assert brief(detect_lines(lines)) == [("long", 0, 100, "quiet", "460.00000000", 4, "260.00000000", 45,
+    assert brief(detect(lines)) == [("long", 0, 100, "quiet", "460.00000000", 4, "260.00000000", 45,
                                            "100.00000000")]
 
 
 def test_side_flip():
     # TA long 200; TA + 5 s short 300: 5 * 300 = 1500 >= 3 * 500 and 300 > P(short) = 0 -> the long episode ends
     # at TA + 5 s (sideFlip) and a short one starts there (notional 300, 1 event, threshold 0).
-    episodes = detect_lines(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, short_("300"))])
+    episodes = detect(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, short_("300"))])
     assert brief(episodes) == [
         ("long", 0, 5, "sideFlip", "200.00000000", 1, "200.00000000", 0, "100.00000000"),
         ("short", 5, None, None, "300.00000000", 1, "300.00000000", 5, "0.00000000")]
     # Short 299.988 (0.300 at 999.96): 1499.94 < 3 * 499.988 = 1499.964 -> no flip; a short event does not
     # extend the long episode, which ends quiet at TA + 30 s (closed by the long 1 at TA + 500 s, which is no
     # trigger: W(long) = 1).
-    episodes = detect_lines(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, ("Sell", "0.300", "999.96")),
+    episodes = detect(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, ("Sell", "0.300", "999.96")),
                                           frame(TA + 500 * S, long_("1"))])
     assert brief(episodes) == [("long", 0, 30, "quiet", "200.00000000", 1, "200.00000000", 0, "100.00000000")]
 
@@ -362,7 +415,7 @@ def test_side_flip_in_a_mixed_frame_extends_first():
     # Reading chosen by the reference: TA + 5 s carries long 10 and short 400. The long episode takes its long
     # event first (notional 210, 2 events, W(long) 210 = new peak at TA + 5 s), then short flips it:
     # 5 * 400 = 2000 >= 3 * 610 = 1830.
-    episodes = detect_lines(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, long_("10"), short_("400"))])
+    episodes = detect(baseline() + [frame(TA, long_("200")), frame(TA + 5 * S, long_("10"), short_("400"))])
     assert brief(episodes) == [
         ("long", 0, 5, "sideFlip", "210.00000000", 2, "210.00000000", 5, "100.00000000"),
         ("short", 5, None, None, "400.00000000", 1, "400.00000000", 5, "0.00000000")]
@@ -372,15 +425,15 @@ def test_side_flip_in_a_mixed_frame_extends_first():
 
 def test_ids_and_sources():
     # 2024 allLiquidation frames are throttled data.
-    [e] = detect_lines(baseline() + [frame(TA, long_("1000"))])
+    [e] = detect(baseline() + [frame(TA, long_("1000"))])
     assert e["id"] == f"BTCUSDT-throttled-long-{TA}" and e["source"] == "throttled" and e["symbol"] == "BTCUSDT"
     assert list(e) == list(ref.OUTPUT_KEYS)
     # The same timeline in March 2025: source `all`.
     t0, ta = utc_ns(2025, 3, 3), utc_ns(2025, 3, 3) + 1441 * MIN
-    [e] = detect_lines(baseline(start=t0) + [frame(ta, short_("1000"))])
+    [e] = detect(baseline(start=t0) + [frame(ta, short_("1000"))])
     assert e["id"] == f"BTCUSDT-all-short-{ta}" and e["source"] == "all"
     # Other symbols get their own detector and id.
-    [e] = detect_lines(baseline(start=t0) + [frame(ta, short_("1000"))] + [frame(ta, short_("5"), symbol="ETHUSDT")])
+    [e] = detect(baseline(start=t0) + [frame(ta, short_("1000"))] + [frame(ta, short_("5"), symbol="ETHUSDT")])
     assert e["id"] == f"BTCUSDT-all-short-{ta}"
 
 
@@ -389,15 +442,15 @@ def test_sources_never_share_thresholds():
     # time is the first frame of the `all` detector: not armed, no episode. The same event on the old topic
     # goes to the armed throttled detector and opens one.
     t0, ta = utc_ns(2025, 3, 3), utc_ns(2025, 3, 3) + 1441 * MIN
-    assert detect_lines(baseline(start=t0, build=legacy) + [frame(ta, long_("1000"))]) == []
-    [e] = detect_lines(baseline(start=t0, build=legacy) + [legacy(ta, long_("1000"))])
+    assert detect(baseline(start=t0, build=legacy) + [frame(ta, long_("1000"))]) == []
+    [e] = detect(baseline(start=t0, build=legacy) + [legacy(ta, long_("1000"))])
     assert e["id"] == f"BTCUSDT-throttled-long-{ta}"
 
 
 def test_old_topic_and_2024_all_liquidation_are_one_throttled_detector():
     # Both classify as (BTCUSDT, throttled): a baseline from the old topic arms the detector that a 2024
     # allLiquidation frame then triggers.
-    [e] = detect_lines(baseline(build=legacy) + [frame(TA, long_("1000"))])
+    [e] = detect(baseline(build=legacy) + [frame(TA, long_("1000"))])
     assert e["id"] == f"BTCUSDT-throttled-long-{TA}" and e["threshold"] == "100.00000000"
 
 
@@ -409,7 +462,7 @@ def test_episodes_come_in_start_order_across_detectors():
     lines = sorted(eth + btc, key=lambda l: int(l.split()[0])) + [
         frame(ta, long_("1000"), symbol="ETHUSDT"), frame(ta + S, long_("1000")), frame(ta + 2 * S, short_("2000"),
                                                                                           symbol="ETHUSDT")]
-    assert [e["id"] for e in detect_lines(lines)] == [
+    assert [e["id"] for e in detect(lines)] == [
         f"ETHUSDT-all-long-{ta}", f"BTCUSDT-all-long-{ta + S}", f"ETHUSDT-all-short-{ta + 2 * S}"]
 
 
@@ -457,29 +510,37 @@ WINDOW = (utc_ns(2024, 3, 5, 4), utc_ns(2024, 3, 5, 7))    # start_ns in [04:00,
 EPISODES_IN_WINDOW = 12                                    # the reference's count (pins it against drift)
 
 
-def test_shared_series_swift_matches_reference(tmp_path):
+@pytest.fixture(scope="module")
+def shared_series(tmp_path_factory):
+    """(reference episodes, cascade detect episodes with the doc's keys) over the whole shared series, each
+    implementation run once for the tests below."""
     if not os.path.exists(SERIES):
         pytest.skip(f"shared liquidation series absent: {SERIES} (set CASCADE_SHARED_DIR)")
-    from conftest import cascade_binary
-
     began = time.monotonic()
     every = ref.detect_file(SERIES)
-    expected = [e for e in every if WINDOW[0] <= e["start_ns"] < WINDOW[1]]
     reference_seconds = time.monotonic() - began
+    began = time.monotonic()
+    swift = swift_detect(SERIES, tmp_path_factory.mktemp("shared-series") / "episodes.jsonl")
+    swift_seconds = time.monotonic() - began
     zero = sum(e["threshold"] == "0.00000000" for e in every)
-    print(f"reference: {len(every)} episodes in the file, {zero} with threshold 0, {len(expected)} start in "
-          f"2024-03-05 04:00-07:00 UTC ({reference_seconds:.1f} s)")
-    assert len(expected) == EPISODES_IN_WINDOW
+    print(f"\nreference: {len(every)} episodes in the file, {zero} with threshold 0 ({reference_seconds:.1f} s); "
+          f"cascade detect: {len(swift)} episodes ({swift_seconds:.1f} s)")
+    return every, swift
 
-    out = tmp_path / "episodes.jsonl"
-    run = subprocess.run([cascade_binary(), "detect", "--data", SERIES, "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, f"cascade detect failed ({run.returncode}):\n{run.stderr}"
-    with open(out, encoding="utf-8") as f:
-        swift = [json.loads(line) for line in f if line.strip()]
-    for e in swift:
-        missing = [k for k in ref.OUTPUT_KEYS if k not in e]
-        assert not missing, f"{e.get('id')}: keys missing from cascade detect's output: {missing}"
-    got = [{k: e[k] for k in ref.OUTPUT_KEYS} for e in swift if WINDOW[0] <= e["start_ns"] < WINDOW[1]]
-    print(f"cascade detect: {len(swift)} episodes in the file, {len(got)} in the window")
+
+def test_shared_series_swift_matches_reference(shared_series):
+    every, swift = shared_series
+    expected = [e for e in every if WINDOW[0] <= e["start_ns"] < WINDOW[1]]
+    print(f"reference: {len(expected)} episodes start in 2024-03-05 04:00-07:00 UTC")
+    assert len(expected) == EPISODES_IN_WINDOW
+    got = [e for e in swift if WINDOW[0] <= e["start_ns"] < WINDOW[1]]
+    print(f"cascade detect: {len(got)} in the window")
     assert got == expected
+
+
+def test_shared_series_whole_file_swift_matches_reference(shared_series):
+    """Every episode of the shared series, all of the doc's keys, in order (Swift's extra keys ignored)."""
+    every, swift = shared_series
+    print(f"whole file: cascade detect {len(swift)} episodes, reference {len(every)}")
+    assert every, "the reference finds no episode in the shared series"
+    assert_same(swift, every, what="whole shared series: ")

@@ -136,6 +136,9 @@ struct DetectCommand: ParsableCommand {
         }
         progress.finish()
         if let last = replay.lastTime { replay.advance(to: last) }
+        if replay.framesBeforeState > 0 {
+            print("skipped \(replay.framesBeforeState) frames received at or before the saved state's clock (already in it)")
+        }
         let entries = replay.episodes.sorted
         if let out {
             var text = ""
@@ -175,6 +178,9 @@ struct FeaturesCommand: ParsableCommand {
 
     @Option(name: .customLong("leakage-samples"), help: "Book/trade receive times sampled as extra cut points.")
     var leakageSamples = 2_000
+
+    @Option(name: .customLong("leakage-fresh-runs"), help: "Cuts re-run from scratch on the file truncated there.")
+    var freshRuns = 12
 
     @Flag(name: .customLong("inject-peeking-feature"), help: .hidden)
     var injectPeekingFeature = false
@@ -222,10 +228,17 @@ struct FeaturesCommand: ParsableCommand {
         defer { try? handle.close() }
         var buffer = "time_ns,time_utc,symbol,ready," + schema.features.map(\.name).joined(separator: ",") + "\n"
         var rows = 0
+        var skippedRows = 0
         func emit(_ vectors: [FeatureVector]) {
             for v in vectors {
+                // No row where the symbol was not being recorded: an answer there would describe a gap as quiet.
+                guard replay.engine.isRecording(v.symbol, at: v.time) else {
+                    skippedRows += 1
+                    continue
+                }
                 buffer += "\(v.time),\(UTCFormat.milliseconds(v.time / 1_000_000)),\(v.symbol),\(v.isReady ? 1 : 0)"
-                for value in v.values { buffer += value.isNaN ? ",NaN" : ",\(value)" }
+                // A value that is not warm is written as NaN: its window or baseline has not seen enough.
+                for (value, warm) in zip(v.values, v.warm) { buffer += value.isNaN || !warm ? ",NaN" : ",\(value)" }
                 buffer += "\n"
                 rows += 1
             }
@@ -274,6 +287,10 @@ struct FeaturesCommand: ParsableCommand {
         handle.write(Data(buffer.utf8))
         try options.save(replay)
         print("wrote \(rows) rows × \(schema.features.count) features to \(out) (schema \(schema.hash.prefix(12)), \(out).schema.json)")
+        if skippedRows > 0 { print("no row at \(skippedRows) decision times where the symbol sent nothing for longer than the silence limit") }
+        if replay.framesBeforeState > 0 {
+            print("skipped \(replay.framesBeforeState) frames received at or before the saved state's clock (already in it)")
+        }
         if !replay.decodeErrors.isEmpty { print("frames that did not decode: \(replay.decodeErrors.sorted { $0.key < $1.key })") }
     }
 
@@ -281,20 +298,41 @@ struct FeaturesCommand: ParsableCommand {
         var replayer = try options.openReplayer()
         var frames: [HeldFrame] = []
         while let frame = try replayer.next() { frames.append(HeldFrame(time: frame.localTime, bytes: frame.bytes)) }
-        let (cuts, liquidationCuts) = LeakageCheck.cuts(frames, samples: leakageSamples)
         let base = try options.makeReplay()
+        // A first pass finds the episodes: their deadlines are cut points too (an end must not be known early).
+        var probe = base
+        for f in frames { probe.ingest(f.bytes, at: f.time) }
+        if let last = probe.lastTime { probe.advance(to: last) }
+        let rule = base.engine.configuration.detector
+        let deadlines = probe.episodes.entries.flatMap { e -> [Int64] in
+            [e.episode.start, e.episode.lastEvent + rule.quietNanoseconds, e.episode.start + rule.maxDurationNanoseconds]
+                + (e.episode.end.map { [$0] } ?? [])
+        }
+        let (cuts, liquidationCuts) = LeakageCheck.cuts(frames, samples: leakageSamples, extra: deadlines)
+        // Cuts re-run from scratch on a truncated file: spread over the data.
+        let freshCount = min(freshRuns, cuts.count)
+        let fresh = freshCount == 0 ? [] : (0..<freshCount).map { cuts[($0 * (cuts.count - 1)) / max(1, freshCount - 1)] }
+        var kept: [Int64: LeakageObservation] = [:]
         var progress = ProgressLine(total: cuts.count, label: "leakage")
-        let result: LeakageCheck.Result
+        var result: LeakageCheck.Result
         if injectPeekingFeature {
-            result = LeakageCheck.run({ PeekingReplay(inner: base) }, frames: frames, cuts: cuts) { done, _ in progress.update(done) }
+            result = LeakageCheck.run({ PeekingReplay(inner: base) }, frames: frames, cuts: cuts,
+                                      progress: { done, _ in progress.update(done) })
         } else {
-            result = LeakageCheck.run({ base }, frames: frames, cuts: cuts) { done, _ in progress.update(done) }
+            result = LeakageCheck.run({ base }, frames: frames, cuts: cuts, keep: Set(fresh), kept: { kept[$0] = $1 },
+                                      progress: { done, _ in progress.update(done) })
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-leakage-\(getpid())").path
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            try LeakageCheck.freshRuns({ base }, frames: frames, cuts: fresh, expected: kept, directory: directory, into: &result)
         }
         progress.finish()
-        print("leakage check: \(frames.count) frames, \(result.cuts) cuts (\(liquidationCuts) at liquidation receive times ± 1 ns), "
-            + "\(result.vectorsCompared) vectors and \(result.detectorStatesCompared) detector states compared")
+        print("leakage check: \(frames.count) frames, \(result.cuts) cuts (\(liquidationCuts) at liquidation receive times ± 1 ns, "
+            + "the rest at second/minute boundaries after them, episode deadlines and sampled book/trade times), "
+            + "\(result.vectorsCompared) vectors and \(result.detectorStatesCompared) detector states compared; "
+            + "\(result.freshRuns) cuts re-run from scratch on the file truncated there")
         if result.passed {
-            print("PASS: every feature and detector state at each cut is identical on the full and the cut stream")
+            print("PASS: every feature, warm flag and detector state at each cut is identical on the full and the cut stream")
         } else {
             for m in result.mismatches { print("  at \(m.cut) (\(UTCFormat.milliseconds(m.cut / 1_000_000))): \(m.detail)") }
             throw CLIError(result.cuts == 0 ? "leakage check: no cut points in the data" : "leakage check FAILED: \(result.mismatches.count)+ cuts differ")

@@ -17,6 +17,10 @@ public struct FeatureReplay: Sendable {
     public private(set) var frames = 0
     /// Receive time of the latest frame.
     public private(set) var lastTime: Int64?
+    /// The clock of restored state: frames received at or before it are already in the state.
+    public private(set) var restoredAt: Int64?
+    /// Frames skipped because they were received at or before ``restoredAt`` (the data overlaps the saved state).
+    public private(set) var framesBeforeState = 0
 
     public init(configuration: FeatureConfiguration = FeatureConfiguration(), instruments: InstrumentTable = InstrumentTable()) {
         decoder = BybitPublicDecoder(instruments: instruments)
@@ -30,10 +34,16 @@ public struct FeatureReplay: Sendable {
                 instruments: InstrumentTable = InstrumentTable()) throws(FeatureStateError) {
         self.init(configuration: configuration, instruments: instruments)
         engine = try FeatureEngine(restoring: state, configuration: configuration)
+        restoredAt = engine.now
     }
 
     /// One frame received at `t`.
     public mutating func ingest(_ frame: UnsafeBufferPointer<UInt8>, at t: LocalTime) {
+        // Data the saved state already holds would be counted twice, and stamped at the state's clock.
+        if let restoredAt, t.nanoseconds <= restoredAt {
+            framesBeforeState += 1
+            return
+        }
         frames += 1
         let time = max(t.nanoseconds, lastTime ?? .min)
         lastTime = time
@@ -102,14 +112,13 @@ public struct EpisodeLog: Sendable {
 
     mutating func recordMid(_ mid: Int64?, symbol: String, at t: Int64) {
         sawBook = true
-        var series = mids[symbol, default: []]
-        if series.last?.1 != mid { series.append((t, mid)) }
-        let horizon = t - 600_000_000_000
-        if series.count > 64, let cut = series.firstIndex(where: { $0.0 > horizon }), cut > 1 {
-            series.removeFirst(cut - 1)
+        // Mutated in place (no copy of the series per book frame); trimmed to 10 minutes in bulk.
+        mids[symbol, default: []].appendIfChanged((t, mid))
+        if let count = mids[symbol]?.count, count > 4_096, let series = mids[symbol],
+           let cut = series.firstIndex(where: { $0.0 > t - 600_000_000_000 }), cut > 1 {
+            mids[symbol]?.removeFirst(cut - 1)
         }
-        mids[symbol] = series
-        fillProbes(symbol: symbol, now: t)
+        if !pending.isEmpty { fillProbes(symbol: symbol, now: t) }
     }
 
     /// The doubled mid of `symbol` as of `t` (the last change at or before it); `.some(nil)` when the book was out
@@ -188,5 +197,11 @@ extension DetectorChange {
         switch self {
         case let .started(e), let .ended(e): e.symbol
         }
+    }
+}
+
+extension Array where Element == (Int64, Int64?) {
+    mutating func appendIfChanged(_ point: (Int64, Int64?)) {
+        if last?.1 != point.1 || isEmpty { append(point) }
     }
 }

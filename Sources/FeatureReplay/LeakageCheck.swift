@@ -1,5 +1,17 @@
 public import CascadeCore
 public import Features
+import Foundation
+import Recording
+
+/// Why the leakage check could not run.
+public enum LeakageCheckError: Error, CustomStringConvertible {
+    case cannotWrite(String)
+    public var description: String {
+        switch self {
+        case let .cannotWrite(path): "cannot write \(path)"
+        }
+    }
+}
 
 /// One frame held in memory for the leakage check.
 public struct HeldFrame: Sendable {
@@ -92,6 +104,8 @@ public struct LeakageCheck {
 
     public struct Result: Sendable {
         public var cuts = 0
+        /// Cuts re-run from scratch on a file truncated there, through the same reader as `cascade features`.
+        public var freshRuns = 0
         public var liquidationCuts = 0
         public var vectorsCompared = 0
         public var detectorStatesCompared = 0
@@ -99,10 +113,19 @@ public struct LeakageCheck {
         public var passed: Bool { mismatches.isEmpty && cuts > 0 }
     }
 
-    /// Cut times: every liquidation receive time − 1 ns, itself and + 1 ns, and `samples` book/trade receive times
-    /// spread evenly over the other frames (deterministic).
-    public static func cuts(_ frames: [HeldFrame], samples: Int) -> (all: [Int64], liquidation: Int) {
+    /// Cut times: every liquidation receive time − 1 ns, itself and + 1 ns; the next second and minute boundary
+    /// after each (± 1 ns: where bars close and baselines take a minute); `extra` times ± 1 ns (episode deadlines);
+    /// and `samples` book/trade receive times spread evenly over the other frames (deterministic).
+    public static func cuts(_ frames: [HeldFrame], samples: Int, extra: [Int64] = []) -> (all: [Int64], liquidation: Int) {
         var cuts = Set<Int64>()
+        let second: Int64 = 1_000_000_000, minute: Int64 = 60_000_000_000
+        for f in frames where f.isLiquidation {
+            let t = f.time.nanoseconds
+            for boundary in [(t / second + 1) * second, (t / minute + 1) * minute] {
+                for d in [-1, 0, 1] as [Int64] { cuts.insert(boundary + d) }
+            }
+        }
+        for t in extra { for d in [-1, 0, 1] as [Int64] { cuts.insert(t + d) } }
         var liquidationCuts = Set<Int64>()
         for f in frames where f.isLiquidation {
             for d in [-1, 0, 1] as [Int64] { liquidationCuts.insert(f.time.nanoseconds + d) }
@@ -118,7 +141,8 @@ public struct LeakageCheck {
 
     /// Runs both streams over `frames` (in receive order) and compares at every cut.
     public static func run<S: LeakageSubject>(_ make: () -> S, frames: [HeldFrame], cuts: [Int64],
-                                              maxMismatches: Int = 20,
+                                              maxMismatches: Int = 20, keep: Set<Int64> = [],
+                                              kept: ((Int64, LeakageObservation) -> Void)? = nil,
                                               progress: ((Int, Int) -> Void)? = nil) -> Result {
         var result = Result()
         result.cuts = cuts.count
@@ -136,6 +160,7 @@ public struct LeakageCheck {
             }
             var copy = truncated
             let a = full.observe(at: cut)
+            if keep.contains(cut) { kept?(cut, a) }
             let b = copy.observe(at: cut)
             result.vectorsCompared += a.vectors.count
             result.detectorStatesCompared += a.detectors.count
@@ -145,6 +170,39 @@ public struct LeakageCheck {
             progress?(k + 1, cuts.count)
         }
         return result
+    }
+
+    /// The strongest form of the check: for each of `cuts`, the frames received up to it are written to a new file
+    /// and a fresh pipeline from `make` reads that file through `Replayer` (the reader `cascade features` uses);
+    /// its answer must equal run A's at that cut (`expected`). A pipeline that read ahead anywhere between the file
+    /// and the engine fails here.
+    public static func freshRuns(_ make: () -> FeatureReplay, frames: [HeldFrame], cuts: [Int64],
+                                 expected: [Int64: LeakageObservation], directory: String,
+                                 into result: inout Result, maxMismatches: Int = 20) throws {
+        for cut in cuts {
+            guard let want = expected[cut] else { continue }
+            let path = directory + "/cut-\(cut).frames"
+            var text: [UInt8] = []
+            for f in frames where f.time.nanoseconds <= cut {
+                text += Array("\(f.time.nanoseconds) ".utf8)
+                text += f.bytes
+                text.append(UInt8(ascii: "\n"))
+            }
+            guard FileManager.default.createFile(atPath: path, contents: Data(text)) else {
+                throw LeakageCheckError.cannotWrite(path)
+            }
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var fresh = make()
+            var replayer = try Replayer(paths: [path])
+            while let frame = try replayer.next() {
+                fresh.ingest(frame.json.assumingMemoryBound(to: UInt8.self), at: frame.localTime)
+            }
+            let got = fresh.observe(at: cut)
+            result.freshRuns += 1
+            if got != want, result.mismatches.count < maxMismatches {
+                result.mismatches.append(Mismatch(cut: cut, detail: "fresh run on the file cut there: " + describe(want, got)))
+            }
+        }
     }
 
     static func describe(_ a: LeakageObservation, _ b: LeakageObservation) -> String {

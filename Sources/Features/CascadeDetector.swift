@@ -26,6 +26,9 @@ public struct DetectorRule: Sendable, Codable, Hashable {
 /// Why an episode ended.
 public enum EpisodeEnd: String, Sendable, Codable, Hashable {
     case quiet, maxDuration, sideFlip
+    /// The liquidation stream was interrupted (disconnect, lost frame) while the episode was open: what happened
+    /// next was not observed, so it is not called quiet.
+    case interrupted
 }
 
 /// One liquidation cascade as the detector saw it (times are receive times, ns).
@@ -103,10 +106,21 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     public func windowNotional(_ side: PositionSide) -> Int64 { windows[Self.index(side)].sum(0) }
 
     /// Marks the liquidation stream unobserved from `t` (a disconnect or a lost frame): minutes not fully observed
-    /// never enter the baseline.
+    /// never enter the baseline, and an episode still open ends here as `interrupted`.
     public mutating func stopObserving(at t: Int64) -> [DetectorChange] {
-        let changes = advance(to: t)
-        for i in bins.indices { bins[i].stopObserving(at: now) }
+        // A silence that was already longer than maxSilence is missing minutes, as it would be at the next frame.
+        let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
+        var changes = advance(to: t)
+        if var episode = open {
+            episode.end = now
+            episode.endReason = .interrupted
+            open = nil
+            changes.append(.ended(episode))
+        }
+        for i in bins.indices {
+            bins[i].advance(to: now, missingBetween: silence)
+            bins[i].stopObserving(at: now)
+        }
         interrupted = true
         return changes
     }

@@ -12,6 +12,10 @@ public struct FeatureConfiguration: Sendable, Codable, Hashable {
     public var liquidationRankDays = 7
     /// Liquidations needed before a size percentile is warm.
     public var liquidationRankMinimum = 100
+    /// A symbol with market streams (book, trades, ticker) that sent nothing at all for longer was not being
+    /// recorded: its trades and ticker minutes there are missing and their windows restart. Liquidation streams use
+    /// the detector's `maxSilenceNanoseconds`.
+    public var maxStreamSilenceNanoseconds: Int64 = 60_000_000_000
     /// Symbol whose liquidation notional is a feature of every symbol.
     public var referenceSymbol = "BTCUSDT"
     /// True for live books (they contain our resting orders, which book features then subtract); false for

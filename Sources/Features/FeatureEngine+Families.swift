@@ -137,7 +137,7 @@ extension FeatureEngine {
                                      family: "flow",
                                      doc: "order-flow imbalance at the touch (Cont et al.) × mid per minute over \(w) s, over the baseline minute"),
                    view.map { v in rate(Int64((Double(state.ofi.sum(k)) * v.mid / 1e6).rounded()), w, baseline) } ?? nan,
-                   warm: observed(state.tradesSince, w) && bookWarm && baseline != nil)
+                   warm: observed(state.ofiSince, w) && bookWarm && baseline != nil)
         }
         let countBaseline = state.tradeCountBins.count >= c.baselineWarmupMinutes
             ? state.tradeCountBins.percentile(50).flatMap { $0 > 0 ? Double($0) : nil } : nil
@@ -161,7 +161,7 @@ extension FeatureEngine {
         }
         s.emit(FeatureDescriptor("flow.large_prints_60s", .count, window: 60, warmup: "60 s observed, " + warmupText, family: "flow",
                                  doc: "trades of at least \(c.largePrintPermille)‰ of the baseline minute's notional, over 60 s"),
-               Double(state.largePrints.sum(0)), warm: observed(state.tradesSince, 60) && baseline != nil)
+               Double(state.largePrints.sum(0)), warm: observed(state.largePrintsSince, 60) && observed(state.tradesSince, 60))
 
         // Volatility: 1 s bars from trades, closed when the second has passed.
         let barWindows = Array(Set(SymbolFeatures.volatilityWindows + SymbolFeatures.rangeWindows)).sorted()

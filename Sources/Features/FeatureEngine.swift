@@ -21,16 +21,24 @@ public struct FeatureEngine: Sendable {
     private var changes: [DetectorChange] = []
     /// Own resting orders per symbol name (see ``FeatureConfiguration/booksIncludeOwnOrders``).
     private var ownOrders: [String: [OwnOrder]] = [:]
-    /// Latest input time.
+    /// Latest input or query time: the engine's clock.
     public private(set) var now: Int64 = .min
+    /// Inputs stamped before the clock (applied at the clock).
+    public private(set) var lateInputs = 0
 
     public init(configuration: FeatureConfiguration = FeatureConfiguration()) {
         self.configuration = configuration
         var collector = SchemaCollector()
-        let placeholder = SymbolFeatures(name: "", firstSeen: 0, configuration: configuration)
+        let placeholder = SymbolFeatures(name: "", configuration: configuration)
         Self.write(&collector, state: placeholder, reference: nil, detector: nil, book: nil, ticker: nil, own: [],
                    at: 0, configuration: configuration)
-        schema = FeatureSchema(features: collector.features)
+        // Whether live books hold our orders changes how a value is computed, not what it means: not in the hash.
+        var meaning = configuration
+        meaning.booksIncludeOwnOrders = false
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let parameters = (try? encoder.encode(meaning)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        schema = FeatureSchema(features: collector.features, parameters: parameters)
     }
 
     /// The symbols seen, in order met.
@@ -41,7 +49,8 @@ public struct FeatureEngine: Sendable {
 
     /// Takes the detector changes since the last call, in the order they happened.
     public mutating func drainDetectorChanges() -> [DetectorChange] {
-        defer { changes.removeAll(keepingCapacity: true) }
+        guard !changes.isEmpty else { return [] }
+        defer { changes = [] }
         return changes
     }
 
@@ -51,63 +60,91 @@ public struct FeatureEngine: Sendable {
         ownOrders[symbol] = orders
     }
 
-    /// Applies one input received at `t` (after ``MarketData/FeedState`` applied it).
+    /// Applies one input received at `t` (after ``MarketData/FeedState`` applied it). An input stamped before the
+    /// engine's clock (the latest input or query) is applied at the clock, and counted in ``lateInputs``: what a
+    /// query answered is never revised.
     public mutating func apply(_ input: FeedInput, at t: Int64, feed: FeedState, instruments: InstrumentTable) {
+        if t < now { lateInputs += 1 }
         let t = max(t, now)
         now = t
-        advanceDetectors(to: t)
+        closeDueEpisodes(at: t)
         switch input {
         case let .event(event):
             guard let id = event.symbol else { return }
-            let i = index(of: id, at: t, instruments: instruments)
+            let i = index(of: id, instruments: instruments)
+            // Books and tickers flow every 20–100 ms while a connection lives: a symbol that sent nothing at all for
+            // longer than the limit was not being recorded, so its trades and ticker minutes there are missing.
+            if let previous = symbols[i].lastInput, t - previous > configuration.maxStreamSilenceNanoseconds,
+               symbols[i].hasMarketStreams {
+                for s in [SymbolFeatures.Stream.trades, .ticker] where symbols[i].observations[s.rawValue].since != nil {
+                    moveBins(s, symbol: i, to: t, missingBetween: true)
+                    interrupt(s, symbol: i, at: t)
+                }
+            }
+            symbols[i].lastInput = t
+            if case .liquidations = event {} else { symbols[i].hasMarketStreams = true }
+            switch event {
+            case .trades: observe(.trades, symbol: i, at: t)
+            case .liquidations: observe(.liquidations, symbol: i, at: t)
+            case .ticker: observe(.ticker, symbol: i, at: t)
+            case .book, .klines: break
+            }
             symbols[i].advance(to: t)
             switch event {
             case let .trades(list): addTrades(list, symbol: i, at: t)
             case let .liquidations(list): addLiquidations(list, symbol: i, at: t)
             case let .ticker(update): addTicker(update, symbol: i, at: t)
-            case let .book(update): addBook(update, symbol: i, feed: feed)
+            case let .book(update): addBook(update, symbol: i, feed: feed, at: t)
             case .klines: break
             }
         case let .lost(stream, _):
+            // The stream missed a message: interrupted now, observed again from its next frame.
             guard let stream, let i = symbolIndex[stream.symbol] else { return }
             interrupt(stream, symbol: i, at: t)
-            resume(stream, symbol: i, at: t)
         case let .session(boundary, streams, _):
-            let affected = streams ?? symbols.indices.flatMap { i -> [FeedStream] in
-                symbolIndex.filter { $0.value == i }.map(\.key).flatMap { id in
-                    [FeedStream.trades(id), .liquidations(id), .ticker(id)]
-                }
+            let affected = streams ?? symbolIndex.keys.sorted().flatMap { id in
+                [FeedStream.trades(id), .liquidations(id), .ticker(id), .book(id, depth: 0)]
             }
             for stream in affected {
                 guard let i = symbolIndex[stream.symbol] else { continue }
                 switch boundary {
                 case .disconnect: interrupt(stream, symbol: i, at: t)
-                case .connect: resume(stream, symbol: i, at: t)
-                case .resync: break
+                case .connect: if let s = Self.tracked(stream) { start(s, symbol: i, at: t) }
+                case .resync: if case .book = stream { resetTouch(symbol: i) }
                 }
             }
         }
     }
 
+    /// Whether `symbol` was being recorded at `t`: its last input is within the silence limit (the market-stream
+    /// limit once it has books, trades or tickers; the detector's for a liquidation-only feed).
+    public func isRecording(_ symbol: String, at t: Int64) -> Bool {
+        guard let state = symbols.first(where: { $0.name == symbol }), let last = state.lastInput else { return false }
+        let limit = state.hasMarketStreams ? configuration.maxStreamSilenceNanoseconds : configuration.detector.maxSilenceNanoseconds
+        return t - last <= limit
+    }
+
     /// Moves the clock to `t` without an input: detectors close episodes whose deadline passed.
     public mutating func advance(to t: Int64) {
         now = max(t, now)
-        advanceDetectors(to: now)
+        closeDueEpisodes(at: now)
     }
 
     /// The vector of `symbol` as of receive time `t` (≥ the last input), or nil for a symbol never seen.
     public mutating func vector(for symbol: String, at t: Int64, feed: FeedState) -> FeatureVector? {
         guard let i = symbols.firstIndex(where: { $0.name == symbol }) else { return nil }
         let t = max(t, now)
-        advanceDetectors(to: t)
+        // The query moves the clock: a later input stamped earlier is applied at t, never under an answer given.
+        now = t
+        for d in detectors.indices { changes += detectors[d].advance(to: t) }
         symbols[i].advance(to: t)
         let referenceIndex = symbols.firstIndex { $0.name == configuration.referenceSymbol }
         if let r = referenceIndex { symbols[r].advance(to: t) }
         let id = symbolIndex.first { $0.value == i }?.key
         let book = id.flatMap { feed.deepestBook($0, syncedOnly: true) }
         let ticker = id.flatMap { feed.tickers[$0] }
-        let detector = symbols[i].liquidationSource.flatMap { detectorIndex[Self.detectorKey(symbol, $0)] }
-            .map { detectors[$0] }
+        // The episode features read the complete feed's detector when the symbol has one.
+        let detector = (symbols[i].detectorSlots[0] ?? symbols[i].detectorSlots[1]).map { detectors[$0] }
         var values = ValueCollector(capacity: schema.features.count)
         Self.write(&values, state: symbols[i], reference: referenceIndex.map { symbols[$0] }, detector: detector,
                    book: book, ticker: ticker,
@@ -128,68 +165,131 @@ public struct FeatureEngine: Sendable {
 
     // MARK: - Inputs
 
-    private mutating func index(of id: SymbolID, at t: Int64, instruments: InstrumentTable) -> Int {
+    private mutating func index(of id: SymbolID, instruments: InstrumentTable) -> Int {
         if let i = symbolIndex[id] { return i }
         let name = instruments[id].symbol
         if let restored = symbols.firstIndex(where: { $0.name == name }) {
             symbolIndex[id] = restored
             return restored
         }
-        symbols.append(SymbolFeatures(name: name, firstSeen: t, configuration: configuration))
+        symbols.append(SymbolFeatures(name: name, configuration: configuration))
         symbolIndex[id] = symbols.count - 1
         return symbols.count - 1
     }
 
-    private mutating func advanceDetectors(to t: Int64) {
-        for d in detectors.indices {
+    /// Closes episodes whose deadline passed (only detectors with an open episode have anything to do).
+    private mutating func closeDueEpisodes(at t: Int64) {
+        for d in detectors.indices where detectors[d].open != nil {
             let closed = detectors[d].advance(to: t)
             if !closed.isEmpty { changes += closed }
         }
     }
 
-    private mutating func interrupt(_ stream: FeedStream, symbol i: Int, at t: Int64) {
+    static func tracked(_ stream: FeedStream) -> SymbolFeatures.Stream? {
         switch stream {
+        case .trades: .trades
+        case .liquidations: .liquidations
+        case .ticker: .ticker
+        case .book, .klines: nil
+        }
+    }
+
+    /// The longest silence of one stream that is still observed time. Trades and tickers may be quiet while their
+    /// connection lives (the symbol-wide silence rule in `apply` catches a dead one); liquidations follow the
+    /// detector's rule, since a liquidation-only recording has nothing else to judge by.
+    func silenceLimit(_ s: SymbolFeatures.Stream) -> Int64 {
+        switch s {
+        case .trades, .ticker: .max
+        case .liquidations: configuration.detector.maxSilenceNanoseconds
+        }
+    }
+
+    /// A frame of stream `s` at `t`: after an interruption or a silence longer than the stream's limit, observation
+    /// starts again here (the minutes of the silence are missing, not zeros); otherwise the stream's minute bins
+    /// move to `t`, quiet minutes counting as zeros.
+    private mutating func observe(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
+        let o = symbols[i].observations[s.rawValue]
+        if o.since != nil, let last = o.last, t - last > silenceLimit(s) {
+            moveBins(s, symbol: i, to: t, missingBetween: true)
+            // The detectors judge their own silences (docs/detector.md): this is not an interruption for them.
+            interrupt(s, symbol: i, at: t, detectors: false)
+        }
+        if symbols[i].observations[s.rawValue].since == nil { start(s, symbol: i, at: t) }
+        moveBins(s, symbol: i, to: t, missingBetween: false)
+        symbols[i].observations[s.rawValue].last = t
+    }
+
+    private mutating func moveBins(_ s: SymbolFeatures.Stream, symbol i: Int, to t: Int64, missingBetween: Bool) {
+        switch s {
         case .trades:
-            symbols[i].tradesSince = nil
-            symbols[i].tradeNotionalBins.stopObserving(at: t)
-            symbols[i].tradeCountBins.stopObserving(at: t)
-            symbols[i].lastTop = nil
+            symbols[i].tradeNotionalBins.advance(to: t, missingBetween: missingBetween)
+            symbols[i].tradeCountBins.advance(to: t, missingBetween: missingBetween)
         case .liquidations:
-            symbols[i].liquidationsSince = nil
-            symbols[i].liquidationBins.stopObserving(at: t)
-            let name = symbols[i].name
-            for d in detectors.indices where detectors[d].symbol == name {
-                changes += detectors[d].stopObserving(at: t)
-            }
+            symbols[i].liquidationBins.advance(to: t, missingBetween: missingBetween)
         case .ticker:
-            symbols[i].tickerSince = nil
-        case .book:
-            symbols[i].lastTop = nil
-        case .klines:
             break
         }
     }
 
-    private mutating func resume(_ stream: FeedStream, symbol i: Int, at t: Int64) {
-        switch stream {
+    /// Observation of `s` starts at `t` (a connect that lists it, or its first frame after an interruption).
+    private mutating func start(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
+        guard symbols[i].observations[s.rawValue].since == nil else { return }
+        symbols[i].observations[s.rawValue].since = t
+        switch s {
         case .trades:
-            symbols[i].tradesSince = t
             symbols[i].tradeNotionalBins.observe(since: t)
             symbols[i].tradeCountBins.observe(since: t)
         case .liquidations:
-            symbols[i].liquidationsSince = t
             symbols[i].liquidationBins.observe(since: t)
         case .ticker:
-            symbols[i].tickerSince = t
-        case .book, .klines:
             break
         }
+    }
+
+    private mutating func interrupt(_ stream: FeedStream, symbol i: Int, at t: Int64) {
+        if let s = Self.tracked(stream) { interrupt(s, symbol: i, at: t) } else if case .book = stream { resetTouch(symbol: i) }
+    }
+
+    /// The stream stops being observed at `t`: its minute in progress will not count, and state that would carry
+    /// across the gap (the last close, the last liquidation, an open episode) is dropped.
+    private mutating func interrupt(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64, detectors: Bool = true) {
+        let o = symbols[i].observations[s.rawValue]
+        // A silence before the interruption that was already too long is a gap too, not quiet minutes.
+        if o.since != nil, let last = o.last, t - last > silenceLimit(s) { moveBins(s, symbol: i, to: t, missingBetween: true) }
+        symbols[i].observations[s.rawValue].since = nil
+        switch s {
+        case .trades:
+            symbols[i].tradeNotionalBins.stopObserving(at: t)
+            symbols[i].tradeCountBins.stopObserving(at: t)
+            symbols[i].bars.reset()
+            symbols[i].largePrintsSince = nil
+        case .liquidations:
+            symbols[i].liquidationBins.stopObserving(at: t)
+            symbols[i].lastLongLiquidation = nil
+            symbols[i].lastShortLiquidation = nil
+            symbols[i].lastLiquidationRank = nil
+            if detectors {
+                for d in symbols[i].detectorSlots.compactMap({ $0 }) { changes += self.detectors[d].stopObserving(at: t) }
+            }
+        case .ticker:
+            break
+        }
+    }
+
+    /// The touch is no longer followed (book out of sync or resynced): order-flow imbalance restarts.
+    private mutating func resetTouch(symbol i: Int) {
+        symbols[i].lastTop = nil
+        symbols[i].ofiSince = nil
     }
 
     private mutating func addTrades(_ list: [Trade], symbol i: Int, at t: Int64) {
         var buy: Int64 = 0, sell: Int64 = 0, buys: Int64 = 0, sells: Int64 = 0, qty: Int64 = 0, large: Int64 = 0
         let baseline = symbols[i].baselineNotional(warmup: configuration.baselineWarmupMinutes)
         let largeFrom = baseline.map { $0 / 1000 * Int64(configuration.largePrintPermille) }
+        // Large prints are counted from the first trade that had a baseline to compare with.
+        if largeFrom == nil { symbols[i].largePrintsSince = nil } else if symbols[i].largePrintsSince == nil {
+            symbols[i].largePrintsSince = t
+        }
         for trade in list where !trade.isRPI {
             let notional = Self.notional(trade.price, trade.qty)
             if trade.takerSide == .buy {
@@ -214,25 +314,30 @@ public struct FeatureEngine: Sendable {
 
     private mutating func addLiquidations(_ list: [Liquidation], symbol i: Int, at t: Int64) {
         guard let first = list.first else { return }
-        for event in list {
-            let notional = Int64(event.notional.units)
-            if event.liquidatedSide == .long {
-                symbols[i].liquidatedLongs.add(notional, at: t)
-                symbols[i].lastLongLiquidation = t
-            } else {
-                symbols[i].liquidatedShorts.add(notional, at: t)
-                symbols[i].lastShortLiquidation = t
-            }
-            symbols[i].liquidationBins.add(notional, at: t)
-            // Ranked against the earlier ones only, then added.
-            symbols[i].lastLiquidationRank = symbols[i].liquidationSizes.count >= configuration.liquidationRankMinimum
-                ? symbols[i].liquidationSizes.rank(of: notional) : nil
-            symbols[i].liquidationSizes.add(notional, at: t)
-        }
         // One frame comes from one topic; it is `allLiquidation` only if some event is dated after the topic began.
         var latest = first.updatedTime
         for event in list where event.updatedTime > latest { latest = event.updatedTime }
         let source = LiquidationSource.classify(topic: first.source, eventTime: latest)
+        if source == .all { symbols[i].sawAllLiquidations = true }
+        // A symbol on both topics: the throttled one is a sample of the complete one, so it feeds only its own
+        // detector (thresholds are per source) and is not counted twice in the features.
+        if source == .all || !symbols[i].sawAllLiquidations {
+            for event in list {
+                let notional = Int64(event.notional.units)
+                if event.liquidatedSide == .long {
+                    symbols[i].liquidatedLongs.add(notional, at: t)
+                    symbols[i].lastLongLiquidation = t
+                } else {
+                    symbols[i].liquidatedShorts.add(notional, at: t)
+                    symbols[i].lastShortLiquidation = t
+                }
+                symbols[i].liquidationBins.add(notional, at: t)
+                // Ranked against the earlier ones only, then added.
+                symbols[i].lastLiquidationRank = symbols[i].liquidationSizes.count >= configuration.liquidationRankMinimum
+                    ? symbols[i].liquidationSizes.rank(of: notional) : nil
+                symbols[i].liquidationSizes.add(notional, at: t)
+            }
+        }
         symbols[i].liquidationSource = source
         let slot = source == .all ? 0 : 1
         let d: Int
@@ -258,24 +363,26 @@ public struct FeatureEngine: Sendable {
         symbols[i].oiValues.append(oi.units)
     }
 
-    private mutating func addBook(_ update: BookUpdate, symbol i: Int, feed: FeedState) {
+    private mutating func addBook(_ update: BookUpdate, symbol i: Int, feed: FeedState, at t: Int64) {
         // Order-flow imbalance reads the book the features read: the deepest synced one.
-        guard let book = feed.deepestBook(update.symbol, syncedOnly: true), book.depth == update.depth else { return }
+        guard let book = feed.deepestBook(update.symbol, syncedOnly: true) else { return resetTouch(symbol: i) }
+        guard book.depth == update.depth else { return }
         let own = configuration.booksIncludeOwnOrders ? ownOrders[symbols[i].name] ?? [] : []
         guard let bid = EffectiveLevels(book: book, side: .bid, own: own).first,
-              let ask = EffectiveLevels(book: book, side: .ask, own: own).first else {
-            symbols[i].lastTop = nil
-            return
-        }
-        let top = SymbolFeatures.Top(bid: bid.price, bidQty: bid.qty, ask: ask.price, askQty: ask.qty)
-        if let p = symbols[i].lastTop {
+              let ask = EffectiveLevels(book: book, side: .ask, own: own).first else { return resetTouch(symbol: i) }
+        let top = SymbolFeatures.Top(bid: bid.price, bidQty: bid.qty, ask: ask.price, askQty: ask.qty, depth: book.depth)
+        if let p = symbols[i].lastTop, p.depth == top.depth {
             // Cont, Kukanov & Stoikov (2014): bid-side minus ask-side order-flow contribution of one update.
             var e: Int64 = 0
             if top.bid >= p.bid { e += top.bidQty }
             if top.bid <= p.bid { e -= p.bidQty }
             if top.ask <= p.ask { e -= top.askQty }
             if top.ask >= p.ask { e += p.askQty }
-            symbols[i].ofi.add(e, at: update.localTime.nanoseconds)
+            symbols[i].ofi.add(e, at: t)
+        } else {
+            // A new touch series (first book, after a resync or another depth): flow is counted from here.
+            symbols[i].ofi = WindowedSums(windows: SymbolFeatures.ofiWindows.map { .seconds($0) })
+            symbols[i].ofiSince = t
         }
         symbols[i].lastTop = top
     }

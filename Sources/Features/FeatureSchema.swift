@@ -48,15 +48,21 @@ public struct FeatureSchema: Sendable, Codable, Hashable {
     public static let currentVersion = 1
     public var version: Int
     public var features: [FeatureDescriptor]
-    /// SHA-256 (hex) of the canonical JSON of version and features.
+    /// The engine parameters that shape the values (windows of baselines, warm-up, the detector rule), as sorted-key
+    /// JSON: part of the hash, so a change of any of them is a different schema.
+    public var parameters: String
+    /// SHA-256 (hex) of the canonical JSON of version, parameters and features.
     public var hash: String
 
-    public init(version: Int = FeatureSchema.currentVersion, features: [FeatureDescriptor]) {
+    public init(version: Int = FeatureSchema.currentVersion, features: [FeatureDescriptor], parameters: String = "") {
         self.version = version
         self.features = features
+        self.parameters = parameters
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var canonical = Data("cascade-features v\(version)\n".utf8)
+        canonical.append(Data(parameters.utf8))
+        canonical.append(Data("\n".utf8))
         canonical.append((try? encoder.encode(features)) ?? Data())
         hash = SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
     }

@@ -115,6 +115,12 @@ public struct SecondBars: Sendable, Codable, Equatable {
         }
     }
 
+    /// Forgets the bar in progress and the last close: after an interruption the first return would span the gap.
+    public mutating func reset() {
+        current = nil
+        previousClose = nil
+    }
+
     /// Closes the bar whose second ended by `t` (stamped at its end) and moves the windows to `t`.
     public mutating func advance(to t: Int64) {
         if let s = current, t >= (s + 1) * Self.second {

@@ -16,15 +16,37 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
 
     struct Top: Sendable, Codable, Equatable {
         var bid: Int64, bidQty: Int64, ask: Int64, askQty: Int64
+        /// Depth of the book it was read from.
+        var depth: Int
+    }
+
+    /// The streams whose observation is tracked (books are tracked by `FeedState`'s sync).
+    enum Stream: Int, Sendable, Codable, CaseIterable {
+        case trades, liquidations, ticker
+    }
+
+    /// When a stream has been observed without interruption since, and its last frame.
+    struct Observation: Sendable, Codable, Equatable {
+        var since: Int64?
+        var last: Int64?
     }
 
     var name: String
-    /// First input of any stream of the symbol: where observation is assumed to start without a session marker.
-    var firstSeen: Int64
-    /// Start of the current observed span per stream (nil: not observed now).
-    var tradesSince: Int64?
-    var liquidationsSince: Int64?
-    var tickerSince: Int64?
+    var observations = Array(repeating: Observation(), count: Stream.allCases.count)
+    /// Start of the current observed span per stream (nil: not observed now, or never seen).
+    var tradesSince: Int64? { observations[Stream.trades.rawValue].since }
+    var liquidationsSince: Int64? { observations[Stream.liquidations.rawValue].since }
+    var tickerSince: Int64? { observations[Stream.ticker.rawValue].since }
+    /// Latest input of any stream (rows of `cascade features` stop when it is too old).
+    var lastInput: Int64?
+    /// True once a book, trade or ticker frame was seen: the symbol-wide silence rule applies.
+    var hasMarketStreams = false
+    /// Since when large prints have been counted (a baseline existed at each trade since).
+    var largePrintsSince: Int64?
+    /// Since when the touch has been followed without a break (order-flow imbalance).
+    var ofiSince: Int64?
+    /// True once `allLiquidation` frames were seen: throttled ones then only feed their own detector.
+    var sawAllLiquidations = false
 
     var buys: WindowedSums
     var sells: WindowedSums
@@ -50,51 +72,44 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
 
     var oiTimes: [Int64] = []
     var oiValues: [Int64] = []
+    private var oiHead = 0
 
-    init(name: String, firstSeen: Int64, configuration: FeatureConfiguration) {
+    init(name: String, configuration: FeatureConfiguration) {
         func windows(_ seconds: [Int]) -> WindowedSums { WindowedSums(windows: seconds.map { .seconds($0) }) }
         self.name = name
-        self.firstSeen = firstSeen
-        tradesSince = firstSeen
-        liquidationsSince = firstSeen
-        tickerSince = firstSeen
         buys = windows(Self.flowWindows)
         sells = windows(Self.flowWindows)
         quantities = windows(Self.vwapWindows)
         largePrints = windows([60])
         ofi = windows(Self.ofiWindows)
         tradeNotionalBins = MinuteBins(capacity: configuration.baselineMinutes)
-        tradeNotionalBins.observe(since: firstSeen)
         tradeCountBins = tradeNotionalBins
         bars = SecondBars(windows: Array(Set(Self.volatilityWindows + Self.rangeWindows)).sorted().map { .seconds($0) })
         liquidatedLongs = windows(Self.liquidationWindows)
         liquidatedShorts = windows(Self.liquidationWindows)
         liquidationBins = MinuteBins(capacity: configuration.baselineMinutes)
-        liquidationBins.observe(since: firstSeen)
         liquidationSizes = RollingRank(horizon: .seconds(Int64(configuration.liquidationRankDays) * 86_400))
     }
 
-    /// Moves every window and baseline to `t` (integer state: the order of advances never changes a value).
+    /// Moves every window to `t`. Minute baselines move only with their own stream's frames (see
+    /// `FeatureEngine.observe`): a silence must be judged a gap before its minutes are filled with zeros.
     mutating func advance(to t: Int64) {
         buys.advance(to: t)
         sells.advance(to: t)
         quantities.advance(to: t)
         largePrints.advance(to: t)
         ofi.advance(to: t)
-        tradeNotionalBins.advance(to: t)
-        tradeCountBins.advance(to: t)
         bars.advance(to: t)
         liquidatedLongs.advance(to: t)
         liquidatedShorts.advance(to: t)
-        liquidationBins.advance(to: t)
         liquidationSizes.advance(to: t)
         // Keep one open-interest sample at or before the longest window's edge.
         let edge = t - Int64(Self.oiWindows.last!) * 1_000_000_000
-        var drop = 0
-        while drop + 1 < oiTimes.count && oiTimes[drop + 1] <= edge { drop += 1 }
-        if drop > 0 {
-            oiTimes.removeFirst(drop)
-            oiValues.removeFirst(drop)
+        while oiHead + 1 < oiTimes.count && oiTimes[oiHead + 1] <= edge { oiHead += 1 }
+        if oiHead > 256 && oiHead * 2 > oiTimes.count {
+            oiTimes.removeFirst(oiHead)
+            oiValues.removeFirst(oiHead)
+            oiHead = 0
         }
     }
 
@@ -105,11 +120,11 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
 
     /// Open interest as of `t` (the last sample at or before it).
     func openInterest(asOf t: Int64) -> Int64? {
-        var lo = 0, hi = oiTimes.count
+        var lo = oiHead, hi = oiTimes.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if oiTimes[mid] <= t { lo = mid + 1 } else { hi = mid }
         }
-        return lo == 0 ? nil : oiValues[lo - 1]
+        return lo == oiHead ? nil : oiValues[lo - 1]
     }
 }

@@ -77,8 +77,11 @@ struct FeatureCommandsTests {
         #expect(rows.count == 1 + 24)      // 05:00 … next day 04:00: one row an hour (the data spans 24 h 6 min from 04:00:10)
         #expect(names.count == 70)
         // A saved state continues; one of another configuration is refused with one readable line.
+        // The same data again on top of the state that already holds it: skipped and said, never counted twice.
         let again = try ChildProcess.run(["detect", "--data", data, "--state", state])
         #expect(again.succeeded, "\(again.standardError)")
+        #expect(again.standardOutput.contains("skipped 2887 frames received at or before the saved state's clock"),
+                "\(again.standardOutput)")
         let refused = try ChildProcess.run(["detect", "--data", data, "--state", state, "--baseline-warmup-minutes", "5"])
         #expect(!refused.succeeded)
         #expect(refused.standardError.contains("rebuild it from recordings"), "\(refused.standardError)")

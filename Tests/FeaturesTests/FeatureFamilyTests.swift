@@ -8,8 +8,12 @@ import Testing
 @Suite struct FlowFeatureTests {
     /// Trades at t0 (buy 1 @ 100 = 100 USDT: observation starts on a minute, so that minute counts), t0+70 s
     /// (sell 3 @ 100 = 300) and, unless `upTo` stops earlier, t0+120.5 s (buy 2 @ 100 = 200).
-    func harness(upTo last: Int = 3) -> EngineHarness {
-        var h = EngineHarness { $0.baselineWarmupMinutes = 2 }
+    func harness(upTo last: Int = 3, silence: Int64 = 600_000_000_000) -> EngineHarness {
+        // Trades 70 s apart with nothing else from the symbol: allowed here by a 10-minute silence limit.
+        var h = EngineHarness {
+            $0.baselineWarmupMinutes = 2
+            $0.maxStreamSilenceNanoseconds = silence
+        }
         let b = h.builder
         let trades = [(Side.buy, "1", 0.0), (.sell, "3", 70), (.buy, "2", 120.5)]
         for (side, qty, at) in trades.prefix(last) { h.apply(.trades([b.trade(side, "100", qty, at: 0)]), at: t0 + s(at)) }
@@ -49,6 +53,17 @@ import Testing
         #expect(!v.isReady)
         // The imbalance needs no baseline: defined and warm.
         #expect(h.value(v, "flow.imbalance_60s") == -1)     // (40, 100]: only the sell at 70 s
+    }
+
+    @Test func aSymbolSilentLongerThanTheLimitWasNotRecordedSoItsMinutesAreMissing() {
+        // With the default 60 s limit, the 70 s without any input from the symbol is a gap: the minute before it
+        // counts, the minutes of the gap do not, and the windows restart at the next trade.
+        var h = harness(silence: 60_000_000_000)
+        let v = h.vector(at: t0 + s(121))
+        #expect(h.value(v, "flow.buy_60s").isNaN)      // one counted minute (the first) < 2
+        let warm = h.warm(v, "flow.imbalance_60s")
+        #expect(!warm)                                   // observed again only since the trade at 70 s: 51 s < 60 s
+        #expect(close(h.value(v, "flow.imbalance_60s"), -0.2))   // still computed from what was observed
     }
 
     @Test func noTradesInAWindowIsNaNImbalanceNotZero() {

@@ -46,10 +46,16 @@ struct PeekingSubject: LeakageSubject {
         return [trade(base), trade(base + 500), liq(base + 1_000), trade(base + 1_500), liq(base + 3_000), trade(base + 3_500)]
     }()
 
-    @Test func theCutsAreEveryLiquidationReceiveTimePlusMinusOneNanosecond() {
+    @Test func theCutsAreEveryLiquidationReceiveTimePlusMinusOneNanosecondAndTheBoundariesAfter() {
         let (cuts, liquidation) = LeakageCheck.cuts(Self.synthetic, samples: 0)
         #expect(liquidation == 6)
-        #expect(cuts == [-1, 0, 1].map { Self.synthetic[2].time.nanoseconds + $0 } + [-1, 0, 1].map { Self.synthetic[4].time.nanoseconds + $0 })
+        let first = Self.synthetic[2].time.nanoseconds, second = Self.synthetic[4].time.nanoseconds
+        for t in [first, second] { for d in [-1, 0, 1] as [Int64] { #expect(cuts.contains(t + d)) } }
+        // 04:00:01.000 and 04:00:03.000: the next second boundaries are 04:00:02 and 04:00:04, the next minute 04:01.
+        for boundary in [first + 1_000_000_000, second + 1_000_000_000, first + 59_000_000_000] {
+            for d in [-1, 0, 1] as [Int64] { #expect(cuts.contains(boundary + d)) }
+        }
+        #expect(cuts == cuts.sorted())
     }
 
     @Test func theEnginePassesAndAPeekingFeatureFails() {
