@@ -129,27 +129,39 @@ import Testing
         let replayed = (bids: [("100.0", "2"), ("99.9", "1")], asks: [("100.1", "1.5"), ("100.2", "4")])
         // The live book holds our bid of 0.5 at 100.0 and our lone bid of 0.3 at 100.05 (a level only we are on).
         let live = (bids: [("100.05", "0.3"), ("100.0", "2.5"), ("99.9", "1")], asks: replayed.asks)
-        var a = EngineHarness()
-        let booka = a.builder.book(.snapshot, ts: 1, bids: replayed.bids, asks: replayed.asks)
-        a.apply(.book(booka), at: t0)
-        var b = EngineHarness { $0.booksIncludeOwnOrders = true }
-        b.engine.setOwnOrders([OwnOrder(side: .bid, price: b.builder.p("100.0"), qty: b.builder.q("0.5")),
-                               OwnOrder(side: .bid, price: b.builder.p("100.05"), qty: b.builder.q("0.3"))], symbol: "BTCUSDT")
-        let bookb = b.builder.book(.snapshot, ts: 1, bids: live.bids, asks: live.asks)
-        b.apply(.book(bookb), at: t0)
-        let va = a.vector(at: t0 + s(1)), vb = b.vector(at: t0 + s(1))
-        for name in ["book.spread_bps", "book.imbalance_l1", "book.imbalance_l5", "book.microprice_mid_bps",
-                     "book.coverage_bid_bps", "book.depth_bid_2bps"] {
+        /// A warm baseline (200 USDT a minute) so depth and touch features are numbers, then the book at 61 s.
+        func run(_ bids: [(String, String)], includesOwn: Bool, own: [OwnOrder]) -> (EngineHarness, FeatureVector) {
+            var h = EngineHarness {
+                $0.baselineWarmupMinutes = 1
+                $0.booksIncludeOwnOrders = includesOwn
+            }
+            h.engine.setOwnOrders(own, symbol: "BTCUSDT")
+            var b = h.builder
+            h.apply(.trades([b.trade(.buy, "100", "1", at: 0)]), at: t0)
+            h.apply(.trades([b.trade(.buy, "100", "1", at: 0)]), at: t0 + s(59))
+            h.apply(.trades([b.trade(.buy, "100", "1", at: 0)]), at: t0 + s(60.5))
+            h.apply(.book(b.book(.snapshot, ts: 1, bids: bids, asks: replayed.asks)), at: t0 + s(61))
+            return (h, h.vector(at: t0 + s(61)))
+        }
+        let mine = MarketBuilder()
+        let own = [OwnOrder(side: .bid, price: mine.p("100.0"), qty: mine.q("0.5")),
+                   OwnOrder(side: .bid, price: mine.p("100.05"), qty: mine.q("0.3"))]
+        let (a, va) = run(replayed.bids, includesOwn: false, own: own)
+        let (b, vb) = run(live.bids, includesOwn: true, own: own)
+        for name in a.engine.schema.features.map(\.name) where name.hasPrefix("book.") {
             #expect(a.value(va, name).bitPattern == b.value(vb, name).bitPattern, "\(name)")
         }
-        // Hand values: spread 0.1 over mid 100.05 = 9.995 bps; imbalance at 1 level (2 − 1.5)/3.5.
+        // Hand values: spread 0.1 over mid 100.05 = 9.995 bps; imbalance at 1 level (2 − 1.5)/3.5. The baseline minute
+        // is 200 USDT (two 100 USDT trades in minute 0); 10 bps below the mid (99.94995) holds the bid 100.0 × 2 =
+        // 200 USDT: 1.0; the touch bid is the same 200 USDT: 1.0.
         #expect(close(a.value(va, "book.spread_bps"), 0.1 / 100.05 * 10_000))
         #expect(close(a.value(va, "book.imbalance_l1"), 0.5 / 3.5))
-        // Not subtracting in the live engine would see our 100.05 bid as the touch.
-        var c = EngineHarness()
-        let bookc = c.builder.book(.snapshot, ts: 1, bids: live.bids, asks: live.asks)
-        c.apply(.book(bookc), at: t0)
-        #expect(c.value(c.vector(at: t0 + s(1)), "book.spread_bps") != a.value(va, "book.spread_bps"))
+        #expect(close(a.value(va, "book.depth_bid_10bps"), 1))
+        #expect(close(a.value(va, "book.touch_bid"), 1))
+        // Not subtracting in the live engine would see our 100.05 bid as the touch and our 0.5 in the queue.
+        let (c, vc) = run(live.bids, includesOwn: false, own: own)
+        #expect(c.value(vc, "book.spread_bps") != a.value(va, "book.spread_bps"))
+        #expect(c.value(vc, "book.depth_bid_10bps") != a.value(va, "book.depth_bid_10bps"))
     }
 
     @Test func depthOutsideTheSpanTheBookCoversIsNaNNotZero() {

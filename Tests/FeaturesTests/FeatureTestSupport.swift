@@ -19,9 +19,18 @@ struct EngineHarness {
     }
 
     mutating func apply(_ event: MarketEvent, at t: Int64) {
-        let input = FeedInput.event(event)
+        apply(input: .event(event), at: t)
+    }
+
+    mutating func apply(input: FeedInput, at t: Int64) {
         feed.apply(input)
         engine.apply(input, at: t, feed: feed, instruments: instruments)
+    }
+
+    /// `usdt` USDT of `side` liquidated (qty usdt @ 1), received at `t`.
+    func liquidation(_ side: PositionSide, _ usdt: Int, at t: Int64, source: LiquidationSource = .all) -> MarketEvent {
+        .liquidations([builder.liquidation(side, qty: "\(usdt)", price: "1", updated: t / 1_000_000, ts: t / 1_000_000,
+                                           receivedNs: t, source: source)])
     }
 
     mutating func vector(at t: Int64, symbol: String = "BTCUSDT") -> FeatureVector {
