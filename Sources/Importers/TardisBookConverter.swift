@@ -25,8 +25,7 @@ final class TardisBookConverter: FrameProducer {
     var inputStats: TardisImportReport.InputStats { source.stats }
     let topic: String
 
-    private struct Level {
-        var line: Int
+    private struct Level: TardisTimedRow {
         var exchangeMicroseconds: Int64
         var localMicroseconds: Int64
         var isSnapshot: Bool
@@ -35,16 +34,11 @@ final class TardisBookConverter: FrameProducer {
         var amount: Int64
     }
 
-    private enum Event {
-        case level(Level)
-        case malformed(line: Int, localMicroseconds: Int64?, problem: TardisRowProblem)
-    }
-
     private enum State { case beforeFirstSnapshot, synced, awaitingSnapshot }
 
     private let source: TardisRowSource
     private let context: ImportContext
-    private var peeked: Event?
+    private let rows: TardisRowGroups<Level>
     private var state = State.beforeFirstSnapshot
     private var previousRowWasSnapshot = false
     private var updateID: UInt64 = 0
@@ -54,48 +48,36 @@ final class TardisBookConverter: FrameProducer {
     init(source: TardisRowSource, context: ImportContext) {
         self.source = source
         self.context = context
+        rows = TardisRowGroups(source: source, context: context, malformedRows: .grouped)
         topic = "orderbook.\(Self.depth).\(context.symbol)"
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
         while queue.isEmpty {
-            guard let event = try take() else { return nil }
-            switch event {
-            case let .malformed(line, local, problem):
-                try context.malformed(file: source.name, line: line, problem)
-                // Rows of the same message (same receive time) go with it.
-                var dropped = 0
-                if let local { dropped = try dropRest(of: local) }
-                context.report.book.rowsDroppedWithMalformedMessage += dropped
-                markStale(at: local, line: line)
-            case let .level(first):
-                try message(startingWith: first)
-            }
+            // One message: rows sharing a receive time and `is_snapshot`.
+            guard let group = try rows.next(parse: level, sameMessage: { $0.isSnapshot == $1.isSnapshot }) else { return nil }
+            try message(group)
         }
         return queue.removeFirst()
     }
 
     // MARK: - Messages
 
-    private func message(startingWith first: Level) throws(TardisImportError) {
-        var levels = [first]
-        var bad: [(line: Int, problem: TardisRowProblem)] = []
-        while let event = try peek() {
-            if case let .level(l) = event, l.localMicroseconds == first.localMicroseconds, l.isSnapshot == first.isSnapshot {
-                levels.append(l)
-            } else if case let .malformed(line, local, problem) = event, local == first.localMicroseconds {
-                bad.append((line, problem))
-            } else {
-                break
-            }
-            peeked = nil
+    private func message(_ group: TardisRowGroups<Level>.Group) throws(TardisImportError) {
+        for bad in group.malformed { try context.malformed(file: source.name, line: bad.line, bad.problem) }
+        if group.startsMalformed {
+            // Rows of the same message (same receive time) go with it.
+            context.report.book.rowsDroppedWithMalformedMessage += group.rows.count
+            markStale(at: group.localMicroseconds, line: group.malformed[0].line)
+            return
         }
+        let levels = group.rows
+        let first = levels[0]
         let startsRun = first.isSnapshot && !previousRowWasSnapshot
         previousRowWasSnapshot = first.isSnapshot
-        if !bad.isEmpty {
-            for b in bad { try context.malformed(file: source.name, line: b.line, b.problem) }
+        if !group.malformed.isEmpty {
             context.report.book.rowsDroppedWithMalformedMessage += levels.count
-            markStale(at: first.localMicroseconds, line: bad[0].line)
+            markStale(at: first.localMicroseconds, line: group.malformed[0].line)
             return
         }
         if startsRun {
@@ -182,53 +164,9 @@ final class TardisBookConverter: FrameProducer {
         queue.append(ImportedFrame(localTime: time, bytes: json, topic: CascadePseudoTopic.session.rawValue))
     }
 
-    /// Consumes the rows that follow with receive time `local`; returns how many.
-    private func dropRest(of local: Int64) throws(TardisImportError) -> Int {
-        var count = 0
-        while let event = try peek() {
-            switch event {
-            case let .level(l) where l.localMicroseconds == local:
-                count += 1
-            case let .malformed(line, l, problem) where l == local:
-                try context.malformed(file: source.name, line: line, problem)
-            default:
-                return count
-            }
-            peeked = nil
-        }
-        return count
-    }
-
     // MARK: - Rows
 
-    private func peek() throws(TardisImportError) -> Event? {
-        if peeked == nil { peeked = try read() }
-        return peeked
-    }
-
-    private func take() throws(TardisImportError) -> Event? {
-        if let event = peeked {
-            peeked = nil
-            return event
-        }
-        return try read()
-    }
-
-    private func read() throws(TardisImportError) -> Event? {
-        guard let event = try source.next() else { return nil }
-        switch event {
-        case let .malformed(line, local, problem):
-            return .malformed(line: line, localMicroseconds: local, problem: problem)
-        case let .row(row):
-            do throws(TardisRowProblem) {
-                return .level(try level(row))
-            } catch {
-                source.countMalformed()
-                return .malformed(line: row.line, localMicroseconds: row.localMicroseconds, problem: error)
-            }
-        }
-    }
-
+    /// The row's own cells.
     private func level(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> Level {
         if row.localMicroseconds < ImportContext.bybitV5SinceMicroseconds {
             context.warn("book rows before 2023-04-05 come from Bybit's pre-V5 25-level book stream, not orderbook.50; written under orderbook.50 all the same")
@@ -245,7 +183,7 @@ final class TardisBookConverter: FrameProducer {
         guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
         let amount = try source.decimal(7, digits: Quantity.digits)
         guard amount >= 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
-        return Level(line: row.line, exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
+        return Level(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
                      isSnapshot: isSnapshot, isBid: isBid, price: price, amount: amount)
     }
 }

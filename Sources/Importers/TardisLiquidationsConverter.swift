@@ -13,7 +13,7 @@ final class TardisLiquidationsConverter: FrameProducer {
     var inputStats: TardisImportReport.InputStats { source.stats }
     let topic: String
 
-    private struct LiquidationRow {
+    private struct LiquidationRow: TardisTimedRow {
         var exchangeMicroseconds: Int64
         var localMicroseconds: Int64
         /// Tardis `sell`: a long position was liquidated.
@@ -24,21 +24,18 @@ final class TardisLiquidationsConverter: FrameProducer {
 
     private let source: TardisRowSource
     private let context: ImportContext
-    private var peeked: LiquidationRow?
+    private let rows: TardisRowGroups<LiquidationRow>
 
     init(source: TardisRowSource, context: ImportContext) {
         self.source = source
         self.context = context
+        rows = TardisRowGroups(source: source, context: context, malformedRows: .skipped)
         topic = "allLiquidation.\(context.symbol)"
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
-        guard let first = try take() else { return nil }
-        var rows = [first]
-        while let row = try peek(), row.localMicroseconds == first.localMicroseconds {
-            rows.append(row)
-            peeked = nil
-        }
+        guard let rows = try self.rows.next(parse: liquidation)?.rows else { return nil }
+        let first = rows[0]
         let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
         var t = FrameText(capacity: 48 + 96 * rows.count)
         t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
@@ -63,37 +60,7 @@ final class TardisLiquidationsConverter: FrameProducer {
 
     // MARK: - Rows
 
-    private func peek() throws(TardisImportError) -> LiquidationRow? {
-        if peeked == nil { peeked = try read() }
-        return peeked
-    }
-
-    private func take() throws(TardisImportError) -> LiquidationRow? {
-        if let row = peeked {
-            peeked = nil
-            return row
-        }
-        return try read()
-    }
-
-    /// The next usable row; malformed rows are counted and skipped.
-    private func read() throws(TardisImportError) -> LiquidationRow? {
-        while let event = try source.next() {
-            switch event {
-            case let .malformed(line, _, problem):
-                try context.malformed(file: source.name, line: line, problem)
-            case let .row(row):
-                do throws(TardisRowProblem) {
-                    if let liquidation = try liquidation(row) { return liquidation }
-                } catch {
-                    source.countMalformed()
-                    try context.malformed(file: source.name, line: row.line, error)
-                }
-            }
-        }
-        return nil
-    }
-
+    /// The row's own cells; nil for a row with side `unknown` (counted).
     private func liquidation(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> LiquidationRow? {
         if row.localMicroseconds < ImportContext.allLiquidationSinceMicroseconds {
             context.warn("liquidations before 2025-02-26 come from Bybit's throttled liquidation topic (at most one per second per symbol): a sample, not every liquidation")
