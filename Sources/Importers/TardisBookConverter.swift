@@ -16,7 +16,9 @@ import Recording
 /// so a restart snapshot is told by its `type`, not by `u == 1`) and flagged in the envelope
 /// (`"cascadeSynthetic":["u"]`, skipped by decoders); `seq` and `cts` are left out (decoders treat them
 /// as absent). A malformed row drops its whole message: the book is stale from there, so a
-/// `_cascade.session` resync frame is written and rows are skipped until the next snapshot run.
+/// `_cascade.session` resync frame is written and rows are skipped until the next snapshot run (one that
+/// follows a delta row: when the dropped message ended in a malformed row, its kind is unknown and it is taken
+/// as a snapshot row, so the later part of a run it may have begun never passes for a whole snapshot).
 final class TardisBookConverter: FrameProducer {
     /// Bybit's depth whose stream Tardis stores for Bybit V5 (`orderbook.50`).
     static let depth = 50
@@ -65,6 +67,11 @@ final class TardisBookConverter: FrameProducer {
 
     private func message(_ group: TardisRowGroups<Level>.Group) throws(TardisImportError) {
         for bad in group.malformed { try context.malformed(file: source.name, line: bad.line, bad.problem) }
+        // Whether the next snapshot rows start a new run depends on the kind of the row before them, malformed or
+        // not. A malformed last row's kind is unknown: it is taken as a snapshot row, so the later part of a run it
+        // may have begun is never written as a (partial) snapshot; the book waits for the next run instead.
+        let endsWithSnapshotRow = group.endsMalformed || group.rows.last?.isSnapshot ?? true
+        defer { previousRowWasSnapshot = endsWithSnapshotRow }
         if group.startsMalformed {
             // Rows of the same message (same receive time) go with it.
             context.report.book.rowsDroppedWithMalformedMessage += group.rows.count
@@ -74,7 +81,6 @@ final class TardisBookConverter: FrameProducer {
         let levels = group.rows
         let first = levels[0]
         let startsRun = first.isSnapshot && !previousRowWasSnapshot
-        previousRowWasSnapshot = first.isSnapshot
         if !group.malformed.isEmpty {
             context.report.book.rowsDroppedWithMalformedMessage += levels.count
             markStale(at: first.localMicroseconds, line: group.malformed[0].line)

@@ -1,5 +1,6 @@
 import BybitV5
 import CascadeCore
+import Foundation
 import Importers
 import MarketData
 import Testing
@@ -143,6 +144,34 @@ import Testing
         }
         #expect(feed.books.first?.isSynced == true)
         #expect(feed.books.first?.levels(.ask) == [[10_000_000_000, 7_000_000]])
+    }
+
+    @Test func aMalformedFirstRowOfASnapshotRunNeverLeavesAPartialSnapshot() throws {
+        // The run at 1020100 starts with a malformed row, and goes on at 1020200: that later part is not a
+        // whole book, so it must not be written as a snapshot; the book waits for the run at 1040100.
+        let text = """
+            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+            bybit,BTCUSDT,1000000,1000100,true,bid,100,1
+            bybit,BTCUSDT,1000000,1000100,true,ask,101,2
+            bybit,BTCUSDT,1010000,1010100,false,bid,100.5,1
+            bybit,BTCUSDT,1020000,1020100,true,bid,9x,5
+            bybit,BTCUSDT,1020000,1020100,true,ask,100,6
+            bybit,BTCUSDT,1020000,1020200,true,bid,98,1
+            bybit,BTCUSDT,1020000,1020200,true,ask,100.5,2
+            bybit,BTCUSDT,1030000,1030100,false,ask,100,7
+            bybit,BTCUSDT,1040000,1040100,true,bid,97,1
+            bybit,BTCUSDT,1040000,1040100,true,ask,99,1
+            """
+        let (frames, report) = try convert(TardisImportOptions(symbol: "BTCUSDT", book: csv("run.csv", text)))
+        #expect(frames.map(\.localTime.nanoseconds) == [1_000_100_000, 1_010_100_000, 1_020_100_000, 1_040_100_000])
+        #expect(frames.map(\.topic)[2] == "_cascade.session")
+        #expect(report.book.snapshots == 2 && report.book.restarts == 1 && report.book.snapshotContinuations == 0)
+        #expect(report.book.rowsDroppedWithMalformedMessage == 1 && report.book.rowsSkippedAwaitingSnapshot == 3)
+        // The same when the whole first message of the run is malformed (nothing tells its kind): the book waits.
+        let allBad = text.replacingOccurrences(of: "bybit,BTCUSDT,1020000,1020100,true,ask,100,6\n", with: "")
+        let (framesAllBad, reportAllBad) = try convert(TardisImportOptions(symbol: "BTCUSDT", book: csv("run.csv", allBad)))
+        #expect(framesAllBad.map(\.localTime.nanoseconds) == [1_000_100_000, 1_010_100_000, 1_020_100_000, 1_040_100_000])
+        #expect(reportAllBad.book.rowsSkippedAwaitingSnapshot == 3 && reportAllBad.book.snapshots == 2)
     }
 
     @Test func rowsOfOtherSymbolsAreLeftOutAndCounted() throws {
