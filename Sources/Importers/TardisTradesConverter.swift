@@ -35,6 +35,7 @@ final class TardisTradesConverter: FrameProducer {
         self.context = context
         rows = TardisRowGroups(source: source, context: context, malformedRows: .skipped)
         topic = "publicTrade.\(context.symbol)"
+        context.describe(topic: topic, syntheticFields: ["ts", "BT"])
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
@@ -52,17 +53,11 @@ final class TardisTradesConverter: FrameProducer {
     private func frame(_ rows: ArraySlice<TradeRow>) -> ImportedFrame {
         let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
         var t = FrameText(capacity: 48 + 128 * rows.count)
-        t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
-        t.int(ts)
-        t.raw(#","data":["#)
+        context.beginEventArray(&t, topic: topic, ts: ts)
         for (i, row) in rows.enumerated() {
             if i > 0 { t.raw(",") }
-            t.raw(#"{"T":"#)
-            t.int(row.exchangeMicroseconds.microsecondsToMilliseconds)
-            t.raw(#","s":"\#(context.symbol)","S":"\#(row.isBuy ? "Buy" : "Sell")","v":"#)
-            t.string(context.quantity(row.amount))
-            t.raw(#","p":"#)
-            t.string(context.price(row.price))
+            context.beginEvent(&t, microseconds: row.exchangeMicroseconds, side: row.isBuy ? "Buy" : "Sell",
+                               amount: row.amount, price: row.price)
             t.raw(#","i":"#)
             t.string(utf8: row.id)
             t.raw(#","BT":false}"#)
@@ -80,17 +75,11 @@ final class TardisTradesConverter: FrameProducer {
 
     /// The row's own cells; nil for a row with side `unknown` (counted).
     private func trade(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> TradeRow? {
-        let isBuy: Bool
-        if source.equals(5, "buy") { isBuy = true } else if source.equals(5, "sell") { isBuy = false } else if source.equals(5, "unknown") {
+        guard let isBuy = try source.buySide() else {
             context.report.trades.rowsWithUnknownSide += 1
             return nil
-        } else {
-            throw .invalidValue(column: source.column(5), text: source.text(5))
         }
-        let price = try source.decimal(6, digits: Price.digits)
-        guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
-        let amount = try source.decimal(7, digits: Quantity.digits)
-        guard amount > 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
+        let (price, amount) = try source.positivePriceAndAmount()
         return TradeRow(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
                         isBuy: isBuy, price: price, amount: amount, id: Array(source.line[source.cells[4]]))
     }

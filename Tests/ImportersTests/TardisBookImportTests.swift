@@ -22,7 +22,7 @@ import Testing
             let change = feed.apply(.book(update))
             #expect(change.interrupted.isEmpty, "book interrupted: \(change.reason ?? "")")
             let id = try #require(decoder.instruments.lookup("BTCUSDT"))
-            let book = try #require(feed.book(id, depth: 50))
+            let book = try #require(feed.book(id, depth: update.depth))
             #expect(book.isSynced)
             states.append((book.levels(.bid), book.levels(.ask)))
         }
@@ -111,7 +111,8 @@ import Testing
         #expect(states.map(\.bids) == (try ReferenceBook.states(csvText: text)).map(\.bids))
         #expect(states.map(\.asks) == (try ReferenceBook.states(csvText: text)).map(\.asks))
         #expect(states[1].asks == [[10_200_000_000, 4_000_000]])
-        // 1970 is long before Tardis recorded Bybit's V5 book: the report says where such rows come from.
+        // 1970 is long before Tardis recorded Bybit's V5 book: 25 levels, and the report says where such rows come from.
+        #expect(frames.allSatisfy { $0.topic == "orderbook.25.BTCUSDT" })
         #expect(report.warnings.count == 1 && report.warnings.first?.contains("pre-V5 25-level") == true)
     }
 
@@ -132,8 +133,9 @@ import Testing
         #expect(report.malformedSamples == [#"bad.csv:5: price "1O1" is not a number"#])
         #expect(report.book.rowsDroppedWithMalformedMessage == 1 && report.book.resyncs == 1)
         #expect(report.book.rowsSkippedAwaitingSnapshot == 1 && report.book.restarts == 1)
-        #expect(frames.map(\.topic) == ["orderbook.50.BTCUSDT", "_cascade.session", "orderbook.50.BTCUSDT", "orderbook.50.BTCUSDT"])
-        #expect(frames[1].text == #"{"topic":"_cascade.session","ts":1010,"data":{"event":"resync","topic":"orderbook.50.BTCUSDT","reason":"import: malformed row bad.csv:5"}}"#)
+        // (1970 rows: the 25-level topic of their era.)
+        #expect(frames.map(\.topic) == ["orderbook.25.BTCUSDT", "_cascade.session", "orderbook.25.BTCUSDT", "orderbook.25.BTCUSDT"])
+        #expect(frames[1].text == #"{"topic":"_cascade.session","ts":1010,"data":{"event":"resync","topic":"orderbook.25.BTCUSDT","reason":"import: malformed row bad.csv:5"}}"#)
         // Replayed, the resync makes the book wait: nothing stale is ever trusted.
         let (messages, decoder) = try decode(frames)
         var feed = FeedState()
