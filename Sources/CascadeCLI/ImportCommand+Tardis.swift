@@ -35,21 +35,28 @@ extension ImportCommand {
     /// The report as lines: one per topic, then the inputs, then what was left out.
     static func summary(_ r: TardisImportReport) -> [String] {
         var lines: [String] = []
-        for (topic, frames) in r.framesPerTopic.sorted(by: { $0.key < $1.key }) {
-            var detail = ""
-            if topic.hasPrefix("orderbook.") {
-                let b = r.book
-                detail = "snapshots=\(b.snapshots) restarts=\(b.restarts) deltas=\(b.deltas) "
-                    + "snapshot-continuations=\(b.snapshotContinuations) levels=\(b.levels)"
-            } else if topic.hasPrefix("publicTrade.") {
-                detail = "trades=\(r.trades.trades) taker-buys=\(r.trades.takerBuys) taker-sells=\(r.trades.takerSells)"
-            } else if topic.hasPrefix("allLiquidation.") {
-                let l = r.liquidations
-                detail = "liquidations=\(l.events) longs-liquidated=\(l.longsLiquidated) shorts-liquidated=\(l.shortsLiquidated)"
-            } else if topic.hasPrefix("tickers.") {
-                detail = "snapshots=\(r.ticker.snapshots) deltas=\(r.ticker.deltas)"
+        let b = r.book, l = r.liquidations
+        // The book and the liquidations may each be written under two topics (their source changed on a day
+        // Tardis recorded): one topic gets its counts on its line, two share one line of counts after theirs.
+        let families: [(prefixes: [String], detail: String)] = [
+            (["orderbook."], "snapshots=\(b.snapshots) restarts=\(b.restarts) deltas=\(b.deltas) "
+                + "snapshot-continuations=\(b.snapshotContinuations) levels=\(b.levels)"
+                + (b.depthChanges > 0 ? " depth-changes=\(b.depthChanges)" : "")),
+            (["publicTrade."], "trades=\(r.trades.trades) taker-buys=\(r.trades.takerBuys) taker-sells=\(r.trades.takerSells)"),
+            (["allLiquidation.", "liquidation."], "liquidations=\(l.events) longs-liquidated=\(l.longsLiquidated) "
+                + "shorts-liquidated=\(l.shortsLiquidated)" + (l.throttledEvents > 0 ? " throttled=\(l.throttledEvents)" : "")),
+            (["tickers."], "snapshots=\(r.ticker.snapshots) deltas=\(r.ticker.deltas)"),
+        ]
+        let topics = r.framesPerTopic.sorted(by: { $0.key < $1.key })
+        func family(_ topic: String) -> Int? { families.firstIndex { $0.prefixes.contains { topic.hasPrefix($0) } } }
+        for (topic, frames) in topics {
+            let f = family(topic)
+            let shared = f.map { f in topics.filter { family($0.key) == f }.map(\.key) } ?? [topic]
+            let detail = f.map { shared.count == 1 ? " " + families[$0].detail : "" } ?? ""
+            lines.append("  \(topic)  frames=\(frames)" + detail)
+            if let f, shared.count > 1, shared.last == topic {
+                lines.append("  \(shared.joined(separator: " + "))  " + families[f].detail)
             }
-            lines.append("  \(topic)  frames=\(frames)" + (detail.isEmpty ? "" : " " + detail))
         }
         lines.append("inputs:")
         for input in r.inputs {
@@ -57,10 +64,10 @@ extension ImportCommand {
                 + "malformed=\(input.malformedRows) sha256=\(input.sha256)")
         }
         // What was not written, and why; zero counts are not listed.
-        let b = r.book, t = r.trades, l = r.liquidations, k = r.ticker
+        let t = r.trades, k = r.ticker
         let skipped = [
             ("book-rows-before-first-snapshot", b.rowsBeforeFirstSnapshot),
-            ("book-rows-awaiting-snapshot-after-malformed", b.rowsSkippedAwaitingSnapshot),
+            ("book-rows-awaiting-snapshot", b.rowsSkippedAwaitingSnapshot),
             ("book-rows-dropped-with-malformed-message", b.rowsDroppedWithMalformedMessage),
             ("zero-amount-snapshot-rows", b.zeroLevelsInSnapshots),
             ("trades-with-unknown-side", t.rowsWithUnknownSide),

@@ -3,8 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CZlib
 import Crypto
+import Recording
 
 /// Reads the lines of a text file that may be gzip-compressed (detected from the first two bytes,
 /// `1f 8b`, never from the name), in constant memory, and hashes the file's bytes as it goes.
@@ -39,8 +39,7 @@ final class CSVLineReader {
     private var text: [UInt8] = []
     private var textStart = 0
     private var finished = false
-    private var stream: UnsafeMutablePointer<z_stream>?
-    private var memberInProgress = false
+    private let inflater = GzipInflater()
     private let chunkSize = 256 * 1024
 
     /// Opens the source; a file that cannot be opened is an error now, not at the first read.
@@ -56,7 +55,6 @@ final class CSVLineReader {
     }
 
     deinit {
-        releaseStream()
         if fd >= 0 { close(fd) }
     }
 
@@ -155,66 +153,42 @@ final class CSVLineReader {
         if inputStart >= input.count {
             if !endOfInput { try refill() }
             if inputStart >= input.count {
-                if memberInProgress { throw .badCompression(file: name, message: "the file ends inside a gzip member (truncated)") }
+                if inflater.memberInProgress { throw .badCompression(file: name, message: "the file ends inside a gzip member (truncated)") }
                 finish()
                 return
             }
         }
-        let s = try openStream()
-        memberInProgress = true
         var out = [UInt8](repeating: 0, count: chunkSize)
         let inCount = input.count - inputStart
-        var produced = 0
-        var consumed = 0
-        let rc: Int32 = input.withUnsafeMutableBytes { inBytes in
+        // The buffer closures are not typed-throws: the result comes out as a value.
+        let result = input.withUnsafeBytes { inBytes in
             out.withUnsafeMutableBytes { outBytes in
-                s.pointee.next_in = inBytes.baseAddress!.advanced(by: inputStart).assumingMemoryBound(to: Bytef.self)
-                s.pointee.avail_in = UInt32(inCount)
-                s.pointee.next_out = outBytes.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                s.pointee.avail_out = UInt32(outBytes.count)
-                let rc = inflate(s, Z_NO_FLUSH)
-                consumed = inCount - Int(s.pointee.avail_in)
-                produced = outBytes.count - Int(s.pointee.avail_out)
-                return rc
+                Result { () throws(GzipInflater.Failure) in
+                    try inflater.inflate(inBytes.baseAddress! + inputStart, count: inCount,
+                                         into: outBytes.baseAddress!, capacity: outBytes.count)
+                }
             }
         }
-        inputStart += consumed
-        text.append(contentsOf: out[0..<produced])
-        switch rc {
-        case Z_OK, Z_BUF_ERROR:
-            // No progress means zlib needs more input: read it, or report the truncation.
-            if consumed == 0 && produced == 0 {
-                if endOfInput { throw .badCompression(file: name, message: "the file ends inside a gzip member (truncated)") }
-                try refill()
-            }
-        case Z_STREAM_END:
-            // Member complete (CRC and length checked by zlib); more bytes start another member.
-            memberInProgress = false
-            inflateReset(s)
-        default:
-            let message = s.pointee.msg.map { String(cString: $0) } ?? "zlib status \(rc)"
-            throw .badCompression(file: name, message: message)
+        let step: GzipInflater.Step
+        switch result {
+        case let .success(s): step = s
+        case let .failure(error): throw .badCompression(file: name, message: "\(error.message) (\(error.code))")
         }
-    }
-
-    private func openStream() throws(TardisImportError) -> UnsafeMutablePointer<z_stream> {
-        if let stream { return stream }
-        let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        s.initialize(to: z_stream())
-        // 15 + 16: gzip wrapper, full window.
-        let rc = inflateInit2_(s, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            s.deinitialize(count: 1)
-            s.deallocate()
-            throw .badCompression(file: name, message: "inflateInit2 failed (\(rc))")
+        // Damage is an error here: a converted recording must not silently stop short.
+        if let damage = step.damage { throw .badCompression(file: name, message: damage) }
+        inputStart += step.consumed
+        text.append(contentsOf: out[0..<step.produced])
+        // No progress means zlib needs more input: read it, or report the truncation (a member that ended,
+        // CRC and length checked by zlib, is followed by the next one, if any).
+        if step.consumed == 0 && step.produced == 0 && !step.memberEnded {
+            if endOfInput { throw .badCompression(file: name, message: "the file ends inside a gzip member (truncated)") }
+            try refill()
         }
-        stream = s
-        return s
     }
 
     private func finish() {
         finished = true
-        releaseStream()
+        inflater.release()
         if fd >= 0 {
             close(fd)
             fd = -1
@@ -224,14 +198,6 @@ final class CSVLineReader {
             let digits = Array("0123456789abcdef")
             return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
         }.joined()
-    }
-
-    private func releaseStream() {
-        guard let s = stream else { return }
-        inflateEnd(s)
-        s.deinitialize(count: 1)
-        s.deallocate()
-        stream = nil
     }
 
     private static func errnoText(_ e: Int32) -> String {

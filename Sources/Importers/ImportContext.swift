@@ -29,19 +29,53 @@ final class ImportContext {
         }
     }
 
-    /// Adds a warning to the report once.
-    func warn(_ message: String) {
-        if !report.warnings.contains(message) { report.warnings.append(message) }
+    // MARK: - Topics
+
+    /// What the manifest says about one output topic once a frame of it is written.
+    struct TopicSource {
+        /// Frame fields the converter synthesised (``FrameProvenance/syntheticFields``).
+        var syntheticFields: [String]
+        /// Where the topic's data came from, when a reader could assume otherwise (``FrameProvenance/notes``,
+        /// and a warning in the report).
+        var note: String?
+    }
+
+    /// Every topic a converter may write that has something to say, by topic.
+    private(set) var topicSources: [String: TopicSource] = [:]
+
+    /// Declares what the manifest says about `topic` if a frame of it is written.
+    func describe(topic: String, syntheticFields: [String], note: String? = nil) {
+        topicSources[topic] = TopicSource(syntheticFields: syntheticFields, note: note)
     }
 
     // MARK: - Source eras
 
     /// 2023-04-05T00:00Z: from this day Tardis records Bybit's V5 streams (`orderbook.50`, `publicTrade`,
     /// `tickers`); before it, the older API (a 25-level book). From tardis-node's Bybit mapper selection.
+    /// Rows are placed by `local_timestamp` (Tardis's own day boundaries).
     static let bybitV5SinceMicroseconds: Int64 = 1_680_652_800_000_000
     /// 2025-02-26T00:00Z: from this day Tardis's Bybit liquidations come from `allLiquidation`; before it,
     /// from the `liquidation` topic Bybit throttled to one event per second per symbol (a sample).
     static let allLiquidationSinceMicroseconds: Int64 = 1_740_528_000_000_000
+
+    // MARK: - Printing messages
+
+    /// `{"topic":…,"type":"snapshot","ts":…,"data":[` — a `publicTrade` or `allLiquidation` message up to its events.
+    func beginEventArray(_ t: inout FrameText, topic: String, ts: Int64) {
+        t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
+        t.int(ts)
+        t.raw(#","data":["#)
+    }
+
+    /// `{"T":…,"s":…,"S":…,"v":…,"p":…` — one trade or liquidation, left open for the keys trades add.
+    func beginEvent(_ t: inout FrameText, microseconds: Int64, side: StaticString, amount: Int64, price: Int64) {
+        t.raw(#"{"T":"#)
+        t.int(microseconds.microsecondsToMilliseconds)
+        t.raw(#","s":"\#(symbol)","S":"\#(side)","v":"#)
+        t.string(quantity(amount))
+        t.raw(#","p":"#)
+        t.string(self.price(price))
+    }
 
     // MARK: - Printing values
 

@@ -1,9 +1,16 @@
 import CascadeCore
 import Recording
 
-/// `incremental_book_L2` rows → `orderbook.50.{symbol}` snapshot and delta messages.
+/// `incremental_book_L2` rows → `orderbook.50.{symbol}` (from 2023-04-05) or `orderbook.25.{symbol}` (before)
+/// snapshot and delta messages.
 ///
-/// Rules (Tardis docs, "incremental_book_L2"; the Bybit V5 data is Bybit's `orderbook.50` stream):
+/// Rules (Tardis docs, "incremental_book_L2"; the Bybit V5 data is Bybit's `orderbook.50` stream; before
+/// 2023-04-05 Tardis recorded the older API's 25-level book, per tardis-node's Bybit mapper selection):
+/// - the topic is the depth of the stream the rows came from, by `local_timestamp`: a book of 25 levels must
+///   not be labelled 50, or a consumer would take its 25th level for the edge of the whole book. A file that
+///   spans 2023-04-05 switches topic there: a `_cascade.session` resync of the 25-level topic, and the
+///   50-level topic starts at the first snapshot run that begins on or after that day (rows before it are
+///   skipped and counted);
 /// - rows sharing `local_timestamp` (and `is_snapshot`) are one message;
 /// - rows before the first `is_snapshot=true` row are skipped (counted);
 /// - a run of snapshot rows after a non-snapshot row resets the book: a new `snapshot` message;
@@ -16,17 +23,20 @@ import Recording
 /// so a restart snapshot is told by its `type`, not by `u == 1`) and flagged in the envelope
 /// (`"cascadeSynthetic":["u"]`, skipped by decoders); `seq` and `cts` are left out (decoders treat them
 /// as absent). A malformed row drops its whole message: the book is stale from there, so a
-/// `_cascade.session` resync frame is written and rows are skipped until the next snapshot run.
+/// `_cascade.session` resync frame is written and rows are skipped until the next snapshot run (one that
+/// follows a delta row: when the dropped message ended in a malformed row, its kind is unknown and it is taken
+/// as a snapshot row, so the later part of a run it may have begun never passes for a whole snapshot).
 final class TardisBookConverter: FrameProducer {
-    /// Bybit's depth whose stream Tardis stores for Bybit V5 (`orderbook.50`).
-    static let depth = 50
+    /// The depth of the Bybit book stream Tardis recorded at receive time `local` (µs): `orderbook.50` of
+    /// Bybit V5 from 2023-04-05, the older API's 25-level book before.
+    static func depth(atMicroseconds local: Int64) -> Int {
+        local < ImportContext.bybitV5SinceMicroseconds ? 25 : 50
+    }
 
     let dataType = TardisDataType.incrementalBookL2
     var inputStats: TardisImportReport.InputStats { source.stats }
-    let topic: String
 
-    private struct Level {
-        var line: Int
+    private struct Level: TardisTimedRow {
         var exchangeMicroseconds: Int64
         var localMicroseconds: Int64
         var isSnapshot: Bool
@@ -35,67 +45,63 @@ final class TardisBookConverter: FrameProducer {
         var amount: Int64
     }
 
-    private enum Event {
-        case level(Level)
-        case malformed(line: Int, localMicroseconds: Int64?, problem: TardisRowProblem)
-    }
-
     private enum State { case beforeFirstSnapshot, synced, awaitingSnapshot }
 
     private let source: TardisRowSource
     private let context: ImportContext
-    private var peeked: Event?
+    private let rows: TardisRowGroups<Level>
     private var state = State.beforeFirstSnapshot
     private var previousRowWasSnapshot = false
     private var updateID: UInt64 = 0
     private var lastLocalMicroseconds: Int64 = 0
     private var queue: [ImportedFrame] = []
+    /// The depth of the rows being converted (0 before the first row with a receive time) and its topic.
+    private var depth = 0
+    private var topic = ""
 
     init(source: TardisRowSource, context: ImportContext) {
         self.source = source
         self.context = context
-        topic = "orderbook.\(Self.depth).\(context.symbol)"
+        rows = TardisRowGroups(source: source, context: context, malformedRows: .grouped)
+        let symbol = context.symbol
+        context.describe(topic: "orderbook.50.\(symbol)", syntheticFields: ["u"])
+        context.describe(
+            topic: "orderbook.25.\(symbol)", syntheticFields: ["u"],
+            note: "orderbook.25.\(symbol): book rows before 2023-04-05 are Tardis's recording of Bybit's pre-V5 25-level book "
+                + "stream, written as orderbook.25 (at most 25 levels a side), not as the orderbook.50 of later days")
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
         while queue.isEmpty {
-            guard let event = try take() else { return nil }
-            switch event {
-            case let .malformed(line, local, problem):
-                try context.malformed(file: source.name, line: line, problem)
-                // Rows of the same message (same receive time) go with it.
-                var dropped = 0
-                if let local { dropped = try dropRest(of: local) }
-                context.report.book.rowsDroppedWithMalformedMessage += dropped
-                markStale(at: local, line: line)
-            case let .level(first):
-                try message(startingWith: first)
-            }
+            // One message: rows sharing a receive time and `is_snapshot`.
+            guard let group = try rows.next(parse: level, sameMessage: { $0.isSnapshot == $1.isSnapshot }) else { return nil }
+            if let local = group.localMicroseconds { setDepth(at: local) }
+            try message(group)
         }
         return queue.removeFirst()
     }
 
     // MARK: - Messages
 
-    private func message(startingWith first: Level) throws(TardisImportError) {
-        var levels = [first]
-        var bad: [(line: Int, problem: TardisRowProblem)] = []
-        while let event = try peek() {
-            if case let .level(l) = event, l.localMicroseconds == first.localMicroseconds, l.isSnapshot == first.isSnapshot {
-                levels.append(l)
-            } else if case let .malformed(line, local, problem) = event, local == first.localMicroseconds {
-                bad.append((line, problem))
-            } else {
-                break
-            }
-            peeked = nil
+    private func message(_ group: TardisRowGroups<Level>.Group) throws(TardisImportError) {
+        for bad in group.malformed { try context.malformed(file: source.name, line: bad.line, bad.problem) }
+        // Whether the next snapshot rows start a new run depends on the kind of the row before them, malformed or
+        // not. A malformed last row's kind is unknown: it is taken as a snapshot row, so the later part of a run it
+        // may have begun is never written as a (partial) snapshot; the book waits for the next run instead.
+        let endsWithSnapshotRow = group.endsMalformed || group.rows.last?.isSnapshot ?? true
+        defer { previousRowWasSnapshot = endsWithSnapshotRow }
+        if group.startsMalformed {
+            // Rows of the same message (same receive time) go with it.
+            context.report.book.rowsDroppedWithMalformedMessage += group.rows.count
+            markStale(at: group.localMicroseconds, reason: malformedReason(group.malformed[0].line))
+            return
         }
+        let levels = group.rows
+        let first = levels[0]
         let startsRun = first.isSnapshot && !previousRowWasSnapshot
-        previousRowWasSnapshot = first.isSnapshot
-        if !bad.isEmpty {
-            for b in bad { try context.malformed(file: source.name, line: b.line, b.problem) }
+        if !group.malformed.isEmpty {
             context.report.book.rowsDroppedWithMalformedMessage += levels.count
-            markStale(at: first.localMicroseconds, line: bad[0].line)
+            markStale(at: first.localMicroseconds, reason: malformedReason(group.malformed[0].line))
             return
         }
         if startsRun {
@@ -161,9 +167,26 @@ final class TardisBookConverter: FrameProducer {
         }
     }
 
+    /// The topic of the rows at receive time `local`. Receive times never go back, so the only change is from 25
+    /// to 50 levels, at 2023-04-05: the 25-level book ends there (a resync tells consumers so), and the 50-level
+    /// one needs a snapshot run that starts from then on; a run already under way does not (see ``message(_:)``).
+    private func setDepth(at local: Int64) {
+        let depth = Self.depth(atMicroseconds: local)
+        guard depth != self.depth else { return }
+        if self.depth != 0 {
+            context.report.book.depthChanges += 1
+            markStale(at: local, reason: "import: Tardis's Bybit book changes from the 25-level to the 50-level stream on 2023-04-05",
+                      countsAsResync: false)
+        }
+        self.depth = depth
+        topic = "orderbook.\(depth).\(context.symbol)"
+    }
+
+    private func malformedReason(_ line: Int) -> String { "import: malformed row \(source.name):\(line)" }
+
     /// After a lost message the book can no longer be trusted: tell every consumer (a resync session
     /// frame, as the live recorder writes when it resubscribes) and wait for the next snapshot run.
-    private func markStale(at local: Int64?, line: Int) {
+    private func markStale(at local: Int64?, reason: String, countsAsResync: Bool = true) {
         guard state == .synced else {
             if state == .beforeFirstSnapshot { return }
             state = .awaitingSnapshot
@@ -174,65 +197,18 @@ final class TardisBookConverter: FrameProducer {
         lastLocalMicroseconds = at
         var data = FrameText()
         data.raw(#"{"event":"resync","topic":"\#(topic)","reason":"#)
-        data.string("import: malformed row \(source.name):\(line)")
+        data.string(reason)
         data.raw("}")
         let time = at.microsecondsAsLocalTime
         let json = CascadePseudoTopic.session.frameJSON(localTimeNanoseconds: time.nanoseconds, dataJSON: data.bytes)
-        context.report.book.resyncs += 1
+        if countsAsResync { context.report.book.resyncs += 1 }
         queue.append(ImportedFrame(localTime: time, bytes: json, topic: CascadePseudoTopic.session.rawValue))
-    }
-
-    /// Consumes the rows that follow with receive time `local`; returns how many.
-    private func dropRest(of local: Int64) throws(TardisImportError) -> Int {
-        var count = 0
-        while let event = try peek() {
-            switch event {
-            case let .level(l) where l.localMicroseconds == local:
-                count += 1
-            case let .malformed(line, l, problem) where l == local:
-                try context.malformed(file: source.name, line: line, problem)
-            default:
-                return count
-            }
-            peeked = nil
-        }
-        return count
     }
 
     // MARK: - Rows
 
-    private func peek() throws(TardisImportError) -> Event? {
-        if peeked == nil { peeked = try read() }
-        return peeked
-    }
-
-    private func take() throws(TardisImportError) -> Event? {
-        if let event = peeked {
-            peeked = nil
-            return event
-        }
-        return try read()
-    }
-
-    private func read() throws(TardisImportError) -> Event? {
-        guard let event = try source.next() else { return nil }
-        switch event {
-        case let .malformed(line, local, problem):
-            return .malformed(line: line, localMicroseconds: local, problem: problem)
-        case let .row(row):
-            do throws(TardisRowProblem) {
-                return .level(try level(row))
-            } catch {
-                source.countMalformed()
-                return .malformed(line: row.line, localMicroseconds: row.localMicroseconds, problem: error)
-            }
-        }
-    }
-
+    /// The row's own cells.
     private func level(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> Level {
-        if row.localMicroseconds < ImportContext.bybitV5SinceMicroseconds {
-            context.warn("book rows before 2023-04-05 come from Bybit's pre-V5 25-level book stream, not orderbook.50; written under orderbook.50 all the same")
-        }
         let isSnapshot: Bool
         if source.equals(4, "true") { isSnapshot = true } else if source.equals(4, "false") { isSnapshot = false } else {
             throw .invalidValue(column: source.column(4), text: source.text(4))
@@ -245,7 +221,7 @@ final class TardisBookConverter: FrameProducer {
         guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
         let amount = try source.decimal(7, digits: Quantity.digits)
         guard amount >= 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
-        return Level(line: row.line, exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
+        return Level(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
                      isSnapshot: isSnapshot, isBid: isBid, price: price, amount: amount)
     }
 }

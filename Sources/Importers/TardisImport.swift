@@ -19,12 +19,22 @@ public import Recording
 public final class TardisImport {
     /// Version of the conversion rules, recorded in every manifest. Bump it whenever the same inputs
     /// would give different frames.
-    public static let converterVersion = "1"
+    public static let converterVersion = "2"
     /// The manifests' `createdBy` and provenance `converter`.
     public static let converterName = "cascade import --from tardis"
 
-    /// What the recording's manifests say about where it came from.
-    public let provenance: FrameProvenance
+    /// What the recording's manifests say about where it came from: the inputs and, for each topic written so
+    /// far, the fields synthesised and any note on its source (e.g. Bybit's throttled liquidation topic before
+    /// 2025-02-26). A manifest says what was known when its file was closed, so it covers its own frames.
+    public var provenance: FrameProvenance {
+        var p = baseProvenance
+        for topic in topicsWritten {
+            guard let source = context.topicSources[topic] else { continue }
+            if !source.syntheticFields.isEmpty { p.syntheticFields[topic] = source.syntheticFields }
+            if let note = source.note { p.notes = (p.notes ?? []) + [note] }
+        }
+        return p
+    }
     /// The instruments document as one line of compact JSON, when one was given (written as
     /// `_cascade.instruments` at the start of every output file by ``record(into:)``).
     public let instrumentsJSON: [UInt8]?
@@ -37,6 +47,9 @@ public final class TardisImport {
     /// SHA-256 of each input before the conversion read it (the manifest is written before the end).
     private let expectedSHA256: [String]
     private var extraFrames: [String: Int] = [:]
+    private let baseProvenance: FrameProvenance
+    /// Topics with a ``ImportContext/TopicSource`` that have frames, in the order of their first frame.
+    private var topicsWritten: [String] = []
 
     /// Opens the inputs and checks what can be checked before converting: the symbol, the instruments
     /// document, file names and every file's header. Reads each input once to hash it (its SHA-256 goes
@@ -79,7 +92,6 @@ public final class TardisImport {
 
         var producers: [any FrameProducer] = []
         var expected: [String] = []
-        var synthetic: [String: [String]] = [:]
         for (dataType, input) in inputs {
             try Self.checkName(input, as: dataType)
             let (sha, size) = try Self.fingerprint(input)
@@ -92,21 +104,12 @@ public final class TardisImport {
             }
             let source = TardisRowSource(dataType: dataType, reader: reader, symbol: symbol)
             try source.checkHeader()
+            // Each converter describes its topics (synthesised fields, source notes) to the context.
             switch dataType {
-            case .incrementalBookL2:
-                let p = TardisBookConverter(source: source, context: context)
-                synthetic[p.topic] = ["u"]
-                producers.append(p)
-            case .trades:
-                let p = TardisTradesConverter(source: source, context: context)
-                synthetic[p.topic] = ["ts", "BT"]
-                producers.append(p)
-            case .liquidations:
-                let p = TardisLiquidationsConverter(source: source, context: context)
-                synthetic[p.topic] = ["ts"]
-                producers.append(p)
-            case .derivativeTicker:
-                producers.append(TardisTickerConverter(source: source, context: context))
+            case .incrementalBookL2: producers.append(TardisBookConverter(source: source, context: context))
+            case .trades: producers.append(TardisTradesConverter(source: source, context: context))
+            case .liquidations: producers.append(TardisLiquidationsConverter(source: source, context: context))
+            case .derivativeTicker: producers.append(TardisTickerConverter(source: source, context: context))
             }
         }
         self.producers = producers
@@ -114,9 +117,9 @@ public final class TardisImport {
         heads = Array(repeating: nil, count: producers.count)
         finished = Array(repeating: false, count: producers.count)
         inputStats = Array(repeating: nil, count: producers.count)
-        provenance = FrameProvenance(
+        baseProvenance = FrameProvenance(
             source: "tardis", exchange: "bybit", symbols: [symbol], converter: Self.converterName,
-            converterVersion: Self.converterVersion, inputs: provenanceInputs, syntheticFields: synthetic)
+            converterVersion: Self.converterVersion, inputs: provenanceInputs, syntheticFields: [:])
     }
 
     /// What the import counted so far (final once ``next()`` returned nil).
@@ -124,6 +127,7 @@ public final class TardisImport {
         var r = context.report
         r.inputs = zip(producers, inputStats).map { producer, final in final ?? producer.inputStats }
         for (topic, count) in extraFrames { r.framesPerTopic[topic, default: 0] += count }
+        r.warnings = provenance.notes ?? []
         return r
     }
 
@@ -141,6 +145,7 @@ public final class TardisImport {
         guard let best, let frame = heads[best] else { return nil }
         heads[best] = nil
         context.report.framesPerTopic[frame.topic, default: 0] += 1
+        if context.topicSources[frame.topic] != nil && !topicsWritten.contains(frame.topic) { topicsWritten.append(frame.topic) }
         return frame
     }
 
@@ -148,6 +153,7 @@ public final class TardisImport {
     /// and, when instruments were given, a `_cascade.instruments` frame at the start of every file.
     public func record(into recorder: Recorder) throws(TardisImportError) -> TardisImportReport {
         recorder.provenance = provenance
+        var described = topicsWritten.count
         let clock = HookClock()
         if let instrumentsJSON {
             recorder.onNewFile = { [weak self] r throws(RecordingError) in
@@ -161,6 +167,12 @@ public final class TardisImport {
                 try recorder.record(localTime: frame.localTime, json: frame.bytes)
             } catch {
                 throw .recording(error)
+            }
+            // After the frame, not before: a file the frame's arrival rotated out does not hold it, and its
+            // manifest was written with what described its own frames.
+            if topicsWritten.count != described {
+                described = topicsWritten.count
+                recorder.provenance = provenance
             }
         }
         return report

@@ -27,11 +27,11 @@ public struct TardisImportReport: Sendable, Equatable {
         }
     }
 
-    /// `incremental_book_L2` → `orderbook.50.{symbol}`.
+    /// `incremental_book_L2` → `orderbook.50.{symbol}` (`orderbook.25.{symbol}` before 2023-04-05).
     public struct BookStats: Sendable, Equatable {
         /// Rows before the first `is_snapshot=true` row (Tardis: buffered updates to skip).
         public var rowsBeforeFirstSnapshot = 0
-        /// Rows left out because the book waited for a new snapshot after a malformed row.
+        /// Rows left out because the book waited for a new snapshot after a malformed row or a change of depth.
         public var rowsSkippedAwaitingSnapshot = 0
         /// `snapshot` messages written (the first one and every restart).
         public var snapshots = 0
@@ -50,6 +50,9 @@ public struct TardisImportReport: Sendable, Equatable {
         public var resyncs = 0
         /// Rows dropped with a malformed row of the same message.
         public var rowsDroppedWithMalformedMessage = 0
+        /// Changes from `orderbook.25` to `orderbook.50` (a file spanning 2023-04-05): each ends the 25-level
+        /// book with a `_cascade.session` resync and starts the 50-level one at the next snapshot run.
+        public var depthChanges = 0
         /// Creates zeroed counters.
         public init() {}
     }
@@ -72,12 +75,14 @@ public struct TardisImportReport: Sendable, Equatable {
         public init() {}
     }
 
-    /// `liquidations` → `allLiquidation.{symbol}`.
+    /// `liquidations` → `allLiquidation.{symbol}` (`liquidation.{symbol}` before 2025-02-26).
     public struct LiquidationStats: Sendable, Equatable {
-        /// `allLiquidation` messages written.
+        /// `allLiquidation` and `liquidation` messages written.
         public var messages = 0
         /// Liquidations written.
         public var events = 0
+        /// Liquidations written under the throttled `liquidation.{symbol}` topic (one per message).
+        public var throttledEvents = 0
         /// Tardis side `sell` (the engine sold): Bybit `S=Buy`.
         public var longsLiquidated = 0
         /// Tardis side `buy`: Bybit `S=Sell`.
@@ -120,7 +125,8 @@ public struct TardisImportReport: Sendable, Equatable {
     public var malformedRows = 0
     /// The first malformed rows as `file:line: problem`.
     public var malformedSamples: [String] = []
-    /// What the user should know about the source of these rows (printed; nothing is changed because of it).
+    /// What the user should know about the source of these rows: the notes of the manifests' provenance, one
+    /// per topic written that has one (e.g. `liquidation.{symbol}` is Bybit's throttled sample).
     public var warnings: [String] = []
     /// Prices not on the instrument's tick grid (only counted with `--instruments`).
     public var offGridPrices = 0

@@ -1,19 +1,24 @@
 import CascadeCore
 
-/// `liquidations` rows → `allLiquidation.{symbol}` messages.
+/// `liquidations` rows → `allLiquidation.{symbol}` messages (from 2025-02-26), or `liquidation.{symbol}`
+/// messages (before: Tardis then recorded Bybit's old topic, throttled to one event per second per symbol).
 ///
 /// Tardis's `side` is the side of the liquidation **order** (its Bybit mapper turns Bybit's `Buy` into
-/// `sell`); Bybit's `S` is the side of the liquidated **position**. So `sell` (a long was liquidated, the
-/// engine sold) becomes `S=Buy`, and `buy` becomes `S=Sell`. Rows sharing `local_timestamp` are one
-/// message; `T` = `timestamp` in ms, `v` = `amount`, `p` = `price`. Tardis does not keep the envelope's
-/// `ts`: it is the largest `T` of the message (so `ts >= T` for every event, as on Bybit), flagged in
-/// `"cascadeSynthetic":["ts"]`. The Tardis `id` has no place in Bybit's shape and is not written.
+/// `sell`); Bybit's `S` (and the old topic's `side`) is the side of the liquidated **position**. So `sell`
+/// (a long was liquidated, the engine sold) becomes `Buy`, and `buy` becomes `Sell`. The Tardis `id` has no
+/// place in Bybit's shapes and is not written. Tardis does not keep the envelope's `ts`: it is synthesised
+/// (`"cascadeSynthetic":["ts"]`) as the largest event time of the message, so `ts` is never before an event,
+/// as on Bybit.
+/// - `allLiquidation`: rows sharing `local_timestamp` are one message, `data` an array of
+///   `{"T","s","S","v","p"}` (`T` = `timestamp` in ms, `v` = `amount`, `p` = `price`).
+/// - `liquidation` (docs, deprecated topic): one event per message, `data` an object
+///   `{"updatedTime","symbol","side","size","price"}`; decoders tag these events `throttled`. Which topic a row
+///   goes to is decided by its `local_timestamp`, like the day files Tardis cuts.
 final class TardisLiquidationsConverter: FrameProducer {
     let dataType = TardisDataType.liquidations
     var inputStats: TardisImportReport.InputStats { source.stats }
-    let topic: String
 
-    private struct LiquidationRow {
+    private struct LiquidationRow: TardisTimedRow {
         var exchangeMicroseconds: Int64
         var localMicroseconds: Int64
         /// Tardis `sell`: a long position was liquidated.
@@ -24,92 +29,84 @@ final class TardisLiquidationsConverter: FrameProducer {
 
     private let source: TardisRowSource
     private let context: ImportContext
-    private var peeked: LiquidationRow?
+    private let rows: TardisRowGroups<LiquidationRow>
+    private let allTopic: String
+    private let throttledTopic: String
+    private var queue: [ImportedFrame] = []
 
     init(source: TardisRowSource, context: ImportContext) {
         self.source = source
         self.context = context
-        topic = "allLiquidation.\(context.symbol)"
+        rows = TardisRowGroups(source: source, context: context, malformedRows: .skipped)
+        allTopic = "allLiquidation.\(context.symbol)"
+        throttledTopic = "liquidation.\(context.symbol)"
+        context.describe(topic: allTopic, syntheticFields: ["ts"])
+        context.describe(
+            topic: throttledTopic, syntheticFields: ["ts"],
+            note: "\(throttledTopic): liquidations before 2025-02-26 are Tardis's recording of Bybit's throttled liquidation "
+                + "topic (at most one per second per symbol): a sample, not every liquidation; written in that topic's shape")
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
-        guard let first = try take() else { return nil }
-        var rows = [first]
-        while let row = try peek(), row.localMicroseconds == first.localMicroseconds {
-            rows.append(row)
-            peeked = nil
+        if !queue.isEmpty { return queue.removeFirst() }
+        guard let rows = try self.rows.next(parse: liquidation)?.rows else { return nil }
+        let local = rows[0].localMicroseconds
+        if local < ImportContext.allLiquidationSinceMicroseconds {
+            for row in rows { queue.append(throttledFrame(row)) }
+        } else {
+            queue.append(allFrame(rows))
         }
-        let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
-        var t = FrameText(capacity: 48 + 96 * rows.count)
-        t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
-        t.int(ts)
-        t.raw(#","data":["#)
-        for (i, row) in rows.enumerated() {
-            if i > 0 { t.raw(",") }
-            t.raw(#"{"T":"#)
-            t.int(row.exchangeMicroseconds.microsecondsToMilliseconds)
-            t.raw(#","s":"\#(context.symbol)","S":"\#(row.longLiquidated ? "Buy" : "Sell")","v":"#)
-            t.string(context.quantity(row.amount))
-            t.raw(#","p":"#)
-            t.string(context.price(row.price))
-            t.raw("}")
+        for row in rows {
             if row.longLiquidated { context.report.liquidations.longsLiquidated += 1 } else { context.report.liquidations.shortsLiquidated += 1 }
         }
-        t.raw(#"],"cascadeSynthetic":["ts"]}"#)
-        context.report.liquidations.messages += 1
         context.report.liquidations.events += rows.count
-        return ImportedFrame(localTime: first.localMicroseconds.microsecondsAsLocalTime, bytes: t.bytes, topic: topic)
+        context.report.liquidations.messages += queue.count
+        return queue.removeFirst()
+    }
+
+    /// One `allLiquidation` message of every row of a receive time.
+    private func allFrame(_ rows: [LiquidationRow]) -> ImportedFrame {
+        let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
+        var t = FrameText(capacity: 48 + 96 * rows.count)
+        context.beginEventArray(&t, topic: allTopic, ts: ts)
+        for (i, row) in rows.enumerated() {
+            if i > 0 { t.raw(",") }
+            context.beginEvent(&t, microseconds: row.exchangeMicroseconds, side: row.longLiquidated ? "Buy" : "Sell",
+                               amount: row.amount, price: row.price)
+            t.raw("}")
+        }
+        t.raw(#"],"cascadeSynthetic":["ts"]}"#)
+        return ImportedFrame(localTime: rows[0].localMicroseconds.microsecondsAsLocalTime, bytes: t.bytes, topic: allTopic)
+    }
+
+    /// One `liquidation` message of one row, in the deprecated topic's documented shape.
+    private func throttledFrame(_ row: LiquidationRow) -> ImportedFrame {
+        let time = row.exchangeMicroseconds.microsecondsToMilliseconds
+        var t = FrameText(capacity: 160)
+        t.raw(#"{"topic":"\#(throttledTopic)","type":"snapshot","ts":"#)
+        t.int(time)
+        t.raw(#","data":{"updatedTime":"#)
+        t.int(time)
+        t.raw(#","symbol":"\#(context.symbol)","side":"\#(row.longLiquidated ? "Buy" : "Sell")","size":"#)
+        t.string(context.quantity(row.amount))
+        t.raw(#","price":"#)
+        t.string(context.price(row.price))
+        t.raw(#"},"cascadeSynthetic":["ts"]}"#)
+        context.report.liquidations.throttledEvents += 1
+        return ImportedFrame(localTime: row.localMicroseconds.microsecondsAsLocalTime, bytes: t.bytes, topic: throttledTopic)
     }
 
     // MARK: - Rows
 
-    private func peek() throws(TardisImportError) -> LiquidationRow? {
-        if peeked == nil { peeked = try read() }
-        return peeked
-    }
-
-    private func take() throws(TardisImportError) -> LiquidationRow? {
-        if let row = peeked {
-            peeked = nil
-            return row
-        }
-        return try read()
-    }
-
-    /// The next usable row; malformed rows are counted and skipped.
-    private func read() throws(TardisImportError) -> LiquidationRow? {
-        while let event = try source.next() {
-            switch event {
-            case let .malformed(line, _, problem):
-                try context.malformed(file: source.name, line: line, problem)
-            case let .row(row):
-                do throws(TardisRowProblem) {
-                    if let liquidation = try liquidation(row) { return liquidation }
-                } catch {
-                    source.countMalformed()
-                    try context.malformed(file: source.name, line: row.line, error)
-                }
-            }
-        }
-        return nil
-    }
-
+    /// The row's own cells; nil for a row with side `unknown` (counted).
     private func liquidation(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> LiquidationRow? {
-        if row.localMicroseconds < ImportContext.allLiquidationSinceMicroseconds {
-            context.warn("liquidations before 2025-02-26 come from Bybit's throttled liquidation topic (at most one per second per symbol): a sample, not every liquidation")
-        }
-        let longLiquidated: Bool
-        if source.equals(5, "sell") { longLiquidated = true } else if source.equals(5, "buy") { longLiquidated = false } else if source.equals(5, "unknown") {
+        // The liquidation order's side: the engine sold (`sell`) when a long was liquidated.
+        guard let engineBought = try source.buySide() else {
             context.report.liquidations.rowsWithUnknownSide += 1
             return nil
-        } else {
-            throw .invalidValue(column: source.column(5), text: source.text(5))
         }
-        let price = try source.decimal(6, digits: Price.digits)
-        guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
-        let amount = try source.decimal(7, digits: Quantity.digits)
-        guard amount > 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
+        let (price, amount) = try source.positivePriceAndAmount()
         return LiquidationRow(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
-                              longLiquidated: longLiquidated, price: price, amount: amount)
+                              longLiquidated: !engineBought, price: price, amount: amount)
     }
 }

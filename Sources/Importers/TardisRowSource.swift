@@ -1,3 +1,5 @@
+import CascadeCore
+
 /// One Tardis CSV file read row by row: checks the header, the exchange and the receive order,
 /// keeps the rows of one symbol, and splits each into cells. The converters read the type-specific
 /// cells from ``line`` through ``cells``.
@@ -125,6 +127,23 @@ final class TardisRowSource {
             case .outOfRange: throw .outOfRange(column: column(index), text: text(index))
             }
         }
+    }
+
+    /// The `side` cell of a trades or liquidations row: true for `buy`, false for `sell`, nil for `unknown`.
+    func buySide() throws(TardisRowProblem) -> Bool? {
+        if equals(5, "buy") { return true }
+        if equals(5, "sell") { return false }
+        if equals(5, "unknown") { return nil }
+        throw .invalidValue(column: column(5), text: text(5))
+    }
+
+    /// The `price` and `amount` cells of a trades or liquidations row, both positive.
+    func positivePriceAndAmount() throws(TardisRowProblem) -> (price: Int64, amount: Int64) {
+        let price = try decimal(6, digits: Price.digits)
+        guard price > 0 else { throw .outOfRange(column: column(6), text: text(6)) }
+        let amount = try decimal(7, digits: Quantity.digits)
+        guard amount > 0 else { throw .outOfRange(column: column(7), text: text(7)) }
+        return (price, amount)
     }
 
     /// A decimal cell that may be empty (unknown): nil then.

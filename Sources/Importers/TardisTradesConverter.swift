@@ -16,7 +16,7 @@ final class TardisTradesConverter: FrameProducer {
     var inputStats: TardisImportReport.InputStats { source.stats }
     let topic: String
 
-    private struct TradeRow {
+    private struct TradeRow: TardisTimedRow {
         var exchangeMicroseconds: Int64
         var localMicroseconds: Int64
         var isBuy: Bool
@@ -27,23 +27,20 @@ final class TardisTradesConverter: FrameProducer {
 
     private let source: TardisRowSource
     private let context: ImportContext
-    private var peeked: TradeRow?
+    private let rows: TardisRowGroups<TradeRow>
     private var queue: [ImportedFrame] = []
 
     init(source: TardisRowSource, context: ImportContext) {
         self.source = source
         self.context = context
+        rows = TardisRowGroups(source: source, context: context, malformedRows: .skipped)
         topic = "publicTrade.\(context.symbol)"
+        context.describe(topic: topic, syntheticFields: ["ts", "BT"])
     }
 
     func next() throws(TardisImportError) -> ImportedFrame? {
         if !queue.isEmpty { return queue.removeFirst() }
-        guard let first = try take() else { return nil }
-        var rows = [first]
-        while let row = try peek(), row.localMicroseconds == first.localMicroseconds {
-            rows.append(row)
-            peeked = nil
-        }
+        guard let rows = try self.rows.next(parse: trade)?.rows else { return nil }
         var start = 0
         while start < rows.count {
             let end = min(start + Self.maxTradesPerMessage, rows.count)
@@ -56,17 +53,11 @@ final class TardisTradesConverter: FrameProducer {
     private func frame(_ rows: ArraySlice<TradeRow>) -> ImportedFrame {
         let ts = rows.map(\.exchangeMicroseconds).max()!.microsecondsToMilliseconds
         var t = FrameText(capacity: 48 + 128 * rows.count)
-        t.raw(#"{"topic":"\#(topic)","type":"snapshot","ts":"#)
-        t.int(ts)
-        t.raw(#","data":["#)
+        context.beginEventArray(&t, topic: topic, ts: ts)
         for (i, row) in rows.enumerated() {
             if i > 0 { t.raw(",") }
-            t.raw(#"{"T":"#)
-            t.int(row.exchangeMicroseconds.microsecondsToMilliseconds)
-            t.raw(#","s":"\#(context.symbol)","S":"\#(row.isBuy ? "Buy" : "Sell")","v":"#)
-            t.string(context.quantity(row.amount))
-            t.raw(#","p":"#)
-            t.string(context.price(row.price))
+            context.beginEvent(&t, microseconds: row.exchangeMicroseconds, side: row.isBuy ? "Buy" : "Sell",
+                               amount: row.amount, price: row.price)
             t.raw(#","i":"#)
             t.string(utf8: row.id)
             t.raw(#","BT":false}"#)
@@ -82,49 +73,13 @@ final class TardisTradesConverter: FrameProducer {
 
     // MARK: - Rows
 
-    private func peek() throws(TardisImportError) -> TradeRow? {
-        if peeked == nil { peeked = try read() }
-        return peeked
-    }
-
-    private func take() throws(TardisImportError) -> TradeRow? {
-        if let row = peeked {
-            peeked = nil
-            return row
-        }
-        return try read()
-    }
-
-    /// The next usable row; malformed and unknown-side rows are counted and skipped.
-    private func read() throws(TardisImportError) -> TradeRow? {
-        while let event = try source.next() {
-            switch event {
-            case let .malformed(line, _, problem):
-                try context.malformed(file: source.name, line: line, problem)
-            case let .row(row):
-                do throws(TardisRowProblem) {
-                    if let trade = try trade(row) { return trade }
-                } catch {
-                    source.countMalformed()
-                    try context.malformed(file: source.name, line: row.line, error)
-                }
-            }
-        }
-        return nil
-    }
-
+    /// The row's own cells; nil for a row with side `unknown` (counted).
     private func trade(_ row: TardisRowSource.Row) throws(TardisRowProblem) -> TradeRow? {
-        let isBuy: Bool
-        if source.equals(5, "buy") { isBuy = true } else if source.equals(5, "sell") { isBuy = false } else if source.equals(5, "unknown") {
+        guard let isBuy = try source.buySide() else {
             context.report.trades.rowsWithUnknownSide += 1
             return nil
-        } else {
-            throw .invalidValue(column: source.column(5), text: source.text(5))
         }
-        let price = try source.decimal(6, digits: Price.digits)
-        guard price > 0 else { throw .outOfRange(column: source.column(6), text: source.text(6)) }
-        let amount = try source.decimal(7, digits: Quantity.digits)
-        guard amount > 0 else { throw .outOfRange(column: source.column(7), text: source.text(7)) }
+        let (price, amount) = try source.positivePriceAndAmount()
         return TradeRow(exchangeMicroseconds: row.exchangeMicroseconds, localMicroseconds: row.localMicroseconds,
                         isBuy: isBuy, price: price, amount: amount, id: Array(source.line[source.cells[4]]))
     }

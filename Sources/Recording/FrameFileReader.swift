@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import CascadeCore
-import CZlib
 
 /// Streams the frames of one frames-format-v1 file in constant memory.
 ///
@@ -71,8 +70,7 @@ private final class ReaderCore {
     private var input: ByteBuffer
     /// Decompressed text; lines are returned as views into it.
     private var output: ByteBuffer
-    private var stream: UnsafeMutablePointer<z_stream>?
-    private var memberInProgress = false
+    private let inflater = GzipInflater()
     private var endOfInput = false
     private var ending: Ending?
     private var lineNumber = 0
@@ -92,7 +90,6 @@ private final class ReaderCore {
     }
 
     deinit {
-        releaseStream()
         closeDescriptor()
     }
 
@@ -205,7 +202,7 @@ private final class ReaderCore {
             }
             if input.count == 0 {
                 // Input ended. Inside a member means the writer was killed mid-write.
-                if memberInProgress {
+                if inflater.memberInProgress {
                     stats.tornTail = 1
                     end(.torn)
                 } else {
@@ -214,54 +211,30 @@ private final class ReaderCore {
                 return
             }
         }
-        let stream = try openStream()
-        memberInProgress = true
-        let inCount = input.count
-        let outSpare = output.spare
-        stream.pointee.next_in = input.base.advanced(by: input.start).assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_in = UInt32(inCount)
-        stream.pointee.next_out = output.endPointer.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = UInt32(outSpare)
-        let rc = inflate(stream, Z_NO_FLUSH)
-        input.start += inCount - Int(stream.pointee.avail_in)
-        output.end += outSpare - Int(stream.pointee.avail_out)
-        switch rc {
-        case Z_OK, Z_BUF_ERROR:
-            break  // Z_BUF_ERROR: needs more input; the next call reads it or detects the torn end
-        case Z_STREAM_END:
-            // Member complete and its CRC-32 and length verified; the next bytes, if any, start
-            // another member (our writer's flush boundaries).
-            stats.gzipMembers += 1
-            memberInProgress = false
-            inflateReset(stream)
-        case Z_MEM_ERROR:
-            throw .zlib(code: rc, message: "inflate out of memory")
-        default:  // Z_DATA_ERROR (bad data, CRC, length, header), Z_NEED_DICT, Z_STREAM_ERROR
+        let step: GzipInflater.Step
+        do throws(GzipInflater.Failure) {
+            // An empty step (Z_BUF_ERROR) needs more input: the next call reads it or detects the torn end.
+            step = try inflater.inflate(input.base + input.start, count: input.count, into: output.endPointer, capacity: output.spare)
+        } catch {
+            throw .zlib(code: error.code, message: error.message)
+        }
+        input.start += step.consumed
+        output.end += step.produced
+        if step.damage != nil {
             stats.corruptMembers += 1
             end(.corrupt)
+        } else if step.memberEnded {
+            // A complete member (CRC-32 and length verified); the next bytes, if any, start another member
+            // (our writer's flush boundaries).
+            stats.gzipMembers += 1
         }
-    }
-
-    private func openStream() throws(RecordingError) -> UnsafeMutablePointer<z_stream> {
-        if let stream { return stream }
-        let s = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        s.initialize(to: z_stream())
-        // 15 + 16: gzip wrapper only, with the full 32 KiB window any writer may have used.
-        let rc = inflateInit2_(s, 15 + 16, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            s.deinitialize(count: 1)
-            s.deallocate()
-            throw .zlib(code: rc, message: "inflateInit2 failed")
-        }
-        stream = s
-        return s
     }
 
     private func end(_ kind: Ending) {
         ending = kind
         // Release zlib's ~40 KiB and the descriptor as soon as the file is done: a replay over
         // many files keeps only the unfinished ones open.
-        releaseStream()
+        inflater.release()
         closeDescriptor()
     }
 
@@ -271,14 +244,6 @@ private final class ReaderCore {
         guard output.capacity > 16 else { return }
         input = ByteBuffer(capacity: 16)
         output = ByteBuffer(capacity: 16)
-    }
-
-    private func releaseStream() {
-        guard let s = stream else { return }
-        inflateEnd(s)
-        s.deinitialize(count: 1)
-        s.deallocate()
-        stream = nil
     }
 
     private func closeDescriptor() {

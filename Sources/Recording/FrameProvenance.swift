@@ -41,10 +41,14 @@ public struct FrameProvenance: Codable, Sendable, Hashable {
     /// Per topic, the frame fields the converter synthesised (the source had no value for them),
     /// e.g. `["orderbook.50.BTCUSDT": ["u"]]`. Every other field comes from the inputs.
     public var syntheticFields: [String: [String]]
+    /// What a reader of the frames should know about where they came from that their topics do not say, e.g.
+    /// that liquidations before 2025-02-26 are Bybit's throttled sample. Nil (absent from the JSON) when there is
+    /// nothing to say, so manifests written before this field existed still decode.
+    public var notes: [String]?
 
     /// Creates a provenance record.
     public init(source: String, exchange: String?, symbols: [String], converter: String, converterVersion: String,
-                inputs: [Input], syntheticFields: [String: [String]]) {
+                inputs: [Input], syntheticFields: [String: [String]], notes: [String]? = nil) {
         self.source = source
         self.exchange = exchange
         self.symbols = symbols
@@ -52,5 +56,6 @@ public struct FrameProvenance: Codable, Sendable, Hashable {
         self.converterVersion = converterVersion
         self.inputs = inputs
         self.syntheticFields = syntheticFields
+        self.notes = notes
     }
 }

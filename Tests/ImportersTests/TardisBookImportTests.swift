@@ -1,5 +1,6 @@
 import BybitV5
 import CascadeCore
+import Foundation
 import Importers
 import MarketData
 import Testing
@@ -21,7 +22,7 @@ import Testing
             let change = feed.apply(.book(update))
             #expect(change.interrupted.isEmpty, "book interrupted: \(change.reason ?? "")")
             let id = try #require(decoder.instruments.lookup("BTCUSDT"))
-            let book = try #require(feed.book(id, depth: 50))
+            let book = try #require(feed.book(id, depth: update.depth))
             #expect(book.isSynced)
             states.append((book.levels(.bid), book.levels(.ask)))
         }
@@ -110,7 +111,8 @@ import Testing
         #expect(states.map(\.bids) == (try ReferenceBook.states(csvText: text)).map(\.bids))
         #expect(states.map(\.asks) == (try ReferenceBook.states(csvText: text)).map(\.asks))
         #expect(states[1].asks == [[10_200_000_000, 4_000_000]])
-        // 1970 is long before Tardis recorded Bybit's V5 book: the report says where such rows come from.
+        // 1970 is long before Tardis recorded Bybit's V5 book: 25 levels, and the report says where such rows come from.
+        #expect(frames.allSatisfy { $0.topic == "orderbook.25.BTCUSDT" })
         #expect(report.warnings.count == 1 && report.warnings.first?.contains("pre-V5 25-level") == true)
     }
 
@@ -131,8 +133,9 @@ import Testing
         #expect(report.malformedSamples == [#"bad.csv:5: price "1O1" is not a number"#])
         #expect(report.book.rowsDroppedWithMalformedMessage == 1 && report.book.resyncs == 1)
         #expect(report.book.rowsSkippedAwaitingSnapshot == 1 && report.book.restarts == 1)
-        #expect(frames.map(\.topic) == ["orderbook.50.BTCUSDT", "_cascade.session", "orderbook.50.BTCUSDT", "orderbook.50.BTCUSDT"])
-        #expect(frames[1].text == #"{"topic":"_cascade.session","ts":1010,"data":{"event":"resync","topic":"orderbook.50.BTCUSDT","reason":"import: malformed row bad.csv:5"}}"#)
+        // (1970 rows: the 25-level topic of their era.)
+        #expect(frames.map(\.topic) == ["orderbook.25.BTCUSDT", "_cascade.session", "orderbook.25.BTCUSDT", "orderbook.25.BTCUSDT"])
+        #expect(frames[1].text == #"{"topic":"_cascade.session","ts":1010,"data":{"event":"resync","topic":"orderbook.25.BTCUSDT","reason":"import: malformed row bad.csv:5"}}"#)
         // Replayed, the resync makes the book wait: nothing stale is ever trusted.
         let (messages, decoder) = try decode(frames)
         var feed = FeedState()
@@ -143,6 +146,34 @@ import Testing
         }
         #expect(feed.books.first?.isSynced == true)
         #expect(feed.books.first?.levels(.ask) == [[10_000_000_000, 7_000_000]])
+    }
+
+    @Test func aMalformedFirstRowOfASnapshotRunNeverLeavesAPartialSnapshot() throws {
+        // The run at 1020100 starts with a malformed row, and goes on at 1020200: that later part is not a
+        // whole book, so it must not be written as a snapshot; the book waits for the run at 1040100.
+        let text = """
+            exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount
+            bybit,BTCUSDT,1000000,1000100,true,bid,100,1
+            bybit,BTCUSDT,1000000,1000100,true,ask,101,2
+            bybit,BTCUSDT,1010000,1010100,false,bid,100.5,1
+            bybit,BTCUSDT,1020000,1020100,true,bid,9x,5
+            bybit,BTCUSDT,1020000,1020100,true,ask,100,6
+            bybit,BTCUSDT,1020000,1020200,true,bid,98,1
+            bybit,BTCUSDT,1020000,1020200,true,ask,100.5,2
+            bybit,BTCUSDT,1030000,1030100,false,ask,100,7
+            bybit,BTCUSDT,1040000,1040100,true,bid,97,1
+            bybit,BTCUSDT,1040000,1040100,true,ask,99,1
+            """
+        let (frames, report) = try convert(TardisImportOptions(symbol: "BTCUSDT", book: csv("run.csv", text)))
+        #expect(frames.map(\.localTime.nanoseconds) == [1_000_100_000, 1_010_100_000, 1_020_100_000, 1_040_100_000])
+        #expect(frames.map(\.topic)[2] == "_cascade.session")
+        #expect(report.book.snapshots == 2 && report.book.restarts == 1 && report.book.snapshotContinuations == 0)
+        #expect(report.book.rowsDroppedWithMalformedMessage == 1 && report.book.rowsSkippedAwaitingSnapshot == 3)
+        // The same when the whole first message of the run is malformed (nothing tells its kind): the book waits.
+        let allBad = text.replacingOccurrences(of: "bybit,BTCUSDT,1020000,1020100,true,ask,100,6\n", with: "")
+        let (framesAllBad, reportAllBad) = try convert(TardisImportOptions(symbol: "BTCUSDT", book: csv("run.csv", allBad)))
+        #expect(framesAllBad.map(\.localTime.nanoseconds) == [1_000_100_000, 1_010_100_000, 1_020_100_000, 1_040_100_000])
+        #expect(reportAllBad.book.rowsSkippedAwaitingSnapshot == 3 && reportAllBad.book.snapshots == 2)
     }
 
     @Test func rowsOfOtherSymbolsAreLeftOutAndCounted() throws {

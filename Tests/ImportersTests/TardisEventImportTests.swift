@@ -5,7 +5,7 @@ import MarketData
 import Testing
 
 /// trades, liquidations and derivative_ticker → publicTrade, allLiquidation and tickers: decoded back,
-/// the events equal the rows.
+/// the events equal the rows. (Rows of the older sources: TardisSourceEraTests.)
 @Suite struct TardisEventImportTests {
     @Test func tradesRoundTripToTheRows() throws {
         let (frames, report) = try convert(TardisImportOptions(symbol: "BTCUSDT", trades: try Fixture.input(Fixture.trades)))
@@ -59,17 +59,26 @@ import Testing
     }
 
     @Test func liquidationSidesComeOutAsDocumented() throws {
-        let (frames, report) = try convert(TardisImportOptions(symbol: "BTCUSDT", liquidations: try Fixture.input(Fixture.liquidations)))
+        // 2025-03 rows (allLiquidation; the 2024 fixture is Bybit's throttled topic, see TardisSourceEraTests).
+        let text = """
+            exchange,symbol,timestamp,local_timestamp,id,side,price,amount
+            bybit,ETHUSDT,1741219200500000,1741219200700000,,sell,2200.1,1.2
+            bybit,BTCUSDT,1741219200500000,1741219200700000,,sell,89990.2,0.05
+            bybit,BTCUSDT,1741219200600000,1741219200700000,,sell,89985,0.12
+            bybit,BTCUSDT,1741219201000000,1741219201300000,,sell,89970.4,0.3
+            bybit,BTCUSDT,1741219202000000,1741219202250000,,buy,90010,0.02
+            """
+        let (frames, report) = try convert(TardisImportOptions(symbol: "BTCUSDT", liquidations: csv("liq.csv", text)))
         let (messages, _) = try decode(frames)
         var events: [Liquidation] = []
         for (message, frame) in zip(messages, frames) {
             guard case let .liquidations(list) = message else { Issue.record("not liquidations"); continue }
             // Bybit's envelope ts is never before the events it carries.
-            #expect(list.allSatisfy { $0.exchangeTime >= $0.updatedTime })
+            #expect(list.allSatisfy { $0.exchangeTime >= $0.updatedTime && $0.source == .all })
             #expect(frame.text.hasSuffix(#""cascadeSynthetic":["ts"]}"#))
             events += list
         }
-        let expected = rows(try Fixture.text(Fixture.liquidations)).filter { $0[1] == "BTCUSDT" }
+        let expected = rows(text).filter { $0[1] == "BTCUSDT" }
         try #require(events.count == expected.count)
         for (event, cells) in zip(events, expected) {
             // Tardis `sell` is the engine's order: a long position was liquidated (Bybit S=Buy).
@@ -85,11 +94,10 @@ import Testing
         #expect(report.liquidations.longsLiquidated == 3 && report.liquidations.shortsLiquidated == 1)
         #expect(report.inputs[0].rowsOfOtherSymbols == 1)
         // Two rows share a receive time: one message, ts = the later T.
-        #expect(frames.count == 3)
-        #expect(frames[0].text == #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":1721347200600,"data":[{"T":1721347200500,"s":"BTCUSDT","S":"Buy","v":"0.05","p":"63990.2"},{"T":1721347200600,"s":"BTCUSDT","S":"Buy","v":"0.12","p":"63985"}],"cascadeSynthetic":["ts"]}"#)
+        try #require(frames.count == 3)
+        #expect(frames[0].text == #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":1741219200600,"data":[{"T":1741219200500,"s":"BTCUSDT","S":"Buy","v":"0.05","p":"89990.2"},{"T":1741219200600,"s":"BTCUSDT","S":"Buy","v":"0.12","p":"89985"}],"cascadeSynthetic":["ts"]}"#)
         #expect(frames[2].text.contains(#""S":"Sell""#))
-        // Before 2025-02-26 Tardis had Bybit's throttled liquidation topic: the report says it is a sample.
-        #expect(report.warnings.count == 1 && report.warnings.first?.contains("at most one per second per symbol") == true)
+        #expect(report.warnings.isEmpty && report.liquidations.throttledEvents == 0)
     }
 
     @Test func tickerIsOneSnapshotThenDeltasOfChangedFieldsWithUnknownCellsLeftOut() throws {

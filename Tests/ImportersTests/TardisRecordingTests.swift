@@ -42,7 +42,8 @@ import Testing
         let (files, report) = try Self.record(try Self.allInputs(), in: dir)
         try #require(files.count == 1)
         let frames = try Self.replay(files)
-        #expect(frames.count == report.frames && report.frames == 7 + 4 + 3 + 4)
+        // The fixture's 2024 liquidations are Bybit's throttled topic: one message per event.
+        #expect(frames.count == report.frames && report.frames == 7 + 4 + 4 + 4)
         // One time-ordered stream: receive times never go back.
         #expect(zip(frames, frames.dropFirst()).allSatisfy { $0.localTime <= $1.localTime })
         var auditor = RecordingAuditor()
@@ -58,7 +59,7 @@ import Testing
         #expect(book.bestBid?.map(canonical) == ["63950.5", "0.9"] && book.bestAsk?.map(canonical) == ["63951.8", "0.6"])
         let symbol = try #require(audit.symbols.first)
         #expect(symbol.trades == 5 && symbol.liquidationsLongs == 3 && symbol.liquidationsShorts == 1)
-        #expect(report.framesPerTopic == ["orderbook.50.BTCUSDT": 7, "publicTrade.BTCUSDT": 4, "allLiquidation.BTCUSDT": 3, "tickers.BTCUSDT": 4])
+        #expect(report.framesPerTopic == ["orderbook.50.BTCUSDT": 7, "publicTrade.BTCUSDT": 4, "liquidation.BTCUSDT": 4, "tickers.BTCUSDT": 4])
     }
 
     @Test func tiesAtOneReceiveTimeKeepTheDocumentedOrder() throws {
@@ -89,7 +90,9 @@ import Testing
                 #expect(input.sha256 == (try FrameManifest.sha256Hex(ofFile: try Fixture.path(name))))
                 #expect(input.bytes == Int64(try Data(contentsOf: URL(fileURLWithPath: try Fixture.path(name))).count))
             }
-            #expect(provenance.syntheticFields == ["orderbook.50.BTCUSDT": ["u"], "publicTrade.BTCUSDT": ["ts", "BT"], "allLiquidation.BTCUSDT": ["ts"]])
+            #expect(provenance.syntheticFields == ["orderbook.50.BTCUSDT": ["u"], "publicTrade.BTCUSDT": ["ts", "BT"], "liquidation.BTCUSDT": ["ts"]])
+            // The era note of the throttled liquidations is stored, not only printed.
+            #expect(provenance.notes?.count == 1 && provenance.notes?.first?.hasPrefix("liquidation.BTCUSDT: ") == true)
             // Every file starts self-describing with the user's instruments document.
             let first = try #require(try Self.replay([file]).first)
             #expect(String(decoding: first.bytes, as: UTF8.self).hasPrefix(#"{"topic":"_cascade.instruments","#))
