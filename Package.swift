@@ -105,7 +105,7 @@ var package = Package(
         // Vendor files → frames-format recordings in Bybit V5 shapes (`cascade import --from tardis`).
         .target(
             name: "Importers",
-            dependencies: ["CascadeCore", "BybitV5", "Recording", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CascadeCore", "BybitV5", "Recording", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         // What `cascade replay` reports about a recording: decode + book + counters.
         .target(
