@@ -254,6 +254,11 @@ struct FeaturesCommand: ParsableCommand {
         var seenEpisodes = 0
         while let frame = try replayer.next() {
             let t = frame.localTime.nanoseconds
+            // Frames the restored state already holds: skipped by the replay, and no decision falls among them.
+            if let restored = replay.restoredAt, t <= restored {
+                replay.ingest(frame.json.assumingMemoryBound(to: UInt8.self), at: frame.localTime)
+                continue
+            }
             if case let .every(step) = times {
                 // Decisions strictly before this frame see only what came before it.
                 if nextDecision == nil { nextDecision = (t / step + 1) * step }

@@ -19,10 +19,13 @@ public struct HeldFrame: Sendable {
     public var bytes: [UInt8]
     /// True for liquidation frames (their receive times are cut points).
     public var isLiquidation: Bool
+    /// True for the recorder's session marks (connect, disconnect, gap): cut points too.
+    public var isSession: Bool
     public init(time: LocalTime, bytes: [UInt8]) {
         self.time = time
         self.bytes = bytes
         isLiquidation = bytes.count > 40 && Self.topicIsLiquidation(bytes)
+        isSession = String(decoding: bytes.prefix(48), as: UTF8.self).contains("\"topic\":\"_cascade.session\"")
     }
 
     static func topicIsLiquidation(_ bytes: [UInt8]) -> Bool {
@@ -113,14 +116,15 @@ public struct LeakageCheck {
         public var passed: Bool { mismatches.isEmpty && cuts > 0 }
     }
 
-    /// Cut times: every liquidation receive time − 1 ns, itself and + 1 ns; the next second and minute boundary
-    /// after each (± 1 ns: where bars close and baselines take a minute); `extra` times ± 1 ns (episode deadlines);
+    /// Cut times: every liquidation and session-mark receive time − 1 ns, itself and + 1 ns; the next second and
+    /// minute boundary after each (± 1 ns: where bars close and baselines take a minute); `extra` times ± 1 ns (episode deadlines);
     /// and `samples` book/trade receive times spread evenly over the other frames (deterministic).
     public static func cuts(_ frames: [HeldFrame], samples: Int, extra: [Int64] = []) -> (all: [Int64], liquidation: Int) {
         var cuts = Set<Int64>()
         let second: Int64 = 1_000_000_000, minute: Int64 = 60_000_000_000
-        for f in frames where f.isLiquidation {
+        for f in frames where f.isLiquidation || f.isSession {
             let t = f.time.nanoseconds
+            if f.isSession { for d in [-1, 0, 1] as [Int64] { cuts.insert(t + d) } }
             for boundary in [(t / second + 1) * second, (t / minute + 1) * minute] {
                 for d in [-1, 0, 1] as [Int64] { cuts.insert(boundary + d) }
             }

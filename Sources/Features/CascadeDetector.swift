@@ -81,8 +81,9 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     public private(set) var now: Int64 = .min
     /// Receive time of the latest frame.
     public private(set) var lastFrame: Int64?
-    /// Set by ``stopObserving(at:)``: the minute the next frame falls in was not fully observed either.
-    private var interrupted = false
+    /// Set by ``stopObserving(at:)``: when observation stopped. The minutes after it are settled at the next frame,
+    /// when the length of the absence is known.
+    private var stoppedAt: Int64?
 
     public init(symbol: String, source: LiquidationSource, rule: DetectorRule = DetectorRule()) {
         self.symbol = symbol
@@ -105,11 +106,11 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     /// Window notional of `side` as of the latest input.
     public func windowNotional(_ side: PositionSide) -> Int64 { windows[Self.index(side)].sum(0) }
 
-    /// Marks the liquidation stream unobserved from `t` (a disconnect or a lost frame): minutes not fully observed
-    /// never enter the baseline, and an episode still open ends here as `interrupted`.
-    public mutating func stopObserving(at t: Int64) -> [DetectorChange] {
-        // A silence that was already longer than maxSilence is missing minutes, as it would be at the next frame.
-        let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
+    /// Marks the liquidation stream unobserved from `t` (a disconnect or a lost frame): an episode still open ends
+    /// here as `interrupted`; minutes from this one on are missing (settled at the next frame, so a disconnect inside
+    /// a silence longer than `maxSilence` leaves the whole silence missing, as without the mark).
+    /// `observedUntil` is when observation really ended if earlier (a crash noticed only at the reconnect).
+    public mutating func stopObserving(at t: Int64, observedUntil: Int64? = nil) -> [DetectorChange] {
         var changes = advance(to: t)
         if var episode = open {
             episode.end = now
@@ -117,11 +118,8 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
             open = nil
             changes.append(.ended(episode))
         }
-        for i in bins.indices {
-            bins[i].advance(to: now, missingBetween: silence)
-            bins[i].stopObserving(at: now)
-        }
-        interrupted = true
+        let stop = min(observedUntil ?? now, now)
+        stoppedAt = min(stoppedAt ?? stop, stop)
         return changes
     }
 
@@ -151,15 +149,23 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         guard !events.isEmpty else { return advance(to: t) }
         let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
         var changes = advance(to: t)
-        for i in 0..<2 { bins[i].advance(to: now, missingBetween: silence) }
         let t = now
-        lastFrame = t
-        // The first frame's minute counts; after an interruption, observation restarts at the next whole minute.
         let minuteStart = MinuteBins.floorDiv(t, MinuteBins.minute) * MinuteBins.minute
-        for i in 0..<2 where bins[i].observedSince == nil {
-            bins[i].observe(since: interrupted ? minuteStart + MinuteBins.minute : minuteStart)
+        // docs/detector.md: across a silence, bins a+1 … b−1 are missing (bin a, the previous frame's, counts);
+        // after an interruption, every minute from the one it fell in.
+        var until: Int64?
+        if silence, let last = lastFrame { until = (MinuteBins.floorDiv(last, MinuteBins.minute) + 1) * MinuteBins.minute }
+        if let stop = stoppedAt { until = min(until ?? stop, stop) }
+        for i in 0..<2 {
+            bins[i].advance(to: t, observedUntil: until)
+            if lastFrame == nil {
+                bins[i].observe(since: minuteStart)                       // the first frame's minute counts
+            } else if stoppedAt != nil {
+                bins[i].restart(since: minuteStart + MinuteBins.minute)   // the minute of the return does not
+            }
         }
-        interrupted = false
+        stoppedAt = nil
+        lastFrame = t
         var frameNotional = PerSide<Int64>(0)
         var frameEvents = PerSide<Int>(0)
         for event in events {

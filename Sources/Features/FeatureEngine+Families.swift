@@ -64,7 +64,7 @@ extension FeatureEngine {
         ticker: TickerState?, own: [OwnOrder], at t: Int64, configuration c: FeatureConfiguration
     ) {
         let view = book.flatMap { BookView(book: $0, own: own) }
-        let bookWarm = view != nil
+        let bookWarm = view != nil && !state.bookStale
         let nan = Double.nan
         let warmupText = "\(c.baselineWarmupMinutes) min of baseline"
         let baseline = state.baselineNotional(warmup: c.baselineWarmupMinutes).flatMap { $0 > 0 ? Double($0) : nil }
@@ -250,7 +250,7 @@ extension FeatureEngine {
                    warm: then != nil && observed(state.tickerSince, w))
         }
         let fields = ticker?.fields
-        let tickerWarm = (ticker?.hasSnapshot ?? false) && state.tickerSince != nil
+        let tickerWarm = (ticker?.hasSnapshot ?? false) && state.tickerSince != nil && !state.tickerStale
         s.emit(FeatureDescriptor("funding.rate_bps", .bps, warmup: "ticker snapshot", family: "oi_funding",
                                  doc: "current funding rate"),
                fields?.fundingRate.map { Double($0.units) / 1e6 } ?? nan, warm: tickerWarm && fields?.fundingRate != nil)

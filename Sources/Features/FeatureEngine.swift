@@ -72,45 +72,58 @@ public struct FeatureEngine: Sendable {
         case let .event(event):
             guard let id = event.symbol else { return }
             let i = index(of: id, instruments: instruments)
-            // Books and tickers flow every 20–100 ms while a connection lives: a symbol that sent nothing at all for
-            // longer than the limit was not being recorded, so its trades and ticker minutes there are missing.
+            // Windows and bars first, exactly as a query at t would move them: nothing below may depend on whether
+            // a query came in between.
+            symbols[i].advance(to: t)
+            // Books and tickers flow every 20–100 ms while a connection lives: a symbol with market streams that sent
+            // nothing at all for longer than the limit was not being recorded, from its last input on.
             if let previous = symbols[i].lastInput, t - previous > configuration.maxStreamSilenceNanoseconds,
                symbols[i].hasMarketStreams {
-                for s in [SymbolFeatures.Stream.trades, .ticker] where symbols[i].observations[s.rawValue].since != nil {
-                    moveBins(s, symbol: i, to: t, missingBetween: true)
-                    interrupt(s, symbol: i, at: t)
-                }
+                for s in SymbolFeatures.Stream.allCases { stop(s, symbol: i, at: previous, detectors: false) }
+                resetTouch(symbol: i)
+                // Books and tickers kept by FeedState across the gap missed deltas: stale until a snapshot.
+                symbols[i].bookStale = true
+                symbols[i].tickerStale = true
             }
             symbols[i].lastInput = t
             if case .liquidations = event {} else { symbols[i].hasMarketStreams = true }
             switch event {
-            case .trades: observe(.trades, symbol: i, at: t)
-            case .liquidations: observe(.liquidations, symbol: i, at: t)
-            case .ticker: observe(.ticker, symbol: i, at: t)
-            case .book, .klines: break
-            }
-            symbols[i].advance(to: t)
-            switch event {
-            case let .trades(list): addTrades(list, symbol: i, at: t)
-            case let .liquidations(list): addLiquidations(list, symbol: i, at: t)
-            case let .ticker(update): addTicker(update, symbol: i, at: t)
-            case let .book(update): addBook(update, symbol: i, feed: feed, at: t)
-            case .klines: break
+            case let .trades(list):
+                frame(.trades, symbol: i, at: t)
+                addTrades(list, symbol: i, at: t)
+            case let .liquidations(list):
+                frame(.liquidations, symbol: i, at: t)
+                addLiquidations(list, symbol: i, at: t)
+            case let .ticker(update):
+                frame(.ticker, symbol: i, at: t)
+                if update.kind == .snapshot { symbols[i].tickerStale = false }
+                addTicker(update, symbol: i, at: t)
+            case let .book(update):
+                addBook(update, symbol: i, feed: feed, at: t)
+            case .klines:
+                break
             }
         case let .lost(stream, _):
-            // The stream missed a message: interrupted now, observed again from its next frame.
+            // The stream missed a message: stopped now, observed again from its next frame.
             guard let stream, let i = symbolIndex[stream.symbol] else { return }
-            interrupt(stream, symbol: i, at: t)
+            symbols[i].advance(to: t)
+            if let s = Self.tracked(stream) { stop(s, symbol: i, at: t, detectors: true) } else { resetTouch(symbol: i) }
         case let .session(boundary, streams, _):
             let affected = streams ?? symbolIndex.keys.sorted().flatMap { id in
                 [FeedStream.trades(id), .liquidations(id), .ticker(id), .book(id, depth: 0)]
             }
             for stream in affected {
                 guard let i = symbolIndex[stream.symbol] else { continue }
+                symbols[i].advance(to: t)
                 switch boundary {
-                case .disconnect: interrupt(stream, symbol: i, at: t)
-                case .connect: if let s = Self.tracked(stream) { start(s, symbol: i, at: t) }
-                case .resync: if case .book = stream { resetTouch(symbol: i) }
+                case .disconnect:
+                    if let s = Self.tracked(stream) { stop(s, symbol: i, at: t, detectors: true) } else { resetTouch(symbol: i) }
+                case .connect:
+                    // A live connection from here: the symbol-wide silence is measured from it.
+                    symbols[i].lastInput = max(symbols[i].lastInput ?? t, t)
+                    if let s = Self.tracked(stream) { connect(s, symbol: i, at: t) } else { resetTouch(symbol: i) }
+                case .resync:
+                    if case .book = stream { resetTouch(symbol: i) }
                 }
             }
         }
@@ -194,82 +207,85 @@ public struct FeatureEngine: Sendable {
         }
     }
 
-    /// The longest silence of one stream that is still observed time. Trades and tickers may be quiet while their
-    /// connection lives (the symbol-wide silence rule in `apply` catches a dead one); liquidations follow the
-    /// detector's rule, since a liquidation-only recording has nothing else to judge by.
-    func silenceLimit(_ s: SymbolFeatures.Stream) -> Int64 {
-        switch s {
-        case .trades, .ticker: .max
-        case .liquidations: configuration.detector.maxSilenceNanoseconds
-        }
-    }
-
-    /// A frame of stream `s` at `t`: after an interruption or a silence longer than the stream's limit, observation
-    /// starts again here (the minutes of the silence are missing, not zeros); otherwise the stream's minute bins
-    /// move to `t`, quiet minutes counting as zeros.
-    private mutating func observe(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
+    /// A frame of stream `s` at `t`. A stream that was stopped (or never seen) is observed again from here: its
+    /// minute bins settle the minutes up to here as observed only until it stopped, and restart. A liquidation stream
+    /// silent for longer than the detector's `maxSilence` is treated the same way from its last frame (a
+    /// liquidation-only recording has nothing else to judge by).
+    private mutating func frame(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
         let o = symbols[i].observations[s.rawValue]
-        if o.since != nil, let last = o.last, t - last > silenceLimit(s) {
-            moveBins(s, symbol: i, to: t, missingBetween: true)
-            // The detectors judge their own silences (docs/detector.md): this is not an interruption for them.
-            interrupt(s, symbol: i, at: t, detectors: false)
+        if s == .liquidations, o.since != nil, let last = o.last, t - last > configuration.detector.maxSilenceNanoseconds {
+            stop(s, symbol: i, at: last, detectors: false)
         }
-        if symbols[i].observations[s.rawValue].since == nil { start(s, symbol: i, at: t) }
-        moveBins(s, symbol: i, to: t, missingBetween: false)
-        symbols[i].observations[s.rawValue].last = t
+        let stopped = symbols[i].observations[s.rawValue]
+        if stopped.since == nil {
+            moveBins(s, symbol: i, to: t, observedUntil: stopped.stoppedAt ?? t)
+            restartBins(s, symbol: i, since: t)
+            symbols[i].observations[s.rawValue] = .init(since: t, last: t, stoppedAt: nil)
+        } else {
+            moveBins(s, symbol: i, to: t, observedUntil: nil)
+            symbols[i].observations[s.rawValue].last = t
+        }
     }
 
-    private mutating func moveBins(_ s: SymbolFeatures.Stream, symbol i: Int, to t: Int64, missingBetween: Bool) {
+    /// A `connect` listing stream `s`: observed from `t`. A stream still running when its connection restarts was cut
+    /// off without a disconnect (a crash): it stopped at its last frame.
+    private mutating func connect(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
+        let o = symbols[i].observations[s.rawValue]
+        if o.since != nil { stop(s, symbol: i, at: o.last ?? t, detectors: true) }
+        let stopped = symbols[i].observations[s.rawValue]
+        moveBins(s, symbol: i, to: t, observedUntil: stopped.stoppedAt ?? t)
+        restartBins(s, symbol: i, since: t)
+        symbols[i].observations[s.rawValue] = .init(since: t, last: stopped.last, stoppedAt: nil)
+    }
+
+    private mutating func moveBins(_ s: SymbolFeatures.Stream, symbol i: Int, to t: Int64, observedUntil: Int64?) {
         switch s {
         case .trades:
-            symbols[i].tradeNotionalBins.advance(to: t, missingBetween: missingBetween)
-            symbols[i].tradeCountBins.advance(to: t, missingBetween: missingBetween)
+            symbols[i].tradeNotionalBins.advance(to: t, observedUntil: observedUntil)
+            symbols[i].tradeCountBins.advance(to: t, observedUntil: observedUntil)
         case .liquidations:
-            symbols[i].liquidationBins.advance(to: t, missingBetween: missingBetween)
+            symbols[i].liquidationBins.advance(to: t, observedUntil: observedUntil)
         case .ticker:
             break
         }
     }
 
-    /// Observation of `s` starts at `t` (a connect that lists it, or its first frame after an interruption).
-    private mutating func start(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64) {
-        guard symbols[i].observations[s.rawValue].since == nil else { return }
-        symbols[i].observations[s.rawValue].since = t
+    private mutating func restartBins(_ s: SymbolFeatures.Stream, symbol i: Int, since t: Int64) {
         switch s {
         case .trades:
-            symbols[i].tradeNotionalBins.observe(since: t)
-            symbols[i].tradeCountBins.observe(since: t)
+            symbols[i].tradeNotionalBins.restart(since: t)
+            symbols[i].tradeCountBins.restart(since: t)
         case .liquidations:
-            symbols[i].liquidationBins.observe(since: t)
+            symbols[i].liquidationBins.restart(since: t)
         case .ticker:
             break
         }
     }
 
-    private mutating func interrupt(_ stream: FeedStream, symbol i: Int, at t: Int64) {
-        if let s = Self.tracked(stream) { interrupt(s, symbol: i, at: t) } else if case .book = stream { resetTouch(symbol: i) }
-    }
-
-    /// The stream stops being observed at `t`: its minute in progress will not count, and state that would carry
-    /// across the gap (the last close, the last liquidation, an open episode) is dropped.
-    private mutating func interrupt(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64, detectors: Bool = true) {
+    /// Stream `s` stops being observed at `t` (a disconnect, a lost frame, or the last input before a gap). Its bins
+    /// are settled at its next frame or connect, when it is known how long it was away; state that would carry
+    /// across the gap (the last close, the last liquidation, an open episode) is dropped now.
+    private mutating func stop(_ s: SymbolFeatures.Stream, symbol i: Int, at t: Int64, detectors: Bool) {
         let o = symbols[i].observations[s.rawValue]
-        // A silence before the interruption that was already too long is a gap too, not quiet minutes.
-        if o.since != nil, let last = o.last, t - last > silenceLimit(s) { moveBins(s, symbol: i, to: t, missingBetween: true) }
-        symbols[i].observations[s.rawValue].since = nil
+        guard o.since != nil else { return }
+        var until = t
+        // A disconnect after a silence no live connection has: the recording had stopped at the symbol's last input.
+        if let last = symbols[i].lastInput, symbols[i].hasMarketStreams, t - last > configuration.maxStreamSilenceNanoseconds {
+            until = min(until, last)
+        }
+        symbols[i].observations[s.rawValue] = .init(since: nil, last: o.last, stoppedAt: until)
         switch s {
         case .trades:
-            symbols[i].tradeNotionalBins.stopObserving(at: t)
-            symbols[i].tradeCountBins.stopObserving(at: t)
             symbols[i].bars.reset()
             symbols[i].largePrintsSince = nil
         case .liquidations:
-            symbols[i].liquidationBins.stopObserving(at: t)
             symbols[i].lastLongLiquidation = nil
             symbols[i].lastShortLiquidation = nil
             symbols[i].lastLiquidationRank = nil
             if detectors {
-                for d in symbols[i].detectorSlots.compactMap({ $0 }) { changes += self.detectors[d].stopObserving(at: t) }
+                for d in symbols[i].detectorSlots.compactMap({ $0 }) {
+                    changes += self.detectors[d].stopObserving(at: now, observedUntil: until)
+                }
             }
         case .ticker:
             break
@@ -367,6 +383,7 @@ public struct FeatureEngine: Sendable {
         // Order-flow imbalance reads the book the features read: the deepest synced one.
         guard let book = feed.deepestBook(update.symbol, syncedOnly: true) else { return resetTouch(symbol: i) }
         guard book.depth == update.depth else { return }
+        if update.replacesBook { symbols[i].bookStale = false }
         let own = configuration.booksIncludeOwnOrders ? ownOrders[symbols[i].name] ?? [] : []
         guard let bid = EffectiveLevels(book: book, side: .bid, own: own).first,
               let ask = EffectiveLevels(book: book, side: .ask, own: own).first else { return resetTouch(symbol: i) }

@@ -3,7 +3,7 @@
 /// Bin `k` holds the values added at receive times `t` with `floor(t / 60 s) = k`. A bin enters the statistics
 /// `lag` minutes after it completes (the detector uses `lag = 1` so its baseline never overlaps its 60 s window),
 /// and only when the stream was observed for the whole minute: minutes before ``observe(since:)`` or after
-/// ``stopObserving()`` are missing, never zeros. Observed minutes without values are zeros. Kept sorted, so a
+/// an `observedUntil` given to ``advance(to:observedUntil:)`` are missing, never zeros. Observed minutes without values are zeros. Kept sorted, so a
 /// percentile is O(1) to read and O(capacity) to update once a minute: amortised O(1) per event.
 public struct MinuteBins: Sendable, Codable, Equatable {
     public static let minute: Int64 = 60_000_000_000
@@ -46,35 +46,36 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         if observedSince == nil { observedSince = t }
     }
 
-    /// Marks the stream unobserved (a disconnect or a lost frame): the minute in progress will not count.
-    public mutating func stopObserving(at t: Int64) {
-        advance(to: t)
-        observedSince = nil
+    /// A new observed span from `t` (after an interruption or a gap, once ``advance(to:observedUntil:)`` has settled
+    /// the minutes before it).
+    public mutating func restart(since t: Int64) {
+        observedSince = t
     }
 
-    /// Adds `value` at receive time `t` (the stream must be observed; values of unobserved minutes are dropped).
+    /// Adds `value` at receive time `t`.
     public mutating func add(_ value: Int64, at t: Int64) {
         advance(to: t)
         currentValue &+= value
     }
 
-    /// Completes the bins before `t`'s minute and counts those whose lag has passed. With `missingBetween`, the
-    /// minutes strictly between the bin in progress and `t`'s are missing rather than zeros (a gap in the data).
-    public mutating func advance(to t: Int64, missingBetween: Bool = false) {
+    /// Completes the bins before `t`'s minute and counts those whose lag has passed. A bin counts only when the
+    /// stream was observed over all of it: from ``observedSince`` and, when `observedUntil` is given (the stream
+    /// stopped being observed then: a disconnect, or the last input before a gap), up to it. Minutes skipped without
+    /// input are zeros when they count, missing otherwise.
+    public mutating func advance(to t: Int64, observedUntil: Int64? = nil) {
         let m = Self.floorDiv(t, Self.minute)
         guard let c = current else {
             current = m
             return
         }
         if m > c {
-            complete(c, value: currentValue)
-            // Minutes skipped without any input: zeros if observed (at most `capacity + lag` of them matter).
-            if !missingBetween {
-                var k = max(c + 1, m - Int64(capacity + lag) - 1)
-                while k < m {
-                    complete(k, value: 0)
-                    k += 1
-                }
+            complete(c, value: currentValue, observedUntil: observedUntil)
+            // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
+            var k = max(c + 1, m - Int64(capacity + lag) - 1)
+            let stop = observedUntil.map { min(m, Self.floorDiv($0, Self.minute) + 1) } ?? m
+            while k < stop {
+                complete(k, value: 0, observedUntil: observedUntil)
+                k += 1
             }
             current = m
             currentValue = 0
@@ -98,8 +99,9 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         }
     }
 
-    private mutating func complete(_ minute: Int64, value: Int64) {
-        let counted = observedSince.map { $0 <= minute * Self.minute } ?? false
+    private mutating func complete(_ minute: Int64, value: Int64, observedUntil: Int64?) {
+        let start = minute * Self.minute
+        let counted = (observedSince.map { $0 <= start } ?? false) && (observedUntil.map { $0 >= start + Self.minute } ?? true)
         pending.append(Bin(minute: minute, value: value, counted: counted))
     }
 

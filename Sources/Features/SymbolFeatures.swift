@@ -29,6 +29,8 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     struct Observation: Sendable, Codable, Equatable {
         var since: Int64?
         var last: Int64?
+        /// When it stopped being observed (nil while observed or never seen).
+        var stoppedAt: Int64?
     }
 
     var name: String
@@ -41,6 +43,10 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var lastInput: Int64?
     /// True once a book, trade or ticker frame was seen: the symbol-wide silence rule applies.
     var hasMarketStreams = false
+    /// After a gap without session marks, the book and ticker `FeedState` kept missed deltas: not warm until the next
+    /// snapshot.
+    var bookStale = false
+    var tickerStale = false
     /// Since when large prints have been counted (a baseline existed at each trade since).
     var largePrintsSince: Int64?
     /// Since when the touch has been followed without a break (order-flow imbalance).
@@ -118,13 +124,18 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
         tradeNotionalBins.count >= warmup ? tradeNotionalBins.percentile(50) : nil
     }
 
-    /// Open interest as of `t` (the last sample at or before it).
+    /// Open interest as of `t` (the last sample at or before it), only from the ticker's current observed span.
     func openInterest(asOf t: Int64) -> Int64? {
+        guard let since = tickerSince else { return nil }
+        return openInterestSample(asOf: t).flatMap { $0.time >= since ? $0.value : nil }
+    }
+
+    private func openInterestSample(asOf t: Int64) -> (time: Int64, value: Int64)? {
         var lo = oiHead, hi = oiTimes.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if oiTimes[mid] <= t { lo = mid + 1 } else { hi = mid }
         }
-        return lo == oiHead ? nil : oiValues[lo - 1]
+        return lo == oiHead ? nil : (oiTimes[lo - 1], oiValues[lo - 1])
     }
 }

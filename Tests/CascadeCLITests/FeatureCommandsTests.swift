@@ -76,6 +76,11 @@ struct FeatureCommandsTests {
         #expect(rows.first == Substring("time_ns,time_utc,symbol,ready," + names.joined(separator: ",")))
         #expect(rows.count == 1 + 24)      // 05:00 … next day 04:00: one row an hour (the data spans 24 h 6 min from 04:00:10)
         #expect(names.count == 70)
+        // Features again on top of the state: every frame is already in it, so no decision time and no row.
+        let csv2 = dir.file("g.csv")
+        let overlap = try ChildProcess.run(["features", "--data", data, "--out", csv2, "--at", "every:1h", "--state", state])
+        #expect(overlap.succeeded, "\(overlap.standardError)")
+        #expect(try String(contentsOfFile: csv2, encoding: .utf8).split(separator: "\n").count == 1)
         // A saved state continues; one of another configuration is refused with one readable line.
         // The same data again on top of the state that already holds it: skipped and said, never counted twice.
         let again = try ChildProcess.run(["detect", "--data", data, "--state", state])

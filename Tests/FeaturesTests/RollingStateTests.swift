@@ -23,7 +23,8 @@ import Testing
             if gap { for k in (lastMinute + 1)..<m { missing.insert(k) } }
             // Half the inputs are zeros: most liquidation minutes are.
             let v = Int64(random.next(upperBound: UInt64(2))) == 0 ? 0 : Int64((random.next(upperBound: UInt64(1_000))))
-            bins.advance(to: t, missingBetween: gap)
+            // A gap: observed until the end of the last input's minute, as the detector's silence rule.
+            bins.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil)
             bins.add(v, at: t)
             values[m, default: 0] += v
             lastMinute = m
