@@ -15,8 +15,12 @@ struct FeatureCommandsTests {
         "\(ms * 1_000_000) {\"topic\":\"publicTrade.BTCUSDT\",\"type\":\"snapshot\",\"ts\":\(ms),\"data\":[{\"T\":\(ms),\"s\":\"BTCUSDT\",\"S\":\"Buy\",\"v\":\"0.010\",\"p\":\"60000.10\",\"i\":\"t\(ms)\",\"BT\":false}]}"
     }
 
+    static func book(_ ms: Int64, mid: Int, update: Int) -> String {
+        "\(ms * 1_000_000) {\"topic\":\"orderbook.1.BTCUSDT\",\"type\":\"snapshot\",\"ts\":\(ms),\"data\":{\"s\":\"BTCUSDT\",\"b\":[[\"\(mid - 1)\",\"1\"]],\"a\":[[\"\(mid + 1)\",\"1\"]],\"u\":\(update),\"seq\":\(update)},\"cts\":\(ms)}"
+    }
+
     /// 1,442 minutes of one 0.1 BTC long liquidation a minute, then 2 BTC of longs in 10 s: one episode.
-    static func recording(_ dir: TemporaryDirectory, trailingTrade: Bool = true) throws -> String {
+    static func recording(_ dir: TemporaryDirectory, trailingTrade: Bool = true, mids: [(Int64, Int)] = []) throws -> String {
         var lines: [String] = []
         for k in 0..<1_442 as Range<Int64> {
             lines.append(trade(start + k * 60_000 + 10_000))
@@ -26,6 +30,8 @@ struct FeatureCommandsTests {
         lines.append(liquidation(burst, side: "Buy", qty: "1.000"))
         lines.append(liquidation(burst + 10_000, side: "Buy", qty: "1.000"))
         if trailingTrade { lines.append(trade(burst + 200_000)) }
+        for (k, (offset, mid)) in mids.enumerated() { lines.append(book(burst + offset, mid: mid, update: k + 1)) }
+        lines.sort { Int64($0.prefix { $0 != " " })! < Int64($1.prefix { $0 != " " })! }
         let path = dir.file("synthetic.frames")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
         return path
@@ -48,6 +54,21 @@ struct FeatureCommandsTests {
         // quiet 30 s after the last event.
         #expect(lines.first?.contains("\"end_ns\":\(burst + 40_000_000_000),\"end_reason\":\"quiet\",\"notional\":\"120000.00000000\",\"events\":2") == true,
                 "\(lines.first ?? "")")
+    }
+
+    @Test func withABookTheMidMovesDuringAndAfterAnEpisodeAreMeasured() throws {
+        let dir = try TemporaryDirectory("detect-book")
+        defer { dir.remove() }
+        // Mid 60,000 from before the start (45 s after the minute) to 20 s in, then 59,700 (−50 bps by the end at
+        // +40 s), 59,760 from +43 s (5 s after the end: +10.05 bps), 59,820 from +60 s (30 and 60 s after: +20.10).
+        let data = try Self.recording(dir, mids: [(-30_000, 60_000), (20_000, 59_700), (43_000, 59_760), (60_000, 59_820),
+                                                  (150_000, 59_820)])
+        let out = dir.file("episodes.jsonl")
+        let result = try ChildProcess.run(["detect", "--data", data, "--out", out])
+        #expect(result.succeeded, "\(result.standardError)")
+        let line = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(line.contains("\"mid_move_bps_during\":-50.0,\"mid_move_bps_after_1s\":0.0,\"mid_move_bps_after_5s\":10.05,"
+            + "\"mid_move_bps_after_30s\":20.1,\"mid_move_bps_after_60s\":20.1}"), "\(line)")
     }
 
     @Test func anEpisodeStillOpenWhenTheDataEndsIsWrittenAsItStandsWithoutAnEnd() throws {
