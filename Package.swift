@@ -93,6 +93,8 @@ var package = Package(
             name: "FeatureReplay",
             dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Features"],
             swiftSettings: swiftSettings),
+        // The sans-IO trading side (issue 11, in progress): order identity first.
+        .target(name: "Execution", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
         .target(name: "Simulation", dependencies: ["CascadeCore", "MarketData"], swiftSettings: swiftSettings),
         // zlib, linked directly: the recorder needs gzip member boundaries (one member per flush).
@@ -176,6 +178,7 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FeaturesTests",
             dependencies: ["Features", "FeatureReplay", "MarketData", "CascadeTesting", "BybitV5", "Recording"],
