@@ -1,0 +1,156 @@
+public import CascadeCore
+
+/// Where one of our orders stands, as far as the venue has said.
+public enum OrderPhase: Hashable, Sendable {
+    /// Journaled, not sent yet.
+    case intent
+    /// Sent; no answer yet.
+    case sent
+    /// The send failed in transport: the venue may or may not have it. Never `rejected` until the venue answers.
+    case unknown
+    /// A conditional order waiting for its trigger.
+    case untriggered
+    /// Resting on the book (possibly partly filled).
+    case working
+    case filled
+    /// Cancelled, possibly after fills (``ManagedOrder/filledQty``).
+    case cancelled(CancelReason)
+    /// A conditional order cancelled before it triggered.
+    case deactivated(CancelReason)
+    case rejected(Rejection)
+
+    /// No later report can change it (fills of an order cancelled in a cancel/fill race still arrive and count).
+    public var isTerminal: Bool {
+        switch self {
+        case .filled, .cancelled, .deactivated, .rejected: true
+        case .intent, .sent, .unknown, .untriggered, .working: false
+        }
+    }
+}
+
+/// One order and what happened to it.
+public struct ManagedOrder: Hashable, Sendable {
+    public let id: OrderLinkID
+    public let spec: OrderSpec
+    public internal(set) var phase: OrderPhase = .intent
+    public internal(set) var venueID: VenueOrderID?
+    public internal(set) var filledQty: Quantity = .zero
+    public internal(set) var fills = 0
+    /// A cancel was sent and not answered yet (the cancel/fill race window).
+    public internal(set) var cancelRequested = false
+
+    public init(id: OrderLinkID, spec: OrderSpec) {
+        self.id = id
+        self.spec = spec
+    }
+}
+
+/// The order state machine of the order manager: our orders by client id, moved only by what the venue reports, and
+/// every fill counted once (by execution id, whatever path or how many times it arrives).
+public struct OrderTracker: Sendable {
+    /// What one report did.
+    public enum Outcome: Hashable, Sendable {
+        /// A fill not seen before: apply it to the position.
+        case newFill(Fill)
+        /// A fill already counted (a redelivery after reconnect or backfill).
+        case duplicateFill(ExecutionID)
+        /// The order moved to another phase.
+        case moved(ClientOrderID, from: OrderPhase, to: OrderPhase)
+        /// About an order that is not ours (another program, a manual order): for reconciliation, never adopted.
+        case notOurs(ClientOrderID?)
+        /// Nothing changed (a late report about a finished order, or a report without an order).
+        case none
+    }
+
+    public private(set) var orders: [ClientOrderID: ManagedOrder] = [:]
+    private var byVenueID: [VenueOrderID: ClientOrderID] = [:]
+    private var executions: Set<ExecutionID> = []
+
+    public init() {}
+
+    /// Registers an order the journal has committed, before it is sent.
+    public mutating func recordIntent(_ order: ManagedOrder) {
+        precondition(orders[order.id.clientOrderID] == nil, "orderLinkId reused: \(order.id)")
+        orders[order.id.clientOrderID] = order
+    }
+
+    /// The request left.
+    public mutating func markSent(_ id: ClientOrderID) {
+        if orders[id]?.phase == .intent { orders[id]?.phase = .sent }
+    }
+
+    /// The request failed in transport: unknown until the venue says (a query or a stream report resolves it).
+    public mutating func markTransportError(_ id: ClientOrderID) {
+        if let phase = orders[id]?.phase, phase == .sent || phase == .intent { orders[id]?.phase = .unknown }
+    }
+
+    /// A cancel for it was sent.
+    public mutating func markCancelRequested(_ id: ClientOrderID) {
+        if let order = orders[id], !order.phase.isTerminal { orders[id]?.cancelRequested = true }
+    }
+
+    /// Applies one venue report.
+    public mutating func apply(_ report: ExecutionReport) -> Outcome {
+        switch report.event {
+        case let .accepted(a):
+            guard let id = resolve(a.clientID, a.venueID) else { return .notOurs(a.clientID) }
+            byVenueID[a.venueID] = id
+            orders[id]?.venueID = a.venueID
+            return move(id, to: a.spec.isConditional ? .untriggered : .working, unlessPast: true)
+        case let .triggered(t):
+            guard let id = resolve(t.clientID, t.venueID) else { return .notOurs(t.clientID) }
+            return move(id, to: .working, unlessPast: true)
+        case let .rejected(r):
+            guard let id = resolve(r.clientID, r.venueID) else { return .notOurs(r.clientID) }
+            return move(id, to: .rejected(r.rejection), unlessPast: true)
+        case let .filled(fill):
+            // Counted once whatever happens to the order: a fill is a fact at the venue.
+            guard executions.insert(fill.executionID).inserted else { return .duplicateFill(fill.executionID) }
+            guard let id = resolve(fill.clientID, fill.venueID) else { return .notOurs(fill.clientID) }
+            byVenueID[fill.venueID] = id
+            orders[id]?.venueID = fill.venueID
+            if var order = orders[id] {
+                order.filledQty = order.filledQty + fill.qty
+                order.fills += 1
+                orders[id] = order
+            }
+            if let order = orders[id], !order.phase.isTerminal || order.phase == .filled {
+                // Unknown or sent orders that fill were evidently accepted.
+                if order.filledQty >= order.spec.qty { _ = move(id, to: .filled, unlessPast: false) }
+                else if order.phase != .working { _ = move(id, to: .working, unlessPast: false) }
+            }
+            return .newFill(fill)
+        case let .cancelled(c):
+            guard let id = resolve(c.clientID, c.venueID) else { return .notOurs(c.clientID) }
+            orders[id]?.cancelRequested = false
+            let reason = c.cancellation.reason
+            return move(id, to: c.wasUntriggered ? .deactivated(reason) : .cancelled(reason), unlessPast: true)
+        case let .commandRejected(r):
+            // A refused cancel of an order that filled meanwhile (the cancel/fill race) ends the race, not the order.
+            guard let id = r.clientID ?? r.venueID.flatMap({ byVenueID[$0] }), orders[id] != nil else { return .notOurs(r.clientID) }
+            orders[id]?.cancelRequested = false
+            if case .submit = r.action { return move(id, to: .rejected(r.rejection), unlessPast: true) }
+            return .none
+        case .amended, .position, .wallet, .funding, .takeover, .unclassified, .matchingSuspended, .matchingResumed,
+             .fundingNotSimulated:
+            return .none
+        }
+    }
+
+    private func resolve(_ clientID: ClientOrderID?, _ venueID: VenueOrderID?) -> ClientOrderID? {
+        if let clientID, orders[clientID] != nil { return clientID }
+        if let venueID, let id = byVenueID[venueID] { return id }
+        return nil
+    }
+
+    /// Moves an order; a terminal phase is kept (`unlessPast`: a late accept after a fill or a cancel changes nothing).
+    private mutating func move(_ id: ClientOrderID, to phase: OrderPhase, unlessPast: Bool) -> Outcome {
+        guard let order = orders[id] else { return .none }
+        let from = order.phase
+        if from == phase || (unlessPast && from.isTerminal) { return .none }
+        // A fill already completed it: a later cancel of the zero remainder changes nothing.
+        if from == .filled { return .none }
+        orders[id]?.phase = phase
+        return .moved(id, from: from, to: phase)
+    }
+}
