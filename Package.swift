@@ -93,6 +93,8 @@ var package = Package(
             name: "FeatureReplay",
             dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Features"],
             swiftSettings: swiftSettings),
+        // The ladder and, later, the arm scorer (issue 11, in progress).
+        .target(name: "Strategy", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // The sans-IO trading side (issue 11, in progress): order identity first.
         .target(name: "Execution", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
@@ -178,6 +180,7 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FeaturesTests",
