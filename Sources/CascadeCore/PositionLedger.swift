@@ -1,6 +1,6 @@
-public import CascadeCore
-
-/// One symbol's one-way position and what it has realised, exact to 1e-8 USDT.
+/// One symbol's one-way position and what it has realised, exact to 1e-8 USDT. The simulated venue keeps one per
+/// account and symbol; the trading engine keeps its own from the venue's reports, with the same rules, so the two can
+/// be compared to the unit.
 ///
 /// Accounting rules (Bybit's meanings, `bybit_v5.md` §3.3–3.5):
 /// - The position keeps its signed size and signed **entry value** `E` (Σ price × qty of the open part; positive
@@ -97,10 +97,16 @@ public struct PositionLedger: Sendable, Hashable {
         let positionValue = instrument.notional(price: mark, qty: Quantity(units: abs(size))) ?? .zero
         let amount = positionValue.multiplied(by: rate) ?? .zero
         let paid = size > 0 ? amount : -amount
+        recordFunding(paid: paid)
+        return paid
+    }
+
+    /// Books a funding payment the venue reported (`paid` > 0: the account paid). Funding is never a fill: the size
+    /// and entry value do not move; it is carried by the open position and realised at once.
+    public mutating func recordFunding(paid: USDT) {
         fundingPaid = fundingPaid + paid
         openCosts = openCosts + paid
         realise(-paid)
-        return paid
     }
 
     private mutating func realise(_ amount: USDT) {
