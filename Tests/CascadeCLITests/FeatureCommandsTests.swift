@@ -3,7 +3,9 @@ import Foundation
 import Testing
 
 /// `cascade detect` and `cascade features` run as a user runs them, on a small synthetic recording written here.
-@Suite("cascade detect / features")
+/// Serialized: each test blocks a thread while its `cascade` process runs, and the suite shares two cores with
+/// real-time loopback tests.
+@Suite("cascade detect / features", .serialized)
 struct FeatureCommandsTests {
     static let start: Int64 = 1_709_611_200_000          // 2024-03-05 04:00:00 UTC (ms)
 
@@ -20,13 +22,14 @@ struct FeatureCommandsTests {
     }
 
     /// 1,442 minutes of one 0.1 BTC long liquidation a minute, then 2 BTC of longs in 10 s: one episode.
-    static func recording(_ dir: TemporaryDirectory, trailingTrade: Bool = true, mids: [(Int64, Int)] = []) throws -> String {
+    static func recording(_ dir: TemporaryDirectory, trailingTrade: Bool = true, mids: [(Int64, Int)] = [],
+                          minutes: Int64 = 1_442) throws -> String {
         var lines: [String] = []
-        for k in 0..<1_442 as Range<Int64> {
+        for k in 0..<minutes {
             lines.append(trade(start + k * 60_000 + 10_000))
             lines.append(liquidation(start + k * 60_000 + 30_000, side: "Buy", qty: "0.100"))
         }
-        let burst = start + 1_442 * 60_000 + 45_000
+        let burst = start + minutes * 60_000 + 45_000
         lines.append(liquidation(burst, side: "Buy", qty: "1.000"))
         lines.append(liquidation(burst + 10_000, side: "Buy", qty: "1.000"))
         if trailingTrade { lines.append(trade(burst + 200_000)) }
@@ -116,8 +119,10 @@ struct FeatureCommandsTests {
     @Test func theLeakageCheckPassesAndFailsOnAPeekingFeature() throws {
         let dir = try TemporaryDirectory("leakage")
         defer { dir.remove() }
-        let data = try Self.recording(dir)
-        let clean = try ChildProcess.run(["features", "--data", data, "--check-leakage", "--leakage-samples", "50"])
+        // Thirty minutes are enough to check the check (the detector does not arm; the features do).
+        let data = try Self.recording(dir, minutes: 30)
+        let clean = try ChildProcess.run(["features", "--data", data, "--check-leakage", "--leakage-samples", "50",
+                                          "--baseline-warmup-minutes", "2"])
         #expect(clean.succeeded, "\(clean.standardOutput)\(clean.standardError)")
         #expect(clean.standardOutput.contains("PASS"))
         let peeking = try ChildProcess.run(["features", "--data", data, "--check-leakage", "--leakage-samples", "50",

@@ -54,6 +54,8 @@ import Testing
                 sums.add(v, at: t)
                 entries.append((t, v))
             }
+            // Only the last minute can be inside any window: keep the naive list short (the suite shares two cores).
+            entries.removeAll { $0.0 <= t - windows.last! }
             for (i, w) in windows.enumerated() {
                 let inside = entries.filter { $0.0 > t - w && $0.0 <= t }
                 #expect(sums.sum(i) == inside.reduce(0) { $0 + $1.1 })
