@@ -29,7 +29,7 @@ public struct LocalTime: Hashable, Comparable, Sendable, CustomStringConvertible
 public enum UTCFormat {
     /// `2024-07-18 23:57:01.295Z` for a millisecond timestamp.
     public static func milliseconds(_ ms: Int64) -> String {
-        let days = floorDiv(ms, 86_400_000)
+        let days = floorDivide(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(days: days)
         let h = msOfDay / 3_600_000, mi = (msOfDay / 60_000) % 60, s = (msOfDay / 1000) % 60, f = msOfDay % 1000
@@ -54,12 +54,10 @@ public enum UTCFormat {
         return (era * 146_097 + doe - 719_468) * 86_400_000
     }
 
-    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-
     /// UTC calendar fields of a millisecond timestamp: (year, month, day, hour, minute, second, millisecond).
     public static func fields(milliseconds ms: Int64) -> (year: Int64, month: Int64, day: Int64, hour: Int64, minute: Int64,
                                                           second: Int64, millisecond: Int64) {
-        let days = floorDiv(ms, 86_400_000)
+        let days = floorDivide(ms, 86_400_000)
         let msOfDay = ms - days * 86_400_000
         let (y, m, d) = civil(days: days)
         return (y, m, d, msOfDay / 3_600_000, (msOfDay / 60_000) % 60, (msOfDay / 1000) % 60, msOfDay % 1000)

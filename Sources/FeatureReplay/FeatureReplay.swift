@@ -51,11 +51,12 @@ public struct FeatureReplay: Sendable {
         if case let .lost(_, reason) = input { decodeErrors[reason, default: 0] += 1 }
         feed.apply(input)
         engine.apply(input, at: time, feed: feed, instruments: decoder.instruments)
-        if case let .event(.book(update)) = input, let book = feed.deepestBook(update.symbol, syncedOnly: true),
-           book.depth == update.depth {
-            episodes.recordMid(book.doubledMid, symbol: decoder.instruments[update.symbol].symbol, at: time)
-        } else if case let .event(.book(update)) = input, feed.deepestBook(update.symbol, syncedOnly: true) == nil {
-            episodes.recordMid(nil, symbol: decoder.instruments[update.symbol].symbol, at: time)
+        if case let .event(.book(update)) = input {
+            // The mid of the book the features read (the deepest synced one); nil while no book is in sync.
+            let book = feed.deepestBook(update.symbol, syncedOnly: true)
+            if book == nil || book?.depth == update.depth {
+                episodes.recordMid(book?.doubledMid, symbol: decoder.instruments[update.symbol].symbol, at: time)
+            }
         }
         episodes.absorb(engine.drainDetectorChanges(), now: time)
     }

@@ -1,4 +1,5 @@
 public import CascadeCore
+import BybitV5
 public import Features
 import Foundation
 import Recording
@@ -24,14 +25,9 @@ public struct HeldFrame: Sendable {
     public init(time: LocalTime, bytes: [UInt8]) {
         self.time = time
         self.bytes = bytes
-        isLiquidation = bytes.count > 40 && Self.topicIsLiquidation(bytes)
-        isSession = String(decoding: bytes.prefix(48), as: UTF8.self).contains("\"topic\":\"_cascade.session\"")
-    }
-
-    static func topicIsLiquidation(_ bytes: [UInt8]) -> Bool {
-        // `"topic":"allLiquidation.` or `"topic":"liquidation.` near the start of the frame.
-        let head = String(decoding: bytes.prefix(64), as: UTF8.self)
-        return head.contains("\"topic\":\"allLiquidation.") || head.contains("\"topic\":\"liquidation.")
+        let topic = BybitTopic.name(in: bytes)
+        isLiquidation = topic.map { $0.hasPrefix("allLiquidation.") || $0.hasPrefix("liquidation.") } ?? false
+        isSession = topic == "_cascade.session"
     }
 }
 

@@ -150,11 +150,11 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
         var changes = advance(to: t)
         let t = now
-        let minuteStart = MinuteBins.floorDiv(t, MinuteBins.minute) * MinuteBins.minute
+        let minuteStart = floorDivide(t, MinuteBins.minute) * MinuteBins.minute
         // docs/detector.md: across a silence, bins a+1 … b−1 are missing (bin a, the previous frame's, counts);
         // after an interruption, every minute from the one it fell in.
         var until: Int64?
-        if silence, let last = lastFrame { until = (MinuteBins.floorDiv(last, MinuteBins.minute) + 1) * MinuteBins.minute }
+        if silence, let last = lastFrame { until = (floorDivide(last, MinuteBins.minute) + 1) * MinuteBins.minute }
         if let stop = stoppedAt { until = min(until ?? stop, stop) }
         for i in 0..<2 {
             bins[i].advance(to: t, observedUntil: until)

@@ -272,10 +272,10 @@ extension FeatureEngine {
                fields?.fundingIntervalHours.map(Double.init) ?? nan, warm: tickerWarm && fields?.fundingIntervalHours != nil)
 
         // Time of day and week, on receive time (UTC).
-        let seconds = MinuteBins.floorDiv(t, 1_000_000_000)
+        let seconds = floorDivide(t, 1_000_000_000)
         let dayAngle = 2 * Double.pi * Double(((seconds % 86_400) + 86_400) % 86_400) / 86_400
         // 1970-01-01 was a Thursday: Monday is day 0.
-        let weekday = ((MinuteBins.floorDiv(seconds, 86_400) + 3) % 7 + 7) % 7
+        let weekday = ((floorDivide(seconds, 86_400) + 3) % 7 + 7) % 7
         let weekAngle = 2 * Double.pi * Double(weekday) / 7
         s.emit(FeatureDescriptor("time.hour_sin", .cyclic, warmup: "none", family: "time", doc: "sin of the UTC time of day"),
                sin(dayAngle), warm: true)

@@ -354,7 +354,6 @@ public struct FeatureEngine: Sendable {
                 symbols[i].liquidationSizes.add(notional, at: t)
             }
         }
-        symbols[i].liquidationSource = source
         let slot = source == .all ? 0 : 1
         let d: Int
         if let known = symbols[i].detectorSlots[slot] {

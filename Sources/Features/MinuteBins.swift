@@ -1,3 +1,5 @@
+import CascadeCore
+
 /// Per-minute sums of one integer stream and order statistics over the completed minutes of the last `capacity`.
 ///
 /// Bin `k` holds the values added at receive times `t` with `floor(t / 60 s) = k`. A bin enters the statistics
@@ -63,7 +65,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// stopped being observed then: a disconnect, or the last input before a gap), up to it. Minutes skipped without
     /// input are zeros when they count, missing otherwise.
     public mutating func advance(to t: Int64, observedUntil: Int64? = nil) {
-        let m = Self.floorDiv(t, Self.minute)
+        let m = floorDivide(t, Self.minute)
         guard let c = current else {
             current = m
             return
@@ -72,7 +74,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             complete(c, value: currentValue, observedUntil: observedUntil)
             // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
             var k = max(c + 1, m - Int64(capacity + lag) - 1)
-            let stop = observedUntil.map { min(m, Self.floorDiv($0, Self.minute) + 1) } ?? m
+            let stop = observedUntil.map { min(m, floorDivide($0, Self.minute) + 1) } ?? m
             while k < stop {
                 complete(k, value: 0, observedUntil: observedUntil)
                 k += 1
@@ -133,10 +135,5 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             if a[mid] < v { lo = mid + 1 } else { hi = mid }
         }
         return lo
-    }
-
-    @inlinable static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 }

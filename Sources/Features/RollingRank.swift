@@ -101,7 +101,7 @@ public struct SecondBars: Sendable, Codable, Equatable {
     /// A trade price (units) received at `t`.
     public mutating func add(price: Int64, at t: Int64) {
         advance(to: t)
-        let s = MinuteBins.floorDiv(t, Self.second)
+        let s = floorDivide(t, Self.second)
         if current == s {
             high = max(high, price)
             low = min(low, price)

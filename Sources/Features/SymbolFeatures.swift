@@ -71,8 +71,6 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var lastLiquidationRank: Double?
     var lastLongLiquidation: Int64?
     var lastShortLiquidation: Int64?
-    /// The source of the symbol's latest liquidation frame (whose detector the episode features read).
-    var liquidationSource: LiquidationSource?
     /// The engine's detector index per source (`all`, `throttled`), looked up once.
     var detectorSlots: [Int?] = [nil, nil]
 

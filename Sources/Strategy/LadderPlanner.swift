@@ -66,7 +66,7 @@ public enum LadderPlanner {
             // price = mid × (1 ∓ δ/10⁴), on the tick grid away from the touch.
             let scaled = mid2 * Int128(side == .buy ? 10_000 - delta : 10_000 + delta)   // = price × 20,000
             let denominator = 20_000 * tick
-            let ticks = side == .buy ? floorDiv(scaled, denominator) : -floorDiv(-scaled, denominator)
+            let ticks = side == .buy ? floorDivide(scaled, denominator) : -floorDivide(-scaled, denominator)
             let price = Price(units: Int64(ticks * tick))
             if side == .buy ? price >= bestAsk : price <= bestBid {
                 plan.skipped.append((index, .wouldCross))
@@ -102,10 +102,5 @@ public enum LadderPlanner {
             plan.layers.append(LadderLayer(index: index, offsetBps: delta, side: side, price: price, qty: qty))
         }
         return plan
-    }
-
-    static func floorDiv(_ a: Int128, _ b: Int128) -> Int128 {
-        let q = a / b
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 }

@@ -37,7 +37,7 @@ public enum ProtectionPlanner {
 
     static func onGrid(_ scaled: Int128, divisor: Int128, rules: InstrumentRules, roundUp: Bool) -> Price {
         let denominator = divisor * Int128(rules.tickSize.units)
-        let ticks = roundUp ? -LadderPlanner.floorDiv(-scaled, denominator) : LadderPlanner.floorDiv(scaled, denominator)
+        let ticks = roundUp ? -floorDivide(-scaled, denominator) : floorDivide(scaled, denominator)
         return Price(units: Int64(ticks * Int128(rules.tickSize.units)))
     }
 }
