@@ -95,10 +95,17 @@ var package = Package(
             swiftSettings: swiftSettings),
         // The ladder and, later, the arm scorer (issue 11, in progress).
         .target(name: "Strategy", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
-        // The sans-IO trading side (issue 11, in progress): order identity first.
-        .target(name: "Execution", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
+        // The sans-IO trading engine: inputs and the time in, journal entries and venue commands out (backtest, paper and
+        // live run it unchanged); order tracking, portfolio, risk, the journal protocol and its in-memory form.
+        .target(name: "Execution", dependencies: ["CascadeCore", "MarketData", "Features", "Strategy"], swiftSettings: swiftSettings),
         // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
         .target(name: "Simulation", dependencies: ["CascadeCore", "MarketData"], swiftSettings: swiftSettings),
+        // The event-time backtest: recordings → FeedState → features/detector → TradingEngine ⇄ SimulatedExchange in process.
+        .target(
+            name: "Backtest",
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Features", "FeatureReplay", "Simulation", "Execution",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         // zlib, linked directly: the recorder needs gzip member boundaries (one member per flush).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // Lossless frame files: gzip writer/reader, rotating recorder with manifests, k-way replayer.
@@ -121,6 +128,7 @@ var package = Package(
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit", "Importers",
                 "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation", "Features", "FeatureReplay",
+                "Execution", "Backtest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -181,7 +189,7 @@ var package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "CascadeCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FeaturesTests",
             dependencies: ["Features", "FeatureReplay", "MarketData", "CascadeTesting", "BybitV5", "Recording"],

@@ -1,5 +1,5 @@
 /// Why a venue refused an order or a command, venue-neutral; the venue's own code travels alongside in ``Rejection``.
-public enum RejectReason: Hashable, Sendable {
+public enum RejectReason: Hashable, Sendable, Codable {
     case unknownOrder
     /// The order is already filled or cancelled.
     case orderClosed
@@ -44,7 +44,7 @@ public enum RejectReason: Hashable, Sendable {
 }
 
 /// A refusal: the neutral reason and the venue's code (Bybit: the `retCode`, or the `rejectReason` text).
-public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
+public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvertible {
     public var reason: RejectReason
     public var venueCode: String?
     public init(_ reason: RejectReason, venueCode: String? = nil) {
@@ -55,7 +55,7 @@ public struct Rejection: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why an order ended without filling completely, venue-neutral.
-public enum CancelReason: Hashable, Sendable {
+public enum CancelReason: Hashable, Sendable, Codable {
     case byClient
     /// A PostOnly order that would have taken liquidity (Bybit accepts it, then cancels it).
     case postOnlyWouldTakeLiquidity
@@ -80,7 +80,7 @@ public enum CancelReason: Hashable, Sendable {
 }
 
 /// A cancellation: the neutral reason and the venue's code (Bybit: `cancelType`, or `rejectReason` for a PostOnly).
-public struct Cancellation: Hashable, Sendable, CustomStringConvertible {
+public struct Cancellation: Hashable, Sendable, Codable, CustomStringConvertible {
     public var reason: CancelReason
     public var venueCode: String?
     public init(_ reason: CancelReason, venueCode: String? = nil) {
@@ -91,7 +91,7 @@ public struct Cancellation: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What an execution is (Bybit `execType`), classified once at the boundary so that only trades reach fill code.
-public enum ExecutionKind: Hashable, Sendable {
+public enum ExecutionKind: Hashable, Sendable, Codable {
     case trade
     case blockTrade
     /// A funding payment: changes the wallet only. Its quantity is the position size, not a fill.

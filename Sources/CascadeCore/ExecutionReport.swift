@@ -4,7 +4,7 @@
 /// emits these natively; a venue adapter decodes the venue's messages into them. Only ``Event/filled(_:)`` and
 /// ``Event/takeover(_:)`` change a position; ``Event/funding(_:)`` changes only the wallet; an
 /// ``Event/unclassified(_:)`` execution changes nothing and calls for reconciliation.
-public struct ExecutionReport: Hashable, Sendable {
+public struct ExecutionReport: Hashable, Sendable, Codable {
     /// The symbol it is about; nil for account-wide reports (the wallet).
     public var symbol: SymbolID?
     /// When it happened at the venue.
@@ -17,7 +17,7 @@ public struct ExecutionReport: Hashable, Sendable {
         self.event = event
     }
 
-    public enum Event: Hashable, Sendable {
+    public enum Event: Hashable, Sendable, Codable {
         /// The order is open at the venue (resting, or waiting for its trigger).
         case accepted(OrderAccepted)
         /// The venue refused the order at arrival: it never rested.
@@ -54,7 +54,7 @@ public struct ExecutionReport: Hashable, Sendable {
 }
 
 /// Who created an order (Bybit `createType`).
-public enum OrderOrigin: Hashable, Sendable {
+public enum OrderOrigin: Hashable, Sendable, Codable {
     case client
     /// A position take-profit or stop-loss leg, full or partial.
     case takeProfit
@@ -76,7 +76,7 @@ public enum OrderOrigin: Hashable, Sendable {
 }
 
 /// An order open at the venue.
-public struct OrderAccepted: Hashable, Sendable {
+public struct OrderAccepted: Hashable, Sendable, Codable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
     public var spec: OrderSpec
@@ -99,7 +99,7 @@ public struct OrderAccepted: Hashable, Sendable {
 }
 
 /// An order refused at arrival.
-public struct OrderRejected: Hashable, Sendable {
+public struct OrderRejected: Hashable, Sendable, Codable {
     public var venueID: VenueOrderID?
     public var clientID: ClientOrderID?
     public var rejection: Rejection
@@ -113,7 +113,7 @@ public struct OrderRejected: Hashable, Sendable {
 /// A conditional order whose trigger fired; it works with `qty` from here (a Full-mode TP/SL leg: the position at
 /// that instant). `price` is the order's trigger price: Bybit does not say which price fired it, so neither does the
 /// simulator (a strategy must not see more in a backtest than live); nil when the venue's message omits it.
-public struct OrderTriggered: Hashable, Sendable {
+public struct OrderTriggered: Hashable, Sendable, Codable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
     public var price: Price?
@@ -127,9 +127,9 @@ public struct OrderTriggered: Hashable, Sendable {
 }
 
 /// An open order's new terms.
-public struct OrderAmended: Hashable, Sendable {
+public struct OrderAmended: Hashable, Sendable, Codable {
     /// What changed it.
-    public enum Cause: Hashable, Sendable {
+    public enum Cause: Hashable, Sendable, Codable {
         case client
         /// The venue cut a reduce-only order to what still reduces the position.
         case reduceOnlyCap
@@ -156,7 +156,7 @@ public struct OrderAmended: Hashable, Sendable {
 }
 
 /// A command refused at the venue after it was sent (a cancel that found the order filled, say).
-public struct CommandRejected: Hashable, Sendable {
+public struct CommandRejected: Hashable, Sendable, Codable {
     public var action: VenueCommand.Action
     /// The order the command was about, when the venue knows it.
     public var venueID: VenueOrderID?
@@ -171,13 +171,13 @@ public struct CommandRejected: Hashable, Sendable {
 }
 
 /// Maker or taker side of a fill.
-public enum Liquidity: Hashable, Sendable {
+public enum Liquidity: Hashable, Sendable, Codable {
     case maker
     case taker
 }
 
 /// One execution of one of our orders against the market.
-public struct Fill: Hashable, Sendable {
+public struct Fill: Hashable, Sendable, Codable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
     public var executionID: ExecutionID
@@ -225,7 +225,7 @@ public struct Fill: Hashable, Sendable {
 }
 
 /// An order that ended; `filledQty` may be positive (a cancel after partial fills).
-public struct OrderCancelled: Hashable, Sendable {
+public struct OrderCancelled: Hashable, Sendable, Codable {
     public var venueID: VenueOrderID
     public var clientID: ClientOrderID?
     public var cancellation: Cancellation
@@ -243,14 +243,14 @@ public struct OrderCancelled: Hashable, Sendable {
 }
 
 /// Where the venue's risk process has a position.
-public enum PositionStatus: Hashable, Sendable {
+public enum PositionStatus: Hashable, Sendable, Codable {
     case normal
     case liquidation
     case autoDeleveraging
 }
 
 /// The position of one symbol as the venue states it. `size` is signed: positive long, negative short.
-public struct PositionReport: Hashable, Sendable {
+public struct PositionReport: Hashable, Sendable, Codable {
     public var size: Quantity
     public var averagePrice: Price?
     public var markPrice: Price?
@@ -302,7 +302,7 @@ public struct PositionReport: Hashable, Sendable {
 }
 
 /// The account's margin state (Bybit's unified account: totals in USD, the settle coin's own figures when known).
-public struct WalletReport: Hashable, Sendable {
+public struct WalletReport: Hashable, Sendable, Codable {
     public var walletBalance: USDT
     /// Wallet balance plus unrealised PnL.
     public var equity: USDT
@@ -330,7 +330,7 @@ public struct WalletReport: Hashable, Sendable {
 }
 
 /// A funding settlement on the position: changes the wallet only, never the position.
-public struct FundingPayment: Hashable, Sendable {
+public struct FundingPayment: Hashable, Sendable, Codable {
     public var executionID: ExecutionID
     /// The signed position size that was charged (positive long).
     public var positionSize: Quantity
@@ -351,7 +351,7 @@ public struct FundingPayment: Hashable, Sendable {
 
 /// A position change the venue made without an order of ours: liquidation takeover, auto-deleveraging, delivery,
 /// settlement, a moved position.
-public struct Takeover: Hashable, Sendable {
+public struct Takeover: Hashable, Sendable, Codable {
     public var kind: ExecutionKind
     public var executionID: ExecutionID
     /// The venue's order for it.
@@ -380,7 +380,7 @@ public struct Takeover: Hashable, Sendable {
 }
 
 /// An execution of a kind this code does not know: reported, never applied.
-public struct UnclassifiedExecution: Hashable, Sendable {
+public struct UnclassifiedExecution: Hashable, Sendable, Codable {
     public var executionID: ExecutionID
     /// The venue's type, as sent.
     public var rawType: String

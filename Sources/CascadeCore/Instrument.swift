@@ -1,5 +1,5 @@
 /// A dense per-process index of a symbol, assigned by ``InstrumentTable`` (cheap to hash and to store).
-public struct SymbolID: Hashable, Comparable, Sendable {
+public struct SymbolID: Hashable, Comparable, Sendable, Codable {
     public var index: UInt32
     @inlinable public init(index: UInt32) { self.index = index }
     @inlinable public static func < (a: Self, b: Self) -> Bool { a.index < b.index }

@@ -36,7 +36,7 @@ public enum ClientOrderIDError: Error, Hashable, Sendable {
 }
 
 /// The venue's id of an order (Bybit `orderId`), assigned when the venue acknowledges the submission.
-public struct VenueOrderID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct VenueOrderID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -44,7 +44,7 @@ public struct VenueOrderID: Hashable, Comparable, Sendable, CustomStringConverti
 }
 
 /// The venue's id of one execution (Bybit `execId`): fills, funding and takeovers are deduplicated by it.
-public struct ExecutionID: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct ExecutionID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public let rawValue: String
     public init(_ rawValue: String) { self.rawValue = rawValue }
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
@@ -52,7 +52,7 @@ public struct ExecutionID: Hashable, Comparable, Sendable, CustomStringConvertib
 }
 
 /// An order named by either id (a venue resolves the venue id first, as Bybit does when both are sent).
-public enum OrderReference: Hashable, Sendable, CustomStringConvertible {
+public enum OrderReference: Hashable, Sendable, Codable, CustomStringConvertible {
     case client(ClientOrderID)
     case venue(VenueOrderID)
 
@@ -61,5 +61,19 @@ public enum OrderReference: Hashable, Sendable, CustomStringConvertible {
         case let .client(id): "client:\(id)"
         case let .venue(id): "venue:\(id)"
         }
+    }
+}
+
+extension ClientOrderID: Codable {
+    /// Decoded through the validating initialiser: a journal cannot smuggle in an id Bybit would refuse.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(text) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "orderLinkId: \(error)"))
+        }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
     }
 }

@@ -1,11 +1,11 @@
 /// Limit or market (a market order is an immediate-or-cancel order the venue prices within a protection band).
-public enum OrderType: Hashable, Sendable, CaseIterable {
+public enum OrderType: Hashable, Sendable, Codable, CaseIterable {
     case market
     case limit
 }
 
 /// How long an order works. `postOnly` is a time in force, as on Bybit: maker only, cancelled if it would take.
-public enum TimeInForce: Hashable, Sendable, CaseIterable {
+public enum TimeInForce: Hashable, Sendable, Codable, CaseIterable {
     case goodTillCancel
     case immediateOrCancel
     case fillOrKill
@@ -13,7 +13,7 @@ public enum TimeInForce: Hashable, Sendable, CaseIterable {
 }
 
 /// The price a trigger watches.
-public enum TriggerSource: Hashable, Sendable, CaseIterable {
+public enum TriggerSource: Hashable, Sendable, Codable, CaseIterable {
     /// The last traded price (the venue's prints).
     case lastPrice
     case markPrice
@@ -21,7 +21,7 @@ public enum TriggerSource: Hashable, Sendable, CaseIterable {
 }
 
 /// Which way the watched price must move to reach a trigger.
-public enum TriggerDirection: Hashable, Sendable, CaseIterable {
+public enum TriggerDirection: Hashable, Sendable, Codable, CaseIterable {
     /// Triggers when the price rises to or above the trigger price.
     case rise
     /// Triggers when the price falls to or below the trigger price.
@@ -38,7 +38,7 @@ public enum TriggerDirection: Hashable, Sendable, CaseIterable {
 }
 
 /// What makes an order conditional: it waits, untriggered, until `source` reaches `price` in `direction`.
-public struct Trigger: Hashable, Sendable {
+public struct Trigger: Hashable, Sendable, Codable {
     public var price: Price
     public var direction: TriggerDirection
     public var source: TriggerSource
@@ -50,7 +50,7 @@ public struct Trigger: Hashable, Sendable {
 }
 
 /// Whether take-profit / stop-loss cover the whole position or a given size.
-public enum TPSLMode: Hashable, Sendable, CaseIterable {
+public enum TPSLMode: Hashable, Sendable, Codable, CaseIterable {
     /// The whole position, closed at market when triggered; resized with the position, gone when it closes.
     case full
     /// A given size, market or limit; for TP/SL attached to an order, one pair per fill of it.
@@ -58,7 +58,7 @@ public enum TPSLMode: Hashable, Sendable, CaseIterable {
 }
 
 /// One take-profit or stop-loss leg: its trigger, the price it watches, and how it closes (nil limit: market).
-public struct ProtectionLeg: Hashable, Sendable {
+public struct ProtectionLeg: Hashable, Sendable, Codable {
     public var trigger: Price
     public var source: TriggerSource
     /// The limit price of the closing order; nil closes at market (the only choice in ``TPSLMode/full``).
@@ -72,7 +72,7 @@ public struct ProtectionLeg: Hashable, Sendable {
 
 /// Take-profit and stop-loss attached to an order: they protect what the order fills (Bybit `takeProfit`, `stopLoss`,
 /// `tpslMode` on create).
-public struct Protection: Hashable, Sendable {
+public struct Protection: Hashable, Sendable, Codable {
     public var takeProfit: ProtectionLeg?
     public var stopLoss: ProtectionLeg?
     public var mode: TPSLMode
@@ -84,7 +84,7 @@ public struct Protection: Hashable, Sendable {
 }
 
 /// What an order is: everything a venue needs to accept, match and protect it.
-public struct OrderSpec: Hashable, Sendable {
+public struct OrderSpec: Hashable, Sendable, Codable {
     public var side: Side
     public var type: OrderType
     /// Market orders are immediate-or-cancel whatever is given here.

@@ -5,7 +5,7 @@
 /// separately, ``InstrumentRules``), and one fixed precision means raw units persisted by features, labels and the
 /// order journal mean the same thing for every symbol and every release. 8 digits represent every price Bybit
 /// publishes for linear perpetuals (the finest `tickSize` is 1e-7) up to 9.2e10.
-public struct Price: Hashable, Comparable, Sendable {
+public struct Price: Hashable, Comparable, Sendable, Codable {
     /// Fraction digits of the unit (fixed for every symbol).
     public static let digits = 8
     /// Count of 1e-8.
@@ -20,7 +20,7 @@ public struct Price: Hashable, Comparable, Sendable {
 ///
 /// Fixed for every symbol like ``Price``: no linear `qtyStep` is finer than 1e-6, and 6 digits hold 9.2e12 (a
 /// day's volume of 1000PEPEUSDT is ~1e11 contracts).
-public struct Quantity: Hashable, Comparable, Sendable {
+public struct Quantity: Hashable, Comparable, Sendable, Codable {
     /// Fraction digits of the unit (fixed for every symbol).
     public static let digits = 6
     /// Count of 1e-6.
@@ -39,7 +39,7 @@ public struct Quantity: Hashable, Comparable, Sendable {
 /// `execValue = price × qty` and `execFee = execValue × feeRate` therefore come out to the digit:
 /// `0.5 × 95900.1 = 47950.05`, `× 0.00055 = 26.3725275`. 128 bits hold market-wide aggregates (a month of
 /// BTCUSDT turnover is ~5e11 USDT, beyond `Int64` at 1e-8) and sums of them without overflow.
-public struct USDT: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct USDT: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// Fraction digits of the unit.
     public static let digits = 8
     /// Count of 1e-8 USDT.
@@ -75,7 +75,7 @@ public struct USDT: Hashable, Comparable, Sendable, CustomStringConvertible {
 }
 
 /// A dimensionless rate (fee rate, funding rate, ratio) at a fixed 1e-10 resolution.
-public struct Rate: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct Rate: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// Fraction digits of the unit: enough for Bybit's funding rates and fee rates (8 decimals at most).
     public static let digits = 10
     public var units: Int64

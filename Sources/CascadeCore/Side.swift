@@ -1,5 +1,5 @@
 /// The side of an order or of a trade's aggressor.
-public enum Side: UInt8, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum Side: UInt8, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case buy
     case sell
     public var opposite: Side { self == .buy ? .sell : .buy }

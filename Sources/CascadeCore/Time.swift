@@ -2,7 +2,7 @@
 ///
 /// Kept distinct from ``LocalTime`` so the two clocks can never be mixed by accident: the exchange
 /// matches on exchange time, the strategy acts on local receive time, and their offset is measured, not assumed.
-public struct ExchangeTime: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct ExchangeTime: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     /// Milliseconds since 1970-01-01T00:00:00Z on the exchange's clock.
     public var milliseconds: Int64
 

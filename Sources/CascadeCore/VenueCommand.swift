@@ -3,7 +3,7 @@
 /// `decidedAt` is what makes simulated latency honest: the venue receives the command at `decidedAt` + entry latency,
 /// so a reaction can never reach the book before the event it reacts to. A decision triggered by an `allLiquidation`
 /// message has `decidedAt` ≥ that message's envelope time, never the liquidation's own (earlier) update time.
-public struct VenueCommand: Hashable, Sendable {
+public struct VenueCommand: Hashable, Sendable, Codable {
     public var symbol: SymbolID
     public var decidedAt: ExchangeTime
     public var action: Action
@@ -15,7 +15,7 @@ public struct VenueCommand: Hashable, Sendable {
     }
 
     /// What the command asks.
-    public enum Action: Hashable, Sendable {
+    public enum Action: Hashable, Sendable, Codable {
         /// A new order; the client id may be absent only for orders a venue client sends without one.
         case submit(ClientOrderID?, OrderSpec)
         /// New quantity, price or trigger of an open order (conditional orders included).
@@ -31,7 +31,7 @@ public struct VenueCommand: Hashable, Sendable {
 }
 
 /// What to change in an open order (nil: unchanged).
-public struct OrderAmendment: Hashable, Sendable {
+public struct OrderAmendment: Hashable, Sendable, Codable {
     /// The new total quantity (filled part included).
     public var qty: Quantity?
     public var price: Price?
@@ -47,7 +47,7 @@ public struct OrderAmendment: Hashable, Sendable {
 }
 
 /// Which kinds of open orders a cancel-all or a query selects (Bybit's linear `orderFilter`).
-public enum OrderFilter: Hashable, Sendable, CaseIterable {
+public enum OrderFilter: Hashable, Sendable, Codable, CaseIterable {
     /// Active orders: not conditional, not TP/SL.
     case order
     /// Conditional orders, TP/SL included.
@@ -68,14 +68,14 @@ public enum OrderFilter: Hashable, Sendable, CaseIterable {
 }
 
 /// A change to one TP/SL leg of the position.
-public enum LegChange: Hashable, Sendable {
+public enum LegChange: Hashable, Sendable, Codable {
     case unchanged
     case remove
     case set(ProtectionLeg)
 }
 
 /// The position's take-profit and stop-loss (Bybit `/v5/position/trading-stop`).
-public struct TradingStop: Hashable, Sendable {
+public struct TradingStop: Hashable, Sendable, Codable {
     public var takeProfit: LegChange
     public var stopLoss: LegChange
     public var mode: TPSLMode

@@ -35,6 +35,8 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var phase: OrderPhase = .intent
     public internal(set) var venueID: VenueOrderID?
     public internal(set) var filledQty: Quantity = .zero
+    /// The order's current total quantity (the spec's, or the last amendment's; filled part included).
+    public internal(set) var qty: Quantity
     public internal(set) var fills = 0
     /// A cancel was sent and not answered yet (the cancel/fill race window).
     public internal(set) var cancelRequested = false
@@ -42,6 +44,7 @@ public struct ManagedOrder: Hashable, Sendable {
     public init(id: OrderLinkID, spec: OrderSpec) {
         self.id = id
         self.spec = spec
+        qty = spec.qty
     }
 }
 
@@ -116,7 +119,7 @@ public struct OrderTracker: Sendable {
             }
             if let order = orders[id], !order.phase.isTerminal || order.phase == .filled {
                 // Unknown or sent orders that fill were evidently accepted.
-                if order.filledQty >= order.spec.qty { _ = move(id, to: .filled, unlessPast: false) }
+                if order.filledQty >= order.qty { _ = move(id, to: .filled, unlessPast: false) }
                 else if order.phase != .working { _ = move(id, to: .working, unlessPast: false) }
             }
             return .newFill(fill)
@@ -131,7 +134,13 @@ public struct OrderTracker: Sendable {
             orders[id]?.cancelRequested = false
             if case .submit = r.action { return move(id, to: .rejected(r.rejection), unlessPast: true) }
             return .none
-        case .amended, .position, .wallet, .funding, .takeover, .unclassified, .matchingSuspended, .matchingResumed,
+        case let .amended(a):
+            // A reduce-only cut or an amend: the order completes at its new quantity, not the one first sent.
+            guard let id = resolve(a.clientID, a.venueID) else { return .notOurs(a.clientID) }
+            orders[id]?.qty = a.qty
+            if let order = orders[id], !order.phase.isTerminal, order.filledQty >= a.qty { return move(id, to: .filled, unlessPast: false) }
+            return .none
+        case .position, .wallet, .funding, .takeover, .unclassified, .matchingSuspended, .matchingResumed,
              .fundingNotSimulated:
             return .none
         }

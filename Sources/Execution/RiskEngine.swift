@@ -72,17 +72,31 @@ public struct Exposure: Sendable, Hashable {
 public struct RiskEngine: Sendable {
     public enum Mode: String, Sendable, Codable { case normal, reducing, halted }
 
+    /// What the engine remembers between checks (journaled with every decision that changes it).
+    public struct Memory: Sendable, Hashable, Codable {
+        /// Left only explicitly.
+        public var mode: Mode = .normal
+        /// Start times of the episodes entered in the last hour.
+        public var episodeStarts: [Int64] = []
+        public var lastStop: Int64?
+        public init() {}
+    }
+
     public var limits: RiskLimits
-    /// Left only explicitly (persisted by the journal).
-    public private(set) var mode: Mode = .normal
-    private var episodeStarts: [Int64] = []
-    private var lastStop: Int64?
+    public var memory = Memory()
+    public var mode: Mode { memory.mode }
+    private var episodeStarts: [Int64] { memory.episodeStarts }
+    private var lastStop: Int64? { memory.lastStop }
 
     public init(limits: RiskLimits = RiskLimits()) { self.limits = limits }
 
-    public mutating func setMode(_ mode: Mode) { self.mode = mode }
-    public mutating func recordEpisodeStart(at t: Int64) { episodeStarts.append(t) }
-    public mutating func recordStop(at t: Int64) { lastStop = max(lastStop ?? t, t) }
+    public mutating func setMode(_ mode: Mode) { memory.mode = mode }
+    public mutating func recordEpisodeStart(at t: Int64) {
+        // Only the last hour counts: older starts are dropped so the memory stays bounded.
+        memory.episodeStarts.removeAll { $0 <= t - 3_600_000_000_000 }
+        memory.episodeStarts.append(t)
+    }
+    public mutating func recordStop(at t: Int64) { memory.lastStop = max(memory.lastStop ?? t, t) }
 
     /// May a new entry of `notional` on `side` of `symbol` be sent now, for an episode that `isNewEpisode` or not?
     public func check(symbol: SymbolID, side: Side, notional: USDT, isNewEpisode: Bool, exposure: Exposure,
@@ -125,5 +139,23 @@ public struct RiskEngine: Sendable {
             return .episodeNotional(limit: USDT(units: limit), worstCase: USDT(units: episodeWorst))
         }
         return nil
+    }
+}
+
+extension RiskDenial {
+    /// The stable reason code written to the decision log.
+    public var code: String {
+        switch self {
+        case .halted: "risk.halted"
+        case .reducing: "risk.reducing"
+        case .noEquity: "risk.noEquity"
+        case .orderNotional: "risk.orderNotional"
+        case .positionPerSymbol: "risk.positionPerSymbol"
+        case .portfolioExposure: "risk.portfolioExposure"
+        case .episodeNotional: "risk.episodeNotional"
+        case .concurrentLayers: "risk.concurrentLayers"
+        case .episodesPerHour: "risk.episodesPerHour"
+        case .cooldownAfterStop: "risk.cooldownAfterStop"
+        }
     }
 }

@@ -37,19 +37,28 @@ public struct FeatureReplay: Sendable {
         restoredAt = engine.now
     }
 
+    /// What one frame did: its decoded input (nil: not a market frame), what it changed about the feed's trust, and
+    /// the detector's changes it caused (already in ``episodes``).
+    public struct Ingested: Sendable {
+        public var input: FeedInput?
+        public var change: FeedState.Change = .steady
+        public var detector: [DetectorChange] = []
+    }
+
     /// One frame received at `t`.
-    public mutating func ingest(_ frame: UnsafeBufferPointer<UInt8>, at t: LocalTime) {
+    @discardableResult
+    public mutating func ingest(_ frame: UnsafeBufferPointer<UInt8>, at t: LocalTime) -> Ingested {
         // Data the saved state already holds would be counted twice, and stamped at the state's clock.
         if let restoredAt, t.nanoseconds <= restoredAt {
             framesBeforeState += 1
-            return
+            return Ingested()
         }
         frames += 1
         let time = max(t.nanoseconds, lastTime ?? .min)
         lastTime = time
-        guard let input = decoder.feedInput(frame, localTime: t) else { return }
+        guard let input = decoder.feedInput(frame, localTime: t) else { return Ingested() }
         if case let .lost(_, reason) = input { decodeErrors[reason, default: 0] += 1 }
-        feed.apply(input)
+        let change = feed.apply(input)
         engine.apply(input, at: time, feed: feed, instruments: decoder.instruments)
         if case let .event(.book(update)) = input {
             // The mid of the book the features read (the deepest synced one); nil while no book is in sync.
@@ -58,21 +67,27 @@ public struct FeatureReplay: Sendable {
                 episodes.recordMid(book?.doubledMid, symbol: decoder.instruments[update.symbol].symbol, at: time)
             }
         }
-        episodes.absorb(engine.drainDetectorChanges(), now: time)
+        let changes = engine.drainDetectorChanges()
+        episodes.absorb(changes, now: time)
+        return Ingested(input: input, change: change, detector: changes)
     }
 
     /// ``ingest(_:at:)`` for a byte array.
-    public mutating func ingest(_ frame: [UInt8], at t: LocalTime) {
+    @discardableResult
+    public mutating func ingest(_ frame: [UInt8], at t: LocalTime) -> Ingested {
         frame.withUnsafeBufferPointer { ingest($0, at: t) }
     }
 
     /// Moves the clock to `t` without a frame (closes episodes whose deadline passed).
-    public mutating func advance(to t: Int64) {
+    @discardableResult
+    public mutating func advance(to t: Int64) -> [DetectorChange] {
         let time = max(t, lastTime ?? .min)
         engine.advance(to: time)
-        episodes.absorb(engine.drainDetectorChanges(), now: time)
+        let changes = engine.drainDetectorChanges()
+        episodes.absorb(changes, now: time)
         // Episodes still open are logged as they stand now, not as they started.
         for detector in engine.allDetectors { if let open = detector.open { episodes.refresh(open) } }
+        return changes
     }
 
     /// Every symbol's vector as of `t`.

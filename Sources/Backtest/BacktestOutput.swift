@@ -1,0 +1,143 @@
+import CascadeCore
+import Crypto
+import Execution
+import Foundation
+
+/// The files `cascade backtest` writes: `trades.csv` (one row per ladder), `fills.csv`, `decisions.jsonl`,
+/// `summary.json` and `summary.txt`. Byte-identical for the same inputs and configuration: no wall time, sorted keys.
+public enum BacktestOutput {
+    public static func files(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String]) -> [(name: String, text: String)] {
+        [("trades.csv", trades(r)), ("fills.csv", fills(r)), ("decisions.jsonl", decisions(r)),
+         ("summary.json", summaryJSON(r, configuration: configuration, paths: paths)), ("summary.txt", summaryText(r, configuration: configuration))]
+    }
+
+    public static func write(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String], to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (name, text) in files(r, configuration: configuration, paths: paths) {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
+        }
+    }
+
+    public static func configurationHash(_ configuration: BacktestConfiguration) -> String {
+        SHA256.hash(data: Data(configuration.canonicalJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func time(_ t: ExchangeTime?) -> String { t.map { UTCFormat.milliseconds($0.milliseconds) } ?? "" }
+    static func price(_ p: Price) -> String { FixedDecimal.format(p.units, digits: Price.digits) }
+    static func qty(_ q: Quantity) -> String { FixedDecimal.format(q.units, digits: Quantity.digits) }
+
+    static func trades(_ r: BacktestResult) -> String {
+        var out = "ladder,episode,symbol,side,opened,layers_placed,layers_filled,entry_qty,entry_avg,exit_qty,exit_avg,first_fill,last_fill,exit_reason,price_pnl,fees,funding,net\n"
+        for t in r.trades {
+            let entryAvg = t.entryQty.units > 0 ? price(Price(units: Int64(FixedDecimal.divideRoundingHalfEven(t.entryValue.units * 1_000_000, Int128(t.entryQty.units))))) : ""
+            let exitAvg = t.exitQty.units > 0 ? price(Price(units: Int64(FixedDecimal.divideRoundingHalfEven(t.exitValue.units * 1_000_000, Int128(t.exitQty.units))))) : ""
+            out += "\(t.ladder),\(t.episode),\(t.symbol),\(t.side),\(time(t.opened)),\(t.layersPlaced),\(t.layersFilled),\(qty(t.entryQty)),\(entryAvg),"
+            out += "\(qty(t.exitQty)),\(exitAvg),\(time(t.firstFill)),\(time(t.lastFill)),\(t.exitReason ?? ""),\(t.pricePnl),\(t.fees),\(t.funding),\(t.net)\n"
+        }
+        return out
+    }
+
+    static func fills(_ r: BacktestResult) -> String {
+        var out = "time,symbol,ladder,episode,role,side,price,qty,liquidity,fee,closed_pnl\n"
+        for f in r.fills {
+            out += "\(time(f.time)),\(f.symbol),\(f.ladder.map(String.init) ?? ""),\(f.episode ?? ""),\(f.role),\(f.side),\(price(f.price)),"
+            out += "\(qty(f.qty)),\(f.liquidity == .maker ? "maker" : "taker"),\(f.fee),\(f.closedPnl)\n"
+        }
+        return out
+    }
+
+    static func decisions(_ r: BacktestResult) -> String {
+        var out = ""
+        for d in r.decisions {
+            out += "{\"time\":\"\(time(d.time))\",\"symbol\":\(quote(d.symbol)),\"episode\":\(d.episode.map(quote) ?? "null"),"
+            out += "\"action\":\(quote(d.action)),\"reason\":\(quote(d.reason)),\"detail\":\(quote(d.detail))}\n"
+        }
+        return out
+    }
+
+    struct Totals {
+        var fills = 0, maker = 0, taker = 0, laddersFilled = 0, wins = 0, losses = 0
+        var fees = USDT.zero, funding = USDT.zero, pricePnl = USDT.zero, net = USDT.zero
+    }
+
+    static func totals(_ r: BacktestResult) -> Totals {
+        var t = Totals()
+        t.fills = r.fills.count
+        t.maker = r.fills.count { $0.liquidity == .maker }
+        t.taker = t.fills - t.maker
+        for trade in r.trades where trade.entryQty.units > 0 {
+            t.laddersFilled += 1
+            if trade.net.units > 0 { t.wins += 1 } else { t.losses += 1 }
+        }
+        for f in r.fills {
+            t.fees = t.fees + f.fee
+            t.pricePnl = t.pricePnl + f.closedPnl
+        }
+        t.funding = r.trades.reduce(USDT.zero) { $0 + $1.funding }
+        t.net = t.pricePnl - t.fees - t.funding
+        return t
+    }
+
+    static func summaryJSON(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String]) -> String {
+        let t = totals(r)
+        let counts = Dictionary(grouping: r.decisions, by: { "\($0.action).\($0.reason)" }).mapValues(\.count)
+        let agrees = r.venueWallet == r.engineWallet && r.venuePositions == r.enginePositions
+        func object(_ d: [String: Int]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }
+        func positions(_ d: [String: Int64]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }
+        var lines: [String] = []
+        lines.append("\"data\":[\(paths.map { quote(($0 as NSString).lastPathComponent) }.joined(separator: ","))]")
+        lines.append("\"clockOffsetsMs\":[\(r.clockOffsetsMs.map { $0.map(String.init) ?? "null" }.joined(separator: ","))]")
+        lines.append("\"configurationSha256\":\(quote(configurationHash(configuration)))")
+        lines.append("\"configuration\":\(configuration.canonicalJSON)")
+        lines.append("\"run\":\(r.run)")
+        lines.append("\"from\":\(quote(time(r.firstTime))),\"to\":\(quote(time(r.lastTime)))")
+        lines.append("\"frames\":\(r.frames),\"decodeErrors\":\(object(r.decodeErrors))")
+        lines.append("\"episodesDetected\":\(r.episodesDetected),\"ladders\":\(r.trades.count),\"laddersFilled\":\(t.laddersFilled)")
+        lines.append("\"wins\":\(t.wins),\"losses\":\(t.losses)")
+        lines.append("\"fills\":\(t.fills),\"makerFills\":\(t.maker),\"takerFills\":\(t.taker)")
+        lines.append("\"pricePnlUsdt\":\(quote("\(t.pricePnl)")),\"feesUsdt\":\(quote("\(t.fees)")),\"fundingUsdt\":\(quote("\(t.funding)")),\"netUsdt\":\(quote("\(t.net)"))")
+        lines.append("\"depositUsdt\":\(quote("\(r.deposit)")),\"walletUsdt\":\(quote("\(r.engineWallet)")),\"equityUsdt\":\(r.finalEquity.map { quote("\($0)") } ?? "null")")
+        lines.append("\"openPositions\":\(positions(r.enginePositions))")
+        lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
+        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall)")
+        lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
+        lines.append("\"venueNotices\":\(object(r.notices))")
+        lines.append("\"decisions\":\(object(counts))")
+        lines.append("\"riskMode\":\(quote(r.mode)),\"alarms\":[\(r.alarms.map(quote).joined(separator: ","))]")
+        return "{\n  " + lines.joined(separator: ",\n  ") + "\n}\n"
+    }
+
+    public static func summaryText(_ r: BacktestResult, configuration: BacktestConfiguration) -> String {
+        let t = totals(r)
+        let agrees = r.venueWallet == r.engineWallet && r.venuePositions == r.enginePositions
+        var out = "Cascade backtest (run \(r.run), configuration \(configurationHash(configuration).prefix(12)))\n"
+        out += "data \(time(r.firstTime)) → \(time(r.lastTime)), \(r.frames) frames\n"
+        out += "No placebo comparison yet: this summary is not evidence of an edge.\n"
+        out += "episodes detected \(r.episodesDetected), ladders \(r.trades.count), filled \(t.laddersFilled) (\(t.wins) won, \(t.losses) lost)\n"
+        out += "fills \(t.fills) (maker \(t.maker), taker \(t.taker))\n"
+        out += "price PnL \(t.pricePnl) USDT, fees \(t.fees), funding \(t.funding), net \(t.net) USDT\n"
+        out += "wallet \(r.engineWallet) USDT (deposit \(r.deposit)), equity \(r.finalEquity.map { "\($0)" } ?? "unknown: an open position has no mark")\n"
+        if !r.enginePositions.isEmpty { out += "open at the end: \(r.enginePositions.keys.sorted().map { "\($0) \(r.enginePositions[$0]!)" }.joined(separator: ", "))\n" }
+        out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")\n"
+        out += "risk mode at the end: \(r.mode)\n"
+        for alarm in r.alarms { out += "alarm: \(alarm)\n" }
+        if let n = r.notices["fundingNotSimulated"] { out += "funding not simulated \(n) times (the data could not price it)\n" }
+        return out
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+}

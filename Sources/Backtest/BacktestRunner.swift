@@ -1,0 +1,388 @@
+public import CascadeCore
+public import Execution
+import FeatureReplay
+import Features
+import MarketData
+import Recording
+import Simulation
+import BybitV5
+
+/// One fill of the account, attributed to its ladder.
+public struct BacktestFill: Sendable, Hashable {
+    public var time: ExchangeTime
+    public var symbol: String
+    public var ladder: UInt64?
+    public var episode: String?
+    /// E/T/X/P for our orders, `stopLoss`/`takeProfit` for the venue's position legs, `takeover` for the venue's.
+    public var role: String
+    public var side: Side
+    public var price: Price
+    public var qty: Quantity
+    public var liquidity: Liquidity
+    public var fee: USDT
+    /// The fill's price PnL when it closed part of the position (no fees).
+    public var closedPnl: USDT
+}
+
+/// One ladder traded, from its first decision to flat.
+public struct BacktestTrade: Sendable, Hashable {
+    public var ladder: UInt64
+    public var episode: String
+    public var symbol: String
+    public var side: Side
+    public var opened: ExchangeTime
+    public var layersPlaced: Int
+    public var layersFilled: Int
+    public var entryQty = Quantity.zero
+    public var entryValue = USDT.zero
+    public var exitQty = Quantity.zero
+    public var exitValue = USDT.zero
+    public var firstFill: ExchangeTime?
+    public var lastFill: ExchangeTime?
+    /// What closed the position (the role of the last closing fill), nil while open or never filled.
+    public var exitReason: String?
+    public var pricePnl = USDT.zero
+    public var fees = USDT.zero
+    public var funding = USDT.zero
+    public var net: USDT { pricePnl - fees - funding }
+}
+
+/// Everything a backtest produced.
+public struct BacktestResult: Sendable {
+    public var fills: [BacktestFill] = []
+    public var trades: [BacktestTrade] = []
+    public var decisions: [DecisionLogEntry] = []
+    public var frames = 0
+    public var firstTime: ExchangeTime?
+    public var lastTime: ExchangeTime?
+    public var episodesDetected = 0
+    public var commandsSent = 0
+    public var refusedOnCall = 0
+    public var notices: [String: Int] = [:]
+    public var journalEntries = 0
+    public var journalTransactions = 0
+    public var run: UInt64 = 0
+    public var engine: TradingEngine.Snapshot?
+    /// The engine's wallet and positions against the simulated venue's at the end (they must agree to the unit).
+    public var venueWallet = USDT.zero
+    public var engineWallet = USDT.zero
+    public var venuePositions: [String: Int64] = [:]
+    public var enginePositions: [String: Int64] = [:]
+    /// Equity at the last marks (nil: an open position without a mark).
+    public var finalEquity: USDT?
+    public var deposit = USDT.zero
+    public var clockOffsetsMs: [Int64?] = []
+    public var decodeErrors: [String: Int] = [:]
+    public var mode = "normal"
+    public var alarms: [String] = []
+}
+
+/// Why a backtest did not run.
+public struct BacktestError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The event-time driver: recordings (each file's clock moved onto the exchange's) → decoder → FeedState → features
+/// and detector → ``Execution/TradingEngine`` ⇄ ``Simulation/SimulatedExchange``, in process.
+///
+/// Timing (the same rules as `cascade sim`):
+/// - frames are replayed in corrected receive order; the venue sees each market event at its exchange time;
+/// - a command is decided at the exchange time of the latest event seen (a timer: the later of that and its
+///   deadline; a reaction to a report: the later of that and the report's delivery) and reaches the venue after the
+///   entry latency;
+/// - a venue report reaches the engine at its exchange time plus the acknowledgement latency, before any frame
+///   received later;
+/// - every step's journal entries are committed before its commands are sent.
+public struct BacktestRunner {
+    public let paths: [String]
+    public let configuration: BacktestConfiguration
+    public let journal: any OrderJournal
+    /// Called after every committed transaction with the journal (tests check what was committed before a send).
+    public var beforeSend: ((VenueCommand) -> Void)?
+    /// Called with each frame count; the CLI draws its progress bar from it.
+    public var progress: ((Int) -> Void)?
+
+    public init(paths: [String], configuration: BacktestConfiguration, journal: any OrderJournal) {
+        self.paths = paths
+        self.configuration = configuration
+        self.journal = journal
+    }
+
+    struct Pending {
+        var deliverAt: Int64
+        var order: Int
+        var report: ExecutionReport
+    }
+
+    /// The run's moving parts.
+    struct State {
+        var replay: FeatureReplay
+        var exchange: SimulatedExchange
+        var engine: TradingEngine
+        var pending: [Pending] = []
+        var pendingHead = 0
+        var ordinal = 0
+        var exchangeClock: Int64 = 0
+        var lastTick: Int64 = .min
+        var result = BacktestResult()
+        var trades: [UInt64: BacktestTrade] = [:]
+        var executions: Set<ExecutionID> = []
+    }
+
+    public func run() throws -> BacktestResult {
+        if configuration.engine.stopTrigger != .lastPrice {
+            // A mark or index trigger needs tickers in the data; refused rather than silently replaced by LastPrice.
+            let topics: [String: Int]
+            do { topics = try FrameInventory.topics(paths: paths) } catch { throw BacktestError("\(error)") }
+            guard topics.keys.contains(where: { $0.hasPrefix("tickers.") }) else {
+                throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
+            }
+        }
+        var options = ReplayOptions()
+        let offsets: [Int64?]
+        do { offsets = try ClockOffset.perSource(paths: paths) } catch { throw BacktestError("\(error)") }
+        options.clockCorrections = offsets.map { $0 ?? 0 }
+        var replayer: Replayer
+        do { replayer = try Replayer(paths: paths, options: options) } catch { throw BacktestError("\(error)") }
+        var state = State(replay: FeatureReplay(configuration: configuration.features),
+                          exchange: SimulatedExchange(deposit: configuration.deposit, settings: configuration.venue),
+                          engine: TradingEngine(configuration: configuration.engine))
+        state.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
+        state.result.deposit = configuration.deposit
+        let run: UInt64
+        do { run = try journal.nextRun() } catch { throw BacktestError("journal: \(error)") }
+        state.result.run = run
+        var started = false
+        var lastSecond: Int64 = .min
+        while let frame = try nextFrame(&replayer) {
+            let t = frame.localTime.nanoseconds / 1_000_000
+            if !started {
+                started = true
+                let step = state.engine.start(run: run, startingBalance: configuration.deposit, at: ExchangeTime(milliseconds: t),
+                                              instruments: state.replay.decoder.instruments)
+                try execute(step, &state)
+            }
+            try deliver(upTo: t, &state)
+            let ingested = state.replay.ingest(frame.bytes, at: frame.localTime)
+            state.result.frames += 1
+            if state.result.frames % 65_536 == 0 { progress?(state.result.frames) }
+            try market(ingested, &state)
+            // Episode ends are stamped at their deadlines: the detector is advanced once a second of receive time.
+            if t / 1_000 != lastSecond {
+                lastSecond = t / 1_000
+                for change in state.replay.advance(to: frame.localTime.nanoseconds) { try detector(change, &state) }
+            }
+        }
+        // End of data: commands still in flight reach the venue; no funding instant past the data is settled.
+        let end = state.exchangeClock
+        enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: end), settlingFunding: false), &state)
+        try deliver(upTo: .max, &state, timers: false)
+        finish(&state)
+        progress?(state.result.frames)
+        return state.result
+    }
+
+    func nextFrame(_ replayer: inout Replayer) throws -> (bytes: [UInt8], localTime: LocalTime)? {
+        do {
+            guard let frame = try replayer.next() else { return nil }
+            return (frame.bytes, frame.localTime)
+        } catch { throw BacktestError("\(error)") }
+    }
+
+    // MARK: - Steps
+
+    func market(_ ingested: FeatureReplay.Ingested, _ state: inout State) throws {
+        let instruments = state.replay.decoder.instruments
+        var reports: [ExecutionReport] = []
+        if case let .event(event)? = ingested.input {
+            if let time = event.exchangeTime {
+                state.exchangeClock = max(state.exchangeClock, time.milliseconds)
+                state.result.firstTime = state.result.firstTime ?? time
+                state.result.lastTime = ExchangeTime(milliseconds: state.exchangeClock)
+            }
+            if !ingested.change.isSteady {
+                reports += state.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: state.exchangeClock))
+            }
+            if let symbol = event.symbol { reports += state.exchange.on(event, instrument: instruments[symbol]) }
+            enqueue(reports, &state)
+            if case let .liquidations(list) = event {
+                for liquidation in list { try step(.liquidation(liquidation), &state) }
+            }
+        } else if !ingested.change.isSteady {
+            enqueue(state.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: state.exchangeClock)), &state)
+        }
+        for change in ingested.detector { try detector(change, &state) }
+    }
+
+    func detector(_ change: DetectorChange, _ state: inout State) throws {
+        if case .started = change { state.result.episodesDetected += 1 }
+        try step(.detector(change), &state)
+    }
+
+    /// Reports reach the engine at their time plus the acknowledgement latency, in that order; timers fire between.
+    func deliver(upTo t: Int64, _ state: inout State, timers: Bool = true) throws {
+        while true {
+            let nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+            let wake = timers ? state.engine.nextWakeup?.milliseconds : nil
+            if let wake, wake <= t, wake > state.lastTick || state.lastTick == .min, nextReport.map({ wake < $0 }) ?? true {
+                // One tick per deadline value: a deadline the tick did not clear waits for the next report.
+                state.lastTick = wake
+                try step(.tick, &state, now: max(state.exchangeClock, wake))
+                continue
+            }
+            guard let due = nextReport, due <= t else { return }
+            let pending = state.pending[state.pendingHead]
+            state.pendingHead += 1
+            if state.pendingHead > 4_096, state.pendingHead * 2 > state.pending.count {
+                state.pending.removeFirst(state.pendingHead)
+                state.pendingHead = 0
+            }
+            if pending.report.event.isNotice {
+                state.result.notices[noticeName(pending.report.event), default: 0] += 1
+                continue
+            }
+            record(pending.report, &state)
+            try step(.report(pending.report), &state, now: max(state.exchangeClock, pending.deliverAt))
+        }
+    }
+
+    func noticeName(_ event: ExecutionReport.Event) -> String {
+        switch event {
+        case .matchingSuspended: "matchingSuspended"
+        case .matchingResumed: "matchingResumed"
+        case .fundingNotSimulated: "fundingNotSimulated"
+        default: "other"
+        }
+    }
+
+    func enqueue(_ reports: [ExecutionReport], _ state: inout State) {
+        for report in reports {
+            let deliverAt = report.time.milliseconds + state.exchange.acknowledgementDelay()
+            state.ordinal += 1
+            let item = Pending(deliverAt: deliverAt, order: state.ordinal, report: report)
+            // Sorted by delivery time, first in first out among equals (insertion from the back: times rarely go back).
+            var index = state.pending.count
+            while index > state.pendingHead, state.pending[index - 1].deliverAt > deliverAt { index -= 1 }
+            state.pending.insert(item, at: index)
+        }
+    }
+
+    /// One engine input: its entries committed, then its commands sent, each call's answer fed back the same way.
+    func step(_ input: EngineInput, _ state: inout State, now: Int64? = nil) throws {
+        let at = ExchangeTime(milliseconds: now ?? state.exchangeClock)
+        let step = state.engine.handle(input, feed: state.replay.feed, instruments: state.replay.decoder.instruments, now: at)
+        try execute(step, &state)
+    }
+
+    func execute(_ step: EngineStep, _ state: inout State) throws {
+        guard !step.entries.isEmpty else { return }
+        do { try journal.commit(step.entries) } catch { throw BacktestError("journal: \(error)") }
+        state.result.journalEntries += step.entries.count
+        state.result.journalTransactions += 1
+        state.result.decisions.append(contentsOf: step.log)
+        noteTrades(step, &state)
+        for command in step.commands {
+            beforeSend?(command)
+            state.result.commandsSent += 1
+            let result: CallResult
+            switch state.exchange.send(command) {
+            case let .success(receipt): result = .sent(receipt.venueID)
+            case let .failure(rejection):
+                result = .refused(rejection)
+                state.result.refusedOnCall += 1
+            }
+            let answer = state.engine.handle(.call(command, result), feed: state.replay.feed, instruments: state.replay.decoder.instruments,
+                                             now: command.decidedAt)
+            try execute(answer, &state)
+        }
+    }
+
+    // MARK: - Trade list
+
+    func noteTrades(_ step: EngineStep, _ state: inout State) {
+        for case let .decision(decision) in step.entries {
+            for ladder in decision.ladders {
+                if state.trades[ladder.number] == nil {
+                    state.trades[ladder.number] = BacktestTrade(ladder: ladder.number, episode: ladder.episodeID, symbol: ladder.symbol,
+                                                                side: ladder.side, opened: ladder.opened, layersPlaced: 0, layersFilled: 0)
+                }
+                state.trades[ladder.number]?.layersPlaced = ladder.entries.count
+            }
+        }
+    }
+
+    /// Attributes a report's money to its ladder (before the engine applies it: the ladder is still the active one).
+    func record(_ report: ExecutionReport, _ state: inout State) {
+        guard let id = report.symbol else { return }
+        let instruments = state.replay.decoder.instruments
+        let symbol = instruments[id].symbol
+        let ladderNumber = state.engine.activeLadder[symbol]
+        switch report.event {
+        case let .filled(fill):
+            guard state.executions.insert(fill.executionID).inserted else { return }
+            let linkID = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }
+            let number = linkID.map(\.episode) ?? ladderNumber
+            let fillRole = role(of: fill, &state)
+            var ledger = state.engine.portfolio.ledgers[id] ?? PositionLedger(instrument: instruments[id])
+            let outcome = ledger.apply(side: fill.side, price: fill.price, qty: fill.qty, fee: fill.fee ?? .zero, at: report.time)
+            state.result.fills.append(BacktestFill(time: report.time, symbol: symbol, ladder: number,
+                                                   episode: number.flatMap { state.trades[$0]?.episode }, role: fillRole, side: fill.side,
+                                                   price: fill.price, qty: fill.qty, liquidity: fill.liquidity, fee: fill.fee ?? .zero,
+                                                   closedPnl: outcome.closedPnl))
+            guard let number, var trade = state.trades[number] else { return }
+            let value = instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero
+            if fill.side == trade.side {
+                trade.entryQty = trade.entryQty + fill.qty
+                trade.entryValue = trade.entryValue + value
+                if linkID?.role == .entry { trade.layersFilled = Set(state.result.fills.filter { $0.ladder == number && $0.role == "E" }.map(\.price)).count }
+            } else {
+                trade.exitQty = trade.exitQty + fill.qty
+                trade.exitValue = trade.exitValue + value
+                trade.exitReason = fillRole
+            }
+            trade.firstFill = trade.firstFill ?? report.time
+            trade.lastFill = report.time
+            trade.pricePnl = trade.pricePnl + outcome.closedPnl
+            trade.fees = trade.fees + (fill.fee ?? .zero)
+            state.trades[number] = trade
+        case let .funding(payment):
+            guard let number = ladderNumber else { return }
+            if var trade = state.trades[number] {
+                trade.funding = trade.funding + payment.amount
+                state.trades[number] = trade
+            }
+        default:
+            break
+        }
+    }
+
+    func role(of fill: Fill, _ state: inout State) -> String {
+        if let id = fill.clientID, let link = try? OrderLinkID(parsing: id.rawValue) { return String(link.role.rawValue) }
+        if let origin = state.engine.legOrigins[fill.venueID] { return "\(origin)" }
+        return "venue"
+    }
+
+    func finish(_ state: inout State) {
+        let instruments = state.replay.decoder.instruments
+        state.result.trades = state.trades.keys.sorted().map { state.trades[$0]! }
+        state.result.engine = state.engine.snapshot
+        state.result.engineWallet = state.engine.portfolio.wallet
+        var venueWallet = state.exchange.deposit
+        for id in state.exchange.symbols.keys.sorted() {
+            let ledger = state.exchange.symbols[venue: id].ledger
+            venueWallet = venueWallet + ledger.walletContribution
+            if ledger.size != 0 { state.result.venuePositions[instruments[id].symbol] = ledger.size }
+        }
+        state.result.venueWallet = venueWallet
+        for (id, ledger) in state.engine.portfolio.ledgers where ledger.size != 0 {
+            state.result.enginePositions[instruments[id].symbol] = ledger.size
+        }
+        var marks: [SymbolID: Price] = [:]
+        for (id, ticker) in state.replay.feed.tickers { if let mark = ticker.fields.markPrice { marks[id] = mark } }
+        state.result.finalEquity = state.engine.portfolio.equity(marks: marks)
+        state.result.decodeErrors = state.replay.decodeErrors
+        state.result.mode = state.engine.risk.memory.mode.rawValue
+        state.result.alarms = state.engine.alarms
+    }
+}

@@ -1,0 +1,115 @@
+public import CascadeCore
+
+/// One line of the decision log: every decision, including the decision not to trade, with its reason code.
+public struct DecisionLogEntry: Sendable, Hashable, Codable {
+    public var time: ExchangeTime
+    public var symbol: String
+    /// The detector's episode id (stable across restarts), when the decision is about one.
+    public var episode: String?
+    /// What was decided: `enter`, `skip`, `skipLayer`, `takeProfit`, `reprotect`, `flatten`, `cancelEntries`,
+    /// `timeExit`, `halt`, `reduce`, `resume`, `alarm`.
+    public var action: String
+    /// Why, as a stable code (`riskDenied.positionPerSymbol`, `breaker.bookStale`, `entryTTL`, …).
+    public var reason: String
+    /// Human detail (prices, limits).
+    public var detail: String
+
+    public init(time: ExchangeTime, symbol: String, episode: String?, action: String, reason: String, detail: String = "") {
+        self.time = time
+        self.symbol = symbol
+        self.episode = episode
+        self.action = action
+        self.reason = reason
+        self.detail = detail
+    }
+}
+
+/// A new order the engine commits to before sending it.
+public struct OrderIntent: Sendable, Hashable, Codable {
+    public var linkID: String
+    public var symbol: String
+    public var spec: OrderSpec
+    public var ladder: UInt64
+}
+
+/// A command to send, its symbol named (ids are per process; names survive restarts).
+public struct JournaledCommand: Sendable, Hashable, Codable {
+    public var symbol: String
+    public var decidedAt: ExchangeTime
+    public var action: VenueCommand.Action
+}
+
+/// One decision: the log lines, the orders it commits to, the commands it sends and the state it leaves. Applied
+/// the same way when it is made and when the journal is replayed, so a restart rebuilds exactly the state it left.
+public struct Decision: Sendable, Hashable, Codable {
+    public var time: ExchangeTime
+    public var log: [DecisionLogEntry] = []
+    public var intents: [OrderIntent] = []
+    public var commands: [JournaledCommand] = []
+    /// Ladders after the decision (new or changed), whole.
+    public var ladders: [Ladder] = []
+    /// The risk state after the decision, when it changed.
+    public var risk: RiskState?
+    public var alarms: [String] = []
+
+    public init(time: ExchangeTime) { self.time = time }
+    public var isEmpty: Bool { log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk == nil && alarms.isEmpty }
+}
+
+/// What the venue answered to a command when it was sent (an answer on the call, before any stream report).
+public enum CallResult: Sendable, Hashable, Codable {
+    /// Accepted for processing (a submitted order's venue id, when the venue gives one).
+    case sent(VenueOrderID?)
+    /// Refused on the call.
+    case refused(Rejection)
+    /// No answer (transport failure): the order is *unknown* until the venue says.
+    case transportError
+}
+
+/// The journal's unit: applied in order, entries rebuild the engine.
+public enum JournalEntry: Sendable, Hashable, Codable {
+    /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
+    case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
+    case decision(Decision)
+    /// A venue report, with its symbol's name.
+    case report(symbol: String?, ExecutionReport)
+    /// The answer on the call to command `index` of the decision committed before it.
+    case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
+}
+
+/// Why the journal could not be written or read. The engine stops: nothing is sent without a committed entry.
+public struct JournalError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Where decisions are committed before any command leaves. One call to ``commit(_:)`` is one transaction:
+/// durable (for the SQLite journal) before it returns.
+public protocol OrderJournal: AnyObject {
+    func commit(_ entries: [JournalEntry]) throws(JournalError)
+    /// Every entry, in commit order.
+    func entries() throws(JournalError) -> [JournalEntry]
+    /// The next run number (one more than the last `started` entry's, 1 for a new journal).
+    func nextRun() throws(JournalError) -> UInt64
+}
+
+/// The backtest's journal: entries kept in memory, in order. Same contract, no durability.
+public final class InMemoryJournal: OrderJournal {
+    public private(set) var stored: [JournalEntry] = []
+    /// Transactions committed (one per ``commit(_:)``).
+    public private(set) var transactions = 0
+    public init() {}
+    public func commit(_ entries: [JournalEntry]) throws(JournalError) {
+        stored.append(contentsOf: entries)
+        transactions += 1
+    }
+    public func entries() throws(JournalError) -> [JournalEntry] { stored }
+    public func nextRun() throws(JournalError) -> UInt64 { Self.nextRun(after: stored) }
+
+    /// One more than the highest run started in `entries`.
+    public static func nextRun(after entries: [JournalEntry]) -> UInt64 {
+        var last: UInt64 = 0
+        for case let .started(run, _, _, _) in entries { last = max(last, run) }
+        return last + 1
+    }
+}

@@ -1,0 +1,525 @@
+public import CascadeCore
+import Features
+public import MarketData
+import Strategy
+
+/// A decision being made: ladders changed so far (read back before the committed state), orders and commands.
+struct DecisionBuilder {
+    var decision: Decision
+    var changed: [UInt64: Ladder] = [:]
+    var commands: [VenueCommand] = []
+
+    init(time: ExchangeTime) { decision = Decision(time: time) }
+
+    mutating func log(_ symbol: String, _ episode: String?, _ action: String, _ reason: String, _ detail: String = "") {
+        decision.log.append(DecisionLogEntry(time: decision.time, symbol: symbol, episode: episode, action: action, reason: reason,
+                                             detail: detail))
+    }
+
+    mutating func send(_ action: VenueCommand.Action, symbol: String, id: SymbolID) {
+        decision.commands.append(JournaledCommand(symbol: symbol, decidedAt: decision.time, action: action))
+        commands.append(VenueCommand(symbol: id, decidedAt: decision.time, action: action))
+    }
+}
+
+extension TradingEngine {
+    /// One input at `now` (the exchange time of the latest market event the caller has seen; for a timer, the
+    /// later of that and the deadline). `feed` and `instruments` are the market as of now.
+    public mutating func handle(_ input: EngineInput, feed: FeedState, instruments: InstrumentTable, now: ExchangeTime) -> EngineStep {
+        var step = EngineStep()
+        var b = DecisionBuilder(time: now)
+        switch input {
+        case let .detector(.started(episode)):
+            decideEntry(episode, &b, feed: feed, instruments: instruments)
+        case let .detector(.ended(episode)):
+            if configuration.cancelEntriesAtEpisodeEnd, let n = activeLadder[episode.symbol], var ladder = ladders[n],
+               ladder.episodeID == episode.id, !ladder.entriesClosed {
+                closeEntries(&ladder, reason: "episodeEnded", &b, instruments: instruments)
+                put(ladder, &b, instruments: instruments)
+            }
+        case let .liquidation(liquidation):
+            let symbol = instruments[liquidation.symbol].symbol
+            lastLiquidation[symbol] = liquidation
+            reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
+        case let .report(report):
+            let symbol = report.symbol.map { instruments[$0].symbol }
+            let entry = JournalEntry.report(symbol: symbol, report)
+            apply(entry, instruments: instruments)
+            step.entries.append(entry)
+            react(to: report, symbol: symbol, &b, feed: feed, instruments: instruments)
+        case let .call(command, result):
+            let symbol = instruments[command.symbol].symbol
+            let entry = JournalEntry.call(symbol: symbol, action: command.action, result: result, at: now)
+            apply(entry, instruments: instruments)
+            step.entries.append(entry)
+            if case let .refused(rejection) = result { reactToRefusal(command, rejection, symbol: symbol, &b, feed: feed, instruments: instruments) }
+        case .tick:
+            timers(&b, feed: feed, instruments: instruments)
+        case let .control(command):
+            control(command, &b, instruments: instruments)
+        }
+        if !input.isMarket { lossLimits(&b, feed: feed, instruments: instruments) }
+        b.decision.ladders = b.changed.keys.sorted().map { b.changed[$0]! }
+        if !b.decision.isEmpty {
+            let entry = JournalEntry.decision(b.decision)
+            apply(entry, instruments: instruments)
+            step.entries.append(entry)
+            step.commands = b.commands
+        }
+        return step
+    }
+
+    // MARK: - Entries
+
+    mutating func decideEntry(_ episode: CascadeEpisode, _ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) {
+        let symbol = episode.symbol
+        let now = b.decision.time
+        func skip(_ reason: String, _ detail: String = "") { b.log(symbol, episode.id, "skip", reason, detail) }
+        guard episode.source == configuration.liquidationSource else {
+            return skip("source.\(episode.source.rawValue)", "trading \(configuration.liquidationSource.rawValue) episodes")
+        }
+        if let symbols = configuration.symbols, !symbols.contains(symbol) { return skip("symbolNotTraded") }
+        guard let id = instruments.lookup(symbol), let rules = instruments[id].rules else { return skip("noInstrumentRules") }
+        if risk.memory.mode != .normal { return skip("mode.\(risk.memory.mode.rawValue)", risk.reason ?? "") }
+        if !privateStreamUp { return skip("breaker.privateStreamDown") }
+        if activeLadder[symbol] != nil { return skip("ladderActive") }
+        if positionSize(symbol) != 0 { return skip("positionOpen") }
+        if let denial = breaker(symbol, id, feed: feed, now: now) { return skip(denial.code, denial.detail) }
+        guard let book = feed.deepestBook(id, syncedOnly: true), let bid = book.bestBid, let ask = book.bestAsk else {
+            return skip("breaker.noBook")
+        }
+        guard let equity = portfolio.equity(marks: marks(feed)) else { return skip("risk.noEquity") }
+        let plan = LadderPlanner.plan(liquidated: episode.side, bestBid: bid.price, bestAsk: ask.price, offsets: configuration.offsetsBps,
+                                      notional: configuration.layerNotional, rules: rules)
+        for skipped in plan.skipped {
+            b.log(symbol, episode.id, "skipLayer", "layer.\(skipped.reason)", "δ=\(configuration.offsetsBps[skipped.index])bps")
+        }
+        guard let side = plan.layers.first?.side else { return skip("noLayer") }
+        let stop: Price
+        do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: plan.layers.map(\.price), stopBps: configuration.stopBps, rules: rules) }
+        catch { return skip("stopOutOfRange", "\(error)") }
+        var ladder = Ladder(number: ladderCount + 1, episodeID: episode.id, symbol: symbol, side: side, stopPrice: stop, opened: now,
+                            lastDecisionMid2: bid.price.units + ask.price.units,
+                            entryDeadline: ExchangeTime(milliseconds: now.milliseconds + configuration.entryTTLMilliseconds))
+        let placed = placeLayers(plan.layers, in: &ladder, id: id, instrument: instruments[id], equity: equity, newEpisode: true, &b,
+                                 feed: feed, instruments: instruments)
+        guard placed > 0 else { return skip("noLayerWithinRisk") }
+        var state = b.decision.risk ?? risk
+        var engine = RiskEngine(limits: configuration.limits)
+        engine.memory = state.memory
+        engine.recordEpisodeStart(at: now.milliseconds * 1_000_000)
+        state.memory = engine.memory
+        b.decision.risk = state
+        b.log(symbol, episode.id, "enter", "episodeStarted",
+              "ladder \(ladder.number) \(side) \(placed) layers, stop \(instruments[id].format(stop)), liquidated \(episode.side)")
+        b.changed[ladder.number] = ladder
+    }
+
+    /// Risk-checks and places `layers` (counting each placed layer as filled for the next), returning how many.
+    mutating func placeLayers(_ layers: [LadderLayer], in ladder: inout Ladder, id: SymbolID, instrument: Instrument, equity: USDT,
+                              newEpisode: Bool, _ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) -> Int {
+        var exposure = exposure(feed: feed, instruments: instruments)
+        exposure.episodeNotional = ladder.placedNotional
+        var engine = RiskEngine(limits: configuration.limits)
+        engine.memory = (b.decision.risk ?? risk).memory
+        var placed = 0
+        for layer in layers {
+            let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
+            if let denial = engine.check(symbol: id, side: layer.side, notional: notional, isNewEpisode: newEpisode && placed == 0,
+                                         exposure: exposure, equity: equity, now: b.decision.time.milliseconds * 1_000_000) {
+                b.log(ladder.symbol, ladder.episodeID, "skipLayer", denial.code, "δ=\(layer.offsetBps)bps \(denial)")
+                continue
+            }
+            guard let linkID = try? OrderLinkID(node: configuration.node, run: run, episode: ladder.number, role: .entry,
+                                                layer: ladder.nextLayer, attempt: 0) else {
+                b.log(ladder.symbol, ladder.episodeID, "skipLayer", "orderLinkIdOutOfRange")
+                continue
+            }
+            ladder.nextLayer += 1
+            let protection = Protection(stopLoss: ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger), mode: .full)
+            let spec = OrderSpec(side: layer.side, type: .limit, timeInForce: .postOnly, price: layer.price, qty: layer.qty,
+                                 protection: protection)
+            submit(linkID, spec, ladder: ladder, id: id, &b)
+            ladder.entries.append(linkID.description)
+            ladder.placedNotional = ladder.placedNotional + notional
+            exposure.episodeNotional = exposure.episodeNotional + notional
+            exposure.restingLayers += 1
+            if layer.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
+            else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
+            placed += 1
+        }
+        return placed
+    }
+
+    /// Later liquidations of an episode being entered: re-plan when the mid moved further, under the episode cap.
+    mutating func reevaluate(_ symbol: String, _ liquidation: Liquidation, _ b: inout DecisionBuilder, feed: FeedState,
+                             instruments: InstrumentTable) {
+        guard configuration.maxDecisionsPerEpisode > 1, let n = activeLadder[symbol], var ladder = ladders[n], !ladder.entriesClosed,
+              ladder.decisions < configuration.maxDecisionsPerEpisode, risk.memory.mode == .normal,
+              positionSize(symbol) == 0 || ladder.filled,
+              let id = instruments.lookup(symbol), let rules = instruments[id].rules,
+              let book = feed.deepestBook(id, syncedOnly: true), let bid = book.bestBid, let ask = book.bestAsk else { return }
+        let mid2 = bid.price.units + ask.price.units
+        // The cascade must have pushed the mid further in its direction by the configured move.
+        let moved = ladder.side == .buy ? ladder.lastDecisionMid2 - mid2 : mid2 - ladder.lastDecisionMid2
+        guard Int128(moved) * 10_000 >= Int128(configuration.reevaluateMoveBps) * Int128(ladder.lastDecisionMid2) else { return }
+        if let denial = breaker(symbol, id, feed: feed, now: b.decision.time) {
+            return b.log(symbol, ladder.episodeID, "skip", denial.code, denial.detail)
+        }
+        guard let equity = portfolio.equity(marks: marks(feed)) else { return b.log(symbol, ladder.episodeID, "skip", "risk.noEquity") }
+        let liquidated: PositionSide = ladder.side == .buy ? .long : .short
+        let plan = LadderPlanner.plan(liquidated: liquidated, bestBid: bid.price, bestAsk: ask.price, offsets: configuration.offsetsBps,
+                                      notional: configuration.layerNotional, rules: rules)
+        // Only prices the ladder does not rest at already, and never beyond its stop.
+        let resting = Set(liveOrders(ladder.entries).compactMap { order($0)?.spec.price })
+        let layers = plan.layers.filter { !resting.contains($0.price) && (ladder.side == .buy ? $0.price > ladder.stopPrice : $0.price < ladder.stopPrice) }
+        ladder.decisions += 1
+        ladder.lastDecisionMid2 = mid2
+        let placed = placeLayers(layers, in: &ladder, id: id, instrument: instruments[id], equity: equity, newEpisode: false, &b,
+                                 feed: feed, instruments: instruments)
+        b.log(symbol, ladder.episodeID, placed > 0 ? "enter" : "skip", placed > 0 ? "reevaluated" : "reevaluatedNoLayer",
+              "decision \(ladder.decisions), \(placed) more layers")
+        b.changed[ladder.number] = ladder
+        _ = liquidation
+    }
+
+    // MARK: - Reactions to the venue
+
+    mutating func react(to report: ExecutionReport, symbol: String?, _ b: inout DecisionBuilder, feed: FeedState,
+                        instruments: InstrumentTable) {
+        guard let symbol, let n = activeLadder[symbol], var ladder = b.changed[n] ?? ladders[n],
+              let id = instruments.lookup(symbol) else { return }
+        let size = positionSize(symbol)
+        switch report.event {
+        case let .filled(fill):
+            let role = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }?.role
+            if role == .entry, ladder.entries.contains(fill.clientID!.rawValue) {
+                ladder.filled = true
+                if ladder.exitDeadline == nil {
+                    ladder.exitDeadline = ExchangeTime(milliseconds: report.time.milliseconds + configuration.maxHoldMilliseconds)
+                }
+                if size != 0 {
+                    if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
+                    placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
+                }
+            }
+            if size == 0, ladder.filled {
+                let why = role == .takeProfit ? "takeProfit" : role == .timeExit ? "timeExit" : role == .protect ? "flattened"
+                    : legOrigins[fill.venueID].map { "\($0)" } ?? "positionClosed"
+                b.log(symbol, ladder.episodeID, "closed", why, "at \(instruments[id].format(fill.price))")
+                if !ladder.entriesClosed { closeEntries(&ladder, reason: "positionClosed", &b, instruments: instruments) }
+                cancelLive([ladder.takeProfit].compactMap { $0 }, symbol: symbol, id: id, &b)
+            }
+        case let .position(p):
+            if p.size.units != 0, ladder.filled {
+                if p.stopLoss != nil {
+                    ladder.unprotectedSince = nil
+                    ladder.reprotectSent = false
+                } else if !ladder.reprotectSent {
+                    // The position has no stop on the exchange: put it back, loudly.
+                    ladder.reprotectSent = true
+                    let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
+                    b.send(.setTradingStop(stop), symbol: symbol, id: id)
+                    b.decision.alarms.append("\(symbol): position without a stop; re-protecting")
+                    b.log(symbol, ladder.episodeID, "reprotect", "stopMissing", "stop \(instruments[id].format(ladder.stopPrice))")
+                } else {
+                    flatten(&ladder, reason: "stopNotConfirmed", id: id, feed: feed, instruments: instruments, &b)
+                }
+            }
+        case let .cancelled(c):
+            guard let linkID = c.clientID?.rawValue else { break }
+            if linkID == ladder.takeProfit, c.cancellation.reason == .postOnlyWouldTakeLiquidity, size != 0 {
+                // The take-profit would have crossed when it arrived: send it again IOC (it takes at its price or better).
+                placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, forceIOC: true)
+            } else if ladder.exits.contains(linkID) || ladder.protects.contains(linkID), size != 0 {
+                exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
+            }
+        default:
+            break
+        }
+        closeIfDone(&ladder, size: positionSize(symbol), &b)
+        put(ladder, &b, instruments: instruments)
+    }
+
+    mutating func reactToRefusal(_ command: VenueCommand, _ rejection: Rejection, symbol: String, _ b: inout DecisionBuilder,
+                                 feed: FeedState, instruments: InstrumentTable) {
+        guard let n = activeLadder[symbol], var ladder = b.changed[n] ?? ladders[n] else { return }
+        let size = positionSize(symbol)
+        switch command.action {
+        case let .submit(id?, _):
+            b.log(symbol, ladder.episodeID, "refused", "venue.\(rejection.reason)", id.rawValue)
+            if ladder.exits.contains(id.rawValue) || ladder.protects.contains(id.rawValue), size != 0 {
+                exitAgain(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b)
+            }
+        case .setTradingStop:
+            // The stop could not be put back: close the position instead.
+            if size != 0 { flatten(&ladder, reason: "reprotectRefused", id: command.symbol, feed: feed, instruments: instruments, &b) }
+        default:
+            break
+        }
+        closeIfDone(&ladder, size: size, &b)
+        put(ladder, &b, instruments: instruments)
+    }
+
+    // MARK: - Timers and control
+
+    mutating func timers(_ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) {
+        let now = b.decision.time
+        for n in activeLadder.values.sorted() {
+            guard var ladder = b.changed[n] ?? ladders[n], let id = instruments.lookup(ladder.symbol) else { continue }
+            if !ladder.entriesClosed, now >= ladder.entryDeadline {
+                closeEntries(&ladder, reason: "entryTTL", &b, instruments: instruments)
+            }
+            let size = positionSize(ladder.symbol)
+            if let exit = ladder.exitDeadline, now >= exit, size != 0, !hasLiveOrder(ladder.exits), ladder.exitAttempts == 0 {
+                b.log(ladder.symbol, ladder.episodeID, "timeExit", "maxHold", "held since the first fill")
+                if !ladder.entriesClosed { closeEntries(&ladder, reason: "timeExit", &b, instruments: instruments) }
+                cancelLive([ladder.takeProfit].compactMap { $0 }, symbol: ladder.symbol, id: id, &b)
+                exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
+            }
+            closeIfDone(&ladder, size: size, &b)
+            put(ladder, &b, instruments: instruments)
+        }
+    }
+
+    mutating func control(_ command: ControlCommand, _ b: inout DecisionBuilder, instruments: InstrumentTable) {
+        switch command {
+        case .resume:
+            var state = b.decision.risk ?? risk
+            guard state.memory.mode != .normal else { return }
+            state.memory.mode = .normal
+            state.reason = nil
+            // The loss is counted afresh from here.
+            state.dayStartEquity = nil
+            state.day = nil
+            state.peakEquity = nil
+            b.decision.risk = state
+            b.log("*", nil, "resume", "operator")
+        case let .halt(reason):
+            setMode(.halted, reason: "operator: \(reason)", &b, instruments: instruments)
+        case let .privateStream(up):
+            privateStreamUp = up
+        }
+    }
+
+    /// Daily loss (UTC day, at mark, fees and funding included) → REDUCING; drawdown from peak → HALTED.
+    mutating func lossLimits(_ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) {
+        guard let equity = portfolio.equity(marks: marks(feed)) else { return }
+        var state = b.decision.risk ?? risk
+        let before = state
+        let day = b.decision.time.milliseconds - ((b.decision.time.milliseconds % 86_400_000) + 86_400_000) % 86_400_000
+        if state.day != day || state.dayStartEquity == nil {
+            state.day = day
+            state.dayStartEquity = equity
+        }
+        if state.peakEquity.map({ equity > $0 }) ?? true { state.peakEquity = equity }
+        if state != before { b.decision.risk = state }
+        if state.memory.mode != .halted, let peak = state.peakEquity, let limit = configuration.maxDrawdown.value(equity: peak),
+           (peak - equity).units >= limit {
+            setMode(.halted, reason: "maxDrawdown: \(peak - equity) from peak \(peak)", &b, instruments: instruments)
+        } else if state.memory.mode == .normal, let start = state.dayStartEquity, let limit = configuration.dailyLoss.value(equity: start),
+                  (start - equity).units >= limit {
+            setMode(.reducing, reason: "dailyLoss: \(start - equity) since the UTC day began", &b, instruments: instruments)
+        }
+    }
+
+    mutating func setMode(_ mode: RiskEngine.Mode, reason: String, _ b: inout DecisionBuilder, instruments: InstrumentTable) {
+        var state = b.decision.risk ?? risk
+        guard state.memory.mode != mode else { return }
+        state.memory.mode = mode
+        state.reason = reason
+        b.decision.risk = state
+        b.decision.alarms.append("\(mode.rawValue): \(reason)")
+        b.log("*", nil, mode == .halted ? "halt" : "reduce", reason)
+        // No new exposure: every resting entry goes; positions keep their exchange-side stops and exits.
+        for n in activeLadder.values.sorted() {
+            guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed else { continue }
+            closeEntries(&ladder, reason: "mode.\(mode.rawValue)", &b, instruments: instruments)
+            put(ladder, &b, instruments: instruments)
+        }
+    }
+
+    // MARK: - Orders
+
+    func submitID(_ ladder: Ladder, _ role: OrderRole, attempt: UInt64) -> OrderLinkID? {
+        try? OrderLinkID(node: configuration.node, run: run, episode: ladder.number, role: role, layer: 0, attempt: attempt)
+    }
+
+    mutating func submit(_ linkID: OrderLinkID, _ spec: OrderSpec, ladder: Ladder, id: SymbolID, _ b: inout DecisionBuilder) {
+        b.decision.intents.append(OrderIntent(linkID: linkID.description, symbol: ladder.symbol, spec: spec, ladder: ladder.number))
+        b.send(.submit(linkID.clientOrderID, spec), symbol: ladder.symbol, id: id)
+    }
+
+    /// Cancels the ladder's entries still open, by id (never a cancel-all: it would take the stop with them).
+    mutating func closeEntries(_ ladder: inout Ladder, reason: String, _ b: inout DecisionBuilder, instruments: InstrumentTable) {
+        ladder.entriesClosed = true
+        guard let id = instruments.lookup(ladder.symbol) else { return }
+        let live = liveOrders(ladder.entries)
+        cancelLive(live, symbol: ladder.symbol, id: id, &b)
+        b.log(ladder.symbol, ladder.episodeID, "cancelEntries", reason, "\(live.count) open")
+    }
+
+    mutating func cancelLive(_ ids: [String], symbol: String, id: SymbolID, _ b: inout DecisionBuilder) {
+        for linkID in liveOrders(ids) {
+            guard let order = order(linkID), !order.cancelRequested, let clientID = try? ClientOrderID(linkID) else { continue }
+            b.send(.cancel(.client(clientID)), symbol: symbol, id: id)
+        }
+    }
+
+    /// The take-profit for the position now: a reduce-only PostOnly limit (IOC if it would cross), amended as layers fill.
+    mutating func placeTakeProfit(_ ladder: inout Ladder, id: SymbolID, feed: FeedState, instruments: InstrumentTable,
+                                  _ b: inout DecisionBuilder, forceIOC: Bool = false) {
+        guard let rules = instruments[id].rules, let ledger = ledger(ladder.symbol), let average = ledger.averageEntryPrice else { return }
+        let qty = Quantity(units: abs(ledger.size))
+        guard let price = try? ProtectionPlanner.takeProfit(side: ladder.side, averageEntry: average, takeProfitBps: configuration.takeProfitBps,
+                                                            rules: rules) else {
+            b.decision.alarms.append("\(ladder.symbol): take-profit price out of range")
+            return b.log(ladder.symbol, ladder.episodeID, "takeProfit", "priceOutOfRange")
+        }
+        let exitSide = ladder.side.opposite
+        let book = feed.deepestBook(id, syncedOnly: true)
+        let crosses = exitSide == .sell ? book?.bestBid.map { price <= $0.price } ?? false : book?.bestAsk.map { price >= $0.price } ?? false
+        if !forceIOC, let current = ladder.takeProfit, let order = order(current), !order.phase.isTerminal, order.phase != .unknown,
+           let clientID = try? ClientOrderID(current) {
+            let total = order.filledQty + qty
+            guard total != order.qty || order.spec.price != price else { return }
+            b.send(.amend(.client(clientID), OrderAmendment(qty: total == order.qty ? nil : total, price: order.spec.price == price ? nil : price)),
+                   symbol: ladder.symbol, id: id)
+            b.log(ladder.symbol, ladder.episodeID, "takeProfit", "amended", "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
+            return
+        }
+        guard ladder.takeProfitAttempts < 8, let linkID = submitID(ladder, .takeProfit, attempt: ladder.takeProfitAttempts) else {
+            return b.log(ladder.symbol, ladder.episodeID, "takeProfit", "attemptsExhausted", "the time exit closes the position")
+        }
+        ladder.takeProfitAttempts += 1
+        let tif: TimeInForce = crosses || forceIOC ? .immediateOrCancel : .postOnly
+        submit(linkID, .limit(exitSide, price: price, qty: qty, timeInForce: tif, reduceOnly: true), ladder: ladder, id: id, &b)
+        ladder.takeProfit = linkID.description
+        b.log(ladder.symbol, ladder.episodeID, "takeProfit", tif == .postOnly ? "placed" : "placedIOC",
+              "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
+    }
+
+    /// A time exit (or its next attempt): reduce-only IOC through the touch; past the attempts, HALTED with an alarm.
+    mutating func exitAgain(_ ladder: inout Ladder, id: SymbolID, feed: FeedState, instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+        let size = positionSize(ladder.symbol)
+        guard size != 0 else { return }
+        guard ladder.exitAttempts < UInt64(configuration.timeExitMaxAttempts) else {
+            ladder.exitAttempts += 1
+            return setMode(.halted, reason: "\(ladder.symbol): time exit failed \(configuration.timeExitMaxAttempts) times", &b,
+                           instruments: instruments)
+        }
+        guard let linkID = submitID(ladder, .timeExit, attempt: ladder.exitAttempts) else { return }
+        ladder.exitAttempts += 1
+        let spec = exitOrder(size: size, id: id, feed: feed, instruments: instruments)
+        submit(linkID, spec, ladder: ladder, id: id, &b)
+        ladder.exits.append(linkID.description)
+        b.log(ladder.symbol, ladder.episodeID, "timeExit", "attempt\(ladder.exitAttempts)",
+              spec.price.map { "IOC at \(instruments[id].format($0))" } ?? "market")
+    }
+
+    /// Closes a position whose stop cannot be confirmed.
+    mutating func flatten(_ ladder: inout Ladder, reason: String, id: SymbolID, feed: FeedState, instruments: InstrumentTable,
+                          _ b: inout DecisionBuilder) {
+        let size = positionSize(ladder.symbol)
+        guard size != 0, !hasLiveOrder(ladder.protects), let linkID = submitID(ladder, .protect, attempt: UInt64(ladder.protects.count)) else { return }
+        if !ladder.entriesClosed { closeEntries(&ladder, reason: reason, &b, instruments: instruments) }
+        let spec = exitOrder(size: size, id: id, feed: feed, instruments: instruments)
+        submit(linkID, spec, ladder: ladder, id: id, &b)
+        ladder.protects.append(linkID.description)
+        b.decision.alarms.append("\(ladder.symbol): flattening, \(reason)")
+        b.log(ladder.symbol, ladder.episodeID, "flatten", reason)
+    }
+
+    /// Reduce-only IOC limit `timeExitSlippageBps` through the touch; a market order when no book prices it.
+    func exitOrder(size: Int64, id: SymbolID, feed: FeedState, instruments: InstrumentTable) -> OrderSpec {
+        let side: Side = size > 0 ? .sell : .buy
+        let qty = Quantity(units: abs(size))
+        guard let rules = instruments[id].rules, let book = feed.deepestBook(id, syncedOnly: true),
+              let touch = side == .sell ? book.bestBid?.price : book.bestAsk?.price else {
+            return .market(side, qty: qty, reduceOnly: true)
+        }
+        let bps = Int128(configuration.timeExitSlippageBps)
+        let scaled = Int128(touch.units) * (side == .sell ? 10_000 - bps : 10_000 + bps)
+        let tick = Int128(rules.tickSize.units)
+        // Rounded towards the touch: never more slippage than allowed.
+        let ticks = side == .sell ? -floorDivide(-scaled, 10_000 * tick) : floorDivide(scaled, 10_000 * tick)
+        return .limit(side, price: Price(units: Int64(ticks * tick)), qty: qty, timeInForce: .immediateOrCancel, reduceOnly: true)
+    }
+
+    mutating func closeIfDone(_ ladder: inout Ladder, size: Int64, _ b: inout DecisionBuilder) {
+        guard !ladder.closed, size == 0, ladder.entriesClosed || ladder.filled else { return }
+        let pendingIntents = Set(b.decision.intents.map(\.linkID))
+        guard !hasLiveOrder(ladder.orderIDs), ladder.orderIDs.allSatisfy({ !pendingIntents.contains($0) }) else { return }
+        if !ladder.entriesClosed { ladder.entriesClosed = true }
+        ladder.closed = true
+        b.log(ladder.symbol, ladder.episodeID, "ladderClosed", ladder.filled ? "flat" : "unfilled")
+    }
+
+    func put(_ ladder: Ladder, _ b: inout DecisionBuilder, instruments: InstrumentTable) {
+        if ladders[ladder.number] != ladder || b.changed[ladder.number] != nil { b.changed[ladder.number] = ladder }
+    }
+
+    // MARK: - Breakers and exposure
+
+    struct BreakerDenial {
+        var code: String
+        var detail: String
+    }
+
+    func breaker(_ symbol: String, _ id: SymbolID, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
+        let settings = configuration.breakers
+        guard let book = feed.deepestBook(id, syncedOnly: true) else { return BreakerDenial(code: "breaker.noBook", detail: "") }
+        if !feed.isTrusted(id, depth: book.depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
+        if let t = book.lastExchangeTime, now.milliseconds - t.milliseconds > settings.maxBookAgeMilliseconds {
+            return BreakerDenial(code: "breaker.bookStale", detail: "\(now.milliseconds - t.milliseconds) ms old")
+        }
+        let ticker = feed.tickers[id]?.fields
+        if let limit = settings.maxMarkLastDivergenceBps, let mark = ticker?.markPrice, let last = ticker?.lastPrice, last.units > 0,
+           Int128(abs(mark.units - last.units)) * 10_000 > Int128(limit) * Int128(last.units) {
+            return BreakerDenial(code: "breaker.markLastDivergence", detail: "mark \(mark.units) last \(last.units)")
+        }
+        if let next = ticker?.nextFundingTime, abs(next.milliseconds - now.milliseconds) < settings.fundingNoTradeMilliseconds {
+            return BreakerDenial(code: "breaker.fundingWindow", detail: "funding at \(next)")
+        }
+        if let rank = positions[symbol]?.adlRankIndicator, rank >= settings.maxAdlRank {
+            return BreakerDenial(code: "breaker.adlRank", detail: "adlRankIndicator \(rank)")
+        }
+        if postOnlyOutcomes.count >= settings.postOnlyWindow,
+           postOnlyOutcomes.count(where: { $0 }) * 10_000 > settings.maxPostOnlyRejectBps * postOnlyOutcomes.count {
+            return BreakerDenial(code: "breaker.postOnlyRejects", detail: "\(postOnlyOutcomes.count(where: { $0 })) of \(postOnlyOutcomes.count)")
+        }
+        if let liquidation = lastLiquidation[symbol], now.milliseconds - liquidation.exchangeTime.milliseconds > settings.maxLiquidationLagMilliseconds {
+            return BreakerDenial(code: "breaker.liquidationLag", detail: "\(now.milliseconds - liquidation.exchangeTime.milliseconds) ms")
+        }
+        return nil
+    }
+
+    /// Positions at mark (entry value without one) and resting entries, each counted as if filled.
+    func exposure(feed: FeedState, instruments: InstrumentTable) -> Exposure {
+        var exposure = Exposure()
+        for (id, ledger) in portfolio.ledgers where ledger.size != 0 {
+            let value = feed.tickers[id]?.fields.markPrice.flatMap { ledger.instrument.notional(price: $0, qty: Quantity(units: abs(ledger.size))) }
+                ?? USDT(units: abs(ledger.entryValue.units))
+            exposure.positions[id] = ledger.size > 0 ? value : -value
+        }
+        for (clientID, order) in tracker.orders where !order.phase.isTerminal && order.id.role == .entry {
+            guard let symbol = orderSymbols[clientID.rawValue], let id = instruments.lookup(symbol), let price = order.spec.price else { continue }
+            let open = Quantity(units: max(0, order.qty.units - order.filledQty.units))
+            let notional = instruments[id].notional(price: price, qty: open) ?? .zero
+            if order.spec.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
+            else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
+            exposure.restingLayers += 1
+        }
+        return exposure
+    }
+}
+
+extension EngineInput {
+    /// Market inputs are frequent: loss limits are checked on the others.
+    var isMarket: Bool {
+        switch self {
+        case .liquidation: true
+        default: false
+        }
+    }
+}

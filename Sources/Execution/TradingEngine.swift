@@ -1,0 +1,277 @@
+public import CascadeCore
+public import Features
+import MarketData
+import Strategy
+
+/// What reaches the engine. The venue is read only through reports and call results.
+public enum EngineInput: Sendable {
+    /// The detector opened or closed an episode.
+    case detector(DetectorChange)
+    /// A liquidation as received (freshness, re-evaluation within an episode).
+    case liquidation(Liquidation)
+    case report(ExecutionReport)
+    /// The venue's answer on the call to a command the engine sent.
+    case call(VenueCommand, CallResult)
+    /// The clock reached ``TradingEngine/nextWakeup``.
+    case tick
+    case control(ControlCommand)
+}
+
+/// Commands from the operator.
+public enum ControlCommand: Sendable, Hashable {
+    /// Leave REDUCING or HALTED (the only way out).
+    case resume
+    case halt(reason: String)
+    /// The private stream went down or came back (breaker).
+    case privateStream(up: Bool)
+}
+
+/// What one input produced: journal entries to commit (one transaction), then the commands to send, in order.
+public struct EngineStep: Sendable {
+    public var entries: [JournalEntry] = []
+    public var commands: [VenueCommand] = []
+    public init() {}
+    /// The decision log lines of this step.
+    public var log: [DecisionLogEntry] {
+        entries.flatMap { entry -> [DecisionLogEntry] in
+            if case let .decision(d) = entry { return d.log }
+            return []
+        }
+    }
+}
+
+/// The sans-IO trading engine: inputs and the time in, journal entries and venue commands out. Backtest, paper and
+/// live run this same value; only the driver's clock and gateway differ.
+///
+/// Every state change is a ``JournalEntry`` applied by ``apply(_:instruments:)``, when it is made and when a journal
+/// is replayed after a restart, so the state rebuilt from the journal is the state that wrote it. A driver commits
+/// a step's entries before it sends the step's commands.
+///
+/// Conservative choices, written down (each a configuration value where an alternative exists):
+/// - one ladder per symbol at a time; no entry while a position is open (one-way mode);
+/// - after the take-profit or the stop closes the position, the remaining entries are cancelled (the ladder is done);
+/// - the time exit is an IOC limit `timeExitSlippageBps` through the touch (a market order with a slippage
+///   tolerance), retried `timeExitMaxAttempts` times, then HALTED with an alarm;
+/// - a take-profit that would cross when placed is sent IOC (a taker exit at the take-profit price or better).
+public struct TradingEngine: Sendable {
+    public let configuration: EngineConfiguration
+    public private(set) var run: UInt64 = 0
+    public private(set) var tracker = OrderTracker()
+    public private(set) var portfolio = Portfolio(startingBalance: .zero)
+    public private(set) var risk: RiskState
+    public private(set) var ladders: [UInt64: Ladder] = [:]
+    /// The open ladder of each symbol.
+    public private(set) var activeLadder: [String: UInt64] = [:]
+    public private(set) var ladderCount: UInt64 = 0
+    /// Symbol of every order of ours, by orderLinkId.
+    public private(set) var orderSymbols: [String: String] = [:]
+    /// The ladder of every order of ours.
+    public private(set) var orderLadders: [String: UInt64] = [:]
+    /// Venue-made TP/SL orders (position legs), by venue id: their fills are ours but not our orders.
+    public private(set) var legOrigins: [VenueOrderID: OrderOrigin] = [:]
+    /// The last position report per symbol.
+    public private(set) var positions: [String: PositionReport] = [:]
+    /// Outcomes of the last entries (true: post-only reject), for the reject-rate breaker.
+    public private(set) var postOnlyOutcomes: [Bool] = []
+    /// Exchange time of the latest report applied (where a backfill would resume).
+    public private(set) var executionCursor: ExchangeTime?
+    public private(set) var alarms: [String] = []
+    /// Fills applied (each execution once).
+    public private(set) var fillsApplied = 0
+
+    // Transient market memory (not journaled: the market refills it after a restart).
+    var lastLiquidation: [String: Liquidation] = [:]
+    var privateStreamUp = true
+
+    public init(configuration: EngineConfiguration) {
+        self.configuration = configuration
+        var risk = RiskState()
+        risk.memory = RiskEngine.Memory()
+        self.risk = risk
+    }
+
+    /// Rebuilds the engine from a journal's entries.
+    public static func restore(from entries: [JournalEntry], configuration: EngineConfiguration,
+                               instruments: InstrumentTable) -> TradingEngine {
+        var engine = TradingEngine(configuration: configuration)
+        for entry in entries { engine.apply(entry, instruments: instruments) }
+        return engine
+    }
+
+    /// The state a journal replay must reproduce (transient market memory excluded).
+    public struct Snapshot: Hashable, Sendable {
+        public var run: UInt64
+        public var orders: [ClientOrderID: ManagedOrder]
+        public var ledgers: [SymbolID: PositionLedger]
+        public var wallet: USDT
+        public var risk: RiskState
+        public var ladders: [UInt64: Ladder]
+        public var activeLadder: [String: UInt64]
+        public var positions: [String: PositionReport]
+        public var cursor: ExchangeTime?
+        public var alarms: [String]
+        public var fillsApplied: Int
+    }
+
+    public var snapshot: Snapshot {
+        Snapshot(run: run, orders: tracker.orders, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
+                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied)
+    }
+
+    /// A start: takes the run number the journal gives (never one used before) and the starting balance.
+    public mutating func start(run: UInt64, startingBalance: USDT, at time: ExchangeTime, instruments: InstrumentTable) -> EngineStep {
+        var step = EngineStep()
+        let entry = JournalEntry.started(run: run, node: configuration.node, startingBalance: startingBalance, at: time)
+        apply(entry, instruments: instruments)
+        step.entries.append(entry)
+        return step
+    }
+
+    /// The next time the engine must be woken with ``EngineInput/tick`` (nil: none).
+    public var nextWakeup: ExchangeTime? {
+        var best: ExchangeTime?
+        for number in activeLadder.values {
+            guard let ladder = ladders[number] else { continue }
+            if !ladder.entriesClosed { best = min(best ?? ladder.entryDeadline, ladder.entryDeadline) }
+            if let exit = ladder.exitDeadline, positionSize(ladder.symbol) != 0, !hasLiveOrder(ladder.exits) {
+                best = min(best ?? exit, exit)
+            }
+        }
+        return best
+    }
+
+    // MARK: - Applying entries (the only place state changes)
+
+    public mutating func apply(_ entry: JournalEntry, instruments: InstrumentTable) {
+        switch entry {
+        case let .started(run, _, balance, _):
+            if self.run == 0 { portfolio = Portfolio(startingBalance: balance) }
+            self.run = run
+        case let .decision(decision):
+            for intent in decision.intents {
+                guard let id = try? OrderLinkID(parsing: intent.linkID) else { continue }
+                tracker.recordIntent(ManagedOrder(id: id, spec: intent.spec))
+                orderSymbols[intent.linkID] = intent.symbol
+                orderLadders[intent.linkID] = intent.ladder
+            }
+            for ladder in decision.ladders {
+                ladders[ladder.number] = ladder
+                ladderCount = max(ladderCount, ladder.number)
+                if ladder.closed {
+                    if activeLadder[ladder.symbol] == ladder.number { activeLadder[ladder.symbol] = nil }
+                } else {
+                    activeLadder[ladder.symbol] = ladder.number
+                }
+            }
+            if let state = decision.risk { risk = state }
+            alarms.append(contentsOf: decision.alarms)
+        case let .report(symbol, report):
+            applyReport(report, symbol: symbol, instruments: instruments)
+        case let .call(_, action, result, at):
+            let clientID: ClientOrderID?
+            switch action {
+            case let .submit(id, _): clientID = id
+            case let .cancel(.client(id)), let .amend(.client(id), _): clientID = id
+            default: clientID = nil
+            }
+            guard let clientID else { return }
+            switch result {
+            case .sent:
+                if case .submit = action { tracker.markSent(clientID) } else if case .cancel = action { tracker.markCancelRequested(clientID) }
+            case .transportError:
+                if case .submit = action { tracker.markTransportError(clientID) }
+            case let .refused(rejection):
+                let event: ExecutionReport.Event = if case .submit = action {
+                    .rejected(OrderRejected(venueID: nil, clientID: clientID, rejection: rejection))
+                } else {
+                    .commandRejected(CommandRejected(action: action, clientID: clientID, rejection: rejection))
+                }
+                _ = tracker.apply(ExecutionReport(symbol: nil, time: at, event: event))
+                if case .submit = action, isEntry(clientID.rawValue) { recordPostOnly(false) }
+            }
+        }
+    }
+
+    private mutating func applyReport(_ report: ExecutionReport, symbol: String?, instruments: InstrumentTable) {
+        executionCursor = max(executionCursor ?? report.time, report.time)
+        let instrument = symbol.flatMap { instruments.lookup($0) }.map { instruments[$0] }
+        switch report.event {
+        case let .accepted(a) where a.origin.isTakeProfitOrStopLoss:
+            legOrigins[a.venueID] = a.origin
+        case let .filled(fill):
+            let outcome = tracker.apply(report)
+            switch outcome {
+            case .newFill, .notOurs:
+                // Every fill in the account moves its position, ours by orderLinkId or the venue's TP/SL legs.
+                if let instrument { portfolio.apply(fill, instrument: instrument, at: report.time) }
+                fillsApplied += 1
+                if let origin = legOrigins[fill.venueID], origin == .stopLoss || origin == .partialStopLoss {
+                    var memory = risk.memory
+                    memory.lastStop = max(memory.lastStop ?? 0, report.time.milliseconds * 1_000_000)
+                    risk.memory = memory
+                }
+            default:
+                break
+            }
+            return
+        case let .funding(payment):
+            if let instrument { portfolio.apply(payment, instrument: instrument) }
+        case let .takeover(t):
+            // A position change the venue made (liquidation, ADL): booked like a fill, once by execution id.
+            let fill = Fill(venueID: t.venueID, clientID: nil, executionID: t.executionID, side: t.side, price: t.price, qty: t.qty,
+                            liquidity: .taker, fee: t.fee, feeRate: nil, leavesQty: nil)
+            switch tracker.apply(ExecutionReport(symbol: report.symbol, time: report.time, event: .filled(fill))) {
+            case .newFill, .notOurs:
+                if let instrument { portfolio.apply(fill, instrument: instrument, at: report.time) }
+                fillsApplied += 1
+            default:
+                break
+            }
+            return
+        case let .position(p):
+            if let symbol { positions[symbol] = p }
+        case let .cancelled(c):
+            if c.cancellation.reason == .postOnlyWouldTakeLiquidity, let id = c.clientID, isEntry(id.rawValue) { recordPostOnly(true) }
+        case let .accepted(a):
+            if let id = a.clientID, isEntry(id.rawValue) { recordPostOnly(false) }
+        default:
+            break
+        }
+        _ = tracker.apply(report)
+    }
+
+    private mutating func recordPostOnly(_ rejected: Bool) {
+        postOnlyOutcomes.append(rejected)
+        if postOnlyOutcomes.count > configuration.breakers.postOnlyWindow { postOnlyOutcomes.removeFirst() }
+    }
+
+    func isEntry(_ linkID: String) -> Bool { (try? OrderLinkID(parsing: linkID))?.role == .entry }
+
+    // MARK: - Reading state
+
+    func positionSize(_ symbol: String) -> Int64 {
+        portfolio.ledgers.first { $0.value.instrument.symbol == symbol }?.value.size ?? 0
+    }
+
+    func ledger(_ symbol: String) -> PositionLedger? {
+        portfolio.ledgers.first { $0.value.instrument.symbol == symbol }?.value
+    }
+
+    func order(_ linkID: String) -> ManagedOrder? {
+        guard let id = try? ClientOrderID(linkID) else { return nil }
+        return tracker.orders[id]
+    }
+
+    func hasLiveOrder(_ ids: [String]) -> Bool { ids.contains { order($0).map { !$0.phase.isTerminal } ?? false } }
+
+    func liveOrders(_ ids: [String]) -> [String] { ids.filter { order($0).map { !$0.phase.isTerminal } ?? false } }
+
+    /// Marks from the feed's tickers (mark price; nothing else stands in for it).
+    func marks(_ feed: FeedState) -> [SymbolID: Price] {
+        var marks: [SymbolID: Price] = [:]
+        for (id, ledger) in portfolio.ledgers where ledger.size != 0 {
+            if let mark = feed.tickers[id]?.fields.markPrice { marks[id] = mark }
+        }
+        return marks
+    }
+}
