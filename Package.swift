@@ -191,6 +191,10 @@ var package = Package(
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "CascadeCore"], swiftSettings: swiftSettings),
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "BacktestTests",
+            dependencies: ["Backtest", "Execution", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "FeaturesTests",
             dependencies: ["Features", "FeatureReplay", "MarketData", "CascadeTesting", "BybitV5", "Recording"],
             swiftSettings: swiftSettings),

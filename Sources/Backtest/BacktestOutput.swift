@@ -121,7 +121,9 @@ public enum BacktestOutput {
         out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")\n"
         out += "risk mode at the end: \(r.mode)\n"
         for alarm in r.alarms { out += "alarm: \(alarm)\n" }
-        if let n = r.notices["fundingNotSimulated"] { out += "funding not simulated \(n) times (the data could not price it)\n" }
+        for (notice, n) in r.notices.sorted(by: { $0.key < $1.key }) where !notice.hasPrefix("matchingResumed") {
+            out += "venue notice ×\(n): \(notice)\n"
+        }
         return out
     }
 

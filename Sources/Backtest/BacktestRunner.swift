@@ -75,6 +75,8 @@ public struct BacktestResult: Sendable {
     public var decodeErrors: [String: Int] = [:]
     public var mode = "normal"
     public var alarms: [String] = []
+    /// The instruments as the recording defined them (what a journal replay needs).
+    public var instruments = InstrumentTable()
 }
 
 /// Why a backtest did not run.
@@ -223,8 +225,17 @@ public struct BacktestRunner {
     /// Reports reach the engine at their time plus the acknowledgement latency, in that order; timers fire between.
     func deliver(upTo t: Int64, _ state: inout State, timers: Bool = true) throws {
         while true {
-            let nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+            var nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
             let wake = timers ? state.engine.nextWakeup?.milliseconds : nil
+            if !state.exchange.commandsInFlight.isEmpty {
+                // The venue first processes what has arrived by the next delivery, tick or frame (it would otherwise wait
+                // for the next market event, and the engine would hear of it late). At the end of the data, everything
+                // in flight arrives: there is no market left to match against, only cancels and refusals.
+                var horizon = min(t == .max ? .max : t - 1, nextReport ?? .max, wake ?? .max)
+                if horizon == .max { horizon = state.exchangeClock + 60_000 }
+                enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: horizon), settlingFunding: false), &state)
+                nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+            }
             if let wake, wake <= t, wake > state.lastTick || state.lastTick == .min, nextReport.map({ wake < $0 }) ?? true {
                 // One tick per deadline value: a deadline the tick did not clear waits for the next report.
                 state.lastTick = wake
@@ -249,9 +260,9 @@ public struct BacktestRunner {
 
     func noticeName(_ event: ExecutionReport.Event) -> String {
         switch event {
-        case .matchingSuspended: "matchingSuspended"
+        case let .matchingSuspended(reason): "matchingSuspended: \(reason)"
         case .matchingResumed: "matchingResumed"
-        case .fundingNotSimulated: "fundingNotSimulated"
+        case let .fundingNotSimulated(reason): "fundingNotSimulated: \(reason)"
         default: "other"
         }
     }
@@ -384,5 +395,6 @@ public struct BacktestRunner {
         state.result.decodeErrors = state.replay.decodeErrors
         state.result.mode = state.engine.risk.memory.mode.rawValue
         state.result.alarms = state.engine.alarms
+        state.result.instruments = instruments
     }
 }

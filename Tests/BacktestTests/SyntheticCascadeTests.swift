@@ -1,0 +1,116 @@
+import Backtest
+import CascadeCore
+import CascadeTesting
+import Execution
+import Foundation
+import Simulation
+import Testing
+
+/// The configuration the hand-worked scenario runs with (docs/backtest.md works it through).
+let scenarioConfiguration = #"""
+{"depositUsdt": "100000",
+ "ladder": {"offsetsBps": [20, 50], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
+ "exits": {"stopBps": 100, "takeProfitBps": 30, "maxHoldMs": 60000},
+ "detector": {"baselineMinutes": 10, "minimumHistoryMinutes": 3}}
+"""#
+
+func usdt(_ text: String) -> USDT { try! USDT(text) }
+
+func runScenario(seed: UInt64, configuration text: String, journal: InMemoryJournal = InMemoryJournal(),
+                 beforeSend: ((VenueCommand) -> Void)? = nil) throws -> (BacktestResult, BacktestConfiguration, String) {
+    let dir = try TemporaryDirectory("backtest")
+    let path = dir.file("cascade.frames.gz")
+    try SyntheticCascade(seed: seed).write(to: path)
+    let configuration = try BacktestConfiguration.parse(Array(text.utf8), name: "scenario")
+    var runner = BacktestRunner(paths: [path], configuration: configuration, journal: journal)
+    runner.beforeSend = beforeSend
+    let result = try runner.run()
+    dir.remove()
+    return (result, configuration, path)
+}
+
+@Suite struct SyntheticCascadeTests {
+    /// Worked by hand (docs/backtest.md): mid 60,000.0 at the decision; δ 20 bps → 59,880.0, δ 50 bps → 59,700.0;
+    /// 1,000 USDT / price → 0.016 each (rounded down to 0.001); stop 59,700.0 × 0.99 = 59,103.0. The sell print at
+    /// 59,870.0 trades through 59,880.0: 0.016 bought as maker, fee 59,880.0 × 0.016 × 0.0002 = 0.191616. Take-profit
+    /// 59,880.0 × 1.003 = 60,059.64 → 60,059.7 (rounded away from the entry); the buy print at 60,060.0 fills it as
+    /// maker, fee 0.19219104; price PnL 179.7 × 0.016 = 2.8752; net 2.8752 − 0.191616 − 0.19219104 = 2.49139296.
+    @Test func handWorkedScenario() throws {
+        let (result, _, _) = try runScenario(seed: 7, configuration: scenarioConfiguration)
+        #expect(result.episodesDetected == 1)
+        #expect(result.fills.count == 2)
+        let entry = try #require(result.fills.first)
+        #expect(entry.role == "E" && entry.side == .buy && entry.price == Price(units: 5_988_000_000_000) && entry.qty == Quantity(units: 16_000))
+        #expect(entry.liquidity == .maker && entry.fee == usdt("0.191616"))
+        #expect(entry.time == ExchangeTime(milliseconds: SyntheticCascade.cascadeAt + 500))
+        let exit = try #require(result.fills.last)
+        #expect(exit.role == "T" && exit.side == .sell && exit.price == Price(units: 6_005_970_000_000) && exit.qty == Quantity(units: 16_000))
+        #expect(exit.liquidity == .maker && exit.fee == usdt("0.19219104"))
+        #expect(exit.time == ExchangeTime(milliseconds: SyntheticCascade.cascadeAt + 20_000))
+        let trade = try #require(result.trades.first)
+        #expect(result.trades.count == 1 && trade.layersPlaced == 2 && trade.layersFilled == 1)
+        #expect(trade.pricePnl == usdt("2.8752") && trade.fees == usdt("0.38380704") && trade.net == usdt("2.49139296"))
+        #expect(result.engineWallet == usdt("100002.49139296") && result.venueWallet == result.engineWallet)
+        #expect(result.enginePositions.isEmpty && result.venuePositions.isEmpty)
+        // The stop every entry carried, and the second layer cancelled by id once the position was flat.
+        #expect(result.decisions.contains { $0.action == "enter" && $0.detail.contains("stop 59103.0") })
+        #expect(result.decisions.contains { $0.action == "cancelEntries" && $0.reason == "positionClosed" })
+        #expect(result.decisions.last?.action == "ladderClosed")
+        #expect(result.mode == "normal" && result.alarms.isEmpty)
+    }
+
+    @Test func outputIsByteIdenticalAcrossRuns() throws {
+        let (a, configuration, path) = try runScenario(seed: 7, configuration: scenarioConfiguration)
+        let (b, _, _) = try runScenario(seed: 7, configuration: scenarioConfiguration)
+        let first = BacktestOutput.files(a, configuration: configuration, paths: [path])
+        let second = BacktestOutput.files(b, configuration: configuration, paths: [path])
+        #expect(first.map(\.text) == second.map(\.text))
+        #expect(first.map(\.name) == ["trades.csv", "fills.csv", "decisions.jsonl", "summary.json", "summary.txt"])
+    }
+
+    /// The journal a run leaves rebuilds the engine exactly: every prefix of it (a kill at any commit) replays to the
+    /// state the engine had then, and the whole of it to the final state.
+    @Test func journalReplaysToTheSameState() throws {
+        let journal = InMemoryJournal()
+        let (result, configuration, _) = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal)
+        let rebuilt = TradingEngine.restore(from: journal.stored, configuration: configuration.engine, instruments: result.instruments)
+        #expect(rebuilt.snapshot == result.engine)
+        #expect(rebuilt.portfolio.wallet == result.engineWallet)
+        // A restart takes a new run number, so its orderLinkIds cannot collide with the journal's.
+        #expect(try journal.nextRun() == result.run + 1)
+    }
+
+    /// Nothing is sent before the decision that sends it is in the journal.
+    @Test func everyCommandIsJournaledBeforeItIsSent() throws {
+        let journal = InMemoryJournal()
+        var sent = 0
+        var unjournaled: [VenueCommand] = []
+        _ = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal) { command in
+            sent += 1
+            let journaled = journal.stored.contains { entry in
+                guard case let .decision(d) = entry else { return false }
+                return d.commands.contains { $0.action == command.action && $0.decidedAt == command.decidedAt }
+            }
+            if !journaled { unjournaled.append(command) }
+        }
+        #expect(sent > 0)
+        #expect(unjournaled.isEmpty)
+    }
+
+    @Test func configurationErrorsAreOneLineEach() throws {
+        let text = #"{"ladder": {"offsetsBps": [20, -1], "colour": 1}, "depositUsdt": 5, "venue": {"fill": "maybe"}, "extra": true}"#
+        #expect {
+            _ = try BacktestConfiguration.parse(Array(text.utf8), name: "c.json")
+        } throws: { error in
+            guard let e = error as? BacktestConfigurationError else { return false }
+            return e.problems == [
+                "c.json: depositUsdt: expected a positive amount as decimal text, e.g. \"100\"",
+                "c.json: ladder.offsetsBps: expected one or more offsets in 0..<10000",
+                "c.json: ladder.colour: unknown key",
+                "c.json: venue.fill: expected strictCross or printsOnly",
+                "c.json: extra: unknown key",
+            ]
+        }
+    }
+}
+
