@@ -1,0 +1,51 @@
+import CascadeTesting
+import Foundation
+import Testing
+
+/// `cascade backtest` as a user runs it, on the named synthetic cascade. Serialized: each test blocks a thread
+/// while its `cascade` process runs.
+@Suite("cascade backtest", .serialized)
+struct BacktestCommandTests {
+    static let configuration = #"""
+    {"depositUsdt": "100000",
+     "ladder": {"offsetsBps": [20, 50], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
+     "exits": {"stopBps": 100, "takeProfitBps": 30, "maxHoldMs": 60000},
+     "detector": {"baselineMinutes": 10, "minimumHistoryMinutes": 3}}
+    """#
+
+    @Test func handWorkedScenarioEndToEndIsByteIdentical() throws {
+        let dir = try TemporaryDirectory("backtest-cli")
+        defer { dir.remove() }
+        let data = dir.file("cascade.frames.gz")
+        try SyntheticCascade(seed: 7).write(to: data)
+        let config = dir.file("config.json")
+        try Data(Self.configuration.utf8).write(to: URL(fileURLWithPath: config))
+        var outputs: [[String]] = []
+        for run in 1...2 {
+            let out = dir.file("out\(run)")
+            let result = try ChildProcess.run(["backtest", "--data", data, "--config", config, "--out", out])
+            #expect(result.succeeded, "\(result.standardError)")
+            #expect(result.standardOutput.contains("net 2.49139296 USDT"))
+            #expect(result.standardOutput.contains("engine and simulated venue agree: yes"))
+            outputs.append(try ["trades.csv", "fills.csv", "decisions.jsonl", "summary.json", "summary.txt"].map {
+                try String(contentsOfFile: out + "/" + $0, encoding: .utf8)
+            })
+        }
+        #expect(outputs[0] == outputs[1])
+        let trades = outputs[0][0].split(separator: "\n")
+        #expect(trades.count == 2)
+        #expect(trades[1].hasSuffix(",0.016,59880,0.016,60059.7,2025-06-02 01:06:00.500Z,2025-06-02 01:06:20.000Z,T,2.8752,0.38380704,0,2.49139296"))
+    }
+
+    @Test func badConfigurationStopsWithOneLinePerProblem() throws {
+        let dir = try TemporaryDirectory("backtest-cli")
+        defer { dir.remove() }
+        let config = dir.file("bad.json")
+        try Data(#"{"ladder": {"offsetsBps": "20"}, "speed": 3}"#.utf8).write(to: URL(fileURLWithPath: config))
+        let result = try ChildProcess.run(["backtest", "--data", dir.file("none.frames.gz"), "--config", config, "--out", dir.file("out")])
+        #expect(!result.succeeded)
+        #expect(result.standardError.contains("bad.json: ladder.offsetsBps: expected an array of whole numbers"))
+        #expect(result.standardError.contains("bad.json: speed: unknown key"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+    }
+}
