@@ -1,4 +1,5 @@
 import CascadeCore
+import BybitV5
 import Crypto
 import Execution
 import Foundation
@@ -127,19 +128,6 @@ public enum BacktestOutput {
         return out
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (Bybit's escaping rules: the same writer the simulator uses).
+    static func quote(_ s: String) -> String { "\"" + BybitStreamRequest.escape(s) + "\"" }
 }

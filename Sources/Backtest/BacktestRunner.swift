@@ -75,6 +75,10 @@ public struct BacktestResult: Sendable {
     public var decodeErrors: [String: Int] = [:]
     public var mode = "normal"
     public var alarms: [String] = []
+    /// Commands that had not reached the venue when the data ended (never processed).
+    public var commandsInFlightAtEnd = 0
+    /// Timer ticks that did not move the next wakeup (a stuck deadline; 0 in a correct run).
+    public var stuckTicks = 0
     /// The instruments as the recording defined them (what a journal replay needs).
     public var instruments = InstrumentTable()
 }
@@ -111,10 +115,16 @@ public struct BacktestRunner {
         self.journal = journal
     }
 
+    /// What reaches the engine later: a venue report, or the answer on a call (after the round trip).
+    enum Delivery {
+        case report(ExecutionReport)
+        case call(VenueCommand, CallResult)
+    }
+
     struct Pending {
         var deliverAt: Int64
         var order: Int
-        var report: ExecutionReport
+        var item: Delivery
     }
 
     /// The run's moving parts.
@@ -125,33 +135,45 @@ public struct BacktestRunner {
         var pending: [Pending] = []
         var pendingHead = 0
         var ordinal = 0
+        /// Exchange time of the latest market event seen (the venue never runs ahead of it).
         var exchangeClock: Int64 = 0
+        /// The engine's clock: never behind anything it has seen (market events, deliveries, ticks).
+        var engineClock: Int64 = 0
         var lastTick: Int64 = .min
+        /// Ticks that left the next wakeup where it was (a stuck deadline: must stay 0).
+        var stuckTicks = 0
         var result = BacktestResult()
         var trades: [UInt64: BacktestTrade] = [:]
         var executions: Set<ExecutionID> = []
     }
 
     public func run() throws -> BacktestResult {
-        if configuration.engine.stopTrigger != .lastPrice {
-            // A mark or index trigger needs tickers in the data; refused rather than silently replaced by LastPrice.
-            let topics: [String: Int]
-            do { topics = try FrameInventory.topics(paths: paths) } catch { throw BacktestError("\(error)") }
-            guard topics.keys.contains(where: { $0.hasPrefix("tickers.") }) else {
-                throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
-            }
-        }
         var options = ReplayOptions()
         let offsets: [Int64?]
         do { offsets = try ClockOffset.perSource(paths: paths) } catch { throw BacktestError("\(error)") }
         options.clockCorrections = offsets.map { $0 ?? 0 }
         var replayer: Replayer
         do { replayer = try Replayer(paths: paths, options: options) } catch { throw BacktestError("\(error)") }
-        var state = State(replay: FeatureReplay(configuration: configuration.features),
-                          exchange: SimulatedExchange(deposit: configuration.deposit, settings: configuration.venue),
+        // The venue matches on the deepest book each symbol's recordings carry, named up front as `cascade sim` does
+        // (the engine reads the deepest synced book too); symbols are registered in topic-name order.
+        let topics: [String: Int]
+        do { topics = try FrameInventory.topics(paths: paths) } catch { throw BacktestError("\(error)") }
+        var instruments = InstrumentTable()
+        var venue = configuration.venue
+        for name in topics.keys.sorted() {
+            guard case let .orderBook(depth, symbol)? = BybitTopic(name) else { continue }
+            let id = instruments.id(for: symbol)
+            venue.matchingDepths[id] = max(venue.matchingDepths[id] ?? 0, depth)
+        }
+        var state = State(replay: FeatureReplay(configuration: configuration.features, instruments: instruments),
+                          exchange: SimulatedExchange(deposit: configuration.deposit, settings: venue),
                           engine: TradingEngine(configuration: configuration.engine))
         state.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
         state.result.deposit = configuration.deposit
+        if configuration.engine.stopTrigger != .lastPrice, !topics.keys.contains(where: { $0.hasPrefix("tickers.") }) {
+            // A mark or index trigger needs tickers in the data; refused rather than silently replaced by LastPrice.
+            throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
+        }
         let run: UInt64
         do { run = try journal.nextRun() } catch { throw BacktestError("journal: \(error)") }
         state.result.run = run
@@ -174,12 +196,15 @@ public struct BacktestRunner {
             if t / 1_000 != lastSecond {
                 lastSecond = t / 1_000
                 for change in state.replay.advance(to: frame.localTime.nanoseconds) { try detector(change, &state) }
+                // Loss limits at the marks of the moment, even when nothing else happens.
+                try step(.heartbeat, &state)
             }
         }
-        // End of data: commands still in flight reach the venue; no funding instant past the data is settled.
-        let end = state.exchangeClock
-        enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: end), settlingFunding: false), &state)
+        // End of data: what has reached the venue by the last event is processed and reported; commands arriving
+        // later are counted, not matched against a book frozen at the end; no funding past the data is settled.
         try deliver(upTo: .max, &state, timers: false)
+        state.result.commandsInFlightAtEnd = state.exchange.commandsInFlight.count
+        state.result.stuckTicks = state.stuckTicks
         finish(&state)
         progress?(state.result.frames)
         return state.result
@@ -200,6 +225,7 @@ public struct BacktestRunner {
         if case let .event(event)? = ingested.input {
             if let time = event.exchangeTime {
                 state.exchangeClock = max(state.exchangeClock, time.milliseconds)
+                state.engineClock = max(state.engineClock, state.exchangeClock)
                 state.result.firstTime = state.result.firstTime ?? time
                 state.result.lastTime = ExchangeTime(milliseconds: state.exchangeClock)
             }
@@ -222,39 +248,43 @@ public struct BacktestRunner {
         try step(.detector(change), &state)
     }
 
-    /// Reports reach the engine at their time plus the acknowledgement latency, in that order; timers fire between.
+    /// Reports reach the engine at their time plus the acknowledgement latency, call answers after the round trip,
+    /// in that order; timers fire between. The venue first processes the commands that have arrived by then, but
+    /// never beyond the latest market event seen: a later event may still be stamped before an arrival.
     func deliver(upTo t: Int64, _ state: inout State, timers: Bool = true) throws {
         while true {
-            var nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+            var nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
             let wake = timers ? state.engine.nextWakeup?.milliseconds : nil
             if !state.exchange.commandsInFlight.isEmpty {
-                // The venue first processes what has arrived by the next delivery, tick or frame (it would otherwise wait
-                // for the next market event, and the engine would hear of it late). At the end of the data, everything
-                // in flight arrives: there is no market left to match against, only cancels and refusals.
-                var horizon = min(t == .max ? .max : t - 1, nextReport ?? .max, wake ?? .max)
-                if horizon == .max { horizon = state.exchangeClock + 60_000 }
+                let horizon = min(state.exchangeClock, nextDelivery ?? .max, wake ?? .max)
                 enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: horizon), settlingFunding: false), &state)
-                nextReport = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+                nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
             }
-            if let wake, wake <= t, wake > state.lastTick || state.lastTick == .min, nextReport.map({ wake < $0 }) ?? true {
-                // One tick per deadline value: a deadline the tick did not clear waits for the next report.
+            if let wake, wake <= t, wake != state.lastTick, nextDelivery.map({ wake < $0 }) ?? true {
+                // A deadline a tick did not clear is counted (stuckTicks) and not ticked again.
                 state.lastTick = wake
-                try step(.tick, &state, now: max(state.exchangeClock, wake))
+                try step(.tick, &state, now: max(state.engineClock, wake))
+                if state.engine.nextWakeup?.milliseconds == wake { state.stuckTicks += 1 }
                 continue
             }
-            guard let due = nextReport, due <= t else { return }
+            guard let due = nextDelivery, due <= t else { return }
             let pending = state.pending[state.pendingHead]
             state.pendingHead += 1
             if state.pendingHead > 4_096, state.pendingHead * 2 > state.pending.count {
                 state.pending.removeFirst(state.pendingHead)
                 state.pendingHead = 0
             }
-            if pending.report.event.isNotice {
-                state.result.notices[noticeName(pending.report.event), default: 0] += 1
-                continue
+            switch pending.item {
+            case let .report(report):
+                if report.event.isNotice {
+                    state.result.notices[noticeName(report.event), default: 0] += 1
+                    continue
+                }
+                record(report, &state)
+                try step(.report(report), &state, now: max(state.engineClock, pending.deliverAt))
+            case let .call(command, result):
+                try step(.call(command, result), &state, now: max(state.engineClock, pending.deliverAt))
             }
-            record(pending.report, &state)
-            try step(.report(pending.report), &state, now: max(state.exchangeClock, pending.deliverAt))
         }
     }
 
@@ -270,8 +300,16 @@ public struct BacktestRunner {
     func enqueue(_ reports: [ExecutionReport], _ state: inout State) {
         for report in reports {
             let deliverAt = report.time.milliseconds + state.exchange.acknowledgementDelay()
+            insert(Pending(deliverAt: deliverAt, order: state.ordinal, item: .report(report)), &state)
+        }
+    }
+
+    func insert(_ item: Pending, _ state: inout State) {
+        do {
+            var item = item
             state.ordinal += 1
-            let item = Pending(deliverAt: deliverAt, order: state.ordinal, report: report)
+            item.order = state.ordinal
+            let deliverAt = item.deliverAt
             // Sorted by delivery time, first in first out among equals (insertion from the back: times rarely go back).
             var index = state.pending.count
             while index > state.pendingHead, state.pending[index - 1].deliverAt > deliverAt { index -= 1 }
@@ -281,7 +319,8 @@ public struct BacktestRunner {
 
     /// One engine input: its entries committed, then its commands sent, each call's answer fed back the same way.
     func step(_ input: EngineInput, _ state: inout State, now: Int64? = nil) throws {
-        let at = ExchangeTime(milliseconds: now ?? state.exchangeClock)
+        state.engineClock = max(state.engineClock, now ?? state.engineClock)
+        let at = ExchangeTime(milliseconds: state.engineClock)
         let step = state.engine.handle(input, feed: state.replay.feed, instruments: state.replay.decoder.instruments, now: at)
         try execute(step, &state)
     }
@@ -296,16 +335,25 @@ public struct BacktestRunner {
         for command in step.commands {
             beforeSend?(command)
             state.result.commandsSent += 1
-            let result: CallResult
+            // The answer on the call reaches the engine after the round trip: at the venue's arrival (success) or
+            // after the longest entry latency (a refusal is decided at the gateway), plus the acknowledgement.
+            let ack = state.exchange.acknowledgementDelay()
             switch state.exchange.send(command) {
-            case let .success(receipt): result = .sent(receipt.venueID)
+            case let .success(receipt):
+                insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID))), &state)
             case let .failure(rejection):
-                result = .refused(rejection)
                 state.result.refusedOnCall += 1
+                insert(Pending(deliverAt: command.decidedAt.milliseconds + maxEntryLatency + ack, order: 0,
+                               item: .call(command, .refused(rejection))), &state)
             }
-            let answer = state.engine.handle(.call(command, result), feed: state.replay.feed, instruments: state.replay.decoder.instruments,
-                                             now: command.decidedAt)
-            try execute(answer, &state)
+        }
+    }
+
+    /// The longest entry latency the venue can draw (ms).
+    var maxEntryLatency: Int64 {
+        switch configuration.venue.entryLatency {
+        case let .constant(ms): max(ms, 1)
+        case let .sampled(samples, _): max(samples.max() ?? 1, 1)
         }
     }
 

@@ -34,8 +34,13 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maxHoldMilliseconds: Int64 = 60_000
     /// A time exit is an IOC limit this far through the touch (Bybit's market order with a slippage tolerance).
     public var timeExitSlippageBps = 50
-    /// Time-exit attempts before the engine halts with an alarm.
+    /// Time-exit attempts (that reached the book) before the engine halts with an alarm.
     public var timeExitMaxAttempts = 3
+    /// A refused time exit is sent again after this long.
+    public var exitRetryMilliseconds: Int64 = 1_000
+    /// A position report must show the stop within this long of a fill or a re-protection; otherwise the stop is set
+    /// again, then the position is closed.
+    public var protectionConfirmMilliseconds: Int64 = 2_000
 
     // Risk
     public var limits = RiskLimits()
@@ -56,7 +61,8 @@ public struct BreakerSettings: Sendable, Hashable {
     public var maxMarkLastDivergenceBps: Int? = 50
     /// The liquidation that opened the episode must be this fresh at decision time.
     public var maxLiquidationLagMilliseconds: Int64 = 5_000
-    /// Post-only rejects among the last `postOnlyWindow` entries, as a share in bps, above which entries stop.
+    /// Post-only rejects among the last `postOnlyWindow` resolved entries (rejected, or filled/cancelled otherwise),
+    /// as a share in bps, at or above which entries stop.
     public var postOnlyWindow = 20
     public var maxPostOnlyRejectBps = 5_000
     /// Bybit's `adlRankIndicator` at or above which no entry is added.

@@ -28,7 +28,14 @@ public struct Ladder: Sendable, Hashable, Codable {
     public var entryDeadline: ExchangeTime
     /// Set by the first fill: the position is closed at market at this time.
     public var exitDeadline: ExchangeTime?
+    /// Time-exit orders sent (their orderLinkId attempt numbers).
+    public var exitSends: UInt64 = 0
+    /// Of those, the ones that reached the book (not refused on the call).
     public var exitAttempts: UInt64 = 0
+    /// A refused time exit is sent again at this time (spaced, never in a burst).
+    public var exitRetryAt: ExchangeTime?
+    /// When the stop must have been seen on the position (after a fill or a re-protection).
+    public var protectCheckAt: ExchangeTime?
     /// Entries were cancelled (TTL, episode end, exit, risk): none is added again.
     public var entriesClosed = false
     /// A re-protection (trading stop) was sent for the current unprotected stretch.

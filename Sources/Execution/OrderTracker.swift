@@ -37,6 +37,8 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var filledQty: Quantity = .zero
     /// The order's current total quantity (the spec's, or the last amendment's; filled part included).
     public internal(set) var qty: Quantity
+    /// The order's current limit price (the spec's, or the last amendment's).
+    public internal(set) var price: Price?
     public internal(set) var fills = 0
     /// A cancel was sent and not answered yet (the cancel/fill race window).
     public internal(set) var cancelRequested = false
@@ -45,12 +47,13 @@ public struct ManagedOrder: Hashable, Sendable {
         self.id = id
         self.spec = spec
         qty = spec.qty
+        price = spec.price
     }
 }
 
 /// The order state machine of the order manager: our orders by client id, moved only by what the venue reports, and
 /// every fill counted once (by execution id, whatever path or how many times it arrives).
-public struct OrderTracker: Sendable {
+public struct OrderTracker: Sendable, Hashable {
     /// What one report did.
     public enum Outcome: Hashable, Sendable {
         /// A fill not seen before: apply it to the position.
@@ -90,6 +93,11 @@ public struct OrderTracker: Sendable {
     /// A cancel for it was sent.
     public mutating func markCancelRequested(_ id: ClientOrderID) {
         if let order = orders[id], !order.phase.isTerminal { orders[id]?.cancelRequested = true }
+    }
+
+    /// The cancel was lost in transport: it may be sent again.
+    public mutating func clearCancelRequested(_ id: ClientOrderID) {
+        orders[id]?.cancelRequested = false
     }
 
     /// Applies one venue report.
@@ -133,11 +141,18 @@ public struct OrderTracker: Sendable {
             guard let id = r.clientID ?? r.venueID.flatMap({ byVenueID[$0] }), orders[id] != nil else { return .notOurs(r.clientID) }
             orders[id]?.cancelRequested = false
             if case .submit = r.action { return move(id, to: .rejected(r.rejection), unlessPast: true) }
+            // A cancel of an order left unknown by a transport error, answered "no such order" after the create's
+            // answer was lost: taken as never placed. (The live gateway confirms by query first; the backtest has no
+            // transport errors.)
+            if case .cancel = r.action, r.rejection.reason == .unknownOrder, orders[id]?.phase == .unknown {
+                return move(id, to: .rejected(r.rejection), unlessPast: true)
+            }
             return .none
         case let .amended(a):
             // A reduce-only cut or an amend: the order completes at its new quantity, not the one first sent.
             guard let id = resolve(a.clientID, a.venueID) else { return .notOurs(a.clientID) }
             orders[id]?.qty = a.qty
+            if let price = a.price { orders[id]?.price = price }
             if let order = orders[id], !order.phase.isTerminal, order.filledQty >= a.qty { return move(id, to: .filled, unlessPast: false) }
             return .none
         case .position, .wallet, .funding, .takeover, .unclassified, .matchingSuspended, .matchingResumed,

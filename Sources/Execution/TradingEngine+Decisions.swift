@@ -17,6 +17,8 @@ struct DecisionBuilder {
     }
 
     mutating func send(_ action: VenueCommand.Action, symbol: String, id: SymbolID) {
+        // One cancel per order per decision, whichever path asked for it.
+        if case .cancel = action, decision.commands.contains(where: { $0.action == action }) { return }
         decision.commands.append(JournaledCommand(symbol: symbol, decidedAt: decision.time, action: action))
         commands.append(VenueCommand(symbol: id, decidedAt: decision.time, action: action))
     }
@@ -28,11 +30,28 @@ extension TradingEngine {
     public mutating func handle(_ input: EngineInput, feed: FeedState, instruments: InstrumentTable, now: ExchangeTime) -> EngineStep {
         var step = EngineStep()
         var b = DecisionBuilder(time: now)
+        // What the venue said is applied first, then the loss limits at the marks of now, then the decisions: an entry
+        // decided in the same step as a loss limit sees the new mode.
+        var reportSymbol: String?
+        switch input {
+        case let .report(report):
+            reportSymbol = report.symbol.map { instruments[$0].symbol }
+            let entry = JournalEntry.report(symbol: reportSymbol, report)
+            apply(entry, instruments: instruments)
+            step.entries.append(entry)
+        case let .call(command, result):
+            let entry = JournalEntry.call(symbol: instruments[command.symbol].symbol, action: command.action, result: result, at: now)
+            apply(entry, instruments: instruments)
+            step.entries.append(entry)
+        default:
+            break
+        }
+        if !input.isMarket { lossLimits(&b, feed: feed, instruments: instruments) }
         switch input {
         case let .detector(.started(episode)):
             decideEntry(episode, &b, feed: feed, instruments: instruments)
         case let .detector(.ended(episode)):
-            if configuration.cancelEntriesAtEpisodeEnd, let n = activeLadder[episode.symbol], var ladder = ladders[n],
+            if configuration.cancelEntriesAtEpisodeEnd, let n = activeLadder[episode.symbol], var ladder = b.changed[n] ?? ladders[n],
                ladder.episodeID == episode.id, !ladder.entriesClosed {
                 closeEntries(&ladder, reason: "episodeEnded", &b, instruments: instruments)
                 put(ladder, &b, instruments: instruments)
@@ -42,23 +61,18 @@ extension TradingEngine {
             lastLiquidation[symbol] = liquidation
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
-            let symbol = report.symbol.map { instruments[$0].symbol }
-            let entry = JournalEntry.report(symbol: symbol, report)
-            apply(entry, instruments: instruments)
-            step.entries.append(entry)
-            react(to: report, symbol: symbol, &b, feed: feed, instruments: instruments)
+            react(to: report, symbol: reportSymbol, &b, feed: feed, instruments: instruments)
         case let .call(command, result):
-            let symbol = instruments[command.symbol].symbol
-            let entry = JournalEntry.call(symbol: symbol, action: command.action, result: result, at: now)
-            apply(entry, instruments: instruments)
-            step.entries.append(entry)
-            if case let .refused(rejection) = result { reactToRefusal(command, rejection, symbol: symbol, &b, feed: feed, instruments: instruments) }
+            if case let .refused(rejection) = result {
+                reactToRefusal(command, rejection, symbol: instruments[command.symbol].symbol, &b, feed: feed, instruments: instruments)
+            }
         case .tick:
             timers(&b, feed: feed, instruments: instruments)
+        case .heartbeat:
+            break
         case let .control(command):
             control(command, &b, instruments: instruments)
         }
-        if !input.isMarket { lossLimits(&b, feed: feed, instruments: instruments) }
         b.decision.ladders = b.changed.keys.sorted().map { b.changed[$0]! }
         if !b.decision.isEmpty {
             let entry = JournalEntry.decision(b.decision)
@@ -80,7 +94,8 @@ extension TradingEngine {
         }
         if let symbols = configuration.symbols, !symbols.contains(symbol) { return skip("symbolNotTraded") }
         guard let id = instruments.lookup(symbol), let rules = instruments[id].rules else { return skip("noInstrumentRules") }
-        if risk.memory.mode != .normal { return skip("mode.\(risk.memory.mode.rawValue)", risk.reason ?? "") }
+        let mode = (b.decision.risk ?? risk).memory.mode
+        if mode != .normal { return skip("mode.\(mode.rawValue)", (b.decision.risk ?? risk).reason ?? "") }
         if !privateStreamUp { return skip("breaker.privateStreamDown") }
         if activeLadder[symbol] != nil { return skip("ladderActive") }
         if positionSize(symbol) != 0 { return skip("positionOpen") }
@@ -155,7 +170,7 @@ extension TradingEngine {
     mutating func reevaluate(_ symbol: String, _ liquidation: Liquidation, _ b: inout DecisionBuilder, feed: FeedState,
                              instruments: InstrumentTable) {
         guard configuration.maxDecisionsPerEpisode > 1, let n = activeLadder[symbol], var ladder = ladders[n], !ladder.entriesClosed,
-              ladder.decisions < configuration.maxDecisionsPerEpisode, risk.memory.mode == .normal,
+              ladder.decisions < configuration.maxDecisionsPerEpisode, (b.decision.risk ?? risk).memory.mode == .normal,
               positionSize(symbol) == 0 || ladder.filled,
               let id = instruments.lookup(symbol), let rules = instruments[id].rules,
               let book = feed.deepestBook(id, syncedOnly: true), let bid = book.bestBid, let ask = book.bestAsk else { return }
@@ -200,7 +215,15 @@ extension TradingEngine {
                 }
                 if size != 0 {
                     if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
-                    placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
+                    if ladder.protectCheckAt == nil {
+                        ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+                    }
+                    if ladder.exitSends > 0 {
+                        // A late entry fill (the cancel/fill race) after the time exit began: the exit goes on.
+                        if !hasLiveOrder(ladder.exits) { exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b) }
+                    } else {
+                        placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
+                    }
                 }
             }
             if size == 0, ladder.filled {
@@ -211,20 +234,13 @@ extension TradingEngine {
                 cancelLive([ladder.takeProfit].compactMap { $0 }, symbol: symbol, id: id, &b)
             }
         case let .position(p):
-            if p.size.units != 0, ladder.filled {
-                if p.stopLoss != nil {
-                    ladder.unprotectedSince = nil
-                    ladder.reprotectSent = false
-                } else if !ladder.reprotectSent {
-                    // The position has no stop on the exchange: put it back, loudly.
-                    ladder.reprotectSent = true
-                    let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
-                    b.send(.setTradingStop(stop), symbol: symbol, id: id)
-                    b.decision.alarms.append("\(symbol): position without a stop; re-protecting")
-                    b.log(symbol, ladder.episodeID, "reprotect", "stopMissing", "stop \(instruments[id].format(ladder.stopPrice))")
-                } else {
-                    flatten(&ladder, reason: "stopNotConfirmed", id: id, feed: feed, instruments: instruments, &b)
-                }
+            if p.size.units == 0 || p.stopLoss != nil {
+                ladder.unprotectedSince = nil
+                ladder.protectCheckAt = nil
+                ladder.reprotectSent = false
+            } else if ladder.filled, !ladder.reprotectSent {
+                // The position has no stop on the exchange: put it back, loudly (the timer flattens if it stays away).
+                reprotect(&ladder, id: id, instruments: instruments, &b)
             }
         case let .cancelled(c):
             guard let linkID = c.clientID?.rawValue else { break }
@@ -232,6 +248,8 @@ extension TradingEngine {
                 // The take-profit would have crossed when it arrived: send it again IOC (it takes at its price or better).
                 placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, forceIOC: true)
             } else if ladder.exits.contains(linkID) || ladder.protects.contains(linkID), size != 0 {
+                exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
+            } else if ladder.entries.contains(linkID), ladder.exitSends > 0, size != 0, !hasLiveOrder(ladder.exits) {
                 exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
             }
         default:
@@ -248,9 +266,19 @@ extension TradingEngine {
         switch command.action {
         case let .submit(id?, _):
             b.log(symbol, ladder.episodeID, "refused", "venue.\(rejection.reason)", id.rawValue)
-            if ladder.exits.contains(id.rawValue) || ladder.protects.contains(id.rawValue), size != 0 {
-                exitAgain(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b)
+            if ladder.exits.contains(id.rawValue) || ladder.protects.contains(id.rawValue) {
+                // Refused on the call: it never reached the book, so it is no attempt. A reduce-only refusal means the
+                // venue is already flat (a report is on its way); anything else is retried after a pause, never at once.
+                if ladder.exits.contains(id.rawValue), ladder.exitAttempts > 0 { ladder.exitAttempts -= 1 }
+                if size != 0, rejection.reason != .reduceOnlyWouldIncrease, rejection.reason != .noPosition {
+                    ladder.exitRetryAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.exitRetryMilliseconds)
+                }
+            } else if id.rawValue == ladder.takeProfit, size != 0, rejection.reason != .reduceOnlyWouldIncrease {
+                placeTakeProfit(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b, replace: true)
             }
+        case let .amend(.client(id), _) where id.rawValue == ladder.takeProfit:
+            // The take-profit could not be resized (it filled or moved meanwhile): replace it with the position's size.
+            if size != 0 { placeTakeProfit(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b, replace: true) }
         case .setTradingStop:
             // The stop could not be put back: close the position instead.
             if size != 0 { flatten(&ladder, reason: "reprotectRefused", id: command.symbol, feed: feed, instruments: instruments, &b) }
@@ -271,11 +299,25 @@ extension TradingEngine {
                 closeEntries(&ladder, reason: "entryTTL", &b, instruments: instruments)
             }
             let size = positionSize(ladder.symbol)
-            if let exit = ladder.exitDeadline, now >= exit, size != 0, !hasLiveOrder(ladder.exits), ladder.exitAttempts == 0 {
+            if let exit = ladder.exitDeadline, now >= exit, size != 0, !hasLiveOrder(ladder.exits), ladder.exitSends == 0 {
                 b.log(ladder.symbol, ladder.episodeID, "timeExit", "maxHold", "held since the first fill")
                 if !ladder.entriesClosed { closeEntries(&ladder, reason: "timeExit", &b, instruments: instruments) }
                 cancelLive([ladder.takeProfit].compactMap { $0 }, symbol: ladder.symbol, id: id, &b)
                 exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
+            }
+            if let retry = ladder.exitRetryAt, now >= retry {
+                ladder.exitRetryAt = nil
+                if size != 0, !hasLiveOrder(ladder.exits) { exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b) }
+            }
+            if let check = ladder.protectCheckAt, now >= check, ladder.unprotectedSince != nil {
+                ladder.protectCheckAt = nil
+                if size == 0 {
+                    ladder.unprotectedSince = nil
+                } else if !ladder.reprotectSent {
+                    reprotect(&ladder, id: id, instruments: instruments, &b)
+                } else {
+                    flatten(&ladder, reason: "stopNotConfirmed", id: id, feed: feed, instruments: instruments, &b)
+                }
             }
             closeIfDone(&ladder, size: size, &b)
             put(ladder, &b, instruments: instruments)
@@ -332,8 +374,8 @@ extension TradingEngine {
         b.decision.alarms.append("\(mode.rawValue): \(reason)")
         b.log("*", nil, mode == .halted ? "halt" : "reduce", reason)
         // No new exposure: every resting entry goes; positions keep their exchange-side stops and exits.
-        for n in activeLadder.values.sorted() {
-            guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed else { continue }
+        for n in Set(activeLadder.values).union(b.changed.keys).sorted() {
+            guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed, !ladder.closed else { continue }
             closeEntries(&ladder, reason: "mode.\(mode.rawValue)", &b, instruments: instruments)
             put(ladder, &b, instruments: instruments)
         }
@@ -366,9 +408,10 @@ extension TradingEngine {
         }
     }
 
-    /// The take-profit for the position now: a reduce-only PostOnly limit (IOC if it would cross), amended as layers fill.
+    /// The take-profit for the position now: a reduce-only PostOnly limit (IOC if it would cross), amended as layers
+    /// fill. `replace` cancels a live one and sends a new one (after a refused amend or a refused send).
     mutating func placeTakeProfit(_ ladder: inout Ladder, id: SymbolID, feed: FeedState, instruments: InstrumentTable,
-                                  _ b: inout DecisionBuilder, forceIOC: Bool = false) {
+                                  _ b: inout DecisionBuilder, forceIOC: Bool = false, replace: Bool = false) {
         guard let rules = instruments[id].rules, let ledger = ledger(ladder.symbol), let average = ledger.averageEntryPrice else { return }
         let qty = Quantity(units: abs(ledger.size))
         guard let price = try? ProtectionPlanner.takeProfit(side: ladder.side, averageEntry: average, takeProfitBps: configuration.takeProfitBps,
@@ -379,14 +422,23 @@ extension TradingEngine {
         let exitSide = ladder.side.opposite
         let book = feed.deepestBook(id, syncedOnly: true)
         let crosses = exitSide == .sell ? book?.bestBid.map { price <= $0.price } ?? false : book?.bestAsk.map { price >= $0.price } ?? false
-        if !forceIOC, let current = ladder.takeProfit, let order = order(current), !order.phase.isTerminal, order.phase != .unknown,
-           let clientID = try? ClientOrderID(current) {
-            let total = order.filledQty + qty
-            guard total != order.qty || order.spec.price != price else { return }
-            b.send(.amend(.client(clientID), OrderAmendment(qty: total == order.qty ? nil : total, price: order.spec.price == price ? nil : price)),
-                   symbol: ladder.symbol, id: id)
-            b.log(ladder.symbol, ladder.episodeID, "takeProfit", "amended", "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
-            return
+        if let current = ladder.takeProfit, let order = order(current) {
+            if order.phase == .unknown {
+                // Its fate is not known: a second take-profit could close twice. Wait for the venue.
+                return b.log(ladder.symbol, ladder.episodeID, "takeProfit", "previousUnknown", current)
+            }
+            if !order.phase.isTerminal, let clientID = try? ClientOrderID(current) {
+                if replace || forceIOC {
+                    cancelLive([current], symbol: ladder.symbol, id: id, &b)
+                } else {
+                    let total = order.filledQty + qty
+                    guard total != order.qty || order.price != price else { return }
+                    b.send(.amend(.client(clientID), OrderAmendment(qty: total == order.qty ? nil : total, price: order.price == price ? nil : price)),
+                           symbol: ladder.symbol, id: id)
+                    b.log(ladder.symbol, ladder.episodeID, "takeProfit", "amended", "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
+                    return
+                }
+            }
         }
         guard ladder.takeProfitAttempts < 8, let linkID = submitID(ladder, .takeProfit, attempt: ladder.takeProfitAttempts) else {
             return b.log(ladder.symbol, ladder.episodeID, "takeProfit", "attemptsExhausted", "the time exit closes the position")
@@ -399,22 +451,35 @@ extension TradingEngine {
               "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
     }
 
-    /// A time exit (or its next attempt): reduce-only IOC through the touch; past the attempts, HALTED with an alarm.
+    /// A time exit (or its next attempt): reduce-only IOC through the touch. After `timeExitMaxAttempts` that reached
+    /// the book (or three times as many sends), HALTED with an alarm.
     mutating func exitAgain(_ ladder: inout Ladder, id: SymbolID, feed: FeedState, instruments: InstrumentTable, _ b: inout DecisionBuilder) {
         let size = positionSize(ladder.symbol)
         guard size != 0 else { return }
-        guard ladder.exitAttempts < UInt64(configuration.timeExitMaxAttempts) else {
-            ladder.exitAttempts += 1
-            return setMode(.halted, reason: "\(ladder.symbol): time exit failed \(configuration.timeExitMaxAttempts) times", &b,
-                           instruments: instruments)
+        let limit = UInt64(configuration.timeExitMaxAttempts)
+        guard ladder.exitAttempts < limit, ladder.exitSends < 3 * limit,
+              let linkID = submitID(ladder, .timeExit, attempt: ladder.exitSends) else {
+            b.decision.alarms.append("\(ladder.symbol): time exit failed after \(ladder.exitAttempts) attempts; position open")
+            return setMode(.halted, reason: "\(ladder.symbol): time exit failed \(ladder.exitAttempts) times", &b, instruments: instruments)
         }
-        guard let linkID = submitID(ladder, .timeExit, attempt: ladder.exitAttempts) else { return }
+        ladder.exitSends += 1
         ladder.exitAttempts += 1
         let spec = exitOrder(size: size, id: id, feed: feed, instruments: instruments)
         submit(linkID, spec, ladder: ladder, id: id, &b)
         ladder.exits.append(linkID.description)
-        b.log(ladder.symbol, ladder.episodeID, "timeExit", "attempt\(ladder.exitAttempts)",
+        b.log(ladder.symbol, ladder.episodeID, "timeExit", "attempt\(ladder.exitSends)",
               spec.price.map { "IOC at \(instruments[id].format($0))" } ?? "market")
+    }
+
+    /// Sets the position's stop again by trading-stop (Full mode), with an alarm; the protection timer flattens if a
+    /// position report still lacks it when the time is up.
+    mutating func reprotect(_ ladder: inout Ladder, id: SymbolID, instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+        ladder.reprotectSent = true
+        ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+        let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
+        b.send(.setTradingStop(stop), symbol: ladder.symbol, id: id)
+        b.decision.alarms.append("\(ladder.symbol): position without a stop; re-protecting")
+        b.log(ladder.symbol, ladder.episodeID, "reprotect", "stopMissing", "stop \(instruments[id].format(ladder.stopPrice))")
     }
 
     /// Closes a position whose stop cannot be confirmed.
@@ -485,7 +550,7 @@ extension TradingEngine {
             return BreakerDenial(code: "breaker.adlRank", detail: "adlRankIndicator \(rank)")
         }
         if postOnlyOutcomes.count >= settings.postOnlyWindow,
-           postOnlyOutcomes.count(where: { $0 }) * 10_000 > settings.maxPostOnlyRejectBps * postOnlyOutcomes.count {
+           postOnlyOutcomes.count(where: { $0 }) * 10_000 >= settings.maxPostOnlyRejectBps * postOnlyOutcomes.count {
             return BreakerDenial(code: "breaker.postOnlyRejects", detail: "\(postOnlyOutcomes.count(where: { $0 })) of \(postOnlyOutcomes.count)")
         }
         if let liquidation = lastLiquidation[symbol], now.milliseconds - liquidation.exchangeTime.milliseconds > settings.maxLiquidationLagMilliseconds {

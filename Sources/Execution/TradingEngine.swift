@@ -14,6 +14,8 @@ public enum EngineInput: Sendable {
     case call(VenueCommand, CallResult)
     /// The clock reached ``TradingEngine/nextWakeup``.
     case tick
+    /// A periodic check (loss limits at the marks of the moment) when nothing else happens.
+    case heartbeat
     case control(ControlCommand)
 }
 
@@ -71,8 +73,10 @@ public struct TradingEngine: Sendable {
     public private(set) var legOrigins: [VenueOrderID: OrderOrigin] = [:]
     /// The last position report per symbol.
     public private(set) var positions: [String: PositionReport] = [:]
-    /// Outcomes of the last entries (true: post-only reject), for the reject-rate breaker.
+    /// Outcomes of the last entries (true: post-only reject), for the reject-rate breaker: one per entry, when it
+    /// resolves (a post-only cancel, or a fill or other cancel).
     public private(set) var postOnlyOutcomes: [Bool] = []
+    public private(set) var postOnlyResolved: Set<String> = []
     /// Exchange time of the latest report applied (where a backfill would resume).
     public private(set) var executionCursor: ExchangeTime?
     public private(set) var alarms: [String] = []
@@ -101,7 +105,12 @@ public struct TradingEngine: Sendable {
     /// The state a journal replay must reproduce (transient market memory excluded).
     public struct Snapshot: Hashable, Sendable {
         public var run: UInt64
-        public var orders: [ClientOrderID: ManagedOrder]
+        public var tracker: OrderTracker
+        public var orderSymbols: [String: String]
+        public var orderLadders: [String: UInt64]
+        public var legOrigins: [VenueOrderID: OrderOrigin]
+        public var postOnlyOutcomes: [Bool]
+        public var postOnlyResolved: Set<String>
         public var ledgers: [SymbolID: PositionLedger]
         public var wallet: USDT
         public var risk: RiskState
@@ -114,7 +123,8 @@ public struct TradingEngine: Sendable {
     }
 
     public var snapshot: Snapshot {
-        Snapshot(run: run, orders: tracker.orders, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
+        Snapshot(run: run, tracker: tracker, orderSymbols: orderSymbols, orderLadders: orderLadders, legOrigins: legOrigins,
+                 postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
                  activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied)
     }
 
@@ -130,12 +140,15 @@ public struct TradingEngine: Sendable {
     /// The next time the engine must be woken with ``EngineInput/tick`` (nil: none).
     public var nextWakeup: ExchangeTime? {
         var best: ExchangeTime?
+        func consider(_ t: ExchangeTime?) { if let t { best = min(best ?? t, t) } }
         for number in activeLadder.values {
             guard let ladder = ladders[number] else { continue }
-            if !ladder.entriesClosed { best = min(best ?? ladder.entryDeadline, ladder.entryDeadline) }
-            if let exit = ladder.exitDeadline, positionSize(ladder.symbol) != 0, !hasLiveOrder(ladder.exits) {
-                best = min(best ?? exit, exit)
-            }
+            if !ladder.entriesClosed { consider(ladder.entryDeadline) }
+            let open = positionSize(ladder.symbol) != 0
+            // Only deadlines a tick acts on: the first time exit, a spaced retry, a protection check.
+            if open, ladder.exitSends == 0, !hasLiveOrder(ladder.exits) { consider(ladder.exitDeadline) }
+            if open { consider(ladder.exitRetryAt) }
+            if open, ladder.unprotectedSince != nil { consider(ladder.protectCheckAt) }
         }
         return best
     }
@@ -163,6 +176,9 @@ public struct TradingEngine: Sendable {
                     activeLadder[ladder.symbol] = ladder.number
                 }
             }
+            for command in decision.commands {
+                if case let .cancel(.client(id)) = command.action { tracker.markCancelRequested(id) }
+            }
             if let state = decision.risk { risk = state }
             alarms.append(contentsOf: decision.alarms)
         case let .report(symbol, report):
@@ -177,9 +193,10 @@ public struct TradingEngine: Sendable {
             guard let clientID else { return }
             switch result {
             case .sent:
-                if case .submit = action { tracker.markSent(clientID) } else if case .cancel = action { tracker.markCancelRequested(clientID) }
+                if case .submit = action { tracker.markSent(clientID) }
             case .transportError:
                 if case .submit = action { tracker.markTransportError(clientID) }
+                if case .cancel = action { tracker.clearCancelRequested(clientID) }
             case let .refused(rejection):
                 let event: ExecutionReport.Event = if case .submit = action {
                     .rejected(OrderRejected(venueID: nil, clientID: clientID, rejection: rejection))
@@ -187,7 +204,6 @@ public struct TradingEngine: Sendable {
                     .commandRejected(CommandRejected(action: action, clientID: clientID, rejection: rejection))
                 }
                 _ = tracker.apply(ExecutionReport(symbol: nil, time: at, event: event))
-                if case .submit = action, isEntry(clientID.rawValue) { recordPostOnly(false) }
             }
         }
     }
@@ -200,6 +216,7 @@ public struct TradingEngine: Sendable {
             legOrigins[a.venueID] = a.origin
         case let .filled(fill):
             let outcome = tracker.apply(report)
+            if let id = fill.clientID, isEntry(id.rawValue) { recordPostOnly(false, id: id.rawValue) }
             switch outcome {
             case .newFill, .notOurs:
                 // Every fill in the account moves its position, ours by orderLinkId or the venue's TP/SL legs.
@@ -231,16 +248,17 @@ public struct TradingEngine: Sendable {
         case let .position(p):
             if let symbol { positions[symbol] = p }
         case let .cancelled(c):
-            if c.cancellation.reason == .postOnlyWouldTakeLiquidity, let id = c.clientID, isEntry(id.rawValue) { recordPostOnly(true) }
-        case let .accepted(a):
-            if let id = a.clientID, isEntry(id.rawValue) { recordPostOnly(false) }
+            if let id = c.clientID, isEntry(id.rawValue) {
+                recordPostOnly(c.cancellation.reason == .postOnlyWouldTakeLiquidity, id: id.rawValue)
+            }
         default:
             break
         }
         _ = tracker.apply(report)
     }
 
-    private mutating func recordPostOnly(_ rejected: Bool) {
+    private mutating func recordPostOnly(_ rejected: Bool, id: String) {
+        guard postOnlyResolved.insert(id).inserted else { return }
         postOnlyOutcomes.append(rejected)
         if postOnlyOutcomes.count > configuration.breakers.postOnlyWindow { postOnlyOutcomes.removeFirst() }
     }
