@@ -26,14 +26,30 @@ public struct SyntheticCascade: Sendable {
     public static let latencyNanoseconds: Int64 = 20_000_000
 
     public let seed: UInt64
-    public init(seed: UInt64) { self.seed = seed }
+    /// Extra receive latency per frame, drawn from the seed in 0...this (ms): receive times then differ from exchange
+    /// times by more than the clock correction removes, and topics interleave differently. Each topic stays in order.
+    public let latencyJitterMilliseconds: Int64
+    public init(seed: UInt64, latencyJitterMilliseconds: Int64 = 0) {
+        self.seed = seed
+        self.latencyJitterMilliseconds = latencyJitterMilliseconds
+    }
 
     /// The frames, in receive order: (receive time ns, JSON text).
     public func frames() -> [(Int64, String)] {
         var random = SeededRandom(seed: seed)
+        var jitter = SeededRandom(seed: seed ^ 0x6a09_e667_f3bc_c908)
         var out: [(Int64, String)] = []
         var u: UInt64 = 1
-        func emit(_ ts: Int64, _ json: String) { out.append((ts * 1_000_000 + Self.latencyNanoseconds, json)) }
+        var lastPerTopic: [Substring: Int64] = [:]
+        func emit(_ ts: Int64, _ json: String) {
+            var ns = ts * 1_000_000 + Self.latencyNanoseconds
+            if latencyJitterMilliseconds > 0 { ns += Int64(jitter.next() % UInt64(latencyJitterMilliseconds + 1)) * 1_000_000 }
+            // One connection per topic delivers in order.
+            let topic = json.dropFirst(10).prefix { $0 != "\"" }
+            ns = max(ns, (lastPerTopic[topic] ?? .min) + 1)
+            lastPerTopic[topic] = ns
+            out.append((ns, json))
+        }
         let s = Self.start
         emit(s, #"{"topic":"_cascade.instruments","ts":\#(s),"data":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","settleCoin":"USDT","priceScale":"1","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"0.1","maxPrice":"1999999.8","tickSize":"0.1"},"lotSizeFilter":{"maxOrderQty":"500.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"100.000","minNotionalValue":"5"},"fundingInterval":480}]}}"#)
         // Book: near levels fixed, far levels sized by the seed.

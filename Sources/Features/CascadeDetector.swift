@@ -53,6 +53,24 @@ public struct CascadeEpisode: Sendable, Codable, Hashable {
     /// Time of its side's last event.
     public var lastEvent: Int64
 
+    public init(id: String, symbol: String, source: LiquidationSource, side: PositionSide, start: Int64, peakTime: Int64,
+                end: Int64? = nil, endReason: EpisodeEnd? = nil, notional: Int64, events: Int, peakNotional: Int64, threshold: Int64,
+                lastEvent: Int64) {
+        self.id = id
+        self.symbol = symbol
+        self.source = source
+        self.side = side
+        self.start = start
+        self.peakTime = peakTime
+        self.end = end
+        self.endReason = endReason
+        self.notional = notional
+        self.events = events
+        self.peakNotional = peakNotional
+        self.threshold = threshold
+        self.lastEvent = lastEvent
+    }
+
     /// Age at `t` (ns), nil once ended before `t`.
     public func isOpen(at t: Int64) -> Bool { end.map { t < $0 } ?? true }
 }

@@ -16,11 +16,11 @@ let scenarioConfiguration = #"""
 
 func usdt(_ text: String) -> USDT { try! USDT(text) }
 
-func runScenario(seed: UInt64, configuration text: String, journal: InMemoryJournal = InMemoryJournal(),
+func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: Int64 = 0, journal: any OrderJournal = InMemoryJournal(),
                  beforeSend: ((VenueCommand) -> Void)? = nil) throws -> (BacktestResult, BacktestConfiguration, String) {
     let dir = try TemporaryDirectory("backtest")
     let path = dir.file("cascade.frames.gz")
-    try SyntheticCascade(seed: seed).write(to: path)
+    try SyntheticCascade(seed: seed, latencyJitterMilliseconds: jitterMilliseconds).write(to: path)
     let configuration = try BacktestConfiguration.parse(Array(text.utf8), name: "scenario")
     var runner = BacktestRunner(paths: [path], configuration: configuration, journal: journal)
     runner.beforeSend = beforeSend

@@ -1,0 +1,281 @@
+import CascadeCore
+import CascadeTesting
+import Execution
+import Features
+import MarketData
+import Testing
+
+/// The engine driven by hand: a market of BTCUSDT (and ETHUSDT) with rules, venue reports written out, every step's
+/// journal entries kept, and every prefix of the journal replayed against the state the engine had then.
+struct EngineHarness {
+    var engine: TradingEngine
+    var feed = FeedState()
+    var instruments = InstrumentTable()
+    var journal: [JournalEntry] = []
+    var snapshots: [(entries: Int, snapshot: TradingEngine.Snapshot)] = []
+    var sent: [VenueCommand] = []
+    var log: [DecisionLogEntry] = []
+    var btc: MarketBuilder
+    var eth: MarketBuilder
+    var now: Int64 = 1_748_826_000_000
+    var nextExecution = 0
+    var nextVenueID = 0
+
+    static func rules(tick: String) -> InstrumentRules {
+        InstrumentRules(tickSize: Price(units: try! FixedDecimal.parse(tick, digits: 8)), qtyStep: Quantity(units: 1_000),
+                        minOrderQty: Quantity(units: 1_000), maxOrderQty: Quantity(units: 500_000_000),
+                        maxMarketOrderQty: Quantity(units: 100_000_000), minNotional: USDT(units: Int64(500_000_000)),
+                        priceDecimals: 2, qtyDecimals: 3, status: "Trading", fundingIntervalMinutes: 480, settleCoin: "USDT")
+    }
+
+    init(_ configure: (inout EngineConfiguration) -> Void = { _ in }) {
+        var configuration = EngineConfiguration()
+        configuration.offsetsBps = [20, 50]
+        configuration.layerNotional = USDT(units: Int64(100_000_000_000))
+        configure(&configuration)
+        engine = TradingEngine(configuration: configuration)
+        instruments.setRules(Self.rules(tick: "0.1"), for: "BTCUSDT")
+        instruments.setRules(Self.rules(tick: "0.01"), for: "ETHUSDT")
+        btc = MarketBuilder(instrument: instruments[instruments.lookup("BTCUSDT")!], depth: 50)
+        eth = MarketBuilder(instrument: instruments[instruments.lookup("ETHUSDT")!], depth: 50)
+        let start = engine.start(run: 1, startingBalance: USDT(units: Int64(10_000_000_000_000)), at: ExchangeTime(milliseconds: now),
+                                 instruments: instruments)
+        journal += start.entries
+        market(btc: ("59999.9", "60000.1"), mark: "60000.0")
+        market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+    }
+
+    mutating func market(btc touch: (String, String), mark: String) {
+        feed.apply(.book(btc.book(.snapshot, ts: now, bids: [(touch.0, "2")], asks: [(touch.1, "2")])))
+        feed.apply(.ticker(btc.ticker(at: now, mark: mark, last: mark, fundingRate: "0.0001", nextFunding: now + 3_600_000, snapshot: true)))
+    }
+
+    mutating func market(eth touch: (String, String), mark: String) {
+        feed.apply(.book(eth.book(.snapshot, ts: now, bids: [(touch.0, "2")], asks: [(touch.1, "2")])))
+        feed.apply(.ticker(eth.ticker(at: now, mark: mark, last: mark, fundingRate: "0.0001", nextFunding: now + 3_600_000, snapshot: true)))
+    }
+
+    @discardableResult
+    mutating func handle(_ input: EngineInput, after ms: Int64 = 0) -> EngineStep {
+        now += ms
+        let step = engine.handle(input, feed: feed, instruments: instruments, now: ExchangeTime(milliseconds: now))
+        journal += step.entries
+        sent += step.commands
+        log += step.log
+        snapshots.append((journal.count, engine.snapshot))
+        return step
+    }
+
+    func episode(_ symbol: String = "BTCUSDT", side: PositionSide = .long) -> CascadeEpisode {
+        CascadeEpisode(id: "\(symbol)-all-\(side)-\(now)", symbol: symbol, source: .all, side: side, start: now * 1_000_000,
+                       peakTime: now * 1_000_000, notional: 1, events: 1, peakNotional: 1, threshold: 0, lastEvent: now * 1_000_000)
+    }
+
+    mutating func liquidation(_ symbol: String = "BTCUSDT") -> Liquidation {
+        (symbol == "BTCUSDT" ? btc : eth).liquidation(.long, qty: "1", price: "59990", updated: now, ts: now)
+    }
+
+    /// Opens a ladder on an episode and answers every submit as accepted.
+    mutating func enter(_ symbol: String = "BTCUSDT") -> [VenueCommand] {
+        handle(.liquidation(liquidation(symbol)))
+        let step = handle(.detector(.started(episode(symbol))))
+        for command in step.commands { accept(command) }
+        return step.commands
+    }
+
+    mutating func accept(_ command: VenueCommand) {
+        guard case let .submit(id?, spec) = command.action else { return }
+        nextVenueID += 1
+        handle(.call(command, .sent(VenueOrderID("v\(nextVenueID)"))), after: 15)
+        handle(.report(ExecutionReport(symbol: command.symbol, time: ExchangeTime(milliseconds: now), event:
+            .accepted(OrderAccepted(venueID: VenueOrderID("v\(nextVenueID)"), clientID: id, spec: spec)))))
+    }
+
+    mutating func fill(_ command: VenueCommand, qty: Quantity? = nil, liquidity: Liquidity = .maker, after ms: Int64 = 100) {
+        guard case let .submit(id?, spec) = command.action else { return }
+        nextExecution += 1
+        let venueID = engine.tracker.orders[id]?.venueID ?? VenueOrderID("none")
+        let fill = Fill(venueID: venueID, clientID: id, executionID: ExecutionID("e\(nextExecution)"), side: spec.side,
+                        price: spec.price ?? Price(units: 5_999_990_000_000), qty: qty ?? spec.qty, liquidity: liquidity,
+                        fee: USDT(units: Int64(1_000_000)), feeRate: nil, leavesQty: nil)
+        handle(.report(ExecutionReport(symbol: command.symbol, time: ExchangeTime(milliseconds: now + ms), event: .filled(fill))), after: ms + 5)
+    }
+
+    mutating func position(_ symbol: SymbolID, size: Int64, stop: Price?, after ms: Int64 = 1) {
+        handle(.report(ExecutionReport(symbol: symbol, time: ExchangeTime(milliseconds: now), event:
+            .position(PositionReport(size: Quantity(units: size), stopLoss: stop)))), after: ms)
+    }
+
+    var btcID: SymbolID { instruments.lookup("BTCUSDT")! }
+
+    /// Every prefix of the journal (a kill after any commit) replays to the state the engine had after that commit.
+    func checkReplay() {
+        for (count, snapshot) in snapshots {
+            let rebuilt = TradingEngine.restore(from: Array(journal.prefix(count)), configuration: engine.configuration, instruments: instruments)
+            #expect(rebuilt.snapshot == snapshot, "prefix of \(count) entries")
+        }
+    }
+
+    func submits(_ role: OrderRole) -> [VenueCommand] {
+        sent.filter {
+            if case let .submit(id?, _) = $0.action { return (try? OrderLinkID(parsing: id.rawValue))?.role == role }
+            return false
+        }
+    }
+}
+
+@Suite struct TradingEngineTests {
+    @Test func ladderEntriesCarryThePositionStop() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        #expect(entries.count == 2)
+        for command in entries {
+            guard case let .submit(_, spec) = command.action else { Issue.record("not a submit"); continue }
+            #expect(spec.timeInForce == .postOnly && spec.side == .buy)
+            #expect(spec.protection == Protection(stopLoss: ProtectionLeg(trigger: Price(units: 5_910_300_000_000)), mode: .full))
+        }
+        h.checkReplay()
+    }
+
+    @Test func duplicateFillIsCountedOnce() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        let fill = try #require(h.journal.last { if case .report(_, let r) = $0, case .filled = r.event { true } else { false } })
+        guard case let .report(_, report) = fill else { return }
+        h.handle(.report(report))
+        #expect(h.engine.fillsApplied == 1)
+        #expect(h.engine.portfolio.size(h.btcID) == 16_000)
+        h.checkReplay()
+    }
+
+    @Test func refusedExitWaitsForTheReportInsteadOfHalting() throws {
+        var h = EngineHarness { $0.maxHoldMilliseconds = 1_000 }
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.handle(.tick, after: 2_000)
+        let exits = h.submits(.timeExit)
+        #expect(exits.count == 1)
+        // The stop closed the position at the venue meanwhile: reduce-only refused on the call.
+        h.handle(.call(exits[0], .refused(Rejection(.reduceOnlyWouldIncrease, venueCode: "110017"))), after: 15)
+        h.handle(.tick, after: 5_000)
+        #expect(h.submits(.timeExit).count == 1)
+        #expect(h.engine.risk.memory.mode == .normal)
+        #expect(h.engine.nextWakeup.map { $0.milliseconds > h.now } ?? true, "a deadline no tick clears")
+        h.checkReplay()
+    }
+
+    @Test func exitsThatReachTheBookAndStayUnfilledHaltWithAnAlarm() throws {
+        var h = EngineHarness { $0.maxHoldMilliseconds = 1_000; $0.timeExitMaxAttempts = 2 }
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.handle(.tick, after: 2_000)
+        for attempt in 0..<2 {
+            let exit = h.submits(.timeExit)[attempt]
+            h.accept(exit)
+            guard case let .submit(id?, _) = exit.action else { return }
+            h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
+                venueID: VenueOrderID("v\(h.nextVenueID)"), clientID: id, cancellation: Cancellation(.immediateOrCancelRemainder), filledQty: .zero)))),
+                after: 5)
+        }
+        #expect(h.submits(.timeExit).count == 2)
+        #expect(h.engine.risk.memory.mode == .halted)
+        #expect(h.engine.alarms.contains { $0.contains("time exit failed") })
+        h.checkReplay()
+    }
+
+    @Test func missingStopIsSetAgainThenThePositionIsClosed() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.position(h.btcID, size: 16_000, stop: nil)
+        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.engine.alarms.contains { $0.contains("without a stop") })
+        // A report before the trading stop could have arrived changes nothing; the timer decides.
+        h.position(h.btcID, size: 16_000, stop: nil)
+        #expect(h.submits(.protect).isEmpty)
+        h.handle(.tick, after: 3_000)
+        let flatten = try #require(h.submits(.protect).first)
+        guard case let .submit(_, spec) = flatten.action else { return }
+        #expect(spec.reduceOnly && spec.side == .sell && spec.timeInForce == .immediateOrCancel && spec.qty == Quantity(units: 16_000))
+        h.checkReplay()
+    }
+
+    @Test func confirmedStopNeedsNoReprotection() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
+        h.handle(.tick, after: 3_000)
+        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.submits(.protect).isEmpty)
+    }
+
+    /// The loss limit is checked before the entry decision of the same step: no ladder goes out under REDUCING.
+    @Test func dailyLossStopsAnEntryDecidedInTheSameStep() throws {
+        var h = EngineHarness { $0.dailyLoss = RiskLimit(absolute: USDT(units: Int64(500_000_000)), equityBps: nil) }
+        let entries = h.enter()
+        h.fill(entries[0])                                   // long 0.016 BTC at 59,880.0
+        h.handle(.heartbeat, after: 10)                      // day start equity at mark 60,000
+        h.market(btc: ("59000.0", "59000.2"), mark: "59000.0")   // −14.08 USDT unrealised: past the 5 USDT limit
+        h.handle(.liquidation(h.liquidation("ETHUSDT")))
+        h.handle(.detector(.started(h.episode("ETHUSDT"))))
+        #expect(h.engine.risk.memory.mode == .reducing)
+        #expect(h.log.contains { $0.symbol == "ETHUSDT" && $0.reason == "mode.reducing" })
+        #expect(h.engine.activeLadder["ETHUSDT"] == nil)
+        // The BTC ladder's unfilled layer is cancelled by id.
+        guard case let .submit(second?, _) = entries[1].action else { return }
+        #expect(h.sent.contains { $0.action == .cancel(.client(second)) })
+        h.checkReplay()
+    }
+
+    @Test func postOnlyRejectBreakerTrips() throws {
+        var h = EngineHarness { $0.breakers.postOnlyWindow = 2; $0.breakers.maxPostOnlyRejectBps = 5_000; $0.entryTTLMilliseconds = 1_000 }
+        let entries = h.enter()
+        // One layer refused for taking liquidity, the other cancelled at its TTL: one reject in two.
+        guard case let .submit(first?, _) = entries[0].action, case let .submit(second?, _) = entries[1].action else { return }
+        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
+            venueID: VenueOrderID("v1"), clientID: first, cancellation: Cancellation(.postOnlyWouldTakeLiquidity), filledQty: .zero)))), after: 1)
+        h.handle(.tick, after: 2_000)
+        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
+            venueID: VenueOrderID("v2"), clientID: second, cancellation: Cancellation(.byClient), filledQty: .zero)))), after: 20)
+        #expect(h.engine.activeLadder["BTCUSDT"] == nil)
+        #expect(h.engine.postOnlyOutcomes == [true, false])
+        h.handle(.liquidation(h.liquidation()), after: 1)
+        h.handle(.detector(.started(h.episode())))
+        #expect(h.log.last?.reason == "breaker.postOnlyRejects")
+        h.checkReplay()
+    }
+
+    @Test func unknownTakeProfitIsNeverDoubled() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        let takeProfit = try #require(h.submits(.takeProfit).first)
+        h.handle(.call(takeProfit, .transportError), after: 15)
+        h.fill(entries[1])
+        #expect(h.submits(.takeProfit).count == 1)
+        #expect(h.log.contains { $0.reason == "previousUnknown" })
+        // The venue never had it: a cancel answered "no such order" ends it, and the next fill places a new one.
+        guard case let .submit(id?, _) = takeProfit.action else { return }
+        h.handle(.call(VenueCommand(symbol: h.btcID, decidedAt: ExchangeTime(milliseconds: h.now), action: .cancel(.client(id))),
+                       .refused(Rejection(.unknownOrder, venueCode: "110001"))), after: 10)
+        #expect(h.engine.tracker.orders[id]?.phase == .rejected(Rejection(.unknownOrder, venueCode: "110001")))
+        h.checkReplay()
+    }
+
+    @Test func takeProfitIsAmendedToTheWholePosition() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        let takeProfit = try #require(h.submits(.takeProfit).first)
+        h.accept(takeProfit)
+        h.fill(entries[1])
+        // Average entry (59,880.0 × 0.016 + 59,700.0 × 0.016) / 0.032 = 59,790.0; × 1.003 = 59,969.37 → 59,969.4.
+        let amend = try #require(h.sent.last)
+        guard case let .amend(_, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
+        #expect(change.qty == Quantity(units: 32_000))
+        #expect(change.price == Price(units: 5_996_940_000_000))
+        h.checkReplay()
+    }
+}
