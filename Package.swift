@@ -32,6 +32,7 @@ var package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Domain values: exact decimals, instruments, clocks, market events. Stdlib only.
@@ -100,6 +101,11 @@ var package = Package(
         .target(name: "Execution", dependencies: ["CascadeCore", "MarketData", "Features", "Strategy"], swiftSettings: swiftSettings),
         // Queue-aware matching engine (pure, deterministic): used by labels, backtests, paper and the simulator.
         .target(name: "Simulation", dependencies: ["CascadeCore", "MarketData"], swiftSettings: swiftSettings),
+        // Durable state: the SQLite order journal (GRDB; WAL, synchronous=FULL) that owns the execution cursor.
+        .target(
+            name: "Storage",
+            dependencies: ["CascadeCore", "Execution", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings),
         // The event-time backtest: recordings → FeedState → features/detector → TradingEngine ⇄ SimulatedExchange in process.
         .target(
             name: "Backtest",
@@ -128,7 +134,7 @@ var package = Package(
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit", "Importers",
                 "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation", "Features", "FeatureReplay",
-                "Execution", "Backtest",
+                "Execution", "Backtest", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -192,7 +198,7 @@ var package = Package(
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BacktestTests",
-            dependencies: ["Backtest", "Execution", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording"],
+            dependencies: ["Backtest", "Execution", "Storage", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "FeaturesTests",
@@ -208,7 +214,7 @@ var package = Package(
             resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeCLITests",
-            dependencies: ["RecordingAudit", "Recording", "CascadeTesting", "CascadeCLI"],
+            dependencies: ["RecordingAudit", "Recording", "CascadeTesting", "CascadeCLI", "Backtest", "Execution", "Storage", "CascadeCore"],
             swiftSettings: swiftSettings),
     ]
 )

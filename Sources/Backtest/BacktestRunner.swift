@@ -106,6 +106,8 @@ public struct BacktestRunner {
     public let journal: any OrderJournal
     /// Called after every committed transaction with the journal (tests check what was committed before a send).
     public var beforeSend: ((VenueCommand) -> Void)?
+    /// Called after every committed transaction with the number committed so far and the engine as it stands.
+    public var afterCommit: ((Int, TradingEngine) -> Void)?
     /// Called with each frame count; the CLI draws its progress bar from it.
     public var progress: ((Int) -> Void)?
 
@@ -175,7 +177,16 @@ public struct BacktestRunner {
             throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
         }
         let run: UInt64
-        do { run = try journal.nextRun() } catch { throw BacktestError("journal: \(error)") }
+        do {
+            // A backtest's venue lives in this process: continuing an old journal would pair it with a fresh venue.
+            let existing = try journal.entries()
+            if !existing.isEmpty {
+                throw BacktestError("the journal already holds \(existing.count) entries: a backtest starts on an empty journal")
+            }
+            run = try journal.nextRun()
+        } catch let error as BacktestError {
+            throw error
+        } catch { throw BacktestError("journal: \(error)") }
         state.result.run = run
         var started = false
         var lastSecond: Int64 = .min
@@ -330,6 +341,7 @@ public struct BacktestRunner {
         do { try journal.commit(step.entries) } catch { throw BacktestError("journal: \(error)") }
         state.result.journalEntries += step.entries.count
         state.result.journalTransactions += 1
+        afterCommit?(state.result.journalTransactions, state.engine)
         state.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &state)
         for command in step.commands {

@@ -3,6 +3,7 @@ import Backtest
 import Execution
 import Foundation
 import Recording
+import Storage
 
 /// `cascade backtest`: the trading engine on recorded data against the simulated venue, in process.
 struct BacktestCommand: ParsableCommand {
@@ -25,6 +26,13 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Directory for trades.csv, fills.csv, decisions.jsonl, summary.json and summary.txt.")
     var out: String
 
+    @Option(help: "Keep the order journal in this SQLite file (WAL, synchronous=FULL) instead of in memory; it must be new or empty.")
+    var journal: String?
+
+    /// Tests: SIGKILL this process right after the N-th journal transaction (a crash at an exact point).
+    @Option(name: .customLong("crash-after-commits"), help: .hidden)
+    var crashAfterCommits: Int?
+
     func run() throws {
         guard !data.isEmpty else { throw CLIError("--data: name at least one recording") }
         let configuration: BacktestConfiguration
@@ -39,7 +47,16 @@ struct BacktestCommand: ParsableCommand {
             guard let manifest = try? FrameManifest.read(forDataFile: path) else { known = false; break }
             total += manifest.frames
         }
-        var runner = BacktestRunner(paths: data, configuration: configuration, journal: InMemoryJournal())
+        let orderJournal: any OrderJournal
+        if let journal {
+            do { orderJournal = try SQLiteOrderJournal(path: journal) } catch { throw CLIError("--journal \(journal): \(error)") }
+        } else {
+            orderJournal = InMemoryJournal()
+        }
+        var runner = BacktestRunner(paths: data, configuration: configuration, journal: orderJournal)
+        if let crashAfterCommits {
+            runner.afterCommit = { count, _ in if count == crashAfterCommits { kill(getpid(), SIGKILL) } }
+        }
         var progress = ProgressLine(total: known ? total : nil, label: "backtest")
         runner.progress = { progress.update($0) }
         let result: BacktestResult
@@ -50,5 +67,28 @@ struct BacktestCommand: ParsableCommand {
         }
         print(BacktestOutput.summaryText(result, configuration: configuration), terminator: "")
         print("wrote \(out)/trades.csv, fills.csv, decisions.jsonl, summary.json, summary.txt")
+    }
+}
+
+/// `cascade journal FILE`: the state an order journal replays to.
+struct JournalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Replay an order journal (SQLite) and print the state it rebuilds: runs, orders, positions, ladders, risk.")
+
+    @Argument(help: "The journal file.")
+    var file: String
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: file) else { throw CLIError("\(file): no such journal") }
+        let journal: SQLiteOrderJournal
+        let entries: [JournalEntry]
+        do {
+            journal = try SQLiteOrderJournal(path: file)
+            entries = try journal.entries()
+        } catch { throw CLIError("\(error)") }
+        let engine = TradingEngine.restore(from: entries, configuration: EngineConfiguration())
+        print(JournalSummary.text(engine, entries: entries, transactions: (try? journal.transactions()) ?? 0,
+                                  cursor: try? journal.executionCursor()), terminator: "")
     }
 }

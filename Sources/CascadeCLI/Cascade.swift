@@ -8,5 +8,5 @@ struct Cascade: AsyncParsableCommand {
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
         discussion: "Only commands that work are listed; backtests and trading arrive with later releases.",
         subcommands: [RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
-                      DetectCommand.self, BacktestCommand.self])
+                      DetectCommand.self, BacktestCommand.self, JournalCommand.self])
 }

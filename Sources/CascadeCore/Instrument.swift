@@ -8,7 +8,7 @@ public struct SymbolID: Hashable, Comparable, Sendable, Codable {
 /// Trading rules of an instrument, as published by `/v5/market/instruments-info` at a moment in time.
 ///
 /// Never constants in code: they come from a recorded `_cascade.instruments` snapshot or a file the user names.
-public struct InstrumentRules: Hashable, Sendable {
+public struct InstrumentRules: Hashable, Sendable, Codable {
     public var tickSize: Price
     public var qtyStep: Quantity
     public var minOrderQty: Quantity

@@ -50,10 +50,15 @@ public struct Decision: Sendable, Hashable, Codable {
     public var ladders: [Ladder] = []
     /// The risk state after the decision, when it changed.
     public var risk: RiskState?
+    /// Trading rules of the symbols it trades, when the journal does not hold them yet (or they changed): a journal
+    /// replays without the recording.
+    public var instruments: [String: InstrumentRules] = [:]
     public var alarms: [String] = []
 
     public init(time: ExchangeTime) { self.time = time }
-    public var isEmpty: Bool { log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk == nil && alarms.isEmpty }
+    public var isEmpty: Bool {
+        log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk == nil && alarms.isEmpty && instruments.isEmpty
+    }
 }
 
 /// What the venue answered to a command when it was sent (an answer on the call, before any stream report).
@@ -73,7 +78,7 @@ public enum JournalEntry: Sendable, Hashable, Codable {
     case decision(Decision)
     /// A venue report, with its symbol's name.
     case report(symbol: String?, ExecutionReport)
-    /// The answer on the call to command `index` of the decision committed before it.
+    /// The venue's answer on the call that sent a command (journaled when it reaches the engine).
     case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
 }
 

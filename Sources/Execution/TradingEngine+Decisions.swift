@@ -125,6 +125,7 @@ extension TradingEngine {
         engine.recordEpisodeStart(at: now.milliseconds * 1_000_000)
         state.memory = engine.memory
         b.decision.risk = state
+        if knownRules[symbol] != rules { b.decision.instruments[symbol] = rules }
         b.log(symbol, episode.id, "enter", "episodeStarted",
               "ladder \(ladder.number) \(side) \(placed) layers, stop \(instruments[id].format(stop)), liquidated \(episode.side)")
         b.changed[ladder.number] = ladder

@@ -80,6 +80,8 @@ public struct TradingEngine: Sendable {
     /// Exchange time of the latest report applied (where a backfill would resume).
     public private(set) var executionCursor: ExchangeTime?
     public private(set) var alarms: [String] = []
+    /// Trading rules of every symbol traded, as journaled.
+    public private(set) var knownRules: [String: InstrumentRules] = [:]
     /// Fills applied (each execution once).
     public private(set) var fillsApplied = 0
 
@@ -94,12 +96,23 @@ public struct TradingEngine: Sendable {
         self.risk = risk
     }
 
-    /// Rebuilds the engine from a journal's entries.
+    /// Rebuilds the engine from a journal's entries, with the instruments of the running process, or (nil) with the
+    /// trading rules the journal itself holds.
     public static func restore(from entries: [JournalEntry], configuration: EngineConfiguration,
-                               instruments: InstrumentTable) -> TradingEngine {
+                               instruments: InstrumentTable? = nil) -> TradingEngine {
+        let table = instruments ?? instrumentTable(from: entries)
         var engine = TradingEngine(configuration: configuration)
-        for entry in entries { engine.apply(entry, instruments: instruments) }
+        for entry in entries { engine.apply(entry, instruments: table) }
         return engine
+    }
+
+    /// The instruments a journal traded, with their last journaled rules (symbols registered in name order).
+    public static func instrumentTable(from entries: [JournalEntry]) -> InstrumentTable {
+        var rules: [String: InstrumentRules] = [:]
+        for case let .decision(d) in entries { rules.merge(d.instruments) { $1 } }
+        var table = InstrumentTable()
+        for symbol in rules.keys.sorted() { table.setRules(rules[symbol]!, for: symbol) }
+        return table
     }
 
     /// The state a journal replay must reproduce (transient market memory excluded).
@@ -120,12 +133,13 @@ public struct TradingEngine: Sendable {
         public var cursor: ExchangeTime?
         public var alarms: [String]
         public var fillsApplied: Int
+        public var knownRules: [String: InstrumentRules]
     }
 
     public var snapshot: Snapshot {
         Snapshot(run: run, tracker: tracker, orderSymbols: orderSymbols, orderLadders: orderLadders, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
-                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied)
+                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules)
     }
 
     /// A start: takes the run number the journal gives (never one used before) and the starting balance.
@@ -181,6 +195,7 @@ public struct TradingEngine: Sendable {
             }
             if let state = decision.risk { risk = state }
             alarms.append(contentsOf: decision.alarms)
+            knownRules.merge(decision.instruments) { $1 }
         case let .report(symbol, report):
             applyReport(report, symbol: symbol, instruments: instruments)
         case let .call(_, action, result, at):

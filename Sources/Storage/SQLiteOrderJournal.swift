@@ -1,0 +1,124 @@
+public import CascadeCore
+public import Execution
+import Foundation
+import GRDB
+
+/// The durable order journal: SQLite through GRDB, in WAL mode with `synchronous=FULL`, one transaction per
+/// ``commit(_:)`` — durable on disk before it returns, so nothing is sent that a crash could forget. It owns the
+/// execution cursor: the exchange time of the latest venue report committed, updated in the same transaction.
+///
+/// Entries are stored as JSON (the Codable vocabulary of CascadeCore), one row each, in commit order; the start
+/// entries' run numbers are a column, so ``nextRun()`` never reads the whole journal.
+public final class SQLiteOrderJournal: OrderJournal {
+    let queue: DatabaseQueue
+    public let path: String
+    private let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    /// Opens (or creates) the journal at `path`.
+    public init(path: String) throws(JournalError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // WAL: a commit appends to the log; FULL: the log is fsync'd at every commit (durable across power loss).
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("v1") { db in
+                try db.execute(sql: """
+                    CREATE TABLE entry (seq INTEGER PRIMARY KEY AUTOINCREMENT, tx INTEGER NOT NULL, kind TEXT NOT NULL,
+                                        run INTEGER, body BLOB NOT NULL);
+                    CREATE INDEX entry_run ON entry(run) WHERE run IS NOT NULL;
+                    CREATE TABLE cursor (id INTEGER PRIMARY KEY CHECK (id = 1), exchange_ms INTEGER NOT NULL);
+                    """)
+            }
+            try migrator.migrate(queue)
+        } catch {
+            throw JournalError("\(path): \(error)")
+        }
+    }
+
+    public func commit(_ entries: [JournalEntry]) throws(JournalError) {
+        guard !entries.isEmpty else { return }
+        var rows: [(kind: String, run: Int64?, body: Data, cursor: Int64?)] = []
+        do {
+            for entry in entries {
+                let body = try encoder.encode(entry)
+                switch entry {
+                case let .started(run, _, _, _): rows.append(("started", Int64(run), body, nil))
+                case .decision: rows.append(("decision", nil, body, nil))
+                case let .report(_, report): rows.append(("report", nil, body, report.time.milliseconds))
+                case .call: rows.append(("call", nil, body, nil))
+                }
+            }
+            try queue.write { db in
+                let tx = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(tx), 0) + 1 FROM entry")) ?? 1
+                for row in rows {
+                    try db.execute(sql: "INSERT INTO entry (tx, kind, run, body) VALUES (?, ?, ?, ?)",
+                                   arguments: [tx, row.kind, row.run, row.body])
+                }
+                if let latest = rows.compactMap(\.cursor).max() {
+                    try db.execute(sql: """
+                        INSERT INTO cursor (id, exchange_ms) VALUES (1, ?)
+                        ON CONFLICT(id) DO UPDATE SET exchange_ms = MAX(exchange_ms, excluded.exchange_ms)
+                        """, arguments: [latest])
+                }
+            }
+        } catch {
+            throw JournalError("\(path): commit failed: \(error)")
+        }
+    }
+
+    public func entries() throws(JournalError) -> [JournalEntry] {
+        do {
+            let bodies = try queue.read { db in try Data.fetchAll(db, sql: "SELECT body FROM entry ORDER BY seq") }
+            let decoder = JSONDecoder()
+            return try bodies.map { try decoder.decode(JournalEntry.self, from: $0) }
+        } catch {
+            throw JournalError("\(path): unreadable: \(error)")
+        }
+    }
+
+    public func nextRun() throws(JournalError) -> UInt64 {
+        do {
+            let last = try queue.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(run) FROM entry") } ?? 0
+            return UInt64(last) + 1
+        } catch {
+            throw JournalError("\(path): \(error)")
+        }
+    }
+
+    /// Transactions committed so far.
+    public func transactions() throws(JournalError) -> Int {
+        do { return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(tx), 0) FROM entry") } ?? 0 } catch {
+            throw JournalError("\(path): \(error)")
+        }
+    }
+
+    /// The execution cursor: where a backfill of executions resumes (nil: no report yet).
+    public func executionCursor() throws(JournalError) -> ExchangeTime? {
+        do {
+            return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT exchange_ms FROM cursor WHERE id = 1") }
+                .map(ExchangeTime.init(milliseconds:))
+        } catch {
+            throw JournalError("\(path): \(error)")
+        }
+    }
+
+    /// The SQLite settings in force (for the tests and the benchmark's statement of what was measured).
+    public func pragmas() throws(JournalError) -> (journalMode: String, synchronous: Int) {
+        do {
+            return try queue.read { db in
+                (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "", try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            }
+        } catch {
+            throw JournalError("\(path): \(error)")
+        }
+    }
+}
