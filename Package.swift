@@ -257,6 +257,16 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
         .executableTarget(
+            name: "DecisionPath",
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "Storage", "CascadeTesting",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/DecisionPath",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(
+        .executableTarget(
             name: "SimSlowClients",
             dependencies: [
                 "CascadeCore", "BybitSimulator", "BybitV5Client", "Recording", "Simulation", "CascadeTesting",

@@ -56,6 +56,20 @@ import Testing
         #expect(tpsl.body == #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"1.000","price":"25000.00","timeInForce":"GTC","positionIdx":0,"orderLinkId":"usdt-test-01","reduceOnly":false,"takeProfit":"28000.00","stopLoss":"20000.00","tpTriggerBy":"LastPrice","slTriggerBy":"IndexPrice","tpslMode":"Full"}"#)
     }
 
+    /// A ladder entry as the engine sends it: PostOnly, one-way, its orderLinkId, the position stop in Full mode.
+    @Test func ladderEntrySpecMapsToTheCreateBody() throws {
+        let i = Self.btcWithRules
+        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: try i.price("59880"), qty: try i.quantity("0.016"),
+                             protection: Protection(stopLoss: ProtectionLeg(trigger: try i.price("59103")), mode: .full))
+        let request = try BybitRequest.createOrder(BybitOrderParameters(spec, clientID: try ClientOrderID("c1bt_1_1_E0_0"), instrument: i))
+        #expect(request.body == #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.016","price":"59880.00","timeInForce":"PostOnly","positionIdx":0,"orderLinkId":"c1bt_1_1_E0_0","stopLoss":"59103.00","slTriggerBy":"LastPrice","tpslMode":"Full"}"#)
+        // A time exit: reduce-only IOC limit, no protection.
+        let exit = try BybitRequest.createOrder(BybitOrderParameters(
+            .limit(.sell, price: try i.price("59500"), qty: try i.quantity("0.016"), timeInForce: .immediateOrCancel, reduceOnly: true),
+            clientID: try ClientOrderID("c1bt_1_1_X0_0"), instrument: i))
+        #expect(exit.body == #"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Limit","qty":"0.016","price":"59500.00","timeInForce":"IOC","positionIdx":0,"orderLinkId":"c1bt_1_1_X0_0","reduceOnly":true}"#)
+    }
+
     @Test func invalidOrdersAreRejectedBeforeSigning() throws {
         let i = Self.btc
         let q = try i.quantity("0.001")
