@@ -267,6 +267,11 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
         .executableTarget(
+            name: "DecisionProfile",
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "Storage", "CascadeTesting"],
+            path: "Benchmarks/DecisionProfile", swiftSettings: swiftSettings))
+    package.targets.append(
+        .executableTarget(
             name: "SimSlowClients",
             dependencies: [
                 "CascadeCore", "BybitSimulator", "BybitV5Client", "Recording", "Simulation", "CascadeTesting",

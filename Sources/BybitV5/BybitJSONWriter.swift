@@ -3,23 +3,28 @@
 /// Bybit verifies the signature over the body bytes it receives; building the text by hand (instead of
 /// `JSONEncoder`, whose key order is not part of its contract) makes the signed bytes and the sent bytes one value.
 struct BybitJSONWriter {
-    private var text = "{"
+    private var text: String
     private var empty = true
 
-    init() {}
+    init() {
+        text = "{"
+        text.reserveCapacity(320)     // one growth at most for an order body
+    }
 
     private mutating func key(_ name: String) {
-        if !empty { text += "," }
+        text += empty ? "\"" : ",\""
         empty = false
-        text += Self.quoted(name)
-        text += ":"
+        text += BybitStreamRequest.escape(name)
+        text += "\":"
     }
 
     /// `"name":"value"`; skipped when `value` is `nil`.
     mutating func string(_ name: String, _ value: String?) {
         guard let value else { return }
         key(name)
-        text += Self.quoted(value)
+        text += "\""
+        text += BybitStreamRequest.escape(value)
+        text += "\""
     }
 
     /// `"name":123`; skipped when `value` is `nil`.

@@ -15,7 +15,8 @@ import Crypto
 public struct BybitSigner: Sendable {
     /// The key sent as `X-BAPI-API-KEY` and in the WebSocket `auth` args.
     public let apiKey: String
-    private let key: SymmetricKey
+    /// HMAC already keyed with the secret (the inner and outer pads hashed once): each signature copies it.
+    private let keyed: HMAC<SHA256>
 
     /// Bybit's default `X-BAPI-RECV-WINDOW` in milliseconds.
     public static let defaultRecvWindow = 5000
@@ -23,7 +24,7 @@ public struct BybitSigner: Sendable {
     /// A signer for one key pair.
     public init(credentials: BybitCredentials) {
         apiKey = credentials.apiKey
-        key = SymmetricKey(data: Array(credentials.secret.utf8))
+        keyed = HMAC<SHA256>(key: SymmetricKey(data: Array(credentials.secret.utf8)))
     }
 
     /// The exact text that is signed: `timestamp + apiKey + recvWindow + payload`.
@@ -89,16 +90,23 @@ public struct BybitSigner: Sendable {
     }
 
     private func hmacHex(_ text: String) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: key)
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in mac {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        var hmac = keyed
+        var text = text
+        text.withUTF8 { hmac.update(data: $0) }
+        let mac = hmac.finalize()
+        // 64 lowercase hex digits written in place: no intermediate arrays.
+        return String(unsafeUninitializedCapacity: 64) { buffer in
+            var i = 0
+            for byte in mac {
+                buffer[i] = Self.hexDigit(byte >> 4)
+                buffer[i + 1] = Self.hexDigit(byte & 0x0f)
+                i += 2
+            }
+            return 64
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    @inline(__always) static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 }
 
 extension BybitSigner: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

@@ -50,6 +50,8 @@ public enum BybitStreamRequest {
 
     /// Minimal JSON string escaping (topics and ids are ASCII, but never trust that blindly).
     public static func escape(_ s: String) -> String {
+        // Almost every text is plain (symbols, ids, decimals): returned as it is, without a copy.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) { return s }
         var out = ""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -30,6 +30,37 @@ public struct OrderIntent: Sendable, Hashable, Codable {
     public var symbol: String
     public var spec: OrderSpec
     public var ladder: UInt64
+    /// `linkID` read back (kept so that applying an intent never parses it again; not stored).
+    public let id: OrderLinkID
+
+    public init(id: OrderLinkID, symbol: String, spec: OrderSpec, ladder: UInt64) {
+        self.id = id
+        linkID = id.description
+        self.symbol = symbol
+        self.spec = spec
+        self.ladder = ladder
+    }
+
+    enum CodingKeys: String, CodingKey { case linkID, symbol, spec, ladder }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        linkID = try c.decode(String.self, forKey: .linkID)
+        symbol = try c.decode(String.self, forKey: .symbol)
+        spec = try c.decode(OrderSpec.self, forKey: .spec)
+        ladder = try c.decode(UInt64.self, forKey: .ladder)
+        do { id = try OrderLinkID(parsing: linkID) } catch {
+            throw DecodingError.dataCorruptedError(forKey: .linkID, in: c, debugDescription: "not an orderLinkId of ours: \(linkID)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(linkID, forKey: .linkID)
+        try c.encode(symbol, forKey: .symbol)
+        try c.encode(spec, forKey: .spec)
+        try c.encode(ladder, forKey: .ladder)
+    }
 }
 
 /// A command to send, its symbol named (ids are per process; names survive restarts).

@@ -58,10 +58,31 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
         self.attempt = attempt
     }
 
-    /// The text sent as `orderLinkId`.
+    /// The text sent as `orderLinkId`, written in place (this is on the decision path: one per order).
     public var description: String {
-        Self.version + node + "_" + String(run, radix: 36) + "_" + String(episode, radix: 36) + "_" + String(role.rawValue)
-            + String(layer, radix: 36) + "_" + String(attempt, radix: 36)
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            var i = 0
+            func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
+            func number(_ value: UInt64) {
+                var count = 1
+                var v = value / 36
+                while v > 0 { count += 1; v /= 36 }
+                v = value
+                for k in stride(from: count - 1, through: 0, by: -1) {
+                    let d = UInt8(v % 36)
+                    buffer[i + k] = d < 10 ? 0x30 + d : 0x57 + d
+                    v /= 36
+                }
+                i += count
+            }
+            put(0x63); put(0x31)                                  // "c1"
+            for byte in node.utf8 { put(byte) }
+            put(0x5f); number(run)
+            put(0x5f); number(episode)
+            put(0x5f); put(role.rawValue.asciiValue!); number(layer)
+            put(0x5f); number(attempt)
+            return i
+        }
     }
 
     /// As a validated client order id (always valid: the layout guarantees length and characters).

@@ -155,8 +155,8 @@ extension TradingEngine {
             let protection = Protection(stopLoss: ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger), mode: .full)
             let spec = OrderSpec(side: layer.side, type: .limit, timeInForce: .postOnly, price: layer.price, qty: layer.qty,
                                  protection: protection)
-            submit(linkID, spec, ladder: ladder, id: id, &b)
-            ladder.entries.append(linkID.description)
+            let text = submit(linkID, spec, ladder: ladder, id: id, &b)
+            ladder.entries.append(text)
             ladder.placedNotional = ladder.placedNotional + notional
             exposure.episodeNotional = exposure.episodeNotional + notional
             exposure.restingLayers += 1
@@ -388,9 +388,14 @@ extension TradingEngine {
         try? OrderLinkID(node: configuration.node, run: run, episode: ladder.number, role: role, layer: 0, attempt: attempt)
     }
 
-    mutating func submit(_ linkID: OrderLinkID, _ spec: OrderSpec, ladder: Ladder, id: SymbolID, _ b: inout DecisionBuilder) {
-        b.decision.intents.append(OrderIntent(linkID: linkID.description, symbol: ladder.symbol, spec: spec, ladder: ladder.number))
-        b.send(.submit(linkID.clientOrderID, spec), symbol: ladder.symbol, id: id)
+    /// Commits the order and sends it; returns its orderLinkId text.
+    @discardableResult
+    mutating func submit(_ linkID: OrderLinkID, _ spec: OrderSpec, ladder: Ladder, id: SymbolID, _ b: inout DecisionBuilder) -> String {
+        let intent = OrderIntent(id: linkID, symbol: ladder.symbol, spec: spec, ladder: ladder.number)
+        b.decision.intents.append(intent)
+        // The id was just written from its parts: valid by construction (no second validation pass).
+        b.send(.submit(try! ClientOrderID(intent.linkID), spec), symbol: ladder.symbol, id: id)
+        return intent.linkID
     }
 
     /// Cancels the ladder's entries still open, by id (never a cancel-all: it would take the stop with them).
@@ -446,8 +451,8 @@ extension TradingEngine {
         }
         ladder.takeProfitAttempts += 1
         let tif: TimeInForce = crosses || forceIOC ? .immediateOrCancel : .postOnly
-        submit(linkID, .limit(exitSide, price: price, qty: qty, timeInForce: tif, reduceOnly: true), ladder: ladder, id: id, &b)
-        ladder.takeProfit = linkID.description
+        let text = submit(linkID, .limit(exitSide, price: price, qty: qty, timeInForce: tif, reduceOnly: true), ladder: ladder, id: id, &b)
+        ladder.takeProfit = text
         b.log(ladder.symbol, ladder.episodeID, "takeProfit", tif == .postOnly ? "placed" : "placedIOC",
               "\(instruments[id].format(qty)) at \(instruments[id].format(price))")
     }
@@ -466,8 +471,8 @@ extension TradingEngine {
         ladder.exitSends += 1
         ladder.exitAttempts += 1
         let spec = exitOrder(size: size, id: id, feed: feed, instruments: instruments)
-        submit(linkID, spec, ladder: ladder, id: id, &b)
-        ladder.exits.append(linkID.description)
+        let text = submit(linkID, spec, ladder: ladder, id: id, &b)
+        ladder.exits.append(text)
         b.log(ladder.symbol, ladder.episodeID, "timeExit", "attempt\(ladder.exitSends)",
               spec.price.map { "IOC at \(instruments[id].format($0))" } ?? "market")
     }
@@ -490,8 +495,8 @@ extension TradingEngine {
         guard size != 0, !hasLiveOrder(ladder.protects), let linkID = submitID(ladder, .protect, attempt: UInt64(ladder.protects.count)) else { return }
         if !ladder.entriesClosed { closeEntries(&ladder, reason: reason, &b, instruments: instruments) }
         let spec = exitOrder(size: size, id: id, feed: feed, instruments: instruments)
-        submit(linkID, spec, ladder: ladder, id: id, &b)
-        ladder.protects.append(linkID.description)
+        let text = submit(linkID, spec, ladder: ladder, id: id, &b)
+        ladder.protects.append(text)
         b.decision.alarms.append("\(ladder.symbol): flattening, \(reason)")
         b.log(ladder.symbol, ladder.episodeID, "flatten", reason)
     }

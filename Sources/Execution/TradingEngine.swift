@@ -176,8 +176,7 @@ public struct TradingEngine: Sendable {
             self.run = run
         case let .decision(decision):
             for intent in decision.intents {
-                guard let id = try? OrderLinkID(parsing: intent.linkID) else { continue }
-                tracker.recordIntent(ManagedOrder(id: id, spec: intent.spec))
+                tracker.recordIntent(ManagedOrder(id: intent.id, spec: intent.spec))
                 orderSymbols[intent.linkID] = intent.symbol
                 orderLadders[intent.linkID] = intent.ladder
             }
