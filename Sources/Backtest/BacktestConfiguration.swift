@@ -39,7 +39,8 @@ public struct BacktestConfiguration: Sendable {
         "dominanceNumerator":\(d.dominanceNumerator),"maxDurationMs":\(d.maxDurationNanoseconds / 1_000_000),\
         "maxSilenceMs":\(d.maxSilenceNanoseconds / 1_000_000),"minimumHistoryMinutes":\(d.minimumHistoryMinutes),\
         "percentile":\(d.percentile),"quietMs":\(d.quietNanoseconds / 1_000_000),"windowMs":\(d.windowNanoseconds / 1_000_000)},\
-        "exits":{"maxHoldMs":\(e.maxHoldMilliseconds),"stopBps":\(e.stopBps),"stopTrigger":"\(Self.triggerNames[e.stopTrigger]!)",\
+        "exits":{"exitRetryMs":\(e.exitRetryMilliseconds),"maxHoldMs":\(e.maxHoldMilliseconds),\
+        "protectionConfirmMs":\(e.protectionConfirmMilliseconds),"stopBps":\(e.stopBps),"stopTrigger":"\(Self.triggerNames[e.stopTrigger]!)",\
         "takeProfitBps":\(e.takeProfitBps),"timeExitMaxAttempts":\(e.timeExitMaxAttempts),"timeExitSlippageBps":\(e.timeExitSlippageBps)},\
         "ladder":{"cancelEntriesAtEpisodeEnd":\(e.cancelEntriesAtEpisodeEnd),"entryTtlMs":\(e.entryTTLMilliseconds),\
         "layerNotionalUsdt":\(money(e.layerNotional)),"maxDecisionsPerEpisode":\(e.maxDecisionsPerEpisode),\
@@ -110,6 +111,8 @@ public struct BacktestConfiguration: Sendable {
             if let v = r.int("maxHoldMs", min: 1) { c.engine.maxHoldMilliseconds = Int64(v) }
             if let v = r.int("timeExitSlippageBps", min: 0, max: 9_999) { c.engine.timeExitSlippageBps = v }
             if let v = r.int("timeExitMaxAttempts", min: 1) { c.engine.timeExitMaxAttempts = v }
+            if let v = r.int("exitRetryMs", min: 1) { c.engine.exitRetryMilliseconds = Int64(v) }
+            if let v = r.int("protectionConfirmMs", min: 1) { c.engine.protectionConfirmMilliseconds = Int64(v) }
             reader.merge(r)
         }
         if var r = reader.section("risk") {

@@ -114,3 +114,18 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
     }
 }
 
+
+/// docs/backtest.md lists every configuration key with its default: the example must parse and equal the defaults.
+@Suite struct DocumentedConfigurationTests {
+    @Test func documentedExampleIsTheDefaults() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/backtest.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let start = try #require(text.range(of: "```json\n"))
+        let end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
+        var example = try BacktestConfiguration.parse(Array(text[start.upperBound..<end.lowerBound].utf8), name: "docs/backtest.md")
+        #expect(example.engine.symbols == ["BTCUSDT"])
+        example.engine.symbols = nil                      // the example names one symbol; the default trades every symbol
+        #expect(example.canonicalJSON == BacktestConfiguration().canonicalJSON)
+    }
+}
