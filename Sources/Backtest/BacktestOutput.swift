@@ -100,7 +100,7 @@ public enum BacktestOutput {
         lines.append("\"depositUsdt\":\(quote("\(r.deposit)")),\"walletUsdt\":\(quote("\(r.engineWallet)")),\"equityUsdt\":\(r.finalEquity.map { quote("\($0)") } ?? "null")")
         lines.append("\"openPositions\":\(positions(r.enginePositions))")
         lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
-        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall)")
+        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"stuckTicks\":\(r.stuckTicks)")
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")
         lines.append("\"decisions\":\(object(counts))")
@@ -119,7 +119,9 @@ public enum BacktestOutput {
         out += "price PnL \(t.pricePnl) USDT, fees \(t.fees), funding \(t.funding), net \(t.net) USDT\n"
         out += "wallet \(r.engineWallet) USDT (deposit \(r.deposit)), equity \(r.finalEquity.map { "\($0)" } ?? "unknown: an open position has no mark")\n"
         if !r.enginePositions.isEmpty { out += "open at the end: \(r.enginePositions.keys.sorted().map { "\($0) \(r.enginePositions[$0]!)" }.joined(separator: ", "))\n" }
-        out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")\n"
+        out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")"
+        out += r.commandsInFlightAtEnd > 0 ? " (\(r.commandsInFlightAtEnd) commands had not reached the venue when the data ended)\n" : "\n"
+        if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
         out += "risk mode at the end: \(r.mode)\n"
         for alarm in r.alarms { out += "alarm: \(alarm)\n" }
         for (notice, n) in r.notices.sorted(by: { $0.key < $1.key }) where !notice.hasPrefix("matchingResumed") {

@@ -142,6 +142,7 @@ public struct BacktestRunner {
         /// The engine's clock: never behind anything it has seen (market events, deliveries, ticks).
         var engineClock: Int64 = 0
         var lastTick: Int64 = .min
+        var lastReportDelivery: Int64 = .min
         /// Ticks that left the next wakeup where it was (a stuck deadline: must stay 0).
         var stuckTicks = 0
         var result = BacktestResult()
@@ -267,7 +268,9 @@ public struct BacktestRunner {
             var nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
             let wake = timers ? state.engine.nextWakeup?.milliseconds : nil
             if !state.exchange.commandsInFlight.isEmpty {
-                let horizon = min(state.exchangeClock, nextDelivery ?? .max, wake ?? .max)
+                // Only a deadline that will be ticked bounds the venue (one already ticked never will be again).
+                let liveWake = wake.flatMap { $0 == state.lastTick ? nil : $0 }
+                let horizon = min(state.exchangeClock, nextDelivery ?? .max, liveWake ?? .max)
                 enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: horizon), settlingFunding: false), &state)
                 nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
             }
@@ -308,24 +311,26 @@ public struct BacktestRunner {
         }
     }
 
+    /// The private stream is one connection: its reports arrive in the order the venue sent them, one
+    /// acknowledgement delay drawn per batch, never before an earlier report.
     func enqueue(_ reports: [ExecutionReport], _ state: inout State) {
+        guard !reports.isEmpty else { return }
+        let ack = state.exchange.acknowledgementDelay()
         for report in reports {
-            let deliverAt = report.time.milliseconds + state.exchange.acknowledgementDelay()
-            insert(Pending(deliverAt: deliverAt, order: state.ordinal, item: .report(report)), &state)
+            let deliverAt = max(report.time.milliseconds + ack, state.lastReportDelivery)
+            state.lastReportDelivery = deliverAt
+            insert(Pending(deliverAt: deliverAt, order: 0, item: .report(report)), &state)
         }
     }
 
+    /// Queues a delivery, sorted by time, first in first out among equals (inserted from the back: times rarely go back).
     func insert(_ item: Pending, _ state: inout State) {
-        do {
-            var item = item
-            state.ordinal += 1
-            item.order = state.ordinal
-            let deliverAt = item.deliverAt
-            // Sorted by delivery time, first in first out among equals (insertion from the back: times rarely go back).
-            var index = state.pending.count
-            while index > state.pendingHead, state.pending[index - 1].deliverAt > deliverAt { index -= 1 }
-            state.pending.insert(item, at: index)
-        }
+        var item = item
+        state.ordinal += 1
+        item.order = state.ordinal
+        var index = state.pending.count
+        while index > state.pendingHead, state.pending[index - 1].deliverAt > item.deliverAt { index -= 1 }
+        state.pending.insert(item, at: index)
     }
 
     /// One engine input: its entries committed, then its commands sent, each call's answer fed back the same way.

@@ -26,7 +26,8 @@ public struct DecisionLogEntry: Sendable, Hashable, Codable {
 
 /// A new order the engine commits to before sending it.
 public struct OrderIntent: Sendable, Hashable, Codable {
-    public var linkID: String
+    /// `id` as sent; constant, so the journal and the live engine can never disagree about it.
+    public let linkID: String
     public var symbol: String
     public var spec: OrderSpec
     public var ladder: UInt64

@@ -30,12 +30,12 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
     public static let maxLayer: UInt64 = 1_295                // 36^2 − 1
     public static let maxAttempt: UInt64 = 46_655             // 36^3 − 1
 
-    public var node: String
-    public var run: UInt64
-    public var episode: UInt64
-    public var role: OrderRole
-    public var layer: UInt64
-    public var attempt: UInt64
+    public let node: String
+    public let run: UInt64
+    public let episode: UInt64
+    public let role: OrderRole
+    public let layer: UInt64
+    public let attempt: UInt64
 
     /// Why an id cannot be built or read.
     public enum Error: Swift.Error, Hashable, Sendable {
@@ -81,6 +81,8 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
             put(0x5f); number(episode)
             put(0x5f); put(role.rawValue.asciiValue!); number(layer)
             put(0x5f); number(attempt)
+            // The initialiser bounds every field (≤ 29 characters); the fields are constants, so this cannot move.
+            precondition(i <= 32)
             return i
         }
     }

@@ -203,9 +203,25 @@ extension TradingEngine {
 
     mutating func react(to report: ExecutionReport, symbol: String?, _ b: inout DecisionBuilder, feed: FeedState,
                         instruments: InstrumentTable) {
-        guard let symbol, let n = activeLadder[symbol], var ladder = b.changed[n] ?? ladders[n],
-              let id = instruments.lookup(symbol) else { return }
+        guard let symbol, let id = instruments.lookup(symbol) else { return }
         let size = positionSize(symbol)
+        var number = activeLadder[symbol]
+        if number == nil, size != 0, case let .filled(fill) = report.event, let link = fill.clientID?.rawValue,
+           let owner = orderLadders[link] {
+            // A fill of a ladder already closed (an entry whose cancel lost the race): the position it left is
+            // exited at once, protected and timed like any other.
+            number = owner
+        }
+        guard let n = number, var ladder = b.changed[n] ?? ladders[n] else { return }
+        if ladder.closed, size != 0 {
+            ladder.closed = false
+            ladder.entriesClosed = true
+            ladder.filled = true
+            b.decision.alarms.append("\(symbol): fill after ladder \(n) closed; exiting")
+            if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
+            ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+            if !hasLiveOrder(ladder.exits) { exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b) }
+        }
         switch report.event {
         case let .filled(fill):
             let role = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }?.role
@@ -221,7 +237,10 @@ extension TradingEngine {
                     }
                     if ladder.exitSends > 0 {
                         // A late entry fill (the cancel/fill race) after the time exit began: the exit goes on.
-                        if !hasLiveOrder(ladder.exits) { exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b) }
+                        let pending = Set(b.decision.intents.map(\.linkID))
+                        if !hasLiveOrder(ladder.exits), !ladder.exits.contains(where: pending.contains) {
+                            exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
+                        }
                     } else {
                         placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
                     }
@@ -235,7 +254,10 @@ extension TradingEngine {
                 cancelLive([ladder.takeProfit].compactMap { $0 }, symbol: symbol, id: id, &b)
             }
         case let .position(p):
-            if p.size.units == 0 || p.stopLoss != nil {
+            // Only a report of the position the engine holds says anything about its protection: position messages
+            // travel apart from executions, so one produced before a fill can arrive after it.
+            guard p.size.units == size else { break }
+            if size == 0 || p.stopLoss != nil {
                 ladder.unprotectedSince = nil
                 ladder.protectCheckAt = nil
                 ladder.reprotectSent = false
@@ -243,6 +265,9 @@ extension TradingEngine {
                 // The position has no stop on the exchange: put it back, loudly (the timer flattens if it stays away).
                 reprotect(&ladder, id: id, instruments: instruments, &b)
             }
+        case let .commandRejected(r):
+            // Refused when it reached the venue (after the call was accepted).
+            refusedAtVenue(r, &ladder, id: id, size: size, feed: feed, instruments: instruments, &b)
         case let .cancelled(c):
             guard let linkID = c.clientID?.rawValue else { break }
             if linkID == ladder.takeProfit, c.cancellation.reason == .postOnlyWouldTakeLiquidity, size != 0 {
@@ -281,13 +306,42 @@ extension TradingEngine {
             // The take-profit could not be resized (it filled or moved meanwhile): replace it with the position's size.
             if size != 0 { placeTakeProfit(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b, replace: true) }
         case .setTradingStop:
-            // The stop could not be put back: close the position instead.
-            if size != 0 { flatten(&ladder, reason: "reprotectRefused", id: command.symbol, feed: feed, instruments: instruments, &b) }
+            stopRefused(rejection, &ladder, id: command.symbol, size: size, feed: feed, instruments: instruments, &b)
         default:
             break
         }
         closeIfDone(&ladder, size: size, &b)
         put(ladder, &b, instruments: instruments)
+    }
+
+    /// A command the venue refused on arrival: a trading stop, or an amend of the take-profit.
+    mutating func refusedAtVenue(_ r: CommandRejected, _ ladder: inout Ladder, id: SymbolID, size: Int64, feed: FeedState,
+                                 instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+        let clientID = r.clientID ?? r.venueID.flatMap { venue in tracker.orders.first { $0.value.venueID == venue }?.key }
+        b.log(ladder.symbol, ladder.episodeID, "refused", "venue.\(r.rejection.reason)", clientID?.rawValue ?? "")
+        switch r.action {
+        case .setTradingStop:
+            stopRefused(r.rejection, &ladder, id: id, size: size, feed: feed, instruments: instruments, &b)
+        case .amend:
+            if let clientID, clientID.rawValue == ladder.takeProfit, size != 0 {
+                placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, replace: true)
+            }
+        default:
+            break
+        }
+    }
+
+    /// The stop could not be set. A trigger the price has already passed means the position is past its stop:
+    /// closed now. Any other refusal is left to the protection timer (set again, then flatten), with an alarm.
+    mutating func stopRefused(_ rejection: Rejection, _ ladder: inout Ladder, id: SymbolID, size: Int64, feed: FeedState,
+                              instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+        guard size != 0 else { return }
+        b.decision.alarms.append("\(ladder.symbol): trading stop refused (\(rejection))")
+        if case .triggerAlreadyReached = rejection.reason {
+            flatten(&ladder, reason: "stopAlreadyReached", id: id, feed: feed, instruments: instruments, &b)
+        } else if ladder.protectCheckAt == nil {
+            ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+        }
     }
 
     // MARK: - Timers and control
@@ -555,9 +609,9 @@ extension TradingEngine {
         if let rank = positions[symbol]?.adlRankIndicator, rank >= settings.maxAdlRank {
             return BreakerDenial(code: "breaker.adlRank", detail: "adlRankIndicator \(rank)")
         }
-        if postOnlyOutcomes.count >= settings.postOnlyWindow,
-           postOnlyOutcomes.count(where: { $0 }) * 10_000 >= settings.maxPostOnlyRejectBps * postOnlyOutcomes.count {
-            return BreakerDenial(code: "breaker.postOnlyRejects", detail: "\(postOnlyOutcomes.count(where: { $0 })) of \(postOnlyOutcomes.count)")
+        let window = postOnlyOutcomes.suffix(settings.postOnlyWindow)
+        if window.count >= settings.postOnlyWindow, window.count(where: { $0 }) * 10_000 >= settings.maxPostOnlyRejectBps * window.count {
+            return BreakerDenial(code: "breaker.postOnlyRejects", detail: "\(window.count(where: { $0 })) of \(window.count)")
         }
         if let liquidation = lastLiquidation[symbol], now.milliseconds - liquidation.exchangeTime.milliseconds > settings.maxLiquidationLagMilliseconds {
             return BreakerDenial(code: "breaker.liquidationLag", detail: "\(now.milliseconds - liquidation.exchangeTime.milliseconds) ms")

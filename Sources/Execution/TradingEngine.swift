@@ -271,10 +271,13 @@ public struct TradingEngine: Sendable {
         _ = tracker.apply(report)
     }
 
+    /// Outcomes kept, whatever the configured window (≤ this): replay does not depend on the configuration.
+    static let postOnlyMemory = 1_000
+
     private mutating func recordPostOnly(_ rejected: Bool, id: String) {
         guard postOnlyResolved.insert(id).inserted else { return }
         postOnlyOutcomes.append(rejected)
-        if postOnlyOutcomes.count > configuration.breakers.postOnlyWindow { postOnlyOutcomes.removeFirst() }
+        if postOnlyOutcomes.count > Self.postOnlyMemory { postOnlyOutcomes.removeFirst() }
     }
 
     func isEntry(_ linkID: String) -> Bool { (try? OrderLinkID(parsing: linkID))?.role == .entry }

@@ -58,7 +58,8 @@ public final class SQLiteOrderJournal: OrderJournal {
                 }
             }
             try queue.write { db in
-                let tx = (try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(tx), 0) + 1 FROM entry")) ?? 1
+                // The last row's transaction + 1: one index lookup, never a scan of the journal.
+                let tx = ((try Int64.fetchOne(db, sql: "SELECT tx FROM entry ORDER BY seq DESC LIMIT 1")) ?? 0) + 1
                 for row in rows {
                     try db.execute(sql: "INSERT INTO entry (tx, kind, run, body) VALUES (?, ?, ?, ?)",
                                    arguments: [tx, row.kind, row.run, row.body])
@@ -87,7 +88,7 @@ public final class SQLiteOrderJournal: OrderJournal {
 
     public func nextRun() throws(JournalError) -> UInt64 {
         do {
-            let last = try queue.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(run) FROM entry") } ?? 0
+            let last = try queue.read { db in try Int64.fetchOne(db, sql: "SELECT MAX(run) FROM entry WHERE run IS NOT NULL") } ?? 0
             return UInt64(last) + 1
         } catch {
             throw JournalError("\(path): \(error)")
@@ -96,12 +97,14 @@ public final class SQLiteOrderJournal: OrderJournal {
 
     /// Transactions committed so far.
     public func transactions() throws(JournalError) -> Int {
-        do { return try queue.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(tx), 0) FROM entry") } ?? 0 } catch {
+        do { return try queue.read { db in try Int.fetchOne(db, sql: "SELECT tx FROM entry ORDER BY seq DESC LIMIT 1") } ?? 0 } catch {
             throw JournalError("\(path): \(error)")
         }
     }
 
-    /// The execution cursor: where a backfill of executions resumes (nil: no report yet).
+    /// The execution cursor: the latest exchange time of a committed report (nil: none yet). Reports can commit out
+    /// of time order (separate streams), so a backfill resumes from the cursor minus an overlap; duplicates are
+    /// dropped by execution id.
     public func executionCursor() throws(JournalError) -> ExchangeTime? {
         do {
             return try queue.read { db in try Int64.fetchOne(db, sql: "SELECT exchange_ms FROM cursor WHERE id = 1") }

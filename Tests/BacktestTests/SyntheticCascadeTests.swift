@@ -72,7 +72,21 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
     /// state the engine had then, and the whole of it to the final state.
     @Test func journalReplaysToTheSameState() throws {
         let journal = InMemoryJournal()
-        let (result, configuration, _) = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal)
+        let dir = try TemporaryDirectory("backtest")
+        defer { dir.remove() }
+        let path = dir.file("cascade.frames.gz")
+        try SyntheticCascade(seed: 7).write(to: path)
+        let configuration = try BacktestConfiguration.parse(Array(scenarioConfiguration.utf8), name: "scenario")
+        var runner = BacktestRunner(paths: [path], configuration: configuration, journal: journal)
+        var states: [(entries: Int, snapshot: TradingEngine.Snapshot)] = []
+        runner.afterCommit = { _, engine in states.append((journal.stored.count, engine.snapshot)) }
+        let result = try runner.run()
+        #expect(states.count == result.journalTransactions)
+        for (count, snapshot) in states {
+            let prefix = TradingEngine.restore(from: Array(journal.stored.prefix(count)), configuration: configuration.engine,
+                                               instruments: result.instruments)
+            #expect(prefix.snapshot == snapshot, "prefix of \(count) entries")
+        }
         let rebuilt = TradingEngine.restore(from: journal.stored, configuration: configuration.engine, instruments: result.instruments)
         #expect(rebuilt.snapshot == result.engine)
         #expect(rebuilt.portfolio.wallet == result.engineWallet)

@@ -209,6 +209,75 @@ struct EngineHarness {
         h.handle(.tick, after: 3_000)
         #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
         #expect(h.submits(.protect).isEmpty)
+        h.checkReplay()
+    }
+
+    /// A position message produced before the fill (size 0) but heard after it says nothing about the new position.
+    @Test func stalePositionReportDoesNotConfirmProtection() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.position(h.btcID, size: 0, stop: nil)
+        #expect(h.engine.nextWakeup != nil)
+        h.handle(.tick, after: 3_000)
+        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        h.checkReplay()
+    }
+
+    /// A trading stop refused when it reached the venue, for a reason other than a passed trigger: alarm, and the
+    /// timer decides (no flattening of a position that may well be protected).
+    @Test func stopRefusedAtTheVenueIsLeftToTheTimer() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.position(h.btcID, size: 16_000, stop: nil)
+        let stop = try #require(h.sent.last { if case .setTradingStop = $0.action { true } else { false } })
+        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
+            CommandRejected(action: stop.action, rejection: Rejection(.other("not modified"), venueCode: "34040"))))), after: 20)
+        #expect(h.submits(.protect).isEmpty)
+        #expect(h.engine.alarms.contains { $0.contains("trading stop refused") })
+        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
+            CommandRejected(action: stop.action, rejection: Rejection(.triggerAlreadyReached(.fall), venueCode: "10001"))))), after: 20)
+        #expect(h.submits(.protect).count == 1)
+        h.checkReplay()
+    }
+
+    /// A take-profit amend refused on arrival (it raced a fill): the take-profit is replaced with the position's size.
+    @Test func takeProfitAmendRefusedAtTheVenueIsReplaced() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        let takeProfit = try #require(h.submits(.takeProfit).first)
+        h.accept(takeProfit)
+        h.fill(entries[1])
+        let amend = try #require(h.sent.last)
+        guard case .amend = amend.action, case let .submit(tpID?, _) = takeProfit.action else { Issue.record("no amend"); return }
+        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
+            CommandRejected(action: .amend(.venue(h.engine.tracker.orders[tpID]!.venueID!), OrderAmendment(qty: Quantity(units: 32_000))),
+                            venueID: h.engine.tracker.orders[tpID]!.venueID, rejection: Rejection(.orderClosed, venueCode: "110001"))))), after: 20)
+        #expect(h.sent.contains { $0.action == .cancel(.client(tpID)) })
+        let replacement = try #require(h.submits(.takeProfit).last)
+        guard case let .submit(_, spec) = replacement.action else { return }
+        #expect(h.submits(.takeProfit).count == 2 && spec.qty == Quantity(units: 32_000) && spec.reduceOnly)
+        h.checkReplay()
+    }
+
+    /// An entry fill that arrives after its ladder closed (its cancel lost the race) is exited at once, with an alarm.
+    @Test func fillAfterTheLadderClosedIsExited() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        let entries = h.enter()
+        h.handle(.tick, after: 2_000)
+        for (k, command) in entries.enumerated() {
+            guard case let .submit(id?, _) = command.action else { continue }
+            h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
+                venueID: VenueOrderID("v\(k + 1)"), clientID: id, cancellation: Cancellation(.byClient), filledQty: .zero)))), after: 10)
+        }
+        #expect(h.engine.activeLadder["BTCUSDT"] == nil)
+        h.fill(entries[0])
+        #expect(h.submits(.timeExit).count == 1)
+        #expect(h.engine.alarms.contains { $0.contains("after ladder 1 closed") })
+        #expect(h.engine.activeLadder["BTCUSDT"] == 1)
+        h.checkReplay()
     }
 
     /// The loss limit is checked before the entry decision of the same step: no ladder goes out under REDUCING.
