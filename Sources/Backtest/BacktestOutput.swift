@@ -101,6 +101,7 @@ public enum BacktestOutput {
         lines.append("\"openPositions\":\(positions(r.enginePositions))")
         lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
         lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"stuckTicks\":\(r.stuckTicks)")
+        lines.append("\"quiescentChecks\":\(r.quiescentChecks),\"quiescentMismatches\":\(r.quiescentMismatches),\"longestUnprotectedMs\":\(r.longestUnprotectedMs)")
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")
         lines.append("\"decisions\":\(object(counts))")
@@ -122,6 +123,8 @@ public enum BacktestOutput {
         out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")"
         out += r.commandsInFlightAtEnd > 0 ? " (\(r.commandsInFlightAtEnd) commands had not reached the venue when the data ended)\n" : "\n"
         if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
+        if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }
+        out += "longest time the venue held a position without a stop: \(r.longestUnprotectedMs) ms\n"
         out += "risk mode at the end: \(r.mode)\n"
         for alarm in r.alarms { out += "alarm: \(alarm)\n" }
         for (notice, n) in r.notices.sorted(by: { $0.key < $1.key }) where !notice.hasPrefix("matchingResumed") {

@@ -79,6 +79,12 @@ public struct BacktestResult: Sendable {
     public var commandsInFlightAtEnd = 0
     /// Timer ticks that did not move the next wakeup (a stuck deadline; 0 in a correct run).
     public var stuckTicks = 0
+    /// The longest time the venue reported a position without a stop (ms; 0: every position carried one at once).
+    public var longestUnprotectedMs: Int64 = 0
+    /// Quiescent points (nothing in flight, nothing to deliver) at which the engine's positions and wallet were
+    /// compared with the venue's, and how many differed (must be 0: both use the same exact ledger rules).
+    public var quiescentChecks = 0
+    public var quiescentMismatches = 0
     /// The instruments as the recording defined them (what a journal replay needs).
     public var instruments = InstrumentTable()
 }
@@ -143,6 +149,7 @@ public struct BacktestRunner {
         var engineClock: Int64 = 0
         var lastTick: Int64 = .min
         var lastReportDelivery: Int64 = .min
+        var unprotectedSince: [SymbolID: Int64] = [:]
         /// Ticks that left the next wakeup where it was (a stuck deadline: must stay 0).
         var stuckTicks = 0
         var result = BacktestResult()
@@ -217,6 +224,9 @@ public struct BacktestRunner {
         try deliver(upTo: .max, &state, timers: false)
         state.result.commandsInFlightAtEnd = state.exchange.commandsInFlight.count
         state.result.stuckTicks = state.stuckTicks
+        if let open = state.unprotectedSince.values.min() {
+            state.result.longestUnprotectedMs = max(state.result.longestUnprotectedMs, state.exchangeClock - open)
+        }
         finish(&state)
         progress?(state.result.frames)
         return state.result
@@ -281,7 +291,10 @@ public struct BacktestRunner {
                 if state.engine.nextWakeup?.milliseconds == wake { state.stuckTicks += 1 }
                 continue
             }
-            guard let due = nextDelivery, due <= t else { return }
+            guard let due = nextDelivery, due <= t else {
+                quiescentCheck(&state)
+                return
+            }
             let pending = state.pending[state.pendingHead]
             state.pendingHead += 1
             if state.pendingHead > 4_096, state.pendingHead * 2 > state.pending.count {
@@ -300,6 +313,22 @@ public struct BacktestRunner {
                 try step(.call(command, result), &state, now: max(state.engineClock, pending.deliverAt))
             }
         }
+    }
+
+    /// At a quiescent point the engine has heard everything the venue did: positions and wallet must be equal.
+    func quiescentCheck(_ state: inout State) {
+        guard state.pendingHead == state.pending.count, state.exchange.commandsInFlight.isEmpty else { return }
+        state.result.quiescentChecks += 1
+        var venueWallet = state.exchange.deposit
+        var equal = true
+        for id in state.exchange.symbols.keys {
+            let ledger = state.exchange.symbols[venue: id].ledger
+            venueWallet = venueWallet + ledger.walletContribution
+            let mine = state.engine.portfolio.ledgers[id]
+            if (mine?.size ?? 0) != ledger.size || (mine?.entryValue ?? .zero) != ledger.entryValue { equal = false }
+        }
+        if venueWallet != state.engine.portfolio.wallet { equal = false }
+        if !equal { state.result.quiescentMismatches += 1 }
     }
 
     func noticeName(_ event: ExecutionReport.Event) -> String {
@@ -422,6 +451,13 @@ public struct BacktestRunner {
             trade.pricePnl = trade.pricePnl + outcome.closedPnl
             trade.fees = trade.fees + (fill.fee ?? .zero)
             state.trades[number] = trade
+        case let .position(p):
+            // How long the venue held a position without a stop (measured on the venue's own reports).
+            if p.size.units != 0 && p.stopLoss == nil {
+                state.unprotectedSince[id] = state.unprotectedSince[id] ?? report.time.milliseconds
+            } else if let since = state.unprotectedSince.removeValue(forKey: id) {
+                state.result.longestUnprotectedMs = max(state.result.longestUnprotectedMs, report.time.milliseconds - since)
+            }
         case let .funding(payment):
             guard let number = ladderNumber else { return }
             if var trade = state.trades[number] {

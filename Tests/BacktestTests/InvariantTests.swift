@@ -48,6 +48,10 @@ import Testing
         // Every fill once: the engine applied as many executions as the run recorded, each execution id once.
         #expect(result.engine?.fillsApplied == result.fills.count)
         #expect(result.venueWallet == result.engineWallet, "\(text)")
+        // At every quiescent point, not only at the end.
+        #expect(result.quiescentChecks > 100 && result.quiescentMismatches == 0, "\(text)")
+        // Every entry carries the stop, so the venue never reports a position without one (not even for one round trip).
+        #expect(result.longestUnprotectedMs == 0, "\(text)")
         #expect(result.venuePositions == result.enginePositions, "\(text)")
         // No exit fills from the print that filled its entry: an exit at the entry's time can only be the stop the print
         // triggered, taking from the book left after it (taker, at a price no better than the print's) — adverse,
@@ -60,7 +64,14 @@ import Testing
                 #expect(trade.side == .buy ? exit.price < firstEntry.price : exit.price > firstEntry.price)
             }
         }
-        // No risk limit exceeded: every order within the order-notional cap.
+        // No risk limit exceeded: the position per symbol (at fill prices) within its cap at every fill.
+        var position: Int64 = 0
+        for fill in result.fills {
+            position += fill.side == .buy ? fill.qty.units : -fill.qty.units
+            let value = result.instruments[result.instruments.lookup(fill.symbol)!].notional(price: fill.price, qty: Quantity(units: abs(position)))!
+            #expect(value <= USDT(units: Int64(500_000_000_000)), "position over its cap: \(text)")
+        }
+        // Every order within the order-notional cap.
         let cap = USDT(units: Int64(200_000_000_000))
         for case let .decision(d) in journal.stored {
             for intent in d.intents where intent.linkID.contains("_E") {
