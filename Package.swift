@@ -94,7 +94,7 @@ var package = Package(
             name: "FeatureReplay",
             dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Features"],
             swiftSettings: swiftSettings),
-        // The ladder and, later, the arm scorer (issue 11, in progress).
+        // The ladder, its protection and the arm scorer protocol (rule-based today; models plug in here).
         .target(name: "Strategy", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // The sans-IO trading engine: inputs and the time in, journal entries and venue commands out (backtest, paper and
         // live run it unchanged); order tracking, portfolio, risk, the journal protocol and its in-memory form.
@@ -195,7 +195,7 @@ var package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "CascadeCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "CascadeTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "Strategy", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BacktestTests",
             dependencies: ["Backtest", "Execution", "Storage", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording"],
@@ -255,11 +255,17 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             path: "Benchmarks/FeatureCost",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    // The decision path, shared by its benchmark and its perf harness.
+    package.targets.append(
+        .target(
+            name: "DecisionPathSupport",
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "CascadeTesting"],
+            path: "Benchmarks/DecisionPathSupport", swiftSettings: swiftSettings))
     package.targets.append(
         .executableTarget(
             name: "DecisionPath",
             dependencies: [
-                "CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "Storage", "CascadeTesting",
+                "CascadeCore", "Execution", "Storage", "DecisionPathSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DecisionPath",
@@ -268,7 +274,7 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "DecisionProfile",
-            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "Storage", "CascadeTesting"],
+            dependencies: ["CascadeCore", "Execution", "DecisionPathSupport"],
             path: "Benchmarks/DecisionProfile", swiftSettings: swiftSettings))
     package.targets.append(
         .executableTarget(

@@ -104,10 +104,12 @@ extension TradingEngine {
             return skip("breaker.noBook")
         }
         guard let equity = portfolio.equity(marks: marks(feed)) else { return skip("risk.noEquity") }
-        let plan = LadderPlanner.plan(liquidated: episode.side, bestBid: bid.price, bestAsk: ask.price, offsets: configuration.offsetsBps,
+        let arms = scorer.arms(ArmContext(symbol: symbol, liquidated: episode.side, doubledMid: bid.price.units + ask.price.units,
+                                          time: now, configuredOffsets: configuration.offsetsBps))
+        let plan = LadderPlanner.plan(liquidated: episode.side, bestBid: bid.price, bestAsk: ask.price, offsets: arms,
                                       notional: configuration.layerNotional, rules: rules)
         for skipped in plan.skipped {
-            b.log(symbol, episode.id, "skipLayer", "layer.\(skipped.reason)", "δ=\(configuration.offsetsBps[skipped.index])bps")
+            b.log(symbol, episode.id, "skipLayer", "layer.\(skipped.reason)", "δ=\(arms[skipped.index])bps")
         }
         guard let side = plan.layers.first?.side else { return skip("noLayer") }
         let stop: Price
@@ -184,7 +186,9 @@ extension TradingEngine {
         }
         guard let equity = portfolio.equity(marks: marks(feed)) else { return b.log(symbol, ladder.episodeID, "skip", "risk.noEquity") }
         let liquidated: PositionSide = ladder.side == .buy ? .long : .short
-        let plan = LadderPlanner.plan(liquidated: liquidated, bestBid: bid.price, bestAsk: ask.price, offsets: configuration.offsetsBps,
+        let arms = scorer.arms(ArmContext(symbol: symbol, liquidated: liquidated, doubledMid: mid2, time: b.decision.time,
+                                          configuredOffsets: configuration.offsetsBps))
+        let plan = LadderPlanner.plan(liquidated: liquidated, bestBid: bid.price, bestAsk: ask.price, offsets: arms,
                                       notional: configuration.layerNotional, rules: rules)
         // Only prices the ladder does not rest at already, and never beyond its stop.
         let resting = Set(liveOrders(ladder.entries).compactMap { order($0)?.spec.price })

@@ -1,7 +1,7 @@
 public import CascadeCore
 public import Features
 import MarketData
-import Strategy
+public import Strategy
 
 /// What reaches the engine. The venue is read only through reports and call results.
 public enum EngineInput: Sendable {
@@ -57,6 +57,8 @@ public struct EngineStep: Sendable {
 /// - a take-profit that would cross when placed is sent IOC (a taker exit at the take-profit price or better).
 public struct TradingEngine: Sendable {
     public let configuration: EngineConfiguration
+    /// Chooses each ladder's offsets (the configured ones by default).
+    public var scorer: any ArmScorer = RuleArmScorer()
     public private(set) var run: UInt64 = 0
     public private(set) var tracker = OrderTracker()
     public private(set) var portfolio = Portfolio(startingBalance: .zero)

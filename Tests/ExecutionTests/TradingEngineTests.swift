@@ -3,6 +3,7 @@ import CascadeTesting
 import Execution
 import Features
 import MarketData
+import Strategy
 import Testing
 
 /// The engine driven by hand: a market of BTCUSDT (and ETHUSDT) with rules, venue reports written out, every step's
@@ -28,12 +29,13 @@ struct EngineHarness {
                         priceDecimals: 2, qtyDecimals: 3, status: "Trading", fundingIntervalMinutes: 480, settleCoin: "USDT")
     }
 
-    init(_ configure: (inout EngineConfiguration) -> Void = { _ in }) {
+    init(scorer: (any ArmScorer)? = nil, _ configure: (inout EngineConfiguration) -> Void = { _ in }) {
         var configuration = EngineConfiguration()
         configuration.offsetsBps = [20, 50]
         configuration.layerNotional = USDT(units: Int64(100_000_000_000))
         configure(&configuration)
         engine = TradingEngine(configuration: configuration)
+        if let scorer { engine.scorer = scorer }
         instruments.setRules(Self.rules(tick: "0.1"), for: "BTCUSDT")
         instruments.setRules(Self.rules(tick: "0.01"), for: "ETHUSDT")
         btc = MarketBuilder(instrument: instruments[instruments.lookup("BTCUSDT")!], depth: 50)
@@ -108,6 +110,17 @@ struct EngineHarness {
 
     var btcID: SymbolID { instruments.lookup("BTCUSDT")! }
 
+    /// A BTCUSDT report of `event`, heard `ms` later.
+    mutating func report(_ event: ExecutionReport.Event, after ms: Int64) {
+        handle(.report(ExecutionReport(symbol: btcID, time: ExchangeTime(milliseconds: now), event: event)), after: ms)
+    }
+
+    /// The venue ended order `id` (venue id `venueID`) for `reason`, without fills.
+    mutating func cancelled(_ id: ClientOrderID, venue venueID: String, _ reason: CancelReason, after ms: Int64) {
+        report(.cancelled(OrderCancelled(venueID: VenueOrderID(venueID), clientID: id, cancellation: Cancellation(reason), filledQty: .zero)),
+               after: ms)
+    }
+
     /// Every prefix of the journal (a kill after any commit) replays to the state the engine had after that commit.
     func checkReplay() {
         for (count, snapshot) in snapshots {
@@ -174,9 +187,7 @@ struct EngineHarness {
             let exit = h.submits(.timeExit)[attempt]
             h.accept(exit)
             guard case let .submit(id?, _) = exit.action else { return }
-            h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
-                venueID: VenueOrderID("v\(h.nextVenueID)"), clientID: id, cancellation: Cancellation(.immediateOrCancelRemainder), filledQty: .zero)))),
-                after: 5)
+            h.cancelled(id, venue: "v\(h.nextVenueID)", .immediateOrCancelRemainder, after: 5)
         }
         #expect(h.submits(.timeExit).count == 2)
         #expect(h.engine.risk.memory.mode == .halted)
@@ -232,12 +243,10 @@ struct EngineHarness {
         h.fill(entries[0])
         h.position(h.btcID, size: 16_000, stop: nil)
         let stop = try #require(h.sent.last { if case .setTradingStop = $0.action { true } else { false } })
-        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
-            CommandRejected(action: stop.action, rejection: Rejection(.other("not modified"), venueCode: "34040"))))), after: 20)
+        h.report(.commandRejected(CommandRejected(action: stop.action, rejection: Rejection(.other("not modified"), venueCode: "34040"))), after: 20)
         #expect(h.submits(.protect).isEmpty)
         #expect(h.engine.alarms.contains { $0.contains("trading stop refused") })
-        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
-            CommandRejected(action: stop.action, rejection: Rejection(.triggerAlreadyReached(.fall), venueCode: "10001"))))), after: 20)
+        h.report(.commandRejected(CommandRejected(action: stop.action, rejection: Rejection(.triggerAlreadyReached(.fall), venueCode: "10001"))), after: 20)
         #expect(h.submits(.protect).count == 1)
         h.checkReplay()
     }
@@ -252,9 +261,8 @@ struct EngineHarness {
         h.fill(entries[1])
         let amend = try #require(h.sent.last)
         guard case .amend = amend.action, case let .submit(tpID?, _) = takeProfit.action else { Issue.record("no amend"); return }
-        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .commandRejected(
-            CommandRejected(action: .amend(.venue(h.engine.tracker.orders[tpID]!.venueID!), OrderAmendment(qty: Quantity(units: 32_000))),
-                            venueID: h.engine.tracker.orders[tpID]!.venueID, rejection: Rejection(.orderClosed, venueCode: "110001"))))), after: 20)
+        h.report(.commandRejected(CommandRejected(action: .amend(.venue(h.engine.tracker.orders[tpID]!.venueID!), OrderAmendment(qty: Quantity(units: 32_000))),
+                            venueID: h.engine.tracker.orders[tpID]!.venueID, rejection: Rejection(.orderClosed, venueCode: "110001"))), after: 20)
         #expect(h.sent.contains { $0.action == .cancel(.client(tpID)) })
         let replacement = try #require(h.submits(.takeProfit).last)
         guard case let .submit(_, spec) = replacement.action else { return }
@@ -269,8 +277,7 @@ struct EngineHarness {
         h.handle(.tick, after: 2_000)
         for (k, command) in entries.enumerated() {
             guard case let .submit(id?, _) = command.action else { continue }
-            h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
-                venueID: VenueOrderID("v\(k + 1)"), clientID: id, cancellation: Cancellation(.byClient), filledQty: .zero)))), after: 10)
+            h.cancelled(id, venue: "v\(k + 1)", .byClient, after: 10)
         }
         #expect(h.engine.activeLadder["BTCUSDT"] == nil)
         h.fill(entries[0])
@@ -303,11 +310,9 @@ struct EngineHarness {
         let entries = h.enter()
         // One layer refused for taking liquidity, the other cancelled at its TTL: one reject in two.
         guard case let .submit(first?, _) = entries[0].action, case let .submit(second?, _) = entries[1].action else { return }
-        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
-            venueID: VenueOrderID("v1"), clientID: first, cancellation: Cancellation(.postOnlyWouldTakeLiquidity), filledQty: .zero)))), after: 1)
+        h.cancelled(first, venue: "v1", .postOnlyWouldTakeLiquidity, after: 1)
         h.handle(.tick, after: 2_000)
-        h.handle(.report(ExecutionReport(symbol: h.btcID, time: ExchangeTime(milliseconds: h.now), event: .cancelled(OrderCancelled(
-            venueID: VenueOrderID("v2"), clientID: second, cancellation: Cancellation(.byClient), filledQty: .zero)))), after: 20)
+        h.cancelled(second, venue: "v2", .byClient, after: 20)
         #expect(h.engine.activeLadder["BTCUSDT"] == nil)
         #expect(h.engine.postOnlyOutcomes == [true, false])
         h.handle(.liquidation(h.liquidation()), after: 1)
@@ -345,6 +350,19 @@ struct EngineHarness {
         guard case let .amend(_, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
         #expect(change.qty == Quantity(units: 32_000))
         #expect(change.price == Price(units: 5_996_940_000_000))
+        h.checkReplay()
+    }
+
+    /// The arm scorer chooses the offsets; what it chose is journaled, so replay needs no scorer.
+    @Test func armScorerChoosesTheOffsets() throws {
+        struct Deep: ArmScorer {
+            func arms(_ context: ArmContext) -> [Int] { context.liquidated == .long ? [100] : context.configuredOffsets }
+        }
+        var h = EngineHarness(scorer: Deep())
+        let entries = h.enter()
+        #expect(entries.count == 1)
+        guard case let .submit(_, spec) = entries[0].action else { return }
+        #expect(spec.price == Price(units: 5_940_000_000_000))       // 60,000 × 0.99
         h.checkReplay()
     }
 }
