@@ -10,6 +10,8 @@ public struct BacktestConfiguration: Sendable {
     public var engine = EngineConfiguration()
     public var venue = VenueSettings()
     public var features = FeatureConfiguration()
+    /// Refuse data without tickers: funding (and marks) could not be simulated, and would silently be zero.
+    public var requireFundingData = true
     /// The paper balance the simulated account starts with.
     public var deposit = USDT(units: Int64(1_000_000_000_000))        // 10,000 USDT
     public init() {}
@@ -54,7 +56,8 @@ public struct BacktestConfiguration: Sendable {
         "symbols":\(e.symbols.map { "[" + $0.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? "null"),\
         "venue":{"ackLatencyMs":\(latency(venue.acknowledgementLatency)),"entryLatencyMs":\(latency(venue.entryLatency)),\
         "fill":"\(venue.fill == .strictCross ? "strictCross" : "printsOnly")","makerFeeRate":"\(venue.fees.maker)",\
-        "queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","takerFeeRate":"\(venue.fees.taker)"}}
+        "queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","requireFundingData":\(requireFundingData),\
+        "takerFeeRate":"\(venue.fees.taker)"}}
         """
     }
 
@@ -150,6 +153,7 @@ public struct BacktestConfiguration: Sendable {
                 default: r.problem("queue", "tradesOnly or proportionalCancels")
                 }
             }
+            if let v = r.bool("requireFundingData") { c.requireFundingData = v }
             if let v = r.string("fill") {
                 switch v {
                 case "strictCross": c.venue.fill = .strictCross

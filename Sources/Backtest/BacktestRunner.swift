@@ -180,7 +180,12 @@ public struct BacktestRunner {
                           engine: TradingEngine(configuration: configuration.engine))
         state.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
         state.result.deposit = configuration.deposit
-        if configuration.engine.stopTrigger != .lastPrice, !topics.keys.contains(where: { $0.hasPrefix("tickers.") }) {
+        let hasTickers = topics.keys.contains(where: { $0.hasPrefix("tickers.") })
+        if configuration.requireFundingData, !hasTickers {
+            // Funding and marks come from tickers: without them a position would carry no funding, silently.
+            throw BacktestError("the data has no tickers topic: funding and mark prices cannot be simulated (set venue.requireFundingData to false to run without them; no position can then be sized, since equity needs a mark)")
+        }
+        if configuration.engine.stopTrigger != .lastPrice, !hasTickers {
             // A mark or index trigger needs tickers in the data; refused rather than silently replaced by LastPrice.
             throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
         }

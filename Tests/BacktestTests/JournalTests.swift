@@ -3,6 +3,7 @@ import CascadeCore
 import CascadeTesting
 import Execution
 import Foundation
+import Recording
 import Storage
 import Testing
 
@@ -61,4 +62,24 @@ final class FailingJournal: OrderJournal {
     }
     func entries() throws(JournalError) -> [JournalEntry] { stored }
     func nextRun() throws(JournalError) -> UInt64 { InMemoryJournal.nextRun(after: stored) }
+}
+
+/// Data that cannot supply funding is refused at start, never run with funding silently zero.
+@Suite struct FundingDataTests {
+    @Test func dataWithoutTickersIsRefusedAtStart() throws {
+        let dir = try TemporaryDirectory("no-tickers")
+        defer { dir.remove() }
+        let path = dir.file("no-tickers.frames.gz")
+        let writer = try FrameFileWriter(path: path)
+        for (ns, json) in SyntheticCascade(seed: 7).frames() where !json.contains("\"tickers.") {
+            try writer.append(localTime: LocalTime(nanoseconds: ns), json: Array(json.utf8))
+        }
+        try writer.close()
+        let runner = BacktestRunner(paths: [path], configuration: BacktestConfiguration(), journal: InMemoryJournal())
+        #expect { _ = try runner.run() } throws: { ($0 as? BacktestError)?.description.contains("no tickers topic") == true }
+        var allowed = BacktestConfiguration()
+        allowed.requireFundingData = false
+        let result = try BacktestRunner(paths: [path], configuration: allowed, journal: InMemoryJournal()).run()
+        #expect(result.frames > 0)
+    }
 }
