@@ -274,7 +274,7 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "DecisionProfile",
-            dependencies: ["CascadeCore", "Execution", "DecisionPathSupport"],
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Features", "FeatureReplay", "Execution", "DecisionPathSupport"],
             path: "Benchmarks/DecisionProfile", swiftSettings: swiftSettings))
     package.targets.append(
         .executableTarget(

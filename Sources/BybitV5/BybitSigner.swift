@@ -37,7 +37,13 @@ public struct BybitSigner: Sendable {
     /// `apiKey` is explicit so the documentation's vectors (signed with a placeholder key) can be checked; use
     /// ``signature(timestamp:recvWindow:payload:)`` for requests.
     public func signature(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> String {
-        hmacHex(Self.signString(timestamp: timestamp, apiKey: apiKey, recvWindow: recvWindow, payload: payload))
+        // The parts of ``signString`` fed in turn: the same bytes, without building the joined text.
+        var hmac = keyed
+        for part in [String(timestamp), apiKey, String(recvWindow), payload] {
+            var part = part
+            part.withUTF8 { hmac.update(data: $0) }
+        }
+        return Self.hex(hmac.finalize())
     }
 
     /// The REST signature for this signer's own key.
@@ -93,9 +99,12 @@ public struct BybitSigner: Sendable {
         var hmac = keyed
         var text = text
         text.withUTF8 { hmac.update(data: $0) }
-        let mac = hmac.finalize()
-        // 64 lowercase hex digits written in place: no intermediate arrays.
-        return String(unsafeUninitializedCapacity: 64) { buffer in
+        return Self.hex(hmac.finalize())
+    }
+
+    /// 64 lowercase hex digits written in place: no intermediate arrays.
+    static func hex(_ mac: HMAC<SHA256>.MAC) -> String {
+        String(unsafeUninitializedCapacity: 64) { buffer in
             var i = 0
             for byte in mac {
                 buffer[i] = Self.hexDigit(byte >> 4)
