@@ -155,6 +155,7 @@ public struct BacktestRunner {
         var result = BacktestResult()
         var trades: [UInt64: BacktestTrade] = [:]
         var executions: Set<ExecutionID> = []
+        var filledLayerPrices: [UInt64: Set<Price>] = [:]
     }
 
     public func run() throws -> BacktestResult {
@@ -445,7 +446,11 @@ public struct BacktestRunner {
             if fill.side == trade.side {
                 trade.entryQty = trade.entryQty + fill.qty
                 trade.entryValue = trade.entryValue + value
-                if linkID?.role == .entry { trade.layersFilled = Set(state.result.fills.filter { $0.ladder == number && $0.role == "E" }.map(\.price)).count }
+                if linkID?.role == .entry {
+                    // Layers are counted by price (one layer, one price), without rescanning the fills.
+                    state.filledLayerPrices[number, default: []].insert(fill.price)
+                    trade.layersFilled = state.filledLayerPrices[number]!.count
+                }
             } else {
                 trade.exitQty = trade.exitQty + fill.qty
                 trade.exitValue = trade.exitValue + value

@@ -29,7 +29,12 @@ public struct BybitSigner: Sendable {
 
     /// The exact text that is signed: `timestamp + apiKey + recvWindow + payload`.
     public static func signString(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> String {
-        "\(timestamp)\(apiKey)\(recvWindow)\(payload)"
+        signParts(timestamp: timestamp, apiKey: apiKey, recvWindow: recvWindow, payload: payload).joined()
+    }
+
+    /// The signed text's parts, in order (fed to the HMAC one by one, so the joined text is never built).
+    static func signParts(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> [String] {
+        [String(timestamp), apiKey, String(recvWindow), payload]
     }
 
     /// Lowercase hex HMAC-SHA256 of ``signString(timestamp:apiKey:recvWindow:payload:)`` under this secret.
@@ -37,9 +42,8 @@ public struct BybitSigner: Sendable {
     /// `apiKey` is explicit so the documentation's vectors (signed with a placeholder key) can be checked; use
     /// ``signature(timestamp:recvWindow:payload:)`` for requests.
     public func signature(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> String {
-        // The parts of ``signString`` fed in turn: the same bytes, without building the joined text.
         var hmac = keyed
-        for part in [String(timestamp), apiKey, String(recvWindow), payload] {
+        for part in Self.signParts(timestamp: timestamp, apiKey: apiKey, recvWindow: recvWindow, payload: payload) {
             var part = part
             part.withUTF8 { hmac.update(data: $0) }
         }

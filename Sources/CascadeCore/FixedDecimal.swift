@@ -123,52 +123,23 @@ public enum FixedDecimal {
     /// Formats units as decimal text with exactly `minimumFractionDigits` or more digits: trailing zeros
     /// beyond the minimum are trimmed, so `format(2814010, digits: 2, minimumFractionDigits: 2)` is `"28140.10"`.
     public static func format(_ units: Int64, digits: Int, minimumFractionDigits: Int = 0) -> String {
-        // 64-bit arithmetic and one buffer written in place: prices and sizes are formatted on the order path.
+        // 64-bit arithmetic when it suffices: prices and sizes are formatted on the order path.
         guard units != .min, (0...18).contains(digits) else {
             return format(wide: Int128(units), digits: digits, minimumFractionDigits: minimumFractionDigits)
         }
-        var scale: UInt64 = 1
-        for _ in 0..<digits { scale *= 10 }
-        let magnitude = units.magnitude
-        let integer = magnitude / scale
-        var fraction = magnitude % scale
-        var fractionDigits = digits
-        while fractionDigits > minimumFractionDigits && fraction % 10 == 0 && fractionDigits > 0 {
-            fraction /= 10
-            fractionDigits -= 1
-        }
-        // Sign, at most 19 integer digits, the point and at most 18 fraction digits.
-        return String(unsafeUninitializedCapacity: 40) { buffer in
-            var i = 0
-            if units < 0 { buffer[0] = 0x2d; i = 1 }
-            var count = 1
-            var v = integer / 10
-            while v > 0 { count += 1; v /= 10 }
-            v = integer
-            for k in stride(from: count - 1, through: 0, by: -1) {
-                buffer[i + k] = 0x30 + UInt8(v % 10)
-                v /= 10
-            }
-            i += count
-            if fractionDigits > 0 {
-                buffer[i] = 0x2e
-                i += 1
-                v = fraction
-                for k in stride(from: fractionDigits - 1, through: 0, by: -1) {
-                    buffer[i + k] = 0x30 + UInt8(v % 10)
-                    v /= 10
-                }
-                i += fractionDigits
-            }
-            return i
-        }
+        return format(negative: units < 0, magnitude: units.magnitude, digits: digits, minimumFractionDigits: minimumFractionDigits)
     }
 
     /// ``format(_:digits:minimumFractionDigits:)`` for 128-bit units.
     public static func format(wide units: Int128, digits: Int, minimumFractionDigits: Int = 0) -> String {
-        let negative = units < 0
-        let magnitude = units.magnitude
-        var scale: UInt128 = 1
+        format(negative: units < 0, magnitude: units.magnitude, digits: digits, minimumFractionDigits: minimumFractionDigits)
+    }
+
+    /// The one formatter: integer part, then the fraction trimmed of trailing zeros down to `minimumFractionDigits`,
+    /// written into one buffer.
+    static func format<M: FixedWidthInteger & UnsignedInteger>(negative: Bool, magnitude: M, digits: Int,
+                                                               minimumFractionDigits: Int) -> String {
+        var scale: M = 1
         for _ in 0..<digits { scale *= 10 }
         let integer = magnitude / scale
         var fraction = magnitude % scale
@@ -177,13 +148,29 @@ public enum FixedDecimal {
             fraction /= 10
             fractionDigits -= 1
         }
-        var text = negative ? "-" : ""
-        text += String(integer)
-        if fractionDigits > 0 {
-            let raw = String(fraction)
-            text += "." + String(repeating: "0", count: fractionDigits - raw.count) + raw
+        // Sign, at most 39 integer digits, the point and the fraction digits.
+        return String(unsafeUninitializedCapacity: 41 + max(digits, 0)) { buffer in
+            var i = 0
+            if negative { buffer[0] = 0x2d; i = 1 }
+            func write(_ value: M, width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    buffer[i + k] = 0x30 + UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                }
+                i += width
+            }
+            var count = 1
+            var v = integer / 10
+            while v > 0 { count += 1; v /= 10 }
+            write(integer, width: count)
+            if fractionDigits > 0 {
+                buffer[i] = 0x2e
+                i += 1
+                write(fraction, width: fractionDigits)
+            }
+            return i
         }
-        return text
     }
 
     /// Rescales `units` from `from` to `to` fraction digits, rounding half to even when digits are dropped;

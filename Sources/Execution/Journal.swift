@@ -35,8 +35,13 @@ public struct OrderIntent: Sendable, Hashable, Codable {
     public let id: OrderLinkID
 
     public init(id: OrderLinkID, symbol: String, spec: OrderSpec, ladder: UInt64) {
+        self.init(id: id, linkID: id.description, symbol: symbol, spec: spec, ladder: ladder)
+    }
+
+    /// With `id`'s text already written (the engine formats it once per order).
+    init(id: OrderLinkID, linkID: String, symbol: String, spec: OrderSpec, ladder: UInt64) {
         self.id = id
-        linkID = id.description
+        self.linkID = linkID
         self.symbol = symbol
         self.spec = spec
         self.ladder = ladder

@@ -449,11 +449,10 @@ extension TradingEngine {
     /// Commits the order and sends it; returns its orderLinkId text.
     @discardableResult
     mutating func submit(_ linkID: OrderLinkID, _ spec: OrderSpec, ladder: Ladder, id: SymbolID, _ b: inout DecisionBuilder) -> String {
-        let intent = OrderIntent(id: linkID, symbol: ladder.symbol, spec: spec, ladder: ladder.number)
-        b.decision.intents.append(intent)
-        // The id was just written from its parts: valid by construction (no second validation pass).
-        b.send(.submit(try! ClientOrderID(intent.linkID), spec), symbol: ladder.symbol, id: id)
-        return intent.linkID
+        let clientID = linkID.clientOrderID
+        b.decision.intents.append(OrderIntent(id: linkID, linkID: clientID.rawValue, symbol: ladder.symbol, spec: spec, ladder: ladder.number))
+        b.send(.submit(clientID, spec), symbol: ladder.symbol, id: id)
+        return clientID.rawValue
     }
 
     /// Cancels the ladder's entries still open, by id (never a cancel-all: it would take the stop with them).

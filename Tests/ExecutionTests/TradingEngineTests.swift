@@ -110,6 +110,16 @@ struct EngineHarness {
 
     var btcID: SymbolID { instruments.lookup("BTCUSDT")! }
 
+    /// Both layers filled, the take-profit placed after the first and accepted: returns its submit command.
+    mutating func twoLayersFilledWithATakeProfit() throws -> VenueCommand {
+        let entries = enter()
+        fill(entries[0])
+        let takeProfit = try #require(submits(.takeProfit).first)
+        accept(takeProfit)
+        fill(entries[1])
+        return takeProfit
+    }
+
     /// A BTCUSDT report of `event`, heard `ms` later.
     mutating func report(_ event: ExecutionReport.Event, after ms: Int64) {
         handle(.report(ExecutionReport(symbol: btcID, time: ExchangeTime(milliseconds: now), event: event)), after: ms)
@@ -254,11 +264,7 @@ struct EngineHarness {
     /// A take-profit amend refused on arrival (it raced a fill): the take-profit is replaced with the position's size.
     @Test func takeProfitAmendRefusedAtTheVenueIsReplaced() throws {
         var h = EngineHarness()
-        let entries = h.enter()
-        h.fill(entries[0])
-        let takeProfit = try #require(h.submits(.takeProfit).first)
-        h.accept(takeProfit)
-        h.fill(entries[1])
+        let takeProfit = try h.twoLayersFilledWithATakeProfit()
         let amend = try #require(h.sent.last)
         guard case .amend = amend.action, case let .submit(tpID?, _) = takeProfit.action else { Issue.record("no amend"); return }
         h.report(.commandRejected(CommandRejected(action: .amend(.venue(h.engine.tracker.orders[tpID]!.venueID!), OrderAmendment(qty: Quantity(units: 32_000))),
@@ -340,11 +346,7 @@ struct EngineHarness {
 
     @Test func takeProfitIsAmendedToTheWholePosition() throws {
         var h = EngineHarness()
-        let entries = h.enter()
-        h.fill(entries[0])
-        let takeProfit = try #require(h.submits(.takeProfit).first)
-        h.accept(takeProfit)
-        h.fill(entries[1])
+        let takeProfit = try h.twoLayersFilledWithATakeProfit()
         // Average entry (59,880.0 × 0.016 + 59,700.0 × 0.016) / 0.032 = 59,790.0; × 1.003 = 59,969.37 → 59,969.4.
         let amend = try #require(h.sent.last)
         guard case let .amend(_, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
