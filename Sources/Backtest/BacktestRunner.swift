@@ -135,9 +135,12 @@ public struct BacktestRunner {
         var item: Delivery
     }
 
-    /// The run's moving parts.
-    struct State {
-        var replay: FeatureReplay
+    /// One engine with its own simulated venue and journal. The backtest runs one; the placebo pass copies a flat one
+    /// at each candidate time, and every copy sees the same market.
+    struct Lane {
+        var journal: any OrderJournal
+        /// The runner's hooks (progress, beforeSend, afterCommit) watch this lane.
+        var hooked: Bool
         var exchange: SimulatedExchange
         var engine: TradingEngine
         var pending: [Pending] = []
@@ -156,14 +159,37 @@ public struct BacktestRunner {
         var trades: [UInt64: BacktestTrade] = [:]
         var executions: Set<ExecutionID> = []
         var filledLayerPrices: [UInt64: Set<Price>] = [:]
+
+        /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
+        var isIdle: Bool {
+            pendingHead == pending.count && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
+                && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
+        }
     }
 
-    public func run() throws -> BacktestResult {
+    /// The market every lane sees at one moment.
+    struct Market {
+        var feed: FeedState
+        var instruments: InstrumentTable
+        init(_ replay: FeatureReplay) {
+            feed = replay.feed
+            instruments = replay.decoder.instruments
+        }
+    }
+
+    /// The data opened and checked, with a lane that has not started yet.
+    struct Opened {
+        var replayer: Replayer
+        var replay: FeatureReplay
+        var lane: Lane
+    }
+
+    func open(journal: any OrderJournal, hooked: Bool) throws -> Opened {
         var options = ReplayOptions()
         let offsets: [Int64?]
         do { offsets = try ClockOffset.perSource(paths: paths) } catch { throw BacktestError("\(error)") }
         options.clockCorrections = offsets.map { $0 ?? 0 }
-        var replayer: Replayer
+        let replayer: Replayer
         do { replayer = try Replayer(paths: paths, options: options) } catch { throw BacktestError("\(error)") }
         // The venue matches on the deepest book each symbol's recordings carry, named up front as `cascade sim` does
         // (the engine reads the deepest synced book too); symbols are registered in topic-name order.
@@ -176,11 +202,10 @@ public struct BacktestRunner {
             let id = instruments.id(for: symbol)
             venue.matchingDepths[id] = max(venue.matchingDepths[id] ?? 0, depth)
         }
-        var state = State(replay: FeatureReplay(configuration: configuration.features, instruments: instruments),
-                          exchange: SimulatedExchange(deposit: configuration.deposit, settings: venue),
-                          engine: TradingEngine(configuration: configuration.engine))
-        state.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
-        state.result.deposit = configuration.deposit
+        var lane = Lane(journal: journal, hooked: hooked, exchange: SimulatedExchange(deposit: configuration.deposit, settings: venue),
+                        engine: TradingEngine(configuration: configuration.engine))
+        lane.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
+        lane.result.deposit = configuration.deposit
         let hasTickers = topics.keys.contains(where: { $0.hasPrefix("tickers.") })
         if configuration.requireFundingData, !hasTickers {
             // Funding and marks come from tickers: without them a position would carry no funding, silently.
@@ -190,52 +215,66 @@ public struct BacktestRunner {
             // A mark or index trigger needs tickers in the data; refused rather than silently replaced by LastPrice.
             throw BacktestError("stopTrigger \(configuration.engine.stopTrigger) needs tickers in the data; none of the files has a tickers topic")
         }
-        let run: UInt64
         do {
             // A backtest's venue lives in this process: continuing an old journal would pair it with a fresh venue.
             let existing = try journal.entries()
             if !existing.isEmpty {
                 throw BacktestError("the journal already holds \(existing.count) entries: a backtest starts on an empty journal")
             }
-            run = try journal.nextRun()
+            lane.result.run = try journal.nextRun()
         } catch let error as BacktestError {
             throw error
         } catch { throw BacktestError("journal: \(error)") }
-        state.result.run = run
+        return Opened(replayer: replayer, replay: FeatureReplay(configuration: configuration.features, instruments: instruments), lane: lane)
+    }
+
+    public func run() throws -> BacktestResult {
+        var opened = try open(journal: journal, hooked: true)
+        var lane = opened.lane
         var started = false
         var lastSecond: Int64 = .min
-        while let frame = try nextFrame(&replayer) {
+        while let frame = try nextFrame(&opened.replayer) {
             let t = frame.localTime.nanoseconds / 1_000_000
             if !started {
                 started = true
-                let step = state.engine.start(run: run, startingBalance: configuration.deposit, at: ExchangeTime(milliseconds: t),
-                                              instruments: state.replay.decoder.instruments)
-                try execute(step, &state)
+                try start(&lane, at: t, Market(opened.replay))
             }
-            try deliver(upTo: t, &state)
-            let ingested = state.replay.ingest(frame.bytes, at: frame.localTime)
-            state.result.frames += 1
-            if state.result.frames % 65_536 == 0 { progress?(state.result.frames) }
-            try market(ingested, &state)
+            try deliver(upTo: t, &lane, Market(opened.replay))
+            let ingested = opened.replay.ingest(frame.bytes, at: frame.localTime)
+            lane.result.frames += 1
+            if lane.result.frames % 65_536 == 0 { progress?(lane.result.frames) }
+            let market = Market(opened.replay)
+            try self.market(ingested, &lane, market)
+            for change in ingested.detector { try detector(change, &lane, market) }
             // Episode ends are stamped at their deadlines: the detector is advanced once a second of receive time.
             if t / 1_000 != lastSecond {
                 lastSecond = t / 1_000
-                for change in state.replay.advance(to: frame.localTime.nanoseconds) { try detector(change, &state) }
+                for change in opened.replay.advance(to: frame.localTime.nanoseconds) { try detector(change, &lane, Market(opened.replay)) }
                 // Loss limits at the marks of the moment, even when nothing else happens.
-                try step(.heartbeat, &state)
+                try step(.heartbeat, &lane, Market(opened.replay))
             }
         }
-        // End of data: what has reached the venue by the last event is processed and reported; commands arriving
-        // later are counted, not matched against a book frozen at the end; no funding past the data is settled.
-        try deliver(upTo: .max, &state, timers: false)
-        state.result.commandsInFlightAtEnd = state.exchange.commandsInFlight.count
-        state.result.stuckTicks = state.stuckTicks
-        if let open = state.unprotectedSince.values.min() {
-            state.result.longestUnprotectedMs = max(state.result.longestUnprotectedMs, state.exchangeClock - open)
+        try end(&lane, Market(opened.replay))
+        finish(&lane, opened.replay)
+        progress?(lane.result.frames)
+        return lane.result
+    }
+
+    func start(_ lane: inout Lane, at t: Int64, _ market: Market) throws {
+        let step = lane.engine.start(run: lane.result.run, startingBalance: configuration.deposit, at: ExchangeTime(milliseconds: t),
+                                     instruments: market.instruments)
+        try execute(step, &lane)
+    }
+
+    /// End of data: what has reached the venue by the last event is processed and reported; commands arriving later
+    /// are counted, not matched against a book frozen at the end; no funding past the data is settled.
+    func end(_ lane: inout Lane, _ market: Market) throws {
+        try deliver(upTo: .max, &lane, market, timers: false)
+        lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count
+        lane.result.stuckTicks = lane.stuckTicks
+        if let open = lane.unprotectedSince.values.min() {
+            lane.result.longestUnprotectedMs = max(lane.result.longestUnprotectedMs, lane.exchangeClock - open)
         }
-        finish(&state)
-        progress?(state.result.frames)
-        return state.result
     }
 
     func nextFrame(_ replayer: inout Replayer) throws -> (bytes: [UInt8], localTime: LocalTime)? {
@@ -247,94 +286,93 @@ public struct BacktestRunner {
 
     // MARK: - Steps
 
-    func market(_ ingested: FeatureReplay.Ingested, _ state: inout State) throws {
-        let instruments = state.replay.decoder.instruments
+    /// A market event reaches the lane's venue (at its exchange time) and, for liquidations, its engine.
+    func market(_ ingested: FeatureReplay.Ingested, _ lane: inout Lane, _ market: Market) throws {
         var reports: [ExecutionReport] = []
         if case let .event(event)? = ingested.input {
             if let time = event.exchangeTime {
-                state.exchangeClock = max(state.exchangeClock, time.milliseconds)
-                state.engineClock = max(state.engineClock, state.exchangeClock)
-                state.result.firstTime = state.result.firstTime ?? time
-                state.result.lastTime = ExchangeTime(milliseconds: state.exchangeClock)
+                lane.exchangeClock = max(lane.exchangeClock, time.milliseconds)
+                lane.engineClock = max(lane.engineClock, lane.exchangeClock)
+                lane.result.firstTime = lane.result.firstTime ?? time
+                lane.result.lastTime = ExchangeTime(milliseconds: lane.exchangeClock)
             }
             if !ingested.change.isSteady {
-                reports += state.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: state.exchangeClock))
+                reports += lane.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: lane.exchangeClock))
             }
-            if let symbol = event.symbol { reports += state.exchange.on(event, instrument: instruments[symbol]) }
-            enqueue(reports, &state)
+            if let symbol = event.symbol { reports += lane.exchange.on(event, instrument: market.instruments[symbol]) }
+            enqueue(reports, &lane)
             if case let .liquidations(list) = event {
-                for liquidation in list { try step(.liquidation(liquidation), &state) }
+                for liquidation in list { try step(.liquidation(liquidation), &lane, market) }
             }
         } else if !ingested.change.isSteady {
-            enqueue(state.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: state.exchangeClock)), &state)
+            enqueue(lane.exchange.feedChanged(ingested.change, at: ExchangeTime(milliseconds: lane.exchangeClock)), &lane)
         }
-        for change in ingested.detector { try detector(change, &state) }
     }
 
-    func detector(_ change: DetectorChange, _ state: inout State) throws {
-        if case .started = change { state.result.episodesDetected += 1 }
-        try step(.detector(change), &state)
+    func detector(_ change: DetectorChange, _ lane: inout Lane, _ market: Market) throws {
+        if case .started = change { lane.result.episodesDetected += 1 }
+        try step(.detector(change), &lane, market)
     }
 
     /// Reports reach the engine at their time plus the acknowledgement latency, call answers after the round trip,
     /// in that order; timers fire between. The venue first processes the commands that have arrived by then, but
     /// never beyond the latest market event seen: a later event may still be stamped before an arrival.
-    func deliver(upTo t: Int64, _ state: inout State, timers: Bool = true) throws {
+    func deliver(upTo t: Int64, _ lane: inout Lane, _ market: Market, timers: Bool = true) throws {
         while true {
-            var nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
-            let wake = timers ? state.engine.nextWakeup?.milliseconds : nil
-            if !state.exchange.commandsInFlight.isEmpty {
+            var nextDelivery = lane.pendingHead < lane.pending.count ? lane.pending[lane.pendingHead].deliverAt : nil
+            let wake = timers ? lane.engine.nextWakeup?.milliseconds : nil
+            if !lane.exchange.commandsInFlight.isEmpty {
                 // Only a deadline that will be ticked bounds the venue (one already ticked never will be again).
-                let liveWake = wake.flatMap { $0 == state.lastTick ? nil : $0 }
-                let horizon = min(state.exchangeClock, nextDelivery ?? .max, liveWake ?? .max)
-                enqueue(state.exchange.advance(to: ExchangeTime(milliseconds: horizon), settlingFunding: false), &state)
-                nextDelivery = state.pendingHead < state.pending.count ? state.pending[state.pendingHead].deliverAt : nil
+                let liveWake = wake.flatMap { $0 == lane.lastTick ? nil : $0 }
+                let horizon = min(lane.exchangeClock, nextDelivery ?? .max, liveWake ?? .max)
+                enqueue(lane.exchange.advance(to: ExchangeTime(milliseconds: horizon), settlingFunding: false), &lane)
+                nextDelivery = lane.pendingHead < lane.pending.count ? lane.pending[lane.pendingHead].deliverAt : nil
             }
-            if let wake, wake <= t, wake != state.lastTick, nextDelivery.map({ wake < $0 }) ?? true {
+            if let wake, wake <= t, wake != lane.lastTick, nextDelivery.map({ wake < $0 }) ?? true {
                 // A deadline a tick did not clear is counted (stuckTicks) and not ticked again.
-                state.lastTick = wake
-                try step(.tick, &state, now: max(state.engineClock, wake))
-                if state.engine.nextWakeup?.milliseconds == wake { state.stuckTicks += 1 }
+                lane.lastTick = wake
+                try step(.tick, &lane, market, now: max(lane.engineClock, wake))
+                if lane.engine.nextWakeup?.milliseconds == wake { lane.stuckTicks += 1 }
                 continue
             }
             guard let due = nextDelivery, due <= t else {
-                quiescentCheck(&state)
+                quiescentCheck(&lane)
                 return
             }
-            let pending = state.pending[state.pendingHead]
-            state.pendingHead += 1
-            if state.pendingHead > 4_096, state.pendingHead * 2 > state.pending.count {
-                state.pending.removeFirst(state.pendingHead)
-                state.pendingHead = 0
+            let pending = lane.pending[lane.pendingHead]
+            lane.pendingHead += 1
+            if lane.pendingHead > 4_096, lane.pendingHead * 2 > lane.pending.count {
+                lane.pending.removeFirst(lane.pendingHead)
+                lane.pendingHead = 0
             }
             switch pending.item {
             case let .report(report):
                 if report.event.isNotice {
-                    state.result.notices[noticeName(report.event), default: 0] += 1
+                    lane.result.notices[noticeName(report.event), default: 0] += 1
                     continue
                 }
-                record(report, &state)
-                try step(.report(report), &state, now: max(state.engineClock, pending.deliverAt))
+                record(report, &lane, market)
+                try step(.report(report), &lane, market, now: max(lane.engineClock, pending.deliverAt))
             case let .call(command, result):
-                try step(.call(command, result), &state, now: max(state.engineClock, pending.deliverAt))
+                try step(.call(command, result), &lane, market, now: max(lane.engineClock, pending.deliverAt))
             }
         }
     }
 
     /// At a quiescent point the engine has heard everything the venue did: positions and wallet must be equal.
-    func quiescentCheck(_ state: inout State) {
-        guard state.pendingHead == state.pending.count, state.exchange.commandsInFlight.isEmpty else { return }
-        state.result.quiescentChecks += 1
-        var venueWallet = state.exchange.deposit
+    func quiescentCheck(_ lane: inout Lane) {
+        guard lane.pendingHead == lane.pending.count, lane.exchange.commandsInFlight.isEmpty else { return }
+        lane.result.quiescentChecks += 1
+        var venueWallet = lane.exchange.deposit
         var equal = true
-        for id in state.exchange.symbols.keys {
-            let ledger = state.exchange.symbols[venue: id].ledger
+        for id in lane.exchange.symbols.keys {
+            let ledger = lane.exchange.symbols[venue: id].ledger
             venueWallet = venueWallet + ledger.walletContribution
-            let mine = state.engine.portfolio.ledgers[id]
+            let mine = lane.engine.portfolio.ledgers[id]
             if (mine?.size ?? 0) != ledger.size || (mine?.entryValue ?? .zero) != ledger.entryValue { equal = false }
         }
-        if venueWallet != state.engine.portfolio.wallet { equal = false }
-        if !equal { state.result.quiescentMismatches += 1 }
+        if venueWallet != lane.engine.portfolio.wallet { equal = false }
+        if !equal { lane.result.quiescentMismatches += 1 }
     }
 
     func noticeName(_ event: ExecutionReport.Event) -> String {
@@ -348,55 +386,55 @@ public struct BacktestRunner {
 
     /// The private stream is one connection: its reports arrive in the order the venue sent them, one
     /// acknowledgement delay drawn per batch, never before an earlier report.
-    func enqueue(_ reports: [ExecutionReport], _ state: inout State) {
+    func enqueue(_ reports: [ExecutionReport], _ lane: inout Lane) {
         guard !reports.isEmpty else { return }
-        let ack = state.exchange.acknowledgementDelay()
+        let ack = lane.exchange.acknowledgementDelay()
         for report in reports {
-            let deliverAt = max(report.time.milliseconds + ack, state.lastReportDelivery)
-            state.lastReportDelivery = deliverAt
-            insert(Pending(deliverAt: deliverAt, order: 0, item: .report(report)), &state)
+            let deliverAt = max(report.time.milliseconds + ack, lane.lastReportDelivery)
+            lane.lastReportDelivery = deliverAt
+            insert(Pending(deliverAt: deliverAt, order: 0, item: .report(report)), &lane)
         }
     }
 
     /// Queues a delivery, sorted by time, first in first out among equals (inserted from the back: times rarely go back).
-    func insert(_ item: Pending, _ state: inout State) {
+    func insert(_ item: Pending, _ lane: inout Lane) {
         var item = item
-        state.ordinal += 1
-        item.order = state.ordinal
-        var index = state.pending.count
-        while index > state.pendingHead, state.pending[index - 1].deliverAt > item.deliverAt { index -= 1 }
-        state.pending.insert(item, at: index)
+        lane.ordinal += 1
+        item.order = lane.ordinal
+        var index = lane.pending.count
+        while index > lane.pendingHead, lane.pending[index - 1].deliverAt > item.deliverAt { index -= 1 }
+        lane.pending.insert(item, at: index)
     }
 
     /// One engine input: its entries committed, then its commands sent, each call's answer fed back the same way.
-    func step(_ input: EngineInput, _ state: inout State, now: Int64? = nil) throws {
-        state.engineClock = max(state.engineClock, now ?? state.engineClock)
-        let at = ExchangeTime(milliseconds: state.engineClock)
-        let step = state.engine.handle(input, feed: state.replay.feed, instruments: state.replay.decoder.instruments, now: at)
-        try execute(step, &state)
+    func step(_ input: EngineInput, _ lane: inout Lane, _ market: Market, now: Int64? = nil) throws {
+        lane.engineClock = max(lane.engineClock, now ?? lane.engineClock)
+        let at = ExchangeTime(milliseconds: lane.engineClock)
+        let step = lane.engine.handle(input, feed: market.feed, instruments: market.instruments, now: at)
+        try execute(step, &lane)
     }
 
-    func execute(_ step: EngineStep, _ state: inout State) throws {
+    func execute(_ step: EngineStep, _ lane: inout Lane) throws {
         guard !step.entries.isEmpty else { return }
-        do { try journal.commit(step.entries) } catch { throw BacktestError("journal: \(error)") }
-        state.result.journalEntries += step.entries.count
-        state.result.journalTransactions += 1
-        afterCommit?(state.result.journalTransactions, state.engine)
-        state.result.decisions.append(contentsOf: step.log)
-        noteTrades(step, &state)
+        do { try lane.journal.commit(step.entries) } catch { throw BacktestError("journal: \(error)") }
+        lane.result.journalEntries += step.entries.count
+        lane.result.journalTransactions += 1
+        if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
+        lane.result.decisions.append(contentsOf: step.log)
+        noteTrades(step, &lane)
         for command in step.commands {
-            beforeSend?(command)
-            state.result.commandsSent += 1
+            if lane.hooked { beforeSend?(command) }
+            lane.result.commandsSent += 1
             // The answer on the call reaches the engine after the round trip: at the venue's arrival (success) or
             // after the longest entry latency (a refusal is decided at the gateway), plus the acknowledgement.
-            let ack = state.exchange.acknowledgementDelay()
-            switch state.exchange.send(command) {
+            let ack = lane.exchange.acknowledgementDelay()
+            switch lane.exchange.send(command) {
             case let .success(receipt):
-                insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID))), &state)
+                insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID))), &lane)
             case let .failure(rejection):
-                state.result.refusedOnCall += 1
+                lane.result.refusedOnCall += 1
                 insert(Pending(deliverAt: command.decidedAt.milliseconds + maxEntryLatency + ack, order: 0,
-                               item: .call(command, .refused(rejection))), &state)
+                               item: .call(command, .refused(rejection))), &lane)
             }
         }
     }
@@ -411,45 +449,45 @@ public struct BacktestRunner {
 
     // MARK: - Trade list
 
-    func noteTrades(_ step: EngineStep, _ state: inout State) {
+    func noteTrades(_ step: EngineStep, _ lane: inout Lane) {
         for case let .decision(decision) in step.entries {
             for ladder in decision.ladders {
-                if state.trades[ladder.number] == nil {
-                    state.trades[ladder.number] = BacktestTrade(ladder: ladder.number, episode: ladder.episodeID, symbol: ladder.symbol,
-                                                                side: ladder.side, opened: ladder.opened, layersPlaced: 0, layersFilled: 0)
+                if lane.trades[ladder.number] == nil {
+                    lane.trades[ladder.number] = BacktestTrade(ladder: ladder.number, episode: ladder.episodeID, symbol: ladder.symbol,
+                                                               side: ladder.side, opened: ladder.opened, layersPlaced: 0, layersFilled: 0)
                 }
-                state.trades[ladder.number]?.layersPlaced = ladder.entries.count
+                lane.trades[ladder.number]?.layersPlaced = ladder.entries.count
             }
         }
     }
 
     /// Attributes a report's money to its ladder (before the engine applies it: the ladder is still the active one).
-    func record(_ report: ExecutionReport, _ state: inout State) {
+    func record(_ report: ExecutionReport, _ lane: inout Lane, _ market: Market) {
         guard let id = report.symbol else { return }
-        let instruments = state.replay.decoder.instruments
+        let instruments = market.instruments
         let symbol = instruments[id].symbol
-        let ladderNumber = state.engine.activeLadder[symbol]
+        let ladderNumber = lane.engine.activeLadder[symbol]
         switch report.event {
         case let .filled(fill):
-            guard state.executions.insert(fill.executionID).inserted else { return }
+            guard lane.executions.insert(fill.executionID).inserted else { return }
             let linkID = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }
             let number = linkID.map(\.episode) ?? ladderNumber
-            let fillRole = role(of: fill, &state)
-            var ledger = state.engine.portfolio.ledgers[id] ?? PositionLedger(instrument: instruments[id])
+            let fillRole = role(of: fill, lane)
+            var ledger = lane.engine.portfolio.ledgers[id] ?? PositionLedger(instrument: instruments[id])
             let outcome = ledger.apply(side: fill.side, price: fill.price, qty: fill.qty, fee: fill.fee ?? .zero, at: report.time)
-            state.result.fills.append(BacktestFill(time: report.time, symbol: symbol, ladder: number,
-                                                   episode: number.flatMap { state.trades[$0]?.episode }, role: fillRole, side: fill.side,
-                                                   price: fill.price, qty: fill.qty, liquidity: fill.liquidity, fee: fill.fee ?? .zero,
-                                                   closedPnl: outcome.closedPnl))
-            guard let number, var trade = state.trades[number] else { return }
+            lane.result.fills.append(BacktestFill(time: report.time, symbol: symbol, ladder: number,
+                                                  episode: number.flatMap { lane.trades[$0]?.episode }, role: fillRole, side: fill.side,
+                                                  price: fill.price, qty: fill.qty, liquidity: fill.liquidity, fee: fill.fee ?? .zero,
+                                                  closedPnl: outcome.closedPnl))
+            guard let number, var trade = lane.trades[number] else { return }
             let value = instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero
             if fill.side == trade.side {
                 trade.entryQty = trade.entryQty + fill.qty
                 trade.entryValue = trade.entryValue + value
                 if linkID?.role == .entry {
                     // Layers are counted by price (one layer, one price), without rescanning the fills.
-                    state.filledLayerPrices[number, default: []].insert(fill.price)
-                    trade.layersFilled = state.filledLayerPrices[number]!.count
+                    lane.filledLayerPrices[number, default: []].insert(fill.price)
+                    trade.layersFilled = lane.filledLayerPrices[number]!.count
                 }
             } else {
                 trade.exitQty = trade.exitQty + fill.qty
@@ -460,52 +498,57 @@ public struct BacktestRunner {
             trade.lastFill = report.time
             trade.pricePnl = trade.pricePnl + outcome.closedPnl
             trade.fees = trade.fees + (fill.fee ?? .zero)
-            state.trades[number] = trade
+            lane.trades[number] = trade
         case let .position(p):
             // How long the venue held a position without a stop (measured on the venue's own reports).
             if p.size.units != 0 && p.stopLoss == nil {
-                state.unprotectedSince[id] = state.unprotectedSince[id] ?? report.time.milliseconds
-            } else if let since = state.unprotectedSince.removeValue(forKey: id) {
-                state.result.longestUnprotectedMs = max(state.result.longestUnprotectedMs, report.time.milliseconds - since)
+                lane.unprotectedSince[id] = lane.unprotectedSince[id] ?? report.time.milliseconds
+            } else if let since = lane.unprotectedSince.removeValue(forKey: id) {
+                lane.result.longestUnprotectedMs = max(lane.result.longestUnprotectedMs, report.time.milliseconds - since)
             }
         case let .funding(payment):
             guard let number = ladderNumber else { return }
-            if var trade = state.trades[number] {
+            if var trade = lane.trades[number] {
                 trade.funding = trade.funding + payment.amount
-                state.trades[number] = trade
+                lane.trades[number] = trade
             }
         default:
             break
         }
     }
 
-    func role(of fill: Fill, _ state: inout State) -> String {
+    func role(of fill: Fill, _ lane: Lane) -> String {
         if let id = fill.clientID, let link = try? OrderLinkID(parsing: id.rawValue) { return String(link.role.rawValue) }
-        if let origin = state.engine.legOrigins[fill.venueID] { return "\(origin)" }
+        if let origin = lane.engine.legOrigins[fill.venueID] { return "\(origin)" }
         return "venue"
     }
 
-    func finish(_ state: inout State) {
-        let instruments = state.replay.decoder.instruments
-        state.result.trades = state.trades.keys.sorted().map { state.trades[$0]! }
-        state.result.engine = state.engine.snapshot
-        state.result.engineWallet = state.engine.portfolio.wallet
-        var venueWallet = state.exchange.deposit
-        for id in state.exchange.symbols.keys.sorted() {
-            let ledger = state.exchange.symbols[venue: id].ledger
-            venueWallet = venueWallet + ledger.walletContribution
-            if ledger.size != 0 { state.result.venuePositions[instruments[id].symbol] = ledger.size }
-        }
-        state.result.venueWallet = venueWallet
-        for (id, ledger) in state.engine.portfolio.ledgers where ledger.size != 0 {
-            state.result.enginePositions[instruments[id].symbol] = ledger.size
-        }
+    /// Marks from the latest tickers (equity needs them).
+    static func marks(_ feed: FeedState) -> [SymbolID: Price] {
         var marks: [SymbolID: Price] = [:]
-        for (id, ticker) in state.replay.feed.tickers { if let mark = ticker.fields.markPrice { marks[id] = mark } }
-        state.result.finalEquity = state.engine.portfolio.equity(marks: marks)
-        state.result.decodeErrors = state.replay.decodeErrors
-        state.result.mode = state.engine.risk.memory.mode.rawValue
-        state.result.alarms = state.engine.alarms
-        state.result.instruments = instruments
+        for (id, ticker) in feed.tickers { if let mark = ticker.fields.markPrice { marks[id] = mark } }
+        return marks
+    }
+
+    func finish(_ lane: inout Lane, _ replay: FeatureReplay) {
+        let instruments = replay.decoder.instruments
+        lane.result.trades = lane.trades.keys.sorted().map { lane.trades[$0]! }
+        lane.result.engine = lane.engine.snapshot
+        lane.result.engineWallet = lane.engine.portfolio.wallet
+        var venueWallet = lane.exchange.deposit
+        for id in lane.exchange.symbols.keys.sorted() {
+            let ledger = lane.exchange.symbols[venue: id].ledger
+            venueWallet = venueWallet + ledger.walletContribution
+            if ledger.size != 0 { lane.result.venuePositions[instruments[id].symbol] = ledger.size }
+        }
+        lane.result.venueWallet = venueWallet
+        for (id, ledger) in lane.engine.portfolio.ledgers where ledger.size != 0 {
+            lane.result.enginePositions[instruments[id].symbol] = ledger.size
+        }
+        lane.result.finalEquity = lane.engine.portfolio.equity(marks: Self.marks(replay.feed))
+        lane.result.decodeErrors = replay.decodeErrors
+        lane.result.mode = lane.engine.risk.memory.mode.rawValue
+        lane.result.alarms = lane.engine.alarms
+        lane.result.instruments = instruments
     }
 }
