@@ -198,7 +198,7 @@ var package = Package(
         .testTarget(name: "ExecutionTests", dependencies: ["Execution", "CascadeCore", "MarketData", "Features", "Strategy", "CascadeTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BacktestTests",
-            dependencies: ["Backtest", "Execution", "Storage", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording"],
+            dependencies: ["Backtest", "Execution", "Storage", "Simulation", "Features", "MarketData", "CascadeCore", "CascadeTesting", "Recording", "CZlib"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "FeaturesTests",

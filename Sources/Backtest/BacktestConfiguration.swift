@@ -14,6 +14,12 @@ public struct BacktestConfiguration: Sendable {
     public var requireFundingData = true
     /// The paper balance the simulated account starts with.
     public var deposit = USDT(units: Int64(1_000_000_000_000))        // 10,000 USDT
+    /// How the report's placebo pass samples.
+    public var placebos = PlaceboSettings()
+    /// Reruns at these multiples of the layer size (1 is the backtest itself).
+    public var capacityMultipliers = [1, 3, 10]
+    /// One-layer ladders at each of these δ for the sensitivity table (never the result).
+    public var sweepOffsetsBps = [10, 20, 40, 70, 100]
     public init() {}
 
     /// The configuration file's text, canonical (sorted keys, every key with its effective value): what the summary
@@ -48,6 +54,10 @@ public struct BacktestConfiguration: Sendable {
         "layerNotionalUsdt":\(money(e.layerNotional)),"maxDecisionsPerEpisode":\(e.maxDecisionsPerEpisode),\
         "offsetsBps":[\(e.offsetsBps.map(String.init).joined(separator: ","))],"reevaluateMoveBps":\(e.reevaluateMoveBps)},\
         "liquidationSource":"\(e.liquidationSource.rawValue)","node":"\(e.node)",\
+        "report":{"bootstrapResamples":\(placebos.bootstrapResamples),"capacityMultipliers":[\(capacityMultipliers.map(String.init).joined(separator: ","))],\
+        "exclusionMs":\(placebos.exclusionMilliseconds),"gridMs":\(placebos.gridMilliseconds),"matchNeighbours":\(placebos.neighbours),\
+        "placeboDraws":\(placebos.draws),"seed":\(placebos.seed),"significanceBps":\(placebos.significanceBps),\
+        "sweepOffsetsBps":[\(sweepOffsetsBps.map(String.init).joined(separator: ","))],"volatilitySeconds":\(placebos.volatilitySeconds)},\
         "risk":{"cooldownAfterStopMs":\(e.limits.cooldownAfterStop / 1_000_000),"dailyLoss":\(limit(e.dailyLoss)),\
         "episodeNotional":\(limit(e.limits.episodeNotional)),"maxConcurrentLayers":\(e.limits.maxConcurrentLayers),\
         "maxDrawdown":\(limit(e.maxDrawdown)),"maxEpisodesPerHour":\(e.limits.maxEpisodesPerHour),\
@@ -160,6 +170,23 @@ public struct BacktestConfiguration: Sendable {
                 case "printsOnly": c.venue.fill = .printsOnly
                 default: r.problem("fill", "strictCross or printsOnly")
                 }
+            }
+            reader.merge(r)
+        }
+        if var r = reader.section("report") {
+            if let v = r.int("placeboDraws", min: 20, max: 100_000) { c.placebos.draws = v }
+            if let v = r.int("seed", min: 0) { c.placebos.seed = UInt64(v) }
+            if let v = r.int("gridMs", min: 0) { c.placebos.gridMilliseconds = Int64(v) }
+            if let v = r.int("exclusionMs", min: 0) { c.placebos.exclusionMilliseconds = Int64(v) }
+            if let v = r.int("volatilitySeconds", min: 1) { c.placebos.volatilitySeconds = v }
+            if let v = r.int("matchNeighbours", min: 1) { c.placebos.neighbours = v }
+            if let v = r.int("bootstrapResamples", min: 100, max: 1_000_000) { c.placebos.bootstrapResamples = v }
+            if let v = r.int("significanceBps", min: 1, max: 5_000) { c.placebos.significanceBps = v }
+            if let v = r.ints("capacityMultipliers") {
+                if v.isEmpty || v.contains(where: { $0 < 1 || $0 > 1_000 }) { r.problem("capacityMultipliers", "one or more multiples in 1...1000") } else { c.capacityMultipliers = v }
+            }
+            if let v = r.ints("sweepOffsetsBps") {
+                if v.contains(where: { $0 < 0 || $0 >= 10_000 }) { r.problem("sweepOffsetsBps", "offsets in 0..<10000") } else { c.sweepOffsetsBps = v }
             }
             reader.merge(r)
         }

@@ -5,16 +5,22 @@ import Execution
 import Foundation
 
 /// The files `cascade backtest` writes: `trades.csv` (one row per ladder), `fills.csv`, `decisions.jsonl`,
-/// `summary.json` and `summary.txt`. Byte-identical for the same inputs and configuration: no wall time, sorted keys.
+/// `summary.json`, `summary.txt`, and with a report `report.json` and `report.html`. Byte-identical for the same
+/// inputs and configuration: no wall time, sorted keys, seeded draws.
 public enum BacktestOutput {
-    public static func files(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String]) -> [(name: String, text: String)] {
-        [("trades.csv", trades(r)), ("fills.csv", fills(r)), ("decisions.jsonl", decisions(r)),
-         ("summary.json", summaryJSON(r, configuration: configuration, paths: paths)), ("summary.txt", summaryText(r, configuration: configuration))]
+    public static func files(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String],
+                             report: BacktestReport? = nil) -> [(name: String, text: String)] {
+        var out = [("trades.csv", trades(r)), ("fills.csv", fills(r)), ("decisions.jsonl", decisions(r)),
+                   ("summary.json", summaryJSON(r, configuration: configuration, paths: paths)),
+                   ("summary.txt", summaryText(r, configuration: configuration, report: report))]
+        if let report { out += [("report.json", report.json), ("report.html", report.html)] }
+        return out
     }
 
-    public static func write(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String], to directory: String) throws {
+    public static func write(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String], report: BacktestReport? = nil,
+                             to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (name, text) in files(r, configuration: configuration, paths: paths) {
+        for (name, text) in files(r, configuration: configuration, paths: paths, report: report) {
             try Data(text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
         }
     }
@@ -109,12 +115,14 @@ public enum BacktestOutput {
         return "{\n  " + lines.joined(separator: ",\n  ") + "\n}\n"
     }
 
-    public static func summaryText(_ r: BacktestResult, configuration: BacktestConfiguration) -> String {
+    public static func summaryText(_ r: BacktestResult, configuration: BacktestConfiguration, report: BacktestReport? = nil) -> String {
         let t = totals(r)
         let agrees = r.venueWallet == r.engineWallet && r.venuePositions == r.enginePositions
-        var out = "Cascade backtest (run \(r.run), configuration \(configurationHash(configuration).prefix(12)))\n"
+        // The verdict against the placebos comes before any other figure.
+        var out = (report?.placebo?.verdict ?? "NO VERDICT: no placebo comparison was run; this summary is not evidence of an edge.") + "\n"
+        if report?.notRealData == true { out += "Some input is synthetic or of unknown origin: no figure here is evidence about a real market.\n" }
+        out += "Cascade backtest (run \(r.run), configuration \(configurationHash(configuration).prefix(12)))\n"
         out += "data \(time(r.firstTime)) → \(time(r.lastTime)), \(r.frames) frames\n"
-        out += "No placebo comparison yet: this summary is not evidence of an edge.\n"
         out += "episodes detected \(r.episodesDetected), ladders \(r.trades.count), filled \(t.laddersFilled) (\(t.wins) won, \(t.losses) lost)\n"
         out += "fills \(t.fills) (maker \(t.maker), taker \(t.taker))\n"
         out += "price PnL \(t.pricePnl) USDT, fees \(t.fees), funding \(t.funding), net \(t.net) USDT\n"

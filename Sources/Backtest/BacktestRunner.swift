@@ -22,6 +22,9 @@ public struct BacktestFill: Sendable, Hashable {
     public var fee: USDT
     /// The fill's price PnL when it closed part of the position (no fees).
     public var closedPnl: USDT
+    /// Entry fills: the mid 1, 5, 30 and 60 s later against the fill price, in the fill's favour, hundredths of a bp
+    /// (the mid at the first market event at or after each horizon; nil when the data ended first).
+    public var markouts: [Int64?] = []
 }
 
 /// One ladder traded, from its first decision to flat.
@@ -48,10 +51,30 @@ public struct BacktestTrade: Sendable, Hashable {
 }
 
 /// Everything a backtest produced.
+/// One entry order of a ladder, from the decision to its end.
+public struct BacktestLayer: Sendable, Hashable {
+    public var linkID: String
+    public var ladder: UInt64
+    public var symbol: String
+    public var side: Side
+    public var price: Price
+    /// δ from the mid of its decision, bps (rounded to the nearest whole bp).
+    public var offsetBps: Int
+    public var decidedAt: ExchangeTime
+    public var acceptedAt: ExchangeTime?
+    /// Displayed quantity ahead of it when the venue accepted it (nil: the venue did not say).
+    public var queueAhead: Quantity?
+    public var firstFill: ExchangeTime?
+    public var filledQty = Quantity.zero
+    /// `filled`, `partial` (cancelled with fills), `postOnlyRejected`, `rejected`, `cancelled` or `open`.
+    public var outcome = "open"
+}
+
 public struct BacktestResult: Sendable {
     public var fills: [BacktestFill] = []
     public var trades: [BacktestTrade] = []
     public var decisions: [DecisionLogEntry] = []
+    public var layers: [BacktestLayer] = []
     public var frames = 0
     public var firstTime: ExchangeTime?
     public var lastTime: ExchangeTime?
@@ -159,11 +182,35 @@ public struct BacktestRunner {
         var trades: [UInt64: BacktestTrade] = [:]
         var executions: Set<ExecutionID> = []
         var filledLayerPrices: [UInt64: Set<Price>] = [:]
+        var layers: [String: BacktestLayer] = [:]
+        /// Entry fills waiting for their markouts: (due exchange ms, fill index, horizon index), in due order per horizon.
+        var markoutsDue: [[(due: Int64, fill: Int)]] = Array(repeating: [], count: BacktestRunner.markoutSeconds.count)
+        var markoutsHead = Array(repeating: 0, count: BacktestRunner.markoutSeconds.count)
 
         /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
         var isIdle: Bool {
             pendingHead == pending.count && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
                 && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
+        }
+    }
+
+    /// Markout horizons of entry fills (s).
+    static let markoutSeconds: [Int64] = [1, 5, 30, 60]
+
+    /// Fills whose horizons have passed get the mid of now (the first market event at or after the horizon).
+    func markouts(_ lane: inout Lane, _ market: Market) {
+        for h in Self.markoutSeconds.indices {
+            while lane.markoutsHead[h] < lane.markoutsDue[h].count, lane.markoutsDue[h][lane.markoutsHead[h]].due <= lane.exchangeClock {
+                let index = lane.markoutsDue[h][lane.markoutsHead[h]].fill
+                lane.markoutsHead[h] += 1
+                let fill = lane.result.fills[index]
+                guard let id = market.instruments.lookup(fill.symbol), let book = market.feed.deepestBook(id, syncedOnly: true),
+                      let bid = book.bestBid, let ask = book.bestAsk, fill.price.units > 0 else { continue }
+                let mid2 = Int128(bid.price.units) + Int128(ask.price.units)
+                let twice = 2 * Int128(fill.price.units)
+                let move = fill.side == .buy ? mid2 - twice : twice - mid2
+                lane.result.fills[index].markouts[h] = Int64(move * 1_000_000 / twice)
+            }
         }
     }
 
@@ -245,6 +292,7 @@ public struct BacktestRunner {
             if lane.result.frames % 65_536 == 0 { progress?(lane.result.frames) }
             let market = Market(opened.replay)
             try self.market(ingested, &lane, market)
+            markouts(&lane, market)
             for change in ingested.detector { try detector(change, &lane, market) }
             // Episode ends are stamped at their deadlines: the detector is advanced once a second of receive time.
             if t / 1_000 != lastSecond {
@@ -458,6 +506,14 @@ public struct BacktestRunner {
                 }
                 lane.trades[ladder.number]?.layersPlaced = ladder.entries.count
             }
+            for intent in decision.intents where intent.id.role == .entry {
+                guard let ladder = decision.ladders.first(where: { $0.number == intent.ladder }), let price = intent.spec.price,
+                      ladder.lastDecisionMid2 > 0 else { continue }
+                let mid2 = Int128(ladder.lastDecisionMid2)
+                let offset = Int((abs(2 * Int128(price.units) - mid2) * 10_000 * 2 + mid2) / (2 * mid2))
+                lane.layers[intent.linkID] = BacktestLayer(linkID: intent.linkID, ladder: intent.ladder, symbol: intent.symbol,
+                                                           side: intent.spec.side, price: price, offsetBps: offset, decidedAt: decision.time)
+            }
         }
     }
 
@@ -479,6 +535,18 @@ public struct BacktestRunner {
                                                   episode: number.flatMap { lane.trades[$0]?.episode }, role: fillRole, side: fill.side,
                                                   price: fill.price, qty: fill.qty, liquidity: fill.liquidity, fee: fill.fee ?? .zero,
                                                   closedPnl: outcome.closedPnl))
+            if linkID?.role == .entry {
+                lane.result.fills[lane.result.fills.count - 1].markouts = Array(repeating: nil, count: Self.markoutSeconds.count)
+                for (h, seconds) in Self.markoutSeconds.enumerated() {
+                    lane.markoutsDue[h].append((report.time.milliseconds + seconds * 1_000, lane.result.fills.count - 1))
+                }
+                if let key = fill.clientID?.rawValue, var layer = lane.layers[key] {
+                    layer.firstFill = layer.firstFill ?? report.time
+                    layer.filledQty = layer.filledQty + fill.qty
+                    layer.outcome = "filled"
+                    lane.layers[key] = layer
+                }
+            }
             guard let number, var trade = lane.trades[number] else { return }
             let value = instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero
             if fill.side == trade.side {
@@ -499,6 +567,19 @@ public struct BacktestRunner {
             trade.pricePnl = trade.pricePnl + outcome.closedPnl
             trade.fees = trade.fees + (fill.fee ?? .zero)
             lane.trades[number] = trade
+        case let .accepted(accepted):
+            if let key = accepted.clientID?.rawValue, lane.layers[key] != nil {
+                lane.layers[key]!.acceptedAt = lane.layers[key]!.acceptedAt ?? report.time
+                lane.layers[key]!.queueAhead = lane.layers[key]!.queueAhead ?? accepted.queueAhead
+            }
+        case let .cancelled(cancelled):
+            if let key = cancelled.clientID?.rawValue, var layer = lane.layers[key] {
+                if cancelled.cancellation.reason == .postOnlyWouldTakeLiquidity { layer.outcome = "postOnlyRejected" }
+                else { layer.outcome = layer.filledQty.units > 0 ? "partial" : "cancelled" }
+                lane.layers[key] = layer
+            }
+        case let .rejected(rejected):
+            if let key = rejected.clientID?.rawValue, lane.layers[key] != nil { lane.layers[key]!.outcome = "rejected" }
         case let .position(p):
             // How long the venue held a position without a stop (measured on the venue's own reports).
             if p.size.units != 0 && p.stopLoss == nil {
@@ -518,9 +599,19 @@ public struct BacktestRunner {
     }
 
     func role(of fill: Fill, _ lane: Lane) -> String {
-        if let id = fill.clientID, let link = try? OrderLinkID(parsing: id.rawValue) { return String(link.role.rawValue) }
+        if let id = fill.clientID, let link = try? OrderLinkID(parsing: id.rawValue) { return Self.roleName(link.role) }
         if let origin = lane.engine.legOrigins[fill.venueID] { return "\(origin)" }
         return "venue"
+    }
+
+    /// The name of an order's role in the outputs (the orderLinkId carries one letter).
+    static func roleName(_ role: OrderRole) -> String {
+        switch role {
+        case .entry: "entry"
+        case .takeProfit: "takeProfit"
+        case .timeExit: "timeExit"
+        case .protect: "protect"
+        }
     }
 
     /// Marks from the latest tickers (equity needs them).
@@ -533,6 +624,7 @@ public struct BacktestRunner {
     func finish(_ lane: inout Lane, _ replay: FeatureReplay) {
         let instruments = replay.decoder.instruments
         lane.result.trades = lane.trades.keys.sorted().map { lane.trades[$0]! }
+        lane.result.layers = lane.layers.values.sorted { ($0.decidedAt.milliseconds, $0.linkID) < ($1.decidedAt.milliseconds, $1.linkID) }
         lane.result.engine = lane.engine.snapshot
         lane.result.engineWallet = lane.engine.portfolio.wallet
         var venueWallet = lane.exchange.deposit

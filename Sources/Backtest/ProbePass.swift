@@ -192,8 +192,8 @@ extension BacktestRunner {
                 if mids[id]!.count > settings.volatilitySeconds * 2 { mids[id]!.removeFirst(settings.volatilitySeconds) }
             }
             // Grid candidates: each traded symbol with rules, both sides.
-            let slot = now / settings.gridMilliseconds
-            if slot != lastSlot, started {
+            let slot = settings.gridMilliseconds > 0 ? now / settings.gridMilliseconds : 0
+            if settings.gridMilliseconds > 0, slot != lastSlot {
                 lastSlot = slot
                 for instrument in market.instruments.instruments where instrument.rules != nil {
                     if let symbols = configuration.engine.symbols, !symbols.contains(instrument.symbol) { continue }

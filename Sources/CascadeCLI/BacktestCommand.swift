@@ -13,8 +13,9 @@ struct BacktestCommand: ParsableCommand {
         discussion: """
             Event time: each file's receive clock is moved onto the exchange's (as `cascade sim` does); commands reach \
             the venue after the entry latency, reports reach the engine after the acknowledgement latency. Without \
-            --config the defaults apply (docs/backtest.md lists every key). The summary is not evidence of an edge: \
-            the placebo comparison is not built yet.
+            --config the defaults apply (docs/backtest.md lists every key). Then the report's passes over the same \
+            data: the placebos (the verdict comes first in every output), capacity reruns and the offset sweep; \
+            report.json and report.html are written with the rest (--no-report skips them).
             """)
 
     @Option(name: .long, parsing: .upToNextOption, help: "Recording files (.frames.gz), any order.")
@@ -23,8 +24,11 @@ struct BacktestCommand: ParsableCommand {
     @Option(help: "Configuration file (JSON).")
     var config: String?
 
-    @Option(help: "Directory for trades.csv, fills.csv, decisions.jsonl, summary.json and summary.txt.")
+    @Option(help: "Directory for trades.csv, fills.csv, decisions.jsonl, summary.json, summary.txt, report.json and report.html.")
     var out: String
+
+    @Flag(name: .customLong("no-report"), help: "Skip the placebo, capacity and sweep passes (no report.json, no report.html, no verdict).")
+    var noReport = false
 
     @Option(help: "Keep the order journal in this SQLite file (WAL, synchronous=FULL) instead of in memory; it must be new or empty.")
     var journal: String?
@@ -62,11 +66,17 @@ struct BacktestCommand: ParsableCommand {
         let result: BacktestResult
         do { result = try runner.run() } catch { throw CLIError("\(error)") }
         progress.finish()
-        do { try BacktestOutput.write(result, configuration: configuration, paths: data, to: out) } catch {
+        var report: BacktestReport?
+        if !noReport {
+            do {
+                report = try runner.report(for: result) { step in FileHandle.standardError.write(Data("report: \(step)\n".utf8)) }
+            } catch { throw CLIError("\(error)") }
+        }
+        do { try BacktestOutput.write(result, configuration: configuration, paths: data, report: report, to: out) } catch {
             throw CLIError("--out \(out): \(error.localizedDescription)")
         }
-        print(BacktestOutput.summaryText(result, configuration: configuration), terminator: "")
-        print("wrote \(out)/trades.csv, fills.csv, decisions.jsonl, summary.json, summary.txt")
+        print(BacktestOutput.summaryText(result, configuration: configuration, report: report), terminator: "")
+        print("wrote \(out)/trades.csv, fills.csv, decisions.jsonl, summary.json, summary.txt\(report == nil ? "" : ", report.json, report.html")")
     }
 }
 

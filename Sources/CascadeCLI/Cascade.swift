@@ -1,4 +1,5 @@
 import ArgumentParser
+import CascadeCore
 
 /// `cascade`: the command-line entry point. Argument parsing only; the work lives in the library targets.
 @main
@@ -6,7 +7,8 @@ struct Cascade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cascade",
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
-        discussion: "Only commands that work are listed; backtests and trading arrive with later releases.",
+        discussion: "Only commands that work are listed; paper and live trading arrive with later releases.",
+        version: CascadeVersion.current,
         subcommands: [RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
                       DetectCommand.self, BacktestCommand.self, JournalCommand.self])
 }

@@ -117,11 +117,13 @@ public struct SyntheticCascade: Sendable {
         return out.enumerated().sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }.map(\.element)
     }
 
-    /// Writes the frames to `path` (recording format).
+    /// Writes the frames to `path` (recording format) with a manifest naming the generator.
     public func write(to path: String) throws(RecordingError) {
         let writer = try FrameFileWriter(path: path)
         for (ns, json) in frames() { try writer.append(localTime: LocalTime(nanoseconds: ns), json: Array(json.utf8)) }
         try writer.close()
+        // The manifest names the generator: reports mark the data synthetic.
+        try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascade(seed: \(seed), latencyJitterMilliseconds: \(latencyJitterMilliseconds))").write(forDataFile: path)
     }
 
     /// Tenths of a dollar as price text ("59950.0").

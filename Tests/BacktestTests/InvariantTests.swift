@@ -95,7 +95,7 @@ import Testing
             actions.formUnion(result.decisions.map { "\($0.action).\($0.reason)" })
         }
         print("exit reasons: \(reasons.sorted()); decisions: \(actions.sorted())")
-        #expect(reasons.isSuperset(of: ["T", "X"]))
+        #expect(reasons.isSuperset(of: ["takeProfit", "timeExit"]))
     }
 }
 

@@ -34,7 +34,7 @@ struct BacktestCommandTests {
         #expect(outputs[0] == outputs[1])
         let trades = outputs[0][0].split(separator: "\n")
         #expect(trades.count == 2)
-        #expect(trades[1].hasSuffix(",0.016,59880,0.016,60059.7,2025-06-02 01:06:00.500Z,2025-06-02 01:06:20.000Z,T,2.8752,0.38380704,0,2.49139296"))
+        #expect(trades[1].hasSuffix(",0.016,59880,0.016,60059.7,2025-06-02 01:06:00.500Z,2025-06-02 01:06:20.000Z,takeProfit,2.8752,0.38380704,0,2.49139296"))
     }
 
     @Test func badConfigurationStopsWithOneLinePerProblem() throws {
