@@ -247,6 +247,16 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
     package.targets.append(
         .executableTarget(
+            name: "Quoting",
+            dependencies: [
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Quoting",
+            swiftSettings: swiftSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.targets.append(
+        .executableTarget(
             name: "FeatureCost",
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "Features", "CascadeTesting",
