@@ -27,11 +27,20 @@ struct BacktestCommandTests {
             #expect(result.succeeded, "\(result.standardError)")
             #expect(result.standardOutput.contains("net 2.49139296 USDT"))
             #expect(result.standardOutput.contains("engine and simulated venue agree: yes"))
-            outputs.append(try ["trades.csv", "fills.csv", "decisions.jsonl", "summary.json", "summary.txt"].map {
+            // One episode cannot beat a placebo: the verdict, first, says so.
+            #expect(result.standardOutput.hasPrefix("THE STRATEGY DOES NOT BEAT ITS PLACEBOS"), "\(result.standardOutput)")
+            outputs.append(try ["trades.csv", "fills.csv", "decisions.jsonl", "summary.json", "summary.txt", "report.json", "report.html"].map {
                 try String(contentsOfFile: out + "/" + $0, encoding: .utf8)
             })
         }
         #expect(outputs[0] == outputs[1])
+        // The entry's markouts, worked from the scenario: bought 59,880.0. 1 s and 5 s later the bids down to
+        // 59,900.0 are gone and the asks untouched: mid (59,850.0 + 60,000.1) / 2 = 59,925.05, +7.52 bps. 30 s and
+        // 60 s later (after the reversion) mid (59,999.9 + 60,100.0) / 2 = 60,049.95, +28.38 bps. Exits carry none.
+        let fills = outputs[0][1].split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(fills[0].hasSuffix(",markout_1s_bps,markout_5s_bps,markout_30s_bps,markout_60s_bps"))
+        #expect(fills[1].hasSuffix(",entry,Buy,59880,0.016,maker,0.191616,0,7.52,7.52,28.38,28.38"))
+        #expect(fills[2].hasSuffix(",,,,"))
         let trades = outputs[0][0].split(separator: "\n")
         #expect(trades.count == 2)
         #expect(trades[1].hasSuffix(",0.016,59880,0.016,60059.7,2025-06-02 01:06:00.500Z,2025-06-02 01:06:20.000Z,takeProfit,2.8752,0.38380704,0,2.49139296"))
