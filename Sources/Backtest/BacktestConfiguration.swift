@@ -174,14 +174,14 @@ public struct BacktestConfiguration: Sendable {
             reader.merge(r)
         }
         if var r = reader.section("report") {
-            if let v = r.int("placeboDraws", min: 20, max: 100_000) { c.placebos.draws = v }
+            if let v = r.int("placeboDraws", min: 200, max: 100_000) { c.placebos.draws = v }
             if let v = r.int("seed", min: 0) { c.placebos.seed = UInt64(v) }
             if let v = r.int("gridMs", min: 0) { c.placebos.gridMilliseconds = Int64(v) }
-            if let v = r.int("exclusionMs", min: 0) { c.placebos.exclusionMilliseconds = Int64(v) }
+            if let v = r.int("exclusionMs", min: 60_000) { c.placebos.exclusionMilliseconds = Int64(v) }
             if let v = r.int("volatilitySeconds", min: 1) { c.placebos.volatilitySeconds = v }
             if let v = r.int("matchNeighbours", min: 1) { c.placebos.neighbours = v }
             if let v = r.int("bootstrapResamples", min: 100, max: 1_000_000) { c.placebos.bootstrapResamples = v }
-            if let v = r.int("significanceBps", min: 1, max: 5_000) { c.placebos.significanceBps = v }
+            if let v = r.int("significanceBps", min: 1, max: 1_000) { c.placebos.significanceBps = v }
             if let v = r.ints("capacityMultipliers") {
                 if v.isEmpty || v.contains(where: { $0 < 1 || $0 > 1_000 }) { r.problem("capacityMultipliers", "one or more multiples in 1...1000") } else { c.capacityMultipliers = v }
             }

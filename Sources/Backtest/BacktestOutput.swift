@@ -46,11 +46,11 @@ public enum BacktestOutput {
 
     static func fills(_ r: BacktestResult) -> String {
         // Entry fills carry their markouts (bps in the fill's favour, the mid 1/5/30/60 s later); empty when unknown.
-        var out = "time,symbol,ladder,episode,role,side,price,qty,liquidity,fee,closed_pnl,markout_1s_bps,markout_5s_bps,markout_30s_bps,markout_60s_bps\n"
+        var out = "time,symbol,ladder,episode,role,side,price,qty,liquidity,fee,closed_pnl" + BacktestRunner.markoutSeconds.map { ",markout_\($0)s_bps" }.joined() + "\n"
         for f in r.fills {
             out += "\(time(f.time)),\(f.symbol),\(f.ladder.map(String.init) ?? ""),\(f.episode ?? ""),\(f.role),\(f.side),\(price(f.price)),"
             out += "\(qty(f.qty)),\(f.liquidity == .maker ? "maker" : "taker"),\(f.fee),\(f.closedPnl)"
-            let marks = f.markouts.isEmpty ? Array(repeating: nil, count: 4) : f.markouts
+            let marks = f.markouts.isEmpty ? Array(repeating: nil, count: BacktestRunner.markoutSeconds.count) : f.markouts
             out += marks.map { $0.map { "," + FixedDecimal.format($0, digits: 2, minimumFractionDigits: 2) } ?? "," }.joined() + "\n"
         }
         return out

@@ -26,14 +26,16 @@ extension BacktestReport {
         h += "<table id=\"models\"><tr><th>model</th><th>used</th></tr>"
         for (name, value) in models { h += "<tr><td>\(Self.escape(name))</td><td>\(Self.escape(value))</td></tr>" }
         h += "</table>\n"
-        let beats = placebo?.beatsAll ?? false
+        let beats = placebo?.passes ?? false
         h += "<p id=\"verdict\" class=\"verdict \(beats ? "pass" : "fail")\">\(Self.escape(placebo?.verdict ?? "NO VERDICT: the placebo pass did not run."))</p>\n"
         if notRealData {
             h += "<p class=\"warn\">Some input is synthetic or of unknown origin: no figure in this report is evidence about a real market.</p>\n"
         }
         if let p = placebo {
             h += "<h2>Placebos</h2>\n<p>Metric: net PnL per episode after fees and funding, every episode traded alone from a flat account "
-            h += "(n = \(p.episodes) episodes, \(p.strategyTraded) traded). Strategy mean \(p.strategyMean) USDT"
+            h += "(n = \(p.episodes) episodes, \(p.strategyTraded) traded; mirrors traded \(p.mirrorsTraded); unfinished: \(p.realUnfinished) real, "
+            h += "\(p.gridUnfinished) grid; \(p.unmatched) episodes without a volatility sample; smallest matched pool \(p.smallestPool); "
+            h += "\(p.episodesNotTraded) detector episodes the engine would not trade). Strategy mean \(p.strategyMean) USDT"
             if let i = p.interval { h += ", block-bootstrap interval [\(i.low), \(i.high)] USDT (blocks of \(Self.escape(i.block)), \(i.blocks) blocks)" }
             h += ".</p>\n<table id=\"placebos\"><tr><th>placebo</th><th>draws</th><th>median draw (USDT)</th><th>95th pct draw</th><th>p-value</th><th>beaten</th></tr>"
             for x in p.placebos {
@@ -44,17 +46,19 @@ extension BacktestReport {
             }
             h += "</table>\n"
         }
-        h += "<h2>Summary</h2>\n<table id=\"summary\"><tr><th>figure</th><th>value</th></tr>"
+        h += "<h2>Summary (the sequential backtest)</h2>\n<p>The verdict above compares episodes traded alone; these figures are the backtest "
+        h += "that trades them in sequence under the risk limits across episodes.</p>\n<table id=\"summary\"><tr><th>figure</th><th>value</th></tr>"
         let rows: [(String, String)] = [
             ("data", "\(Self.time(result.firstTime?.milliseconds)) → \(Self.time(result.lastTime?.milliseconds)) (\(s.days) UTC days)"),
             ("episodes detected", "\(result.episodesDetected)"), ("trades (ladders with a fill)", "\(s.trades)"),
             ("win rate", "\(Self.ratio(s.wins, s.trades)) (\(s.wins) of \(s.trades))"), ("profit factor", profitFactor),
             ("expectancy per trade", "\(s.expectancy) USDT (n = \(s.trades))"),
-            ("SQN", s.sqn.map { Self.double($0) } ?? "insufficient sample: \(s.trades) trades (needs \(Self.minimumTrades))"),
-            ("Sharpe (daily, annualised)", s.sharpe.map { Self.double($0) } ?? "insufficient sample: \(s.days) days (needs \(Self.minimumDays))"),
-            ("Sortino (daily, annualised)", s.sortino.map { Self.double($0) } ?? "insufficient sample: \(s.days) days (needs \(Self.minimumDays))"),
-            ("max drawdown", "\(s.maxDrawdown) USDT"), ("fees", "\(s.fees) USDT"), ("funding", "\(s.funding) USDT"),
-            ("net", "\(s.net) USDT on a deposit of \(result.deposit)"),
+            ("SQN (n capped at 100)", ratioNote(s.sqn, s, needsDays: false)),
+            ("Sharpe (daily, annualised)", ratioNote(s.sharpe, s, needsDays: true)),
+            ("Sortino (daily, annualised)", ratioNote(s.sortino, s, needsDays: true)),
+            ("max drawdown (closed trades)", "\(s.maxDrawdown) USDT"), ("fees", "\(s.fees) USDT"), ("funding", "\(s.funding) USDT"),
+            ("net (closed trades)", "\(s.net) USDT on a deposit of \(result.deposit)"),
+            ("equity at the end", result.finalEquity.map { "\($0) USDT (\(result.enginePositions.count) positions open, at mark)" } ?? "unknown: an open position has no mark"),
         ]
         for (k, v) in rows { h += "<tr><td>\(Self.escape(k))</td><td>\(Self.escape(v))</td></tr>" }
         h += "</table>\n"
@@ -71,7 +75,7 @@ extension BacktestReport {
         for r in layerRows {
             h += "<tr><td>\(r.offsetBps)</td><td>\(r.placed)</td><td>\(r.filled)</td><td>\(Self.ratio(r.filled, r.placed))</td><td>\(r.postOnlyRejected)</td>"
             h += "<td>\(r.rejected)</td><td>\(r.unfilled)</td><td>\(Self.median(r.timeToFillMs).map(String.init) ?? "n/a") (n = \(r.timeToFillMs.count))</td>"
-            h += "<td>\(r.queueAhead.isEmpty ? "n/a" : Self.qty(r.queueAhead.reduce(0, +) / Int64(r.queueAhead.count))) (n = \(r.queueAhead.count))</td>"
+            h += "<td>\(r.meanQueueAhead) (n = \(r.queueAhead.count))</td>"
             h += r.markouts.map { "<td>\(Self.meanBps($0)) (n = \($0.count))</td>" }.joined() + "</tr>"
         }
         h += "</table>\n<h2>Per exit reason</h2>\n<table id=\"exits\"><tr><th>exit</th><th>trades</th><th>net (USDT)</th></tr>"
@@ -80,10 +84,10 @@ extension BacktestReport {
         for g in entryRows { h += "<tr><td>\(Self.escape(g.key))</td><td>\(g.count)</td></tr>" }
         h += "</table>\n"
         if !capacity.isEmpty {
-            h += "<h2>Capacity</h2>\n<table id=\"capacity\"><tr><th>size</th><th>episodes</th><th>layers placed</th><th>layers filled</th><th>fill rate</th><th>fills</th><th>net (USDT)</th></tr>"
+            h += "<h2>Capacity</h2>\n<table id=\"capacity\"><tr><th>size</th><th>episodes</th><th>layers placed</th><th>layers filled</th><th>fill rate</th><th>fills</th><th>net (USDT)</th><th>net ÷ size</th></tr>"
             for c in capacity {
                 h += "<tr><td>\(c.multiplier)×</td><td>\(c.episodes)</td><td>\(c.layersPlaced)</td><td>\(c.layersFilled)</td>"
-                h += "<td>\(Self.ratio(c.layersFilled, c.layersPlaced))</td><td>\(c.fills)</td><td>\(c.net)</td></tr>"
+                h += "<td>\(Self.ratio(c.layersFilled, c.layersPlaced))</td><td>\(c.fills)</td><td>\(c.net)</td><td>\(USDT(units: c.net.units / Int128(c.multiplier)))</td></tr>"
             }
             h += "</table>\n"
         }

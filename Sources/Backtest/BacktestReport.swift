@@ -30,7 +30,7 @@ public struct SweepRow: Sendable, Hashable {
     public var mean: USDT
     public init(offsetBps: Int, probes: ProbeSet) {
         self.offsetBps = offsetBps
-        let real = probes.outcomes.filter { $0.kind == .episode && $0.realSide }
+        let real = probes.real
         episodes = real.count
         traded = real.count(where: { $0.fills > 0 })
         mean = PlaceboAnalysis.mean(real.map(\.net))
@@ -109,10 +109,11 @@ public struct BacktestReport: Sendable {
         }
         s.expectancy = PlaceboAnalysis.mean(traded.map(\.net))
         if s.trades >= Self.minimumTrades {
+            // Van Tharp's SQN, with n capped at 100 so that it does not grow with the sample alone.
             let values = traded.map { Double($0.net.units) }
             let mean = values.reduce(0, +) / Double(values.count)
             let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
-            s.sqn = sd > 0 ? Double(values.count).squareRoot() * mean / sd : nil
+            s.sqn = sd > 0 ? Double(min(values.count, 100)).squareRoot() * mean / sd : nil
         }
         // Equity after each closed trade; drawdown from the running peak.
         let first = result.firstTime?.milliseconds ?? 0
@@ -129,12 +130,12 @@ public struct BacktestReport: Sendable {
         let day: Int64 = 86_400_000
         if let from = result.firstTime?.milliseconds, let to = result.lastTime?.milliseconds {
             s.days = Int(to / day - from / day) + 1
-            if s.days >= Self.minimumDays, result.deposit.units > 0 {
+            if s.days >= Self.minimumDays, s.trades >= Self.minimumTrades, result.deposit.units > 0 {
                 var daily = Array(repeating: 0.0, count: s.days)
                 for t in traded { daily[Int(((t.lastFill?.milliseconds ?? from) / day) - from / day)] += Double(t.net.units) / Double(result.deposit.units) }
                 let mean = daily.reduce(0, +) / Double(daily.count)
                 let sd = (daily.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
-                let downside = (daily.map { min(0, $0) * min(0, $0) }.reduce(0, +) / Double(daily.count)).squareRoot()
+                let downside = (daily.map { min(0, $0) * min(0, $0) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
                 s.sharpe = sd > 0 ? mean / sd * 365.0.squareRoot() : nil
                 s.sortino = downside > 0 ? mean / downside * 365.0.squareRoot() : nil
             }
@@ -146,6 +147,8 @@ public struct BacktestReport: Sendable {
         var offsetBps = 0, placed = 0, accepted = 0, filled = 0, postOnlyRejected = 0, rejected = 0, unfilled = 0
         var timeToFillMs: [Int64] = []
         var queueAhead: [Int64] = []
+        /// Mean queue ahead (quantity units), summed wide so large-quantity coins cannot overflow.
+        var meanQueueAhead: String { queueAhead.isEmpty ? "n/a" : BacktestReport.qty(Int64(queueAhead.reduce(Int128(0)) { $0 + Int128($1) } / Int128(queueAhead.count))) }
         var markouts: [[Int64]] = Array(repeating: [], count: BacktestRunner.markoutSeconds.count)
     }
 
@@ -215,11 +218,21 @@ public struct BacktestReport: Sendable {
     var models: [(String, String)] {
         let v = configuration.venue
         return [("entry latency", Self.latency(v.entryLatency)), ("acknowledgement latency", Self.latency(v.acknowledgementLatency)),
-                ("fill rule", v.fill == .strictCross ? "strictCross (a resting order fills only when a print goes through its price)"
-                    : "printsOnly"),
-                ("queue model", v.queue == .tradesOnly ? "tradesOnly (the queue ahead shrinks only by prints at the price)"
-                    : "proportionalCancels"),
+                ("fill rule", v.fill == .strictCross
+                    ? "strictCross (prints at the price fill after the queue ahead, prints through it fill, and so does the opposite book strictly through it; a touch does not)"
+                    : "printsOnly (only prints fill: at the price after the queue ahead, or through it)"),
+                ("queue model", v.queue == .tradesOnly
+                    ? "tradesOnly (prints at the price advance the queue ahead; it is capped at the displayed size)"
+                    : "proportionalCancels (prints, plus a share of unexplained decreases)"),
                 ("fees", "maker \(v.fees.maker), taker \(v.fees.taker)")]
+    }
+
+    /// Why a ratio is missing: too few trades or days, or no variance to divide by.
+    func ratioNote(_ value: Double?, _ s: Summary, needsDays: Bool) -> String {
+        if let value { return Self.double(value) }
+        if s.trades < Self.minimumTrades { return "insufficient sample: \(s.trades) trades (needs \(Self.minimumTrades))" }
+        if needsDays, s.days < Self.minimumDays { return "insufficient sample: \(s.days) days (needs \(Self.minimumDays))" }
+        return "undefined: no variance"
     }
 
     var profitFactor: String {
@@ -240,7 +253,8 @@ public struct BacktestReport: Sendable {
         lines.append("\"codeVersion\":\(Self.quote(CascadeVersion.current))")
         lines.append("\"models\":{\(models.map { "\(Self.quote($0.0)):\(Self.quote($0.1))" }.joined(separator: ","))}")
         lines.append("\"verdict\":\(Self.quote(placebo?.verdict ?? "NO VERDICT: the placebo pass did not run."))")
-        lines.append("\"beatsAllPlacebos\":\(placebo?.beatsAll ?? false)")
+        lines.append("\"beatsAllPlacebos\":\(placebo?.beatsAll ?? false),\"passes\":\(placebo?.passes ?? false)")
+        lines.append("\"scope\":\"the verdict compares each episode traded alone (probes); the summary and tables below are the sequential backtest, with the risk limits across episodes\"")
         if let p = placebo {
             var placebos: [String] = []
             for x in p.placebos {
@@ -252,18 +266,26 @@ public struct BacktestReport: Sendable {
             let interval = p.interval.map {
                 "{\"lowUsdt\":\(Self.quote("\($0.low)")),\"highUsdt\":\(Self.quote("\($0.high)")),\"block\":\(Self.quote($0.block)),\"blocks\":\($0.blocks)}"
             } ?? "null"
-            lines.append("\"placeboTest\":{\"metric\":\"net PnL per episode after fees and funding, each episode traded alone\","
-                + "\"episodes\":\(p.episodes),\"episodesTraded\":\(p.strategyTraded),\"strategyMeanUsdt\":\(Self.quote("\(p.strategyMean)")),"
+            let audit = p.episodeProbes.map { o in
+                "{\"index\":\(o.index),\"symbol\":\(Self.quote(o.symbol)),\"time\":\(Self.quote(Self.time(o.time))),\"liquidated\":\"\(o.liquidated)\","
+                    + "\"realSide\":\(o.realSide),\"decision\":\(Self.quote(o.decision)),\"fills\":\(o.fills),\"finished\":\(o.finished),"
+                    + "\"volatilityBps\":\(o.volatilityBps.map(String.init) ?? "null"),\"netUsdt\":\(Self.quote("\(o.net)"))}"
+            }
+            lines.append("\"placeboTest\":{\"metric\":\"net PnL per episode after fees and funding, each episode traded alone from a flat account\","
+                + "\"episodes\":\(p.episodes),\"episodesTraded\":\(p.strategyTraded),\"episodesNotTraded\":\(p.episodesNotTraded),"
+                + "\"mirrorsTraded\":\(p.mirrorsTraded),\"realUnfinished\":\(p.realUnfinished),\"gridUnfinished\":\(p.gridUnfinished),"
+                + "\"unmatched\":\(p.unmatched),\"smallestMatchedPool\":\(p.smallestPool),"
+                + "\"strategyMeanUsdt\":\(Self.quote("\(p.strategyMean)")),\"passes\":\(p.passes),"
                 + "\"interval\":\(interval),\"significanceBps\":\(p.settings.significanceBps),\"seed\":\(p.settings.seed),"
-                + "\"placebos\":[\(placebos.joined(separator: ","))]}")
+                + "\"placebos\":[\(placebos.joined(separator: ","))],\"probes\":[\(audit.joined(separator: ","))]}")
         }
         lines.append("\"summary\":{\"from\":\(Self.quote(Self.time(result.firstTime?.milliseconds))),\"to\":\(Self.quote(Self.time(result.lastTime?.milliseconds))),"
             + "\"days\":\(s.days),\"episodes\":\(result.episodesDetected),\"trades\":\(s.trades),\"wins\":\(s.wins),\"losses\":\(s.losses),"
             + "\"winRate\":\(Self.quote(Self.ratio(s.wins, s.trades))),\"profitFactor\":\(Self.quote(profitFactor)),"
-            + "\"expectancyUsdt\":\(Self.quote("\(s.expectancy)")),\"sqn\":\(Self.quote(s.sqn.map { Self.double($0) } ?? "insufficient sample: \(s.trades) trades (needs \(Self.minimumTrades))")),"
-            + "\"sharpe\":\(Self.quote(s.sharpe.map { Self.double($0) } ?? "insufficient sample: \(s.days) days (needs \(Self.minimumDays))")),"
-            + "\"sortino\":\(Self.quote(s.sortino.map { Self.double($0) } ?? "insufficient sample: \(s.days) days (needs \(Self.minimumDays))")),"
-            + "\"maxDrawdownUsdt\":\(Self.quote("\(s.maxDrawdown)")),\"feesUsdt\":\(Self.quote("\(s.fees)")),\"fundingUsdt\":\(Self.quote("\(s.funding)")),"
+            + "\"expectancyUsdt\":\(Self.quote("\(s.expectancy)")),\"sqn\":\(Self.quote(ratioNote(s.sqn, s, needsDays: false))),"
+            + "\"sharpe\":\(Self.quote(ratioNote(s.sharpe, s, needsDays: true))),\"sortino\":\(Self.quote(ratioNote(s.sortino, s, needsDays: true))),"
+            + "\"equityAtEndUsdt\":\(result.finalEquity.map { Self.quote("\($0)") } ?? "null"),\"openAtEnd\":\(result.enginePositions.count),"
+            + "\"maxDrawdownClosedTradesUsdt\":\(Self.quote("\(s.maxDrawdown)")),\"feesUsdt\":\(Self.quote("\(s.fees)")),\"fundingUsdt\":\(Self.quote("\(s.funding)")),"
             + "\"netUsdt\":\(Self.quote("\(s.net)")),\"depositUsdt\":\(Self.quote("\(result.deposit)"))}")
         lines.append("\"perEpisode\":[" + result.trades.map { t in
             "{\"episode\":\(Self.quote(t.episode)),\"symbol\":\(Self.quote(t.symbol)),\"side\":\"\(t.side)\",\"opened\":\(Self.quote(Self.time(t.opened.milliseconds))),"
@@ -274,14 +296,15 @@ public struct BacktestReport: Sendable {
             "{\"offsetBps\":\(r.offsetBps),\"placed\":\(r.placed),\"accepted\":\(r.accepted),\"filled\":\(r.filled),\"fillRate\":\(Self.quote(Self.ratio(r.filled, r.placed))),"
                 + "\"postOnlyRejected\":\(r.postOnlyRejected),\"rejected\":\(r.rejected),\"unfilledCancelled\":\(r.unfilled),"
                 + "\"medianTimeToFillMs\":\(Self.median(r.timeToFillMs).map(String.init) ?? "null"),\"timeToFillN\":\(r.timeToFillMs.count),"
-                + "\"meanQueueAheadQty\":\(Self.quote(r.queueAhead.isEmpty ? "n/a" : Self.qty(r.queueAhead.reduce(0, +) / Int64(r.queueAhead.count)))),\"queueAheadN\":\(r.queueAhead.count),"
+                + "\"meanQueueAheadQty\":\(Self.quote(r.meanQueueAhead)),\"queueAheadN\":\(r.queueAhead.count),"
                 + "\"markoutsBps\":{\(zip(BacktestRunner.markoutSeconds, r.markouts).map { "\"\($0.0)s\":{\"mean\":\(Self.quote(Self.meanBps($0.1))),\"n\":\($0.1.count)}" }.joined(separator: ","))}}"
         }.joined(separator: ",") + "]")
         lines.append("\"perExitReason\":[" + exitRows.map { "{\"reason\":\(Self.quote($0.key)),\"trades\":\($0.count),\"netUsdt\":\(Self.quote("\($0.net)"))}" }.joined(separator: ",") + "]")
         lines.append("\"perEntryDecision\":[" + entryRows.map { "{\"decision\":\(Self.quote($0.key)),\"count\":\($0.count)}" }.joined(separator: ",") + "]")
         lines.append("\"capacity\":[" + capacity.map { c in
             "{\"multiplier\":\(c.multiplier),\"episodes\":\(c.episodes),\"layersPlaced\":\(c.layersPlaced),\"layersFilled\":\(c.layersFilled),"
-                + "\"fillRate\":\(Self.quote(Self.ratio(c.layersFilled, c.layersPlaced))),\"fills\":\(c.fills),\"netUsdt\":\(Self.quote("\(c.net)"))}"
+                + "\"fillRate\":\(Self.quote(Self.ratio(c.layersFilled, c.layersPlaced))),\"fills\":\(c.fills),\"netUsdt\":\(Self.quote("\(c.net)")),"
+                + "\"netPerMultipleUsdt\":\(Self.quote("\(USDT(units: c.net.units / Int128(c.multiplier)))"))}"
         }.joined(separator: ",") + "]")
         lines.append("\"offsetSweep\":{\"note\":\"sensitivity only: choosing the best row after seeing it is look-ahead, never the result\",\"rows\":["
             + sweep.map { "{\"offsetBps\":\($0.offsetBps),\"episodes\":\($0.episodes),\"traded\":\($0.traded),\"meanNetPerEpisodeUsdt\":\(Self.quote("\($0.mean)"))}" }

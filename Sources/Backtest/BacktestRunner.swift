@@ -50,7 +50,6 @@ public struct BacktestTrade: Sendable, Hashable {
     public var net: USDT { pricePnl - fees - funding }
 }
 
-/// Everything a backtest produced.
 /// One entry order of a ladder, from the decision to its end.
 public struct BacktestLayer: Sendable, Hashable {
     public var linkID: String
@@ -70,6 +69,7 @@ public struct BacktestLayer: Sendable, Hashable {
     public var outcome = "open"
 }
 
+/// Everything a backtest produced.
 public struct BacktestResult: Sendable {
     public var fills: [BacktestFill] = []
     public var trades: [BacktestTrade] = []
@@ -183,7 +183,7 @@ public struct BacktestRunner {
         var executions: Set<ExecutionID> = []
         var filledLayerPrices: [UInt64: Set<Price>] = [:]
         var layers: [String: BacktestLayer] = [:]
-        /// Entry fills waiting for their markouts: (due exchange ms, fill index, horizon index), in due order per horizon.
+        /// Entry fills waiting for their markouts, one queue per horizon: (due exchange ms, fill index), in due order.
         var markoutsDue: [[(due: Int64, fill: Int)]] = Array(repeating: [], count: BacktestRunner.markoutSeconds.count)
         var markoutsHead = Array(repeating: 0, count: BacktestRunner.markoutSeconds.count)
 

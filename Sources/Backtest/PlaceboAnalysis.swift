@@ -6,12 +6,15 @@ public import CascadeCore
 /// strategy's figure is the mean over the real episodes, each traded in isolation with the side the detector saw.
 /// Each placebo is `draws` seeded draws of the same count of episodes:
 /// - `randomDirection`: the real episode times, each side a coin flip (the test that sank the public study);
-/// - `matchedTimes`: for each real episode, a grid time at least `exclusionMilliseconds` from every real episode,
-///   the same symbol and side, drawn among the `neighbours` nearest in volatility (timing is all that differs);
-/// - `fixedCadence`: grid times at a fixed spacing (span / that symbol's episode count) from a random phase, each
-///   side a coin flip (no signal at all).
-/// The strategy beats a placebo when at most `significanceBps` of the draws reach its mean (p-value with the +1
-/// correction) and the lower end of its block-bootstrap interval is above the placebo's median draw.
+/// - `matchedTimes`: for each real episode, a grid time at least `exclusionMilliseconds` from every real episode of
+///   the same symbol, the same symbol and side, drawn among the `neighbours` nearest in volatility (timing is all that
+///   differs; an episode without a volatility sample draws from all of them, counted as unmatched);
+/// - `fixedCadence`: every k-th grid time (k = that symbol's grid times / its episodes) from a random phase, each side
+///   a coin flip (no signal at all).
+/// Grid probes the data cut short (unfinished) are left out of the pools. The strategy beats a placebo when at most
+/// `significanceBps` of the draws reach its mean (p-value with the +1 correction) and the lower end of its
+/// block-bootstrap interval is above the placebo's median draw. It passes only when it beats all three and that
+/// lower end is above zero.
 public struct PlaceboAnalysis: Sendable {
     public struct Interval: Sendable, Hashable {
         public var low: USDT
@@ -24,7 +27,7 @@ public struct PlaceboAnalysis: Sendable {
     public struct Placebo: Sendable, Hashable {
         public var name: String
         public var what: String
-        /// Nil when the data offers no candidate (the reason is in `unavailable`).
+        /// Each draw's mean (empty when the data offers no candidate: the reason is in `unavailable`).
         public var drawMeans: [USDT]
         public var unavailable: String?
         public var median: USDT?
@@ -37,22 +40,48 @@ public struct PlaceboAnalysis: Sendable {
     public var episodes: Int
     public var strategyMean: USDT
     public var strategyTraded: Int
+    /// Mirrors (the other side at the real times) that filled: a mirror that never fills earns 0, which makes the
+    /// random-direction placebo "trade about half the episodes".
+    public var mirrorsTraded: Int
+    /// Real probes and grid probes the data (or the probe's life) ended with a position or order still open.
+    public var realUnfinished: Int
+    public var gridUnfinished: Int
+    /// Real episodes without a volatility sample (matched among all quiet times of their symbol and side).
+    public var unmatched: Int
+    /// The smallest matched pool.
+    public var smallestPool: Int
+    /// Detector episodes of another source, an untraded symbol or without rules (not probed).
+    public var episodesNotTraded: Int
+    /// The real episodes' probes and their mirrors, for the report's audit table.
+    public var episodeProbes: [ProbeOutcome]
     public var interval: Interval?
     public var placebos: [Placebo]
     public var settings: PlaceboSettings
 
-    /// True only when every placebo was tested and beaten.
-    public var beatsAll: Bool { episodes > 0 && placebos.allSatisfy { $0.beaten } }
+    /// Non-empty blocks of time an interval needs.
+    public static let minimumBlocks = 5
 
-    /// One sentence for the top of the report.
+    /// True only when every placebo was tested and beaten.
+    public var beatsAll: Bool { episodes > 0 && interval != nil && placebos.allSatisfy { $0.beaten } }
+    /// Beats every placebo and its interval lies above zero.
+    public var passes: Bool { beatsAll && (interval?.low ?? .zero) > .zero }
+
+    /// The report's first sentence.
     public var verdict: String {
-        if episodes == 0 { return "NO VERDICT: the data holds no episode, so nothing can be compared with a placebo." }
+        if episodes == 0 { return "NO VERDICT: the data holds no episode the engine would trade, so nothing can be compared with a placebo." }
+        guard let interval else {
+            return "NO VERDICT: \(episodes) episode(s) in fewer than \(Self.minimumBlocks) blocks of time, too few for an interval; nothing in this report is evidence of an edge."
+        }
+        let figure = "mean net per episode \(strategyMean) USDT, interval [\(interval.low), \(interval.high)], \(episodes) episodes traded alone"
         let notBeaten = placebos.filter { !$0.beaten }
         if notBeaten.isEmpty {
-            return "The strategy beats all \(placebos.count) placebos (one-sided \(Self.percent(settings.significanceBps)) each, \(settings.draws) draws, \(episodes) episodes)."
+            if passes {
+                return "The strategy beats all \(placebos.count) placebos (one-sided \(Self.percent(settings.significanceBps)) each, \(settings.draws) draws; \(figure))."
+            }
+            return "THE STRATEGY BEATS ITS PLACEBOS BUT DOES NOT MAKE MONEY: its interval is not above zero (\(figure))."
         }
         let names = notBeaten.map { $0.unavailable == nil ? $0.name : "\($0.name) (not testable: \($0.unavailable!))" }
-        return "THE STRATEGY DOES NOT BEAT ITS PLACEBOS: not distinguishable from \(names.joined(separator: ", ")) over \(episodes) episodes. Treat every other figure in this report as noise."
+        return "THE STRATEGY DOES NOT BEAT ITS PLACEBOS: not distinguishable from \(names.joined(separator: ", ")) (\(figure)). Treat every other figure in this report as noise."
     }
 
     static func percent(_ bps: Int) -> String { bps % 100 == 0 ? "\(bps / 100)%" : "\(bps / 100).\(String(format2(bps % 100)))%" }
@@ -60,10 +89,15 @@ public struct PlaceboAnalysis: Sendable {
 
     public init(_ probes: ProbeSet, settings: PlaceboSettings) {
         self.settings = settings
-        let real = probes.outcomes.filter { $0.kind == .episode && $0.realSide }.sorted { $0.index < $1.index }
+        let real = probes.real
         let mirrors = Dictionary(probes.outcomes.filter { $0.kind == .episode && !$0.realSide }.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
         episodes = real.count
+        episodesNotTraded = probes.episodesNotTraded
+        episodeProbes = probes.outcomes.filter { $0.kind == .episode }
         strategyTraded = real.count(where: { $0.fills > 0 })
+        mirrorsTraded = mirrors.values.count(where: { $0.fills > 0 })
+        realUnfinished = real.count(where: { !$0.finished })
+        gridUnfinished = probes.outcomes.count(where: { $0.kind == .grid && !$0.finished })
         let strategyMean = Self.mean(real.map(\.net))
         self.strategyMean = strategyMean
         var random = SeededRandom(seed: settings.seed)
@@ -80,21 +114,29 @@ public struct PlaceboAnalysis: Sendable {
             })
         })
         // Non-episode grid times matched on volatility, same symbol and side.
-        let grid = probes.outcomes.filter { $0.kind == .grid }
+        // Grid probes the data cut short are left out: they would count their exits as never paid.
+        let grid = probes.outcomes.filter { $0.kind == .grid && $0.finished }
         let quiet = grid.filter { g in
             g.volatilityBps != nil && !real.contains { $0.symbol == g.symbol && abs($0.time - g.time) < settings.exclusionMilliseconds }
         }
         var pools: [[ProbeOutcome]] = []
+        var unmatched = 0
         for outcome in real {
             let same = quiet.filter { $0.symbol == outcome.symbol && $0.liquidated == outcome.liquidated }
-            let v = outcome.volatilityBps ?? 0
-            let nearest = same.sorted { (abs(($0.volatilityBps ?? 0) - v), $0.time) < (abs(($1.volatilityBps ?? 0) - v), $1.time) }
+            guard let v = outcome.volatilityBps else {
+                unmatched += 1
+                pools.append(same)
+                continue
+            }
+            let nearest = same.sorted { (abs($0.volatilityBps! - v), $0.time) < (abs($1.volatilityBps! - v), $1.time) }
             pools.append(Array(nearest.prefix(max(1, settings.neighbours))))
         }
-        let unmatched = pools.contains { $0.isEmpty }
+        self.unmatched = unmatched
+        smallestPool = pools.map(\.count).min() ?? 0
+        let emptyPool = pools.contains { $0.isEmpty }
         placebos.append(Self.placebo("matchedTimes", "non-episode times of the same symbol and side, nearest in volatility",
                                      draws: settings.draws,
-                                     unavailable: real.isEmpty ? "no episode" : unmatched ? "no non-episode time with a volatility sample for every episode" : nil,
+                                     unavailable: real.isEmpty ? "no episode" : emptyPool ? "no non-episode time of the same symbol and side for every episode" : nil,
                                      random: &random) { random in
             Self.mean(pools.map { $0[Int(random.next() % UInt64($0.count))].net })
         })
@@ -149,32 +191,34 @@ public struct PlaceboAnalysis: Sendable {
     }
 
     /// Block bootstrap of the mean: blocks are UTC days when the data spans at least 10 of them, otherwise a tenth of
-    /// the span (stated in the report); resampled blocks with replacement, the interval at `significanceBps` each side.
+    /// the span (stated in the report). Only blocks holding episodes are resampled, with replacement; fewer than
+    /// `minimumBlocks` of them give no interval (nil). The interval is at `significanceBps` each side.
     static func bootstrap(_ outcomes: [ProbeOutcome], first: Int64, last: Int64, resamples: Int, significanceBps: Int,
-                          random: inout SeededRandom) -> Interval {
+                          random: inout SeededRandom) -> Interval? {
         let day: Int64 = 86_400_000
         let span = max(1, last - first + 1)
         let byDay = span >= 10 * day
         let length = byDay ? day : max(1, (span + 9) / 10)
         let origin = byDay ? first / day * day : first
-        let count = Int((last - origin) / length) + 1
-        var blocks = Array(repeating: [USDT](), count: count)
-        for o in outcomes { blocks[min(count - 1, max(0, Int((o.time - origin) / length)))].append(o.net) }
+        var byBlock: [Int64: [USDT]] = [:]
+        for o in outcomes { byBlock[max(0, (o.time - origin) / length), default: []].append(o.net) }
+        let blocks = byBlock.keys.sorted().map { byBlock[$0]! }
+        guard blocks.count >= minimumBlocks else { return nil }
         var means: [USDT] = []
         means.reserveCapacity(resamples)
         for _ in 0..<resamples {
             var total = USDT.zero
             var n = 0
-            for _ in 0..<count {
-                let block = blocks[Int(random.next() % UInt64(count))]
+            for _ in 0..<blocks.count {
+                let block = blocks[Int(random.next() % UInt64(blocks.count))]
                 total = total + block.reduce(USDT.zero, +)
                 n += block.count
             }
-            means.append(n == 0 ? .zero : USDT(units: total.units / Int128(n)))
+            means.append(USDT(units: total.units / Int128(n)))
         }
         means.sort()
         let tail = resamples * significanceBps / 10_000
         return Interval(low: means[min(resamples - 1, tail)], high: means[max(0, resamples - 1 - tail)],
-                        block: byDay ? "1 UTC day" : "\(length / 1_000) s (the data spans under 10 days)", blocks: count)
+                        block: byDay ? "1 UTC day" : "\(length / 1_000) s (the data spans under 10 days)", blocks: blocks.count)
     }
 }

@@ -10,15 +10,18 @@ public import Recording
 /// seed. At the cascade (`c`) 1.500 of the liquidated side is liquidated; at `c` + 500 ms the price jumps 10.0 past
 /// the price a one-layer ladder at `offsetBps` from the mid rests at (a print trades through it); at `c` + 10 s the
 /// price settles at that layer price moved `settleTenthsBps` / 10 bps in the ladder's favour plus the episode's noise
-/// (three uniform draws in ±`noiseTenthsBps` / 10 bps), and stays there until the next cascade. No liquidation
-/// happens between cascades. A one-layer ladder at `offsetBps` with a far take-profit and stop therefore earns the
-/// settle move, minus its fees, per episode: the effect the placebo report must detect.
+/// (three uniform draws in ±`noiseTenthsBps` / 10 bps), and holds there until 65 s after the cascade. Between
+/// those windows the mid walks ±`backgroundStepTicks` ticks a second (a coin flip from the seed; 0: flat), so that
+/// ladders placed at other times can fill too. No liquidation happens between cascades. A one-layer ladder at
+/// `offsetBps` with a far take-profit and stop, out by time after 60 s, therefore earns the settle move, minus its
+/// fees, per episode: the effect the placebo report must detect.
 ///
 /// `.randomWalk`: no liquidation at all; every second the mid moves ±`stepTicks` ticks (a coin flip from the seed)
 /// with a print at the new touch.
 public struct SyntheticCascadeMarket: Sendable {
     public enum Shape: Sendable {
-        case cascades(count: Int, spacingSeconds: Int64, offsetBps: Int64, settleTenthsBps: Int64, noiseTenthsBps: Int64)
+        case cascades(count: Int, spacingSeconds: Int64, offsetBps: Int64, settleTenthsBps: Int64, noiseTenthsBps: Int64,
+                      backgroundStepTicks: Int64)
         case randomWalk(seconds: Int64, stepTicks: Int64)
     }
 
@@ -99,7 +102,7 @@ public struct SyntheticCascadeMarket: Sendable {
         var moves: [(Int64, Int64, Int64, Bool)] = []
         let endTime: Int64
         switch shape {
-        case let .cascades(count, spacingSeconds, _, _, _):
+        case let .cascades(count, spacingSeconds, _, _, _, _):
             endTime = s + Self.warmUp + Int64(count) * spacingSeconds * 1_000
         case let .randomWalk(seconds, _):
             endTime = s + seconds * 1_000
@@ -108,8 +111,15 @@ public struct SyntheticCascadeMarket: Sendable {
         var t = s + 1_000
         while t <= endTime {
             switch shape {
-            case let .cascades(count, spacingSeconds, offsetBps, settleTenthsBps, noiseTenthsBps):
+            case let .cascades(count, spacingSeconds, offsetBps, settleTenthsBps, noiseTenthsBps, backgroundStepTicks):
                 let c = s + Self.warmUp + Int64(nextCascade) * spacingSeconds * 1_000
+                let previous = c - spacingSeconds * 1_000
+                // The background walk, paused from 2 s before a cascade to 65 s after it.
+                if backgroundStepTicks > 0, t < c - 2_000, nextCascade == 0 || t > previous + 65_000 {
+                    let up = random.next() & 1 == 0
+                    let newBid = bid + (up ? backgroundStepTicks : -backgroundStepTicks)
+                    moves.append((t, newBid, up ? newBid + 2 : newBid, up))
+                }
                 if nextCascade < count, t == c {
                     nextCascade += 1
                     let longs = random.next() & 1 == 0

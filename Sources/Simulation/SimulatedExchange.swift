@@ -112,6 +112,13 @@ public struct SimulatedExchange: Sendable {
         acknowledgementRandom = settings.acknowledgementLatency.random
     }
 
+    /// Restarts the sampled-latency draws from `seed` (both streams): copies of one venue (the backtest's placebo
+    /// probes) each draw their own latencies instead of all repeating the first draws.
+    public mutating func reseedLatencies(_ seed: UInt64) {
+        entryRandom = SeededRandom(seed: seed)
+        acknowledgementRandom = SeededRandom(seed: seed ^ 0x6a09_e667_f3bc_c908)
+    }
+
     /// The next acknowledgement delay in ms (≥ 0): how long after the venue processed something the client hears of
     /// it. A stream of its own, so entry draws stay what they were.
     public mutating func acknowledgementDelay() -> Int64 {

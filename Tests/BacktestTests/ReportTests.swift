@@ -40,7 +40,8 @@ func reportFiles(directory: TemporaryDirectory, seed: UInt64 = 2) throws -> [(na
         #expect(json.contains("\"notRealData\":true"))
         #expect(json.contains("synthetic: SyntheticCascadeMarket(seed: 2"))
         // Sample sizes are there, and small samples are called so.
-        #expect(json.contains("\"sharpe\":\"insufficient sample: 1 days (needs 30)\""))
+        #expect(json.contains("\"sharpe\":\"insufficient sample: "))
+        #expect(json.contains("\"probes\":[{\"index\":0,"))
         #expect(json.contains("\"sqn\":\"insufficient sample: "))
         // Capacity reruns and the sweep ran.
         #expect(json.contains("{\"multiplier\":10,"))
