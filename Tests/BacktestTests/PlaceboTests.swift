@@ -32,11 +32,11 @@ func probes(_ market: SyntheticCascadeMarket, configuration text: String = place
     return try BacktestRunner(paths: [path], configuration: configuration, journal: InMemoryJournal()).probePass(placeboSettings)
 }
 
-/// 16 cascades five minutes apart on a background walk of 6.0 a second (about 1 bp), each settling 9.5 bps (fees + 2)
-/// or 0 bps past a 5 bps layer, with about 1.5 bps of noise per episode.
+/// 16 cascades five minutes apart on a background walk of 6.0 a second (about 1 bp), each settling past a 5 bps layer
+/// by `settleTenthsBps` / 10 bps plus about 2.5 bps of noise (sd) per episode.
 func cascadeMarket(seed: UInt64, settleTenthsBps: Int64) -> SyntheticCascadeMarket {
     SyntheticCascadeMarket(seed: seed, shape: .cascades(count: 16, spacingSeconds: 300, offsetBps: 5, settleTenthsBps: settleTenthsBps,
-                                                          noiseTenthsBps: 15, backgroundStepTicks: 60))
+                                                          noiseTenthsBps: 25, backgroundStepTicks: 60))
 }
 
 /// Runs `body` for each seed on every core (each seed is independent), results in seed order.
@@ -50,16 +50,18 @@ func perSeed<T: Sendable>(_ seeds: Range<UInt64>, _ body: @Sendable (UInt64) thr
     return try seeds.map { seed in try results.withLock { $0[seed]! }.get() }
 }
 
-@Suite struct PlaceboTests {
-    /// The power check: a cascade effect of fees + 2 bps per episode is detected (all three placebos beaten,
-    /// interval above zero) in ≥ 80% of 50 seeded markets, and the same markets without the effect (the price stays
-    /// where the cascade pushed it) pass in ≤ 10%. The background walk makes the grid placebos trade.
+/// Minutes of both cores: `scripts/test-all` runs this suite alone, after the others.
+@Suite struct PlaceboPowerTests {
+    /// The power check: a cascade effect of fees + 2 bps per episode (a 9.5 bps settle) is detected (all
+    /// three placebos beaten, interval above zero) in ≥ 80% of 50 seeded markets, and markets where the cascade
+    /// only pays the fees (a 7.5 bps settle: no edge, though the placebos that rarely fill lose less) pass in ≤ 10%:
+    /// the interval, not only the placebos, has to exclude zero. The background walk makes the grid placebos trade.
     @Test func detectionPowerAndFalsePositives() throws {
         let effect = try perSeed(0..<50) { seed in
             PlaceboAnalysis(try probes(cascadeMarket(seed: seed, settleTenthsBps: 95)), settings: placeboSettings)
         }
         let null = try perSeed(100..<150) { seed in
-            PlaceboAnalysis(try probes(cascadeMarket(seed: seed, settleTenthsBps: 0)), settings: placeboSettings).passes
+            PlaceboAnalysis(try probes(cascadeMarket(seed: seed, settleTenthsBps: 75)), settings: placeboSettings).passes
         }
         let detected = effect.count(where: { $0.passes })
         print("placebo power: effect detected in \(detected) of 50, null passed in \(null.count(where: { $0 })) of 50")
@@ -69,7 +71,9 @@ func perSeed<T: Sendable>(_ seeds: Range<UInt64>, _ body: @Sendable (UInt64) thr
         #expect(effect.allSatisfy { $0.placebos.allSatisfy { $0.unavailable == nil } })
         #expect(effect.contains { $0.placebos[1].drawMeans.contains { $0 != .zero } })
     }
+}
 
+@Suite struct PlaceboTests {
     /// Random entries with the same exits on a random walk lose at least their fees: every grid probe, both sides,
     /// a layer at the touch (so that most fill) and the placebo configuration's exits; their price PnL is not positive.
     @Test func randomEntriesOnARandomWalkLoseTheirFees() throws {
