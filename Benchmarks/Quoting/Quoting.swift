@@ -17,6 +17,8 @@ import Recording
 import Simulation
 
 struct Capture {
+    /// hftbacktest's tick for the symbol (../shared/bench/hftbacktest/common.py), in price units.
+    var tick: Int64 = 10_000_000
     var frames: [(bytes: [UInt8], localTime: LocalTime)] = []
     var events: [MarketEvent] = []
     var levelChanges = 0
@@ -25,6 +27,7 @@ struct Capture {
 /// The capture's frames, and its decoded orderbook.200 and trade events (the venue's matching depth).
 func load(_ name: String) -> Capture {
     var capture = Capture()
+    capture.tick = name.hasPrefix("ethusdt") ? 1_000_000 : 10_000_000      // 0.01 and 0.1
     guard SharedData.isAvailable else { return capture }
     let path = SharedData.root.appendingPathComponent("data/bybit-v5-frames/binance-derived/\(name)").path
     guard var reader = try? FrameFileReader(path: path) else { return capture }
@@ -56,7 +59,7 @@ struct Counts: CustomStringConvertible {
 
 /// The quoting loop on one venue; `next` yields the market events in order.
 @inline(never)
-func quote(_ next: () -> MarketEvent?) -> Counts {
+func quote(tick: Int64, _ next: () -> MarketEvent?) -> Counts {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var settings = VenueSettings()
     settings.matchingDepths = [instrument.id: 200]
@@ -65,7 +68,6 @@ func quote(_ next: () -> MarketEvent?) -> Counts {
     var counts = Counts()
     var working: [VenueOrderID] = []
     var nextQuote: Int64?
-    let tick: Int64 = 10_000_000     // 0.1
     func handle(_ reports: [ExecutionReport]) {
         for report in reports {
             switch report.event {
@@ -91,8 +93,11 @@ func quote(_ next: () -> MarketEvent?) -> Counts {
         case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
         default: continue
         }
-        if nextQuote == nil { nextQuote = (t / 100 + 1) * 100 }
-        while let q = nextQuote, q <= t {
+        // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
+        // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
+        // one update old).
+        if nextQuote == nil { nextQuote = t + 100 }
+        while let q = nextQuote, q < t {
             handle(exchange.advance(to: ExchangeTime(milliseconds: q), settlingFunding: false))
             counts.quotes += 1
             nextQuote = q + 100
@@ -118,7 +123,7 @@ func quote(_ next: () -> MarketEvent?) -> Counts {
 
 func fromEvents(_ capture: Capture) -> Counts {
     var i = 0
-    return quote {
+    return quote(tick: capture.tick) {
         defer { i += 1 }
         return i < capture.events.count ? capture.events[i] : nil
     }
@@ -127,7 +132,7 @@ func fromEvents(_ capture: Capture) -> Counts {
 func fromFrames(_ capture: Capture) -> Counts {
     var decoder = BybitPublicDecoder()
     var i = 0
-    return quote {
+    return quote(tick: capture.tick) {
         while i < capture.frames.count {
             let frame = capture.frames[i]
             i += 1
@@ -140,6 +145,87 @@ func fromFrames(_ capture: Capture) -> Counts {
         }
         return nil
     }
+}
+
+/// Why post-only orders expire: for each one, the touch when it was decided and the touch it met on arrival (the
+/// book after the last event at or before decision + 10 ms). Printed once, beside the counts.
+func diagnosePostOnly(_ capture: Capture) -> String {
+    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
+    var settings = VenueSettings()
+    settings.matchingDepths = [instrument.id: 200]
+    settings.entryLatency = .constant(milliseconds: 10)
+    var exchange = SimulatedExchange(deposit: USDT(units: Int64(1_000_000) * 100_000_000), settings: settings)
+    var touches: [(t: Int64, bid: Int64, ask: Int64)] = []
+    var orders: [VenueOrderID: (side: Side, price: Int64, decided: Int64, seen: String)] = [:]
+    var expired: [(side: Side, price: Int64, decided: Int64, seen: String)] = []
+    var working: [VenueOrderID] = []
+    var nextQuote: Int64?
+    let tick = capture.tick
+    func handle(_ reports: [ExecutionReport]) {
+        for report in reports {
+            if case let .cancelled(c) = report.event {
+                working.removeAll { $0 == c.venueID }
+                if c.cancellation.reason == .postOnlyWouldTakeLiquidity, let o = orders[c.venueID] { expired.append(o) }
+            }
+            if case let .filled(f) = report.event, f.leavesQty?.units == 0 { working.removeAll { $0 == f.venueID } }
+        }
+    }
+    for event in capture.events {
+        let t: Int64
+        switch event {
+        case let .book(u): t = u.exchangeTime.milliseconds
+        case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
+        default: continue
+        }
+        // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
+        // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
+        // one update old).
+        if nextQuote == nil { nextQuote = t + 100 }
+        while let q = nextQuote, q < t {
+            handle(exchange.advance(to: ExchangeTime(milliseconds: q), settlingFunding: false))
+            nextQuote = q + 100
+            guard let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk else { continue }
+            for id in working { _ = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q), action: .cancel(.venue(id)))) }
+            for (side, price) in [(Side.buy, bid.price.units - 5 * tick), (.sell, ask.price.units + 5 * tick)] {
+                let spec = OrderSpec.limit(side, price: Price(units: price), qty: Quantity(units: 1_000), timeInForce: .postOnly)
+                if case let .success(r) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q), action: .submit(nil, spec))),
+                   let id = r.venueID {
+                    working.append(id)
+                    orders[id] = (side, price, q, "\(bid.price.units / tick)/\(ask.price.units / tick) after \(touches.count) events")
+                }
+            }
+        }
+        handle(exchange.on(event, instrument: instrument))
+        if let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
+            touches.append((t, bid.price.units, ask.price.units))
+        }
+    }
+    var maxSeen: Int64 = .min, inversions = 0, bookInversions = 0, worstLagMs: Int64 = 0
+    for event in capture.events {
+        let t: Int64
+        switch event {
+        case let .book(u): t = u.exchangeTime.milliseconds
+        case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
+        default: continue
+        }
+        if t < maxSeen {
+            inversions += 1
+            if case .book = event { bookInversions += 1 }
+            worstLagMs = max(worstLagMs, maxSeen - t)
+        }
+        maxSeen = max(maxSeen, t)
+    }
+    func touch(at t: Int64) -> (bid: Int64, ask: Int64)? { touches.last { $0.t <= t }.map { ($0.bid, $0.ask) } }
+    var crossedAtArrival = 0, notCrossed = 0, examples: [String] = []
+    for o in expired {
+        guard let arrival = touch(at: o.decided + 10), let decided = touch(at: o.decided) else { continue }
+        let crosses = o.side == .buy ? o.price >= arrival.ask : o.price <= arrival.bid
+        if crosses { crossedAtArrival += 1 } else { notCrossed += 1 }
+        if examples.count < 5 {
+            examples.append("\(o.side) \(o.price / tick) at \(o.decided) (venue book then \(o.seen)): touch at \(decided.bid / tick)/\(decided.ask / tick), arrival touch \(arrival.bid / tick)/\(arrival.ask / tick)")
+        }
+    }
+    return "events stamped before one already seen: \(inversions) (books \(bookInversions)), up to \(worstLagMs) ms; post-only expired \(expired.count): crossing the touch at arrival \(crossedAtArrival), not crossing it \(notCrossed); e.g. \(examples.joined(separator: "; "))"
 }
 
 let perLevel = BenchmarkMetric.custom("level changes/s", polarity: .prefersLarger, useScalingFactor: false)
@@ -158,6 +244,7 @@ let benchmarks: @Sendable () -> Void = {
                 if cached == nil {
                     cached = load("\(symbol)_2024-07-18T2357.frames.gz")
                     print("\(symbol): \(cached!.frames.count) frames, \(cached!.events.count) market events, \(cached!.levelChanges) level changes; \(fromEvents(cached!))")
+                    print("\(symbol): \(diagnosePostOnly(cached!))")
                 }
                 let capture = cached!
                 benchmark.startMeasurement()
