@@ -220,9 +220,7 @@ extension BybitAccount {
     }
 
     /// True while an order can still trade or trigger (Bybit's `Triggered` is the moment it becomes active).
-    static func isOpen(_ status: BybitOrderStatus) -> Bool {
-        [.new, .partiallyFilled, .untriggered, .triggered].contains(status)
-    }
+    static func isOpen(_ status: BybitOrderStatus) -> Bool { status.isOpen }     // Triggered included: the order goes on
 
     /// Whether `filter` (Bybit's linear `orderFilter`) selects an order (nil: every kind, TP/SL included): the
     /// venue's own reading (``CascadeCore/OrderFilter/selects(origin:waitingForTrigger:)``); an order that ended

@@ -62,6 +62,24 @@ import Testing
             "Triggered", "Deactivated"])
     }
 
+    /// A stop's life on the order topic: Untriggered → Triggered → New → Filled. `Triggered` is Bybit's instantaneous
+    /// state between the trigger and the new active order: the same order goes on, so it is never terminal, and a
+    /// consumer that retires orders on `!isOpen` keeps it (client review row 9).
+    @Test func aFiredStopStaysOpenThroughTriggered() throws {
+        var d = BybitPrivateDecoder()
+        var seen: [(BybitOrderStatus, BybitOrderStatus.Lifecycle, Bool)] = []
+        for (k, status) in ["Untriggered", "Triggered", "New", "Filled"].enumerated() {
+            let frame = #"{"topic":"order.linear","id":"x","creationTime":1,"data":[{"symbol":"BTCUSDT","orderId":"stop-1","side":"Sell","orderType":"Market","timeInForce":"IOC","orderStatus":"\#(status)","qty":"1","cumExecQty":"\#(status == "Filled" ? "1" : "0")","createdTime":"1","updatedTime":"\#(k + 2)"}]}"#
+            guard case let .orders(orders, _) = try d.decode(frame, localTime: now) else { Issue.record("not orders"); return }
+            seen.append((orders[0].orderStatus, orders[0].orderStatus.lifecycle, orders[0].orderStatus.isOpen))
+        }
+        #expect(seen.map(\.0) == [.untriggered, .triggered, .new, .filled])
+        #expect(seen.map(\.1) == [.open, .transitional, .open, .terminal])
+        #expect(seen.map(\.2) == [true, true, true, false])
+        #expect(BybitOrderStatus.allCases.filter { $0.lifecycle == .terminal }
+            == [.rejected, .partiallyFilledCanceled, .filled, .cancelled, .deactivated])
+    }
+
     @Test func docsExecutionReproducesValueAndFeeExactly() throws {
         var d = BybitPrivateDecoder()
         guard case let .executions(fills, env) = try decode("execution.json", &d) else { Issue.record("not executions"); return }
