@@ -36,6 +36,32 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         if case let .rest(.api(e)) = self { return e.meaning }
         return nil
     }
+
+    /// What a failed call did at Bybit, for the gateway to switch on (client review row 6).
+    public enum Outcome: Hashable, Sendable {
+        /// Proven not to have changed anything: refused locally before sending, an HTTP 401/403/429, or a retCode
+        /// Bybit documents as a refusal (parameters, authentication, rate limits, 110xxx business rules).
+        case notApplied
+        /// It may have happened: no answer, an HTTP 5xx or other page without Bybit's envelope, an unreadable 200,
+        /// or 10000/10016. Query the order (by `orderLinkId`) before anything else; never resend blindly.
+        case unknown
+    }
+
+    /// For a read-only call every failure changed nothing; for a state-changing one see ``Outcome``.
+    public var outcome: Outcome {
+        switch self {
+        case .missingCredentials, .missingOrderLinkId, .ipBanned: return .notApplied
+        case let .transport(_, unknown): return unknown ? .unknown : .notApplied
+        case let .rest(.http(status, _, _)): return [401, 403, 429].contains(status) ? .notApplied : .unknown
+        case .rest(.decode): return .unknown
+        case let .rest(.api(e)):
+            let code = e.retCode.rawValue
+            if (10_001...10_007).contains(code) || code == 10_010 || code == 10_018 || (110_000...119_999).contains(code) {
+                return .notApplied
+            }
+            return .unknown
+        }
+    }
 }
 
 /// Signed (and unsigned) Bybit V5 REST over AsyncHTTPClient.
@@ -148,6 +174,13 @@ public actor BybitRESTClient {
                 return try BybitResponse<R>.validated(body: answer.body, httpStatus: answer.status, headers: answer.headers,
                                                       request: request)
             } catch {
+                // A read-only query that met a server failure (5xx, 10000/10016) is asked again with backoff; a
+                // state-changing call never is (its outcome is unknown: see BybitClientError.outcome).
+                if !request.operation.isMutating, transportFailures < 2, Self.isTransientServerFailure(error) {
+                    transportFailures += 1
+                    try? await timer.sleep(for: .milliseconds(200 * transportFailures))
+                    continue
+                }
                 if case let .api(apiError) = error {
                     switch apiError.meaning {
                     case .rateLimited where rateLimitRetries < maxRateLimitRetries:
@@ -168,6 +201,14 @@ public actor BybitRESTClient {
                 }
                 throw .rest(error)
             }
+        }
+    }
+
+    static func isTransientServerFailure(_ error: BybitRESTError) -> Bool {
+        switch error {
+        case let .http(status, _, _): status >= 500
+        case let .api(e): e.retCode.rawValue == 10_000 || e.retCode.rawValue == 10_016
+        case .decode: false
         }
     }
 

@@ -83,6 +83,24 @@ struct FakeBybitREST {
                 HTTPField.Name("X-Bapi-Limit-Status")!: n == 1 ? "1" : "9", HTTPField.Name("X-Bapi-Limit")!: "10",
                 HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 400)"])
         }
+        // Ambiguous answers (client review row 6): a gateway error page on amend, an unreadable 200 on a batch
+        // create, a 10016 on a query that succeeds when asked again.
+        router.post("/v5/order/amend") { _, _ in
+            _ = count("/v5/order/amend")
+            return Response(status: .badGateway, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>502</html>")))
+        }
+        router.post("/v5/order/create-batch") { request, _ in
+            _ = count("/v5/order/create-batch")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            return json(##"{"retCode":0,"retMsg":"OK","result":{"list":[{"orderId":"##)   // cut off
+        }
+        router.get("/v5/order/history") { request, _ in
+            let n = count("/v5/order/history")
+            if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
+            if n == 1 { return json(envelope(10016, "Internal server error.")) }
+            return json(envelope(0, "OK", #"{"list":[],"nextPageCursor":"","category":"linear"}"#))
+        }
         router.get("/v5/account/wallet-balance") { _, _ in
             _ = count("/v5/account/wallet-balance")
             return Response(status: .forbidden, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>403</html>")))
@@ -243,6 +261,58 @@ final class HitCounter: Sendable {
         #expect(server.hits("/v5/order/create") == 0)
     }
 
+    /// An amend answered by a 502 page may have been applied: its outcome is unknown, not a rejection (row 6).
+    @Test func a5xxOnAnAmendIsOutcomeUnknown() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/amend", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1","qty":"0.002"}"#,
+                                                 operation: .amend), as: BybitOrderIDResult.self)
+            Issue.record("no error")
+        } catch {
+            #expect(error.outcome == .unknown, "\(error)")
+        }
+        #expect(server.hits("/v5/order/amend") == 1)     // a mutating call is never resent
+    }
+
+    /// A 200 whose body cannot be read, on a create: Bybit may have accepted the orders (row 6).
+    @Test func anUnreadable200OnACreateIsOutcomeUnknown() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let body = #"{"category":"linear","request":[{"symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","orderLinkId":"link-2"}]}"#
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create-batch", body: body, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("no error")
+        } catch {
+            #expect(error.outcome == .unknown, "\(error)")
+        }
+    }
+
+    /// What Bybit refused is refused: a cancel of a gone order did nothing, and neither did a bad signature.
+    @Test func refusalsAreNotApplied() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        do {
+            _ = try await client(server).send(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
+                                                           operation: .cancel), as: BybitOrderIDResult.self)
+        } catch { #expect(error.outcome == .notApplied, "\(error)") }
+        do {
+            _ = try await client(server, secret: "wrong").send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
+                                                               as: BybitOrderIDResult.self)
+        } catch { #expect(error.outcome == .notApplied, "\(error)") }
+    }
+
+    /// A 10016 on a read-only query is a transient server failure: asked again, it succeeds (row 6).
+    @Test func a10016OnAQueryIsRetried() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let response = try await client(server).send(BybitRequest.orderHistory(scope: .settleCoin("USDT")), as: BybitOrderListResult.self)
+        #expect(response.result != nil)
+        #expect(server.hits("/v5/order/history") == 2)
+    }
+
     @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
         // Nothing listens on this port.
         var logger = Logger(label: "rest-test")
@@ -254,7 +324,7 @@ final class HitCounter: Sendable {
             Issue.record("no error")
         } catch {
             guard case let .transport(_, unknown) = error else { Issue.record("\(error)"); return }
-            #expect(unknown)
+            #expect(unknown && error.outcome == .unknown)
         }
     }
 }
