@@ -20,6 +20,9 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
     /// An order create without `orderLinkId`: refused before sending, because after a lost answer that id is
     /// the only way to find the order again (and Bybit refuses a second order with it, 110072).
     case missingOrderLinkId
+    /// A create or amend that could not leave by its `notAfter` deadline (a rate-limit wait would pass it):
+    /// not sent, so the engine decides again on the market of then instead of a stale order reaching the book.
+    case stale(String)
 
     public var description: String {
         switch self {
@@ -28,6 +31,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         case let .ipBanned(until): "REST blocked after HTTP 403 (IP ban) until \(until)"
         case .missingCredentials: "a signed Bybit request needs credentials (environment or a file you name)"
         case .missingOrderLinkId: "order creates must carry an orderLinkId (the only way to query an order after a lost answer)"
+        case let .stale(why): "not sent: \(why)"
         }
     }
 
@@ -50,7 +54,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
     /// For a read-only call every failure changed nothing; for a state-changing one see ``Outcome``.
     public var outcome: Outcome {
         switch self {
-        case .missingCredentials, .missingOrderLinkId, .ipBanned: return .notApplied
+        case .missingCredentials, .missingOrderLinkId, .ipBanned, .stale: return .notApplied
         case let .transport(_, unknown): return unknown ? .unknown : .notApplied
         case let .rest(.http(status, _, _)): return [401, 403, 429].contains(status) ? .notApplied : .unknown
         case .rest(.decode): return .unknown
@@ -67,10 +71,14 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
 /// Signed (and unsigned) Bybit V5 REST over AsyncHTTPClient.
 ///
 /// - Signs the exact bytes sent (query string or JSON body) with the server-time offset measured from
-///   `/v5/market/time`; a `10002` (timestamp outside the window) re-measures it and retries once.
+///   `/v5/market/time`; a `10002` (timestamp outside the window) re-measures it, and retries once unless the call
+///   creates or amends an order: there 10002 is Bybit's staleness guard, so the refusal is returned (the offset
+///   is fresh for the next decision) and the order is never re-stamped.
 /// - Tracks `X-Bapi-Limit-*` per endpoint and waits for the reset before the remaining budget falls
 ///   below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
-///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe).
+///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe). A create or amend
+///   given `notAfter` is refused (``BybitClientError/stale(_:)``) rather than sent after it; cancels never wait for
+///   the headroom (taking risk off the book is never held back by our own reserve).
 /// - HTTP 403 (IP ban) blocks every call for `banDuration` and logs an alert.
 /// - A transport failure of a state-changing request is reported as outcome unknown and **never retried**;
 ///   read-only requests are retried with backoff.
@@ -133,19 +141,29 @@ public actor BybitRESTClient {
     }
 
     /// Sends `request` and decodes its `result` as `R`, applying the rules in the type's documentation.
-    public func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type) async throws(BybitClientError) -> BybitResponse<R> {
-        try await send(request, as: R.self, allowTimeResync: true)
+    /// - Parameter notAfter: for a create or amend, the latest local time it may leave at (decided at T, it must not
+    ///   reach the book after a long rate-limit wait still at T's price).
+    public func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
+                                              notAfter: LocalTime? = nil) async throws(BybitClientError) -> BybitResponse<R> {
+        try await send(request, as: R.self, allowTimeResync: true, notAfter: notAfter)
     }
 
-    private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type,
-                                               allowTimeResync: Bool) async throws(BybitClientError) -> BybitResponse<R> {
+    private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type, allowTimeResync: Bool,
+                                               notAfter: LocalTime? = nil) async throws(BybitClientError) -> BybitResponse<R> {
         if request.operation == .create && Self.ordersWithoutLinkId(request.body) > 0 { throw .missingOrderLinkId }
+        let placesOrder = request.operation == .create || request.operation == .amend
         var transportFailures = 0
         var rateLimitRetries = 0
         var resynced = !allowTimeResync
         while true {
             try checkBan()
-            await waitForBudget(request.path)
+            if request.operation != .cancel && request.operation != .cancelAll {
+                if placesOrder, let notAfter, let wait = budgetWaitMilliseconds(request.path),
+                   clock.now().nanoseconds + wait * 1_000_000 > notAfter.nanoseconds {
+                    throw .stale("the rate-limit wait (\(wait) ms) would pass the order's deadline")
+                }
+                await waitForBudget(request.path)
+            }
             let answer: (status: Int, headers: [(String, String)], body: [UInt8])
             do {
                 answer = try await execute(request)
@@ -184,16 +202,20 @@ public actor BybitRESTClient {
                 if case let .api(apiError) = error {
                     switch apiError.meaning {
                     case .rateLimited where rateLimitRetries < maxRateLimitRetries:
-                        rateLimitRetries += 1
-                        rateLimitWaits += 1
                         let resetMs = apiError.rateLimitResetTime?.milliseconds
                             ?? (clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds + 1_000)
+                        if placesOrder, let notAfter, (resetMs - serverOffsetMilliseconds) * 1_000_000 > notAfter.nanoseconds {
+                            throw .stale("Bybit's rate limit resets after the order's deadline")
+                        }
+                        rateLimitRetries += 1
+                        rateLimitWaits += 1
                         await sleepUntilServerTime(resetMs)
                         limits[request.path] = nil   // that window is over
                         continue
                     case .timestampOutOfWindow where !resynced:
                         resynced = true
                         _ = try? await synchronizeTime()
+                        if placesOrder { break }     // never re-stamped: the refusal goes back, the next decision is fresh
                         continue
                     default:
                         break
@@ -219,6 +241,14 @@ public actor BybitRESTClient {
             throw .ipBanned(until: until)
         }
         bannedUntil = nil
+    }
+
+    /// How long ``waitForBudget(_:)`` would wait (ms), nil when it would not.
+    private func budgetWaitMilliseconds(_ path: String) -> Int64? {
+        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining, remaining <= headroom else { return nil }
+        let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
+        let resetMs = max(limit.resetTime?.milliseconds ?? 0, windowEnd)
+        return max(0, min(resetMs - serverOffsetMilliseconds - clock.now().nanoseconds / 1_000_000, 60_000))
     }
 
     /// Waits for the endpoint's window to end when its remaining budget is at or below `headroom`.

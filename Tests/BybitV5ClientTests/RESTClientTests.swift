@@ -95,6 +95,15 @@ struct FakeBybitREST {
             if let error = verify(request, payload: body) { return json(error) }
             return json(##"{"retCode":0,"retMsg":"OK","result":{"list":[{"orderId":"##)   // cut off
         }
+        // Accepts, and reports the endpoint's budget nearly spent until a reset 5 s away.
+        router.post("/v5/test/low-budget") { request, _ in
+            _ = count("/v5/test/low-budget")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            return json(envelope(0, "OK", #"{"orderId":"o-9","orderLinkId":"link-9"}"#), headers: [
+                HTTPField.Name("X-Bapi-Limit-Status")!: "1", HTTPField.Name("X-Bapi-Limit")!: "10",
+                HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 5_000)"])
+        }
         router.get("/v5/order/history") { request, _ in
             let n = count("/v5/order/history")
             if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
@@ -164,12 +173,21 @@ final class HitCounter: Sendable {
         let server = try await FakeBybitREST.start(serverSkewMs: 20_000)   // 20 s ahead: outside a 5 s window
         defer { server.task.cancel() }
         let rest = client(server)
-        // Without a measured offset the first attempt is refused with 10002; the client re-measures and retries.
+        // Without a measured offset the first attempt is refused with 10002. The client re-measures, but an order is
+        // never re-stamped (10002 is also Bybit's staleness guard): the refusal goes back, definite (row 7).
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("a create was re-stamped after 10002")
+        } catch {
+            #expect(error.meaning == .timestampOutOfWindow && error.outcome == .notApplied, "\(error)")
+        }
+        let offset = await rest.serverOffsetMilliseconds
+        #expect(abs(offset - 20_000) < 1_000)
+        #expect(server.hits("/v5/order/create") == 1)
+        // The next decision goes out with the fresh offset.
         let response = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
                                            as: BybitOrderIDResult.self)
         #expect(response.result?.orderLinkId == "link-1")
-        let offset = await rest.serverOffsetMilliseconds
-        #expect(abs(offset - 20_000) < 1_000)
         #expect(server.hits("/v5/order/create") == 2)
     }
 
@@ -302,6 +320,32 @@ final class HitCounter: Sendable {
             _ = try await client(server, secret: "wrong").send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
                                                                as: BybitOrderIDResult.self)
         } catch { #expect(error.outcome == .notApplied, "\(error)") }
+    }
+
+    /// A create decided now must not leave after its deadline: when the budget wait would pass it, the client refuses
+    /// it unsent (definitely not applied) instead of sending it seconds later at a stale price. A cancel never waits
+    /// for the headroom (row 7).
+    @Test func aCreateThatWouldLeaveAfterItsDeadlineIsNotSent() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        let body = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","orderLinkId":"link-9"}"#
+        _ = try await rest.send(BybitRequest(post: "/v5/test/low-budget", body: body, operation: .create), as: BybitOrderIDResult.self)
+        let now = SystemWallClock().now()
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/test/low-budget", body: body, operation: .create), as: BybitOrderIDResult.self,
+                                    notAfter: LocalTime(nanoseconds: now.nanoseconds + 200_000_000))
+            Issue.record("sent after its deadline")
+        } catch {
+            guard case .stale = error else { Issue.record("\(error)"); return }
+            #expect(error.outcome == .notApplied)
+        }
+        #expect(server.hits("/v5/test/low-budget") == 1)
+        // A cancel on the same nearly spent endpoint goes at once (no 5 s wait for our own reserve).
+        let start = ContinuousClock.now
+        _ = try await rest.send(BybitRequest(post: "/v5/test/low-budget", body: body, operation: .cancel), as: BybitOrderIDResult.self)
+        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(server.hits("/v5/test/low-budget") == 2)
     }
 
     /// A 10016 on a read-only query is a transient server failure: asked again, it succeeds (row 6).
