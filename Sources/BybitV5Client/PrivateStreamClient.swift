@@ -10,7 +10,9 @@ import Synchronization
 public struct PrivateStreamConfiguration: Sendable {
     /// `wss://stream.bybit.com/v5/private` (or testnet, demo, our simulator).
     public var url: String
-    public var topics: [String] = ["order", "execution", "position", "wallet"]
+    /// The linear forms: Bybit's all-in-one `order`, `execution` and `position` also carry the account's spot,
+    /// option and inverse rows (which are dropped at decode all the same). `wallet` has no per-category form.
+    public var topics: [String] = ["order.linear", "execution.linear", "position.linear", "wallet"]
     public var pingInterval: Duration = .seconds(20)
     public var pongTimeout: Duration = .seconds(10)
     /// Auth `expires` = now + this (Bybit rejects an `expires` in the past; 1 s windows fail in practice).
@@ -194,6 +196,8 @@ public final class PrivateStreamClient: Sendable {
                             if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
+                        // Only USDT linear rows: another product's row on a shared symbol name is not ours to book.
+                        guard let message = Self.linearOnly(message) else { return }
                         // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
                         gate.state.withLock { g in
                             if g.trusted { self.deliver(message, skipping: g.persisted, backfilled: g.backfilled) } else { g.held.append(message) }
@@ -302,6 +306,25 @@ public final class PrivateStreamClient: Sendable {
             g.held = []
         }
         return overflowed.withLock { $0 } ? .consumerTooSlow : nil
+    }
+
+    /// The message without rows of another category (spot, option, inverse); nil when nothing is left. A row that
+    /// names no category comes from a per-category topic and is kept.
+    static func linearOnly(_ message: BybitPrivateMessage) -> BybitPrivateMessage? {
+        func ours(_ category: String) -> Bool { category.isEmpty || category == "linear" }
+        switch message {
+        case let .executions(list, e):
+            let kept = list.filter { ours($0.category) }
+            return kept.isEmpty ? nil : .executions(kept, e)
+        case let .orders(list, e):
+            let kept = list.filter { ours($0.category) }
+            return kept.isEmpty ? nil : .orders(kept, e)
+        case let .positions(list, e):
+            let kept = list.filter { ours($0.category) }
+            return kept.isEmpty ? nil : .positions(kept, e)
+        default:
+            return message
+        }
     }
 
     /// Whether a held order update shows more progress than the snapshot's record of the same order: a later

@@ -204,6 +204,24 @@ final class FakePrivateBybit: Sendable {
         #expect(session.log.orders.map(\.orderStatus) == [.partiallyFilled])   // the older one is dropped
     }
 
+    /// The account's other products (a spot trade, an option order) share Bybit's all-in-one private topics: they never
+    /// reach the gateway as BTCUSDT perp fills (client review row 5). By default only the linear topics are asked for.
+    @Test func otherProductsRowsNeverReachTheGateway() async throws {
+        #expect(PrivateStreamConfiguration(url: "ws://x").topics == ["order.linear", "execution.linear", "position.linear", "wallet"])
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        let spot = FakePrivateBybit.execution("S1", time: FakePrivateBybit.base + 350).replacingOccurrences(of: #""category":"linear""#, with: #""category":"spot""#)
+        let perp = FakePrivateBybit.execution("E4", time: FakePrivateBybit.base + 360)
+        let option = FakePrivateBybit.order.replacingOccurrences(of: #"{"orderId":"o-2""#, with: #"{"category":"option","orderId":"o-9""#)
+        server.extraLive.withLock { $0 = [#"{"id":"x2","topic":"execution","creationTime":1746270400350,"data":[\#(spot),\#(perp)]}"#,
+                                          #"{"id":"o2","topic":"order","creationTime":1746270400351,"data":[\#(option)]}"#] }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E4" } })
+        #expect(!session.log.executions.contains { $0.execId == "S1" })
+        #expect(!session.log.orders.contains { $0.orderId == "o-9" })
+    }
+
     @Test func authDoesNotWaitLongForASlowClockSync() async throws {
         let server = try await FakePrivateBybit.start()
         defer { server.task.cancel() }
