@@ -13,6 +13,10 @@ public struct PrivateStreamConfiguration: Sendable {
     /// The linear forms: Bybit's all-in-one `order`, `execution` and `position` also carry the account's spot,
     /// option and inverse rows (which are dropped at decode all the same). `wallet` has no per-category form.
     public var topics: [String] = ["order.linear", "execution.linear", "position.linear", "wallet"]
+    /// Topics the stream can do without (`dcp.future` on an account without DCP, `execution.fast.linear` on demo):
+    /// each is asked for in its own request after `topics`, and a refusal is reported
+    /// (``PrivateStreamEvent/optionalTopicRefused(topic:message:at:)``) instead of taking the stream down.
+    public var optionalTopics: [String] = []
     public var pingInterval: Duration = .seconds(20)
     public var pongTimeout: Duration = .seconds(10)
     /// Auth `expires` = now + this (Bybit rejects an `expires` in the past; 1 s windows fail in practice).
@@ -77,6 +81,8 @@ public enum PrivateStreamEvent: Sendable {
     /// Backfill done: live messages from here on are trusted (messages that arrived during the backfill are
     /// delivered right after this, executions already backfilled removed).
     case trusted(at: LocalTime)
+    /// An optional topic was refused (or not answered): the stream goes on without it; alert the operator.
+    case optionalTopicRefused(topic: String, message: String, at: LocalTime)
     case message(BybitPrivateMessage)
     case failed(PrivateStreamFailure, at: LocalTime, retryIn: Duration)
 }
@@ -256,6 +262,16 @@ public final class PrivateStreamClient: Sendable {
         try await outbound.write(.text(BybitStreamRequest.subscribe(configuration.topics, requestID: "private-sub")))
         guard let ack = await replies.next(timeout: configuration.replyTimeout, timer: timer) else { return .noReply("subscribe") }
         guard ack.success == true else { return .subscriptionFailed(topics: configuration.topics, message: ack.retMessage) }
+        // Optional topics one by one: a refused one degrades the stream, never ends it.
+        for (k, topic) in configuration.optionalTopics.enumerated() {
+            try await outbound.write(.text(BybitStreamRequest.subscribe([topic], requestID: "private-opt-\(k)")))
+            let answer = await replies.next(timeout: configuration.replyTimeout, timer: timer)
+            if answer?.success != true {
+                let why = answer?.retMessage ?? "no answer"
+                logger.warning("ALERT: optional private topic refused; going on without it", metadata: ["topic": "\(topic)", "reason": "\(why)"])
+                emit(.optionalTopicRefused(topic: topic, message: why, at: clock.now()))
+            }
+        }
 
         let persisted: ExecutionCursor?
         do {

@@ -22,6 +22,7 @@ extension ObservedLog where Event == PrivateStreamEvent {
             case .gap: "gap"
             case .backfill: "backfill"
             case .trusted: "trusted"
+            case .optionalTopicRefused: "optionalTopicRefused"
             case .message: "message"
             case .failed: "failed"
             }
@@ -44,7 +45,7 @@ public struct PrivateClientSession: Sendable {
     /// `commits`: the consumer commits every execution it logs (as a journal would once it persisted them);
     /// false: a consumer that dies before persisting anything.
     public init(port: Int, apiKey: String, secret: String, cursor: any ExecutionCursorStore = InMemoryExecutionCursor(),
-                commits: Bool = true) {
+                commits: Bool = true, configure: (inout PrivateStreamConfiguration) -> Void = { _ in }) {
         var logger = Logger(label: "private-client-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: apiKey, secret: secret)
@@ -52,6 +53,7 @@ public struct PrivateClientSession: Sendable {
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         configuration.replyTimeout = .seconds(2)
+        configure(&configuration)
         let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
                                          cursor: cursor, logger: logger)
         self.client = client

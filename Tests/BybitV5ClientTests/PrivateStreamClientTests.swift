@@ -105,6 +105,11 @@ final class FakePrivateBybit: Sendable {
                                 try await outbound.write(.text(#"{"success":\#(authed),"ret_msg":"\#(authed ? "" : "Params Error")","op":"auth","conn_id":"c1"}"#))
                             case "subscribe":
                                 guard authed else { continue }   // nothing is honoured before auth
+                                // As on an account without DCP: `dcp.future` is refused with Bybit's message.
+                                if let args = object["args"] as? [String], args.contains("dcp.future") {
+                                    try await outbound.write(.text(#"{"success":false,"ret_msg":"error:handler not found,topic:dcp.future","op":"subscribe","conn_id":"c1"}"#))
+                                    continue
+                                }
                                 try await outbound.write(.text(#"{"success":true,"ret_msg":"","op":"subscribe","conn_id":"c1"}"#))
                                 if let server = this, server.pushAfterBackfill {
                                     let before = server.hits("/v5/position/list")
@@ -220,6 +225,23 @@ final class FakePrivateBybit: Sendable {
         #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E4" } })
         #expect(!session.log.executions.contains { $0.execId == "S1" })
         #expect(!session.log.orders.contains { $0.orderId == "o-9" })
+    }
+
+    /// `dcp.future` on an account without DCP is refused: asked for on its own, the refusal is reported and the
+    /// stream still authenticates, backfills and turns trusted (client review row 8).
+    @Test func aRefusedOptionalTopicDegradesInsteadOfEndingTheStream() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret) {
+            $0.optionalTopics = ["dcp.future"]
+        }
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.isTrusted })
+        #expect(Array(session.log.names.prefix(4)) == ["connected", "authenticated", "optionalTopicRefused", "gap"])
+        #expect(server.connections == 1)
+        let refused = session.log.events.withLock { $0.compactMap { e -> String? in
+            if case let .optionalTopicRefused(topic, message, _) = e { "\(topic): \(message)" } else { nil } } }
+        #expect(refused == ["dcp.future: error:handler not found,topic:dcp.future"])
     }
 
     @Test func authDoesNotWaitLongForASlowClockSync() async throws {
