@@ -92,7 +92,8 @@ public enum PublicStreamEvent: Sendable {
     /// A data frame (or any frame that is not a recognised control frame), byte for byte as received.
     case frame([UInt8], at: LocalTime)
     case subscribed(topics: [String], at: LocalTime)
-    /// Bybit refused a subscription (e.g. `error:handler not found,topic:…`): a typed failure, not a retry loop.
+    /// Bybit refused a subscription (e.g. `error:handler not found,topic:…`): each topic is asked for again on its
+    /// own after a growing wait (2, 4, 8 … liveness intervals, at most a minute) and reported each time it fails.
     case subscriptionFailed(topics: [String], message: String, at: LocalTime)
     /// A topic was unsubscribed and subscribed again so that Bybit sends a fresh snapshot.
     case resync(topic: String, reason: ResyncReason, at: LocalTime)
@@ -136,6 +137,8 @@ public final class PublicStreamClient: Sendable {
         /// When each pending subscription was sent (task clock), for the ack deadline.
         var pendingSince: [String: ClockInstant] = [:]
         var subscribed: Set<String> = []
+        /// Topics Bybit refused on this connection, asked for again one by one with a growing wait.
+        var refused: [String: (attempts: Int, retryAt: ClockInstant)] = [:]
         var lastSeen: [String: ClockInstant] = [:]
         var lastPong = ClockInstant(nanoseconds: 0)
     }
@@ -235,6 +238,7 @@ public final class PublicStreamClient: Sendable {
             s.pendingSubscriptions = [:]
             s.pendingSince = [:]
             s.subscribed = []
+            s.refused = [:]
             s.lastSeen = [:]
             s.lastPong = now
             return s.connection
@@ -293,19 +297,33 @@ public final class PublicStreamClient: Sendable {
             state.withLock { $0.lastPong = seen }
             return false
         case .subscribe:
-            let topics: [String] = state.withLock { s in
-                // A server that does not echo `req_id` still acknowledges the oldest pending request.
+            let topics: [String]? = state.withLock { s in
+                // Acks are matched on `req_id`; only a server that echoes none acknowledges the oldest request.
                 var key = control.requestID
-                if s.pendingSubscriptions[key] == nil, let oldest = s.pendingSince.min(by: { $0.value < $1.value })?.key { key = oldest }
+                if s.pendingSubscriptions[key] == nil {
+                    guard key.isEmpty, let oldest = s.pendingSince.min(by: { $0.value < $1.value })?.key else { return nil }
+                    key = oldest
+                }
                 s.pendingSince[key] = nil
                 let topics = s.pendingSubscriptions.removeValue(forKey: key) ?? []
-                if control.success == true {
-                    for t in topics {
+                for t in topics {
+                    if control.success == true {
                         s.subscribed.insert(t)
+                        s.refused[t] = nil
                         if s.lastSeen[t] == nil { s.lastSeen[t] = seen }
+                    } else {
+                        // Asked for again after 2, 4, 8 … liveness intervals (at most a minute): a refused book
+                        // would otherwise stay dead on a healthy connection.
+                        let attempts = (s.refused[t]?.attempts ?? 0) + 1
+                        let wait = min(configuration.livenessCheckInterval * (1 << min(attempts, 16)), .seconds(60))
+                        s.refused[t] = (attempts, seen + wait)
                     }
                 }
                 return topics
+            }
+            guard let topics else {
+                logger.warning("subscribe ack for no request of ours ignored", metadata: ["req_id": "\(control.requestID)"])
+                return false
             }
             if control.success == true {
                 return emit(.subscribed(topics: topics, at: receivedAt))
@@ -338,6 +356,23 @@ public final class PublicStreamClient: Sendable {
             }
             for (topic, ms) in silent.sorted(by: { $0.0 < $1.0 }) {
                 await resync(topic: topic, reason: .silence(milliseconds: ms))
+            }
+            // Refused topics whose wait is over are asked for again, each on its own.
+            let (writer, retries): (WebSocketOutboundWriter?, [(String, String)]) = state.withLock { s in
+                let due = s.refused.filter { $0.value.retryAt <= now }.keys.sorted()
+                var out: [(String, String)] = []
+                for topic in due {
+                    s.requestCounter += 1
+                    let id = "retry-\(s.connection)-\(s.requestCounter)"
+                    s.pendingSubscriptions[id] = [topic]
+                    s.pendingSince[id] = now
+                    s.refused[topic]!.retryAt = now + configuration.ackTimeout * 2    // until its ack decides
+                    out.append((topic, id))
+                }
+                return (s.writer, out)
+            }
+            if let writer {
+                for (topic, id) in retries { try await writer.write(.text(BybitStreamRequest.subscribe([topic], requestID: id))) }
             }
         }
     }

@@ -90,6 +90,24 @@ import Testing
         })
     }
 
+    /// Bybit refuses a whole request for one bad topic. The good topics of that request are asked for again on
+    /// their own and the book flows; the bad one keeps being refused, reported each time, without a reconnect
+    /// (client review row 8).
+    @Test func topicsOfARefusedRequestAreAskedForAgain() async throws {
+        let sim = try await SimulatorHarness.start()
+        defer { sim.stop() }
+        let c = client(sim.wsURL, topics: ["orderbook.50.BTCUSDT", "dcp.future"]) { $0.livenessCheckInterval = .milliseconds(50) }
+        let (log, stop) = EventLog.running(c)
+        defer { stop() }
+        #expect(await log.wait { events in
+            events.contains { if case let .subscriptionFailed(t, _, _) = $0 { t == ["orderbook.50.BTCUSDT", "dcp.future"] } else { false } }
+        })
+        #expect(await log.wait { events in events.contains { if case let .subscribed(t, _) = $0 { t == ["orderbook.50.BTCUSDT"] } else { false } } })
+        #expect(await log.wait { $0.compactMap(\.frameText).filter { $0.contains("orderbook.50.BTCUSDT") }.count >= 5 })
+        #expect(await log.wait { $0.filter { if case let .subscriptionFailed(t, _, _) = $0 { t == ["dcp.future"] } else { false } }.count >= 2 })
+        #expect(log.snapshot.filter { if case .connected = $0 { true } else { false } }.count == 1)
+    }
+
     @Test func silentBookIsResyncedByUnsubscribeAndSubscribe() async throws {
         let sim = try await SimulatorHarness.start(frames: 60, speed: .asFastAsPossible)
         defer { sim.stop() }
