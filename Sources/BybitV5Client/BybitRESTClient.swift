@@ -20,6 +20,9 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
     /// An order create without `orderLinkId`: refused before sending, because after a lost answer that id is
     /// the only way to find the order again (and Bybit refuses a second order with it, 110072).
     case missingOrderLinkId
+    /// A cancel-all Bybit answered with retCode 0 but `success:"0"`: some orders may still be open (`cancelled`
+    /// were listed as cancelled). Query the open orders before believing the book is clear (client review row 16).
+    case cancelAllNotConfirmed(cancelled: Int)
     /// A create or amend that could not leave by its `notAfter` deadline (a rate-limit wait would pass it):
     /// not sent, so the engine decides again on the market of then instead of a stale order reaching the book.
     case stale(String)
@@ -32,6 +35,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         case .missingCredentials: "a signed Bybit request needs credentials (environment or a file you name)"
         case .missingOrderLinkId: "order creates must carry an orderLinkId (the only way to query an order after a lost answer)"
         case let .stale(why): "not sent: \(why)"
+        case let .cancelAllNotConfirmed(n): "cancel-all answered success:\"0\" (\(n) listed as cancelled): query the open orders"
         }
     }
 
@@ -56,6 +60,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .missingCredentials, .missingOrderLinkId, .ipBanned, .stale: return .notApplied
         case let .transport(_, unknown): return unknown ? .unknown : .notApplied
+        case .cancelAllNotConfirmed: return .unknown
         case let .rest(.http(status, _, _)): return [401, 403, 429].contains(status) ? .notApplied : .unknown
         case .rest(.decode): return .unknown
         case let .rest(.api(e)):
@@ -188,9 +193,10 @@ public actor BybitRESTClient {
                 logger.critical("ALERT: Bybit answered HTTP 403 (IP ban): all REST calls stop", metadata: ["until": "\(until)", "endpoint": "\(request.path)"])
                 throw .ipBanned(until: until)
             }
+            let validated: BybitResponse<R>
             do throws(BybitRESTError) {
-                return try BybitResponse<R>.validated(body: answer.body, httpStatus: answer.status, headers: answer.headers,
-                                                      request: request)
+                validated = try BybitResponse<R>.validated(body: answer.body, httpStatus: answer.status, headers: answer.headers,
+                                                           request: request)
             } catch {
                 // A read-only query that met a server failure (5xx, 10000/10016) is asked again with backoff; a
                 // state-changing call never is (its outcome is unknown: see BybitClientError.outcome).
@@ -223,6 +229,10 @@ public actor BybitRESTClient {
                 }
                 throw .rest(error)
             }
+            if request.operation == .cancelAll, let result = validated.result as? BybitCancelAllResult, result.success == false {
+                throw .cancelAllNotConfirmed(cancelled: result.list.count)
+            }
+            return validated
         }
     }
 

@@ -104,6 +104,12 @@ struct FakeBybitREST {
                 HTTPField.Name("X-Bapi-Limit-Status")!: "1", HTTPField.Name("X-Bapi-Limit")!: "10",
                 HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 5_000)"])
         }
+        router.post("/v5/order/cancel-all") { request, _ in
+            _ = count("/v5/order/cancel-all")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            return json(envelope(0, "OK", #"{"list":[{"orderId":"o-1","orderLinkId":"link-1"}],"success":"0"}"#))
+        }
         router.get("/v5/order/history") { request, _ in
             let n = count("/v5/order/history")
             if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
@@ -346,6 +352,20 @@ final class HitCounter: Sendable {
         _ = try await rest.send(BybitRequest(post: "/v5/test/low-budget", body: body, operation: .cancel), as: BybitOrderIDResult.self)
         #expect(ContinuousClock.now - start < .seconds(2))
         #expect(server.hits("/v5/test/low-budget") == 2)
+    }
+
+    /// retCode 0 with `success:"0"` on a cancel-all is not a clear book: the outcome is unknown (row 16).
+    @Test func aCancelAllThatSaysItFailedIsNotASuccess() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        do {
+            _ = try await client(server).send(BybitRequest(post: "/v5/order/cancel-all", body: #"{"category":"linear","settleCoin":"USDT","orderFilter":"Order"}"#,
+                                                           operation: .cancelAll), as: BybitCancelAllResult.self)
+            Issue.record("a failed cancel-all read as success")
+        } catch {
+            guard case let .cancelAllNotConfirmed(n) = error else { Issue.record("\(error)"); return }
+            #expect(n == 1 && error.outcome == .unknown)
+        }
     }
 
     /// A 10016 on a read-only query is a transient server failure: asked again, it succeeds (row 6).
