@@ -55,15 +55,18 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         case unknown
     }
 
-    /// For a read-only call every failure changed nothing; for a state-changing one see ``Outcome``.
+    /// What a state-changing call did (a read-only call changes nothing whatever its error says).
     public var outcome: Outcome {
         switch self {
         case .missingCredentials, .missingOrderLinkId, .ipBanned, .stale: return .notApplied
         case let .transport(_, unknown): return unknown ? .unknown : .notApplied
         case .cancelAllNotConfirmed: return .unknown
-        case let .rest(.http(status, _, _)): return [401, 403, 429].contains(status) ? .notApplied : .unknown
+        case let .rest(.http(status, _, _)): return [400, 401, 403, 404, 429].contains(status) ? .notApplied : .unknown
         case .rest(.decode): return .unknown
         case let .rest(.api(e)):
+            // 110072 (our orderLinkId is taken: the first order may be live) and "already gone" on cancel or amend
+            // (it may have filled) leave the order's state to be queried: never read them as a plain refusal.
+            if e.meaning.requiresOrderQuery { return .unknown }
             let code = e.retCode.rawValue
             if (10_001...10_007).contains(code) || code == 10_010 || code == 10_018 || (110_000...119_999).contains(code) {
                 return .notApplied
@@ -160,9 +163,13 @@ public actor BybitRESTClient {
         var transportFailures = 0
         var rateLimitRetries = 0
         var resynced = !allowTimeResync
+        // Taking risk off (cancels, reduce-only closes, trading stops) never waits for our own reserve.
+        let reducesRisk = request.operation == .cancel || request.operation == .cancelAll || request.path == "/v5/position/trading-stop"
+            || (request.operation == .create && request.body.contains("\"reduceOnly\":true"))
         while true {
             try checkBan()
-            if request.operation != .cancel && request.operation != .cancelAll {
+            if placesOrder, !reducesRisk, let notAfter, clock.now() >= notAfter { throw .stale("the order's deadline passed before it was sent") }
+            if !reducesRisk {
                 if placesOrder, let notAfter, let wait = budgetWaitMilliseconds(request.path),
                    clock.now().nanoseconds + wait * 1_000_000 > notAfter.nanoseconds {
                     throw .stale("the rate-limit wait (\(wait) ms) would pass the order's deadline")
@@ -182,6 +189,10 @@ public actor BybitRESTClient {
             if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = (limit, clock.now()) }
             if answer.status == 429, rateLimitRetries < maxRateLimitRetries {
                 // Bybit's system-level protection: back off one window and try again (the request was refused).
+                if placesOrder, !reducesRisk, let notAfter,
+                   clock.now().nanoseconds + Self.windowMilliseconds * 1_000_000 > notAfter.nanoseconds {
+                    throw .stale("HTTP 429: the back-off would pass the order's deadline")
+                }
                 rateLimitRetries += 1
                 rateLimitWaits += 1
                 try? await timer.sleep(for: .milliseconds(Self.windowMilliseconds))
@@ -210,7 +221,7 @@ public actor BybitRESTClient {
                     case .rateLimited where rateLimitRetries < maxRateLimitRetries:
                         let resetMs = apiError.rateLimitResetTime?.milliseconds
                             ?? (clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds + 1_000)
-                        if placesOrder, let notAfter, (resetMs - serverOffsetMilliseconds) * 1_000_000 > notAfter.nanoseconds {
+                        if placesOrder, !reducesRisk, let notAfter, (resetMs - serverOffsetMilliseconds) * 1_000_000 > notAfter.nanoseconds {
                             throw .stale("Bybit's rate limit resets after the order's deadline")
                         }
                         rateLimitRetries += 1
@@ -220,8 +231,13 @@ public actor BybitRESTClient {
                         continue
                     case .timestampOutOfWindow where !resynced:
                         resynced = true
+                        if placesOrder {
+                            // Never re-stamped: the refusal goes back now, and the offset is re-measured behind it
+                            // for the next decision.
+                            Task { _ = try? await self.synchronizeTime() }
+                            break
+                        }
                         _ = try? await synchronizeTime()
-                        if placesOrder { break }     // never re-stamped: the refusal goes back, the next decision is fresh
                         continue
                     default:
                         break

@@ -11,11 +11,12 @@ public struct PrivateStreamConfiguration: Sendable {
     /// `wss://stream.bybit.com/v5/private` (or testnet, demo, our simulator).
     public var url: String
     /// The linear forms: Bybit's all-in-one `order`, `execution` and `position` also carry the account's spot,
-    /// option and inverse rows (which are dropped at decode all the same). `wallet` has no per-category form.
+    /// option and inverse rows (which are dropped after decoding all the same, with USDC-settled linear contracts).
+    /// `wallet` has no per-category form.
     public var topics: [String] = ["order.linear", "execution.linear", "position.linear", "wallet"]
-    /// Topics the stream can do without (`dcp.future` on an account without DCP, `execution.fast.linear` on demo):
-    /// each is asked for in its own request after `topics`, and a refusal is reported
-    /// (``PrivateStreamEvent/optionalTopicRefused(topic:message:at:)``) instead of taking the stream down.
+    /// Topics the stream can do without (`dcp.future` on an account without DCP): each is asked for in its own request
+    /// once the stream is trusted, and a refusal is reported (``PrivateStreamEvent/optionalTopicRefused(topic:message:at:)``)
+    /// instead of taking the stream down. (`execution.fast` is not one: its rows would arrive twice with the full ones.)
     public var optionalTopics: [String] = []
     public var pingInterval: Duration = .seconds(20)
     public var pongTimeout: Duration = .seconds(10)
@@ -202,7 +203,7 @@ public final class PrivateStreamClient: Sendable {
                             if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
-                        // Only USDT linear rows: another product's row on a shared symbol name is not ours to book.
+                        // Only USDT-settled linear rows: another product's row on a shared symbol name is not ours.
                         guard let message = Self.linearOnly(message) else { return }
                         // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
                         gate.state.withLock { g in
@@ -262,17 +263,6 @@ public final class PrivateStreamClient: Sendable {
         try await outbound.write(.text(BybitStreamRequest.subscribe(configuration.topics, requestID: "private-sub")))
         guard let ack = await replies.next(timeout: configuration.replyTimeout, timer: timer) else { return .noReply("subscribe") }
         guard ack.success == true else { return .subscriptionFailed(topics: configuration.topics, message: ack.retMessage) }
-        // Optional topics one by one: a refused one degrades the stream, never ends it.
-        for (k, topic) in configuration.optionalTopics.enumerated() {
-            try await outbound.write(.text(BybitStreamRequest.subscribe([topic], requestID: "private-opt-\(k)")))
-            let answer = await replies.next(timeout: configuration.replyTimeout, timer: timer)
-            if answer?.success != true {
-                let why = answer?.retMessage ?? "no answer"
-                logger.warning("ALERT: optional private topic refused; going on without it", metadata: ["topic": "\(topic)", "reason": "\(why)"])
-                emit(.optionalTopicRefused(topic: topic, message: why, at: clock.now()))
-            }
-        }
-
         let persisted: ExecutionCursor?
         do {
             persisted = try cursor.load()
@@ -321,22 +311,41 @@ public final class PrivateStreamClient: Sendable {
             }
             g.held = []
         }
+        // Optional topics one by one, after trust (they never delay the gap or the backfill), each ack matched on
+        // its req_id: a refused one degrades the stream, never ends it.
+        for (k, topic) in configuration.optionalTopics.enumerated() {
+            let id = "private-opt-\(k)"
+            try await outbound.write(.text(BybitStreamRequest.subscribe([topic], requestID: id)))
+            var answer: BybitControlFrame?
+            let deadline = timer.instant() + configuration.replyTimeout
+            while answer == nil, timer.instant() < deadline,
+                  let reply = await replies.next(timeout: deadline - timer.instant(), timer: timer) {
+                // A late ack of an earlier request is not this one's (a server that echoes no req_id answers in order).
+                if reply.kind == .subscribe, reply.requestID == id || reply.requestID.isEmpty { answer = reply }
+            }
+            if answer?.success != true {
+                let why = answer?.retMessage ?? "no answer"
+                logger.warning("ALERT: optional private topic refused; going on without it", metadata: ["topic": "\(topic)", "reason": "\(why)"])
+                emit(.optionalTopicRefused(topic: topic, message: why, at: clock.now()))
+            }
+        }
         return overflowed.withLock { $0 } ? .consumerTooSlow : nil
     }
 
-    /// The message without rows of another category (spot, option, inverse); nil when nothing is left. A row that
-    /// names no category comes from a per-category topic and is kept.
+    /// The message without rows of another product: another category (spot, option, inverse), or a USDC-settled
+    /// linear contract (Bybit's USDT perpetuals are the symbols ending in `USDT`, the only ones the backfill reads);
+    /// nil when nothing is left. A row that names no category comes from a per-category topic and is kept.
     static func linearOnly(_ message: BybitPrivateMessage) -> BybitPrivateMessage? {
-        func ours(_ category: String) -> Bool { category.isEmpty || category == "linear" }
+        func ours(_ category: String, _ symbol: String) -> Bool { (category.isEmpty || category == "linear") && symbol.hasSuffix("USDT") }
         switch message {
         case let .executions(list, e):
-            let kept = list.filter { ours($0.category) }
+            let kept = list.filter { ours($0.category, $0.symbol) }
             return kept.isEmpty ? nil : .executions(kept, e)
         case let .orders(list, e):
-            let kept = list.filter { ours($0.category) }
+            let kept = list.filter { ours($0.category, $0.symbol) }
             return kept.isEmpty ? nil : .orders(kept, e)
         case let .positions(list, e):
-            let kept = list.filter { ours($0.category) }
+            let kept = list.filter { ours($0.category, $0.symbol) }
             return kept.isEmpty ? nil : .positions(kept, e)
         default:
             return message

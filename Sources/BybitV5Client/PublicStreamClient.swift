@@ -126,6 +126,9 @@ public final class PublicStreamClient: Sendable {
     let state = Mutex(ConnectionState())
     /// Events dropped since the last delivered gap notice.
     let dropped = Mutex(0)
+    /// A refused topic is asked for again this many times per connection.
+    static let maxSubscribeRetries = 6
+
     /// True while books and tickers are being resynced after a gap notice.
     let resyncing = Mutex(false)
 
@@ -297,7 +300,7 @@ public final class PublicStreamClient: Sendable {
             state.withLock { $0.lastPong = seen }
             return false
         case .subscribe:
-            let topics: [String]? = state.withLock { s in
+            let outcome: (accepted: [String], refused: [String])? = state.withLock { s in
                 // Acks are matched on `req_id`; only a server that echoes none acknowledges the oldest request.
                 var key = control.requestID
                 if s.pendingSubscriptions[key] == nil {
@@ -306,30 +309,37 @@ public final class PublicStreamClient: Sendable {
                 }
                 s.pendingSince[key] = nil
                 let topics = s.pendingSubscriptions.removeValue(forKey: key) ?? []
+                var accepted: [String] = [], refused: [String] = []
                 for t in topics {
-                    if control.success == true {
+                    // "already subscribed,topic:T" (a retry of a topic Bybit did take) means T is subscribed.
+                    if control.success == true || (control.retMessage.contains("already subscribed") && control.retMessage.hasSuffix("topic:\(t)")) {
                         s.subscribed.insert(t)
                         s.refused[t] = nil
                         if s.lastSeen[t] == nil { s.lastSeen[t] = seen }
+                        accepted.append(t)
                     } else {
                         // Asked for again after 2, 4, 8 … liveness intervals (at most a minute): a refused book
-                        // would otherwise stay dead on a healthy connection.
+                        // would otherwise stay dead on a healthy connection. After `maxSubscribeRetries` the topic is
+                        // given up on this connection (a bad name would only be refused again).
                         let attempts = (s.refused[t]?.attempts ?? 0) + 1
                         let wait = min(configuration.livenessCheckInterval * (1 << min(attempts, 16)), .seconds(60))
-                        s.refused[t] = (attempts, seen + wait)
+                        s.refused[t] = attempts > Self.maxSubscribeRetries ? (attempts, ClockInstant(nanoseconds: .max)) : (attempts, seen + wait)
+                        refused.append(t)
                     }
                 }
-                return topics
+                return (accepted, refused)
             }
-            guard let topics else {
+            guard let outcome else {
                 logger.warning("subscribe ack for no request of ours ignored", metadata: ["req_id": "\(control.requestID)"])
                 return false
             }
-            if control.success == true {
-                return emit(.subscribed(topics: topics, at: receivedAt))
+            var noticed = false
+            if !outcome.accepted.isEmpty { noticed = emit(.subscribed(topics: outcome.accepted, at: receivedAt)) }
+            if !outcome.refused.isEmpty {
+                logger.error("subscription refused", metadata: ["topics": "\(outcome.refused)", "ret_msg": "\(control.retMessage)"])
+                noticed = emit(.subscriptionFailed(topics: outcome.refused, message: control.retMessage, at: receivedAt)) || noticed
             }
-            logger.error("subscription refused", metadata: ["topics": "\(topics)", "ret_msg": "\(control.retMessage)"])
-            return emit(.subscriptionFailed(topics: topics, message: control.retMessage, at: receivedAt))
+            return noticed
         case .unsubscribe, .auth, .other:
             return emit(.frame(bytes, at: receivedAt))
         }

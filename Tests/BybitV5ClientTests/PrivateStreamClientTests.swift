@@ -218,12 +218,17 @@ final class FakePrivateBybit: Sendable {
         let spot = FakePrivateBybit.execution("S1", time: FakePrivateBybit.base + 350).replacingOccurrences(of: #""category":"linear""#, with: #""category":"spot""#)
         let perp = FakePrivateBybit.execution("E4", time: FakePrivateBybit.base + 360)
         let option = FakePrivateBybit.order.replacingOccurrences(of: #"{"orderId":"o-2""#, with: #"{"category":"option","orderId":"o-9""#)
-        server.extraLive.withLock { $0 = [#"{"id":"x2","topic":"execution","creationTime":1746270400350,"data":[\#(spot),\#(perp)]}"#,
-                                          #"{"id":"o2","topic":"order","creationTime":1746270400351,"data":[\#(option)]}"#] }
+        let usdcPerp = FakePrivateBybit.execution("U1", time: FakePrivateBybit.base + 355).replacingOccurrences(of: "BTCUSDT", with: "BTCPERP")
+        let sentinel = FakePrivateBybit.execution("E5", time: FakePrivateBybit.base + 370)
+        server.extraLive.withLock { $0 = [#"{"id":"x2","topic":"execution","creationTime":1746270400350,"data":[\#(spot),\#(usdcPerp),\#(perp)]}"#,
+                                          #"{"id":"o2","topic":"order","creationTime":1746270400351,"data":[\#(option)]}"#,
+                                          #"{"id":"x3","topic":"execution","creationTime":1746270400370,"data":[\#(sentinel)]}"#] }
         let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
         defer { session.stop() }
-        #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E4" } })
-        #expect(!session.log.executions.contains { $0.execId == "S1" })
+        // E5 comes after every foreign row: once it is logged, they would have been too.
+        #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E5" } })
+        #expect(session.log.executions.contains { $0.execId == "E4" })
+        #expect(!session.log.executions.contains { $0.execId == "S1" || $0.execId == "U1" })
         #expect(!session.log.orders.contains { $0.orderId == "o-9" })
     }
 
@@ -237,7 +242,10 @@ final class FakePrivateBybit: Sendable {
         }
         defer { session.stop() }
         #expect(await session.log.wait { _ in session.log.isTrusted })
-        #expect(Array(session.log.names.prefix(4)) == ["connected", "authenticated", "optionalTopicRefused", "gap"])
+        #expect(await session.log.wait { _ in session.log.names.contains("optionalTopicRefused") })
+        // Asked for after trust: the gap and the backfill never wait for an optional topic.
+        let names = session.log.names
+        #expect(Array(names.prefix(5)) == ["connected", "authenticated", "gap", "backfill", "trusted"])
         #expect(server.connections == 1)
         let refused = session.log.events.withLock { $0.compactMap { e -> String? in
             if case let .optionalTopicRefused(topic, message, _) = e { "\(topic): \(message)" } else { nil } } }

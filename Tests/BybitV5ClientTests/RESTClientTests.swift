@@ -56,6 +56,7 @@ struct FakeBybitREST {
             _ = count("/v5/order/create")
             let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
             if let error = verify(request, payload: body) { return json(error) }
+            if body.contains(#""orderLinkId":"dup-1""#) { return json(envelope(110072, "OrderLinkedID is duplicate")) }
             return json(envelope(0, "OK", #"{"orderId":"o-1","orderLinkId":"link-1"}"#))
         }
         router.post("/v5/order/cancel") { request, _ in
@@ -187,9 +188,9 @@ final class HitCounter: Sendable {
         } catch {
             #expect(error.meaning == .timestampOutOfWindow && error.outcome == .notApplied, "\(error)")
         }
-        let offset = await rest.serverOffsetMilliseconds
-        #expect(abs(offset - 20_000) < 1_000)
         #expect(server.hits("/v5/order/create") == 1)
+        // The offset is re-measured behind the refusal.
+        #expect(await eventually { abs(await rest.serverOffsetMilliseconds - 20_000) < 1_000 })
         // The next decision goes out with the fresh offset.
         let response = try await rest.send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
                                            as: BybitOrderIDResult.self)
@@ -314,18 +315,23 @@ final class HitCounter: Sendable {
         }
     }
 
-    /// What Bybit refused is refused: a cancel of a gone order did nothing, and neither did a bad signature.
-    @Test func refusalsAreNotApplied() async throws {
+    /// A bad signature changed nothing. A duplicate orderLinkId (the first order may be live) and a cancel of a gone
+    /// order (it may have filled) leave the order to be queried: unknown, never a plain refusal.
+    @Test func refusalsAndOrdersToQuery() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        do {
-            _ = try await client(server).send(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
-                                                           operation: .cancel), as: BybitOrderIDResult.self)
-        } catch { #expect(error.outcome == .notApplied, "\(error)") }
-        do {
-            _ = try await client(server, secret: "wrong").send(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create),
-                                                               as: BybitOrderIDResult.self)
-        } catch { #expect(error.outcome == .notApplied, "\(error)") }
+        func outcome(_ request: BybitRequest, secret: String = FakeBybitREST.secret) async -> BybitClientError.Outcome? {
+            do {
+                _ = try await client(server, secret: secret).send(request, as: BybitOrderIDResult.self)
+                Issue.record("\(request.path) succeeded")
+                return nil
+            } catch { return error.outcome }
+        }
+        #expect(await outcome(BybitRequest(post: "/v5/order/create", body: Self.createBody, operation: .create), secret: "wrong") == .notApplied)
+        let duplicate = Self.createBody.replacingOccurrences(of: "link-1", with: "dup-1")
+        #expect(await outcome(BybitRequest(post: "/v5/order/create", body: duplicate, operation: .create)) == .unknown)
+        #expect(await outcome(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
+                                           operation: .cancel)) == .unknown)
     }
 
     /// A create decided now must not leave after its deadline: when the budget wait would pass it, the client refuses
