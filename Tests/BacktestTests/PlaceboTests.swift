@@ -50,7 +50,7 @@ func perSeed<T: Sendable>(_ seeds: Range<UInt64>, _ body: @Sendable (UInt64) thr
     return try seeds.map { seed in try results.withLock { $0[seed]! }.get() }
 }
 
-/// Minutes of both cores: `scripts/test-all` runs this suite alone, after the others.
+/// Minutes of both cores: `scripts/test-all` runs this suite (with PlaceboTests and ReportTests) after the others.
 @Suite struct PlaceboPowerTests {
     /// The power check: a cascade effect of fees + 2 bps per episode (a 9.5 bps settle) is detected (all
     /// three placebos beaten, interval above zero) in ≥ 80% of 50 seeded markets, and markets where the cascade

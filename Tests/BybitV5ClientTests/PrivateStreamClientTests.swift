@@ -163,6 +163,8 @@ final class FakePrivateBybit: Sendable {
         #expect(await log.wait { $0.contains { if case .message = $0 { true } else { false } } })
         #expect(Array(log.names.prefix(6)) == ["connected", "authenticated", "gap", "backfill", "trusted", "message"])
         let events = log.events.withLock { $0 }
+        // Guarded: a wait that timed out (a loaded machine) is a failure, never an out-of-range crash of the run.
+        guard events.count >= 6 else { Issue.record("only \(events.count) events"); return }
         guard case let .backfill(executions, orders, positions, _) = events[3] else { Issue.record("no backfill"); return }
         #expect(executions.map(\.execId) == ["E1", "E2"])   // oldest first
         #expect(orders.map(\.orderLinkId) == ["link-2"] && positions.count == 1)
