@@ -87,7 +87,8 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
 ///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe). A create or amend
 ///   given `notAfter` is refused (``BybitClientError/stale(_:)``) rather than sent after it; cancels never wait for
 ///   the headroom (taking risk off the book is never held back by our own reserve).
-/// - HTTP 403 (IP ban) blocks every call for `banDuration` and logs an alert.
+/// - HTTP 403 (IP ban) blocks every call for `banDuration` and logs an alert, except cancels, reduce-only closes
+///   and trading stops, which still go out.
 /// - A transport failure of a state-changing request is reported as outcome unknown and **never retried**;
 ///   read-only requests are retried with backoff.
 public actor BybitRESTClient {
@@ -167,7 +168,9 @@ public actor BybitRESTClient {
         let reducesRisk = request.operation == .cancel || request.operation == .cancelAll || request.path == "/v5/position/trading-stop"
             || (request.operation == .create && request.body.contains("\"reduceOnly\":true"))
         while true {
-            try checkBan()
+            // A ban refuses locally everything but taking risk off: a cancel still goes out (Bybit may refuse it;
+            // holding it back for ten minutes would leave the orders on the book).
+            if !reducesRisk { try checkBan() }
             if placesOrder, !reducesRisk, let notAfter, clock.now() >= notAfter { throw .stale("the order's deadline passed before it was sent") }
             if !reducesRisk {
                 if placesOrder, let notAfter, let wait = budgetWaitMilliseconds(request.path),

@@ -270,6 +270,16 @@ final class HitCounter: Sendable {
             guard case .ipBanned = error else { Issue.record("\(error)"); return }
         }
         #expect(server.hits("/v5/order/create") == 0)
+        // Taking risk off is never refused locally (client review row 14): the cancel still goes to Bybit, which
+        // answers it (here: the order is already gone).
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
+                                                 operation: .cancel), as: BybitOrderIDResult.self)
+            Issue.record("the fake answers every cancel with 110001")
+        } catch {
+            #expect(error.meaning == .orderAlreadyGone, "\(error)")
+        }
+        #expect(server.hits("/v5/order/cancel") == 1)
     }
 
     @Test func createWithoutOrderLinkIdIsRefusedBeforeSending() async throws {
