@@ -51,7 +51,7 @@ public enum BacktestOutput {
             out += "\(time(f.time)),\(f.symbol),\(f.ladder.map(String.init) ?? ""),\(f.episode ?? ""),\(f.role),\(f.side),\(price(f.price)),"
             out += "\(qty(f.qty)),\(f.liquidity == .maker ? "maker" : "taker"),\(f.fee),\(f.closedPnl)"
             let marks = f.markouts.isEmpty ? Array(repeating: nil, count: BacktestRunner.markoutSeconds.count) : f.markouts
-            out += marks.map { $0.map { "," + FixedDecimal.format($0, digits: 2, minimumFractionDigits: 2) } ?? "," }.joined() + "\n"
+            out += marks.map { $0.map { "," + BacktestReport.bps($0) } ?? "," }.joined() + "\n"
         }
         return out
     }

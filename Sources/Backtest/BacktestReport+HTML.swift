@@ -51,7 +51,7 @@ extension BacktestReport {
         let rows: [(String, String)] = [
             ("data", "\(Self.time(result.firstTime?.milliseconds)) → \(Self.time(result.lastTime?.milliseconds)) (\(s.days) UTC days)"),
             ("episodes detected", "\(result.episodesDetected)"), ("trades (ladders with a fill)", "\(s.trades)"),
-            ("win rate", "\(Self.ratio(s.wins, s.trades)) (\(s.wins) of \(s.trades))"), ("profit factor", profitFactor),
+            ("win rate", "\(Self.ratio(s.wins, s.trades)) (\(s.wins) of \(s.trades))"), ("profit factor", Self.profitFactor(s)),
             ("expectancy per trade", "\(s.expectancy) USDT (n = \(s.trades))"),
             ("SQN (n capped at 100)", ratioNote(s.sqn, s, needsDays: false)),
             ("Sharpe (daily, annualised)", ratioNote(s.sharpe, s, needsDays: true)),

@@ -235,8 +235,8 @@ public struct BacktestReport: Sendable {
         return "undefined: no variance"
     }
 
-    var profitFactor: String {
-        let s = summary
+    /// Gross wins over gross losses (from the summary already computed: it is not derived twice).
+    static func profitFactor(_ s: Summary) -> String {
         if s.grossLoss.units == 0 { return s.grossWin.units == 0 ? "n/a" : "no losing trade" }
         return FixedDecimal.format(Int64(s.grossWin.units * 100 / s.grossLoss.units), digits: 2, minimumFractionDigits: 2)
     }
@@ -281,7 +281,7 @@ public struct BacktestReport: Sendable {
         }
         lines.append("\"summary\":{\"from\":\(Self.quote(Self.time(result.firstTime?.milliseconds))),\"to\":\(Self.quote(Self.time(result.lastTime?.milliseconds))),"
             + "\"days\":\(s.days),\"episodes\":\(result.episodesDetected),\"trades\":\(s.trades),\"wins\":\(s.wins),\"losses\":\(s.losses),"
-            + "\"winRate\":\(Self.quote(Self.ratio(s.wins, s.trades))),\"profitFactor\":\(Self.quote(profitFactor)),"
+            + "\"winRate\":\(Self.quote(Self.ratio(s.wins, s.trades))),\"profitFactor\":\(Self.quote(Self.profitFactor(s))),"
             + "\"expectancyUsdt\":\(Self.quote("\(s.expectancy)")),\"sqn\":\(Self.quote(ratioNote(s.sqn, s, needsDays: false))),"
             + "\"sharpe\":\(Self.quote(ratioNote(s.sharpe, s, needsDays: true))),\"sortino\":\(Self.quote(ratioNote(s.sortino, s, needsDays: true))),"
             + "\"equityAtEndUsdt\":\(result.finalEquity.map { Self.quote("\($0)") } ?? "null"),\"openAtEnd\":\(result.enginePositions.count),"

@@ -258,7 +258,7 @@ public actor BybitRESTClient {
     static func isTransientServerFailure(_ error: BybitRESTError) -> Bool {
         switch error {
         case let .http(status, _, _): status >= 500
-        case let .api(e): e.retCode.rawValue == 10_000 || e.retCode.rawValue == 10_016
+        case let .api(e): e.meaning == .serverError      // 10000/10016 on a read-only call
         case .decode: false
         }
     }
@@ -272,21 +272,23 @@ public actor BybitRESTClient {
         bannedUntil = nil
     }
 
-    /// How long ``waitForBudget(_:)`` would wait (ms), nil when it would not.
-    private func budgetWaitMilliseconds(_ path: String) -> Int64? {
+    /// When the endpoint's window ends (server ms), when its remaining budget is at or below `headroom`; nil when no
+    /// wait is due. Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to
+    /// end one second after the response that reported the low budget.
+    private func budgetReset(_ path: String) -> Int64? {
         guard let (limit, seenAt) = limits[path], let remaining = limit.remaining, remaining <= headroom else { return nil }
         let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
-        let resetMs = max(limit.resetTime?.milliseconds ?? 0, windowEnd)
-        return max(0, min(resetMs - serverOffsetMilliseconds - clock.now().nanoseconds / 1_000_000, 60_000))
+        return max(limit.resetTime?.milliseconds ?? 0, windowEnd)
+    }
+
+    /// How long ``waitForBudget(_:)`` would wait (ms), nil when it would not (capped as the sleep is).
+    private func budgetWaitMilliseconds(_ path: String) -> Int64? {
+        budgetReset(path).map { max(0, min($0 - serverOffsetMilliseconds - clock.now().nanoseconds / 1_000_000, 60_000)) }
     }
 
     /// Waits for the endpoint's window to end when its remaining budget is at or below `headroom`.
-    /// Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to end
-    /// one second after the response that reported the low budget.
     private func waitForBudget(_ path: String) async {
-        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining, remaining <= headroom else { return }
-        let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
-        let resetMs = max(limit.resetTime?.milliseconds ?? 0, windowEnd)
+        guard let resetMs = budgetReset(path) else { return }
         rateLimitWaits += 1
         await sleepUntilServerTime(resetMs)
         limits[path] = nil

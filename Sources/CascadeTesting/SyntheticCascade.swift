@@ -51,7 +51,7 @@ public struct SyntheticCascade: Sendable {
             out.append((ns, json))
         }
         let s = Self.start
-        emit(s, #"{"topic":"_cascade.instruments","ts":\#(s),"data":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","settleCoin":"USDT","priceScale":"1","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"0.1","maxPrice":"1999999.8","tickSize":"0.1"},"lotSizeFilter":{"maxOrderQty":"500.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"100.000","minNotionalValue":"5"},"fundingInterval":480}]}}"#)
+        emit(s, Self.instrumentsFrame(at: s))
         // Book: near levels fixed, far levels sized by the seed.
         var bids: [(String, String)] = [("59999.9", "2.000"), ("59990.0", "2.000")]
         var asks: [(String, String)] = [("60000.1", "2.000"), ("60010.0", "2.000")]
@@ -124,6 +124,11 @@ public struct SyntheticCascade: Sendable {
         try writer.close()
         // The manifest names the generator: reports mark the data synthetic.
         try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascade(seed: \(seed), latencyJitterMilliseconds: \(latencyJitterMilliseconds))").write(forDataFile: path)
+    }
+
+    /// The BTCUSDT-like trading rules both synthetic markets carry, as a `_cascade.instruments` frame at `ts`.
+    static func instrumentsFrame(at s: Int64) -> String {
+        #"{"topic":"_cascade.instruments","ts":\#(s),"data":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","settleCoin":"USDT","priceScale":"1","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"0.1","maxPrice":"1999999.8","tickSize":"0.1"},"lotSizeFilter":{"maxOrderQty":"500.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"100.000","minNotionalValue":"5"},"fundingInterval":480}]}}"#
     }
 
     /// Tenths of a dollar as price text ("59950.0").

@@ -48,7 +48,7 @@ public struct SyntheticCascadeMarket: Sendable {
         var u: UInt64 = 1
         func emit(_ ts: Int64, _ json: String) { out.append((ts * 1_000_000 + 20_000_000, json)) }
         let s = Self.start
-        emit(s, #"{"topic":"_cascade.instruments","ts":\#(s),"data":{"category":"linear","list":[{"symbol":"BTCUSDT","contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT","settleCoin":"USDT","priceScale":"1","leverageFilter":{"minLeverage":"1","maxLeverage":"100.00","leverageStep":"0.01"},"priceFilter":{"minPrice":"0.1","maxPrice":"1999999.8","tickSize":"0.1"},"lotSizeFilter":{"maxOrderQty":"500.000","minOrderQty":"0.001","qtyStep":"0.001","maxMktOrderQty":"100.000","minNotionalValue":"5"},"fundingInterval":480}]}}"#)
+        emit(s, SyntheticCascade.instrumentsFrame(at: s))
         // The book in tenths: best bid, best ask, 25 levels a side 10 tenths apart behind the touch.
         var bids: [Int64: String] = [:]
         var asks: [Int64: String] = [:]
@@ -60,7 +60,7 @@ public struct SyntheticCascadeMarket: Sendable {
             }
             return (b, a)
         }
-        func text(_ tenths: Int64) -> String { "\(tenths / 10).\(tenths % 10)" }
+        let text = SyntheticCascade.text
         func side(_ old: [Int64: String], _ new: [Int64: String]) -> String {
             var entries: [(Int64, String)] = []
             for (price, _) in old where new[price] == nil { entries.append((price, "0")) }
