@@ -57,9 +57,25 @@ struct Counts: CustomStringConvertible {
     }
 }
 
+/// A book message's or trade batch's exchange time (ms); nil for other events.
+func eventTime(_ event: MarketEvent) -> Int64? {
+    switch event {
+    case let .book(u): u.exchangeTime.milliseconds
+    case let .trades(list): list.last?.tradeTime.milliseconds ?? 0
+    default: nil
+    }
+}
+
+/// What the diagnosis watches of the loop (nil in the timed runs).
+final class QuoteObserver {
+    var touches: [(t: Int64, bid: Int64, ask: Int64)] = []
+    var orders: [VenueOrderID: (side: Side, price: Int64, decided: Int64, seen: String)] = [:]
+    var expired: [(side: Side, price: Int64, decided: Int64, seen: String)] = []
+}
+
 /// The quoting loop on one venue; `next` yields the market events in order.
 @inline(never)
-func quote(tick: Int64, _ next: () -> MarketEvent?) -> Counts {
+func quote(tick: Int64, observer: QuoteObserver? = nil, _ next: () -> MarketEvent?) -> Counts {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var settings = VenueSettings()
     settings.matchingDepths = [instrument.id: 200]
@@ -77,7 +93,9 @@ func quote(tick: Int64, _ next: () -> MarketEvent?) -> Counts {
             case let .cancelled(c):
                 working.removeAll { $0 == c.venueID }
                 switch c.cancellation.reason {
-                case .postOnlyWouldTakeLiquidity: counts.postOnlyExpired += 1
+                case .postOnlyWouldTakeLiquidity:
+                    counts.postOnlyExpired += 1
+                    if let observer, let o = observer.orders[c.venueID] { observer.expired.append(o) }
                 case .byClient: counts.cancelled += 1
                 default: counts.other += 1
                 }
@@ -87,12 +105,7 @@ func quote(tick: Int64, _ next: () -> MarketEvent?) -> Counts {
         }
     }
     while let event = next() {
-        let t: Int64
-        switch event {
-        case let .book(u): t = u.exchangeTime.milliseconds
-        case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
-        default: continue
-        }
+        guard let t = eventTime(event) else { continue }
         // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
         // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
         // one update old).
@@ -111,19 +124,23 @@ func quote(tick: Int64, _ next: () -> MarketEvent?) -> Counts {
                 if case let .success(receipt) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q),
                                                                            action: .submit(nil, spec))), let id = receipt.venueID {
                     working.append(id)
+                    observer?.orders[id] = (side, price, q, "\(bid.price.units / tick)/\(ask.price.units / tick) after \(observer!.touches.count) events")
                 }
                 counts.submitted += 1
             }
         }
         handle(exchange.on(event, instrument: instrument))
         counts.events += 1
+        if let observer, let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
+            observer.touches.append((t, bid.price.units, ask.price.units))
+        }
     }
     return counts
 }
 
-func fromEvents(_ capture: Capture) -> Counts {
+func fromEvents(_ capture: Capture, observer: QuoteObserver? = nil) -> Counts {
     var i = 0
-    return quote(tick: capture.tick) {
+    return quote(tick: capture.tick, observer: observer) {
         defer { i += 1 }
         return i < capture.events.count ? capture.events[i] : nil
     }
@@ -150,64 +167,12 @@ func fromFrames(_ capture: Capture) -> Counts {
 /// Why post-only orders expire: for each one, the touch when it was decided and the touch it met on arrival (the
 /// book after the last event at or before decision + 10 ms). Printed once, beside the counts.
 func diagnosePostOnly(_ capture: Capture) -> String {
-    let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
-    var settings = VenueSettings()
-    settings.matchingDepths = [instrument.id: 200]
-    settings.entryLatency = .constant(milliseconds: 10)
-    var exchange = SimulatedExchange(deposit: USDT(units: Int64(1_000_000) * 100_000_000), settings: settings)
-    var touches: [(t: Int64, bid: Int64, ask: Int64)] = []
-    var orders: [VenueOrderID: (side: Side, price: Int64, decided: Int64, seen: String)] = [:]
-    var expired: [(side: Side, price: Int64, decided: Int64, seen: String)] = []
-    var working: [VenueOrderID] = []
-    var nextQuote: Int64?
-    let tick = capture.tick
-    func handle(_ reports: [ExecutionReport]) {
-        for report in reports {
-            if case let .cancelled(c) = report.event {
-                working.removeAll { $0 == c.venueID }
-                if c.cancellation.reason == .postOnlyWouldTakeLiquidity, let o = orders[c.venueID] { expired.append(o) }
-            }
-            if case let .filled(f) = report.event, f.leavesQty?.units == 0 { working.removeAll { $0 == f.venueID } }
-        }
-    }
-    for event in capture.events {
-        let t: Int64
-        switch event {
-        case let .book(u): t = u.exchangeTime.milliseconds
-        case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
-        default: continue
-        }
-        // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
-        // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
-        // one update old).
-        if nextQuote == nil { nextQuote = t + 100 }
-        while let q = nextQuote, q < t {
-            handle(exchange.advance(to: ExchangeTime(milliseconds: q), settlingFunding: false))
-            nextQuote = q + 100
-            guard let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk else { continue }
-            for id in working { _ = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q), action: .cancel(.venue(id)))) }
-            for (side, price) in [(Side.buy, bid.price.units - 5 * tick), (.sell, ask.price.units + 5 * tick)] {
-                let spec = OrderSpec.limit(side, price: Price(units: price), qty: Quantity(units: 1_000), timeInForce: .postOnly)
-                if case let .success(r) = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q), action: .submit(nil, spec))),
-                   let id = r.venueID {
-                    working.append(id)
-                    orders[id] = (side, price, q, "\(bid.price.units / tick)/\(ask.price.units / tick) after \(touches.count) events")
-                }
-            }
-        }
-        handle(exchange.on(event, instrument: instrument))
-        if let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk {
-            touches.append((t, bid.price.units, ask.price.units))
-        }
-    }
+    let observer = QuoteObserver()
+    _ = fromEvents(capture, observer: observer)
+    let (touches, expired, tick) = (observer.touches, observer.expired, capture.tick)
     var maxSeen: Int64 = .min, inversions = 0, bookInversions = 0, worstLagMs: Int64 = 0
     for event in capture.events {
-        let t: Int64
-        switch event {
-        case let .book(u): t = u.exchangeTime.milliseconds
-        case let .trades(list): t = list.last?.tradeTime.milliseconds ?? 0
-        default: continue
-        }
+        guard let t = eventTime(event) else { continue }
         if t < maxSeen {
             inversions += 1
             if case .book = event { bookInversions += 1 }
@@ -239,7 +204,9 @@ let benchmarks: @Sendable () -> Void = {
     }
     for symbol in ["btcusdt", "ethusdt"] {
         nonisolated(unsafe) var cached: Capture?
-        for (title, run) in [("from decoded events", fromEvents), ("from frame bytes (decode + book + venue)", fromFrames)] {
+        let runs: [(String, @Sendable (Capture) -> Counts)] = [("from decoded events", { fromEvents($0) }),
+                                                               ("from frame bytes (decode + book + venue)", fromFrames)]
+        for (title, run) in runs {
             Benchmark("quoting, \(symbol) 2024-07-18, \(title)") { benchmark in
                 if cached == nil {
                     cached = load("\(symbol)_2024-07-18T2357.frames.gz")
