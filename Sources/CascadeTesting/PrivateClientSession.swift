@@ -49,7 +49,8 @@ public struct PrivateClientSession: Sendable {
         var logger = Logger(label: "private-client-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: apiKey, secret: secret)
-        rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(port)", credentials: credentials, logger: logger)
+        rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(port)", credentials: credentials,
+                               recvWindow: LoopbackTest.recvWindow, logger: logger)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         configuration.replyTimeout = .seconds(2)

@@ -42,7 +42,7 @@ public struct RawBybitClient: Sendable {
         if signed {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             // A wide receive window: a loaded CI machine can take seconds between signing and the server's check.
-            for h in signer.headers(timestamp: now, recvWindow: 30_000, payload: method == .GET ? query : body) {
+            for h in signer.headers(timestamp: now, recvWindow: LoopbackTest.recvWindow, payload: method == .GET ? query : body) {
                 request.headers.add(name: h.name, value: h.value)
             }
         }

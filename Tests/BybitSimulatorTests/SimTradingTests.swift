@@ -90,7 +90,8 @@ import Testing
         var logger = Logger(label: "sim-latency-test")
         logger.logLevel = .critical
         let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)",
-                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret), logger: logger)
+                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret),
+                                   recvWindow: LoopbackTest.recvWindow, logger: logger)
         let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: try Self.btc.quantity("0.001"), orderLinkId: "late")
         #expect(try await rest.send(.createOrder(order), as: BybitOrderIDResult.self).retCode.rawValue == 0)
         _ = try await sim.replay.advance(frames: 1, milliseconds: nil)   // …060
@@ -114,7 +115,8 @@ import Testing
         var logger = Logger(label: "sim-ms-test")
         logger.logLevel = .critical
         let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)",
-                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret), logger: logger)
+                                   credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret),
+                                   recvWindow: LoopbackTest.recvWindow, logger: logger)
         let order = BybitOrderParameters(instrument: Self.btc, side: .buy, orderType: .market, qty: try Self.btc.quantity("0.001"), orderLinkId: "ms")
         #expect(try await rest.send(.createOrder(order), as: BybitOrderIDResult.self).retCode.rawValue == 0)
         let step = try await sim.replay.advance(frames: nil, milliseconds: 4)

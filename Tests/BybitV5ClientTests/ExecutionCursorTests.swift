@@ -114,7 +114,7 @@ import Glibc
         var logger = Logger(label: "overflow-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, logger: logger)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, recvWindow: LoopbackTest.recvWindow, logger: logger)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .seconds(1), maximum: .seconds(1), jitter: 0)
         configuration.eventBuffer = 4   // connected, authenticated, gap, backfill: `trusted` no longer fits

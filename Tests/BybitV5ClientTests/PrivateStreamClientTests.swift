@@ -262,7 +262,8 @@ final class FakePrivateBybit: Sendable {
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
         let timer = ManualClock(startingAt: 1)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials, timer: timer, logger: logger)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(server.port)", credentials: credentials,
+                                   recvWindow: LoopbackTest.recvWindow, timer: timer, logger: logger)
         let client = PrivateStreamClient(configuration: PrivateStreamConfiguration(url: "ws://127.0.0.1:\(server.port)/v5/private"),
                                          credentials: credentials, rest: rest, cursor: InMemoryExecutionCursor(), timer: timer,
                                          logger: logger)

@@ -144,12 +144,12 @@ final class HitCounter: Sendable {
 }
 
 @Suite(.serialized) struct RESTClientTests {
-    func client(_ server: FakeBybitREST, secret: String = FakeBybitREST.secret,
+    func client(_ server: FakeBybitREST, secret: String = FakeBybitREST.secret, recvWindow: Int = LoopbackTest.recvWindow,
                 timer: any TaskClock = ContinuousTaskClock()) -> BybitRESTClient {
         var logger = Logger(label: "rest-test")
         logger.logLevel = .critical
         return BybitRESTClient(baseURL: server.url, credentials: BybitCredentials(apiKey: FakeBybitREST.apiKey, secret: secret),
-                               timer: timer, logger: logger)
+                               recvWindow: recvWindow, timer: timer, logger: logger)
     }
 
     static let createBody = #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","timeInForce":"PostOnly","orderLinkId":"link-1"}"#
@@ -179,7 +179,7 @@ final class HitCounter: Sendable {
     @Test func serverClockSkewIsMeasuredAndUsedForTimestamps() async throws {
         let server = try await FakeBybitREST.start(serverSkewMs: 20_000)   // 20 s ahead: outside a 5 s window
         defer { server.task.cancel() }
-        let rest = client(server)
+        let rest = client(server, recvWindow: 5_000)
         // Without a measured offset the first attempt is refused with 10002. The client re-measures, but an order is
         // never re-stamped (10002 is also Bybit's staleness guard): the refusal goes back, definite (row 7).
         do {

@@ -31,7 +31,7 @@ func record(_ line: String) {
 var logger = Logger(label: "cursor-probe")
 logger.logLevel = .critical
 let credentials = BybitCredentials(apiKey: "pk", secret: "ps")
-let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(port)", credentials: credentials, logger: logger)
+let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(port)", credentials: credentials, recvWindow: 60_000, logger: logger)
 var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(port)/v5/private")
 configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
 let client = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest, cursor: cursor, logger: logger)
