@@ -30,6 +30,9 @@ public struct PrivateStreamConfiguration: Sendable {
     public var replyTimeout: Duration = .seconds(10)
     /// Backfill reaches at most this far back when no cursor exists (Bybit keeps 7 days per request window).
     public var initialBackfill: Duration = .seconds(3_600)
+    /// Symbols whose position the backfill reads one by one, so a flat one comes back with its `seq` (the
+    /// `settleCoin` list holds only positions with size > 0). Symbols of backfilled executions are added.
+    public var symbols: [String] = []
     public var maxFrameSize: Int = 16 << 20
     public var backoff = ReconnectBackoff()
     public var tlsConfiguration: TLSConfiguration?
@@ -76,9 +79,9 @@ public enum PrivateStreamEvent: Sendable {
     /// The feed is not trusted from here until ``trusted(at:)``: anything may have happened while it was down.
     /// `since` is the newest execution the cursor says was persisted. The engine's breakers act on this.
     case gap(since: ExchangeTime?, at: LocalTime)
-    /// Executions not yet persisted (from the cursor's overlap window on, persisted ids removed), open orders
-    /// and positions read over REST after (re)connecting. Commit the executions to the cursor once persisted.
-    case backfill(executions: [BybitExecution], openOrders: [BybitOrder], positions: [BybitPosition], at: LocalTime)
+    /// What was re-read over REST after (re)connecting (see ``PrivateBackfill``). Commit its executions to the
+    /// cursor once persisted.
+    case backfill(PrivateBackfill)
     /// Backfill done: live messages from here on are trusted (messages that arrived during the backfill are
     /// delivered right after this, executions already backfilled removed).
     case trusted(at: LocalTime)
@@ -88,11 +91,62 @@ public enum PrivateStreamEvent: Sendable {
     case failed(PrivateStreamFailure, at: LocalTime, retryIn: Duration)
 }
 
+/// The account as re-read over REST after a (re)connect, in this order: positions, open orders, wallet, then
+/// executions up to a time taken after those reads, then orders that ended. The snapshot (positions, orders,
+/// wallet) is the state to start from; `executions` are **journal history, never a delta to apply on top of it**.
+///
+/// Bybit's position `seq` is the `seq` of the last execution it includes (§3.4, §3.5), per symbol. An execution
+/// with `seq` ≤ its symbol's snapshot `seq` is already in the position (``isReflected(_:)``); a consumer applies
+/// any execution, backfilled or live, to a position only when its `seq` is above the last one it took from
+/// the exchange. That rule, not the order of the reads, is what keeps a fill from being counted twice.
+public struct PrivateBackfill: Sendable {
+    /// Executions not yet persisted, oldest first: from the cursor's overlap window on (or `initialBackfill`
+    /// back on a first start), persisted ids removed.
+    public var executions: [BybitExecution]
+    /// `GET /v5/order/realtime` with `openOnly=0`: open orders only.
+    public var openOrders: [BybitOrder]
+    /// `GET /v5/order/history` over the backfill window: orders created in it, with their final status,
+    /// `cancelType`, `rejectReason` and `cumExecQty` (cancels by DCP or reduce-only, post-only rejects and fired
+    /// TP/SL leave no other trace). An order created before the window that ended in the gap is not here: query
+    /// it by id before calling it gone. An order can also be in `openOrders`: the more advanced record wins.
+    public var closedOrders: [BybitOrder]
+    /// Every USDT linear position with size > 0, and each symbol of `configuration.symbols` or of `executions`
+    /// read one by one (flat included, with its `seq`). A symbol absent here is flat.
+    public var positions: [BybitPosition]
+    /// The wallet (Bybit pushes none on subscribe, so it is re-read), nil when Bybit listed none.
+    public var wallet: BybitWallet?
+    public var at: LocalTime
+
+    public init(executions: [BybitExecution], openOrders: [BybitOrder], closedOrders: [BybitOrder],
+                positions: [BybitPosition], wallet: BybitWallet?, at: LocalTime) {
+        self.executions = executions
+        self.openOrders = openOrders
+        self.closedOrders = closedOrders
+        self.positions = positions
+        self.wallet = wallet
+        self.at = at
+    }
+
+    /// The snapshot's `seq` per symbol (one-way mode: one position per symbol).
+    public var positionSeq: [String: Int64] {
+        var out: [String: Int64] = [:]
+        for p in positions { if let seq = p.seq { out[p.symbol] = max(out[p.symbol] ?? seq, seq) } }
+        return out
+    }
+
+    /// Whether `positions` already includes `execution`: its `seq` is at most its symbol's snapshot `seq`. An
+    /// execution without `seq`, or of a symbol without a snapshot `seq`, is not known to be included (false).
+    public func isReflected(_ execution: BybitExecution) -> Bool {
+        guard let seq = execution.seq, let snapshot = positionSeq[execution.symbol] else { return false }
+        return seq <= snapshot
+    }
+}
+
 /// The private stream (`order`, `execution`, `position`, `wallet`) with an explicit auth and trust state.
 ///
 /// Per connection: connect → authenticate (nothing else is sent before the auth answer) → subscribe →
-/// emit `gap` → backfill executions since the persisted cursor and re-read open orders and positions over
-/// REST → emit `backfill` and `trusted` → deliver live messages. Live messages arriving before `trusted` are
+/// emit `gap` → re-read positions, open orders and the wallet, then executions since the persisted cursor and
+/// the orders that ended, over REST (``PrivateBackfill``) → emit `backfill` and `trusted` → deliver live messages. Live messages arriving before `trusted` are
 /// held back, never dropped. Any failure reports `failed` and reconnects with backoff; the next connection
 /// repeats the whole sequence.
 ///
@@ -271,24 +325,26 @@ public final class PrivateStreamClient: Sendable {
             return .cursorUnreadable(error)
         }
         emit(.gap(since: persisted?.newest, at: clock.now()))
-        let backfill: (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition])
+        var backfill: PrivateBackfill
         do {
             backfill = try await self.backfill(since: persisted?.backfillStart(overlap: cursor.overlap))
         } catch {
             return .backfillFailed("\(error)")
         }
-        // The overlap window re-reads executions already persisted: only the others are delivered.
-        let unpersisted = backfill.executions.filter { persisted?.contains($0.execId) != true }
-        if overflowed.withLock({ $0 }) { return .consumerTooSlow }
-        emit(.backfill(executions: unpersisted, openOrders: backfill.orders, positions: backfill.positions, at: clock.now()))
         let backfilled = Set(backfill.executions.map(\.execId))
+        // The overlap window re-reads executions already persisted: only the others are delivered.
+        backfill.executions.removeAll { persisted?.contains($0.execId) == true }
+        if overflowed.withLock({ $0 }) { return .consumerTooSlow }
+        emit(.backfill(backfill))
         // Held order and position updates the REST snapshot already includes would move state backwards. Judged by
         // progress, not by millisecond (two updates can share one): an order by (status rank, executed quantity), a
         // position by `seq`.
         var snapshotOrders: [String: BybitOrder] = [:]
-        for o in backfill.orders { snapshotOrders[o.orderId] = o }
-        var snapshotSeq: [String: Int64] = [:]
-        for p in backfill.positions { if let seq = p.seq { snapshotSeq[p.symbol] = seq } }
+        for o in backfill.openOrders + backfill.closedOrders {
+            if let known = snapshotOrders[o.orderId], !Self.isAhead(o, of: known) { continue }
+            snapshotOrders[o.orderId] = o
+        }
+        let snapshotSeq = backfill.positionSeq
         gate.state.withLock { g in
             g.trusted = true
             g.persisted = persisted
@@ -380,50 +436,76 @@ public final class PrivateStreamClient: Sendable {
         emit(.message(message))
     }
 
-    /// Executions since `since` (all pages), open orders and positions, over signed REST.
-    private func backfill(since: ExchangeTime?) async throws -> (executions: [BybitExecution], orders: [BybitOrder], positions: [BybitPosition]) {
+    /// One consistent cut over signed REST (``PrivateBackfill``): positions, open orders and the wallet first, then
+    /// executions since `since` up to a time taken after them, then orders that ended in that window.
+    private func backfill(since: ExchangeTime?) async throws -> PrivateBackfill {
+        var positions = try await positionList(.settleCoin("USDT"))
+        for symbol in configuration.symbols where !positions.contains(where: { $0.symbol == symbol }) {
+            positions += try await positionList(.symbol(symbol))
+        }
+        var openOrders: [BybitOrder] = []
+        try await pages { cursor in
+            let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursor)
+            let result = try await self.rest.send(request, as: BybitOrderListResult.self).result
+            if let result { openOrders += try self.decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) } }
+            return result?.nextPageCursor
+        }
+        let wallet = try await rest.send(.walletBalance(), as: BybitWalletBalanceResult.self).result?.unified
+        // Taken after the snapshot reads, so every execution the snapshot includes falls in the window.
         let offset = await rest.serverOffsetMilliseconds
         let now = ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + offset)
         let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.milliseconds)
         var executions: [BybitExecution] = []
-        var cursorText: String?
+        var closedOrders: [BybitOrder] = []
         // Bybit answers at most 7 days per request: walk the range in windows.
         let week: Int64 = 7 * 86_400_000 - 1
         var windowStart = start.milliseconds
         while windowStart <= now.milliseconds {
-            let windowEnd = min(windowStart + week, now.milliseconds)
-            cursorText = nil
-            repeat {
-                let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: .init(milliseconds: windowStart),
-                                                             endTime: .init(milliseconds: windowEnd), limit: 100, cursor: cursorText)
-                let page = try await rest.send(request, as: BybitExecutionListResult.self)
-                guard let result = page.result else { break }
-                let decoded = try decoder.withLock { d throws(BybitDecodeError) in try result.executions(instruments: &d.instruments) }
-                executions += decoded
-                cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-            } while cursorText != nil
-            windowStart = windowEnd + 1
+            let from = ExchangeTime(milliseconds: windowStart), to = ExchangeTime(milliseconds: min(windowStart + week, now.milliseconds))
+            try await pages { cursor in
+                let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: from, endTime: to, limit: 100, cursor: cursor)
+                let result = try await self.rest.send(request, as: BybitExecutionListResult.self).result
+                if let result { executions += try self.decoder.withLock { d throws(BybitDecodeError) in try result.executions(instruments: &d.instruments) } }
+                return result?.nextPageCursor
+            }
+            try await pages { cursor in
+                let request = try BybitRequest.orderHistory(scope: .settleCoin("USDT"), startTime: from, endTime: to, limit: 50, cursor: cursor)
+                let result = try await self.rest.send(request, as: BybitOrderListResult.self).result
+                if let result { closedOrders += try self.decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) } }
+                return result?.nextPageCursor
+            }
+            windowStart = to.milliseconds + 1
         }
-        var orders: [BybitOrder] = []
-        cursorText = nil
-        repeat {
-            let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursorText)
-            let page = try await rest.send(request, as: BybitOrderListResult.self)
-            guard let result = page.result else { break }
-            orders += try decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) }
-            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-        } while cursorText != nil
-        var positions: [BybitPosition] = []
-        cursorText = nil
-        repeat {
-            let request = try BybitRequest.positionList(.settleCoin("USDT"), limit: 200, cursor: cursorText)
-            let page = try await rest.send(request, as: BybitPositionListResult.self)
-            guard let result = page.result else { break }
-            positions += try decoder.withLock { d throws(BybitDecodeError) in try result.positions(instruments: &d.instruments) }
-            cursorText = result.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-        } while cursorText != nil
+        // The history lists open orders too; those are in `openOrders`.
+        closedOrders.removeAll { $0.orderStatus.lifecycle != .terminal }
+        // A symbol traded in the window but flat now: its seq tells which of its executions the snapshot includes.
+        var seen = Set(positions.map(\.symbol))
+        for e in executions where !seen.contains(e.symbol) {
+            seen.insert(e.symbol)
+            positions += try await positionList(.symbol(e.symbol))
+        }
         // Oldest first, as the consumer applies them; execId order breaks ties deterministically.
         executions.sort { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
-        return (executions, orders, positions)
+        return PrivateBackfill(executions: executions, openOrders: openOrders, closedOrders: closedOrders,
+                               positions: positions, wallet: wallet, at: clock.now())
+    }
+
+    private func positionList(_ scope: BybitRequest.PositionScope) async throws -> [BybitPosition] {
+        var out: [BybitPosition] = []
+        try await pages { cursor in
+            let result = try await self.rest.send(try BybitRequest.positionList(scope, limit: 200, cursor: cursor),
+                                                  as: BybitPositionListResult.self).result
+            if let result { out += try self.decoder.withLock { d throws(BybitDecodeError) in try result.positions(instruments: &d.instruments) } }
+            return result?.nextPageCursor
+        }
+        return out
+    }
+
+    /// Calls `page` with each cursor it returns until one is empty.
+    private func pages(_ page: (String?) async throws -> String?) async throws {
+        var cursor: String?
+        repeat {
+            cursor = try await page(cursor).flatMap { $0.isEmpty ? nil : $0 }
+        } while cursor != nil
     }
 }

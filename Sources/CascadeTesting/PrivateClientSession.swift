@@ -66,7 +66,7 @@ public struct PrivateClientSession: Sendable {
                 // Committed before it is logged: a test that saw a fill in the log may stop the session at once.
                 if commits {
                     switch e {
-                    case let .backfill(executions, _, _, _): try? cursor.commit(executions)
+                    case let .backfill(b): try? cursor.commit(b.executions)
                     case let .message(.executions(list, _)): try? cursor.commit(list)
                     default: break
                     }

@@ -16,7 +16,7 @@ import Glibc
     static func executionIDs(_ log: PrivateEventLog) -> [String] {
         log.snapshot.flatMap { e -> [String] in
             switch e {
-            case let .backfill(list, _, _, _): list.map(\.execId)
+            case let .backfill(b): b.executions.map(\.execId)
             case let .message(.executions(list, _)): list.map(\.execId)
             default: []
             }
@@ -143,7 +143,7 @@ import Glibc
         #expect(Array(names.prefix(5)) == ["connected", "authenticated", "gap", "backfill", "gap"])
         let second = Array(names.dropFirst(5).filter { $0 != "failed" }.prefix(5))
         #expect(second == ["connected", "authenticated", "gap", "backfill", "trusted"])
-        let backfills = log.snapshot.compactMap { e -> [String]? in if case let .backfill(l, _, _, _) = e { l.map(\.execId) } else { nil } }
+        let backfills = log.snapshot.compactMap { e -> [String]? in if case let .backfill(b) = e { b.executions.map(\.execId) } else { nil } }
         #expect(backfills == [["E1", "E2"], ["E1", "E2"]])
         #expect(server.hits("/v5/execution/list") == 2)
     }

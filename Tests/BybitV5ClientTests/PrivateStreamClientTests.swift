@@ -33,6 +33,12 @@ final class FakePrivateBybit: Sendable {
     static let order = #"{"orderId":"o-2","orderLinkId":"link-2","symbol":"BTCUSDT","price":"95000.0","qty":"0.002","side":"Buy","positionIdx":0,"orderStatus":"New","cancelType":"UNKNOWN","rejectReason":"EC_NoError","avgPrice":"0","leavesQty":"0.002","leavesValue":"190","cumExecQty":"0","cumExecValue":"0","cumExecFee":"0","timeInForce":"PostOnly","orderType":"Limit","stopOrderType":"UNKNOWN","triggerPrice":"0","reduceOnly":false,"closeOnTrigger":false,"createdTime":"1746270400000","updatedTime":"1746270400001"}"#
     static let position = #"{"positionIdx":0,"symbol":"BTCUSDT","side":"Buy","size":"0.001","avgPrice":"96000","positionValue":"96","tradeMode":0,"positionStatus":"Normal","leverage":"5","markPrice":"96010","liqPrice":"","unrealisedPnl":"0.01","cumRealisedPnl":"-0.0264","seq":7,"createdTime":"1746270400000","updatedTime":"1746270400400"}"#
 
+    /// Cancelled by DCP while the client was away: only the order history tells.
+    static let cancelledOrder = #"{"orderId":"o-9","orderLinkId":"link-9","symbol":"BTCUSDT","price":"94000.0","qty":"0.002","side":"Buy","positionIdx":0,"orderStatus":"Cancelled","cancelType":"CancelByDCP","rejectReason":"EC_NoError","avgPrice":"0","leavesQty":"0","leavesValue":"0","cumExecQty":"0","cumExecValue":"0","cumExecFee":"0","timeInForce":"PostOnly","orderType":"Limit","stopOrderType":"UNKNOWN","triggerPrice":"0","reduceOnly":false,"closeOnTrigger":false,"createdTime":"1746270400000","updatedTime":"1746270400500"}"#
+    static func flatPosition(_ symbol: String) -> String {
+        #"{"positionIdx":0,"symbol":"\#(symbol)","side":"","size":"0","avgPrice":"0","positionValue":"0","tradeMode":0,"positionStatus":"Normal","leverage":"5","markPrice":"3000","liqPrice":"","unrealisedPnl":"0","cumRealisedPnl":"1.5","seq":42,"createdTime":"1746270400000","updatedTime":"1746270400400"}"#
+    }
+
     init(port: Int, task: Task<Void, any Error>, pushAfterBackfill: Bool) {
         self.port = port
         self.task = task
@@ -75,9 +81,22 @@ final class FakePrivateBybit: Sendable {
             _ = holder.withLock { $0 }?.hitsCounter.count("/v5/order/realtime")
             return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(order)]}"#)
         }
-        router.get("/v5/position/list") { _, _ in
+        router.get("/v5/position/list") { request, _ in
             _ = holder.withLock { $0 }?.hitsCounter.count("/v5/position/list")
+            // One symbol asked by name comes back flat with its seq, as Bybit answers for a symbol without a position.
+            if let symbol = request.uri.queryParameters["symbol"].map(String.init), symbol != "BTCUSDT" {
+                return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(flatPosition(symbol))]}"#)
+            }
             return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(position)]}"#)
+        }
+        router.get("/v5/order/history") { _, _ in
+            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/order/history")
+            // The history lists the open order too (Bybit's does); only the cancelled one is a closed order.
+            return envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(cancelledOrder),\#(order)]}"#)
+        }
+        router.get("/v5/account/wallet-balance") { _, _ in
+            _ = holder.withLock { $0 }?.hitsCounter.count("/v5/account/wallet-balance")
+            return envelope(#"{"list":[{"accountType":"UNIFIED","totalEquity":"1000.5","totalWalletBalance":"1000","totalMarginBalance":"1000.5","totalAvailableBalance":"980","totalPerpUPL":"0.5","totalInitialMargin":"20.5","totalMaintenanceMargin":"1","accountIMRate":"0.02","accountMMRate":"0.001","coin":[]}]}"#)
         }
         router.ws("/v5/private") { inbound, outbound, _ in
             let this = holder.withLock { $0 }
@@ -112,8 +131,8 @@ final class FakePrivateBybit: Sendable {
                                 }
                                 try await outbound.write(.text(#"{"success":true,"ret_msg":"","op":"subscribe","conn_id":"c1"}"#))
                                 if let server = this, server.pushAfterBackfill {
-                                    let before = server.hits("/v5/position/list")
-                                    _ = await eventually { server.hits("/v5/position/list") > before }
+                                    let before = server.hits("/v5/order/history")
+                                    _ = await eventually { server.hits("/v5/order/history") > before }
                                     try await Task.sleep(for: .milliseconds(50))   // the client turns trusted meanwhile
                                 }
                                 // A fill arrives while the client is still backfilling: E2 (also in the
@@ -165,9 +184,9 @@ final class FakePrivateBybit: Sendable {
         let events = log.events.withLock { $0 }
         // Guarded: a wait that timed out (a loaded machine) is a failure, never an out-of-range crash of the run.
         guard events.count >= 6 else { Issue.record("only \(events.count) events"); return }
-        guard case let .backfill(executions, orders, positions, _) = events[3] else { Issue.record("no backfill"); return }
-        #expect(executions.map(\.execId) == ["E1", "E2"])   // oldest first
-        #expect(orders.map(\.orderLinkId) == ["link-2"] && positions.count == 1)
+        guard case let .backfill(backfill) = events[3] else { Issue.record("no backfill"); return }
+        #expect(backfill.executions.map(\.execId) == ["E1", "E2"])   // oldest first
+        #expect(backfill.openOrders.map(\.orderLinkId) == ["link-2"] && backfill.positions.count == 1)
         // The live frame held during the backfill is delivered once trusted, without the backfilled E2.
         guard case let .message(.executions(live, _)) = events[5] else { Issue.record("no live execution"); return }
         #expect(live.map(\.execId) == ["E3"])
@@ -252,6 +271,49 @@ final class FakePrivateBybit: Sendable {
         let refused = session.log.events.withLock { $0.compactMap { e -> String? in
             if case let .optionalTopicRefused(topic, message, _) = e { "\(topic): \(message)" } else { nil } } }
         #expect(refused == ["dcp.future: error:handler not found,topic:dcp.future"])
+    }
+
+    /// Client review row 1: the snapshot (positions, open orders, wallet) is read before the executions, and each
+    /// backfilled execution says whether the snapshot's position already includes it (its seq ≤ the position's).
+    @Test func theBackfillIsOneCutWithTheSnapshotReadBeforeTheExecutions() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        // A fill after the snapshot: seq 8 is above the position's 7.
+        server.extraExecutions.withLock {
+            $0 = [FakePrivateBybit.execution("E4", time: FakePrivateBybit.base + 400).replacingOccurrences(of: #""seq":1"#, with: #""seq":8"#)]
+        }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.isTrusted })
+        let reads = server.hitsCounter.sequence.filter { $0 != "/v5/market/time" }
+        #expect(reads == ["/v5/position/list", "/v5/order/realtime", "/v5/account/wallet-balance", "/v5/execution/list",
+                          "/v5/order/history"], "\(reads)")
+        let backfill = try #require(session.log.events.withLock { $0.compactMap { e -> PrivateBackfill? in
+            if case let .backfill(b) = e { b } else { nil } }.first })
+        #expect(backfill.positionSeq == ["BTCUSDT": 7])
+        #expect(backfill.executions.map { "\($0.execId):\(backfill.isReflected($0))" } == ["E1:true", "E2:true", "E4:false"])
+    }
+
+    /// Client review row 2: an order that ended while the client was away comes back with its reason (here a
+    /// cancel by DCP, which no open-order list shows), the wallet is re-read, and a named symbol's flat position
+    /// comes back with its seq; the history's open order stays in `openOrders` only.
+    @Test func whatEndedDuringTheGapIsInTheBackfill() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret) {
+            $0.symbols = ["BTCUSDT", "ETHUSDT"]
+        }
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.isTrusted })
+        let backfill = try #require(session.log.events.withLock { $0.compactMap { e -> PrivateBackfill? in
+            if case let .backfill(b) = e { b } else { nil } }.first })
+        #expect(backfill.closedOrders.map { "\($0.orderLinkId) \($0.orderStatus.rawValue) \($0.cancelType)" } == ["link-9 Cancelled CancelByDCP"])
+        #expect(backfill.openOrders.map(\.orderLinkId) == ["link-2"])
+        #expect(backfill.wallet?.totalEquity == USDT(units: 100_050_000_000))
+        let eth = try #require(backfill.positions.first { $0.symbol == "ETHUSDT" })
+        #expect(eth.size == .zero && eth.seq == 42 && backfill.positionSeq["ETHUSDT"] == 42)
+        // BTCUSDT is in the settle-coin list already: it is not asked for again.
+        #expect(server.hits("/v5/position/list") == 2)
     }
 
     @Test func authDoesNotWaitLongForASlowClockSync() async throws {

@@ -139,7 +139,13 @@ struct FakeBybitREST {
 /// Requests per path seen by the fake server.
 final class HitCounter: Sendable {
     private let counts = Mutex<[String: Int]>([:])
-    func count(_ path: String) -> Int { counts.withLock { $0[path, default: 0] += 1; return $0[path]! } }
+    private let order = Mutex<[String]>([])
+    func count(_ path: String) -> Int {
+        order.withLock { $0.append(path) }
+        return counts.withLock { $0[path, default: 0] += 1; return $0[path]! }
+    }
+    /// Every path counted, in arrival order.
+    var sequence: [String] { order.withLock { $0 } }
     func value(_ path: String) -> Int { counts.withLock { $0[path, default: 0] } }
 }
 

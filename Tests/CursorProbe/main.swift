@@ -39,7 +39,7 @@ let running = Task { await client.run() }
 for await event in client.events {
     var executions: [BybitExecution] = []
     switch event {
-    case let .backfill(list, _, _, _): executions = list
+    case let .backfill(b): executions = b.executions
     case let .message(.executions(list, _)): executions = list
     case .trusted: record("trusted")
     case .message(.orders): record("orders")
