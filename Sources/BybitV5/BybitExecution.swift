@@ -39,6 +39,9 @@ public struct BybitExecution: Hashable, Sendable {
     public var execTime: ExchangeTime
     /// `seq`: links fills to position updates; unique per `seq + symbol`.
     public var seq: Int64?
+    /// Informational fields Bybit sent that could not be read (an undocumented value, more decimals than the
+    /// type holds): they are `nil` here. Empty normally; a consumer counts these and alerts.
+    public var unreadFields: [String] = []
     /// `closedSize`: the part of the fill that closed a position.
     public var closedSize: Quantity?
     /// `execPnl`: realised PnL of the closing part.
@@ -123,7 +126,7 @@ struct BybitExecutionWire: Decodable, Sendable {
     ///   `nil` makes it required.
     func execution(path: String, instruments: inout InstrumentTable,
                    defaultExecType: BybitExecType?) throws(BybitDecodeError) -> BybitExecution {
-        let f = BybitFieldReader(path: path)
+        let f = BybitFieldReader(path: path), g = f.informational
         let symbol = try f.requiredString(symbol, "symbol")
         let id = instruments.id(for: symbol)
         let i = instruments[id]
@@ -133,7 +136,7 @@ struct BybitExecutionWire: Decodable, Sendable {
         } else {
             type = try f.required(defaultExecType, "execType")
         }
-        return BybitExecution(
+        var out = BybitExecution(
             category: category ?? "",
             symbol: symbol,
             symbolID: id,
@@ -143,22 +146,24 @@ struct BybitExecutionWire: Decodable, Sendable {
             side: try f.side(side, "side"),
             execPrice: try f.required(f.price(execPrice, "execPrice", i), "execPrice"),
             execQty: try f.required(f.quantity(execQty, "execQty", i), "execQty"),
-            execValue: try f.usdt(execValue, "execValue"),
+            execValue: try g.usdt(execValue, "execValue"),
             execFee: try f.usdt(execFee, "execFee"),
-            feeRate: try f.rate(feeRate, "feeRate"),
+            feeRate: try g.rate(feeRate, "feeRate"),
             execType: type,
             isMaker: try f.required(isMaker, "isMaker"),
             execTime: try f.required(f.time(execTime, "execTime"), "execTime"),
             seq: seq,
-            closedSize: try f.quantity(closedSize, "closedSize", i),
-            execPnl: try f.usdt(execPnl, "execPnl"),
-            orderPrice: try f.price(orderPrice, "orderPrice", i),
-            orderQty: try f.quantity(orderQty, "orderQty", i),
-            leavesQty: try f.quantity(leavesQty, "leavesQty", i),
-            markPrice: try f.price(markPrice, "markPrice", i),
+            closedSize: try g.quantity(closedSize, "closedSize", i),
+            execPnl: try g.usdt(execPnl, "execPnl"),
+            orderPrice: try g.price(orderPrice, "orderPrice", i),
+            orderQty: try g.quantity(orderQty, "orderQty", i),
+            leavesQty: try g.quantity(leavesQty, "leavesQty", i),
+            markPrice: try g.price(markPrice, "markPrice", i),
             orderType: orderType ?? "",
             stopOrderType: stopOrderType ?? "",
             createType: createType ?? "",
             feeCurrency: feeCurrency ?? "")
+        out.unreadFields = f.unread.names
+        return out
     }
 }

@@ -5,10 +5,41 @@ import CascadeCore
 /// Bybit sends numbers as strings and uses `""` for "not applicable" (`avgPrice`, `leavesQty`, `liqPrice`), so an
 /// absent field and an empty string both read as `nil`; anything else must be an exact decimal at the field's
 /// scale or the whole object is rejected with a typed error (a silently dropped fill is worse than a counted
-/// bad frame).
+/// bad frame). Informational fields are read through ``informational``: there a value that cannot be read
+/// becomes `nil` and its name is noted in ``unread`` (client review row 4: one new enum value or an over-scale
+/// total must not blind the node to its fills).
 struct BybitFieldReader {
     /// JSON path of the object, e.g. `data[0]`.
     let path: String
+    /// Names of informational fields that could not be read, shared by the strict reader and its lenient copy.
+    let unread: Unread
+    let lenient: Bool
+
+    final class Unread {
+        var names: [String] = []
+    }
+
+    init(path: String) {
+        self.path = path
+        self.unread = Unread()
+        self.lenient = false
+    }
+
+    private init(path: String, unread: Unread) {
+        self.path = path
+        self.unread = unread
+        self.lenient = true
+    }
+
+    /// The same object read leniently: failures become `nil`, noted in ``unread``.
+    var informational: BybitFieldReader { BybitFieldReader(path: path, unread: unread) }
+
+    /// `error` thrown by a strict reader; noted and swallowed by a lenient one.
+    func fail<T>(_ error: BybitDecodeError, _ field: String) throws(BybitDecodeError) -> T? {
+        guard lenient else { throw error }
+        unread.names.append(field)
+        return nil
+    }
 
     func name(_ field: String) -> String { path.isEmpty ? field : "\(path).\(field)" }
 
@@ -29,7 +60,7 @@ struct BybitFieldReader {
         do {
             return try FixedDecimal.parse(text, digits: digits)
         } catch {
-            throw .invalidDecimal(field: name(field), value: text)
+            return try fail(.invalidDecimal(field: name(field), value: text), field)
         }
     }
 
@@ -63,7 +94,7 @@ struct BybitFieldReader {
     func time(_ text: String?, _ field: String) throws(BybitDecodeError) -> ExchangeTime? {
         guard let text, !text.isEmpty else { return nil }
         guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let ms = Int64(text) else {
-            throw .invalidValue(field: name(field), value: text)
+            return try fail(.invalidValue(field: name(field), value: text), field)
         }
         return ExchangeTime(milliseconds: ms)
     }
@@ -81,7 +112,7 @@ struct BybitFieldReader {
     func closed<E: RawRepresentable>(_ text: String?, _ field: String, as type: E.Type) throws(BybitDecodeError) -> E?
     where E.RawValue == String {
         guard let text else { return nil }
-        guard let value = E(rawValue: text) else { throw .invalidValue(field: name(field), value: text) }
+        guard let value = E(rawValue: text) else { return try fail(.invalidValue(field: name(field), value: text), field) }
         return value
     }
 
@@ -89,7 +120,7 @@ struct BybitFieldReader {
     func closed<E: RawRepresentable>(_ number: Int?, _ field: String, as type: E.Type) throws(BybitDecodeError) -> E?
     where E.RawValue == Int {
         guard let number else { return nil }
-        guard let value = E(rawValue: number) else { throw .invalidValue(field: name(field), value: String(number)) }
+        guard let value = E(rawValue: number) else { return try fail(.invalidValue(field: name(field), value: String(number)), field) }
         return value
     }
 }

@@ -83,6 +83,9 @@ public struct BybitOrder: Hashable, Sendable {
     public var createdTime: ExchangeTime
     /// `updatedTime`.
     public var updatedTime: ExchangeTime
+    /// Informational fields Bybit sent that could not be read (an undocumented value, more decimals than the
+    /// type holds): they are `nil` here. Empty normally; a consumer counts these and alerts.
+    public var unreadFields: [String] = []
 
     /// The fee paid so far in USDT: the `USDT` entry of ``cumFeeDetail``, else ``cumExecFee``.
     public var cumFeeUSDT: USDT? { cumFeeDetail["USDT"]?.usdt ?? cumExecFee }
@@ -186,16 +189,16 @@ struct BybitOrderWire: Decodable, Sendable {
     var updatedTime: String?
 
     func order(path: String, instruments: inout InstrumentTable) throws(BybitDecodeError) -> BybitOrder {
-        let f = BybitFieldReader(path: path)
+        let f = BybitFieldReader(path: path), g = f.informational
         let symbol = try f.requiredString(symbol, "symbol")
         let id = instruments.id(for: symbol)
         let i = instruments[id]
         var fees: [String: BybitCoinAmount] = [:]
         // Sorted so that the first failing coin is the same on every run.
         for (coin, text) in (cumFeeDetail ?? [:]).sorted(by: { $0.key < $1.key }) {
-            if let amount = try f.coinAmount(text, "cumFeeDetail.\(coin)") { fees[coin] = amount }
+            if let amount = try g.coinAmount(text, "cumFeeDetail.\(coin)") { fees[coin] = amount }
         }
-        return BybitOrder(
+        var out = BybitOrder(
             category: category ?? "",
             symbol: symbol,
             symbolID: id,
@@ -212,29 +215,31 @@ struct BybitOrderWire: Decodable, Sendable {
             stopOrderType: stopOrderType ?? "",
             price: try f.price(price, "price", i),
             qty: try f.required(f.quantity(qty, "qty", i), "qty"),
-            leavesQty: try f.quantity(leavesQty, "leavesQty", i),
-            leavesValue: try f.usdt(leavesValue, "leavesValue"),
+            leavesQty: try g.quantity(leavesQty, "leavesQty", i),
+            leavesValue: try g.usdt(leavesValue, "leavesValue"),
             cumExecQty: try f.required(f.quantity(cumExecQty, "cumExecQty", i), "cumExecQty"),
-            cumExecValue: try f.usdt(cumExecValue, "cumExecValue"),
-            cumExecFee: try f.usdt(cumExecFee, "cumExecFee"),
+            cumExecValue: try g.usdt(cumExecValue, "cumExecValue"),
+            cumExecFee: try g.usdt(cumExecFee, "cumExecFee"),
             cumFeeDetail: fees,
-            avgPrice: try f.price(avgPrice, "avgPrice", i),
-            closedPnl: try f.usdt(closedPnl, "closedPnl"),
+            avgPrice: try g.price(avgPrice, "avgPrice", i),
+            closedPnl: try g.usdt(closedPnl, "closedPnl"),
             reduceOnly: reduceOnly ?? false,
             closeOnTrigger: closeOnTrigger ?? false,
-            positionIndex: try f.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
+            positionIndex: try g.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
             triggerPrice: try f.optionalTriggerPrice(triggerPrice, "triggerPrice", i),
             triggerDirection: triggerDirection == 0 ? nil
-                : try f.closed(triggerDirection, "triggerDirection", as: BybitTriggerDirection.self),
+                : try g.closed(triggerDirection, "triggerDirection", as: BybitTriggerDirection.self),
             triggerBy: triggerBy ?? "",
-            takeProfit: try f.optionalTriggerPrice(takeProfit, "takeProfit", i),
-            stopLoss: try f.optionalTriggerPrice(stopLoss, "stopLoss", i),
+            takeProfit: try g.optionalTriggerPrice(takeProfit, "takeProfit", i),
+            stopLoss: try g.optionalTriggerPrice(stopLoss, "stopLoss", i),
             tpslMode: tpslMode ?? "",
             tpTriggerBy: tpTriggerBy ?? "",
             slTriggerBy: slTriggerBy ?? "",
-            tpLimitPrice: try f.optionalTriggerPrice(tpLimitPrice, "tpLimitPrice", i),
-            slLimitPrice: try f.optionalTriggerPrice(slLimitPrice, "slLimitPrice", i),
+            tpLimitPrice: try g.optionalTriggerPrice(tpLimitPrice, "tpLimitPrice", i),
+            slLimitPrice: try g.optionalTriggerPrice(slLimitPrice, "slLimitPrice", i),
             createdTime: try f.required(f.time(createdTime, "createdTime"), "createdTime"),
             updatedTime: try f.required(f.time(updatedTime, "updatedTime"), "updatedTime"))
+        out.unreadFields = f.unread.names
+        return out
     }
 }

@@ -62,6 +62,9 @@ public struct BybitPosition: Hashable, Sendable {
     public var updatedTime: ExchangeTime?
     /// `seq`: matches the `seq` of the execution that produced this state.
     public var seq: Int64?
+    /// Informational fields Bybit sent that could not be read (an undocumented value, more decimals than the
+    /// type holds): they are `nil` here. Empty normally; a consumer counts these and alerts.
+    public var unreadFields: [String] = []
 
     /// A value as given.
     public init(category: String = "linear", symbol: String, symbolID: SymbolID, side: PositionSide? = nil, size: Quantity, positionIndex: BybitPositionIndex? = nil, entryPrice: Price? = nil, positionValue: USDT? = nil, leverage: Rate? = nil, markPrice: Price? = nil, liqPrice: Price? = nil, bustPrice: Price? = nil, breakEvenPrice: Price? = nil, takeProfit: Price? = nil, stopLoss: Price? = nil, trailingStop: Price? = nil, unrealisedPnl: USDT? = nil, curRealisedPnl: USDT? = nil, cumRealisedPnl: USDT? = nil, positionIM: USDT? = nil, positionMM: USDT? = nil, tradeMode: Int? = nil, positionStatus: BybitPositionStatus? = nil, adlRankIndicator: Int? = nil, isReduceOnly: Bool = false, createdTime: ExchangeTime? = nil, updatedTime: ExchangeTime? = nil, seq: Int64? = nil) {
@@ -133,7 +136,7 @@ struct BybitPositionWire: Decodable, Sendable {
     var seq: Int64?
 
     func position(path: String, instruments: inout InstrumentTable) throws(BybitDecodeError) -> BybitPosition {
-        let f = BybitFieldReader(path: path)
+        let f = BybitFieldReader(path: path), g = f.informational
         let symbol = try f.requiredString(symbol, "symbol")
         let id = instruments.id(for: symbol)
         let i = instruments[id]
@@ -145,34 +148,36 @@ struct BybitPositionWire: Decodable, Sendable {
         case let other: throw .invalidValue(field: f.name("side"), value: other)
         }
         let entryField = entryPrice != nil ? "entryPrice" : "avgPrice"
-        return BybitPosition(
+        var out = BybitPosition(
             category: category ?? "",
             symbol: symbol,
             symbolID: id,
             side: positionSide,
             size: try f.required(f.quantity(size, "size", i), "size"),
-            positionIndex: try f.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
-            entryPrice: try f.price(entryPrice ?? avgPrice, entryField, i),
-            positionValue: try f.usdt(positionValue, "positionValue"),
-            leverage: try f.rate(leverage, "leverage"),
-            markPrice: try f.price(markPrice, "markPrice", i),
-            liqPrice: try f.price(liqPrice, "liqPrice", i),
-            bustPrice: try f.price(bustPrice, "bustPrice", i),
-            breakEvenPrice: try f.price(breakEvenPrice, "breakEvenPrice", i),
-            takeProfit: try f.optionalTriggerPrice(takeProfit, "takeProfit", i),
-            stopLoss: try f.optionalTriggerPrice(stopLoss, "stopLoss", i),
-            trailingStop: try f.optionalTriggerPrice(trailingStop, "trailingStop", i),
-            unrealisedPnl: try f.usdt(unrealisedPnl, "unrealisedPnl"),
-            curRealisedPnl: try f.usdt(curRealisedPnl, "curRealisedPnl"),
-            cumRealisedPnl: try f.usdt(cumRealisedPnl, "cumRealisedPnl"),
-            positionIM: try f.usdt(positionIM, "positionIM"),
-            positionMM: try f.usdt(positionMM, "positionMM"),
+            positionIndex: try g.closed(positionIdx, "positionIdx", as: BybitPositionIndex.self),
+            entryPrice: try g.price(entryPrice ?? avgPrice, entryField, i),
+            positionValue: try g.usdt(positionValue, "positionValue"),
+            leverage: try g.rate(leverage, "leverage"),
+            markPrice: try g.price(markPrice, "markPrice", i),
+            liqPrice: try g.price(liqPrice, "liqPrice", i),
+            bustPrice: try g.price(bustPrice, "bustPrice", i),
+            breakEvenPrice: try g.price(breakEvenPrice, "breakEvenPrice", i),
+            takeProfit: try g.optionalTriggerPrice(takeProfit, "takeProfit", i),
+            stopLoss: try g.optionalTriggerPrice(stopLoss, "stopLoss", i),
+            trailingStop: try g.optionalTriggerPrice(trailingStop, "trailingStop", i),
+            unrealisedPnl: try g.usdt(unrealisedPnl, "unrealisedPnl"),
+            curRealisedPnl: try g.usdt(curRealisedPnl, "curRealisedPnl"),
+            cumRealisedPnl: try g.usdt(cumRealisedPnl, "cumRealisedPnl"),
+            positionIM: try g.usdt(positionIM, "positionIM"),
+            positionMM: try g.usdt(positionMM, "positionMM"),
             tradeMode: tradeMode,
-            positionStatus: try f.closed(positionStatus, "positionStatus", as: BybitPositionStatus.self),
+            positionStatus: try g.closed(positionStatus, "positionStatus", as: BybitPositionStatus.self),
             adlRankIndicator: adlRankIndicator,
             isReduceOnly: isReduceOnly ?? false,
-            createdTime: try f.time(createdTime, "createdTime"),
-            updatedTime: try f.time(updatedTime, "updatedTime"),
+            createdTime: try g.time(createdTime, "createdTime"),
+            updatedTime: try g.time(updatedTime, "updatedTime"),
             seq: seq)
+        out.unreadFields = f.unread.names
+        return out
     }
 }

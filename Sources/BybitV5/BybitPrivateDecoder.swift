@@ -12,13 +12,17 @@ public import CascadeCore
 /// ```
 /// Not a hot path (a few messages per order), so it uses `Codable`: the frame is first decoded with every
 /// value as text, then decimals are converted exactly at each symbol's scale. Unknown fields are ignored and
-/// absent optional ones are `nil`; a known field of the wrong JSON type, an inexact decimal or an undocumented
-/// enum value fails the whole frame with a typed error naming the field (`data[0].execFee`), because a
-/// half-applied fill is worse than a counted bad frame. A failed frame changes nothing but the symbols it
-/// registered.
+/// absent optional ones are `nil`. Fill-critical fields (ids, symbol, side, price, quantity, fee, status, times)
+/// are strict: a wrong JSON type, an inexact decimal or an undocumented value there takes the row out of the
+/// message into ``quarantined`` with a typed error naming the field (`data[0].execFee`), because a half-read
+/// fill is worse than a reported one. Informational fields (`markPrice`, `positionStatus`, wallet totals…) read
+/// as `nil` when unreadable and are named in the row's `unreadFields`. A frame that is not JSON, or has no
+/// `data` array, fails whole.
 public struct BybitPrivateDecoder: Sendable {
     /// Symbols and their scales; symbols met for the first time are registered with the default scale.
     public var instruments: InstrumentTable
+    /// Rows that could not be read, until ``takeQuarantined()``.
+    public private(set) var quarantined: [BybitQuarantinedRow] = []
 
     /// A decoder over `instruments` (share the table with the public decoder so scales agree).
     public init(instruments: InstrumentTable = InstrumentTable()) {
@@ -38,37 +42,43 @@ public struct BybitPrivateDecoder: Sendable {
             return BybitPrivateEnvelope(topic: topic, id: id ?? "", creationTime: ExchangeTime(milliseconds: creationTime),
                                         localTime: localTime)
         }
+        // Row by row: a row that cannot be read is quarantined, the others are delivered (client review row 4).
+        var table = instruments
+        defer { instruments = table }
         switch topic.kind {
         case .order:
             let message = try BybitJSON.decode(TopicWire<BybitOrderWire>.self, from: frame)
             let env = try envelope(id: message.id, creationTime: message.creationTime)
-            var out: [BybitOrder] = []
-            for (index, wire) in message.data.enumerated() {
-                out.append(try wire.order(path: "data[\(index)]", instruments: &instruments))
-            }
-            return .orders(out, env)
+            return .orders(message.data.converting(source: topicName, prefix: "data", quarantine: &quarantined) {
+                w, path throws(BybitDecodeError) in try w.order(path: path, instruments: &table)
+            }, env)
         case .execution, .executionFast:
             let message = try BybitJSON.decode(TopicWire<BybitExecutionWire>.self, from: frame)
             let env = try envelope(id: message.id, creationTime: message.creationTime)
             // The fast stream carries only trades and omits `execType`.
             let defaultType: BybitExecType? = topic.kind == .executionFast ? .trade : nil
-            var out: [BybitExecution] = []
-            for (index, wire) in message.data.enumerated() {
-                out.append(try wire.execution(path: "data[\(index)]", instruments: &instruments, defaultExecType: defaultType))
-            }
-            return .executions(out, env)
+            return .executions(message.data.converting(source: topicName, prefix: "data", quarantine: &quarantined) {
+                w, path throws(BybitDecodeError) in try w.execution(path: path, instruments: &table, defaultExecType: defaultType)
+            }, env)
         case .position:
             let message = try BybitJSON.decode(TopicWire<BybitPositionWire>.self, from: frame)
             let env = try envelope(id: message.id, creationTime: message.creationTime)
-            var out: [BybitPosition] = []
-            for (index, wire) in message.data.enumerated() {
-                out.append(try wire.position(path: "data[\(index)]", instruments: &instruments))
-            }
-            return .positions(out, env)
+            return .positions(message.data.converting(source: topicName, prefix: "data", quarantine: &quarantined) {
+                w, path throws(BybitDecodeError) in try w.position(path: path, instruments: &table)
+            }, env)
         case .wallet:
             let message = try BybitJSON.decode(TopicWire<BybitWallet>.self, from: frame)
-            return .wallets(message.data, try envelope(id: message.id, creationTime: message.creationTime))
+            let env = try envelope(id: message.id, creationTime: message.creationTime)
+            return .wallets(message.data.converting(source: topicName, prefix: "data", quarantine: &quarantined) {
+                w, _ throws(BybitDecodeError) in w
+            }, env)
         }
+    }
+
+    /// Rows of the frames decoded since the last call that could not be read, in order; clears them.
+    public mutating func takeQuarantined() -> [BybitQuarantinedRow] {
+        defer { quarantined = [] }
+        return quarantined
     }
 
     /// Decodes one frame given as a `String` (tests, tools).
@@ -85,7 +95,7 @@ public struct BybitPrivateDecoder: Sendable {
     struct TopicWire<Item: Decodable>: Decodable {
         var id: String?
         var creationTime: Int64?
-        var data: [Item]
+        var data: [BybitLossy<Item>]
     }
 
     /// `{"success","ret_msg","op","conn_id","req_id","args"}` of auth replies, acks and private pongs.

@@ -28,6 +28,8 @@ public struct BybitWallet: Hashable, Sendable, Decodable {
     public var accountMMRate: Rate?
     /// `coin`: per-coin balances in document order.
     public var coins: [BybitWallet.Coin]
+    /// Values Bybit sent that could not be read (they are `nil`), coins' included as `coin.USDT.equity`.
+    public var unreadFields: [String] = []
 
     /// A value as given.
     public init(accountType: String = "UNIFIED", totalEquity: USDT? = nil, totalWalletBalance: USDT? = nil, totalMarginBalance: USDT? = nil, totalAvailableBalance: USDT? = nil, totalPerpUPL: USDT? = nil, totalInitialMargin: USDT? = nil, totalMaintenanceMargin: USDT? = nil, accountIMRate: Rate? = nil, accountMMRate: Rate? = nil, coins: [BybitWallet.Coin] = []) {
@@ -58,7 +60,8 @@ public struct BybitWallet: Hashable, Sendable, Decodable {
     /// Decodes Bybit's JSON for this value, converting decimal strings exactly.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let f = c.fields
+        // Every total is informational (client review row 4: Bybit prints some with more than 8 decimals).
+        let f = c.fields.informational
         accountType = try c.text(.accountType) ?? ""
         totalEquity = try f.usdt(c.text(.totalEquity), "totalEquity")
         totalWalletBalance = try f.usdt(c.text(.totalWalletBalance), "totalWalletBalance")
@@ -70,6 +73,7 @@ public struct BybitWallet: Hashable, Sendable, Decodable {
         accountIMRate = try f.rate(c.text(.accountIMRate), "accountIMRate")
         accountMMRate = try f.rate(c.text(.accountMMRate), "accountMMRate")
         coins = try c.decodeIfPresent([BybitWallet.Coin].self, forKey: .coin) ?? []
+        unreadFields = f.unread.names + coins.flatMap { coin in coin.unreadFields.map { "coin.\(coin.coin).\($0)" } }
     }
 }
 
@@ -108,6 +112,8 @@ extension BybitWallet {
         public var marginCollateral: Bool?
         /// `collateralSwitch`: whether the user enabled it as collateral.
         public var collateralSwitch: Bool?
+        /// Amounts Bybit sent that could not be read (they are `nil`).
+        public var unreadFields: [String] = []
 
         /// A value as given.
         public init(coin: String, equity: BybitCoinAmount? = nil, usdValue: USDT? = nil, walletBalance: BybitCoinAmount? = nil, availableToWithdraw: BybitCoinAmount? = nil, locked: BybitCoinAmount? = nil, unrealisedPnl: BybitCoinAmount? = nil, cumRealisedPnl: BybitCoinAmount? = nil, totalOrderIM: BybitCoinAmount? = nil, totalPositionIM: BybitCoinAmount? = nil, totalPositionMM: BybitCoinAmount? = nil, borrowAmount: BybitCoinAmount? = nil, accruedInterest: BybitCoinAmount? = nil, bonus: BybitCoinAmount? = nil, marginCollateral: Bool? = nil, collateralSwitch: Bool? = nil) {
@@ -138,7 +144,7 @@ extension BybitWallet {
         /// Decodes Bybit's JSON for this value, converting decimal strings exactly.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            let f = c.fields
+            let f = c.fields.informational
             coin = try f.requiredString(c.text(.coin), "coin")
             equity = try f.coinAmount(c.text(.equity), "equity")
             usdValue = try f.usdt(c.text(.usdValue), "usdValue")
@@ -155,6 +161,7 @@ extension BybitWallet {
             bonus = try f.coinAmount(c.text(.bonus), "bonus")
             marginCollateral = try c.decodeIfPresent(Bool.self, forKey: .marginCollateral)
             collateralSwitch = try c.decodeIfPresent(Bool.self, forKey: .collateralSwitch)
+            unreadFields = f.unread.names
         }
     }
 }

@@ -85,6 +85,9 @@ public enum PrivateStreamEvent: Sendable {
     /// Backfill done: live messages from here on are trusted (messages that arrived during the backfill are
     /// delivered right after this, executions already backfilled removed).
     case trusted(at: LocalTime)
+    /// A row of a live frame or a backfill list that could not be read (a fill-critical field is unreadable): the
+    /// rest of its message was delivered. Distrust the row's symbol (reduce-only) and alert; the stream goes on.
+    case quarantined(BybitQuarantinedRow, at: LocalTime)
     /// An optional topic was refused (or not answered): the stream goes on without it; alert the operator.
     case optionalTopicRefused(topic: String, message: String, at: LocalTime)
     case message(BybitPrivateMessage)
@@ -240,8 +243,11 @@ public final class PrivateStreamClient: Sendable {
                     try await WebSocketSession.readMessages(inbound, maxSize: self.configuration.maxFrameSize,
                                                             clock: self.clock) { bytes, at in
                         let message: BybitPrivateMessage
+                        let quarantined: [BybitQuarantinedRow]
                         do {
-                            message = try self.decoder.withLock { d throws(BybitDecodeError) in try d.decode(bytes, localTime: at) }
+                            (message, quarantined) = try self.decoder.withLock { d throws(BybitDecodeError) in
+                                (try d.decode(bytes, localTime: at), d.takeQuarantined())
+                            }
                         } catch let error as BybitDecodeError {
                             if case let .unknownTopic(topic) = error {
                                 // A topic we do not model (e.g. `dcp`, `greeks`) carries no fills: skip, keep trust.
@@ -257,6 +263,7 @@ public final class PrivateStreamClient: Sendable {
                             if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
+                        self.report(quarantined, at: at)
                         // Only USDT-settled linear rows: another product's row on a shared symbol name is not ours.
                         guard let message = Self.linearOnly(message) else { return }
                         // Under the gate's lock, so nothing overtakes `.trusted` or the messages held before it.
@@ -447,7 +454,7 @@ public final class PrivateStreamClient: Sendable {
         try await pages { cursor in
             let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursor)
             let result = try await self.rest.send(request, as: BybitOrderListResult.self).result
-            if let result { openOrders += try self.decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) } }
+            if let result { openOrders += self.read { result.orders(instruments: &$0, quarantine: &$1) } }
             return result?.nextPageCursor
         }
         let wallet = try await rest.send(.walletBalance(), as: BybitWalletBalanceResult.self).result?.unified
@@ -465,13 +472,13 @@ public final class PrivateStreamClient: Sendable {
             try await pages { cursor in
                 let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: from, endTime: to, limit: 100, cursor: cursor)
                 let result = try await self.rest.send(request, as: BybitExecutionListResult.self).result
-                if let result { executions += try self.decoder.withLock { d throws(BybitDecodeError) in try result.executions(instruments: &d.instruments) } }
+                if let result { executions += self.read { result.executions(instruments: &$0, quarantine: &$1) } }
                 return result?.nextPageCursor
             }
             try await pages { cursor in
                 let request = try BybitRequest.orderHistory(scope: .settleCoin("USDT"), startTime: from, endTime: to, limit: 50, cursor: cursor)
                 let result = try await self.rest.send(request, as: BybitOrderListResult.self).result
-                if let result { closedOrders += try self.decoder.withLock { d throws(BybitDecodeError) in try result.orders(instruments: &d.instruments) } }
+                if let result { closedOrders += self.read { result.orders(instruments: &$0, quarantine: &$1) } }
                 return result?.nextPageCursor
             }
             windowStart = to.milliseconds + 1
@@ -495,10 +502,26 @@ public final class PrivateStreamClient: Sendable {
         try await pages { cursor in
             let result = try await self.rest.send(try BybitRequest.positionList(scope, limit: 200, cursor: cursor),
                                                   as: BybitPositionListResult.self).result
-            if let result { out += try self.decoder.withLock { d throws(BybitDecodeError) in try result.positions(instruments: &d.instruments) } }
+            if let result { out += self.read { result.positions(instruments: &$0, quarantine: &$1) } }
             return result?.nextPageCursor
         }
         return out
+    }
+
+    /// Rows of one REST page read with the stream's instrument table; unreadable rows are reported, never fatal.
+    private func read<T>(_ rows: (inout InstrumentTable, inout [BybitQuarantinedRow]) -> [T]) -> [T] {
+        var quarantined: [BybitQuarantinedRow] = []
+        let out = decoder.withLock { rows(&$0.instruments, &quarantined) }
+        report(quarantined, at: clock.now())
+        return out
+    }
+
+    /// Emits each quarantined row with an alert.
+    private func report(_ rows: [BybitQuarantinedRow], at: LocalTime) {
+        for row in rows {
+            logger.critical("ALERT: unreadable private row quarantined; its symbol is not trusted", metadata: ["row": "\(row)"])
+            emit(.quarantined(row, at: at))
+        }
     }
 
     /// Calls `page` with each cursor it returns until one is empty.

@@ -23,6 +23,7 @@ extension ObservedLog where Event == PrivateStreamEvent {
             case .backfill: "backfill"
             case .trusted: "trusted"
             case .optionalTopicRefused: "optionalTopicRefused"
+            case .quarantined: "quarantined"
             case .message: "message"
             case .failed: "failed"
             }

@@ -316,6 +316,40 @@ final class FakePrivateBybit: Sendable {
         #expect(server.hits("/v5/position/list") == 2)
     }
 
+    /// Client review row 4: a live row that cannot be read is reported and skipped; its neighbour is delivered and
+    /// the connection stays up (it used to reconnect, and the same row came back in the backfill).
+    @Test func anUnreadableLiveRowIsQuarantinedWithoutAReconnect() async throws {
+        let server = try await FakePrivateBybit.start(pushAfterBackfill: true)
+        defer { server.task.cancel() }
+        let bad = FakePrivateBybit.execution("E6", time: FakePrivateBybit.base + 600).replacingOccurrences(of: #""execQty":"0.001""#, with: #""execQty":"abc""#)
+        let good = FakePrivateBybit.execution("E5", time: FakePrivateBybit.base + 500).replacingOccurrences(of: #""seq":1"#, with: #""seq":9"#)
+        server.extraLive.withLock { $0 = [#"{"id":"y","topic":"execution","creationTime":1746270400600,"data":[\#(bad),\#(good)]}"#] }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.executions.contains { $0.execId == "E5" } })
+        #expect(await session.log.wait { _ in session.log.names.contains("quarantined") })
+        let rows = session.log.events.withLock { $0.compactMap { e -> BybitQuarantinedRow? in if case let .quarantined(r, _) = e { r } else { nil } } }
+        #expect(rows.map { "\($0.source) \($0.path) \($0.symbol ?? "-")" } == ["execution data[0] BTCUSDT"])
+        #expect(!session.log.names.contains("failed") && server.connections == 1)
+        #expect(!session.log.executions.contains { $0.execId == "E6" })
+    }
+
+    /// Client review row 4: a backfill row that cannot be read is reported; the backfill still completes and the
+    /// stream turns trusted (it used to fail the backfill and reconnect for as long as the row stayed in the window).
+    @Test func anUnreadableBackfillRowIsQuarantinedAndTheStreamIsTrusted() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        server.extraExecutions.withLock {
+            $0 = [FakePrivateBybit.execution("E7", time: FakePrivateBybit.base + 700).replacingOccurrences(of: #""side":"Buy""#, with: #""side":"Long""#)]
+        }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in session.log.isTrusted })
+        let rows = session.log.events.withLock { $0.compactMap { e -> BybitQuarantinedRow? in if case let .quarantined(r, _) = e { r } else { nil } } }
+        #expect(rows.map(\.error) == [.invalidValue(field: "result.list[2].side", value: "Long")])
+        #expect(!session.log.names.contains("failed") && server.hits("/v5/execution/list") == 1)
+    }
+
     @Test func authDoesNotWaitLongForASlowClockSync() async throws {
         let server = try await FakePrivateBybit.start()
         defer { server.task.cancel() }

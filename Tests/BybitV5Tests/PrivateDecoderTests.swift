@@ -199,57 +199,107 @@ import Testing
 
     static func edit(_ from: String, _ to: String) -> String { order.replacingOccurrences(of: from, with: to) }
 
-    static let malformed: [(String, BybitDecodeError)] = [
-        // Wrong JSON types of known fields.
-        (edit(#""qty":"1""#, #""qty":1"#), BybitDecodeError.wrongType(field: "data[0].qty")),
+    /// Frames that fail whole: not a private topic message, or a broken envelope.
+    static let malformedFrames: [(String, BybitDecodeError)] = [
         (edit(#""creationTime":1"#, #""creationTime":"1""#), .wrongType(field: "creationTime")),
         (edit(#""data":["#, #""data":{"a":["#).replacingOccurrences(of: "}]}", with: "}]}}"),
          .wrongType(field: "data")),
+        (edit(#""creationTime":1,"#, ""), .missingField("creationTime")),
+        (#"{"topic":"greeks","creationTime":1,"data":[]}"#, .unknownTopic("greeks")),
+        (#"{"id":"x"}"#, .unrecognisedFrame),
+        (#"{"topic":"order","data":["#, .notJSON),
+        ("", .notJSON),
+    ]
+
+    @Test(arguments: malformedFrames)
+    func malformedFramesAreTypedErrors(frame: String, expected: BybitDecodeError) {
+        var d = BybitPrivateDecoder()
+        #expect(throws: expected) { try d.decode(frame, localTime: now) }
+    }
+
+    /// Rows whose fill-critical field cannot be read: the row is quarantined with a typed error naming the field,
+    /// the frame still decodes (client review row 4).
+    static let unreadableRows: [(String, BybitDecodeError)] = [
+        // Wrong JSON types of known fields.
+        (edit(#""qty":"1""#, #""qty":1"#), BybitDecodeError.wrongType(field: "data[0].qty")),
         (edit(#""orderId":"o""#, #""orderId":"o","reduceOnly":"false""#),
          .wrongType(field: "data[0].reduceOnly")),
         // Inexact or invalid decimals.
         (edit(#""qty":"1""#, #""qty":"1e5""#), .invalidDecimal(field: "data[0].qty", value: "1e5")),
         (edit(#""qty":"1""#, #""qty":"0.000000001""#),
          .invalidDecimal(field: "data[0].qty", value: "0.000000001")),
-        (edit(#""orderId":"o""#, #""orderId":"o","cumExecFee":"abc""#),
-         .invalidDecimal(field: "data[0].cumExecFee", value: "abc")),
-        (edit(#""orderId":"o""#, #""orderId":"o","cumFeeDetail":{"USDT":"1.000000001"}"#),
-         .invalidDecimal(field: "data[0].cumFeeDetail.USDT", value: "1.000000001")),
-        // Undocumented enum values.
+        // Undocumented values of fields the engine acts on.
         (edit(#""orderStatus":"New""#, #""orderStatus":"Active""#),
          .invalidValue(field: "data[0].orderStatus", value: "Active")),
         (edit(#""side":"Buy""#, #""side":"buy""#), .invalidValue(field: "data[0].side", value: "buy")),
-        (edit(#""orderId":"o""#, #""orderId":"o","positionIdx":7"#),
-         .invalidValue(field: "data[0].positionIdx", value: "7")),
         (edit(#""createdTime":"1""#, #""createdTime":"-1""#),
          .invalidValue(field: "data[0].createdTime", value: "-1")),
         // Missing required fields.
         (edit(#""qty":"1","#, ""), .missingField("data[0].qty")),
         (edit(#""orderId":"o","#, ""), .missingField("data[0].orderId")),
-        (edit(#""creationTime":1,"#, ""), .missingField("creationTime")),
-        // Frames that are not private topic messages.
-        (#"{"topic":"greeks","creationTime":1,"data":[]}"#, .unknownTopic("greeks")),
-        (#"{"id":"x"}"#, .unrecognisedFrame),
-        (#"{"topic":"order","data":["#, .notJSON),
-        ("", .notJSON),
         (#"{"topic":"execution","creationTime":1,"data":[{"symbol":"BTCUSDT","execId":"e","orderId":"o","side":"Sell","execPrice":"1","execQty":"1","isMaker":false,"execTime":"1"}]}"#,
          .missingField("data[0].execType")),
         (#"{"topic":"execution","creationTime":1,"data":[{"symbol":"BTCUSDT","execId":"e","orderId":"o","side":"Sell","execPrice":"1","execQty":"1","execType":"Trade","isMaker":"no","execTime":"1"}]}"#,
          .wrongType(field: "data[0].isMaker")),
         (#"{"topic":"position","creationTime":1,"data":[{"symbol":"BTCUSDT","side":"Long","size":"1"}]}"#,
          .invalidValue(field: "data[0].side", value: "Long")),
-        (#"{"topic":"position","creationTime":1,"data":[{"symbol":"BTCUSDT","side":"Buy","size":"1","positionStatus":"Closing"}]}"#,
-         .invalidValue(field: "data[0].positionStatus", value: "Closing")),
-        (#"{"topic":"wallet","creationTime":1,"data":[{"accountType":"UNIFIED","totalEquity":"1.123456789","coin":[]}]}"#,
-         .invalidDecimal(field: "data[0].totalEquity", value: "1.123456789")),
         (#"{"topic":"wallet","creationTime":1,"data":[{"accountType":"UNIFIED","coin":[{"coin":"USDT","walletBalance":12}]}]}"#,
          .wrongType(field: "data[0].coin[0].walletBalance")),
     ]
 
-    @Test(arguments: malformed)
-    func malformedFramesAreTypedErrors(frame: String, expected: BybitDecodeError) {
+    @Test(arguments: unreadableRows)
+    func anUnreadableRowIsQuarantinedAndTheFrameStillDecodes(frame: String, expected: BybitDecodeError) throws {
         var d = BybitPrivateDecoder()
-        #expect(throws: expected) { try d.decode(frame, localTime: now) }
+        let message = try d.decode(frame, localTime: now)
+        let rows: Int = switch message {
+        case let .orders(l, _): l.count
+        case let .executions(l, _): l.count
+        case let .positions(l, _): l.count
+        case let .wallets(l, _): l.count
+        default: -1
+        }
+        #expect(rows == 0)
+        let quarantined = d.takeQuarantined()
+        #expect(quarantined.map(\.error) == [expected] && quarantined.first?.path == "data[0]")
+        #expect(d.takeQuarantined().isEmpty)
+    }
+
+    /// Informational fields read leniently: an undocumented value or an over-scale decimal is `nil`, named in
+    /// `unreadFields`, and the row is delivered (the tests used to pin these as frame errors).
+    static let unreadableInformation: [(String, String)] = [
+        (edit(#""orderId":"o""#, #""orderId":"o","cumExecFee":"abc""#), "cumExecFee"),
+        (edit(#""orderId":"o""#, #""orderId":"o","cumFeeDetail":{"USDT":"1.000000001"}"#), "cumFeeDetail.USDT"),
+        (edit(#""orderId":"o""#, #""orderId":"o","positionIdx":7"#), "positionIdx"),
+        (#"{"topic":"position","creationTime":1,"data":[{"symbol":"BTCUSDT","side":"Buy","size":"1","positionStatus":"Closing"}]}"#,
+         "positionStatus"),
+        (#"{"topic":"wallet","creationTime":1,"data":[{"accountType":"UNIFIED","totalEquity":"1.123456789","coin":[]}]}"#,
+         "totalEquity"),
+        (#"{"topic":"wallet","creationTime":1,"data":[{"accountType":"UNIFIED","coin":[{"coin":"USDT","equity":"abc"}]}]}"#,
+         "coin.USDT.equity"),
+    ]
+
+    @Test(arguments: unreadableInformation)
+    func anUnreadableInformationalFieldIsNilAndNamed(frame: String, field: String) throws {
+        var d = BybitPrivateDecoder()
+        let unread: [[String]] = switch try d.decode(frame, localTime: now) {
+        case let .orders(l, _): l.map(\.unreadFields)
+        case let .positions(l, _): l.map(\.unreadFields)
+        case let .wallets(l, _): l.map(\.unreadFields)
+        default: []
+        }
+        #expect(unread == [[field]])
+        #expect(d.takeQuarantined().isEmpty)
+    }
+
+    @Test func aBadRowDoesNotTakeItsNeighboursDown() throws {
+        var d = BybitPrivateDecoder()
+        let good = #"{"symbol":"ETHUSDT","execId":"e1","orderId":"o","side":"Sell","execPrice":"1","execQty":"1","execType":"Trade","isMaker":false,"execTime":"1"}"#
+        let bad = #"{"symbol":"BTCUSDT","execId":"e2","orderId":"o","side":"Sell","execPrice":"1.000000001","execQty":"1","execType":"Trade","isMaker":false,"execTime":"1"}"#
+        let frame = #"{"topic":"execution","creationTime":1,"data":[\#(bad),\#(good)]}"#
+        guard case let .executions(fills, _) = try d.decode(frame, localTime: now) else { Issue.record("not executions"); return }
+        #expect(fills.map(\.execId) == ["e1"])
+        #expect(d.takeQuarantined() == [BybitQuarantinedRow(source: "execution", path: "data[0]", symbol: "BTCUSDT",
+                                                             error: .invalidDecimal(field: "data[0].execPrice", value: "1.000000001"))])
     }
 
     @Test func absentOptionalFieldsAndUnknownFieldsDoNotFailDecoding() throws {
@@ -267,10 +317,16 @@ import Testing
         var d = BybitPrivateDecoder()
         guard case let .executions(fills, _) = try d.decode(bytes, localTime: now) else { Issue.record("not executions"); return }
         #expect(fills[0].execPrice == Price(units: 9_590_010_000_000) && fills[0].execQty == Quantity(units: 500_000))
-        // A price finer than the precision is an error, not a rounding.
+        // A price finer than the precision is never rounded: the informational mark price reads as nil and is
+        // named, a finer fill price quarantines the row.
         let finer = Array(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "95901.48", with: "95901.123456789").utf8)
-        #expect(throws: BybitDecodeError.invalidDecimal(field: "data[0].markPrice", value: "95901.123456789")) {
-            try d.decode(finer, localTime: now)
-        }
+        guard case let .executions(marked, _) = try d.decode(finer, localTime: now) else { Issue.record("not executions"); return }
+        #expect(marked[0].markPrice == nil && marked[0].unreadFields == ["markPrice"])
+        let text = String(decoding: bytes, as: UTF8.self)
+        let finerFill = Array(text.replacingOccurrences(of: #""execPrice": "95900.1""#, with: #""execPrice": "95900.123456789""#).utf8)
+        #expect(finerFill.count == bytes.count + 8)
+        guard case let .executions(none, _) = try d.decode(finerFill, localTime: now) else { Issue.record("not executions"); return }
+        #expect(none.isEmpty)
+        #expect(d.takeQuarantined().map(\.error) == [.invalidDecimal(field: "data[0].execPrice", value: "95900.123456789")])
     }
 }
