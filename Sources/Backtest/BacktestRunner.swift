@@ -238,22 +238,28 @@ public struct BacktestRunner {
         options.clockCorrections = offsets.map { $0 ?? 0 }
         let replayer: Replayer
         do { replayer = try Replayer(paths: paths, options: options) } catch { throw BacktestError("\(error)") }
-        // The venue matches on the deepest book each symbol's recordings carry, named up front as `cascade sim` does
-        // (the engine reads the deepest synced book too); symbols are registered in topic-name order.
         let topics: [String: Int]
         do { topics = try FrameInventory.topics(paths: paths) } catch { throw BacktestError("\(error)") }
+        var (replay, lane) = try prepare(topics: Set(topics.keys), journal: journal, hooked: hooked)
+        lane.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
+        return Opened(replayer: replayer, replay: replay, lane: lane)
+    }
+
+    /// A flat lane and the feature replay for data carrying `topics`, checked against the configuration.
+    func prepare(topics: Set<String>, journal: any OrderJournal, hooked: Bool) throws -> (FeatureReplay, Lane) {
+        // The venue matches on the deepest book each symbol's data carries, named up front as `cascade sim` does
+        // (the engine reads the deepest synced book too); symbols are registered in topic-name order.
         var instruments = InstrumentTable()
         var venue = configuration.venue
-        for name in topics.keys.sorted() {
+        for name in topics.sorted() {
             guard case let .orderBook(depth, symbol)? = BybitTopic(name) else { continue }
             let id = instruments.id(for: symbol)
             venue.matchingDepths[id] = max(venue.matchingDepths[id] ?? 0, depth)
         }
         var lane = Lane(journal: journal, hooked: hooked, exchange: SimulatedExchange(deposit: configuration.deposit, settings: venue),
                         engine: TradingEngine(configuration: configuration.engine))
-        lane.result.clockOffsetsMs = offsets.map { $0.map { $0 / 1_000_000 } }
         lane.result.deposit = configuration.deposit
-        let hasTickers = topics.keys.contains(where: { $0.hasPrefix("tickers.") })
+        let hasTickers = topics.contains(where: { $0.hasPrefix("tickers.") })
         if configuration.requireFundingData, !hasTickers {
             // Funding and marks come from tickers: without them a position would carry no funding, silently.
             throw BacktestError("the data has no tickers topic: funding and mark prices cannot be simulated (set venue.requireFundingData to false to run without them; no position can then be sized, since equity needs a mark)")
@@ -272,40 +278,86 @@ public struct BacktestRunner {
         } catch let error as BacktestError {
             throw error
         } catch { throw BacktestError("journal: \(error)") }
-        return Opened(replayer: replayer, replay: FeatureReplay(configuration: configuration.features, instruments: instruments), lane: lane)
+        return (FeatureReplay(configuration: configuration.features, instruments: instruments), lane)
     }
 
     public func run() throws -> BacktestResult {
         var opened = try open(journal: journal, hooked: true)
-        var lane = opened.lane
+        var session = Session(runner: self, replay: opened.replay, lane: opened.lane)
+        while let frame = try nextFrame(&opened.replayer) {
+            try session.ingest(frame.bytes, at: frame.localTime)
+        }
+        return try session.finish()
+    }
+
+    /// A session over frames pushed one at a time, in receive order: `run()` pushes a recording's, the paper node the
+    /// live feed's (the lines it records), so paper and backtest apply the same rules to the same input.
+    public func session(topics: Set<String>) throws -> Session {
+        let (replay, lane) = try prepare(topics: topics, journal: journal, hooked: true)
+        return Session(runner: self, replay: replay, lane: lane)
+    }
+
+    /// One lane fed frame by frame (see ``session(topics:)``).
+    public struct Session {
+        let runner: BacktestRunner
+        var replay: FeatureReplay
+        var lane: Lane
         var started = false
         var lastSecond: Int64 = .min
-        while let frame = try nextFrame(&opened.replayer) {
-            let t = frame.localTime.nanoseconds / 1_000_000
+        /// Receive time (ms) of the latest frame or idle call.
+        public private(set) var lastTime: Int64 = .min
+
+        /// The engine as it stands.
+        public var engine: TradingEngine { lane.engine }
+        /// What the session has counted so far (trades and layers are filled in by ``finish()``).
+        public var result: BacktestResult { lane.result }
+
+        /// One frame (a recorded line: the frame's JSON) received at `localTime`.
+        public mutating func ingest(_ bytes: [UInt8], at localTime: LocalTime) throws {
+            let t = localTime.nanoseconds / 1_000_000
+            lastTime = max(lastTime, t)
             if !started {
                 started = true
-                try start(&lane, at: t, Market(opened.replay))
+                try runner.start(&lane, at: t, BacktestRunner.Market(replay))
             }
-            try deliver(upTo: t, &lane, Market(opened.replay))
-            let ingested = opened.replay.ingest(frame.bytes, at: frame.localTime)
+            try runner.deliver(upTo: t, &lane, BacktestRunner.Market(replay))
+            let ingested = replay.ingest(bytes, at: localTime)
             lane.result.frames += 1
-            if lane.result.frames % 65_536 == 0 { progress?(lane.result.frames) }
-            let market = Market(opened.replay)
-            try self.market(ingested, &lane, market)
-            markouts(&lane, market)
-            for change in ingested.detector { try detector(change, &lane, market) }
-            // Episode ends are stamped at their deadlines: the detector is advanced once a second of receive time.
-            if t / 1_000 != lastSecond {
-                lastSecond = t / 1_000
-                for change in opened.replay.advance(to: frame.localTime.nanoseconds) { try detector(change, &lane, Market(opened.replay)) }
-                // Loss limits at the marks of the moment, even when nothing else happens.
-                try step(.heartbeat, &lane, Market(opened.replay))
-            }
+            if lane.result.frames % 65_536 == 0 { runner.progress?(lane.result.frames) }
+            let market = BacktestRunner.Market(replay)
+            try runner.market(ingested, &lane, market)
+            runner.markouts(&lane, market)
+            for change in ingested.detector { try runner.detector(change, &lane, market) }
+            try second(localTime)
         }
-        try end(&lane, Market(opened.replay))
-        finish(&lane, opened.replay)
-        progress?(lane.result.frames)
-        return lane.result
+
+        /// No frame until `localTime` (a quiet or disconnected feed): deliveries and timers due by then happen, and
+        /// the once-a-second detector advance and heartbeat run, as they would on a frame at that time.
+        public mutating func idle(until localTime: LocalTime) throws {
+            let t = localTime.nanoseconds / 1_000_000
+            guard started, t > lastTime else { return }
+            lastTime = t
+            try runner.deliver(upTo: t, &lane, BacktestRunner.Market(replay))
+            try second(localTime)
+        }
+
+        /// Episode ends are stamped at their deadlines: the detector is advanced once a second of receive time, and
+        /// loss limits are checked at the marks of the moment even when nothing else happens.
+        mutating func second(_ localTime: LocalTime) throws {
+            let t = localTime.nanoseconds / 1_000_000
+            guard t / 1_000 != lastSecond else { return }
+            lastSecond = t / 1_000
+            for change in replay.advance(to: localTime.nanoseconds) { try runner.detector(change, &lane, BacktestRunner.Market(replay)) }
+            try runner.step(.heartbeat, &lane, BacktestRunner.Market(replay))
+        }
+
+        /// End of data: what is in flight is settled as ``BacktestRunner/end(_:_:)`` says, and the result is complete.
+        public mutating func finish() throws -> BacktestResult {
+            try runner.end(&lane, BacktestRunner.Market(replay))
+            runner.finish(&lane, replay)
+            runner.progress?(lane.result.frames)
+            return lane.result
+        }
     }
 
     func start(_ lane: inout Lane, at t: Int64, _ market: Market) throws {
