@@ -75,7 +75,7 @@ var package = Package(
         .target(
             name: "CascadeService",
             dependencies: [
-                "CascadeCore", "BybitV5", "BybitV5Client", "MarketData", "Recording",
+                "CascadeCore", "BybitV5", "BybitV5Client", "MarketData", "Recording", "Backtest", "Execution", "Storage",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -182,7 +182,7 @@ var package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeServiceTests",
-            dependencies: ["CascadeService", "BybitV5Client", "CascadeTesting", "Recording"],
+            dependencies: ["CascadeService", "BybitV5Client", "CascadeCore", "CascadeTesting", "Recording"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording", "MarketData"],

@@ -1,4 +1,4 @@
-import CascadeCore
+public import CascadeCore
 import BybitV5
 import Crypto
 import Execution
@@ -30,8 +30,8 @@ public enum BacktestOutput {
     }
 
     static func time(_ t: ExchangeTime?) -> String { t.map { UTCFormat.milliseconds($0.milliseconds) } ?? "" }
-    static func price(_ p: Price) -> String { FixedDecimal.format(p.units, digits: Price.digits) }
-    static func qty(_ q: Quantity) -> String { FixedDecimal.format(q.units, digits: Quantity.digits) }
+    public static func price(_ p: Price) -> String { FixedDecimal.format(p.units, digits: Price.digits) }
+    public static func qty(_ q: Quantity) -> String { FixedDecimal.format(q.units, digits: Quantity.digits) }
 
     static func trades(_ r: BacktestResult) -> String {
         var out = "ladder,episode,symbol,side,opened,layers_placed,layers_filled,entry_qty,entry_avg,exit_qty,exit_avg,first_fill,last_fill,exit_reason,price_pnl,fees,funding,net\n"

@@ -179,6 +179,30 @@ public enum BybitCodes {
         }
     }
 
+    /// The neutral reason of a refusal on a REST call (the inverse of ``retCode(_:)`` where it is one to one; codes
+    /// with no neutral meaning keep Bybit's message as `.other`). The code itself is kept as the venue code.
+    public static func rejection(retCode: BybitRetCode, message: String) -> Rejection {
+        let reason: RejectReason = switch retCode {
+        case .orderDoesNotExist, .orderCancelled: .unknownOrder
+        case .orderCompletedOrCancelled: .orderClosed
+        case .duplicateOrderLinkId: .duplicateClientID
+        case .priceOutOfRange: .priceOutOfRange
+        case .notionalBelowMinimum: .notionalBelowMinimum
+        case .orderQtyTruncatedToZero: .reduceOnlyWouldIncrease
+        case .tooManyStopOrders: .tooManyConditionalOrders
+        case .triggerPriceNotAboveMarket: .triggerAlreadyReached(.rise)
+        case .triggerPriceNotBelowMarket: .triggerAlreadyReached(.fall)
+        case .availableBalanceInsufficient, .walletBalanceInsufficient, .walletBalanceInsufficient2, .insufficientAvailableBalance:
+            .insufficientBalance
+        case .leverageNotModified: .leverageNotModified
+        case .availableMarginInsufficient: .leverageInsufficientMargin
+        case .tooManyVisits, .ipRateLimitExceeded: .rateLimited
+        case .parameterError: .invalidParameter(message)
+        default: .other(message)
+        }
+        return Rejection(reason, venueCode: String(retCode.rawValue))
+    }
+
     /// Bybit's `rejectReason` of an order refused at the matching engine (the order stream's `Rejected`): a value of
     /// Bybit's list where one fits, else `EC_Others` (lossy, never invented).
     public static func rejectReason(_ reason: RejectReason) -> String {

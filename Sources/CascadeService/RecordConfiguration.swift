@@ -13,6 +13,8 @@ public struct RecordConfiguration: Sendable {
     public var rest = "https://api.bybit.com"
     public var outputDirectory: String
     public var filePrefix = "bybit"
+    /// Written into every manifest's `createdBy`.
+    public var createdBy = "cascade record"
     public var rotation = RotationPolicy()
     public var flush = FlushPolicy()
     /// REST polls recorded as `_cascade.rest` (open interest is not on the public stream at this resolution).
@@ -20,6 +22,8 @@ public struct RecordConfiguration: Sendable {
     public var fundingHistoryInterval: Duration = .seconds(3_600)
     /// Instruments-info refresh (also written at the start of every file).
     public var instrumentsInterval: Duration = .seconds(3_600)
+    /// A poll that failed or was answered with an error is asked again after this (or its period, if shorter).
+    public var pollRetryInterval: Duration = .seconds(10)
     /// `/v5/market/time` samples recorded as `_cascade.clock`.
     public var clockInterval: Duration = .seconds(60)
     /// One-line health summary period.

@@ -29,9 +29,13 @@ public final class RecordService: Service {
         case tick
     }
 
-    public init(configuration: RecordConfiguration, clock: any WallClock = SystemWallClock(),
+    /// Gets every frame as recorded, and the 1 s ticks (the paper node); its failure stops the service.
+    let consumer: (any RecordedFrameConsumer)?
+
+    public init(configuration: RecordConfiguration, consumer: (any RecordedFrameConsumer)? = nil, clock: any WallClock = SystemWallClock(),
                 timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         self.configuration = configuration
+        self.consumer = consumer
         self.clock = clock
         self.timer = timer
         self.logger = logger
@@ -79,7 +83,7 @@ public final class RecordService: Service {
                     feed.yield(.tick)
                 }
             }
-            var sink = RecordingSink(configuration: configuration, logger: logger)
+            var sink = RecordingSink(configuration: configuration, consumer: consumer, logger: logger)
             var integrity = BookIntegrityMonitor()
             for await input in inputs.cancelOnGracefulShutdown() {
                 let now = clock.now()
@@ -95,6 +99,8 @@ public final class RecordService: Service {
                 if case let .stream(event, connection) = input, let (topic, reason) = integrity.check(event, connection: connection) {
                     await clientOfTopic[topic]?.resync(topic: topic, reason: .requested(reason))
                 }
+                // A consumer that cannot go on (its journal failed) stops the node.
+                if consumer?.failure != nil { break }
             }
             // Stop the producers, then write what they had already queued before closing the file.
             group.cancelAll()
@@ -102,6 +108,17 @@ public final class RecordService: Service {
             for await input in inputs { sink.handle(input, now: clock.now()) }
             sink.close()
         }
+        if let failure = consumer?.failure { throw failure }
+        try consumer?.finish()
+    }
+
+    /// When a poll is due again: after its period when it was answered, after `retry` (if shorter) when it was not,
+    /// or answered with an error (an instruments-info refused at start would otherwise leave the node without
+    /// instrument rules for an hour).
+    static func pollDelay(after answer: Result<BybitPublicREST.Answer, BybitPublicREST.Failure>, every: Duration,
+                          retry: Duration) -> Duration {
+        if case let .success(a) = answer, a.status == 200, RecordingSink.retCodeIsZero(a.body) { return every }
+        return min(every, retry)
     }
 
     /// REST polls: instruments first (so the first file starts with them), then the periodic ones.
@@ -136,7 +153,7 @@ public final class RecordService: Service {
                 if case .dropped = feed.yield(.rest(kind: p.kind, endpoint: p.endpoint, query: p.query, answer: answer)) {
                     logger.warning("REST poll answer dropped: the writer is behind", metadata: ["endpoint": "\(p.endpoint)"])
                 }
-                polls[i].due = timer.instant() + p.every
+                polls[i].due = timer.instant() + Self.pollDelay(after: answer, every: p.every, retry: configuration.pollRetryInterval)
                 if case let .success(a) = answer, a.status == 403 {
                     // IP ban: every poll pauses for 10 minutes (the stream is unaffected).
                     logger.critical("ALERT: Bybit REST answered HTTP 403 (IP ban): polls paused for 10 minutes")

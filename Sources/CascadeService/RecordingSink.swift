@@ -28,8 +28,12 @@ struct RecordingSink {
     var lastDisconnect: String?
     var lastFrame: LocalTime?
 
-    init(configuration: RecordConfiguration, logger: Logger) {
+    /// Gets every recorded frame (the paper node).
+    let consumer: (any RecordedFrameConsumer)?
+
+    init(configuration: RecordConfiguration, consumer: (any RecordedFrameConsumer)? = nil, logger: Logger) {
         self.configuration = configuration
+        self.consumer = consumer
         self.logger = logger
         recorder = openRecorder()
     }
@@ -42,6 +46,7 @@ struct RecordingSink {
             handleREST(kind: kind, endpoint: endpoint, query: query, answer: answer, now: now)
         case .tick:
             if let recorder { attempt(now) { () throws(RecordingError) in try recorder.tick(now: now) } }
+            consumer?.idle(until: now)
             health(now)
         }
     }
@@ -168,7 +173,8 @@ struct RecordingSink {
         do {
             let recorder = try Recorder(directory: configuration.outputDirectory, filePrefix: configuration.filePrefix,
                                         rotation: configuration.rotation, flushPolicy: configuration.flush,
-                                        createdBy: "cascade record")
+                                        createdBy: configuration.createdBy)
+            if let consumer { recorder.onFrame = { at, bytes in consumer.recorded(Array(bytes), at: at) } }
             let box = instruments
             recorder.onNewFile = { r throws(RecordingError) in
                 for symbol in box.json.keys.sorted() {

@@ -6,7 +6,7 @@ public import Recording
 /// 2025-06-02 01:00 UTC; a book of 25 levels a side 1.0 apart around a 0.2 spread, with a delta and a ticker (mark =
 /// last) every second.
 ///
-/// `.cascades`: after a 5-minute warm-up, one cascade every `spacingSeconds`, the liquidated side drawn from the
+/// `.cascades`: after the warm-up (5 minutes unless told), one cascade every `spacingSeconds`, the liquidated side drawn from the
 /// seed. At the cascade (`c`) 1.500 of the liquidated side is liquidated; at `c` + 500 ms the price jumps 10.0 past
 /// the price a one-layer ladder at `offsetBps` from the mid rests at (a print trades through it); at `c` + 10 s the
 /// price settles at that layer price moved `settleTenthsBps` / 10 bps in the ladder's favour plus the episode's noise
@@ -26,13 +26,17 @@ public struct SyntheticCascadeMarket: Sendable {
     }
 
     public static let start: Int64 = 1_748_826_000_000          // 2025-06-02 01:00:00 UTC, ms
-    public static let warmUp: Int64 = 300_000
+    /// Time before the first cascade (ms).
+    public let warmUp: Int64
     public let seed: UInt64
     public let shape: Shape
 
-    public init(seed: UInt64, shape: Shape) {
+    /// `warmUpSeconds`: the quiet time before the first cascade (5 minutes: a detector with a few minutes of
+    /// minimum history is armed by then; the paper node's real-time test uses one minute).
+    public init(seed: UInt64, shape: Shape, warmUpSeconds: Int64 = 300) {
         self.seed = seed
         self.shape = shape
+        self.warmUp = warmUpSeconds * 1_000
     }
 
     /// The frames in receive order (receive = exchange + 20 ms): (receive time ns, JSON text).
@@ -103,7 +107,7 @@ public struct SyntheticCascadeMarket: Sendable {
         let endTime: Int64
         switch shape {
         case let .cascades(count, spacingSeconds, _, _, _, _):
-            endTime = s + Self.warmUp + Int64(count) * spacingSeconds * 1_000
+            endTime = s + warmUp + Int64(count) * spacingSeconds * 1_000
         case let .randomWalk(seconds, _):
             endTime = s + seconds * 1_000
         }
@@ -112,7 +116,7 @@ public struct SyntheticCascadeMarket: Sendable {
         while t <= endTime {
             switch shape {
             case let .cascades(count, spacingSeconds, offsetBps, settleTenthsBps, noiseTenthsBps, backgroundStepTicks):
-                let c = s + Self.warmUp + Int64(nextCascade) * spacingSeconds * 1_000
+                let c = s + warmUp + Int64(nextCascade) * spacingSeconds * 1_000
                 let previous = c - spacingSeconds * 1_000
                 // The background walk, paused from 2 s before a cascade to 65 s after it.
                 if backgroundStepTicks > 0, t < c - 2_000, nextCascade == 0 || t > previous + 65_000 {
@@ -169,7 +173,7 @@ public struct SyntheticCascadeMarket: Sendable {
         for (ns, json) in frames() { try writer.append(localTime: LocalTime(nanoseconds: ns), json: Array(json.utf8)) }
         try writer.close()
         // The manifest names the generator: reports mark the data synthetic.
-        try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascadeMarket(seed: \(seed), shape: \(shape))").write(forDataFile: path)
+        try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascadeMarket(seed: \(seed), shape: \(shape)\(warmUp == 300_000 ? "" : ", warmUpSeconds: \(warmUp / 1_000)"))").write(forDataFile: path)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }

@@ -11,19 +11,45 @@ public enum ClockOffset {
     /// nil when the file has none.
     public static func estimate(path: String, sampleFrames: Int = 2_000) throws(RecordingError) -> Int64? {
         var reader = try FrameFileReader(path: path, compression: .automatic, chunkSize: 64 * 1024)
-        var samples: [Int64] = []
-        samples.reserveCapacity(sampleFrames)
-        while samples.count < sampleFrames, let line = try reader.next() {
-            // The recorder's own `_cascade.*` entries carry its receive clock as `ts`: they say nothing of the offset.
-            if let topic = FrameTopic.topicRange(in: line.json),
-               FrameTopic.isCascadeTopic(UnsafeRawBufferPointer(rebasing: line.json[topic])) { continue }
-            guard let ts = FrameScan.integer(after: #""ts":"#, in: line.json), ts > 0, ts <= Int64.max / 1_000_000 else { continue }
-            let (offset, overflow) = line.localTime.nanoseconds.subtractingReportingOverflow(ts * 1_000_000)
-            if !overflow { samples.append(offset) }
+        var estimator = Estimator(sampleFrames: sampleFrames)
+        while !estimator.isFrozen, let line = try reader.next() {
+            estimator.observe(localTime: line.localTime, json: line.json)
         }
-        guard !samples.isEmpty else { return nil }
-        samples.sort()
-        return samples[samples.count / 2]
+        return estimator.offset
+    }
+
+    /// The same estimate built frame by frame, for a live feed (the paper node): the median receive − exchange
+    /// offset of the timestamped frames seen so far, frozen once `sampleFrames` are in, so a recording of the feed
+    /// gets the offset `estimate(path:)` computes from it.
+    public struct Estimator: Sendable {
+        public let sampleFrames: Int
+        /// Sorted samples (ns).
+        private var samples: [Int64] = []
+
+        public init(sampleFrames: Int = 2_000) {
+            self.sampleFrames = sampleFrames
+            samples.reserveCapacity(sampleFrames)
+        }
+
+        public var isFrozen: Bool { samples.count >= sampleFrames }
+
+        /// The median so far (nil before the first timestamped frame).
+        public var offset: Int64? { samples.isEmpty ? nil : samples[samples.count / 2] }
+
+        public mutating func observe(localTime: LocalTime, json: UnsafeRawBufferPointer) {
+            guard !isFrozen else { return }
+            // The recorder's own `_cascade.*` entries carry its receive clock as `ts`: they say nothing of the offset.
+            if let topic = FrameTopic.topicRange(in: json), FrameTopic.isCascadeTopic(UnsafeRawBufferPointer(rebasing: json[topic])) { return }
+            guard let ts = FrameScan.integer(after: #""ts":"#, in: json), ts > 0, ts <= Int64.max / 1_000_000 else { return }
+            let (offset, overflow) = localTime.nanoseconds.subtractingReportingOverflow(ts * 1_000_000)
+            guard !overflow else { return }
+            var low = 0, high = samples.count
+            while low < high {
+                let mid = (low + high) / 2
+                if samples[mid] <= offset { low = mid + 1 } else { high = mid }
+            }
+            samples.insert(offset, at: low)
+        }
     }
 
     /// One offset per source: files in one directory come from one recorder (its rotation), so they share the

@@ -33,6 +33,9 @@ public final class Recorder {
     /// place to `recordCascade(topic: .instruments, ...)` so every file starts self-describing.
     /// Frames recorded from the hook go into the new file and never trigger rotation.
     public var onNewFile: ((Recorder) throws(RecordingError) -> Void)?
+    /// Called with every frame right after it was appended (the paper node trades on exactly the lines it records,
+    /// so `cascade backtest` on the recording sees what the node saw).
+    public var onFrame: ((LocalTime, UnsafeRawBufferPointer) -> Void)?
     /// Called after every flush that wrote a member (``stats`` already updated).
     public var onFlush: ((Recorder) -> Void)?
 
@@ -88,6 +91,7 @@ public final class Recorder {
             throw fail(error)
         }
         topics.count(frame: json)
+        onFrame?(localTime, json)
         stats.framesRecorded += 1
         if let last = lastLocalTime, localTime < last { stats.framesWithDecreasingTime += 1 }
         lastLocalTime = localTime

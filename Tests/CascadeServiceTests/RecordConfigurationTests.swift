@@ -1,4 +1,6 @@
-import CascadeService
+@testable import BybitV5Client
+import CascadeCore
+@testable import CascadeService
 import Testing
 
 @Suite struct RecordConfigurationTests {
@@ -24,5 +26,24 @@ import Testing
             }
         }
         #expect(groups.flatMap { $0 } == c.topics)
+    }
+}
+
+@Suite struct RecordPollTests {
+    static func answer(_ status: Int, _ body: String) -> Result<BybitPublicREST.Answer, BybitPublicREST.Failure> {
+        .success(BybitPublicREST.Answer(status: status, body: Array(body.utf8), sentAt: LocalTime(nanoseconds: 0),
+                                        receivedAt: LocalTime(nanoseconds: 1)))
+    }
+
+    /// An instruments-info refused at start (here as `cascade sim` answers before its replay has rules) is asked
+    /// again after the retry interval, not after the hour of its period: a paper node would otherwise trade blind.
+    @Test func aFailedOrRefusedPollIsRetriedSoon() {
+        let hour = Duration.seconds(3_600), retry = Duration.seconds(10)
+        #expect(RecordService.pollDelay(after: Self.answer(200, #"{"retCode":0,"result":{}}"#), every: hour, retry: retry) == hour)
+        #expect(RecordService.pollDelay(after: Self.answer(200, #"{"retCode":10016,"result":{}}"#), every: hour, retry: retry) == retry)
+        #expect(RecordService.pollDelay(after: Self.answer(502, "bad gateway"), every: hour, retry: retry) == retry)
+        #expect(RecordService.pollDelay(after: .failure(.transport("refused")), every: hour, retry: retry) == retry)
+        // A poll whose period is shorter than the retry keeps its period.
+        #expect(RecordService.pollDelay(after: .failure(.transport("refused")), every: .seconds(5), retry: retry) == .seconds(5))
     }
 }
