@@ -80,6 +80,14 @@ var package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
+        // The live venue: engine commands → signed REST; the private stream → execution reports.
+        .target(
+            name: "BybitGateway",
+            dependencies: [
+                "CascadeCore", "BybitV5", "BybitV5Client", "Execution",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         // Order books and ticker state on integer prices.
         .target(name: "MarketData", dependencies: ["CascadeCore"], swiftSettings: swiftSettings),
         // Streaming features over FeedState and the cascade detector: one code path for backtest, paper and live.
@@ -179,6 +187,11 @@ var package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BybitGatewayTests",
+            dependencies: ["BybitGateway", "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeCore", "CascadeTesting", "Execution",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeServiceTests",

@@ -106,6 +106,10 @@ public actor BybitRESTClient {
     let timeout: Duration
     /// Server time − local time, in ms (measured by ``synchronizeTime()``).
     public private(set) var serverOffsetMilliseconds: Int64 = 0
+    /// Bybit's clock now, as far as the measured offset tells.
+    public func serverNow() -> ExchangeTime {
+        ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds)
+    }
     /// When the offset was last measured (task clock; nil: never).
     public private(set) var offsetMeasuredAt: ClockInstant?
     /// Last rate-limit headers per endpoint, with the local time they were seen.

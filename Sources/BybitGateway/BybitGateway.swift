@@ -1,0 +1,248 @@
+public import BybitV5
+public import BybitV5Client
+public import CascadeCore
+public import Execution
+public import Logging
+import Synchronization
+
+/// What the Bybit gateway tells the live driver, in order.
+public enum GatewayEvent: Sendable {
+    /// Venue reports, in the order Bybit sent them (from the private stream, its backfill, or a query that resolved
+    /// an order whose call had no clear answer).
+    case reports([ExecutionReport])
+    /// The private stream's trust: false from a gap until its backfill is delivered (the engine's breaker); new
+    /// entries wait while it is false.
+    case privateStream(trusted: Bool)
+    /// A private row could not be read: its symbol is not trusted (reduce-only) until reconciled; alert.
+    case quarantined(symbol: String?, detail: String)
+    /// Something the operator must see (an optional topic refused, an order not found after its queries…).
+    case alert(String)
+}
+
+/// The live venue: ``Execution/TradingEngine`` commands → signed Bybit REST, Bybit's private stream and backfill →
+/// ``CascadeCore/ExecutionReport``s (``BybitV5/BybitReportMapper``: funding never a fill, unknown execution types
+/// unclassified).
+///
+/// A call's answer becomes the engine's ``Execution/CallResult`` from the client's typed outcome (client review
+/// row 6): `notApplied` → `refused`; a clear success → `sent`; anything that may have happened (no answer, 5xx,
+/// an unreadable 200, 110072, 10016) → `transportError`, the order *unknown*, and then resolved by queries, never
+/// by a resend: `GET /v5/order/realtime` by `orderLinkId` (which also finds recently closed orders), then
+/// `/v5/order/history`, at `resolveAfter` and again at `confirmAfter`. What they find reaches the engine as
+/// ordinary reports; an order found by neither is reported rejected (`unknownOrder`, venue code
+/// `notFoundAfterQueries`) and alerted, the documented way a lost create ends.
+public actor BybitGateway {
+    public nonisolated let events: AsyncStream<GatewayEvent>
+    let continuation: AsyncStream<GatewayEvent>.Continuation
+    let rest: BybitRESTClient
+    let stream: PrivateStreamClient
+    let cursor: any ExecutionCursorStore
+    let timer: any TaskClock
+    let logger: Logger
+    var mapper = BybitReportMapper()
+    /// Symbols as the engine numbers them (queries decode with it, so a found order keeps its symbol's id).
+    var instruments: InstrumentTable
+    /// Executions delivered and not yet persisted by the driver, by id (committed to the cursor once persisted).
+    var unpersisted: [String: BybitExecution] = [:]
+    /// Orders whose unknown outcome a query settled (found), and those reported rejected after both queries.
+    public private(set) var foundByQuery = 0
+    public private(set) var notFoundAfterQueries = 0
+    /// First query of an unknown outcome, and the confirming one.
+    public var resolveAfter: Duration = .seconds(2)
+    public var confirmAfter: Duration = .seconds(5)
+
+    /// - Parameter instruments: the engine's table (the private stream must be made with the same one).
+    public init(rest: BybitRESTClient, stream: PrivateStreamClient, cursor: any ExecutionCursorStore, instruments: InstrumentTable,
+                timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
+        self.instruments = instruments
+        self.rest = rest
+        self.stream = stream
+        self.cursor = cursor
+        self.timer = timer
+        self.logger = logger
+        (events, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    // MARK: - Commands
+
+    /// Sends `command` (on `instrument`) and returns what the engine should hear. `notAfter`: a create or amend that
+    /// cannot leave by then (a rate-limit wait) is refused unsent (`rateLimited`), so the engine decides again.
+    public func send(_ command: VenueCommand, instrument: Instrument, notAfter: LocalTime? = nil) async -> CallResult {
+        let request: BybitRequest
+        do {
+            request = try BybitCommandEncoder.request(command, instrument: instrument)
+        } catch {
+            return .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local"))
+        }
+        do {
+            switch command.action {
+            case .submit, .amend, .cancel:
+                let answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
+                return .sent(answer.result.flatMap { $0.orderId.isEmpty ? nil : VenueOrderID($0.orderId) })
+            case .cancelAll:
+                _ = try await rest.send(request, as: BybitCancelAllResult.self)
+                return .sent(nil)
+            case .setTradingStop, .setLeverage:
+                _ = try await rest.send(request, as: BybitEmptyResult.self)
+                return .sent(nil)
+            }
+        } catch {
+            return failed(command, instrument: instrument, error)
+        }
+    }
+
+    func failed(_ command: VenueCommand, instrument: Instrument, _ error: BybitClientError) -> CallResult {
+        // Leverage already at the asked value (110043) is the asked state.
+        if case .setLeverage = command.action, case let .rest(.api(e)) = error, e.retCode == .leverageNotModified { return .sent(nil) }
+        switch error.outcome {
+        case .notApplied:
+            return .refused(Self.rejection(error))
+        case .unknown:
+            logger.warning("call outcome unknown: resolving by query", metadata: ["command": "\(command.action)", "error": "\(error)"])
+            switch command.action {
+            case let .submit(clientID?, _):
+                scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue))
+                return .transportError
+            case let .cancel(reference), let .amend(reference, _):
+                // "Already gone" (110001…) is a refusal of the command; the order's end comes from the query.
+                scheduleResolution(instrument, reference: BybitCommandEncoder.reference(reference))
+                if case let .rest(.api(e)) = error { return .refused(BybitCodes.rejection(retCode: e.retCode, message: e.retMsg)) }
+                return .transportError
+            case .cancelAll, .setTradingStop, .setLeverage, .submit(nil, _):
+                return .transportError
+            }
+        }
+    }
+
+    static func rejection(_ error: BybitClientError) -> Rejection {
+        switch error {
+        case let .rest(.api(e)): BybitCodes.rejection(retCode: e.retCode, message: e.retMsg)
+        case let .rest(.http(status, _, _)) where status == 429: Rejection(.rateLimited, venueCode: "HTTP 429")
+        case let .rest(.http(status, _, _)): Rejection(.other("HTTP \(status)"), venueCode: "HTTP \(status)")
+        case .stale: Rejection(.rateLimited, venueCode: "stale")
+        case .ipBanned: Rejection(.rateLimited, venueCode: "ipBanned")
+        default: Rejection(.other("\(error)"), venueCode: "local")
+        }
+    }
+
+    // MARK: - Resolving unknown outcomes
+
+    func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference) {
+        Task { await self.resolve(instrument, reference: reference) }
+    }
+
+    /// Queries the order at `resolveAfter` and, if neither list has it, once more at `confirmAfter`.
+    func resolve(_ instrument: Instrument, reference: BybitOrderReference) async {
+        var waited = Duration.zero
+        for delay in [resolveAfter, confirmAfter] {
+            do { try await timer.sleep(for: delay - waited) } catch { return }
+            waited = delay
+            switch await query(symbol: instrument.symbol, reference: reference) {
+            case let .found(order):
+                foundByQuery += 1
+                continuation.yield(.reports(mapper.reports(order: order)))
+                return
+            case .notFound:
+                continue
+            case let .failed(why):
+                logger.warning("order query failed; trying again", metadata: ["order": "\(reference)", "error": "\(why)"])
+                continue
+            }
+        }
+        if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
+            notFoundAfterQueries += 1
+            let message = "order \(link) not found at Bybit by realtime or history after \(confirmAfter): reported rejected"
+            logger.critical("ALERT: \(message)")
+            continuation.yield(.alert(message))
+            continuation.yield(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),
+                                                         event: .rejected(OrderRejected(venueID: nil, clientID: clientID,
+                                                                                        rejection: Rejection(.unknownOrder, venueCode: "notFoundAfterQueries"))))]))
+        }
+    }
+
+    enum QueryResult {
+        case found(BybitOrder)
+        case notFound
+        case failed(String)
+    }
+
+    func query(symbol: String, reference: BybitOrderReference) async -> QueryResult {
+        do {
+            let realtime = try BybitRequest.realtimeOrders(scope: .symbol(symbol), order: reference, limit: 1)
+            if let result = try await rest.send(realtime, as: BybitOrderListResult.self).result,
+               let order = try result.orders(instruments: &instruments).first {
+                return .found(order)
+            }
+            let history = try BybitRequest.orderHistory(scope: .symbol(symbol), order: reference, limit: 1)
+            if let result = try await rest.send(history, as: BybitOrderListResult.self).result,
+               let order = try result.orders(instruments: &instruments).first {
+                return .found(order)
+            }
+            return .notFound
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    // MARK: - The private stream
+
+    /// Runs the private stream and turns its events into gateway events until cancelled.
+    public func run() async {
+        let stream = self.stream
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await stream.run() }
+            for await event in stream.events {
+                await handle(event)
+            }
+            group.cancelAll()
+        }
+        continuation.finish()
+    }
+
+    func handle(_ event: PrivateStreamEvent) async {
+        switch event {
+        case .gap, .failed:
+            continuation.yield(.privateStream(trusted: false))
+        case let .backfill(backfill):
+            var reports: [ExecutionReport] = []
+            // Orders first (their acceptance before their fills), then the executions as journal history (the engine
+            // counts a fill once by its id), then positions and the wallet as the venue's view.
+            for order in (backfill.openOrders + backfill.closedOrders).sorted(by: { $0.updatedTime < $1.updatedTime }) {
+                reports += mapper.reports(order: order)
+            }
+            for execution in backfill.executions {
+                unpersisted[execution.execId] = execution
+                reports.append(mapper.report(execution: execution))
+            }
+            let now = await rest.serverNow()
+            for position in backfill.positions {
+                if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
+            }
+            if let wallet = backfill.wallet, let r = mapper.report(wallet: wallet, at: now) { reports.append(r) }
+            continuation.yield(.reports(reports))
+        case .trusted:
+            continuation.yield(.privateStream(trusted: true))
+        case let .message(message):
+            if case let .executions(list, _) = message {
+                for execution in list { unpersisted[execution.execId] = execution }
+            }
+            let reports = mapper.reports(message)
+            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+        case let .quarantined(row, _):
+            continuation.yield(.quarantined(symbol: row.symbol, detail: row.description))
+        case let .optionalTopicRefused(topic, message, _):
+            continuation.yield(.alert("optional private topic \(topic) refused: \(message)"))
+        case .connected, .authenticated:
+            break
+        }
+    }
+
+    /// The driver persisted these executions (its journal committed them): they move the cursor.
+    public func persisted(_ ids: [ExecutionID]) {
+        let executions = ids.compactMap { unpersisted.removeValue(forKey: $0.rawValue) }
+        guard !executions.isEmpty else { return }
+        do { try cursor.commit(executions) } catch {
+            logger.critical("ALERT: execution cursor not written: \(error)")
+            continuation.yield(.alert("execution cursor not written: \(error)"))
+        }
+    }
+}

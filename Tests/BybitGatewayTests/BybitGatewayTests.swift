@@ -1,0 +1,157 @@
+import BybitV5
+import BybitV5Client
+@testable import BybitGateway
+@testable import BybitSimulator
+import CascadeCore
+import CascadeTesting
+import Execution
+import Logging
+import Synchronization
+import Testing
+
+/// The gateway against `cascade sim` (lockstep, the default test account): commands become Bybit requests, the
+/// private stream becomes execution reports, and a call without a clear answer is resolved by queries.
+@Suite(.serialized) struct BybitGatewayTests {
+    static let key = "cascade-test-key"
+    static let secret = "cascade-test-secret"
+
+    final class Events: Sendable {
+        let list = Mutex<[GatewayEvent]>([])
+        var reports: [ExecutionReport] {
+            list.withLock { $0.flatMap { e -> [ExecutionReport] in if case let .reports(r) = e { r } else { [] } } }
+        }
+        var trusted: Bool {
+            list.withLock { $0.contains { if case .privateStream(trusted: true) = $0 { true } else { false } } }
+        }
+        func accepted(_ id: ClientOrderID) -> Bool {
+            reports.contains { if case let .accepted(a) = $0.event { a.clientID == id } else { false } }
+        }
+    }
+
+    struct Setup {
+        let sim: SimulatorHarness
+        let gateway: BybitGateway
+        let events: Events
+        let timer: ManualClock
+        let btc: Instrument
+        let tasks: [Task<Void, Never>]
+        func stop() {
+            for t in tasks { t.cancel() }
+            sim.stop()
+        }
+    }
+
+    static func start() async throws -> Setup {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        var table = InstrumentTable()
+        let id = table.id(for: "BTCUSDT")
+        let btc = table[id]
+        let credentials = BybitCredentials(apiKey: key, secret: secret)
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials,
+                                   recvWindow: LoopbackTest.recvWindow, logger: logger)
+        var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
+        configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+        let stream = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
+                                         cursor: InMemoryExecutionCursor(), instruments: table, logger: logger)
+        // Queries of unknown outcomes wait on this clock: the test decides when they run.
+        let timer = ManualClock(startingAt: 1)
+        let gateway = BybitGateway(rest: rest, stream: stream, cursor: InMemoryExecutionCursor(), instruments: table,
+                                   timer: timer, logger: logger)
+        let events = Events()
+        let tasks = [Task { await gateway.run() }, Task { for await e in gateway.events { events.list.withLock { $0.append(e) } } }]
+        return Setup(sim: sim, gateway: gateway, events: events, timer: timer, btc: btc, tasks: tasks)
+    }
+
+    /// Prices in 1e-8 units: 63,000.0 and a stop at 62,000.0; 0.001 BTC.
+    static func entry(_ link: String, price: Int64 = 6_300_000_000_000, stop: Int64 = 6_200_000_000_000) throws -> (ClientOrderID, OrderSpec) {
+        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: price), qty: Quantity(units: 1_000),
+                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: stop))))
+        return (try ClientOrderID(link), spec)
+    }
+
+    func command(_ action: VenueCommand.Action, _ s: Setup) -> VenueCommand {
+        VenueCommand(symbol: s.btc.id, decidedAt: ExchangeTime(milliseconds: 0), action: action)
+    }
+
+    func simOrders(_ s: Setup, link: String) async -> [BybitOrder] {
+        await s.sim.replay.account("default")?.orders.values.filter { $0.orderLinkId == link } ?? []
+    }
+
+    @Test func anEntryCarriesItsStopAndComesBackAcceptedOnTheStream() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let (id, spec) = try Self.entry("gw-entry-1")
+        let result = await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc)
+        guard case let .sent(venueID?) = result else { Issue.record("\(result)"); return }
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        #expect(await eventually { s.events.accepted(id) })
+        let orders = await simOrders(s, link: "gw-entry-1")
+        #expect(orders.count == 1 && orders.first?.orderId == venueID.rawValue)
+        #expect(orders.first?.stopLoss == Price(units: 6_200_000_000_000) && orders.first?.timeInForce == .postOnly)
+    }
+
+    /// A create processed by Bybit whose answer is lost (HTTP 504, as from Bybit's edge): the engine hears
+    /// `transportError` (the order unknown), the gateway finds the order by its orderLinkId and reports it, and the
+    /// create is never sent again.
+    @Test func aCreateWhoseAnswerIsLostIsFoundByQueryAndNeverResent() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        await s.sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(drop: 1)], seed: 3))
+        let (id, spec) = try Self.entry("gw-lost-1")
+        let result = await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc)
+        #expect(result == .transportError)
+        await s.sim.replay.setFaults(SimFaultPlan())
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        // The stream may report it first; the query must find it either way.
+        #expect(await eventually { s.timer.nextDeadline != nil })
+        s.timer.advance(by: .seconds(2))
+        #expect(await eventually { s.events.accepted(id) })
+        #expect(await eventually { await s.gateway.foundByQuery == 1 })
+        #expect(await simOrders(s, link: "gw-lost-1").count == 1)
+    }
+
+    /// An order that neither list knows after both queries ended without reaching Bybit: reported rejected with
+    /// its own venue code, and alerted.
+    @Test func anOrderNoListKnowsIsReportedRejectedAfterTwoQueries() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let id = try ClientOrderID("gw-never-1")
+        let resolving = Task { await s.gateway.resolve(s.btc, reference: .orderLinkId(id.rawValue)) }
+        #expect(await eventually { s.timer.nextDeadline != nil })
+        s.timer.advance(by: .seconds(2))
+        #expect(await eventually { s.timer.nextDeadline.map { $0 > s.timer.instant() } ?? false })
+        #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
+        s.timer.advance(by: .seconds(3))
+        await resolving.value
+        #expect(await s.gateway.notFoundAfterQueries == 1)
+        #expect(await eventually { s.events.reports.contains { if case .rejected = $0.event { true } else { false } } })
+        let rejected = s.events.reports.compactMap { r -> OrderRejected? in if case let .rejected(x) = r.event { x } else { nil } }
+        #expect(rejected.map(\.clientID) == [id] && rejected.first?.rejection.venueCode == "notFoundAfterQueries")
+        #expect(await eventually { s.events.list.withLock { $0.contains { if case .alert = $0 { true } else { false } } } })
+    }
+
+    @Test func refusalsAreTypedAndLeverageAlreadySetIsSuccess() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let leverage = try Rate("5")
+        #expect(await s.gateway.send(command(.setLeverage(leverage), s), instrument: s.btc) == .sent(nil))
+        #expect(await s.gateway.send(command(.setLeverage(leverage), s), instrument: s.btc) == .sent(nil))   // 110043
+        // A cancel of an order Bybit does not have: refused as unknown (its end, if any, comes from the query).
+        let result = await s.gateway.send(command(.cancel(.client(try ClientOrderID("gw-nothing"))), s), instrument: s.btc)
+        guard case let .refused(rejection) = result else { Issue.record("\(result)"); return }
+        #expect(rejection.reason == .unknownOrder && rejection.venueCode == "110001")
+        // 100 BTC at 63,000 on a 100,000 USDT account: Bybit's 110007, a typed refusal (nothing happened).
+        var (id, spec) = try Self.entry("gw-big-1")
+        spec.qty = Quantity(units: 100_000_000)
+        let big = await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc)
+        guard case let .refused(r) = big else { Issue.record("\(big)"); return }
+        #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
+    }
+}
