@@ -76,6 +76,7 @@ var package = Package(
             name: "CascadeService",
             dependencies: [
                 "CascadeCore", "BybitV5", "BybitV5Client", "MarketData", "Recording", "Backtest", "Execution", "Storage",
+                "BybitGateway", "FeatureReplay", "Features",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -141,7 +142,7 @@ var package = Package(
             name: "CascadeCLI",
             dependencies: [
                 "CascadeCore", "BybitV5", "MarketData", "Recording", "RecordingAudit", "Importers",
-                "BybitV5Client", "BybitSimulator", "CascadeService", "Simulation", "Features", "FeatureReplay",
+                "BybitV5Client", "BybitSimulator", "CascadeService", "BybitGateway", "Simulation", "Features", "FeatureReplay",
                 "Execution", "Backtest", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

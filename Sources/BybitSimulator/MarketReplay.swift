@@ -127,6 +127,9 @@ public actor MarketReplay {
         let topics = (try? FrameInventory.topics(paths: paths)).map { Array($0.keys) } ?? []
         if settings.matchingDepths.isEmpty { settings.matchingDepths = driver.matchingDepths(topics: topics) }
         hasInstruments = instrumentsJSON != nil || topics.contains(CascadePseudoTopic.instruments.rawValue)
+        // Bybit always knows its instruments: until the replay reaches a snapshot, instruments-info answers with the
+        // data's first one (a node checks its symbols before it subscribes, and the replay starts at a subscription).
+        if instrumentsJSON == nil, hasInstruments { driver.instrumentsJSON = ReplayDriver.firstInstrumentsSnapshot(paths: paths) }
         self.driver = driver
         venue = SimVenue(specs: accounts, settings: settings)
     }

@@ -40,6 +40,21 @@ struct ReplayDriver {
     /// Topic names by the decoder's topic index (built once per topic, not per frame).
     var topicNames: [Int: String] = [:]
 
+    /// The `data` of the first `_cascade.instruments` frame in the files (nil: none, or unreadable files).
+    static func firstInstrumentsSnapshot(paths: [String]) -> [UInt8]? {
+        guard var replayer = try? Replayer(paths: paths, options: ReplayOptions()) else { return nil }
+        var decoder = BybitPublicDecoder()
+        while let frame = try? replayer.next() {
+            guard BybitTopic.name(in: frame.bytes) == "_cascade.instruments" else { continue }
+            var data: [UInt8]?
+            frame.bytes.withUnsafeBufferPointer { buffer in
+                if case let .local(_, d)? = try? decoder.decode(buffer, localTime: frame.localTime) { data = d }
+            }
+            return data
+        }
+        return nil
+    }
+
     init(paths: [String], options: ReplayOptions, instrumentsJSON: [UInt8]?) {
         self.paths = paths
         self.options = options

@@ -7,8 +7,8 @@ struct Cascade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cascade",
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
-        discussion: "Only commands that work are listed; live trading arrives with a later release.",
+        discussion: "Only commands that work are listed.",
         version: CascadeVersion.current,
-        subcommands: [PaperCommand.self, StatusCommand.self, RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
+        subcommands: [PaperCommand.self, LiveCommand.self, StatusCommand.self, RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
                       DetectCommand.self, BacktestCommand.self, JournalCommand.self])
 }

@@ -13,9 +13,15 @@ struct StatusCommand: ParsableCommand {
     var data: String = "cascade-data"
 
     func run() throws {
-        let sessions = ((try? FileManager.default.contentsOfDirectory(atPath: data + "/paper")) ?? []).sorted()
-        guard let newest = sessions.last else { throw CLIError("\(data): no node session found (no \(data)/paper/<start>/)") }
-        let session = data + "/paper/" + newest
+        // The live node's directory, or the newest paper session: whichever status file was written last.
+        var candidates = ((try? FileManager.default.contentsOfDirectory(atPath: data + "/paper")) ?? []).sorted().suffix(1).map { data + "/paper/" + $0 }
+        if FileManager.default.fileExists(atPath: data + "/live/status.json") { candidates.append(data + "/live") }
+        func modified(_ dir: String) -> Date {
+            ((try? FileManager.default.attributesOfItem(atPath: dir + "/status.json"))?[.modificationDate] as? Date) ?? .distantPast
+        }
+        guard let session = candidates.max(by: { modified($0) < modified($1) }) else {
+            throw CLIError("\(data): no node session found (no \(data)/paper/<start>/ or \(data)/live/)")
+        }
         // The lock tells whether a node runs: taking it succeeds only when none holds it (released at once).
         let running: String
         do {

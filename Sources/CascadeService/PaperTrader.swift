@@ -101,34 +101,12 @@ public final class PaperTrader: RecordedFrameConsumer {
         }
     }
 
-    /// `status.json`: what `cascade status` prints. Written atomically (rename), never read back by the node.
     private func writeStatus(_ s: State, at now: LocalTime) {
-        let engine = s.session.engine
         let result = s.session.result
-        var positions: [String: String] = [:]
-        for (symbol, report) in engine.positions where report.size.units != 0 { positions[symbol] = "\(report.size)" }
-        let open = engine.tracker.orders.values.filter { !$0.phase.isTerminal }.count
-        let object: [String: Any] = [
-            "node": "paper",
-            "pid": Int(ProcessInfo.processInfo.processIdentifier),
-            "updatedAtMs": now.nanoseconds / 1_000_000,
-            "depositUsdt": "\(configuration.deposit)",
-            "walletUsdt": "\(engine.portfolio.wallet)",
-            "positions": positions,
-            "openOrders": open,
-            "riskMode": engine.risk.memory.mode.rawValue,
-            "alarms": engine.alarms,
-            "frames": result.frames,
-            "lastExchangeTimeMs": result.lastTime?.milliseconds ?? 0,
-            "fills": result.fills.count,
-            "episodesDetected": result.episodesDetected,
-        ]
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]) else { return }
-        let path = (directory as NSString).appendingPathComponent("status.json")
-        let temporary = path + ".tmp"
         do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-            _ = rename(temporary, path)
+            try NodeStatusFile.write(node: "paper", engine: s.session.engine, balance: configuration.deposit, frames: result.frames,
+                                     lastExchangeTime: result.lastTime, fills: result.fills.count, episodes: result.episodesDetected,
+                                     at: now, to: directory)
         } catch {
             logger.warning("status file not written: \(error)")
         }

@@ -7,8 +7,8 @@ import Foundation
 import Recording
 import Testing
 
-/// `cascade paper` against `cascade sim` replaying a named synthetic cascade at its recorded pace (the paper node
-/// trades on receive times, so the replay is real time: about 140 s).
+/// `cascade paper` and `cascade live` against one `cascade sim` replaying a named synthetic cascade at its recorded
+/// pace (the nodes trade on receive times, so the replay is real time: about 140 s), and the live node's refusals.
 @Suite(.serialized) struct PaperAgainstSimTests {
     /// One layer at 5 bps, far take-profit and stop, out by time after 10 s; a detector armed after one minute.
     static let configuration = #"""
@@ -53,6 +53,16 @@ import Testing
 
         let (sim, port) = try RecordAgainstSimTests.startSim(source, speed: "1")
         defer { sim.killNine(); sim.waitForExit(timeout: 30) }
+        // The live node trades the same replay through the simulator's trading half, with its test key.
+        let keys = dir.file("keys.json")
+        try writeBytes(Array(#"{"apiKey":"cascade-test-key","apiSecret":"cascade-test-secret"}"#.utf8), to: keys)
+        let liveData = dir.file("live-node")
+        let live = try ChildProcess(["live", "--symbols", "BTCUSDT", "--config", config, "--data", liveData, "--keys-file", keys,
+                                     "--endpoint", "ws://127.0.0.1:\(port)/v5/public/linear", "--rest", "http://127.0.0.1:\(port)",
+                                     "--confirm-real-money"])
+        try live.start()
+        var liveStopped = false
+        defer { if !liveStopped { live.killNine(); live.waitForExit(timeout: 30) } }
         let data = dir.file("node")
         let paper = try ChildProcess(["paper", "--symbols", "BTCUSDT", "--balance-usdt", "100000", "--config", config, "--data", data,
                                       "--endpoint", "ws://127.0.0.1:\(port)/v5/public/linear", "--rest", "http://127.0.0.1:\(port)"])
@@ -83,6 +93,22 @@ import Testing
         #expect(journal.succeeded, "\(journal.errorLines.suffix(5))")
         let fills = Self.fills(try String(contentsOfFile: session + "/fills.csv", encoding: .utf8))
         #expect(fills == expected)
+        // The live node: the same ladder, with its stop at Bybit (the simulator), filled and closed by time.
+        let liveExited = live.waitForErrorLines(timeout: 60) { lines in lines.contains { $0.contains("decision: ladderClosed") } }
+        #expect(liveExited, "\(live.errorLines.suffix(10))")
+        _ = kill(live.pid, SIGINT)
+        liveStopped = true
+        #expect(live.waitForExit(timeout: 60))
+        #expect(live.result.status == 0, "\(live.errorLines.suffix(10))")
+        let liveLog = live.errorLines.joined(separator: "\n")
+        #expect(liveLog.contains("decision: enter") && liveLog.contains("stop "), "\(live.errorLines.suffix(20))")
+        #expect(liveLog.contains("live fill: BTCUSDT") && liveLog.contains("decision: timeExit"))
+        #expect(liveLog.contains("shutdown: resting entries of BTCUSDT cancelled (orderFilter=Order)"))
+        let liveJournal = try ChildProcess.run(["journal", liveData + "/live/journal.sqlite"])
+        #expect(liveJournal.succeeded && liveJournal.standardOutput.contains("fills applied 2")
+                && liveJournal.standardOutput.contains("position BTCUSDT 0.000 flat"), "\(liveJournal.standardOutput)")
+        #expect(try !TemporaryDirectory.dataFiles(in: liveData + "/live/recording").isEmpty)
+
         // The recording replays: a backtest of it trades as the paper node did.
         let recorded = try TemporaryDirectory.dataFiles(in: session + "/recording")
         #expect(!recorded.isEmpty)
@@ -92,5 +118,51 @@ import Testing
         #expect(again.succeeded, "\(again.errorLines.suffix(5))")
         #expect(Self.fills(try String(contentsOfFile: replayed + "/fills.csv", encoding: .utf8)) == fills)
     }
-}
 
+    /// Live refuses to start without a key, without the confirmation flag, with a key that may withdraw (the
+    /// simulator's accounts file presents one), and on a bad configuration, each with one readable line.
+    @Test func liveRefusesWhatItMustRefuse() throws {
+        let dir = try TemporaryDirectory("live-refusals")
+        defer { dir.remove() }
+        let source = dir.file("market.frames.gz")
+        try Self.market.write(to: source)
+        let accounts = dir.file("accounts.json")
+        try writeBytes(Array(#"""
+            {"accounts":[{"name":"withdrawer","apiKey":"wd-key","apiSecret":"wd-secret","depositUSDT":"1000",
+              "permissions":{"ContractTrade":["Order","Position"],"Wallet":["AccountTransfer","Withdraw"]}}]}
+            """#.utf8), to: accounts)
+        let sim = try ChildProcess(["sim", "--data", source, "--port", "0", "--speed", "max", "--accounts", accounts])
+        try sim.start()
+        defer { sim.killNine(); sim.waitForExit(timeout: 30) }
+        var port: Int?
+        _ = sim.waitForErrorLines(timeout: 30) { lines in
+            port = lines.lazy.compactMap { line -> Int? in
+                guard let r = line.range(of: "cascade sim listening on http://127.0.0.1:") else { return nil }
+                return Int(line[r.upperBound...].prefix { $0.isNumber })
+            }.first
+            return port != nil
+        }
+        let hosts = ["--endpoint", "ws://127.0.0.1:\(try #require(port))/v5/public/linear", "--rest", "http://127.0.0.1:\(port!)"]
+        func keysFile(_ key: String, _ secret: String) throws -> String {
+            let path = dir.file("keys-\(key).json")
+            try writeBytes(Array(#"{"apiKey":"\#(key)","apiSecret":"\#(secret)"}"#.utf8), to: path)
+            return path
+        }
+        // No key: BYBIT_API_KEY is not set for the child.
+        let noKey = try ChildProcess.run(["live", "--data", dir.file("a")] + hosts + ["--confirm-real-money"], timeout: 60)
+        #expect(!noKey.succeeded && noKey.standardError.contains("live trading needs an API key"), "\(noKey.standardError)")
+        let unconfirmed = try ChildProcess.run(["live", "--data", dir.file("b"), "--keys-file", try keysFile("wd-key", "wd-secret")] + hosts,
+                                               timeout: 60)
+        #expect(!unconfirmed.succeeded && unconfirmed.standardError.contains("add --confirm-real-money"), "\(unconfirmed.standardError)")
+        let withdrawer = try ChildProcess.run(["live", "--data", dir.file("c"), "--keys-file", try keysFile("wd-key", "wd-secret"),
+                                               "--confirm-real-money"] + hosts, timeout: 60)
+        #expect(!withdrawer.succeeded && withdrawer.standardError.contains("refused to start")
+                && withdrawer.standardError.contains("the API key may AccountTransfer, Withdraw (Wallet)"), "\(withdrawer.standardError)")
+        let config = dir.file("bad.json")
+        try writeBytes(Array(#"{"ladder": {"offsetsBps": "five"}, "colour": 1}"#.utf8), to: config)
+        let bad = try ChildProcess.run(["live", "--data", dir.file("d"), "--config", config, "--keys-file", try keysFile("wd-key", "wd-secret"),
+                                        "--confirm-real-money"] + hosts, timeout: 60)
+        #expect(!bad.succeeded && bad.errorLines.count >= 2 && bad.standardError.contains("colour"), "\(bad.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: dir.file("d") + "/live/journal.sqlite"))
+    }
+}

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Backtest
+import BybitGateway
+import BybitV5
+import BybitV5Client
+import CascadeCore
+import CascadeService
+import Features
+import Foundation
+import Logging
+import Recording
+import ServiceLifecycle
+import Storage
+import UnixSignals
+
+/// `cascade live`: the trading engine against Bybit with real money.
+struct LiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Trade on Bybit with real money: the engine of the backtest and the paper node, orders through your API key.",
+        discussion: """
+            Needs a key in BYBIT_API_KEY and BYBIT_API_SECRET (or --keys-file FILE: {"apiKey":…,"apiSecret":…}), \
+            the flag --confirm-real-money, and passing start-up checks: a key without withdrawal or transfer \
+            permissions, the account in the configured margin mode, one-way position mode, the leverage set, every \
+            symbol trading; the starting balance is Bybit's. The journal, execution cursor, recording and status \
+            live in DATA/live/ and a restart continues them. SIGINT/SIGTERM cancel resting entries (orderFilter=Order: \
+            never the stops) and leave positions with their exchange-side stops.
+            """)
+
+    @Option(help: "Comma-separated symbols.")
+    var symbols: String = "BTCUSDT"
+
+    @Option(help: "mainnet, testnet or demo (hosts below override it).")
+    var environment: String = "mainnet"
+
+    @Option(help: "Public WebSocket URL.")
+    var endpoint: String?
+
+    @Option(name: .customLong("private-endpoint"), help: "Private WebSocket URL (default: the public endpoint's host, /v5/private).")
+    var privateEndpoint: String?
+
+    @Option(help: "REST base URL.")
+    var rest: String?
+
+    @Option(help: "Data directory (journal, cursor, recording, status).")
+    var data: String = "cascade-data"
+
+    @Option(help: "Configuration file (JSON, the backtest's format: docs/backtest.md); its depositUsdt is ignored (Bybit's balance is used).")
+    var config: String?
+
+    @Option(help: "Leverage set on every symbol at start.")
+    var leverage: String = "5"
+
+    @Option(name: .customLong("keys-file"), help: "A JSON file with apiKey and apiSecret, instead of the environment.")
+    var keysFile: String?
+
+    @Flag(name: .customLong("confirm-real-money"), help: "Required: you understand this sends real orders with real money.")
+    var confirmRealMoney = false
+
+    struct Hosts {
+        var publicStream: String
+        var privateStream: String
+        var rest: String
+    }
+
+    func hosts() throws -> Hosts {
+        var h: Hosts
+        switch environment {
+        case "mainnet": h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream.bybit.com/v5/private", rest: "https://api.bybit.com")
+        case "testnet": h = Hosts(publicStream: "wss://stream-testnet.bybit.com/v5/public/linear", privateStream: "wss://stream-testnet.bybit.com/v5/private", rest: "https://api-testnet.bybit.com")
+        // Demo trading takes its public data from mainnet (Bybit's demo page).
+        case "demo": h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream-demo.bybit.com/v5/private", rest: "https://api-demo.bybit.com")
+        default: throw ValidationError("--environment must be mainnet, testnet or demo")
+        }
+        if let endpoint {
+            h.publicStream = endpoint
+            if privateEndpoint == nil, let range = endpoint.range(of: "/v5/public/") { h.privateStream = endpoint[..<range.lowerBound] + "/v5/private" }
+        }
+        if let privateEndpoint { h.privateStream = privateEndpoint }
+        if let rest { h.rest = rest }
+        return h
+    }
+
+    func credentials() throws -> BybitCredentials {
+        if let keysFile {
+            guard let data = FileManager.default.contents(atPath: keysFile),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let key = object["apiKey"] as? String, let secret = object["apiSecret"] as? String, !key.isEmpty, !secret.isEmpty else {
+                throw CLIError("--keys-file \(keysFile): not a JSON object with apiKey and apiSecret")
+            }
+            return BybitCredentials(apiKey: key, secret: secret)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        guard let key = environment["BYBIT_API_KEY"], !key.isEmpty, let secret = environment["BYBIT_API_SECRET"], !secret.isEmpty else {
+            throw CLIError("live trading needs an API key: set BYBIT_API_KEY and BYBIT_API_SECRET, or pass --keys-file FILE")
+        }
+        return BybitCredentials(apiKey: key, secret: secret)
+    }
+
+    var parsedSymbols: [String] { symbols.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+    func run() async throws {
+        var logger = Logger(label: "cascade.live")
+        logger.logLevel = .info
+        let hosts = try hosts()
+        guard !parsedSymbols.isEmpty else { throw CLIError("--symbols is empty") }
+        guard let leverageRate = try? Rate(leverage), leverageRate.units > 0 else { throw CLIError("--leverage must be a positive decimal") }
+        let credentials = try credentials()
+        guard confirmRealMoney else {
+            throw CLIError("live trading sends real orders with real money: add --confirm-real-money (or use cascade paper)")
+        }
+        var configuration: BacktestConfiguration
+        if let config {
+            do { configuration = try BacktestConfiguration.load(path: config) } catch { throw CLIError("\(error)") }
+        } else {
+            configuration = BacktestConfiguration()
+        }
+        let lock: DataDirectoryLock
+        do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError(error.description) }
+        let directory = URL(fileURLWithPath: data).appendingPathComponent("live").path
+        let recording = (directory as NSString).appendingPathComponent("recording")
+        do { try FileManager.default.createDirectory(atPath: recording, withIntermediateDirectories: true) } catch {
+            throw CLIError("cannot create \(directory): \(error.localizedDescription)")
+        }
+
+        let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, logger: logger)
+        var checks = LiveStartupChecks(symbols: parsedSymbols, leverage: leverageRate)
+        checks.marginMode = "REGULAR_MARGIN"
+        let report: LiveStartupChecks.Report
+        do { report = try await checks.run(restClient) } catch { throw CLIError("live: refused to start:\n\(error)") }
+
+        let table = LiveTrader.instrumentTable(symbols: parsedSymbols)
+        var stream = PrivateStreamConfiguration(url: hosts.privateStream)
+        stream.symbols = parsedSymbols
+        let cursor = FileExecutionCursor(path: (directory as NSString).appendingPathComponent("execution-cursor.json"))
+        let privateStream = PrivateStreamClient(configuration: stream, credentials: credentials, rest: restClient, cursor: cursor,
+                                                instruments: table, logger: logger)
+        let gateway = BybitGateway(rest: restClient, stream: privateStream, cursor: cursor, instruments: table, logger: logger)
+        let journal: SQLiteOrderJournal
+        do { journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite")) } catch {
+            throw CLIError("\(directory)/journal.sqlite: \(error)")
+        }
+        let trader: LiveTrader
+        do {
+            trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
+                                    journal: journal, gateway: gateway, startingBalance: report.walletBalance,
+                                    serverOffsetMilliseconds: report.serverOffsetMilliseconds, statusDirectory: directory, logger: logger)
+        } catch { throw CLIError("\(error)") }
+
+        var text = "cascade live \(CascadeVersion.current): REAL MONEY on \(hosts.rest)\n"
+        for line in report.lines { text += "  \(line)\n" }
+        for warning in report.warnings { text += "  WARNING: \(warning)\n" }
+        text += "  data        \(directory)\n"
+        FileHandle.standardOutput.write(Data(text.utf8))
+
+        var record = RecordConfiguration(outputDirectory: recording)
+        record.symbols = parsedSymbols
+        record.depths = [50]
+        record.endpoint = hosts.publicStream
+        record.rest = hosts.rest
+        record.createdBy = "cascade live"
+        let recorder = RecordService(configuration: record, consumer: trader, logger: logger)
+        let node = LiveNodeService(trader: trader, gateway: gateway, symbols: table.instruments, logger: logger)
+        let group = ServiceGroup(services: [recorder, node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        do { try await group.run() } catch { throw CLIError("live node stopped: \(error)") }
+        withExtendedLifetime(lock) {}
+        print("live node stopped: journal and recording in \(directory)")
+    }
+}

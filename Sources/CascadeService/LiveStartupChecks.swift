@@ -1,0 +1,141 @@
+public import BybitV5
+public import BybitV5Client
+public import CascadeCore
+import Foundation
+
+/// What `cascade live` checks with Bybit before it trades, and refuses to start on (client review "start-up
+/// checks"; issue 13 scope 4). It never changes a user's account setting except the leverage it is told to use:
+/// a position mode or margin mode that differs from the configuration is a refusal saying what to change.
+public struct LiveStartupChecks: Sendable {
+    public var symbols: [String]
+    /// `REGULAR_MARGIN` (cross), `ISOLATED_MARGIN` or `PORTFOLIO_MARGIN`, as `/v5/account/info` prints it.
+    public var marginMode = "REGULAR_MARGIN"
+    public var leverage: Rate
+
+    public init(symbols: [String], leverage: Rate) {
+        self.symbols = symbols
+        self.leverage = leverage
+    }
+
+    /// What the checks found.
+    public struct Report: Sendable {
+        public var lines: [String] = []
+        public var warnings: [String] = []
+        /// The USDT wallet balance: the engine's starting balance.
+        public var walletBalance: USDT = .zero
+        public var serverOffsetMilliseconds: Int64 = 0
+    }
+
+    /// Why the node may not start: one readable line per problem.
+    public struct Refusal: Error, CustomStringConvertible, Sendable {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    struct AccountInfo: Decodable, Sendable {
+        var marginMode: String?
+        var unifiedMarginStatus: Int?
+    }
+
+    struct InstrumentsList: Decodable, Sendable {
+        struct Item: Decodable, Sendable {
+            var symbol: String
+            var status: String?
+        }
+        var list: [Item]
+    }
+
+    /// Permissions a trading key must never have: it could move money out.
+    public static let forbiddenPermissions: [String: Set<String>] = [
+        "Wallet": ["Withdraw", "AccountTransfer", "SubMemberTransfer"],
+    ]
+
+    public func run(_ rest: BybitRESTClient) async throws -> Report {
+        var report = Report()
+        var problems: [String] = []
+        do {
+            report.serverOffsetMilliseconds = try await rest.synchronizeTime()
+            report.lines.append("clock       Bybit − local \(report.serverOffsetMilliseconds) ms")
+        } catch {
+            throw Refusal(problems: ["cannot reach Bybit's REST API (\(await rest.baseURL)): \(error)"])
+        }
+        // The key: trading permissions, never withdrawals or transfers.
+        do {
+            guard let key = try await rest.send(.queryApiKey(), as: BybitAPIKeyInfo.self).result else {
+                throw Refusal(problems: ["query-api answered without a result"])
+            }
+            for (group, forbidden) in Self.forbiddenPermissions {
+                let granted = Set(key.permissions[group] ?? []).intersection(forbidden)
+                if !granted.isEmpty {
+                    problems.append("the API key may \(granted.sorted().joined(separator: ", ")) (\(group)): create a key without withdrawal or transfer permissions")
+                }
+            }
+            if key.readOnly { problems.append("the API key is read-only: it cannot place orders") }
+            let trade = Set(key.permissions["ContractTrade"] ?? [])
+            if !trade.isSuperset(of: ["Order", "Position"]) {
+                problems.append("the API key lacks ContractTrade Order and Position permissions (it has: \(trade.sorted().joined(separator: ", ")))")
+            }
+            if key.ips.isEmpty || key.ips.contains("*") {
+                report.warnings.append("the API key is not bound to an IP address: anyone holding it can trade, and Bybit expires unbound keys")
+            }
+            let expiry = (key.expiredAt?.isEmpty ?? true) ? "no expiry date" : "expires \(key.expiredAt!)"
+            let days = key.deadlineDay.flatMap { $0 > 0 ? " (\($0) days left)" : nil } ?? ""
+            report.lines.append("key         \(key.apiKey.prefix(4))…, permissions ContractTrade \(trade.sorted().joined(separator: "/")), \(expiry)\(days)")
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw Refusal(problems: ["the API key was refused by Bybit (\(error)): check the key, its secret and that it belongs to this environment"])
+        }
+        // The account: unified, in the margin mode the configuration assumes.
+        if let info = try await rest.send(.accountInfo(), as: AccountInfo.self).result {
+            if let mode = info.marginMode, mode != marginMode {
+                problems.append("the account is in \(mode); Cascade is configured for \(marginMode): change the margin mode in Bybit (Cascade never switches it)")
+            }
+            report.lines.append("account     \(info.marginMode ?? "margin mode not reported"), unifiedMarginStatus \(info.unifiedMarginStatus.map(String.init) ?? "?")")
+        }
+        // Each symbol: listed and trading, one-way mode, the leverage set.
+        for symbol in symbols {
+            let instruments = try await rest.send(try .instrumentsInfo(symbol: symbol), as: InstrumentsList.self).result
+            guard let item = instruments?.list.first(where: { $0.symbol == symbol }) else {
+                problems.append("\(symbol): not a Bybit linear instrument")
+                continue
+            }
+            if let status = item.status, status != "Trading" { problems.append("\(symbol): status \(status), not Trading") }
+            var table = InstrumentTable()
+            let positions = try await rest.send(try .positionList(.symbol(symbol)), as: BybitPositionListResult.self).result?
+                .positions(instruments: &table) ?? []
+            if positions.contains(where: { $0.positionIndex != nil && $0.positionIndex != .oneWay }) {
+                problems.append("\(symbol): the account is in hedge mode; switch \(symbol) to one-way mode in Bybit (Cascade never switches it)")
+            }
+            if let open = positions.first(where: { $0.size.units != 0 }) {
+                report.warnings.append("\(symbol): a position of \(open.size) is open; it must be the journal's, or it is quarantined")
+            }
+            do {
+                _ = try await rest.send(try .setLeverage(symbol: symbol, buyLeverage: leverage, sellLeverage: leverage), as: BybitEmptyResult.self)
+            } catch let error as BybitClientError {
+                if case let .rest(.api(e)) = error, e.retCode == .leverageNotModified {
+                    // Already at this leverage (110043).
+                } else {
+                    problems.append("\(symbol): leverage \(leverage) was refused: \(error)")
+                }
+            }
+            report.lines.append("\(symbol.padding(toLength: 11, withPad: " ", startingAt: 0)) trading, one-way, leverage \(leverage)")
+        }
+        // The balance the engine starts from is Bybit's.
+        if let wallet = try await rest.send(.walletBalance(coins: ["USDT"]), as: BybitWalletBalanceResult.self).result?.unified,
+           let usdt = wallet.usdt?.walletBalance {
+            report.walletBalance = USDT(units: Int128(usdt.units) * pow10(USDT.digits - BybitCoinAmount.digits))
+            report.lines.append("wallet      \(report.walletBalance) USDT")
+        } else {
+            problems.append("the wallet has no USDT balance to trade with")
+        }
+        if !problems.isEmpty { throw Refusal(problems: problems) }
+        return report
+    }
+
+    func pow10(_ n: Int) -> Int128 {
+        var p: Int128 = 1
+        for _ in 0..<max(n, 0) { p *= 10 }
+        return p
+    }
+}
