@@ -161,6 +161,9 @@ public struct OrderTracker: Sendable, Hashable {
         }
     }
 
+    /// Whether the order of this id or venue id is one of ours.
+    public func knows(_ clientID: ClientOrderID?, _ venueID: VenueOrderID?) -> Bool { resolve(clientID, venueID) != nil }
+
     private func resolve(_ clientID: ClientOrderID?, _ venueID: VenueOrderID?) -> ClientOrderID? {
         if let clientID, orders[clientID] != nil { return clientID }
         if let venueID, let id = byVenueID[venueID] { return id }

@@ -208,6 +208,14 @@ extension TradingEngine {
     mutating func react(to report: ExecutionReport, symbol: String?, _ b: inout DecisionBuilder, feed: FeedState,
                         instruments: InstrumentTable) {
         guard let symbol, let id = instruments.lookup(symbol) else { return }
+        if case let .filled(fill) = report.event, !tracker.knows(fill.clientID, fill.venueID), legOrigins[fill.venueID] == nil {
+            // Exposure the journal cannot explain (a manual order, another program on the account): never adopted;
+            // the engine only reduces from here until the operator resumes, and says so.
+            if (b.decision.risk ?? risk).memory.mode == .normal {
+                b.decision.alarms.append("\(symbol): fill \(fill.executionID) of an order that is not ours (\(fill.clientID?.rawValue ?? "no orderLinkId")): quarantined")
+                setMode(.reducing, reason: "quarantine: \(symbol) traded by an order that is not ours", &b, instruments: instruments)
+            }
+        }
         let size = positionSize(symbol)
         var number = activeLadder[symbol]
         if number == nil, size != 0, case let .filled(fill) = report.event, let link = fill.clientID?.rawValue,

@@ -160,6 +160,22 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// A position changed by another client (issue 13): the fill is booked (the venue's position is the truth) but
+    /// never adopted; the engine stops opening anything with an alarm, and replays the same from its journal.
+    @Test func aFillOfAnOrderThatIsNotOursQuarantinesTheAccount() throws {
+        var h = EngineHarness()
+        let fill = Fill(venueID: VenueOrderID("manual-1"), clientID: nil, executionID: ExecutionID("manual-e1"), side: .buy,
+                        price: Price(units: 6_000_000_000_000), qty: Quantity(units: 1_000), liquidity: .taker,
+                        fee: USDT(units: Int64(3_300_000)), feeRate: nil, leavesQty: .zero)
+        h.report(.filled(fill), after: 10)
+        #expect(h.engine.risk.memory.mode == .reducing)
+        #expect(h.engine.alarms.contains { $0.contains("fill manual-e1 of an order that is not ours") })
+        #expect(h.engine.portfolio.size(h.btcID) == 1_000)
+        // No ladder opens while quarantined.
+        #expect(h.enter().isEmpty)
+        h.checkReplay()
+    }
+
     @Test func duplicateFillIsCountedOnce() throws {
         var h = EngineHarness()
         let entries = h.enter()
