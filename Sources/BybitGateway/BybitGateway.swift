@@ -43,6 +43,17 @@ public actor BybitGateway {
     var instruments: InstrumentTable
     /// Executions delivered and not yet persisted by the driver, by id (committed to the cursor once persisted).
     var unpersisted: [String: BybitExecution] = [:]
+    /// While running (NautilusTrader's defaults are of the same order): the open-order list every `openOrdersInterval`
+    /// (an order the stream left open and the list no longer has is queried, never assumed gone), positions and
+    /// the executions of the last `executionsLookback` every `positionsInterval` (a fill the stream never delivered
+    /// while its heartbeats went on is found here). Skipped while the stream is untrusted: its backfill does it.
+    public var openOrdersInterval: Duration = .seconds(7)
+    public var positionsInterval: Duration = .seconds(45)
+    public var executionsLookback: Duration = .seconds(600)
+    var trusted = false
+    /// Executions already reported (by id, with their time), so a reconciliation reports only what the stream missed.
+    var seenExecutions: [String: ExchangeTime] = [:]
+    public private(set) var reconciliations = 0
     /// Orders whose unknown outcome a query settled (found), and those reported rejected after both queries.
     public private(set) var foundByQuery = 0
     public private(set) var notFoundAfterQueries = 0
@@ -148,6 +159,11 @@ public actor BybitGateway {
                 continue
             }
         }
+        if case let .orderId(id) = reference {
+            let message = "order \(id) left open by the stream is in neither realtime nor history after \(confirmAfter)"
+            logger.critical("ALERT: \(message)")
+            continuation.yield(.alert(message))
+        }
         if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
             notFoundAfterQueries += 1
             let message = "order \(link) not found at Bybit by realtime or history after \(confirmAfter): reported rejected"
@@ -190,6 +206,7 @@ public actor BybitGateway {
         let stream = self.stream
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await stream.run() }
+            group.addTask { await self.reconcileLoop() }
             for await event in stream.events {
                 await handle(event)
             }
@@ -198,9 +215,101 @@ public actor BybitGateway {
         continuation.finish()
     }
 
+    // MARK: - Reconciliation while running
+
+    func reconcileLoop() async {
+        var nextOrders = timer.instant() + openOrdersInterval
+        var nextPositions = timer.instant() + positionsInterval
+        while !Task.isCancelled {
+            do { try await timer.sleep(until: min(nextOrders, nextPositions)) } catch { return }
+            let now = timer.instant()
+            if now >= nextOrders {
+                nextOrders = now + openOrdersInterval
+                if trusted { await reconcileOrders() }
+            }
+            if now >= nextPositions {
+                nextPositions = now + positionsInterval
+                if trusted { await reconcilePositionsAndExecutions() }
+            }
+        }
+    }
+
+    /// The open-order list against what the stream said: changes it missed become reports; an order it left open
+    /// that the list lacks is queried (realtime by id, then history) before anything is concluded.
+    func reconcileOrders() async {
+        do {
+            var listed: [BybitOrder] = []
+            var cursor: String?
+            repeat {
+                let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursor)
+                let result = try await rest.send(request, as: BybitOrderListResult.self).result
+                var quarantine: [BybitQuarantinedRow] = []
+                listed += result?.orders(instruments: &instruments, quarantine: &quarantine) ?? []
+                for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
+                cursor = result?.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+            } while cursor != nil
+            reconciliations += 1
+            let listedIDs = Set(listed.map(\.orderId))
+            var reports: [ExecutionReport] = []
+            for order in listed.sorted(by: { $0.updatedTime < $1.updatedTime }) { reports += mapper.reports(order: order) }
+            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+            for (orderId, symbol) in mapper.openOrders where !listedIDs.contains(orderId) {
+                let instrument = instruments[instruments.id(for: symbol)]
+                scheduleResolution(instrument, reference: .orderId(orderId))
+            }
+        } catch {
+            logger.warning("open-order reconciliation failed; next time", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Positions (the venue's view: the engine re-protects a position without its stop) and the executions of the
+    /// lookback the stream never delivered.
+    func reconcilePositionsAndExecutions() async {
+        do {
+            var reports: [ExecutionReport] = []
+            let now = await rest.serverNow()
+            for instrument in instruments.instruments {
+                let result = try await rest.send(try BybitRequest.positionList(.symbol(instrument.symbol)), as: BybitPositionListResult.self).result
+                var quarantine: [BybitQuarantinedRow] = []
+                for position in result?.positions(instruments: &instruments, quarantine: &quarantine) ?? [] {
+                    if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
+                }
+            }
+            let start = ExchangeTime(milliseconds: now.milliseconds - executionsLookback.components.seconds * 1_000)
+            var cursor: String?
+            var missed: [BybitExecution] = []
+            repeat {
+                // No endTime: Bybit answers up to 7 days from startTime, so a skewed local clock cannot cut off the newest.
+                let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, limit: 100, cursor: cursor)
+                let result = try await rest.send(request, as: BybitExecutionListResult.self).result
+                var quarantine: [BybitQuarantinedRow] = []
+                missed += (result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []).filter { seenExecutions[$0.execId] == nil }
+                cursor = result?.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
+            } while cursor != nil
+            for execution in missed.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }) {
+                logger.warning("reconciliation found an execution the stream never delivered", metadata: ["execId": "\(execution.execId)"])
+                note(execution)
+                reports.append(mapper.report(execution: execution))
+            }
+            reconciliations += 1
+            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+            // Ids older than the lookback can no longer come back from a reconciliation.
+            seenExecutions = seenExecutions.filter { $0.value.milliseconds >= start.milliseconds - 60_000 }
+        } catch {
+            logger.warning("position reconciliation failed; next time", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// An execution reported to the driver: kept until persisted, remembered for reconciliations.
+    func note(_ execution: BybitExecution) {
+        unpersisted[execution.execId] = execution
+        seenExecutions[execution.execId] = execution.execTime
+    }
+
     func handle(_ event: PrivateStreamEvent) async {
         switch event {
         case .gap, .failed:
+            trusted = false
             continuation.yield(.privateStream(trusted: false))
         case let .backfill(backfill):
             var reports: [ExecutionReport] = []
@@ -210,7 +319,7 @@ public actor BybitGateway {
                 reports += mapper.reports(order: order)
             }
             for execution in backfill.executions {
-                unpersisted[execution.execId] = execution
+                note(execution)
                 reports.append(mapper.report(execution: execution))
             }
             let now = await rest.serverNow()
@@ -220,10 +329,11 @@ public actor BybitGateway {
             if let wallet = backfill.wallet, let r = mapper.report(wallet: wallet, at: now) { reports.append(r) }
             continuation.yield(.reports(reports))
         case .trusted:
+            trusted = true
             continuation.yield(.privateStream(trusted: true))
         case let .message(message):
             if case let .executions(list, _) = message {
-                for execution in list { unpersisted[execution.execId] = execution }
+                for execution in list { note(execution) }
             }
             let reports = mapper.reports(message)
             if !reports.isEmpty { continuation.yield(.reports(reports)) }

@@ -22,9 +22,16 @@ public struct BybitReportMapper: Sendable {
         var triggerPrice: Price?
         var venueID: VenueOrderID
         var clientID: ClientOrderID?
+        var symbol: String
     }
 
     var orders: [String: Known] = [:]
+
+    /// Orders whose last message left them open (or about to be: untriggered, triggered), with their symbol: what a
+    /// reconciliation expects the open-order list to hold.
+    public var openOrders: [(orderId: String, symbol: String)] {
+        orders.filter { $0.value.status.lifecycle != .terminal }.map { ($0.key, $0.value.symbol) }.sorted { $0.orderId < $1.orderId }
+    }
     /// `orderLinkId` → `orderId`, for linking partial TP/SL orders to the order that made them.
     var links: [String: String] = [:]
 
@@ -51,7 +58,7 @@ public struct BybitReportMapper: Sendable {
         }
         let previous = orders[o.orderId]
         orders[o.orderId] = Known(status: o.orderStatus, price: o.price, qty: o.qty, triggerPrice: o.triggerPrice, venueID: venueID,
-                                  clientID: clientID)
+                                  clientID: clientID, symbol: o.symbol)
         var out: [ExecutionReport] = []
         if previous == nil {
             if o.orderStatus == .rejected {

@@ -108,7 +108,7 @@ import Testing
         await s.sim.replay.setFaults(SimFaultPlan())
         _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
         // The stream may report it first; the query must find it either way.
-        #expect(await eventually { s.timer.nextDeadline != nil })
+        #expect(await eventually { s.timer.nextDeadline == s.timer.instant() + .seconds(2) })
         s.timer.advance(by: .seconds(2))
         #expect(await eventually { s.events.accepted(id) })
         #expect(await eventually { await s.gateway.foundByQuery == 1 })
@@ -123,9 +123,9 @@ import Testing
         #expect(await eventually { s.events.trusted })
         let id = try ClientOrderID("gw-never-1")
         let resolving = Task { await s.gateway.resolve(s.btc, reference: .orderLinkId(id.rawValue)) }
-        #expect(await eventually { s.timer.nextDeadline != nil })
+        #expect(await eventually { s.timer.nextDeadline == s.timer.instant() + .seconds(2) })
         s.timer.advance(by: .seconds(2))
-        #expect(await eventually { s.timer.nextDeadline.map { $0 > s.timer.instant() } ?? false })
+        #expect(await eventually { s.timer.nextDeadline == s.timer.instant() + .seconds(3) })
         #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
         s.timer.advance(by: .seconds(3))
         await resolving.value
@@ -153,5 +153,32 @@ import Testing
         let big = await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc)
         guard case let .refused(r) = big else { Issue.record("\(big)"); return }
         #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
+    }
+
+    /// A fill the private stream never delivered (its messages lost while the connection stayed up, so no gap and no
+    /// backfill): the periodic cross-check of executions finds it and reports it, once, with the position.
+    @Test func aFillTheStreamNeverDeliveredIsFoundByTheExecutionCrossCheck() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        await s.sim.replay.setFaults(SimFaultPlan(channels: [.privateStream: .init(drop: 1)], seed: 5))
+        let id = try ClientOrderID("gw-silent-1")
+        let spec = OrderSpec(side: .buy, type: .market, timeInForce: .immediateOrCancel, price: nil, qty: Quantity(units: 1_000))
+        guard case .sent = await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc) else { Issue.record("not sent"); return }
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        #expect(await eventually { await simOrders(s, link: "gw-silent-1").first?.orderStatus == .filled })
+        await s.sim.replay.setFaults(SimFaultPlan())
+        func fills() -> [Fill] { s.events.reports.compactMap { if case let .filled(f) = $0.event { f } else { nil } } }
+        #expect(fills().isEmpty)
+        // The open-order check (7 s) and then the positions and executions (45 s).
+        #expect(await eventually { s.timer.sleeperCount >= 1 })
+        s.timer.advance(by: .seconds(45))
+        #expect(await eventually { fills().map(\.clientID) == [id] })
+        #expect(await eventually { await s.gateway.reconciliations >= 2 })
+        #expect(s.events.reports.contains { if case let .position(p) = $0.event { p.size == Quantity(units: 1_000) } else { false } })
+        // A second pass reports nothing new.
+        s.timer.advance(by: .seconds(45))
+        #expect(await eventually { await s.gateway.reconciliations >= 4 })
+        #expect(fills().count == 1)
     }
 }
