@@ -17,6 +17,9 @@ public enum GatewayEvent: Sendable {
     case quarantined(symbol: String?, detail: String)
     /// Something the operator must see (an optional topic refused, an order not found after its queries…).
     case alert(String)
+    /// A reconciliation read the venue's positions of the traded symbols (signed sizes): the driver compares them
+    /// with the journal's.
+    case positionsReconciled([SymbolID: Quantity])
 }
 
 /// The live venue: ``Execution/TradingEngine`` commands → signed Bybit REST, Bybit's private stream and backfill →
@@ -41,6 +44,10 @@ public actor BybitGateway {
     var mapper = BybitReportMapper()
     /// Symbols as the engine numbers them (queries decode with it, so a found order keeps its symbol's id).
     var instruments: InstrumentTable
+    /// The engine's symbols: a row of any other symbol (the decoders register it under a new id) is reported to the
+    /// operator, never to the engine, whose table has no such id.
+    let traded: Set<SymbolID>
+    var foreignSymbolsAlerted: Set<String> = []
     /// Executions delivered and not yet persisted by the driver, by id (committed to the cursor once persisted).
     var unpersisted: [String: BybitExecution] = [:]
     /// While running (NautilusTrader's defaults are of the same order): the open-order list every `openOrdersInterval`
@@ -65,6 +72,7 @@ public actor BybitGateway {
     public init(rest: BybitRESTClient, stream: PrivateStreamClient, cursor: any ExecutionCursorStore, instruments: InstrumentTable,
                 timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
         self.instruments = instruments
+        self.traded = Set(instruments.instruments.map(\.id))
         self.rest = rest
         self.stream = stream
         self.cursor = cursor
@@ -114,9 +122,12 @@ public actor BybitGateway {
                 scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue))
                 return .transportError
             case let .cancel(reference), let .amend(reference, _):
-                // "Already gone" (110001…) is a refusal of the command; the order's end comes from the query.
+                // "Already gone" (110001, 110008, 110010) is a refusal of the command; the order's end comes from the
+                // query. Anything else (10000, 10016, no answer) may have been applied: unknown.
                 scheduleResolution(instrument, reference: BybitCommandEncoder.reference(reference))
-                if case let .rest(.api(e)) = error { return .refused(BybitCodes.rejection(retCode: e.retCode, message: e.retMsg)) }
+                if case let .rest(.api(e)) = error, [.orderDoesNotExist, .orderCompletedOrCancelled, .orderCancelled].contains(e.retCode) {
+                    return .refused(BybitCodes.rejection(retCode: e.retCode, message: e.retMsg))
+                }
                 return .transportError
             case .cancelAll, .setTradingStop, .setLeverage, .submit(nil, _):
                 return .transportError
@@ -141,32 +152,39 @@ public actor BybitGateway {
         Task { await self.resolve(instrument, reference: reference) }
     }
 
-    /// Queries the order at `resolveAfter` and, if neither list has it, once more at `confirmAfter`.
+    /// Queries the order at `resolveAfter` and again at `confirmAfter`; it is concluded gone only after two clean
+    /// answers in which neither realtime list (open, and recent closed with `openOnly=1`) nor the history has it, and
+    /// the stream never reported it. A query that fails concludes nothing: the order stays unknown and is asked again
+    /// with a growing wait (a network error never becomes a rejection).
     func resolve(_ instrument: Instrument, reference: BybitOrderReference) async {
-        var waited = Duration.zero
-        for delay in [resolveAfter, confirmAfter] {
-            do { try await timer.sleep(for: delay - waited) } catch { return }
-            waited = delay
+        var cleanNotFound = 0
+        var wait = resolveAfter
+        var failures = 0
+        while cleanNotFound < 2 {
+            do { try await timer.sleep(for: wait) } catch { return }
             switch await query(symbol: instrument.symbol, reference: reference) {
             case let .found(order):
                 foundByQuery += 1
-                continuation.yield(.reports(mapper.reports(order: order)))
+                continuation.yield(.reports(engineReports(mapper.reports(order: order))))
                 return
             case .notFound:
-                continue
+                cleanNotFound += 1
+                wait = confirmAfter - resolveAfter
             case let .failed(why):
-                logger.warning("order query failed; trying again", metadata: ["order": "\(reference)", "error": "\(why)"])
-                continue
+                failures += 1
+                logger.warning("order query failed; the order stays unknown", metadata: ["order": "\(reference)", "error": "\(why)"])
+                wait = .seconds(min(60, 2 << min(failures, 5)))
             }
         }
+        if case let .orderLinkId(link) = reference, mapper.hasSeen(orderLinkId: link) { return }   // the stream has it
         if case let .orderId(id) = reference {
-            let message = "order \(id) left open by the stream is in neither realtime nor history after \(confirmAfter)"
+            let message = "order \(id) left open by the stream is in neither realtime nor history"
             logger.critical("ALERT: \(message)")
             continuation.yield(.alert(message))
         }
         if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
             notFoundAfterQueries += 1
-            let message = "order \(link) not found at Bybit by realtime or history after \(confirmAfter): reported rejected"
+            let message = "order \(link) not found at Bybit by realtime or history, twice: reported rejected"
             logger.critical("ALERT: \(message)")
             continuation.yield(.alert(message))
             continuation.yield(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),
@@ -183,10 +201,14 @@ public actor BybitGateway {
 
     func query(symbol: String, reference: BybitOrderReference) async -> QueryResult {
         do {
-            let realtime = try BybitRequest.realtimeOrders(scope: .symbol(symbol), order: reference, limit: 1)
-            if let result = try await rest.send(realtime, as: BybitOrderListResult.self).result,
-               let order = try result.orders(instruments: &instruments).first {
-                return .found(order)
+            // Open orders, then recent closed ones (a fast IOC or a PostOnly cancelled at once), then the history
+            // (published with a delay).
+            for openOnly in [0, 1] {
+                let realtime = try BybitRequest.realtimeOrders(scope: .symbol(symbol), order: reference, openOnly: openOnly, limit: 1)
+                if let result = try await rest.send(realtime, as: BybitOrderListResult.self).result,
+                   let order = try result.orders(instruments: &instruments).first {
+                    return .found(order)
+                }
             }
             let history = try BybitRequest.orderHistory(scope: .symbol(symbol), order: reference, limit: 1)
             if let result = try await rest.send(history, as: BybitOrderListResult.self).result,
@@ -196,6 +218,21 @@ public actor BybitGateway {
             return .notFound
         } catch {
             return .failed("\(error)")
+        }
+    }
+
+    /// The reports the engine may hear: those of its symbols (and account-wide ones). A report of another symbol
+    /// (activity on the account the node does not trade) is alerted once per symbol and kept from the engine.
+    func engineReports(_ reports: [ExecutionReport]) -> [ExecutionReport] {
+        reports.filter { report in
+            guard let id = report.symbol, !traded.contains(id) else { return true }
+            let symbol = instruments[id].symbol
+            if foreignSymbolsAlerted.insert(symbol).inserted {
+                let message = "activity on \(symbol), a symbol this node does not trade: left alone, shown here"
+                logger.warning("ALERT: \(message)")
+                continuation.yield(.alert(message))
+            }
+            return false
         }
     }
 
@@ -252,7 +289,7 @@ public actor BybitGateway {
             let listedIDs = Set(listed.map(\.orderId))
             var reports: [ExecutionReport] = []
             for order in listed.sorted(by: { $0.updatedTime < $1.updatedTime }) { reports += mapper.reports(order: order) }
-            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+            if !reports.isEmpty { continuation.yield(.reports(engineReports(reports))) }
             for (orderId, symbol) in mapper.openOrders where !listedIDs.contains(orderId) {
                 let instrument = instruments[instruments.id(for: symbol)]
                 scheduleResolution(instrument, reference: .orderId(orderId))
@@ -267,11 +304,19 @@ public actor BybitGateway {
     func reconcilePositionsAndExecutions() async {
         do {
             var reports: [ExecutionReport] = []
+            var positions: [SymbolID: Quantity] = [:]
             let now = await rest.serverNow()
-            for instrument in instruments.instruments {
+            for instrument in instruments.instruments where traded.contains(instrument.id) {
                 let result = try await rest.send(try BybitRequest.positionList(.symbol(instrument.symbol)), as: BybitPositionListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
-                for position in result?.positions(instruments: &instruments, quarantine: &quarantine) ?? [] {
+                let list = result?.positions(instruments: &instruments, quarantine: &quarantine) ?? []
+                // A position row that cannot be read leaves the symbol's size unknown: no comparison this time.
+                guard quarantine.isEmpty else {
+                    for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
+                    continue
+                }
+                positions[instrument.id] = Quantity(units: list.reduce(0) { $0 + $1.signedSize.units })
+                for position in list {
                     if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
                 }
             }
@@ -292,7 +337,8 @@ public actor BybitGateway {
                 reports.append(mapper.report(execution: execution))
             }
             reconciliations += 1
-            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+            if !reports.isEmpty { continuation.yield(.reports(engineReports(reports))) }
+            continuation.yield(.positionsReconciled(positions))
             // Ids older than the lookback can no longer come back from a reconciliation.
             seenExecutions = seenExecutions.filter { $0.value.milliseconds >= start.milliseconds - 60_000 }
         } catch {
@@ -312,6 +358,8 @@ public actor BybitGateway {
             trusted = false
             continuation.yield(.privateStream(trusted: false))
         case let .backfill(backfill):
+            noteUnread((backfill.openOrders + backfill.closedOrders).flatMap(\.unreadFields) + backfill.executions.flatMap(\.unreadFields)
+                       + backfill.positions.flatMap(\.unreadFields) + (backfill.wallet?.unreadFields ?? []))
             var reports: [ExecutionReport] = []
             // Orders first (their acceptance before their fills), then the executions as journal history (the engine
             // counts a fill once by its id), then positions and the wallet as the venue's view.
@@ -327,15 +375,22 @@ public actor BybitGateway {
                 if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
             }
             if let wallet = backfill.wallet, let r = mapper.report(wallet: wallet, at: now) { reports.append(r) }
-            continuation.yield(.reports(reports))
+            continuation.yield(.reports(engineReports(reports)))
+            // An order the stream left open that neither list has (created before the history window, ended in the
+            // gap): queried by id, never assumed gone.
+            let listed = Set((backfill.openOrders + backfill.closedOrders).map(\.orderId))
+            for (orderId, symbol) in mapper.openOrders where !listed.contains(orderId) {
+                scheduleResolution(instruments[instruments.id(for: symbol)], reference: .orderId(orderId))
+            }
         case .trusted:
             trusted = true
             continuation.yield(.privateStream(trusted: true))
         case let .message(message):
+            noteUnread(message)
             if case let .executions(list, _) = message {
                 for execution in list { note(execution) }
             }
-            let reports = mapper.reports(message)
+            let reports = engineReports(mapper.reports(message))
             if !reports.isEmpty { continuation.yield(.reports(reports)) }
         case let .quarantined(row, _):
             continuation.yield(.quarantined(symbol: row.symbol, detail: row.description))
@@ -343,6 +398,33 @@ public actor BybitGateway {
             continuation.yield(.alert("optional private topic \(topic) refused: \(message)"))
         case .connected, .authenticated:
             break
+        }
+    }
+
+    /// Informational fields Bybit sent that could not be read (they were `nil` to everything downstream), counted by
+    /// name; the first of each name is alerted.
+    public private(set) var unreadFields: [String: Int] = [:]
+
+    func noteUnread(_ message: BybitPrivateMessage) {
+        var names: [String] = []
+        switch message {
+        case let .orders(list, _): names = list.flatMap(\.unreadFields)
+        case let .executions(list, _): names = list.flatMap(\.unreadFields)
+        case let .positions(list, _): names = list.flatMap(\.unreadFields)
+        case let .wallets(list, _): names = list.flatMap(\.unreadFields)
+        case .control: break
+        }
+        noteUnread(names)
+    }
+
+    func noteUnread(_ names: [String]) {
+        for name in names {
+            unreadFields[name, default: 0] += 1
+            if unreadFields[name] == 1 {
+                let message = "Bybit sent a value of \(name) this build cannot read; it is treated as absent"
+                logger.warning("ALERT: \(message)")
+                continuation.yield(.alert(message))
+            }
         }
     }
 

@@ -35,6 +35,9 @@ public struct BybitReportMapper: Sendable {
     /// `orderLinkId` → `orderId`, for linking partial TP/SL orders to the order that made them.
     var links: [String: String] = [:]
 
+    /// Whether a message about the order with this `orderLinkId` has been mapped.
+    public func hasSeen(orderLinkId: String) -> Bool { links[orderLinkId] != nil }
+
     public init() {}
 
     /// The reports of one decoded private message (control frames give none).
@@ -170,13 +173,13 @@ public struct BybitReportMapper: Sendable {
     /// The report of a wallet message: the unified account's totals (USD), with the USDT coin's own order margin and
     /// realised PnL when the message lists USDT (nil without totals).
     public func report(wallet w: BybitWallet, at time: ExchangeTime) -> ExecutionReport? {
-        guard let balance = w.totalWalletBalance, let equity = w.totalEquity else { return nil }
+        // Every total the report carries, or no report: an absent or unreadable total is never read as zero.
+        guard let balance = w.totalWalletBalance, let equity = w.totalEquity, let available = w.totalAvailableBalance,
+              let upl = w.totalPerpUPL, let im = w.totalInitialMargin, let mm = w.totalMaintenanceMargin else { return nil }
         let usdt = w.usdt
         let report = WalletReport(
-            walletBalance: balance, equity: equity, availableBalance: w.totalAvailableBalance ?? .zero,
-            unrealisedPnl: w.totalPerpUPL ?? .zero, initialMargin: w.totalInitialMargin ?? .zero,
-            orderInitialMargin: usdt?.totalOrderIM?.usdt, maintenanceMargin: w.totalMaintenanceMargin ?? .zero,
-            cumulativeRealisedPnl: usdt?.cumRealisedPnl?.usdt)
+            walletBalance: balance, equity: equity, availableBalance: available, unrealisedPnl: upl, initialMargin: im,
+            orderInitialMargin: usdt?.totalOrderIM?.usdt, maintenanceMargin: mm, cumulativeRealisedPnl: usdt?.cumRealisedPnl?.usdt)
         // A wallet is the account's, not a symbol's.
         return ExecutionReport(symbol: nil, time: time, event: .wallet(report))
     }

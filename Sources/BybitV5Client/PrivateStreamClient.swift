@@ -95,7 +95,8 @@ public enum PrivateStreamEvent: Sendable {
 }
 
 /// The account as re-read over REST after a (re)connect, in this order: positions, open orders, wallet, then
-/// executions up to a time taken after those reads, then orders that ended. The snapshot (positions, orders,
+/// executions up to a time taken after those reads, then orders that ended, then the positions of symbols first
+/// met in those executions (flat now, read for their `seq`). The snapshot (positions, orders,
 /// wallet) is the state to start from; `executions` are **journal history, never a delta to apply on top of it**.
 ///
 /// Bybit's position `seq` is the `seq` of the last execution it includes (§3.4, §3.5), per symbol. An execution

@@ -39,12 +39,7 @@ struct BacktestCommand: ParsableCommand {
 
     func run() throws {
         guard !data.isEmpty else { throw CLIError("--data: name at least one recording") }
-        let configuration: BacktestConfiguration
-        if let config {
-            do { configuration = try BacktestConfiguration.load(path: config) } catch { throw CLIError("\(error)") }
-        } else {
-            configuration = BacktestConfiguration()
-        }
+        let configuration = try CLIParsing.configuration(config)
         var total = 0
         var known = true
         for path in data {

@@ -5,6 +5,7 @@ import BybitV5
 import BybitV5Client
 import CascadeCore
 import CascadeService
+import Execution
 import Features
 import Foundation
 import Logging
@@ -22,9 +23,10 @@ struct LiveCommand: AsyncParsableCommand {
             Needs a key in BYBIT_API_KEY and BYBIT_API_SECRET (or --keys-file FILE: {"apiKey":…,"apiSecret":…}), \
             the flag --confirm-real-money, and passing start-up checks: a key without withdrawal or transfer \
             permissions, the account in the configured margin mode, one-way position mode, the leverage set, every \
-            symbol trading; the starting balance is Bybit's. The journal, execution cursor, recording and status \
-            live in DATA/live/ and a restart continues them. SIGINT/SIGTERM cancel resting entries (orderFilter=Order: \
-            never the stops) and leave positions with their exchange-side stops.
+            symbol trading, every venue position the journal's; the starting balance is Bybit's. The journal, execution \
+            cursor, recording and status live in DATA/live/ and a restart continues them. SIGINT/SIGTERM stop new \
+            entries, cancel the resting ones by id (never a cancel-all: take-profits, exits and stops stay) and leave \
+            positions with their exchange-side stops.
             """)
 
     @Option(help: "Comma-separated symbols.")
@@ -97,7 +99,7 @@ struct LiveCommand: AsyncParsableCommand {
         return BybitCredentials(apiKey: key, secret: secret)
     }
 
-    var parsedSymbols: [String] { symbols.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    var parsedSymbols: [String] { CLIParsing.symbols(symbols) }
 
     func run() async throws {
         var logger = Logger(label: "cascade.live")
@@ -109,12 +111,7 @@ struct LiveCommand: AsyncParsableCommand {
         guard confirmRealMoney else {
             throw CLIError("live trading sends real orders with real money: add --confirm-real-money (or use cascade paper)")
         }
-        var configuration: BacktestConfiguration
-        if let config {
-            do { configuration = try BacktestConfiguration.load(path: config) } catch { throw CLIError("\(error)") }
-        } else {
-            configuration = BacktestConfiguration()
-        }
+        let configuration = try CLIParsing.configuration(config)
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError(error.description) }
         let directory = URL(fileURLWithPath: data).appendingPathComponent("live").path
@@ -140,10 +137,26 @@ struct LiveCommand: AsyncParsableCommand {
         do { journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite")) } catch {
             throw CLIError("\(directory)/journal.sqlite: \(error)")
         }
+        // Every position Bybit holds must be the journal's: Cascade never adopts one it cannot explain.
+        do {
+            let entries = try journal.entries()
+            let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
+            var problems: [String] = []
+            for instrument in table.instruments {
+                let venue = report.positions[instrument.symbol]?.units ?? 0
+                let mine = journaled.portfolio.size(instrument.id)
+                if venue != mine {
+                    problems.append("\(instrument.symbol): Bybit holds \(FixedDecimal.format(venue, digits: Quantity.digits)), the journal \(FixedDecimal.format(mine, digits: Quantity.digits)): close or settle the difference by hand (Cascade never adopts a position it did not open)")
+                }
+            }
+            if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
+        } catch let error as CLIError {
+            throw error
+        } catch { throw CLIError("\(directory)/journal.sqlite: \(error)") }
         let trader: LiveTrader
         do {
             trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
-                                    journal: journal, gateway: gateway, startingBalance: report.walletBalance,
+                                    journal: journal, gateway: gateway, rest: restClient, startingBalance: report.walletBalance,
                                     serverOffsetMilliseconds: report.serverOffsetMilliseconds, statusDirectory: directory, logger: logger)
         } catch { throw CLIError("\(error)") }
 
@@ -160,7 +173,7 @@ struct LiveCommand: AsyncParsableCommand {
         record.rest = hosts.rest
         record.createdBy = "cascade live"
         let recorder = RecordService(configuration: record, consumer: trader, logger: logger)
-        let node = LiveNodeService(trader: trader, gateway: gateway, symbols: table.instruments, logger: logger)
+        let node = LiveNodeService(trader: trader)
         let group = ServiceGroup(services: [recorder, node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do { try await group.run() } catch { throw CLIError("live node stopped: \(error)") }
         withExtendedLifetime(lock) {}

@@ -60,21 +60,13 @@ struct PaperCommand: AsyncParsableCommand {
         }
     }
 
-    var parsedSymbols: [String] { symbols.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-    var parsedDepths: [Int]? {
-        let parts = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return parts.contains(nil) ? nil : parts.compactMap { $0 }
-    }
+    var parsedSymbols: [String] { CLIParsing.symbols(symbols) }
+    var parsedDepths: [Int]? { CLIParsing.depths(depths) }
 
     func run() async throws {
         var logger = Logger(label: "cascade.paper")
         logger.logLevel = .info
-        var configuration: BacktestConfiguration
-        if let config {
-            do { configuration = try BacktestConfiguration.load(path: config) } catch { throw CLIError("\(error)") }
-        } else {
-            configuration = BacktestConfiguration()
-        }
+        var configuration = try CLIParsing.configuration(config)
         configuration.deposit = try USDT(balanceUSDT ?? "")
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError(error.description) }

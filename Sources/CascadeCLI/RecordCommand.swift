@@ -55,11 +55,8 @@ struct RecordCommand: AsyncParsableCommand {
         if !(rest.hasPrefix("http://") || rest.hasPrefix("https://")) { throw ValidationError("--rest must be http:// or https://") }
     }
 
-    var parsedSymbols: [String] { symbols.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-    var parsedDepths: [Int]? {
-        let parts = depths.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        return parts.contains(nil) ? nil : parts.compactMap { $0 }
-    }
+    var parsedSymbols: [String] { CLIParsing.symbols(symbols) }
+    var parsedDepths: [Int]? { CLIParsing.depths(depths) }
 
     func run() async throws {
         var logger = Logger(label: "cascade.record")

@@ -24,6 +24,8 @@ public struct LiveStartupChecks: Sendable {
         /// The USDT wallet balance: the engine's starting balance.
         public var walletBalance: USDT = .zero
         public var serverOffsetMilliseconds: Int64 = 0
+        /// Bybit's position of each symbol (signed: negative short), to compare with the journal's.
+        public var positions: [String: Quantity] = [:]
     }
 
     /// Why the node may not start: one readable line per problem.
@@ -107,9 +109,9 @@ public struct LiveStartupChecks: Sendable {
             if positions.contains(where: { $0.positionIndex != nil && $0.positionIndex != .oneWay }) {
                 problems.append("\(symbol): the account is in hedge mode; switch \(symbol) to one-way mode in Bybit (Cascade never switches it)")
             }
-            if let open = positions.first(where: { $0.size.units != 0 }) {
-                report.warnings.append("\(symbol): a position of \(open.size) is open; it must be the journal's, or it is quarantined")
-            }
+            report.positions[symbol] = Quantity(units: positions.reduce(0) { $0 + $1.signedSize.units })
+            // Nothing on the account changes once a refusal is certain.
+            guard problems.isEmpty else { continue }
             do {
                 _ = try await rest.send(try .setLeverage(symbol: symbol, buyLeverage: leverage, sellLeverage: leverage), as: BybitEmptyResult.self)
             } catch let error as BybitClientError {

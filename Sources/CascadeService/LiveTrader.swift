@@ -1,6 +1,6 @@
 public import BybitGateway
-public import BybitV5Client
 import BybitV5
+public import BybitV5Client
 public import CascadeCore
 public import Execution
 import FeatureReplay
@@ -14,13 +14,18 @@ import Synchronization
 /// whose commands go to Bybit through ``BybitGateway/BybitGateway`` and whose reports come back from Bybit's private
 /// stream. The same engine as the backtest and the paper node; only the venue and the clock differ.
 ///
-/// Every engine step is committed to the journal before its commands are queued; one sender sends them in order
-/// and feeds each call's answer back as a step. While the private stream is untrusted (from a gap until its
-/// backfill) the engine's breaker holds new entries. A quarantined private row halts the engine with an alert
-/// (reduce-only per symbol is not modelled by the engine yet: halting is the conservative choice).
+/// - Every engine step is committed to the journal before its commands are queued; one sender sends them in order
+///   and feeds each call's answer back as a step. A journal that cannot be written stops the trader: nothing is
+///   sent, and no execution moves the cursor, without a committed entry.
+/// - The engine starts with the private stream untrusted: no entry until its first backfill is delivered, and
+///   again from every gap until the next.
+/// - Quarantine (REDUCING with an alarm, until the operator resumes): an unreadable private row; a venue position
+///   that disagrees with the journal's on two reconciliations in a row (45 s apart: a position message can cross a
+///   fill once, not twice).
+/// - Dead-man switch: the private stream down for `deadManAfter` → resting entries cancelled by id.
 ///
 /// Time: the engine's `now` is the local clock moved onto Bybit's by the REST client's measured offset
-/// (`/v5/market/time`, half the round trip), never a frame's own timestamp.
+/// (`/v5/market/time`, half the round trip; re-read as the client re-measures), never a frame's own timestamp.
 public final class LiveTrader: RecordedFrameConsumer {
     struct State: @unchecked Sendable {
         var engine: TradingEngine
@@ -31,19 +36,33 @@ public final class LiveTrader: RecordedFrameConsumer {
         var failure: (any Error)?
         var fills = 0
         var episodes = 0
+        /// Set once shutdown begins: frames stop reaching the engine.
+        var stopping = false
+        /// Since when the private stream is untrusted (task clock), and whether the dead-man switch fired for it.
+        var untrustedSince: ClockInstant?
+        var deadManFired = false
+        /// Symbols whose venue position disagreed with the journal's at the last reconciliation.
+        var disagreeing: Set<SymbolID> = []
     }
 
     let state: Mutex<State>
     let gateway: BybitGateway
+    let rest: BybitRESTClient
     let outbox: AsyncStream<VenueCommand>
     let outboxContinuation: AsyncStream<VenueCommand>.Continuation
-    /// Bybit time − local time (ms), from the REST client's measurement.
+    /// Commands queued and not yet answered (shutdown waits for zero).
+    let inFlight = Mutex(0)
+    /// Bybit time − local time (ms), as the REST client last measured it.
     let offset: Mutex<Int64>
+    /// Signalled after every step: the engine's next deadline may have moved.
+    let wakeup = WakeupSignal()
     let timer: any TaskClock
     let clock: any WallClock
     let logger: Logger
-    /// How long after its decision a create or amend may still leave (a rate-limit wait past it refuses it).
+    /// How long after its decision a create or amend may still leave (a rate-limit wait past it refuses it unsent).
     public let sendDeadline: Duration
+    /// The private stream down this long: resting entries are cancelled by id.
+    public let deadManAfter: Duration
     /// Where `status.json` is written once a second (nil: nowhere).
     public let statusDirectory: String?
     let startingBalance: USDT
@@ -52,16 +71,19 @@ public final class LiveTrader: RecordedFrameConsumer {
     ///   - instruments: the table the gateway and its private stream use (``instrumentTable(symbols:)``).
     ///   - startingBalance: the wallet as Bybit reports it at start.
     public init(engineConfiguration: EngineConfiguration, features: FeatureConfiguration, instruments: InstrumentTable,
-                journal: any OrderJournal, gateway: BybitGateway, startingBalance: USDT, serverOffsetMilliseconds: Int64,
-                sendDeadline: Duration = .seconds(1), statusDirectory: String? = nil, clock: any WallClock = SystemWallClock(),
+                journal: any OrderJournal, gateway: BybitGateway, rest: BybitRESTClient, startingBalance: USDT,
+                serverOffsetMilliseconds: Int64, sendDeadline: Duration = .seconds(1), deadManAfter: Duration = .seconds(10),
+                statusDirectory: String? = nil, clock: any WallClock = SystemWallClock(),
                 timer: any TaskClock = ContinuousTaskClock(), logger: Logger) throws {
         self.gateway = gateway
+        self.rest = rest
         self.statusDirectory = statusDirectory
         self.startingBalance = startingBalance
         self.timer = timer
         self.clock = clock
         self.logger = logger
         self.sendDeadline = sendDeadline
+        self.deadManAfter = deadManAfter
         offset = Mutex(serverOffsetMilliseconds)
         (outbox, outboxContinuation) = AsyncStream.makeStream(of: VenueCommand.self, bufferingPolicy: .unbounded)
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
@@ -69,9 +91,13 @@ public final class LiveTrader: RecordedFrameConsumer {
         var engine = TradingEngine.restore(from: entries, configuration: engineConfiguration, instruments: instruments)
         let run = try journal.nextRun()
         let now = ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + serverOffsetMilliseconds)
-        let step = engine.start(run: run, startingBalance: startingBalance, at: now, instruments: instruments)
+        var step = engine.start(run: run, startingBalance: startingBalance, at: now, instruments: instruments)
+        // Nothing is trusted before the private stream's first backfill.
+        let feed = FeedState()
+        step.entries += engine.handle(.control(.privateStream(up: false)), feed: feed, instruments: instruments, now: now).entries
         try journal.commit(step.entries)
-        state = Mutex(State(engine: engine, replay: FeatureReplay(configuration: features, instruments: instruments), journal: journal))
+        state = Mutex(State(engine: engine, replay: FeatureReplay(configuration: features, instruments: instruments), journal: journal,
+                            untrustedSince: timer.instant()))
     }
 
     /// The table every part of the live node numbers symbols with: the traded symbols in name order (as a backtest
@@ -84,14 +110,14 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     public var failure: (any Error)? { state.withLock { $0.failure } }
 
-    /// The engine as it stands (status file, tests).
+    /// The engine as it stands (status file, start-up comparison, tests).
     public var engine: TradingEngine { state.withLock { $0.engine } }
 
     // MARK: - Inputs
 
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
         state.withLock { s in
-            guard s.failure == nil else { return }
+            guard s.failure == nil, !s.stopping else { return }
             let ingested = s.replay.ingest(bytes, at: at)
             if case let .event(event)? = ingested.input, case let .liquidations(list) = event {
                 for liquidation in list { step(.liquidation(liquidation), &s) }
@@ -106,7 +132,7 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     public func idle(until: LocalTime) {
         state.withLock { s in
-            guard s.failure == nil else { return }
+            guard s.failure == nil, !s.stopping else { return }
             second(until, &s)
         }
     }
@@ -135,30 +161,44 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
     }
 
+    /// Engine deadlines (time exits, entry expiries) and the dead-man switch.
     private func wakeIfDue(_ s: inout State) {
-        guard let wake = s.engine.nextWakeup?.milliseconds, wake <= exchangeNow().milliseconds, wake != s.lastTick else { return }
-        s.lastTick = wake
-        step(.tick, &s)
+        if let wake = s.engine.nextWakeup?.milliseconds, wake <= exchangeNow().milliseconds, wake != s.lastTick {
+            s.lastTick = wake
+            step(.tick, &s)
+        }
+        if let since = s.untrustedSince, !s.deadManFired, timer.instant() - since >= deadManAfter {
+            s.deadManFired = true
+            logger.critical("ALERT: private stream down for \(deadManAfter): resting entries cancelled by id")
+            step(.control(.cancelRestingEntries(reason: "deadMan: private stream down \(deadManAfter)")), &s)
+        }
     }
 
     func exchangeNow() -> ExchangeTime {
         ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + offset.withLock { $0 })
     }
 
-    /// One engine input: its entries committed, then its commands queued for the sender, in order.
-    private func step(_ input: EngineInput, _ s: inout State) {
+    /// One engine input: its entries committed, then its commands queued for the sender, in order. False when the
+    /// journal could not be written (the trader is stopped: nothing may be sent or acknowledged after that).
+    @discardableResult
+    private func step(_ input: EngineInput, _ s: inout State) -> Bool {
+        guard s.failure == nil else { return false }
         let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow())
-        guard !step.entries.isEmpty || !step.commands.isEmpty else { return }
+        defer { wakeup.signal() }
+        guard !step.entries.isEmpty || !step.commands.isEmpty else { return true }
         do {
             try s.journal.commit(step.entries)
         } catch {
-            // Nothing is sent without a committed entry: the node stops.
             s.failure = error
             logger.critical("ALERT: journal write failed; trading stopped: \(error)")
-            return
+            return false
         }
         for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
-        for command in step.commands { outboxContinuation.yield(command) }
+        for command in step.commands {
+            inFlight.withLock { $0 += 1 }
+            outboxContinuation.yield(command)
+        }
+        return true
     }
 
     // MARK: - Venue
@@ -171,27 +211,44 @@ public final class LiveTrader: RecordedFrameConsumer {
             group.addTask {
                 for await event in self.gateway.events { await self.handle(event) }
             }
-            group.addTask {
-                for await command in self.outbox {
-                    let instrument = self.state.withLock { $0.replay.decoder.instruments[command.symbol] }
-                    let deadline = LocalTime(nanoseconds: self.clock.now().nanoseconds + self.sendDeadline.components.seconds * 1_000_000_000
-                                             + self.sendDeadline.components.attoseconds / 1_000_000_000)
-                    let result = await self.gateway.send(command, instrument: instrument, notAfter: deadline)
-                    self.state.withLock { s in
-                        guard s.failure == nil else { return }
-                        self.step(.call(command, result), &s)
-                    }
-                }
-            }
-            group.addTask {
-                // Engine deadlines (time exits, entry expiries) between frames, checked every 100 ms.
-                while !Task.isCancelled {
-                    do { try await self.timer.sleep(for: .milliseconds(100)) } catch { break }
-                    self.state.withLock { s in if s.failure == nil { self.wakeIfDue(&s) } }
-                }
-            }
+            group.addTask { await self.sendLoop() }
+            group.addTask { await self.deadlineLoop() }
             await group.next()
             group.cancelAll()
+        }
+    }
+
+    func sendLoop() async {
+        for await command in outbox {
+            let instrument = state.withLock { $0.replay.decoder.instruments[command.symbol] }
+            // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
+            // call is refused unsent rather than sent stale.
+            let decidedLocal = (command.decidedAt.milliseconds - offset.withLock { $0 }) * 1_000_000
+            let deadline = LocalTime(nanoseconds: decidedLocal + sendDeadline.components.seconds * 1_000_000_000
+                                     + sendDeadline.components.attoseconds / 1_000_000_000)
+            let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
+            state.withLock { s in _ = step(.call(command, result), &s) }
+            inFlight.withLock { $0 -= 1 }
+            wakeup.signal()
+        }
+    }
+
+    /// Sleeps until the engine's next deadline or the dead-man switch's, woken early by any step (no polling).
+    func deadlineLoop() async {
+        while !Task.isCancelled {
+            let measured = await rest.serverOffsetMilliseconds
+            offset.withLock { $0 = measured }
+            let (wake, deadMan) = state.withLock { s -> (Int64?, ClockInstant?) in
+                (s.engine.nextWakeup?.milliseconds, s.deadManFired ? nil : s.untrustedSince.map { $0 + deadManAfter })
+            }
+            var deadline = timer.instant() + .seconds(60)
+            if let wake {
+                let inMs = wake - exchangeNow().milliseconds
+                deadline = min(deadline, timer.instant() + .milliseconds(max(0, inMs)))
+            }
+            if let deadMan { deadline = min(deadline, deadMan) }
+            await wakeup.wait(until: deadline, timer: timer)
+            state.withLock { s in if s.failure == nil { wakeIfDue(&s) } }
         }
     }
 
@@ -202,26 +259,71 @@ public final class LiveTrader: RecordedFrameConsumer {
             switch event {
             case let .reports(reports):
                 for report in reports {
-                    step(.report(report), &s)
-                    if case let .filled(fill) = report.event {
+                    // A report the journal did not take must not move the cursor: it comes again with the next backfill.
+                    guard step(.report(report), &s) else { return }
+                    switch report.event {
+                    case let .filled(fill):
                         s.fills += 1
                         persisted.append(fill.executionID)
                         let symbol = report.symbol.map { s.replay.decoder.instruments[$0].symbol } ?? "?"
                         logger.info("live fill: \(symbol) \(fill.clientID?.rawValue ?? fill.venueID.rawValue) \(fill.side) \(FixedDecimal.format(fill.qty.units, digits: Quantity.digits)) @ \(FixedDecimal.format(fill.price.units, digits: Price.digits)) (\(fill.liquidity)), fee \(fill.fee.map { "\($0)" } ?? "not said yet")")
+                    case let .funding(payment): persisted.append(payment.executionID)
+                    case let .takeover(t): persisted.append(t.executionID)
+                    case let .unclassified(u): persisted.append(u.executionID)
+                    default: break
                     }
-                    if case let .funding(payment) = report.event { persisted.append(payment.executionID) }
                 }
             case let .privateStream(trusted):
                 logger.info("private stream \(trusted ? "trusted" : "untrusted: entries wait")")
+                if trusted {
+                    s.untrustedSince = nil
+                    s.deadManFired = false
+                } else if s.untrustedSince == nil {
+                    s.untrustedSince = timer.instant()
+                }
                 step(.control(.privateStream(up: trusted)), &s)
             case let .quarantined(symbol, detail):
-                logger.critical("ALERT: quarantined private row (\(symbol ?? "?")): \(detail); halting")
-                step(.control(.halt(reason: "quarantined private row of \(symbol ?? "an unknown symbol")")), &s)
+                logger.critical("ALERT: quarantined private row (\(symbol ?? "?")): \(detail)")
+                step(.control(.quarantine(reason: "unreadable private row of \(symbol ?? "an unknown symbol")")), &s)
             case let .alert(message):
                 logger.critical("ALERT: \(message)")
+            case let .positionsReconciled(venue):
+                for (id, size) in venue.sorted(by: { $0.key < $1.key }) {
+                    let mine = s.engine.portfolio.size(id)
+                    guard mine != size.units else { s.disagreeing.remove(id); continue }
+                    let symbol = s.replay.decoder.instruments[id].symbol
+                    if s.disagreeing.insert(id).inserted {
+                        logger.warning("\(symbol): Bybit holds \(size), the journal \(mine) units: checking again at the next reconciliation")
+                    } else {
+                        logger.critical("ALERT: \(symbol): Bybit holds \(size), the journal \(mine) units, twice in a row: quarantined")
+                        step(.control(.quarantine(reason: "\(symbol) position differs from the venue's")), &s)
+                    }
+                }
             }
         }
         // Only once the journal holds them do they move the execution cursor.
         if !persisted.isEmpty { await gateway.persisted(persisted) }
+    }
+
+    // MARK: - Shutdown
+
+    /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
+    /// take-profits, exits and stops stay), then the outbox drained and the cancels' reports awaited, at most
+    /// `within` on the task clock. Frames stop reaching the engine.
+    public func stop(within: Duration = .seconds(5)) async {
+        state.withLock { s in
+            step(.control(.quarantine(reason: "shutdown")), &s)
+            step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
+            s.stopping = true
+        }
+        let deadline = timer.instant() + within
+        while timer.instant() < deadline {
+            let done = state.withLock { s in
+                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || $0.id.role != .entry }
+            } && inFlight.withLock { $0 == 0 }
+            if done { break }
+            await wakeup.wait(until: deadline, timer: timer)
+        }
+        logger.info("shutdown: resting entries cancelled by id; positions keep their exchange-side stops")
     }
 }

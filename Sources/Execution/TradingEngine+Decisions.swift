@@ -408,6 +408,18 @@ extension TradingEngine {
             setMode(.halted, reason: "operator: \(reason)", &b, instruments: instruments)
         case let .privateStream(up):
             privateStreamUp = up
+        case let .quarantine(reason):
+            if (b.decision.risk ?? risk).memory.mode == .normal {
+                b.decision.alarms.append("quarantine: \(reason)")
+                setMode(.reducing, reason: "quarantine: \(reason)", &b, instruments: instruments)
+            }
+        case let .cancelRestingEntries(reason):
+            for n in activeLadder.values.sorted() {
+                guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed else { continue }
+                b.decision.alarms.append("\(ladder.symbol): resting entries cancelled: \(reason)")
+                closeEntries(&ladder, reason: reason, &b, instruments: instruments)
+                put(ladder, &b, instruments: instruments)
+            }
         }
     }
 

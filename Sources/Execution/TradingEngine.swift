@@ -26,6 +26,12 @@ public enum ControlCommand: Sendable, Hashable {
     case halt(reason: String)
     /// The private stream went down or came back (breaker).
     case privateStream(up: Bool)
+    /// Exposure or data the journal cannot explain (a foreign symbol's row, a position that disagrees with the
+    /// venue, an unreadable private row): REDUCING with an alarm until the operator resumes.
+    case quarantine(reason: String)
+    /// The dead-man switch: the private stream has been down too long to know what the resting entries are doing;
+    /// they are cancelled by id (never a bare cancel-all: the stops stay).
+    case cancelRestingEntries(reason: String)
 }
 
 /// What one input produced: journal entries to commit (one transaction), then the commands to send, in order.

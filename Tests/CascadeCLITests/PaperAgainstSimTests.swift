@@ -103,7 +103,7 @@ import Testing
         let liveLog = live.errorLines.joined(separator: "\n")
         #expect(liveLog.contains("decision: enter") && liveLog.contains("stop "), "\(live.errorLines.suffix(20))")
         #expect(liveLog.contains("live fill: BTCUSDT") && liveLog.contains("decision: timeExit"))
-        #expect(liveLog.contains("shutdown: resting entries of BTCUSDT cancelled (orderFilter=Order)"))
+        #expect(liveLog.contains("shutdown: resting entries cancelled by id; positions keep their exchange-side stops"))
         let liveJournal = try ChildProcess.run(["journal", liveData + "/live/journal.sqlite"])
         #expect(liveJournal.succeeded && liveJournal.standardOutput.contains("fills applied 2")
                 && liveJournal.standardOutput.contains("position BTCUSDT 0.000 flat"), "\(liveJournal.standardOutput)")
@@ -131,18 +131,9 @@ import Testing
             {"accounts":[{"name":"withdrawer","apiKey":"wd-key","apiSecret":"wd-secret","depositUSDT":"1000",
               "permissions":{"ContractTrade":["Order","Position"],"Wallet":["AccountTransfer","Withdraw"]}}]}
             """#.utf8), to: accounts)
-        let sim = try ChildProcess(["sim", "--data", source, "--port", "0", "--speed", "max", "--accounts", accounts])
-        try sim.start()
+        let (sim, port) = try RecordAgainstSimTests.startSim(source, options: ["--accounts", accounts])
         defer { sim.killNine(); sim.waitForExit(timeout: 30) }
-        var port: Int?
-        _ = sim.waitForErrorLines(timeout: 30) { lines in
-            port = lines.lazy.compactMap { line -> Int? in
-                guard let r = line.range(of: "cascade sim listening on http://127.0.0.1:") else { return nil }
-                return Int(line[r.upperBound...].prefix { $0.isNumber })
-            }.first
-            return port != nil
-        }
-        let hosts = ["--endpoint", "ws://127.0.0.1:\(try #require(port))/v5/public/linear", "--rest", "http://127.0.0.1:\(port!)"]
+        let hosts = ["--endpoint", "ws://127.0.0.1:\(port)/v5/public/linear", "--rest", "http://127.0.0.1:\(port)"]
         func keysFile(_ key: String, _ secret: String) throws -> String {
             let path = dir.file("keys-\(key).json")
             try writeBytes(Array(#"{"apiKey":"\#(key)","apiSecret":"\#(secret)"}"#.utf8), to: path)

@@ -11,8 +11,8 @@ import Testing
 /// `cascade record` against `cascade sim` on loopback: the recording replays with the source's frames per topic.
 @Suite(.serialized) struct RecordAgainstSimTests {
     /// Starts `cascade sim` on a free port and returns it with the port it printed.
-    static func startSim(_ data: String, speed: String = "max") throws -> (ChildProcess, Int) {
-        let sim = try ChildProcess(["sim", "--data", data, "--port", "0", "--speed", speed])
+    static func startSim(_ data: String, speed: String = "max", options: [String] = []) throws -> (ChildProcess, Int) {
+        let sim = try ChildProcess(["sim", "--data", data, "--port", "0", "--speed", speed] + options)
         try sim.start()
         var port: Int?
         _ = sim.waitForErrorLines(timeout: 30) { lines in

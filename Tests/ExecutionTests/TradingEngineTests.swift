@@ -176,6 +176,21 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// The dead-man switch: resting entries are cancelled by id, the position's stop is left alone, and no new
+    /// entry is placed by the same ladder.
+    @Test func theDeadManSwitchCancelsRestingEntriesByIDAndNothingElse() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        for e in entries { h.accept(e) }
+        let step = h.handle(.control(.cancelRestingEntries(reason: "deadMan")), after: 10)
+        let cancels = step.commands.compactMap { c -> OrderReference? in if case let .cancel(r) = c.action { r } else { nil } }
+        let ids = entries.compactMap { c -> ClientOrderID? in if case let .submit(id, _) = c.action { id } else { nil } }
+        #expect(Set(cancels) == Set(ids.map { OrderReference.client($0) }) && !ids.isEmpty)
+        #expect(!step.commands.contains { if case .cancelAll = $0.action { true } else { false } })
+        #expect(h.engine.alarms.contains { $0.contains("resting entries cancelled: deadMan") })
+        h.checkReplay()
+    }
+
     @Test func duplicateFillIsCountedOnce() throws {
         var h = EngineHarness()
         let entries = h.enter()
