@@ -302,6 +302,12 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             path: "Benchmarks/DecisionProfile", swiftSettings: swiftSettings))
     package.targets.append(
         .executableTarget(
+            name: "PaperMemory",
+            dependencies: ["CascadeCore", "CascadeService", "CascadeTesting", "Backtest", "Features", "Recording", "Storage",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/PaperMemory", swiftSettings: swiftSettings))
+    package.targets.append(
+        .executableTarget(
             name: "SimSlowClients",
             dependencies: [
                 "CascadeCore", "BybitSimulator", "BybitV5Client", "Recording", "Simulation", "CascadeTesting",
