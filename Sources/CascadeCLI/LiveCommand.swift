@@ -129,6 +129,12 @@ struct LiveCommand: AsyncParsableCommand {
         let table = LiveTrader.instrumentTable(symbols: parsedSymbols)
         var stream = PrivateStreamConfiguration(url: hosts.privateStream)
         stream.symbols = parsedSymbols
+        if let window = report.dcpArmedSeconds {
+            // Bybit fires the disconnect-cancel when every connection subscribed to `dcp` is gone, judged on the
+            // heartbeat: pings well inside the window.
+            stream.optionalTopics = ["dcp.future"]
+            stream.pingInterval = .seconds(max(1, window / 3))
+        }
         let cursor = FileExecutionCursor(path: (directory as NSString).appendingPathComponent("execution-cursor.json"))
         let privateStream = PrivateStreamClient(configuration: stream, credentials: credentials, rest: restClient, cursor: cursor,
                                                 instruments: table, logger: logger)

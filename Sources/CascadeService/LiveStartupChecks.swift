@@ -11,6 +11,9 @@ public struct LiveStartupChecks: Sendable {
     /// `REGULAR_MARGIN` (cross), `ISOLATED_MARGIN` or `PORTFOLIO_MARGIN`, as `/v5/account/info` prints it.
     public var marginMode = "REGULAR_MARGIN"
     public var leverage: Rate
+    /// Bybit's disconnect-cancel window for derivatives (3…300 s), armed when the account has DCP (granted by
+    /// Bybit's account managers to few accounts); nil: never armed. Without it the local watchdog is the dead-man.
+    public var dcpWindowSeconds: Int? = 10
 
     public init(symbols: [String], leverage: Rate) {
         self.symbols = symbols
@@ -26,6 +29,8 @@ public struct LiveStartupChecks: Sendable {
         public var serverOffsetMilliseconds: Int64 = 0
         /// Bybit's position of each symbol (signed: negative short), to compare with the journal's.
         public var positions: [String: Quantity] = [:]
+        /// The disconnect-cancel window armed at Bybit (nil: the account has no DCP; the local watchdog acts alone).
+        public var dcpArmedSeconds: Int?
     }
 
     /// Why the node may not start: one readable line per problem.
@@ -132,6 +137,16 @@ public struct LiveStartupChecks: Sendable {
             problems.append("the wallet has no USDT balance to trade with")
         }
         if !problems.isEmpty { throw Refusal(problems: problems) }
+        // The dead-man at Bybit: armed where the account has it (the private stream then subscribes `dcp.future`).
+        if let window = dcpWindowSeconds {
+            do {
+                _ = try await rest.send(try .disconnectedCancelAll(timeWindowSeconds: window, product: "DERIVATIVES"), as: BybitEmptyResult.self)
+                report.dcpArmedSeconds = window
+                report.lines.append("dead-man    Bybit disconnect-cancel armed (\(window) s), and the local watchdog")
+            } catch {
+                report.lines.append("dead-man    local watchdog only (Bybit disconnect-cancel not available: \(error))")
+            }
+        }
         return report
     }
 

@@ -129,7 +129,9 @@ import Testing
         let accounts = dir.file("accounts.json")
         try writeBytes(Array(#"""
             {"accounts":[{"name":"withdrawer","apiKey":"wd-key","apiSecret":"wd-secret","depositUSDT":"1000",
-              "permissions":{"ContractTrade":["Order","Position"],"Wallet":["AccountTransfer","Withdraw"]}}]}
+              "permissions":{"ContractTrade":["Order","Position"],"Wallet":["AccountTransfer","Withdraw"]}},
+             {"name":"dcp","apiKey":"dcp-key","apiSecret":"dcp-secret","depositUSDT":"1000","dcp":true},
+             {"name":"plain","apiKey":"plain-key","apiSecret":"plain-secret","depositUSDT":"1000"}]}
             """#.utf8), to: accounts)
         let (sim, port) = try RecordAgainstSimTests.startSim(source, options: ["--accounts", accounts])
         defer { sim.killNine(); sim.waitForExit(timeout: 30) }
@@ -155,5 +157,16 @@ import Testing
                                         "--confirm-real-money"] + hosts, timeout: 60)
         #expect(!bad.succeeded && bad.errorLines.count >= 2 && bad.standardError.contains("colour"), "\(bad.standardError)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("d") + "/live/journal.sqlite"))
+        // An account with Bybit's disconnect-cancel gets it armed (and `dcp.future`); one without runs the watchdog only.
+        for (key, expected) in [("dcp-key", "Bybit disconnect-cancel armed (10 s)"), ("plain-key", "local watchdog only")] {
+            let node = try ChildProcess(["live", "--data", dir.file("e-\(key)"), "--keys-file", try keysFile(key, key.replacingOccurrences(of: "-key", with: "-secret")),
+                                         "--confirm-real-money"] + hosts)
+            try node.start()
+            // Started: the banner is out and the private stream trusted.
+            let started = node.waitForErrorLines(timeout: 60) { lines in lines.contains { $0.contains("private stream trusted") } }
+            _ = kill(node.pid, SIGINT)
+            #expect(node.waitForExit(timeout: 60))
+            #expect(started && node.result.standardOutput.contains(expected), "\(node.result.standardOutput) \(node.errorLines.suffix(5))")
+        }
     }
 }
