@@ -148,6 +148,12 @@ public actor BybitGateway {
 
     // MARK: - Resolving unknown outcomes
 
+    /// Orders a restarted node's journal left in flight (journaled, maybe sent before the crash): each is looked
+    /// up by its `orderLinkId` like an unknown outcome (found: its reports; absent twice: rejected), never resent.
+    public func resolveInFlight(_ orders: [(clientID: ClientOrderID, instrument: Instrument)]) {
+        for order in orders { scheduleResolution(order.instrument, reference: .orderLinkId(order.clientID.rawValue)) }
+    }
+
     func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference) {
         Task { await self.resolve(instrument, reference: reference) }
     }

@@ -206,6 +206,23 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Sends queued commands one by one, feeds venue events to the engine, and wakes the engine at its deadlines,
     /// until cancelled.
     public func run() async {
+        // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
+        let inFlight = state.withLock { s -> [(clientID: ClientOrderID, instrument: Instrument)] in
+            s.engine.tracker.orders.values.compactMap { order in
+                switch order.phase {
+                case .intent, .sent, .unknown:
+                    guard let symbol = s.engine.orderSymbols[order.id.description], let id = s.replay.decoder.instruments.lookup(symbol),
+                          let clientID = try? ClientOrderID(order.id.description) else { return nil }
+                    return (clientID, s.replay.decoder.instruments[id])
+                default:
+                    return nil
+                }
+            }
+        }
+        if !inFlight.isEmpty {
+            logger.warning("\(inFlight.count) order(s) the journal left in flight: looking them up at Bybit")
+            await gateway.resolveInFlight(inFlight)
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.gateway.run() }
             group.addTask {
