@@ -282,15 +282,14 @@ public actor BybitGateway {
     func reconcileOrders() async {
         do {
             var listed: [BybitOrder] = []
-            var cursor: String?
-            repeat {
+            try await BybitPages.walk { cursor in
                 let request = try BybitRequest.realtimeOrders(scope: .settleCoin("USDT"), openOnly: 0, limit: 50, cursor: cursor)
                 let result = try await rest.send(request, as: BybitOrderListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
                 listed += result?.orders(instruments: &instruments, quarantine: &quarantine) ?? []
                 for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
-                cursor = result?.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-            } while cursor != nil
+                return result?.nextPageCursor
+            }
             reconciliations += 1
             let listedIDs = Set(listed.map(\.orderId))
             var reports: [ExecutionReport] = []
@@ -327,16 +326,15 @@ public actor BybitGateway {
                 }
             }
             let start = ExchangeTime(milliseconds: now.milliseconds - executionsLookback.components.seconds * 1_000)
-            var cursor: String?
             var missed: [BybitExecution] = []
-            repeat {
+            try await BybitPages.walk { cursor in
                 // No endTime: Bybit answers up to 7 days from startTime, so a skewed local clock cannot cut off the newest.
                 let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, limit: 100, cursor: cursor)
                 let result = try await rest.send(request, as: BybitExecutionListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
                 missed += (result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []).filter { seenExecutions[$0.execId] == nil }
-                cursor = result?.nextPageCursor.flatMap { $0.isEmpty ? nil : $0 }
-            } while cursor != nil
+                return result?.nextPageCursor
+            }
             for execution in missed.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }) {
                 logger.warning("reconciliation found an execution the stream never delivered", metadata: ["execId": "\(execution.execId)"])
                 note(execution)

@@ -525,11 +525,5 @@ public final class PrivateStreamClient: Sendable {
         }
     }
 
-    /// Calls `page` with each cursor it returns until one is empty.
-    private func pages(_ page: (String?) async throws -> String?) async throws {
-        var cursor: String?
-        repeat {
-            cursor = try await page(cursor).flatMap { $0.isEmpty ? nil : $0 }
-        } while cursor != nil
-    }
+    private func pages(_ page: (String?) async throws -> String?) async throws { try await BybitPages.walk(page) }
 }

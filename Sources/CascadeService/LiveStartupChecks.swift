@@ -131,7 +131,7 @@ public struct LiveStartupChecks: Sendable {
         // The balance the engine starts from is Bybit's.
         if let wallet = try await rest.send(.walletBalance(coins: ["USDT"]), as: BybitWalletBalanceResult.self).result?.unified,
            let usdt = wallet.usdt?.walletBalance {
-            report.walletBalance = USDT(units: Int128(usdt.units) * pow10(USDT.digits - BybitCoinAmount.digits))
+            report.walletBalance = usdt.usdt
             report.lines.append("wallet      \(report.walletBalance) USDT")
         } else {
             problems.append("the wallet has no USDT balance to trade with")
@@ -148,11 +148,5 @@ public struct LiveStartupChecks: Sendable {
             }
         }
         return report
-    }
-
-    func pow10(_ n: Int) -> Int128 {
-        var p: Int128 = 1
-        for _ in 0..<max(n, 0) { p *= 10 }
-        return p
     }
 }
