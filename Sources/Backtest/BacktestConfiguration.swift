@@ -20,6 +20,8 @@ public struct BacktestConfiguration: Sendable {
     public var capacityMultipliers = [1, 3, 10]
     /// One-layer ladders at each of these δ for the sensitivity table (never the result).
     public var sweepOffsetsBps = [10, 20, 40, 70, 100]
+    /// What only `cascade live` reads; the backtest and the paper node ignore it.
+    public var live = LiveSettings()
     public init() {}
 
     /// The configuration file's text, canonical (sorted keys, every key with its effective value): what the summary
@@ -53,7 +55,11 @@ public struct BacktestConfiguration: Sendable {
         "ladder":{"cancelEntriesAtEpisodeEnd":\(e.cancelEntriesAtEpisodeEnd),"entryTtlMs":\(e.entryTTLMilliseconds),\
         "layerNotionalUsdt":\(money(e.layerNotional)),"maxDecisionsPerEpisode":\(e.maxDecisionsPerEpisode),\
         "offsetsBps":[\(e.offsetsBps.map(String.init).joined(separator: ","))],"reevaluateMoveBps":\(e.reevaluateMoveBps)},\
-        "liquidationSource":"\(e.liquidationSource.rawValue)","node":"\(e.node)",\
+        "liquidationSource":"\(e.liquidationSource.rawValue)",\
+        "live":{"deadManMs":\(live.deadManMilliseconds),"environment":"\(live.environment.rawValue)",\
+        "executionsLookbackMs":\(live.executionsLookbackMilliseconds),"leverage":"\(live.leverage)","marginMode":"\(live.marginMode.rawValue)",\
+        "openOrdersReconcileMs":\(live.openOrdersReconcileMilliseconds),"positionsReconcileMs":\(live.positionsReconcileMilliseconds),\
+        "sendDeadlineMs":\(live.sendDeadlineMilliseconds)},"node":"\(e.node)",\
         "report":{"bootstrapResamples":\(placebos.bootstrapResamples),"capacityMultipliers":[\(capacityMultipliers.map(String.init).joined(separator: ","))],\
         "exclusionMs":\(placebos.exclusionMilliseconds),"gridMs":\(placebos.gridMilliseconds),"matchNeighbours":\(placebos.neighbours),\
         "placeboDraws":\(placebos.draws),"seed":\(placebos.seed),"significanceBps":\(placebos.significanceBps),\
@@ -69,6 +75,14 @@ public struct BacktestConfiguration: Sendable {
         "queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","requireFundingData":\(requireFundingData),\
         "takerFeeRate":"\(venue.fees.taker)"}}
         """
+    }
+
+    /// ``canonicalJSON`` indented for people (`cascade config check`, the nodes' `config.json`); same keys and values.
+    public var prettyJSON: String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(canonicalJSON.utf8)),
+              let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        else { return canonicalJSON }
+        return String(decoding: data, as: UTF8.self) + "\n"
     }
 
     static let triggerNames: [TriggerSource: String] = [.lastPrice: "LastPrice", .markPrice: "MarkPrice", .indexPrice: "IndexPrice"]
@@ -204,10 +218,51 @@ public struct BacktestConfiguration: Sendable {
             c.features.detector = d
             reader.merge(r)
         }
+        if var r = reader.section("live") {
+            if let v = r.string("environment") {
+                if let e = LiveSettings.Environment(rawValue: v) { c.live.environment = e } else { r.problem("environment", "mainnet, testnet or demo") }
+            }
+            if let v = r.string("leverage") {
+                if let l = try? Rate(v), l.units > 0, l.units <= Int64(200) * 10_000_000_000 { c.live.leverage = l } else { r.problem("leverage", "a positive decimal up to 200 as text, e.g. \"5\"") }
+            }
+            if let v = r.string("marginMode") {
+                if let m = LiveSettings.MarginMode(rawValue: v) { c.live.marginMode = m } else { r.problem("marginMode", "REGULAR_MARGIN, ISOLATED_MARGIN or PORTFOLIO_MARGIN") }
+            }
+            if let v = r.int("deadManMs", min: 1_000) { c.live.deadManMilliseconds = Int64(v) }
+            if let v = r.int("sendDeadlineMs", min: 100) { c.live.sendDeadlineMilliseconds = Int64(v) }
+            if let v = r.int("openOrdersReconcileMs", min: 1_000) { c.live.openOrdersReconcileMilliseconds = Int64(v) }
+            if let v = r.int("positionsReconcileMs", min: 5_000) { c.live.positionsReconcileMilliseconds = Int64(v) }
+            // Bybit's /v5/execution/list answers at most 7 days per query.
+            if let v = r.int("executionsLookbackMs", min: 60_000, max: 7 * 86_400_000) { c.live.executionsLookbackMilliseconds = Int64(v) }
+            reader.merge(r)
+        }
         reader.finish()
         if !reader.problems.isEmpty { throw BacktestConfigurationError(reader.problems.map { "\(name): \($0)" }) }
         return c
     }
+}
+
+/// The live node's settings: which Bybit, the account settings it checks and sets, and its reconciliation timing.
+public struct LiveSettings: Sendable, Hashable {
+    public enum Environment: String, Sendable, Hashable { case mainnet, testnet, demo }
+    /// Bybit's `marginMode` values (`/v5/account/info`); the live node checks it and never switches it.
+    public enum MarginMode: String, Sendable, Hashable {
+        case regular = "REGULAR_MARGIN", isolated = "ISOLATED_MARGIN", portfolio = "PORTFOLIO_MARGIN"
+    }
+    public var environment = Environment.mainnet
+    /// Set on every symbol at start (Bybit's 110043, already set, is success).
+    public var leverage = Rate(units: 5 * 10_000_000_000)
+    public var marginMode = MarginMode.regular
+    /// The private stream down this long: resting entries are cancelled by id (the local dead-man switch).
+    public var deadManMilliseconds: Int64 = 10_000
+    /// How long after its decision a create or amend may still leave; later it is refused unsent.
+    public var sendDeadlineMilliseconds: Int64 = 1_000
+    /// Open orders compared with Bybit's list this often.
+    public var openOrdersReconcileMilliseconds: Int64 = 7_000
+    /// Positions and recent executions compared this often, over the last `executionsLookbackMs`.
+    public var positionsReconcileMilliseconds: Int64 = 45_000
+    public var executionsLookbackMilliseconds: Int64 = 600_000
+    public init() {}
 }
 
 /// Every problem of a configuration file, one per line.

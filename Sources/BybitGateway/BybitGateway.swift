@@ -57,6 +57,12 @@ public actor BybitGateway {
     public var openOrdersInterval: Duration = .seconds(7)
     public var positionsInterval: Duration = .seconds(45)
     public var executionsLookback: Duration = .seconds(600)
+    /// The reconciliation timing of the configuration's `live` section (set before `run`).
+    public func setReconciliation(openOrders: Duration, positions: Duration, executionsLookback: Duration) {
+        openOrdersInterval = openOrders
+        positionsInterval = positions
+        self.executionsLookback = executionsLookback
+    }
     var trusted = false
     /// Executions already reported (by id, with their time), so a reconciliation reports only what the stream missed.
     var seenExecutions: [String: ExchangeTime] = [:]

@@ -13,7 +13,7 @@ struct BacktestCommand: ParsableCommand {
         discussion: """
             Event time: each file's receive clock is moved onto the exchange's (as `cascade sim` does); commands reach \
             the venue after the entry latency, reports reach the engine after the acknowledgement latency. Without \
-            --config the defaults apply (docs/backtest.md lists every key). Then the report's passes over the same \
+            --config the defaults apply (docs/configuration.md lists every key). Then the report's passes over the same \
             data: the placebos (the verdict comes first in every output), capacity reruns and the offset sweep; \
             report.json and report.html are written with the rest (--no-report skips them).
             """)

@@ -19,4 +19,14 @@ enum CLIParsing {
         guard let path else { return BacktestConfiguration() }
         do { return try BacktestConfiguration.load(path: path) } catch { throw CLIError("\(error)") }
     }
+
+    /// Writes the effective configuration to `directory/config.json` (a node's record of what it ran with; it holds
+    /// no secret) and returns the banner's line: the file named, its hash, where the copy is.
+    static func writeEffective(_ configuration: BacktestConfiguration, source: String?, to directory: String) throws -> String {
+        let path = (directory as NSString).appendingPathComponent("config.json")
+        do { try Data(configuration.prettyJSON.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        }
+        return "\(source ?? "defaults"), sha256 \(BacktestOutput.configurationHash(configuration).prefix(16)), effective copy \(path)"
+    }
 }

@@ -9,6 +9,6 @@ struct Cascade: AsyncParsableCommand {
         abstract: "Cascade: liquidation-cascade trading for Bybit USDT perpetuals.",
         discussion: "Only commands that work are listed.",
         version: CascadeVersion.current,
-        subcommands: [PaperCommand.self, LiveCommand.self, StatusCommand.self, RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self,
+        subcommands: [PaperCommand.self, LiveCommand.self, StatusCommand.self, RecordCommand.self, ReplayCommand.self, SimCommand.self, ImportCommand.self, FeaturesCommand.self, ConfigCommand.self,
                       DetectCommand.self, BacktestCommand.self, JournalCommand.self])
 }

@@ -4,6 +4,7 @@ import BybitGateway
 import BybitV5
 import BybitV5Client
 import CascadeCore
+import Configuration
 import CascadeService
 import Execution
 import Features
@@ -12,6 +13,7 @@ import Logging
 import Recording
 import ServiceLifecycle
 import Storage
+import SystemPackage
 import UnixSignals
 
 /// `cascade live`: the trading engine against Bybit with real money.
@@ -32,8 +34,8 @@ struct LiveCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated symbols.")
     var symbols: String = "BTCUSDT"
 
-    @Option(help: "mainnet, testnet or demo (hosts below override it).")
-    var environment: String = "mainnet"
+    @Option(help: "mainnet, testnet or demo, instead of the configuration's live.environment (the hosts below override it).")
+    var environment: String?
 
     @Option(help: "Public WebSocket URL.")
     var endpoint: String?
@@ -47,11 +49,11 @@ struct LiveCommand: AsyncParsableCommand {
     @Option(help: "Data directory (journal, cursor, recording, status).")
     var data: String = "cascade-data"
 
-    @Option(help: "Configuration file (JSON, the backtest's format: docs/backtest.md); its depositUsdt is ignored (Bybit's balance is used).")
+    @Option(help: "Configuration file (JSON, docs/configuration.md; its live section is read here); its depositUsdt is ignored (Bybit's balance is used).")
     var config: String?
 
-    @Option(help: "Leverage set on every symbol at start.")
-    var leverage: String = "5"
+    @Option(help: "Leverage set on every symbol at start, instead of the configuration's live.leverage.")
+    var leverage: String?
 
     @Option(name: .customLong("keys-file"), help: "A JSON file with apiKey and apiSecret, instead of the environment.")
     var keysFile: String?
@@ -65,9 +67,9 @@ struct LiveCommand: AsyncParsableCommand {
         var rest: String
     }
 
-    func hosts() throws -> Hosts {
+    func hosts(_ configured: LiveSettings.Environment) throws -> Hosts {
         var h: Hosts
-        switch environment {
+        switch environment ?? configured.rawValue {
         case "mainnet": h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream.bybit.com/v5/private", rest: "https://api.bybit.com")
         case "testnet": h = Hosts(publicStream: "wss://stream-testnet.bybit.com/v5/public/linear", privateStream: "wss://stream-testnet.bybit.com/v5/private", rest: "https://api-testnet.bybit.com")
         // Demo trading takes its public data from mainnet (Bybit's demo page).
@@ -83,20 +85,25 @@ struct LiveCommand: AsyncParsableCommand {
         return h
     }
 
-    func credentials() throws -> BybitCredentials {
+    /// The key and where it came from, read through swift-configuration with every value marked secret (so its
+    /// access reporting and descriptions redact them); neither is ever printed.
+    func credentials() async throws -> (BybitCredentials, source: String) {
         if let keysFile {
-            guard let data = FileManager.default.contents(atPath: keysFile),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let key = object["apiKey"] as? String, let secret = object["apiSecret"] as? String, !key.isEmpty, !secret.isEmpty else {
-                throw CLIError("--keys-file \(keysFile): not a JSON object with apiKey and apiSecret")
-            }
-            return BybitCredentials(apiKey: key, secret: secret)
+            let refused = CLIError("--keys-file \(keysFile): not a JSON object with apiKey and apiSecret")
+            // The provider's own error could quote the file: only the path is named.
+            guard let provider = try? await FileProvider<JSONSnapshot>(parsingOptions: .init(secretsSpecifier: .all), filePath: FilePath(keysFile))
+            else { throw refused }
+            let reader = ConfigReader(provider: provider)
+            guard let key = reader.string(forKey: "apiKey", isSecret: true), !key.isEmpty,
+                  let secret = reader.string(forKey: "apiSecret", isSecret: true), !secret.isEmpty else { throw refused }
+            return (BybitCredentials(apiKey: key, secret: secret), "--keys-file \(keysFile)")
         }
-        let environment = ProcessInfo.processInfo.environment
-        guard let key = environment["BYBIT_API_KEY"], !key.isEmpty, let secret = environment["BYBIT_API_SECRET"], !secret.isEmpty else {
+        let reader = ConfigReader(provider: EnvironmentVariablesProvider(secretsSpecifier: .specific(["BYBIT_API_KEY", "BYBIT_API_SECRET"])))
+        guard let key = reader.string(forKey: "bybit.api.key", isSecret: true), !key.isEmpty,
+              let secret = reader.string(forKey: "bybit.api.secret", isSecret: true), !secret.isEmpty else {
             throw CLIError("live trading needs an API key: set BYBIT_API_KEY and BYBIT_API_SECRET, or pass --keys-file FILE")
         }
-        return BybitCredentials(apiKey: key, secret: secret)
+        return (BybitCredentials(apiKey: key, secret: secret), "environment BYBIT_API_KEY")
     }
 
     var parsedSymbols: [String] { CLIParsing.symbols(symbols) }
@@ -104,14 +111,19 @@ struct LiveCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cascade.live")
         logger.logLevel = .info
-        let hosts = try hosts()
         guard !parsedSymbols.isEmpty else { throw CLIError("--symbols is empty") }
-        guard let leverageRate = try? Rate(leverage), leverageRate.units > 0 else { throw CLIError("--leverage must be a positive decimal") }
-        let credentials = try credentials()
+        let (credentials, keySource) = try await credentials()
         guard confirmRealMoney else {
             throw CLIError("live trading sends real orders with real money: add --confirm-real-money (or use cascade paper)")
         }
         let configuration = try CLIParsing.configuration(config)
+        let live = configuration.live
+        let hosts = try hosts(live.environment)
+        var leverageRate = live.leverage
+        if let leverage {
+            guard let rate = try? Rate(leverage), rate.units > 0 else { throw CLIError("--leverage must be a positive decimal") }
+            leverageRate = rate
+        }
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError(error.description) }
         let directory = URL(fileURLWithPath: data).appendingPathComponent("live").path
@@ -122,7 +134,7 @@ struct LiveCommand: AsyncParsableCommand {
 
         let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, logger: logger)
         var checks = LiveStartupChecks(symbols: parsedSymbols, leverage: leverageRate)
-        checks.marginMode = "REGULAR_MARGIN"
+        checks.marginMode = live.marginMode.rawValue
         let report: LiveStartupChecks.Report
         do { report = try await checks.run(restClient) } catch { throw CLIError("live: refused to start:\n\(error)") }
 
@@ -139,6 +151,9 @@ struct LiveCommand: AsyncParsableCommand {
         let privateStream = PrivateStreamClient(configuration: stream, credentials: credentials, rest: restClient, cursor: cursor,
                                                 instruments: table, logger: logger)
         let gateway = BybitGateway(rest: restClient, stream: privateStream, cursor: cursor, instruments: table, logger: logger)
+        await gateway.setReconciliation(openOrders: .milliseconds(live.openOrdersReconcileMilliseconds),
+                                        positions: .milliseconds(live.positionsReconcileMilliseconds),
+                                        executionsLookback: .milliseconds(live.executionsLookbackMilliseconds))
         let journal: SQLiteOrderJournal
         do { journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite")) } catch {
             throw CLIError("\(directory)/journal.sqlite: \(error)")
@@ -168,12 +183,17 @@ struct LiveCommand: AsyncParsableCommand {
         do {
             trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                     journal: journal, gateway: gateway, rest: restClient, startingBalance: report.walletBalance,
-                                    serverOffsetMilliseconds: report.serverOffsetMilliseconds, statusDirectory: directory, logger: logger)
+                                    serverOffsetMilliseconds: report.serverOffsetMilliseconds,
+                                    sendDeadline: .milliseconds(live.sendDeadlineMilliseconds), deadManAfter: .milliseconds(live.deadManMilliseconds),
+                                    statusDirectory: directory, logger: logger)
         } catch { throw CLIError("\(error)") }
 
+        let configLine = try CLIParsing.writeEffective(configuration, source: config, to: directory)
         var text = "cascade live \(CascadeVersion.current): REAL MONEY on \(hosts.rest)\n"
         for line in report.lines { text += "  \(line)\n" }
         for warning in report.warnings { text += "  WARNING: \(warning)\n" }
+        text += "  key         from \(keySource) (never shown)\n"
+        text += "  config      \(configLine)\n"
         text += "  data        \(directory)\n"
         FileHandle.standardOutput.write(Data(text.utf8))
 

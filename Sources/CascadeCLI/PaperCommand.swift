@@ -33,7 +33,7 @@ struct PaperCommand: AsyncParsableCommand {
     @Option(help: "Data directory (journal, recording, status).")
     var data: String = "cascade-data"
 
-    @Option(help: "Configuration file (JSON, the backtest's format: docs/backtest.md). Its depositUsdt is replaced by --balance-usdt.")
+    @Option(help: "Configuration file (JSON, docs/configuration.md). Its depositUsdt is replaced by --balance-usdt.")
     var config: String?
 
     @Option(help: "Public WebSocket URL.")
@@ -93,6 +93,7 @@ struct PaperCommand: AsyncParsableCommand {
             trader = try PaperTrader(configuration: configuration, topics: Set(record.topics), journal: journal, directory: directory,
                                      recordingDirectory: recording, logger: logger)
         } catch { throw CLIError("\(error)") }
+        let configLine = try CLIParsing.writeEffective(configuration, source: config, to: directory)
         // Written at once (stdout to a file or pipe is block-buffered): the banner is what the user checks first.
         FileHandle.standardOutput.write(Data("""
             cascade paper \(CascadeVersion.current): PAPER MONEY, simulated fills (queue, latency, fees and funding as in a backtest)
@@ -101,6 +102,7 @@ struct PaperCommand: AsyncParsableCommand {
               market     \(endpoint) (REST \(rest))
               session    \(directory)
               detector   arms after \(configuration.features.detector.minimumHistoryMinutes) min of liquidation history
+              config     \(configLine)
 
             """.utf8))
         let service = RecordService(configuration: record, consumer: trader, logger: logger)

@@ -129,17 +129,58 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
 }
 
 
-/// docs/backtest.md lists every configuration key with its default: the example must parse and equal the defaults.
+/// config/cascade.example.json holds every key at its default, and docs/configuration.md documents every key.
 @Suite struct DocumentedConfigurationTests {
-    @Test func documentedExampleIsTheDefaults() throws {
-        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/backtest.md")
-        let text = try String(contentsOf: docs, encoding: .utf8)
-        let start = try #require(text.range(of: "```json\n"))
-        let end = try #require(text.range(of: "\n```", range: start.upperBound..<text.endIndex))
-        var example = try BacktestConfiguration.parse(Array(text[start.upperBound..<end.lowerBound].utf8), name: "docs/backtest.md")
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func exampleFileIsTheDefaults() throws {
+        let path = Self.root.appendingPathComponent("config/cascade.example.json").path
+        var example = try BacktestConfiguration.load(path: path)
         #expect(example.engine.symbols == ["BTCUSDT"])
         example.engine.symbols = nil                      // the example names one symbol; the default trades every symbol
         #expect(example.canonicalJSON == BacktestConfiguration().canonicalJSON)
+        // Every key written out: the example's leaves are exactly the effective configuration's.
+        let written = try Self.leaves(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))))
+        let effective = try Self.leaves(JSONSerialization.jsonObject(with: Data(BacktestConfiguration().canonicalJSON.utf8)))
+        #expect(written == effective)
+    }
+
+    @Test func everyKeyIsDocumented() throws {
+        let docs = try String(contentsOf: Self.root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let effective = try Self.leaves(JSONSerialization.jsonObject(with: Data(BacktestConfiguration().canonicalJSON.utf8)))
+        // A risk limit's two fields are documented once, as risk.*.absoluteUsdt and risk.*.equityBps.
+        let undocumented = effective.filter { key in
+            let row = key.replacingOccurrences(of: #"^risk\.[A-Za-z]+\.(absoluteUsdt|equityBps)$"#, with: "risk.*.$1", options: .regularExpression)
+            let limit = key.replacingOccurrences(of: #"\.(absoluteUsdt|equityBps)$"#, with: "", options: .regularExpression)
+            return !docs.contains("| `\(row)` |") || !docs.contains("| `\(limit)` |")
+        }
+        #expect(undocumented.isEmpty, "\(undocumented)")
+    }
+
+    @Test func liveSectionIsReadAndChecked() throws {
+        let good = try BacktestConfiguration.parse(Array(#"{"live": {"environment": "testnet", "leverage": "2.5", "marginMode": "PORTFOLIO_MARGIN", "deadManMs": 4000}}"#.utf8), name: "l.json")
+        let leverage = try Rate("2.5")
+        #expect(good.live.environment == .testnet && good.live.leverage == leverage && good.live.marginMode == .portfolio
+                && good.live.deadManMilliseconds == 4_000 && good.live.positionsReconcileMilliseconds == 45_000)
+        #expect(good.canonicalJSON.contains(#""leverage":"2.5""#))
+        #expect {
+            _ = try BacktestConfiguration.parse(Array(#"{"live": {"environment": "prod", "leverage": 5, "marginMode": "CROSS", "executionsLookbackMs": 900000000, "keys": "x"}}"#.utf8), name: "l.json")
+        } throws: { error in
+            (error as? BacktestConfigurationError)?.problems == [
+                "l.json: live.environment: expected mainnet, testnet or demo",
+                "l.json: live.leverage: expected a string",
+                "l.json: live.marginMode: expected REGULAR_MARGIN, ISOLATED_MARGIN or PORTFOLIO_MARGIN",
+                "l.json: live.executionsLookbackMs: expected a whole number in 60000...604800000",
+                "l.json: live.keys: unknown key",
+            ]
+        }
+    }
+
+    /// Dotted paths of an object's leaves (arrays and null are leaves).
+    static func leaves(_ value: Any, _ prefix: String = "") -> Set<String> {
+        guard let object = value as? [String: Any] else { return [prefix] }
+        var out: Set<String> = []
+        for (key, inner) in object { out.formUnion(leaves(inner, prefix.isEmpty ? key : "\(prefix).\(key)")) }
+        return out
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Backtest
 import CascadeCore
 import CascadeTesting
 import Foundation
@@ -188,6 +189,14 @@ import Testing
             _ = kill(node.pid, SIGINT)
             #expect(node.waitForExit(timeout: 60))
             #expect(started && node.result.standardOutput.contains(expected), "\(node.result.standardOutput) \(node.errorLines.suffix(5))")
+            // The effective configuration is written and announced; the key is named by its source, never shown.
+            let secret = key.replacingOccurrences(of: "-key", with: "-secret")
+            let written = try String(contentsOfFile: dir.file("e-\(key)") + "/live/config.json", encoding: .utf8)
+            #expect(try BacktestConfiguration.parse(Array(written.utf8), name: "config.json").canonicalJSON == BacktestConfiguration().canonicalJSON)
+            #expect(node.result.standardOutput.contains("config      defaults, sha256 ") && node.result.standardOutput.contains("key         from --keys-file"))
+            for text in [node.result.standardOutput, node.result.standardError, written] {
+                #expect(!text.contains(secret) && !text.contains("\"\(key)\""), "the key reached an output")
+            }
         }
     }
 }
