@@ -265,6 +265,7 @@ extension BybitAccount {
         let openOnly = query["openOnly"].map { Int($0) } ?? 0
         guard openOnly == 0 || openOnly == 1 else { return .fail(.parameterError, "params error: openOnly must be 0 or 1") }
         let closed = orders.values.filter { !Self.isOpen($0.orderStatus) }
+            .filter { order in realtimeForgetsEndedBefore.map { order.updatedTime.milliseconds >= $0 } ?? true }
             .sorted { $0.updatedTime == $1.updatedTime ? info[$0.orderId]!.number > info[$1.orderId]!.number : $0.updatedTime > $1.updatedTime }
             .prefix(500)
         let open = byID || openOnly == 0 ? orders.values.filter { Self.isOpen($0.orderStatus) } : []

@@ -42,6 +42,8 @@ struct BybitAccount {
     /// `orderLinkId` → `orderId` (links are unique per account: 110072).
     var links: [String: String] = [:]
     var executions: [BybitExecution] = []
+    /// Set by a venue restart (exchange ms): orders that ended before it are no longer in `/v5/order/realtime`.
+    var realtimeForgetsEndedBefore: Int64?
     /// Private-stream items not yet released, in due order (ties in the order they were made).
     var pending: [Push] = []
     var pushSequence = 0

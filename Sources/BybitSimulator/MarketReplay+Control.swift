@@ -6,7 +6,8 @@ import Simulation
 
 /// Test controls under `/_cascade/` (not Bybit endpoints; the server binds to loopback by default):
 /// `POST /_cascade/advance` `{"frames":N}` or `{"ms":M}` (lockstep), `POST /_cascade/reset` (fresh accounts on the
-/// current market), `POST /_cascade/faults` (a ``SimFaultPlan`` as JSON), `GET /_cascade/status`.
+/// current market), `POST /_cascade/faults` (a ``SimFaultPlan`` as JSON), `POST /_cascade/restart-venue` (Bybit
+/// restarted: connections drop, `realtime` forgets ended orders), `GET /_cascade/status`.
 extension MarketReplay {
     func answerControl(method: String, path: String, body: [UInt8]) -> (Int, String) {
         let object = (try? JSONSerialization.jsonObject(with: Data(body.isEmpty ? Array("{}".utf8) : body))) as? [String: Any]
@@ -32,6 +33,9 @@ extension MarketReplay {
             }
         case ("POST", "/_cascade/reset"):
             resetAccounts()
+            return (200, statusJSON())
+        case ("POST", "/_cascade/restart-venue"):
+            restartVenue()
             return (200, statusJSON())
         case ("POST", "/_cascade/faults"):
             do {

@@ -9,7 +9,8 @@ extension MarketReplay {
     /// Supported: `/v5/market/time`, `/v5/market/instruments-info`, `/v5/market/orderbook`,
     /// `/v5/market/recent-trade`, `/v5/market/tickers`, `/v5/market/kline`. Server time is the wall clock passed in.
     /// Only USDT linear perpetuals are simulated: other categories answer with empty lists (ccxt asks for them all).
-    func answer(path: String, query: [String: String], now: LocalTime) -> (Int, String) {
+    func answer(path: String, query: [String: String], now wall: LocalTime) -> (Int, String) {
+        let now = venueNow(wall)
         let time = now.nanoseconds / 1_000_000
         func ok(_ result: String) -> (Int, String) { (200, BybitFrameEncoder.restEnvelope(result: result, time: time)) }
         func fail(_ code: Int, _ message: String) -> (Int, String) {

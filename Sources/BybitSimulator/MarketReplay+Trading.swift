@@ -9,7 +9,8 @@ extension MarketReplay {
     /// Answers a signed endpoint: `(HTTP status, JSON body)`. `rawQuery` and `body` are the exact bytes the
     /// client sent (the signature covers them).
     func answerSigned(method: String, path: String, rawQuery: String, body: String, headers: [String: String],
-                      now: LocalTime) -> (Int, String, [(String, String)]) {
+                      now wall: LocalTime) -> (Int, String, [(String, String)]) {
+        let now = venueNow(wall)
         let time = now.nanoseconds / 1_000_000
         // Per key and endpoint, a 1 s window with Bybit's headers; past the limit the request is refused (10006).
         let key = headers["x-bapi-api-key"] ?? ""
@@ -28,13 +29,15 @@ extension MarketReplay {
             return (200, BybitRESTEncoder.envelope(retCode: .tooManyVisits, retMsg: "Too many visits. Exceeded the API Rate Limit.", time: time),
                     limitHeaders)
         }
-        var (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+        var (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time,
+                                                        wallTime: wall.nanoseconds / 1_000_000)
         // The REST channel's fault hook, drawn in the same step as the request so a seed gives the same faults.
         switch faults.isActive ? faults.action(on: .rest) : .deliver {
         case .drop:
             return (504, "", [])
         case .duplicate:
-            (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time)
+            (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time,
+                                                        wallTime: wall.nanoseconds / 1_000_000)
         case let .delay(ms):
             return (status, text, limitHeaders + [("X-Cascade-Delay-Ms", String(ms))])
         case .deliver, .reorder:
@@ -59,7 +62,7 @@ extension MarketReplay {
     }
 
     private func answerSignedUnlimited(method: String, path: String, rawQuery: String, body: String,
-                                       headers: [String: String], time: Int64) -> (Int, String) {
+                                       headers: [String: String], time: Int64, wallTime: Int64) -> (Int, String) {
         func reply(_ code: BybitRetCode, _ message: String, _ result: String = "{}") -> (Int, String) {
             (200, BybitRESTEncoder.envelope(result: result, retCode: code, retMsg: message, time: time))
         }
@@ -74,8 +77,11 @@ extension MarketReplay {
         let expected = BybitSigner(credentials: BybitCredentials(apiKey: key, secret: entry.secret))
             .signature(timestamp: ts, recvWindow: window, payload: payload)
         guard expected == sign else { return reply(.invalidSignature, "error sign! origin_string[\(ts)\(key)\(window)...]") }
-        // Bybit's window: server_time - recv_window <= ts < server_time + 1000.
-        guard ts >= time - Int64(window), ts < time + 1_000 else {
+        // Bybit's window: server_time - recv_window <= ts < server_time + 1000. A replay faster than real time runs
+        // the venue's clock ahead of the wall (``venueNow(_:)``): a timestamp valid against either is accepted, so a
+        // client that synchronised before a lockstep jump is not refused for it (a test convenience, not a fill rule).
+        let inWindow = { (server: Int64) in ts >= server - Int64(window) && ts < server + 1_000 }
+        guard inWindow(time) || inWindow(wallTime) else {
             return reply(.requestExpired, "invalid request, please check your server timestamp or recv_window param. req_timestamp[\(ts)],server_timestamp[\(time)],recv_window[\(window)]")
         }
         let query = Self.parseQuery(rawQuery)

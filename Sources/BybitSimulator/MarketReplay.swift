@@ -92,6 +92,15 @@ public actor MarketReplay {
     /// The exchange clock (ms, as recorded): the latest replayed event's time, or later when a lockstep
     /// `{"ms":M}` step moved time past the last frame.
     public var exchangeClock: Int64 { max(driver.exchangeClock, lockstepExchangeClock) }
+
+    /// The venue's clock as clients see it (server time, the envelope's `time`, the recv_window check): the wall
+    /// clock, but never behind the times the venue stamps. Replayed faster than real time (lockstep, max), the data's
+    /// rebased clock runs ahead of the wall, and Bybit never stamps an execution later than its own server time
+    /// (a backfill ending at server time would miss it).
+    func venueNow(_ wall: LocalTime) -> LocalTime {
+        guard rebaseTimestamps, timeOffsetKnown else { return wall }
+        return LocalTime(nanoseconds: max(wall.nanoseconds, (exchangeClock + timeOffset) * 1_000_000))
+    }
     /// Receive time of the latest frame.
     public var lastReceiveTime: LocalTime? { driver.lastReceiveTime }
     /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.
@@ -182,6 +191,15 @@ public actor MarketReplay {
     /// Closes every connection (fault hook: a dropped connection mid-stream).
     public func dropAllConnections() {
         for id in connectionOrder { disconnect(id) }
+    }
+
+    /// Fault hook: Bybit restarted. Every connection drops, and `/v5/order/realtime` forgets the orders that had
+    /// already ended (Bybit: its recent closed orders are lost when the service restarts); open orders, positions,
+    /// the order history and the executions survive.
+    public func restartVenue() {
+        let now = exchangeClock + timeOffset
+        for i in venue.accounts.indices { venue.accounts[i].realtimeForgetsEndedBefore = now }
+        dropAllConnections()
     }
 
     /// Number of open connections.

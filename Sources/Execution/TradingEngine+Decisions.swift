@@ -285,6 +285,10 @@ extension TradingEngine {
             if linkID == ladder.takeProfit, c.cancellation.reason == .postOnlyWouldTakeLiquidity, size != 0 {
                 // The take-profit would have crossed when it arrived: send it again IOC (it takes at its price or better).
                 placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, forceIOC: true)
+            } else if linkID == ladder.takeProfit, size != 0, [.disconnected, .byVenue].contains(c.cancellation.reason) {
+                // Bybit took it (disconnect-cancel, an admin cancel) while the position is open: put it back.
+                b.log(symbol, ladder.episodeID, "takeProfit", "cancelledByVenue", "\(c.cancellation.reason)")
+                placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
             } else if ladder.exits.contains(linkID) || ladder.protects.contains(linkID), size != 0 {
                 exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b)
             } else if ladder.entries.contains(linkID), ladder.exitSends > 0, size != 0, !hasLiveOrder(ladder.exits) {

@@ -253,6 +253,20 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// Bybit's disconnect-cancel takes every active order, the take-profit included: the reconnected engine puts it
+    /// back (the stop is checked from the position report, as above).
+    @Test func aTakeProfitTheDisconnectCancelTookIsPlacedAgain() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        let takeProfit = try #require(h.submits(.takeProfit).first)
+        h.accept(takeProfit)
+        guard case let .submit(id?, _) = takeProfit.action else { return }
+        h.cancelled(id, venue: "v\(h.nextVenueID)", .disconnected, after: 5)
+        #expect(h.submits(.takeProfit).count == 2)
+        h.checkReplay()
+    }
+
     @Test func confirmedStopNeedsNoReprotection() throws {
         var h = EngineHarness()
         let entries = h.enter()
