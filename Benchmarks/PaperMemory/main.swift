@@ -6,6 +6,9 @@
 // (named and seeded below: `ThreeSymbolFeed`), as fast as the CPU goes: hours of market in minutes.
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product PaperMemory
 //   .build-bench/release/PaperMemory [hours]
+#if canImport(Glibc)
+import Glibc
+#endif
 import Backtest
 import CascadeCore
 import CascadeService
@@ -53,6 +56,34 @@ struct ThreeSymbolFeed {
     }
 }
 
+/// Bytes malloc has handed out and not had back: what the live objects hold, apart from pages the allocator keeps
+/// (RSS can grow by fragmentation while this stays flat). glibc's `malloc_stats` prints it ("Total (incl. mmap):
+/// … in use bytes"); Swift's Glibc module does not export malloc.h, so the call goes through dlsym with stderr sent
+/// to a file for the moment.
+func heapInUseBytes() -> Int {
+    #if canImport(Glibc)
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "malloc_stats") else { return 0 }
+    let stats = unsafeBitCast(symbol, to: (@convention(c) () -> Void).self)
+    let path = NSTemporaryDirectory() + "malloc-stats-\(getpid())"
+    let file = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o600)
+    guard file >= 0 else { return 0 }
+    let saved = dup(2)
+    dup2(file, 2)
+    stats()
+    dup2(saved, 2)
+    close(saved)
+    close(file)
+    defer { unlink(path) }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+          let total = text.range(of: "Total (incl. mmap):") else { return 0 }
+    let tail = text[total.upperBound...]
+    guard let inUse = tail.range(of: "in use bytes"), let equals = tail[inUse.upperBound...].firstIndex(of: "=") else { return 0 }
+    return Int(tail[tail.index(after: equals)...].prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces)) ?? 0
+    #else
+    return 0
+    #endif
+}
+
 /// Resident set size in bytes (Linux `/proc/self/statm`).
 func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -63,7 +94,7 @@ func residentBytes() -> Int {
 let hours = CommandLine.arguments.count > 1 ? Int64(CommandLine.arguments[1]) ?? 6 : 6
 let directory = NSTemporaryDirectory() + "paper-memory-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory + "/recording", withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(atPath: directory) }
+defer { if ProcessInfo.processInfo.environment["PAPER_MEMORY_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
 var logger = Logger(label: "paper-memory")
 logger.logLevel = .warning
 var configuration = BacktestConfiguration()
@@ -79,7 +110,7 @@ recorder.onFrame = { at, bytes in trader.recorded(Array(bytes), at: at) }
 var feed = ThreeSymbolFeed()
 let receive: Int64 = 20
 try recorder.record(localTime: LocalTime(nanoseconds: (feed.start + receive) * 1_000_000), json: Array(feed.instruments.utf8))
-print("hour  frames      RSS MiB")
+print("hour  frames      RSS MiB  heap MiB")
 let started = ContinuousClock.now
 var frames = 0
 for k in 0..<(hours * 3_600) {
@@ -89,7 +120,8 @@ for k in 0..<(hours * 3_600) {
     }
     trader.idle(until: LocalTime(nanoseconds: (feed.start + k * 1_000 + 999) * 1_000_000))
     if k % 1_800 == 1_799 {
-        print(String(format: "%4.1f  %9d  %7.1f", Double(k + 1) / 3_600, frames, Double(residentBytes()) / 1_048_576))
+        print(String(format: "%4.1f  %9d  %7.1f  %8.2f", Double(k + 1) / 3_600, frames, Double(residentBytes()) / 1_048_576,
+                     Double(heapInUseBytes()) / 1_048_576))
     }
 }
 try recorder.close()
@@ -98,3 +130,9 @@ print("\(frames) frames of \(hours) h in \(ContinuousClock.now - started); failu
 // What the engine did meanwhile (the backtest's summary of the session).
 let summary = (try? String(contentsOfFile: directory + "/summary.txt", encoding: .utf8)) ?? ""
 for line in summary.split(separator: "\n") where line.hasPrefix("episodes") || line.hasPrefix("fills") { print(line) }
+if ProcessInfo.processInfo.environment["PAPER_MEMORY_FILES"] != nil {
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: directory))?.sorted() ?? [] {
+        let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int) ?? 0
+        print(name, size)
+    }
+}

@@ -59,7 +59,7 @@ public struct BacktestConfiguration: Sendable {
         "live":{"deadManMs":\(live.deadManMilliseconds),"environment":"\(live.environment.rawValue)",\
         "executionsLookbackMs":\(live.executionsLookbackMilliseconds),"leverage":"\(live.leverage)","marginMode":"\(live.marginMode.rawValue)",\
         "openOrdersReconcileMs":\(live.openOrdersReconcileMilliseconds),"positionsReconcileMs":\(live.positionsReconcileMilliseconds),\
-        "sendDeadlineMs":\(live.sendDeadlineMilliseconds)},"node":"\(e.node)",\
+        "sendDeadlineMs":\(live.sendDeadlineMilliseconds),"shutdownPositions":"\(live.shutdownPositions.rawValue)"},"node":"\(e.node)",\
         "report":{"bootstrapResamples":\(placebos.bootstrapResamples),"capacityMultipliers":[\(capacityMultipliers.map(String.init).joined(separator: ","))],\
         "exclusionMs":\(placebos.exclusionMilliseconds),"gridMs":\(placebos.gridMilliseconds),"matchNeighbours":\(placebos.neighbours),\
         "placeboDraws":\(placebos.draws),"seed":\(placebos.seed),"significanceBps":\(placebos.significanceBps),\
@@ -228,6 +228,9 @@ public struct BacktestConfiguration: Sendable {
             if let v = r.string("marginMode") {
                 if let m = LiveSettings.MarginMode(rawValue: v) { c.live.marginMode = m } else { r.problem("marginMode", "REGULAR_MARGIN, ISOLATED_MARGIN or PORTFOLIO_MARGIN") }
             }
+            if let v = r.string("shutdownPositions") {
+                if let p = LiveSettings.ShutdownPositions(rawValue: v) { c.live.shutdownPositions = p } else { r.problem("shutdownPositions", "keepProtected or flatten") }
+            }
             if let v = r.int("deadManMs", min: 1_000) { c.live.deadManMilliseconds = Int64(v) }
             if let v = r.int("sendDeadlineMs", min: 100) { c.live.sendDeadlineMilliseconds = Int64(v) }
             if let v = r.int("openOrdersReconcileMs", min: 1_000) { c.live.openOrdersReconcileMilliseconds = Int64(v) }
@@ -249,7 +252,12 @@ public struct LiveSettings: Sendable, Hashable {
     public enum MarginMode: String, Sendable, Hashable {
         case regular = "REGULAR_MARGIN", isolated = "ISOLATED_MARGIN", portfolio = "PORTFOLIO_MARGIN"
     }
+    /// What SIGINT/SIGTERM does with open positions (resting entries are always cancelled by id): `keepProtected`
+    /// keeps a position whose exchange-side stop the latest position report shows and closes the others; `flatten`
+    /// closes every one.
+    public enum ShutdownPositions: String, Sendable, Hashable { case keepProtected, flatten }
     public var environment = Environment.mainnet
+    public var shutdownPositions = ShutdownPositions.keepProtected
     /// Set on every symbol at start (Bybit's 110043, already set, is success).
     public var leverage = Rate(units: 5 * 10_000_000_000)
     public var marginMode = MarginMode.regular

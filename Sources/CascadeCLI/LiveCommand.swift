@@ -27,8 +27,9 @@ struct LiveCommand: AsyncParsableCommand {
             permissions, the account in the configured margin mode, one-way position mode, the leverage set, every \
             symbol trading, every venue position the journal's; the starting balance is Bybit's. The journal, execution \
             cursor, recording and status live in DATA/live/ and a restart continues them. SIGINT/SIGTERM stop new \
-            entries, cancel the resting ones by id (never a cancel-all: take-profits, exits and stops stay) and leave \
-            positions with their exchange-side stops.
+            entries, cancel the resting ones by id (never a cancel-all: take-profits, exits and stops stay) and keep \
+            only positions whose exchange-side stop Bybit confirmed, closing the others (live.shutdownPositions: \
+            flatten closes every one).
             """)
 
     @Option(help: "Comma-separated symbols.")
@@ -185,6 +186,7 @@ struct LiveCommand: AsyncParsableCommand {
                                     journal: journal, gateway: gateway, rest: restClient, startingBalance: report.walletBalance,
                                     serverOffsetMilliseconds: report.serverOffsetMilliseconds,
                                     sendDeadline: .milliseconds(live.sendDeadlineMilliseconds), deadManAfter: .milliseconds(live.deadManMilliseconds),
+                                    flattenAllOnShutdown: live.shutdownPositions == .flatten,
                                     statusDirectory: directory, logger: logger)
         } catch { throw CLIError("\(error)") }
 

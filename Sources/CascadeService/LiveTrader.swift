@@ -63,6 +63,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     public let sendDeadline: Duration
     /// The private stream down this long: resting entries are cancelled by id.
     public let deadManAfter: Duration
+    /// Shutdown closes every position (true) or only those whose stop is not confirmed (false).
+    public let flattenAllOnShutdown: Bool
     /// Where `status.json` is written once a second (nil: nowhere).
     public let statusDirectory: String?
     let startingBalance: USDT
@@ -73,6 +75,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     public init(engineConfiguration: EngineConfiguration, features: FeatureConfiguration, instruments: InstrumentTable,
                 journal: any OrderJournal, gateway: BybitGateway, rest: BybitRESTClient, startingBalance: USDT,
                 serverOffsetMilliseconds: Int64, sendDeadline: Duration = .seconds(1), deadManAfter: Duration = .seconds(10),
+                flattenAllOnShutdown: Bool = false,
                 statusDirectory: String? = nil, clock: any WallClock = SystemWallClock(),
                 timer: any TaskClock = ContinuousTaskClock(), logger: Logger) throws {
         self.gateway = gateway
@@ -84,6 +87,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.logger = logger
         self.sendDeadline = sendDeadline
         self.deadManAfter = deadManAfter
+        self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
         (outbox, outboxContinuation) = AsyncStream.makeStream(of: VenueCommand.self, bufferingPolicy: .unbounded)
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
@@ -325,22 +329,24 @@ public final class LiveTrader: RecordedFrameConsumer {
     // MARK: - Shutdown
 
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
-    /// take-profits, exits and stops stay), then the outbox drained and the cancels' reports awaited, at most
-    /// `within` on the task clock. Frames stop reaching the engine.
+    /// take-profits, exits and stops stay), positions without a confirmed exchange-side stop closed (every position
+    /// with `flattenAllOnShutdown`), then the outbox drained and the reports awaited, at most `within` on the task
+    /// clock. Frames stop reaching the engine.
     public func stop(within: Duration = .seconds(5)) async {
         state.withLock { s in
             step(.control(.quarantine(reason: "shutdown")), &s)
             step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
+            step(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)), &s)
             s.stopping = true
         }
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
             let done = state.withLock { s in
-                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || $0.id.role != .entry }
+                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ($0.id.role != .entry && $0.id.role != .protect) }
             } && inFlight.withLock { $0 == 0 }
             if done { break }
             await wakeup.wait(until: deadline, timer: timer)
         }
-        logger.info("shutdown: resting entries cancelled by id; positions keep their exchange-side stops")
+        logger.info("shutdown: resting entries cancelled by id; \(flattenAllOnShutdown ? "positions closed" : "positions with a confirmed stop kept, the others closed")")
     }
 }

@@ -71,7 +71,7 @@ extension TradingEngine {
         case .heartbeat:
             break
         case let .control(command):
-            control(command, &b, instruments: instruments)
+            control(command, &b, feed: feed, instruments: instruments)
         }
         b.decision.ladders = b.changed.keys.sorted().map { b.changed[$0]! }
         if !b.decision.isEmpty {
@@ -395,7 +395,7 @@ extension TradingEngine {
         }
     }
 
-    mutating func control(_ command: ControlCommand, _ b: inout DecisionBuilder, instruments: InstrumentTable) {
+    mutating func control(_ command: ControlCommand, _ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) {
         switch command {
         case .resume:
             var state = b.decision.risk ?? risk
@@ -422,6 +422,16 @@ extension TradingEngine {
                 guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed else { continue }
                 b.decision.alarms.append("\(ladder.symbol): resting entries cancelled: \(reason)")
                 closeEntries(&ladder, reason: reason, &b, instruments: instruments)
+                put(ladder, &b, instruments: instruments)
+            }
+        case let .flattenPositions(reason, onlyUnprotected):
+            for n in activeLadder.values.sorted() {
+                guard var ladder = b.changed[n] ?? ladders[n], let id = instruments.lookup(ladder.symbol) else { continue }
+                let size = positionSize(ladder.symbol)
+                guard size != 0 else { continue }
+                if onlyUnprotected, let report = positions[ladder.symbol], report.size.units == size, report.stopLoss != nil,
+                   ladder.unprotectedSince == nil { continue }
+                flatten(&ladder, reason: reason, id: id, feed: feed, instruments: instruments, &b)
                 put(ladder, &b, instruments: instruments)
             }
         }

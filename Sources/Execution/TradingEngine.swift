@@ -32,6 +32,9 @@ public enum ControlCommand: Sendable, Hashable {
     /// The dead-man switch: the private stream has been down too long to know what the resting entries are doing;
     /// they are cancelled by id (never a bare cancel-all: the stops stay).
     case cancelRestingEntries(reason: String)
+    /// Shutdown: close positions by reduce-only IOC, every one or only those whose exchange-side stop the latest
+    /// position report does not show (an unknown stop counts as missing).
+    case flattenPositions(reason: String, onlyUnprotected: Bool)
 }
 
 /// What one input produced: journal entries to commit (one transaction), then the commands to send, in order.

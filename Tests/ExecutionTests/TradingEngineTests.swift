@@ -267,6 +267,26 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// Shutdown: a position whose stop the latest position report shows is kept; one without (or not yet
+    /// reported) is closed by a reduce-only IOC; `onlyUnprotected: false` closes every position.
+    @Test func shutdownFlattensOnlyPositionsWithoutAConfirmedStop() throws {
+        var h = EngineHarness()
+        h.fill(h.enter()[0])
+        h.handle(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: true)), after: 5)
+        #expect(h.submits(.protect).count == 1, "no position report yet: the stop is not known to be there")
+
+        var kept = EngineHarness()
+        kept.fill(kept.enter()[0])
+        kept.position(kept.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
+        kept.handle(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: true)), after: 5)
+        #expect(kept.submits(.protect).isEmpty)
+        kept.handle(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: false)), after: 5)
+        let close = try #require(kept.submits(.protect).first)
+        guard case let .submit(_, spec) = close.action else { return }
+        #expect(spec.reduceOnly && spec.side == .sell && spec.qty == Quantity(units: 16_000))
+        kept.checkReplay()
+    }
+
     @Test func confirmedStopNeedsNoReprotection() throws {
         var h = EngineHarness()
         let entries = h.enter()
