@@ -15,23 +15,10 @@ import Testing
     static let key = "cascade-test-key"
     static let secret = "cascade-test-secret"
 
-    final class Events: Sendable {
-        let list = Mutex<[GatewayEvent]>([])
-        var reports: [ExecutionReport] {
-            list.withLock { $0.flatMap { e -> [ExecutionReport] in if case let .reports(r) = e { r } else { [] } } }
-        }
-        var trusted: Bool {
-            list.withLock { $0.contains { if case .privateStream(trusted: true) = $0 { true } else { false } } }
-        }
-        func accepted(_ id: ClientOrderID) -> Bool {
-            reports.contains { if case let .accepted(a) = $0.event { a.clientID == id } else { false } }
-        }
-    }
-
     struct Setup {
         let sim: SimulatorHarness
         let gateway: BybitGateway
-        let events: Events
+        let events: GatewayEventLog
         let timer: ManualClock
         let btc: Instrument
         let tasks: [Task<Void, Never>]
@@ -60,8 +47,8 @@ import Testing
         let timer = ManualClock(startingAt: 1)
         let gateway = BybitGateway(rest: rest, stream: stream, cursor: InMemoryExecutionCursor(), instruments: table,
                                    timer: timer, logger: logger)
-        let events = Events()
-        let tasks = [Task { await gateway.run() }, Task { for await e in gateway.events { events.list.withLock { $0.append(e) } } }]
+        let events = GatewayEventLog()
+        let tasks = [Task { await gateway.run() }, Task { for await e in gateway.events { events.append(e) } }]
         return Setup(sim: sim, gateway: gateway, events: events, timer: timer, btc: btc, tasks: tasks)
     }
 
@@ -168,7 +155,7 @@ import Testing
         _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
         #expect(await eventually { await simOrders(s, link: "gw-silent-1").first?.orderStatus == .filled })
         await s.sim.replay.setFaults(SimFaultPlan())
-        func fills() -> [Fill] { s.events.reports.compactMap { if case let .filled(f) = $0.event { f } else { nil } } }
+        func fills() -> [Fill] { s.events.fills }
         #expect(fills().isEmpty)
         // The open-order check (7 s) and then the positions and executions (45 s).
         #expect(await eventually { s.timer.sleeperCount >= 1 })

@@ -45,27 +45,28 @@ import Testing
         return lines
     }
 
-    final class Events: Sendable {
-        let list = Mutex<[GatewayEvent]>([])
-        var reports: [ExecutionReport] {
-            list.withLock { $0.flatMap { e -> [ExecutionReport] in if case let .reports(r) = e { r } else { [] } } }
-        }
-        var trusted: Bool {
-            list.withLock { $0.contains { if case .privateStream(trusted: true) = $0 { true } else { false } } }
-        }
-        var fills: [Fill] { reports.compactMap { if case let .filled(f) = $0.event { f } else { nil } } }
-        var lastPosition: PositionReport? {
-            reports.compactMap { if case let .position(p) = $0.event { p } else { nil } }.last
-        }
-    }
-
     /// One run of the node's venue half: a gateway, its private stream and the shared cursor. The test persists
     /// what it was told, as the live node does once its journal holds it, so a restart starts from there.
     struct Node {
         let gateway: BybitGateway
-        let events: Events
+        let events: GatewayEventLog
         let tasks: [Task<Void, Never>]
         func stop() { for t in tasks { t.cancel() } }
+    }
+
+    /// The simulator on `market()`, lockstep, 20 frames in (a book to trade against).
+    static func startSim(accounts: [SimAccountSpec] = [.defaultTestAccount], timer: any TaskClock = ContinuousTaskClock()) async throws -> SimulatorHarness {
+        let sim = try await SimulatorHarness.start(lines: market(), speed: .lockstep, accounts: accounts, timer: timer)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        return sim
+    }
+
+    /// A signed REST client of the test account on the simulator.
+    static func restClient(_ sim: SimulatorHarness, label: String = "fault-test") -> BybitRESTClient {
+        var logger = Logger(label: label)
+        logger.logLevel = .critical
+        return BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: key, secret: secret),
+                               recvWindow: LoopbackTest.recvWindow, logger: logger)
     }
 
     static func connect(_ sim: SimulatorHarness, cursor: any ExecutionCursorStore, table: InstrumentTable, topics: [String] = [],
@@ -73,8 +74,7 @@ import Testing
         var logger = Logger(label: "fault-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: key, secret: secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials,
-                                   recvWindow: LoopbackTest.recvWindow, logger: logger)
+        let rest = restClient(sim)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         configuration.symbols = ["BTCUSDT"]
@@ -82,12 +82,12 @@ import Testing
         let stream = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest, cursor: cursor,
                                          instruments: table, logger: logger)
         let gateway = BybitGateway(rest: rest, stream: stream, cursor: cursor, instruments: table, timer: timer, logger: logger)
-        let events = Events()
+        let events = GatewayEventLog()
         let tasks = [
             Task { await gateway.run() },
             Task {
                 for await e in gateway.events {
-                    events.list.withLock { $0.append(e) }
+                    events.append(e)
                     if case let .reports(r) = e {
                         let ids = r.compactMap { report -> ExecutionID? in if case let .filled(f) = report.event { f.executionID } else { nil } }
                         if !ids.isEmpty { await gateway.persisted(ids) }
@@ -126,9 +126,8 @@ import Testing
     /// fill is not reported again), knows it for the position's own stop (its acceptance, with its origin, before its
     /// fill: the engine would otherwise take it for another client's order and quarantine), and ends flat, as Bybit.
     @Test func aStopTriggeredWhileTheNodeIsDownIsReportedOnceOnRestart() async throws {
-        let sim = try await SimulatorHarness.start(lines: Self.market(), speed: .lockstep)
+        let sim = try await Self.startSim()
         defer { sim.stop() }
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
         let (table, btc) = Self.table()
         let cursor = InMemoryExecutionCursor()
         let first = Self.connect(sim, cursor: cursor, table: table)
@@ -166,9 +165,8 @@ import Testing
     /// lists the (already filled) order and every connection drops. The order is found in the history (and by the
     /// reconnected stream's backfill), never reported rejected, its fill reported once, the position with its stop.
     @Test func anExchangeRestartThatEmptiesRealtimeLeavesTheOrderFoundInHistory() async throws {
-        let sim = try await SimulatorHarness.start(lines: Self.market(), speed: .lockstep)
+        let sim = try await Self.startSim()
         defer { sim.stop() }
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
         let (table, btc) = Self.table()
         let timer = ManualClock(startingAt: 1)
         let node = Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
@@ -184,8 +182,7 @@ import Testing
         await sim.replay.setFaults(SimFaultPlan())
         // Realtime still has it; after the restart it does not.
         await sim.replay.restartVenue()
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret),
-                                   recvWindow: LoopbackTest.recvWindow, logger: Logger(label: "probe"))
+        let rest = Self.restClient(sim, label: "probe")
         let listed = try await rest.send(try BybitRequest.realtimeOrders(scope: .symbol("BTCUSDT"), order: .orderLinkId("fault-restart-1")),
                                          as: BybitOrderListResult.self).result
         var scratch = InstrumentTable(), quarantine: [BybitQuarantinedRow] = []
@@ -215,9 +212,8 @@ import Testing
         var account = SimAccountSpec.defaultTestAccount
         account.dcpGranted = true
         let simTimer = ManualClock(startingAt: 1)
-        let sim = try await SimulatorHarness.start(lines: Self.market(), speed: .lockstep, accounts: [account], timer: simTimer)
+        let sim = try await Self.startSim(accounts: [account], timer: simTimer)
         defer { sim.stop() }
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
         let (table, btc) = Self.table()
         let cursor = InMemoryExecutionCursor()
         let first = Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"])
@@ -262,16 +258,14 @@ import Testing
     /// `TradingEngineTests.aFillOfAnOrderThatIsNotOursQuarantinesTheAccount`), and the position check reports Bybit's size,
     /// which the node compares with its journal (two disagreements quarantine too).
     @Test func aPositionChangedByAnotherClientReachesTheNodeAsAForeignFill() async throws {
-        let sim = try await SimulatorHarness.start(lines: Self.market(), speed: .lockstep)
+        let sim = try await Self.startSim()
         defer { sim.stop() }
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
         let (table, btc) = Self.table()
         let timer = ManualClock(startingAt: 1)
         let node = Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
         defer { node.stop() }
         #expect(await eventually { node.events.trusted })
-        let other = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret),
-                                    recvWindow: LoopbackTest.recvWindow, logger: Logger(label: "other-client"))
+        let other = Self.restClient(sim, label: "other-client")
         _ = try await other.send(try BybitRequest.createOrder(instrument: btc, side: .buy, orderType: .market, qty: Quantity(units: 2_000),
                                                               orderLinkId: "manual-1"), as: BybitOrderIDResult.self)
         _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
