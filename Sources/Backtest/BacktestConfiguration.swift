@@ -223,7 +223,7 @@ public struct BacktestConfiguration: Sendable {
                 if let e = LiveSettings.Environment(rawValue: v) { c.live.environment = e } else { r.problem("environment", "mainnet, testnet or demo") }
             }
             if let v = r.string("leverage") {
-                if let l = try? Rate(v), l.units > 0, l.units <= Int64(200) * 10_000_000_000 { c.live.leverage = l } else { r.problem("leverage", "a positive decimal up to 200 as text, e.g. \"5\"") }
+                if let l = LiveSettings.leverage(v) { c.live.leverage = l } else { r.problem("leverage", LiveSettings.leverageExpected) }
             }
             if let v = r.string("marginMode") {
                 if let m = LiveSettings.MarginMode(rawValue: v) { c.live.marginMode = m } else { r.problem("marginMode", "REGULAR_MARGIN, ISOLATED_MARGIN or PORTFOLIO_MARGIN") }
@@ -232,11 +232,15 @@ public struct BacktestConfiguration: Sendable {
                 if let p = LiveSettings.ShutdownPositions(rawValue: v) { c.live.shutdownPositions = p } else { r.problem("shutdownPositions", "keepProtected or flatten") }
             }
             if let v = r.int("deadManMs", min: 1_000) { c.live.deadManMilliseconds = Int64(v) }
-            if let v = r.int("sendDeadlineMs", min: 100) { c.live.sendDeadlineMilliseconds = Int64(v) }
+            if let v = r.int("sendDeadlineMs", min: 100, max: 10_000) { c.live.sendDeadlineMilliseconds = Int64(v) }
             if let v = r.int("openOrdersReconcileMs", min: 1_000) { c.live.openOrdersReconcileMilliseconds = Int64(v) }
             if let v = r.int("positionsReconcileMs", min: 5_000) { c.live.positionsReconcileMilliseconds = Int64(v) }
             // Bybit's /v5/execution/list answers at most 7 days per query.
             if let v = r.int("executionsLookbackMs", min: 60_000, max: 7 * 86_400_000) { c.live.executionsLookbackMilliseconds = Int64(v) }
+            // Each pass must overlap the one before, or a fill the stream missed between two passes is never found.
+            if c.live.executionsLookbackMilliseconds < 2 * c.live.positionsReconcileMilliseconds {
+                r.problems.append("\(r.name("executionsLookbackMs")): expected at least twice positionsReconcileMs (\(2 * c.live.positionsReconcileMilliseconds))")
+            }
             reader.merge(r)
         }
         reader.finish()
@@ -271,6 +275,13 @@ public struct LiveSettings: Sendable, Hashable {
     public var positionsReconcileMilliseconds: Int64 = 45_000
     public var executionsLookbackMilliseconds: Int64 = 600_000
     public init() {}
+
+    /// Bybit's leverage for USDT perpetuals: at least 1, in steps of 0.01 (the symbol's own maximum is checked at start).
+    public static func leverage(_ text: String) -> Rate? {
+        guard let l = try? Rate(text), l.units >= 10_000_000_000, l.units <= 200 * 10_000_000_000, l.units % 100_000_000 == 0 else { return nil }
+        return l
+    }
+    public static let leverageExpected = "a decimal from 1 to 200 in steps of 0.01 as text, e.g. \"5\""
 }
 
 /// Every problem of a configuration file, one per line.

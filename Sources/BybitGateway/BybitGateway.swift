@@ -66,6 +66,11 @@ public actor BybitGateway {
     var trusted = false
     /// Executions already reported (by id, with their time), so a reconciliation reports only what the stream missed.
     var seenExecutions: [String: ExchangeTime] = [:]
+    /// The driver's journal, asked whether an execution is already persisted (from an earlier run: this process
+    /// never saw it, and the cursor lists only the last few). Without it a reconciliation after a restart reports
+    /// the previous run's fills again (harmless to the engine, which counts a fill once, but a false alarm).
+    var isPersisted: (@Sendable (String) -> Bool)?
+    public func setPersistedCheck(_ check: @escaping @Sendable (String) -> Bool) { isPersisted = check }
     public private(set) var reconciliations = 0
     /// Orders whose unknown outcome a query settled (found), and those reported rejected after both queries.
     public private(set) var foundByQuery = 0
@@ -338,7 +343,10 @@ public actor BybitGateway {
                 let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, limit: 100, cursor: cursor)
                 let result = try await rest.send(request, as: BybitExecutionListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
-                missed += (result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []).filter { seenExecutions[$0.execId] == nil }
+                let persisted = isPersisted
+                missed += (result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []).filter {
+                    seenExecutions[$0.execId] == nil && persisted?($0.execId) != true
+                }
                 return result?.nextPageCursor
             }
             for execution in missed.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }) {

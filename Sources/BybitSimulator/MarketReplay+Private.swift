@@ -27,7 +27,7 @@ extension MarketReplay {
         switch op {
         case "ping":
             guard answersPings else { return [] }
-            let now = wallClock.now().nanoseconds / 1_000_000
+            let now = venueNow(wallClock.now()).nanoseconds / 1_000_000
             return [BybitPrivateEncoder.pong(requestID: requestID, now: now, connectionID: connectionID)]
         case "auth":
             let ok = authenticate(args)

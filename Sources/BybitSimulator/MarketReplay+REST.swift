@@ -7,7 +7,9 @@ extension MarketReplay {
     /// Answers a market REST endpoint from the replay state: `(HTTP status, JSON body)`.
     ///
     /// Supported: `/v5/market/time`, `/v5/market/instruments-info`, `/v5/market/orderbook`,
-    /// `/v5/market/recent-trade`, `/v5/market/tickers`, `/v5/market/kline`. Server time is the wall clock passed in.
+    /// `/v5/market/recent-trade`, `/v5/market/tickers`, `/v5/market/kline`.
+    /// Server time is the venue's clock (``venueNow(_:)``: the wall clock passed in, plus the lead a
+    /// faster-than-real-time replay has taken).
     /// Only USDT linear perpetuals are simulated: other categories answer with empty lists (ccxt asks for them all).
     func answer(path: String, query: [String: String], now wall: LocalTime) -> (Int, String) {
         let now = venueNow(wall)

@@ -12,17 +12,19 @@ extension MarketReplay {
                       now wall: LocalTime) -> (Int, String, [(String, String)]) {
         let now = venueNow(wall)
         let time = now.nanoseconds / 1_000_000
-        // Per key and endpoint, a 1 s window with Bybit's headers; past the limit the request is refused (10006).
+        let wallTime = wall.nanoseconds / 1_000_000
+        // Per key and endpoint, a 1 s window of real time (a replay running ahead must not refill it faster), with
+        // Bybit's headers on the venue's clock; past the limit the request is refused (10006).
         let key = headers["x-bapi-api-key"] ?? ""
         let limit = Self.rateLimit(path)
-        var window = rateWindows["\(key) \(path)"] ?? (start: time, used: 0)
-        if time - window.start >= 1_000 { window = (time, 0) }
+        var window = rateWindows["\(key) \(path)"] ?? (start: wallTime, used: 0)
+        if wallTime - window.start >= 1_000 { window = (wallTime, 0) }
         // Batch endpoints count one request per order, as Bybit counts them; a fresh window admits one whole batch
         // (up to 20 orders) even past the per-second budget, or a full batch could never be sent.
         let weight = path == "/v5/order/create-batch" ? Self.batchSize(body) : 1
         window.used += window.used == 0 ? min(weight, limit) : weight
         rateWindows["\(key) \(path)"] = window
-        let reset = window.start + 1_000
+        let reset = window.start + 1_000 + (time - wallTime)
         let limitHeaders = [("X-Bapi-Limit", String(limit)), ("X-Bapi-Limit-Status", String(max(0, limit - window.used))),
                             ("X-Bapi-Limit-Reset-Timestamp", String(window.used > limit ? reset : time))]
         if window.used > limit {
@@ -30,14 +32,14 @@ extension MarketReplay {
                     limitHeaders)
         }
         var (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time,
-                                                        wallTime: wall.nanoseconds / 1_000_000)
+                                                        wallTime: wallTime)
         // The REST channel's fault hook, drawn in the same step as the request so a seed gives the same faults.
         switch faults.isActive ? faults.action(on: .rest) : .deliver {
         case .drop:
             return (504, "", [])
         case .duplicate:
             (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time,
-                                                        wallTime: wall.nanoseconds / 1_000_000)
+                                                        wallTime: wallTime)
         case let .delay(ms):
             return (status, text, limitHeaders + [("X-Cascade-Delay-Ms", String(ms))])
         case .deliver, .reorder:
@@ -79,7 +81,8 @@ extension MarketReplay {
         guard expected == sign else { return reply(.invalidSignature, "error sign! origin_string[\(ts)\(key)\(window)...]") }
         // Bybit's window: server_time - recv_window <= ts < server_time + 1000. A replay faster than real time runs
         // the venue's clock ahead of the wall (``venueNow(_:)``): a timestamp valid against either is accepted, so a
-        // client that synchronised before a lockstep jump is not refused for it (a test convenience, not a fill rule).
+        // client that never synchronises (a test's raw client, pybit's local clock) is not refused for a lockstep
+        // jump. A test convenience, not a fill rule; against the wall clock alone the check is Bybit's.
         let inWindow = { (server: Int64) in ts >= server - Int64(window) && ts < server + 1_000 }
         guard inWindow(time) || inWindow(wallTime) else {
             return reply(.requestExpired, "invalid request, please check your server timestamp or recv_window param. req_timestamp[\(ts)],server_timestamp[\(time)],recv_window[\(window)]")

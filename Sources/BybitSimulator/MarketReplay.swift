@@ -93,14 +93,18 @@ public actor MarketReplay {
     /// `{"ms":M}` step moved time past the last frame.
     public var exchangeClock: Int64 { max(driver.exchangeClock, lockstepExchangeClock) }
 
-    /// The venue's clock as clients see it (server time, the envelope's `time`, the recv_window check): the wall
-    /// clock, but never behind the times the venue stamps. Replayed faster than real time (lockstep, max), the data's
-    /// rebased clock runs ahead of the wall, and Bybit never stamps an execution later than its own server time
-    /// (a backfill ending at server time would miss it).
+    /// The venue's clock as clients see it (server time, the envelope's `time`, pongs, the recv_window check): the
+    /// wall clock plus the furthest the replay has run ahead of it. Replayed faster than real time (lockstep, max),
+    /// the data's rebased clock runs ahead of the wall, and Bybit never stamps an execution later than its own server
+    /// time (a backfill ending at server time would miss it). The lead only grows, so server time keeps moving with
+    /// the wall while a lockstep replay waits, and a client that synchronised stays in its recv_window.
     func venueNow(_ wall: LocalTime) -> LocalTime {
         guard rebaseTimestamps, timeOffsetKnown else { return wall }
-        return LocalTime(nanoseconds: max(wall.nanoseconds, (exchangeClock + timeOffset) * 1_000_000))
+        venueLeadMilliseconds = max(venueLeadMilliseconds, exchangeClock + timeOffset - wall.nanoseconds / 1_000_000)
+        return LocalTime(nanoseconds: wall.nanoseconds + venueLeadMilliseconds * 1_000_000)
     }
+    /// How far the venue's clock runs ahead of the wall (ms; see ``venueNow(_:)``).
+    var venueLeadMilliseconds: Int64 = 0
     /// Receive time of the latest frame.
     public var lastReceiveTime: LocalTime? { driver.lastReceiveTime }
     /// Each file's estimated receive − exchange offset (ns), removed before merging; nil: no timestamps.

@@ -68,14 +68,13 @@ struct LiveCommand: AsyncParsableCommand {
         var rest: String
     }
 
-    func hosts(_ configured: LiveSettings.Environment) throws -> Hosts {
+    func hosts(_ environment: LiveSettings.Environment) -> Hosts {
         var h: Hosts
-        switch environment ?? configured.rawValue {
-        case "mainnet": h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream.bybit.com/v5/private", rest: "https://api.bybit.com")
-        case "testnet": h = Hosts(publicStream: "wss://stream-testnet.bybit.com/v5/public/linear", privateStream: "wss://stream-testnet.bybit.com/v5/private", rest: "https://api-testnet.bybit.com")
+        switch environment {
+        case .mainnet: h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream.bybit.com/v5/private", rest: "https://api.bybit.com")
+        case .testnet: h = Hosts(publicStream: "wss://stream-testnet.bybit.com/v5/public/linear", privateStream: "wss://stream-testnet.bybit.com/v5/private", rest: "https://api-testnet.bybit.com")
         // Demo trading takes its public data from mainnet (Bybit's demo page).
-        case "demo": h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream-demo.bybit.com/v5/private", rest: "https://api-demo.bybit.com")
-        default: throw ValidationError("--environment must be mainnet, testnet or demo")
+        case .demo: h = Hosts(publicStream: "wss://stream.bybit.com/v5/public/linear", privateStream: "wss://stream-demo.bybit.com/v5/private", rest: "https://api-demo.bybit.com")
         }
         if let endpoint {
             h.publicStream = endpoint
@@ -87,7 +86,8 @@ struct LiveCommand: AsyncParsableCommand {
     }
 
     /// The key and where it came from, read through swift-configuration with every value marked secret (so its
-    /// access reporting and descriptions redact them); neither is ever printed.
+    /// access reporting and descriptions redact them). The secret is never printed; the key only as the start-up
+    /// check's first four characters.
     func credentials() async throws -> (BybitCredentials, source: String) {
         if let keysFile {
             let refused = CLIError("--keys-file \(keysFile): not a JSON object with apiKey and apiSecret")
@@ -117,14 +117,19 @@ struct LiveCommand: AsyncParsableCommand {
         guard confirmRealMoney else {
             throw CLIError("live trading sends real orders with real money: add --confirm-real-money (or use cascade paper)")
         }
-        let configuration = try CLIParsing.configuration(config)
-        let live = configuration.live
-        let hosts = try hosts(live.environment)
-        var leverageRate = live.leverage
-        if let leverage {
-            guard let rate = try? Rate(leverage), rate.units > 0 else { throw CLIError("--leverage must be a positive decimal") }
-            leverageRate = rate
+        var configuration = try CLIParsing.configuration(config)
+        // The flags override the file, and the effective configuration written below says what the node runs with.
+        if let environment {
+            guard let e = LiveSettings.Environment(rawValue: environment) else { throw CLIError("--environment must be mainnet, testnet or demo") }
+            configuration.live.environment = e
         }
+        if let leverage {
+            guard let rate = LiveSettings.leverage(leverage) else { throw CLIError("--leverage: expected \(LiveSettings.leverageExpected)") }
+            configuration.live.leverage = rate
+        }
+        let live = configuration.live
+        let hosts = hosts(live.environment)
+        let leverageRate = live.leverage
         let lock: DataDirectoryLock
         do { lock = try DataDirectoryLock(directory: data) } catch { throw CLIError(error.description) }
         let directory = URL(fileURLWithPath: data).appendingPathComponent("live").path
@@ -194,7 +199,7 @@ struct LiveCommand: AsyncParsableCommand {
         var text = "cascade live \(CascadeVersion.current): REAL MONEY on \(hosts.rest)\n"
         for line in report.lines { text += "  \(line)\n" }
         for warning in report.warnings { text += "  WARNING: \(warning)\n" }
-        text += "  key         from \(keySource) (never shown)\n"
+        text += "  key source  \(keySource)\n"
         text += "  config      \(configLine)\n"
         text += "  data        \(directory)\n"
         FileHandle.standardOutput.write(Data(text.utf8))

@@ -1,8 +1,9 @@
 public import ServiceLifecycle
 
 /// The live trader's venue loop under swift-service-lifecycle. On graceful shutdown the engine stops opening
-/// (REDUCING) and cancels its resting entries by id (``LiveTrader/stop(within:)``: never a cancel-all, which would
-/// take the take-profit, the exits and the stops with them); positions keep their exchange-side stops.
+/// (REDUCING), cancels its resting entries by id (``LiveTrader/stop(within:)``: never a cancel-all, which would
+/// take the take-profit, the exits and the stops with them) and closes the positions whose exchange-side stop it
+/// cannot confirm (every one with `live.shutdownPositions: flatten`).
 public final class LiveNodeService: Service {
     let trader: LiveTrader
 

@@ -34,7 +34,6 @@ public final class LiveTrader: RecordedFrameConsumer {
         var lastSecond: Int64 = .min
         var lastTick: Int64 = .min
         var failure: (any Error)?
-        var fills = 0
         var episodes = 0
         /// Set once shutdown begins: frames stop reaching the engine.
         var stopping = false
@@ -158,7 +157,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             do {
                 try NodeStatusFile.write(node: "live", engine: s.engine, balance: startingBalance, frames: s.replay.frames,
                                          lastExchangeTime: s.replay.lastTime.map { ExchangeTime(milliseconds: $0 / 1_000_000) },
-                                         fills: s.fills, episodes: s.episodes, at: at, to: statusDirectory)
+                                         fills: s.engine.fillsApplied, episodes: s.episodes, at: at, to: statusDirectory)
             } catch {
                 logger.warning("status file not written: \(error)")
             }
@@ -223,6 +222,11 @@ public final class LiveTrader: RecordedFrameConsumer {
                 }
             }
         }
+        // The journal is the authority on which executions are already counted (a reconciliation after a restart
+        // reads the previous run's too).
+        await gateway.setPersistedCheck { [weak self] id in
+            self?.state.withLock { $0.engine.tracker.hasExecution(ExecutionID(id)) } ?? false
+        }
         if !inFlight.isEmpty {
             logger.warning("\(inFlight.count) order(s) the journal left in flight: looking them up at Bybit")
             await gateway.resolveInFlight(inFlight)
@@ -284,7 +288,6 @@ public final class LiveTrader: RecordedFrameConsumer {
                     guard step(.report(report), &s) else { return }
                     switch report.event {
                     case let .filled(fill):
-                        s.fills += 1
                         persisted.append(fill.executionID)
                         let symbol = report.symbol.map { s.replay.decoder.instruments[$0].symbol } ?? "?"
                         logger.info("live fill: \(symbol) \(fill.clientID?.rawValue ?? fill.venueID.rawValue) \(fill.side) \(FixedDecimal.format(fill.qty.units, digits: Quantity.digits)) @ \(FixedDecimal.format(fill.price.units, digits: Price.digits)) (\(fill.liquidity)), fee \(fill.fee.map { "\($0)" } ?? "not said yet")")
@@ -342,7 +345,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
             let done = state.withLock { s in
-                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ($0.id.role != .entry && $0.id.role != .protect) }
+                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             } && inFlight.withLock { $0 == 0 }
             if done { break }
             await wakeup.wait(until: deadline, timer: timer)

@@ -74,6 +74,9 @@ public struct OrderTracker: Sendable, Hashable {
 
     public init() {}
 
+    /// Whether a fill with this execution id was counted (the journal holds it).
+    public func hasExecution(_ id: ExecutionID) -> Bool { executions.contains(id) }
+
     /// Registers an order the journal has committed, before it is sent.
     public mutating func recordIntent(_ order: ManagedOrder) {
         precondition(orders[order.id.clientOrderID] == nil, "orderLinkId reused: \(order.id)")

@@ -285,8 +285,11 @@ extension TradingEngine {
             if linkID == ladder.takeProfit, c.cancellation.reason == .postOnlyWouldTakeLiquidity, size != 0 {
                 // The take-profit would have crossed when it arrived: send it again IOC (it takes at its price or better).
                 placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, forceIOC: true)
-            } else if linkID == ladder.takeProfit, size != 0, [.disconnected, .byVenue].contains(c.cancellation.reason) {
-                // Bybit took it (disconnect-cancel, an admin cancel) while the position is open: put it back.
+            } else if linkID == ladder.takeProfit, size != 0, [.disconnected, .byVenue].contains(c.cancellation.reason),
+                      order(linkID)?.cancelRequested != true, ladder.exitSends == 0,
+                      !hasLiveOrder(ladder.exits), !hasLiveOrder(ladder.protects) {
+                // Bybit took it (disconnect-cancel, an admin cancel) while the position is open and no close of ours
+                // is under way: put it back.
                 b.log(symbol, ladder.episodeID, "takeProfit", "cancelledByVenue", "\(c.cancellation.reason)")
                 placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b)
             } else if ladder.exits.contains(linkID) || ladder.protects.contains(linkID), size != 0 {
@@ -429,8 +432,10 @@ extension TradingEngine {
                 guard var ladder = b.changed[n] ?? ladders[n], let id = instruments.lookup(ladder.symbol) else { continue }
                 let size = positionSize(ladder.symbol)
                 guard size != 0 else { continue }
-                if onlyUnprotected, let report = positions[ladder.symbol], report.size.units == size, report.stopLoss != nil,
-                   ladder.unprotectedSince == nil { continue }
+                // The stop counts as there only on a report the private stream could still correct: with the stream
+                // down (a disconnect-cancel may have taken the stop meanwhile), it is unknown, and unknown is missing.
+                if onlyUnprotected, privateStreamUp, let report = positions[ladder.symbol], report.size.units == size,
+                   report.stopLoss != nil, ladder.unprotectedSince == nil { continue }
                 flatten(&ladder, reason: reason, id: id, feed: feed, instruments: instruments, &b)
                 put(ladder, &b, instruments: instruments)
             }

@@ -174,6 +174,17 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
                 "l.json: live.keys: unknown key",
             ]
         }
+        // Bybit's leverage steps; each executions pass overlapping the one before.
+        #expect {
+            _ = try BacktestConfiguration.parse(Array(#"{"live": {"leverage": "0.5", "positionsReconcileMs": 60000, "executionsLookbackMs": 100000, "sendDeadlineMs": 60000}}"#.utf8), name: "l.json")
+        } throws: { error in
+            (error as? BacktestConfigurationError)?.problems == [
+                "l.json: live.leverage: expected a decimal from 1 to 200 in steps of 0.01 as text, e.g. \"5\"",
+                "l.json: live.sendDeadlineMs: expected a whole number in 100...10000",
+                "l.json: live.executionsLookbackMs: expected at least twice positionsReconcileMs (120000)",
+            ]
+        }
+        #expect(LiveSettings.leverage("2.55") != nil && LiveSettings.leverage("2.555") == nil && LiveSettings.leverage("201") == nil)
     }
 
     /// Dotted paths of an object's leaves (arrays and null are leaves).

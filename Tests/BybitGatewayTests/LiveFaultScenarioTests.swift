@@ -45,6 +45,13 @@ import Testing
         return lines
     }
 
+    /// What the node's journal holds across its runs: the executions it was told (the live node's engine answers the
+    /// gateway's "already persisted?" the same way).
+    final class Journal: Sendable {
+        let executions = Mutex<Set<String>>([])
+        func holds(_ id: String) -> Bool { executions.withLock { $0.contains(id) } }
+    }
+
     /// One run of the node's venue half: a gateway, its private stream and the shared cursor. The test persists
     /// what it was told, as the live node does once its journal holds it, so a restart starts from there.
     struct Node {
@@ -70,7 +77,7 @@ import Testing
     }
 
     static func connect(_ sim: SimulatorHarness, cursor: any ExecutionCursorStore, table: InstrumentTable, topics: [String] = [],
-                        timer: ManualClock = ManualClock(startingAt: 1)) -> Node {
+                        timer: ManualClock = ManualClock(startingAt: 1), journal: Journal = Journal()) async -> Node {
         var logger = Logger(label: "fault-test")
         logger.logLevel = .critical
         let credentials = BybitCredentials(apiKey: key, secret: secret)
@@ -82,6 +89,7 @@ import Testing
         let stream = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest, cursor: cursor,
                                          instruments: table, logger: logger)
         let gateway = BybitGateway(rest: rest, stream: stream, cursor: cursor, instruments: table, timer: timer, logger: logger)
+        await gateway.setPersistedCheck { journal.holds($0) }
         let events = GatewayEventLog()
         let tasks = [
             Task { await gateway.run() },
@@ -90,6 +98,7 @@ import Testing
                     events.append(e)
                     if case let .reports(r) = e {
                         let ids = r.compactMap { report -> ExecutionID? in if case let .filled(f) = report.event { f.executionID } else { nil } }
+                        journal.executions.withLock { $0.formUnion(ids.map(\.rawValue)) }
                         if !ids.isEmpty { await gateway.persisted(ids) }
                     }
                 }
@@ -130,7 +139,8 @@ import Testing
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let cursor = InMemoryExecutionCursor()
-        let first = Self.connect(sim, cursor: cursor, table: table)
+        let journal = Journal()
+        let first = await Self.connect(sim, cursor: cursor, table: table, journal: journal)
         #expect(await eventually { first.events.trusted })
         let entry = try await Self.openProtectedLong(first, btc, link: "fault-stop-1")
         _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
@@ -144,7 +154,8 @@ import Testing
         let venueFills = await sim.replay.account("default")?.executions ?? []
         #expect(venueFills.count == 2, "the entry and the stop")
 
-        let second = Self.connect(sim, cursor: cursor, table: table)
+        let timer = ManualClock(startingAt: 1)
+        let second = await Self.connect(sim, cursor: cursor, table: table, timer: timer, journal: journal)
         #expect(await eventually { second.events.trusted })
         #expect(await eventually { second.events.fills.count == 1 })
         let fill = try #require(second.events.fills.first)
@@ -157,7 +168,11 @@ import Testing
         #expect(origin == .stopLoss)
         #expect(await eventually { second.events.lastPosition?.size == Quantity(units: 0) })
         #expect(await venueOpenOrders(sim).isEmpty)
-        // Nothing is reported twice by a later reconciliation either.
+        // A reconciliation of positions and executions afterwards reports nothing again.
+        #expect(await eventually { timer.sleeperCount >= 1 })
+        timer.advance(by: .seconds(45))
+        #expect(await eventually { await second.gateway.reconciliations >= 2 })
+        #expect(second.events.fills.count == 1)
         second.stop()
     }
 
@@ -169,7 +184,7 @@ import Testing
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let timer = ManualClock(startingAt: 1)
-        let node = Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
+        let node = await Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
         defer { node.stop() }
         #expect(await eventually { node.events.trusted })
         await sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(drop: 1), .privateStream: .init(drop: 1)], seed: 3))
@@ -188,7 +203,7 @@ import Testing
         var scratch = InstrumentTable(), quarantine: [BybitQuarantinedRow] = []
         #expect(listed?.orders(instruments: &scratch, quarantine: &quarantine).isEmpty == true)
         // The query runs (2 s, then 5 s): history has it.
-        #expect(await eventually { timer.sleeperCount >= 1 })
+        #expect(await eventually { timer.nextDeadline == timer.instant() + .seconds(2) })
         timer.advance(by: .seconds(2))
         #expect(await eventually { node.events.trusted && node.events.fills.map(\.clientID) == [id] })
         timer.advance(by: .seconds(3))
@@ -216,7 +231,8 @@ import Testing
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let cursor = InMemoryExecutionCursor()
-        let first = Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"])
+        let journal = Journal()
+        let first = await Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"], journal: journal)
         #expect(await eventually { first.events.trusted })
         _ = try await Self.openProtectedLong(first, btc, link: "fault-dcp-1")
         let resting = try ClientOrderID("fault-dcp-2")
@@ -239,7 +255,7 @@ import Testing
         #expect(fired, "every active order cancelled, the stop leg included")
         #expect(await sim.replay.dcpFired["default"] == 1)
 
-        let second = Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"])
+        let second = await Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"], journal: journal)
         defer { second.stop() }
         #expect(await eventually { second.events.trusted })
         let cancelled = second.events.reports.compactMap { r -> OrderCancelled? in if case let .cancelled(c) = r.event { c } else { nil } }
@@ -262,7 +278,7 @@ import Testing
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let timer = ManualClock(startingAt: 1)
-        let node = Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
+        let node = await Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
         defer { node.stop() }
         #expect(await eventually { node.events.trusted })
         let other = Self.restClient(sim, label: "other-client")

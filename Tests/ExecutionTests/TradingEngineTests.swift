@@ -261,10 +261,34 @@ struct EngineHarness {
         h.fill(entries[0])
         let takeProfit = try #require(h.submits(.takeProfit).first)
         h.accept(takeProfit)
-        guard case let .submit(id?, _) = takeProfit.action else { return }
+        let id = try #require(Self.clientID(takeProfit))
         h.cancelled(id, venue: "v\(h.nextVenueID)", .disconnected, after: 5)
         #expect(h.submits(.takeProfit).count == 2)
         h.checkReplay()
+    }
+
+    /// Not when the node is closing the position itself (a time exit under way), nor for a cancel the client made.
+    @Test func aTakeProfitCancelledWhileClosingOrByTheClientIsNotPlacedAgain() throws {
+        var closing = EngineHarness { $0.maxHoldMilliseconds = 1_000 }
+        closing.fill(closing.enter()[0])
+        let takeProfit = try #require(closing.submits(.takeProfit).first)
+        closing.accept(takeProfit)
+        closing.handle(.tick, after: 2_000)
+        #expect(closing.submits(.timeExit).count == 1)
+        closing.cancelled(try #require(Self.clientID(takeProfit)), venue: "v\(closing.nextVenueID)", .disconnected, after: 5)
+        #expect(closing.submits(.takeProfit).count == 1)
+
+        var byClient = EngineHarness()
+        byClient.fill(byClient.enter()[0])
+        let own = try #require(byClient.submits(.takeProfit).first)
+        byClient.accept(own)
+        byClient.cancelled(try #require(Self.clientID(own)), venue: "v\(byClient.nextVenueID)", .byClient, after: 5)
+        #expect(byClient.submits(.takeProfit).count == 1)
+        byClient.checkReplay()
+    }
+
+    static func clientID(_ command: VenueCommand) -> ClientOrderID? {
+        if case let .submit(id?, _) = command.action { id } else { nil }
     }
 
     /// Shutdown: a position whose stop the latest position report shows is kept; one without (or not yet
@@ -282,9 +306,17 @@ struct EngineHarness {
         #expect(kept.submits(.protect).isEmpty)
         kept.handle(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: false)), after: 5)
         let close = try #require(kept.submits(.protect).first)
-        guard case let .submit(_, spec) = close.action else { return }
+        guard case let .submit(_, spec) = close.action else { Issue.record("\(close.action)"); return }
         #expect(spec.reduceOnly && spec.side == .sell && spec.qty == Quantity(units: 16_000))
         kept.checkReplay()
+
+        // With the private stream down the confirmed stop may be gone (a disconnect-cancel): it counts as missing.
+        var down = EngineHarness()
+        down.fill(down.enter()[0])
+        down.position(down.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
+        down.handle(.control(.privateStream(up: false)), after: 5)
+        down.handle(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: true)), after: 5)
+        #expect(down.submits(.protect).count == 1)
     }
 
     @Test func confirmedStopNeedsNoReprotection() throws {
