@@ -106,6 +106,7 @@ for s in ThreeSymbolFeed.symbols { topics.formUnion(["orderbook.50.\(s)", "publi
 let trader = try PaperTrader(configuration: configuration, topics: topics, journal: try SQLiteOrderJournal(path: directory + "/journal.sqlite"),
                              directory: directory, recordingDirectory: directory + "/recording", logger: logger)
 let recorder = try Recorder(directory: directory + "/recording", filePrefix: "bybit", createdBy: "cascade paper (PaperMemory benchmark)")
+recorder.keepsClosedManifests = false   // as RecordingSink sets it for the node
 recorder.onFrame = { at, bytes in trader.recorded(Array(bytes), at: at) }
 var feed = ThreeSymbolFeed()
 let receive: Int64 = 20

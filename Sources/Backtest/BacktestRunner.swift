@@ -441,7 +441,9 @@ public struct BacktestRunner {
             }
             let pending = lane.pending[lane.pendingHead]
             lane.pendingHead += 1
-            if lane.pendingHead > 4_096, lane.pendingHead * 2 > lane.pending.count {
+            // Delivered items are dropped in batches of a few hundred (amortised O(1)); a larger batch only made the
+            // queue of a long paper session hold thousands of delivered reports.
+            if lane.pendingHead > 256, lane.pendingHead * 2 > lane.pending.count {
                 lane.pending.removeFirst(lane.pendingHead)
                 lane.pendingHead = 0
             }

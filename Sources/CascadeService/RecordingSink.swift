@@ -174,6 +174,8 @@ struct RecordingSink {
             let recorder = try Recorder(directory: configuration.outputDirectory, filePrefix: configuration.filePrefix,
                                         rotation: configuration.rotation, flushPolicy: configuration.flush,
                                         createdBy: configuration.createdBy)
+            // The recorder runs for months: its manifests stay on disk, not in memory.
+            recorder.keepsClosedManifests = false
             if let consumer { recorder.onFrame = { at, bytes in consumer.recorded(Array(bytes), at: at) } }
             let box = instruments
             recorder.onNewFile = { r throws(RecordingError) in

@@ -95,7 +95,9 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             if old.value == 0 { zeros -= 1 } else { sortedValues.remove(at: Self.lowerBound(sortedValues, old.value)) }
             total &-= old.value
         }
-        if ringHead > 1024 && ringHead * 2 > ring.count {
+        // Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
+        // window's length instead of at twice it (a node that runs for months keeps a flat footprint).
+        if ringHead > max(64, capacity / 8) {
             ring.removeFirst(ringHead)
             ringHead = 0
         }

@@ -43,6 +43,9 @@ public final class Recorder {
     public private(set) var stats = RecorderStats()
     /// Manifests of the files closed so far, oldest first.
     public private(set) var closedFiles: [FrameManifest] = []
+    /// Whether ``closedFiles`` keeps every manifest (importers list them at the end); a node that records for months
+    /// turns it off, and the manifests stay on disk beside their files.
+    public var keepsClosedManifests = true
 
     private var writer: FrameFileWriter?
     private var topics = TopicCounter()
@@ -228,7 +231,7 @@ public final class Recorder {
         } catch {
             throw fail(error)
         }
-        closedFiles.append(manifest)
+        if keepsClosedManifests { closedFiles.append(manifest) }
         stats.filesClosed += 1
     }
 
