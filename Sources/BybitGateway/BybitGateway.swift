@@ -75,6 +75,8 @@ public actor BybitGateway {
     /// Orders whose unknown outcome a query settled (found), and those reported rejected after both queries.
     public private(set) var foundByQuery = 0
     public private(set) var notFoundAfterQueries = 0
+    /// Unknown orders that only their executions showed (no order list had them yet).
+    public private(set) var foundByExecutions = 0
     /// First query of an unknown outcome, and the confirming one.
     public var resolveAfter: Duration = .seconds(2)
     public var confirmAfter: Duration = .seconds(5)
@@ -170,8 +172,9 @@ public actor BybitGateway {
     }
 
     /// Queries the order at `resolveAfter` and again at `confirmAfter`; it is concluded gone only after two clean
-    /// answers in which neither realtime list (open, and recent closed with `openOnly=1`) nor the history has it, and
-    /// the stream never reported it. A query that fails concludes nothing: the order stays unknown and is asked again
+    /// answers in which neither realtime list (open, and recent closed with `openOnly=1`), nor the history, nor the
+    /// execution list has it, and the stream never reported it. An order only its executions show is reported by
+    /// them and asked after again until a list has it. A query that fails concludes nothing: the order stays unknown and is asked again
     /// with a growing wait (a network error never becomes a rejection).
     func resolve(_ instrument: Instrument, reference: BybitOrderReference) async {
         var cleanNotFound = 0
@@ -184,6 +187,17 @@ public actor BybitGateway {
                 foundByQuery += 1
                 continuation.yield(.reports(engineReports(mapper.reports(order: order))))
                 return
+            case let .traded(executions):
+                // It reached Bybit: never "rejected". Its fills are reported (once: the engine counts an execution
+                // once, and the ones already seen are skipped here), and the order lists are asked again later.
+                let fresh = executions.filter { seenExecutions[$0.execId] == nil && isPersisted?($0.execId) != true }
+                    .sorted { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
+                for execution in fresh { note(execution) }
+                if !fresh.isEmpty { continuation.yield(.reports(engineReports(fresh.map { mapper.report(execution: $0) }))) }
+                foundByExecutions += 1
+                cleanNotFound = 0
+                failures += 1
+                wait = .seconds(min(60, 2 << min(failures, 5)))
             case .notFound:
                 cleanNotFound += 1
                 wait = confirmAfter - resolveAfter
@@ -212,6 +226,8 @@ public actor BybitGateway {
 
     enum QueryResult {
         case found(BybitOrder)
+        /// No order list has it, but it traded: its executions (its final state is still to come).
+        case traded([BybitExecution])
         case notFound
         case failed(String)
     }
@@ -232,7 +248,16 @@ public actor BybitGateway {
                let order = try result.orders(instruments: &instruments).first {
                 return .found(order)
             }
-            return .notFound
+            // Last, its executions (the last 7 days): an order that traded exists even where no order list shows it
+            // (realtime emptied by a restart, the history not yet written).
+            var executions: [BybitExecution] = []
+            try await BybitPages.walk { cursor in
+                let request = try BybitRequest.executionList(symbol: symbol, order: reference, limit: 100, cursor: cursor)
+                let result = try await rest.send(request, as: BybitExecutionListResult.self).result
+                executions += try result?.executions(instruments: &instruments) ?? []
+                return result?.nextPageCursor
+            }
+            return executions.isEmpty ? .notFound : .traded(executions)
         } catch {
             return .failed("\(error)")
         }

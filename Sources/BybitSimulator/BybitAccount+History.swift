@@ -55,7 +55,8 @@ extension BybitAccount {
         }
         // Bybit's priority when several are given: orderId > orderLinkId > symbol.
         let list = orders.values.filter { o in
-            guard Self.isInHistory(o, now: c.now), range.contains(o.createdTime.milliseconds) else { return false }
+            guard Self.isInHistory(o, now: c.now), c.now - o.updatedTime.milliseconds >= historyLagMilliseconds,
+              range.contains(o.createdTime.milliseconds) else { return false }
             if let id = query["orderId"] { return o.orderId == id }
             if let link = query["orderLinkId"] { return o.orderLinkId == link }
             if let symbol = query["symbol"], o.symbol != symbol { return false }

@@ -44,6 +44,8 @@ struct BybitAccount {
     var executions: [BybitExecution] = []
     /// Set by a venue restart (exchange ms): orders that ended before it are no longer in `/v5/order/realtime`.
     var realtimeForgetsEndedBefore: Int64?
+    /// Fault hook: an ended order reaches `/v5/order/history` only this long after its last update (0: at once).
+    var historyLagMilliseconds: Int64 = 0
     /// Private-stream items not yet released, in due order (ties in the order they were made).
     var pending: [Push] = []
     var pushSequence = 0

@@ -197,6 +197,12 @@ public actor MarketReplay {
         for id in connectionOrder { disconnect(id) }
     }
 
+    /// Fault hook: ended orders reach `/v5/order/history` only `milliseconds` after their last update (a history
+    /// written behind the matching engine).
+    public func setHistoryLag(milliseconds: Int64) {
+        for i in venue.accounts.indices { venue.accounts[i].historyLagMilliseconds = milliseconds }
+    }
+
     /// Fault hook: Bybit restarted. Every connection drops, and `/v5/order/realtime` forgets the orders that had
     /// already ended (Bybit: its recent closed orders are lost when the service restarts); open orders, positions,
     /// the order history and the executions survive.

@@ -158,14 +158,11 @@ import Testing
         func fills() -> [Fill] { s.events.fills }
         #expect(fills().isEmpty)
         // The open-order check (7 s) and then the positions and executions (45 s).
-        #expect(await eventually { s.timer.sleeperCount >= 1 })
-        s.timer.advance(by: .seconds(45))
-        #expect(await eventually { fills().map(\.clientID) == [id] })
-        #expect(await eventually { await s.gateway.reconciliations >= 2 })
+        #expect(await LiveFaultScenarioTests.reconciled(s.timer) { fills().map(\.clientID) == [id] })
+        #expect(await LiveFaultScenarioTests.reconciled(s.timer) { await s.gateway.reconciliations >= 2 })
         #expect(s.events.reports.contains { if case let .position(p) = $0.event { p.size == Quantity(units: 1_000) } else { false } })
         // A second pass reports nothing new.
-        s.timer.advance(by: .seconds(45))
-        #expect(await eventually { await s.gateway.reconciliations >= 4 })
+        #expect(await LiveFaultScenarioTests.reconciled(s.timer) { await s.gateway.reconciliations >= 4 })
         #expect(fills().count == 1)
     }
 }

@@ -107,6 +107,15 @@ import Testing
         return Node(gateway: gateway, events: events, tasks: tasks)
     }
 
+    /// Moves the gateway's clock on by a reconciliation period until `done` (the loop may be between two sleeps when
+    /// the clock moves: a move it misses is followed by another).
+    static func reconciled(_ timer: ManualClock, until done: () async -> Bool) async -> Bool {
+        await eventually {
+            timer.advance(by: .seconds(45))
+            return await done()
+        }
+    }
+
     static func table() -> (InstrumentTable, Instrument) {
         var table = InstrumentTable()
         let id = table.id(for: "BTCUSDT")
@@ -169,9 +178,7 @@ import Testing
         #expect(await eventually { second.events.lastPosition?.size == Quantity(units: 0) })
         #expect(await venueOpenOrders(sim).isEmpty)
         // A reconciliation of positions and executions afterwards reports nothing again.
-        #expect(await eventually { timer.sleeperCount >= 1 })
-        timer.advance(by: .seconds(45))
-        #expect(await eventually { await second.gateway.reconciliations >= 2 })
+        #expect(await Self.reconciled(timer) { await second.gateway.reconciliations >= 2 })
         #expect(second.events.fills.count == 1)
         second.stop()
     }
@@ -210,12 +217,45 @@ import Testing
         #expect(await eventually { node.events.lastPosition?.size == Quantity(units: 1_000) })
         #expect(node.events.lastPosition?.stopLoss == Price(units: 6_350_000_000_000))
         // A reconciliation later: still one fill, and nothing was ever reported rejected.
-        timer.advance(by: .seconds(45))
-        #expect(await eventually { await node.gateway.reconciliations >= 2 })
+        #expect(await Self.reconciled(timer) { await node.gateway.reconciliations >= 2 })
         #expect(node.events.fills.count == 1)
         #expect(!node.events.reports.contains { if case .rejected = $0.event { true } else { false } })
         #expect(await node.gateway.notFoundAfterQueries == 0)
         #expect(await node.gateway.foundByQuery == 1, "found by the history query, not only by the stream")
+    }
+
+    /// The same restart, with Bybit's order history not yet written (the simulator's history lag): no order list has
+    /// the filled order, only its executions do. It must not be reported rejected (the engine would take its fill
+    /// for another client's): it is reported by its executions, once, and asked after again.
+    @Test func anOrderOnlyItsExecutionsShowIsNeverReportedRejected() async throws {
+        let sim = try await Self.startSim()
+        defer { sim.stop() }
+        let (table, btc) = Self.table()
+        let timer = ManualClock(startingAt: 1)
+        let node = await Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, timer: timer)
+        defer { node.stop() }
+        #expect(await eventually { node.events.trusted })
+        await sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(drop: 1), .privateStream: .init(drop: 1)], seed: 3))
+        let id = try ClientOrderID("fault-lag-1")
+        let spec = OrderSpec(side: .buy, type: .market, timeInForce: .immediateOrCancel, price: nil, qty: Quantity(units: 1_000),
+                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: 6_350_000_000_000))))
+        #expect(await node.gateway.send(Self.command(.submit(id, spec), btc), instrument: btc) == .transportError)
+        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
+        await sim.replay.setFaults(SimFaultPlan())
+        await sim.replay.setHistoryLag(milliseconds: 3_600_000)
+        await sim.replay.restartVenue()
+        #expect(await eventually { timer.nextDeadline == timer.instant() + .seconds(2) })
+        timer.advance(by: .seconds(2))
+        #expect(await eventually { await node.gateway.foundByExecutions == 1 })
+        // Where a second clean "not found" would have concluded it rejected, it is asked after again instead.
+        timer.advance(by: .seconds(60))
+        #expect(await eventually {
+            let (traded, rejected) = (await node.gateway.foundByExecutions, await node.gateway.notFoundAfterQueries)
+            return traded >= 2 || rejected >= 1
+        })
+        #expect(await node.gateway.notFoundAfterQueries == 0)
+        #expect(!node.events.reports.contains { if case .rejected = $0.event { true } else { false } })
+        #expect(await eventually { node.events.trusted && node.events.fills.map(\.clientID) == [id] }, "its fill, once")
     }
 
     /// Bybit's disconnect-cancel fires while the node is away (an account with DCP, the node subscribed to
@@ -286,9 +326,7 @@ import Testing
                                                               orderLinkId: "manual-1"), as: BybitOrderIDResult.self)
         _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
         #expect(await eventually { node.events.fills.map { $0.clientID?.rawValue } == ["manual-1"] })
-        #expect(await eventually { timer.sleeperCount >= 1 })
-        timer.advance(by: .seconds(45))
-        let reconciled = await eventually {
+        let reconciled = await Self.reconciled(timer) {
             node.events.list.withLock { $0.contains { if case let .positionsReconciled(p) = $0 { p[btc.id] == Quantity(units: 2_000) } else { false } } }
         }
         #expect(reconciled)
