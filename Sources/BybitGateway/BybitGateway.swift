@@ -190,8 +190,7 @@ public actor BybitGateway {
             case let .traded(executions):
                 // It reached Bybit: never "rejected". Its fills are reported (once: the engine counts an execution
                 // once, and the ones already seen are skipped here), and the order lists are asked again later.
-                let fresh = executions.filter { seenExecutions[$0.execId] == nil && isPersisted?($0.execId) != true }
-                    .sorted { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
+                let fresh = unseen(executions)
                 for execution in fresh { note(execution) }
                 if !fresh.isEmpty { continuation.yield(.reports(engineReports(fresh.map { mapper.report(execution: $0) }))) }
                 foundByExecutions += 1
@@ -362,19 +361,16 @@ public actor BybitGateway {
                 }
             }
             let start = ExchangeTime(milliseconds: now.milliseconds - executionsLookback.components.seconds * 1_000)
-            var missed: [BybitExecution] = []
+            var listed: [BybitExecution] = []
             try await BybitPages.walk { cursor in
                 // No endTime: Bybit answers up to 7 days from startTime, so a skewed local clock cannot cut off the newest.
                 let request = try BybitRequest.executionList(settleCoin: "USDT", startTime: start, limit: 100, cursor: cursor)
                 let result = try await rest.send(request, as: BybitExecutionListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
-                let persisted = isPersisted
-                missed += (result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []).filter {
-                    seenExecutions[$0.execId] == nil && persisted?($0.execId) != true
-                }
+                listed += result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []
                 return result?.nextPageCursor
             }
-            for execution in missed.sorted(by: { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }) {
+            for execution in unseen(listed) {
                 logger.warning("reconciliation found an execution the stream never delivered", metadata: ["execId": "\(execution.execId)"])
                 note(execution)
                 reports.append(mapper.report(execution: execution))
@@ -387,6 +383,12 @@ public actor BybitGateway {
         } catch {
             logger.warning("position reconciliation failed; next time", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// Executions neither this process reported nor the driver's journal holds, oldest first (execId breaks ties).
+    func unseen(_ executions: [BybitExecution]) -> [BybitExecution] {
+        executions.filter { seenExecutions[$0.execId] == nil && isPersisted?($0.execId) != true }
+            .sorted { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
     }
 
     /// An execution reported to the driver: kept until persisted, remembered for reconciliations.

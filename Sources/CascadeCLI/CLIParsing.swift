@@ -1,3 +1,4 @@
+import ArgumentParser
 import Backtest
 import Foundation
 
@@ -12,6 +13,16 @@ enum CLIParsing {
     static func depths(_ text: String) -> [Int]? {
         let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         return parts.contains(nil) ? nil : parts.compactMap { $0 }
+    }
+
+    /// The public feed's options as `cascade record` and `cascade paper` take them.
+    static func validateFeed(symbols: String, depths: String, endpoint: String, rest: String) throws {
+        if self.symbols(symbols).isEmpty { throw ValidationError("--symbols is empty") }
+        guard let d = self.depths(depths), !d.isEmpty, d.allSatisfy({ [1, 50, 200, 1000].contains($0) }) else {
+            throw ValidationError("--depths must list 1, 50, 200 or 1000")
+        }
+        if !(endpoint.hasPrefix("ws://") || endpoint.hasPrefix("wss://")) { throw ValidationError("--endpoint must be ws:// or wss://") }
+        if !(rest.hasPrefix("http://") || rest.hasPrefix("https://")) { throw ValidationError("--rest must be http:// or https://") }
     }
 
     /// The configuration file the user named, or the defaults; every problem of the file one line of the error.

@@ -46,12 +46,7 @@ struct PaperCommand: AsyncParsableCommand {
     var depths: String = "50"
 
     func validate() throws {
-        if parsedSymbols.isEmpty { throw ValidationError("--symbols is empty") }
-        guard let d = parsedDepths, !d.isEmpty, d.allSatisfy({ [1, 50, 200, 1000].contains($0) }) else {
-            throw ValidationError("--depths must list 1, 50, 200 or 1000")
-        }
-        if !(endpoint.hasPrefix("ws://") || endpoint.hasPrefix("wss://")) { throw ValidationError("--endpoint must be ws:// or wss://") }
-        if !(rest.hasPrefix("http://") || rest.hasPrefix("https://")) { throw ValidationError("--rest must be http:// or https://") }
+        try CLIParsing.validateFeed(symbols: symbols, depths: depths, endpoint: endpoint, rest: rest)
         guard let balanceUSDT else {
             throw ValidationError("--balance-usdt is required: the paper account's starting balance is never assumed")
         }

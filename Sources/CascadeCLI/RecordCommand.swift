@@ -45,14 +45,9 @@ struct RecordCommand: AsyncParsableCommand {
     var fsync = false
 
     func validate() throws {
-        if parsedSymbols.isEmpty { throw ValidationError("--symbols is empty") }
-        guard let d = parsedDepths, !d.isEmpty, d.allSatisfy({ [1, 50, 200, 1000].contains($0) }) else {
-            throw ValidationError("--depths must list 1, 50, 200 or 1000")
-        }
+        try CLIParsing.validateFeed(symbols: symbols, depths: depths, endpoint: endpoint, rest: rest)
         if !(1...10_080).contains(rotateMinutes) { throw ValidationError("--rotate-minutes must be 1…10080") }
         if !(1...65_536).contains(rotateMB) { throw ValidationError("--rotate-mb must be 1…65536") }
-        if !(endpoint.hasPrefix("ws://") || endpoint.hasPrefix("wss://")) { throw ValidationError("--endpoint must be ws:// or wss://") }
-        if !(rest.hasPrefix("http://") || rest.hasPrefix("https://")) { throw ValidationError("--rest must be http:// or https://") }
     }
 
     var parsedSymbols: [String] { CLIParsing.symbols(symbols) }

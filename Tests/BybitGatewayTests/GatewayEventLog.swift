@@ -14,6 +14,7 @@ final class GatewayEventLog: Sendable {
     }
     var fills: [Fill] { reports.compactMap { if case let .filled(f) = $0.event { f } else { nil } } }
     var lastPosition: PositionReport? { reports.compactMap { if case let .position(p) = $0.event { p } else { nil } }.last }
+    var anyRejected: Bool { reports.contains { if case .rejected = $0.event { true } else { false } } }
     func accepted(_ id: ClientOrderID) -> Bool {
         reports.contains { if case let .accepted(a) = $0.event { a.clientID == id } else { false } }
     }

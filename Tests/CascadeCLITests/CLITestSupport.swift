@@ -184,6 +184,13 @@ final class ChildProcess: @unchecked Sendable {
         return done
     }
 
+    /// A graceful stop: SIGINT, then ``waitForExit(timeout:)``. Returns whether it exited in time.
+    @discardableResult
+    func interrupt(timeout: Double) -> Bool {
+        _ = kill(process.processIdentifier, SIGINT)
+        return waitForExit(timeout: timeout)
+    }
+
     /// Sends SIGKILL (`kill -9`).
     func killNine() {
         _ = kill(process.processIdentifier, SIGKILL)

@@ -87,9 +87,8 @@ import Testing
         // The entry fills at the second cascade (122 s in), the time exit 10 s later.
         let exited = paper.waitForErrorLines(timeout: 150) { lines in lines.contains { $0.contains("paper fill: BTCUSDT timeExit") } }
         #expect(exited, "\(paper.errorLines.suffix(10))")
-        _ = kill(paper.pid, SIGINT)
         stopped = true
-        #expect(paper.waitForExit(timeout: 60))
+        #expect(paper.interrupt(timeout: 60))
         #expect(paper.result.status == 0, "\(paper.errorLines.suffix(10))")
         #expect(paper.result.standardOutput.contains("balance    100000 USDT"))
 
@@ -112,9 +111,8 @@ import Testing
         defer { if !liveStopped { live.killNine(); live.waitForExit(timeout: 30) } }
         let liveExited = live.waitForErrorLines(timeout: 60) { lines in lines.contains { $0.contains("decision: ladderClosed") } }
         #expect(liveExited, "\(live.errorLines.suffix(10))")
-        _ = kill(live.pid, SIGINT)
         liveStopped = true
-        #expect(live.waitForExit(timeout: 60))
+        #expect(live.interrupt(timeout: 60))
         #expect(live.result.status == 0, "\(live.errorLines.suffix(10))")
         let liveLog = live.errorLines.joined(separator: "\n")
         #expect(liveLog.contains("order(s) the journal left in flight: looking them up at Bybit"), "\(live.errorLines.suffix(20))")
@@ -190,8 +188,7 @@ import Testing
             try node.start()
             // Started: the banner is out and the private stream trusted.
             let started = node.waitForErrorLines(timeout: 60) { lines in lines.contains { $0.contains("private stream trusted") } }
-            _ = kill(node.pid, SIGINT)
-            #expect(node.waitForExit(timeout: 60))
+            #expect(node.interrupt(timeout: 60))
             #expect(started && node.result.standardOutput.contains(expected), "\(node.result.standardOutput) \(node.errorLines.suffix(5))")
             // The effective configuration is written and announced; the key is named by its source, never shown.
             let secret = key.replacingOccurrences(of: "-key", with: "-secret")

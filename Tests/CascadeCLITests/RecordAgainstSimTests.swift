@@ -49,8 +49,7 @@ import Testing
         let expected = sourceReport.topics.filter { !$0.topic.hasPrefix("_cascade.") }.reduce(0) { $0 + $1.frames }
         let deadline = Date(timeIntervalSinceNow: 60)
         while Self.recordedFrames(out.path) < expected && Date() < deadline { usleep(200_000) }
-        _ = kill(recorder.pid, SIGINT)   // graceful: flush, close, manifest
-        #expect(recorder.waitForExit(timeout: 30))
+        #expect(recorder.interrupt(timeout: 30))   // graceful: flush, close, manifest
         #expect(recorder.result.status == 0, "\(recorder.errorLines.suffix(5))")
         let files = try TemporaryDirectory.dataFiles(in: out.path)
         #expect(!files.isEmpty)
