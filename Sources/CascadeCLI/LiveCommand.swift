@@ -164,23 +164,10 @@ struct LiveCommand: AsyncParsableCommand {
         do { journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite")) } catch {
             throw CLIError("\(directory)/journal.sqlite: \(error)")
         }
-        // Every position Bybit holds must be the journal's: Cascade never adopts one it cannot explain. A difference
-        // that the journal's own open or unknown orders can explain (a crash between a fill and its journaling) is
-        // settled by the private stream's backfill, and checked again while running (quarantine on two mismatches).
+        // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
         do {
-            let entries = try journal.entries()
-            let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
-            var problems: [String] = []
-            for instrument in table.instruments {
-                let venue = report.positions[instrument.symbol]?.units ?? 0
-                let mine = journaled.portfolio.size(instrument.id)
-                let pending = journaled.tracker.orders.values.contains { order in
-                    !order.phase.isTerminal && journaled.orderSymbols[order.id.description] == instrument.symbol
-                }
-                if venue != mine, !pending {
-                    problems.append("\(instrument.symbol): Bybit holds \(FixedDecimal.format(venue, digits: Quantity.digits)), the journal \(FixedDecimal.format(mine, digits: Quantity.digits)): close or settle the difference by hand (Cascade never adopts a position it did not open)")
-                }
-            }
+            let journaled = TradingEngine.restore(from: try journal.entries(), configuration: configuration.engine, instruments: table)
+            let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
             if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
         } catch let error as CLIError {
             throw error

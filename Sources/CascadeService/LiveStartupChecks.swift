@@ -1,6 +1,7 @@
 public import BybitV5
 public import BybitV5Client
 public import CascadeCore
+public import Execution
 import Foundation
 
 /// What `cascade live` checks with Bybit before it trades, and refuses to start on (client review "start-up
@@ -148,5 +149,21 @@ public struct LiveStartupChecks: Sendable {
             }
         }
         return report
+    }
+
+    /// Every position Bybit holds must be the journal's: Cascade never adopts one it cannot explain. A difference the
+    /// journal's own open or unknown orders of that symbol can explain (a crash between a fill and its journaling) is
+    /// left to the private stream's backfill, and checked again while running (quarantine on two mismatches). One
+    /// line per symbol that refuses the start.
+    public static func unexplainedPositions(venue: [String: Quantity], journaled: TradingEngine, instruments: InstrumentTable) -> [String] {
+        instruments.instruments.compactMap { instrument in
+            let held = venue[instrument.symbol]?.units ?? 0
+            let mine = journaled.portfolio.size(instrument.id)
+            let pending = journaled.tracker.orders.values.contains { order in
+                !order.phase.isTerminal && journaled.orderSymbols[order.id.description] == instrument.symbol
+            }
+            guard held != mine, !pending else { return nil }
+            return "\(instrument.symbol): Bybit holds \(FixedDecimal.format(held, digits: Quantity.digits)), the journal \(FixedDecimal.format(mine, digits: Quantity.digits)): close or settle the difference by hand (Cascade never adopts a position it did not open)"
+        }
     }
 }
