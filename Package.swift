@@ -196,6 +196,7 @@ var package = Package(
         .testTarget(
             name: "BybitGatewayTests",
             dependencies: ["BybitGateway", "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeCore", "CascadeTesting", "Execution",
+                           .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -368,6 +368,8 @@ public actor BybitGateway {
                 let result = try await rest.send(request, as: BybitExecutionListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
                 listed += result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []
+                // An unreadable execution may be a fill: its symbol's exposure is no longer known.
+                for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
                 return result?.nextPageCursor
             }
             for execution in unseen(listed) {
