@@ -1,7 +1,7 @@
 public import CascadeCore
 import BybitV5
 import Crypto
-import Execution
+public import Execution
 import Foundation
 
 /// The files `cascade backtest` writes: `trades.csv` (one row per ladder), `fills.csv`, `decisions.jsonl`,
@@ -10,11 +10,17 @@ import Foundation
 public enum BacktestOutput {
     public static func files(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String],
                              report: BacktestReport? = nil) -> [(name: String, text: String)] {
-        var out = [("trades.csv", trades(r)), ("fills.csv", fills(r)), ("decisions.jsonl", decisions(r)),
-                   ("summary.json", summaryJSON(r, configuration: configuration, paths: paths)),
-                   ("summary.txt", summaryText(r, configuration: configuration, report: report))]
+        var out = [("trades.csv", trades(r)), ("fills.csv", fills(r)), ("decisions.jsonl", decisions(r))]
+            + summaryFiles(r, configuration: configuration, paths: paths, report: report)
         if let report { out += [("report.json", report.json), ("report.html", report.html)] }
         return out
+    }
+
+    /// `summary.json` and `summary.txt` (a paper node writes the row files as it goes, and these at the end).
+    public static func summaryFiles(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String],
+                                    report: BacktestReport? = nil) -> [(name: String, text: String)] {
+        [("summary.json", summaryJSON(r, configuration: configuration, paths: paths)),
+         ("summary.txt", summaryText(r, configuration: configuration, report: report))]
     }
 
     public static func write(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String], report: BacktestReport? = nil,
@@ -33,9 +39,13 @@ public enum BacktestOutput {
     public static func price(_ p: Price) -> String { FixedDecimal.format(p.units, digits: Price.digits) }
     public static func qty(_ q: Quantity) -> String { FixedDecimal.format(q.units, digits: Quantity.digits) }
 
-    static func trades(_ r: BacktestResult) -> String {
-        var out = "ladder,episode,symbol,side,opened,layers_placed,layers_filled,entry_qty,entry_avg,exit_qty,exit_avg,first_fill,last_fill,exit_reason,price_pnl,fees,funding,net\n"
-        for t in r.trades {
+    static func trades(_ r: BacktestResult) -> String { tradesHeader + tradeRows(r.trades) }
+
+    public static let tradesHeader = "ladder,episode,symbol,side,opened,layers_placed,layers_filled,entry_qty,entry_avg,exit_qty,exit_avg,first_fill,last_fill,exit_reason,price_pnl,fees,funding,net\n"
+
+    public static func tradeRows(_ trades: [BacktestTrade]) -> String {
+        var out = ""
+        for t in trades {
             let entryAvg = t.entryQty.units > 0 ? price(Price(units: Int64(FixedDecimal.divideRoundingHalfEven(t.entryValue.units * 1_000_000, Int128(t.entryQty.units))))) : ""
             let exitAvg = t.exitQty.units > 0 ? price(Price(units: Int64(FixedDecimal.divideRoundingHalfEven(t.exitValue.units * 1_000_000, Int128(t.exitQty.units))))) : ""
             out += "\(t.ladder),\(t.episode),\(t.symbol),\(t.side),\(time(t.opened)),\(t.layersPlaced),\(t.layersFilled),\(qty(t.entryQty)),\(entryAvg),"
@@ -44,10 +54,14 @@ public enum BacktestOutput {
         return out
     }
 
-    static func fills(_ r: BacktestResult) -> String {
-        // Entry fills carry their markouts (bps in the fill's favour, the mid 1/5/30/60 s later); empty when unknown.
-        var out = "time,symbol,ladder,episode,role,side,price,qty,liquidity,fee,closed_pnl" + BacktestRunner.markoutSeconds.map { ",markout_\($0)s_bps" }.joined() + "\n"
-        for f in r.fills {
+    static func fills(_ r: BacktestResult) -> String { fillsHeader + fillRows(r.fills) }
+
+    // Entry fills carry their markouts (bps in the fill's favour, the mid 1/5/30/60 s later); empty when unknown.
+    public static let fillsHeader = "time,symbol,ladder,episode,role,side,price,qty,liquidity,fee,closed_pnl" + BacktestRunner.markoutSeconds.map { ",markout_\($0)s_bps" }.joined() + "\n"
+
+    public static func fillRows(_ fills: [BacktestFill]) -> String {
+        var out = ""
+        for f in fills {
             out += "\(time(f.time)),\(f.symbol),\(f.ladder.map(String.init) ?? ""),\(f.episode ?? ""),\(f.role),\(f.side),\(price(f.price)),"
             out += "\(qty(f.qty)),\(f.liquidity == .maker ? "maker" : "taker"),\(f.fee),\(f.closedPnl)"
             let marks = f.markouts.isEmpty ? Array(repeating: nil, count: BacktestRunner.markoutSeconds.count) : f.markouts
@@ -56,41 +70,51 @@ public enum BacktestOutput {
         return out
     }
 
-    static func decisions(_ r: BacktestResult) -> String {
+    static func decisions(_ r: BacktestResult) -> String { decisionLines(r.decisions) }
+
+    public static func decisionLines(_ decisions: [DecisionLogEntry]) -> String {
         var out = ""
-        for d in r.decisions {
+        for d in decisions {
             out += "{\"time\":\"\(time(d.time))\",\"symbol\":\(quote(d.symbol)),\"episode\":\(d.episode.map(quote) ?? "null"),"
             out += "\"action\":\(quote(d.action)),\"reason\":\(quote(d.reason)),\"detail\":\(quote(d.detail))}\n"
         }
         return out
     }
 
-    struct Totals {
-        var fills = 0, maker = 0, taker = 0, laddersFilled = 0, wins = 0, losses = 0
-        var fees = USDT.zero, funding = USDT.zero, pricePnl = USDT.zero, net = USDT.zero
+    /// The session's totals, rows handed out before the end included.
+    public struct Totals: Sendable {
+        public var fills = 0, maker = 0, taker = 0, ladders = 0, laddersFilled = 0, wins = 0, losses = 0
+        public var fees = USDT.zero, funding = USDT.zero, pricePnl = USDT.zero, net = USDT.zero
     }
 
-    static func totals(_ r: BacktestResult) -> Totals {
+    public static func totals(_ r: BacktestResult) -> Totals {
         var t = Totals()
-        t.fills = r.fills.count
-        t.maker = r.fills.count { $0.liquidity == .maker }
+        t.fills = r.fillCount
+        t.maker = r.settled.makerFills + r.fills.count { $0.liquidity == .maker }
         t.taker = t.fills - t.maker
+        t.ladders = r.settled.ladders + r.trades.count
+        t.laddersFilled = r.settled.laddersFilled
+        t.wins = r.settled.wins
+        t.losses = r.settled.losses
         for trade in r.trades where trade.entryQty.units > 0 {
             t.laddersFilled += 1
             if trade.net.units > 0 { t.wins += 1 } else { t.losses += 1 }
         }
+        t.fees = r.settled.fees
+        t.pricePnl = r.settled.pricePnl
         for f in r.fills {
             t.fees = t.fees + f.fee
             t.pricePnl = t.pricePnl + f.closedPnl
         }
-        t.funding = r.trades.reduce(USDT.zero) { $0 + $1.funding }
+        t.funding = r.trades.reduce(r.settled.funding) { $0 + $1.funding }
         t.net = t.pricePnl - t.fees - t.funding
         return t
     }
 
     static func summaryJSON(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String]) -> String {
         let t = totals(r)
-        let counts = Dictionary(grouping: r.decisions, by: { "\($0.action).\($0.reason)" }).mapValues(\.count)
+        var counts = r.settled.decisionCounts
+        for d in r.decisions { counts["\(d.action).\(d.reason)", default: 0] += 1 }
         let agrees = r.venueWallet == r.engineWallet && r.venuePositions == r.enginePositions
         func object(_ d: [String: Int]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }
         func positions(_ d: [String: Int64]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }
@@ -102,7 +126,7 @@ public enum BacktestOutput {
         lines.append("\"run\":\(r.run)")
         lines.append("\"from\":\(quote(time(r.firstTime))),\"to\":\(quote(time(r.lastTime)))")
         lines.append("\"frames\":\(r.frames),\"decodeErrors\":\(object(r.decodeErrors))")
-        lines.append("\"episodesDetected\":\(r.episodesDetected),\"ladders\":\(r.trades.count),\"laddersFilled\":\(t.laddersFilled)")
+        lines.append("\"episodesDetected\":\(r.episodesDetected),\"ladders\":\(t.ladders),\"laddersFilled\":\(t.laddersFilled)")
         lines.append("\"wins\":\(t.wins),\"losses\":\(t.losses)")
         lines.append("\"fills\":\(t.fills),\"makerFills\":\(t.maker),\"takerFills\":\(t.taker)")
         lines.append("\"pricePnlUsdt\":\(quote("\(t.pricePnl)")),\"feesUsdt\":\(quote("\(t.fees)")),\"fundingUsdt\":\(quote("\(t.funding)")),\"netUsdt\":\(quote("\(t.net)"))")
@@ -126,7 +150,7 @@ public enum BacktestOutput {
         if report?.notRealData == true { out += "Some input is synthetic or of unknown origin: no figure here is evidence about a real market.\n" }
         out += "Cascade backtest (run \(r.run), configuration \(configurationHash(configuration).prefix(12)))\n"
         out += "data \(time(r.firstTime)) → \(time(r.lastTime)), \(r.frames) frames\n"
-        out += "episodes detected \(r.episodesDetected), ladders \(r.trades.count), filled \(t.laddersFilled) (\(t.wins) won, \(t.losses) lost)\n"
+        out += "episodes detected \(r.episodesDetected), ladders \(t.ladders), filled \(t.laddersFilled) (\(t.wins) won, \(t.losses) lost)\n"
         out += "fills \(t.fills) (maker \(t.maker), taker \(t.taker))\n"
         out += "price PnL \(t.pricePnl) USDT, fees \(t.fees), funding \(t.funding), net \(t.net) USDT\n"
         out += "wallet \(r.engineWallet) USDT (deposit \(r.deposit)), equity \(r.finalEquity.map { "\($0)" } ?? "unknown: an open position has no mark")\n"

@@ -69,8 +69,28 @@ public struct BacktestLayer: Sendable, Hashable {
     public var outcome = "open"
 }
 
+/// Rows a long session has already handed out (``BacktestRunner/Session/takeSettled(holdMilliseconds:)``): only
+/// their totals stay, so the summary still counts them.
+public struct SettledRows: Sendable, Hashable {
+    public var fills = 0
+    public var makerFills = 0
+    public var fees = USDT.zero
+    public var pricePnl = USDT.zero
+    public var ladders = 0
+    public var laddersFilled = 0
+    public var wins = 0
+    public var losses = 0
+    public var funding = USDT.zero
+    public var decisionCounts: [String: Int] = [:]
+    public init() {}
+}
+
 /// Everything a backtest produced.
 public struct BacktestResult: Sendable {
+    /// Rows handed out before the end (a paper session writes them as they settle); the lists below hold the rest.
+    public var settled = SettledRows()
+    /// Fills in the whole session, handed out or not.
+    public var fillCount: Int { settled.fills + fills.count }
     public var fills: [BacktestFill] = []
     public var trades: [BacktestTrade] = []
     public var decisions: [DecisionLogEntry] = []
@@ -180,7 +200,8 @@ public struct BacktestRunner {
         var stuckTicks = 0
         var result = BacktestResult()
         var trades: [UInt64: BacktestTrade] = [:]
-        var executions: Set<ExecutionID> = []
+        /// Fills handed out by `takeSettled` (the markout queues index the session's fills from its start).
+        var fillsDropped = 0
         var filledLayerPrices: [UInt64: Set<Price>] = [:]
         var layers: [String: BacktestLayer] = [:]
         /// Entry fills waiting for their markouts, one queue per horizon: (due exchange ms, fill index), in due order.
@@ -201,8 +222,12 @@ public struct BacktestRunner {
     func markouts(_ lane: inout Lane, _ market: Market) {
         for h in Self.markoutSeconds.indices {
             while lane.markoutsHead[h] < lane.markoutsDue[h].count, lane.markoutsDue[h][lane.markoutsHead[h]].due <= lane.exchangeClock {
-                let index = lane.markoutsDue[h][lane.markoutsHead[h]].fill
+                let index = lane.markoutsDue[h][lane.markoutsHead[h]].fill - lane.fillsDropped
                 lane.markoutsHead[h] += 1
+                if lane.markoutsHead[h] > 256, lane.markoutsHead[h] * 2 > lane.markoutsDue[h].count {
+                    lane.markoutsDue[h].removeFirst(lane.markoutsHead[h])
+                    lane.markoutsHead[h] = 0
+                }
                 let fill = lane.result.fills[index]
                 guard let id = market.instruments.lookup(fill.symbol), let book = market.feed.deepestBook(id, syncedOnly: true),
                       let bid = book.bestBid, let ask = book.bestAsk, fill.price.units > 0 else { continue }
@@ -349,6 +374,56 @@ public struct BacktestRunner {
             lastSecond = t / 1_000
             for change in replay.advance(to: localTime.nanoseconds) { try runner.detector(change, &lane, BacktestRunner.Market(replay)) }
             try runner.step(.heartbeat, &lane, BacktestRunner.Market(replay))
+        }
+
+        /// Rows that can no longer change, handed out and dropped from memory (a paper node writes them as they come;
+        /// a backtest keeps everything for its report): every decision; the fills before the oldest one still waiting
+        /// for a markout; and, in ladder order, the trades of ladders ended `holdMilliseconds` ago (exchange time of
+        /// their last fill, or of their opening), with their layer records. A fill heard after its trade row was
+        /// handed out is still in `fills.csv` and the totals, not in its trade row: the hold makes that a fill more
+        /// than an hour late. Their totals stay in ``BacktestResult/settled``.
+        public mutating func takeSettled(holdMilliseconds: Int64 = 3_600_000) -> (decisions: [DecisionLogEntry], fills: [BacktestFill], trades: [BacktestTrade]) {
+            var settled = lane.result.settled
+            let decisions = lane.result.decisions
+            lane.result.decisions = []
+            for d in decisions { settled.decisionCounts["\(d.action).\(d.reason)", default: 0] += 1 }
+
+            var keep = lane.result.fills.count
+            for h in lane.markoutsDue.indices where lane.markoutsHead[h] < lane.markoutsDue[h].count {
+                keep = min(keep, lane.markoutsDue[h][lane.markoutsHead[h]].fill - lane.fillsDropped)
+            }
+            let fills = Array(lane.result.fills.prefix(keep))
+            lane.result.fills.removeFirst(keep)
+            lane.fillsDropped += keep
+            for f in fills {
+                settled.fills += 1
+                if f.liquidity == .maker { settled.makerFills += 1 }
+                settled.fees = settled.fees + f.fee
+                settled.pricePnl = settled.pricePnl + f.closedPnl
+            }
+
+            var trades: [BacktestTrade] = []
+            let engine = lane.engine
+            let active = Set(engine.activeLadder.values)
+            for number in lane.trades.keys.sorted() {
+                guard let trade = lane.trades[number], !active.contains(number), engine.ladders[number]?.closed != false,
+                      (trade.lastFill ?? trade.opened).milliseconds < lane.exchangeClock - holdMilliseconds else { break }
+                trades.append(trade)
+                lane.trades[number] = nil
+                lane.filledLayerPrices[number] = nil
+                settled.ladders += 1
+                settled.funding = settled.funding + trade.funding
+                if trade.entryQty.units > 0 {
+                    settled.laddersFilled += 1
+                    if trade.net.units > 0 { settled.wins += 1 } else { settled.losses += 1 }
+                }
+            }
+            if !trades.isEmpty {
+                let numbers = Set(trades.map(\.ladder))
+                lane.layers = lane.layers.filter { !numbers.contains($0.value.ladder) }
+            }
+            lane.result.settled = settled
+            return (decisions, fills, trades)
         }
 
         /// End of data: what is in flight is settled as ``BacktestRunner/end(_:_:)`` says, and the result is complete.
@@ -579,7 +654,8 @@ public struct BacktestRunner {
         let ladderNumber = lane.engine.activeLadder[symbol]
         switch report.event {
         case let .filled(fill):
-            guard lane.executions.insert(fill.executionID).inserted else { return }
+            // Counted once, as the engine counts it (it applies the report next).
+            guard !lane.engine.tracker.hasExecution(fill.executionID) else { return }
             let linkID = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }
             let number = linkID.map(\.episode) ?? ladderNumber
             let fillRole = role(of: fill, lane)
@@ -592,7 +668,7 @@ public struct BacktestRunner {
             if linkID?.role == .entry {
                 lane.result.fills[lane.result.fills.count - 1].markouts = Array(repeating: nil, count: Self.markoutSeconds.count)
                 for (h, seconds) in Self.markoutSeconds.enumerated() {
-                    lane.markoutsDue[h].append((report.time.milliseconds + seconds * 1_000, lane.result.fills.count - 1))
+                    lane.markoutsDue[h].append((report.time.milliseconds + seconds * 1_000, lane.fillsDropped + lane.result.fills.count - 1))
                 }
                 if let key = fill.clientID?.rawValue, var layer = lane.layers[key] {
                     layer.firstFill = layer.firstFill ?? report.time

@@ -16,9 +16,11 @@ import Synchronization
 /// running median of the same samples, frozen at 2,000 (kept monotonic). Once frozen, paper and a backtest of its
 /// recording give the frames the same times; before that they differ by the estimate's error (milliseconds).
 ///
-/// Writes `status.json` (once a second) and, on shutdown, the backtest's outputs (`trades.csv`, `fills.csv`,
-/// `decisions.jsonl`, `summary.json`, `summary.txt`) into its directory. A journal failure stops trading and the
-/// node (nothing is sent without a committed entry).
+/// Writes `status.json` (once a second) and the backtest's outputs into its directory: `decisions.jsonl`,
+/// `fills.csv` and `trades.csv` as their rows settle (``Backtest/BacktestRunner/Session/takeSettled(holdMilliseconds:)``:
+/// a node that runs for months does not hold them in memory), the rest of them and `summary.json`/`summary.txt` on
+/// shutdown; the files are then what `cascade backtest` writes for the same frames. A journal or output write
+/// failure stops trading and the node (nothing is sent without a committed entry, and no row is lost silently).
 public final class PaperTrader: RecordedFrameConsumer {
     struct State {
         var session: BacktestRunner.Session
@@ -27,6 +29,38 @@ public final class PaperTrader: RecordedFrameConsumer {
         var failure: (any Error)?
         var fillsLogged = 0
         var lastStatus: Int64 = .min
+        var rows: RowFiles
+    }
+
+    /// The three row files, appended to as rows settle.
+    struct RowFiles {
+        let trades: FileHandle
+        let fills: FileHandle
+        let decisions: FileHandle
+
+        init(directory: String) throws {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            func open(_ name: String, header: String) throws -> FileHandle {
+                let url = URL(fileURLWithPath: directory).appendingPathComponent(name)
+                try Data(header.utf8).write(to: url)
+                let handle = try FileHandle(forWritingTo: url)
+                try handle.seekToEnd()
+                return handle
+            }
+            trades = try open("trades.csv", header: BacktestOutput.tradesHeader)
+            fills = try open("fills.csv", header: BacktestOutput.fillsHeader)
+            decisions = try open("decisions.jsonl", header: "")
+        }
+
+        func append(decisions d: [DecisionLogEntry], fills f: [BacktestFill], trades t: [BacktestTrade]) throws {
+            if !d.isEmpty { try decisions.write(contentsOf: Data(BacktestOutput.decisionLines(d).utf8)) }
+            if !f.isEmpty { try fills.write(contentsOf: Data(BacktestOutput.fillRows(f).utf8)) }
+            if !t.isEmpty { try trades.write(contentsOf: Data(BacktestOutput.tradeRows(t).utf8)) }
+        }
+
+        func close() throws {
+            for handle in [trades, fills, decisions] { try handle.close() }
+        }
     }
 
     let state: Mutex<State>
@@ -45,7 +79,7 @@ public final class PaperTrader: RecordedFrameConsumer {
         self.recordingDirectory = recordingDirectory
         self.logger = logger
         let runner = BacktestRunner(paths: [recordingDirectory], configuration: configuration, journal: journal)
-        state = Mutex(State(session: try runner.session(topics: topics)))
+        state = Mutex(State(session: try runner.session(topics: topics), rows: try RowFiles(directory: directory)))
     }
 
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
@@ -73,6 +107,10 @@ public final class PaperTrader: RecordedFrameConsumer {
             if until.nanoseconds / 1_000_000_000 != s.lastStatus {
                 s.lastStatus = until.nanoseconds / 1_000_000_000
                 writeStatus(s, at: until)
+                let settled = s.session.takeSettled()
+                do { try s.rows.append(decisions: settled.decisions, fills: settled.fills, trades: settled.trades) } catch {
+                    fail(&s, BacktestError("output rows not written: \(error)"))
+                }
             }
         }
     }
@@ -80,10 +118,17 @@ public final class PaperTrader: RecordedFrameConsumer {
     public var failure: (any Error)? { state.withLock { $0.failure } }
 
     public func finish() throws {
-        let result = try state.withLock { s in try s.session.finish() }
-        try BacktestOutput.write(result, configuration: configuration, paths: [recordingDirectory], to: directory)
-        let net = result.fills.reduce(USDT.zero) { $0 + $1.closedPnl - $1.fee }
-        logger.info("paper session ended: \(result.fills.count) fills, \(result.trades.count) ladders, net \(net) USDT after fees; outputs in \(directory)")
+        let result = try state.withLock { s in
+            let result = try s.session.finish()
+            try s.rows.append(decisions: result.decisions, fills: result.fills, trades: result.trades)
+            try s.rows.close()
+            return result
+        }
+        for (name, text) in BacktestOutput.summaryFiles(result, configuration: configuration, paths: [recordingDirectory]) {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
+        }
+        let totals = BacktestOutput.totals(result)
+        logger.info("paper session ended: \(totals.fills) fills, \(totals.ladders) ladders, net \(totals.pricePnl - totals.fees) USDT after fees; outputs in \(directory)")
     }
 
     private func fail(_ s: inout State, _ error: any Error) {
@@ -93,9 +138,9 @@ public final class PaperTrader: RecordedFrameConsumer {
 
     /// One line per fill, as it happens.
     private func logFills(_ s: inout State) {
-        let fills = s.session.result.fills
-        while s.fillsLogged < fills.count {
-            let f = fills[s.fillsLogged]
+        let result = s.session.result
+        while s.fillsLogged < result.fillCount {
+            let f = result.fills[s.fillsLogged - result.settled.fills]
             s.fillsLogged += 1
             logger.info("paper fill: \(f.symbol) \(f.role) \(f.side) \(BacktestOutput.qty(f.qty)) @ \(BacktestOutput.price(f.price)) (\(f.liquidity)), fee \(f.fee)")
         }
@@ -105,7 +150,7 @@ public final class PaperTrader: RecordedFrameConsumer {
         let result = s.session.result
         do {
             try NodeStatusFile.write(node: "paper", engine: s.session.engine, balance: configuration.deposit, frames: result.frames,
-                                     lastExchangeTime: result.lastTime, fills: result.fills.count, episodes: result.episodesDetected,
+                                     lastExchangeTime: result.lastTime, fills: result.fillCount, episodes: result.episodesDetected,
                                      at: now, to: directory)
         } catch {
             logger.warning("status file not written: \(error)")

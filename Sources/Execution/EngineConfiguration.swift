@@ -50,6 +50,12 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maxDrawdown = RiskLimit(absolute: USDT(units: Int64(50_000_000_000)), equityBps: 500)
     public var breakers = BreakerSettings()
 
+    // Memory
+    /// An ended ladder's orders, and counted execution ids, are forgotten this long after (exchange time), so a node
+    /// that runs for months holds a window of them. Longer than the 7 days Bybit's execution list reaches back: no
+    /// query can bring a forgotten fill back as new. Not a file key (a shorter window is unsafe live).
+    public var retainEndedMilliseconds: Int64 = 8 * 86_400_000
+
     public init() {}
 }
 

@@ -71,6 +71,8 @@ public struct OrderTracker: Sendable, Hashable {
     public private(set) var orders: [ClientOrderID: ManagedOrder] = [:]
     private var byVenueID: [VenueOrderID: ClientOrderID] = [:]
     private var executions: Set<ExecutionID> = []
+    /// Execution ids in the order they were counted, with their report time: retired by age (``retire(orders:executionsBefore:)``).
+    private var executionLog = AgedQueue<ExecutionID>()
 
     public init() {}
 
@@ -120,6 +122,7 @@ public struct OrderTracker: Sendable, Hashable {
         case let .filled(fill):
             // Counted once whatever happens to the order: a fill is a fact at the venue.
             guard executions.insert(fill.executionID).inserted else { return .duplicateFill(fill.executionID) }
+            executionLog.append(fill.executionID, at: report.time)
             guard let id = resolve(fill.clientID, fill.venueID) else { return .notOurs(fill.clientID) }
             byVenueID[fill.venueID] = id
             orders[id]?.venueID = fill.venueID
@@ -164,6 +167,18 @@ public struct OrderTracker: Sendable, Hashable {
         }
     }
 
+    /// Forgets ended orders and old execution ids, so a node that runs for months holds only a window of them.
+    /// `orders` must be terminal (the caller retires a whole ended ladder); an execution counted before
+    /// `executionsBefore` can no longer be recognised as a duplicate, so the window must outlast every way Bybit can
+    /// deliver one again (the execution list answers at most 7 days back).
+    public mutating func retire(orders ids: [ClientOrderID], executionsBefore cutoff: ExchangeTime) {
+        for id in ids {
+            guard let order = orders.removeValue(forKey: id) else { continue }
+            if let venueID = order.venueID, byVenueID[venueID] == id { byVenueID[venueID] = nil }
+        }
+        for id in executionLog.removeOlder(than: cutoff) { executions.remove(id) }
+    }
+
     /// Whether the order of this id or venue id is one of ours.
     public func knows(_ clientID: ClientOrderID?, _ venueID: VenueOrderID?) -> Bool { resolve(clientID, venueID) != nil }
 
@@ -182,5 +197,45 @@ public struct OrderTracker: Sendable, Hashable {
         if from == .filled { return .none }
         orders[id]?.phase = phase
         return .moved(id, from: from, to: phase)
+    }
+}
+
+/// Items in arrival order with a time, dropped from the front once older than a cutoff (arrival order is close to
+/// time order; an item that arrived late with an early time waits for those before it, never longer than their age).
+public struct AgedQueue<Item: Hashable & Sendable>: Hashable, Sendable {
+    private var items: [Item] = []
+    private var times: [ExchangeTime] = []
+    private var head = 0
+
+    public init() {}
+
+    public var count: Int { items.count - head }
+
+    public mutating func append(_ item: Item, at time: ExchangeTime) {
+        items.append(item)
+        times.append(time)
+    }
+
+    /// Removes and returns the items at the front older than `cutoff`.
+    public mutating func removeOlder(than cutoff: ExchangeTime) -> [Item] {
+        let start = head
+        while head < items.count, times[head] < cutoff { head += 1 }
+        let removed = Array(items[start..<head])
+        // Compacted once the dead prefix is a good part of the storage, so appends stay amortised O(1).
+        if head >= 64, head * 2 >= items.count {
+            items.removeFirst(head)
+            times.removeFirst(head)
+            head = 0
+        }
+        return removed
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.items[a.head...].elementsEqual(b.items[b.head...]) && a.times[a.head...].elementsEqual(b.times[b.head...])
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for item in items[head...] { hasher.combine(item) }
+        for time in times[head...] { hasher.combine(time) }
     }
 }

@@ -64,6 +64,12 @@ public struct EngineStep: Sendable {
 /// - the time exit is an IOC limit `timeExitSlippageBps` through the touch (a market order with a slippage
 ///   tolerance), retried `timeExitMaxAttempts` times, then HALTED with an alarm;
 /// - a take-profit that would cross when placed is sent IOC (a taker exit at the take-profit price or better).
+/// A venue-made TP/SL order of a position (its fills are ours), remembered with its symbol.
+public struct PositionLeg: Hashable, Sendable {
+    public var venueID: VenueOrderID
+    public var symbol: String
+}
+
 public struct TradingEngine: Sendable {
     public let configuration: EngineConfiguration
     /// Chooses each ladder's offsets (the configured ones by default).
@@ -95,6 +101,18 @@ public struct TradingEngine: Sendable {
     public private(set) var knownRules: [String: InstrumentRules] = [:]
     /// Fills applied (each execution once).
     public private(set) var fillsApplied = 0
+    /// Ladders in the order they ended, with the time of the decision that ended them (retired
+    /// `retainEndedMilliseconds` later, with their orders); and venue TP/SL legs by the time they were accepted.
+    public private(set) var endedLadders = AgedQueue<UInt64>()
+    public private(set) var legLog = AgedQueue<PositionLeg>()
+    /// Legs past the window whose symbol still had a position (forgotten once it is flat: a live leg stays known).
+    public private(set) var lingeringLegs: [PositionLeg] = []
+    /// Ended ladders past the window that still had an order not terminal (retired once it ends).
+    public private(set) var lingeringLadders: [UInt64] = []
+    /// Ladders retired so far (the status file's count; their records are in the journal).
+    public private(set) var laddersRetired = 0
+    /// Alarms kept for display (the newest; every alarm is in the journal).
+    static let alarmMemory = 100
 
     // Transient market memory (not journaled: the market refills it after a restart).
     var lastLiquidation: [String: Liquidation] = [:]
@@ -145,12 +163,18 @@ public struct TradingEngine: Sendable {
         public var alarms: [String]
         public var fillsApplied: Int
         public var knownRules: [String: InstrumentRules]
+        public var endedLadders: AgedQueue<UInt64>
+        public var legLog: AgedQueue<PositionLeg>
+        public var lingeringLegs: [PositionLeg]
+        public var lingeringLadders: [UInt64]
+        public var laddersRetired: Int
     }
 
     public var snapshot: Snapshot {
         Snapshot(run: run, tracker: tracker, orderSymbols: orderSymbols, orderLadders: orderLadders, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
-                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules)
+                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
+                 endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired)
     }
 
     /// A start: takes the run number the journal gives (never one used before) and the starting balance.
@@ -192,6 +216,7 @@ public struct TradingEngine: Sendable {
                 orderLadders[intent.linkID] = intent.ladder
             }
             for ladder in decision.ladders {
+                if ladder.closed, ladders[ladder.number]?.closed != true { endedLadders.append(ladder.number, at: decision.time) }
                 ladders[ladder.number] = ladder
                 ladderCount = max(ladderCount, ladder.number)
                 if ladder.closed {
@@ -205,7 +230,9 @@ public struct TradingEngine: Sendable {
             }
             if let state = decision.risk { risk = state }
             alarms.append(contentsOf: decision.alarms)
+            if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
             knownRules.merge(decision.instruments) { $1 }
+            retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
         case let .report(symbol, report):
             applyReport(report, symbol: symbol, instruments: instruments)
         case let .call(_, action, result, at):
@@ -238,7 +265,9 @@ public struct TradingEngine: Sendable {
         let instrument = symbol.flatMap { instruments.lookup($0) }.map { instruments[$0] }
         switch report.event {
         case let .accepted(a) where a.origin.isTakeProfitOrStopLoss:
-            legOrigins[a.venueID] = a.origin
+            if legOrigins.updateValue(a.origin, forKey: a.venueID) == nil, let symbol {
+                legLog.append(PositionLeg(venueID: a.venueID, symbol: symbol), at: report.time)
+            }
         case let .filled(fill):
             let outcome = tracker.apply(report)
             if let id = fill.clientID, isEntry(id.rawValue) { recordPostOnly(false, id: id.rawValue) }
@@ -280,6 +309,45 @@ public struct TradingEngine: Sendable {
             break
         }
         _ = tracker.apply(report)
+    }
+
+    /// Forgets what ended before `cutoff` (applied with every decision, live and on replay alike, so a restored
+    /// engine forgets exactly what the running one did). A late report of a forgotten order is not ours: a fill
+    /// still moves the position and quarantines the node, which is the safe reading of an execution older than any
+    /// window Bybit answers for.
+    private mutating func retire(before cutoff: ExchangeTime) {
+        let due = lingeringLadders + endedLadders.removeOlder(than: cutoff)
+        lingeringLadders = []
+        var orderIDs: [ClientOrderID] = []
+        // Every order a ladder ever had (a take-profit placed again is no longer in the ladder's own list).
+        var byLadder: [UInt64: [String]] = [:]
+        if !due.isEmpty {
+            let wanted = Set(due)
+            for (id, number) in orderLadders where wanted.contains(number) { byLadder[number, default: []].append(id) }
+        }
+        for number in due {
+            guard let ladder = ladders[number], activeLadder[ladder.symbol] != number else { continue }
+            let ids = byLadder[number] ?? []
+            let ended = ids.allSatisfy { id in
+                guard let clientID = try? ClientOrderID(id), let order = tracker.orders[clientID] else { return true }
+                return order.phase.isTerminal
+            }
+            guard ended else { lingeringLadders.append(number); continue }
+            for id in ids {
+                orderSymbols[id] = nil
+                orderLadders[id] = nil
+                postOnlyResolved.remove(id)
+                if let clientID = try? ClientOrderID(id) { orderIDs.append(clientID) }
+            }
+            ladders[number] = nil
+            laddersRetired += 1
+        }
+        tracker.retire(orders: orderIDs, executionsBefore: cutoff)
+        let legs = lingeringLegs + legLog.removeOlder(than: cutoff)
+        lingeringLegs = []
+        for leg in legs {
+            if positionSize(leg.symbol) != 0 { lingeringLegs.append(leg) } else { legOrigins[leg.venueID] = nil }
+        }
     }
 
     /// Outcomes kept, whatever the configured window (≤ this): replay does not depend on the configuration.

@@ -43,6 +43,23 @@ import Testing
         #expect(t.apply(accepted(o)) == .none)
     }
 
+    /// A node that runs for months forgets ended orders and old execution ids; inside the window a redelivered fill
+    /// is still a duplicate, and after it the order is no longer ours (the engine quarantines on such a fill).
+    @Test func retiredOrdersAndExecutionsAreForgottenOnlyPastTheirWindow() {
+        var t = OrderTracker()
+        let o = order(4)
+        t.recordIntent(o)
+        _ = t.apply(accepted(o))
+        _ = t.apply(fill(o, "e5", qty: Quantity(units: 2_000_000)))
+        #expect(t.orders[o.id.clientOrderID]?.phase == .filled)
+        t.retire(orders: [], executionsBefore: ExchangeTime(milliseconds: 1))     // the fill is at 1 ms: not before
+        #expect(t.apply(fill(o, "e5", qty: b)) == .duplicateFill(ExecutionID("e5")))
+        t.retire(orders: [o.id.clientOrderID], executionsBefore: ExchangeTime(milliseconds: 2))
+        #expect(t.orders.isEmpty && !t.hasExecution(ExecutionID("e5")))
+        #expect(!t.knows(o.id.clientOrderID, VenueOrderID("v4")))
+        #expect(t.apply(fill(o, "e5", qty: b)) == .notOurs(o.id.clientOrderID))
+    }
+
     @Test func aTransportErrorLeavesTheOrderUnknownUntilTheVenueAnswers() {
         var t = OrderTracker()
         let o = order(2)

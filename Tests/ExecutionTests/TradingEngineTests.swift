@@ -390,6 +390,37 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// Memory stays a window for a node that runs for months: an ended ladder and its orders are forgotten
+    /// `retainEndedMilliseconds` after it ended, at the next decision, identically on journal replay; one that ended
+    /// inside the window is kept.
+    @Test func anEndedLadderIsRetiredAfterItsWindowAndReplayForgetsTheSame() throws {
+        var h = EngineHarness {
+            $0.entryTTLMilliseconds = 1_000
+            $0.retainEndedMilliseconds = 60_000
+        }
+        let entries = h.enter()
+        h.handle(.tick, after: 2_000)
+        for (k, command) in entries.enumerated() {
+            guard case let .submit(id?, _) = command.action else { continue }
+            h.cancelled(id, venue: "v\(k + 1)", .byClient, after: 10)
+        }
+        #expect(h.engine.ladders[1]?.closed == true && h.engine.endedLadders.count == 1)
+        // A decision inside the window keeps it.
+        h.now += 30_000
+        h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+        let eth = h.enter("ETHUSDT")
+        #expect(!eth.isEmpty && h.engine.ladders[1] != nil && h.engine.laddersRetired == 0)
+        // Past the window, the next decision forgets ladder 1 and its orders (not ETH's open ladder).
+        h.now += 40_000
+        h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")
+        h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+        h.handle(.control(.cancelRestingEntries(reason: "test")))
+        #expect(h.engine.ladders[1] == nil && h.engine.laddersRetired == 1)
+        #expect(!h.engine.orderLadders.values.contains(1) && h.engine.tracker.orders.count == eth.count)
+        #expect(h.engine.ladders[2] != nil)
+        h.checkReplay()
+    }
+
     /// The loss limit is checked before the entry decision of the same step: no ladder goes out under REDUCING.
     @Test func dailyLossStopsAnEntryDecidedInTheSameStep() throws {
         var h = EngineHarness { $0.dailyLoss = RiskLimit(absolute: USDT(units: Int64(500_000_000)), equityBps: nil) }
