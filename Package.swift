@@ -201,7 +201,8 @@ var package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CascadeServiceTests",
-            dependencies: ["CascadeService", "BybitV5Client", "CascadeCore", "CascadeTesting", "Recording"],
+            dependencies: ["CascadeService", "Backtest", "BybitGateway", "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeCore",
+                           "CascadeTesting", "Execution", "Recording", "Storage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording", "MarketData"],
@@ -308,7 +309,7 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "PaperMemory",
-            dependencies: ["CascadeCore", "CascadeService", "CascadeTesting", "Backtest", "Features", "Recording", "Storage",
+            dependencies: ["CascadeCore", "CascadeService", "CascadeTesting", "Backtest", "Execution", "Features", "Recording", "Storage",
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/PaperMemory", swiftSettings: swiftSettings))
     package.targets.append(

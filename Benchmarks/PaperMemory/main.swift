@@ -13,6 +13,7 @@ import Backtest
 import CascadeCore
 import CascadeService
 import CascadeTesting
+import Execution
 import Features
 import Foundation
 import Logging
@@ -92,6 +93,9 @@ func residentBytes() -> Int {
 }
 
 let hours = CommandLine.arguments.count > 1 ? Int64(CommandLine.arguments[1]) ?? 6 : 6
+// Optional: how long the engine keeps ended ladders (hours; default the engine's 8 days), so a run of two days can
+// show where the memory stops growing without replaying eight.
+let retainHours = CommandLine.arguments.count > 2 ? Int64(CommandLine.arguments[2]) : nil
 let directory = NSTemporaryDirectory() + "paper-memory-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory + "/recording", withIntermediateDirectories: true)
 defer { if ProcessInfo.processInfo.environment["PAPER_MEMORY_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
@@ -101,6 +105,8 @@ var configuration = BacktestConfiguration()
 configuration.deposit = USDT(units: Int64(1_000_000_000_000))
 configuration.features.detector.minimumHistoryMinutes = 30
 configuration.features.detector.baselineMinutes = 120
+if let retainHours { configuration.engine.retainEndedMilliseconds = retainHours * 3_600_000 }
+print("engine keeps ended ladders \(configuration.engine.retainEndedMilliseconds / 3_600_000) h")
 var topics = Set<String>()
 for s in ThreeSymbolFeed.symbols { topics.formUnion(["orderbook.50.\(s)", "publicTrade.\(s)", "allLiquidation.\(s)", "tickers.\(s)"]) }
 let trader = try PaperTrader(configuration: configuration, topics: topics, journal: try SQLiteOrderJournal(path: directory + "/journal.sqlite"),
@@ -126,6 +132,8 @@ for k in 0..<(hours * 3_600) {
     }
 }
 try recorder.close()
+let engine = trader.engine
+print("engine holds \(engine.ladders.count) ladders (\(engine.laddersRetired) retired), \(engine.tracker.orders.count) orders, \(engine.orderLadders.count) order links, \(engine.legOrigins.count) legs, \(engine.alarms.count) alarms, \(engine.postOnlyResolved.count) resolved entries")
 try trader.finish()
 print("\(frames) frames of \(hours) h in \(ContinuousClock.now - started); failure: \(trader.failure.map { "\($0)" } ?? "none")")
 // What the engine did meanwhile (the backtest's summary of the session).

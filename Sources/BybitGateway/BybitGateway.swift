@@ -36,6 +36,9 @@ public enum GatewayEvent: Sendable {
 public actor BybitGateway {
     public nonisolated let events: AsyncStream<GatewayEvent>
     let continuation: AsyncStream<GatewayEvent>.Continuation
+    /// Unknown outcomes to resolve: each runs as a child of ``run()`` (none outlives the gateway's run).
+    let resolutions: AsyncStream<(Instrument, BybitOrderReference)>
+    let resolutionQueue: AsyncStream<(Instrument, BybitOrderReference)>.Continuation
     let rest: BybitRESTClient
     let stream: PrivateStreamClient
     let cursor: any ExecutionCursorStore
@@ -92,6 +95,7 @@ public actor BybitGateway {
         self.timer = timer
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .unbounded)
+        (resolutions, resolutionQueue) = AsyncStream.makeStream(of: (Instrument, BybitOrderReference).self, bufferingPolicy: .unbounded)
     }
 
     // MARK: - Commands
@@ -168,7 +172,7 @@ public actor BybitGateway {
     }
 
     func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference) {
-        Task { await self.resolve(instrument, reference: reference) }
+        resolutionQueue.yield((instrument, reference))
     }
 
     /// Queries the order at `resolveAfter` and again at `confirmAfter`; it is concluded gone only after two clean
@@ -285,6 +289,13 @@ public actor BybitGateway {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await stream.run() }
             group.addTask { await self.reconcileLoop() }
+            group.addTask {
+                await withDiscardingTaskGroup { queries in
+                    for await (instrument, reference) in self.resolutions {
+                        queries.addTask { await self.resolve(instrument, reference: reference) }
+                    }
+                }
+            }
             for await event in stream.events {
                 await handle(event)
             }

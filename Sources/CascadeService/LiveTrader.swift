@@ -115,6 +115,10 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     /// The engine as it stands (status file, start-up comparison, tests).
     public var engine: TradingEngine { state.withLock { $0.engine } }
+    /// The instruments with the rules the recorded instruments frames gave.
+    public var instruments: InstrumentTable { state.withLock { $0.replay.decoder.instruments } }
+    /// Commands queued or being sent, not answered yet.
+    public var commandsInFlight: Int { inFlight.withLock { $0 } }
 
     // MARK: - Inputs
 

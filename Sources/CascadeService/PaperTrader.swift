@@ -116,6 +116,8 @@ public final class PaperTrader: RecordedFrameConsumer {
     }
 
     public var failure: (any Error)? { state.withLock { $0.failure } }
+    /// The engine as it stands (tests, the memory benchmark).
+    public var engine: TradingEngine { state.withLock { $0.session.engine } }
 
     public func finish() throws {
         let result = try state.withLock { s in

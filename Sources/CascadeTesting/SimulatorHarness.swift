@@ -59,12 +59,13 @@ public struct SimulatorHarness: Sendable {
         return harness
     }
 
-    /// Serves `replay` on a loopback port (port 0) and runs it.
-    public static func serve(_ replay: MarketReplay, tls: TLSConfiguration? = nil) async throws -> SimulatorHarness {
+    /// Serves `replay` on a loopback port (port 0) and runs it. `clock`: the server's wall clock (the replay's own,
+    /// for a test that moves time by hand).
+    public static func serve(_ replay: MarketReplay, tls: TLSConfiguration? = nil, clock: (any WallClock)? = nil) async throws -> SimulatorHarness {
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "sim-test")
         logger.logLevel = .critical
-        let app = try BybitSimulatorServer.application(replay: replay, port: 0, tls: tls, clock: SystemWallClock(),
+        let app = try BybitSimulatorServer.application(replay: replay, port: 0, tls: tls, clock: clock ?? SystemWallClock(),
                                                        logger: logger) { port in ports.continuation.yield(port) }
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         let replayTask = Task { try await replay.run() }

@@ -1,0 +1,330 @@
+import Backtest
+@testable import BybitGateway
+@testable import BybitSimulator
+import BybitV5
+import BybitV5Client
+import CascadeCore
+@testable import CascadeService
+import CascadeTesting
+import Execution
+import Foundation
+import Logging
+import Storage
+import Synchronization
+import Testing
+
+/// The whole live node in process — ``CascadeService/LiveTrader`` with its SQLite journal, the Bybit gateway, the
+/// private stream and the REST client — against the lockstep simulator, on one manual clock: the simulator's server
+/// time, every timestamp of the node, its engine deadlines, dead-man switch and reconciliations move only when the
+/// test feeds the next frame. The network's own waits (replies, pings, reconnect backoff, REST retries) stay on real
+/// time: the loopback answers in real time, whatever the data's clock says. The public feed
+/// is handed to the trader directly (the frames the simulator replays, at their receive times), so each scenario is
+/// the same market step for step; the venue half is real loopback HTTP and WebSocket.
+///
+/// After each scenario, once the node is quiet: the journal's position is the venue's, no order is open at the venue
+/// that the journal does not hold open (and the reverse), every venue execution was counted once, and every position
+/// the node opened has its stop.
+@Suite(.serialized) struct LiveNodeFaultTests {
+    /// One layer at 5 bps, far take-profit and stop, out by time after 10 s; a detector armed after one minute (as
+    /// the paper/live end-to-end test).
+    static let configuration = #"""
+    {"depositUsdt": "100000",
+     "ladder": {"offsetsBps": [5], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
+     "exits": {"stopBps": 200, "takeProfitBps": 200, "maxHoldMs": 10000},
+     "detector": {"baselineMinutes": 2, "minimumHistoryMinutes": 1}}
+    """#
+
+    /// Two cascades 117 s apart (seed 11); the second is detected and traded: one entry, filled, then a time exit.
+    static let market = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5, settleTenthsBps: 20,
+                                                                         noiseTenthsBps: 0, backgroundStepTicks: 0),
+                                               warmUpSeconds: 5)
+
+    static let key = "cascade-test-key"
+    static let secret = "cascade-test-secret"
+
+    /// The simulator, the frames and the clock, shared by the node's runs (a restart is a new node on the same
+    /// data directory).
+    final class Rig: @unchecked Sendable {
+        let dir: TemporaryDirectory
+        let sim: SimulatorHarness
+        let clock: EventClock
+        let frames: [(Int64, String)]
+        var next = 0
+        let configuration: BacktestConfiguration
+        let table = LiveTrader.instrumentTable(symbols: ["BTCUSDT"])
+
+        init() async throws {
+            dir = try TemporaryDirectory("live-node")
+            let path = dir.file("market.frames.gz")
+            try LiveNodeFaultTests.market.write(to: path)
+            frames = LiveNodeFaultTests.market.frames()
+            configuration = try BacktestConfiguration.parse(Array(LiveNodeFaultTests.configuration.utf8), name: "live-node")
+            // The data's own time (no rebasing): the clock starts at the first frame's receive time.
+            clock = EventClock(startingAt: frames[0].0)
+            let replay = MarketReplay(paths: [path], speed: .lockstep, rebaseTimestamps: false, wallClock: clock)
+            sim = try await SimulatorHarness.serve(replay, clock: clock)
+        }
+
+        func stop() {
+            sim.stop()
+            dir.remove()
+        }
+
+        var btc: SymbolID { table.lookup("BTCUSDT")! }
+        /// Receive time (ms) of the next frame to feed (the end of time once the data is over).
+        var nextTime: Int64 { next < frames.count ? frames[next].0 / 1_000_000 : .max }
+
+        func rest(label: String = "live-node") -> BybitRESTClient {
+            var logger = Logger(label: label)
+            logger.logLevel = .critical
+            return BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
+                                   recvWindow: LoopbackTest.recvWindow, clock: clock, logger: logger)
+        }
+
+        /// A node on `data` (its journal and execution cursor), started as `cascade live` starts one: the start-up
+        /// checks, then the trader on the journal.
+        func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))) async throws -> Node {
+            var logger = Logger(label: "live-node")
+            logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
+            let directory = dir.file(data)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let rest = rest()
+            let report = try await LiveStartupChecks(symbols: ["BTCUSDT"], leverage: configuration.live.leverage).run(rest)
+            var stream = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
+            stream.symbols = ["BTCUSDT"]
+            stream.backoff = backoff
+            let cursor = FileExecutionCursor(path: directory + "/execution-cursor.json")
+            let privateStream = PrivateStreamClient(configuration: stream, credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
+                                                    rest: rest, cursor: cursor, instruments: table, clock: clock, logger: logger)
+            let gateway = BybitGateway(rest: rest, stream: privateStream, cursor: cursor, instruments: table, timer: clock, logger: logger)
+            let journal = try SQLiteOrderJournal(path: directory + "/journal.sqlite")
+            let trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
+                                        journal: journal, gateway: gateway, rest: rest, startingBalance: report.walletBalance,
+                                        serverOffsetMilliseconds: report.serverOffsetMilliseconds, clock: clock, timer: clock, logger: logger)
+            let task = Task { await trader.run() }
+            let node = Node(trader: trader, gateway: gateway, rest: rest, task: task, journalPath: directory + "/journal.sqlite")
+            #expect(await eventually { await node.trusted }, "the private stream turned trusted")
+            return node
+        }
+
+        /// Feeds frames one at a time (the simulator replays one, the clock moves to its receive time, the node
+        /// receives it) until `done` holds after a frame, or the data ends; after each frame the node's queued
+        /// commands are answered before the next (a frame never overtakes a send in flight).
+        @discardableResult
+        func feed(_ node: Node, until done: (Node) async -> Bool = { _ in false }) async throws -> Bool {
+            while next < frames.count {
+                let (receive, json) = frames[next]
+                next += 1
+                clock.advance(to: ClockInstant(nanoseconds: receive))
+                _ = try await sim.replay.advance(frames: 1, milliseconds: nil)
+                node.trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive))
+                #expect(await eventually { node.trader.commandsInFlight == 0 }, "commands answered")
+                if await done(node) { return true }
+            }
+            return false
+        }
+
+        /// Time moves on without frames (the data has ended): timers, reconciliations and time exits run.
+        func pass(_ node: Node, seconds: Int) async {
+            for _ in 0..<seconds * 10 {
+                clock.advance(by: .milliseconds(100))
+                node.trader.idle(until: clock.now())
+                _ = await eventually { node.trader.commandsInFlight == 0 }
+            }
+        }
+
+        // MARK: - The venue's view
+
+        func venuePosition(_ rest: BybitRESTClient) async throws -> BybitPosition? {
+            var instruments = table
+            let result = try await rest.send(try BybitRequest.positionList(.symbol("BTCUSDT")), as: BybitPositionListResult.self).result
+            return try result?.positions(instruments: &instruments).first
+        }
+
+        func venueOpenOrders(_ rest: BybitRESTClient) async throws -> [BybitOrder] {
+            var instruments = table
+            let result = try await rest.send(try BybitRequest.realtimeOrders(scope: .symbol("BTCUSDT"), openOnly: 0, limit: 50),
+                                             as: BybitOrderListResult.self).result
+            return try result?.orders(instruments: &instruments) ?? []
+        }
+
+        func venueExecutions(_ rest: BybitRESTClient) async throws -> [BybitExecution] {
+            var instruments = table
+            let result = try await rest.send(try BybitRequest.executionList(symbol: "BTCUSDT", limit: 100), as: BybitExecutionListResult.self).result
+            return try result?.executions(instruments: &instruments) ?? []
+        }
+
+        /// The four checks of every scenario, once the node has caught up with the venue (retried until they hold,
+        /// with time moving so that the reconciliations run; the last failure is recorded).
+        func checkConsistent(_ node: Node, allowForeign: Bool = false) async throws {
+            var problems: [String] = []
+            let consistent = await eventually(.seconds(20)) {
+                problems = (try? await self.problems(node, allowForeign: allowForeign)) ?? ["venue not readable"]
+                if !problems.isEmpty { await self.pass(node, seconds: 1) }
+                return problems.isEmpty
+            }
+            #expect(consistent, "\(problems)")
+        }
+
+        func problems(_ node: Node, allowForeign: Bool) async throws -> [String] {
+            var problems: [String] = []
+            let engine = node.trader.engine
+            let position = try await venuePosition(node.rest)
+            let venueSize = position?.signedSize.units ?? 0
+            if engine.portfolio.size(btc) != venueSize { problems.append("journal position \(engine.portfolio.size(btc)), venue \(venueSize)") }
+            if venueSize != 0, position?.stopLoss == nil, !allowForeign { problems.append("venue position \(venueSize) without a stop") }
+            // Orders: the venue's open orders of ours are the journal's live ones (position TP/SL legs have no link id).
+            let open = try await venueOpenOrders(node.rest).filter { !$0.orderLinkId.isEmpty }
+            let venueLinks = Set(open.map(\.orderLinkId))
+            let journalLive = Set(engine.tracker.orders.values.filter { !$0.phase.isTerminal }.map { $0.id.description })
+            if venueLinks != journalLive { problems.append("venue open \(venueLinks.sorted()), journal live \(journalLive.sorted())") }
+            // Fills: each venue execution counted once (the journal holds each id, the engine applied as many).
+            let trades = try await venueExecutions(node.rest).filter { $0.execType == .trade }
+            let missing = trades.filter { !engine.tracker.hasExecution(ExecutionID($0.execId)) }
+            if !missing.isEmpty { problems.append("executions not in the journal: \(missing.map(\.execId))") }
+            if engine.fillsApplied != trades.count { problems.append("engine applied \(engine.fillsApplied) fills, the venue has \(trades.count)") }
+            return problems
+        }
+    }
+
+    /// One run of the node.
+    struct Node: Sendable {
+        let trader: LiveTrader
+        let gateway: BybitGateway
+        let rest: BybitRESTClient
+        let task: Task<Void, Never>
+        let journalPath: String
+
+        var trusted: Bool { get async { await gateway.trusted } }
+
+        /// Journal entries of fills, by execution id (each must appear once).
+        func journaledFills() throws -> [String] {
+            try SQLiteOrderJournal(path: journalPath).entries().compactMap { entry -> String? in
+                if case let .report(_, report) = entry, case let .filled(fill) = report.event { fill.executionID.rawValue } else { nil }
+            }
+        }
+
+        func entryOrders() -> [ManagedOrder] { trader.engine.tracker.orders.values.filter { $0.id.role == .entry } }
+        func hasPosition(_ id: SymbolID) -> Bool { trader.engine.portfolio.size(id) != 0 }
+    }
+
+    static func fillsOnce(_ node: Node) throws {
+        let ids = try node.journaledFills()
+        #expect(Set(ids).count == ids.count, "a fill journaled twice: \(ids)")
+    }
+
+    // MARK: - Scenarios
+
+    /// The clean run: the ladder goes out with its stop, fills, and the time exit closes it.
+    @Test func aLadderIsPlacedWithItsStopFilledAndClosedByTime() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { $0.hasPosition(rig.btc) }, "the entry filled")
+        #expect(try await rig.venuePosition(node.rest)?.stopLoss != nil, "the position carries its stop")
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        #expect(node.trader.engine.portfolio.size(rig.btc) == 0, "closed by the time exit")
+        try await rig.checkConsistent(node)
+        #expect(node.trader.engine.fillsApplied == 2)
+        try Self.fillsOnce(node)
+    }
+
+    /// The entry fills while the private stream is down (Bybit restarted: connections dropped, realtime emptied):
+    /// the reconnect's backfill brings the fill, counted once, and the node goes on to close the position.
+    @Test func aFillDuringAPrivateStreamGapIsCountedOnceAfterTheBackfill() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        // Reconnects wait 2 s (real time, while the test feeds frames far faster): the fill happens inside the gap.
+        let node = try await rig.start(backoff: ReconnectBackoff(initial: .seconds(2), maximum: .seconds(2)))
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty }, "the entry is sent")
+        await rig.sim.replay.restartVenue()
+        #expect(await eventually { await !node.trusted }, "the node saw the gap")
+        #expect(try await rig.feed(node) { _ in (try? await rig.venuePosition(node.rest))?.size.units ?? 0 != 0 }, "filled at the venue in the gap")
+        #expect(!node.hasPosition(rig.btc), "the node did not hear it")
+        #expect(await eventually { await node.trusted }, "trusted again after the backfill")
+        #expect(await eventually { node.hasPosition(rig.btc) }, "the backfill brought the fill")
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
+    }
+
+    /// The create's answer is lost (the simulator drops the REST answers while the ladder goes out): the order is
+    /// unknown, never resent; the gateway's query finds it, its fill is counted once, and the run ends consistent.
+    @Test func aCreateWhoseAnswerIsLostIsFoundAndTradedOnce() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        // Just before the second cascade: answers are dropped from the decision on.
+        let second = try #require(Self.market.cascades.last).time
+        #expect(try await rig.feed(node) { _ in rig.nextTime >= second - 200 })
+        await rig.sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(drop: 1)], seed: 5))
+        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty && n.trader.commandsInFlight == 0 })
+        await rig.sim.replay.setFaults(SimFaultPlan())
+        #expect(node.entryOrders().allSatisfy { $0.phase == .unknown || $0.phase == .working || $0.phase == .filled }, "never rejected")
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        try await rig.checkConsistent(node)
+        #expect(try await rig.venueExecutions(node.rest).filter { $0.orderLinkId.contains("_E") }.count == 1, "the entry traded once")
+        try Self.fillsOnce(node)
+    }
+
+    /// The node stops dead (its tasks cancelled, nothing flushed: the journal is SQLite, committed per step) right
+    /// after the ladder is journaled and queued; a new node on the same data directory looks the orders up, never
+    /// resends them, and trades the rest of the run to a consistent end.
+    @Test func killedWhilePlacingTheLadderThenRestartedReconciles() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let first = try await rig.start()
+        let second = try #require(Self.market.cascades.last).time
+        #expect(try await rig.feed(first) { _ in rig.nextTime >= second - 200 })
+        // The frames of the decision: fed without waiting for the sends, then the node is gone.
+        var decided = false
+        while rig.next < rig.frames.count, !decided {
+            let (receive, json) = rig.frames[rig.next]
+            rig.next += 1
+            rig.clock.advance(to: ClockInstant(nanoseconds: receive))
+            _ = try await rig.sim.replay.advance(frames: 1, milliseconds: nil)
+            first.trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive))
+            decided = !first.entryOrders().isEmpty
+        }
+        #expect(decided)
+        first.task.cancel()
+        await first.task.value
+        let restarted = try await rig.start()
+        defer { restarted.task.cancel() }
+        #expect(restarted.trader.engine.tracker.orders.count == first.trader.engine.tracker.orders.count, "the journal rebuilt the ladder")
+        try await rig.feed(restarted)
+        await rig.pass(restarted, seconds: 15)
+        try await rig.checkConsistent(restarted)
+        try Self.fillsOnce(restarted)
+        let links = try await rig.venueExecutions(restarted.rest).map(\.orderLinkId)
+        #expect(Set(links.filter { !$0.isEmpty }).count == Set(links.filter { !$0.isEmpty }).count)
+    }
+
+    /// Another program trades the account between cascades: its fill reaches the node as not its own, the node is
+    /// quarantined (REDUCING: the second cascade is not traded) and its journal follows the venue's position.
+    @Test func aPositionChangedByAnotherClientQuarantinesTheNode() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        let second = try #require(Self.market.cascades.last).time
+        #expect(try await rig.feed(node) { _ in rig.nextTime >= second - 30_000 })
+        let other = rig.rest(label: "other-client")
+        let instrument = node.trader.instruments[rig.btc]
+        let order = try BybitRequest.createOrder(instrument: instrument, side: .buy, orderType: .market, qty: Quantity(units: 1_000),
+                                                 orderLinkId: "another-program-1")
+        _ = try await other.send(order, as: BybitOrderIDResult.self)
+        #expect(try await rig.feed(node) { n in n.trader.engine.risk.memory.mode == .reducing }, "quarantined")
+        #expect(node.trader.engine.alarms.contains { $0.contains("not ours") })
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        #expect(node.entryOrders().isEmpty, "no ladder while quarantined")
+        try await rig.checkConsistent(node, allowForeign: true)
+    }
+}
