@@ -96,6 +96,8 @@ let hours = CommandLine.arguments.count > 1 ? Int64(CommandLine.arguments[1]) ??
 // Optional: how long the engine keeps ended ladders (hours; default the engine's 8 days), so a run of two days can
 // show where the memory stops growing without replaying eight.
 let retainHours = CommandLine.arguments.count > 2 ? Int64(CommandLine.arguments[2]) : nil
+// Optional: closed orders the simulated venue remembers per symbol (default 10,000), likewise.
+let closedOrders = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) : nil
 let directory = NSTemporaryDirectory() + "paper-memory-\(getpid())"
 try FileManager.default.createDirectory(atPath: directory + "/recording", withIntermediateDirectories: true)
 defer { if ProcessInfo.processInfo.environment["PAPER_MEMORY_KEEP"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
@@ -106,7 +108,8 @@ configuration.deposit = USDT(units: Int64(1_000_000_000_000))
 configuration.features.detector.minimumHistoryMinutes = 30
 configuration.features.detector.baselineMinutes = 120
 if let retainHours { configuration.engine.retainEndedMilliseconds = retainHours * 3_600_000 }
-print("engine keeps ended ladders \(configuration.engine.retainEndedMilliseconds / 3_600_000) h")
+if let closedOrders { configuration.venue.closedOrdersRemembered = closedOrders }
+print("engine keeps ended ladders \(configuration.engine.retainEndedMilliseconds / 3_600_000) h; the venue remembers \(configuration.venue.closedOrdersRemembered) closed orders per symbol")
 var topics = Set<String>()
 for s in ThreeSymbolFeed.symbols { topics.formUnion(["orderbook.50.\(s)", "publicTrade.\(s)", "allLiquidation.\(s)", "tickers.\(s)"]) }
 let trader = try PaperTrader(configuration: configuration, topics: topics, journal: try SQLiteOrderJournal(path: directory + "/journal.sqlite"),

@@ -303,7 +303,9 @@ public struct BacktestRunner {
         } catch let error as BacktestError {
             throw error
         } catch { throw BacktestError("journal: \(error)") }
-        return (FeatureReplay(configuration: configuration.features, instruments: instruments), lane)
+        var replay = FeatureReplay(configuration: configuration.features, instruments: instruments)
+        replay.keepsEpisodes = false   // the lane reads the detector's changes, never the episode log
+        return (replay, lane)
     }
 
     public func run() throws -> BacktestResult {

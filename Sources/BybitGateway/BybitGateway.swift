@@ -189,14 +189,14 @@ public actor BybitGateway {
             switch await query(symbol: instrument.symbol, reference: reference) {
             case let .found(order):
                 foundByQuery += 1
-                continuation.yield(.reports(engineReports(mapper.reports(order: order))))
+                emit(.reports(engineReports(mapper.reports(order: order))))
                 return
             case let .traded(executions):
                 // It reached Bybit: never "rejected". Its fills are reported (once: the engine counts an execution
                 // once, and the ones already seen are skipped here), and the order lists are asked again later.
                 let fresh = unseen(executions)
                 for execution in fresh { note(execution) }
-                if !fresh.isEmpty { continuation.yield(.reports(engineReports(fresh.map { mapper.report(execution: $0) }))) }
+                if !fresh.isEmpty { emit(.reports(engineReports(fresh.map { mapper.report(execution: $0) }))) }
                 foundByExecutions += 1
                 cleanNotFound = 0
                 failures += 1
@@ -214,14 +214,14 @@ public actor BybitGateway {
         if case let .orderId(id) = reference {
             let message = "order \(id) left open by the stream is in neither realtime nor history"
             logger.critical("ALERT: \(message)")
-            continuation.yield(.alert(message))
+            emit(.alert(message))
         }
         if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
             notFoundAfterQueries += 1
             let message = "order \(link) not found at Bybit by realtime or history, twice: reported rejected"
             logger.critical("ALERT: \(message)")
-            continuation.yield(.alert(message))
-            continuation.yield(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),
+            emit(.alert(message))
+            emit(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),
                                                          event: .rejected(OrderRejected(venueID: nil, clientID: clientID,
                                                                                         rejection: Rejection(.unknownOrder, venueCode: "notFoundAfterQueries"))))]))
         }
@@ -275,7 +275,7 @@ public actor BybitGateway {
             if foreignSymbolsAlerted.insert(symbol).inserted {
                 let message = "activity on \(symbol), a symbol this node does not trade: left alone, shown here"
                 logger.warning("ALERT: \(message)")
-                continuation.yield(.alert(message))
+                emit(.alert(message))
             }
             return false
         }
@@ -298,6 +298,7 @@ public actor BybitGateway {
             }
             for await event in stream.events {
                 await handle(event)
+                streamEventsHandled += 1
             }
             group.cancelAll()
         }
@@ -333,14 +334,14 @@ public actor BybitGateway {
                 let result = try await rest.send(request, as: BybitOrderListResult.self).result
                 var quarantine: [BybitQuarantinedRow] = []
                 listed += result?.orders(instruments: &instruments, quarantine: &quarantine) ?? []
-                for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
+                for row in quarantine { emit(.quarantined(symbol: row.symbol, detail: row.description)) }
                 return result?.nextPageCursor
             }
             reconciliations += 1
             let listedIDs = Set(listed.map(\.orderId))
             var reports: [ExecutionReport] = []
             for order in listed.sorted(by: { $0.updatedTime < $1.updatedTime }) { reports += mapper.reports(order: order) }
-            if !reports.isEmpty { continuation.yield(.reports(engineReports(reports))) }
+            if !reports.isEmpty { emit(.reports(engineReports(reports))) }
             for (orderId, symbol) in mapper.openOrders where !listedIDs.contains(orderId) {
                 let instrument = instruments[instruments.id(for: symbol)]
                 scheduleResolution(instrument, reference: .orderId(orderId))
@@ -363,7 +364,7 @@ public actor BybitGateway {
                 let list = result?.positions(instruments: &instruments, quarantine: &quarantine) ?? []
                 // A position row that cannot be read leaves the symbol's size unknown: no comparison this time.
                 guard quarantine.isEmpty else {
-                    for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
+                    for row in quarantine { emit(.quarantined(symbol: row.symbol, detail: row.description)) }
                     continue
                 }
                 positions[instrument.id] = Quantity(units: list.reduce(0) { $0 + $1.signedSize.units })
@@ -380,7 +381,7 @@ public actor BybitGateway {
                 var quarantine: [BybitQuarantinedRow] = []
                 listed += result?.executions(instruments: &instruments, quarantine: &quarantine) ?? []
                 // An unreadable execution may be a fill: its symbol's exposure is no longer known.
-                for row in quarantine { continuation.yield(.quarantined(symbol: row.symbol, detail: row.description)) }
+                for row in quarantine { emit(.quarantined(symbol: row.symbol, detail: row.description)) }
                 return result?.nextPageCursor
             }
             for execution in unseen(listed) {
@@ -389,8 +390,8 @@ public actor BybitGateway {
                 reports.append(mapper.report(execution: execution))
             }
             reconciliations += 1
-            if !reports.isEmpty { continuation.yield(.reports(engineReports(reports))) }
-            continuation.yield(.positionsReconciled(positions))
+            if !reports.isEmpty { emit(.reports(engineReports(reports))) }
+            emit(.positionsReconciled(positions))
             // Ids older than the lookback can no longer come back from a reconciliation.
             seenExecutions = seenExecutions.filter { $0.value.milliseconds >= start.milliseconds - 60_000 }
         } catch {
@@ -414,7 +415,7 @@ public actor BybitGateway {
         switch event {
         case .gap, .failed:
             trusted = false
-            continuation.yield(.privateStream(trusted: false))
+            emit(.privateStream(trusted: false))
         case let .backfill(backfill):
             noteUnread((backfill.openOrders + backfill.closedOrders).flatMap(\.unreadFields) + backfill.executions.flatMap(\.unreadFields)
                        + backfill.positions.flatMap(\.unreadFields) + (backfill.wallet?.unreadFields ?? []))
@@ -433,7 +434,7 @@ public actor BybitGateway {
                 if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
             }
             if let wallet = backfill.wallet, let r = mapper.report(wallet: wallet, at: now) { reports.append(r) }
-            continuation.yield(.reports(engineReports(reports)))
+            emit(.reports(engineReports(reports)))
             // An order the stream left open that neither list has (created before the history window, ended in the
             // gap): queried by id, never assumed gone.
             let listed = Set((backfill.openOrders + backfill.closedOrders).map(\.orderId))
@@ -442,18 +443,18 @@ public actor BybitGateway {
             }
         case .trusted:
             trusted = true
-            continuation.yield(.privateStream(trusted: true))
+            emit(.privateStream(trusted: true))
         case let .message(message):
             noteUnread(message)
             if case let .executions(list, _) = message {
                 for execution in list { note(execution) }
             }
             let reports = engineReports(mapper.reports(message))
-            if !reports.isEmpty { continuation.yield(.reports(reports)) }
+            if !reports.isEmpty { emit(.reports(reports)) }
         case let .quarantined(row, _):
-            continuation.yield(.quarantined(symbol: row.symbol, detail: row.description))
+            emit(.quarantined(symbol: row.symbol, detail: row.description))
         case let .optionalTopicRefused(topic, message, _):
-            continuation.yield(.alert("optional private topic \(topic) refused: \(message)"))
+            emit(.alert("optional private topic \(topic) refused: \(message)"))
         case .connected, .authenticated:
             break
         }
@@ -481,9 +482,19 @@ public actor BybitGateway {
             if unreadFields[name] == 1 {
                 let message = "Bybit sent a value of \(name) this build cannot read; it is treated as absent"
                 logger.warning("ALERT: \(message)")
-                continuation.yield(.alert(message))
+                emit(.alert(message))
             }
         }
+    }
+
+    /// Events handed to the driver, and the private stream's events handled (a test's barrier compares them with
+    /// the driver's and the stream's counts).
+    public private(set) var eventsYielded = 0
+    public private(set) var streamEventsHandled = 0
+
+    func emit(_ event: GatewayEvent) {
+        continuation.yield(event)
+        eventsYielded += 1
     }
 
     /// The driver persisted these executions (its journal committed them): they move the cursor.
@@ -492,7 +503,7 @@ public actor BybitGateway {
         guard !executions.isEmpty else { return }
         do { try cursor.commit(executions) } catch {
             logger.critical("ALERT: execution cursor not written: \(error)")
-            continuation.yield(.alert("execution cursor not written: \(error)"))
+            emit(.alert("execution cursor not written: \(error)"))
         }
     }
 }

@@ -31,7 +31,10 @@ extension MarketReplay {
             return [BybitPrivateEncoder.pong(requestID: requestID, now: now, connectionID: connectionID)]
         case "auth":
             let ok = authenticate(args)
-            if let account = ok { subscribers[id]?.account = account }
+            if let account = ok {
+                subscribers[id]?.account = account
+                privateSent[account] = (id, 0)
+            }
             return [Self.privateAck(op: "auth", success: ok != nil, message: ok != nil ? "" : "Params Error",
                                     connectionID: connectionID, requestID: requestID)]
         case "subscribe", "unsubscribe":
@@ -101,6 +104,8 @@ extension MarketReplay {
                     let text = BybitPrivateEncoder.message(topic: topic, id: fast ? nil : "\(name)-\(privateMessageSequence)",
                                                            creationTime: creation, items: items)
                     send(text, to: id, channel: .privateStream)
+                    if privateSent[name]?.connection != id { privateSent[name] = (id, 0) }
+                    privateSent[name]?.messages += 1
                 }
             }
         }

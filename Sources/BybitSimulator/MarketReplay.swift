@@ -71,6 +71,10 @@ public actor MarketReplay {
     /// Seeded per-channel faults (none by default).
     var faults: SimFaultInjector
     var privateMessageSequence = 0
+    /// Private topic messages sent to each account's latest private connection (a test's barrier: the client
+    /// has read them all), by account name.
+    var privateSent: [String: (connection: Int, messages: Int)] = [:]
+    public func privateMessagesSentToLatestConnection(account: String) -> Int { privateSent[account]?.messages ?? 0 }
     /// Lockstep: where `{"ms":M}` steps have moved the clocks to (receive time in ns, exchange time in ms), so time
     /// passes even when no frame falls inside a step.
     /// One-minute bars of each symbol's replayed trades (clients' clock), for `/v5/market/kline`.

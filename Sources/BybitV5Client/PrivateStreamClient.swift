@@ -170,6 +170,11 @@ public final class PrivateStreamClient: Sendable {
     let lastPong = Mutex(ClockInstant(nanoseconds: 0))
     /// Set when an event could not be buffered: the reader ends the connection at its next message.
     let overflowed = Mutex(false)
+    /// Topic frames (orders, executions, positions, wallet) read on the current connection, and events handed to the
+    /// consumer so far: a test compares them with what the server sent and what the consumer took (a barrier).
+    let counters = Mutex((topicFramesThisConnection: 0, eventsEmitted: 0))
+    public var topicFramesReadThisConnection: Int { counters.withLock { $0.topicFramesThisConnection } }
+    public var eventsEmitted: Int { counters.withLock { $0.eventsEmitted } }
     /// Sticky across connections: an event was dropped and the consumer has not yet been told with a `gap`.
     let gapOwed = Mutex(false)
     /// One decoder, and so one instrument table, for live messages and REST backfills: a symbol keeps one id.
@@ -197,9 +202,13 @@ public final class PrivateStreamClient: Sendable {
         let delivered = gapOwed.withLock { owed -> Bool in
             if owed {
                 guard case .enqueued = continuation.yield(.gap(since: (try? cursor.load())?.newest, at: clock.now())) else { return false }
+                counters.withLock { $0.eventsEmitted += 1 }
                 owed = false
             }
-            if case .enqueued = continuation.yield(event) { return true }
+            if case .enqueued = continuation.yield(event) {
+                counters.withLock { $0.eventsEmitted += 1 }
+                return true
+            }
             owed = true
             return false
         }
@@ -231,6 +240,7 @@ public final class PrivateStreamClient: Sendable {
 
     private func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, attempt: Int) async -> PrivateStreamFailure {
         overflowed.withLock { $0 = false }
+        counters.withLock { $0.topicFramesThisConnection = 0 }
         emit(.connected(attempt: attempt, at: clock.now()))
         // A consumer still behind gets no auth, no REST backfill, nothing: the connection waits for the next attempt.
         if overflowed.withLock({ $0 }) { return .consumerTooSlow }
@@ -264,6 +274,7 @@ public final class PrivateStreamClient: Sendable {
                             if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
+                        self.counters.withLock { $0.topicFramesThisConnection += 1 }
                         self.report(quarantined, at: at)
                         // Only USDT-settled linear rows: another product's row on a shared symbol name is not ours.
                         guard let message = Self.linearOnly(message) else { return }

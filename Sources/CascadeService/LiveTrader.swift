@@ -99,7 +99,9 @@ public final class LiveTrader: RecordedFrameConsumer {
         let feed = FeedState()
         step.entries += engine.handle(.control(.privateStream(up: false)), feed: feed, instruments: instruments, now: now).entries
         try journal.commit(step.entries)
-        state = Mutex(State(engine: engine, replay: FeatureReplay(configuration: features, instruments: instruments), journal: journal,
+        var replay = FeatureReplay(configuration: features, instruments: instruments)
+        replay.keepsEpisodes = false   // the trader reads the detector's changes, never the episode log
+        state = Mutex(State(engine: engine, replay: replay, journal: journal,
                             untrustedSince: timer.instant()))
     }
 
@@ -119,6 +121,11 @@ public final class LiveTrader: RecordedFrameConsumer {
     public var instruments: InstrumentTable { state.withLock { $0.replay.decoder.instruments } }
     /// Commands queued or being sent, not answered yet.
     public var commandsInFlight: Int { inFlight.withLock { $0 } }
+    /// Gateway events handled so far.
+    public var gatewayEventsHandled: Int { gatewayEvents.withLock { $0 } }
+    let gatewayEvents = Mutex(0)
+    /// Whether the private stream is trusted as far as the engine has been told.
+    public var privateStreamTrusted: Bool { state.withLock { $0.untrustedSince == nil } }
 
     // MARK: - Inputs
 
@@ -238,7 +245,10 @@ public final class LiveTrader: RecordedFrameConsumer {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.gateway.run() }
             group.addTask {
-                for await event in self.gateway.events { await self.handle(event) }
+                for await event in self.gateway.events {
+                    await self.handle(event)
+                    self.gatewayEvents.withLock { $0 += 1 }
+                }
             }
             group.addTask { await self.sendLoop() }
             group.addTask { await self.deadlineLoop() }

@@ -12,6 +12,9 @@ public struct FeatureReplay: Sendable {
     public var engine: FeatureEngine
     /// Episodes, with mid moves where a book covers them.
     public private(set) var episodes: EpisodeLog
+    /// Whether ``episodes`` is kept (`cascade detect`, the leakage check). Trading does not read it: the backtest,
+    /// paper and live lanes turn it off, so a node that runs for months does not keep every episode it saw.
+    public var keepsEpisodes = true
     /// Frames that did not decode (counted per reason; each is a lost frame of its stream).
     public private(set) var decodeErrors: [String: Int] = [:]
     public private(set) var frames = 0
@@ -63,12 +66,12 @@ public struct FeatureReplay: Sendable {
         if case let .event(.book(update)) = input {
             // The mid of the book the features read (the deepest synced one); nil while no book is in sync.
             let book = feed.deepestBook(update.symbol, syncedOnly: true)
-            if book == nil || book?.depth == update.depth {
+            if keepsEpisodes, book == nil || book?.depth == update.depth {
                 episodes.recordMid(book?.doubledMid, symbol: decoder.instruments[update.symbol].symbol, at: time)
             }
         }
         let changes = engine.drainDetectorChanges()
-        episodes.absorb(changes, now: time)
+        if keepsEpisodes { episodes.absorb(changes, now: time) }
         return Ingested(input: input, change: change, detector: changes)
     }
 
@@ -84,6 +87,7 @@ public struct FeatureReplay: Sendable {
         let time = max(t, lastTime ?? .min)
         engine.advance(to: time)
         let changes = engine.drainDetectorChanges()
+        guard keepsEpisodes else { return changes }
         episodes.absorb(changes, now: time)
         // Episodes still open are logged as they stand now, not as they started.
         for detector in engine.allDetectors { if let open = detector.open { episodes.refresh(open) } }
@@ -93,7 +97,8 @@ public struct FeatureReplay: Sendable {
     /// Every symbol's vector as of `t`.
     public mutating func vectors(at t: Int64) -> [FeatureVector] {
         let vectors = engine.symbolNames.compactMap { engine.vector(for: $0, at: t, feed: feed) }
-        episodes.absorb(engine.drainDetectorChanges(), now: t)
+        let changes = engine.drainDetectorChanges()
+        if keepsEpisodes { episodes.absorb(changes, now: t) }
         return vectors
     }
 }

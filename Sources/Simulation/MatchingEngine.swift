@@ -89,6 +89,10 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
     /// Orders that ended, with their client ids (a cancel arriving after the fill finds one here: `orderClosed`, not
     /// `unknownOrder`, naming both ids as Bybit does).
     var closed: [VenueOrderID: ClientOrderID?] = [:]
+    /// Closed orders in the order they ended, and how many are remembered (the oldest are forgotten past it).
+    var closedOrder: [VenueOrderID] = []
+    var closedHead = 0
+    public var closedOrdersRemembered = 10_000
 
     public init(instrument: Instrument, depth: Int, queue: Queue, fill: Fills, fees: FeeSchedule = .bybitDefault,
                 marketProtectionBasisPoints: Int64 = 100, maxConditionalOrders: Int = 10) {
@@ -240,7 +244,25 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
     }
 
     /// Remembers that an order ended.
-    mutating func close(_ id: VenueOrderID, clientID: ClientOrderID?) { closed[id] = .some(clientID) }
+    mutating func close(_ id: VenueOrderID, clientID: ClientOrderID?) {
+        if closed.updateValue(clientID, forKey: id) == nil { closedOrder.append(id) }
+    }
+
+    /// Forgets the oldest closed orders beyond ``closedOrdersRemembered`` and returns their client ids (the venue
+    /// forgets those too). A cancel of a forgotten order is then `unknownOrder` instead of `orderClosed`: Bybit
+    /// answers both with 110001.
+    mutating func forgetOldClosed() -> [ClientOrderID] {
+        var forgotten: [ClientOrderID] = []
+        while closedOrder.count - closedHead > closedOrdersRemembered {
+            if case let clientID?? = closed.removeValue(forKey: closedOrder[closedHead]) { forgotten.append(clientID) }
+            closedHead += 1
+        }
+        if closedHead >= 256, closedHead * 2 >= closedOrder.count {
+            closedOrder.removeFirst(closedHead)
+            closedHead = 0
+        }
+        return forgotten
+    }
 
     /// True for an order that existed and ended.
     func isClosed(_ id: VenueOrderID) -> Bool { closed.index(forKey: id) != nil }

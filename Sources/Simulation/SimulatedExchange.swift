@@ -98,7 +98,8 @@ public struct SimulatedExchange: Sendable {
     var ids = IDMint()
     var entryRandom: SeededRandom
     var acknowledgementRandom: SeededRandom
-    /// Every client id ever sent, and its order: unique per account.
+    /// Client ids sent and their orders: unique per account, as far as the remembered closed orders reach
+    /// (``VenueSettings/closedOrdersRemembered``).
     var clientIDs: [ClientOrderID: VenueOrderID] = [:]
     var touched: Set<SymbolID> = []
     var walletTouched = false
@@ -168,6 +169,7 @@ public struct SimulatedExchange: Sendable {
             if let rejection = marginCheck(command.action, symbol) { return .failure(rejection) }
             venueID = ids.order()
             if let clientID { clientIDs[clientID] = venueID }
+            for forgotten in symbols[venue: symbol].engine.forgetOldClosed() { clientIDs[forgotten] = nil }
         case let .amend(reference, amendment):
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .amend(.venue(id), amendment)
@@ -231,6 +233,7 @@ public struct SimulatedExchange: Sendable {
                                                            marketProtectionBasisPoints: settings.marketProtectionBasisPoints,
                                                            maxConditionalOrders: settings.maxConditionalOrders),
                                            ledger: PositionLedger(instrument: instrument)), for: id)
+                symbols[venue: id].engine.closedOrdersRemembered = settings.closedOrdersRemembered
             }
             guard update.depth == symbols[venue: id].engine.book.depth else { break }
             processDue(before: update.exchangeTime, out: &out)

@@ -58,6 +58,10 @@ public struct VenueSettings: Sendable {
     public var matchingDepths: [SymbolID: Int] = [:]
     /// Bybit allows at most 10 active conditional orders per symbol (position TP/SL not counted).
     public var maxConditionalOrders = 10
+    /// Closed orders each symbol remembers, with their client ids (the rest are forgotten, so a node running for
+    /// months holds a window): a cancel of a forgotten order is `unknownOrder` rather than `orderClosed` (Bybit says
+    /// 110001 to both), and its orderLinkId may be used again (Bybit refuses a reused one; the engine never reuses).
+    public var closedOrdersRemembered = 10_000
 
     public init() {}
 }

@@ -330,6 +330,37 @@ import Testing
 
     // MARK: - The cancel/fill race (§3.3)
 
+    /// A long session remembers a window of closed orders: past it, the oldest is forgotten (its cancel is
+    /// `unknownOrder`, Bybit's same 110001) and so is its client id; the newest stay `orderClosed`.
+    @Test func closedOrdersAreRememberedForAWindowOnly() throws {
+        var v = Venue { $0.closedOrdersRemembered = 2 }
+        v.standardBook()
+        var ids: [VenueOrderID] = []
+        for (k, name) in ["w1", "w2", "w3"].enumerated() {
+            let decided = 1_000 + Int64(k) * 100
+            let sent = v.submit(name, v.limit(.buy, "99.0", "1"), decided: decided)
+            ids.append(try #require(sent))
+            v.advance(to: decided + 20)
+            _ = v.send(.cancel(.venue(ids[k])), decided: decided + 20)
+            v.advance(to: decided + 40)
+        }
+        // The fourth create forgets the oldest closed order beyond the window of two.
+        let fourth = v.submit("w4", v.limit(.buy, "99.0", "1"), decided: 1_400)
+        #expect(fourth != nil)
+        v.advance(to: 1_420)
+        // Refused on the call or on arrival, whichever the venue does: the reason is what matters.
+        var refused: [RejectReason] = []
+        for id in [ids[0], ids[2]] {
+            if case let .failure(rejection) = v.send(.cancel(.venue(id)), decided: 1_420) { refused.append(rejection.reason) }
+            refused += v.advance(to: 1_440).commandRejections.map(\.rejection.reason)
+        }
+        #expect(refused == [.unknownOrder, .orderClosed], "\(refused)")
+        let reused = v.submit("w1", v.limit(.buy, "99.0", "1"), decided: 1_440)
+        #expect(reused != nil, "a forgotten client id")
+        let refusedAgain = v.submit("w3", v.limit(.buy, "99.0", "1"), decided: 1_440)
+        #expect(refusedAgain == nil, "a remembered one is still refused")
+    }
+
     @Test func aCancelThatArrivesAfterTheFillIsRefusedAsClosedNotUnknown() throws {
         var v = Venue()
         v.standardBook()
