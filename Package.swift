@@ -309,7 +309,7 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
     package.targets.append(
         .executableTarget(
             name: "PaperMemory",
-            dependencies: ["CascadeCore", "CascadeService", "CascadeTesting", "Backtest", "Execution", "Features", "Recording", "Storage",
+            dependencies: ["CascadeCore", "CascadeService", "CascadeTesting", "Backtest", "Execution", "Features", "Recording", "Simulation", "Storage",
                            .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/PaperMemory", swiftSettings: swiftSettings))
     package.targets.append(

@@ -18,6 +18,7 @@ import Features
 import Foundation
 import Logging
 import Recording
+import Simulation
 import Storage
 
 /// Three symbols (BTCUSDT, ETHUSDT, SOLUSDT) from seed 0x9A9E: a book delta every 100 ms, a trade and a ticker every

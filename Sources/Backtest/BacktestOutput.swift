@@ -138,7 +138,7 @@ public enum BacktestOutput {
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")
         lines.append("\"decisions\":\(object(counts))")
-        lines.append("\"riskMode\":\(quote(r.mode)),\"alarms\":[\(r.alarms.map(quote).joined(separator: ","))]")
+        lines.append("\"riskMode\":\(quote(r.mode)),\"alarmsRaised\":\(r.alarmsRaised),\"alarms\":[\(r.alarms.map(quote).joined(separator: ","))]")
         return "{\n  " + lines.joined(separator: ",\n  ") + "\n}\n"
     }
 
@@ -161,6 +161,7 @@ public enum BacktestOutput {
         if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }
         out += "longest time the venue held a position without a stop: \(r.longestUnprotectedMs) ms\n"
         out += "risk mode at the end: \(r.mode)\n"
+        if r.alarmsRaised > r.alarms.count { out += "alarms raised: \(r.alarmsRaised), the last \(r.alarms.count) listed (all are in the journal)\n" }
         for alarm in r.alarms { out += "alarm: \(alarm)\n" }
         for (notice, n) in r.notices.sorted(by: { $0.key < $1.key }) where !notice.hasPrefix("matchingResumed") {
             out += "venue notice ×\(n): \(notice)\n"

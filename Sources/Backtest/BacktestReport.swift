@@ -60,6 +60,8 @@ public struct BacktestReport: Sendable {
 
     public init(result: BacktestResult, configuration: BacktestConfiguration, paths: [String], placebo: PlaceboAnalysis?,
                 capacity: [CapacityRow] = [], sweep: [SweepRow] = []) {
+        // The report reads every row: a session that handed rows out (a paper node) has no report.
+        precondition(result.settled == SettledRows(), "a report needs a result that kept all its rows")
         self.result = result
         self.configuration = configuration
         sources = paths.map { Self.source($0) }

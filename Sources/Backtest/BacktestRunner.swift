@@ -117,7 +117,9 @@ public struct BacktestResult: Sendable {
     public var clockOffsetsMs: [Int64?] = []
     public var decodeErrors: [String: Int] = [:]
     public var mode = "normal"
+    /// The engine's last alarms (at most 100) and how many it raised (every one is in the journal).
     public var alarms: [String] = []
+    public var alarmsRaised = 0
     /// Commands that had not reached the venue when the data ended (never processed).
     public var commandsInFlightAtEnd = 0
     /// Timer ticks that did not move the next wakeup (a stuck deadline; 0 in a correct run).
@@ -200,8 +202,10 @@ public struct BacktestRunner {
         var stuckTicks = 0
         var result = BacktestResult()
         var trades: [UInt64: BacktestTrade] = [:]
-        /// Fills handed out by `takeSettled` (the markout queues index the session's fills from its start).
+        /// Fills handed out by `takeSettled` (the markout queues index the session's fills from its start), and the
+        /// highest ladder whose trade row was handed out (rows are handed out in ladder order).
         var fillsDropped = 0
+        var settledThrough: UInt64 = 0
         var filledLayerPrices: [UInt64: Set<Price>] = [:]
         var layers: [String: BacktestLayer] = [:]
         /// Entry fills waiting for their markouts, one queue per horizon: (due exchange ms, fill index), in due order.
@@ -412,6 +416,7 @@ public struct BacktestRunner {
                       (trade.lastFill ?? trade.opened).milliseconds < lane.exchangeClock - holdMilliseconds else { break }
                 trades.append(trade)
                 lane.trades[number] = nil
+                lane.settledThrough = max(lane.settledThrough, number)
                 lane.filledLayerPrices[number] = nil
                 settled.ladders += 1
                 settled.funding = settled.funding + trade.funding
@@ -518,9 +523,9 @@ public struct BacktestRunner {
             }
             let pending = lane.pending[lane.pendingHead]
             lane.pendingHead += 1
-            // Delivered items are dropped in batches of a few hundred (amortised O(1)); a larger batch only made the
+            // Delivered items are dropped in batches of a few dozen (amortised O(1)); a larger batch only made the
             // queue of a long paper session hold thousands of delivered reports.
-            if lane.pendingHead > 256, lane.pendingHead * 2 > lane.pending.count {
+            if lane.pendingHead > 32, lane.pendingHead * 2 > lane.pending.count {
                 lane.pending.removeFirst(lane.pendingHead)
                 lane.pendingHead = 0
             }
@@ -631,7 +636,8 @@ public struct BacktestRunner {
     func noteTrades(_ step: EngineStep, _ lane: inout Lane) {
         for case let .decision(decision) in step.entries {
             for ladder in decision.ladders {
-                if lane.trades[ladder.number] == nil {
+                // A ladder reopened after its row was handed out (a fill after it closed) gets no second row.
+                if lane.trades[ladder.number] == nil, ladder.number > lane.settledThrough {
                     lane.trades[ladder.number] = BacktestTrade(ladder: ladder.number, episode: ladder.episodeID, symbol: ladder.symbol,
                                                                side: ladder.side, opened: ladder.opened, layersPlaced: 0, layersFilled: 0)
                 }
@@ -724,6 +730,9 @@ public struct BacktestRunner {
             if var trade = lane.trades[number] {
                 trade.funding = trade.funding + payment.amount
                 lane.trades[number] = trade
+            } else if number <= lane.settledThrough {
+                // Its row is already out: the totals still pay it (net must never leave a cost out).
+                lane.result.settled.funding = lane.result.settled.funding + payment.amount
             }
         default:
             break
@@ -773,6 +782,7 @@ public struct BacktestRunner {
         lane.result.decodeErrors = replay.decodeErrors
         lane.result.mode = lane.engine.risk.memory.mode.rawValue
         lane.result.alarms = lane.engine.alarms
+        lane.result.alarmsRaised = lane.engine.alarmsRaised
         lane.result.instruments = instruments
     }
 }

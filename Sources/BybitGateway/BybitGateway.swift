@@ -172,7 +172,10 @@ public actor BybitGateway {
     }
 
     func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference) {
-        resolutionQueue.yield((instrument, reference))
+        if case .terminated = resolutionQueue.yield((instrument, reference)) {
+            // The gateway's run has ended: a restarted node looks the order up from its journal.
+            logger.warning("order query not scheduled: the gateway has stopped", metadata: ["order": "\(reference)"])
+        }
     }
 
     /// Queries the order at `resolveAfter` and again at `confirmAfter`; it is concluded gone only after two clean
@@ -493,8 +496,8 @@ public actor BybitGateway {
     public private(set) var streamEventsHandled = 0
 
     func emit(_ event: GatewayEvent) {
-        continuation.yield(event)
         eventsYielded += 1
+        continuation.yield(event)
     }
 
     /// The driver persisted these executions (its journal committed them): they move the cursor.

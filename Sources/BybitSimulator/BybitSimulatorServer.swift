@@ -58,6 +58,7 @@ public enum BybitSimulatorServer {
         router.get("/_cascade/{control}") { request, _ in try await control(request, "GET") }
         for (path, isPrivate) in [("/v5/public/linear", false), ("/v5/private", true)] {
             router.ws(RouterPath(path)) { inbound, outbound, _ in
+                if isPrivate, await replay.privateOutage { return }
                 let (id, outbox, backlog) = await replay.connect(private: isPrivate)
                 let timer = replay.timer
                 await replay.socketOpened()

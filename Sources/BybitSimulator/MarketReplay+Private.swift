@@ -104,8 +104,7 @@ extension MarketReplay {
                     let text = BybitPrivateEncoder.message(topic: topic, id: fast ? nil : "\(name)-\(privateMessageSequence)",
                                                            creationTime: creation, items: items)
                     send(text, to: id, channel: .privateStream)
-                    if privateSent[name]?.connection != id { privateSent[name] = (id, 0) }
-                    privateSent[name]?.messages += 1
+                    if privateSent[name]?.connection == id { privateSent[name]?.messages += 1 }
                 }
             }
         }

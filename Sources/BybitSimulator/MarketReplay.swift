@@ -216,6 +216,11 @@ public actor MarketReplay {
         dropAllConnections()
     }
 
+    /// Fault hook: while set, a private WebSocket is closed as soon as it opens (Bybit's private endpoint
+    /// unreachable); a test ends the outage when it chooses, whatever the client's reconnect backoff.
+    public private(set) var privateOutage = false
+    public func setPrivateOutage(_ on: Bool) { privateOutage = on }
+
     /// Number of open connections.
     public var connectionCount: Int { subscribers.count }
 

@@ -201,14 +201,17 @@ public final class PrivateStreamClient: Sendable {
     private func emit(_ event: PrivateStreamEvent) {
         let delivered = gapOwed.withLock { owed -> Bool in
             if owed {
-                guard case .enqueued = continuation.yield(.gap(since: (try? cursor.load())?.newest, at: clock.now())) else { return false }
                 counters.withLock { $0.eventsEmitted += 1 }
+                guard case .enqueued = continuation.yield(.gap(since: (try? cursor.load())?.newest, at: clock.now())) else {
+                    counters.withLock { $0.eventsEmitted -= 1 }
+                    return false
+                }
                 owed = false
             }
-            if case .enqueued = continuation.yield(event) {
-                counters.withLock { $0.eventsEmitted += 1 }
-                return true
-            }
+            // Counted before the yield, so a consumer's count can never pass this one with an event in between.
+            counters.withLock { $0.eventsEmitted += 1 }
+            if case .enqueued = continuation.yield(event) { return true }
+            counters.withLock { $0.eventsEmitted -= 1 }
             owed = true
             return false
         }
@@ -274,7 +277,9 @@ public final class PrivateStreamClient: Sendable {
                             if control.kind == .pong { self.lastPong.withLock { $0 = self.timer.instant() } } else { replies.add(control) }
                             return
                         }
-                        self.counters.withLock { $0.topicFramesThisConnection += 1 }
+                        // Counted once the frame's events are handed on (or held for the backfill): a barrier that
+                        // sees the count sees the events.
+                        defer { self.counters.withLock { $0.topicFramesThisConnection += 1 } }
                         self.report(quarantined, at: at)
                         // Only USDT-settled linear rows: another product's row on a shared symbol name is not ours.
                         guard let message = Self.linearOnly(message) else { return }

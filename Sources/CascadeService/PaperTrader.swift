@@ -121,9 +121,9 @@ public final class PaperTrader: RecordedFrameConsumer {
 
     public func finish() throws {
         let result = try state.withLock { s in
+            defer { try? s.rows.close() }
             let result = try s.session.finish()
             try s.rows.append(decisions: result.decisions, fills: result.fills, trades: result.trades)
-            try s.rows.close()
             return result
         }
         for (name, text) in BacktestOutput.summaryFiles(result, configuration: configuration, paths: [recordingDirectory]) {

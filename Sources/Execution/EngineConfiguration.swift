@@ -52,8 +52,9 @@ public struct EngineConfiguration: Sendable, Hashable {
 
     // Memory
     /// An ended ladder's orders, and counted execution ids, are forgotten this long after (exchange time), so a node
-    /// that runs for months holds a window of them. Longer than the 7 days Bybit's execution list reaches back: no
-    /// query can bring a forgotten fill back as new. Not a file key (a shorter window is unsafe live).
+    /// that runs for months holds a window of them. Beyond the reconciliation's lookback (at most 7 days); a fill
+    /// older than the window (a backfill from a cursor left behind) is refused with an alarm, never counted twice.
+    /// Not a file key.
     public var retainEndedMilliseconds: Int64 = 8 * 86_400_000
 
     public init() {}

@@ -28,7 +28,7 @@ public enum JournalSummary {
         }
         out += "wallet \(engine.portfolio.wallet) USDT\n"
         let open = engine.activeLadder.keys.sorted().map { "\($0) ladder \(engine.activeLadder[$0]!)" }
-        out += "ladders \(engine.ladders.count), open: \(open.isEmpty ? "none" : open.joined(separator: ", "))\n"
+        out += "ladders \(engine.ladderCount) (\(engine.ladders.count) in memory), open: \(open.isEmpty ? "none" : open.joined(separator: ", "))\n"
         out += "risk mode \(engine.risk.memory.mode.rawValue)\(engine.risk.reason.map { " (\($0))" } ?? "")\n"
         if case let .some(.some(t)) = cursor { out += "execution cursor \(t)\n" } else { out += "execution cursor none\n" }
         for alarm in engine.alarms { out += "alarm: \(alarm)\n" }

@@ -169,8 +169,8 @@ public struct OrderTracker: Sendable, Hashable {
 
     /// Forgets ended orders and old execution ids, so a node that runs for months holds only a window of them.
     /// `orders` must be terminal (the caller retires a whole ended ladder); an execution counted before
-    /// `executionsBefore` can no longer be recognised as a duplicate, so the window must outlast every way Bybit can
-    /// deliver one again (the execution list answers at most 7 days back).
+    /// `executionsBefore` can no longer be recognised as a duplicate: the engine refuses fills older than that
+    /// (``TradingEngine/forgottenBefore``).
     public mutating func retire(orders ids: [ClientOrderID], executionsBefore cutoff: ExchangeTime) {
         for id in ids {
             guard let order = orders.removeValue(forKey: id) else { continue }

@@ -35,6 +35,9 @@ extension TradingEngine {
         var reportSymbol: String?
         switch input {
         case let .report(report):
+            // A fill already counted (redelivered by a backfill or a reconciliation) changes nothing and is not
+            // journaled again: the journal records every fill once.
+            if case let .filled(fill) = report.event, tracker.hasExecution(fill.executionID) { return step }
             reportSymbol = report.symbol.map { instruments[$0].symbol }
             let entry = JournalEntry.report(symbol: reportSymbol, report)
             apply(entry, instruments: instruments)
@@ -208,6 +211,19 @@ extension TradingEngine {
     mutating func react(to report: ExecutionReport, symbol: String?, _ b: inout DecisionBuilder, feed: FeedState,
                         instruments: InstrumentTable) {
         guard let symbol, let id = instruments.lookup(symbol) else { return }
+        switch report.event {
+        case .filled, .takeover:
+            guard isForgotten(report.time) else { break }
+            // Older than the memory window: it may have been counted before its id was forgotten. Never applied
+            // (a position counted twice is worse than one the reconciliation flags), said, and quarantined.
+            b.decision.alarms.append("\(symbol): a fill of \(report.time) is older than the engine's memory (\(forgottenBefore!)): not applied; check the position against Bybit")
+            if (b.decision.risk ?? risk).memory.mode == .normal {
+                setMode(.reducing, reason: "quarantine: \(symbol) fill older than the engine's memory", &b, instruments: instruments)
+            }
+            return
+        default:
+            break
+        }
         if case let .filled(fill) = report.event, !tracker.knows(fill.clientID, fill.venueID), legOrigins[fill.venueID] == nil {
             // Exposure the journal cannot explain (a manual order, another program on the account): never adopted;
             // the engine only reduces from here until the operator resumes, and says so.

@@ -51,6 +51,12 @@ public struct EngineStep: Sendable {
     }
 }
 
+/// A venue-made TP/SL order of a position (its fills are ours), remembered with its symbol.
+public struct PositionLeg: Hashable, Sendable {
+    public var venueID: VenueOrderID
+    public var symbol: String
+}
+
 /// The sans-IO trading engine: inputs and the time in, journal entries and venue commands out. Backtest, paper and
 /// live run this same value; only the driver's clock and gateway differ.
 ///
@@ -64,12 +70,6 @@ public struct EngineStep: Sendable {
 /// - the time exit is an IOC limit `timeExitSlippageBps` through the touch (a market order with a slippage
 ///   tolerance), retried `timeExitMaxAttempts` times, then HALTED with an alarm;
 /// - a take-profit that would cross when placed is sent IOC (a taker exit at the take-profit price or better).
-/// A venue-made TP/SL order of a position (its fills are ours), remembered with its symbol.
-public struct PositionLeg: Hashable, Sendable {
-    public var venueID: VenueOrderID
-    public var symbol: String
-}
-
 public struct TradingEngine: Sendable {
     public let configuration: EngineConfiguration
     /// Chooses each ladder's offsets (the configured ones by default).
@@ -109,10 +109,16 @@ public struct TradingEngine: Sendable {
     public private(set) var lingeringLegs: [PositionLeg] = []
     /// Ended ladders past the window that still had an order not terminal (retired once it ends).
     public private(set) var lingeringLadders: [UInt64] = []
-    /// Ladders retired so far (the status file's count; their records are in the journal).
+    /// Ladders retired so far (their records stay in the journal).
     public private(set) var laddersRetired = 0
-    /// Alarms kept for display (the newest; every alarm is in the journal).
+    /// The oldest time still remembered: a fill reported before it can no longer be told from one already counted
+    /// (its execution id may be forgotten), so it is refused with an alarm and a quarantine, never applied.
+    public private(set) var forgottenBefore: ExchangeTime?
+    /// Every order of each ladder, by ladder (retirement reads it instead of scanning every order).
+    var ladderOrders: [UInt64: [String]] = [:]
+    /// Alarms kept for display (the newest; every alarm is in the journal), and how many were raised in all.
     static let alarmMemory = 100
+    public private(set) var alarmsRaised = 0
 
     // Transient market memory (not journaled: the market refills it after a restart).
     var lastLiquidation: [String: Liquidation] = [:]
@@ -168,13 +174,16 @@ public struct TradingEngine: Sendable {
         public var lingeringLegs: [PositionLeg]
         public var lingeringLadders: [UInt64]
         public var laddersRetired: Int
+        public var forgottenBefore: ExchangeTime?
+        public var alarmsRaised: Int
     }
 
     public var snapshot: Snapshot {
         Snapshot(run: run, tracker: tracker, orderSymbols: orderSymbols, orderLadders: orderLadders, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
                  activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
-                 endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired)
+                 endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired,
+                 forgottenBefore: forgottenBefore, alarmsRaised: alarmsRaised)
     }
 
     /// A start: takes the run number the journal gives (never one used before) and the starting balance.
@@ -214,6 +223,7 @@ public struct TradingEngine: Sendable {
                 tracker.recordIntent(ManagedOrder(id: intent.id, spec: intent.spec))
                 orderSymbols[intent.linkID] = intent.symbol
                 orderLadders[intent.linkID] = intent.ladder
+                ladderOrders[intent.ladder, default: []].append(intent.linkID)
             }
             for ladder in decision.ladders {
                 if ladder.closed, ladders[ladder.number]?.closed != true { endedLadders.append(ladder.number, at: decision.time) }
@@ -230,6 +240,7 @@ public struct TradingEngine: Sendable {
             }
             if let state = decision.risk { risk = state }
             alarms.append(contentsOf: decision.alarms)
+            alarmsRaised += decision.alarms.count
             if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
             knownRules.merge(decision.instruments) { $1 }
             retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
@@ -268,6 +279,9 @@ public struct TradingEngine: Sendable {
             if legOrigins.updateValue(a.origin, forKey: a.venueID) == nil, let symbol {
                 legLog.append(PositionLeg(venueID: a.venueID, symbol: symbol), at: report.time)
             }
+        case .filled where isForgotten(report.time), .takeover where isForgotten(report.time):
+            // Older than the memory window: maybe counted already; refused (the decision raised the alarm).
+            return
         case let .filled(fill):
             let outcome = tracker.apply(report)
             if let id = fill.clientID, isEntry(id.rawValue) { recordPostOnly(false, id: id.rawValue) }
@@ -312,22 +326,18 @@ public struct TradingEngine: Sendable {
     }
 
     /// Forgets what ended before `cutoff` (applied with every decision, live and on replay alike, so a restored
-    /// engine forgets exactly what the running one did). A late report of a forgotten order is not ours: a fill
-    /// still moves the position and quarantines the node, which is the safe reading of an execution older than any
-    /// window Bybit answers for.
+    /// engine forgets exactly what the running one did). A fill reported before the cutoff is refused from then on
+    /// (``forgottenBefore``): its execution id may be forgotten, and a stuck execution cursor can bring any old fill
+    /// back through a backfill. A later report of a forgotten order (not a fill) is not ours and changes nothing.
     private mutating func retire(before cutoff: ExchangeTime) {
+        if cutoff > (forgottenBefore ?? ExchangeTime(milliseconds: .min)) { forgottenBefore = cutoff }
         let due = lingeringLadders + endedLadders.removeOlder(than: cutoff)
         lingeringLadders = []
         var orderIDs: [ClientOrderID] = []
-        // Every order a ladder ever had (a take-profit placed again is no longer in the ladder's own list).
-        var byLadder: [UInt64: [String]] = [:]
-        if !due.isEmpty {
-            let wanted = Set(due)
-            for (id, number) in orderLadders where wanted.contains(number) { byLadder[number, default: []].append(id) }
-        }
         for number in due {
             guard let ladder = ladders[number], activeLadder[ladder.symbol] != number else { continue }
-            let ids = byLadder[number] ?? []
+            // Every order the ladder ever had (a take-profit placed again is no longer in the ladder's own list).
+            let ids = ladderOrders[number] ?? []
             let ended = ids.allSatisfy { id in
                 guard let clientID = try? ClientOrderID(id), let order = tracker.orders[clientID] else { return true }
                 return order.phase.isTerminal
@@ -340,6 +350,7 @@ public struct TradingEngine: Sendable {
                 if let clientID = try? ClientOrderID(id) { orderIDs.append(clientID) }
             }
             ladders[number] = nil
+            ladderOrders[number] = nil
             laddersRetired += 1
         }
         tracker.retire(orders: orderIDs, executionsBefore: cutoff)
@@ -349,6 +360,9 @@ public struct TradingEngine: Sendable {
             if positionSize(leg.symbol) != 0 { lingeringLegs.append(leg) } else { legOrigins[leg.venueID] = nil }
         }
     }
+
+    /// Whether `time` is older than what the engine still remembers.
+    func isForgotten(_ time: ExchangeTime) -> Bool { forgottenBefore.map { time < $0 } ?? false }
 
     /// Outcomes kept, whatever the configured window (≤ this): replay does not depend on the configuration.
     static let postOnlyMemory = 1_000

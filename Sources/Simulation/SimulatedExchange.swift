@@ -317,7 +317,7 @@ public struct SimulatedExchange: Sendable {
             }
             if let command, funding.map({ command.arrival < $0.1 }) ?? true {
                 inFlightHead += 1
-                if inFlightHead > 256 && inFlightHead * 2 > inFlight.count {
+                if inFlightHead > 32 && inFlightHead * 2 > inFlight.count {
                     inFlight.removeFirst(inFlightHead)
                     inFlightHead = 0
                 }

@@ -200,6 +200,8 @@ struct EngineHarness {
         h.handle(.report(report))
         #expect(h.engine.fillsApplied == 1)
         #expect(h.engine.portfolio.size(h.btcID) == 16_000)
+        // Journaled once: the redelivery leaves no entry.
+        #expect(h.journal.count { if case .report(_, let r) = $0, case .filled = r.event { true } else { false } } == 1)
         h.checkReplay()
     }
 
@@ -418,6 +420,52 @@ struct EngineHarness {
         #expect(h.engine.ladders[1] == nil && h.engine.laddersRetired == 1)
         #expect(!h.engine.orderLadders.values.contains(1) && h.engine.tracker.orders.count == eth.count)
         #expect(h.engine.ladders[2] != nil)
+        h.checkReplay()
+    }
+
+    /// A fill older than what the engine remembers (a backfill from an execution cursor left far behind) may have
+    /// been counted before its id was forgotten: it is refused, said and quarantined, never applied; identically on
+    /// journal replay.
+    @Test func aFillOlderThanTheMemoryWindowIsRefusedNotCountedTwice() throws {
+        var h = EngineHarness {
+            $0.entryTTLMilliseconds = 1_000
+            $0.retainEndedMilliseconds = 60_000
+        }
+        let entries = h.enter()
+        h.fill(entries[0])
+        let counted = try #require(h.journal.last { if case .report(_, let r) = $0, case .filled = r.event { true } else { false } })
+        guard case let .report(_, old) = counted else { return }
+        #expect(h.engine.fillsApplied == 1)
+        // Days later, a decision moves the memory window past that fill.
+        h.now += 3 * 86_400_000
+        h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+        _ = h.enter("ETHUSDT")
+        #expect(h.engine.forgottenBefore.map { $0 > old.time } == true && !h.engine.tracker.hasExecution(ExecutionID("e1")))
+        let size = h.engine.portfolio.size(h.btcID)
+        h.handle(.report(old))
+        #expect(h.engine.fillsApplied == 1 && h.engine.portfolio.size(h.btcID) == size, "the old fill is not applied again")
+        #expect(h.engine.alarms.contains { $0.contains("older than the engine's memory") })
+        #expect(h.engine.risk.memory.mode == .reducing)
+        h.checkReplay()
+    }
+
+    /// A venue TP/SL leg past the window is kept while its position is open (its fill must stay ours) and forgotten
+    /// once the position is flat.
+    @Test func aPositionsLegOutlivesTheWindowWhileThePositionIsOpen() throws {
+        var h = EngineHarness { $0.retainEndedMilliseconds = 60_000 }
+        let entries = h.enter()
+        h.fill(entries[0])
+        let leg = OrderSpec(side: .sell, type: .market, timeInForce: .immediateOrCancel, price: nil, qty: Quantity(units: 16_000),
+                            trigger: Trigger(price: Price(units: 5_900_000_000_000), direction: .fall))
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("leg-1"), clientID: nil, spec: leg, origin: .stopLoss)), after: 5)
+        #expect(h.engine.legOrigins[VenueOrderID("leg-1")] == .stopLoss)
+        h.now += 120_000
+        h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")
+        h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+        _ = h.enter("ETHUSDT")
+        #expect(h.engine.portfolio.size(h.btcID) != 0)
+        #expect(h.engine.legOrigins[VenueOrderID("leg-1")] == .stopLoss, "kept while BTCUSDT is open")
+        #expect(h.engine.lingeringLegs.map(\.venueID) == [VenueOrderID("leg-1")])
         h.checkReplay()
     }
 
