@@ -39,6 +39,23 @@ public struct SyntheticCascadeMarket: Sendable {
         self.warmUp = warmUpSeconds * 1_000
     }
 
+    /// The paper and live nodes' end-to-end scenario: two cascades, 5 s and 122 s in, of opposite sides (seed 11:
+    /// longs, then shorts). The first starts the detector's history (its first liquidation frame, in minute 0); minute
+    /// 0 counts once minute 2 begins (the baseline lags one minute), so the second is detected: its side's baseline
+    /// is all zeros. Traded with ``endToEndConfiguration``: one entry, filled as maker, then a time exit.
+    public static let endToEnd = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5,
+                                                                                    settleTenthsBps: 20, noiseTenthsBps: 0,
+                                                                                    backgroundStepTicks: 0),
+                                                        warmUpSeconds: 5)
+
+    /// One layer at 5 bps, far take-profit and stop, out by time after 10 s; a detector armed after one minute.
+    public static let endToEndConfiguration = #"""
+    {"depositUsdt": "100000",
+     "ladder": {"offsetsBps": [5], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
+     "exits": {"stopBps": 200, "takeProfitBps": 200, "maxHoldMs": 10000},
+     "detector": {"baselineMinutes": 2, "minimumHistoryMinutes": 1}}
+    """#
+
     /// The frames in receive order (receive = exchange + 20 ms): (receive time ns, JSON text).
     public func frames() -> [(Int64, String)] { generate().frames }
 

@@ -11,20 +11,8 @@ import Testing
 /// `cascade paper` and `cascade live` against one `cascade sim` replaying a named synthetic cascade at its recorded
 /// pace (the nodes trade on receive times, so the replay is real time: about 140 s), and the live node's refusals.
 @Suite(.serialized) struct PaperAgainstSimTests {
-    /// One layer at 5 bps, far take-profit and stop, out by time after 10 s; a detector armed after one minute.
-    static let configuration = #"""
-    {"depositUsdt": "100000",
-     "ladder": {"offsetsBps": [5], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
-     "exits": {"stopBps": 200, "takeProfitBps": 200, "maxHoldMs": 10000},
-     "detector": {"baselineMinutes": 2, "minimumHistoryMinutes": 1}}
-    """#
-
-    /// Two cascades, 5 s and 122 s in, of opposite sides (seed 11: longs, then shorts). The first starts the
-    /// detector's history (its first liquidation frame, in minute 0); minute 0 counts once minute 2 begins (the
-    /// baseline lags one minute), so the second is detected: its side's baseline is all zeros.
-    static let market = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5, settleTenthsBps: 20,
-                                                                         noiseTenthsBps: 0, backgroundStepTicks: 0),
-                                               warmUpSeconds: 5)
+    static let configuration = SyntheticCascadeMarket.endToEndConfiguration
+    static let market = SyntheticCascadeMarket.endToEnd
 
     static func fills(_ csv: String) -> [String] {
         // role, side, price, qty of each fill (columns named in the header).

@@ -25,19 +25,10 @@ import Testing
 /// that the journal does not hold open (and the reverse), every venue execution was counted once, and every position
 /// the node opened has its stop.
 @Suite(.serialized) struct LiveNodeFaultTests {
-    /// One layer at 5 bps, far take-profit and stop, out by time after 10 s; a detector armed after one minute (as
-    /// the paper/live end-to-end test).
-    static let configuration = #"""
-    {"depositUsdt": "100000",
-     "ladder": {"offsetsBps": [5], "layerNotionalUsdt": "1000", "entryTtlMs": 30000},
-     "exits": {"stopBps": 200, "takeProfitBps": 200, "maxHoldMs": 10000},
-     "detector": {"baselineMinutes": 2, "minimumHistoryMinutes": 1}}
-    """#
-
-    /// Two cascades 117 s apart (seed 11); the second is detected and traded: one entry, filled, then a time exit.
-    static let market = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5, settleTenthsBps: 20,
-                                                                         noiseTenthsBps: 0, backgroundStepTicks: 0),
-                                               warmUpSeconds: 5)
+    /// The paper and live nodes' end-to-end market and configuration: the second cascade is traded, one entry
+    /// filled as maker, then a time exit.
+    static let configuration = SyntheticCascadeMarket.endToEndConfiguration
+    static let market = SyntheticCascadeMarket.endToEnd
 
     static let key = "cascade-test-key"
     static let secret = "cascade-test-secret"
