@@ -80,6 +80,20 @@ extension MarketReplay {
         BybitPrivateEncoder.ack(op: op, success: success, message: message, connectionID: connectionID, requestID: requestID)
     }
 
+    /// Test hook: one private message of `topic` with the given rows (JSON objects as Bybit would send them) to the
+    /// account's authenticated connections now, outside the venue's own state (a row type the venue never makes,
+    /// such as an execution type this build does not know).
+    public func injectPrivate(account name: String, topic: String, items: [String]) {
+        let listeners = connectionOrder.filter { subscribers[$0]!.isPrivate && subscribers[$0]!.account == name }
+        for id in listeners where subscribers[id]?.topics.contains(topic) == true {
+            privateMessageSequence += 1
+            let text = BybitPrivateEncoder.message(topic: topic, id: "\(name)-\(privateMessageSequence)",
+                                                   creationTime: ExchangeTime(milliseconds: exchangeClock + timeOffset), items: items)
+            send(text, to: id, channel: .privateStream)
+            if privateSent[name]?.connection == id { privateSent[name]?.messages += 1 }
+        }
+    }
+
     /// Sends the account's private items due by `time` (ms, recorded clock) to its authenticated connections:
     /// consecutive items of one topic travel in one message, as Bybit batches them.
     func release(account name: String, upTo time: Int64) {

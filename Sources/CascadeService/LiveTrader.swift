@@ -208,6 +208,9 @@ public final class LiveTrader: RecordedFrameConsumer {
             return false
         }
         for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
+        for case let .decision(decision) in step.entries {
+            for alarm in decision.alarms { logger.critical("ALERT: \(alarm)") }
+        }
         for command in step.commands {
             inFlight.withLock { $0 += 1 }
             outboxContinuation.yield(command)

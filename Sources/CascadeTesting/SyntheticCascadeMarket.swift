@@ -33,10 +33,15 @@ public struct SyntheticCascadeMarket: Sendable {
 
     /// `warmUpSeconds`: the quiet time before the first cascade (5 minutes: a detector with a few minutes of
     /// minimum history is armed by then; the paper node's real-time test uses one minute).
-    public init(seed: UInt64, shape: Shape, warmUpSeconds: Int64 = 300) {
+    /// The tickers' `nextFundingTime` (ms): 08:00 UTC by default, hours after the data; a test that needs a funding
+    /// settlement inside the data names an earlier one.
+    public let nextFundingTime: Int64
+
+    public init(seed: UInt64, shape: Shape, warmUpSeconds: Int64 = 300, nextFundingTime: Int64 = 1_748_851_200_000) {
         self.seed = seed
         self.shape = shape
         self.warmUp = warmUpSeconds * 1_000
+        self.nextFundingTime = nextFundingTime
     }
 
     /// The paper and live nodes' end-to-end scenario: two cascades, 5 s and 122 s in, of opposite sides (seed 11:
@@ -104,7 +109,7 @@ public struct SyntheticCascadeMarket: Sendable {
             u += 1
         }
         func ticker(_ ts: Int64, last: Int64, snapshot: Bool = false) {
-            let extra = snapshot ? #","indexPrice":"\#(text(last))","fundingRate":"0.0001","nextFundingTime":"1748851200000","fundingIntervalHour":"8""# : ""
+            let extra = snapshot ? #","indexPrice":"\#(text(last))","fundingRate":"0.0001","nextFundingTime":"\#(nextFundingTime)","fundingIntervalHour":"8""# : ""
             emit(ts, #"{"topic":"tickers.BTCUSDT","type":"\#(snapshot ? "snapshot" : "delta")","data":{"symbol":"BTCUSDT","lastPrice":"\#(text(last))","markPrice":"\#(text(last))"\#(extra)},"cs":\#(u),"ts":\#(ts)}"#)
         }
         var tradeID = 1

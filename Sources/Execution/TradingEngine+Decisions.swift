@@ -212,6 +212,10 @@ extension TradingEngine {
                         instruments: InstrumentTable) {
         guard let symbol, let id = instruments.lookup(symbol) else { return }
         switch report.event {
+        case let .unclassified(u):
+            // A type this build does not know (Bybit adds them): never applied, but it may move the position, so the
+            // operator hears of it; a position that then differs from Bybit's is quarantined by the reconciliation.
+            b.decision.alarms.append("\(symbol): execution \(u.executionID) of unknown type \(u.rawType) (\(u.side) \(instruments[id].format(u.qty)) at \(instruments[id].format(u.price))): not applied; check the position")
         case .filled, .takeover:
             guard isForgotten(report.time) else { break }
             // Older than the memory window: it may have been counted before its id was forgotten. Never applied
@@ -530,7 +534,9 @@ extension TradingEngine {
     /// fill. `replace` cancels a live one and sends a new one (after a refused amend or a refused send).
     mutating func placeTakeProfit(_ ladder: inout Ladder, id: SymbolID, feed: FeedState, instruments: InstrumentTable,
                                   _ b: inout DecisionBuilder, forceIOC: Bool = false, replace: Bool = false) {
-        guard let rules = instruments[id].rules, let ledger = ledger(ladder.symbol), let average = ledger.averageEntryPrice else { return }
+        guard let rules = instruments[id].rules, let ledger = ledger(ladder.symbol), let average = ledger.averageEntryPrice else {
+            return b.log(ladder.symbol, ladder.episodeID, "takeProfit", "notPlaced", "no trading rules or no average entry")
+        }
         let qty = Quantity(units: abs(ledger.size))
         guard let price = try? ProtectionPlanner.takeProfit(side: ladder.side, averageEntry: average, takeProfitBps: configuration.takeProfitBps,
                                                             rules: rules) else {

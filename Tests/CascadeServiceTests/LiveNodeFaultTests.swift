@@ -44,15 +44,20 @@ import Testing
         let configuration: BacktestConfiguration
         let table = LiveTrader.instrumentTable(symbols: ["BTCUSDT"])
 
-        init() async throws {
+        /// The simulator's own waits (its disconnect-cancel window): moved only by the test.
+        let simTimer = EventClock(startingAt: 1)
+
+        init(market: SyntheticCascadeMarket = LiveNodeFaultTests.market, configuration text: String = LiveNodeFaultTests.configuration,
+             accounts: [SimAccountSpec] = [.defaultTestAccount]) async throws {
             dir = try TemporaryDirectory("live-node")
             let path = dir.file("market.frames.gz")
-            try LiveNodeFaultTests.market.write(to: path)
-            frames = LiveNodeFaultTests.market.frames()
-            configuration = try BacktestConfiguration.parse(Array(LiveNodeFaultTests.configuration.utf8), name: "live-node")
+            try market.write(to: path)
+            frames = market.frames()
+            configuration = try BacktestConfiguration.parse(Array(text.utf8), name: "live-node")
             // The data's own time (no rebasing): the clock starts at the first frame's receive time.
             clock = EventClock(startingAt: frames[0].0)
-            let replay = MarketReplay(paths: [path], speed: .lockstep, rebaseTimestamps: false, wallClock: clock)
+            let replay = MarketReplay(paths: [path], speed: .lockstep, accounts: accounts, rebaseTimestamps: false, wallClock: clock,
+                                      timer: simTimer)
             sim = try await SimulatorHarness.serve(replay, clock: clock)
         }
 
@@ -84,6 +89,11 @@ import Testing
             var stream = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
             stream.symbols = ["BTCUSDT"]
             stream.backoff = backoff
+            if let window = report.dcpArmedSeconds {
+                // As `cascade live` does on an account with disconnect-cancel.
+                stream.optionalTopics = ["dcp.future"]
+                stream.pingInterval = .seconds(max(1, window / 3))
+            }
             let cursor = FileExecutionCursor(path: directory + "/execution-cursor.json")
             let privateStream = PrivateStreamClient(configuration: stream, credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
                                                     rest: rest, cursor: cursor, instruments: table, clock: clock, logger: logger)
@@ -92,6 +102,8 @@ import Testing
             let trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                         journal: journal, gateway: gateway, rest: rest, startingBalance: report.walletBalance,
                                         serverOffsetMilliseconds: report.serverOffsetMilliseconds, clock: clock, timer: clock, logger: logger)
+            // A restarted node's recorder writes the instrument rules first (REST instruments-info), before any frame.
+            if next > 0 { trader.recorded(Array(frames[0].1.utf8), at: clock.now()) }
             let task = Task { await trader.run() }
             let node = Node(trader: trader, gateway: gateway, stream: privateStream, rest: rest, task: task, journalPath: directory + "/journal.sqlite")
             #expect(await eventually { node.trusted }, "the engine was told the private stream is trusted")
@@ -131,10 +143,13 @@ import Testing
             }
         }
 
-        /// Time moves on without frames (the data has ended): timers, reconciliations and time exits run.
+        /// Time moves on after the data has ended: timers, reconciliations and time exits run, and the simulator's
+        /// clock moves too (commands reach the venue after their latency). Mid-data, `feed` moves time.
         func pass(_ node: Node, seconds: Int) async {
+            precondition(next >= frames.count, "pass only after the data: the simulator would replay frames the node never sees")
             for _ in 0..<seconds * 10 {
                 clock.advance(by: .milliseconds(100))
+                _ = try? await sim.replay.advance(frames: nil, milliseconds: 100)
                 node.trader.idle(until: clock.now())
                 await settle(node, within: .seconds(1))
             }
@@ -318,6 +333,121 @@ import Testing
             return d.commands.compactMap { if case let .submit(id?, _) = $0.action { id.rawValue } else { nil } }
         }
         #expect(!submits.isEmpty && Set(submits).count == submits.count, "\(submits)")
+    }
+
+    /// The position's exchange-side stop triggers while the node is down: the market runs 250 bps against the entry
+    /// 10 s after the cascade, with the node stopped (the simulator replays on without it). The restarted node hears
+    /// the stop's fill as its position's own (no quarantine) and ends flat, with nothing left open at the venue.
+    @Test func aStopTriggeredWhileTheNodeIsDownEndsTheLadderOnRestart() async throws {
+        let falling = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5, settleTenthsBps: -2_500,
+                                                                         noiseTenthsBps: 0, backgroundStepTicks: 0),
+                                             warmUpSeconds: 5)
+        // Held longer than the fall takes, so the stop, not the time exit, closes it.
+        let rig = try await Rig(market: falling, configuration: Self.configuration.replacingOccurrences(of: #""maxHoldMs": 10000"#, with: #""maxHoldMs": 60000"#))
+        defer { rig.stop() }
+        let first = try await rig.start()
+        #expect(try await rig.feed(first) { $0.hasPosition(rig.btc) }, "the entry filled")
+        #expect(try await rig.venuePosition(first.rest)?.stopLoss != nil)
+        first.task.cancel()
+        await first.task.value
+        // Down: the venue goes on alone until the stop has closed the position.
+        var closed = false
+        while rig.next < rig.frames.count, !closed {
+            rig.clock.advance(to: ClockInstant(nanoseconds: rig.frames[rig.next].0))
+            rig.next += 1
+            _ = try await rig.sim.replay.advance(frames: 1, milliseconds: nil)
+            closed = try await rig.venuePosition(first.rest)?.size.units ?? 0 == 0
+        }
+        #expect(closed, "the stop triggered while the node was down")
+        let restarted = try await rig.start()
+        defer { restarted.task.cancel() }
+        #expect(await eventually { !restarted.hasPosition(rig.btc) }, "the backfill brought the stop's fill")
+        try await rig.feed(restarted)
+        await rig.pass(restarted, seconds: 15)
+        try await rig.checkConsistent(restarted)
+        #expect(restarted.trader.engine.risk.memory.mode == .normal, "the stop's fill is the position's own, not foreign")
+        #expect(!restarted.trader.engine.alarms.contains { $0.contains("not ours") })
+        try Self.fillsOnce(restarted)
+    }
+
+    /// Bybit's disconnect-cancel fires while the node is away (an account that has it): the take-profit and the
+    /// position's stop leg go with every active order. The restarted node sees both gone in its backfill, sets the
+    /// stop again and places the take-profit again, and the run ends consistent.
+    @Test func disconnectCancelFiringIsRepairedByTheRestartedNode() async throws {
+        var account = SimAccountSpec.defaultTestAccount
+        account.dcpGranted = true
+        let rig = try await Rig(accounts: [account])
+        defer { rig.stop() }
+        let first = try await rig.start()
+        let armed = try await rig.venueOpenOrders(first.rest)
+        #expect(armed.isEmpty)
+        #expect(try await rig.feed(first) { n in n.hasPosition(rig.btc) && n.trader.engine.tracker.orders.values.contains { $0.id.role == .takeProfit && $0.phase == .working } },
+                "filled, with its take-profit resting")
+        first.task.cancel()
+        await first.task.value
+        let fired = await eventually {
+            rig.simTimer.advance(by: .seconds(10))
+            return await rig.sim.replay.dcpFired[account.name] == 1
+        }
+        #expect(fired, "disconnect-cancel fired")
+        #expect(try await rig.venuePosition(first.rest)?.stopLoss == nil, "the stop leg went with it")
+        let restarted = try await rig.start()
+        defer { restarted.task.cancel() }
+        #expect(try await rig.feed(restarted) { n in
+            (try? await rig.venuePosition(n.rest))?.stopLoss != nil || !n.hasPosition(rig.btc)
+        }, "protected again (or closed) while the data runs")
+        #expect(restarted.trader.engine.alarms.contains { $0.contains("position without a stop") })
+        #expect(restarted.trader.engine.tracker.orders.values.count { $0.id.role == .takeProfit } == 2, "the take-profit placed again")
+        try await rig.feed(restarted)
+        await rig.pass(restarted, seconds: 15)
+        try await rig.checkConsistent(restarted)
+        try Self.fillsOnce(restarted)
+    }
+
+    /// A funding settlement while the position is held: Bybit's `Funding` execution reaches the node, goes to the
+    /// funding ledger and is never counted as a fill.
+    @Test func aFundingExecutionIsNeverCountedAsAFill() async throws {
+        let second = try #require(Self.market.cascades.last).time
+        let funded = SyntheticCascadeMarket(seed: 11, shape: .cascades(count: 2, spacingSeconds: 117, offsetBps: 5, settleTenthsBps: 20,
+                                                                        noiseTenthsBps: 0, backgroundStepTicks: 0),
+                                            warmUpSeconds: 5, nextFundingTime: second + 65_000)
+        // Funding 65 s after the cascade (outside the breaker's 60 s no-entry window), the position held 90 s.
+        let rig = try await Rig(market: funded, configuration: Self.configuration.replacingOccurrences(of: #""maxHoldMs": 10000"#, with: #""maxHoldMs": 90000"#))
+        defer { rig.stop() }
+        #expect(rig.frames.last.map { $0.0 / 1_000_000 > second + 65_000 } == true, "the settlement falls inside the data")
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in n.trader.engine.portfolio.funding[rig.btc].map { $0 != .zero } ?? false }, "funding booked")
+        #expect(node.hasPosition(rig.btc), "while the position was held")
+        let executions = try await rig.venueExecutions(node.rest)
+        #expect(executions.contains { $0.execType == .funding })
+        #expect(node.trader.engine.fillsApplied == executions.count { $0.execType == .trade }, "funding is not a fill")
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 95)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
+    }
+
+    /// An execution of a type this build does not know arrives on the private stream while a position is open: it is
+    /// journaled, never applied as a fill, and alarmed; the run ends consistent with the venue (which never made it).
+    @Test func anUnknownExecutionTypeIsAlarmedAndNeverAFill() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { $0.hasPosition(rig.btc) })
+        let size = node.trader.engine.portfolio.size(rig.btc)
+        let time = rig.clock.now().nanoseconds / 1_000_000
+        let row = #"{"category":"linear","symbol":"BTCUSDT","execFee":"0","execId":"unknown-type-1","execPrice":"60000","execQty":"0.016","execType":"FutureKind","execValue":"960","feeRate":"0","orderId":"venue-made-9","orderLinkId":"","orderPrice":"0","orderQty":"0","orderType":"UNKNOWN","side":"Buy","execTime":"\#(time)","isMaker":false,"seq":99,"closedSize":"0","leavesQty":"0","stopOrderType":"UNKNOWN","createType":"","feeCurrency":"USDT"}"#
+        await rig.sim.replay.injectPrivate(account: SimAccountSpec.defaultTestAccount.name, topic: "execution.linear", items: [row])
+        await rig.settle(node)
+        #expect(await eventually { node.trader.engine.alarms.contains { $0.contains("unknown type FutureKind") } })
+        #expect(node.trader.engine.portfolio.size(rig.btc) == size, "not applied")
+        #expect(node.trader.engine.risk.memory.mode == .normal)
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
     }
 
     /// Another program trades the account between cascades: its fill reaches the node as not its own, the node is
