@@ -195,7 +195,7 @@ public struct SyntheticCascadeMarket: Sendable {
         for (ns, json) in frames() { try writer.append(localTime: LocalTime(nanoseconds: ns), json: Array(json.utf8)) }
         try writer.close()
         // The manifest names the generator: reports mark the data synthetic.
-        try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascadeMarket(seed: \(seed), shape: \(shape)\(warmUp == 300_000 ? "" : ", warmUpSeconds: \(warmUp / 1_000)"))").write(forDataFile: path)
+        try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascadeMarket(seed: \(seed), shape: \(shape)\(warmUp == 300_000 ? "" : ", warmUpSeconds: \(warmUp / 1_000)")\(nextFundingTime == 1_748_851_200_000 ? "" : ", nextFundingTime: \(nextFundingTime)"))").write(forDataFile: path)
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
