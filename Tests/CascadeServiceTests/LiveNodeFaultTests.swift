@@ -450,6 +450,32 @@ import Testing
         try Self.fillsOnce(node)
     }
 
+    /// The cancel/fill race: the node cancels its resting entry (a graceful stop), Bybit answers the cancel but its
+    /// matching engine fills the entry first. The fill counts, the accepted cancel changes nothing, and the position
+    /// it left is the journal's, with its stop, and closed by the node.
+    @Test func theCancelFillRaceKeepsTheFillAndTheJournalFollowsTheVenue() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        // Stopped right after the decision: the entry is sent, not yet at the book (it arrives after its latency).
+        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty }, "the entry is sent")
+        let entry = try #require(node.entryOrders().first)
+        await rig.sim.replay.holdCancels()
+        await node.trader.stop(within: .zero)
+        await rig.settle(node)
+        #expect(node.trader.engine.tracker.orders[entry.id.clientOrderID]?.cancelRequested == true, "the cancel was sent and answered")
+        #expect(try await rig.feed(node) { _ in (try? await rig.venuePosition(node.rest))?.size.units ?? 0 != 0 }, "filled before the cancel reached the book")
+        await rig.sim.replay.releaseCancels()
+        // The fill's report leaves after the venue's acknowledgement latency, with the next frame.
+        #expect(try await rig.feed(node) { $0.hasPosition(rig.btc) }, "the fill counts")
+        #expect(node.trader.engine.tracker.orders[entry.id.clientOrderID]?.phase == .filled)
+        try await rig.feed(node)
+        await rig.pass(node, seconds: 15)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
+    }
+
     /// Another program trades the account between cascades: its fill reaches the node as not its own, the node is
     /// quarantined (REDUCING: the second cascade is not traded) and its journal follows the venue's position.
     @Test func aPositionChangedByAnotherClientQuarantinesTheNode() async throws {
