@@ -61,6 +61,7 @@ extension MarketReplay {
     /// now: each symbol's venue is seeded with the current book and ticker, so trading goes on at once.
     public func resetAccounts() {
         rateWindows = [:]
+        privateOutage = false
         resetDCP()
         venue.reset(feed: driver.feed, instruments: decoder.instruments, timeOffset: timeOffset)
     }

@@ -108,13 +108,6 @@ extension MarketReplay {
         if let answer = answerAccount(method: method, path: path, query: query, json: json, account: entry.account, time: time) {
             return answer
         }
-        if holdsCancels, method == "POST", path == "/v5/order/cancel" {
-            // Fault hook: Bybit took the cancel but its matching engine has not seen it (the cancel/fill race).
-            heldCancels.append((index, json))
-            let link = json["orderLinkId"] as? String ?? ""
-            let id = json["orderId"] as? String ?? ""
-            return reply(.ok, "OK", #"{"orderId":"\#(id)","orderLinkId":"\#(link)"}"#)
-        }
         // A command is decided at the exchange time the replay has reached (the last event of any kind a client
         // could have seen), never at the book's last update.
         let context = BybitAccount.Context(instruments: decoder.instruments, decidedAt: ExchangeTime(milliseconds: exchangeClock),

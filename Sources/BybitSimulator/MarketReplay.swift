@@ -216,27 +216,17 @@ public actor MarketReplay {
         dropAllConnections()
     }
 
-    /// Fault hook: while set, order cancels are answered as accepted and held from the matching engine (the
-    /// window of the cancel/fill race, opened as wide as a test needs); ``releaseCancels()`` lets them arrive, and a
-    /// cancel of an order that filled meanwhile changes nothing, as on Bybit.
-    var holdsCancels = false
-    var heldCancels: [(account: Int, json: [String: Any])] = []
-    public func holdCancels() { holdsCancels = true }
-    public func releaseCancels() {
-        holdsCancels = false
-        let held = heldCancels
-        heldCancels = []
-        let context = BybitAccount.Context(instruments: decoder.instruments, decidedAt: ExchangeTime(milliseconds: exchangeClock),
-                                           now: exchangeClock + timeOffset)
-        for (index, json) in held {
-            _ = venue.accounts[index].cancel(json, context)
-            release(account: venue.accounts[index].name, upTo: exchangeClock)
-        }
+    /// Fault hook (the cancel/fill race, its window opened as wide as a test needs): every account's cancels reach
+    /// the matching engine `milliseconds` later than other commands. A cancel accepted while its order was open that
+    /// arrives after the order filled is refused there, and the order is sent `Filled` a second time with
+    /// `CancelByUser`, as Bybit documents.
+    public func setCancelDelay(milliseconds: Int64) {
+        for i in venue.accounts.indices { venue.accounts[i].exchange.cancelDelayMilliseconds = milliseconds }
     }
 
     /// Fault hook: while set, a private WebSocket is closed as soon as it opens (Bybit's private endpoint
     /// unreachable); a test ends the outage when it chooses, whatever the client's reconnect backoff.
-    public private(set) var privateOutage = false
+    public internal(set) var privateOutage = false
     public func setPrivateOutage(_ on: Bool) { privateOutage = on }
 
     /// Number of open connections.

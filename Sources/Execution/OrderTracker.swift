@@ -76,8 +76,16 @@ public struct OrderTracker: Sendable, Hashable {
 
     public init() {}
 
-    /// Whether a fill with this execution id was counted (the journal holds it).
+    /// Whether an execution with this id was counted (a fill, a takeover, a funding payment or an execution of
+    /// unknown type: the journal holds it).
     public func hasExecution(_ id: ExecutionID) -> Bool { executions.contains(id) }
+
+    /// Counts an execution that is not a fill (funding, an unknown type): false when it was counted before.
+    public mutating func countExecution(_ id: ExecutionID, at time: ExchangeTime) -> Bool {
+        guard executions.insert(id).inserted else { return false }
+        executionLog.append(id, at: time)
+        return true
+    }
 
     /// Registers an order the journal has committed, before it is sent.
     public mutating func recordIntent(_ order: ManagedOrder) {

@@ -35,9 +35,14 @@ extension TradingEngine {
         var reportSymbol: String?
         switch input {
         case let .report(report):
-            // A fill already counted (redelivered by a backfill or a reconciliation) changes nothing and is not
-            // journaled again: the journal records every fill once.
-            if case let .filled(fill) = report.event, tracker.hasExecution(fill.executionID) { return step }
+            // An execution already counted (redelivered by a backfill or a reconciliation) changes nothing and is not
+            // journaled again: the journal records every fill and every funding payment once.
+            switch report.event {
+            case let .filled(f) where tracker.hasExecution(f.executionID): return step
+            case let .funding(f) where tracker.hasExecution(f.executionID): return step
+            case let .unclassified(u) where tracker.hasExecution(u.executionID): return step
+            default: break
+            }
             reportSymbol = report.symbol.map { instruments[$0].symbol }
             let entry = JournalEntry.report(symbol: reportSymbol, report)
             apply(entry, instruments: instruments)

@@ -300,7 +300,12 @@ public struct TradingEngine: Sendable {
             }
             return
         case let .funding(payment):
+            // Once per execution id, like a fill (a reconciliation after a restart reads recent funding again).
+            guard tracker.countExecution(payment.executionID, at: report.time) else { return }
             if let instrument { portfolio.apply(payment, instrument: instrument) }
+        case let .unclassified(u):
+            _ = tracker.countExecution(u.executionID, at: report.time)
+            return
         case let .takeover(t):
             // A position change the venue made (liquidation, ADL): booked like a fill, once by execution id.
             let fill = Fill(venueID: t.venueID, clientID: nil, executionID: t.executionID, side: t.side, price: t.price, qty: t.qty,

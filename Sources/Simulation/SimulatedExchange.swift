@@ -101,6 +101,9 @@ public struct SimulatedExchange: Sendable {
     /// Client ids sent and their orders: unique per account, as far as the remembered closed orders reach
     /// (``VenueSettings/closedOrdersRemembered``).
     var clientIDs: [ClientOrderID: VenueOrderID] = [:]
+    /// Fault hook (tests of the cancel/fill race): cancels take this much longer than other commands to reach the
+    /// matching engine (commands still arrive in the order sent). 0 outside such a test.
+    public var cancelDelayMilliseconds: Int64 = 0
     var touched: Set<SymbolID> = []
     var walletTouched = false
     /// Each symbol's next funding instant not yet settled (kept here so the per-event check touches no symbol).
@@ -197,7 +200,8 @@ public struct SimulatedExchange: Sendable {
         case .setLeverage:
             break
         }
-        let latency = settings.entryLatency.draw(&entryRandom, floor: 1)
+        var latency = settings.entryLatency.draw(&entryRandom, floor: 1)
+        if case .cancel = command.action { latency += cancelDelayMilliseconds }
         let arrival = max(ExchangeTime(milliseconds: command.decidedAt.milliseconds + latency), lastArrival, clock)
         lastArrival = arrival
         inFlight.append(InFlight(arrival: arrival, command: command, venueID: venueID))
