@@ -88,33 +88,29 @@ public enum BacktestOutput {
     }
 
     public static func totals(_ r: BacktestResult) -> Totals {
+        var all = r.settled
+        all.add(fills: r.fills)
+        all.add(trades: r.trades)
         var t = Totals()
-        t.fills = r.fillCount
-        t.maker = r.settled.makerFills + r.fills.count { $0.liquidity == .maker }
-        t.taker = t.fills - t.maker
-        t.ladders = r.settled.ladders + r.trades.count
-        t.laddersFilled = r.settled.laddersFilled
-        t.wins = r.settled.wins
-        t.losses = r.settled.losses
-        for trade in r.trades where trade.entryQty.units > 0 {
-            t.laddersFilled += 1
-            if trade.net.units > 0 { t.wins += 1 } else { t.losses += 1 }
-        }
-        t.fees = r.settled.fees
-        t.pricePnl = r.settled.pricePnl
-        for f in r.fills {
-            t.fees = t.fees + f.fee
-            t.pricePnl = t.pricePnl + f.closedPnl
-        }
-        t.funding = r.trades.reduce(r.settled.funding) { $0 + $1.funding }
+        t.fills = all.fills
+        t.maker = all.makerFills
+        t.taker = all.fills - all.makerFills
+        t.ladders = all.ladders
+        t.laddersFilled = all.laddersFilled
+        t.wins = all.wins
+        t.losses = all.losses
+        t.fees = all.fees
+        t.pricePnl = all.pricePnl
+        t.funding = all.funding
         t.net = t.pricePnl - t.fees - t.funding
         return t
     }
 
     static func summaryJSON(_ r: BacktestResult, configuration: BacktestConfiguration, paths: [String]) -> String {
         let t = totals(r)
-        var counts = r.settled.decisionCounts
-        for d in r.decisions { counts["\(d.action).\(d.reason)", default: 0] += 1 }
+        var all = r.settled
+        all.add(decisions: r.decisions)
+        let counts = all.decisionCounts
         let agrees = r.venueWallet == r.engineWallet && r.venuePositions == r.enginePositions
         func object(_ d: [String: Int]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }
         func positions(_ d: [String: Int64]) -> String { "{" + d.keys.sorted().map { "\(quote($0)):\(d[$0]!)" }.joined(separator: ",") + "}" }

@@ -83,6 +83,31 @@ public struct SettledRows: Sendable, Hashable {
     public var funding = USDT.zero
     public var decisionCounts: [String: Int] = [:]
     public init() {}
+
+    /// Counts rows into the totals (the summary adds the rows still held the same way).
+    mutating func add(fills list: [BacktestFill]) {
+        for f in list {
+            fills += 1
+            if f.liquidity == .maker { makerFills += 1 }
+            fees = fees + f.fee
+            pricePnl = pricePnl + f.closedPnl
+        }
+    }
+
+    mutating func add(trades list: [BacktestTrade]) {
+        for t in list {
+            ladders += 1
+            funding = funding + t.funding
+            if t.entryQty.units > 0 {
+                laddersFilled += 1
+                if t.net.units > 0 { wins += 1 } else { losses += 1 }
+            }
+        }
+    }
+
+    mutating func add(decisions list: [DecisionLogEntry]) {
+        for d in list { decisionCounts["\(d.action).\(d.reason)", default: 0] += 1 }
+    }
 }
 
 /// Everything a backtest produced.
@@ -392,7 +417,7 @@ public struct BacktestRunner {
             var settled = lane.result.settled
             let decisions = lane.result.decisions
             lane.result.decisions = []
-            for d in decisions { settled.decisionCounts["\(d.action).\(d.reason)", default: 0] += 1 }
+            settled.add(decisions: decisions)
 
             var keep = lane.result.fills.count
             for h in lane.markoutsDue.indices where lane.markoutsHead[h] < lane.markoutsDue[h].count {
@@ -401,12 +426,7 @@ public struct BacktestRunner {
             let fills = Array(lane.result.fills.prefix(keep))
             lane.result.fills.removeFirst(keep)
             lane.fillsDropped += keep
-            for f in fills {
-                settled.fills += 1
-                if f.liquidity == .maker { settled.makerFills += 1 }
-                settled.fees = settled.fees + f.fee
-                settled.pricePnl = settled.pricePnl + f.closedPnl
-            }
+            settled.add(fills: fills)
 
             var trades: [BacktestTrade] = []
             let engine = lane.engine
@@ -418,13 +438,8 @@ public struct BacktestRunner {
                 lane.trades[number] = nil
                 lane.settledThrough = max(lane.settledThrough, number)
                 lane.filledLayerPrices[number] = nil
-                settled.ladders += 1
-                settled.funding = settled.funding + trade.funding
-                if trade.entryQty.units > 0 {
-                    settled.laddersFilled += 1
-                    if trade.net.units > 0 { settled.wins += 1 } else { settled.losses += 1 }
-                }
             }
+            settled.add(trades: trades)
             if !trades.isEmpty {
                 let numbers = Set(trades.map(\.ladder))
                 lane.layers = lane.layers.filter { !numbers.contains($0.value.ladder) }

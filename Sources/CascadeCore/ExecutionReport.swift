@@ -42,6 +42,17 @@ public struct ExecutionReport: Hashable, Sendable, Codable {
         /// Simulation only: a funding time passed but the data cannot price it (no mark price, no rate).
         case fundingNotSimulated(reason: String)
 
+        /// The execution id of an execution (a fill, a takeover, a funding payment, an unknown type); nil otherwise.
+        public var executionID: ExecutionID? {
+            switch self {
+            case let .filled(f): f.executionID
+            case let .takeover(t): t.executionID
+            case let .funding(f): f.executionID
+            case let .unclassified(u): u.executionID
+            default: nil
+            }
+        }
+
         /// True for the simulation's notices about its data: no venue would send them, and they change no order,
         /// position or wallet.
         public var isNotice: Bool {

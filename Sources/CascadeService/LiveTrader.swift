@@ -303,15 +303,10 @@ public final class LiveTrader: RecordedFrameConsumer {
                 for report in reports {
                     // A report the journal did not take must not move the cursor: it comes again with the next backfill.
                     guard step(.report(report), &s) else { return }
-                    switch report.event {
-                    case let .filled(fill):
-                        persisted.append(fill.executionID)
+                    if let execution = report.event.executionID { persisted.append(execution) }
+                    if case let .filled(fill) = report.event {
                         let symbol = report.symbol.map { s.replay.decoder.instruments[$0].symbol } ?? "?"
                         logger.info("live fill: \(symbol) \(fill.clientID?.rawValue ?? fill.venueID.rawValue) \(fill.side) \(FixedDecimal.format(fill.qty.units, digits: Quantity.digits)) @ \(FixedDecimal.format(fill.price.units, digits: Price.digits)) (\(fill.liquidity)), fee \(fill.fee.map { "\($0)" } ?? "not said yet")")
-                    case let .funding(payment): persisted.append(payment.executionID)
-                    case let .takeover(t): persisted.append(t.executionID)
-                    case let .unclassified(u): persisted.append(u.executionID)
-                    default: break
                     }
                 }
             case let .privateStream(trusted):

@@ -36,13 +36,8 @@ extension TradingEngine {
         switch input {
         case let .report(report):
             // An execution already counted (redelivered by a backfill or a reconciliation) changes nothing and is not
-            // journaled again: the journal records every fill and every funding payment once.
-            switch report.event {
-            case let .filled(f) where tracker.hasExecution(f.executionID): return step
-            case let .funding(f) where tracker.hasExecution(f.executionID): return step
-            case let .unclassified(u) where tracker.hasExecution(u.executionID): return step
-            default: break
-            }
+            // journaled again: the journal records every execution once.
+            if let execution = report.event.executionID, tracker.hasExecution(execution) { return step }
             reportSymbol = report.symbol.map { instruments[$0].symbol }
             let entry = JournalEntry.report(symbol: reportSymbol, report)
             apply(entry, instruments: instruments)

@@ -343,17 +343,14 @@ public struct TradingEngine: Sendable {
             guard let ladder = ladders[number], activeLadder[ladder.symbol] != number else { continue }
             // Every order the ladder ever had (a take-profit placed again is no longer in the ladder's own list).
             let ids = ladderOrders[number] ?? []
-            let ended = ids.allSatisfy { id in
-                guard let clientID = try? ClientOrderID(id), let order = tracker.orders[clientID] else { return true }
-                return order.phase.isTerminal
-            }
-            guard ended else { lingeringLadders.append(number); continue }
+            let clientIDs = ids.compactMap { try? ClientOrderID($0) }
+            guard clientIDs.allSatisfy({ tracker.orders[$0]?.phase.isTerminal ?? true }) else { lingeringLadders.append(number); continue }
             for id in ids {
                 orderSymbols[id] = nil
                 orderLadders[id] = nil
                 postOnlyResolved.remove(id)
-                if let clientID = try? ClientOrderID(id) { orderIDs.append(clientID) }
             }
+            orderIDs += clientIDs
             ladders[number] = nil
             ladderOrders[number] = nil
             laddersRetired += 1
