@@ -37,6 +37,7 @@ public struct Prepared {
 
 public func prepare(_ journal: any OrderJournal) -> Prepared {
     var replay = FeatureReplay(configuration: featureConfiguration)
+    replay.keepsEpisodes = false   // as the trading lanes run it (backtest, paper, live): no episode log
     for frame in frames[..<cascadeIndex] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
     var engine = TradingEngine(configuration: engineConfiguration)
     let start = engine.start(run: try! journal.nextRun(), startingBalance: USDT(units: Int64(10_000_000_000_000)),

@@ -14,14 +14,21 @@ struct BybitJSONWriter {
 
     /// `s` as the inside of a JSON string literal: `"`, `\` and control characters escaped, the rest as is.
     private mutating func appendEscaped(_ s: String) {
-        for byte in s.utf8 {
-            if byte < 0x20 || byte == 0x22 || byte == 0x5c {
-                bytes.append(contentsOf: BybitStreamRequest.escape(String(decoding: [byte], as: UTF8.self)).utf8)
-            } else {
-                bytes.append(byte)
+        var s = s
+        s.withUTF8 { utf8 in
+            // Keys and order fields almost never need escaping: one block copy instead of a byte-by-byte append.
+            guard utf8.contains(where: Self.needsEscape) else { return bytes.append(contentsOf: utf8) }
+            for byte in utf8 {
+                if Self.needsEscape(byte) {
+                    bytes.append(contentsOf: BybitStreamRequest.escape(String(decoding: [byte], as: UTF8.self)).utf8)
+                } else {
+                    bytes.append(byte)
+                }
             }
         }
     }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5c }
 
     private mutating func key(_ name: String) {
         if !empty { bytes.append(0x2c) }

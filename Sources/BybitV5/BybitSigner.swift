@@ -15,8 +15,8 @@ import Crypto
 public struct BybitSigner: Sendable {
     /// The key sent as `X-BAPI-API-KEY` and in the WebSocket `auth` args.
     public let apiKey: String
-    /// HMAC already keyed with the secret (the inner and outer pads hashed once): each signature copies it.
-    private let keyed: HMAC<SHA256>
+    /// HMAC-SHA256 already keyed with the secret: each signature copies it.
+    private let keyed: KeyedHMACSHA256
 
     /// Bybit's default `X-BAPI-RECV-WINDOW` in milliseconds.
     public static let defaultRecvWindow = 5000
@@ -24,17 +24,12 @@ public struct BybitSigner: Sendable {
     /// A signer for one key pair.
     public init(credentials: BybitCredentials) {
         apiKey = credentials.apiKey
-        keyed = HMAC<SHA256>(key: SymmetricKey(data: Array(credentials.secret.utf8)))
+        keyed = KeyedHMACSHA256(key: Array(credentials.secret.utf8))
     }
 
     /// The exact text that is signed: `timestamp + apiKey + recvWindow + payload`.
     public static func signString(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> String {
-        signParts(timestamp: timestamp, apiKey: apiKey, recvWindow: recvWindow, payload: payload).joined()
-    }
-
-    /// The signed text's parts, in order (fed to the HMAC one by one, so the joined text is never built).
-    static func signParts(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> [String] {
-        [String(timestamp), apiKey, String(recvWindow), payload]
+        "\(timestamp)\(apiKey)\(recvWindow)\(payload)"
     }
 
     /// Lowercase hex HMAC-SHA256 of ``signString(timestamp:apiKey:recvWindow:payload:)`` under this secret.
@@ -42,12 +37,14 @@ public struct BybitSigner: Sendable {
     /// `apiKey` is explicit so the documentation's vectors (signed with a placeholder key) can be checked; use
     /// ``signature(timestamp:recvWindow:payload:)`` for requests.
     public func signature(timestamp: Int64, apiKey: String, recvWindow: Int, payload: String) -> String {
-        var hmac = keyed
-        for part in Self.signParts(timestamp: timestamp, apiKey: apiKey, recvWindow: recvWindow, payload: payload) {
-            var part = part
-            part.withUTF8 { hmac.update(data: $0) }
-        }
-        return Self.hex(hmac.finalize())
+        // The parts are fed one by one, so the joined text is never built.
+        var hmac = keyed.start()
+        var timestamp = String(timestamp), apiKey = apiKey, recvWindow = String(recvWindow), payload = payload
+        timestamp.withUTF8 { hmac.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        apiKey.withUTF8 { hmac.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        recvWindow.withUTF8 { hmac.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        payload.withUTF8 { hmac.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return Self.hex(keyed.finish(hmac))
     }
 
     /// The REST signature for this signer's own key.
@@ -100,26 +97,57 @@ public struct BybitSigner: Sendable {
     }
 
     private func hmacHex(_ text: String) -> String {
-        var hmac = keyed
+        var hmac = keyed.start()
         var text = text
-        text.withUTF8 { hmac.update(data: $0) }
-        return Self.hex(hmac.finalize())
+        text.withUTF8 { hmac.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        return Self.hex(keyed.finish(hmac))
     }
 
     /// 64 lowercase hex digits written in place: no intermediate arrays.
-    static func hex(_ mac: HMAC<SHA256>.MAC) -> String {
+    static func hex(_ mac: SHA256.Digest) -> String {
         String(unsafeUninitializedCapacity: 64) { buffer in
-            var i = 0
-            for byte in mac {
-                buffer[i] = Self.hexDigit(byte >> 4)
-                buffer[i + 1] = Self.hexDigit(byte & 0x0f)
-                i += 2
+            mac.withUnsafeBytes { bytes in
+                for (i, byte) in bytes.enumerated() {
+                    buffer[2 * i] = Self.hexDigit(byte >> 4)
+                    buffer[2 * i + 1] = Self.hexDigit(byte & 0x0f)
+                }
             }
             return 64
         }
     }
 
     @inline(__always) static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
+}
+
+/// HMAC-SHA256 (RFC 2104) on swift-crypto's `SHA256`, with both padded keys hashed once.
+///
+/// Why not `HMAC<SHA256>`: its entry points are generic and not inlinable, so every `update` and `finalize` looks up
+/// generic metadata at run time; on the decision path that was ~1.5 µs of each ~1.9 µs signature. `SHA256`'s
+/// `update(bufferPointer:)` is concrete. Tests check the output equals `HMAC<SHA256>` for keys shorter than, equal
+/// to and longer than the 64-byte block.
+struct KeyedHMACSHA256: Sendable {
+    private let inner: SHA256
+    private let outer: SHA256
+
+    init(key: [UInt8]) {
+        var block = key.count > 64 ? Array(SHA256.hash(data: key)) : key
+        block += repeatElement(0, count: 64 - block.count)
+        var inner = SHA256(), outer = SHA256()
+        block.map { $0 ^ 0x36 }.withUnsafeBytes { inner.update(bufferPointer: $0) }
+        block.map { $0 ^ 0x5c }.withUnsafeBytes { outer.update(bufferPointer: $0) }
+        self.inner = inner
+        self.outer = outer
+    }
+
+    /// The inner hash, keyed, for one message.
+    func start() -> SHA256 { inner }
+
+    /// The MAC of the message fed to `hash` since ``start()``.
+    func finish(_ hash: SHA256) -> SHA256.Digest {
+        var outer = outer
+        hash.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
+    }
 }
 
 extension BybitSigner: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

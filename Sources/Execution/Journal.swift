@@ -31,17 +31,20 @@ public struct OrderIntent: Sendable, Hashable, Codable {
     public var symbol: String
     public var spec: OrderSpec
     public var ladder: UInt64
-    /// `linkID` read back (kept so that applying an intent never parses it again; not stored).
+    /// `linkID` read back, and as a client id (kept so that applying an intent never parses or formats it again; not
+    /// stored).
     public let id: OrderLinkID
+    public let clientID: ClientOrderID
 
     public init(id: OrderLinkID, symbol: String, spec: OrderSpec, ladder: UInt64) {
-        self.init(id: id, linkID: id.description, symbol: symbol, spec: spec, ladder: ladder)
+        self.init(id: id, clientID: id.clientOrderID, symbol: symbol, spec: spec, ladder: ladder)
     }
 
     /// With `id`'s text already written (the engine formats it once per order).
-    init(id: OrderLinkID, linkID: String, symbol: String, spec: OrderSpec, ladder: UInt64) {
+    init(id: OrderLinkID, clientID: ClientOrderID, symbol: String, spec: OrderSpec, ladder: UInt64) {
         self.id = id
-        self.linkID = linkID
+        self.clientID = clientID
+        self.linkID = clientID.rawValue
         self.symbol = symbol
         self.spec = spec
         self.ladder = ladder
@@ -58,6 +61,7 @@ public struct OrderIntent: Sendable, Hashable, Codable {
         do { id = try OrderLinkID(parsing: linkID) } catch {
             throw DecodingError.dataCorruptedError(forKey: .linkID, in: c, debugDescription: "not an orderLinkId of ours: \(linkID)")
         }
+        clientID = id.clientOrderID
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -31,6 +31,8 @@ public enum OrderPhase: Hashable, Sendable {
 /// One order and what happened to it.
 public struct ManagedOrder: Hashable, Sendable {
     public let id: OrderLinkID
+    /// `id` as sent (formatted once: the tracker's key).
+    public let clientID: ClientOrderID
     public let spec: OrderSpec
     public internal(set) var phase: OrderPhase = .intent
     public internal(set) var venueID: VenueOrderID?
@@ -44,7 +46,13 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var cancelRequested = false
 
     public init(id: OrderLinkID, spec: OrderSpec) {
+        self.init(id: id, clientID: id.clientOrderID, spec: spec)
+    }
+
+    /// With `id`'s text already validated (an intent carries it).
+    init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec) {
         self.id = id
+        self.clientID = clientID
         self.spec = spec
         qty = spec.qty
         price = spec.price
@@ -89,8 +97,7 @@ public struct OrderTracker: Sendable, Hashable {
 
     /// Registers an order the journal has committed, before it is sent.
     public mutating func recordIntent(_ order: ManagedOrder) {
-        precondition(orders[order.id.clientOrderID] == nil, "orderLinkId reused: \(order.id)")
-        orders[order.id.clientOrderID] = order
+        precondition(orders.updateValue(order, forKey: order.clientID) == nil, "orderLinkId reused: \(order.id)")
     }
 
     /// The request left.

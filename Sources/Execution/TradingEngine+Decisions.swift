@@ -509,7 +509,7 @@ extension TradingEngine {
     @discardableResult
     mutating func submit(_ linkID: OrderLinkID, _ spec: OrderSpec, ladder: Ladder, id: SymbolID, _ b: inout DecisionBuilder) -> String {
         let clientID = linkID.clientOrderID
-        b.decision.intents.append(OrderIntent(id: linkID, linkID: clientID.rawValue, symbol: ladder.symbol, spec: spec, ladder: ladder.number))
+        b.decision.intents.append(OrderIntent(id: linkID, clientID: clientID, symbol: ladder.symbol, spec: spec, ladder: ladder.number))
         b.send(.submit(clientID, spec), symbol: ladder.symbol, id: id)
         return clientID.rawValue
     }

@@ -220,7 +220,7 @@ public struct TradingEngine: Sendable {
             self.run = run
         case let .decision(decision):
             for intent in decision.intents {
-                tracker.recordIntent(ManagedOrder(id: intent.id, spec: intent.spec))
+                tracker.recordIntent(ManagedOrder(id: intent.id, clientID: intent.clientID, spec: intent.spec))
                 orderSymbols[intent.linkID] = intent.symbol
                 orderLadders[intent.linkID] = intent.ladder
                 ladderOrders[intent.ladder, default: []].append(intent.linkID)
@@ -242,7 +242,7 @@ public struct TradingEngine: Sendable {
             alarms.append(contentsOf: decision.alarms)
             alarmsRaised += decision.alarms.count
             if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
-            knownRules.merge(decision.instruments) { $1 }
+            if !decision.instruments.isEmpty { knownRules.merge(decision.instruments) { $1 } }
             retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
         case let .report(symbol, report):
             applyReport(report, symbol: symbol, instruments: instruments)

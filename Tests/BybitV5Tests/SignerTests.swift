@@ -43,6 +43,21 @@ import Testing
                 == Self.hmacHex(secret: "testsecret", post))
     }
 
+    /// The signer's own HMAC over swift-crypto's SHA256 (faster than the generic `HMAC<SHA256>`) must equal the
+    /// library's for secrets shorter than, equal to and longer than SHA-256's 64-byte block (a long key is hashed
+    /// first), and for empty and multi-block messages.
+    @Test(arguments: [0, 1, 10, 63, 64, 65, 100, 200])
+    func signatureEqualsLibraryHMACForEveryKeyLength(keyLength: Int) {
+        let secret = String((0..<keyLength).map { Character(UnicodeScalar(UInt8(33 + ($0 * 7) % 90))) })
+        let signer = BybitSigner(credentials: BybitCredentials(apiKey: "k", secret: secret))
+        for payload in ["", "a", String(repeating: "x=1&", count: 40)] {
+            let text = BybitSigner.signString(timestamp: 1_700_000_000_123, apiKey: "k", recvWindow: 20_000, payload: payload)
+            #expect(signer.signature(timestamp: 1_700_000_000_123, recvWindow: 20_000, payload: payload)
+                    == Self.hmacHex(secret: secret, text), "key \(keyLength) bytes, payload \(payload.utf8.count) bytes")
+        }
+        #expect(signer.webSocketAuth(expires: 42) == Self.hmacHex(secret: secret, "GET/realtime42"))
+    }
+
     @Test func webSocketAuthVectorMatches() {
         #expect(signer.webSocketAuth(expires: 1_662_350_400_000)
                 == "b38c4f23eca76c513b6542823c0882c502bdea24e31f6d6af028af804c5c850a")

@@ -2,7 +2,7 @@ import BybitV5
 import CascadeCore
 import CascadeTesting
 import MarketData
-import Simulation
+@testable import Simulation
 import Testing
 
 /// Hand-worked margin, leverage and liquidation of the cross-margin account (defaults: leverage 10, MMR 0.005,
@@ -229,5 +229,42 @@ import Testing
         }
         var plain = Venue()
         #expect(plain.x.acknowledgementDelay() == 5)                          // the default: a constant 5 ms
+    }
+}
+
+/// The placement check's fast path (a flat symbol: each side's cost summed in one pass) against the general check
+/// that re-values the order list, over seeded random order sets: resting and in flight, both sides, market, post-only
+/// and reduce-only orders, deposits near the boundary so both answers occur.
+@Suite struct MarginFastPathTests {
+    @Test func flatSymbolPlacementCheckEqualsTheOrderListCheck() throws {
+        var refused = 0, passed = 0
+        for seed in 0..<40 {
+            var random = SeededRandom(seed: UInt64(seed))
+            var v = Venue(deposit: String(Int.random(in: 20...400, using: &random)))
+            v.book(.snapshot, ts: 1_000, bids: [("100.0", "50"), ("99.5", "50")], asks: [("100.5", "50"), ("101.0", "50")])
+            func tenths(_ n: Int) -> String { "\(n / 10).\(n % 10)" }
+            for step in 0..<30 {
+                let side: Side = Bool.random(using: &random) ? .buy : .sell
+                let qty = tenths(Int.random(in: 1...30, using: &random))
+                let away = Int.random(in: 0...20, using: &random)
+                let spec: OrderSpec = switch Int.random(in: 0..<5, using: &random) {
+                case 0: v.market(side, qty)
+                case 1: v.limit(side, side == .buy ? "98.0" : "102.5", qty, .postOnly, reduceOnly: true)
+                default: v.limit(side, tenths(side == .buy ? 995 - away : 1_005 + away), qty, .postOnly)
+                }
+                let action = VenueCommand.Action.submit(v.m.id("o\(seed)_\(step)"), spec)
+                #expect(v.position == 0)
+                let fast = v.x.marginCheck(action, v.symbol), general = v.x.marginCheckFromOrderList(action, v.symbol)
+                #expect(fast == general, "seed \(seed) step \(step): \(spec)")
+                if fast == nil { passed += 1 } else { refused += 1 }
+                let sides = try #require(v.x.flatSideCosts(v.symbol))
+                #expect(max(sides.buy, sides.sell) == v.x.orderIM(v.symbol))
+                // Limits only (a market order would open a position and leave the fast path): some rest, some stay in
+                // flight.
+                if spec.type == .limit && !spec.reduceOnly && fast == nil { _ = v.send(action, decided: 1_000 + Int64(step)) }
+                if step % 7 == 6 { v.advance(to: 1_000 + Int64(step)) }
+            }
+        }
+        #expect(passed > 100 && refused > 50, "both answers must occur: \(passed) passed, \(refused) refused")
     }
 }
