@@ -58,7 +58,7 @@ struct Counts: CustomStringConvertible {
 }
 
 /// A book message's or trade batch's exchange time (ms); nil for other events.
-func eventTime(_ event: MarketEvent) -> Int64? {
+func eventTime(_ event: borrowing MarketEvent) -> Int64? {
     switch event {
     case let .book(u): u.exchangeTime.milliseconds
     case let .trades(list): list.last?.tradeTime.milliseconds ?? 0
@@ -73,9 +73,10 @@ final class QuoteObserver {
     var expired: [(side: Side, price: Int64, decided: Int64, seen: String)] = []
 }
 
-/// The quoting loop on one venue; `next` yields the market events in order.
+/// The quoting loop on one venue; `events` hands each market event, in order, to the loop (borrowed: a market event
+/// is ~400 bytes, and hftbacktest's loop reads its rows in place too).
 @inline(never)
-func quote(tick: Int64, observer: QuoteObserver? = nil, _ next: () -> MarketEvent?) -> Counts {
+func quote(tick: Int64, observer: QuoteObserver? = nil, _ events: ((borrowing MarketEvent) -> Void) -> Void) -> Counts {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var settings = VenueSettings()
     settings.matchingDepths = [instrument.id: 200]
@@ -104,8 +105,8 @@ func quote(tick: Int64, observer: QuoteObserver? = nil, _ next: () -> MarketEven
             }
         }
     }
-    while let event = next() {
-        guard let t = eventTime(event) else { continue }
+    events { event in
+        guard let t = eventTime(event) else { return }
         // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
         // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
         // one update old).
@@ -114,7 +115,9 @@ func quote(tick: Int64, observer: QuoteObserver? = nil, _ next: () -> MarketEven
             handle(exchange.advance(to: ExchangeTime(milliseconds: q), settlingFunding: false))
             counts.quotes += 1
             nextQuote = q + 100
-            guard let engine = exchange.symbols[instrument.id]?.engine, let bid = engine.book.bestBid, let ask = engine.book.bestAsk else { continue }
+            // Borrowed in place (`symbols[id]` would copy the whole venue each tick).
+            guard exchange.symbols.contains(instrument.id), let bid = exchange.symbols[venue: instrument.id].engine.book.bestBid,
+                  let ask = exchange.symbols[venue: instrument.id].engine.book.bestAsk else { continue }
             for id in working {
                 _ = exchange.send(VenueCommand(symbol: instrument.id, decidedAt: ExchangeTime(milliseconds: q), action: .cancel(.venue(id))))
                 counts.cancelRequests += 1
@@ -139,28 +142,25 @@ func quote(tick: Int64, observer: QuoteObserver? = nil, _ next: () -> MarketEven
 }
 
 func fromEvents(_ capture: Capture, observer: QuoteObserver? = nil) -> Counts {
-    var i = 0
-    return quote(tick: capture.tick, observer: observer) {
-        defer { i += 1 }
-        return i < capture.events.count ? capture.events[i] : nil
+    quote(tick: capture.tick, observer: observer) { visit in
+        // In place (an array's subscript getter would copy each event out).
+        capture.events.withUnsafeBufferPointer { events in
+            for i in events.indices { visit(events[i]) }
+        }
     }
 }
 
 func fromFrames(_ capture: Capture) -> Counts {
     var decoder = BybitPublicDecoder()
-    var i = 0
-    return quote(tick: capture.tick) {
-        while i < capture.frames.count {
-            let frame = capture.frames[i]
-            i += 1
+    return quote(tick: capture.tick) { visit in
+        for frame in capture.frames {
             guard let message = try? decoder.decode(frame.bytes, localTime: frame.localTime), let event = message.marketEvent else { continue }
             switch event {
-            case let .book(u) where u.depth == 200: return event
-            case .trades: return event
+            case let .book(u) where u.depth == 200: visit(event)
+            case .trades: visit(event)
             default: continue
             }
         }
-        return nil
     }
 }
 

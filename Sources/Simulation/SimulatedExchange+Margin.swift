@@ -79,12 +79,13 @@ extension SimulatedExchange {
     public func estimatedLiquidationPrice(_ symbol: SymbolID) -> Price? { criticalPrice(symbol, maintenance: true) }
     public func estimatedBankruptcyPrice(_ symbol: SymbolID) -> Price? { criticalPrice(symbol, maintenance: false) }
 
-    func criticalPrice(_ symbol: SymbolID, maintenance: Bool) -> Price? {
+    /// `otherEquity`: the account's equity less this symbol's unrealised PnL, when the caller has it already.
+    func criticalPrice(_ symbol: SymbolID, maintenance: Bool, otherEquity known: USDT? = nil) -> Price? {
         guard symbols.contains(symbol), symbols[venue: symbol].ledger.size != 0 else { return nil }
         let ledger = symbols[venue: symbol].ledger
         let qty = Int128(abs(ledger.size))
         let entry = abs(ledger.entryValue.units)
-        let otherEquity = (equity - unrealisedPnL(symbol)).units
+        let otherEquity = (known ?? (equity - unrealisedPnL(symbol))).units
         let otherMM = maintenance ? (totalMaintenanceMargin - maintenanceMargin(symbol)).units : 0
         let r = maintenance ? Int128(settings.maintenanceMarginRate.units) : 0
         // Long: E_other + q·m − entry = MM_other + q·m·r  →  q·m = (entry − E_other + MM_other) / (1 − r).
@@ -115,16 +116,20 @@ extension SimulatedExchange {
 
     /// The symbol's position as the venue states it.
     public func positionReport(_ symbol: SymbolID) -> PositionReport {
-        guard let venue = symbols[symbol] else { return PositionReport(size: .zero, seq: seq) }
-        let l = venue.ledger
+        // Borrowed in place (`symbols[symbol]` would copy the venue: this runs after every order event).
+        guard symbols.contains(symbol) else { return PositionReport(size: .zero, seq: seq) }
+        let l = symbols[venue: symbol].ledger
+        // Both critical prices share the rest of the account's equity (summed over every symbol): computed once.
+        let otherEquity = l.size == 0 ? nil : equity - unrealisedPnL(symbol)
         return PositionReport(
             size: Quantity(units: l.size), averagePrice: l.averageEntryPrice, markPrice: valuationPrice(symbol),
-            liquidationPrice: estimatedLiquidationPrice(symbol), bankruptcyPrice: estimatedBankruptcyPrice(symbol),
+            liquidationPrice: criticalPrice(symbol, maintenance: true, otherEquity: otherEquity),
+            bankruptcyPrice: criticalPrice(symbol, maintenance: false, otherEquity: otherEquity),
             leverage: leverage(symbol), positionValue: positionValue(symbol), unrealisedPnl: unrealisedPnL(symbol),
             currentRealisedPnl: l.currentRealisedPnl, cumulativeRealisedPnl: l.cumulativeRealisedPnl,
             initialMargin: positionIM(symbol), maintenanceMargin: maintenanceMargin(symbol),
-            takeProfit: venue.engine.positionTakeProfit, stopLoss: venue.engine.positionStopLoss, status: .normal,
-            adlRankIndicator: 0, seq: seq, createdTime: l.openedAt)
+            takeProfit: symbols[venue: symbol].engine.positionTakeProfit, stopLoss: symbols[venue: symbol].engine.positionStopLoss,
+            status: .normal, adlRankIndicator: 0, seq: seq, createdTime: l.openedAt)
     }
 
     /// The account's USDT margin state.
@@ -157,53 +162,28 @@ extension SimulatedExchange {
 
     /// 110007 when the order IM `action` adds exceeds the available balance.
     func marginCheck(_ action: VenueCommand.Action, _ symbol: SymbolID) -> Rejection? {
-        if case let .submit(_, spec) = action, !spec.onlyReduces, symbols.contains(symbol), symbols[venue: symbol].ledger.size == 0,
-           let sides = flatSideCosts(symbol) {
-            // The common placement, on a flat symbol: nothing nets, so each side's order IM is the sum of its orders'
-            // costs and the placement adds its own cost to its side. Same figures as `addedOrderIM` (a test checks
-            // both), from one pass over the open orders instead of three, with no arrays built.
-            let current = max(sides.buy, sides.sell)
-            guard let price = spec.price ?? spec.trigger?.price ?? marketPrice(symbol, spec.side) else { return nil }
-            let cost = Self.orderCost(side: spec.side, price: price, qty: spec.qty, leverage: leverage(symbol),
-                                      takerFee: symbols[venue: symbol].engine.fees.taker,
-                                      instrument: symbols[venue: symbol].engine.instrument) ?? .zero
-            let next = spec.side == .buy ? max(sides.buy + cost, sides.sell) : max(sides.buy, sides.sell + cost)
-            let added = max(next - current, .zero)
-            guard added > .zero else { return nil }
-            let available = equity - totalPositionIM - (sum { $0 == symbol ? .zero : orderIM($0) } + current)
-            return added > available ? Rejection(.insufficientBalance) : nil
+        guard case let .submit(_, spec) = action, !spec.onlyReduces, symbols.contains(symbol) else {
+            return marginCheckFromOrderList(action, symbol)
         }
-        return marginCheckFromOrderList(action, symbol)
+        // A placement changes only its own side's order IM: each side is valued once, the placement's side once more
+        // with it, and the symbol's current IM is reused in the available balance. Same figures as the general check
+        // (a test checks both agree), from three side valuations instead of eight.
+        let lev = leverage(symbol)
+        var orders = openOrders(symbol)
+        let buy = sideIM(.buy, symbol, orders, leverage: lev), sell = sideIM(.sell, symbol, orders, leverage: lev)
+        orders.append(MarginOrder(side: spec.side, price: spec.price ?? spec.trigger?.price, qty: spec.qty.units, reduceOnly: false))
+        let changed = sideIM(spec.side, symbol, orders, leverage: lev)
+        let current = max(buy, sell)
+        let added = max((spec.side == .buy ? max(changed, sell) : max(buy, changed)) - current, .zero)
+        guard added > .zero else { return nil }
+        let available = equity - totalPositionIM - (sum { $0 == symbol ? .zero : orderIM($0) } + current)
+        return added > available ? Rejection(.insufficientBalance) : nil
     }
 
     /// The general check: the symbol's order list re-valued with and without `action` (netting included).
     func marginCheckFromOrderList(_ action: VenueCommand.Action, _ symbol: SymbolID) -> Rejection? {
         let added = addedOrderIM(action, symbol)
         return added > .zero && added > availableBalance ? Rejection(.insufficientBalance) : nil
-    }
-
-    /// Each side's order IM of a flat symbol (the sum of its orders' costs, reduce-only orders free), read from the
-    /// resting orders and the placements in flight without building the order list; nil when the position is open.
-    func flatSideCosts(_ symbol: SymbolID) -> (buy: USDT, sell: USDT)? {
-        guard symbols.contains(symbol), symbols[venue: symbol].ledger.size == 0 else { return nil }
-        let lev = leverage(symbol)
-        let taker = symbols[venue: symbol].engine.fees.taker
-        let instrument = symbols[venue: symbol].engine.instrument
-        var buy = USDT.zero, sell = USDT.zero
-        func charge(_ side: Side, _ price: Price?, _ qty: Int64, _ reduceOnly: Bool) {
-            guard !reduceOnly, qty > 0, let price = price ?? marketPrice(symbol, side) else { return }
-            let cost = Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: lev, takerFee: taker,
-                                      instrument: instrument) ?? .zero
-            if side == .buy { buy = buy + cost } else { sell = sell + cost }
-        }
-        let store = symbols[venue: symbol].engine.store
-        for o in store.bids { charge(o.side, o.spec.type == .market ? nil : Price(units: o.price), o.remaining, o.onlyReduces) }
-        for o in store.asks { charge(o.side, o.spec.type == .market ? nil : Price(units: o.price), o.remaining, o.onlyReduces) }
-        for entry in inFlight[inFlightHead...] where entry.command.symbol == symbol && entry.venueID != nil {
-            guard case let .submit(_, spec) = entry.command.action, !spec.isConditional else { continue }
-            charge(spec.side, spec.price, spec.qty.units, spec.onlyReduces)
-        }
-        return (buy, sell)
     }
 
     /// What a fired conditional order would add to the order IM if placed now.
@@ -262,42 +242,43 @@ extension SimulatedExchange {
     /// The larger side's cost, after netting the side opposite the position against it (see the rules above).
     func orderIM(_ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
         guard symbols.contains(symbol) else { return .zero }
+        return max(sideIM(.buy, symbol, orders, leverage: leverage), sideIM(.sell, symbol, orders, leverage: leverage))
+    }
+
+    /// One side's cost: its orders' costs, less what closes the position (that side nets it first).
+    func sideIM(_ side: Side, _ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
+        guard symbols.contains(symbol) else { return .zero }
         let position = symbols[venue: symbol].ledger.size
         let taker = symbols[venue: symbol].engine.fees.taker
         let instrument = symbols[venue: symbol].engine.instrument
-        var costs: [USDT] = []
-        for side in [Side.buy, .sell] {
-            let closes = side == .buy ? position < 0 : position > 0
-            var netting = closes ? abs(position) : 0
-            var cost = USDT.zero
-            func charge(_ order: MarginOrder, _ qty: Int64) {
-                guard qty > 0, let price = order.price ?? marketPrice(symbol, side) else { return }
-                cost = cost + (Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: leverage,
-                                              takerFee: taker, instrument: instrument) ?? .zero)
-            }
-            // Nothing to net: every order is charged whole, in any order (no sort on the common path).
-            if netting == 0 {
-                for order in orders where order.side == side && !order.reduceOnly { charge(order, order.qty) }
-                costs.append(cost)
-                continue
-            }
-            // Whatever fills first closes first: reduce-only, then market orders, then the best price, then the
-            // order given. Sorted on integer keys (no copies of the orders while sorting).
-            var ranked: [(reduceOnly: Int64, market: Int64, price: Int64, index: Int)] = []
-            for (index, o) in orders.enumerated() where o.side == side {
-                let price = o.price.map { side == .buy ? -$0.units : $0.units } ?? 0
-                ranked.append((o.reduceOnly ? 0 : 1, o.price == nil ? 0 : 1, price, index))
-            }
-            ranked.sort { ($0.reduceOnly, $0.market, $0.price, $0.index) < ($1.reduceOnly, $1.market, $1.price, $1.index) }
-            for key in ranked {
-                let order = orders[key.index]
-                let netted = min(netting, order.qty)
-                netting -= netted
-                charge(order, order.reduceOnly ? 0 : order.qty - netted)
-            }
-            costs.append(cost)
+        let closes = side == .buy ? position < 0 : position > 0
+        var netting = closes ? abs(position) : 0
+        var cost = USDT.zero
+        func charge(_ order: MarginOrder, _ qty: Int64) {
+            guard qty > 0, let price = order.price ?? marketPrice(symbol, side) else { return }
+            cost = cost + (Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: leverage,
+                                          takerFee: taker, instrument: instrument) ?? .zero)
         }
-        return max(costs[0], costs[1])
+        // Nothing to net: every order is charged whole, in any order (no sort on the common path).
+        if netting == 0 {
+            for order in orders where order.side == side && !order.reduceOnly { charge(order, order.qty) }
+            return cost
+        }
+        // Whatever fills first closes first: reduce-only, then market orders, then the best price, then the order
+        // given. Sorted on integer keys (no copies of the orders while sorting).
+        var ranked: [(reduceOnly: Int64, market: Int64, price: Int64, index: Int)] = []
+        for (index, o) in orders.enumerated() where o.side == side {
+            let price = o.price.map { side == .buy ? -$0.units : $0.units } ?? 0
+            ranked.append((o.reduceOnly ? 0 : 1, o.price == nil ? 0 : 1, price, index))
+        }
+        ranked.sort { ($0.reduceOnly, $0.market, $0.price, $0.index) < ($1.reduceOnly, $1.market, $1.price, $1.index) }
+        for key in ranked {
+            let order = orders[key.index]
+            let netted = min(netting, order.qty)
+            netting -= netted
+            charge(order, order.reduceOnly ? 0 : order.qty - netted)
+        }
+        return cost
     }
 
     /// What a market order is valued at: the best opposite price, else the valuation price.

@@ -369,38 +369,40 @@ public struct SimulatedExchange: Sendable {
     }
 
     /// Appends reports, numbering executions (`seq`) and noting what changed.
-    mutating func append(_ reports: [ExecutionReport], to out: inout [ExecutionReport]) {
-        for var r in reports {
+    mutating func append(_ reports: consuming [ExecutionReport], to out: inout [ExecutionReport]) {
+        // Stamped in place and moved whole (no copy of each report on the way).
+        var reports = reports
+        for i in reports.indices {
             // Notices about the feed change nothing Bybit would report a position for.
-            if let symbol = r.symbol, !r.event.isNotice { touched.insert(symbol) }
-            switch r.event {
+            if let symbol = reports[i].symbol, !reports[i].event.isNotice { touched.insert(symbol) }
+            switch reports[i].event {
             case var .filled(f):
                 seq += 1
                 f.seq = seq
-                r.event = .filled(f)
+                reports[i].event = .filled(f)
                 walletTouched = true
             case var .takeover(t):
                 seq += 1
                 t.seq = seq
-                r.event = .takeover(t)
+                reports[i].event = .takeover(t)
                 walletTouched = true
             case var .funding(p):
                 seq += 1
                 p.seq = seq
-                r.event = .funding(p)
+                reports[i].event = .funding(p)
                 walletTouched = true
             default:
                 break
             }
-            out.append(r)
         }
+        if out.isEmpty { out = reports } else { out.append(contentsOf: reports) }
     }
 
     /// Closes a step: a position report per symbol touched, then the wallet when it changed.
-    mutating func finish(_ reports: [ExecutionReport], at time: ExchangeTime) -> [ExecutionReport] {
+    mutating func finish(_ reports: consuming [ExecutionReport], at time: ExchangeTime) -> [ExecutionReport] {
         guard !touched.isEmpty || walletTouched else { return reports }
         var out = reports
-        let stamp = reports.last?.time ?? time
+        let stamp = out.last?.time ?? time
         for id in touched.sorted() where symbols.contains(id) {
             out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
         }

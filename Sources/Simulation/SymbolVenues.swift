@@ -20,7 +20,13 @@ public struct SymbolVenues: Sendable {
 
     /// The venue of `id`, which must exist (``contains(_:)``).
     public subscript(venue id: SymbolID) -> SimulatedExchange.SymbolVenue {
-        _read { yield venues[slot[Int(id.index)]] }
+        // An addressor, not a `_read` coroutine: through `_read` the optimiser still copied the whole venue (800
+        // bytes and every reference retained) to call a read-only method on it, e.g. the order checks of each send.
+        // The element's address is valid for the access: `self` (and so the array's buffer) is borrowed meanwhile.
+        unsafeAddress {
+            precondition(contains(id), "no venue for \(id)")
+            return venues.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + slot[Int(id.index)]) }
+        }
         _modify { yield &venues[slot[Int(id.index)]] }
     }
 

@@ -232,39 +232,39 @@ import Testing
     }
 }
 
-/// The placement check's fast path (a flat symbol: each side's cost summed in one pass) against the general check
-/// that re-values the order list, over seeded random order sets: resting and in flight, both sides, market, post-only
-/// and reduce-only orders, deposits near the boundary so both answers occur.
-@Suite struct MarginFastPathTests {
-    @Test func flatSymbolPlacementCheckEqualsTheOrderListCheck() throws {
-        var refused = 0, passed = 0
+/// The placement check (each side valued once, the placement's side once more) against the general check that
+/// re-values the whole order list with and without the placement, over seeded random accounts: flat and with a
+/// position either way (the closing side nets it), resting orders and placements in flight on both sides, market,
+/// post-only and reduce-only orders, deposits near the boundary so both answers occur.
+@Suite struct MarginPlacementCheckTests {
+    @Test func placementCheckEqualsTheOrderListCheck() throws {
+        var refused = 0, passed = 0, withPosition = 0
         for seed in 0..<40 {
             var random = SeededRandom(seed: UInt64(seed))
             var v = Venue(deposit: String(Int.random(in: 20...400, using: &random)))
-            v.book(.snapshot, ts: 1_000, bids: [("100.0", "50"), ("99.5", "50")], asks: [("100.5", "50"), ("101.0", "50")])
+            v.book(.snapshot, ts: 1_000, bids: [("100.0", "500"), ("99.5", "500")], asks: [("100.5", "500"), ("101.0", "500")])
             func tenths(_ n: Int) -> String { "\(n / 10).\(n % 10)" }
-            for step in 0..<30 {
+            for step in 0..<40 {
                 let side: Side = Bool.random(using: &random) ? .buy : .sell
                 let qty = tenths(Int.random(in: 1...30, using: &random))
                 let away = Int.random(in: 0...20, using: &random)
-                let spec: OrderSpec = switch Int.random(in: 0..<5, using: &random) {
+                let spec: OrderSpec = switch Int.random(in: 0..<6, using: &random) {
                 case 0: v.market(side, qty)
-                case 1: v.limit(side, side == .buy ? "98.0" : "102.5", qty, .postOnly, reduceOnly: true)
+                case 1: v.market(side, qty, reduceOnly: true)
+                case 2: v.limit(side, side == .buy ? "98.0" : "102.5", qty, .postOnly, reduceOnly: true)
                 default: v.limit(side, tenths(side == .buy ? 995 - away : 1_005 + away), qty, .postOnly)
                 }
                 let action = VenueCommand.Action.submit(v.m.id("o\(seed)_\(step)"), spec)
-                #expect(v.position == 0)
                 let fast = v.x.marginCheck(action, v.symbol), general = v.x.marginCheckFromOrderList(action, v.symbol)
-                #expect(fast == general, "seed \(seed) step \(step): \(spec)")
+                #expect(fast == general, "seed \(seed) step \(step), position \(v.position): \(spec)")
                 if fast == nil { passed += 1 } else { refused += 1 }
-                let sides = try #require(v.x.flatSideCosts(v.symbol))
-                #expect(max(sides.buy, sides.sell) == v.x.orderIM(v.symbol))
-                // Limits only (a market order would open a position and leave the fast path): some rest, some stay in
-                // flight.
-                if spec.type == .limit && !spec.reduceOnly && fast == nil { _ = v.send(action, decided: 1_000 + Int64(step)) }
-                if step % 7 == 6 { v.advance(to: 1_000 + Int64(step)) }
+                if v.position != 0 { withPosition += 1 }
+                // What passes is sent: market orders open and close positions, limits rest or stay in flight.
+                if fast == nil { _ = v.send(action, decided: 1_000 + Int64(step)) }
+                if step % 5 == 4 { v.advance(to: 1_000 + Int64(step)) }
             }
         }
-        #expect(passed > 100 && refused > 50, "both answers must occur: \(passed) passed, \(refused) refused")
+        #expect(passed > 200 && refused > 50 && withPosition > 200,
+                "every case must occur: \(passed) passed, \(refused) refused, \(withPosition) with a position")
     }
 }
