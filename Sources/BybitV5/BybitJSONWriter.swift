@@ -17,9 +17,9 @@ struct BybitJSONWriter {
         var s = s
         s.withUTF8 { utf8 in
             // Keys and order fields almost never need escaping: one block copy instead of a byte-by-byte append.
-            guard utf8.contains(where: Self.needsEscape) else { return bytes.append(contentsOf: utf8) }
+            guard utf8.contains(where: BybitStreamRequest.needsEscape) else { return bytes.append(contentsOf: utf8) }
             for byte in utf8 {
-                if Self.needsEscape(byte) {
+                if BybitStreamRequest.needsEscape(byte) {
                     bytes.append(contentsOf: BybitStreamRequest.escape(String(decoding: [byte], as: UTF8.self)).utf8)
                 } else {
                     bytes.append(byte)
@@ -28,7 +28,6 @@ struct BybitJSONWriter {
         }
     }
 
-    private static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5c }
 
     private mutating func key(_ name: String) {
         if !empty { bytes.append(0x2c) }

@@ -48,10 +48,13 @@ public enum BybitStreamRequest {
         return #"{"req_id":"\#(escape(requestID))","op":"\#(op)","args":[\#(args)]}"#
     }
 
+    /// A byte JSON escapes inside a string: a control character, `"` or `\`.
+    static func needsEscape(_ byte: UInt8) -> Bool { byte < 0x20 || byte == 0x22 || byte == 0x5c }
+
     /// Minimal JSON string escaping (topics and ids are ASCII, but never trust that blindly).
     public static func escape(_ s: String) -> String {
         // Almost every text is plain (symbols, ids, decimals): returned as it is, without a copy.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) { return s }
+        if !s.utf8.contains(where: needsEscape) { return s }
         var out = ""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -42,6 +42,7 @@ public struct OrderIntent: Sendable, Hashable, Codable {
 
     /// With `id`'s text already written (the engine formats it once per order).
     init(id: OrderLinkID, clientID: ClientOrderID, symbol: String, spec: OrderSpec, ladder: UInt64) {
+        assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
         self.id = id
         self.clientID = clientID
         self.linkID = clientID.rawValue
@@ -61,7 +62,8 @@ public struct OrderIntent: Sendable, Hashable, Codable {
         do { id = try OrderLinkID(parsing: linkID) } catch {
             throw DecodingError.dataCorruptedError(forKey: .linkID, in: c, debugDescription: "not an orderLinkId of ours: \(linkID)")
         }
-        clientID = id.clientOrderID
+        // `linkID` parsed as ours is its canonical spelling, so it is a valid client id as it stands.
+        clientID = try! ClientOrderID(linkID)
     }
 
     public func encode(to encoder: any Encoder) throws {

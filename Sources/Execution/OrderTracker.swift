@@ -51,6 +51,7 @@ public struct ManagedOrder: Hashable, Sendable {
 
     /// With `id`'s text already validated (an intent carries it).
     init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec) {
+        assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
         self.id = id
         self.clientID = clientID
         self.spec = spec
@@ -97,7 +98,9 @@ public struct OrderTracker: Sendable, Hashable {
 
     /// Registers an order the journal has committed, before it is sent.
     public mutating func recordIntent(_ order: ManagedOrder) {
-        precondition(orders.updateValue(order, forKey: order.clientID) == nil, "orderLinkId reused: \(order.id)")
+        // Not inside the precondition: under -Ounchecked its condition is never evaluated.
+        let previous = orders.updateValue(order, forKey: order.clientID)
+        precondition(previous == nil, "orderLinkId reused: \(order.id)")
     }
 
     /// The request left.

@@ -162,12 +162,19 @@ extension SimulatedExchange {
 
     /// 110007 when the order IM `action` adds exceeds the available balance.
     func marginCheck(_ action: VenueCommand.Action, _ symbol: SymbolID) -> Rejection? {
-        guard case let .submit(_, spec) = action, !spec.onlyReduces, symbols.contains(symbol) else {
+        if case let .submit(_, spec) = action, spec.onlyReduces { return nil }     // adds nothing
+        guard case let .submit(_, spec) = action, let figures = placementMargin(spec, symbol) else {
             return marginCheckFromOrderList(action, symbol)
         }
-        // A placement changes only its own side's order IM: each side is valued once, the placement's side once more
-        // with it, and the symbol's current IM is reused in the available balance. Same figures as the general check
-        // (a test checks both agree), from three side valuations instead of eight.
+        return figures.added > .zero && figures.added > figures.available ? Rejection(.insufficientBalance) : nil
+    }
+
+    /// What placing `spec` (not reduce-only) adds to the order IM, and the available balance before it. A placement
+    /// changes only its own side's order IM: each side is valued once, the placement's side once more with it, and
+    /// the symbol's current IM is reused in the available balance. Equal to ``addedOrderIM(_:_:)`` and
+    /// ``availableBalance`` (a test checks both, exactly), from three side valuations instead of eight.
+    func placementMargin(_ spec: OrderSpec, _ symbol: SymbolID) -> (added: USDT, available: USDT)? {
+        guard !spec.onlyReduces, symbols.contains(symbol) else { return nil }
         let lev = leverage(symbol)
         var orders = openOrders(symbol)
         let buy = sideIM(.buy, symbol, orders, leverage: lev), sell = sideIM(.sell, symbol, orders, leverage: lev)
@@ -175,9 +182,8 @@ extension SimulatedExchange {
         let changed = sideIM(spec.side, symbol, orders, leverage: lev)
         let current = max(buy, sell)
         let added = max((spec.side == .buy ? max(changed, sell) : max(buy, changed)) - current, .zero)
-        guard added > .zero else { return nil }
         let available = equity - totalPositionIM - (sum { $0 == symbol ? .zero : orderIM($0) } + current)
-        return added > available ? Rejection(.insufficientBalance) : nil
+        return (added, available)
     }
 
     /// The general check: the symbol's order list re-valued with and without `action` (netting included).

@@ -163,7 +163,7 @@ public struct SimulatedExchange: Sendable {
         switch command.action {
         case let .submit(clientID, spec):
             if let clientID, clientIDs[clientID] != nil { return .failure(Rejection(.duplicateClientID)) }
-            let pending = inFlightOrders(symbol).count { $0.spec.isConditional }
+            let pending = inFlightSubmits(symbol) { $0.isConditional }
             if let rejection = symbols[venue: symbol].engine.orderCheck(spec, pendingConditionals: pending) { return .failure(rejection) }
             if spec.reduceOnly && !spec.isConditional && Engine.reducible(spec.side, position: symbols[venue: symbol].ledger.size) == 0 {
                 return .failure(Rejection(.reduceOnlyWouldIncrease))
@@ -180,7 +180,7 @@ public struct SimulatedExchange: Sendable {
                 if let reason = symbols[venue: symbol].engine.amendCheck(resting: o, amendment) { return .failure(Rejection(reason)) }
             } else if let c = symbols[venue: symbol].engine.store.conditional(id) {
                 if let reason = symbols[venue: symbol].engine.amendCheck(conditional: c, amendment) { return .failure(Rejection(reason)) }
-            } else if inFlightOrders(symbol).contains(where: { $0.venueID == id }) {
+            } else if isInFlight(id, symbol) {
                 if amendment.isEmpty { return .failure(Rejection(.nothingToAmend)) }
                 if let qty = amendment.qty, qty.units <= 0 { return .failure(Rejection(.nonPositiveQuantity)) }
             } else {
@@ -191,7 +191,7 @@ public struct SimulatedExchange: Sendable {
             guard let id = resolve(reference) else { return .failure(Rejection(.unknownOrder)) }
             command.action = .cancel(.venue(id))
             let open = symbols[venue: symbol].engine.store.resting(id) != nil || symbols[venue: symbol].engine.store.conditional(id) != nil
-                || inFlightOrders(symbol).contains { $0.venueID == id }
+                || isInFlight(id, symbol)
             if !open { return .failure(Rejection(symbols[venue: symbol].engine.isClosed(id) ? .orderClosed : .unknownOrder)) }
         case .cancelAll:
             break
@@ -206,6 +206,23 @@ public struct SimulatedExchange: Sendable {
         lastArrival = arrival
         inFlight.append(InFlight(arrival: arrival, command: command, venueID: venueID))
         return .success(Receipt(arrival: arrival, venueID: venueID))
+    }
+
+    /// How many placements of `symbol` in flight match (a loop, not an array: every send asks).
+    func inFlightSubmits(_ symbol: SymbolID, where match: (OrderSpec) -> Bool) -> Int {
+        var n = 0
+        for i in inFlightHead..<inFlight.count where inFlight[i].command.symbol == symbol && inFlight[i].venueID != nil {
+            if case let .submit(_, spec) = inFlight[i].command.action, match(spec) { n += 1 }
+        }
+        return n
+    }
+
+    /// True when the placement `id` of `symbol` is in flight.
+    func isInFlight(_ id: VenueOrderID, _ symbol: SymbolID) -> Bool {
+        for i in inFlightHead..<inFlight.count where inFlight[i].venueID == id && inFlight[i].command.symbol == symbol {
+            if case .submit = inFlight[i].command.action { return true }
+        }
+        return false
     }
 
     /// Orders of `symbol` sent and not yet arrived.
@@ -371,7 +388,6 @@ public struct SimulatedExchange: Sendable {
     /// Appends reports, numbering executions (`seq`) and noting what changed.
     mutating func append(_ reports: consuming [ExecutionReport], to out: inout [ExecutionReport]) {
         // Stamped in place and moved whole (no copy of each report on the way).
-        var reports = reports
         for i in reports.indices {
             // Notices about the feed change nothing Bybit would report a position for.
             if let symbol = reports[i].symbol, !reports[i].event.isNotice { touched.insert(symbol) }

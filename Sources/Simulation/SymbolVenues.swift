@@ -22,7 +22,10 @@ public struct SymbolVenues: Sendable {
     public subscript(venue id: SymbolID) -> SimulatedExchange.SymbolVenue {
         // An addressor, not a `_read` coroutine: through `_read` the optimiser still copied the whole venue (800
         // bytes and every reference retained) to call a read-only method on it, e.g. the order checks of each send.
-        // The element's address is valid for the access: `self` (and so the array's buffer) is borrowed meanwhile.
+        // The pointer outlives `withUnsafeBufferPointer`'s closure, which its documentation does not promise; it
+        // holds because the elements are structs (a native buffer, never bridged) and `self`, and with it the
+        // buffer, stays borrowed for the whole access: the same reasoning as Array's own addressors. Yielding
+        // through `venues.span` is the documented way, and measured ~10% slower on the quoting benchmark.
         unsafeAddress {
             precondition(contains(id), "no venue for \(id)")
             return venues.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + slot[Int(id.index)]) }

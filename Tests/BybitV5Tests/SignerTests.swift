@@ -65,6 +65,12 @@ import Testing
                 == "b38c4f23eca76c513b6542823c0882c502bdea24e31f6d6af028af804c5c850a")
     }
 
+    /// Text the writer must escape (quote, backslash, control characters) next to text it copies as is (non-ASCII).
+    @Test func frameStringsAreEscaped() {
+        let frame = signer.webSocketAuthFrame(expires: 1, requestID: "a\"b\\c\nd\u{01}é")
+        #expect(frame.hasPrefix(#"{"req_id":"a\"b\\c\nd\u0001é","op":"auth","#), "\(frame)")
+    }
+
     @Test func authFrameHasNumericExpiresAndOptionalReqID() {
         let sig = "b38c4f23eca76c513b6542823c0882c502bdea24e31f6d6af028af804c5c850a"
         #expect(signer.webSocketAuthFrame(expires: 1_662_350_400_000, requestID: "10001")

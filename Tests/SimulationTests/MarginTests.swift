@@ -232,39 +232,65 @@ import Testing
     }
 }
 
-/// The placement check (each side valued once, the placement's side once more) against the general check that
-/// re-values the whole order list with and without the placement, over seeded random accounts: flat and with a
-/// position either way (the closing side nets it), resting orders and placements in flight on both sides, market,
-/// post-only and reduce-only orders, deposits near the boundary so both answers occur.
+/// The placement check (each side valued once, the placement's side once more) against the general figures that
+/// re-value the whole order list with and without the placement, exactly (the IM added and the available balance,
+/// not only the answer), over seeded random accounts on two symbols: flat and with a position either way (the
+/// closing side nets it), resting orders and placements in flight on both sides, market, post-only, reduce-only and
+/// conditional orders (stop-market valued at the trigger, stop-limit at the limit; untriggered ones reserve nothing),
+/// deposits near the boundary so both answers occur.
 @Suite struct MarginPlacementCheckTests {
-    @Test func placementCheckEqualsTheOrderListCheck() throws {
-        var refused = 0, passed = 0, withPosition = 0
+    @Test func placementFiguresEqualTheOrderListFigures() throws {
+        var refused = 0, passed = 0, withPosition = 0, conditional = 0, otherSymbolIM = 0
         for seed in 0..<40 {
             var random = SeededRandom(seed: UInt64(seed))
-            var v = Venue(deposit: String(Int.random(in: 20...400, using: &random)))
-            v.book(.snapshot, ts: 1_000, bids: [("100.0", "500"), ("99.5", "500")], asks: [("100.5", "500"), ("101.0", "500")])
+            let markets = [MarketBuilder(), MarketBuilder(instrument: Instrument(id: SymbolID(index: 1), symbol: "ETHUSDT"))]
+            var builders = markets
+            var x = SimulatedExchange(deposit: try USDT(String(Int.random(in: 20...400, using: &random))))
+            x.updateInstrument(markets[1].instrument)
+            for k in 0..<2 {
+                let m = markets[k]
+                _ = x.on(.book(builders[k].book(.snapshot, ts: 1_000, bids: [("100.0", "500"), ("99.5", "500")],
+                                                asks: [("100.5", "500"), ("101.0", "500")])), instrument: m.instrument)
+            }
             func tenths(_ n: Int) -> String { "\(n / 10).\(n % 10)" }
-            for step in 0..<40 {
+            for step in 0..<60 {
+                let k = Int.random(in: 0..<2, using: &random)
+                let m = markets[k]
                 let side: Side = Bool.random(using: &random) ? .buy : .sell
-                let qty = tenths(Int.random(in: 1...30, using: &random))
+                let qty = m.q(tenths(Int.random(in: 1...30, using: &random)))
                 let away = Int.random(in: 0...20, using: &random)
-                let spec: OrderSpec = switch Int.random(in: 0..<6, using: &random) {
-                case 0: v.market(side, qty)
-                case 1: v.market(side, qty, reduceOnly: true)
-                case 2: v.limit(side, side == .buy ? "98.0" : "102.5", qty, .postOnly, reduceOnly: true)
-                default: v.limit(side, tenths(side == .buy ? 995 - away : 1_005 + away), qty, .postOnly)
+                let limit = m.p(tenths(side == .buy ? 995 - away : 1_005 + away))
+                let spec: OrderSpec = switch Int.random(in: 0..<8, using: &random) {
+                case 0: .market(side, qty: qty)
+                case 1: .market(side, qty: qty, reduceOnly: true)
+                case 2: .limit(side, price: side == .buy ? m.p("98.0") : m.p("102.5"), qty: qty, timeInForce: .postOnly, reduceOnly: true)
+                case 3, 4:
+                    // A breakout stop: a buy above the market, a sell below, as a market or a limit order.
+                    OrderSpec(side: side, type: away % 2 == 0 ? .market : .limit, timeInForce: .goodTillCancel,
+                              price: away % 2 == 0 ? nil : limit, qty: qty,
+                              trigger: Trigger(price: m.p(side == .buy ? "103.0" : "97.0"), direction: side == .buy ? .rise : .fall,
+                                               source: .lastPrice))
+                default: .limit(side, price: limit, qty: qty, timeInForce: .postOnly)
                 }
-                let action = VenueCommand.Action.submit(v.m.id("o\(seed)_\(step)"), spec)
-                let fast = v.x.marginCheck(action, v.symbol), general = v.x.marginCheckFromOrderList(action, v.symbol)
-                #expect(fast == general, "seed \(seed) step \(step), position \(v.position): \(spec)")
-                if fast == nil { passed += 1 } else { refused += 1 }
-                if v.position != 0 { withPosition += 1 }
+                let action = VenueCommand.Action.submit(m.id("o\(seed)_\(step)"), spec)
+                #expect(x.marginCheck(action, m.symbol) == x.marginCheckFromOrderList(action, m.symbol), "seed \(seed) step \(step)")
+                if !spec.onlyReduces {
+                    let figures = try #require(x.placementMargin(spec, m.symbol))
+                    #expect(figures.added == x.addedOrderIM(action, m.symbol) && figures.available == x.availableBalance,
+                            "seed \(seed) step \(step), position \(x.symbols[venue: m.symbol].ledger.size): \(spec)")
+                    if x.marginCheck(action, m.symbol) == nil { passed += 1 } else { refused += 1 }
+                    if x.symbols[venue: m.symbol].ledger.size != 0 { withPosition += 1 }
+                    if spec.isConditional { conditional += 1 }
+                    if x.orderIM(markets[1 - k].symbol) > .zero { otherSymbolIM += 1 }
+                }
                 // What passes is sent: market orders open and close positions, limits rest or stay in flight.
-                if fast == nil { _ = v.send(action, decided: 1_000 + Int64(step)) }
-                if step % 5 == 4 { v.advance(to: 1_000 + Int64(step)) }
+                if x.marginCheck(action, m.symbol) == nil {
+                    _ = x.send(VenueCommand(symbol: m.symbol, decidedAt: ExchangeTime(milliseconds: 1_000 + Int64(step)), action: action))
+                }
+                if step % 5 == 4 { _ = x.advance(to: ExchangeTime(milliseconds: 1_000 + Int64(step))) }
             }
         }
-        #expect(passed > 200 && refused > 50 && withPosition > 200,
-                "every case must occur: \(passed) passed, \(refused) refused, \(withPosition) with a position")
+        #expect(passed > 200 && refused > 50 && withPosition > 200 && conditional > 100 && otherSymbolIM > 200,
+                "every case must occur: \(passed) passed, \(refused) refused, \(withPosition) with a position, \(conditional) conditional, \(otherSymbolIM) with the other symbol's order IM")
     }
 }
