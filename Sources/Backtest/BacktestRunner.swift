@@ -448,6 +448,9 @@ public struct BacktestRunner {
             return (decisions, fills, trades)
         }
 
+        /// Closes the lane's journal (a node that has stopped; the result stays readable).
+        public func closeJournal() throws(JournalError) { try lane.journal.close() }
+
         /// End of data: what is in flight is settled as ``BacktestRunner/end(_:_:)`` says, and the result is complete.
         public mutating func finish() throws -> BacktestResult {
             try runner.end(&lane, BacktestRunner.Market(replay))

@@ -201,6 +201,7 @@ struct LiveCommand: AsyncParsableCommand {
         let node = LiveNodeService(trader: trader)
         let group = ServiceGroup(services: [recorder, node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do { try await group.run() } catch { throw CLIError("live node stopped: \(error)") }
+        do { try trader.closeJournal() } catch { logger.error("\(error)") }
         withExtendedLifetime(lock) {}
         print("live node stopped: journal and recording in \(directory)")
     }

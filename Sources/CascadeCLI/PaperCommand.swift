@@ -103,6 +103,7 @@ struct PaperCommand: AsyncParsableCommand {
         let service = RecordService(configuration: record, consumer: trader, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         do { try await group.run() } catch { throw CLIError("paper node stopped: \(error)") }
+        do { try trader.closeJournal() } catch { logger.error("\(error)") }
         withExtendedLifetime(lock) {}
         print("paper session ended: outputs in \(directory)")
     }

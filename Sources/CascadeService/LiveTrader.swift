@@ -156,6 +156,11 @@ public final class LiveTrader: RecordedFrameConsumer {
         if let failure { throw failure }
     }
 
+    /// Closes the journal once the node has stopped, after ``stop(within:)`` (its write-ahead log folded into the file).
+    public func closeJournal() throws {
+        try state.withLock { s throws(JournalError) in try s.journal.close() }
+    }
+
     /// Once a second of receive time: the detector's deadlines, and loss limits at the marks of the moment.
     private func second(_ at: LocalTime, _ s: inout State) {
         let t = at.nanoseconds / 1_000_000

@@ -133,6 +133,11 @@ public final class PaperTrader: RecordedFrameConsumer {
         logger.info("paper session ended: \(totals.fills) fills, \(totals.ladders) ladders, net \(totals.pricePnl - totals.fees) USDT after fees; outputs in \(directory)")
     }
 
+    /// Closes the journal once the node has stopped (its write-ahead log folded into the file).
+    public func closeJournal() throws {
+        try state.withLock { s throws(JournalError) in try s.session.closeJournal() }
+    }
+
     private func fail(_ s: inout State, _ error: any Error) {
         s.failure = error
         logger.critical("ALERT: paper trading stopped: \(error)")

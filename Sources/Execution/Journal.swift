@@ -139,6 +139,13 @@ public protocol OrderJournal: AnyObject {
     func entries() throws(JournalError) -> [JournalEntry]
     /// The next run number (one more than the last `started` entry's, 1 for a new journal).
     func nextRun() throws(JournalError) -> UInt64
+    /// Releases the storage once the node has stopped; nothing is committed afterwards.
+    func close() throws(JournalError)
+}
+
+extension OrderJournal {
+    /// Nothing to release (in memory).
+    public func close() throws(JournalError) {}
 }
 
 /// The backtest's journal: entries kept in memory, in order. Same contract, no durability.

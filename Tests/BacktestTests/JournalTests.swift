@@ -32,6 +32,21 @@ import Testing
         #expect(throws: BacktestError.self) { _ = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal) }
     }
 
+    /// A stopped node closes its journal: the log is folded into the file (no `-wal`, no `-shm` left), and the file
+    /// reopens with every entry.
+    @Test func closingFoldsTheLogIntoTheFile() throws {
+        let dir = try TemporaryDirectory("journal-close")
+        defer { dir.remove() }
+        let path = dir.file("journal.sqlite")
+        let journal = try SQLiteOrderJournal(path: path)
+        let (result, _, _) = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal)
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        try journal.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal") && !FileManager.default.fileExists(atPath: path + "-shm"))
+        #expect(throws: JournalError.self) { try journal.commit([.started(run: 9, node: "x", startingBalance: .zero, at: ExchangeTime(milliseconds: 0))]) }
+        #expect(try SQLiteOrderJournal(path: path).entries().count == result.journalEntries)
+    }
+
     /// A journal that cannot commit stops the run before the step's commands leave.
     @Test func failedCommitSendsNothing() throws {
         for failAt in [2, 3, 5, 8] {

@@ -83,6 +83,8 @@ import Testing
         let sessions = try FileManager.default.contentsOfDirectory(atPath: data + "/paper")
         let session = data + "/paper/" + (try #require(sessions.first))
         #expect(sessions.count == 1)
+        // A clean stop closes the journal: its write-ahead log is folded into the file.
+        #expect(!FileManager.default.fileExists(atPath: session + "/journal.sqlite-wal"))
         // The ladder carried its stop; the journal holds the run.
         let decisions = try String(contentsOfFile: session + "/decisions.jsonl", encoding: .utf8)
         #expect(decisions.contains(#""action":"enter""#) && decisions.contains("stop "), "\(decisions.prefix(400))")
@@ -102,6 +104,7 @@ import Testing
         liveStopped = true
         #expect(live.interrupt(timeout: 60))
         #expect(live.result.status == 0, "\(live.errorLines.suffix(10))")
+        #expect(!FileManager.default.fileExists(atPath: liveData + "/live/journal.sqlite-wal"))
         let liveLog = live.errorLines.joined(separator: "\n")
         #expect(liveLog.contains("order(s) the journal left in flight: looking them up at Bybit"), "\(live.errorLines.suffix(20))")
         #expect(liveLog.contains("shutdown: resting entries cancelled by id; positions with a confirmed stop kept, the others closed"))
