@@ -1,4 +1,5 @@
 public import ServiceLifecycle
+import Synchronization
 
 /// The live trader's venue loop under swift-service-lifecycle. On graceful shutdown the engine stops opening
 /// (REDUCING), cancels its resting entries by id (``LiveTrader/stop(within:)``: never a cancel-all, which would
@@ -14,19 +15,23 @@ public final class LiveNodeService: Service {
     public func run() async throws {
         let trader = self.trader
         let running = Task { await trader.run() }
+        let stopping = Mutex<Task<Void, Never>?>(nil)
         // Shutdown: no new entry, resting entries cancelled by id through the engine while the venue loop still runs
         // (their reports reach the journal), then the loop stops.
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await running.value
             } onGracefulShutdown: {
-                Task {
+                let task = Task {
                     await trader.stop()
                     running.cancel()
                 }
+                stopping.withLock { $0 = task }
             }
         } onCancel: {
             running.cancel()
         }
+        // The stop's own steps are journaled: the service ends (and the journal may close) only after it.
+        if let task = stopping.withLock({ $0 }) { await task.value }
     }
 }

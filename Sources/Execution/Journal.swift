@@ -139,13 +139,8 @@ public protocol OrderJournal: AnyObject {
     func entries() throws(JournalError) -> [JournalEntry]
     /// The next run number (one more than the last `started` entry's, 1 for a new journal).
     func nextRun() throws(JournalError) -> UInt64
-    /// Releases the storage once the node has stopped; nothing is committed afterwards.
+    /// Releases the storage once the node has stopped; a commit afterwards throws.
     func close() throws(JournalError)
-}
-
-extension OrderJournal {
-    /// Nothing to release (in memory).
-    public func close() throws(JournalError) {}
 }
 
 /// The backtest's journal: entries kept in memory, in order. Same contract, no durability.
@@ -153,11 +148,15 @@ public final class InMemoryJournal: OrderJournal {
     public private(set) var stored: [JournalEntry] = []
     /// Transactions committed (one per ``commit(_:)``).
     public private(set) var transactions = 0
+    private var closed = false
     public init() {}
     public func commit(_ entries: [JournalEntry]) throws(JournalError) {
+        if closed { throw JournalError("in-memory journal: closed") }
         stored.append(contentsOf: entries)
         transactions += 1
     }
+    /// Nothing to release; later commits throw, as the SQLite journal's do.
+    public func close() throws(JournalError) { closed = true }
     public func entries() throws(JournalError) -> [JournalEntry] { stored }
     public func nextRun() throws(JournalError) -> UInt64 { Self.nextRun(after: stored) }
 

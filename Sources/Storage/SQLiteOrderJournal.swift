@@ -12,6 +12,7 @@ import GRDB
 public final class SQLiteOrderJournal: OrderJournal {
     let queue: DatabaseQueue
     public let path: String
+    private var closed = false
     private let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -48,6 +49,7 @@ public final class SQLiteOrderJournal: OrderJournal {
     }
 
     public func commit(_ entries: [JournalEntry]) throws(JournalError) {
+        if closed { throw JournalError("\(path): closed (the node has stopped)") }
         guard !entries.isEmpty else { return }
         var rows: [(kind: String, run: Int64?, body: Data, cursor: Int64?)] = []
         do {
@@ -117,12 +119,25 @@ public final class SQLiteOrderJournal: OrderJournal {
         }
     }
 
-    /// Closes the database once the node has stopped: the last connection folds the write-ahead log into the file
-    /// and removes `-wal` and `-shm`. Without it, a process that exits before the journal is deallocated leaves
-    /// them behind (harmless: SQLite replays the log on the next open, but a clean stop should leave a clean file).
-    /// Nothing may be committed afterwards.
+    /// Closes the database once the node has stopped: the write-ahead log is folded into the file and truncated
+    /// (`wal_checkpoint(TRUNCATE)`), then the connection closes (on Linux the last one also removes `-wal` and
+    /// `-shm`; Apple's SQLite keeps them, empty). A process that exits without it leaves the log to be replayed at
+    /// the next open: harmless, but not a clean stop. A commit afterwards throws.
     public func close() throws(JournalError) {
-        do { try queue.close() } catch { throw JournalError("\(path): close failed: \(error)") }
+        guard !closed else { return }
+        closed = true
+        do {
+            try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            try queue.close()
+        } catch {
+            throw JournalError("\(path): close failed: \(error)")
+        }
+    }
+
+    /// True when the journal at `path` has no write-ahead log waiting to be replayed (none, or an empty one).
+    public static func logIsEmpty(_ path: String) -> Bool {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int
+        return (size ?? 0) == 0
     }
 
     /// The SQLite settings in force (for the tests and the benchmark's statement of what was measured).

@@ -14,6 +14,11 @@ import Testing
     static let configuration = SyntheticCascadeMarket.endToEndConfiguration
     static let market = SyntheticCascadeMarket.endToEnd
 
+    /// No write-ahead log left to replay next to the journal at `path` (none, or an empty one).
+    static func logIsEmpty(_ path: String) -> Bool {
+        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0) == 0
+    }
+
     static func fills(_ csv: String) -> [String] {
         // role, side, price, qty of each fill (columns named in the header).
         let lines = csv.split(separator: "\n").map(String.init)
@@ -84,7 +89,7 @@ import Testing
         let session = data + "/paper/" + (try #require(sessions.first))
         #expect(sessions.count == 1)
         // A clean stop closes the journal: its write-ahead log is folded into the file.
-        #expect(!FileManager.default.fileExists(atPath: session + "/journal.sqlite-wal"))
+        #expect(Self.logIsEmpty(session + "/journal.sqlite"))
         // The ladder carried its stop; the journal holds the run.
         let decisions = try String(contentsOfFile: session + "/decisions.jsonl", encoding: .utf8)
         #expect(decisions.contains(#""action":"enter""#) && decisions.contains("stop "), "\(decisions.prefix(400))")
@@ -104,7 +109,7 @@ import Testing
         liveStopped = true
         #expect(live.interrupt(timeout: 60))
         #expect(live.result.status == 0, "\(live.errorLines.suffix(10))")
-        #expect(!FileManager.default.fileExists(atPath: liveData + "/live/journal.sqlite-wal"))
+        #expect(Self.logIsEmpty(liveData + "/live/journal.sqlite"))
         let liveLog = live.errorLines.joined(separator: "\n")
         #expect(liveLog.contains("order(s) the journal left in flight: looking them up at Bybit"), "\(live.errorLines.suffix(20))")
         #expect(liveLog.contains("shutdown: resting entries cancelled by id; positions with a confirmed stop kept, the others closed"))
