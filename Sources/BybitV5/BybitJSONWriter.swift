@@ -28,7 +28,6 @@ struct BybitJSONWriter {
         }
     }
 
-
     private mutating func key(_ name: String) {
         if !empty { bytes.append(0x2c) }
         empty = false

@@ -1,9 +1,20 @@
 import ArgumentParser
 import Backtest
 import Foundation
+import Logging
+import ServiceLifecycle
 
-/// Comma-separated option values the node commands share.
+/// What the node commands share: comma-separated option values, and running a node to its end.
 enum CLIParsing {
+    /// Runs a node's services until they stop, then closes its journal on either outcome (a clean file even when the
+    /// node stopped on an error); an error is rethrown as "`name` stopped: …".
+    static func runNode(_ group: ServiceGroup, name: String, logger: Logger, closeJournal: () throws -> Void) async throws {
+        var stopped: (any Error)?
+        do { try await group.run() } catch { stopped = error }
+        do { try closeJournal() } catch { logger.error("\(error)") }
+        if let stopped { throw CLIError("\(name) stopped: \(stopped)") }
+    }
+
     /// `BTCUSDT, ETHUSDT` → `["BTCUSDT", "ETHUSDT"]` (blanks dropped).
     static func symbols(_ text: String) -> [String] {
         text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

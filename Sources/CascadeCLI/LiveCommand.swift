@@ -200,11 +200,7 @@ struct LiveCommand: AsyncParsableCommand {
         let recorder = RecordService(configuration: record, consumer: trader, logger: logger)
         let node = LiveNodeService(trader: trader)
         let group = ServiceGroup(services: [recorder, node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // The journal is closed on either outcome: a clean file even when the node stopped on an error.
-        var stopped: (any Error)?
-        do { try await group.run() } catch { stopped = error }
-        do { try trader.closeJournal() } catch { logger.error("\(error)") }
-        if let stopped { throw CLIError("live node stopped: \(stopped)") }
+        try await CLIParsing.runNode(group, name: "live node", logger: logger, closeJournal: trader.closeJournal)
         withExtendedLifetime(lock) {}
         print("live node stopped: journal and recording in \(directory)")
     }

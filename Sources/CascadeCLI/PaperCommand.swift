@@ -102,11 +102,7 @@ struct PaperCommand: AsyncParsableCommand {
             """.utf8))
         let service = RecordService(configuration: record, consumer: trader, logger: logger)
         let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        // The journal is closed on either outcome: a clean file even when the node stopped on an error.
-        var stopped: (any Error)?
-        do { try await group.run() } catch { stopped = error }
-        do { try trader.closeJournal() } catch { logger.error("\(error)") }
-        if let stopped { throw CLIError("paper node stopped: \(stopped)") }
+        try await CLIParsing.runNode(group, name: "paper node", logger: logger, closeJournal: trader.closeJournal)
         withExtendedLifetime(lock) {}
         print("paper session ended: outputs in \(directory)")
     }

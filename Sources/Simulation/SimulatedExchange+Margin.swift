@@ -162,10 +162,9 @@ extension SimulatedExchange {
 
     /// 110007 when the order IM `action` adds exceeds the available balance.
     func marginCheck(_ action: VenueCommand.Action, _ symbol: SymbolID) -> Rejection? {
-        if case let .submit(_, spec) = action, spec.onlyReduces { return nil }     // adds nothing
-        guard case let .submit(_, spec) = action, let figures = placementMargin(spec, symbol) else {
-            return marginCheckFromOrderList(action, symbol)
-        }
+        guard case let .submit(_, spec) = action else { return marginCheckFromOrderList(action, symbol) }
+        if spec.onlyReduces { return nil }                                          // adds nothing
+        guard let figures = placementMargin(spec, symbol) else { return marginCheckFromOrderList(action, symbol) }
         return figures.added > .zero && figures.added > figures.available ? Rejection(.insufficientBalance) : nil
     }
 
@@ -247,8 +246,7 @@ extension SimulatedExchange {
 
     /// The larger side's cost, after netting the side opposite the position against it (see the rules above).
     func orderIM(_ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
-        guard symbols.contains(symbol) else { return .zero }
-        return max(sideIM(.buy, symbol, orders, leverage: leverage), sideIM(.sell, symbol, orders, leverage: leverage))
+        max(sideIM(.buy, symbol, orders, leverage: leverage), sideIM(.sell, symbol, orders, leverage: leverage))
     }
 
     /// One side's cost: its orders' costs, less what closes the position (that side nets it first).

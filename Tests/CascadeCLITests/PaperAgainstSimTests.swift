@@ -6,6 +6,7 @@ import CascadeCore
 import CascadeTesting
 import Foundation
 import Recording
+import Storage
 import Testing
 
 /// `cascade paper` and `cascade live` against one `cascade sim` replaying a named synthetic cascade at its recorded
@@ -13,11 +14,6 @@ import Testing
 @Suite(.serialized) struct PaperAgainstSimTests {
     static let configuration = SyntheticCascadeMarket.endToEndConfiguration
     static let market = SyntheticCascadeMarket.endToEnd
-
-    /// No write-ahead log left to replay next to the journal at `path` (none, or an empty one).
-    static func logIsEmpty(_ path: String) -> Bool {
-        ((try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0) == 0
-    }
 
     static func fills(_ csv: String) -> [String] {
         // role, side, price, qty of each fill (columns named in the header).
@@ -89,7 +85,7 @@ import Testing
         let session = data + "/paper/" + (try #require(sessions.first))
         #expect(sessions.count == 1)
         // A clean stop closes the journal: its write-ahead log is folded into the file.
-        #expect(Self.logIsEmpty(session + "/journal.sqlite"))
+        #expect(SQLiteOrderJournal.logIsEmpty(session + "/journal.sqlite"))
         // The ladder carried its stop; the journal holds the run.
         let decisions = try String(contentsOfFile: session + "/decisions.jsonl", encoding: .utf8)
         #expect(decisions.contains(#""action":"enter""#) && decisions.contains("stop "), "\(decisions.prefix(400))")
@@ -109,7 +105,7 @@ import Testing
         liveStopped = true
         #expect(live.interrupt(timeout: 60))
         #expect(live.result.status == 0, "\(live.errorLines.suffix(10))")
-        #expect(Self.logIsEmpty(liveData + "/live/journal.sqlite"))
+        #expect(SQLiteOrderJournal.logIsEmpty(liveData + "/live/journal.sqlite"))
         let liveLog = live.errorLines.joined(separator: "\n")
         #expect(liveLog.contains("order(s) the journal left in flight: looking them up at Bybit"), "\(live.errorLines.suffix(20))")
         #expect(liveLog.contains("shutdown: resting entries cancelled by id; positions with a confirmed stop kept, the others closed"))

@@ -143,6 +143,12 @@ import Testing
             }
         }
 
+        /// The rest of the data, then `seconds` past its end (the time exit and the reports it brings).
+        func runOut(_ node: Node, passing seconds: Int = 15) async throws {
+            try await feed(node)
+            await pass(node, seconds: seconds)
+        }
+
         /// Time moves on after the data has ended: timers, reconciliations and time exits run, and the simulator's
         /// clock moves too (commands reach the venue after their latency). Mid-data, `feed` moves time.
         func pass(_ node: Node, seconds: Int) async {
@@ -260,8 +266,7 @@ import Testing
         defer { node.task.cancel() }
         #expect(try await rig.feed(node) { $0.hasPosition(rig.btc) }, "the entry filled")
         #expect(try await rig.venuePosition(node.rest)?.stopLoss != nil, "the position carries its stop")
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         #expect(node.trader.engine.portfolio.size(rig.btc) == 0, "closed by the time exit")
         try await rig.checkConsistent(node)
         #expect(node.trader.engine.fillsApplied == 2)
@@ -288,8 +293,7 @@ import Testing
         #expect(await eventually { node.trusted }, "trusted again after the backfill")
         #expect(await eventually { node.hasPosition(rig.btc) }, "the backfill brought the fill")
         try await rig.checkConsistent(node, midRun: true)
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         try await rig.checkConsistent(node)
         try Self.fillsOnce(node)
     }
@@ -308,8 +312,7 @@ import Testing
         #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty && n.trader.commandsInFlight == 0 })
         await rig.sim.replay.setFaults(SimFaultPlan())
         #expect(node.entryOrders().allSatisfy { $0.phase == .unknown || $0.phase == .working || $0.phase == .filled }, "never rejected")
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         try await rig.checkConsistent(node)
         #expect(try await rig.venueExecutions(node.rest).filter { $0.orderLinkId.contains("_E") }.count == 1, "the entry traded once")
         try Self.fillsOnce(node)
@@ -340,8 +343,7 @@ import Testing
         let restarted = try await rig.start()
         defer { restarted.task.cancel() }
         #expect(restarted.trader.engine.tracker.orders.count == first.trader.engine.tracker.orders.count, "the journal rebuilt the ladder")
-        try await rig.feed(restarted)
-        await rig.pass(restarted, seconds: 15)
+        try await rig.runOut(restarted)
         try await rig.checkConsistent(restarted)
         try Self.fillsOnce(restarted)
         // Never resent: each orderLinkId was decided for sending once across both runs.
@@ -379,8 +381,7 @@ import Testing
         let restarted = try await rig.start()
         defer { restarted.task.cancel() }
         #expect(await eventually { !restarted.hasPosition(rig.btc) }, "the backfill brought the stop's fill")
-        try await rig.feed(restarted)
-        await rig.pass(restarted, seconds: 15)
+        try await rig.runOut(restarted)
         try await rig.checkConsistent(restarted)
         #expect(restarted.trader.engine.risk.memory.mode == .normal, "the stop's fill is the position's own, not foreign")
         #expect(!restarted.trader.engine.alarms.contains { $0.contains("not ours") })
@@ -415,8 +416,7 @@ import Testing
         try await rig.checkConsistent(restarted, midRun: true)
         #expect(restarted.trader.engine.alarms.contains { $0.contains("position without a stop") })
         #expect(restarted.trader.engine.tracker.orders.values.count { $0.id.role == .takeProfit } == 2, "the take-profit placed again")
-        try await rig.feed(restarted)
-        await rig.pass(restarted, seconds: 15)
+        try await rig.runOut(restarted)
         try await rig.checkConsistent(restarted)
         try Self.fillsOnce(restarted)
     }
@@ -446,8 +446,7 @@ import Testing
         await node.task.value
         let restarted = try await rig.start()
         defer { restarted.task.cancel() }
-        try await rig.feed(restarted)
-        await rig.pass(restarted, seconds: 95)
+        try await rig.runOut(restarted, passing: 95)
         #expect(restarted.trader.engine.portfolio.funding[rig.btc] == booked, "funding booked once across the restart")
         try await rig.checkConsistent(restarted)
         try Self.fillsOnce(restarted)
@@ -469,8 +468,7 @@ import Testing
         #expect(await eventually { node.trader.engine.alarms.contains { $0.contains("unknown type FutureKind") } })
         #expect(node.trader.engine.portfolio.size(rig.btc) == size, "not applied")
         #expect(node.trader.engine.risk.memory.mode == .normal)
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         try await rig.checkConsistent(node)
         try Self.fillsOnce(node)
     }
@@ -503,8 +501,7 @@ import Testing
         #expect(try await rig.feed(node) { _ in (try? await history())?.first?.cancelType == "CancelByUser" }, "the race as Bybit reports it")
         #expect(node.trader.engine.tracker.orders[entry.id.clientOrderID]?.phase == .filled)
         #expect(node.trader.engine.fillsApplied >= 1)
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         try await rig.checkConsistent(node, mode: .reducing)
         try Self.fillsOnce(node)
     }
@@ -525,8 +522,7 @@ import Testing
         _ = try await other.send(order, as: BybitOrderIDResult.self)
         #expect(try await rig.feed(node) { n in n.trader.engine.risk.memory.mode == .reducing }, "quarantined")
         #expect(node.trader.engine.alarms.contains { $0.contains("not ours") })
-        try await rig.feed(node)
-        await rig.pass(node, seconds: 15)
+        try await rig.runOut(node)
         #expect(node.entryOrders().isEmpty, "no ladder while quarantined")
         try await rig.checkConsistent(node, allowForeign: true, mode: .reducing)
     }
