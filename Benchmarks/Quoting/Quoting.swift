@@ -21,6 +21,9 @@ struct Capture {
     var tick: Int64 = 10_000_000
     var frames: [(bytes: [UInt8], localTime: LocalTime)] = []
     var events: [MarketEvent] = []
+    /// Each event's exchange time (ms), read once when loading, as hftbacktest reads its rows' timestamp column
+    /// (reading it from the event in the loop copied the ~400-byte event).
+    var eventTimes: [Int64] = []
     /// The same capture with the `orderbook.50` book (published every 20 ms instead of 100 ms) for the diagnosis.
     var events50: [MarketEvent] = []
     var levelChanges = 0
@@ -40,11 +43,13 @@ func load(_ name: String) -> Capture {
         switch event {
         case let .book(u) where u.depth == 200:
             capture.events.append(event)
+            capture.eventTimes.append(u.exchangeTime.milliseconds)
             capture.levelChanges += u.bids.count + u.asks.count
         case let .book(u) where u.depth == 50:
             capture.events50.append(event)
         case let .trades(list):
             capture.events.append(event)
+            capture.eventTimes.append(eventTime(event)!)
             capture.events50.append(event)
             capture.levelChanges += list.count
         default:
@@ -71,10 +76,10 @@ func eventTime(_ event: borrowing MarketEvent) -> Int64? {
     }
 }
 
-/// The quoting loop on one venue; `events` hands each market event, in order, to the loop (borrowed: a market event
-/// is ~400 bytes, and hftbacktest's loop reads its rows in place too).
+/// The quoting loop on one venue; `events` hands each market event, in order, with its exchange time (ms) to the loop
+/// (borrowed: a market event is ~400 bytes, and hftbacktest's loop reads its rows in place too).
 @inline(never)
-func quote(tick: Int64, _ events: ((borrowing MarketEvent) -> Void) -> Void) -> Counts {
+func quote(tick: Int64, _ events: ((borrowing MarketEvent, Int64) -> Void) -> Void) -> Counts {
     let instrument = Instrument(id: SymbolID(index: 0), symbol: "BTCUSDT")
     var settings = VenueSettings()
     settings.matchingDepths = [instrument.id: 200]
@@ -101,8 +106,7 @@ func quote(tick: Int64, _ events: ((borrowing MarketEvent) -> Void) -> Void) -> 
             }
         }
     }
-    events { event in
-        guard let t = eventTime(event) else { return }
+    events { event, t in
         // As hftbacktest's elapse(100 ms): ticks from the first event's time, and events stamped at a tick are
         // seen before it (Binance's depth diffs come on 100 ms boundaries: a grid on them would quote on a book
         // one update old).
@@ -138,7 +142,7 @@ func fromEvents(_ capture: Capture) -> Counts {
     quote(tick: capture.tick) { visit in
         // In place (an array's subscript getter would copy each event out).
         capture.events.withUnsafeBufferPointer { events in
-            for i in events.indices { visit(events[i]) }
+            for i in events.indices { visit(events[i], capture.eventTimes[i]) }
         }
     }
 }
@@ -149,8 +153,8 @@ func fromFrames(_ capture: Capture) -> Counts {
         for frame in capture.frames {
             guard let message = try? decoder.decode(frame.bytes, localTime: frame.localTime), let event = message.marketEvent else { continue }
             switch event {
-            case let .book(u) where u.depth == 200: visit(event)
-            case .trades: visit(event)
+            case let .book(u) where u.depth == 200: visit(event, u.exchangeTime.milliseconds)
+            case .trades: visit(event, eventTime(event)!)
             default: continue
             }
         }

@@ -80,7 +80,10 @@ public struct Instrument: Hashable, Sendable {
 
     /// Exact `price × qty` in USDT (linear contracts: quantity in base coin, price in USDT), rounded half to even.
     @inlinable
-    public func notional(price: Price, qty: Quantity) -> USDT? {
+    public func notional(price: Price, qty: Quantity) -> USDT? { Self.notional(price: price, qty: qty) }
+
+    /// ``notional(price:qty:)``, which reads no field of the instrument (callers in hot loops need no copy of one).
+    public static func notional(price: Price, qty: Quantity) -> USDT? {
         FixedDecimal.rescaleWide(Int128(price.units) * Int128(qty.units),
                                  from: Price.digits + Quantity.digits, to: USDT.digits).map(USDT.init(units:))
     }

@@ -87,13 +87,18 @@ public struct OrderStore: Sendable {
 
     public func conditional(_ id: VenueOrderID) -> ConditionalOrder? { conditionals.first { $0.venueID == id } }
 
-    /// Finds an order (resting or conditional) by either id.
+    /// Whether the order rests or waits for its trigger (looked up in place: no copy of the order).
+    public func isOpen(_ id: VenueOrderID) -> Bool { locate(id) != nil || conditionals.contains { $0.venueID == id } }
+
+    /// Finds an order (resting or conditional) by either id (in place: every cancel asks).
     public func venueID(of reference: OrderReference) -> VenueOrderID? {
         switch reference {
         case let .venue(id):
-            return resting(id) != nil || conditional(id) != nil ? id : nil
+            return isOpen(id) ? id : nil
         case let .client(id):
-            return (bids + asks).first { $0.clientID == id }?.venueID ?? conditionals.first { $0.clientID == id }?.venueID
+            if let i = bids.firstIndex(where: { $0.clientID == id }) { return bids[i].venueID }
+            if let i = asks.firstIndex(where: { $0.clientID == id }) { return asks[i].venueID }
+            return conditionals.firstIndex { $0.clientID == id }.map { conditionals[$0].venueID }
         }
     }
 

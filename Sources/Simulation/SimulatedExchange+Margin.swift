@@ -105,7 +105,11 @@ extension SimulatedExchange {
     /// of the three terms rounded half to even); nil on overflow.
     public static func orderCost(side: Side, price: Price, qty: Quantity, leverage: Rate, takerFee: Rate,
                                  instrument: Instrument) -> USDT? {
-        guard leverage.units > 0, let value = instrument.notional(price: price, qty: qty),
+        orderCost(side: side, price: price, qty: qty, leverage: leverage, takerFee: takerFee)
+    }
+
+    static func orderCost(side: Side, price: Price, qty: Quantity, leverage: Rate, takerFee: Rate) -> USDT? {
+        guard leverage.units > 0, let value = Instrument.notional(price: price, qty: qty),
               let openFee = value.multiplied(by: takerFee) else { return nil }
         let l = Int128(leverage.units)
         let initial = FixedDecimal.divideRoundingHalfEven(value.units * one, l)
@@ -169,16 +173,23 @@ extension SimulatedExchange {
     }
 
     /// What placing `spec` (not reduce-only) adds to the order IM, and the available balance before it. A placement
-    /// changes only its own side's order IM: each side is valued once, the placement's side once more with it, and
-    /// the symbol's current IM is reused in the available balance. Equal to ``addedOrderIM(_:_:)`` and
-    /// ``availableBalance`` (a test checks both, exactly), from three side valuations instead of eight.
+    /// changes only its own side's order IM: both sides are valued in one pass when nothing nets, and the placement's
+    /// side is its old cost plus the new order's when that side nets nothing (re-valued with it otherwise); the
+    /// symbol's current IM is reused in the available balance. Equal to ``addedOrderIM(_:_:)`` and
+    /// ``availableBalance`` (a test checks both, exactly).
     func placementMargin(_ spec: OrderSpec, _ symbol: SymbolID) -> (added: USDT, available: USDT)? {
         guard !spec.onlyReduces, symbols.contains(symbol) else { return nil }
         let lev = leverage(symbol)
         var orders = openOrders(symbol)
-        let buy = sideIM(.buy, symbol, orders, leverage: lev), sell = sideIM(.sell, symbol, orders, leverage: lev)
-        orders.append(MarginOrder(side: spec.side, price: spec.price ?? spec.trigger?.price, qty: spec.qty.units, reduceOnly: false))
-        let changed = sideIM(spec.side, symbol, orders, leverage: lev)
+        let (buy, sell) = sideIMs(symbol, orders, leverage: lev)
+        let newOrder = MarginOrder(side: spec.side, price: spec.price ?? spec.trigger?.price, qty: spec.qty.units, reduceOnly: false)
+        let changed: USDT
+        if nets(spec.side, symbol) {
+            orders.append(newOrder)
+            changed = sideIM(spec.side, symbol, orders, leverage: lev)
+        } else {
+            changed = (spec.side == .buy ? buy : sell) + charge(newOrder, newOrder.qty, side: spec.side, symbol, leverage: lev)
+        }
         let current = max(buy, sell)
         let added = max((spec.side == .buy ? max(changed, sell) : max(buy, changed)) - current, .zero)
         let available = equity - totalPositionIM - (sum { $0 == symbol ? .zero : orderIM($0) } + current)
@@ -227,18 +238,21 @@ extension SimulatedExchange {
         }
     }
 
-    /// Resting orders and placements in flight (untriggered conditionals reserve nothing).
+    /// Resting orders and placements in flight (untriggered conditionals reserve nothing), read in place: this runs
+    /// on every placement.
     func openOrders(_ symbol: SymbolID) -> [MarginOrder] {
         guard symbols.contains(symbol) else { return [] }
         var orders: [MarginOrder] = []
-        orders.reserveCapacity(symbols[venue: symbol].engine.store.restingCount)
-        for book in [symbols[venue: symbol].engine.store.bids, symbols[venue: symbol].engine.store.asks] {
-            for o in book {
-                orders.append(MarginOrder(venueID: o.venueID, side: o.side, price: o.spec.type == .market ? nil : Price(units: o.price),
-                                          qty: o.remaining, reduceOnly: o.onlyReduces))
-            }
+        orders.reserveCapacity(symbols[venue: symbol].engine.store.restingCount + 1)
+        // Field by field (a resting order is ~200 bytes: no copy of each).
+        func add(_ o: borrowing RestingOrder) {
+            orders.append(MarginOrder(venueID: o.venueID, side: o.side, price: o.spec.type == .market ? nil : Price(units: o.price),
+                                      qty: o.remaining, reduceOnly: o.onlyReduces))
         }
-        for (id, spec) in inFlightOrders(symbol) where !spec.isConditional {
+        symbols[venue: symbol].engine.store.bids.withUnsafeBufferPointer { for i in $0.indices { add($0[i]) } }
+        symbols[venue: symbol].engine.store.asks.withUnsafeBufferPointer { for i in $0.indices { add($0[i]) } }
+        for i in inFlightHead..<inFlight.count where inFlight[i].command.symbol == symbol {
+            guard case let .submit(_, spec) = inFlight[i].command.action, let id = inFlight[i].venueID, !spec.isConditional else { continue }
             orders.append(MarginOrder(venueID: id, side: spec.side, price: spec.price, qty: spec.qty.units, reduceOnly: spec.onlyReduces))
         }
         return orders
@@ -246,26 +260,48 @@ extension SimulatedExchange {
 
     /// The larger side's cost, after netting the side opposite the position against it (see the rules above).
     func orderIM(_ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
-        max(sideIM(.buy, symbol, orders, leverage: leverage), sideIM(.sell, symbol, orders, leverage: leverage))
+        let (buy, sell) = sideIMs(symbol, orders, leverage: leverage)
+        return max(buy, sell)
+    }
+
+    /// Whether `side`'s orders net against the position (that side closes it first).
+    func nets(_ side: Side, _ symbol: SymbolID) -> Bool {
+        let position = symbols[venue: symbol].ledger.size
+        return side == .buy ? position < 0 : position > 0
+    }
+
+    /// What `qty` of `order` costs on `side` (nothing for a market order with no price to value it at).
+    func charge(_ order: MarginOrder, _ qty: Int64, side: Side, _ symbol: SymbolID, leverage: Rate) -> USDT {
+        guard qty > 0, let price = order.price ?? marketPrice(symbol, side) else { return .zero }
+        return Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: leverage,
+                              takerFee: symbols[venue: symbol].engine.fees.taker) ?? .zero
+    }
+
+    /// Both sides' costs: one pass over the orders when neither side nets (no position), else ``sideIM`` per side.
+    func sideIMs(_ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> (buy: USDT, sell: USDT) {
+        guard symbols.contains(symbol) else { return (.zero, .zero) }
+        guard symbols[venue: symbol].ledger.size == 0 else {
+            return (sideIM(.buy, symbol, orders, leverage: leverage), sideIM(.sell, symbol, orders, leverage: leverage))
+        }
+        var buy = USDT.zero, sell = USDT.zero
+        for order in orders where !order.reduceOnly {
+            let cost = charge(order, order.qty, side: order.side, symbol, leverage: leverage)
+            if order.side == .buy { buy = buy + cost } else { sell = sell + cost }
+        }
+        return (buy, sell)
     }
 
     /// One side's cost: its orders' costs, less what closes the position (that side nets it first).
     func sideIM(_ side: Side, _ symbol: SymbolID, _ orders: [MarginOrder], leverage: Rate) -> USDT {
         guard symbols.contains(symbol) else { return .zero }
         let position = symbols[venue: symbol].ledger.size
-        let taker = symbols[venue: symbol].engine.fees.taker
-        let instrument = symbols[venue: symbol].engine.instrument
-        let closes = side == .buy ? position < 0 : position > 0
-        var netting = closes ? abs(position) : 0
+        var netting = nets(side, symbol) ? abs(position) : 0
         var cost = USDT.zero
-        func charge(_ order: MarginOrder, _ qty: Int64) {
-            guard qty > 0, let price = order.price ?? marketPrice(symbol, side) else { return }
-            cost = cost + (Self.orderCost(side: side, price: price, qty: Quantity(units: qty), leverage: leverage,
-                                          takerFee: taker, instrument: instrument) ?? .zero)
-        }
         // Nothing to net: every order is charged whole, in any order (no sort on the common path).
         if netting == 0 {
-            for order in orders where order.side == side && !order.reduceOnly { charge(order, order.qty) }
+            for order in orders where order.side == side && !order.reduceOnly {
+                cost = cost + charge(order, order.qty, side: side, symbol, leverage: leverage)
+            }
             return cost
         }
         // Whatever fills first closes first: reduce-only, then market orders, then the best price, then the order
@@ -280,7 +316,7 @@ extension SimulatedExchange {
             let order = orders[key.index]
             let netted = min(netting, order.qty)
             netting -= netted
-            charge(order, order.reduceOnly ? 0 : order.qty - netted)
+            cost = cost + charge(order, order.reduceOnly ? 0 : order.qty - netted, side: side, symbol, leverage: leverage)
         }
         return cost
     }

@@ -34,6 +34,65 @@ import Testing
         #expect(FixedDecimal.divideRoundingHalfEven(26, 10) == 3)
         #expect(FixedDecimal.divideRoundingHalfEven(24, 10) == 2)
     }
+
+    /// The 64-bit fast path gives the 128-bit result: ties both ways, every sign, operands at and beyond Int64's
+    /// limits, and seeded random operands of every width.
+    @Test func theSixtyFourBitDivisionEqualsTheWideOne() {
+        var operands: [Int128] = [0, 1, -1, 2, -2, 3, 5, -5, 10, -10, 15, -15, 25, -25, 35, -35,
+                                  Int128(Int64.max), Int128(Int64.max) - 1, Int128(Int64.min), Int128(Int64.min) + 1,
+                                  Int128(Int64.max) + 1, Int128(Int64.min) - 1, Int128(Int64.max) / 2, Int128(Int64.min) / 2]
+        var state: UInt64 = 0x5EED_D1F1
+        func next() -> UInt64 {   // splitmix64: seeded, no library needed
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        for _ in 0..<400 {
+            let bits = Int(next() % 70)
+            let magnitude = (Int128(next() >> 1) >> max(0, 63 - bits)) << max(0, bits - 63)
+            operands.append(next() & 1 == 0 ? magnitude : -magnitude)
+        }
+        var compared = 0
+        for value in operands {
+            for divisor in operands where divisor != 0 {
+                #expect(FixedDecimal.divideRoundingHalfEven(value, divisor) == FixedDecimal.divideRoundingHalfEvenWide(value, divisor),
+                        "\(value) / \(divisor)")
+                compared += 1
+            }
+        }
+        #expect(compared > 100_000)
+    }
+
+    /// Rescaling by a table of powers equals rescaling one digit at a time.
+    @Test func rescalingEqualsOneDigitAtATime() {
+        func reference(_ units: Int128, from: Int, to: Int) -> Int128? {
+            if to >= from {
+                var value = units
+                for _ in 0..<(to - from) {
+                    let (m, o) = value.multipliedReportingOverflow(by: 10)
+                    if o { return nil }
+                    value = m
+                }
+                return value
+            }
+            var value = units
+            var divisor: Int128 = 1
+            for _ in 0..<min(from - to, 38) { divisor *= 10 }
+            value = FixedDecimal.divideRoundingHalfEvenWide(value, divisor)
+            return from - to > 38 ? 0 : value
+        }
+        let values: [Int128] = [0, 1, -1, 5, -5, 15, 25, -25, 123_456_789, -987_654_321_987, Int128(Int64.max), Int128(Int64.min),
+                                Int128.max, Int128.min + 1, Int128.max / 7, 10_000_000_000_000_000_000_000_000_000_000_000_000]
+        for value in values {
+            for from in [0, 2, 8, 10, 18, 30] {
+                for to in [0, 1, 2, 8, 10, 18, 28, 40, 60] {
+                    #expect(FixedDecimal.rescaleWide(value, from: from, to: to) == reference(value, from: from, to: to), "\(value) \(from)→\(to)")
+                }
+            }
+        }
+    }
 }
 
 @Suite struct MoneyTests {
