@@ -85,11 +85,10 @@ struct BybitJSONWriter {
         raw(name, "[" + items.joined(separator: ",") + "]")
     }
 
-    /// The finished object text.
-    func finished() -> String {
-        var out = bytes
-        out.append(0x7d)
-        return String(decoding: out, as: UTF8.self)
+    /// The finished object text (the writer is used up: its bytes are closed in place, not copied).
+    consuming func finished() -> String {
+        bytes.append(0x7d)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A JSON string literal with `"`, `\` and control characters escaped.

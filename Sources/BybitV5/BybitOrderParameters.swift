@@ -96,7 +96,7 @@ public struct BybitOrderParameters: Hashable, Sendable {
 
     /// `orderLinkId` rules: 1–36 characters of `[A-Za-z0-9_-]`.
     static func validate(orderLinkId: String) throws(BybitRequestError) {
-        let bytes = Array(orderLinkId.utf8)
+        let bytes = orderLinkId.utf8     // read in place (no array: this runs for every order)
         let ok = (1...36).contains(bytes.count) && bytes.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f
         }

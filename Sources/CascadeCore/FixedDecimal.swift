@@ -148,8 +148,10 @@ public enum FixedDecimal {
             fraction /= 10
             fractionDigits -= 1
         }
-        // Sign, at most 39 integer digits, the point and the fraction digits.
-        return String(unsafeUninitializedCapacity: 41 + max(digits, 0)) { buffer in
+        // Sign, at most 39 integer digits, the point and the fraction digits, written on the stack: the text of a
+        // price or quantity is short enough to be a small string (no allocation; `unsafeUninitializedCapacity`
+        // allocated its whole capacity whatever the length).
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 41 + max(digits, 0)) { buffer in
             var i = 0
             if negative { buffer[0] = 0x2d; i = 1 }
             func write(_ value: M, width: Int) {
@@ -169,7 +171,7 @@ public enum FixedDecimal {
                 i += 1
                 write(fraction, width: fractionDigits)
             }
-            return i
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<i]), as: UTF8.self)
         }
     }
 

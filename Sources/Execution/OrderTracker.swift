@@ -78,6 +78,9 @@ public struct OrderTracker: Sendable, Hashable {
     }
 
     public private(set) var orders: [ClientOrderID: ManagedOrder] = [:]
+    /// The orders not terminal yet (an order only ever moves from open to terminal): the risk check reads these
+    /// instead of scanning every order the engine still remembers.
+    public private(set) var open: Set<ClientOrderID> = []
     private var byVenueID: [VenueOrderID: ClientOrderID] = [:]
     private var executions: Set<ExecutionID> = []
     /// Execution ids in the order they were counted, with their report time: retired by age (``retire(orders:executionsBefore:)``).
@@ -101,6 +104,7 @@ public struct OrderTracker: Sendable, Hashable {
         // Not inside the precondition: under -Ounchecked its condition is never evaluated.
         let previous = orders.updateValue(order, forKey: order.clientID)
         precondition(previous == nil, "orderLinkId reused: \(order.id)")
+        open.insert(order.clientID)
     }
 
     /// The request left.
@@ -192,6 +196,7 @@ public struct OrderTracker: Sendable, Hashable {
     public mutating func retire(orders ids: [ClientOrderID], executionsBefore cutoff: ExchangeTime) {
         for id in ids {
             guard let order = orders.removeValue(forKey: id) else { continue }
+            open.remove(id)
             if let venueID = order.venueID, byVenueID[venueID] == id { byVenueID[venueID] = nil }
         }
         for id in executionLog.removeOlder(than: cutoff) { executions.remove(id) }
@@ -214,6 +219,7 @@ public struct OrderTracker: Sendable, Hashable {
         // A fill already completed it: a later cancel of the zero remainder changes nothing.
         if from == .filled { return .none }
         orders[id]?.phase = phase
+        if phase.isTerminal { open.remove(id) }
         return .moved(id, from: from, to: phase)
     }
 }

@@ -108,7 +108,7 @@ public struct RiskEngine: Sendable {
         }
         guard let equity else { return .noEquity }
         if let stop = lastStop, now < stop + limits.cooldownAfterStop { return .cooldownAfterStop(until: stop + limits.cooldownAfterStop) }
-        if isNewEpisode, episodeStarts.filter({ $0 > now - 3_600_000_000_000 }).count >= limits.maxEpisodesPerHour {
+        if isNewEpisode, episodeStarts.count(where: { $0 > now - 3_600_000_000_000 }) >= limits.maxEpisodesPerHour {
             return .episodesPerHour(limit: limits.maxEpisodesPerHour)
         }
         if exposure.restingLayers + 1 > limits.maxConcurrentLayers { return .concurrentLayers(limit: limits.maxConcurrentLayers) }
@@ -122,14 +122,20 @@ public struct RiskEngine: Sendable {
         if let limit = limits.positionPerSymbol.value(equity: equity), worstSymbol > limit {
             return .positionPerSymbol(limit: USDT(units: limit), worstCase: USDT(units: worstSymbol))
         }
-        // Portfolio: every symbol at its worst side, this one with the new order.
+        // Portfolio: every symbol at its worst side, this one with the new order. Each symbol of the three tables (and
+        // this one) once, without building their union: a sum of integers, in any order.
         var worstAll = Int128(0)
-        let symbols = Set(exposure.positions.keys).union(exposure.restingBuys.keys).union(exposure.restingSells.keys).union([symbol])
-        for s in symbols {
+        func worst(_ s: SymbolID) -> Int128 {
             let p = exposure.positions[s]?.units ?? 0
             let buys = (exposure.restingBuys[s]?.units ?? 0) + (s == symbol && side == .buy ? notional.units : 0)
             let sells = (exposure.restingSells[s]?.units ?? 0) + (s == symbol && side == .sell ? notional.units : 0)
-            worstAll += max(abs(p + buys), abs(p - sells))
+            return max(abs(p + buys), abs(p - sells))
+        }
+        for s in exposure.positions.keys { worstAll += worst(s) }
+        for s in exposure.restingBuys.keys where exposure.positions[s] == nil { worstAll += worst(s) }
+        for s in exposure.restingSells.keys where exposure.positions[s] == nil && exposure.restingBuys[s] == nil { worstAll += worst(s) }
+        if exposure.positions[symbol] == nil && exposure.restingBuys[symbol] == nil && exposure.restingSells[symbol] == nil {
+            worstAll += worst(symbol)
         }
         if let limit = limits.portfolioExposure.value(equity: equity), worstAll > limit {
             return .portfolioExposure(limit: USDT(units: limit), worstCase: USDT(units: worstAll))

@@ -691,8 +691,10 @@ extension TradingEngine {
                 ?? USDT(units: abs(ledger.entryValue.units))
             exposure.positions[id] = ledger.size > 0 ? value : -value
         }
-        for (clientID, order) in tracker.orders where !order.phase.isTerminal && order.id.role == .entry {
-            guard let symbol = orderSymbols[clientID.rawValue], let id = instruments.lookup(symbol), let price = order.spec.price else { continue }
+        // The open orders only (a sum: their order does not matter), not every order of the retention window.
+        for clientID in tracker.open {
+            guard let order = tracker.orders[clientID], order.id.role == .entry, let symbol = orderSymbols[clientID.rawValue],
+                  let id = instruments.lookup(symbol), let price = order.spec.price else { continue }
             let open = Quantity(units: max(0, order.qty.units - order.filledQty.units))
             let notional = instruments[id].notional(price: price, qty: open) ?? .zero
             if order.spec.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }

@@ -60,6 +60,36 @@ import Testing
         #expect(t.apply(fill(o, "e5", qty: b)) == .notOurs(o.id.clientOrderID))
     }
 
+    /// `open` is exactly the orders not terminal, through every phase and a retirement (the risk check sums it).
+    @Test func theOpenSetIsTheOrdersNotTerminal() {
+        var t = OrderTracker()
+        func check(_ step: String) {
+            #expect(t.open == Set(t.orders.filter { !$0.value.phase.isTerminal }.keys), "\(step)")
+        }
+        let (a, c, d) = (order(5), order(6), order(7, conditional: true))
+        for o in [a, c, d] { t.recordIntent(o) }
+        check("intents")
+        #expect(t.open.count == 3)
+        t.markSent(a.id.clientOrderID)
+        t.markTransportError(c.id.clientOrderID)
+        _ = t.apply(accepted(a))
+        _ = t.apply(accepted(d))
+        check("sent, unknown, working, untriggered")
+        _ = t.apply(fill(a, "e10", qty: b))
+        check("partly filled")
+        _ = t.apply(report(.rejected(OrderRejected(venueID: nil, clientID: c.id.clientOrderID, rejection: Rejection(.insufficientBalance)))))
+        _ = t.apply(report(.cancelled(OrderCancelled(venueID: VenueOrderID("v7"), clientID: d.id.clientOrderID,
+                                                     cancellation: Cancellation(.byClient), filledQty: .zero, wasUntriggered: true))))
+        check("rejected, deactivated")
+        #expect(t.open == [a.id.clientOrderID])
+        _ = t.apply(fill(a, "e11", qty: b))
+        check("filled")
+        #expect(t.open.isEmpty)
+        t.retire(orders: [a.id.clientOrderID, c.id.clientOrderID, d.id.clientOrderID], executionsBefore: ExchangeTime(milliseconds: 0))
+        check("retired")
+        #expect(t.orders.isEmpty)
+    }
+
     @Test func aTransportErrorLeavesTheOrderUnknownUntilTheVenueAnswers() {
         var t = OrderTracker()
         let o = order(2)

@@ -40,6 +40,23 @@ import Testing
             == .portfolioExposure(limit: usdt(5_000), worstCase: usdt(5_001)))
     }
 
+    /// Each symbol counts once in the portfolio, whichever tables hold it: resting on both sides (ETH: worst 2,000),
+    /// resting sells only (SOL: 1,201), a position with resting sells (XRP: 1,300), and the order's own symbol in no
+    /// table (BTC: the order). 4,501 + 499 = 5,000 is allowed; 4,501 + 500 exceeds the portfolio's 5,000.
+    @Test func thePortfolioCountsEverySymbolOnce() {
+        let sol = SymbolID(index: 2), xrp = SymbolID(index: 3)
+        var x = Exposure()
+        x.restingBuys[eth] = usdt(1_000)
+        x.restingSells[eth] = usdt(2_000)
+        x.restingSells[sol] = usdt(1_201)
+        x.positions[xrp] = usdt(1_300)
+        x.restingSells[xrp] = usdt(300)
+        #expect(engine.check(symbol: btc, side: .buy, notional: usdt(499), isNewEpisode: false, exposure: x, equity: usdt(10_000), now: 0)
+            == nil)
+        #expect(engine.check(symbol: btc, side: .sell, notional: usdt(500), isNewEpisode: false, exposure: x, equity: usdt(10_000), now: 0)
+            == .portfolioExposure(limit: usdt(5_000), worstCase: usdt(5_001)))
+    }
+
     @Test func layersEpisodesCooldownAndModes() {
         var e = engine
         var x = Exposure()
