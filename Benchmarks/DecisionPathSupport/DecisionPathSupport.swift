@@ -66,7 +66,9 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
             guard case let .submit(id, spec) = command.action else { continue }
             let request = try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: p.replay.decoder.instruments[command.symbol]))
             let signature = signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload)
-            bytes += request.body.utf8.count + signature.utf8.count     // the text sent, read in place
+            // The body copied out, as the REST client copies it into its buffer (conservative: the array allocates as
+            // the buffer does).
+            bytes += request.bodyBytes.count + signature.utf8.count
         }
     }
     return bytes

@@ -320,8 +320,8 @@ public actor BybitRESTClient {
             http.headers.add(name: "Content-Type", value: "application/json")
         }
         if request.method == .post {
-            // The signature covers exactly these bytes.
-            http.body = .bytes(ByteBuffer(bytes: request.bodyBytes))
+            // The signature covers exactly these bytes (the body's UTF-8, copied once into the buffer).
+            http.body = .bytes(ByteBuffer(string: request.body))
         }
         do {
             let response = try await self.http.execute(http, timeout: .nanoseconds(timeout.nanoseconds))

@@ -54,7 +54,8 @@ public enum FixedDecimal {
             }
         }
         if !sawDigit { throw .empty }
-        // A short loop instead of a table: a global table costs a lazy-initialisation check per call.
+        // A short loop: at most `digits` (≤ 18) steps, once per parsed field; rescaling on the money path uses
+        // ``powersOfTen`` instead.
         while fraction < digits {
             let (m, o) = value.multipliedReportingOverflow(by: 10)
             if o { throw .overflow }
@@ -212,27 +213,22 @@ public enum FixedDecimal {
 
     /// ``divideRoundingHalfEven(_:_:)`` in 128 bits, whatever the operands.
     @inlinable
-    public static func divideRoundingHalfEvenWide(_ value: Int128, _ divisor: Int128) -> Int128 {
-        var (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
-        let twice = remainder.magnitude * 2
-        let d = divisor.magnitude
-        if twice > d || (twice == d && quotient & 1 != 0) {
-            quotient += (value < 0) != (divisor < 0) ? -1 : 1
-        }
-        remainder = 0
-        return quotient
-    }
+    public static func divideRoundingHalfEvenWide(_ value: Int128, _ divisor: Int128) -> Int128 { roundedQuotient(value, divisor) }
 
     /// The 64-bit path (neither operand `Int64.min`): `2|r| < 2^64` and a rounded quotient cannot overflow.
     @inlinable
-    static func divideRoundingHalfEven64(_ value: Int64, _ divisor: Int64) -> Int64 {
-        var (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+    static func divideRoundingHalfEven64(_ value: Int64, _ divisor: Int64) -> Int64 { roundedQuotient(value, divisor) }
+
+    /// The quotient rounded half to even, in `T` (`2|r| < 2·|divisor|` fits in `T.Magnitude`).
+    @inlinable
+    static func roundedQuotient<T: FixedWidthInteger & SignedInteger>(_ value: T, _ divisor: T) -> T {
+        let (q, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+        var quotient = q
         let twice = remainder.magnitude * 2
         let d = divisor.magnitude
         if twice > d || (twice == d && quotient & 1 != 0) {
             quotient += (value < 0) != (divisor < 0) ? -1 : 1
         }
-        remainder = 0
         return quotient
     }
 }

@@ -83,6 +83,7 @@ public struct Instrument: Hashable, Sendable {
     public func notional(price: Price, qty: Quantity) -> USDT? { Self.notional(price: price, qty: qty) }
 
     /// ``notional(price:qty:)``, which reads no field of the instrument (callers in hot loops need no copy of one).
+    @inlinable
     public static func notional(price: Price, qty: Quantity) -> USDT? {
         FixedDecimal.rescaleWide(Int128(price.units) * Int128(qty.units),
                                  from: Price.digits + Quantity.digits, to: USDT.digits).map(USDT.init(units:))

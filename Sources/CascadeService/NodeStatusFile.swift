@@ -9,7 +9,7 @@ enum NodeStatusFile {
                       fills: Int, episodes: Int, at now: LocalTime, to directory: String) throws {
         var positions: [String: String] = [:]
         for (symbol, report) in engine.positions where report.size.units != 0 { positions[symbol] = "\(report.size)" }
-        let open = engine.tracker.orders.values.filter { !$0.phase.isTerminal }.count
+        let open = engine.tracker.open.count
         let object: [String: Any] = [
             "node": node,
             "pid": Int(ProcessInfo.processInfo.processIdentifier),

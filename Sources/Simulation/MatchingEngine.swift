@@ -245,6 +245,9 @@ public struct MatchingEngine<Queue: QueueModel, Fills: FillModel>: Sendable {
 
     /// Remembers that an order ended.
     mutating func close(_ id: VenueOrderID, clientID: ClientOrderID?) {
+        // A symbol that trades fills this memory up to its bound: sized at its first closed order, not rehashed as it
+        // grows (growing was ~2% of the quoting benchmark); a symbol that never trades reserves nothing.
+        if closed.isEmpty { closed.reserveCapacity(min(closedOrdersRemembered, 1 << 14) + 1) }
         if closed.updateValue(clientID, forKey: id) == nil { closedOrder.append(id) }
     }
 

@@ -21,7 +21,8 @@ public struct SymbolVenues: Sendable {
     /// The venue of `id`, which must exist (``contains(_:)``).
     public subscript(venue id: SymbolID) -> SimulatedExchange.SymbolVenue {
         // An addressor, not a `_read` coroutine: through `_read` the optimiser still copied the whole venue (800
-        // bytes and every reference retained) to call a read-only method on it, e.g. the order checks of each send.
+        // bytes and every reference retained) for each read of it. A method called on the engine through it can still
+        // be handed a copy: the hot one (each send's order check) goes through `_modify` (`SymbolVenue.orderCheck`).
         // The pointer outlives `withUnsafeBufferPointer`'s closure, which its documentation does not promise; it
         // holds because the elements are structs (a native buffer, never bridged) and `self`, and with it the
         // buffer, stays borrowed for the whole access: the same reasoning as Array's own addressors. Yielding

@@ -24,6 +24,10 @@ import Testing
         #expect(FixedDecimal.format(2_637_252_750, digits: 8) == "26.3725275")
         #expect(FixedDecimal.format(-5, digits: 3) == "-0.005")
         #expect(FixedDecimal.format(700, digits: 2) == "7")
+        // Longer than a small string (15 bytes): the heap case of the stack-written text.
+        #expect(FixedDecimal.format(Int64.max, digits: 2) == "92233720368547758.07")
+        #expect(FixedDecimal.format(Int64.min, digits: 8) == "-92233720368.54775808")
+        #expect(FixedDecimal.format(-1, digits: 18) == "-0.000000000000000001")
     }
 
     @Test func roundsHalfToEven() {
