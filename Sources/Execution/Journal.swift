@@ -59,11 +59,13 @@ public struct OrderIntent: Sendable, Hashable, Codable {
         symbol = try c.decode(String.self, forKey: .symbol)
         spec = try c.decode(OrderSpec.self, forKey: .spec)
         ladder = try c.decode(UInt64.self, forKey: .ladder)
-        do { id = try OrderLinkID(parsing: linkID) } catch {
+        // The text as journaled is the client id (no second formatting of the parsed id).
+        do {
+            id = try OrderLinkID(parsing: linkID)
+            clientID = try ClientOrderID(linkID)
+        } catch {
             throw DecodingError.dataCorruptedError(forKey: .linkID, in: c, debugDescription: "not an orderLinkId of ours: \(linkID)")
         }
-        // `linkID` parsed as ours is its canonical spelling, so it is a valid client id as it stands.
-        clientID = try! ClientOrderID(linkID)
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -103,12 +103,7 @@ extension SimulatedExchange {
 
     /// Bybit's order cost of `qty` at `price` on `side`: `V/L + V·t + V·(1 ∓ 1/L)·t` with `V = price × qty` (each
     /// of the three terms rounded half to even); nil on overflow.
-    public static func orderCost(side: Side, price: Price, qty: Quantity, leverage: Rate, takerFee: Rate,
-                                 instrument: Instrument) -> USDT? {
-        orderCost(side: side, price: price, qty: qty, leverage: leverage, takerFee: takerFee)
-    }
-
-    static func orderCost(side: Side, price: Price, qty: Quantity, leverage: Rate, takerFee: Rate) -> USDT? {
+    public static func orderCost(side: Side, price: Price, qty: Quantity, leverage: Rate, takerFee: Rate) -> USDT? {
         guard leverage.units > 0, let value = Instrument.notional(price: price, qty: qty),
               let openFee = value.multiplied(by: takerFee) else { return nil }
         let l = Int128(leverage.units)
@@ -251,8 +246,8 @@ extension SimulatedExchange {
         }
         symbols[venue: symbol].engine.store.bids.withUnsafeBufferPointer { for i in $0.indices { add($0[i]) } }
         symbols[venue: symbol].engine.store.asks.withUnsafeBufferPointer { for i in $0.indices { add($0[i]) } }
-        for i in inFlightHead..<inFlight.count where inFlight[i].command.symbol == symbol {
-            guard case let .submit(_, spec) = inFlight[i].command.action, let id = inFlight[i].venueID, !spec.isConditional else { continue }
+        for i in inFlightHead..<inFlight.count {
+            guard let (id, spec) = inFlightSubmit(at: i, of: symbol), !spec.isConditional else { continue }
             orders.append(MarginOrder(venueID: id, side: spec.side, price: spec.price, qty: spec.qty.units, reduceOnly: spec.onlyReduces))
         }
         return orders

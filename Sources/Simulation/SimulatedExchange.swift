@@ -111,7 +111,8 @@ public struct SimulatedExchange: Sendable {
     /// Fault hook (tests of the cancel/fill race): cancels take this much longer than other commands to reach the
     /// matching engine (commands still arrive in the order sent). 0 outside such a test.
     public var cancelDelayMilliseconds: Int64 = 0
-    var touched: Set<SymbolID> = []
+    /// Symbols whose position changed in this step, in id order (a handful: a sorted array, not a set to sort).
+    var touched: [SymbolID] = []
     var walletTouched = false
     /// Each symbol's next funding instant not yet settled (kept here so the per-event check touches no symbol).
     var pendingFunding: [SymbolID: ExchangeTime] = [:]
@@ -214,21 +215,22 @@ public struct SimulatedExchange: Sendable {
         return .success(Receipt(arrival: arrival, venueID: venueID))
     }
 
-    /// How many placements of `symbol` in flight match (a loop, not an array: every send asks).
+    /// The command in flight at `i` when it is a placement of `symbol` (with the venue id it was given): the one rule
+    /// every in-flight question reads, by index (no array of them: every send asks).
+    func inFlightSubmit(at i: Int, of symbol: SymbolID) -> (venueID: VenueOrderID, spec: OrderSpec)? {
+        guard inFlight[i].command.symbol == symbol, let id = inFlight[i].venueID, case let .submit(_, spec) = inFlight[i].command.action
+        else { return nil }
+        return (id, spec)
+    }
+
+    /// How many placements of `symbol` in flight match.
     func inFlightSubmits(_ symbol: SymbolID, where match: (OrderSpec) -> Bool) -> Int {
-        var n = 0
-        for i in inFlightHead..<inFlight.count where inFlight[i].command.symbol == symbol && inFlight[i].venueID != nil {
-            if case let .submit(_, spec) = inFlight[i].command.action, match(spec) { n += 1 }
-        }
-        return n
+        (inFlightHead..<inFlight.count).count { inFlightSubmit(at: $0, of: symbol).map { match($0.spec) } ?? false }
     }
 
     /// True when the placement `id` of `symbol` is in flight.
     func isInFlight(_ id: VenueOrderID, _ symbol: SymbolID) -> Bool {
-        for i in inFlightHead..<inFlight.count where inFlight[i].venueID == id && inFlight[i].command.symbol == symbol {
-            if case .submit = inFlight[i].command.action { return true }
-        }
-        return false
+        (inFlightHead..<inFlight.count).contains { inFlight[$0].venueID == id && inFlightSubmit(at: $0, of: symbol) != nil }
     }
 
     // MARK: - Market side
@@ -388,7 +390,7 @@ public struct SimulatedExchange: Sendable {
         // Stamped in place and moved whole (no copy of each report on the way).
         for i in reports.indices {
             // Notices about the feed change nothing Bybit would report a position for.
-            if let symbol = reports[i].symbol, !reports[i].event.isNotice { touched.insert(symbol) }
+            if let symbol = reports[i].symbol, !reports[i].event.isNotice { touch(symbol) }
             switch reports[i].event {
             case var .filled(f):
                 seq += 1
@@ -412,18 +414,19 @@ public struct SimulatedExchange: Sendable {
         if out.isEmpty { out = reports } else { out.append(contentsOf: reports) }
     }
 
+    /// Notes `id` as touched in this step, keeping ``touched`` sorted and without repeats.
+    mutating func touch(_ id: SymbolID) {
+        let i = touched.firstIndex { $0 >= id } ?? touched.endIndex
+        if i == touched.endIndex || touched[i] != id { touched.insert(id, at: i) }
+    }
+
     /// Closes a step: a position report per symbol touched, then the wallet when it changed.
     mutating func finish(_ reports: consuming [ExecutionReport], at time: ExchangeTime) -> [ExecutionReport] {
         guard !touched.isEmpty || walletTouched else { return reports }
         var out = reports
         let stamp = out.last?.time ?? time
-        // One symbol touched is the common case: no sorted copy of the set for it.
-        if touched.count == 1, let id = touched.first {
-            if symbols.contains(id) { out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id)))) }
-        } else {
-            for id in touched.sorted() where symbols.contains(id) {
-                out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
-            }
+        for id in touched where symbols.contains(id) {
+            out.append(ExecutionReport(symbol: id, time: stamp, event: .position(positionReport(id))))
         }
         if walletTouched { out.append(ExecutionReport(symbol: nil, time: stamp, event: .wallet(walletReport))) }
         touched.removeAll(keepingCapacity: true)

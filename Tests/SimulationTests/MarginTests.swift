@@ -33,7 +33,7 @@ import Testing
         v.book(.snapshot, ts: 1_000, bids: [("100.0", "5")], asks: [("100.5", "5")])
         // 891 / 10 + 891 × 0.00055 + 891 × (1 − 1/10) × 0.00055 = 89.1 + 0.49005 + 0.441045.
         #expect(SimulatedExchange.orderCost(side: .buy, price: v.m.p("99.0"), qty: v.m.q("9"), leverage: try Rate("10"),
-                                            takerFee: FeeSchedule.bybitDefault.taker, instrument: v.m.instrument) == u("90.031095"))
+                                            takerFee: FeeSchedule.bybitDefault.taker) == u("90.031095"))
         func buy(_ qty: String) -> VenueCommand.Action { .submit(v.m.id("b" + String(qty.map { $0 == "." ? "_" : $0 })), v.limit(.buy, "99.0", qty, .postOnly)) }
         func sell(_ qty: String) -> VenueCommand.Action { .submit(v.m.id("s" + String(qty.map { $0 == "." ? "_" : $0 })), v.limit(.sell, "101.0", qty, .postOnly)) }
         let first = try v.send(buy("9"), decided: 1_000).get()
