@@ -35,15 +35,22 @@ public struct Prepared {
     public var engine: TradingEngine
 }
 
-public func prepare(_ journal: any OrderJournal) -> Prepared {
+public func prepare(_ journal: any OrderJournal, framesBefore end: Int = cascadeIndex) -> Prepared {
     var replay = FeatureReplay(configuration: featureConfiguration)
     replay.keepsEpisodes = false   // as the trading lanes run it (backtest, paper, live): no episode log
-    for frame in frames[..<cascadeIndex] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
+    for frame in frames[..<end] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
     var engine = TradingEngine(configuration: engineConfiguration)
     let start = engine.start(run: try! journal.nextRun(), startingBalance: USDT(units: Int64(10_000_000_000_000)),
                              at: ExchangeTime(milliseconds: SyntheticCascade.cascadeAt - 1), instruments: replay.decoder.instruments)
     try! journal.commit(start.entries)
     return Prepared(replay: replay, engine: engine)
+}
+
+/// Ingests the frame just before the cascade frame (a state prepared with `framesBefore: cascadeIndex - 1`), as a
+/// running node has just done when the cascade frame arrives: the state is then in cache as it would be live.
+public func ingestFrameBefore(_ p: inout Prepared) {
+    let frame = frames[cascadeIndex - 1]
+    _ = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
 }
 
 /// Frame bytes in, request bytes out; returns the bytes produced.

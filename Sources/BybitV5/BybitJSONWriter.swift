@@ -8,8 +8,9 @@ struct BybitJSONWriter {
     private var empty = true
 
     init() {
-        bytes = [0x7b]
-        bytes.reserveCapacity(320)     // one allocation for an order body
+        bytes = []
+        bytes.reserveCapacity(320)     // one allocation for an order body (a literal first would be a second one)
+        bytes.append(0x7b)
     }
 
     /// `s` as the inside of a JSON string literal: `"`, `\` and control characters escaped, the rest as is.
@@ -28,7 +29,18 @@ struct BybitJSONWriter {
         }
     }
 
-    private mutating func key(_ name: String) {
+    /// Keys are literals of this module, plain ASCII by construction: copied as they are, without the escape scan.
+    private mutating func key(_ name: StaticString) {
+        if !empty { bytes.append(0x2c) }
+        empty = false
+        bytes.append(0x22)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        bytes.append(0x22)
+        bytes.append(0x3a)
+    }
+
+    /// A key made at run time (a fee coin, a permission group): escaped like a value.
+    private mutating func key(dynamic name: String) {
         if !empty { bytes.append(0x2c) }
         empty = false
         bytes.append(0x22)
@@ -37,8 +49,22 @@ struct BybitJSONWriter {
         bytes.append(0x3a)
     }
 
+    /// `"name":"value"` with a key made at run time.
+    mutating func string(dynamicKey name: String, _ value: String) {
+        key(dynamic: name)
+        bytes.append(0x22)
+        appendEscaped(value)
+        bytes.append(0x22)
+    }
+
+    /// `"name":<json>` with a key made at run time.
+    mutating func raw(dynamicKey name: String, _ json: String) {
+        key(dynamic: name)
+        bytes.append(contentsOf: json.utf8)
+    }
+
     /// `"name":"value"`; skipped when `value` is `nil`.
-    mutating func string(_ name: String, _ value: String?) {
+    mutating func string(_ name: StaticString, _ value: String?) {
         guard let value else { return }
         key(name)
         bytes.append(0x22)
@@ -47,48 +73,52 @@ struct BybitJSONWriter {
     }
 
     /// `"name":123`; skipped when `value` is `nil`.
-    mutating func int(_ name: String, _ value: Int?) {
+    mutating func int(_ name: StaticString, _ value: Int?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// `"name":true`; skipped when `value` is `nil`.
-    mutating func bool(_ name: String, _ value: Bool?) {
+    mutating func bool(_ name: StaticString, _ value: Bool?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
     /// `"name":<json>` with `json` inserted verbatim (nested arrays/objects built by another writer).
-    mutating func raw(_ name: String, _ json: String) {
+    mutating func raw(_ name: StaticString, _ json: String) {
         key(name)
         bytes.append(contentsOf: json.utf8)
     }
 
     /// `"name":123` for a 64-bit integer; skipped when `value` is `nil`.
-    mutating func int64(_ name: String, _ value: Int64?) {
+    mutating func int64(_ name: StaticString, _ value: Int64?) {
         guard let value else { return }
         key(name)
         bytes.append(contentsOf: String(value).utf8)
     }
 
     /// `"name":{…}` written by `body` into a writer of its own.
-    mutating func object(_ name: String, _ body: (inout BybitJSONWriter) -> Void) {
+    mutating func object(_ name: StaticString, _ body: (inout BybitJSONWriter) -> Void) {
         var inner = BybitJSONWriter()
         body(&inner)
         raw(name, inner.finished())
     }
 
     /// `"name":[…]` of objects already written.
-    mutating func array(_ name: String, _ items: [String]) {
+    mutating func array(_ name: StaticString, _ items: [String]) {
         raw(name, "[" + items.joined(separator: ",") + "]")
     }
 
-    /// The finished object text (the writer is used up: its bytes are closed in place, not copied).
-    consuming func finished() -> String {
-        bytes.append(0x7d)
-        return String(decoding: bytes, as: UTF8.self)
+    /// The finished object text: the bytes and the closing brace copied once into the string's own storage (an
+    /// append first would copy the bytes when the optimiser keeps the caller's copy alive).
+    func finished() -> String {
+        String(unsafeUninitializedCapacity: bytes.count + 1) { text in
+            let n = text.initialize(fromContentsOf: bytes)
+            text[n] = 0x7d
+            return n + 1
+        }
     }
 
     /// A JSON string literal with `"`, `\` and control characters escaped.

@@ -33,7 +33,7 @@ public enum BybitPrivateEncoder {
         json.string("cumExecValue", (o.cumExecValue ?? .zero).description)
         json.string("cumExecFee", (o.cumExecFee ?? .zero).description)
         json.object("cumFeeDetail") { fees in
-            for (coin, amount) in o.cumFeeDetail.sorted(by: { $0.key < $1.key }) { fees.string(coin, amount.description) }
+            for (coin, amount) in o.cumFeeDetail.sorted(by: { $0.key < $1.key }) { fees.string(dynamicKey: coin, amount.description) }
         }
         json.string("feeCurrency", o.cumFeeDetail.isEmpty ? "" : "USDT")
         json.string("closedPnl", (o.closedPnl ?? .zero).description)

@@ -37,7 +37,7 @@ extension BybitRESTEncoder {
         json.int("readOnly", key.readOnly)
         json.string("secret", "")   // Bybit: always ""
         json.object("permissions") { p in
-            for (group, list) in key.permissions { p.raw(group, "[" + list.map(BybitJSONWriter.quoted).joined(separator: ",") + "]") }
+            for (group, list) in key.permissions { p.raw(dynamicKey: group, "[" + list.map(BybitJSONWriter.quoted).joined(separator: ",") + "]") }
         }
         json.raw("ips", "[" + key.ips.map(BybitJSONWriter.quoted).joined(separator: ",") + "]")
         json.int("type", 1)

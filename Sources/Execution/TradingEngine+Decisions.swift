@@ -16,6 +16,13 @@ struct DecisionBuilder {
                                              detail: detail))
     }
 
+    /// Room for `orders` more intents and commands: one allocation per list for a whole ladder, not one per growth.
+    mutating func reserve(orders: Int) {
+        decision.intents.reserveCapacity(decision.intents.count + orders)
+        decision.commands.reserveCapacity(decision.commands.count + orders)
+        commands.reserveCapacity(commands.count + orders)
+    }
+
     mutating func send(_ action: VenueCommand.Action, symbol: String, id: SymbolID) {
         // One cancel per order per decision, whichever path asked for it.
         if case .cancel = action, decision.commands.contains(where: { $0.action == action }) { return }
@@ -76,7 +83,8 @@ extension TradingEngine {
         case let .control(command):
             control(command, &b, feed: feed, instruments: instruments)
         }
-        b.decision.ladders = b.changed.keys.sorted().map { b.changed[$0]! }
+        // In ladder order; one ladder (nearly every decision) needs no sorted copy of the keys.
+        b.decision.ladders = b.changed.count == 1 ? Array(b.changed.values) : b.changed.keys.sorted().map { b.changed[$0]! }
         if !b.decision.isEmpty {
             let entry = JournalEntry.decision(b.decision)
             apply(entry, instruments: instruments)
@@ -103,7 +111,7 @@ extension TradingEngine {
         if activeLadder[symbol] != nil { return skip("ladderActive") }
         if positionSize(symbol) != 0 { return skip("positionOpen") }
         if let denial = breaker(symbol, id, feed: feed, now: now) { return skip(denial.code, denial.detail) }
-        guard let book = feed.deepestBook(id, syncedOnly: true), let bid = book.bestBid, let ask = book.bestAsk else {
+        guard let book = feed.deepestBookIndex(id, syncedOnly: true), let bid = feed.books[book].bestBid, let ask = feed.books[book].bestAsk else {
             return skip("breaker.noBook")
         }
         guard let equity = portfolio.equity(marks: marks(feed)) else { return skip("risk.noEquity") }
@@ -144,6 +152,8 @@ extension TradingEngine {
         var engine = RiskEngine(limits: configuration.limits)
         engine.memory = (b.decision.risk ?? risk).memory
         var placed = 0
+        b.reserve(orders: layers.count)
+        ladder.entries.reserveCapacity(ladder.entries.count + layers.count)
         for layer in layers {
             let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
             if let denial = engine.check(symbol: id, side: layer.side, notional: notional, isNewEpisode: newEpisode && placed == 0,
@@ -179,7 +189,8 @@ extension TradingEngine {
               ladder.decisions < configuration.maxDecisionsPerEpisode, (b.decision.risk ?? risk).memory.mode == .normal,
               positionSize(symbol) == 0 || ladder.filled,
               let id = instruments.lookup(symbol), let rules = instruments[id].rules,
-              let book = feed.deepestBook(id, syncedOnly: true), let bid = book.bestBid, let ask = book.bestAsk else { return }
+              let book = feed.deepestBookIndex(id, syncedOnly: true), let bid = feed.books[book].bestBid, let ask = feed.books[book].bestAsk
+        else { return }
         let mid2 = bid.price.units + ask.price.units
         // The cascade must have pushed the mid further in its direction by the configured move.
         let moved = ladder.side == .buy ? ladder.lastDecisionMid2 - mid2 : mid2 - ladder.lastDecisionMid2
@@ -657,9 +668,9 @@ extension TradingEngine {
 
     func breaker(_ symbol: String, _ id: SymbolID, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
         let settings = configuration.breakers
-        guard let book = feed.deepestBook(id, syncedOnly: true) else { return BreakerDenial(code: "breaker.noBook", detail: "") }
-        if !feed.isTrusted(id, depth: book.depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
-        if let t = book.lastExchangeTime, now.milliseconds - t.milliseconds > settings.maxBookAgeMilliseconds {
+        guard let book = feed.deepestBookIndex(id, syncedOnly: true) else { return BreakerDenial(code: "breaker.noBook", detail: "") }
+        if !feed.isTrusted(id, depth: feed.books[book].depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
+        if let t = feed.books[book].lastExchangeTime, now.milliseconds - t.milliseconds > settings.maxBookAgeMilliseconds {
             return BreakerDenial(code: "breaker.bookStale", detail: "\(now.milliseconds - t.milliseconds) ms old")
         }
         let ticker = feed.tickers[id]?.fields

@@ -131,6 +131,13 @@ public struct TradingEngine: Sendable {
         self.risk = risk
     }
 
+    /// An empty order list with room for a ladder's orders (entries, take-profits, exits), grown past it as needed.
+    static func orderList() -> [String] {
+        var list: [String] = []
+        list.reserveCapacity(8)
+        return list
+    }
+
     /// Rebuilds the engine from a journal's entries, with the instruments of the running process, or (nil) with the
     /// trading rules the journal itself holds.
     public static func restore(from entries: [JournalEntry], configuration: EngineConfiguration,
@@ -223,7 +230,7 @@ public struct TradingEngine: Sendable {
                 tracker.recordIntent(ManagedOrder(id: intent.id, clientID: intent.clientID, spec: intent.spec))
                 orderSymbols[intent.linkID] = intent.symbol
                 orderLadders[intent.linkID] = intent.ladder
-                ladderOrders[intent.ladder, default: []].append(intent.linkID)
+                ladderOrders[intent.ladder, default: Self.orderList()].append(intent.linkID)
             }
             for ladder in decision.ladders {
                 if ladder.closed, ladders[ladder.number]?.closed != true { endedLadders.append(ladder.number, at: decision.time) }

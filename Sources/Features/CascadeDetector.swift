@@ -238,8 +238,12 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     private func start(side i: Int, at t: Int64, threshold: Int64) -> CascadeEpisode {
         let side: PositionSide = i == 0 ? .long : .short
         let w = windows[i].sum(0)
+        // "\(symbol)-\(source)-\(side)-\(t)" built in one allocation (an interpolation grows its buffer twice).
+        var id = ""
+        id.reserveCapacity(symbol.utf8.count + 40)
+        id += symbol; id += "-"; id += source.rawValue; id += "-"; id += side.description; id += "-"; id += String(t)
         return CascadeEpisode(
-            id: "\(symbol)-\(source.rawValue)-\(side)-\(t)", symbol: symbol, source: source, side: side, start: t,
+            id: id, symbol: symbol, source: source, side: side, start: t,
             peakTime: t, end: nil, endReason: nil, notional: w, events: Int(windows[i].weight(0)), peakNotional: w,
             threshold: threshold, lastEvent: t)
     }

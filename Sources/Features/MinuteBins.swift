@@ -38,6 +38,12 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     public init(capacity: Int, lag: Int = 0) {
         self.capacity = capacity
         self.lag = lag
+        // Sized for the full window at once (the ring also holds up to an eighth of dead bins, see `advance`): a young
+        // engine's minute boundary then costs what a running one's does, with no array grown and copied on it.
+        // Reserved pages are not touched until used.
+        ring.reserveCapacity(capacity + max(64, capacity / 8) + lag + 2)
+        sortedValues.reserveCapacity(capacity)
+        pending.reserveCapacity(lag + 2)
     }
 
     /// Number of counted bins.

@@ -79,12 +79,18 @@ public struct FeedState: Sendable {
 
     /// The deepest book met for `symbol` (`syncedOnly`: among those in sync now).
     public func deepestBook(_ symbol: SymbolID, syncedOnly: Bool = false) -> OrderBook? {
+        deepestBookIndex(symbol, syncedOnly: syncedOnly).map { books[$0] }
+    }
+
+    /// The index in ``books`` of `symbol`'s deepest book, to read it in place (``deepestBook(_:syncedOnly:)`` copies
+    /// the book, retaining each of its buffers).
+    public func deepestBookIndex(_ symbol: SymbolID, syncedOnly: Bool = false) -> Int? {
         // A loop, not filter+max: the feature engine asks on every book message.
         var best: Int?
         for i in books.indices where books[i].symbol == symbol && (!syncedOnly || books[i].isSynced) {
             if best.map({ books[i].depth > books[$0].depth }) ?? true { best = i }
         }
-        return best.map { books[$0] }
+        return best
     }
 
     /// True when `symbol`'s book at `depth` is synced and its trades stream is not interrupted: what matching needs.

@@ -329,4 +329,21 @@ import Testing
         #expect(none.isEmpty)
         #expect(d.takeQuarantined().map(\.error) == [.invalidDecimal(field: "data[0].execPrice", value: "95900.123456789")])
     }
+
+    /// The encoder writes its literal keys unescaped and the keys it is given (fee coins) escaped: an order whose fee
+    /// coin needs escaping still encodes to one JSON object that reads back with every key and value.
+    @Test func encodedOrdersEscapeGivenKeysAndCloseTheirObjects() throws {
+        var d = BybitPrivateDecoder()
+        guard case var .orders(orders, _) = try decode("order.linear-shaped-from-option-doc.json", &d) else {
+            Issue.record("not orders"); return
+        }
+        let odd = "U\"S\\D\nT"
+        orders[0].cumFeeDetail = ["USDT": BybitCoinAmount(units: 33_001_000), odd: BybitCoinAmount(units: 1)]
+        let text = BybitPrivateEncoder.order(orders[0], instrument: d.instruments[orders[0].symbolID])
+        #expect(text.hasPrefix("{") && text.hasSuffix("}"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(object["orderLinkId"] as? String == "cascade-ladder-1" && object["symbol"] as? String == "BTCUSDT")
+        let fees = try #require(object["cumFeeDetail"] as? [String: String])
+        #expect(fees == ["USDT": "0.33001", odd: "0.00000001"])
+    }
 }
