@@ -137,7 +137,7 @@ for k in 0..<(hours * 3_600) {
 }
 try recorder.close()
 let engine = trader.engine
-print("engine holds \(engine.ladders.count) ladders (\(engine.laddersRetired) retired), \(engine.tracker.orders.count) orders, \(engine.orderLadders.count) order links, \(engine.legOrigins.count) legs, \(engine.alarms.count) alarms, \(engine.postOnlyResolved.count) resolved entries")
+print("engine holds \(engine.ladders.count) ladders (\(engine.laddersRetired) retired), \(engine.tracker.orders.count) orders, \(engine.legOrigins.count) legs, \(engine.alarms.count) alarms, \(engine.postOnlyResolved.count) resolved entries")
 try trader.finish()
 print("\(frames) frames of \(hours) h in \(ContinuousClock.now - started); failure: \(trader.failure.map { "\($0)" } ?? "none")")
 // What the engine did meanwhile (the backtest's summary of the session).

@@ -233,9 +233,8 @@ public final class LiveTrader: RecordedFrameConsumer {
             s.engine.tracker.orders.values.compactMap { order in
                 switch order.phase {
                 case .intent, .sent, .unknown:
-                    guard let symbol = s.engine.orderSymbols[order.id.description], let id = s.replay.decoder.instruments.lookup(symbol),
-                          let clientID = try? ClientOrderID(order.id.description) else { return nil }
-                    return (clientID, s.replay.decoder.instruments[id])
+                    guard let symbol = order.symbol, let id = s.replay.decoder.instruments.lookup(symbol) else { return nil }
+                    return (order.clientID, s.replay.decoder.instruments[id])
                 default:
                     return nil
                 }

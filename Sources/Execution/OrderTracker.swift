@@ -34,6 +34,10 @@ public struct ManagedOrder: Hashable, Sendable {
     /// `id` as sent (formatted once: the tracker's key).
     public let clientID: ClientOrderID
     public let spec: OrderSpec
+    /// The symbol and the ladder the engine placed it for (kept with the order, so placing one writes one table;
+    /// nil for an order recorded without them).
+    public let symbol: String?
+    public let ladder: UInt64?
     public internal(set) var phase: OrderPhase = .intent
     public internal(set) var venueID: VenueOrderID?
     public internal(set) var filledQty: Quantity = .zero
@@ -46,15 +50,17 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var cancelRequested = false
 
     public init(id: OrderLinkID, spec: OrderSpec) {
-        self.init(id: id, clientID: id.clientOrderID, spec: spec)
+        self.init(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil)
     }
 
     /// With `id`'s text already validated (an intent carries it).
-    init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec) {
+    init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec, symbol: String?, ladder: UInt64?) {
         assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
         self.id = id
         self.clientID = clientID
         self.spec = spec
+        self.symbol = symbol
+        self.ladder = ladder
         qty = spec.qty
         price = spec.price
     }

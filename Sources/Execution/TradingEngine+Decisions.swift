@@ -249,8 +249,8 @@ extension TradingEngine {
         }
         let size = positionSize(symbol)
         var number = activeLadder[symbol]
-        if number == nil, size != 0, case let .filled(fill) = report.event, let link = fill.clientID?.rawValue,
-           let owner = orderLadders[link] {
+        if number == nil, size != 0, case let .filled(fill) = report.event, let link = fill.clientID,
+           let owner = tracker.orders[link]?.ladder {
             // A fill of a ladder already closed (an entry whose cancel lost the race): the position it left is
             // exited at once, protected and timed like any other.
             number = owner
@@ -704,7 +704,7 @@ extension TradingEngine {
         }
         // The open orders only (a sum: their order does not matter), not every order of the retention window.
         for clientID in tracker.open {
-            guard let order = tracker.orders[clientID], order.id.role == .entry, let symbol = orderSymbols[clientID.rawValue],
+            guard let order = tracker.orders[clientID], order.id.role == .entry, let symbol = order.symbol,
                   let id = instruments.lookup(symbol), let price = order.spec.price else { continue }
             let open = Quantity(units: max(0, order.qty.units - order.filledQty.units))
             let notional = instruments[id].notional(price: price, qty: open) ?? .zero

@@ -82,10 +82,6 @@ public struct TradingEngine: Sendable {
     /// The open ladder of each symbol.
     public private(set) var activeLadder: [String: UInt64] = [:]
     public private(set) var ladderCount: UInt64 = 0
-    /// Symbol of every order of ours, by orderLinkId.
-    public private(set) var orderSymbols: [String: String] = [:]
-    /// The ladder of every order of ours.
-    public private(set) var orderLadders: [String: UInt64] = [:]
     /// Venue-made TP/SL orders (position legs), by venue id: their fills are ours but not our orders.
     public private(set) var legOrigins: [VenueOrderID: OrderOrigin] = [:]
     /// The last position report per symbol.
@@ -161,8 +157,6 @@ public struct TradingEngine: Sendable {
     public struct Snapshot: Hashable, Sendable {
         public var run: UInt64
         public var tracker: OrderTracker
-        public var orderSymbols: [String: String]
-        public var orderLadders: [String: UInt64]
         public var legOrigins: [VenueOrderID: OrderOrigin]
         public var postOnlyOutcomes: [Bool]
         public var postOnlyResolved: Set<String>
@@ -186,7 +180,7 @@ public struct TradingEngine: Sendable {
     }
 
     public var snapshot: Snapshot {
-        Snapshot(run: run, tracker: tracker, orderSymbols: orderSymbols, orderLadders: orderLadders, legOrigins: legOrigins,
+        Snapshot(run: run, tracker: tracker, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
                  activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
                  endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired,
@@ -227,9 +221,8 @@ public struct TradingEngine: Sendable {
             self.run = run
         case let .decision(decision):
             for intent in decision.intents {
-                tracker.recordIntent(ManagedOrder(id: intent.id, clientID: intent.clientID, spec: intent.spec))
-                orderSymbols[intent.linkID] = intent.symbol
-                orderLadders[intent.linkID] = intent.ladder
+                tracker.recordIntent(ManagedOrder(id: intent.id, clientID: intent.clientID, spec: intent.spec, symbol: intent.symbol,
+                                                  ladder: intent.ladder))
                 ladderOrders[intent.ladder, default: Self.orderList()].append(intent.linkID)
             }
             for ladder in decision.ladders {
@@ -352,11 +345,7 @@ public struct TradingEngine: Sendable {
             let ids = ladderOrders[number] ?? []
             let clientIDs = ids.compactMap { try? ClientOrderID($0) }
             guard clientIDs.allSatisfy({ tracker.orders[$0]?.phase.isTerminal ?? true }) else { lingeringLadders.append(number); continue }
-            for id in ids {
-                orderSymbols[id] = nil
-                orderLadders[id] = nil
-                postOnlyResolved.remove(id)
-            }
+            for id in ids { postOnlyResolved.remove(id) }
             orderIDs += clientIDs
             ladders[number] = nil
             ladderOrders[number] = nil

@@ -418,7 +418,7 @@ struct EngineHarness {
         h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
         h.handle(.control(.cancelRestingEntries(reason: "test")))
         #expect(h.engine.ladders[1] == nil && h.engine.laddersRetired == 1)
-        #expect(!h.engine.orderLadders.values.contains(1) && h.engine.tracker.orders.count == eth.count)
+        #expect(!h.engine.tracker.orders.values.contains { $0.ladder == 1 } && h.engine.tracker.orders.count == eth.count)
         #expect(h.engine.ladders[2] != nil)
         h.checkReplay()
     }
