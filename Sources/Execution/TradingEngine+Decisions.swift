@@ -139,8 +139,14 @@ extension TradingEngine {
         state.memory = engine.memory
         b.decision.risk = state
         if knownRules[symbol] != rules { b.decision.instruments[symbol] = rules }
-        b.log(symbol, episode.id, "enter", "episodeStarted",
-              "ladder \(ladder.number) \(side) \(placed) layers, stop \(instruments[id].format(stop)), liquidated \(episode.side)")
+        // The text as "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)", built in one allocation
+        // (an interpolation grows its buffer twice).
+        var detail = ""
+        detail.reserveCapacity(80)
+        detail += "ladder "; detail += String(ladder.number); detail += " "; detail += side.description; detail += " "
+        detail += String(placed); detail += " layers, stop "; detail += instruments[id].format(stop)
+        detail += ", liquidated "; detail += episode.side.description
+        b.log(symbol, episode.id, "enter", "episodeStarted", detail)
         b.changed[ladder.number] = ladder
     }
 
