@@ -8,8 +8,9 @@
 // alone on a state rebuilt from the frames before the cascade (never a copy-on-write copy of a shared one). Measured
 // once with the in-memory journal and once with the SQLite journal (WAL, synchronous=FULL) in the working directory:
 // the difference is the cost of durability on this disk. A third row times the in-memory decision right after its
-// state ingested the frame before the cascade frame (untimed), as a running node's state is in cache; the first row
-// (state last touched 100 samples earlier) stays the one held against the target.
+// state ingested the frame before the cascade frame (untimed), as a running node's market and feature state is in
+// cache (the engine's own state is not touched by a market frame); the first row (state last touched 100 samples
+// earlier) stays the one held against the target.
 import Benchmark
 import DecisionPathSupport
 import Execution
@@ -19,7 +20,7 @@ import Storage
 let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity: .prefersSmaller, useScalingFactor: false)
 
 /// `afterFrameBefore`: each state is one frame short and ingests that frame (untimed) just before its decision, so
-/// the decision runs on a state in cache, as a running node's is; otherwise the state was last touched 100 samples
+/// the decision runs on market and feature state in cache, as a running node's is; otherwise the state was last touched 100 samples
 /// earlier (the conservative row).
 func register(_ name: String, afterFrameBefore: Bool = false, journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in

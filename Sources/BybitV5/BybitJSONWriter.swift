@@ -68,21 +68,26 @@ struct BybitJSONWriter: ~Copyable {
         }
     }
 
-    /// Keys are literals of this module, plain ASCII by construction: copied as they are, without the escape scan.
-    private mutating func key(_ name: StaticString) {
+    /// `,"` before every member but the first, then the key's opening quote.
+    @inline(__always) private mutating func beginKey() {
         if !empty { append(0x2c) }
         empty = false
         append(0x22)
-        append(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// Keys are literals of this module, plain ASCII by construction: copied as they are, without the escape scan.
+    private mutating func key(_ name: StaticString) {
+        let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+        assert(!bytes.contains(where: BybitStreamRequest.needsEscape), "JSON key literal \(name) needs escaping")
+        beginKey()
+        append(bytes)
         append(0x22)
         append(0x3a)
     }
 
     /// A key made at run time (a fee coin, a permission group): escaped like a value.
     private mutating func key(dynamic name: String) {
-        if !empty { append(0x2c) }
-        empty = false
-        append(0x22)
+        beginKey()
         appendEscaped(name)
         append(0x22)
         append(0x3a)

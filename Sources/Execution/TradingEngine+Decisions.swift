@@ -158,8 +158,9 @@ extension TradingEngine {
         var engine = RiskEngine(limits: configuration.limits)
         engine.memory = (b.decision.risk ?? risk).memory
         var placed = 0
-        b.reserve(orders: layers.count)
-        ladder.entries.reserveCapacity(ladder.entries.count + layers.count)
+        // Room for the whole ladder at its first layers (a later reserve of an exact size would reallocate each time).
+        if b.decision.intents.isEmpty { b.reserve(orders: layers.count) }
+        if ladder.entries.isEmpty { ladder.entries.reserveCapacity(layers.count) }
         for layer in layers {
             let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
             if let denial = engine.check(symbol: id, side: layer.side, notional: notional, isNewEpisode: newEpisode && placed == 0,

@@ -107,8 +107,8 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         self.symbol = symbol
         self.source = source
         self.rule = rule
-        let side = MinuteBins(capacity: rule.baselineMinutes, lag: 1)
-        bins = [side, side]
+        // Two instances, not one copied: a copy would share the reserved buffers until its first write copied them.
+        bins = [MinuteBins(capacity: rule.baselineMinutes, lag: 1), MinuteBins(capacity: rule.baselineMinutes, lag: 1)]
         let window = WindowedSums(windows: [.nanoseconds(rule.windowNanoseconds)])
         windows = [window, window]
     }

@@ -87,7 +87,7 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
         largePrints = windows([60])
         ofi = windows(Self.ofiWindows)
         tradeNotionalBins = MinuteBins(capacity: configuration.baselineMinutes)
-        tradeCountBins = tradeNotionalBins
+        tradeCountBins = MinuteBins(capacity: configuration.baselineMinutes)    // its own buffers (see MinuteBins.init)
         bars = SecondBars(windows: Array(Set(Self.volatilityWindows + Self.rangeWindows)).sorted().map { .seconds($0) })
         liquidatedLongs = windows(Self.liquidationWindows)
         liquidatedShorts = windows(Self.liquidationWindows)

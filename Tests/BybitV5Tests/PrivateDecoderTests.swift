@@ -346,4 +346,16 @@ import Testing
         let fees = try #require(object["cumFeeDetail"] as? [String: String])
         #expect(fees == ["USDT": "0.33001", odd: "0.00000001"])
     }
+
+    /// The same for a permission group of `/v5/user/query-api` (a key given at run time through `raw(dynamicKey:)`).
+    @Test func apiKeyPermissionGroupsAreEscapedKeys() throws {
+        let odd = "Contract\"Trade\\"
+        let text = BybitRESTEncoder.apiKeyInfo(.init(apiKey: "k", note: "n", readOnly: 0,
+                                                     permissions: [(odd, ["Order"]), ("Wallet", [])], ips: ["*"], deadlineDay: 1,
+                                                     expiredAt: "0", createdAt: "0", userID: 7))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let permissions = try #require(object["permissions"] as? [String: [String]])
+        #expect(permissions == [odd: ["Order"], "Wallet": []])
+        #expect(object["apiKey"] as? String == "k" && object["ips"] as? [String] == ["*"])
+    }
 }

@@ -135,6 +135,29 @@ import Testing
         #expect(BybitRequest.cancelAll(.symbol("X")).operation == .cancelAll)
     }
 
+    /// A body far past the writer's first buffer (20 orders, ~2.6 KB: it grows several times) is byte for byte the
+    /// text spelled out here without the writer.
+    @Test func aFullBatchBodyIsExactPastTheWritersFirstBuffer() throws {
+        let i = Self.btc
+        var orders: [BybitOrderParameters] = []
+        var items: [String] = []
+        for n in 0..<20 {
+            let id = "batch-" + String(100 + n)
+            let price = String(500 + n) + ".5"
+            let side = n % 2 == 0 ? "Buy" : "Sell"
+            orders.append(BybitOrderParameters(instrument: i, side: n % 2 == 0 ? .buy : .sell, orderType: .limit,
+                                               qty: try i.quantity("10"), price: try i.price(price), timeInForce: .postOnly,
+                                               orderLinkId: id, reduceOnly: n % 3 == 0 ? true : nil))
+            var item = #"{"symbol":"BTCUSDT","side":"# + "\"" + side + "\"" + #","orderType":"Limit","qty":"10","price":"#
+            item += "\"" + price + "\"" + #","timeInForce":"PostOnly","orderLinkId":"# + "\"" + id + "\""
+            item += (n % 3 == 0 ? #","reduceOnly":true"# : "") + "}"
+            items.append(item)
+        }
+        let expected = #"{"category":"linear","request":["# + items.joined(separator: ",") + "]}"
+        #expect(expected.utf8.count > 2_560)
+        #expect(try BybitRequest.createBatch(orders).body == expected)
+    }
+
     @Test func positionAndAccountBodies() throws {
         let leverage = try BybitRequest.setLeverage(symbol: "BTCUSDT", buyLeverage: try Rate("6"),
                                                     sellLeverage: try Rate("12.5"))

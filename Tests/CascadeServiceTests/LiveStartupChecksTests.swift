@@ -1,0 +1,47 @@
+import CascadeCore
+import CascadeService
+import Execution
+import Testing
+
+/// The start-up refusal of a position the journal cannot explain: a difference between Bybit's position and the
+/// journal's is left to the backfill only when an order of that same symbol is still open or unknown in the journal.
+@Suite struct LiveStartupChecksTests {
+    static let start = ExchangeTime(milliseconds: 1_741_000_000_000)
+
+    /// A journal whose only ladder placed one buy on `symbol` (phase: intent, as after a crash before its answer).
+    static func journal(intentOn symbol: String?) throws -> TradingEngine {
+        let table = instruments
+        var engine = TradingEngine(configuration: EngineConfiguration())
+        _ = engine.start(run: 1, startingBalance: USDT(units: 100_000_000_000), at: start, instruments: table)
+        if let symbol {
+            var decision = Decision(time: start)
+            let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_000_000_000),
+                                 qty: Quantity(units: 1_000_000))
+            decision.intents = [OrderIntent(id: try OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 0, attempt: 0),
+                                            symbol: symbol, spec: spec, ladder: 1)]
+            engine.apply(.decision(decision), instruments: table)
+        }
+        return engine
+    }
+
+    static var instruments: InstrumentTable {
+        var table = InstrumentTable()
+        _ = table.id(for: "BTCUSDT")
+        _ = table.id(for: "ETHUSDT")
+        return table
+    }
+
+    @Test func aPositionOnlyAnOpenOrderOfItsOwnSymbolExplainsIsLeftToTheBackfill() throws {
+        let venue = ["BTCUSDT": Quantity(units: 1_000_000)]
+        // No open order: refused, one line naming the symbol.
+        let none = LiveStartupChecks.unexplainedPositions(venue: venue, journaled: try Self.journal(intentOn: nil), instruments: Self.instruments)
+        #expect(none.count == 1 && none.first?.hasPrefix("BTCUSDT: Bybit holds") == true)
+        // An open BTCUSDT order may have filled while the process was down: the backfill settles it.
+        #expect(LiveStartupChecks.unexplainedPositions(venue: venue, journaled: try Self.journal(intentOn: "BTCUSDT"),
+                                                       instruments: Self.instruments).isEmpty)
+        // An open order of another symbol explains nothing here.
+        let other = LiveStartupChecks.unexplainedPositions(venue: venue, journaled: try Self.journal(intentOn: "ETHUSDT"),
+                                                           instruments: Self.instruments)
+        #expect(other.count == 1 && other.first?.hasPrefix("BTCUSDT:") == true)
+    }
+}
