@@ -10,7 +10,9 @@
 // the difference is the cost of durability on this disk. A third row times the in-memory decision right after its
 // state ingested the frame before the cascade frame (untimed), as a running node's market and feature state is in
 // cache (the engine's own state is not touched by a market frame); the first row (state last touched 100 samples
-// earlier) stays the one held against the target.
+// earlier) stays the one held against the target. A fourth row decides on an engine that has traded 4 ladders to
+// their end first, as a running node's has (a fresh engine's first ladder creates and grows every table and journals
+// its instrument's rules).
 import Benchmark
 import DecisionPathSupport
 import Execution
@@ -22,10 +24,16 @@ let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity:
 /// `afterFrameBefore`: each state is one frame short and ingests that frame (untimed) just before its decision, so
 /// the decision runs on market and feature state in cache, as a running node's is; otherwise the state was last touched 100 samples
 /// earlier (the conservative row).
-func register(_ name: String, afterFrameBefore: Bool = false, journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
+/// `history`: the engine has traded that many ladders to their end first (a running node's tables, rules and risk
+/// memory; see `prepare(_:history:)`).
+func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0,
+              journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in
         let journal = makeJournal()
-        var states = (0..<100).map { _ in prepare(journal, framesBefore: afterFrameBefore ? cascadeIndex - 1 : cascadeIndex) }
+        var states = (0..<100).map { _ in
+            history > 0 ? prepare(journal, history: history)
+                : prepare(journal, framesBefore: afterFrameBefore ? cascadeIndex - 1 : cascadeIndex)
+        }
         if afterFrameBefore { ingestFrameBefore(&states[0]) }
         // Every sample must be a real decision: two create requests.
         precondition(decide(&states[0], journal) > 400, "the cascade frame did not open a ladder")
@@ -46,6 +54,7 @@ let benchmarks: @Sendable () -> Void = {
     register("decision path, in-memory journal, state just touched by the frame before (synthetic cascade)", afterFrameBefore: true) {
         InMemoryJournal()
     }
+    register("decision path, in-memory journal, engine with 4 earlier ladders (synthetic cascade)", history: 4) { InMemoryJournal() }
     register("decision path, SQLite journal WAL synchronous=FULL on this disk (synthetic cascade)") {
         let path = FileManager.default.currentDirectoryPath + "/.build-bench/decision-path-journal-\(UUID().uuidString).sqlite"
         return try! SQLiteOrderJournal(path: path)

@@ -81,3 +81,50 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
     return bytes
 }
 
+
+/// A state whose engine has already traded `ladders` ladders to their end, so its tables, journaled rules and risk
+/// memory are a running node's and not a fresh engine's (whose first ladder creates and grows every table).
+///
+/// The synthetic market has one cascade, so each earlier ladder is this same decision made on a copy of the market
+/// state (the measured state's market stays just before the cascade frame), at the same exchange time. The venue's
+/// answers are the ones an order that never fills gets: sent, accepted, and, when the episode ends and the engine
+/// cancels its entries by id, cancelled. At most 5: the risk engine allows 6 episodes an hour, and the measured
+/// decision is one.
+public func prepare(_ journal: any OrderJournal, history ladders: Int) -> Prepared {
+    precondition(ladders <= 5, "the measured decision would exceed the episodes-per-hour limit")
+    var p = prepare(journal)
+    let frame = frames[cascadeIndex]
+    func run(_ input: EngineInput, _ market: FeatureReplay, at time: ExchangeTime) -> EngineStep {
+        let step = p.engine.handle(input, feed: market.feed, instruments: market.decoder.instruments, now: time)
+        try! journal.commit(step.entries)
+        return step
+    }
+    for n in 0..<ladders {
+        var market = p.replay
+        let ingested = market.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
+        guard case let .event(event)? = ingested.input, let time = event.exchangeTime,
+              let started = ingested.detector.first, case let .started(episode) = started else {
+            preconditionFailure("the cascade frame did not start an episode")
+        }
+        let opened = run(.detector(started), market, at: time)
+        var venueIDs: [ClientOrderID: VenueOrderID] = [:]
+        for (k, command) in opened.commands.enumerated() {
+            guard case let .submit(id?, spec) = command.action else { continue }
+            let venueID = VenueOrderID("history-\(n)-\(k)")
+            venueIDs[id] = venueID
+            _ = run(.call(command, .sent(venueID)), market, at: time)
+            _ = run(.report(ExecutionReport(symbol: command.symbol, time: time,
+                                            event: .accepted(OrderAccepted(venueID: venueID, clientID: id, spec: spec)))), market, at: time)
+        }
+        precondition(venueIDs.count == 2, "the earlier ladder did not place two entries")
+        let ended = run(.detector(.ended(episode)), market, at: time)
+        for command in ended.commands {
+            guard case let .cancel(.client(id)) = command.action, let venueID = venueIDs[id] else { continue }
+            _ = run(.call(command, .sent(venueID)), market, at: time)
+            let cancelled = OrderCancelled(venueID: venueID, clientID: id, cancellation: Cancellation(.byClient), filledQty: .zero)
+            _ = run(.report(ExecutionReport(symbol: command.symbol, time: time, event: .cancelled(cancelled))), market, at: time)
+        }
+        precondition(p.engine.activeLadder.isEmpty, "the earlier ladder did not close")
+    }
+    return p
+}

@@ -103,3 +103,17 @@ do {
     hot.sort()
     print("state in cache (lower bound): p50", hot[hot.count / 2], "p99", hot[hot.count * 99 / 100])
 }
+
+// The decision of an engine that has traded 4 ladders before (tables, rules and risk memory as a running node's).
+do {
+    var states = (0..<1_000).map { _ in prepare(journal, history: 4) }
+    var withHistory: [Int] = []
+    for i in 0..<states.count {
+        let start = ContinuousClock.now
+        let bytes = decide(&states[i], journal)
+        withHistory.append(Int((ContinuousClock.now - start).components.attoseconds / 1_000_000_000))
+        precondition(bytes > 400, "the decision after the history did not open a ladder")
+    }
+    withHistory.sort()
+    print("engine with 4 earlier ladders: p50", withHistory[withHistory.count / 2], "p99", withHistory[withHistory.count * 99 / 100])
+}
