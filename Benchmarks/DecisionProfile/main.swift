@@ -14,6 +14,12 @@ import Foundation
 
 let journal = InMemoryJournal()
 var total = 0
+func ns(_ d: Duration) -> Int { Int(d.components.attoseconds / 1_000_000_000) }
+/// "p50 X p99 Y" of `values` (ns).
+func percentiles(_ values: [Int]) -> String {
+    let sorted = values.sorted()
+    return "p50 \(sorted[sorted.count / 2]) p99 \(sorted[sorted.count * 99 / 100])"
+}
 var samples: [Int] = []
 let prepStart = ContinuousClock.now
 var states = (0..<3_000).map { _ in prepare(journal) }
@@ -29,20 +35,17 @@ for _ in 0..<3 {
     for i in 0..<states.count {
         let start = ContinuousClock.now
         total &+= decide(&states[i], journal)
-        let e = ContinuousClock.now - start
-        samples.append(Int(e.components.attoseconds / 1_000_000_000))
+        samples.append(ns(ContinuousClock.now - start))
     }
     break
 }
 states = []
-samples.sort()
-print("p50", samples[samples.count / 2], "p99", samples[samples.count * 99 / 100], total)
+print(percentiles(samples), total)
 
 // Phase split of the same decision (ns, p50 over fresh states): where the time goes.
 do {
     var phases: [[Int]] = Array(repeating: [], count: 6)
     var fresh = (0..<1_000).map { _ in prepare(journal) }
-    func ns(_ d: Duration) -> Int { Int(d.components.attoseconds / 1_000_000_000) }
     for i in 0..<fresh.count {
         let frame = frames[cascadeIndex]
         var t0 = ContinuousClock.now
@@ -98,10 +101,9 @@ do {
         }
         let start = ContinuousClock.now
         total &+= decide(&states[i], journal)
-        hot.append(Int((ContinuousClock.now - start).components.attoseconds / 1_000_000_000))
+        hot.append(ns(ContinuousClock.now - start))
     }
-    hot.sort()
-    print("state in cache (lower bound): p50", hot[hot.count / 2], "p99", hot[hot.count * 99 / 100])
+    print("state in cache (lower bound):", percentiles(hot))
 }
 
 // The decision of an engine that has traded 4 ladders before (tables, rules and risk memory as a running node's).
@@ -111,9 +113,8 @@ do {
     for i in 0..<states.count {
         let start = ContinuousClock.now
         let bytes = decide(&states[i], journal)
-        withHistory.append(Int((ContinuousClock.now - start).components.attoseconds / 1_000_000_000))
+        withHistory.append(ns(ContinuousClock.now - start))
         precondition(bytes > 400, "the decision after the history did not open a ladder")
     }
-    withHistory.sort()
-    print("engine with 4 earlier ladders: p50", withHistory[withHistory.count / 2], "p99", withHistory[withHistory.count * 99 / 100])
+    print("engine with 4 earlier ladders:", percentiles(withHistory))
 }

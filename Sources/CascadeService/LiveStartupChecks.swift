@@ -159,9 +159,7 @@ public struct LiveStartupChecks: Sendable {
         instruments.instruments.compactMap { instrument in
             let held = venue[instrument.symbol]?.units ?? 0
             let mine = journaled.portfolio.size(instrument.id)
-            let pending = journaled.tracker.orders.values.contains { order in
-                !order.phase.isTerminal && order.symbol == instrument.symbol
-            }
+            let pending = journaled.tracker.open.contains { journaled.tracker.orders[$0]?.symbol == instrument.symbol }
             guard held != mine, !pending else { return nil }
             return "\(instrument.symbol): Bybit holds \(FixedDecimal.format(held, digits: Quantity.digits)), the journal \(FixedDecimal.format(mine, digits: Quantity.digits)): close or settle the difference by hand (Cascade never adopts a position it did not open)"
         }

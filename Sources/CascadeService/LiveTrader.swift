@@ -230,7 +230,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     public func run() async {
         // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
         let inFlight = state.withLock { s -> [(clientID: ClientOrderID, instrument: Instrument)] in
-            s.engine.tracker.orders.values.compactMap { order in
+            s.engine.tracker.open.compactMap { clientID in
+                guard let order = s.engine.tracker.orders[clientID] else { return nil }
                 switch order.phase {
                 case .intent, .sent, .unknown:
                     guard let symbol = order.symbol, let id = s.replay.decoder.instruments.lookup(symbol) else { return nil }

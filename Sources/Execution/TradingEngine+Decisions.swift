@@ -714,7 +714,7 @@ extension TradingEngine {
             guard let order = tracker.orders[clientID], order.id.role == .entry, let symbol = order.symbol,
                   let id = instruments.lookup(symbol), let price = order.spec.price else { continue }
             let open = Quantity(units: max(0, order.qty.units - order.filledQty.units))
-            let notional = instruments[id].notional(price: price, qty: open) ?? .zero
+            let notional = Instrument.notional(price: price, qty: open) ?? .zero     // no copy of the instrument
             if order.spec.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
             else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
             exposure.restingLayers += 1

@@ -41,10 +41,13 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         // Sized for the full window at once (the ring also holds up to an eighth of dead bins, see `advance`): a young
         // engine's minute boundary then costs what a running one's does, with no array grown and copied on it.
         // Reserved pages are not touched until used.
-        ring.reserveCapacity(capacity + max(64, capacity / 8) + lag + 2)
+        ring.reserveCapacity(capacity + deadBinsKept + lag + 2)
         sortedValues.reserveCapacity(capacity)
         pending.reserveCapacity(lag + 2)
     }
+
+    /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
+    private var deadBinsKept: Int { max(64, capacity / 8) }
 
     /// Number of counted bins.
     public var count: Int { sortedValues.count + zeros }
@@ -103,7 +106,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         }
         // Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
         // window's length instead of at twice it (a node that runs for months keeps a flat footprint).
-        if ringHead > max(64, capacity / 8) {
+        if ringHead > deadBinsKept {
             ring.removeFirst(ringHead)
             ringHead = 0
         }
