@@ -2,7 +2,9 @@
 // Samples only the decisions when run under `perf record --control=fifo:FIFO -D -1` with PERF_CTL=FIFO:
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
 //   mkfifo /tmp/ctl; PERF_CTL=/tmp/ctl perf record -D -1 --control=fifo:/tmp/ctl --call-graph dwarf -o /tmp/p.data \
-//     taskset -c 0 .build-bench/release/DecisionProfile
+//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests]
+// Without an argument: the decision's p50/p99 on cold states, its phase split cold and warm, the warm lower bound and
+// the engine with earlier ladders (BENCHMARKS.md reads these lines).
 import DecisionPathSupport
 import BybitV5
 import CascadeCore
@@ -20,15 +22,59 @@ func percentiles(_ values: [Int]) -> String {
     let sorted = values.sorted()
     return "p50 \(sorted[sorted.count / 2]) p99 \(sorted[sorted.count * 99 / 100])"
 }
-var samples: [Int] = []
-let prepStart = ContinuousClock.now
-var states = (0..<3_000).map { _ in prepare(journal) }
-print("prepared in", ContinuousClock.now - prepStart)
 func perfControl(_ command: String) {
     guard let path = ProcessInfo.processInfo.environment["PERF_CTL"], let fd = Optional(open(path, O_WRONLY)), fd >= 0 else { return }
     _ = command.withCString { write(fd, $0, strlen($0)) }
     close(fd)
 }
+
+// `DecisionProfile engine` and `DecisionProfile requests` repeat one part of the path in a loop, for perf (perf samples
+// only the loop): the engine's episode decision on copies of one fresh engine (the copies share its empty tables, so a
+// copy costs nothing until the decision writes), and the two create-order bodies with their signatures. A loop runs
+// with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
+// so it shows where the work is, not what a decision costs.
+if CommandLine.arguments.count > 1 {
+    var base = prepare(journal)
+    let frame = frames[cascadeIndex]
+    let ingested = base.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
+    guard case let .event(event)? = ingested.input, let time = event.exchangeTime, let change = ingested.detector.first else {
+        fatalError("the cascade frame did not start an episode")
+    }
+    let feed = base.replay.feed, instruments = base.replay.decoder.instruments
+    var scratch = base.engine
+    let step = scratch.handle(.detector(change), feed: feed, instruments: instruments, now: time)
+    precondition(step.commands.count == 2, "the decision did not place two entries")
+    let rounds = 300_000
+    var n = 0
+    let start = ContinuousClock.now
+    perfControl("enable\n")
+    switch CommandLine.arguments[1] {
+    case "engine":
+        for _ in 0..<rounds {
+            var engine = base.engine
+            n &+= engine.handle(.detector(change), feed: feed, instruments: instruments, now: time).commands.count
+        }
+        precondition(n == 2 * rounds, "a looped decision did not place two entries")
+    case "requests":
+        for _ in 0..<rounds {
+            for command in step.commands {
+                guard case let .submit(id, spec) = command.action else { continue }
+                let request = try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: instruments[command.symbol]))
+                n &+= request.bodyBytes.count + signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload).utf8.count
+            }
+        }
+    default:
+        fatalError("usage: DecisionProfile [engine | requests]")
+    }
+    perfControl("disable\n")
+    print(CommandLine.arguments[1], "loop:", ns(ContinuousClock.now - start) / rounds, "ns per round", n)
+    exit(0)
+}
+
+var samples: [Int] = []
+let prepStart = ContinuousClock.now
+var states = (0..<3_000).map { _ in prepare(journal) }
+print("prepared in", ContinuousClock.now - prepStart)
 for _ in 0..<3 {
     perfControl("enable\n")
     defer { perfControl("disable\n") }
@@ -42,11 +88,18 @@ for _ in 0..<3 {
 states = []
 print(percentiles(samples), total)
 
-// Phase split of the same decision (ns, p50 over fresh states): where the time goes.
-do {
+// Phase split of the same decision (ns, p50 over fresh states): where the time goes. `warm`: a scratch copy of each
+// state decides first (untimed, as for the lower bound below), so the split shows the path's own work without the
+// cache misses and page faults of a state last touched long ago; the difference between the two splits is what
+// being cold costs in each phase.
+@MainActor func phaseSplit(warm: Bool) {
     var phases: [[Int]] = Array(repeating: [], count: 6)
     var fresh = (0..<1_000).map { _ in prepare(journal) }
     for i in 0..<fresh.count {
+        if warm {
+            var scratch = fresh[i]
+            total &+= decide(&scratch, journal)
+        }
         let frame = frames[cascadeIndex]
         var t0 = ContinuousClock.now
         let ingested = fresh[i].replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
@@ -82,11 +135,14 @@ do {
         precondition(bytes > 0)
     }
     fresh = []
+    print(warm ? "phases, state in cache:" : "phases, state cold:")
     for (name, values) in zip(["ingest (decode, feed, features, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "two request bodies", "two signatures"], phases) {
         let sorted = values.sorted()
-        print(name, "p50", sorted[sorted.count / 2], "ns")
+        print(" ", name, "p50", sorted[sorted.count / 2], "ns")
     }
 }
+phaseSplit(warm: false)
+phaseSplit(warm: true)
 
 // The same decision on a state fully in cache, as a lower bound: a scratch copy of the state decides first (untimed),
 // which reads every buffer the decision reads (its copy-on-write copies read the originals) and runs the same code;

@@ -23,6 +23,13 @@ public struct ClientOrderID: Hashable, Comparable, Sendable, CustomStringConvert
         rawValue = text
     }
 
+    /// An id whose text a type of this package builds valid by construction (``OrderLinkID``'s layout): not scanned
+    /// again on the decision path, checked in debug builds.
+    package init(validByConstruction text: String) {
+        assert((try? ClientOrderID(text)) != nil, "\(text) is not a valid client order id")
+        rawValue = text
+    }
+
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     public var description: String { rawValue }
 }

@@ -6,7 +6,7 @@ import Strategy
 /// A decision being made: ladders changed so far (read back before the committed state), orders and commands.
 struct DecisionBuilder {
     var decision: Decision
-    var changed: [UInt64: Ladder] = [:]
+    var changed = ChangedLadders()
     var commands: [VenueCommand] = []
 
     init(time: ExchangeTime) { decision = Decision(time: time) }
@@ -29,6 +29,29 @@ struct DecisionBuilder {
         decision.commands.append(JournaledCommand(symbol: symbol, decidedAt: decision.time, action: action))
         commands.append(VenueCommand(symbol: id, decidedAt: decision.time, action: action))
     }
+}
+
+/// The ladders a decision changed, by number. Nearly always one: a short list scanned, not a table built and hashed
+/// on every decision.
+struct ChangedLadders {
+    private var list: [Ladder] = []
+
+    subscript(number: UInt64) -> Ladder? {
+        get { list.first { $0.number == number } }
+        set {
+            assert(newValue.map { $0.number == number } ?? true, "ladder \(number) stored under another number")
+            if let i = list.firstIndex(where: { $0.number == number }) {
+                if let newValue { list[i] = newValue } else { list.remove(at: i) }
+            } else if let newValue {
+                list.append(newValue)
+            }
+        }
+    }
+
+    var count: Int { list.count }
+    var numbers: [UInt64] { list.map(\.number) }
+    /// In ladder number order (the journal's).
+    var inOrder: [Ladder] { list.count < 2 ? list : list.sorted { $0.number < $1.number } }
 }
 
 extension TradingEngine {
@@ -83,8 +106,8 @@ extension TradingEngine {
         case let .control(command):
             control(command, &b, feed: feed, instruments: instruments)
         }
-        // In ladder order; one ladder (nearly every decision) needs no sorted copy of the keys.
-        b.decision.ladders = b.changed.count == 1 ? Array(b.changed.values) : b.changed.keys.sorted().map { b.changed[$0]! }
+        // In ladder order (the journal's).
+        b.decision.ladders = b.changed.inOrder
         if !b.decision.isEmpty {
             let entry = JournalEntry.decision(b.decision)
             apply(entry, instruments: instruments)
@@ -510,7 +533,7 @@ extension TradingEngine {
         b.decision.alarms.append("\(mode.rawValue): \(reason)")
         b.log("*", nil, mode == .halted ? "halt" : "reduce", reason)
         // No new exposure: every resting entry goes; positions keep their exchange-side stops and exits.
-        for n in Set(activeLadder.values).union(b.changed.keys).sorted() {
+        for n in Set(activeLadder.values).union(b.changed.numbers).sorted() {
             guard var ladder = b.changed[n] ?? ladders[n], !ladder.entriesClosed, !ladder.closed else { continue }
             closeEntries(&ladder, reason: "mode.\(mode.rawValue)", &b, instruments: instruments)
             put(ladder, &b, instruments: instruments)

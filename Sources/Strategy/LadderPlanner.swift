@@ -61,7 +61,8 @@ public enum LadderPlanner {
         let side: Side = liquidated == .long ? .buy : .sell
         let mid2 = Int128(bestBid.units) + Int128(bestAsk.units)       // twice the mid, exact
         let tick = Int128(rules.tickSize.units)
-        var placed: [Int64: Int] = [:]
+        // A ladder has a handful of layers: the same-price check scans the ones placed (no table to build and hash).
+        plan.layers.reserveCapacity(offsets.count)
         for (index, delta) in offsets.enumerated() {
             // price = mid × (1 ∓ δ/10⁴), on the tick grid away from the touch.
             let scaled = mid2 * Int128(side == .buy ? 10_000 - delta : 10_000 + delta)   // = price × 20,000
@@ -76,8 +77,8 @@ public enum LadderPlanner {
                 plan.skipped.append((index, .priceOutOfRange))
                 continue
             }
-            if let first = placed[price.units] {
-                plan.skipped.append((index, .samePriceAsLayer(first)))
+            if let first = plan.layers.first(where: { $0.price == price }) {
+                plan.skipped.append((index, .samePriceAsLayer(first.index)))
                 continue
             }
             // qty = notional / price: USDT units (1e-8) × 10⁶ / price units (1e-8) = quantity units (1e-6).
@@ -98,7 +99,6 @@ public enum LadderPlanner {
                 plan.skipped.append((index, .belowMinNotional))
                 continue
             }
-            placed[price.units] = index
             plan.layers.append(LadderLayer(index: index, offsetBps: delta, side: side, price: price, qty: qty))
         }
         return plan
