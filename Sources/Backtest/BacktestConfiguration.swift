@@ -20,9 +20,23 @@ public struct BacktestConfiguration: Sendable {
     public var capacityMultipliers = [1, 3, 10]
     /// One-layer ladders at each of these δ for the sensitivity table (never the result).
     public var sweepOffsetsBps = [10, 20, 40, 70, 100]
-    /// What only `cascade live` reads; the backtest and the paper node ignore it.
+    /// What `cascade live` reads; the backtest and the paper node read only its send deadline (``sender``).
     public var live = LiveSettings()
+    /// How the node's commands leave for the venue in the backtest and the paper node.
+    public var sender = CommandSender.sequential
     public init() {}
+
+    /// How a node puts its commands on the wire.
+    public enum CommandSender: String, Sendable, Hashable {
+        /// One call at a time, each after the previous call's answer, in the order decided; a create or amend that
+        /// cannot leave within `live.sendDeadlineMs` of its decision is refused unsent. What the live node does (its
+        /// REST sender awaits every answer): the default, because a ladder's later layers then reach the book one
+        /// round trip after the first, later than a model that sends them together would place them.
+        case sequential
+        /// Every command of a step leaves at its decision, none waiting for another's answer. Optimistic: no node
+        /// sends this way; for comparison only.
+        case concurrent
+    }
 
     /// The configuration file's text, canonical (sorted keys, every key with its effective value): what the summary
     /// echoes and what the configuration hash covers.
@@ -73,7 +87,7 @@ public struct BacktestConfiguration: Sendable {
         "venue":{"ackLatencyMs":\(latency(venue.acknowledgementLatency)),"entryLatencyMs":\(latency(venue.entryLatency)),\
         "fill":"\(venue.fill == .strictCross ? "strictCross" : "printsOnly")","makerFeeRate":"\(venue.fees.maker)",\
         "queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","requireFundingData":\(requireFundingData),\
-        "takerFeeRate":"\(venue.fees.taker)"}}
+        "sender":"\(sender.rawValue)","takerFeeRate":"\(venue.fees.taker)"}}
         """
     }
 
@@ -178,6 +192,9 @@ public struct BacktestConfiguration: Sendable {
                 }
             }
             if let v = r.bool("requireFundingData") { c.requireFundingData = v }
+            if let v = r.string("sender") {
+                if let sender = CommandSender(rawValue: v) { c.sender = sender } else { r.problem("sender", "sequential or concurrent") }
+            }
             if let v = r.string("fill") {
                 switch v {
                 case "strictCross": c.venue.fill = .strictCross
@@ -267,7 +284,8 @@ public struct LiveSettings: Sendable, Hashable {
     public var marginMode = MarginMode.regular
     /// The private stream down this long: resting entries are cancelled by id (the local dead-man switch).
     public var deadManMilliseconds: Int64 = 10_000
-    /// How long after its decision a create or amend may still leave; later it is refused unsent.
+    /// How long after its decision a create or amend may still leave; later it is refused unsent (the backtest's
+    /// sequential sender applies the same deadline).
     public var sendDeadlineMilliseconds: Int64 = 1_000
     /// Open orders compared with Bybit's list this often.
     public var openOrdersReconcileMilliseconds: Int64 = 7_000

@@ -129,7 +129,7 @@ public enum BacktestOutput {
         lines.append("\"depositUsdt\":\(quote("\(r.deposit)")),\"walletUsdt\":\(quote("\(r.engineWallet)")),\"equityUsdt\":\(r.finalEquity.map { quote("\($0)") } ?? "null")")
         lines.append("\"openPositions\":\(positions(r.enginePositions))")
         lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
-        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"stuckTicks\":\(r.stuckTicks)")
+        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"refusedUnsent\":\(r.refusedUnsent),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"stuckTicks\":\(r.stuckTicks)")
         lines.append("\"quiescentChecks\":\(r.quiescentChecks),\"quiescentMismatches\":\(r.quiescentMismatches),\"longestUnprotectedMs\":\(r.longestUnprotectedMs)")
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")
@@ -153,6 +153,9 @@ public enum BacktestOutput {
         if !r.enginePositions.isEmpty { out += "open at the end: \(r.enginePositions.keys.sorted().map { "\($0) \(r.enginePositions[$0]!)" }.joined(separator: ", "))\n" }
         out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")"
         out += r.commandsInFlightAtEnd > 0 ? " (\(r.commandsInFlightAtEnd) commands had not reached the venue when the data ended)\n" : "\n"
+        if r.refusedUnsent > 0 {
+            out += "orders refused unsent: \(r.refusedUnsent) (queued behind earlier calls past the send deadline, as the live node refuses them)\n"
+        }
         if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
         if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }
         out += "longest time the venue held a position without a stop: \(r.longestUnprotectedMs) ms\n"

@@ -126,6 +126,8 @@ public struct BacktestResult: Sendable {
     public var episodesDetected = 0
     public var commandsSent = 0
     public var refusedOnCall = 0
+    /// Creates and amends the sequential sender refused unsent: their turn came after `live.sendDeadlineMs`.
+    public var refusedUnsent = 0
     public var notices: [String: Int] = [:]
     public var journalEntries = 0
     public var journalTransactions = 0
@@ -216,6 +218,11 @@ public struct BacktestRunner {
         var pending: [Pending] = []
         var pendingHead = 0
         var ordinal = 0
+        /// Commands decided and not yet sent (the sequential sender sends the next when the call before is answered).
+        var outbox: [VenueCommand] = []
+        var outboxHead = 0
+        /// A call is out and its answer not yet delivered (the sequential sender is busy).
+        var callOut = false
         /// Exchange time of the latest market event seen (the venue never runs ahead of it).
         var exchangeClock: Int64 = 0
         /// The engine's clock: never behind anything it has seen (market events, deliveries, ticks).
@@ -239,7 +246,7 @@ public struct BacktestRunner {
 
         /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
         var isIdle: Bool {
-            pendingHead == pending.count && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
+            pendingHead == pending.count && outboxHead == outbox.count && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
                 && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
         }
     }
@@ -470,7 +477,7 @@ public struct BacktestRunner {
     /// are counted, not matched against a book frozen at the end; no funding past the data is settled.
     func end(_ lane: inout Lane, _ market: Market) throws {
         try deliver(upTo: .max, &lane, market, timers: false)
-        lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count
+        lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count + lane.outbox.count - lane.outboxHead
         lane.result.stuckTicks = lane.stuckTicks
         if let open = lane.unprotectedSince.values.min() {
             lane.result.longestUnprotectedMs = max(lane.result.longestUnprotectedMs, lane.exchangeClock - open)
@@ -557,6 +564,9 @@ public struct BacktestRunner {
                 try step(.report(report), &lane, market, now: max(lane.engineClock, pending.deliverAt))
             case let .call(command, result):
                 try step(.call(command, result), &lane, market, now: max(lane.engineClock, pending.deliverAt))
+                // The answer frees the sender: the next command leaves now (after whatever this answer decided).
+                lane.callOut = false
+                dispatch(&lane, at: pending.deliverAt)
             }
         }
     }
@@ -624,20 +634,51 @@ public struct BacktestRunner {
         if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
-        for command in step.commands {
+        lane.outbox.append(contentsOf: step.commands)
+        if let first = step.commands.first { dispatch(&lane, at: first.decidedAt.milliseconds) }
+    }
+
+    /// Sends what the sender may send at `t`: with the sequential sender (``BacktestConfiguration/CommandSender``),
+    /// the next queued command when no call is out; with the concurrent one, every queued command. The answer on a
+    /// call reaches the engine after the round trip: at the venue's arrival (success) or after the longest entry
+    /// latency (a refusal is decided at the gateway), plus the acknowledgement.
+    func dispatch(_ lane: inout Lane, at t: Int64) {
+        let sequential = configuration.sender == .sequential
+        while lane.outboxHead < lane.outbox.count, !(sequential && lane.callOut) {
+            let command = lane.outbox[lane.outboxHead]
+            lane.outboxHead += 1
+            if lane.outboxHead == lane.outbox.count { lane.outbox.removeAll(keepingCapacity: true); lane.outboxHead = 0 }
+            let leaves = max(t, command.decidedAt.milliseconds)
+            if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
+                // As the live node's REST client: refused before it is sent, answered at once, the sender free again.
+                lane.result.refusedUnsent += 1
+                lane.callOut = true
+                insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(Rejection(.rateLimited, venueCode: "stale")))), &lane)
+                continue
+            }
             if lane.hooked { beforeSend?(command) }
             lane.result.commandsSent += 1
-            // The answer on the call reaches the engine after the round trip: at the venue's arrival (success) or
-            // after the longest entry latency (a refusal is decided at the gateway), plus the acknowledgement.
+            lane.callOut = true
             let ack = lane.exchange.acknowledgementDelay()
-            switch lane.exchange.send(command) {
+            switch lane.exchange.send(command, leavingAt: ExchangeTime(milliseconds: leaves)) {
             case let .success(receipt):
                 insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID))), &lane)
             case let .failure(rejection):
                 lane.result.refusedOnCall += 1
-                insert(Pending(deliverAt: command.decidedAt.milliseconds + maxEntryLatency + ack, order: 0,
-                               item: .call(command, .refused(rejection))), &lane)
+                insert(Pending(deliverAt: leaves + maxEntryLatency + ack, order: 0, item: .call(command, .refused(rejection))), &lane)
             }
+        }
+    }
+
+    /// A create (not reduce-only) or an amend whose turn comes after the send deadline: the live node's REST client
+    /// refuses it unsent (a stale order must not reach the book at the decision's prices). Taking risk off (cancels,
+    /// reduce-only orders, trading stops) is never stale.
+    static func isStale(_ command: VenueCommand, leavingAt t: Int64, deadline: Int64) -> Bool {
+        guard t >= command.decidedAt.milliseconds + deadline else { return false }
+        switch command.action {
+        case let .submit(_, spec): return !spec.reduceOnly
+        case .amend: return true
+        case .cancel, .cancelAll, .setTradingStop, .setLeverage: return false
         }
     }
 

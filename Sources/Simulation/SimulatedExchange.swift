@@ -159,7 +159,10 @@ public struct SimulatedExchange: Sendable {
     /// Sends a command. What Bybit refuses on the call itself is refused here at once (instrument rules, reduce-only
     /// without a position, a trigger already reached, 110007 margin, an unknown order…); everything else is decided
     /// when the command arrives. A leverage change is applied at once (Bybit answers it synchronously).
-    public mutating func send(_ command: VenueCommand) -> Result<Receipt, Rejection> {
+    ///
+    /// `leavingAt`: when the command left the client, if later than its decision (a sender that waits for earlier
+    /// answers); its latency runs from then.
+    public mutating func send(_ command: VenueCommand, leavingAt: ExchangeTime? = nil) -> Result<Receipt, Rejection> {
         let symbol = command.symbol
         if case let .setLeverage(leverage) = command.action {
             if let rejection = setLeverage(leverage, symbol: symbol) { return .failure(rejection) }
@@ -209,7 +212,8 @@ public struct SimulatedExchange: Sendable {
         }
         var latency = settings.entryLatency.draw(&entryRandom, floor: 1)
         if case .cancel = command.action { latency += cancelDelayMilliseconds }
-        let arrival = max(ExchangeTime(milliseconds: command.decidedAt.milliseconds + latency), lastArrival, clock)
+        let leaves = max(leavingAt ?? command.decidedAt, command.decidedAt)
+        let arrival = max(ExchangeTime(milliseconds: leaves.milliseconds + latency), lastArrival, clock)
         lastArrival = arrival
         inFlight.append(InFlight(arrival: arrival, command: command, venueID: venueID))
         return .success(Receipt(arrival: arrival, venueID: venueID))

@@ -59,6 +59,51 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(result.mode == "normal" && result.alarms.isEmpty)
     }
 
+    /// The live node sends one call at a time: the ladder's second entry leaves when the first one's answer is back,
+    /// so it reaches the venue one round trip (entry plus acknowledgement latency: 10 + 5 ms) after the first. The
+    /// concurrent sender (optimistic, for comparison) sends both at the decision.
+    @Test func theSequentialSenderPlacesTheSecondLayerOneRoundTripLater() throws {
+        func acceptedEntries(_ sender: String) throws -> [Int64] {
+            let journal = InMemoryJournal()
+            let configuration = scenarioConfiguration.replacingOccurrences(
+                of: #""depositUsdt": "100000","#,
+                with: #""depositUsdt": "100000", "venue": {"sender": "\#(sender)", "entryLatencyMs": 10, "ackLatencyMs": 5},"#)
+            _ = try runScenario(seed: 7, configuration: configuration, journal: journal)
+            return journal.stored.compactMap { entry -> Int64? in
+                guard case let .report(_, report) = entry, case let .accepted(a) = report.event,
+                      a.clientID?.rawValue.contains("_E") == true else { return nil }
+                return report.time.milliseconds
+            }
+        }
+        let sequential = try acceptedEntries("sequential"), concurrent = try acceptedEntries("concurrent")
+        #expect(concurrent.count == 2 && concurrent.first == concurrent.last)
+        #expect(sequential.count == 2 && sequential.first == concurrent.first)
+        #expect(sequential.count == 2 && sequential[1] - sequential[0] == 15)
+    }
+
+    /// A create whose turn comes after the send deadline is refused unsent, as the live node's REST client refuses it:
+    /// with 400 ms out and 100 ms back, the third layer's turn comes 1,000 ms after the decision, past a 900 ms
+    /// deadline. The engine hears a refusal and the venue never sees the order.
+    @Test func aCreateQueuedPastTheSendDeadlineIsRefusedUnsent() throws {
+        let journal = InMemoryJournal()
+        let configuration = scenarioConfiguration
+            .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [20, 50, 80]"#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#,
+                                  with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 900},"#)
+        let (result, _, _) = try runScenario(seed: 7, configuration: configuration, journal: journal)
+        #expect(result.refusedUnsent == 1)
+        let refused = journal.stored.compactMap { entry -> String? in
+            guard case let .call(_, .submit(id?, _), .refused(rejection), _) = entry, rejection.venueCode == "stale" else { return nil }
+            return id.rawValue
+        }
+        #expect(refused.count == 1 && refused.first?.hasSuffix("_E2_0") == true, "\(refused)")
+        let accepted = journal.stored.filter { entry in
+            if case let .report(_, report) = entry, case let .accepted(a) = report.event { return a.clientID?.rawValue.contains("_E") == true }
+            return false
+        }
+        #expect(accepted.count == 2)
+    }
+
     @Test func outputIsByteIdenticalAcrossRuns() throws {
         let (a, configuration, path) = try runScenario(seed: 7, configuration: scenarioConfiguration)
         let (b, _, _) = try runScenario(seed: 7, configuration: scenarioConfiguration)
