@@ -192,15 +192,15 @@ public struct BacktestConfiguration: Sendable {
                 }
             }
             if let v = r.bool("requireFundingData") { c.requireFundingData = v }
-            if let v = r.string("sender") {
-                if let sender = CommandSender(rawValue: v) { c.sender = sender } else { r.problem("sender", "sequential or concurrent") }
-            }
             if let v = r.string("fill") {
                 switch v {
                 case "strictCross": c.venue.fill = .strictCross
                 case "printsOnly": c.venue.fill = .printsOnly
                 default: r.problem("fill", "strictCross or printsOnly")
                 }
+            }
+            if let v = r.string("sender") {
+                if let sender = CommandSender(rawValue: v) { c.sender = sender } else { r.problem("sender", "sequential or concurrent") }
             }
             reader.merge(r)
         }

@@ -154,7 +154,7 @@ public enum BacktestOutput {
         out += "engine and simulated venue agree: \(agrees ? "yes" : "NO")"
         out += r.commandsInFlightAtEnd > 0 ? " (\(r.commandsInFlightAtEnd) commands had not reached the venue when the data ended)\n" : "\n"
         if r.refusedUnsent > 0 {
-            out += "orders refused unsent: \(r.refusedUnsent) (queued behind earlier calls past the send deadline, as the live node refuses them)\n"
+            out += "creates and amends refused unsent: \(r.refusedUnsent) (queued behind earlier calls until their send deadline, as the live node refuses them)\n"
         }
         if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
         if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }

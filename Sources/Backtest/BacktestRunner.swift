@@ -128,6 +128,9 @@ public struct BacktestResult: Sendable {
     public var refusedOnCall = 0
     /// Creates and amends the sequential sender refused unsent: their turn came after `live.sendDeadlineMs`.
     public var refusedUnsent = 0
+    /// Commands decided and still queued for the sender when the data ended (also in ``commandsInFlightAtEnd``).
+    /// Every committed command is sent, refused unsent, or one of these.
+    public var commandsQueuedAtEnd = 0
     public var notices: [String: Int] = [:]
     public var journalEntries = 0
     public var journalTransactions = 0
@@ -223,6 +226,8 @@ public struct BacktestRunner {
         var outboxHead = 0
         /// A call is out and its answer not yet delivered (the sequential sender is busy).
         var callOut = false
+        /// The data has ended: nothing more leaves (what is still queued is counted as never having reached the venue).
+        var sendingStopped = false
         /// Exchange time of the latest market event seen (the venue never runs ahead of it).
         var exchangeClock: Int64 = 0
         /// The engine's clock: never behind anything it has seen (market events, deliveries, ticks).
@@ -476,8 +481,12 @@ public struct BacktestRunner {
     /// End of data: what has reached the venue by the last event is processed and reported; commands arriving later
     /// are counted, not matched against a book frozen at the end; no funding past the data is settled.
     func end(_ lane: inout Lane, _ market: Market) throws {
+        // Answers still travelling are delivered, but nothing more is sent after the data: a queued command would
+        // otherwise leave at a time the recording does not cover.
+        lane.sendingStopped = true
         try deliver(upTo: .max, &lane, market, timers: false)
-        lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count + lane.outbox.count - lane.outboxHead
+        lane.result.commandsQueuedAtEnd = lane.outbox.count - lane.outboxHead
+        lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count + lane.result.commandsQueuedAtEnd
         lane.result.stuckTicks = lane.stuckTicks
         if let open = lane.unprotectedSince.values.min() {
             lane.result.longestUnprotectedMs = max(lane.result.longestUnprotectedMs, lane.exchangeClock - open)
@@ -564,9 +573,10 @@ public struct BacktestRunner {
                 try step(.report(report), &lane, market, now: max(lane.engineClock, pending.deliverAt))
             case let .call(command, result):
                 try step(.call(command, result), &lane, market, now: max(lane.engineClock, pending.deliverAt))
-                // The answer frees the sender: the next command leaves now (after whatever this answer decided).
+                // The answer frees the sender: the next command leaves once the engine has taken it (at the engine's
+                // clock, which may be past the delivery), after whatever this answer decided.
                 lane.callOut = false
-                dispatch(&lane, at: pending.deliverAt)
+                dispatch(&lane, at: lane.engineClock)
             }
         }
     }
@@ -644,7 +654,7 @@ public struct BacktestRunner {
     /// latency (a refusal is decided at the gateway), plus the acknowledgement.
     func dispatch(_ lane: inout Lane, at t: Int64) {
         let sequential = configuration.sender == .sequential
-        while lane.outboxHead < lane.outbox.count, !(sequential && lane.callOut) {
+        while lane.outboxHead < lane.outbox.count, !(sequential && lane.callOut), !lane.sendingStopped {
             let command = lane.outbox[lane.outboxHead]
             lane.outboxHead += 1
             if lane.outboxHead == lane.outbox.count { lane.outbox.removeAll(keepingCapacity: true); lane.outboxHead = 0 }
@@ -670,10 +680,10 @@ public struct BacktestRunner {
         }
     }
 
-    /// A create (not reduce-only) or an amend whose turn comes after the send deadline: the live node's REST client
-    /// refuses it unsent (a stale order must not reach the book at the decision's prices). Taking risk off (cancels,
-    /// reduce-only orders, trading stops) is never stale.
-    static func isStale(_ command: VenueCommand, leavingAt t: Int64, deadline: Int64) -> Bool {
+    /// A create (not reduce-only) or an amend whose turn comes at or after the send deadline: the live node's REST
+    /// client refuses it unsent (`now >= decidedAt + sendDeadline`: a stale order must not reach the book at the
+    /// decision's prices). Taking risk off (cancels, reduce-only orders, trading stops) and leverage are never stale.
+    public static func isStale(_ command: VenueCommand, leavingAt t: Int64, deadline: Int64) -> Bool {
         guard t >= command.decidedAt.milliseconds + deadline else { return false }
         switch command.action {
         case let .submit(_, spec): return !spec.reduceOnly

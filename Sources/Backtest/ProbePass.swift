@@ -229,7 +229,7 @@ extension BacktestRunner {
                 for i in probes.indices { try deliver(upTo: t, &probes[i].lane, market) }
             }
             let ingested = opened.replay.ingest(frame.bytes, at: frame.localTime)
-            var market = Market(opened.replay)
+            let market = Market(opened.replay)
             try self.market(ingested, &base, market)
             try self.market(ingested, &gridBase, market)
             for i in probes.indices { try self.market(ingested, &probes[i].lane, market) }

@@ -26,6 +26,8 @@ public struct ClientOrderID: Hashable, Comparable, Sendable, CustomStringConvert
     /// An id whose text a type of this package builds valid by construction (``OrderLinkID``'s layout): not scanned
     /// again on the decision path, checked in debug builds.
     package init(validByConstruction text: String) {
+        // The characters are checked in debug builds; the length always (a native string knows it without a scan).
+        precondition(!text.isEmpty && text.utf8.count <= Self.maxLength, "\(text) is not a valid client order id")
         assert((try? ClientOrderID(text)) != nil, "\(text) is not a valid client order id")
         rawValue = text
     }

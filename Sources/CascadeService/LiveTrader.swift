@@ -267,7 +267,14 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     func sendLoop() async {
         for await command in outbox {
-            let instrument = state.withLock { $0.replay.decoder.instruments[command.symbol] }
+            // Once the journal has failed nothing more is sent, queued commands included: their answers could not be
+            // journaled, so the journal would no longer say what the venue holds.
+            let (failed, instrument) = state.withLock { ($0.failure != nil, $0.replay.decoder.instruments[command.symbol]) }
+            if failed {
+                inFlight.withLock { $0 -= 1 }
+                wakeup.signal()
+                continue
+            }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
             // call is refused unsent rather than sent stale.
             let decidedLocal = (command.decidedAt.milliseconds - offset.withLock { $0 }) * 1_000_000

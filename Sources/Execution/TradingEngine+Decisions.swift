@@ -48,7 +48,6 @@ struct ChangedLadders {
         }
     }
 
-    var count: Int { list.count }
     var numbers: [UInt64] { list.map(\.number) }
     /// In ladder number order (the journal's).
     var inOrder: [Ladder] { list.count < 2 ? list : list.sorted { $0.number < $1.number } }

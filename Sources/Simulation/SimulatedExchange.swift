@@ -5,7 +5,7 @@ public import MarketData
 /// cross-margin USDT account (positions, wallet, margin, liquidation) and funding.
 ///
 /// Feed it the replayed market in exchange-time order (``on(_:instrument:)``, ``feedChanged(_:at:)``) and send it
-/// commands (``send(_:)``); everything that happens comes back as ``CascadeCore/ExecutionReport``s, stamped with the
+/// commands (``send(_:leavingAt:)``); everything that happens comes back as ``CascadeCore/ExecutionReport``s, stamped with the
 /// exchange time it happened at.
 ///
 /// Timing rules (what keeps a backtest from reacting faster than the market allows):
@@ -166,7 +166,7 @@ public struct SimulatedExchange: Sendable {
         let symbol = command.symbol
         if case let .setLeverage(leverage) = command.action {
             if let rejection = setLeverage(leverage, symbol: symbol) { return .failure(rejection) }
-            return .success(Receipt(arrival: clock, venueID: nil))
+            return .success(Receipt(arrival: max(clock, leavingAt ?? command.decidedAt), venueID: nil))
         }
         guard symbols.contains(symbol) else { return .failure(Rejection(.noMarketPrice)) }
         var command = command

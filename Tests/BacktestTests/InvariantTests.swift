@@ -2,6 +2,7 @@ import Backtest
 import CascadeCore
 import CascadeTesting
 import Execution
+import Foundation
 import Simulation
 import Testing
 
@@ -26,12 +27,21 @@ import Testing
         """
     }
 
-    @Test(arguments: 1...16)
-    func invariantsHold(seed: UInt64) throws {
+    /// The senders the invariants run under: the live node's (sequential), the optimistic concurrent one, and the
+    /// sequential one with slow calls and a short send deadline, so that creates are refused unsent.
+    static let senders: [String: String] = [
+        "sequential": #""venue": {"sender": "sequential"}"#,
+        "concurrent": #""venue": {"sender": "concurrent"}"#,
+        "slow": #""venue": {"sender": "sequential", "entryLatencyMs": 300, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 500}"#,
+    ]
+
+    @Test(arguments: 1...16, ["sequential", "concurrent", "slow"])
+    func invariantsHold(seed: UInt64, sender: String) throws {
         let journal = InMemoryJournal()
         var unjournaled = 0
         var linkIDs: [ClientOrderID] = []
-        let text = Self.configuration(seed: seed)
+        let text = Self.configuration(seed: seed).replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                       with: #"{"depositUsdt": "100000", "# + Self.senders[sender]! + ",")
         // Odd seeds with up to 40 ms of receive jitter: receive times then differ from exchange times.
         let jitter: Int64 = seed % 2 == 1 ? 40 : 0
         let (result, configuration, _) = try runScenario(seed: seed, configuration: text, jitterMilliseconds: jitter, journal: journal) { command in
@@ -43,6 +53,13 @@ import Testing
             if case let .submit(id?, _) = command.action { linkIDs.append(id) }
         }
         #expect(unjournaled == 0, "\(text)")
+        // Every committed command was sent, refused unsent at its deadline, or still queued when the data ended.
+        let committed = journal.stored.reduce(0) { n, entry in
+            if case let .decision(d) = entry { return n + d.commands.count }
+            return n
+        }
+        #expect(committed == result.commandsSent + result.refusedUnsent + result.commandsQueuedAtEnd, "\(text)")
+        if sender == "concurrent" { #expect(result.refusedUnsent == 0) }
         #expect(result.stuckTicks == 0, "a deadline no tick acts on: \(text)")
         #expect(Set(linkIDs).count == linkIDs.count, "orderLinkId sent twice")
         #expect(linkIDs.allSatisfy { $0.rawValue.utf8.count <= 36 })
@@ -83,6 +100,17 @@ import Testing
         // Replay equality holds for every configuration.
         let rebuilt = TradingEngine.restore(from: journal.stored, configuration: configuration.engine, instruments: result.instruments)
         #expect(rebuilt.snapshot == result.engine)
+    }
+
+    /// The slow sender's runs do refuse creates unsent (so the invariants above cover that path).
+    @Test func theSlowSenderRefusesSomeCreatesUnsent() throws {
+        var refused = 0
+        for seed in UInt64(1)...16 {
+            let text = Self.configuration(seed: seed).replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                           with: #"{"depositUsdt": "100000", "# + Self.senders["slow"]! + ",")
+            refused += try runScenario(seed: seed, configuration: text, jitterMilliseconds: seed % 2 == 1 ? 40 : 0).0.refusedUnsent
+        }
+        #expect(refused > 0)
     }
 
     /// The paths the invariants are meant to cover do occur across the seeds.

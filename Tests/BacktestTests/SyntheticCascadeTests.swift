@@ -81,27 +81,55 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(sequential.count == 2 && sequential[1] - sequential[0] == 15)
     }
 
-    /// A create whose turn comes after the send deadline is refused unsent, as the live node's REST client refuses it:
-    /// with 400 ms out and 100 ms back, the third layer's turn comes 1,000 ms after the decision, past a 900 ms
-    /// deadline. The engine hears a refusal and the venue never sees the order.
-    @Test func aCreateQueuedPastTheSendDeadlineIsRefusedUnsent() throws {
+    /// A create whose turn comes at the send deadline is refused unsent, as the live node's REST client refuses it:
+    /// with 400 ms out and 100 ms back, the third layer's turn comes 1,000 ms after the decision. At a 1,000 ms
+    /// deadline it is refused (the engine hears it at once and the venue never sees the order), and the run goes on:
+    /// the take-profit and the cancels of the ladder's end still leave, and the run ends consistent. One millisecond
+    /// more of deadline and the layer is sent.
+    @Test(arguments: [(1_000, true), (1_001, false)])
+    func aCreateWhoseTurnComesAtTheSendDeadlineIsRefusedUnsent(deadline: Int, refused: Bool) throws {
         let journal = InMemoryJournal()
         let configuration = scenarioConfiguration
             .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [20, 50, 80]"#)
-            .replacingOccurrences(of: #""depositUsdt": "100000","#,
-                                  with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 900},"#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#, with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": \#(deadline)},"#)
         let (result, _, _) = try runScenario(seed: 7, configuration: configuration, journal: journal)
-        #expect(result.refusedUnsent == 1)
-        let refused = journal.stored.compactMap { entry -> String? in
+        #expect(result.refusedUnsent == (refused ? 1 : 0))
+        let stale = journal.stored.compactMap { entry -> String? in
             guard case let .call(_, .submit(id?, _), .refused(rejection), _) = entry, rejection.venueCode == "stale" else { return nil }
             return id.rawValue
         }
-        #expect(refused.count == 1 && refused.first?.hasSuffix("_E2_0") == true, "\(refused)")
+        #expect(stale.count == (refused ? 1 : 0) && stale.allSatisfy { $0.hasSuffix("_E2_0") }, "\(stale)")
         let accepted = journal.stored.filter { entry in
             if case let .report(_, report) = entry, case let .accepted(a) = report.event { return a.clientID?.rawValue.contains("_E") == true }
             return false
         }
-        #expect(accepted.count == 2)
+        #expect(accepted.count == (refused ? 2 : 3))
+        // The sender went on after the refusal: the take-profit went out, the ladder ended, and everything agrees.
+        #expect(journal.stored.contains { entry in
+            if case let .call(_, .submit(id?, _), .sent, _) = entry { return id.rawValue.contains("_T") }
+            return false
+        })
+        #expect(result.decisions.last?.action == "ladderClosed")
+        #expect(result.commandsQueuedAtEnd == 0 && result.stuckTicks == 0 && result.quiescentMismatches == 0)
+        #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
+    /// The stale rule, as the live node's REST client applies it: only creates that add risk and amends, and from the
+    /// deadline on (`>=`); cancels, reduce-only orders, trading stops and leverage always leave.
+    @Test func onlyCreatesAndAmendsGoStaleFromTheDeadlineOn() throws {
+        let decided = ExchangeTime(milliseconds: 10_000)
+        func command(_ action: VenueCommand.Action) -> VenueCommand { VenueCommand(symbol: SymbolID(index: 0), decidedAt: decided, action: action) }
+        let id = try ClientOrderID("c1bt_1_1_E0_0")
+        let entry = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 100), qty: Quantity(units: 1))
+        let exit = OrderSpec(side: .sell, type: .limit, timeInForce: .postOnly, price: Price(units: 100), qty: Quantity(units: 1), reduceOnly: true)
+        for action: VenueCommand.Action in [.submit(id, entry), .amend(.client(id), OrderAmendment(price: Price(units: 99)))] {
+            #expect(!BacktestRunner.isStale(command(action), leavingAt: 10_899, deadline: 900))
+            #expect(BacktestRunner.isStale(command(action), leavingAt: 10_900, deadline: 900))
+        }
+        for action: VenueCommand.Action in [.submit(id, exit), .cancel(.client(id)), .cancelAll(nil), .setTradingStop(TradingStop()),
+                                            .setLeverage(Rate(units: 100_000_000_000))] {
+            #expect(!BacktestRunner.isStale(command(action), leavingAt: 1_000_000, deadline: 900), "\(action)")
+        }
     }
 
     @Test func outputIsByteIdenticalAcrossRuns() throws {
@@ -157,7 +185,7 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
     }
 
     @Test func configurationErrorsAreOneLineEach() throws {
-        let text = #"{"ladder": {"offsetsBps": [20, -1], "colour": 1}, "depositUsdt": 5, "venue": {"fill": "maybe"}, "extra": true}"#
+        let text = #"{"ladder": {"offsetsBps": [20, -1], "colour": 1}, "depositUsdt": 5, "venue": {"fill": "maybe", "sender": "parallel"}, "extra": true}"#
         #expect {
             _ = try BacktestConfiguration.parse(Array(text.utf8), name: "c.json")
         } throws: { error in
@@ -167,6 +195,7 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
                 "c.json: ladder.offsetsBps: expected one or more offsets in 0..<10000",
                 "c.json: ladder.colour: unknown key",
                 "c.json: venue.fill: expected strictCross or printsOnly",
+                "c.json: venue.sender: expected sequential or concurrent",
                 "c.json: extra: unknown key",
             ]
         }

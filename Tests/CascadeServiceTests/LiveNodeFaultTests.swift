@@ -79,7 +79,8 @@ import Testing
 
         /// A node on `data` (its journal and execution cursor), started as `cascade live` starts one: the start-up
         /// checks, then the trader on the journal.
-        func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))) async throws -> Node {
+        func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
+                   journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }) async throws -> Node {
             var logger = Logger(label: "live-node")
             logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
             let directory = dir.file(data)
@@ -98,7 +99,7 @@ import Testing
             let privateStream = PrivateStreamClient(configuration: stream, credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
                                                     rest: rest, cursor: cursor, instruments: table, clock: clock, logger: logger)
             let gateway = BybitGateway(rest: rest, stream: privateStream, cursor: cursor, instruments: table, timer: clock, logger: logger)
-            let journal = try SQLiteOrderJournal(path: directory + "/journal.sqlite")
+            let journal = wrap(try SQLiteOrderJournal(path: directory + "/journal.sqlite"))
             let trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                         journal: journal, gateway: gateway, rest: rest, startingBalance: report.walletBalance,
                                         serverOffsetMilliseconds: report.serverOffsetMilliseconds, clock: clock, timer: clock, logger: logger)
@@ -271,6 +272,37 @@ import Testing
         try await rig.checkConsistent(node)
         #expect(node.trader.engine.fillsApplied == 2)
         try Self.fillsOnce(node)
+    }
+
+    /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
+    /// second entry, journaled and queued behind the first, is never sent.
+    @Test func aJournalFailureStopsTheQueuedSends() async throws {
+        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
+                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        defer { rig.stop() }
+        let node = try await rig.start(journal: { FailsAtFirstAnswer($0) })
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        let sent = try await rig.venueOpenOrders(node.rest).map(\.orderLinkId)
+        let decided = try SQLiteOrderJournal(path: node.journalPath).entries().flatMap { entry -> [String] in
+            guard case let .decision(d) = entry else { return [] }
+            return d.commands.compactMap { if case let .submit(id?, _) = $0.action { id.rawValue } else { nil } }
+        }
+        #expect(decided.count == 2, "both entries were journaled: \(decided)")
+        #expect(sent == [decided[0]], "only the first entry reached the venue: \(sent)")
+    }
+
+    /// Commits until an entry's call answer is to be journaled, then fails (as a full disk would).
+    final class FailsAtFirstAnswer: OrderJournal {
+        let inner: any OrderJournal
+        init(_ inner: any OrderJournal) { self.inner = inner }
+        func commit(_ entries: [JournalEntry]) throws(JournalError) {
+            if entries.contains(where: { if case .call = $0 { true } else { false } }) { throw JournalError("disk full") }
+            try inner.commit(entries)
+        }
+        func entries() throws(JournalError) -> [JournalEntry] { try inner.entries() }
+        func nextRun() throws(JournalError) -> UInt64 { try inner.nextRun() }
+        func close() throws(JournalError) { try inner.close() }
     }
 
     /// The entry fills while the private stream is down (Bybit restarted: connections dropped, realtime emptied, the
