@@ -129,7 +129,7 @@ public enum BacktestOutput {
         lines.append("\"depositUsdt\":\(quote("\(r.deposit)")),\"walletUsdt\":\(quote("\(r.engineWallet)")),\"equityUsdt\":\(r.finalEquity.map { quote("\($0)") } ?? "null")")
         lines.append("\"openPositions\":\(positions(r.enginePositions))")
         lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
-        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"refusedUnsent\":\(r.refusedUnsent),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"stuckTicks\":\(r.stuckTicks)")
+        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"refusedUnsent\":\(r.refusedUnsent),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"commandsQueuedAtEnd\":\(r.commandsQueuedAtEnd),\"stuckTicks\":\(r.stuckTicks)")
         lines.append("\"quiescentChecks\":\(r.quiescentChecks),\"quiescentMismatches\":\(r.quiescentMismatches),\"longestUnprotectedMs\":\(r.longestUnprotectedMs)")
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")

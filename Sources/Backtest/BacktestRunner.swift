@@ -126,7 +126,7 @@ public struct BacktestResult: Sendable {
     public var episodesDetected = 0
     public var commandsSent = 0
     public var refusedOnCall = 0
-    /// Creates and amends the sequential sender refused unsent: their turn came after `live.sendDeadlineMs`.
+    /// Creates and amends the sequential sender refused unsent: their turn came at or after `live.sendDeadlineMs`.
     public var refusedUnsent = 0
     /// Commands decided and still queued for the sender when the data ended (also in ``commandsInFlightAtEnd``).
     /// Every committed command is sent, refused unsent, or one of these.
@@ -686,8 +686,7 @@ public struct BacktestRunner {
     public static func isStale(_ command: VenueCommand, leavingAt t: Int64, deadline: Int64) -> Bool {
         guard t >= command.decidedAt.milliseconds + deadline else { return false }
         switch command.action {
-        case let .submit(_, spec): return !spec.reduceOnly
-        case .amend: return true
+        case .submit, .amend: return !command.action.reducesRisk
         case .cancel, .cancelAll, .setTradingStop, .setLeverage: return false
         }
     }

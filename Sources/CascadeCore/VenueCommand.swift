@@ -88,3 +88,15 @@ public struct TradingStop: Hashable, Sendable, Codable {
         self.size = size
     }
 }
+
+extension VenueCommand.Action {
+    /// Takes risk off: a cancel (one order or all), a reduce-only order, a trading stop. Bybit's REST client never holds
+    /// these back (no send deadline), and a live node whose journal failed still sends the ones already queued.
+    public var reducesRisk: Bool {
+        switch self {
+        case .cancel, .cancelAll, .setTradingStop: true
+        case let .submit(_, spec): spec.reduceOnly
+        case .amend, .setLeverage: false
+        }
+    }
+}

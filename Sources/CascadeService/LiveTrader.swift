@@ -267,10 +267,12 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     func sendLoop() async {
         for await command in outbox {
-            // Once the journal has failed nothing more is sent, queued commands included: their answers could not be
-            // journaled, so the journal would no longer say what the venue holds.
+            // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
+            // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
+            // risk off (cancels, reduce-only exits, trading stops) still go: they were journaled, and a restart
+            // reconciles their outcome with Bybit, as after a crash right after a send.
             let (failed, instrument) = state.withLock { ($0.failure != nil, $0.replay.decoder.instruments[command.symbol]) }
-            if failed {
+            if failed, !command.action.reducesRisk {
                 inFlight.withLock { $0 -= 1 }
                 wakeup.signal()
                 continue

@@ -53,6 +53,8 @@ import Testing
             if case let .submit(id?, _) = command.action { linkIDs.append(id) }
         }
         #expect(unjournaled == 0, "\(text)")
+        #expect(configuration.sender.rawValue == (sender == "slow" ? "sequential" : sender), "the sender was not configured")
+        if sender == "slow" { #expect(configuration.live.sendDeadlineMilliseconds == 500) }
         // Every committed command was sent, refused unsent at its deadline, or still queued when the data ended.
         let committed = journal.stored.reduce(0) { n, entry in
             if case let .decision(d) = entry { return n + d.commands.count }

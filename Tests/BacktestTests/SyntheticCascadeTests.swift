@@ -3,6 +3,7 @@ import CascadeCore
 import CascadeTesting
 import Execution
 import Foundation
+import Recording
 import Simulation
 import Testing
 
@@ -114,6 +115,32 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
     }
 
+    /// Nothing leaves after the data ends: the recording stops 200 ms after the decision, the first entry's answer
+    /// (400 ms out, 100 ms back) comes after that, and the second entry, queued behind it, is never sent. It is counted
+    /// as queued, and with the first (which reached the venue after the last event) as not having reached the venue.
+    @Test func nothingIsSentAfterTheDataEnds() throws {
+        let dir = try TemporaryDirectory("cut")
+        defer { dir.remove() }
+        let path = dir.file("cut.frames.gz")
+        let frames = SyntheticCascade(seed: 7).frames()
+        let decision = try #require(frames.first { $0.1.hasPrefix(#"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":\#(SyntheticCascade.cascadeAt)"#) })
+        let writer = try FrameFileWriter(path: path)
+        for (ns, json) in frames where ns <= decision.0 + 200_000_000 {
+            try writer.append(localTime: LocalTime(nanoseconds: ns), json: Array(json.utf8))
+        }
+        try writer.close()
+        let text = scenarioConfiguration.replacingOccurrences(of: #""depositUsdt": "100000","#,
+                                                              with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100},"#)
+        var runner = BacktestRunner(paths: [path], configuration: try BacktestConfiguration.parse(Array(text.utf8), name: "cut"),
+                                    journal: InMemoryJournal())
+        var sent: [VenueCommand] = []
+        runner.beforeSend = { sent.append($0) }
+        let result = try runner.run()
+        #expect(result.episodesDetected == 1)
+        #expect(sent.count == 1 && result.commandsSent == 1, "\(sent)")
+        #expect(result.commandsQueuedAtEnd == 1 && result.commandsInFlightAtEnd == 2)
+    }
+
     /// The stale rule, as the live node's REST client applies it: only creates that add risk and amends, and from the
     /// deadline on (`>=`); cancels, reduce-only orders, trading stops and leverage always leave.
     @Test func onlyCreatesAndAmendsGoStaleFromTheDeadlineOn() throws {
@@ -130,6 +157,12 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
                                             .setLeverage(Rate(units: 100_000_000_000))] {
             #expect(!BacktestRunner.isStale(command(action), leavingAt: 1_000_000, deadline: 900), "\(action)")
         }
+        // What a live node whose journal failed still sends: only what takes risk off (leverage and amends do not).
+        let takingRiskOff: [VenueCommand.Action] = [.submit(id, exit), .cancel(.client(id)), .cancelAll(nil), .setTradingStop(TradingStop())]
+        let notTakingRiskOff: [VenueCommand.Action] = [.submit(id, entry), .amend(.client(id), OrderAmendment(price: Price(units: 99))),
+                                                       .setLeverage(Rate(units: 100_000_000_000))]
+        #expect(takingRiskOff.map(\.reducesRisk) == [true, true, true, true])
+        #expect(notTakingRiskOff.map(\.reducesRisk) == [false, false, false])
     }
 
     @Test func outputIsByteIdenticalAcrossRuns() throws {
