@@ -53,6 +53,17 @@ public func ingestFrameBefore(_ p: inout Prepared) {
     _ = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
 }
 
+/// The signed `POST /v5/order/create` of a submit command (nil for any other command): the body, and its signature
+/// at `time` as the REST client signs it.
+public func createOrderRequest(_ command: VenueCommand, instruments: InstrumentTable) -> BybitRequest? {
+    guard case let .submit(id, spec) = command.action else { return nil }
+    return try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: instruments[command.symbol]))
+}
+
+public func sign(_ request: BybitRequest, at time: ExchangeTime) -> String {
+    signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload)
+}
+
 /// Frame bytes in, request bytes out; returns the bytes produced.
 @inline(never)
 public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
@@ -70,9 +81,8 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
     for step in steps where !step.entries.isEmpty {
         try! journal.commit(step.entries)
         for command in step.commands {
-            guard case let .submit(id, spec) = command.action else { continue }
-            let request = try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: p.replay.decoder.instruments[command.symbol]))
-            let signature = signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload)
+            guard let request = createOrderRequest(command, instruments: p.replay.decoder.instruments) else { continue }
+            let signature = sign(request, at: time)
             // The body copied out, as the REST client copies it into its buffer (conservative: the array allocates as
             // the buffer does).
             bytes += request.bodyBytes.count + signature.utf8.count

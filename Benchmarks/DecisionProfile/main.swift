@@ -58,9 +58,8 @@ if CommandLine.arguments.count > 1 {
     case "requests":
         for _ in 0..<rounds {
             for command in step.commands {
-                guard case let .submit(id, spec) = command.action else { continue }
-                let request = try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: instruments[command.symbol]))
-                n &+= request.bodyBytes.count + signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload).utf8.count
+                guard let request = createOrderRequest(command, instruments: instruments) else { continue }
+                n &+= request.bodyBytes.count + sign(request, at: time).utf8.count
             }
         }
     default:
@@ -124,13 +123,12 @@ print(percentiles(samples), total)
         t0 = ContinuousClock.now
         for step in steps {
             for command in step.commands {
-                guard case let .submit(id, spec) = command.action else { continue }
-                requests.append(try! BybitRequest.createOrder(BybitOrderParameters(spec, clientID: id, instrument: fresh[i].replay.decoder.instruments[command.symbol])))
+                if let request = createOrderRequest(command, instruments: fresh[i].replay.decoder.instruments) { requests.append(request) }
             }
         }
         phases[4].append(ns(ContinuousClock.now - t0))
         t0 = ContinuousClock.now
-        for request in requests { bytes += signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload).utf8.count }
+        for request in requests { bytes += sign(request, at: time).utf8.count }
         phases[5].append(ns(ContinuousClock.now - t0))
         precondition(bytes > 0)
     }

@@ -645,7 +645,7 @@ public struct BacktestRunner {
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
         lane.outbox.append(contentsOf: step.commands)
-        if let first = step.commands.first { dispatch(&lane, at: first.decidedAt.milliseconds) }
+        dispatch(&lane, at: lane.engineClock)     // the step's commands were decided at the engine's clock
     }
 
     /// Sends what the sender may send at `t`: with the sequential sender (``BacktestConfiguration/CommandSender``),

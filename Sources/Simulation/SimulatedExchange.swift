@@ -164,9 +164,10 @@ public struct SimulatedExchange: Sendable {
     /// answers); its latency runs from then.
     public mutating func send(_ command: VenueCommand, leavingAt: ExchangeTime? = nil) -> Result<Receipt, Rejection> {
         let symbol = command.symbol
+        let leaves = max(leavingAt ?? command.decidedAt, command.decidedAt)
         if case let .setLeverage(leverage) = command.action {
             if let rejection = setLeverage(leverage, symbol: symbol) { return .failure(rejection) }
-            return .success(Receipt(arrival: max(clock, leavingAt ?? command.decidedAt), venueID: nil))
+            return .success(Receipt(arrival: max(clock, leaves), venueID: nil))
         }
         guard symbols.contains(symbol) else { return .failure(Rejection(.noMarketPrice)) }
         var command = command
@@ -212,7 +213,6 @@ public struct SimulatedExchange: Sendable {
         }
         var latency = settings.entryLatency.draw(&entryRandom, floor: 1)
         if case .cancel = command.action { latency += cancelDelayMilliseconds }
-        let leaves = max(leavingAt ?? command.decidedAt, command.decidedAt)
         let arrival = max(ExchangeTime(milliseconds: leaves.milliseconds + latency), lastArrival, clock)
         lastArrival = arrival
         inFlight.append(InFlight(arrival: arrival, command: command, venueID: venueID))
