@@ -212,13 +212,15 @@ public final class LiveTrader: RecordedFrameConsumer {
             logger.critical("ALERT: journal write failed; trading stopped: \(error)")
             return false
         }
-        for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
-        for case let .decision(decision) in step.entries {
-            for alarm in decision.alarms { logger.critical("ALERT: \(alarm)") }
-        }
+        // The commands go to the sender before anything is logged: a log line is formatted and written (a system call)
+        // on this path, and the orders should not wait for it.
         for command in step.commands {
             inFlight.withLock { $0 += 1 }
             outboxContinuation.yield(command)
+        }
+        for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
+        for case let .decision(decision) in step.entries {
+            for alarm in decision.alarms { logger.critical("ALERT: \(alarm)") }
         }
         return true
     }
@@ -370,6 +372,11 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
+            // After a journal failure nothing more is journaled, so nothing the wait is for can happen: return now.
+            if state.withLock({ $0.failure != nil }) {
+                logger.critical("shutdown after a journal failure: resting entries not cancelled by the engine; reconcile with Bybit on restart")
+                return
+            }
             let done = state.withLock { s in
                 s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             } && inFlight.withLock { $0 == 0 }

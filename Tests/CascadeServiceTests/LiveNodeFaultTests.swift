@@ -80,9 +80,10 @@ import Testing
         /// A node on `data` (its journal and execution cursor), started as `cascade live` starts one: the start-up
         /// checks, then the trader on the journal.
         func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
-                   journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }) async throws -> Node {
+                   journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }, logger custom: Logger? = nil) async throws -> Node {
             var logger = Logger(label: "live-node")
             logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
+            if let custom { logger = custom }
             let directory = dir.file(data)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let rest = rest()
@@ -294,6 +295,59 @@ import Testing
         }
         #expect(decided.count == 2, "both entries were journaled: \(decided)")
         #expect(decided.count == 2 && sent.contains(decided[0]) && !sent.contains(decided[1]), "only the first entry reached the venue: \(sent)")
+    }
+
+    /// Stopping after a journal failure returns at once: nothing more can be journaled, so nothing the shutdown waits
+    /// for (cancels answered, reports applied) can happen. The node's clock never moves here, so a stop that waited
+    /// for its deadline would never return.
+    @Test func aStopAfterAJournalFailureReturnsAtOnce() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start(journal: { FailsAtFirstAnswer($0) })
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        let returned = Mutex(false)
+        let stopping = Task { await node.trader.stop(within: .seconds(60)); returned.withLock { $0 = true } }
+        #expect(await eventually(.seconds(20)) { returned.withLock { $0 } }, "stop returned without its clock moving")
+        if !returned.withLock({ $0 }) {
+            // The old behaviour: the stop waits for a deadline its clock never reaches; move the clock so it ends.
+            rig.clock.advance(by: .seconds(61))
+        }
+        _ = await stopping.value
+    }
+
+    /// A ladder's commands reach the sender before its decision is logged: a log line is formatted and written (a
+    /// system call), and the orders must not wait for it. The log handler reads how many commands were handed to the
+    /// sender when the `enter` decision is logged.
+    @Test func theCommandsLeaveBeforeTheDecisionIsLogged() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let seen = InFlightAtLog()
+        var logger = Logger(label: "live-node") { _ in seen }
+        logger.logLevel = .info
+        let node = try await rig.start(logger: logger)
+        defer { node.task.cancel() }
+        seen.trader.withLock { $0 = node.trader }
+        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty }, "the entry is sent")
+        let counts = seen.atEnter.withLock { $0 }
+        #expect(!counts.isEmpty && counts.allSatisfy { $0 > 0 }, "commands in flight when each enter decision was logged: \(counts)")
+    }
+
+    /// Records, for each `decision: enter` line, the trader's commands in flight at that moment.
+    final class InFlightAtLog: LogHandler, @unchecked Sendable {
+        let trader = Mutex<LiveTrader?>(nil)
+        let atEnter = Mutex<[Int]>([])
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            guard event.message.description.hasPrefix("decision: enter "), let trader = trader.withLock({ $0 }) else { return }
+            let count = trader.commandsInFlight
+            atEnter.withLock { $0.append(count) }
+        }
     }
 
     /// Commits until an entry's call answer is to be journaled, then fails (as a full disk would).
