@@ -1,5 +1,9 @@
 // The decision path: one allLiquidation frame's bytes in → decoder → FeedState → features and detector → trading
-// engine → journal commit → signed Bybit create-order request bytes out (release build, one core: `taskset -c 0`).
+// engine → journal commit → the first signed Bybit create-order request's bytes out (release build, one core:
+// `taskset -c 0`). The first request is the one the live node sends first: its sender (`LiveTrader.sendLoop`) makes
+// one call at a time and builds each request when its turn comes, so the ladder's second create is built and signed
+// after the first call's answer (untimed here, one round trip later live). A comparison row signs both inside the
+// timing, as every row did before the sender model was made sequential.
 //
 //   CASCADE_BENCHMARKS=1 taskset -c 0 swift package --scratch-path .build-bench benchmark --target DecisionPath
 //
@@ -7,12 +11,13 @@
 // book during a cascade, so no real figure exists. Each sample is one decision that opens a two-layer ladder, timed
 // alone on a state rebuilt from the frames before the cascade (never a copy-on-write copy of a shared one). Measured
 // once with the in-memory journal and once with the SQLite journal (WAL, synchronous=FULL) in the working directory:
-// the difference is the cost of durability on this disk. A third row times the in-memory decision right after its
+// the difference is the cost of durability on this disk. Another row times the in-memory decision right after its
 // state ingested the frame before the cascade frame (untimed), as a running node's market and feature state is in
 // cache (the engine's own state is not touched by a market frame); the first row (state last touched 100 samples
-// earlier) stays the one held against the target. A fourth row decides on an engine that has traded 4 ladders to
+// earlier) stays the one held against the target. Another decides on an engine that has traded 4 ladders to
 // their end first, as a running node's has (a fresh engine's first ladder creates and grows every table and journals
-// its instrument's rules).
+// its instrument's rules). The last decides with the heap pre-grown: the benchmark holds its states, so its heap only
+// grows and each sample faults in fresh pages, which a node allocating from memory it freed before mostly does not.
 import Benchmark
 import DecisionPathSupport
 import Execution
@@ -26,7 +31,10 @@ let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity:
 /// earlier (the conservative row).
 /// `history`: the engine has traded that many ladders to their end first (a running node's tables, rules and risk
 /// memory; see `prepare(_:history:)`).
-func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0,
+/// `wholeLadder`: both creates are signed inside the timing (the comparison row).
+/// `heapPreGrown`: the heap is grown and kept once the states are prepared (`preGrowHeap`: process-wide, so that row
+/// is registered last).
+func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, wholeLadder: Bool = false, heapPreGrown: Bool = false,
               journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in
         let journal = makeJournal()
@@ -35,14 +43,19 @@ func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0,
                 : prepare(journal, framesBefore: afterFrameBefore ? cascadeIndex - 1 : cascadeIndex)
         }
         if afterFrameBefore { ingestFrameBefore(&states[0]) }
-        // Every sample must be a real decision: two create requests.
-        precondition(decide(&states[0], journal) > 400, "the cascade frame did not open a ladder")
+        if heapPreGrown { preGrowHeap(megabytes: 64) }
+        // Every sample must be a real decision: a ladder of two creates, the first signed (both when `wholeLadder`).
+        let first = decide(&states[0], journal, wholeLadder: wholeLadder)
+        precondition(first.bytes + signQueued(first, states[0]) > 400 && first.queued.count == (wholeLadder ? 0 : 1),
+                     "the cascade frame did not open a two-layer ladder")
         benchmark.startMeasurement()
         for i in 1..<states.count {
             if afterFrameBefore { ingestFrameBefore(&states[i]) }
             let start = ContinuousClock.now
-            blackHole(decide(&states[i], journal))
+            let decision = decide(&states[i], journal, wholeLadder: wholeLadder)
             let elapsed = ContinuousClock.now - start
+            // The sender's later work, untimed: the queued create signed.
+            blackHole(decision.bytes + signQueued(decision, states[i]))
             benchmark.measurement(decisionNanoseconds, Int(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000))
         }
     }
@@ -51,6 +64,7 @@ func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0,
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [decisionNanoseconds], maxDuration: .seconds(30), maxIterations: 20)
     register("decision path, in-memory journal (synthetic cascade)") { InMemoryJournal() }
+    register("decision path, in-memory journal, both creates signed (synthetic cascade)", wholeLadder: true) { InMemoryJournal() }
     register("decision path, in-memory journal, state just touched by the frame before (synthetic cascade)", afterFrameBefore: true) {
         InMemoryJournal()
     }
@@ -59,4 +73,5 @@ let benchmarks: @Sendable () -> Void = {
         let path = FileManager.default.currentDirectoryPath + "/.build-bench/decision-path-journal-\(UUID().uuidString).sqlite"
         return try! SQLiteOrderJournal(path: path)
     }
+    register("decision path, in-memory journal, heap pre-grown (synthetic cascade)", heapPreGrown: true) { InMemoryJournal() }
 }

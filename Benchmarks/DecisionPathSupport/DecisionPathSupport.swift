@@ -64,12 +64,48 @@ public func sign(_ request: BybitRequest, at time: ExchangeTime) -> String {
     signer.signature(timestamp: time.milliseconds, recvWindow: 5_000, payload: request.signaturePayload)
 }
 
-/// Frame bytes in, request bytes out; returns the bytes produced.
+/// Grows the heap by `megabytes`, touched, and keeps it (glibc's trimming raised), so the allocations that follow take
+/// pages already faulted in. Without it every sample's first writes fault in fresh pages: the benchmark holds its
+/// prepared states, so its heap only grows (each decision's orders, ladder and journal entries are kept), while a
+/// node that has run for a while allocates mostly from memory it has freed before. Process-wide: call it after the
+/// states are prepared, for the rows that ask for it.
+public func preGrowHeap(megabytes: Int = 512) {
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(nil, "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    // M_TRIM_THRESHOLD (-1): keep freed memory at the top; M_MMAP_THRESHOLD (-3, at its 32 MiB ceiling): the chunks
+    // below come from the heap, not from mmap (which would unmap them on free).
+    precondition(mallopt(-1, 1 << 30) == 1 && mallopt(-3, 32 << 20) == 1, "mallopt refused")
+    let chunk = 16 << 20
+    let chunks = (0..<max(1, megabytes * (1 << 20) / chunk)).map { _ in
+        let p = malloc(chunk)!
+        memset(p, 1, chunk)
+        return p
+    }
+    for p in chunks { free(p) }
+}
+
+/// What one decision produced: the signed bytes, and the create commands left for the sender.
+public struct Decision {
+    /// Body and signature bytes of the requests signed inside the decision.
+    public var bytes = 0
+    /// The creates after the first, unsigned: the live sender (`LiveTrader.sendLoop`) sends one call at a time and
+    /// builds each request when its turn comes, after the previous call's answer, so they are not on the path from
+    /// the frame to the first request. Empty when the decision signed the whole ladder.
+    public var queued: [VenueCommand] = []
+    public var time = ExchangeTime(milliseconds: 0)
+}
+
+/// Frame bytes in → decoder → feed → features and detector → engine → journal commit → the first signed create-order
+/// request out, the one the live sender sends first. `wholeLadder`: every create of the decision is signed inside it
+/// (the path as measured before the sender was sequential; the comparison row).
 @inline(never)
-public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
+public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false) -> Decision {
     let frame = frames[cascadeIndex]
+    var decision = Decision()
     let ingested = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
-    guard case let .event(event)? = ingested.input, let time = event.exchangeTime else { return 0 }
+    guard case let .event(event)? = ingested.input, let time = event.exchangeTime else { return decision }
+    decision.time = time
     var steps: [EngineStep] = []
     if case let .liquidations(list) = event {
         for l in list { steps.append(p.engine.handle(.liquidation(l), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time)) }
@@ -77,20 +113,29 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal) -> Int {
     for change in ingested.detector {
         steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time))
     }
-    var bytes = 0
-    for step in steps where !step.entries.isEmpty {
-        try! journal.commit(step.entries)
+    // Every step is committed before any request is built (conservative: live, a step's commands may leave before the
+    // next step is handled).
+    for step in steps where !step.entries.isEmpty { try! journal.commit(step.entries) }
+    for step in steps {
         for command in step.commands {
-            guard let request = createOrderRequest(command, instruments: p.replay.decoder.instruments) else { continue }
-            let signature = sign(request, at: time)
+            guard case .submit = command.action else { continue }
+            if decision.bytes > 0 && !wholeLadder { decision.queued.append(command); continue }
+            let request = createOrderRequest(command, instruments: p.replay.decoder.instruments)!
             // The body copied out, as the REST client copies it into its buffer (conservative: the array allocates as
             // the buffer does).
-            bytes += request.bodyBytes.count + signature.utf8.count
+            decision.bytes += request.bodyBytes.count + sign(request, at: time).utf8.count
         }
     }
-    return bytes
+    return decision
 }
 
+/// Signs the creates a decision left queued (as the sender does later, one round trip apart); returns their bytes.
+public func signQueued(_ decision: Decision, _ p: Prepared) -> Int {
+    decision.queued.reduce(0) { bytes, command in
+        let request = createOrderRequest(command, instruments: p.replay.decoder.instruments)!
+        return bytes + request.bodyBytes.count + sign(request, at: decision.time).utf8.count
+    }
+}
 
 /// A state whose engine has already traded `ladders` ladders to their end, so its tables, journaled rules and risk
 /// memory are a running node's and not a fresh engine's (whose first ladder creates and grows every table).

@@ -2,9 +2,10 @@
 // Samples only the decisions when run under `perf record --control=fifo:FIFO -D -1` with PERF_CTL=FIFO:
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
 //   mkfifo /tmp/ctl; PERF_CTL=/tmp/ctl perf record -D -1 --control=fifo:/tmp/ctl --call-graph dwarf -o /tmp/p.data \
-//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests]
-// Without an argument: the decision's p50/p99 on cold states, its phase split cold and warm, the warm lower bound and
-// the engine with earlier ladders (BENCHMARKS.md reads these lines).
+//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap]
+// Without an argument: the decision's p50/p99 on cold states (to the first signed create, as the live sender sends
+// it; then with both creates signed), its phase split cold and warm, the warm lower bound and the engine with earlier
+// ladders (BENCHMARKS.md reads these lines).
 import DecisionPathSupport
 import BybitV5
 import CascadeCore
@@ -33,7 +34,7 @@ func perfControl(_ command: String) {
 // copy costs nothing until the decision writes), and the two create-order bodies with their signatures. A loop runs
 // with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
 // so it shows where the work is, not what a decision costs.
-if CommandLine.arguments.count > 1 {
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap" {
     var base = prepare(journal)
     let frame = frames[cascadeIndex]
     let ingested = base.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
@@ -74,18 +75,34 @@ var samples: [Int] = []
 let prepStart = ContinuousClock.now
 var states = (0..<3_000).map { _ in prepare(journal) }
 print("prepared in", ContinuousClock.now - prepStart)
+// `DecisionProfile heap`: the heap pre-grown once the states are prepared (see `preGrowHeap`).
+let heapPreGrown = CommandLine.arguments.dropFirst().first == "heap"
+if heapPreGrown { preGrowHeap() }
 for _ in 0..<3 {
     perfControl("enable\n")
     defer { perfControl("disable\n") }
     for i in 0..<states.count {
         let start = ContinuousClock.now
-        total &+= decide(&states[i], journal)
+        let decision = decide(&states[i], journal)
         samples.append(ns(ContinuousClock.now - start))
+        total &+= decision.bytes + signQueued(decision, states[i])
     }
     break
 }
 states = []
-print(percentiles(samples), total)
+print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percentiles(samples), total)
+
+// The comparison: both creates signed inside the decision (the path as measured before the sender was sequential).
+do {
+    var states = (0..<1_000).map { _ in prepare(journal) }
+    var whole: [Int] = []
+    for i in 0..<states.count {
+        let start = ContinuousClock.now
+        total &+= decide(&states[i], journal, wholeLadder: true).bytes
+        whole.append(ns(ContinuousClock.now - start))
+    }
+    print("both creates signed:", percentiles(whole))
+}
 
 // Phase split of the same decision (ns, p50 over fresh states): where the time goes. `warm`: a scratch copy of each
 // state decides first (untimed, as for the lower bound below), so the split shows the path's own work without the
@@ -97,7 +114,7 @@ print(percentiles(samples), total)
     for i in 0..<fresh.count {
         if warm {
             var scratch = fresh[i]
-            total &+= decide(&scratch, journal)
+            total &+= decide(&scratch, journal).bytes
         }
         let frame = frames[cascadeIndex]
         var t0 = ContinuousClock.now
@@ -118,23 +135,21 @@ print(percentiles(samples), total)
         t0 = ContinuousClock.now
         for step in steps where !step.entries.isEmpty { try! journal.commit(step.entries) }
         phases[3].append(ns(ContinuousClock.now - t0))
-        var bytes = 0
-        var requests: [BybitRequest] = []
-        t0 = ContinuousClock.now
-        for step in steps {
-            for command in step.commands {
-                if let request = createOrderRequest(command, instruments: fresh[i].replay.decoder.instruments) { requests.append(request) }
-            }
+        // The first create only: the sender builds the next after the first call's answer.
+        guard let command = steps.lazy.flatMap(\.commands).first(where: { if case .submit = $0.action { true } else { false } }) else {
+            preconditionFailure("the decision placed no entry")
         }
+        t0 = ContinuousClock.now
+        let request = createOrderRequest(command, instruments: fresh[i].replay.decoder.instruments)!
         phases[4].append(ns(ContinuousClock.now - t0))
         t0 = ContinuousClock.now
-        for request in requests { bytes += sign(request, at: time).utf8.count }
+        let bytes = sign(request, at: time).utf8.count
         phases[5].append(ns(ContinuousClock.now - t0))
-        precondition(bytes > 0)
+        precondition(bytes > 0 && request.bodyBytes.count > 0)
     }
     fresh = []
     print(warm ? "phases, state in cache:" : "phases, state cold:")
-    for (name, values) in zip(["ingest (decode, feed, features, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "two request bodies", "two signatures"], phases) {
+    for (name, values) in zip(["ingest (decode, feed, features, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature"], phases) {
         let sorted = values.sorted()
         print(" ", name, "p50", sorted[sorted.count / 2], "ns")
     }
@@ -151,10 +166,10 @@ do {
     for i in 0..<states.count {
         do {
             var scratch = states[i]
-            total &+= decide(&scratch, journal)
+            total &+= decide(&scratch, journal).bytes
         }
         let start = ContinuousClock.now
-        total &+= decide(&states[i], journal)
+        total &+= decide(&states[i], journal).bytes
         hot.append(ns(ContinuousClock.now - start))
     }
     print("state in cache (lower bound):", percentiles(hot))
@@ -166,9 +181,9 @@ do {
     var withHistory: [Int] = []
     for i in 0..<states.count {
         let start = ContinuousClock.now
-        let bytes = decide(&states[i], journal)
+        let decision = decide(&states[i], journal)
         withHistory.append(ns(ContinuousClock.now - start))
-        precondition(bytes > 400, "the decision after the history did not open a ladder")
+        precondition(decision.bytes > 200 && decision.queued.count == 1, "the decision after the history did not open a ladder")
     }
     print("engine with 4 earlier ladders:", percentiles(withHistory))
 }
