@@ -16,7 +16,7 @@
 // cache (the engine's own state is not touched by a market frame); the first row (state last touched 100 samples
 // earlier) stays the one held against the target. Another decides on an engine that has traded 4 ladders to
 // their end first, as a running node's has (a fresh engine's first ladder creates and grows every table and journals
-// its instrument's rules). The last decides with the heap pre-grown: the benchmark holds its states, so its heap only
+// its instrument's rules). Another decides with the heap pre-grown: the benchmark holds its states, so its heap only
 // grows and each sample faults in fresh pages, which a node allocating from memory it freed before mostly does not.
 import Benchmark
 import DecisionPathSupport
@@ -32,8 +32,8 @@ let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity:
 /// `history`: the engine has traded that many ladders to their end first (a running node's tables, rules and risk
 /// memory; see `prepare(_:history:)`).
 /// `wholeLadder`: both creates are signed inside the timing (the comparison row).
-/// `heapPreGrown`: the heap is grown and kept once the states are prepared (`preGrowHeap`: process-wide, so that row
-/// is registered last).
+/// `heapPreGrown`: the heap is grown and kept once the states are prepared (`preGrowHeap`: process-wide; the benchmark
+/// tool runs each benchmark in a process of its own).
 func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, wholeLadder: Bool = false, heapPreGrown: Bool = false,
               journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in
@@ -45,16 +45,15 @@ func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, 
         if afterFrameBefore { ingestFrameBefore(&states[0]) }
         if heapPreGrown { preGrowHeap(megabytes: 64) }
         // Every sample must be a real decision: a ladder of two creates, the first signed (both when `wholeLadder`).
-        let first = decide(&states[0], journal, wholeLadder: wholeLadder)
-        precondition(first.bytes + signQueued(first, states[0]) > 400 && first.queued.count == (wholeLadder ? 0 : 1),
-                     "the cascade frame did not open a two-layer ladder")
+        checkTwoCreates(decide(&states[0], journal, wholeLadder: wholeLadder), wholeLadder: wholeLadder)
         benchmark.startMeasurement()
         for i in 1..<states.count {
             if afterFrameBefore { ingestFrameBefore(&states[i]) }
             let start = ContinuousClock.now
             let decision = decide(&states[i], journal, wholeLadder: wholeLadder)
             let elapsed = ContinuousClock.now - start
-            // The sender's later work, untimed: the queued create signed.
+            // Untimed: the sample checked, and the sender's later work (the queued create signed).
+            checkTwoCreates(decision, wholeLadder: wholeLadder)
             blackHole(decision.bytes + signQueued(decision, states[i]))
             benchmark.measurement(decisionNanoseconds, Int(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000))
         }

@@ -71,7 +71,7 @@ public func sign(_ request: BybitRequest, at time: ExchangeTime) -> String {
 /// states are prepared, for the rows that ask for it.
 public func preGrowHeap(megabytes: Int = 512) {
     typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-    guard let symbol = dlsym(nil, "mallopt") else { return }
+    guard let symbol = dlsym(nil, "mallopt") else { preconditionFailure("no mallopt: the heap cannot be pre-grown") }
     let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
     // M_TRIM_THRESHOLD (-1): keep freed memory at the top; M_MMAP_THRESHOLD (-3, at its 32 MiB ceiling): the chunks
     // below come from the heap, not from mmap (which would unmap them on free).
@@ -89,6 +89,8 @@ public func preGrowHeap(megabytes: Int = 512) {
 public struct Decision {
     /// Body and signature bytes of the requests signed inside the decision.
     public var bytes = 0
+    /// Creates signed inside the decision.
+    public var signed = 0
     /// The creates after the first, unsigned: the live sender (`LiveTrader.sendLoop`) sends one call at a time and
     /// builds each request when its turn comes, after the previous call's answer, so they are not on the path from
     /// the frame to the first request. Empty when the decision signed the whole ladder.
@@ -113,28 +115,37 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
     for change in ingested.detector {
         steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time))
     }
-    // Every step is committed before any request is built (conservative: live, a step's commands may leave before the
-    // next step is handled).
+    // Every step is committed before any request is built (conservative: live, the sender takes a step's commands as
+    // soon as that step is committed, while the trader handles the next).
     for step in steps where !step.entries.isEmpty { try! journal.commit(step.entries) }
     for step in steps {
         for command in step.commands {
             guard case .submit = command.action else { continue }
-            if decision.bytes > 0 && !wholeLadder { decision.queued.append(command); continue }
-            let request = createOrderRequest(command, instruments: p.replay.decoder.instruments)!
-            // The body copied out, as the REST client copies it into its buffer (conservative: the array allocates as
-            // the buffer does).
-            decision.bytes += request.bodyBytes.count + sign(request, at: time).utf8.count
+            if decision.signed > 0 && !wholeLadder { decision.queued.append(command); continue }
+            decision.bytes += signedBytes(command, p.replay.decoder.instruments, at: time)
+            decision.signed += 1
         }
     }
     return decision
 }
 
+/// The create request of `command` built and signed at `time`: its body bytes (copied out, as the REST client copies
+/// them into its buffer: conservative, the array allocates as the buffer does) plus its signature's.
+func signedBytes(_ command: VenueCommand, _ instruments: InstrumentTable, at time: ExchangeTime) -> Int {
+    let request = createOrderRequest(command, instruments: instruments)!
+    return request.bodyBytes.count + sign(request, at: time).utf8.count
+}
+
 /// Signs the creates a decision left queued (as the sender does later, one round trip apart); returns their bytes.
 public func signQueued(_ decision: Decision, _ p: Prepared) -> Int {
-    decision.queued.reduce(0) { bytes, command in
-        let request = createOrderRequest(command, instruments: p.replay.decoder.instruments)!
-        return bytes + request.bodyBytes.count + sign(request, at: decision.time).utf8.count
-    }
+    decision.queued.reduce(0) { $0 + signedBytes($1, p.replay.decoder.instruments, at: decision.time) }
+}
+
+/// Checks that a sample was a real decision: a two-layer ladder, the first create signed inside it (both when
+/// `wholeLadder`), the rest queued.
+public func checkTwoCreates(_ decision: Decision, wholeLadder: Bool) {
+    precondition(decision.signed == (wholeLadder ? 2 : 1) && decision.signed + decision.queued.count == 2 && decision.bytes > 200,
+                 "the cascade frame did not open a two-layer ladder (\(decision.signed) signed, \(decision.queued.count) queued)")
 }
 
 /// A state whose engine has already traded `ladders` ladders to their end, so its tables, journaled rules and risk

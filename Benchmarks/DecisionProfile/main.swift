@@ -3,9 +3,10 @@
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
 //   mkfifo /tmp/ctl; PERF_CTL=/tmp/ctl perf record -D -1 --control=fifo:/tmp/ctl --call-graph dwarf -o /tmp/p.data \
 //     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap]
-// Without an argument: the decision's p50/p99 on cold states (to the first signed create, as the live sender sends
-// it; then with both creates signed), its phase split cold and warm, the warm lower bound and the engine with earlier
-// ladders (BENCHMARKS.md reads these lines).
+// Without an argument (or `heap`: the heap pre-grown first, see `preGrowHeap`): the decision's p50/p99 on cold states
+// (to the first signed create, as the live sender sends it), its phase split cold and warm, the warm lower bound, the
+// engine with earlier ladders, and what parsing a create body with JSONSerialization costs (BENCHMARKS.md reads these
+// lines).
 import DecisionPathSupport
 import BybitV5
 import CascadeCore
@@ -64,7 +65,7 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap" {
             }
         }
     default:
-        fatalError("usage: DecisionProfile [engine | requests]")
+        fatalError("usage: DecisionProfile [engine | requests | heap]")
     }
     perfControl("disable\n")
     print(CommandLine.arguments[1], "loop:", ns(ContinuousClock.now - start) / rounds, "ns per round", n)
@@ -85,24 +86,13 @@ for _ in 0..<3 {
         let start = ContinuousClock.now
         let decision = decide(&states[i], journal)
         samples.append(ns(ContinuousClock.now - start))
+        checkTwoCreates(decision, wholeLadder: false)
         total &+= decision.bytes + signQueued(decision, states[i])
     }
     break
 }
 states = []
 print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percentiles(samples), total)
-
-// The comparison: both creates signed inside the decision (the path as measured before the sender was sequential).
-do {
-    var states = (0..<1_000).map { _ in prepare(journal) }
-    var whole: [Int] = []
-    for i in 0..<states.count {
-        let start = ContinuousClock.now
-        total &+= decide(&states[i], journal, wholeLadder: true).bytes
-        whole.append(ns(ContinuousClock.now - start))
-    }
-    print("both creates signed:", percentiles(whole))
-}
 
 // Phase split of the same decision (ns, p50 over fresh states): where the time goes. `warm`: a scratch copy of each
 // state decides first (untimed, as for the lower bound below), so the split shows the path's own work without the
@@ -183,7 +173,24 @@ do {
         let start = ContinuousClock.now
         let decision = decide(&states[i], journal)
         withHistory.append(ns(ContinuousClock.now - start))
-        precondition(decision.bytes > 200 && decision.queued.count == 1, "the decision after the history did not open a ladder")
+        checkTwoCreates(decision, wholeLadder: false)
     }
     print("engine with 4 earlier ladders:", percentiles(withHistory))
+}
+
+// What the REST client's orderLinkId check cost on every create until 2026-12-06: the body parsed with
+// JSONSerialization (now the typed request carries the count; only a body given as text is parsed).
+do {
+    var state = prepare(journal)
+    let decision = decide(&state, journal)
+    let command = decision.queued[0]
+    let body = Data(createOrderRequest(command, instruments: state.replay.decoder.instruments)!.body.utf8)
+    var parse: [Int] = []
+    for _ in 0..<1_000 {
+        let start = ContinuousClock.now
+        let object = try? JSONSerialization.jsonObject(with: body)
+        parse.append(ns(ContinuousClock.now - start))
+        precondition((object as? [String: Any])?["orderLinkId"] is String, "the body did not parse")
+    }
+    print("a create body parsed by JSONSerialization:", percentiles(parse))
 }

@@ -14,7 +14,8 @@ extension BybitRequest {
         try order.validate()
         var json = BybitJSONWriter()
         order.write(into: &json, category: .linear)
-        return BybitRequest(post: "/v5/order/create", body: json.finished(), operation: .create)
+        return BybitRequest(post: "/v5/order/create", body: json.finished(), operation: .create,
+                            ordersWithoutLinkId: order.orderLinkId?.isEmpty ?? true ? 1 : 0)
     }
 
     /// `POST /v5/order/create` from individual parameters (see ``BybitOrderParameters``).
@@ -49,7 +50,8 @@ extension BybitRequest {
         var json = BybitJSONWriter()
         json.string("category", BybitCategory.linear.rawValue)
         json.raw("request", "[" + items.joined(separator: ",") + "]")
-        return BybitRequest(post: "/v5/order/create-batch", body: json.finished(), operation: .create)
+        return BybitRequest(post: "/v5/order/create-batch", body: json.finished(), operation: .create,
+                            ordersWithoutLinkId: orders.count(where: { $0.orderLinkId?.isEmpty ?? true }))
     }
 
     /// `POST /v5/order/amend`: changes quantity, price, trigger or TP/SL of an open order.

@@ -44,6 +44,9 @@ public struct BybitRequest: Hashable, Sendable {
     public let isSigned: Bool
     /// What the request does, for interpreting its retCode.
     public let operation: BybitOperation
+    /// For a create built from ``BybitOrderParameters``: how many of its orders carry no `orderLinkId`, known when it
+    /// was built. Nil for a body given as text, which a client that needs to know reads instead.
+    public let ordersWithoutLinkId: Int?
 
     /// A GET request; `query` is sorted by name, `nil`-free by construction.
     public init(get path: String, query: [QueryItem], isSigned: Bool, operation: BybitOperation = .query) {
@@ -58,10 +61,15 @@ public struct BybitRequest: Hashable, Sendable {
         body = ""
         self.isSigned = isSigned
         self.operation = operation
+        ordersWithoutLinkId = nil
     }
 
     /// A signed POST request whose body is sent exactly as given.
     public init(post path: String, body: String, operation: BybitOperation) {
+        self.init(post: path, body: body, operation: operation, ordersWithoutLinkId: nil)
+    }
+
+    init(post path: String, body: String, operation: BybitOperation, ordersWithoutLinkId: Int?) {
         method = .post
         self.path = path
         queryItems = []
@@ -69,6 +77,7 @@ public struct BybitRequest: Hashable, Sendable {
         self.body = body
         isSigned = true
         self.operation = operation
+        self.ordersWithoutLinkId = ordersWithoutLinkId
     }
 
     /// The body as UTF-8 bytes.

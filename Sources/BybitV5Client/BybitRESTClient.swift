@@ -163,7 +163,10 @@ public actor BybitRESTClient {
 
     private func send<R: Decodable & Sendable>(_ request: BybitRequest, as: R.Type, allowTimeResync: Bool,
                                                notAfter: LocalTime? = nil) async throws(BybitClientError) -> BybitResponse<R> {
-        if request.operation == .create && Self.ordersWithoutLinkId(request.body) > 0 { throw .missingOrderLinkId }
+        // Known when the request was built from typed parameters; a body given as text is parsed (off the trading path).
+        if request.operation == .create && (request.ordersWithoutLinkId ?? Self.ordersWithoutLinkId(request.body)) > 0 {
+            throw .missingOrderLinkId
+        }
         let placesOrder = request.operation == .create || request.operation == .amend
         var transportFailures = 0
         var rateLimitRetries = 0

@@ -47,8 +47,12 @@ public final class LiveTrader: RecordedFrameConsumer {
     let state: Mutex<State>
     let gateway: BybitGateway
     let rest: BybitRESTClient
-    let outbox: AsyncStream<VenueCommand>
-    let outboxContinuation: AsyncStream<VenueCommand>.Continuation
+    /// Commands for the sender with their instrument, so the sender never takes the state lock to send: a frame's
+    /// steps, log lines and status file hold that lock, and the first order must not wait for them.
+    let outbox: AsyncStream<(VenueCommand, Instrument)>
+    let outboxContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
+    /// Whether the journal has failed (`State.failure` set), readable without the state lock.
+    let journalFailed = Atomic(false)
     /// Commands queued and not yet answered (shutdown waits for zero).
     let inFlight = Mutex(0)
     /// Bybit time − local time (ms), as the REST client last measured it.
@@ -88,7 +92,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.deadManAfter = deadManAfter
         self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
-        (outbox, outboxContinuation) = AsyncStream.makeStream(of: VenueCommand.self, bufferingPolicy: .unbounded)
+        (outbox, outboxContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
         let entries = try journal.entries()
         var engine = TradingEngine.restore(from: entries, configuration: engineConfiguration, instruments: instruments)
@@ -209,14 +213,15 @@ public final class LiveTrader: RecordedFrameConsumer {
             try s.journal.commit(step.entries)
         } catch {
             s.failure = error
+            journalFailed.store(true, ordering: .releasing)
             logger.critical("ALERT: journal write failed; trading stopped: \(error)")
             return false
         }
-        // The commands go to the sender before anything is logged: a log line is formatted and written (a system call)
-        // on this path, and the orders should not wait for it.
+        // The commands go to the sender before anything is logged, and the sender sends without this lock: a log line
+        // is formatted and written (a system call) while the lock is held, and the orders should not wait for it.
         for command in step.commands {
             inFlight.withLock { $0 += 1 }
-            outboxContinuation.yield(command)
+            outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
         }
         for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
         for case let .decision(decision) in step.entries {
@@ -268,13 +273,12 @@ public final class LiveTrader: RecordedFrameConsumer {
     }
 
     func sendLoop() async {
-        for await command in outbox {
+        for await (command, instrument) in outbox {
             // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
             // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
             // risk off (cancels, reduce-only exits, trading stops) still go: they were journaled, and a restart
             // reconciles their outcome with Bybit, as after a crash right after a send.
-            let (failed, instrument) = state.withLock { ($0.failure != nil, $0.replay.decoder.instruments[command.symbol]) }
-            if failed, !command.action.reducesRisk {
+            if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
                 inFlight.withLock { $0 -= 1 }
                 wakeup.signal()
                 continue
@@ -372,16 +376,19 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
-            // After a journal failure nothing more is journaled, so nothing the wait is for can happen: return now.
-            if state.withLock({ $0.failure != nil }) {
-                logger.critical("shutdown after a journal failure: resting entries not cancelled by the engine; reconcile with Bybit on restart")
-                return
-            }
-            let done = state.withLock { s in
+            let answered = inFlight.withLock { $0 == 0 }
+            // After a journal failure no answer or report can be journaled, so the engine's orders stop moving: the wait
+            // is only for the queued commands that take risk off, which the sender still sends (it drops the others).
+            let done = journalFailed.load(ordering: .acquiring) ? answered : answered && state.withLock { s in
                 s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
-            } && inFlight.withLock { $0 == 0 }
+            }
             if done { break }
             await wakeup.wait(until: deadline, timer: timer)
+        }
+        if journalFailed.load(ordering: .acquiring) {
+            let unanswered = inFlight.withLock { $0 }
+            logger.critical("ALERT: shutdown after a journal failure: only commands that take risk off were still sent (\(unanswered) unanswered at the deadline); orders and positions at Bybit may differ from the journal, a position without a confirmed stop may be open: check them; the restart reconciles with Bybit")
+            return
         }
         logger.info("shutdown: resting entries cancelled by id; \(flattenAllOnShutdown ? "positions closed" : "positions with a confirmed stop kept, the others closed")")
     }

@@ -304,6 +304,36 @@ final class HitCounter: Sendable {
         #expect(server.hits("/v5/order/create") == 0)
     }
 
+    /// A create built from typed parameters carries its count of orders without an `orderLinkId` (the client no
+    /// longer parses its body, which cost more than the whole decision before it): without one it is refused unsent,
+    /// for a single create and for a batch with one order missing it; with one it goes.
+    @Test func typedCreatesWithoutOrderLinkIdAreRefusedBeforeSending() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let rest = client(server)
+        var table = InstrumentTable()
+        let id = table.id(for: "BTCUSDT")   // apart: the subscript would read the table before `id(for:)` registers it
+        let btc = table[id]
+        let qty = Quantity(units: 1_000)
+        let bare = try BybitRequest.createOrder(instrument: btc, side: .buy, orderType: .market, qty: qty)
+        let batch = try BybitRequest.createBatch([BybitOrderParameters(instrument: btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "b1"),
+                                                  BybitOrderParameters(instrument: btc, side: .buy, orderType: .market, qty: qty)])
+        #expect(bare.ordersWithoutLinkId == 1 && batch.ordersWithoutLinkId == 1)
+        for request in [bare, batch] {
+            do {
+                _ = try await rest.send(request, as: BybitOrderIDResult.self)
+                Issue.record("sent an order that could not be found again: \(request.body)")
+            } catch {
+                guard case .missingOrderLinkId = error else { Issue.record("\(error)"); continue }
+            }
+        }
+        #expect(server.hits("/v5/order/create") == 0 && server.hits("/v5/order/create-batch") == 0)
+        let linked = try BybitRequest.createOrder(instrument: btc, side: .buy, orderType: .market, qty: qty, orderLinkId: "linked-1")
+        #expect(linked.ordersWithoutLinkId == 0)
+        _ = try? await rest.send(linked, as: BybitOrderIDResult.self)
+        #expect(server.hits("/v5/order/create") == 1, "a create with its orderLinkId goes")
+    }
+
     /// An amend answered by a 502 page may have been applied: its outcome is unknown, not a rejection (row 6).
     @Test func a5xxOnAnAmendIsOutcomeUnknown() async throws {
         let server = try await FakeBybitREST.start()

@@ -8,6 +8,7 @@ import CascadeCore
 import CascadeTesting
 import Execution
 import Foundation
+import Glibc
 import Logging
 import Storage
 import Synchronization
@@ -70,23 +71,25 @@ import Testing
         /// Receive time (ms) of the next frame to feed (the end of time once the data is over).
         var nextTime: Int64 { next < frames.count ? frames[next].0 / 1_000_000 : .max }
 
-        func rest(label: String = "live-node") -> BybitRESTClient {
+        /// `port`: where its requests go (the simulator's unless a relay stands between).
+        func rest(label: String = "live-node", port: Int? = nil) -> BybitRESTClient {
             var logger = Logger(label: label)
             logger.logLevel = .critical
-            return BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
+            return BybitRESTClient(baseURL: "http://127.0.0.1:\(port ?? sim.port)", credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
                                    recvWindow: LoopbackTest.recvWindow, clock: clock, logger: logger)
         }
 
         /// A node on `data` (its journal and execution cursor), started as `cascade live` starts one: the start-up
         /// checks, then the trader on the journal.
         func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
-                   journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }, logger custom: Logger? = nil) async throws -> Node {
+                   journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }, logger custom: Logger? = nil,
+                   restPort: Int? = nil) async throws -> Node {
             var logger = Logger(label: "live-node")
             logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
             if let custom { logger = custom }
             let directory = dir.file(data)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let rest = rest()
+            let rest = rest(port: restPort)
             let report = try await LiveStartupChecks(symbols: ["BTCUSDT"], leverage: configuration.live.leverage).run(rest)
             var stream = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
             stream.symbols = ["BTCUSDT"]
@@ -115,14 +118,23 @@ import Testing
         /// Feeds frames one at a time (the simulator replays one, the clock moves to its receive time, the node
         /// receives it) until `done` holds after a frame, or the data ends; after each frame the node's queued
         /// commands are answered before the next (a frame never overtakes a send in flight).
+        /// `onThread`: each frame reaches the trader on a thread of its own (not the task pool), awaited, so a log
+        /// handler may block it without starving the node's tasks.
         @discardableResult
-        func feed(_ node: Node, until done: (Node) async -> Bool = { _ in false }) async throws -> Bool {
+        func feed(_ node: Node, onThread: Bool = false, until done: (Node) async -> Bool = { _ in false }) async throws -> Bool {
             while next < frames.count {
                 let (receive, json) = frames[next]
                 next += 1
                 clock.advance(to: ClockInstant(nanoseconds: receive))
                 _ = try await sim.replay.advance(frames: 1, milliseconds: nil)
-                node.trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive))
+                if onThread {
+                    let trader = node.trader
+                    await withCheckedContinuation { (resumed: CheckedContinuation<Void, Never>) in
+                        Thread { trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive)); resumed.resume() }.start()
+                    }
+                } else {
+                    node.trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive))
+                }
                 await settle(node)
                 if await done(node) { return true }
             }
@@ -281,7 +293,7 @@ import Testing
         let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
                                                                                                   with: #""offsetsBps": [5, 8]"#))
         defer { rig.stop() }
-        let node = try await rig.start(journal: { FailsAtFirstAnswer($0) })
+        let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) })
         defer { node.task.cancel() }
         #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
         // Every order the venue ever had, open or not (the first entry may have filled meanwhile on a slow machine).
@@ -297,65 +309,165 @@ import Testing
         #expect(decided.count == 2 && sent.contains(decided[0]) && !sent.contains(decided[1]), "only the first entry reached the venue: \(sent)")
     }
 
-    /// Stopping after a journal failure returns at once: nothing more can be journaled, so nothing the shutdown waits
-    /// for (cancels answered, reports applied) can happen. The node's clock never moves here, so a stop that waited
-    /// for its deadline would never return.
-    @Test func aStopAfterAJournalFailureReturnsAtOnce() async throws {
-        let rig = try await Rig()
+    /// The journal fails during shutdown, when the first cancel's answer comes back: the other cancel, queued behind
+    /// it, still goes (it takes risk off), and the stop returns once both are answered, without waiting for its
+    /// deadline (nothing more can be journaled, so no report can end the orders in the engine's view). The node's
+    /// clock never moves here: a stop that waited for its deadline would never return, and one that returned at the
+    /// failure would leave the second cancel unanswered (and unsent, once the node's task is cancelled).
+    @Test func aStopWhoseJournalFailsSendsTheQueuedCancelsAndReturns() async throws {
+        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
+                                                                                                  with: #""offsetsBps": [5, 8]"#))
         defer { rig.stop() }
-        let node = try await rig.start(journal: { FailsAtFirstAnswer($0) })
+        let node = try await rig.start(journal: { FailsAtAnswer($0) { if case .cancel = $0 { true } else { false } } })
         defer { node.task.cancel() }
-        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
-        let returned = Mutex(false)
-        let stopping = Task { await node.trader.stop(within: .seconds(60)); returned.withLock { $0 = true } }
-        #expect(await eventually(.seconds(20)) { returned.withLock { $0 } }, "stop returned without its clock moving")
-        if !returned.withLock({ $0 }) {
-            // The old behaviour: the stop waits for a deadline its clock never reaches; move the clock so it ends.
-            rig.clock.advance(by: .seconds(61))
+        #expect(try await rig.feed(node) { n in
+            n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
+        }, "both entries rest")
+        let unansweredAtReturn = Mutex<Int?>(nil)
+        let stopping = Task {
+            await node.trader.stop(within: .seconds(60))
+            unansweredAtReturn.withLock { $0 = node.trader.commandsInFlight }
         }
+        #expect(await eventually(.seconds(20)) { unansweredAtReturn.withLock { $0 } != nil }, "stop returned without its clock moving")
+        if unansweredAtReturn.withLock({ $0 }) == nil { rig.clock.advance(by: .seconds(61)) }
         _ = await stopping.value
+        #expect(node.trader.failure != nil, "the journal failed")
+        #expect(unansweredAtReturn.withLock { $0 } == 0, "both cancels were answered before the stop returned")
     }
 
-    /// A ladder's commands reach the sender before its decision is logged: a log line is formatted and written (a
-    /// system call), and the orders must not wait for it. The log handler reads how many commands were handed to the
-    /// sender when the `enter` decision is logged.
-    @Test func theCommandsLeaveBeforeTheDecisionIsLogged() async throws {
+    /// The first order leaves while its decision is still being logged: the sender needs nothing the trader holds
+    /// while it logs (before, it took the trader's lock, held through the frame's steps, log lines and status file).
+    /// The log handler holds the `enter` line until the create has left the node (at most 10 s): the node's REST calls
+    /// pass through a relay on threads of its own, which sees the request go by. The frames reach the trader on a
+    /// thread of their own too, so nothing here waits on the task pool, which the node's tasks blocked on the
+    /// trader's lock can exhaust on a 2-core machine.
+    @Test func theFirstOrderLeavesWhileItsDecisionIsLogged() async throws {
         let rig = try await Rig()
         defer { rig.stop() }
-        let seen = InFlightAtLog()
-        var logger = Logger(label: "live-node") { _ in seen }
+        let relay = try WatchingRelay(to: rig.sim.port, marker: "POST /v5/order/create ")
+        defer { relay.close() }
+        let gate = HoldsTheEnterLine(relay.seen)
+        var logger = Logger(label: "live-node") { _ in gate }
         logger.logLevel = .info
-        let node = try await rig.start(logger: logger)
+        let node = try await rig.start(logger: logger, restPort: relay.port)
         defer { node.task.cancel() }
-        seen.trader.withLock { $0 = node.trader }
-        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty }, "the entry is sent")
-        let counts = seen.atEnter.withLock { $0 }
-        #expect(!counts.isEmpty && counts.allSatisfy { $0 > 0 }, "commands in flight when each enter decision was logged: \(counts)")
+        #expect(try await rig.feed(node, onThread: true) { n in !n.entryOrders().isEmpty && n.trader.commandsInFlight == 0 }, "the entry is sent")
+        let seen = gate.seenWhileHeld.withLock { $0 }
+        #expect(!seen.isEmpty && seen.allSatisfy { $0 }, "the create left while its enter line was held: \(seen)")
     }
 
-    /// Records, for each `decision: enter` line, the trader's commands in flight at that moment.
-    final class InFlightAtLog: LogHandler, @unchecked Sendable {
-        let trader = Mutex<LiveTrader?>(nil)
-        let atEnter = Mutex<[Int]>([])
+    /// Holds each `decision: enter` line until `passed` is signalled (at most 10 s), and records whether it was.
+    final class HoldsTheEnterLine: LogHandler, @unchecked Sendable {
+        let passed: DispatchSemaphore
+        let seenWhileHeld = Mutex<[Bool]>([])
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .info
+        init(_ passed: DispatchSemaphore) { self.passed = passed }
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
         func log(event: LogEvent) {
-            guard event.message.description.hasPrefix("decision: enter "), let trader = trader.withLock({ $0 }) else { return }
-            let count = trader.commandsInFlight
-            atEnter.withLock { $0.append(count) }
+            guard event.message.description.hasPrefix("decision: enter ") else { return }
+            let seen = passed.wait(timeout: .now() + 10) == .success
+            seenWhileHeld.withLock { $0.append(seen) }
+        }
+    }
+
+    /// A loopback TCP relay to `target`, on threads of its own (never the task pool): every connection is forwarded
+    /// byte for byte both ways, and `seen` is signalled when a client's bytes contain `marker`.
+    final class WatchingRelay: @unchecked Sendable {
+        let port: Int
+        let seen = DispatchSemaphore(value: 0)
+        private let listener: Int32
+        /// Every socket the relay opened: shut down (never closed while a pump may still use its number) by `close`.
+        private let sockets = Mutex<[Int32]>([])
+
+        init(to target: Int, marker: String) throws {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: 0)
+            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(fd, $0, &length) } }
+            listener = fd
+            port = Int(UInt16(bigEndian: address.sin_port))
+            let marker = Array(marker.utf8)
+            Thread { [self] in
+                while true {
+                    let client = accept(listener, nil, nil)
+                    guard client >= 0 else { return }
+                    let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                    sockets.withLock { $0 += [client, server] }
+                    var to = Self.loopback(port: target)
+                    let connected = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                    guard connected == 0 else { shutdown(client, Int32(SHUT_RDWR)); continue }
+                    let seen = seen
+                    Thread { Self.pump(from: client, to: server, marker: marker, seen: seen) }.start()
+                    Thread { Self.pump(from: server, to: client, marker: nil, seen: nil) }.start()
+                }
+            }.start()
+        }
+
+        func close() {
+            shutdown(listener, Int32(SHUT_RDWR))
+            for socket in sockets.withLock({ $0 }) { shutdown(socket, Int32(SHUT_RDWR)) }
+        }
+
+        static func loopback(port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+            return address
+        }
+
+        /// Copies `from` to `to` until `from` ends, then ends `to`'s writing side; with a marker, signals `seen` each
+        /// time it passes (a marker split across reads is found in the bytes kept from the read before).
+        static func pump(from: Int32, to: Int32, marker: [UInt8]?, seen: DispatchSemaphore?) {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            var tail: [UInt8] = []
+            while true {
+                let n = read(from, &buffer, buffer.count)
+                guard n > 0 else { break }
+                if let marker, let seen {
+                    let window = tail + buffer[0..<n]
+                    var i = 0
+                    while i + marker.count <= window.count {
+                        if window[i..<(i + marker.count)].elementsEqual(marker) { seen.signal() }
+                        i += 1
+                    }
+                    tail = Array(window.suffix(marker.count - 1))
+                }
+                var written = 0
+                while written < n {
+                    let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + written, n - written) }
+                    guard w > 0 else { return }
+                    written += w
+                }
+            }
+            shutdown(to, Int32(SHUT_WR))
         }
     }
 
     /// Commits until an entry's call answer is to be journaled, then fails (as a full disk would).
-    final class FailsAtFirstAnswer: OrderJournal {
+    static func failsAtFirstAnswer(_ inner: any OrderJournal) -> FailsAtAnswer { FailsAtAnswer(inner) { _ in true } }
+
+    /// Commits until the answer to a call whose action matches is to be journaled, then fails (as a full disk would).
+    final class FailsAtAnswer: OrderJournal {
         let inner: any OrderJournal
-        init(_ inner: any OrderJournal) { self.inner = inner }
+        let matches: @Sendable (VenueCommand.Action) -> Bool
+        init(_ inner: any OrderJournal, _ matches: @escaping @Sendable (VenueCommand.Action) -> Bool) {
+            self.inner = inner
+            self.matches = matches
+        }
         func commit(_ entries: [JournalEntry]) throws(JournalError) {
-            if entries.contains(where: { if case .call = $0 { true } else { false } }) { throw JournalError("disk full") }
+            if entries.contains(where: { if case let .call(_, action, _, _) = $0 { matches(action) } else { false } }) {
+                throw JournalError("disk full")
+            }
             try inner.commit(entries)
         }
         func entries() throws(JournalError) -> [JournalEntry] { try inner.entries() }
