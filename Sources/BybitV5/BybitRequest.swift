@@ -45,8 +45,24 @@ public struct BybitRequest: Hashable, Sendable {
     /// What the request does, for interpreting its retCode.
     public let operation: BybitOperation
     /// For a create built from ``BybitOrderParameters``: how many of its orders carry no `orderLinkId`, known when it
-    /// was built. Nil for a body given as text, which a client that needs to know reads instead.
-    public let ordersWithoutLinkId: Int?
+    /// was built. Nil for a body given as text, which a client that needs to know reads instead. Not part of the
+    /// request's identity (equality and hash): it says nothing the body does not.
+    package let ordersWithoutLinkId: Int?
+
+    public static func == (a: BybitRequest, b: BybitRequest) -> Bool {
+        a.method == b.method && a.path == b.path && a.queryItems == b.queryItems && a.queryString == b.queryString
+            && a.body == b.body && a.isSigned == b.isSigned && a.operation == b.operation
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(method)
+        hasher.combine(path)
+        hasher.combine(queryItems)
+        hasher.combine(queryString)
+        hasher.combine(body)
+        hasher.combine(isSigned)
+        hasher.combine(operation)
+    }
 
     /// A GET request; `query` is sorted by name, `nil`-free by construction.
     public init(get path: String, query: [QueryItem], isSigned: Bool, operation: BybitOperation = .query) {

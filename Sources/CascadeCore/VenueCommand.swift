@@ -90,11 +90,13 @@ public struct TradingStop: Hashable, Sendable, Codable {
 }
 
 extension VenueCommand.Action {
-    /// Takes risk off: a cancel (one order or all), a reduce-only order, a trading stop. Bybit's REST client never holds
-    /// these back (no send deadline), and a live node whose journal failed still sends the ones already queued.
+    /// Takes risk off: a cancel (one order or all), a reduce-only order, a trading stop that removes no leg (one that
+    /// removes the stop-loss or take-profit takes protection away). Bybit's REST client never holds these back (no send
+    /// deadline), and a live node whose journal failed still sends the ones already queued.
     public var reducesRisk: Bool {
         switch self {
-        case .cancel, .cancelAll, .setTradingStop: true
+        case .cancel, .cancelAll: true
+        case let .setTradingStop(stop): stop.stopLoss != .remove && stop.takeProfit != .remove
         case let .submit(_, spec): spec.reduceOnly
         case .amend, .setLeverage: false
         }

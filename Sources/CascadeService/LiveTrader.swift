@@ -59,6 +59,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     let offset: Mutex<Int64>
     /// Signalled after every step: the engine's next deadline may have moved.
     let wakeup = WakeupSignal()
+    /// Signalled when a command is answered or dropped and after every step: what a shutdown waits on (a signal has one
+    /// waiter; the deadline loop has `wakeup`).
+    let progress = WakeupSignal()
     let timer: any TaskClock
     let clock: any WallClock
     let logger: Logger
@@ -207,7 +210,10 @@ public final class LiveTrader: RecordedFrameConsumer {
     private func step(_ input: EngineInput, _ s: inout State) -> Bool {
         guard s.failure == nil else { return false }
         let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow())
-        defer { wakeup.signal() }
+        defer {
+            wakeup.signal()
+            progress.signal()
+        }
         guard !step.entries.isEmpty || !step.commands.isEmpty else { return true }
         do {
             try s.journal.commit(step.entries)
@@ -279,8 +285,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             // risk off (cancels, reduce-only exits, trading stops) still go: they were journaled, and a restart
             // reconciles their outcome with Bybit, as after a crash right after a send.
             if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
-                inFlight.withLock { $0 -= 1 }
-                wakeup.signal()
+                settled()
                 continue
             }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
@@ -290,9 +295,15 @@ public final class LiveTrader: RecordedFrameConsumer {
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
             let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
             state.withLock { s in _ = step(.call(command, result), &s) }
-            inFlight.withLock { $0 -= 1 }
-            wakeup.signal()
+            settled()
         }
+    }
+
+    /// A queued command answered or dropped.
+    private func settled() {
+        inFlight.withLock { $0 -= 1 }
+        wakeup.signal()
+        progress.signal()
     }
 
     /// Sleeps until the engine's next deadline or the dead-man switch's, woken early by any step (no polling).
@@ -366,13 +377,30 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
     /// take-profits, exits and stops stay), positions without a confirmed exchange-side stop closed (every position
     /// with `flattenAllOnShutdown`), then the outbox drained and the reports awaited, at most `within` on the task
-    /// clock. Frames stop reaching the engine.
+    /// clock. Frames stop reaching the engine. After a journal failure only the queued commands that take risk off are
+    /// awaited (and, if the journal failed before the shutdown, the open entries are cancelled by id unjournaled).
     public func stop(within: Duration = .seconds(5)) async {
-        state.withLock { s in
-            step(.control(.quarantine(reason: "shutdown")), &s)
-            step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
-            step(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)), &s)
-            s.stopping = true
+        let unjournaled = state.withLock { s -> [(VenueCommand, Instrument)] in
+            defer { s.stopping = true }
+            guard s.failure != nil else {
+                step(.control(.quarantine(reason: "shutdown")), &s)
+                step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
+                step(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)), &s)
+                return []
+            }
+            // The journal failed before the shutdown, so the engine can decide nothing more; but entries resting at Bybit
+            // could still fill with no node watching. They are cancelled by id without a journal entry, as the sender
+            // still sends what takes risk off after a failure; the restart reconciles their outcome with Bybit.
+            let now = exchangeNow()
+            return s.engine.tracker.open.sorted().compactMap { id in
+                guard let order = s.engine.tracker.orders[id], order.id.role == .entry, let symbol = order.symbol,
+                      let instrument = s.replay.decoder.instruments.lookup(symbol) else { return nil }
+                return (VenueCommand(symbol: instrument, decidedAt: now, action: .cancel(.client(id))), s.replay.decoder.instruments[instrument])
+            }
+        }
+        for command in unjournaled {
+            inFlight.withLock { $0 += 1 }
+            outboxContinuation.yield(command)
         }
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
@@ -383,11 +411,13 @@ public final class LiveTrader: RecordedFrameConsumer {
                 s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             }
             if done { break }
-            await wakeup.wait(until: deadline, timer: timer)
+            await progress.wait(until: deadline, timer: timer)
         }
         if journalFailed.load(ordering: .acquiring) {
             let unanswered = inFlight.withLock { $0 }
-            logger.critical("ALERT: shutdown after a journal failure: only commands that take risk off were still sent (\(unanswered) unanswered at the deadline); orders and positions at Bybit may differ from the journal, a position without a confirmed stop may be open: check them; the restart reconciles with Bybit")
+            let cancels = unjournaled.isEmpty ? "the shutdown's own commands that take risk off were sent"
+                : "the engine could decide nothing, and its \(unjournaled.count) open entries were cancelled by id without a journal entry"
+            logger.critical("ALERT: shutdown after a journal failure: \(cancels); \(unanswered) command(s) still unanswered. Orders and positions at Bybit may differ from the journal, and a position whose stop was not confirmed may be open: check them at Bybit; the restart reconciles with Bybit")
             return
         }
         logger.info("shutdown: resting entries cancelled by id; \(flattenAllOnShutdown ? "positions closed" : "positions with a confirmed stop kept, the others closed")")

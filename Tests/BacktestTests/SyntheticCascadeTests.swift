@@ -159,10 +159,12 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         }
         // What a live node whose journal failed still sends: only what takes risk off (leverage and amends do not).
         let takingRiskOff: [VenueCommand.Action] = [.submit(id, exit), .cancel(.client(id)), .cancelAll(nil), .setTradingStop(TradingStop())]
+        // A trading stop that removes a leg takes protection away.
         let notTakingRiskOff: [VenueCommand.Action] = [.submit(id, entry), .amend(.client(id), OrderAmendment(price: Price(units: 99))),
-                                                       .setLeverage(Rate(units: 100_000_000_000))]
+                                                       .setLeverage(Rate(units: 100_000_000_000)), .setTradingStop(TradingStop(stopLoss: .remove)),
+                                                       .setTradingStop(TradingStop(takeProfit: .remove))]
         #expect(takingRiskOff.map(\.reducesRisk) == [true, true, true, true])
-        #expect(notTakingRiskOff.map(\.reducesRisk) == [false, false, false])
+        #expect(notTakingRiskOff.map(\.reducesRisk) == [false, false, false, false, false])
     }
 
     @Test func outputIsByteIdenticalAcrossRuns() throws {

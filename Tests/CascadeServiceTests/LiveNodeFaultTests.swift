@@ -8,7 +8,6 @@ import CascadeCore
 import CascadeTesting
 import Execution
 import Foundation
-import Glibc
 import Logging
 import Storage
 import Synchronization
@@ -313,26 +312,56 @@ import Testing
     /// it, still goes (it takes risk off), and the stop returns once both are answered, without waiting for its
     /// deadline (nothing more can be journaled, so no report can end the orders in the engine's view). The node's
     /// clock never moves here: a stop that waited for its deadline would never return, and one that returned at the
-    /// failure would leave the second cancel unanswered (and unsent, once the node's task is cancelled).
+    /// failure would leave the second cancel unanswered (and unsent, once the node's task is cancelled). The node's
+    /// REST calls pass through a relay that counts the cancels reaching the simulator.
     @Test func aStopWhoseJournalFailsSendsTheQueuedCancelsAndReturns() async throws {
         let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
                                                                                                   with: #""offsetsBps": [5, 8]"#))
         defer { rig.stop() }
-        let node = try await rig.start(journal: { FailsAtAnswer($0) { if case .cancel = $0 { true } else { false } } })
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        defer { relay.stop() }
+        let node = try await rig.start(journal: { FailsAtAnswer($0) { if case .cancel = $0 { true } else { false } } }, restPort: relay.port)
         defer { node.task.cancel() }
         #expect(try await rig.feed(node) { n in
             n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
         }, "both entries rest")
-        let unansweredAtReturn = Mutex<Int?>(nil)
+        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
+        #expect(node.trader.failure != nil, "the journal failed")
+        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
+    }
+
+    /// The journal fails before the shutdown (at the first entry's answer; the ladder's second entry is never sent):
+    /// the stop cancels the open entries by id without journaling (the engine can decide nothing more), so the entry
+    /// resting at Bybit does not stay there with no node watching.
+    @Test func aStopAfterAnEarlierJournalFailureCancelsTheOpenEntries() async throws {
+        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
+                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        defer { rig.stop() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        defer { relay.stop() }
+        let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) }, restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        #expect(relay.passed == 0, "no cancel before the stop")
+        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
+        // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
+        // Bybit answers as unknown).
+        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
+    }
+
+    /// Stops `node` (60 s deadline) on its frozen clock and returns, as of the moment the stop returned, the commands
+    /// still unanswered and the cancels the relay had seen (nil: it did not return within 20 s, and the clock is moved
+    /// past the deadline so it ends).
+    static func stopOnFrozenClock(_ node: Node, _ rig: Rig, _ relay: LoopbackRelay) async throws -> (unanswered: Int, cancels: Int)? {
+        let atReturn = Mutex<(unanswered: Int, cancels: Int)?>(nil)
         let stopping = Task {
             await node.trader.stop(within: .seconds(60))
-            unansweredAtReturn.withLock { $0 = node.trader.commandsInFlight }
+            atReturn.withLock { $0 = (node.trader.commandsInFlight, relay.passed) }
         }
-        #expect(await eventually(.seconds(20)) { unansweredAtReturn.withLock { $0 } != nil }, "stop returned without its clock moving")
-        if unansweredAtReturn.withLock({ $0 }) == nil { rig.clock.advance(by: .seconds(61)) }
+        let returned = await eventually(.seconds(20)) { atReturn.withLock { $0 } != nil }
+        if !returned { rig.clock.advance(by: .seconds(61)) }
         _ = await stopping.value
-        #expect(node.trader.failure != nil, "the journal failed")
-        #expect(unansweredAtReturn.withLock { $0 } == 0, "both cancels were answered before the stop returned")
+        return returned ? atReturn.withLock { $0 } : nil
     }
 
     /// The first order leaves while its decision is still being logged: the sender needs nothing the trader holds
@@ -344,8 +373,8 @@ import Testing
     @Test func theFirstOrderLeavesWhileItsDecisionIsLogged() async throws {
         let rig = try await Rig()
         defer { rig.stop() }
-        let relay = try WatchingRelay(to: rig.sim.port, marker: "POST /v5/order/create ")
-        defer { relay.close() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create ")
+        defer { relay.stop() }
         let gate = HoldsTheEnterLine(relay.seen)
         var logger = Logger(label: "live-node") { _ in gate }
         logger.logLevel = .info
@@ -371,85 +400,6 @@ import Testing
             guard event.message.description.hasPrefix("decision: enter ") else { return }
             let seen = passed.wait(timeout: .now() + 10) == .success
             seenWhileHeld.withLock { $0.append(seen) }
-        }
-    }
-
-    /// A loopback TCP relay to `target`, on threads of its own (never the task pool): every connection is forwarded
-    /// byte for byte both ways, and `seen` is signalled when a client's bytes contain `marker`.
-    final class WatchingRelay: @unchecked Sendable {
-        let port: Int
-        let seen = DispatchSemaphore(value: 0)
-        private let listener: Int32
-        /// Every socket the relay opened: shut down (never closed while a pump may still use its number) by `close`.
-        private let sockets = Mutex<[Int32]>([])
-
-        init(to target: Int, marker: String) throws {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = Self.loopback(port: 0)
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw POSIXError(.EADDRINUSE) }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                getsockname(fd, $0, &length) } }
-            listener = fd
-            port = Int(UInt16(bigEndian: address.sin_port))
-            let marker = Array(marker.utf8)
-            Thread { [self] in
-                while true {
-                    let client = accept(listener, nil, nil)
-                    guard client >= 0 else { return }
-                    let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                    sockets.withLock { $0 += [client, server] }
-                    var to = Self.loopback(port: target)
-                    let connected = withUnsafePointer(to: &to) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-                    guard connected == 0 else { shutdown(client, Int32(SHUT_RDWR)); continue }
-                    let seen = seen
-                    Thread { Self.pump(from: client, to: server, marker: marker, seen: seen) }.start()
-                    Thread { Self.pump(from: server, to: client, marker: nil, seen: nil) }.start()
-                }
-            }.start()
-        }
-
-        func close() {
-            shutdown(listener, Int32(SHUT_RDWR))
-            for socket in sockets.withLock({ $0 }) { shutdown(socket, Int32(SHUT_RDWR)) }
-        }
-
-        static func loopback(port: Int) -> sockaddr_in {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-            return address
-        }
-
-        /// Copies `from` to `to` until `from` ends, then ends `to`'s writing side; with a marker, signals `seen` each
-        /// time it passes (a marker split across reads is found in the bytes kept from the read before).
-        static func pump(from: Int32, to: Int32, marker: [UInt8]?, seen: DispatchSemaphore?) {
-            var buffer = [UInt8](repeating: 0, count: 65_536)
-            var tail: [UInt8] = []
-            while true {
-                let n = read(from, &buffer, buffer.count)
-                guard n > 0 else { break }
-                if let marker, let seen {
-                    let window = tail + buffer[0..<n]
-                    var i = 0
-                    while i + marker.count <= window.count {
-                        if window[i..<(i + marker.count)].elementsEqual(marker) { seen.signal() }
-                        i += 1
-                    }
-                    tail = Array(window.suffix(marker.count - 1))
-                }
-                var written = 0
-                while written < n {
-                    let w = buffer.withUnsafeBytes { write(to, $0.baseAddress! + written, n - written) }
-                    guard w > 0 else { return }
-                    written += w
-                }
-            }
-            shutdown(to, Int32(SHUT_WR))
         }
     }
 
