@@ -202,7 +202,8 @@ var package = Package(
         .testTarget(
             name: "CascadeServiceTests",
             dependencies: ["CascadeService", "Backtest", "BybitGateway", "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeCore",
-                           "CascadeTesting", "Execution", "Recording", "Storage", .product(name: "Logging", package: "swift-log")],
+                           "CascadeTesting", "Execution", "Recording", "Storage", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording", "MarketData"],

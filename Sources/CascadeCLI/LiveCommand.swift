@@ -199,7 +199,8 @@ struct LiveCommand: AsyncParsableCommand {
         record.createdBy = "cascade live"
         let recorder = RecordService(configuration: record, consumer: trader, logger: logger)
         let node = LiveNodeService(trader: trader)
-        let group = ServiceGroup(services: [recorder, node], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: LiveNodeService.services(recorder: recorder, node: node),
+                                                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await CLIParsing.runNode(group, name: "live node", logger: logger, closeJournal: trader.closeJournal)
         withExtendedLifetime(lock) {}
         print("live node stopped: journal and recording in \(directory)")

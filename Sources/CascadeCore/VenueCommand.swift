@@ -91,8 +91,9 @@ public struct TradingStop: Hashable, Sendable, Codable {
 
 extension VenueCommand.Action {
     /// Takes risk off: a cancel (one order or all), a reduce-only order, a trading stop that removes no leg (one that
-    /// removes the stop-loss or take-profit takes protection away). Bybit's REST client never holds these back (no send
-    /// deadline), and a live node whose journal failed still sends the ones already queued.
+    /// removes the stop-loss or take-profit takes protection away). A live node whose journal failed still sends the
+    /// ones already queued, and the backtest never refuses them as stale. (Bybit's REST client has its own, coarser rule
+    /// for what it never holds back: it reads a request, not a command, and counts every trading stop.)
     public var reducesRisk: Bool {
         switch self {
         case .cancel, .cancelAll: true

@@ -12,6 +12,14 @@ public final class LiveNodeService: Service {
         self.trader = trader
     }
 
+    /// `cascade live`'s services: the recorder that feeds the trader, and the node. A recorder that fails (it stops
+    /// when the trader's journal has failed) shuts the group down gracefully instead of cancelling it, so the node's
+    /// stop still runs: after a journal failure it cancels the open entries by id (``LiveTrader/stop(within:)``), which
+    /// a cancelled group would leave resting at Bybit. The failure still ends the group with its error.
+    public static func services(recorder: any Service, node: LiveNodeService) -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        [.init(service: recorder, failureTerminationBehavior: .gracefullyShutdownGroup), .init(service: node)]
+    }
+
     public func run() async throws {
         let trader = self.trader
         let running = Task { await trader.run() }

@@ -380,23 +380,29 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// clock. Frames stop reaching the engine. After a journal failure only the queued commands that take risk off are
     /// awaited (and, if the journal failed before the shutdown, the open entries are cancelled by id unjournaled).
     public func stop(within: Duration = .seconds(5)) async {
-        let unjournaled = state.withLock { s -> [(VenueCommand, Instrument)] in
+        let (unjournaled, unknownSymbol) = state.withLock { s -> ([(VenueCommand, Instrument)], Int) in
             defer { s.stopping = true }
-            guard s.failure != nil else {
+            if s.failure == nil {
                 step(.control(.quarantine(reason: "shutdown")), &s)
                 step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
                 step(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)), &s)
-                return []
+                if s.failure == nil { return ([], 0) }
             }
-            // The journal failed before the shutdown, so the engine can decide nothing more; but entries resting at Bybit
-            // could still fill with no node watching. They are cancelled by id without a journal entry, as the sender
-            // still sends what takes risk off after a failure; the restart reconciles their outcome with Bybit.
+            // The journal failed (before the shutdown or in its own steps), so the engine can decide nothing more; but
+            // entries resting at Bybit could still fill with no node watching. They are cancelled by id without a journal
+            // entry, as the sender still sends what takes risk off after a failure; the restart reconciles their outcome
+            // with Bybit. An entry already ended at Bybit, or already sent a cancel, is answered as unknown: harmless.
             let now = exchangeNow()
-            return s.engine.tracker.open.sorted().compactMap { id in
-                guard let order = s.engine.tracker.orders[id], order.id.role == .entry, let symbol = order.symbol,
-                      let instrument = s.replay.decoder.instruments.lookup(symbol) else { return nil }
+            var unknownSymbol = 0
+            let cancels = s.engine.tracker.open.sorted().compactMap { id -> (VenueCommand, Instrument)? in
+                guard let order = s.engine.tracker.orders[id], order.id.role == .entry else { return nil }
+                guard let symbol = order.symbol, let instrument = s.replay.decoder.instruments.lookup(symbol) else {
+                    unknownSymbol += 1
+                    return nil
+                }
                 return (VenueCommand(symbol: instrument, decidedAt: now, action: .cancel(.client(id))), s.replay.decoder.instruments[instrument])
             }
+            return (cancels, unknownSymbol)
         }
         for command in unjournaled {
             inFlight.withLock { $0 += 1 }
@@ -415,9 +421,11 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         if journalFailed.load(ordering: .acquiring) {
             let unanswered = inFlight.withLock { $0 }
-            let cancels = unjournaled.isEmpty ? "the shutdown's own commands that take risk off were sent"
-                : "the engine could decide nothing, and its \(unjournaled.count) open entries were cancelled by id without a journal entry"
-            logger.critical("ALERT: shutdown after a journal failure: \(cancels); \(unanswered) command(s) still unanswered. Orders and positions at Bybit may differ from the journal, and a position whose stop was not confirmed may be open: check them at Bybit; the restart reconciles with Bybit")
+            var done = unjournaled.isEmpty && unknownSymbol == 0
+                ? "commands that take risk off already queued still went"
+                : "the engine could decide nothing more, and a cancel by id was sent without a journal entry to each of its \(unjournaled.count) open entries"
+            if unknownSymbol > 0 { done += " (\(unknownSymbol) more without a known symbol were not)" }
+            logger.critical("ALERT: shutdown after a journal failure: \(done); \(unanswered) command(s) unanswered when the stop ended. Orders and positions at Bybit may differ from the journal, and a position whose stop was not confirmed may be open: check them at Bybit; the restart reconciles with Bybit")
             return
         }
         logger.info("shutdown: resting entries cancelled by id; \(flattenAllOnShutdown ? "positions closed" : "positions with a confirmed stop kept, the others closed")")

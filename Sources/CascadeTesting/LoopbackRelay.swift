@@ -64,8 +64,10 @@ public final class LoopbackRelay: Sendable {
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 {
-                    if errno == EINTR { continue }
-                    return
+                    // Any failure but the listener shut down (EINTR, ECONNABORTED, a full fd table) is tried again.
+                    if connections.withLock({ $0.closed }) { return }
+                    if errno != EINTR { usleep(1_000) }   // a lasting failure (EMFILE) must not spin a core
+                    continue
                 }
                 guard let server = try? connectLoopback(port: target), track(client, server) else {
                     close(client)
@@ -84,12 +86,12 @@ public final class LoopbackRelay: Sendable {
 
     /// Ends the relay: no new connection, and every open one shut down (its pumps then close it).
     public func stop() {
-        let open = connections.withLock { c -> [Int32] in
+        // Under the lock: a socket a finished pair has closed (and whose number the process may reuse) is no longer listed.
+        connections.withLock { c in
             c.closed = true
-            return c.open
+            for fd in c.open { shutdown(fd, Int32(SHUT_RDWR)) }
         }
         shutdown(listener, Int32(SHUT_RDWR))
-        for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     deinit { close(listener) }
@@ -106,6 +108,7 @@ public final class LoopbackRelay: Sendable {
 
     private func untrack(_ client: Int32, _ server: Int32) {
         connections.withLock { c in c.open.removeAll { $0 == client || $0 == server } }
+        // Closed after leaving the list, so `stop` never shuts down a number reused since.
         close(client)
         close(server)
     }

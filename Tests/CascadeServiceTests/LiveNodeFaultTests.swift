@@ -9,6 +9,7 @@ import CascadeTesting
 import Execution
 import Foundation
 import Logging
+import ServiceLifecycle
 import Storage
 import Synchronization
 import Testing
@@ -82,7 +83,7 @@ import Testing
         /// checks, then the trader on the journal.
         func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
                    journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }, logger custom: Logger? = nil,
-                   restPort: Int? = nil) async throws -> Node {
+                   restPort: Int? = nil, runs: Bool = true) async throws -> Node {
             var logger = Logger(label: "live-node")
             logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
             if let custom { logger = custom }
@@ -108,9 +109,10 @@ import Testing
                                         serverOffsetMilliseconds: report.serverOffsetMilliseconds, clock: clock, timer: clock, logger: logger)
             // A restarted node's recorder writes the instrument rules first (REST instruments-info), before any frame.
             if next > 0 { trader.recorded(Array(frames[0].1.utf8), at: clock.now()) }
-            let task = Task { await trader.run() }
+            // `runs: false`: the caller runs the trader (through `LiveNodeService`) and waits for it to trust the stream.
+            let task = Task { if runs { await trader.run() } }
             let node = Node(trader: trader, gateway: gateway, stream: privateStream, rest: rest, task: task, journalPath: directory + "/journal.sqlite")
-            #expect(await eventually { node.trusted }, "the engine was told the private stream is trusted")
+            if runs { #expect(await eventually { node.trusted }, "the engine was told the private stream is trusted") }
             return node
         }
 
@@ -320,7 +322,7 @@ import Testing
         defer { rig.stop() }
         let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
         defer { relay.stop() }
-        let node = try await rig.start(journal: { FailsAtAnswer($0) { if case .cancel = $0 { true } else { false } } }, restPort: relay.port)
+        let node = try await rig.start(journal: { Self.failsAtAnswer($0) { if case .cancel = $0 { true } else { false } } }, restPort: relay.port)
         defer { node.task.cancel() }
         #expect(try await rig.feed(node) { n in
             n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
@@ -328,6 +330,26 @@ import Testing
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
+    }
+
+    /// The journal fails in the stop's own first step (its quarantine decision): the engine has journaled no cancel,
+    /// so the stop cancels the two resting entries by id without journaling, as after an earlier failure.
+    @Test func aJournalFailureInTheStopsOwnStepsStillCancelsTheOpenEntries() async throws {
+        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
+                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        defer { rig.stop() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        defer { relay.stop() }
+        let armed = Armed()
+        let node = try await rig.start(journal: { FailingJournal($0) { _ in armed.on.load(ordering: .acquiring) } }, restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in
+            n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
+        }, "both entries rest")
+        armed.on.store(true, ordering: .releasing)
+        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
+        #expect(node.trader.failure != nil, "the journal failed")
+        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
     }
 
     /// The journal fails before the shutdown (at the first entry's answer; the ladder's second entry is never sent):
@@ -347,6 +369,49 @@ import Testing
         // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
         // Bybit answers as unknown).
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
+    }
+
+    /// `cascade live`'s service group (``LiveNodeService/services(recorder:node:)``) when the recorder stops because the journal failed
+    /// (the journal fails at the first entry's answer; the recorder then throws, as `RecordService` does): the group
+    /// shuts down gracefully, so the node's stop runs and cancels the open entries by id. A cancelled group (the
+    /// default for a failing service) would never call it, leaving the entry resting at Bybit.
+    @Test func aRecorderStoppedByAJournalFailureShutsTheNodeDownAndCancelsItsEntries() async throws {
+        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
+                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        defer { rig.stop() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        defer { relay.stop() }
+        let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) }, restPort: relay.port, runs: false)
+        let recorder = FailsWhenTold()
+        var logger = Logger(label: "live-group")
+        logger.logLevel = .critical
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: LiveNodeService.services(recorder: recorder, node: LiveNodeService(trader: node.trader)), logger: logger))
+        let running = Task { try await group.run() }
+        defer { running.cancel() }
+        #expect(await eventually { node.trusted }, "the engine was told the private stream is trusted")
+        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        #expect(relay.passed == 0, "no cancel before the recorder stops")
+        recorder.fail()
+        let ended = Mutex<Result<Void, any Error>?>(nil)
+        let waiting = Task { let result = await running.result; ended.withLock { $0 = result } }
+        let returned = await eventually(.seconds(20)) { ended.withLock { $0 } != nil }
+        if !returned { rig.clock.advance(by: .seconds(61)) }
+        _ = await waiting.value
+        #expect(returned, "the group ended without its clock moving")
+        if case .success? = ended.withLock({ $0 }) { Issue.record("the group ended without the recorder's error") }
+        #expect(relay.passed == 2, "the node's stop cancelled both journaled entries by id: \(relay.passed)")
+    }
+
+    /// A stand-in for `cascade live`'s recorder: runs until told to fail, then throws (as `RecordService` throws the
+    /// trader's journal failure).
+    final class FailsWhenTold: Service, Sendable {
+        let told = WakeupSignal()
+        func fail() { told.signal() }
+        func run() async throws {
+            await told.wait()
+            throw JournalError("disk full")
+        }
     }
 
     /// Stops `node` (60 s deadline) on its frozen clock and returns, as of the moment the stop returned, the commands
@@ -404,25 +469,32 @@ import Testing
     }
 
     /// Commits until an entry's call answer is to be journaled, then fails (as a full disk would).
-    static func failsAtFirstAnswer(_ inner: any OrderJournal) -> FailsAtAnswer { FailsAtAnswer(inner) { _ in true } }
+    static func failsAtFirstAnswer(_ inner: any OrderJournal) -> FailingJournal { failsAtAnswer(inner) { _ in true } }
 
     /// Commits until the answer to a call whose action matches is to be journaled, then fails (as a full disk would).
-    final class FailsAtAnswer: OrderJournal {
+    static func failsAtAnswer(_ inner: any OrderJournal, _ matches: @escaping @Sendable (VenueCommand.Action) -> Bool) -> FailingJournal {
+        FailingJournal(inner) { entries in entries.contains { if case let .call(_, action, _, _) = $0 { matches(action) } else { false } } }
+    }
+
+    /// Commits until `fails` says a commit fails (as a full disk would), then fails that one.
+    final class FailingJournal: OrderJournal {
         let inner: any OrderJournal
-        let matches: @Sendable (VenueCommand.Action) -> Bool
-        init(_ inner: any OrderJournal, _ matches: @escaping @Sendable (VenueCommand.Action) -> Bool) {
+        let fails: @Sendable ([JournalEntry]) -> Bool
+        init(_ inner: any OrderJournal, _ fails: @escaping @Sendable ([JournalEntry]) -> Bool) {
             self.inner = inner
-            self.matches = matches
+            self.fails = fails
         }
         func commit(_ entries: [JournalEntry]) throws(JournalError) {
-            if entries.contains(where: { if case let .call(_, action, _, _) = $0 { matches(action) } else { false } }) {
-                throw JournalError("disk full")
-            }
+            if fails(entries) { throw JournalError("disk full") }
             try inner.commit(entries)
         }
         func entries() throws(JournalError) -> [JournalEntry] { try inner.entries() }
         func nextRun() throws(JournalError) -> UInt64 { try inner.nextRun() }
         func close() throws(JournalError) { try inner.close() }
+    }
+
+    final class Armed: Sendable {
+        let on = Atomic(false)
     }
 
     /// The entry fills while the private stream is down (Bybit restarted: connections dropped, realtime emptied, the
