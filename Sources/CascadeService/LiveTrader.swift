@@ -42,6 +42,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         var deadManFired = false
         /// Symbols whose venue position disagreed with the journal's at the last reconciliation.
         var disagreeing: Set<SymbolID> = []
+        /// Commands that take risk off queued without a journal entry by a shutdown after a journal failure.
+        var unjournaled = 0
     }
 
     let state: Mutex<State>
@@ -205,9 +207,10 @@ public final class LiveTrader: RecordedFrameConsumer {
     }
 
     /// One engine input: its entries committed, then its commands queued for the sender, in order. False when the
-    /// journal could not be written (the trader is stopped: nothing may be sent or acknowledged after that).
+    /// journal could not be written (the trader is stopped: nothing may be sent or acknowledged after that, except,
+    /// with `shutdown`, the step's own commands that take risk off: see ``stop(within:)``).
     @discardableResult
-    private func step(_ input: EngineInput, _ s: inout State) -> Bool {
+    private func step(_ input: EngineInput, _ s: inout State, shutdown: Bool = false) -> Bool {
         guard s.failure == nil else { return false }
         let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow())
         defer {
@@ -221,6 +224,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             s.failure = error
             journalFailed.store(true, ordering: .releasing)
             logger.critical("ALERT: journal write failed; trading stopped: \(error)")
+            if shutdown { queueUnjournaled(step.commands, &s) }
             return false
         }
         // The commands go to the sender before anything is logged, and the sender sends without this lock: a log line
@@ -296,6 +300,15 @@ public final class LiveTrader: RecordedFrameConsumer {
             let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
             state.withLock { s in _ = step(.call(command, result), &s) }
             settled()
+        }
+    }
+
+    /// Queues the commands of `commands` that take risk off without a journal entry (a shutdown after a journal failure).
+    private func queueUnjournaled(_ commands: [VenueCommand], _ s: inout State) {
+        for command in commands where command.action.reducesRisk {
+            s.unjournaled += 1
+            inFlight.withLock { $0 += 1 }
+            outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
         }
     }
 
@@ -377,36 +390,29 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
     /// take-profits, exits and stops stay), positions without a confirmed exchange-side stop closed (every position
     /// with `flattenAllOnShutdown`), then the outbox drained and the reports awaited, at most `within` on the task
-    /// clock. Frames stop reaching the engine. After a journal failure only the queued commands that take risk off are
-    /// awaited (and, if the journal failed before the shutdown, the open entries are cancelled by id unjournaled).
+    /// clock. Frames stop reaching the engine. After a journal failure (before the shutdown or in its steps) the
+    /// engine's shutdown commands that take risk off are sent without a journal entry, and only the queued commands
+    /// that take risk off are awaited.
     public func stop(within: Duration = .seconds(5)) async {
-        let (unjournaled, unknownSymbol) = state.withLock { s -> ([(VenueCommand, Instrument)], Int) in
+        let unjournaled = state.withLock { s -> Int in
             defer { s.stopping = true }
-            if s.failure == nil {
-                step(.control(.quarantine(reason: "shutdown")), &s)
-                step(.control(.cancelRestingEntries(reason: "shutdown")), &s)
-                step(.control(.flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)), &s)
-                if s.failure == nil { return ([], 0) }
-            }
-            // The journal failed (before the shutdown or in its own steps), so the engine can decide nothing more; but
-            // entries resting at Bybit could still fill with no node watching. They are cancelled by id without a journal
-            // entry, as the sender still sends what takes risk off after a failure; the restart reconciles their outcome
-            // with Bybit. An entry already ended at Bybit, or already sent a cancel, is answered as unknown: harmless.
-            let now = exchangeNow()
-            var unknownSymbol = 0
-            let cancels = s.engine.tracker.open.sorted().compactMap { id -> (VenueCommand, Instrument)? in
-                guard let order = s.engine.tracker.orders[id], order.id.role == .entry else { return nil }
-                guard let symbol = order.symbol, let instrument = s.replay.decoder.instruments.lookup(symbol) else {
-                    unknownSymbol += 1
-                    return nil
+            let controls: [ControlCommand] = [.quarantine(reason: "shutdown"), .cancelRestingEntries(reason: "shutdown"),
+                                              .flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)]
+            for control in controls {
+                if s.failure == nil {
+                    step(.control(control), &s, shutdown: true)
+                } else {
+                    // The journal has failed (before the shutdown or in one of its steps): the engine still decides the
+                    // shutdown, on its own view (which holds what the journal could not take), and what takes risk off
+                    // (entry cancels by id, reduce-only closes) is sent without a journal entry, as the sender still
+                    // sends what takes risk off after a failure. Entries left resting could fill with no node watching.
+                    // The restart reconciles their outcome with Bybit, as after a crash right after a send.
+                    let decided = s.engine.handle(.control(control), feed: s.replay.feed, instruments: s.replay.decoder.instruments,
+                                                  now: exchangeNow())
+                    queueUnjournaled(decided.commands, &s)
                 }
-                return (VenueCommand(symbol: instrument, decidedAt: now, action: .cancel(.client(id))), s.replay.decoder.instruments[instrument])
             }
-            return (cancels, unknownSymbol)
-        }
-        for command in unjournaled {
-            inFlight.withLock { $0 += 1 }
-            outboxContinuation.yield(command)
+            return s.unjournaled
         }
         let deadline = timer.instant() + within
         while timer.instant() < deadline {
@@ -421,11 +427,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         if journalFailed.load(ordering: .acquiring) {
             let unanswered = inFlight.withLock { $0 }
-            var done = unjournaled.isEmpty && unknownSymbol == 0
-                ? "commands that take risk off already queued still went"
-                : "the engine could decide nothing more, and a cancel by id was sent without a journal entry to each of its \(unjournaled.count) open entries"
-            if unknownSymbol > 0 { done += " (\(unknownSymbol) more without a known symbol were not)" }
-            logger.critical("ALERT: shutdown after a journal failure: \(done); \(unanswered) command(s) unanswered when the stop ended. Orders and positions at Bybit may differ from the journal, and a position whose stop was not confirmed may be open: check them at Bybit; the restart reconciles with Bybit")
+            logger.critical("ALERT: shutdown after a journal failure: \(unjournaled) command(s) that take risk off (entry cancels by id, reduce-only closes) queued without a journal entry, \(unanswered) command(s) unanswered when the stop ended. Orders and positions at Bybit may differ from the journal, and a position whose stop was not confirmed may be open: check them at Bybit; the restart reconciles with Bybit")
             return
         }
         logger.info("shutdown: resting entries cancelled by id; \(flattenAllOnShutdown ? "positions closed" : "positions with a confirmed stop kept, the others closed")")

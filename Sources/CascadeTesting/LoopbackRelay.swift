@@ -64,9 +64,10 @@ public final class LoopbackRelay: Sendable {
             while true {
                 let client = accept(listener, nil, nil)
                 if client < 0 {
+                    let failure = errno
                     // Any failure but the listener shut down (EINTR, ECONNABORTED, a full fd table) is tried again.
                     if connections.withLock({ $0.closed }) { return }
-                    if errno != EINTR { usleep(1_000) }   // a lasting failure (EMFILE) must not spin a core
+                    if failure != EINTR { usleep(1_000) }   // a lasting failure (EMFILE) must not spin a core
                     continue
                 }
                 guard let server = try? connectLoopback(port: target), track(client, server) else {
