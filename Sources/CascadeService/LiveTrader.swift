@@ -229,10 +229,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         // The commands go to the sender before anything is logged, and the sender sends without this lock: a log line
         // is formatted and written (a system call) while the lock is held, and the orders should not wait for it.
-        for command in step.commands {
-            inFlight.withLock { $0 += 1 }
-            outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
-        }
+        for command in step.commands { enqueue(command, &s) }
         for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
         for case let .decision(decision) in step.entries {
             for alarm in decision.alarms { logger.critical("ALERT: \(alarm)") }
@@ -286,8 +283,9 @@ public final class LiveTrader: RecordedFrameConsumer {
         for await (command, instrument) in outbox {
             // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
             // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
-            // risk off (cancels, reduce-only exits, trading stops) still go: they were journaled, and a restart
-            // reconciles their outcome with Bybit, as after a crash right after a send.
+            // risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled or queued
+            // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
+            // crash right after a send.
             if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
                 settled()
                 continue
@@ -307,9 +305,14 @@ public final class LiveTrader: RecordedFrameConsumer {
     private func queueUnjournaled(_ commands: [VenueCommand], _ s: inout State) {
         for command in commands where command.action.reducesRisk {
             s.unjournaled += 1
-            inFlight.withLock { $0 += 1 }
-            outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
+            enqueue(command, &s)
         }
+    }
+
+    /// Hands `command` to the sender with its instrument (the sender never takes the state lock), counted in flight.
+    private func enqueue(_ command: VenueCommand, _ s: inout State) {
+        inFlight.withLock { $0 += 1 }
+        outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
     }
 
     /// A queued command answered or dropped.

@@ -4,8 +4,8 @@ public import Glibc
 #endif
 import Synchronization
 
-/// A TCP connection to `127.0.0.1:port` (a blocking socket), for tests that talk to a loopback server below HTTP.
-public func connectLoopback(port: Int) throws -> Int32 {
+/// A TCP connection to `127.0.0.1:port` (a blocking socket): the relay's side towards the server.
+func connectLoopback(port: Int) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EMFILE) }
     var address = loopbackAddress(port: port)

@@ -291,12 +291,11 @@ import Testing
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
     /// second entry, journaled and queued behind the first, is never sent.
     @Test func aJournalFailureStopsTheQueuedSends() async throws {
-        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
-                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
         let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) })
         defer { node.task.cancel() }
-        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        #expect(try await rig.feed(node, until: Self.journalFailedQuietly), "the journal failed")
         // Every order the venue ever had, open or not (the first entry may have filled meanwhile on a slow machine).
         var instruments = rig.table
         let history = try await node.rest.send(try BybitRequest.orderHistory(scope: .symbol("BTCUSDT"), limit: 50),
@@ -317,16 +316,13 @@ import Testing
     /// failure would leave the second cancel unanswered (and unsent, once the node's task is cancelled). The node's
     /// REST calls pass through a relay that counts the cancels reaching the simulator.
     @Test func aStopWhoseJournalFailsSendsTheQueuedCancelsAndReturns() async throws {
-        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
-                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        let relay = try Self.cancelRelay(rig)
         defer { relay.stop() }
         let node = try await rig.start(journal: { Self.failsAtAnswer($0) { if case .cancel = $0 { true } else { false } } }, restPort: relay.port)
         defer { node.task.cancel() }
-        #expect(try await rig.feed(node) { n in
-            n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
-        }, "both entries rest")
+        #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
@@ -336,18 +332,15 @@ import Testing
     /// journaled no cancel, so the stop's next steps are decided without the journal and their cancels of the two
     /// resting entries sent without a journal entry, as after an earlier failure.
     @Test func aJournalFailureInTheStopsOwnStepsStillCancelsTheOpenEntries() async throws {
-        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
-                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        let relay = try Self.cancelRelay(rig)
         defer { relay.stop() }
         let node = try await rig.start(journal: { FailingJournal($0) { entries in
             entries.contains { if case let .decision(d) = $0 { d.alarms.contains("quarantine: shutdown") } else { false } }
         } }, restPort: relay.port)
         defer { node.task.cancel() }
-        #expect(try await rig.feed(node) { n in
-            n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
-        }, "both entries rest")
+        #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
@@ -357,14 +350,13 @@ import Testing
     /// the stop cancels the open entries by id without journaling (the engine can decide nothing more), so the entry
     /// resting at Bybit does not stay there with no node watching.
     @Test func aStopAfterAnEarlierJournalFailureCancelsTheOpenEntries() async throws {
-        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
-                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        let relay = try Self.cancelRelay(rig)
         defer { relay.stop() }
         let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) }, restPort: relay.port)
         defer { node.task.cancel() }
-        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        #expect(try await rig.feed(node, until: Self.journalFailedQuietly), "the journal failed")
         #expect(relay.passed == 0, "no cancel before the stop")
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
@@ -377,10 +369,9 @@ import Testing
     /// shuts down gracefully, so the node's stop runs and cancels the open entries by id. A cancelled group (the
     /// default for a failing service) would never call it, leaving the entry resting at Bybit.
     @Test func aRecorderStoppedByAJournalFailureShutsTheNodeDownAndCancelsItsEntries() async throws {
-        let rig = try await Rig(configuration: LiveNodeFaultTests.configuration.replacingOccurrences(of: #""offsetsBps": [5]"#,
-                                                                                                  with: #""offsetsBps": [5, 8]"#))
+        let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ")
+        let relay = try Self.cancelRelay(rig)
         defer { relay.stop() }
         let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) }, restPort: relay.port, runs: false)
         let recorder = FailsWhenTold()
@@ -391,7 +382,7 @@ import Testing
         let running = Task { try await group.run() }
         defer { running.cancel() }
         #expect(await eventually { node.trusted }, "the engine was told the private stream is trusted")
-        #expect(try await rig.feed(node) { n in n.trader.failure != nil && n.trader.commandsInFlight == 0 }, "the journal failed")
+        #expect(try await rig.feed(node, until: Self.journalFailedQuietly), "the journal failed")
         #expect(relay.passed == 0, "no cancel before the recorder stops")
         recorder.fail()
         let ended = Mutex<Result<Void, any Error>?>(nil)
@@ -416,6 +407,20 @@ import Testing
             await told.wait()
             throw JournalError("disk full")
         }
+    }
+
+    /// A two-layer ladder (δ 5 and 8 bps): the journal-failure scenarios' configuration.
+    static let twoLayers = configuration.replacingOccurrences(of: #""offsetsBps": [5]"#, with: #""offsetsBps": [5, 8]"#)
+
+    /// A relay between the node and the simulator that counts the cancels reaching the simulator.
+    static func cancelRelay(_ rig: Rig) throws -> LoopbackRelay { try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ") }
+
+    /// The journal has failed, nothing in flight.
+    static func journalFailedQuietly(_ n: Node) -> Bool { n.trader.failure != nil && n.trader.commandsInFlight == 0 }
+
+    /// Both entries of the two-layer ladder rest, nothing in flight.
+    static func bothEntriesRest(_ n: Node) -> Bool {
+        n.entryOrders().filter { !$0.phase.isTerminal }.count == 2 && n.trader.commandsInFlight == 0
     }
 
     /// Stops `node` (60 s deadline) on its frozen clock and returns, as of the moment the stop returned, the commands
