@@ -44,6 +44,17 @@ public final class LiveTrader: RecordedFrameConsumer {
         var disagreeing: Set<SymbolID> = []
         /// Commands that take risk off queued without a journal entry by a shutdown after a journal failure.
         var unjournaled = 0
+        /// Log lines and the status file, written once the lock is released (see ``LiveTrader/locked(_:)``).
+        var output = Output()
+
+        mutating func log(_ level: Logger.Level, _ message: Logger.Message) { output.lines.append((level, message)) }
+    }
+
+    /// What a locked section has to write: each line and the status file is a system call, and the sender and the
+    /// gateway's events wait for the lock.
+    struct Output {
+        var lines: [(Logger.Level, Logger.Message)] = []
+        var status: NodeStatusFile.Snapshot?
     }
 
     let state: Mutex<State>
@@ -139,7 +150,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     // MARK: - Inputs
 
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
-        state.withLock { s in
+        locked { s in
             guard s.failure == nil, !s.stopping else { return }
             let ingested = s.replay.ingest(bytes, at: at)
             if case let .event(event)? = ingested.input, case let .liquidations(list) = event {
@@ -154,7 +165,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     }
 
     public func idle(until: LocalTime) {
-        state.withLock { s in
+        locked { s in
             guard s.failure == nil, !s.stopping else { return }
             second(until, &s)
         }
@@ -178,14 +189,10 @@ public final class LiveTrader: RecordedFrameConsumer {
         for change in s.replay.advance(to: at.nanoseconds) { step(.detector(change), &s) }
         step(.heartbeat, &s)
         wakeIfDue(&s)
-        if let statusDirectory {
-            do {
-                try NodeStatusFile.write(node: "live", engine: s.engine, balance: startingBalance, frames: s.replay.frames,
-                                         lastExchangeTime: s.replay.lastTime.map { ExchangeTime(milliseconds: $0 / 1_000_000) },
-                                         fills: s.engine.fillsApplied, episodes: s.episodes, at: at, to: statusDirectory)
-            } catch {
-                logger.warning("status file not written: \(error)")
-            }
+        if statusDirectory != nil {
+            s.output.status = NodeStatusFile.Snapshot(node: "live", engine: s.engine, balance: startingBalance, frames: s.replay.frames,
+                                                      lastExchangeTime: s.replay.lastTime.map { ExchangeTime(milliseconds: $0 / 1_000_000) },
+                                                      fills: s.engine.fillsApplied, episodes: s.episodes, at: at)
         }
     }
 
@@ -197,9 +204,26 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         if let since = s.untrustedSince, !s.deadManFired, timer.instant() - since >= deadManAfter {
             s.deadManFired = true
-            logger.critical("ALERT: private stream down for \(deadManAfter): resting entries cancelled by id")
+            s.log(.critical, "ALERT: private stream down for \(deadManAfter): resting entries cancelled by id")
             step(.control(.cancelRestingEntries(reason: "deadMan: private stream down \(deadManAfter)")), &s)
         }
+    }
+
+    /// The state under its lock; the lines logged and the status file written in `body` are written once the lock is
+    /// released, in order. (Another section's lines can come first when two finish at once: lines are not globally
+    /// ordered, the journal is.)
+    private func locked<R: Sendable>(_ body: (inout State) -> R) -> R {
+        let (result, output) = state.withLock { s in
+            let result = body(&s)
+            let output = s.output
+            s.output = Output()
+            return (result, output)
+        }
+        for (level, message) in output.lines { logger.log(level: level, message) }
+        if let status = output.status, let statusDirectory {
+            do { try status.write(to: statusDirectory) } catch { logger.warning("status file not written: \(error)") }
+        }
+        return result
     }
 
     func exchangeNow() -> ExchangeTime {
@@ -223,16 +247,16 @@ public final class LiveTrader: RecordedFrameConsumer {
         } catch {
             s.failure = error
             journalFailed.store(true, ordering: .releasing)
-            logger.critical("ALERT: journal write failed; trading stopped: \(error)")
+            s.log(.critical, "ALERT: journal write failed; trading stopped: \(error)")
             if shutdown { queueUnjournaled(step.commands, &s) }
             return false
         }
-        // The commands go to the sender before anything is logged, and the sender sends without this lock: a log line
-        // is formatted and written (a system call) while the lock is held, and the orders should not wait for it.
+        // The commands go to the sender before anything is formatted for the log, and the sender sends without this
+        // lock; the lines are written once the lock is released (``locked(_:)``).
         for command in step.commands { enqueue(command, &s) }
-        for entry in step.log { logger.info("decision: \(entry.action) \(entry.reason) \(entry.detail)") }
+        for entry in step.log { s.log(.info, "decision: \(entry.action) \(entry.reason) \(entry.detail)") }
         for case let .decision(decision) in step.entries {
-            for alarm in decision.alarms { logger.critical("ALERT: \(alarm)") }
+            for alarm in decision.alarms { s.log(.critical, "ALERT: \(alarm)") }
         }
         return true
     }
@@ -296,7 +320,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             let deadline = LocalTime(nanoseconds: decidedLocal + sendDeadline.components.seconds * 1_000_000_000
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
             let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
-            state.withLock { s in _ = step(.call(command, result), &s) }
+            locked { s in _ = step(.call(command, result), &s) }
             settled()
         }
     }
@@ -337,27 +361,27 @@ public final class LiveTrader: RecordedFrameConsumer {
             }
             if let deadMan { deadline = min(deadline, deadMan) }
             await wakeup.wait(until: deadline, timer: timer)
-            state.withLock { s in if s.failure == nil { wakeIfDue(&s) } }
+            locked { s in if s.failure == nil { wakeIfDue(&s) } }
         }
     }
 
     func handle(_ event: GatewayEvent) async {
-        var persisted: [ExecutionID] = []
-        state.withLock { s in
-            guard s.failure == nil else { return }
+        let persisted = locked { s -> [ExecutionID] in
+            var persisted: [ExecutionID] = []
+            guard s.failure == nil else { return persisted }
             switch event {
             case let .reports(reports):
                 for report in reports {
                     // A report the journal did not take must not move the cursor: it comes again with the next backfill.
-                    guard step(.report(report), &s) else { return }
+                    guard step(.report(report), &s) else { return persisted }
                     if let execution = report.event.executionID { persisted.append(execution) }
                     if case let .filled(fill) = report.event {
                         let symbol = report.symbol.map { s.replay.decoder.instruments[$0].symbol } ?? "?"
-                        logger.info("live fill: \(symbol) \(fill.clientID?.rawValue ?? fill.venueID.rawValue) \(fill.side) \(FixedDecimal.format(fill.qty.units, digits: Quantity.digits)) @ \(FixedDecimal.format(fill.price.units, digits: Price.digits)) (\(fill.liquidity)), fee \(fill.fee.map { "\($0)" } ?? "not said yet")")
+                        s.log(.info, "live fill: \(symbol) \(fill.clientID?.rawValue ?? fill.venueID.rawValue) \(fill.side) \(FixedDecimal.format(fill.qty.units, digits: Quantity.digits)) @ \(FixedDecimal.format(fill.price.units, digits: Price.digits)) (\(fill.liquidity)), fee \(fill.fee.map { "\($0)" } ?? "not said yet")")
                     }
                 }
             case let .privateStream(trusted):
-                logger.info("private stream \(trusted ? "trusted" : "untrusted: entries wait")")
+                s.log(.info, "private stream \(trusted ? "trusted" : "untrusted: entries wait")")
                 if trusted {
                     s.untrustedSince = nil
                     s.deadManFired = false
@@ -366,23 +390,24 @@ public final class LiveTrader: RecordedFrameConsumer {
                 }
                 step(.control(.privateStream(up: trusted)), &s)
             case let .quarantined(symbol, detail):
-                logger.critical("ALERT: quarantined private row (\(symbol ?? "?")): \(detail)")
+                s.log(.critical, "ALERT: quarantined private row (\(symbol ?? "?")): \(detail)")
                 step(.control(.quarantine(reason: "unreadable private row of \(symbol ?? "an unknown symbol")")), &s)
             case let .alert(message):
-                logger.critical("ALERT: \(message)")
+                s.log(.critical, "ALERT: \(message)")
             case let .positionsReconciled(venue):
                 for (id, size) in venue.sorted(by: { $0.key < $1.key }) {
                     let mine = s.engine.portfolio.size(id)
                     guard mine != size.units else { s.disagreeing.remove(id); continue }
                     let symbol = s.replay.decoder.instruments[id].symbol
                     if s.disagreeing.insert(id).inserted {
-                        logger.warning("\(symbol): Bybit holds \(size), the journal \(mine) units: checking again at the next reconciliation")
+                        s.log(.warning, "\(symbol): Bybit holds \(size), the journal \(mine) units: checking again at the next reconciliation")
                     } else {
-                        logger.critical("ALERT: \(symbol): Bybit holds \(size), the journal \(mine) units, twice in a row: quarantined")
+                        s.log(.critical, "ALERT: \(symbol): Bybit holds \(size), the journal \(mine) units, twice in a row: quarantined")
                         step(.control(.quarantine(reason: "\(symbol) position differs from the venue's")), &s)
                     }
                 }
             }
+            return persisted
         }
         // Only once the journal holds them do they move the execution cursor.
         if !persisted.isEmpty { await gateway.persisted(persisted) }
@@ -397,7 +422,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// engine's shutdown commands that take risk off are sent without a journal entry, and only the queued commands
     /// that take risk off are awaited.
     public func stop(within: Duration = .seconds(5)) async {
-        let unjournaled = state.withLock { s -> Int in
+        let unjournaled = locked { s -> Int in
             defer { s.stopping = true }
             let controls: [ControlCommand] = [.quarantine(reason: "shutdown"), .cancelRestingEntries(reason: "shutdown"),
                                               .flattenPositions(reason: "shutdown", onlyUnprotected: !flattenAllOnShutdown)]

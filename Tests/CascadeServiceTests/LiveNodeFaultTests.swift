@@ -106,7 +106,8 @@ import Testing
             let journal = wrap(try SQLiteOrderJournal(path: directory + "/journal.sqlite"))
             let trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                         journal: journal, gateway: gateway, rest: rest, startingBalance: report.walletBalance,
-                                        serverOffsetMilliseconds: report.serverOffsetMilliseconds, clock: clock, timer: clock, logger: logger)
+                                        serverOffsetMilliseconds: report.serverOffsetMilliseconds, statusDirectory: directory, clock: clock,
+                                        timer: clock, logger: logger)
             // A restarted node's recorder writes the instrument rules first (REST instruments-info), before any frame.
             if next > 0 { trader.recorded(Array(frames[0].1.utf8), at: clock.now()) }
             // `runs: false`: the caller runs the trader (through `LiveNodeService`) and waits for it to trust the stream.
@@ -286,6 +287,10 @@ import Testing
         try await rig.checkConsistent(node)
         #expect(node.trader.engine.fillsApplied == 2)
         try Self.fillsOnce(node)
+        // The status file (written after the trader's lock is released) says what the node is and has seen.
+        let status = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rig.dir.file("node") + "/status.json"))) as? [String: Any]
+        #expect(status?["node"] as? String == "live" && (status?["frames"] as? Int ?? 0) > 0 && status?["riskMode"] != nil,
+                "status.json: \(String(describing: status))")
     }
 
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
@@ -459,20 +464,44 @@ import Testing
         #expect(!seen.isEmpty && seen.allSatisfy { $0 }, "the create left while its enter line was held: \(seen)")
     }
 
-    /// Holds each `decision: enter` line until `passed` is signalled (at most 10 s), and records whether it was.
+    /// Every order of a two-layer ladder leaves while its decision is still being logged. The second create follows
+    /// the first one's answer, which the sender journals under the trader's lock: before, the trader held that lock
+    /// while it wrote the decision's lines (and the status file), so the second order waited for them. The log
+    /// handler holds the `enter` line until both creates have passed the relay (at most 10 s each).
+    @Test func theSecondOrderLeavesWhileItsDecisionIsLogged() async throws {
+        let rig = try await Rig(configuration: Self.twoLayers)
+        defer { rig.stop() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create ")
+        defer { relay.stop() }
+        let gate = HoldsTheEnterLine(relay.seen, creates: 2)
+        var logger = Logger(label: "live-node") { _ in gate }
+        logger.logLevel = .info
+        let node = try await rig.start(logger: logger, restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node, onThread: true, until: Self.bothEntriesRest), "both entries are sent")
+        let seen = gate.seenWhileHeld.withLock { $0 }
+        #expect(!seen.isEmpty && seen.allSatisfy { $0 }, "both creates left while their enter line was held: \(seen)")
+    }
+
+    /// Holds each `decision: enter` line until `passed` is signalled `creates` times (at most 10 s each), and records
+    /// whether it was.
     final class HoldsTheEnterLine: LogHandler, @unchecked Sendable {
         let passed: DispatchSemaphore
+        let creates: Int
         let seenWhileHeld = Mutex<[Bool]>([])
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .info
-        init(_ passed: DispatchSemaphore) { self.passed = passed }
+        init(_ passed: DispatchSemaphore, creates: Int = 1) {
+            self.passed = passed
+            self.creates = creates
+        }
         subscript(metadataKey key: String) -> Logger.Metadata.Value? {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
         func log(event: LogEvent) {
             guard event.message.description.hasPrefix("decision: enter ") else { return }
-            let seen = passed.wait(timeout: .now() + 10) == .success
+            let seen = (0..<creates).allSatisfy { _ in passed.wait(timeout: .now() + 10) == .success }
             seenWhileHeld.withLock { $0.append(seen) }
         }
     }
