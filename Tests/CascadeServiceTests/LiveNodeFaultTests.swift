@@ -369,6 +369,33 @@ import Testing
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
     }
 
+    /// The journal fails at the entry's fill (a full disk): the engine holds the position but never saw Bybit confirm
+    /// its stop (that report came after the failure), so the stop closes it with a reduce-only order sent without a
+    /// journal entry, and Bybit's position ends flat. Checked at the venue, not by counting requests.
+    @Test func aStopAfterAJournalFailureAtAFillClosesThePositionWithoutAConfirmedStop() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create ")
+        defer { relay.stop() }
+        let node = try await rig.start(journal: { FailingJournal($0) { entries in
+            entries.contains { if case let .report(_, report) = $0, case .filled = report.event { true } else { false } }
+        } }, restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node, until: Self.journalFailedQuietly), "the journal failed")
+        #expect(node.hasPosition(rig.btc), "the engine holds the fill it could not journal")
+        #expect(try await rig.venuePosition(node.rest)?.size.units ?? 0 != 0, "the entry filled at Bybit")
+        let creates = relay.passed
+        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
+        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == creates + 1, "one close reached the venue: \(String(describing: atReturn)), \(creates) create(s) before")
+        // The simulator executes the close once its clock moves (the node is stopped: the frames it would see no longer matter).
+        var flat = false
+        for _ in 0..<20 where !flat {
+            _ = try await rig.sim.replay.advance(frames: nil, milliseconds: 100)
+            flat = try await rig.venuePosition(node.rest)?.size.units ?? 0 == 0
+        }
+        #expect(flat, "Bybit's position was closed")
+    }
+
     /// `cascade live`'s service group (``LiveNodeService/services(recorder:node:)``) when the recorder stops because the journal failed
     /// (the journal fails at the first entry's answer; the recorder then throws, as `RecordService` does): the group
     /// shuts down gracefully, so the node's stop runs and cancels the open entries by id. A cancelled group (the
