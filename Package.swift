@@ -266,11 +266,22 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
             path: "Benchmarks/Matching",
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    // The quoting loop shared by the Quoting benchmark and QuotingProfile (the same loop as a plain executable, for perf).
+    package.targets.append(
+        .target(
+            name: "QuotingSupport",
+            dependencies: ["CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting"],
+            path: "Benchmarks/QuotingSupport", swiftSettings: swiftSettings))
+    package.targets.append(
+        .executableTarget(
+            name: "QuotingProfile",
+            dependencies: ["CascadeTesting", "QuotingSupport"],
+            path: "Benchmarks/QuotingProfile", swiftSettings: swiftSettings))
     package.targets.append(
         .executableTarget(
             name: "Quoting",
             dependencies: [
-                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting",
+                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting", "QuotingSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/Quoting",
