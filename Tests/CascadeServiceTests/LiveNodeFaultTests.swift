@@ -331,6 +331,7 @@ import Testing
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
+        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails in the stop's own first step (the commit holding its quarantine decision): the engine has
@@ -349,6 +350,7 @@ import Testing
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
+        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails before the shutdown (at the first entry's answer; the ladder's second entry is never sent):
@@ -367,6 +369,7 @@ import Testing
         // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
         // Bybit answers as unknown).
         #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
+        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails at the entry's fill (a full disk): the engine holds the position but never saw Bybit confirm
@@ -428,6 +431,19 @@ import Testing
         default: Issue.record("the group ended without the recorder's error")
         }
         #expect(relay.passed == 2, "the node's stop cancelled both journaled entries by id: \(relay.passed)")
+        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
+    }
+
+    /// Moves the simulator's clock (the node has stopped: the frames it would have seen no longer matter) until Bybit
+    /// holds no open order (the cancels reach its book after their latency), at most 2 s of its time; true when it then
+    /// holds neither an open order nor a position (an entry that filled before its cancel arrived would show here).
+    static func venueEndsFlatWithoutOrders(_ rig: Rig, _ node: Node) async throws -> Bool {
+        for _ in 0..<20 {
+            if try await rig.venueOpenOrders(node.rest).isEmpty { break }
+            _ = try await rig.sim.replay.advance(frames: nil, milliseconds: 100)
+        }
+        let position = try await rig.venuePosition(node.rest)?.size.units ?? 0
+        return try await rig.venueOpenOrders(node.rest).isEmpty && position == 0
     }
 
     /// A stand-in for `cascade live`'s recorder: runs until told to fail, then throws (as `RecordService` throws the
