@@ -281,7 +281,7 @@ if ProcessInfo.processInfo.environment["CASCADE_BENCHMARKS"] != nil {
         .executableTarget(
             name: "Quoting",
             dependencies: [
-                "CascadeCore", "BybitV5", "MarketData", "Recording", "Simulation", "CascadeTesting", "QuotingSupport",
+                "CascadeCore", "MarketData", "Simulation", "CascadeTesting", "QuotingSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/Quoting",

@@ -8,13 +8,11 @@
 // from the frames' JSON bytes (decode + book + venue). Rates are per raw message (frame) and per level change
 // (each price level in a book message, plus each trade print: hftbacktest's "event" rows).
 import Benchmark
-import QuotingSupport
-import BybitV5
 import CascadeCore
 import CascadeTesting
 import Foundation
 import MarketData
-import Recording
+import QuotingSupport
 import Simulation
 
 /// Why the fill counts differ from hftbacktest's (printed once, untimed; BENCHMARKS.md has the order-by-order

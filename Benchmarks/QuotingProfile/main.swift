@@ -6,7 +6,7 @@ import CascadeTesting
 import QuotingSupport
 
 let symbol = CommandLine.arguments.dropFirst().first ?? "btcusdt"
-let rounds = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 50
+let rounds = max(1, CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 50)
 guard SharedData.isAvailable else { fatalError("../shared/data is absent") }
 let capture = load("\(symbol)_2024-07-18T2357.frames.gz")
 var times: [Duration] = []

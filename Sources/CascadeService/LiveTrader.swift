@@ -46,15 +46,31 @@ public final class LiveTrader: RecordedFrameConsumer {
         var unjournaled = 0
         /// Log lines and the status file, written once the lock is released (see ``LiveTrader/locked(_:)``).
         var output = Output()
+        /// The logger's level (fixed at start): a line below it is not formatted.
+        var logLevel: Logger.Level = .info
 
-        mutating func log(_ level: Logger.Level, _ message: Logger.Message) { output.lines.append((level, message)) }
+        mutating func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message,
+                          file: String = #fileID, function: String = #function, line: UInt = #line) {
+            guard level >= logLevel else { return }
+            output.lines.append(Line(level: level, message: message(), file: file, function: function, line: line))
+        }
+    }
+
+    /// A line logged under the lock, with its call site (written from ``LiveTrader/locked(_:)``).
+    struct Line {
+        var level: Logger.Level
+        var message: Logger.Message
+        var file: String
+        var function: String
+        var line: UInt
     }
 
     /// What a locked section has to write: each line and the status file is a system call, and the sender and the
     /// gateway's events wait for the lock.
     struct Output {
-        var lines: [(Logger.Level, Logger.Message)] = []
+        var lines: [Line] = []
         var status: NodeStatusFile.Snapshot?
+        var isEmpty: Bool { lines.isEmpty && status == nil }
     }
 
     let state: Mutex<State>
@@ -68,6 +84,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     let journalFailed = Atomic(false)
     /// Commands queued and not yet answered (shutdown waits for zero).
     let inFlight = Mutex(0)
+    /// Locked sections whose output is not yet written (counted under the lock; the stop's last line waits for zero,
+    /// so nothing a section logged before the shutdown ended is written after it).
+    let outputPending = Atomic(0)
     /// Bybit time − local time (ms), as the REST client last measured it.
     let offset: Mutex<Int64>
     /// Signalled after every step: the engine's next deadline may have moved.
@@ -122,7 +141,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         var replay = FeatureReplay(configuration: features, instruments: instruments)
         replay.keepsEpisodes = false   // the trader reads the detector's changes, never the episode log
         state = Mutex(State(engine: engine, replay: replay, journal: journal,
-                            untrustedSince: timer.instant()))
+                            untrustedSince: timer.instant(), logLevel: logger.logLevel))
     }
 
     /// The table every part of the live node numbers symbols with: the traded symbols in name order (as a backtest
@@ -217,12 +236,16 @@ public final class LiveTrader: RecordedFrameConsumer {
             let result = body(&s)
             let output = s.output
             s.output = Output()
+            if !output.isEmpty { outputPending.add(1, ordering: .relaxed) }
             return (result, output)
         }
-        for (level, message) in output.lines { logger.log(level: level, message) }
+        guard !output.isEmpty else { return result }
+        for l in output.lines { logger.log(level: l.level, l.message, file: l.file, function: l.function, line: l.line) }
         if let status = output.status, let statusDirectory {
             do { try status.write(to: statusDirectory) } catch { logger.warning("status file not written: \(error)") }
         }
+        outputPending.subtract(1, ordering: .releasing)
+        progress.signal()
         return result
     }
 
@@ -451,6 +474,10 @@ public final class LiveTrader: RecordedFrameConsumer {
                 s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             }
             if done { break }
+            await progress.wait(until: deadline, timer: timer)
+        }
+        // A section writes its lines after releasing the lock: those logged before the shutdown ended come first.
+        while outputPending.load(ordering: .acquiring) > 0, timer.instant() < deadline {
             await progress.wait(until: deadline, timer: timer)
         }
         if journalFailed.load(ordering: .acquiring) {

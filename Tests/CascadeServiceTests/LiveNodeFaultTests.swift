@@ -291,6 +291,8 @@ import Testing
         let status = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: rig.dir.file("node") + "/status.json"))) as? [String: Any]
         #expect(status?["node"] as? String == "live" && (status?["frames"] as? Int ?? 0) > 0 && status?["riskMode"] != nil,
                 "status.json: \(String(describing: status))")
+        // The latest snapshot reached the disk: both fills, no position left.
+        #expect(status?["fills"] as? Int == 2 && (status?["positions"] as? [String: Any])?.isEmpty == true, "status.json: \(String(describing: status))")
     }
 
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
@@ -330,7 +332,7 @@ import Testing
         #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
-        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
+        #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
         #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
@@ -349,7 +351,7 @@ import Testing
         #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         #expect(node.trader.failure != nil, "the journal failed")
-        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
+        #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
         #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
@@ -368,13 +370,13 @@ import Testing
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
         // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
         // Bybit answers as unknown).
-        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
+        #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
         #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails at the entry's fill (a full disk): the engine holds the position but never saw Bybit confirm
     /// its stop (that report came after the failure), so the stop closes it with a reduce-only order sent without a
-    /// journal entry, and Bybit's position ends flat. Checked at the venue, not by counting requests.
+    /// journal entry, and Bybit's position ends flat (checked at the venue, with the creates counted at a relay).
     @Test func aStopAfterAJournalFailureAtAFillClosesThePositionWithoutAConfirmedStop() async throws {
         let rig = try await Rig()
         defer { rig.stop() }
@@ -389,14 +391,8 @@ import Testing
         #expect(try await rig.venuePosition(node.rest)?.size.units ?? 0 != 0, "the entry filled at Bybit")
         let creates = relay.passed
         let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
-        #expect(atReturn?.unanswered == 0 && atReturn?.cancels == creates + 1, "one close reached the venue: \(String(describing: atReturn)), \(creates) create(s) before")
-        // The simulator executes the close once its clock moves (the node is stopped: the frames it would see no longer matter).
-        var flat = false
-        for _ in 0..<20 where !flat {
-            _ = try await rig.sim.replay.advance(frames: nil, milliseconds: 100)
-            flat = try await rig.venuePosition(node.rest)?.size.units ?? 0 == 0
-        }
-        #expect(flat, "Bybit's position was closed")
+        #expect(atReturn?.unanswered == 0 && atReturn?.passed == creates + 1, "one close reached the venue: \(String(describing: atReturn)), \(creates) create(s) before")
+        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit's position was closed")
     }
 
     /// `cascade live`'s service group (``LiveNodeService/services(recorder:node:)``) when the recorder stops because the journal failed
@@ -472,10 +468,10 @@ import Testing
     }
 
     /// Stops `node` (60 s deadline) on its frozen clock and returns, as of the moment the stop returned, the commands
-    /// still unanswered and the cancels the relay had seen (nil: it did not return within 20 s, and the clock is moved
+    /// still unanswered and the requests the relay had seen pass (nil: it did not return within 20 s, and the clock is moved
     /// past the deadline so it ends).
-    static func stopOnFrozenClock(_ node: Node, _ rig: Rig, _ relay: LoopbackRelay) async throws -> (unanswered: Int, cancels: Int)? {
-        let atReturn = Mutex<(unanswered: Int, cancels: Int)?>(nil)
+    static func stopOnFrozenClock(_ node: Node, _ rig: Rig, _ relay: LoopbackRelay) async throws -> (unanswered: Int, passed: Int)? {
+        let atReturn = Mutex<(unanswered: Int, passed: Int)?>(nil)
         let stopping = Task {
             await node.trader.stop(within: .seconds(60))
             atReturn.withLock { $0 = (node.trader.commandsInFlight, relay.passed) }
@@ -510,7 +506,8 @@ import Testing
     /// Every order of a two-layer ladder leaves while its decision is still being logged. The second create follows
     /// the first one's answer, which the sender journals under the trader's lock: before, the trader held that lock
     /// while it wrote the decision's lines (and the status file), so the second order waited for them. The log
-    /// handler holds the `enter` line until both creates have passed the relay (at most 10 s each).
+    /// handler holds the `enter` line until both creates have passed the relay (at most 10 s each). The feed stops as
+    /// soon as both entries rest, before any re-evaluation could log a second `enter` line.
     @Test func theSecondOrderLeavesWhileItsDecisionIsLogged() async throws {
         let rig = try await Rig(configuration: Self.twoLayers)
         defer { rig.stop() }
@@ -524,6 +521,63 @@ import Testing
         #expect(try await rig.feed(node, onThread: true, until: Self.bothEntriesRest), "both entries are sent")
         let seen = gate.seenWhileHeld.withLock { $0 }
         #expect(!seen.isEmpty && seen.allSatisfy { $0 }, "both creates left while their enter line was held: \(seen)")
+    }
+
+    /// The stop's last line comes after every line logged before the shutdown ended. A section writes its lines after
+    /// releasing the trader's lock; the gateway's section that hears the entry's cancel (and closes the ladder) is the
+    /// one that ends the shutdown, and the log handler holds its `ladderClosed` line (at most 2 s, released early by
+    /// the `shutdown:` line). Before, the stop could write `shutdown:` while that line was still on its way.
+    @Test func theShutdownLineComesAfterTheLinesLoggedBeforeIt() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let gate = HoldsALine("decision: ladderClosed")
+        var logger = Logger(label: "live-node") { _ in gate }
+        logger.logLevel = .info
+        let node = try await rig.start(logger: logger)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node) { n in !n.entryOrders().isEmpty && n.trader.commandsInFlight == 0 }, "the entry is sent")
+        let stopped = Mutex(false)
+        let stopping = Task {
+            await node.trader.stop(within: .seconds(60))
+            stopped.withLock { $0 = true }
+        }
+        // The cancel reaches the simulator's book once its clock moves; the node is stopping, so the frames it would
+        // have seen no longer matter.
+        for _ in 0..<50 {
+            if stopped.withLock({ $0 }) { break }
+            _ = try await rig.sim.replay.advance(frames: nil, milliseconds: 100)
+            await rig.settle(node, within: .seconds(1))
+        }
+        let returned = stopped.withLock { $0 }
+        if !returned { rig.clock.advance(by: .seconds(61)) }
+        await stopping.value
+        #expect(returned, "the stop returned once the entry was cancelled")
+        #expect(gate.order.withLock { $0 } == ["decision: ladderClosed", "shutdown:"], "lines in order: \(gate.order.withLock { $0 })")
+    }
+
+    /// Holds the first line starting with `prefix` until a `shutdown:` line is logged (at most 2 s), and records the
+    /// order in which the two were written.
+    final class HoldsALine: LogHandler, @unchecked Sendable {
+        let prefix: String
+        let shutdownLogged = DispatchSemaphore(value: 0)
+        let order = Mutex<[String]>([])
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+        init(_ prefix: String) { self.prefix = prefix }
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let text = event.message.description
+            if text.hasPrefix("shutdown:") {
+                order.withLock { $0.append("shutdown:") }
+                shutdownLogged.signal()
+            } else if text.hasPrefix(prefix), !order.withLock({ $0.contains(prefix) }) {
+                _ = shutdownLogged.wait(timeout: .now() + 2)
+                order.withLock { $0.append(prefix) }
+            }
+        }
     }
 
     /// Holds each `decision: enter` line until `passed` is signalled `creates` times (at most 10 s each), and records
