@@ -83,6 +83,11 @@ public actor BybitGateway {
     /// First query of an unknown outcome, and the confirming one.
     public var resolveAfter: Duration = .seconds(2)
     public var confirmAfter: Duration = .seconds(5)
+    /// An order no list knows is concluded absent only once this long has passed since its outcome became unknown,
+    /// asked again at doubling intervals after the confirming query: Bybit processes a create asynchronously, and under
+    /// the load a cascade brings, later than a few seconds. (One that appears after even this is cancelled by the
+    /// engine: ``Execution/TradingEngine``.)
+    public var concludeAbsentAfter: Duration = .seconds(60)
 
     /// - Parameter instruments: the engine's table (the private stream must be made with the same one).
     public init(rest: BybitRESTClient, stream: PrivateStreamClient, cursor: any ExecutionCursorStore, instruments: InstrumentTable,
@@ -178,17 +183,22 @@ public actor BybitGateway {
         }
     }
 
-    /// Queries the order at `resolveAfter` and again at `confirmAfter`; it is concluded gone only after two clean
-    /// answers in which neither realtime list (open, and recent closed with `openOnly=1`), nor the history, nor the
-    /// execution list has it, and the stream never reported it. An order only its executions show is reported by
+    /// Queries the order at `resolveAfter`, again at `confirmAfter`, then at doubling intervals; it is concluded gone
+    /// only once `concludeAbsentAfter` has passed with every answer (at least two) clean: neither realtime list (open,
+    /// and recent closed with `openOnly=1`), nor the history, nor the execution list has it, and the stream never
+    /// reported it. An order only its executions show is reported by
     /// them and asked after again until a list has it. A query that fails concludes nothing: the order stays unknown and is asked again
     /// with a growing wait (a network error never becomes a rejection).
     func resolve(_ instrument: Instrument, reference: BybitOrderReference) async {
         var cleanNotFound = 0
         var wait = resolveAfter
         var failures = 0
-        while cleanNotFound < 2 {
+        var elapsed = Duration.zero
+        // Concluded on a clean answer only: a failed query last concludes nothing.
+        var lastClean = false
+        while !(lastClean && cleanNotFound >= 2 && elapsed >= concludeAbsentAfter) {
             do { try await timer.sleep(for: wait) } catch { return }
+            elapsed += wait
             switch await query(symbol: instrument.symbol, reference: reference) {
             case let .found(order):
                 foundByQuery += 1
@@ -202,13 +212,17 @@ public actor BybitGateway {
                 if !fresh.isEmpty { emit(.reports(engineReports(fresh.map { mapper.report(execution: $0) }))) }
                 foundByExecutions += 1
                 cleanNotFound = 0
+                lastClean = false
                 failures += 1
                 wait = .seconds(min(60, 2 << min(failures, 5)))
             case .notFound:
                 cleanNotFound += 1
-                wait = confirmAfter - resolveAfter
+                lastClean = true
+                // The confirming query, then doubling waits, the last one landing on `concludeAbsentAfter`.
+                wait = cleanNotFound == 1 ? confirmAfter - resolveAfter : max(.seconds(1), min(elapsed, concludeAbsentAfter - elapsed))
             case let .failed(why):
                 failures += 1
+                lastClean = false
                 logger.warning("order query failed; the order stays unknown", metadata: ["order": "\(reference)", "error": "\(why)"])
                 wait = .seconds(min(60, 2 << min(failures, 5)))
             }
@@ -221,7 +235,7 @@ public actor BybitGateway {
         }
         if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
             notFoundAfterQueries += 1
-            let message = "order \(link) not found at Bybit by realtime or history, twice: reported rejected"
+            let message = "order \(link) not found at Bybit by realtime or history for \(concludeAbsentAfter): reported rejected"
             logger.critical("ALERT: \(message)")
             emit(.alert(message))
             emit(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),

@@ -76,6 +76,8 @@ public final class EventClock: TaskClock, WallClock {
     public var leftoverCancellations: Int { state.withLock { $0.cancelledEarly.count } }
     /// The earliest deadline anyone sleeps until, if any.
     public var nextDeadline: ClockInstant? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
+    /// Every deadline someone sleeps until, earliest first (tests: "advance once this subject sleeps until then").
+    public var deadlines: [ClockInstant] { state.withLock { $0.sleepers.values.map(\.deadline).sorted() } }
 
     public func sleep(until deadline: ClockInstant) async throws {
         try Task.checkCancellation()

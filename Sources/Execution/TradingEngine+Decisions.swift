@@ -276,6 +276,16 @@ extension TradingEngine {
                 setMode(.reducing, reason: "quarantine: \(symbol) traded by an order that is not ours", &b, instruments: instruments)
             }
         }
+        if case let .accepted(a) = report.event, let link = a.clientID, let order = tracker.orders[link],
+           case let .rejected(rejection) = order.phase, rejection.reason == .unknownOrder {
+            // An order taken as never placed (its create's outcome was unknown and Bybit did not know it: two clean
+            // queries, or a cancel answered "no such order") that Bybit reports after all: a create is processed
+            // asynchronously, and under load later than the queries looked. Nothing manages it (its ladder may have
+            // placed another or ended): cancelled by id at once, and said. A fill that beats the cancel is exited as
+            // a fill after the ladder closed.
+            b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is at Bybit after all: cancelled by id")
+            b.send(.cancel(.client(link)), symbol: symbol, id: id)
+        }
         let size = positionSize(symbol)
         var number = activeLadder[symbol]
         if number == nil, size != 0, case let .filled(fill) = report.event, let link = fill.clientID,

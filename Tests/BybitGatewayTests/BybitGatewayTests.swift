@@ -102,25 +102,49 @@ import Testing
         #expect(await simOrders(s, link: "gw-lost-1").count == 1)
     }
 
-    /// An order that neither list knows after both queries ended without reaching Bybit: reported rejected with
-    /// its own venue code, and alerted.
-    @Test func anOrderNoListKnowsIsReportedRejectedAfterTwoQueries() async throws {
+    /// An order that no list knows for a whole minute (queries at 2, 5, 10, 20, 40 and 60 s) ended without reaching
+    /// Bybit: reported rejected with its own venue code, and alerted; not before.
+    @Test func anOrderNoListKnowsForAMinuteIsReportedRejected() async throws {
         let s = try await Self.start()
         defer { s.stop() }
         #expect(await eventually { s.events.trusted })
         let id = try ClientOrderID("gw-never-1")
         let resolving = Task { await s.gateway.resolve(s.btc, reference: .orderLinkId(id.rawValue)) }
-        #expect(await eventually { s.timer.nextDeadline == s.timer.instant() + .seconds(2) })
-        s.timer.advance(by: .seconds(2))
-        #expect(await eventually { s.timer.nextDeadline == s.timer.instant() + .seconds(3) })
-        #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
-        s.timer.advance(by: .seconds(3))
+        for wait in [2, 3, 5, 10, 20, 20] {
+            #expect(await eventually { s.timer.deadlines.contains(s.timer.instant() + .seconds(wait)) }, "the next query \(wait) s later")
+            #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
+            s.timer.advance(by: .seconds(wait))
+        }
         await resolving.value
         #expect(await s.gateway.notFoundAfterQueries == 1)
         #expect(await eventually { s.events.reports.contains { if case .rejected = $0.event { true } else { false } } })
         let rejected = s.events.reports.compactMap { r -> OrderRejected? in if case let .rejected(x) = r.event { x } else { nil } }
         #expect(rejected.map(\.clientID) == [id] && rejected.first?.rejection.venueCode == "notFoundAfterQueries")
         #expect(await eventually { s.events.list.withLock { $0.contains { if case .alert = $0 { true } else { false } } } })
+    }
+
+    /// A create whose outcome is unknown and that Bybit processes only after the first two queries found nothing (a
+    /// create is processed asynchronously, and later under load): found by a later query and reported accepted, never
+    /// rejected. Before, two clean answers 3 s apart concluded it absent, and the order then rested unmanaged.
+    @Test func anOrderBybitProcessesLateIsFoundNotRejected() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let (id, spec) = try Self.entry("gw-late-1")
+        let resolving = Task { await s.gateway.resolve(s.btc, reference: .orderLinkId(id.rawValue)) }
+        for wait in [2, 3] {
+            #expect(await eventually { s.timer.deadlines.contains(s.timer.instant() + .seconds(wait)) })
+            s.timer.advance(by: .seconds(wait))
+        }
+        #expect(await eventually { s.timer.deadlines.contains(s.timer.instant() + .seconds(5)) }, "still asking after two clean answers")
+        // Bybit processes the create now.
+        #expect(await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc) != .transportError)
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        s.timer.advance(by: .seconds(5))
+        await resolving.value
+        #expect(await s.gateway.notFoundAfterQueries == 0)
+        #expect(await eventually { s.events.accepted(id) })
+        #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
     }
 
     @Test func refusalsAreTypedAndLeverageAlreadySetIsSuccess() async throws {

@@ -520,6 +520,29 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// An entry whose create's outcome was unknown, taken as never placed (the gateway found it in no list, twice:
+    /// `notFoundAfterQueries`), that Bybit reports accepted after all: it would rest with nothing managing it. The engine
+    /// cancels it by id at once, journaled, and raises an alarm.
+    @Test func anOrderTakenAsNeverPlacedThatAppearsIsCancelled() throws {
+        var h = EngineHarness()
+        h.handle(.liquidation(h.liquidation()))
+        let entry = try #require(h.handle(.detector(.started(h.episode()))).commands.first)
+        guard case let .submit(id?, spec) = entry.action else { Issue.record("expected a submit, got \(entry.action)"); return }
+        h.handle(.call(entry, .transportError), after: 15)
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: "notFoundAfterQueries"))),
+                 after: 5_000)
+        #expect(h.engine.tracker.orders[id]?.phase.isTerminal == true)
+        let sentBefore = h.sent.count, alarmsBefore = h.engine.alarmsRaised
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 20_000)
+        #expect(h.sent.dropFirst(sentBefore).map(\.action) == [.cancel(.client(id))], "cancelled by id: \(h.sent.dropFirst(sentBefore).map(\.action))")
+        #expect(h.engine.alarmsRaised == alarmsBefore + 1 && h.engine.alarms.last?.contains("taken as never placed") == true)
+        // Its cancel confirmed: the order stays ended in the engine's view, and nothing more is sent.
+        let sentAfterCancel = h.sent.count
+        h.cancelled(id, venue: "late", .byClient, after: 10)
+        #expect(h.sent.count == sentAfterCancel)
+        h.checkReplay()
+    }
+
     @Test func takeProfitIsAmendedToTheWholePosition() throws {
         var h = EngineHarness()
         let takeProfit = try h.twoLayersFilledWithATakeProfit()
