@@ -75,6 +75,15 @@ public actor BybitGateway {
     var isPersisted: (@Sendable (String) -> Bool)?
     public func setPersistedCheck(_ check: @escaping @Sendable (String) -> Bool) { isPersisted = check }
     public private(set) var reconciliations = 0
+    /// Orders a restarted node's engine holds open (working or waiting for a trigger) by `orderLinkId`: the stream has
+    /// said nothing of them in this process. After the first backfill, those that none of its lists has are queried
+    /// (Bybit may have ended them while the node was away: disconnect-cancel, a fired stop, an order older than the
+    /// history window), so the engine hears how they ended instead of holding them open for good.
+    var expectedOpen: [String: Instrument] = [:]
+    /// Sets ``expectedOpen`` (before `run`).
+    public func expectOpen(_ orders: [(clientID: ClientOrderID, instrument: Instrument)]) {
+        for order in orders { expectedOpen[order.clientID.rawValue] = order.instrument }
+    }
     /// Orders whose unknown outcome a query settled (found), and those reported rejected after both queries.
     public private(set) var foundByQuery = 0
     public private(set) var notFoundAfterQueries = 0
@@ -458,6 +467,14 @@ public actor BybitGateway {
             for (orderId, symbol) in mapper.openOrders where !listed.contains(orderId) {
                 scheduleResolution(instruments[instruments.id(for: symbol)], reference: .orderId(orderId))
             }
+            // The same for the orders a restarted node's engine holds open (the stream has not seen them yet): by
+            // orderLinkId, once.
+            let listedLinks = Set((backfill.openOrders + backfill.closedOrders).map(\.orderLinkId))
+            for (link, instrument) in expectedOpen.sorted(by: { $0.key < $1.key })
+            where !listedLinks.contains(link) && !mapper.hasSeen(orderLinkId: link) {
+                scheduleResolution(instrument, reference: .orderLinkId(link))
+            }
+            expectedOpen = [:]
         case .trusted:
             trusted = true
             emit(.privateStream(trusted: true))

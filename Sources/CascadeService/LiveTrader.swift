@@ -290,18 +290,21 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// until cancelled.
     public func run() async {
         // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
-        let inFlight = state.withLock { s -> [(clientID: ClientOrderID, instrument: Instrument)] in
-            s.engine.tracker.open.compactMap { clientID in
-                guard let order = s.engine.tracker.orders[clientID] else { return nil }
+        // Those it holds open at Bybit are checked against the first backfill: Bybit may have ended them meanwhile.
+        let (inFlight, open) = state.withLock { s -> ([(clientID: ClientOrderID, instrument: Instrument)], [(clientID: ClientOrderID, instrument: Instrument)]) in
+            var inFlight: [(clientID: ClientOrderID, instrument: Instrument)] = [], open: [(clientID: ClientOrderID, instrument: Instrument)] = []
+            for clientID in s.engine.tracker.open.sorted(by: { $0.rawValue < $1.rawValue }) {
+                guard let order = s.engine.tracker.orders[clientID], let symbol = order.symbol,
+                      let id = s.replay.decoder.instruments.lookup(symbol) else { continue }
                 switch order.phase {
-                case .intent, .sent, .unknown:
-                    guard let symbol = order.symbol, let id = s.replay.decoder.instruments.lookup(symbol) else { return nil }
-                    return (order.clientID, s.replay.decoder.instruments[id])
-                default:
-                    return nil
+                case .intent, .sent, .unknown: inFlight.append((order.clientID, s.replay.decoder.instruments[id]))
+                case .working, .untriggered: open.append((order.clientID, s.replay.decoder.instruments[id]))
+                default: break
                 }
             }
+            return (inFlight, open)
         }
+        await gateway.expectOpen(open)
         // The journal is the authority on which executions are already counted (a reconciliation after a restart
         // reads the previous run's too).
         await gateway.setPersistedCheck { [weak self] id in

@@ -31,6 +31,13 @@ import Testing
     static func start() async throws -> Setup {
         let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
         _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        return await gateway(on: sim)
+    }
+
+    /// A gateway (a process of its own: its own stream, cursor and clock) on `sim`, running; `prepare` runs before it
+    /// starts. `initialBackfill`: how far back its first backfill reads.
+    static func gateway(on sim: SimulatorHarness, initialBackfill: Duration? = nil,
+                        prepare: (BybitGateway, Instrument) async -> Void = { _, _ in }) async -> Setup {
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
         var table = InstrumentTable()
@@ -41,12 +48,14 @@ import Testing
                                    recvWindow: LoopbackTest.recvWindow, logger: logger)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
+        if let initialBackfill { configuration.initialBackfill = initialBackfill }
         let stream = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
                                          cursor: InMemoryExecutionCursor(), instruments: table, logger: logger)
         // Queries of unknown outcomes wait on this clock: the test decides when they run.
         let timer = ManualClock(startingAt: 1)
         let gateway = BybitGateway(rest: rest, stream: stream, cursor: InMemoryExecutionCursor(), instruments: table,
                                    timer: timer, logger: logger)
+        await prepare(gateway, btc)
         let events = GatewayEventLog()
         let tasks = [Task { await gateway.run() }, Task { for await e in gateway.events { events.append(e) } }]
         return Setup(sim: sim, gateway: gateway, events: events, timer: timer, btc: btc, tasks: tasks)
@@ -145,6 +154,33 @@ import Testing
         #expect(await s.gateway.notFoundAfterQueries == 0)
         #expect(await eventually { s.events.accepted(id) })
         #expect(!s.events.reports.contains { if case .rejected = $0.event { true } else { false } })
+    }
+
+    /// A restarted node's engine holds an entry open that Bybit ended while the node was away (cancelled here, as
+    /// disconnect-cancel would), created before the first backfill's history window: no list of that backfill has it,
+    /// and the new process's stream never saw it. The gateway queries it by orderLinkId and reports its end; before, the
+    /// engine held it open for good.
+    @Test func anOrderTheEngineHoldsOpenThatEndedWhileAwayIsReported() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let (id, spec) = try Self.entry("gw-away-1")
+        #expect(await s.gateway.send(command(.submit(id, spec), s), instrument: s.btc) != .transportError)
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        #expect(await eventually { s.events.accepted(id) })
+        #expect(await s.gateway.send(command(.cancel(.client(id)), s), instrument: s.btc) != .transportError)
+        _ = try await s.sim.replay.advance(frames: nil, milliseconds: 30_000)
+        #expect(await simOrders(s, link: "gw-away-1").first?.orderStatus == .cancelled)
+        // The restarted process: its first backfill reads 1 s back.
+        let restarted = await Self.gateway(on: s.sim, initialBackfill: .seconds(1)) { gateway, btc in
+            await gateway.expectOpen([(id, btc)])
+        }
+        defer { for t in restarted.tasks { t.cancel() } }
+        #expect(await eventually { restarted.events.trusted })
+        #expect(await eventually { restarted.timer.deadlines.contains(restarted.timer.instant() + .seconds(2)) }, "queried by orderLinkId")
+        restarted.timer.advance(by: .seconds(2))
+        #expect(await eventually { restarted.events.reports.contains { if case let .cancelled(c) = $0.event { c.clientID == id } else { false } } },
+                "its end reported")
     }
 
     @Test func refusalsAreTypedAndLeverageAlreadySetIsSuccess() async throws {
