@@ -45,4 +45,15 @@ public enum BybitOrderStatus: String, Hashable, Sendable, CaseIterable {
     /// True unless the order ended: `Triggered` counts as open (the stop goes on as a new active order), as the
     /// simulator counts it.
     public var isOpen: Bool { lifecycle != .terminal }
+
+    /// How far along its life an order is: a status never goes back to a lower rank (ended orders share the top).
+    public var progressRank: Int {
+        switch self {
+        case .untriggered: 0
+        case .triggered: 1
+        case .new: 2
+        case .partiallyFilled: 3
+        case .filled, .cancelled, .rejected, .partiallyFilledCanceled, .deactivated: 4
+        }
+    }
 }

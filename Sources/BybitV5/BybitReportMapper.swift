@@ -23,6 +23,16 @@ public struct BybitReportMapper: Sendable {
         var venueID: VenueOrderID
         var clientID: ClientOrderID?
         var symbol: String
+        var cumExecQty: Quantity
+        var updatedTime: ExchangeTime
+
+        /// Whether `o` is an older state of this order than the one known: less far along its life, or as far with
+        /// less executed, or the same progress stamped earlier. A REST list read while the stream moved on (an amend
+        /// or a cancel acknowledged meanwhile) is such a state.
+        func isNewer(than o: BybitOrder) -> Bool {
+            let known = (status.progressRank, cumExecQty), row = (o.orderStatus.progressRank, o.cumExecQty)
+            return known != row ? known > row : updatedTime > o.updatedTime
+        }
     }
 
     var orders: [String: Known] = [:]
@@ -60,8 +70,11 @@ public struct BybitReportMapper: Sendable {
             ExecutionReport(symbol: o.symbolID, time: o.updatedTime, event: event)
         }
         let previous = orders[o.orderId]
+        // An older state than the one known (a REST list read before the stream's latest message) says nothing new:
+        // mapped, it would amend the order back to its old terms, reopen an ended one, or end it twice.
+        if let previous, previous.isNewer(than: o) { return [] }
         orders[o.orderId] = Known(status: o.orderStatus, price: o.price, qty: o.qty, triggerPrice: o.triggerPrice, venueID: venueID,
-                                  clientID: clientID, symbol: o.symbol)
+                                  clientID: clientID, symbol: o.symbol, cumExecQty: o.cumExecQty, updatedTime: o.updatedTime)
         var out: [ExecutionReport] = []
         if previous == nil {
             if o.orderStatus == .rejected {

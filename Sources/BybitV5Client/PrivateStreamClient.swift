@@ -435,16 +435,7 @@ public final class PrivateStreamClient: Sendable {
     /// Whether a held order update shows more progress than the snapshot's record of the same order: a later
     /// lifecycle stage, or the same stage with more executed, or a later update time at equal progress.
     static func isAhead(_ update: BybitOrder, of snapshot: BybitOrder) -> Bool {
-        func rank(_ s: BybitOrderStatus) -> Int {
-            switch s {
-            case .untriggered: 0
-            case .triggered: 1
-            case .new: 2
-            case .partiallyFilled: 3
-            case .filled, .cancelled, .rejected, .partiallyFilledCanceled, .deactivated: 4
-            }
-        }
-        let a = (rank(update.orderStatus), update.cumExecQty), b = (rank(snapshot.orderStatus), snapshot.cumExecQty)
+        let a = (update.orderStatus.progressRank, update.cumExecQty), b = (snapshot.orderStatus.progressRank, snapshot.cumExecQty)
         return a != b ? a > b : update.updatedTime > snapshot.updatedTime
     }
 

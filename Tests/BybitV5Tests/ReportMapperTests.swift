@@ -193,4 +193,36 @@ import Testing
             action: .cancel(.venue(VenueOrderID("o-1"))), venueID: VenueOrderID("o-1"), clientID: try ClientOrderID("race"),
             rejection: Rejection(.orderClosed, venueCode: "EC_OrigClOrdIDDoesNotExist")))])
     }
+
+    /// A REST list row older than what the stream already said of the order (the list was read before an amend or a
+    /// cancel was acknowledged) says nothing: before, it amended the order back to its old price, reopened the
+    /// cancelled order in the reconciliation's view, and ended it a second time.
+    @Test func anOlderStateOfAnOrderChangesNothing() throws {
+        var table = InstrumentTable()
+        let symbol = table.id(for: "BTCUSDT")
+        let placed = BybitOrder(symbol: "BTCUSDT", symbolID: symbol, orderId: "o-2", orderLinkId: "stale", side: .buy, orderType: .limit,
+                                timeInForce: .postOnly, orderStatus: .new, price: p("60000.0"), qty: q("0.002"), leavesQty: q("0.002"),
+                                leavesValue: nil, cumExecQty: .zero, cumExecValue: .zero, cumExecFee: .zero, avgPrice: nil,
+                                closedPnl: .zero, reduceOnly: false, closeOnTrigger: false, createdTime: t(1), updatedTime: t(1))
+        var mapper = BybitReportMapper()
+        #expect(mapper.reports(order: placed).count == 1)                  // accepted
+        var amended = placed
+        amended.price = p("59990.0")
+        amended.updatedTime = t(5)
+        let venueID = VenueOrderID("o-2"), clientID = try ClientOrderID("stale")
+        #expect(mapper.reports(order: amended).map(\.event) == [.amended(OrderAmended(venueID: venueID, clientID: clientID, price: p("59990.0"),
+                                                                                      qty: q("0.002"), triggerPrice: nil))])
+        // The list read before the amend: nothing, and the amended terms stay known.
+        #expect(mapper.reports(order: placed).isEmpty)
+        #expect(mapper.reports(order: amended).isEmpty)
+        var cancelled = amended
+        cancelled.orderStatus = .cancelled
+        cancelled.cancelType = "CancelByUser"
+        cancelled.updatedTime = t(9)
+        #expect(mapper.reports(order: cancelled).count == 1)
+        // The list read before the cancel: nothing, and the order stays ended.
+        #expect(mapper.reports(order: amended).isEmpty)
+        #expect(mapper.openOrders.isEmpty)
+        #expect(mapper.reports(order: cancelled).isEmpty)
+    }
 }
