@@ -317,7 +317,7 @@ public final class PrivateStreamClient: Sendable {
         }
     }
 
-    /// Auth → subscribe → gap → backfill → trusted. Returns a failure, or nil once trusted (the reader and the
+    /// Auth → subscribe (then the optional topics, answers read later) → gap → backfill → trusted. Returns a failure, or nil once trusted (the reader and the
     /// pinger keep the connection from there).
     private func handshake(outbound: WebSocketOutboundWriter, replies: ReplyMailbox<BybitControlFrame>,
                            gate: Gate) async throws -> PrivateStreamFailure? {
@@ -341,6 +341,13 @@ public final class PrivateStreamClient: Sendable {
         try await outbound.write(.text(BybitStreamRequest.subscribe(configuration.topics, requestID: "private-sub")))
         guard let ack = await replies.next(timeout: configuration.replyTimeout, timer: timer) else { return .noReply("subscribe") }
         guard ack.success == true else { return .subscriptionFailed(topics: configuration.topics, message: ack.retMessage) }
+        // Optional topics are asked for now, one request each, and their answers read once the stream is trusted (a
+        // refused one degrades the stream, never ends it, and never delays the gap or the backfill). `dcp.future`
+        // must not wait for the backfill: Bybit's disconnect-cancel fires once no connection has subscribed it for
+        // its window (10 s), and a backfill on a busy Bybit can take longer.
+        for (k, topic) in configuration.optionalTopics.enumerated() {
+            try await outbound.write(.text(BybitStreamRequest.subscribe([topic], requestID: "private-opt-\(k)")))
+        }
         let persisted: ExecutionCursor?
         do {
             persisted = try cursor.load()
@@ -391,11 +398,9 @@ public final class PrivateStreamClient: Sendable {
             }
             g.held = []
         }
-        // Optional topics one by one, after trust (they never delay the gap or the backfill), each ack matched on
-        // its req_id: a refused one degrades the stream, never ends it.
+        // The optional topics' answers (asked for after the subscribe), each matched on its req_id.
         for (k, topic) in configuration.optionalTopics.enumerated() {
             let id = "private-opt-\(k)"
-            try await outbound.write(.text(BybitStreamRequest.subscribe([topic], requestID: id)))
             var answer: BybitControlFrame?
             let deadline = timer.instant() + configuration.replyTimeout
             while answer == nil, timer.instant() < deadline,

@@ -322,6 +322,43 @@ import Testing
         #expect(second.events.fills.isEmpty, "nothing filled while away is reported again")
     }
 
+    /// A routine reconnect whose backfill is slow must not let Bybit's disconnect-cancel fire: `dcp.future` is asked
+    /// for right after the subscribe, before the backfill. Here every signed REST answer is held 30 s on the
+    /// simulator's clock while the 10 s window passes; before, `dcp.future` waited for the backfill, the window ran
+    /// out and every active order was cancelled (the position's stop leg with them).
+    @Test func aSlowBackfillAfterAReconnectDoesNotLetDisconnectCancelFire() async throws {
+        var account = SimAccountSpec.defaultTestAccount
+        account.dcpGranted = true
+        let simTimer = ManualClock(startingAt: 1)
+        let sim = try await Self.startSim(accounts: [account], timer: simTimer)
+        defer { sim.stop() }
+        let (table, btc) = Self.table()
+        let node = await Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, topics: ["dcp.future"])
+        defer { node.stop() }
+        #expect(await eventually { node.events.trusted })
+        let resting = try ClientOrderID("fault-dcp-slow")
+        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_380_000_000_000), qty: Quantity(units: 1_000),
+                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: 6_350_000_000_000))))
+        #expect(await node.gateway.send(Self.command(.submit(resting, spec), btc), instrument: btc) != .transportError)
+        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
+        #expect(await eventually { await venueOpenOrders(sim).contains { $0.orderLinkId == "fault-dcp-slow" } })
+        await sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(delay: 1, delayMilliseconds: 30_000...30_000)], seed: 1))
+        await sim.replay.dropAllConnections()
+        #expect(await eventually { simTimer.deadlines.contains(simTimer.instant() + .seconds(30)) }, "the backfill waits for its answers")
+        // The reconnect's `dcp.future` stops the window (given a moment to arrive); without it the window runs.
+        _ = await eventually(.seconds(2)) { await sim.replay.dcpTimers["default"] == nil }
+        for _ in 0..<3 {
+            simTimer.advance(by: .seconds(4))
+            _ = await eventually(.milliseconds(200)) { await sim.replay.dcpFired["default"] != nil }
+        }
+        #expect(await sim.replay.dcpFired["default"] == nil, "disconnect-cancel did not fire")
+        #expect(await venueOpenOrders(sim).contains { $0.orderLinkId == "fault-dcp-slow" }, "the entry still rests")
+        await sim.replay.setFaults(SimFaultPlan())
+        simTimer.advance(by: .seconds(30))
+        #expect(await eventually { node.events.list.withLock { $0.count { if case .privateStream(trusted: true) = $0 { true } else { false } } } == 2 },
+                "trusted again once the backfill is answered")
+    }
+
     /// Another client on the same account (a manual order, another program) opens a position. Its fill reaches the
     /// node as a fill of an order that is not the node's (the engine quarantines on it:
     /// `TradingEngineTests.aFillOfAnOrderThatIsNotOursQuarantinesTheAccount`), and the position check reports Bybit's size,

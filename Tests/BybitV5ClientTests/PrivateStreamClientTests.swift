@@ -264,7 +264,7 @@ final class FakePrivateBybit: Sendable {
         defer { session.stop() }
         #expect(await session.log.wait { _ in session.log.isTrusted })
         #expect(await session.log.wait { _ in session.log.names.contains("optionalTopicRefused") })
-        // Asked for after trust: the gap and the backfill never wait for an optional topic.
+        // Asked for right after the subscribe and its answer read after trust: the gap and the backfill never wait for it.
         let names = session.log.names
         #expect(Array(names.prefix(5)) == ["connected", "authenticated", "gap", "backfill", "trusted"])
         #expect(server.connections == 1)
