@@ -183,6 +183,7 @@ var package = Package(
             name: "BybitV5ClientTests",
             dependencies: [
                 "BybitV5Client", "BybitSimulator", "CascadeTesting", "Recording", "Simulation", "MarketData", "CursorProbe",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -1,5 +1,5 @@
 import Foundation
-import AsyncHTTPClient
+public import AsyncHTTPClient
 public import BybitV5
 public import CascadeCore
 public import Logging
@@ -123,9 +123,20 @@ public actor BybitRESTClient {
     public private(set) var refusedWhileBanned = 0
     public private(set) var rateLimitWaits = 0
 
+    /// The HTTP client of every Bybit REST call in the process (never shut down, like `HTTPClient.shared`, whose
+    /// browser-like settings are wrong here): no redirect is followed (a redirected create would be posted again), and
+    /// an answer whose bytes stop for 10 s fails (the shared client reads on for 90 s after the head, and the live node
+    /// sends one call at a time: every cancel queued behind it would wait).
+    public static let sharedHTTP = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(10))))
+
+    /// - Parameter http: ``sharedHTTP`` unless a test needs other timeouts (the caller then shuts its client down).
     public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
                 headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = .seconds(10),
-                clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(), logger: Logger) {
+                clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(),
+                http: HTTPClient = BybitRESTClient.sharedHTTP, logger: Logger) {
         var base = baseURL
         while base.hasSuffix("/") { base.removeLast() }
         self.baseURL = base
@@ -137,7 +148,7 @@ public actor BybitRESTClient {
         self.clock = clock
         self.timer = timer
         self.logger = logger
-        self.http = HTTPClient.shared
+        self.http = http
     }
 
     /// Measures the server-time offset from `/v5/market/time` (midpoint of send and receive).

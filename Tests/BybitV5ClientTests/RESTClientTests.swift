@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BybitV5
 import BybitV5Client
 import CascadeCore
@@ -57,7 +58,23 @@ struct FakeBybitREST {
             let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
             if let error = verify(request, payload: body) { return json(error) }
             if body.contains(#""orderLinkId":"dup-1""#) { return json(envelope(110072, "OrderLinkedID is duplicate")) }
+            // A proxy's redirect: a client that follows it posts the create again, there.
+            if body.contains(#""orderLinkId":"redirect-1""#) {
+                return Response(status: .temporaryRedirect, headers: [.location: "/v5/order/create-again"])
+            }
+            // The head and the first bytes, then nothing until the connection goes.
+            if body.contains(#""orderLinkId":"stall-1""#) {
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: #"{"retCode":0,"#))
+                    await WakeupSignal().wait()
+                    try await writer.finish(nil)
+                })
+            }
             return json(envelope(0, "OK", #"{"orderId":"o-1","orderLinkId":"link-1"}"#))
+        }
+        router.post("/v5/order/create-again") { _, _ in
+            _ = count("/v5/order/create-again")
+            return json(envelope(0, "OK", #"{"orderId":"o-2","orderLinkId":"redirect-1"}"#))
         }
         router.post("/v5/order/cancel") { request, _ in
             _ = count("/v5/order/cancel")
@@ -429,6 +446,47 @@ final class HitCounter: Sendable {
         let response = try await client(server).send(BybitRequest.orderHistory(scope: .settleCoin("USDT")), as: BybitOrderListResult.self)
         #expect(response.result != nil)
         #expect(server.hits("/v5/order/history") == 2)
+    }
+
+    /// A redirect is never followed: a create answered 307 is posted once, and its outcome is unknown (the shared
+    /// HTTP client followed it and posted the create again).
+    @Test func aRedirectedCreateIsPostedOnceAndItsOutcomeIsUnknown() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let body = Self.createBody.replacingOccurrences(of: "link-1", with: "redirect-1")
+        do {
+            _ = try await client(server).send(BybitRequest(post: "/v5/order/create", body: body, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("no error")
+        } catch {
+            #expect(error.outcome == .unknown, "\(error)")
+        }
+        #expect(server.hits("/v5/order/create") == 1 && server.hits("/v5/order/create-again") == 0)
+    }
+
+    /// An answer whose bytes stop after the head fails at the HTTP client's read timeout (here 1 s; 10 s in
+    /// `sharedHTTP`) as a transport error of unknown outcome, instead of holding the caller (the shared client read on
+    /// for 90 s).
+    @Test func anAnswerThatStallsAfterItsHeadFailsAtTheReadTimeout() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                              configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                                      timeout: HTTPClient.Configuration.Timeout(connect: .seconds(1), read: .seconds(1))))
+        var logger = Logger(label: "rest-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: server.url, credentials: BybitCredentials(apiKey: FakeBybitREST.apiKey, secret: FakeBybitREST.secret),
+                                   recvWindow: LoopbackTest.recvWindow, timeout: .seconds(60), http: http, logger: logger)
+        let body = Self.createBody.replacingOccurrences(of: "link-1", with: "stall-1")
+        let start = ContinuousClock.now
+        do {
+            _ = try await rest.send(BybitRequest(post: "/v5/order/create", body: body, operation: .create), as: BybitOrderIDResult.self)
+            Issue.record("no error")
+        } catch {
+            guard case let .transport(_, unknown) = error else { Issue.record("\(error)"); return }
+            #expect(unknown)
+        }
+        #expect(ContinuousClock.now - start < .seconds(30), "failed at the read timeout, not the request's 60 s")
+        try await http.shutdown()
     }
 
     @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
