@@ -376,6 +376,11 @@ public final class PrivateStreamClient: Sendable {
             snapshotOrders[o.orderId] = o
         }
         let snapshotSeq = backfill.positionSeq
+        // A position message comes with every order change "regardless if there's any actual change" and its `seq`
+        // moves only with fills: a trading stop or leverage confirmed during the backfill keeps the snapshot's `seq`,
+        // and is newer when it was updated later.
+        var snapshotUpdated: [String: ExchangeTime] = [:]
+        for p in backfill.positions { if let t = p.updatedTime { snapshotUpdated[p.symbol] = max(snapshotUpdated[p.symbol] ?? t, t) } }
         gate.state.withLock { g in
             g.trusted = true
             g.persisted = persisted
@@ -390,7 +395,13 @@ public final class PrivateStreamClient: Sendable {
                     let fresh = list.filter { o in snapshotOrders[o.orderId].map { Self.isAhead(o, of: $0) } ?? true }
                     if !fresh.isEmpty { deliver(.orders(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 case let .positions(list, envelope):
-                    let fresh = list.filter { p in snapshotSeq[p.symbol].map { (p.seq ?? .max) > $0 } ?? true }
+                    let fresh = list.filter { p in
+                        guard let seq = snapshotSeq[p.symbol] else { return true }
+                        let held = p.seq ?? .max
+                        if held != seq { return held > seq }
+                        guard let updated = p.updatedTime, let known = snapshotUpdated[p.symbol] else { return false }
+                        return updated > known
+                    }
                     if !fresh.isEmpty { deliver(.positions(fresh, envelope), skipping: persisted, backfilled: backfilled) }
                 default:
                     deliver(message, skipping: persisted, backfilled: backfilled)

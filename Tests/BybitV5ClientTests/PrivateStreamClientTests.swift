@@ -230,6 +230,23 @@ final class FakePrivateBybit: Sendable {
         #expect(session.log.orders.map(\.orderStatus) == [.partiallyFilled])   // the older one is dropped
     }
 
+    /// A position message held during the backfill with the snapshot's `seq` but a later update is delivered: a
+    /// position message comes with every order change, and its `seq` moves only with fills, so a trading stop confirmed
+    /// meanwhile keeps it. One updated earlier than the snapshot is not. Before, every held message with the snapshot's
+    /// `seq` was dropped, and the engine saw the position without its new stop.
+    @Test func aHeldPositionUpdateWithTheSnapshotsSeqIsKeptWhenItIsLater() async throws {
+        let server = try await FakePrivateBybit.start()
+        defer { server.task.cancel() }
+        let later = FakePrivateBybit.position.replacingOccurrences(of: #""updatedTime":"1746270400400""#,
+                                                                  with: #""updatedTime":"1746270400500","stopLoss":"95000""#)
+        let earlier = FakePrivateBybit.position.replacingOccurrences(of: #""updatedTime":"1746270400400""#, with: #""updatedTime":"1746270400300""#)
+        server.extraLive.withLock { $0 = [#"{"id":"p1","topic":"position","creationTime":1746270400501,"data":[\#(later),\#(earlier)]}"#] }
+        let session = PrivateClientSession(port: server.port, apiKey: FakePrivateBybit.apiKey, secret: FakePrivateBybit.secret)
+        defer { session.stop() }
+        #expect(await session.log.wait { _ in !session.log.positions.isEmpty })
+        #expect(session.log.positions.map(\.updatedTime) == [ExchangeTime(milliseconds: 1_746_270_400_500)], "\(session.log.positions.map(\.updatedTime))")
+    }
+
     /// The account's other products (a spot trade, an option order) share Bybit's all-in-one private topics: they never
     /// reach the gateway as BTCUSDT perp fills (client review row 5). By default only the linear topics are asked for.
     @Test func otherProductsRowsNeverReachTheGateway() async throws {
