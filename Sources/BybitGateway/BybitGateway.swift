@@ -97,6 +97,8 @@ public actor BybitGateway {
     /// the load a cascade brings, later than a few seconds. (One that appears after even this is cancelled by the
     /// engine: ``Execution/TradingEngine``.)
     public var concludeAbsentAfter: Duration = .seconds(60)
+    /// A cancel or amend answered 110079 (the order still processing) is asked again this much later, once.
+    public var processingRetryAfter: Duration = .milliseconds(300)
 
     /// - Parameter instruments: the engine's table (the private stream must be made with the same one).
     public init(rest: BybitRESTClient, stream: PrivateStreamClient, cursor: any ExecutionCursorStore, instruments: InstrumentTable,
@@ -125,8 +127,21 @@ public actor BybitGateway {
         }
         do {
             switch command.action {
-            case .submit, .amend, .cancel:
+            case .submit:
                 let answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
+                return .sent(answer.result.flatMap { $0.orderId.isEmpty ? nil : VenueOrderID($0.orderId) })
+            case .amend, .cancel:
+                // 110079 ("the order is processing and can not be operated, please try again later"): asked once more
+                // after `processingRetryAfter`, as Bybit says; refused only if it still is (a cancel dropped here would
+                // leave the entry resting).
+                let answer: BybitResponse<BybitOrderIDResult>
+                do {
+                    answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
+                } catch let processing where processing.isStillProcessing {
+                    logger.info("order still processing at Bybit: asking again", metadata: ["command": "\(command.action)"])
+                    do { try await timer.sleep(for: processingRetryAfter) } catch { return failed(command, instrument: instrument, processing) }
+                    answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
+                }
                 return .sent(answer.result.flatMap { $0.orderId.isEmpty ? nil : VenueOrderID($0.orderId) })
             case .cancelAll:
                 _ = try await rest.send(request, as: BybitCancelAllResult.self)

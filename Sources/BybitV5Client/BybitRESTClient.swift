@@ -55,6 +55,11 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
         case unknown
     }
 
+    /// Bybit answered 110079: the order is still processing, and the operation may be asked again later.
+    public var isStillProcessing: Bool {
+        if case let .rest(.api(e)) = self, case .stillProcessing = e.meaning { true } else { false }
+    }
+
     /// What a state-changing call did (a read-only call changes nothing whatever its error says).
     public var outcome: Outcome {
         switch self {
