@@ -37,8 +37,9 @@ public actor BybitGateway {
     public nonisolated let events: AsyncStream<GatewayEvent>
     let continuation: AsyncStream<GatewayEvent>.Continuation
     /// Unknown outcomes to resolve: each runs as a child of ``run()`` (none outlives the gateway's run).
-    let resolutions: AsyncStream<(Instrument, BybitOrderReference)>
-    let resolutionQueue: AsyncStream<(Instrument, BybitOrderReference)>.Continuation
+    /// Orders to look up, each with how long it must stay unfound before it is concluded absent.
+    let resolutions: AsyncStream<(Instrument, BybitOrderReference, Duration)>
+    let resolutionQueue: AsyncStream<(Instrument, BybitOrderReference, Duration)>.Continuation
     let rest: BybitRESTClient
     let stream: PrivateStreamClient
     let cursor: any ExecutionCursorStore
@@ -111,7 +112,7 @@ public actor BybitGateway {
         self.timer = timer
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .unbounded)
-        (resolutions, resolutionQueue) = AsyncStream.makeStream(of: (Instrument, BybitOrderReference).self, bufferingPolicy: .unbounded)
+        (resolutions, resolutionQueue) = AsyncStream.makeStream(of: (Instrument, BybitOrderReference, Duration).self, bufferingPolicy: .unbounded)
     }
 
     // MARK: - Commands
@@ -164,8 +165,11 @@ public actor BybitGateway {
         case .unknown:
             logger.warning("call outcome unknown: resolving by query", metadata: ["command": "\(command.action)", "error": "\(error)"])
             switch command.action {
-            case let .submit(clientID?, _):
-                scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue))
+            case let .submit(clientID?, spec):
+                // An order that cannot rest (IOC, FOK, market) is done or gone within moments wherever it is: two clean
+                // answers settle it, and the engine's next exit attempt need not wait a minute.
+                let canRest = spec.type != .market && spec.timeInForce != .immediateOrCancel && spec.timeInForce != .fillOrKill
+                scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue), concludeAfter: canRest ? concludeAbsentAfter : confirmAfter)
                 return .transportError
             case let .cancel(reference), let .amend(reference, _):
                 // "Already gone" (110001, 110008, 110010) is a refusal of the command; the order's end comes from the
@@ -200,8 +204,8 @@ public actor BybitGateway {
         for order in orders { scheduleResolution(order.instrument, reference: .orderLinkId(order.clientID.rawValue)) }
     }
 
-    func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference) {
-        if case .terminated = resolutionQueue.yield((instrument, reference)) {
+    func scheduleResolution(_ instrument: Instrument, reference: BybitOrderReference, concludeAfter: Duration? = nil) {
+        if case .terminated = resolutionQueue.yield((instrument, reference, concludeAfter ?? concludeAbsentAfter)) {
             // The gateway's run has ended: a restarted node looks the order up from its journal.
             logger.warning("order query not scheduled: the gateway has stopped", metadata: ["order": "\(reference)"])
         }
@@ -210,10 +214,12 @@ public actor BybitGateway {
     /// Queries the order at `resolveAfter`, again at `confirmAfter`, then at doubling intervals; it is concluded gone
     /// only once `concludeAbsentAfter` has passed with every answer (at least two) clean: neither realtime list (open,
     /// and recent closed with `openOnly=1`), nor the history, nor the execution list has it, and the stream never
-    /// reported it. An order only its executions show is reported by
+    /// reported it (`concludeAfter`: the order's own limit instead, for one that cannot rest). An order only its
+    /// executions show is reported by
     /// them and asked after again until a list has it. A query that fails concludes nothing: the order stays unknown and is asked again
     /// with a growing wait (a network error never becomes a rejection).
-    func resolve(_ instrument: Instrument, reference: BybitOrderReference) async {
+    func resolve(_ instrument: Instrument, reference: BybitOrderReference, concludeAfter: Duration? = nil) async {
+        let concludeAbsentAfter = concludeAfter ?? self.concludeAbsentAfter
         var cleanNotFound = 0
         var wait = resolveAfter
         var failures = 0
@@ -332,8 +338,8 @@ public actor BybitGateway {
             group.addTask { await self.reconcileLoop() }
             group.addTask {
                 await withDiscardingTaskGroup { queries in
-                    for await (instrument, reference) in self.resolutions {
-                        queries.addTask { await self.resolve(instrument, reference: reference) }
+                    for await (instrument, reference, concludeAfter) in self.resolutions {
+                        queries.addTask { await self.resolve(instrument, reference: reference, concludeAfter: concludeAfter) }
                     }
                 }
             }

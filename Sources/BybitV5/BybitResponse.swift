@@ -65,7 +65,8 @@ public struct BybitResponse<Result: Decodable & Sendable>: Sendable, Decodable {
     ///   - headers: the response headers (for the rate-limit reset time of `10006`).
     ///   - request: the request this answers (its path and operation).
     /// - Throws: ``BybitRESTError/api(_:)`` for a non-success retCode, ``BybitRESTError/http(status:endpoint:rateLimit:)``
-    ///   for a non-200 status without an envelope, ``BybitRESTError/decode(endpoint:_:)`` for a malformed body.
+    ///   for a non-200 status without an envelope or with a success one, ``BybitRESTError/decode(endpoint:_:)`` for a
+    ///   malformed body.
     public static func validated(body: [UInt8], httpStatus: Int, headers: [(String, String)],
                                  request: BybitRequest) throws(BybitRESTError) -> BybitResponse<Result> {
         try validated(body: body, httpStatus: httpStatus, headers: headers, endpoint: request.path,
@@ -92,6 +93,9 @@ public struct BybitResponse<Result: Decodable & Sendable>: Sendable, Decodable {
                 rateLimitResetTime: meaning == .rateLimited ? rateLimit?.resetTime : nil,
                 serverTime: response.time))
         }
+        // Bybit answers success with 200: a success envelope on any other status (a proxy's redirect carrying one) is
+        // not Bybit's answer, and a state-changing call's outcome is then unknown.
+        if httpStatus != 200 { throw .http(status: httpStatus, endpoint: endpoint, rateLimit: rateLimit) }
         return response
     }
 }

@@ -19,12 +19,20 @@ public enum OrderPhase: Hashable, Sendable {
     case deactivated(CancelReason)
     case rejected(Rejection)
 
-    /// No later report can change it (fills of an order cancelled in a cancel/fill race still arrive and count).
+    /// No later report can change it (fills of an order cancelled in a cancel/fill race still arrive and count),
+    /// except for an order only presumed absent (``isPresumedAbsent``).
     public var isTerminal: Bool {
         switch self {
         case .filled, .cancelled, .deactivated, .rejected: true
         case .intent, .sent, .unknown, .untriggered, .working: false
         }
+    }
+
+    /// Rejected because Bybit did not know the order when asked (its create's outcome was unknown and the queries
+    /// found nothing: `unknownOrder`), not because Bybit refused it: a create is processed asynchronously, so a later
+    /// report of the order is the venue's word and overrides this one.
+    public var isPresumedAbsent: Bool {
+        if case let .rejected(r) = self { r.reason == .unknownOrder } else { false }
     }
 }
 
@@ -159,7 +167,7 @@ public struct OrderTracker: Sendable, Hashable {
                 order.fills += 1
                 orders[id] = order
             }
-            if let order = orders[id], !order.phase.isTerminal || order.phase == .filled {
+            if let order = orders[id], !order.phase.isTerminal || order.phase == .filled || order.phase.isPresumedAbsent {
                 // Unknown or sent orders that fill were evidently accepted.
                 if order.filledQty >= order.qty { _ = move(id, to: .filled, unlessPast: false) }
                 else if order.phase != .working { _ = move(id, to: .working, unlessPast: false) }
@@ -175,12 +183,10 @@ public struct OrderTracker: Sendable, Hashable {
             guard let id = r.clientID ?? r.venueID.flatMap({ byVenueID[$0] }), orders[id] != nil else { return .notOurs(r.clientID) }
             orders[id]?.cancelRequested = false
             if case .submit = r.action { return move(id, to: .rejected(r.rejection), unlessPast: true) }
-            // A cancel of an order left unknown by a transport error, answered "no such order" after the create's
-            // answer was lost: taken as never placed. (The live gateway confirms by query first; the backtest has no
-            // transport errors.)
-            if case .cancel = r.action, r.rejection.reason == .unknownOrder, orders[id]?.phase == .unknown {
-                return move(id, to: .rejected(r.rejection), unlessPast: true)
-            }
+            // A cancel of an order left unknown by a transport error answered "no such order" concludes nothing: Bybit
+            // processes a create asynchronously, so the create may still be on its way. The order stays unknown until
+            // the gateway's queries settle it (found, or absent for a minute: `notFoundAfterQueries`). The backtest
+            // has no transport errors.
             return .none
         case let .amended(a):
             // A reduce-only cut or an amend: the order completes at its new quantity, not the one first sent.
@@ -217,15 +223,16 @@ public struct OrderTracker: Sendable, Hashable {
         return nil
     }
 
-    /// Moves an order; a terminal phase is kept (`unlessPast`: a late accept after a fill or a cancel changes nothing).
+    /// Moves an order; a terminal phase is kept (`unlessPast`: a late accept after a fill or a cancel changes nothing),
+    /// except a presumed absence, which any report of the order overrides.
     private mutating func move(_ id: ClientOrderID, to phase: OrderPhase, unlessPast: Bool) -> Outcome {
         guard let order = orders[id] else { return .none }
         let from = order.phase
-        if from == phase || (unlessPast && from.isTerminal) { return .none }
+        if from == phase || (unlessPast && from.isTerminal && !from.isPresumedAbsent) { return .none }
         // A fill already completed it: a later cancel of the zero remainder changes nothing.
         if from == .filled { return .none }
         orders[id]?.phase = phase
-        if phase.isTerminal { open.remove(id) }
+        if phase.isTerminal { open.remove(id) } else { open.insert(id) }
         return .moved(id, from: from, to: phase)
     }
 }

@@ -62,12 +62,19 @@ extension TradingEngine {
         // What the venue said is applied first, then the loss limits at the marks of now, then the decisions: an entry
         // decided in the same step as a loss limit sees the new mode.
         var reportSymbol: String?
+        /// An order taken as never placed that this report shows at Bybit after all (read before the report applies).
+        var reappeared: (ClientOrderID, Rejection)?
         switch input {
         case let .report(report):
             // An execution already counted (redelivered by a backfill or a reconciliation) changes nothing and is not
             // journaled again: the journal records every execution once.
             if let execution = report.event.executionID, tracker.hasExecution(execution) { return step }
             reportSymbol = report.symbol.map { instruments[$0].symbol }
+            switch report.event {
+            case let .accepted(a): reappeared = a.clientID.flatMap(presumedAbsent)
+            case let .filled(f): reappeared = f.clientID.flatMap(presumedAbsent)
+            default: break
+            }
             let entry = JournalEntry.report(symbol: reportSymbol, report)
             apply(entry, instruments: instruments)
             step.entries.append(entry)
@@ -93,6 +100,15 @@ extension TradingEngine {
             lastLiquidation[symbol] = liquidation
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
+            if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol) {
+                // Its create's outcome was unknown and Bybit did not know it for a minute (`notFoundAfterQueries`), but
+                // a create is processed asynchronously. The tracker follows the venue from here; nothing else manages
+                // the order (its ladder may have placed another or ended): cancelled by id at once (answered "already
+                // gone" if it has ended meanwhile), and said. A fill that beats the cancel is exited like any fill
+                // after its ladder closed.
+                b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all: cancelled by id")
+                b.send(.cancel(.client(link)), symbol: symbol, id: id)
+            }
             react(to: report, symbol: reportSymbol, &b, feed: feed, instruments: instruments)
         case let .call(command, result):
             if case let .refused(rejection) = result {
@@ -114,6 +130,12 @@ extension TradingEngine {
             step.commands = b.commands
         }
         return step
+    }
+
+    /// The rejection of order `id` when it is only presumed absent (``OrderPhase/isPresumedAbsent``).
+    func presumedAbsent(_ id: ClientOrderID) -> (ClientOrderID, Rejection)? {
+        guard let phase = tracker.orders[id]?.phase, phase.isPresumedAbsent, case let .rejected(r) = phase else { return nil }
+        return (id, r)
     }
 
     // MARK: - Entries
@@ -275,16 +297,6 @@ extension TradingEngine {
                 b.decision.alarms.append("\(symbol): fill \(fill.executionID) of an order that is not ours (\(fill.clientID?.rawValue ?? "no orderLinkId")): quarantined")
                 setMode(.reducing, reason: "quarantine: \(symbol) traded by an order that is not ours", &b, instruments: instruments)
             }
-        }
-        if case let .accepted(a) = report.event, let link = a.clientID, let order = tracker.orders[link],
-           case let .rejected(rejection) = order.phase, rejection.reason == .unknownOrder {
-            // An order taken as never placed (its create's outcome was unknown and Bybit did not know it: two clean
-            // queries, or a cancel answered "no such order") that Bybit reports after all: a create is processed
-            // asynchronously, and under load later than the queries looked. Nothing manages it (its ladder may have
-            // placed another or ended): cancelled by id at once, and said. A fill that beats the cancel is exited as
-            // a fill after the ladder closed.
-            b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is at Bybit after all: cancelled by id")
-            b.send(.cancel(.client(link)), symbol: symbol, id: id)
         }
         let size = positionSize(symbol)
         var number = activeLadder[symbol]

@@ -132,6 +132,23 @@ import Testing
         #expect(await eventually { s.events.list.withLock { $0.contains { if case .alert = $0 { true } else { false } } } })
     }
 
+    /// An IOC create whose outcome is unknown cannot rest anywhere: two clean answers (2 and 5 s) settle it as absent,
+    /// so the engine's next exit attempt does not wait the minute a resting order gets.
+    @Test func anUnknownIOCIsConcludedAbsentAfterTwoCleanAnswers() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let id = try ClientOrderID("gw-ioc-1")
+        let spec = OrderSpec(side: .sell, type: .limit, timeInForce: .immediateOrCancel, price: Price(units: 6_000_000_000_000),
+                             qty: Quantity(units: 1_000), reduceOnly: true)
+        #expect(await s.gateway.failed(command(.submit(id, spec), s), instrument: s.btc, .transport("no answer", outcomeUnknown: true)) == .transportError)
+        for wait in [2, 3] {
+            #expect(await eventually { s.timer.deadlines.contains(s.timer.instant() + .seconds(wait)) })
+            s.timer.advance(by: .seconds(wait))
+        }
+        #expect(await eventually { s.events.reports.contains { if case let .rejected(r) = $0.event { r.clientID == id } else { false } } })
+    }
+
     /// A create whose outcome is unknown and that Bybit processes only after the first two queries found nothing (a
     /// create is processed asynchronously, and later under load): found by a later query and reported accepted, never
     /// rejected. Before, two clean answers 3 s apart concluded it absent, and the order then rested unmanaged.

@@ -20,10 +20,12 @@ import Testing
     static let position = #"{"positionIdx":0,"symbol":"BTCUSDT","side":"Buy","size":"0.002","avgPrice":"96000","positionValue":"192","tradeMode":0,"positionStatus":"Normal","leverage":"5","markPrice":"96010","liqPrice":"","unrealisedPnl":"0.01","cumRealisedPnl":"-0.0528","seq":7,"createdTime":"1721347020000","updatedTime":"1721347021400"}"#
 
     /// Serves `/v5/market/time`, `/v5/position/list` and `/v5/execution/list` (one page of `executions`).
-    /// Cancels the loopback server has answered (across tests: each test that counts reads its change).
-    static let cancels = Atomic(0)
+    /// Cancels one loopback server has answered.
+    final class Counter: Sendable {
+        let value = Atomic(0)
+    }
 
-    static func startREST(executions: [String]) async throws -> (port: Int, task: Task<Void, any Error>) {
+    static func startREST(executions: [String], cancels: Counter = Counter()) async throws -> (port: Int, task: Task<Void, any Error>) {
         let router = Router()
         @Sendable func envelope(_ result: String) -> Response {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string:
@@ -35,7 +37,7 @@ import Testing
         router.get("/v5/position/list") { _, _ in envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(position)]}"#) }
         // A cancel answered 110079 (still processing) the first time, then done.
         router.post("/v5/order/cancel") { _, _ in
-            if cancels.add(1, ordering: .relaxed).newValue == 1 {
+            if cancels.value.add(1, ordering: .relaxed).newValue == 1 {
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string:
                     #"{"retCode":110079,"retMsg":"The order is processing and can not be operated, please try again later","result":{},"retExtInfo":{},"time":\#(base + 1_000)}"#)))
             }
@@ -69,11 +71,11 @@ import Testing
     /// A cancel answered 110079 (the order still processing: "please try again later") is asked again once after a
     /// short wait, and its second answer counts. Before, the refusal went to the engine and the entry stayed resting.
     @Test func aCancelAnsweredStillProcessingIsAskedAgain() async throws {
-        let (port, task) = try await Self.startREST(executions: [])
+        let cancels = Counter()
+        let (port, task) = try await Self.startREST(executions: [], cancels: cancels)
         defer { task.cancel() }
         let timer = ManualClock(startingAt: 1)
         let gateway = Self.gateway(port: port, timer: timer)
-        let before = Self.cancels.load(ordering: .relaxed)
         var table = InstrumentTable()
         let id = table.id(for: "BTCUSDT")
         let btc = table[id]
@@ -82,7 +84,7 @@ import Testing
         #expect(await eventually { timer.deadlines.contains(timer.instant() + .milliseconds(300)) }, "waits before asking again")
         timer.advance(by: .milliseconds(300))
         #expect(await sending.value == .sent(VenueOrderID("o-1")))
-        #expect(Self.cancels.load(ordering: .relaxed) - before == 2)
+        #expect(cancels.value.load(ordering: .relaxed) == 2)
     }
 
     /// An execution row the reconciliation cannot read is quarantined (the symbol's exposure is no longer known);

@@ -277,10 +277,8 @@ import Testing
     /// `CancelByDCP` and sees the position without a stop; the trading stop the engine then sends
     /// (`TradingEngineTests.missingStopIsSetAgainThenThePositionIsClosed`) puts it back.
     @Test func disconnectCancelFiringIsReportedAndThePositionIsProtectedAgain() async throws {
-        var account = SimAccountSpec.defaultTestAccount
-        account.dcpGranted = true
         let simTimer = ManualClock(startingAt: 1)
-        let sim = try await Self.startSim(accounts: [account], timer: simTimer)
+        let sim = try await Self.startSim(accounts: [Self.dcpAccount], timer: simTimer)
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let cursor = InMemoryExecutionCursor()
@@ -288,11 +286,7 @@ import Testing
         let first = await Self.connect(sim, cursor: cursor, table: table, topics: ["dcp.future"], journal: journal)
         #expect(await eventually { first.events.trusted })
         _ = try await Self.openProtectedLong(first, btc, link: "fault-dcp-1")
-        let resting = try ClientOrderID("fault-dcp-2")
-        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_380_000_000_000), qty: Quantity(units: 1_000),
-                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: 6_350_000_000_000))))
-        #expect(await first.gateway.send(Self.command(.submit(resting, spec), btc), instrument: btc) != .transportError)
-        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
+        let resting = try await restEntry("fault-dcp-2", first, sim, btc)
         #expect(await eventually { first.events.lastPosition?.stopLoss == Price(units: 6_350_000_000_000) })
         #expect(await eventually { await venueOpenOrders(sim).contains { $0.orderLinkId == "fault-dcp-2" } })
         first.stop()
@@ -322,35 +316,45 @@ import Testing
         #expect(second.events.fills.isEmpty, "nothing filled while away is reported again")
     }
 
+    /// The test account with Bybit's disconnect-cancel.
+    static var dcpAccount: SimAccountSpec {
+        var account = SimAccountSpec.defaultTestAccount
+        account.dcpGranted = true
+        return account
+    }
+
+    /// A PostOnly buy entry with its stop, sent through `node` and resting at the simulator.
+    func restEntry(_ link: String, _ node: Node, _ sim: SimulatorHarness, _ btc: Instrument) async throws -> ClientOrderID {
+        let id = try ClientOrderID(link)
+        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_380_000_000_000), qty: Quantity(units: 1_000),
+                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: 6_350_000_000_000))))
+        #expect(await node.gateway.send(Self.command(.submit(id, spec), btc), instrument: btc) != .transportError)
+        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
+        #expect(await eventually { await venueOpenOrders(sim).contains { $0.orderLinkId == link } }, "\(link) rests")
+        return id
+    }
+
     /// A routine reconnect whose backfill is slow must not let Bybit's disconnect-cancel fire: `dcp.future` is asked
     /// for right after the subscribe, before the backfill. Here every signed REST answer is held 30 s on the
     /// simulator's clock while the 10 s window passes; before, `dcp.future` waited for the backfill, the window ran
     /// out and every active order was cancelled (the position's stop leg with them).
     @Test func aSlowBackfillAfterAReconnectDoesNotLetDisconnectCancelFire() async throws {
-        var account = SimAccountSpec.defaultTestAccount
-        account.dcpGranted = true
         let simTimer = ManualClock(startingAt: 1)
-        let sim = try await Self.startSim(accounts: [account], timer: simTimer)
+        let sim = try await Self.startSim(accounts: [Self.dcpAccount], timer: simTimer)
         defer { sim.stop() }
         let (table, btc) = Self.table()
         let node = await Self.connect(sim, cursor: InMemoryExecutionCursor(), table: table, topics: ["dcp.future"])
         defer { node.stop() }
         #expect(await eventually { node.events.trusted })
-        let resting = try ClientOrderID("fault-dcp-slow")
-        let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_380_000_000_000), qty: Quantity(units: 1_000),
-                             protection: Protection(stopLoss: ProtectionLeg(trigger: Price(units: 6_350_000_000_000))))
-        #expect(await node.gateway.send(Self.command(.submit(resting, spec), btc), instrument: btc) != .transportError)
-        _ = try await sim.replay.advance(frames: 5, milliseconds: nil)
-        #expect(await eventually { await venueOpenOrders(sim).contains { $0.orderLinkId == "fault-dcp-slow" } })
+        _ = try await restEntry("fault-dcp-slow", node, sim, btc)
         await sim.replay.setFaults(SimFaultPlan(channels: [.rest: .init(delay: 1, delayMilliseconds: 30_000...30_000)], seed: 1))
         await sim.replay.dropAllConnections()
         #expect(await eventually { simTimer.deadlines.contains(simTimer.instant() + .seconds(30)) }, "the backfill waits for its answers")
-        // The reconnect's `dcp.future` stops the window (given a moment to arrive); without it the window runs.
-        _ = await eventually(.seconds(2)) { await sim.replay.dcpTimers["default"] == nil }
-        for _ in 0..<3 {
-            simTimer.advance(by: .seconds(4))
-            _ = await eventually(.milliseconds(200)) { await sim.replay.dcpFired["default"] != nil }
-        }
+        // The reconnect's `dcp.future` stops the window; without it (the old order) the window runs and fires below.
+        #expect(await eventually { await sim.replay.dcpTimers["default"] == nil }, "the window was stopped by the reconnect")
+        simTimer.advance(by: .seconds(12))
+        // A window still running would fire now: wait until nothing of it is left (fired, or never running).
+        _ = await eventually { await sim.replay.dcpTimers["default"] == nil }
         #expect(await sim.replay.dcpFired["default"] == nil, "disconnect-cancel did not fire")
         #expect(await venueOpenOrders(sim).contains { $0.orderLinkId == "fault-dcp-slow" }, "the entry still rests")
         await sim.replay.setFaults(SimFaultPlan())

@@ -13,6 +13,19 @@ import Testing
         #expect(response.time == ExchangeTime(milliseconds: 1_672_211_918_471))
     }
 
+    /// A success envelope on a status other than 200 (a proxy's 307 carrying one) is not Bybit's success: before, the
+    /// create it answered counted as placed.
+    @Test func aSuccessEnvelopeOnA307IsAnHTTPFailure() throws {
+        let body = try Fixture.bytes("rest.order.create.json")
+        do {
+            _ = try BybitResponse<BybitOrderIDResult>.validated(body: body, httpStatus: 307, headers: [], request: Self.createRequest)
+            Issue.record("accepted as a success")
+        } catch {
+            guard case let .http(status, endpoint, _) = error else { Issue.record("\(error)"); return }
+            #expect(status == 307 && endpoint == "/v5/order/cancel")
+        }
+    }
+
     @Test func timestampErrorBecomesATypedAPIErrorWithServerTime() throws {
         let body = try Fixture.bytes("rest.error.10002.json")
         let response = try BybitResponse<BybitOrderIDResult>.decode(body)

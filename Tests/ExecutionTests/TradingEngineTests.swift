@@ -512,17 +512,21 @@ struct EngineHarness {
         h.fill(entries[1])
         #expect(h.submits(.takeProfit).count == 1)
         #expect(h.log.contains { $0.reason == "previousUnknown" })
-        // The venue never had it: a cancel answered "no such order" ends it, and the next fill places a new one.
+        // A cancel answered "no such order" concludes nothing (the create may still be on its way at Bybit): the
+        // take-profit stays unknown until the gateway's queries settle it, here absent for a minute.
         guard case let .submit(id?, _) = takeProfit.action else { return }
         h.handle(.call(VenueCommand(symbol: h.btcID, decidedAt: ExchangeTime(milliseconds: h.now), action: .cancel(.client(id))),
                        .refused(Rejection(.unknownOrder, venueCode: "110001"))), after: 10)
-        #expect(h.engine.tracker.orders[id]?.phase == .rejected(Rejection(.unknownOrder, venueCode: "110001")))
+        #expect(h.engine.tracker.orders[id]?.phase == .unknown)
+        let absent = Rejection(.unknownOrder, venueCode: "notFoundAfterQueries")
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: absent)), after: 60_000)
+        #expect(h.engine.tracker.orders[id]?.phase == .rejected(absent))
         h.checkReplay()
     }
 
-    /// An entry whose create's outcome was unknown, taken as never placed (the gateway found it in no list, twice:
-    /// `notFoundAfterQueries`), that Bybit reports accepted after all: it would rest with nothing managing it. The engine
-    /// cancels it by id at once, journaled, and raises an alarm.
+    /// An entry whose create's outcome was unknown, presumed absent (the gateway found it in no list for a minute:
+    /// `notFoundAfterQueries`), that Bybit reports accepted after all: it would rest with nothing managing it. The
+    /// tracker follows it again, and the engine cancels it by id at once, journaled, with an alarm, once.
     @Test func anOrderTakenAsNeverPlacedThatAppearsIsCancelled() throws {
         var h = EngineHarness()
         h.handle(.liquidation(h.liquidation()))
@@ -536,10 +540,14 @@ struct EngineHarness {
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 20_000)
         #expect(h.sent.dropFirst(sentBefore).map(\.action) == [.cancel(.client(id))], "cancelled by id: \(h.sent.dropFirst(sentBefore).map(\.action))")
         #expect(h.engine.alarmsRaised == alarmsBefore + 1 && h.engine.alarms.last?.contains("taken as never placed") == true)
-        // Its cancel confirmed: the order stays ended in the engine's view, and nothing more is sent.
+        // The tracker follows the venue from here: working, its cancel asked for; then cancelled.
+        #expect(h.engine.tracker.orders[id]?.phase == .working && h.engine.tracker.orders[id]?.cancelRequested == true)
         let sentAfterCancel = h.sent.count
         h.cancelled(id, venue: "late", .byClient, after: 10)
-        #expect(h.sent.count == sentAfterCancel)
+        #expect(h.engine.tracker.orders[id]?.phase == .cancelled(.byClient))
+        // A redelivery of its acceptance (a restart's backfill) asks for nothing more.
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
+        #expect(h.sent.count == sentAfterCancel && h.engine.alarmsRaised == alarmsBefore + 1)
         h.checkReplay()
     }
 
