@@ -166,10 +166,12 @@ public actor BybitGateway {
             logger.warning("call outcome unknown: resolving by query", metadata: ["command": "\(command.action)", "error": "\(error)"])
             switch command.action {
             case let .submit(clientID?, spec):
-                // An order that cannot rest (IOC, FOK, market) is done or gone within moments wherever it is: two clean
-                // answers settle it, and the engine's next exit attempt need not wait a minute.
+                // A reduce-only order that cannot rest (IOC, FOK, market: the engine's exits) is done or gone within
+                // moments wherever it is, and can only reduce: two clean answers settle it, and the next exit attempt
+                // need not wait a minute.
                 let canRest = spec.type != .market && spec.timeInForce != .immediateOrCancel && spec.timeInForce != .fillOrKill
-                scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue), concludeAfter: canRest ? concludeAbsentAfter : confirmAfter)
+                scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue),
+                                   concludeAfter: !canRest && spec.onlyReduces ? confirmAfter : concludeAbsentAfter)
                 return .transportError
             case let .cancel(reference), let .amend(reference, _):
                 // "Already gone" (110001, 110008, 110010) is a refusal of the command; the order's end comes from the
@@ -257,6 +259,9 @@ public actor BybitGateway {
                 wait = .seconds(min(60, 2 << min(failures, 5)))
             }
         }
+        // The time first: no await between the stream's last word and the verdict (an accept handled meanwhile would
+        // come before it).
+        let now = await rest.serverNow()
         if case let .orderLinkId(link) = reference, mapper.hasSeen(orderLinkId: link) { return }   // the stream has it
         if case let .orderId(id) = reference {
             let message = "order \(id) left open by the stream is in neither realtime nor history"
@@ -268,9 +273,9 @@ public actor BybitGateway {
             let message = "order \(link) not found at Bybit by realtime or history for \(concludeAbsentAfter): reported rejected"
             logger.critical("ALERT: \(message)")
             emit(.alert(message))
-            emit(.reports([ExecutionReport(symbol: instrument.id, time: await rest.serverNow(),
+            emit(.reports([ExecutionReport(symbol: instrument.id, time: now,
                                                          event: .rejected(OrderRejected(venueID: nil, clientID: clientID,
-                                                                                        rejection: Rejection(.unknownOrder, venueCode: "notFoundAfterQueries"))))]))
+                                                                                        rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))))]))
         }
     }
 

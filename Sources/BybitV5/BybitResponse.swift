@@ -65,8 +65,8 @@ public struct BybitResponse<Result: Decodable & Sendable>: Sendable, Decodable {
     ///   - headers: the response headers (for the rate-limit reset time of `10006`).
     ///   - request: the request this answers (its path and operation).
     /// - Throws: ``BybitRESTError/api(_:)`` for a non-success retCode, ``BybitRESTError/http(status:endpoint:rateLimit:)``
-    ///   for a non-200 status without an envelope or with a success one, ``BybitRESTError/decode(endpoint:_:)`` for a
-    ///   malformed body.
+    ///   for a non-200 status without an envelope, ``BybitRESTError/decode(endpoint:_:)`` for a malformed body or a
+    ///   success envelope on a non-200 status.
     public static func validated(body: [UInt8], httpStatus: Int, headers: [(String, String)],
                                  request: BybitRequest) throws(BybitRESTError) -> BybitResponse<Result> {
         try validated(body: body, httpStatus: httpStatus, headers: headers, endpoint: request.path,
@@ -94,8 +94,9 @@ public struct BybitResponse<Result: Decodable & Sendable>: Sendable, Decodable {
                 serverTime: response.time))
         }
         // Bybit answers success with 200: a success envelope on any other status (a proxy's redirect carrying one) is
-        // not Bybit's answer, and a state-changing call's outcome is then unknown.
-        if httpStatus != 200 { throw .http(status: httpStatus, endpoint: endpoint, rateLimit: rateLimit) }
+        // not Bybit's answer. A decode error, so a state-changing call's outcome is unknown whatever the status (an
+        // HTTP 4xx would read as a refusal).
+        if httpStatus != 200 { throw .decode(endpoint: endpoint, .invalidValue(field: "HTTP status", value: "\(httpStatus) with a success envelope")) }
         return response
     }
 }

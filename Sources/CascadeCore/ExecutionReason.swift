@@ -52,6 +52,10 @@ public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvert
         self.venueCode = venueCode
     }
     public var description: String { venueCode.map { "\(reason) (\($0))" } ?? "\(reason)" }
+
+    /// The venue code of a create whose outcome was unknown and that no list of the venue had, long enough to be
+    /// presumed absent (the live gateway's queries): not a refusal, a presumption a later report overrides.
+    public static let notFoundAfterQueries = "notFoundAfterQueries"
 }
 
 /// Why an order ended without filling completely, venue-neutral.

@@ -100,7 +100,8 @@ extension TradingEngine {
             lastLiquidation[symbol] = liquidation
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
-            if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol) {
+            if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol),
+               !managedByActiveLadder(link, symbol: symbol) {
                 // Its create's outcome was unknown and Bybit did not know it for a minute (`notFoundAfterQueries`), but
                 // a create is processed asynchronously. The tracker follows the venue from here; nothing else manages
                 // the order (its ladder may have placed another or ended): cancelled by id at once (answered "already
@@ -130,6 +131,13 @@ extension TradingEngine {
             step.commands = b.commands
         }
         return step
+    }
+
+    /// Whether the active ladder of `symbol` still manages order `link`: its current take-profit, or an entry while its
+    /// entries are open (cancelled with them at their deadline). A reappeared order it manages is not cancelled.
+    func managedByActiveLadder(_ link: ClientOrderID, symbol: String) -> Bool {
+        guard let n = activeLadder[symbol], let ladder = ladders[n], !ladder.closed, tracker.orders[link]?.ladder == n else { return false }
+        return link.rawValue == ladder.takeProfit || (ladder.entries.contains(link.rawValue) && !ladder.entriesClosed)
     }
 
     /// The rejection of order `id` when it is only presumed absent (``OrderPhase/isPresumedAbsent``).
@@ -362,6 +370,12 @@ extension TradingEngine {
         case let .commandRejected(r):
             // Refused when it reached the venue (after the call was accepted).
             refusedAtVenue(r, &ladder, id: id, size: size, feed: feed, instruments: instruments, &b)
+        case let .rejected(r):
+            // An order of ours the venue rejected, or presumed absent after the gateway's queries (its create's answer
+            // was lost): handled as a refusal on the call, or nothing would send the exit or the take-profit again.
+            guard let linkID = r.clientID?.rawValue, order(linkID)?.phase == .rejected(r.rejection) else { break }
+            b.log(symbol, ladder.episodeID, "rejected", "venue.\(r.rejection.reason)", linkID)
+            notTaken(linkID, r.rejection, &ladder, id: id, size: size, feed: feed, instruments: instruments, &b)
         case let .cancelled(c):
             guard let linkID = c.clientID?.rawValue else { break }
             if linkID == ladder.takeProfit, c.cancellation.reason == .postOnlyWouldTakeLiquidity, size != 0 {
@@ -393,16 +407,7 @@ extension TradingEngine {
         switch command.action {
         case let .submit(id?, _):
             b.log(symbol, ladder.episodeID, "refused", "venue.\(rejection.reason)", id.rawValue)
-            if ladder.exits.contains(id.rawValue) || ladder.protects.contains(id.rawValue) {
-                // Refused on the call: it never reached the book, so it is no attempt. A reduce-only refusal means the
-                // venue is already flat (a report is on its way); anything else is retried after a pause, never at once.
-                if ladder.exits.contains(id.rawValue), ladder.exitAttempts > 0 { ladder.exitAttempts -= 1 }
-                if size != 0, rejection.reason != .reduceOnlyWouldIncrease, rejection.reason != .noPosition {
-                    ladder.exitRetryAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.exitRetryMilliseconds)
-                }
-            } else if id.rawValue == ladder.takeProfit, size != 0, rejection.reason != .reduceOnlyWouldIncrease {
-                placeTakeProfit(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b, replace: true)
-            }
+            notTaken(id.rawValue, rejection, &ladder, id: command.symbol, size: size, feed: feed, instruments: instruments, &b)
         case let .amend(.client(id), _) where id.rawValue == ladder.takeProfit:
             // The take-profit could not be resized (it filled or moved meanwhile): replace it with the position's size.
             if size != 0 { placeTakeProfit(&ladder, id: command.symbol, feed: feed, instruments: instruments, &b, replace: true) }
@@ -413,6 +418,22 @@ extension TradingEngine {
         }
         closeIfDone(&ladder, size: size, &b)
         put(ladder, &b, instruments: instruments)
+    }
+
+    /// An exit, a flatten or the take-profit that never reached the book (refused on the call, rejected by the venue,
+    /// or presumed absent after the gateway's queries): it is no attempt. A reduce-only refusal means the venue is
+    /// already flat (a report is on its way); anything else is retried after a pause, never at once, and a missing
+    /// take-profit is put back.
+    mutating func notTaken(_ linkID: String, _ rejection: Rejection, _ ladder: inout Ladder, id: SymbolID, size: Int64,
+                           feed: FeedState, instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+        if ladder.exits.contains(linkID) || ladder.protects.contains(linkID) {
+            if ladder.exits.contains(linkID), ladder.exitAttempts > 0 { ladder.exitAttempts -= 1 }
+            if size != 0, rejection.reason != .reduceOnlyWouldIncrease, rejection.reason != .noPosition {
+                ladder.exitRetryAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.exitRetryMilliseconds)
+            }
+        } else if linkID == ladder.takeProfit, size != 0, rejection.reason != .reduceOnlyWouldIncrease {
+            placeTakeProfit(&ladder, id: id, feed: feed, instruments: instruments, &b, replace: true)
+        }
     }
 
     /// A command the venue refused on arrival: a trading stop, or an amend of the take-profit.

@@ -90,6 +90,33 @@ import Testing
         #expect(t.orders.isEmpty)
     }
 
+    /// The gateway's "absent after a minute of queries" can arrive after the stream's accept of the same order (the
+    /// verdict was on its way): the venue's word stands, and the order stays working. A real rejection still ends an
+    /// order not yet heard of, and a presumed absence is overridden by any later report.
+    @Test func aPresumedAbsenceNeverOverridesWhatTheVenueSaid() {
+        var t = OrderTracker()
+        let o = order(3)
+        let absent = Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries)
+        func rejected(_ rejection: Rejection) -> ExecutionReport {
+            report(.rejected(OrderRejected(venueID: nil, clientID: o.id.clientOrderID, rejection: rejection)))
+        }
+        t.recordIntent(o)
+        t.markSent(o.id.clientOrderID)
+        t.markTransportError(o.id.clientOrderID)
+        _ = t.apply(accepted(o))
+        _ = t.apply(rejected(absent))
+        #expect(t.orders[o.id.clientOrderID]?.phase == .working)
+        #expect(t.open.contains(o.id.clientOrderID))
+        let other = order(4)
+        t.recordIntent(other)
+        t.markTransportError(other.id.clientOrderID)
+        _ = t.apply(report(.rejected(OrderRejected(venueID: nil, clientID: other.id.clientOrderID, rejection: absent))))
+        #expect(t.orders[other.id.clientOrderID]?.phase == .rejected(absent))
+        #expect(!t.open.contains(other.id.clientOrderID))
+        _ = t.apply(accepted(other))
+        #expect(t.orders[other.id.clientOrderID]?.phase == .working && t.open.contains(other.id.clientOrderID))
+    }
+
     @Test func aTransportErrorLeavesTheOrderUnknownUntilTheVenueAnswers() {
         var t = OrderTracker()
         let o = order(2)

@@ -110,6 +110,15 @@ struct EngineHarness {
 
     var btcID: SymbolID { instruments.lookup("BTCUSDT")! }
 
+    /// A ladder whose first layer filled, held past a 1 s maximum hold (configure `maxHoldMilliseconds = 1_000`): the
+    /// time exits sent so far.
+    mutating func heldPastMaxHold() -> [VenueCommand] {
+        let entries = enter()
+        fill(entries[0])
+        handle(.tick, after: 2_000)
+        return submits(.timeExit)
+    }
+
     /// Both layers filled, the take-profit placed after the first and accepted: returns its submit command.
     mutating func twoLayersFilledWithATakeProfit() throws -> VenueCommand {
         let entries = enter()
@@ -207,10 +216,7 @@ struct EngineHarness {
 
     @Test func refusedExitWaitsForTheReportInsteadOfHalting() throws {
         var h = EngineHarness { $0.maxHoldMilliseconds = 1_000 }
-        let entries = h.enter()
-        h.fill(entries[0])
-        h.handle(.tick, after: 2_000)
-        let exits = h.submits(.timeExit)
+        let exits = h.heldPastMaxHold()
         #expect(exits.count == 1)
         // The stop closed the position at the venue meanwhile: reduce-only refused on the call.
         h.handle(.call(exits[0], .refused(Rejection(.reduceOnlyWouldIncrease, venueCode: "110017"))), after: 15)
@@ -518,9 +524,10 @@ struct EngineHarness {
         h.handle(.call(VenueCommand(symbol: h.btcID, decidedAt: ExchangeTime(milliseconds: h.now), action: .cancel(.client(id))),
                        .refused(Rejection(.unknownOrder, venueCode: "110001"))), after: 10)
         #expect(h.engine.tracker.orders[id]?.phase == .unknown)
-        let absent = Rejection(.unknownOrder, venueCode: "notFoundAfterQueries")
+        let absent = Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries)
         h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: absent)), after: 60_000)
         #expect(h.engine.tracker.orders[id]?.phase == .rejected(absent))
+        #expect(h.submits(.takeProfit).count == 2, "the position's take-profit put back")
         h.checkReplay()
     }
 
@@ -528,13 +535,14 @@ struct EngineHarness {
     /// `notFoundAfterQueries`), that Bybit reports accepted after all: it would rest with nothing managing it. The
     /// tracker follows it again, and the engine cancels it by id at once, journaled, with an alarm, once.
     @Test func anOrderTakenAsNeverPlacedThatAppearsIsCancelled() throws {
-        var h = EngineHarness()
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
         h.handle(.liquidation(h.liquidation()))
         let entry = try #require(h.handle(.detector(.started(h.episode()))).commands.first)
         guard case let .submit(id?, spec) = entry.action else { Issue.record("expected a submit, got \(entry.action)"); return }
         h.handle(.call(entry, .transportError), after: 15)
-        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: "notFoundAfterQueries"))),
-                 after: 5_000)
+        h.handle(.tick, after: 2_000)   // the ladder's entries close at their deadline: no ladder manages the entry now
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 60_000)
         #expect(h.engine.tracker.orders[id]?.phase.isTerminal == true)
         let sentBefore = h.sent.count, alarmsBefore = h.engine.alarmsRaised
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 20_000)
@@ -548,6 +556,39 @@ struct EngineHarness {
         // A redelivery of its acceptance (a restart's backfill) asks for nothing more.
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
         #expect(h.sent.count == sentAfterCancel && h.engine.alarmsRaised == alarmsBefore + 1)
+        h.checkReplay()
+    }
+
+    /// A reappeared entry of a ladder whose entries are still open is left to the ladder (cancelled with the others at
+    /// their deadline), not cancelled on its own.
+    @Test func aReappearedEntryOfAnOpenLadderIsLeftToTheLadder() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 300_000 }
+        h.handle(.liquidation(h.liquidation()))
+        let step = h.handle(.detector(.started(h.episode())))
+        guard step.commands.count == 2, case let .submit(id?, spec) = step.commands[0].action else { Issue.record("\(step.commands)"); return }
+        h.handle(.call(step.commands[0], .transportError), after: 15)
+        h.accept(step.commands[1])
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 60_000)
+        let sent = h.sent.count
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 1_000)
+        #expect(h.sent.count == sent, "left to its ladder: \(h.sent.dropFirst(sent).map(\.action))")
+        #expect(h.engine.tracker.orders[id]?.phase == .working)
+        h.checkReplay()
+    }
+
+    /// A time exit whose create's answer was lost and that the gateway then found in no list (presumed absent) is no
+    /// attempt: it is sent again after the retry pause. Before, the rejection ended it and nothing sent another, and the
+    /// position kept only its exchange stop.
+    @Test func aTimeExitPresumedAbsentIsSentAgain() throws {
+        var h = EngineHarness { $0.maxHoldMilliseconds = 1_000 }
+        let exits = h.heldPastMaxHold()
+        guard exits.count == 1, case let .submit(id?, _) = exits[0].action else { Issue.record("\(exits)"); return }
+        h.handle(.call(exits[0], .transportError), after: 15)
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 5_000)
+        h.handle(.tick, after: h.engine.configuration.exitRetryMilliseconds + 1)
+        #expect(h.submits(.timeExit).count == 2, "sent again")
         h.checkReplay()
     }
 
