@@ -234,7 +234,7 @@ public actor BybitGateway {
             switch await query(symbol: instrument.symbol, reference: reference) {
             case let .found(order):
                 foundByQuery += 1
-                emit(.reports(engineReports(mapper.reports(order: order))))
+                emit(.reports(engineReports(mapper.reports(order: order, listed: true))))
                 return
             case let .traded(executions):
                 // It reached Bybit: never "rejected". Its fills are reported (once: the engine counts an execution
@@ -392,7 +392,7 @@ public actor BybitGateway {
             reconciliations += 1
             let listedIDs = Set(listed.map(\.orderId))
             var reports: [ExecutionReport] = []
-            for order in listed.sorted(by: { $0.updatedTime < $1.updatedTime }) { reports += mapper.reports(order: order) }
+            for order in listed.sorted(by: { $0.updatedTime < $1.updatedTime }) { reports += mapper.reports(order: order, listed: true) }
             if !reports.isEmpty { emit(.reports(engineReports(reports))) }
             for (orderId, symbol) in mapper.openOrders where !listedIDs.contains(orderId) {
                 let instrument = instruments[instruments.id(for: symbol)]
@@ -475,7 +475,7 @@ public actor BybitGateway {
             // Orders first (their acceptance before their fills), then the executions as journal history (the engine
             // counts a fill once by its id), then positions and the wallet as the venue's view.
             for order in (backfill.openOrders + backfill.closedOrders).sorted(by: { $0.updatedTime < $1.updatedTime }) {
-                reports += mapper.reports(order: order)
+                reports += mapper.reports(order: order, listed: true)
             }
             for execution in backfill.executions {
                 note(execution)

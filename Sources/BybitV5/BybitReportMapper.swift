@@ -33,6 +33,12 @@ public struct BybitReportMapper: Sendable {
             let known = (status.progressRank, cumExecQty), row = (o.orderStatus.progressRank, o.cumExecQty)
             return known != row ? known > row : updatedTime > o.updatedTime
         }
+
+        /// Whether `o` is a later state than the one known (the converse of ``isNewer(than:)``).
+        func isOlder(than o: BybitOrder) -> Bool {
+            let known = (status.progressRank, cumExecQty), row = (o.orderStatus.progressRank, o.cumExecQty)
+            return known != row ? known < row : updatedTime < o.updatedTime
+        }
     }
 
     var orders: [String: Known] = [:]
@@ -61,8 +67,10 @@ public struct BybitReportMapper: Sendable {
         }
     }
 
-    /// The reports one order message means, given what was known of the order before.
-    public mutating func reports(order o: BybitOrder) -> [ExecutionReport] {
+    /// The reports one order message means, given what was known of the order before. `listed`: the row comes from a
+    /// REST list (a backfill, a reconciliation, a query), not from the stream: it must be ahead of what is known to
+    /// say anything, since at equal progress and time the stream's message is the later word.
+    public mutating func reports(order o: BybitOrder, listed: Bool = false) -> [ExecutionReport] {
         let venueID = VenueOrderID(o.orderId)
         let clientID = o.orderLinkId.isEmpty ? nil : try? ClientOrderID(o.orderLinkId)
         if !o.orderLinkId.isEmpty { links[o.orderLinkId] = o.orderId }
@@ -72,7 +80,7 @@ public struct BybitReportMapper: Sendable {
         let previous = orders[o.orderId]
         // An older state than the one known (a REST list read before the stream's latest message) says nothing new:
         // mapped, it would amend the order back to its old terms, reopen an ended one, or end it twice.
-        if let previous, previous.isNewer(than: o) { return [] }
+        if let previous, previous.isNewer(than: o) || (listed && !previous.isOlder(than: o)) { return [] }
         orders[o.orderId] = Known(status: o.orderStatus, price: o.price, qty: o.qty, triggerPrice: o.triggerPrice, venueID: venueID,
                                   clientID: clientID, symbol: o.symbol, cumExecQty: o.cumExecQty, updatedTime: o.updatedTime)
         var out: [ExecutionReport] = []

@@ -225,4 +225,28 @@ import Testing
         #expect(mapper.openOrders.isEmpty)
         #expect(mapper.reports(order: cancelled).isEmpty)
     }
+
+    /// A REST list row stamped in the same millisecond as the stream's message, at the same progress but with the old
+    /// terms (read just before the amend applied), says nothing: at equal progress and time the stream is the later
+    /// word. Before, it amended the order back.
+    @Test func aListedRowAsFarAsTheStreamsMessageChangesNothing() throws {
+        var table = InstrumentTable()
+        let symbol = table.id(for: "BTCUSDT")
+        let placed = BybitOrder(symbol: "BTCUSDT", symbolID: symbol, orderId: "o-3", orderLinkId: "tie", side: .buy, orderType: .limit,
+                                timeInForce: .postOnly, orderStatus: .new, price: p("60000.0"), qty: q("0.002"), leavesQty: q("0.002"),
+                                leavesValue: nil, cumExecQty: .zero, cumExecValue: .zero, cumExecFee: .zero, avgPrice: nil,
+                                closedPnl: .zero, reduceOnly: false, closeOnTrigger: false, createdTime: t(1), updatedTime: t(5))
+        var mapper = BybitReportMapper()
+        var amended = placed
+        amended.price = p("59990.0")
+        #expect(mapper.reports(order: amended).count == 1)                 // the stream: accepted at the new price
+        #expect(mapper.reports(order: placed, listed: true).isEmpty)       // the list, same millisecond, old price
+        // A listed row that is ahead still counts.
+        var filled = amended
+        filled.orderStatus = .filled
+        filled.cumExecQty = q("0.002")
+        filled.updatedTime = t(6)
+        _ = mapper.reports(order: filled, listed: true)
+        #expect(mapper.openOrders.isEmpty, "the filled row, listed and ahead, ended the order")
+    }
 }
