@@ -128,17 +128,15 @@ public actor BybitGateway {
         }
         do {
             switch command.action {
-            case .submit:
-                let answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
-                return .sent(answer.result.flatMap { $0.orderId.isEmpty ? nil : VenueOrderID($0.orderId) })
-            case .amend, .cancel:
-                // 110079 ("the order is processing and can not be operated, please try again later"): asked once more
-                // after `processingRetryAfter`, as Bybit says; refused only if it still is (a cancel dropped here would
-                // leave the entry resting).
+            case .submit, .amend, .cancel:
+                // 110079 on a cancel or amend ("the order is processing and can not be operated, please try again
+                // later"): asked once more after `processingRetryAfter`, as Bybit says; refused only if it still is (a
+                // cancel dropped here would leave the entry resting).
                 let answer: BybitResponse<BybitOrderIDResult>
+                let asksAgain = if case .submit = command.action { false } else { true }
                 do {
                     answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
-                } catch let processing where processing.isStillProcessing {
+                } catch let processing where processing.isStillProcessing && asksAgain {
                     logger.info("order still processing at Bybit: asking again", metadata: ["command": "\(command.action)"])
                     do { try await timer.sleep(for: processingRetryAfter) } catch { return failed(command, instrument: instrument, processing) }
                     answer = try await rest.send(request, as: BybitOrderIDResult.self, notAfter: notAfter)
@@ -214,21 +212,20 @@ public actor BybitGateway {
     }
 
     /// Queries the order at `resolveAfter`, again at `confirmAfter`, then at doubling intervals; it is concluded gone
-    /// only once `concludeAbsentAfter` has passed with every answer (at least two) clean: neither realtime list (open,
-    /// and recent closed with `openOnly=1`), nor the history, nor the execution list has it, and the stream never
-    /// reported it (`concludeAfter`: the order's own limit instead, for one that cannot rest). An order only its
-    /// executions show is reported by
-    /// them and asked after again until a list has it. A query that fails concludes nothing: the order stays unknown and is asked again
-    /// with a growing wait (a network error never becomes a rejection).
+    /// only once `concludeAfter` (default `concludeAbsentAfter`) has passed with the last answer, and at least two,
+    /// clean: neither realtime list (open, and recent closed with `openOnly=1`), nor the history, nor the execution
+    /// list has it, and the stream never reported it. An order only its executions show is reported by them and asked
+    /// after again until a list has it. A query that fails concludes nothing: the order stays unknown and is asked
+    /// again with a growing wait (a network error never becomes a rejection).
     func resolve(_ instrument: Instrument, reference: BybitOrderReference, concludeAfter: Duration? = nil) async {
-        let concludeAbsentAfter = concludeAfter ?? self.concludeAbsentAfter
+        let limit = concludeAfter ?? concludeAbsentAfter
         var cleanNotFound = 0
         var wait = resolveAfter
         var failures = 0
         var elapsed = Duration.zero
         // Concluded on a clean answer only: a failed query last concludes nothing.
         var lastClean = false
-        while !(lastClean && cleanNotFound >= 2 && elapsed >= concludeAbsentAfter) {
+        while !(lastClean && cleanNotFound >= 2 && elapsed >= limit) {
             do { try await timer.sleep(for: wait) } catch { return }
             elapsed += wait
             switch await query(symbol: instrument.symbol, reference: reference) {
@@ -250,8 +247,8 @@ public actor BybitGateway {
             case .notFound:
                 cleanNotFound += 1
                 lastClean = true
-                // The confirming query, then doubling waits, the last one landing on `concludeAbsentAfter`.
-                wait = cleanNotFound == 1 ? confirmAfter - resolveAfter : max(.seconds(1), min(elapsed, concludeAbsentAfter - elapsed))
+                // The confirming query, then doubling waits, the last one landing on `limit`.
+                wait = cleanNotFound == 1 ? confirmAfter - resolveAfter : max(.seconds(1), min(elapsed, limit - elapsed))
             case let .failed(why):
                 failures += 1
                 lastClean = false
@@ -270,7 +267,7 @@ public actor BybitGateway {
         }
         if case let .orderLinkId(link) = reference, let clientID = try? ClientOrderID(link) {
             notFoundAfterQueries += 1
-            let message = "order \(link) not found at Bybit by realtime or history for \(concludeAbsentAfter): reported rejected"
+            let message = "order \(link) not found at Bybit by realtime or history for \(limit): reported rejected"
             logger.critical("ALERT: \(message)")
             emit(.alert(message))
             emit(.reports([ExecutionReport(symbol: instrument.id, time: now,

@@ -243,3 +243,18 @@ struct BybitOrderWire: Decodable, Sendable {
         return out
     }
 }
+
+extension BybitOrder {
+    /// How far along an order's state is, compared in order: its status's rank (a status never goes back), the
+    /// quantity executed, then the update time. Two messages of one order are ordered by this, not by time alone (two
+    /// updates can share a millisecond).
+    public struct Progress: Comparable, Sendable {
+        let rank: Int
+        let executed: Quantity
+        let updated: ExchangeTime
+
+        public static func < (a: Self, b: Self) -> Bool { (a.rank, a.executed, a.updated) < (b.rank, b.executed, b.updated) }
+    }
+
+    public var progress: Progress { Progress(rank: orderStatus.progressRank, executed: cumExecQty, updated: updatedTime) }
+}

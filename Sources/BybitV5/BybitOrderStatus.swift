@@ -47,7 +47,7 @@ public enum BybitOrderStatus: String, Hashable, Sendable, CaseIterable {
     public var isOpen: Bool { lifecycle != .terminal }
 
     /// How far along its life an order is: a status never goes back to a lower rank (ended orders share the top).
-    public var progressRank: Int {
+    var progressRank: Int {
         switch self {
         case .untriggered: 0
         case .triggered: 1

@@ -23,22 +23,7 @@ public struct BybitReportMapper: Sendable {
         var venueID: VenueOrderID
         var clientID: ClientOrderID?
         var symbol: String
-        var cumExecQty: Quantity
-        var updatedTime: ExchangeTime
-
-        /// Whether `o` is an older state of this order than the one known: less far along its life, or as far with
-        /// less executed, or the same progress stamped earlier. A REST list read while the stream moved on (an amend
-        /// or a cancel acknowledged meanwhile) is such a state.
-        func isNewer(than o: BybitOrder) -> Bool {
-            let known = (status.progressRank, cumExecQty), row = (o.orderStatus.progressRank, o.cumExecQty)
-            return known != row ? known > row : updatedTime > o.updatedTime
-        }
-
-        /// Whether `o` is a later state than the one known (the converse of ``isNewer(than:)``).
-        func isOlder(than o: BybitOrder) -> Bool {
-            let known = (status.progressRank, cumExecQty), row = (o.orderStatus.progressRank, o.cumExecQty)
-            return known != row ? known < row : updatedTime < o.updatedTime
-        }
+        var progress: BybitOrder.Progress
     }
 
     var orders: [String: Known] = [:]
@@ -78,11 +63,12 @@ public struct BybitReportMapper: Sendable {
             ExecutionReport(symbol: o.symbolID, time: o.updatedTime, event: event)
         }
         let previous = orders[o.orderId]
-        // An older state than the one known (a REST list read before the stream's latest message) says nothing new:
-        // mapped, it would amend the order back to its old terms, reopen an ended one, or end it twice.
-        if let previous, previous.isNewer(than: o) || (listed && !previous.isOlder(than: o)) { return [] }
+        // An older state than the one known (a REST list read before the stream's latest message, say) says nothing
+        // new: mapped, it would amend the order back to its old terms, reopen an ended one, or end it twice. A listed
+        // row as far along as the stream's message says nothing either.
+        if let previous, listed ? previous.progress >= o.progress : previous.progress > o.progress { return [] }
         orders[o.orderId] = Known(status: o.orderStatus, price: o.price, qty: o.qty, triggerPrice: o.triggerPrice, venueID: venueID,
-                                  clientID: clientID, symbol: o.symbol, cumExecQty: o.cumExecQty, updatedTime: o.updatedTime)
+                                  clientID: clientID, symbol: o.symbol, progress: o.progress)
         var out: [ExecutionReport] = []
         if previous == nil {
             if o.orderStatus == .rejected {

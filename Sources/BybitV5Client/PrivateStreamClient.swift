@@ -450,10 +450,7 @@ public final class PrivateStreamClient: Sendable {
 
     /// Whether a held order update shows more progress than the snapshot's record of the same order: a later
     /// lifecycle stage, or the same stage with more executed, or a later update time at equal progress.
-    static func isAhead(_ update: BybitOrder, of snapshot: BybitOrder) -> Bool {
-        let a = (update.orderStatus.progressRank, update.cumExecQty), b = (snapshot.orderStatus.progressRank, snapshot.cumExecQty)
-        return a != b ? a > b : update.updatedTime > snapshot.updatedTime
-    }
+    static func isAhead(_ update: BybitOrder, of snapshot: BybitOrder) -> Bool { update.progress > snapshot.progress }
 
     /// Delivers a live message; executions this connection's backfill already delivered, or the cursor lists as
     /// persisted, are not delivered again. (Across connections delivery is at least once: a fill delivered and not

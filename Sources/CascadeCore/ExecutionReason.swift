@@ -56,6 +56,9 @@ public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvert
     /// The venue code of a create whose outcome was unknown and that no list of the venue had, long enough to be
     /// presumed absent (the live gateway's queries): not a refusal, a presumption a later report overrides.
     public static let notFoundAfterQueries = "notFoundAfterQueries"
+
+    /// This rejection is that presumption (``notFoundAfterQueries``), not a refusal.
+    public var isPresumedAbsence: Bool { reason == .unknownOrder && venueCode == Self.notFoundAfterQueries }
 }
 
 /// Why an order ended without filling completely, venue-neutral.

@@ -32,7 +32,7 @@ public enum OrderPhase: Hashable, Sendable {
     /// found nothing: `unknownOrder`), not because Bybit refused it: a create is processed asynchronously, so a later
     /// report of the order is the venue's word and overrides this one.
     public var isPresumedAbsent: Bool {
-        if case let .rejected(r) = self { r.reason == .unknownOrder && r.venueCode == Rejection.notFoundAfterQueries } else { false }
+        if case let .rejected(r) = self { r.isPresumedAbsence } else { false }
     }
 }
 
@@ -156,7 +156,7 @@ public struct OrderTracker: Sendable, Hashable {
             guard let id = resolve(r.clientID, r.venueID) else { return .notOurs(r.clientID) }
             // A presumed absence concludes only an order not yet heard of: one the venue has reported meanwhile (the
             // queries' verdict can arrive after the stream's accept) is the venue's.
-            if r.rejection.venueCode == Rejection.notFoundAfterQueries, let phase = orders[id]?.phase,
+            if r.rejection.isPresumedAbsence, let phase = orders[id]?.phase,
                ![.intent, .sent, .unknown].contains(phase) { return .none }
             return move(id, to: .rejected(r.rejection), unlessPast: true)
         case let .filled(fill):
