@@ -194,16 +194,20 @@ import Testing
             rejection: Rejection(.orderClosed, venueCode: "EC_OrigClOrdIDDoesNotExist")))])
     }
 
+    /// A PostOnly buy of 0.002 BTCUSDT at 60,000.0, resting, nothing executed, as Bybit states it at `updated`.
+    func restingBuy(_ orderId: String, link: String, updated: ExchangeTime) -> BybitOrder {
+        var table = InstrumentTable()
+        return BybitOrder(symbol: "BTCUSDT", symbolID: table.id(for: "BTCUSDT"), orderId: orderId, orderLinkId: link, side: .buy,
+                          orderType: .limit, timeInForce: .postOnly, orderStatus: .new, price: p("60000.0"), qty: q("0.002"),
+                          leavesQty: q("0.002"), leavesValue: nil, cumExecQty: .zero, cumExecValue: .zero, cumExecFee: .zero,
+                          avgPrice: nil, closedPnl: .zero, reduceOnly: false, closeOnTrigger: false, createdTime: t(1), updatedTime: updated)
+    }
+
     /// A REST list row older than what the stream already said of the order (the list was read before an amend or a
     /// cancel was acknowledged) says nothing: before, it amended the order back to its old price, reopened the
     /// cancelled order in the reconciliation's view, and ended it a second time.
     @Test func anOlderStateOfAnOrderChangesNothing() throws {
-        var table = InstrumentTable()
-        let symbol = table.id(for: "BTCUSDT")
-        let placed = BybitOrder(symbol: "BTCUSDT", symbolID: symbol, orderId: "o-2", orderLinkId: "stale", side: .buy, orderType: .limit,
-                                timeInForce: .postOnly, orderStatus: .new, price: p("60000.0"), qty: q("0.002"), leavesQty: q("0.002"),
-                                leavesValue: nil, cumExecQty: .zero, cumExecValue: .zero, cumExecFee: .zero, avgPrice: nil,
-                                closedPnl: .zero, reduceOnly: false, closeOnTrigger: false, createdTime: t(1), updatedTime: t(1))
+        let placed = restingBuy("o-2", link: "stale", updated: t(1))
         var mapper = BybitReportMapper()
         #expect(mapper.reports(order: placed).count == 1)                  // accepted
         var amended = placed
@@ -230,12 +234,7 @@ import Testing
     /// terms (read just before the amend applied), says nothing: at equal progress and time the stream is the later
     /// word. Before, it amended the order back.
     @Test func aListedRowAsFarAsTheStreamsMessageChangesNothing() throws {
-        var table = InstrumentTable()
-        let symbol = table.id(for: "BTCUSDT")
-        let placed = BybitOrder(symbol: "BTCUSDT", symbolID: symbol, orderId: "o-3", orderLinkId: "tie", side: .buy, orderType: .limit,
-                                timeInForce: .postOnly, orderStatus: .new, price: p("60000.0"), qty: q("0.002"), leavesQty: q("0.002"),
-                                leavesValue: nil, cumExecQty: .zero, cumExecValue: .zero, cumExecFee: .zero, avgPrice: nil,
-                                closedPnl: .zero, reduceOnly: false, closeOnTrigger: false, createdTime: t(1), updatedTime: t(5))
+        let placed = restingBuy("o-3", link: "tie", updated: t(5))
         var mapper = BybitReportMapper()
         var amended = placed
         amended.price = p("59990.0")

@@ -323,55 +323,32 @@ import Testing
     /// failure would leave the second cancel unanswered (and unsent, once the node's task is cancelled). The node's
     /// REST calls pass through a relay that counts the cancels reaching the simulator.
     @Test func aStopWhoseJournalFailsSendsTheQueuedCancelsAndReturns() async throws {
-        let rig = try await Rig(configuration: Self.twoLayers)
-        defer { rig.stop() }
-        let relay = try Self.cancelRelay(rig)
-        defer { relay.stop() }
-        let node = try await rig.start(journal: { Self.failsAtAnswer($0) { if case .cancel = $0 { true } else { false } } }, restPort: relay.port)
-        defer { node.task.cancel() }
-        #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
-        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
-        #expect(node.trader.failure != nil, "the journal failed")
+        let atReturn = try await Self.stopWithAFailingJournal({ Self.failsAtAnswer($0) { if case .cancel = $0 { true } else { false } } },
+                                                              until: Self.bothEntriesRest, "both entries rest")
         #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "both cancels reached the venue and were answered before the stop returned: \(String(describing: atReturn))")
-        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails in the stop's own first step (the commit holding its quarantine decision): the engine has
     /// journaled no cancel, so the stop's next steps are decided without the journal and their cancels of the two
     /// resting entries sent without a journal entry, as after an earlier failure.
     @Test func aJournalFailureInTheStopsOwnStepsStillCancelsTheOpenEntries() async throws {
-        let rig = try await Rig(configuration: Self.twoLayers)
-        defer { rig.stop() }
-        let relay = try Self.cancelRelay(rig)
-        defer { relay.stop() }
-        let node = try await rig.start(journal: { FailingJournal($0) { entries in
+        let atReturn = try await Self.stopWithAFailingJournal({ FailingJournal($0) { entries in
             entries.contains { if case let .decision(d) = $0 { d.alarms.contains("quarantine: shutdown") } else { false } }
-        } }, restPort: relay.port)
-        defer { node.task.cancel() }
-        #expect(try await rig.feed(node, until: Self.bothEntriesRest), "both entries rest")
-        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
-        #expect(node.trader.failure != nil, "the journal failed")
+        } }, until: Self.bothEntriesRest, "both entries rest")
         #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "both entries were cancelled by id: \(String(describing: atReturn))")
-        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails before the shutdown (at the first entry's answer; the ladder's second entry is never sent):
     /// the stop cancels the open entries by id without journaling (the engine can decide nothing more), so the entry
     /// resting at Bybit does not stay there with no node watching.
     @Test func aStopAfterAnEarlierJournalFailureCancelsTheOpenEntries() async throws {
-        let rig = try await Rig(configuration: Self.twoLayers)
-        defer { rig.stop() }
-        let relay = try Self.cancelRelay(rig)
-        defer { relay.stop() }
-        let node = try await rig.start(journal: { Self.failsAtFirstAnswer($0) }, restPort: relay.port)
-        defer { node.task.cancel() }
-        #expect(try await rig.feed(node, until: Self.journalFailedQuietly), "the journal failed")
-        #expect(relay.passed == 0, "no cancel before the stop")
-        let atReturn = try await Self.stopOnFrozenClock(node, rig, relay)
+        let atReturn = try await Self.stopWithAFailingJournal({ Self.failsAtFirstAnswer($0) }, until: Self.journalFailedQuietly,
+                                                              "the journal failed") { relay in
+            #expect(relay.passed == 0, "no cancel before the stop")
+        }
         // Both journaled entries are cancelled by orderLinkId: the one resting at Bybit, and the one never sent (which
         // Bybit answers as unknown).
         #expect(atReturn?.unanswered == 0 && atReturn?.passed == 2, "the open entries were cancelled by id: \(String(describing: atReturn))")
-        #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
     }
 
     /// The journal fails at the entry's fill (a full disk): the engine holds the position but never saw Bybit confirm
@@ -428,6 +405,26 @@ import Testing
         }
         #expect(relay.passed == 2, "the node's stop cancelled both journaled entries by id: \(relay.passed)")
         #expect(try await Self.venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
+    }
+
+    /// A two-layer node whose journal `journal` wraps, its REST calls through a relay that counts the cancels, fed
+    /// until `ready` (expected, saying `fed`), then stopped on its frozen clock (``stopOnFrozenClock(_:_:_:)``, whose
+    /// result it returns; `beforeStop` sees the relay first). Expects the journal to have failed and, once the
+    /// simulator's clock moves, Bybit to hold no order and no position.
+    static func stopWithAFailingJournal(_ journal: (any OrderJournal) -> any OrderJournal, until ready: (Node) async -> Bool,
+                                        _ fed: String, beforeStop: (LoopbackRelay) -> Void = { _ in }) async throws -> (unanswered: Int, passed: Int)? {
+        let rig = try await Rig(configuration: twoLayers)
+        defer { rig.stop() }
+        let relay = try cancelRelay(rig)
+        defer { relay.stop() }
+        let node = try await rig.start(journal: journal, restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node, until: ready), "\(fed)")
+        beforeStop(relay)
+        let atReturn = try await stopOnFrozenClock(node, rig, relay)
+        #expect(node.trader.failure != nil, "the journal failed")
+        #expect(try await venueEndsFlatWithoutOrders(rig, node), "Bybit holds no order and no position once its clock moves")
+        return atReturn
     }
 
     /// Moves the simulator's clock (the node has stopped: the frames it would have seen no longer matter) until Bybit
