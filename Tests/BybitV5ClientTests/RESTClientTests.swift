@@ -86,10 +86,11 @@ struct FakeBybitREST {
             let n = count("/v5/order/realtime")
             if let error = verify(request, payload: request.uri.query ?? "") { return json(error) }
             if n == 1 {
-                // Rejected by the rate limit; the window resets 300 ms from now.
+                // Rejected by the rate limit; the window resets 3 s from now (far enough that a loaded machine's delay
+                // between the answer and the client reading its clock stays well inside the test's bounds).
                 return json(envelope(10006, "Too many visits!"), headers: [
                     HTTPField.Name("X-Bapi-Limit-Status")!: "0", HTTPField.Name("X-Bapi-Limit")!: "10",
-                    HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 300)"])
+                    HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs() + 3_000)"])
             }
             return json(envelope(0, "OK", #"{"list":[],"nextPageCursor":"","category":"linear"}"#))
         }
@@ -242,10 +243,10 @@ final class HitCounter: Sendable {
         let rest = client(server, timer: timer)
         let request = BybitRequest(get: "/v5/order/realtime", query: [.init(name: "category", value: "linear")], isSigned: true)
         let call = Task { try await rest.send(request, as: BybitEmptyResult.self) }
-        // Refused with a reset 300 ms ahead: the client sleeps on the clock until then and sends nothing meanwhile.
+        // Refused with a reset 3 s ahead: the client sleeps on the clock until then and sends nothing meanwhile.
         await timer.waitForSleepers(1)
         let wait = try #require(timer.nextDeadline) - timer.instant()
-        #expect(wait > .milliseconds(200) && wait <= .milliseconds(300))
+        #expect(wait > .milliseconds(2_000) && wait <= .milliseconds(3_000))
         #expect(server.hits("/v5/order/realtime") == 1)
         timer.advance(by: wait)
         _ = try await call.value
