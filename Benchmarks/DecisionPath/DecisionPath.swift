@@ -18,6 +18,9 @@
 // their end first, as a running node's has (a fresh engine's first ladder creates and grows every table and journals
 // its instrument's rules). Another decides with the heap pre-grown: the benchmark holds its states, so its heap only
 // grows and each sample faults in fresh pages, which a node allocating from memory it freed before mostly does not.
+// The last decides with the feature engine a node runs by default (the detector's baselines span a week, the feature
+// baselines a day; the other rows shorten them to the cascade's 6 minutes of data), full after a week of synthetic
+// history: the cascade frame opens a minute, so the minute's bins are settled into week-long order statistics.
 import Benchmark
 import DecisionPathSupport
 import Execution
@@ -34,13 +37,14 @@ let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity:
 /// `wholeLadder`: both creates are signed inside the timing (the comparison row).
 /// `heapPreGrown`: the heap is grown and kept once the states are prepared (`preGrowHeap`: process-wide; the benchmark
 /// tool runs each benchmark in a process of its own).
+/// `week`: the feature engine has the production baselines, full after a week of history (`weekOfHistory`).
 func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, wholeLadder: Bool = false, heapPreGrown: Bool = false,
-              journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
+              week: Bool = false, journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in
         let journal = makeJournal()
         var states = (0..<100).map { _ in
             history > 0 ? prepare(journal, history: history)
-                : prepare(journal, framesBefore: afterFrameBefore ? cascadeIndex - 1 : cascadeIndex)
+                : prepare(journal, framesBefore: afterFrameBefore ? cascadeIndex - 1 : cascadeIndex, week: week)
         }
         if afterFrameBefore { ingestFrameBefore(&states[0]) }
         if heapPreGrown { preGrowHeap(megabytes: 64) }
@@ -73,4 +77,7 @@ let benchmarks: @Sendable () -> Void = {
         return try! SQLiteOrderJournal(path: path)
     }
     register("decision path, in-memory journal, heap pre-grown (synthetic cascade)", heapPreGrown: true) { InMemoryJournal() }
+    register("decision path, in-memory journal, production baselines after a week of history (synthetic cascade)", week: true) {
+        InMemoryJournal()
+    }
 }

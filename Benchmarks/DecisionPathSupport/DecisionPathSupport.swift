@@ -30,15 +30,34 @@ public var engineConfiguration: EngineConfiguration {
     return c
 }
 
+/// The feature engine as a node runs it by default: the detector's baselines span 10,080 minutes and arm after 1,440,
+/// the feature baselines span 1,440. ``featureConfiguration`` shortens them to fit the cascade's 6 minutes of data.
+public var productionFeatureConfiguration: FeatureConfiguration { FeatureConfiguration() }
+
+/// The feature state, with ``productionFeatureConfiguration``, after a week of quiet market (``SyntheticCascade/history(days:)``)
+/// and the cascade's frames before the cascade frame: every baseline full, as a node's after a week. Built once, saved.
+public let weekOfHistory: [UInt8] = {
+    var replay = FeatureReplay(configuration: productionFeatureConfiguration)
+    replay.keepsEpisodes = false
+    for (ns, json) in SyntheticCascade(seed: 7).history() { replay.ingest(Array(json.utf8), at: LocalTime(nanoseconds: ns)) }
+    for frame in frames[..<cascadeIndex] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
+    precondition(replay.engine.allDetectors.contains { $0.isArmed }, "a week of history did not arm the detector")
+    return try! replay.engine.savedState()
+}()
+
 public struct Prepared {
     public var replay: FeatureReplay
     public var engine: TradingEngine
 }
 
-public func prepare(_ journal: any OrderJournal, framesBefore end: Int = cascadeIndex) -> Prepared {
-    var replay = FeatureReplay(configuration: featureConfiguration)
+/// `week`: the feature engine is the one of ``weekOfHistory`` (production baselines, full), restored from its saved
+/// state into buffers of this state's own; the decoder and the feed are rebuilt from the cascade's frames as always.
+public func prepare(_ journal: any OrderJournal, framesBefore end: Int = cascadeIndex, week: Bool = false) -> Prepared {
+    precondition(!week || end == cascadeIndex, "the week of history is saved as of the frame before the cascade frame")
+    var replay = FeatureReplay(configuration: week ? productionFeatureConfiguration : featureConfiguration)
     replay.keepsEpisodes = false   // as the trading lanes run it (backtest, paper, live): no episode log
     for frame in frames[..<end] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
+    if week { replay.engine = try! FeatureEngine(restoring: weekOfHistory, configuration: productionFeatureConfiguration) }
     var engine = TradingEngine(configuration: engineConfiguration)
     let start = engine.start(run: try! journal.nextRun(), startingBalance: USDT(units: Int64(10_000_000_000_000)),
                              at: ExchangeTime(milliseconds: SyntheticCascade.cascadeAt - 1), instruments: replay.decoder.instruments)

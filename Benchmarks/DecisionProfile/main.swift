@@ -35,7 +35,7 @@ func perfControl(_ command: String) {
 // copy costs nothing until the decision writes), and the two create-order bodies with their signatures. A loop runs
 // with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
 // so it shows where the work is, not what a decision costs.
-if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap" {
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandLine.arguments[1] != "week" {
     var base = prepare(journal)
     let frame = frames[cascadeIndex]
     let ingested = base.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
@@ -98,9 +98,9 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
 // state decides first (untimed, as for the lower bound below), so the split shows the path's own work without the
 // cache misses and page faults of a state last touched long ago; the difference between the two splits is what
 // being cold costs in each phase.
-@MainActor func phaseSplit(warm: Bool) {
+@MainActor func phaseSplit(warm: Bool, week: Bool = false) {
     var phases: [[Int]] = Array(repeating: [], count: 6)
-    var fresh = (0..<1_000).map { _ in prepare(journal) }
+    var fresh = (0..<(week ? 300 : 1_000)).map { _ in prepare(journal, week: week) }
     for i in 0..<fresh.count {
         if warm {
             var scratch = fresh[i]
@@ -138,7 +138,7 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
         precondition(bytes > 0 && request.bodyBytes.count > 0)
     }
     fresh = []
-    print(warm ? "phases, state in cache:" : "phases, state cold:")
+    print(warm ? "phases, state in cache\(week ? ", a week of history" : ""):" : "phases, state cold\(week ? ", a week of history" : ""):")
     for (name, values) in zip(["ingest (decode, feed, features, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature"], phases) {
         let sorted = values.sorted()
         print(" ", name, "p50", sorted[sorted.count / 2], "ns")
@@ -146,6 +146,11 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
 }
 phaseSplit(warm: false)
 phaseSplit(warm: true)
+if CommandLine.arguments.dropFirst().first == "week" {
+    phaseSplit(warm: false, week: true)
+    phaseSplit(warm: true, week: true)
+    exit(0)
+}
 
 // The same decision on a state fully in cache, as a lower bound: a scratch copy of the state decides first (untimed),
 // which reads every buffer the decision reads (its copy-on-write copies read the originals) and runs the same code;
@@ -163,6 +168,23 @@ do {
         hot.append(ns(ContinuousClock.now - start))
     }
     print("state in cache (lower bound):", percentiles(hot))
+}
+
+// The decision with the feature engine's production baselines full (a week of history; see `weekOfHistory`): the
+// detector's 10,080-minute baselines are what a running node's decision reads and updates.
+do {
+    let start = ContinuousClock.now
+    _ = weekOfHistory.count
+    var states = (0..<500).map { _ in prepare(journal, week: true) }
+    print("a week of history prepared in", ContinuousClock.now - start)
+    var week: [Int] = []
+    for i in 0..<states.count {
+        let start = ContinuousClock.now
+        let decision = decide(&states[i], journal)
+        week.append(ns(ContinuousClock.now - start))
+        checkTwoCreates(decision, wholeLadder: false)
+    }
+    print("production baselines, a week of history:", percentiles(week))
 }
 
 // The decision of an engine that has traded 4 ladders before (tables, rules and risk memory as a running node's).

@@ -71,11 +71,11 @@ public struct SyntheticCascade: Sendable {
             emit(ts, #"{"topic":"tickers.BTCUSDT","type":"\#(snapshot ? "snapshot" : "delta")","data":{"symbol":"BTCUSDT","lastPrice":"\#(last)","markPrice":"\#(mark)"\#(extra)},"cs":\#(u),"ts":\#(ts)}"#)
         }
         func liquidation(_ ts: Int64, side: String, qty: String, price: String) {
-            emit(ts, #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":\#(ts),"data":[{"T":\#(ts - 2),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)"}]}"#)
+            emit(ts, Self.liquidationFrame(ts, side: side, qty: qty, price: price))
         }
         var tradeID = 1
         func trade(_ ts: Int64, side: String, qty: String, price: String) {
-            emit(ts, #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":\#(ts),"data":[{"T":\#(ts),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)","L":"MinusTick","i":"syn-\#(tradeID)","BT":false}]}"#)
+            emit(ts, Self.tradeFrame(ts, side: side, qty: qty, price: price, id: "syn-\(tradeID)"))
             tradeID += 1
         }
         book(s, snapshot: true, b: bids, a: asks)
@@ -124,6 +124,47 @@ public struct SyntheticCascade: Sendable {
         try writer.close()
         // The manifest names the generator: reports mark the data synthetic.
         try FrameManifest.rebuild(dataFile: path, createdBy: "synthetic: SyntheticCascade(seed: \(seed), latencyJitterMilliseconds: \(latencyJitterMilliseconds))").write(forDataFile: path)
+    }
+
+    /// A week (or `days`) of quiet market before ``start``, for a state whose baselines are full as a running node's
+    /// are (the detector's default baseline is 10,080 minutes, the feature baselines' 1,440): the instruments, then an
+    /// allLiquidation event every 20 s (sides alternating, 0.001–0.200 BTC at 60,000.0) and a trade every 10 s (0.001–0.500
+    /// BTC at 60,000.0), every size from the seed, so every minute of both sides and of the trades holds a non-zero
+    /// sum, spread as sizes are. Receive time is exchange time + ``latencyNanoseconds``. Frames of ``frames()``
+    /// continue it: its last event is 10 s before ``start``.
+    public func history(days: Int = 7) -> [(Int64, String)] {
+        var random = SeededRandom(seed: seed ^ 0xbb67_ae85_84ca_a73b)
+        let from = Self.start - Int64(days) * 86_400_000
+        var out: [(Int64, String)] = [((from - 1_000) * 1_000_000 + Self.latencyNanoseconds, Self.instrumentsFrame(at: from - 1_000))]
+        out.reserveCapacity(days * 12_960 + 1)
+        var n = 0
+        var t = from
+        while t <= Self.start - 10_000 {
+            let ns = t * 1_000_000 + Self.latencyNanoseconds
+            if n % 2 == 0 {
+                out.append((ns, Self.liquidationFrame(t, side: n % 4 == 0 ? "Buy" : "Sell", qty: Self.thousandths(1 + random.next() % 200),
+                                                     price: "60000.0")))
+            }
+            out.append((ns + 1, Self.tradeFrame(t, side: n % 3 == 0 ? "Sell" : "Buy", qty: Self.thousandths(1 + random.next() % 500),
+                                                price: "60000.0", id: "hist-\(n)")))
+            n += 1
+            t += 10_000
+        }
+        return out
+    }
+
+    /// "0.007" for 7 (v < 1,000).
+    static func thousandths(_ v: UInt64) -> String {
+        let digits = String(v)
+        return "0." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
+
+    static func liquidationFrame(_ ts: Int64, side: String, qty: String, price: String) -> String {
+        #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":\#(ts),"data":[{"T":\#(ts - 2),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)"}]}"#
+    }
+
+    static func tradeFrame(_ ts: Int64, side: String, qty: String, price: String, id: String) -> String {
+        #"{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":\#(ts),"data":[{"T":\#(ts),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)","L":"MinusTick","i":"\#(id)","BT":false}]}"#
     }
 
     /// The BTCUSDT-like trading rules both synthetic markets carry, as a `_cascade.instruments` frame at `ts`.

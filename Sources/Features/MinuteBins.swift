@@ -5,8 +5,8 @@ import CascadeCore
 /// Bin `k` holds the values added at receive times `t` with `floor(t / 60 s) = k`. A bin enters the statistics
 /// `lag` minutes after it completes (the detector uses `lag = 1` so its baseline never overlaps its 60 s window),
 /// and only when the stream was observed for the whole minute: minutes before ``observe(since:)`` or after
-/// an `observedUntil` given to ``advance(to:observedUntil:)`` are missing, never zeros. Observed minutes without values are zeros. Kept sorted, so a
-/// percentile is O(1) to read and O(capacity) to update once a minute: amortised O(1) per event.
+/// an `observedUntil` given to ``advance(to:observedUntil:)`` are missing, never zeros. Observed minutes without values are zeros. Kept sorted
+/// in blocks (``SortedBlocks``): a percentile is exact, and a minute's update shifts one block, not the whole window.
 public struct MinuteBins: Sendable, Codable, Equatable {
     public static let minute: Int64 = 60_000_000_000
     /// Most completed bins kept.
@@ -25,7 +25,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private var ringHead = 0
     /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
     /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
-    private var sortedValues: [Int64] = []
+    private var sortedValues = SortedBlocks()
     private var zeros = 0
     private var total: Int64 = 0
 
@@ -38,12 +38,62 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     public init(capacity: Int, lag: Int = 0) {
         self.capacity = capacity
         self.lag = lag
-        // Sized for the full window at once (the ring also holds up to an eighth of dead bins, see `advance`): a young
-        // engine's minute boundary then costs what a running one's does, with no array grown and copied on it.
-        // Reserved pages are not touched until used.
+        reserve()
+    }
+
+    /// Sizes the ring for the full window at once (it also holds up to an eighth of dead bins, see `advance`): a young
+    /// or restored engine's minute boundary then costs what a running one's does, with no array grown and copied on
+    /// it. Reserved pages are not touched until used.
+    private mutating func reserve() {
         ring.reserveCapacity(capacity + deadBinsKept + lag + 2)
-        sortedValues.reserveCapacity(capacity)
         pending.reserveCapacity(lag + 2)
+    }
+
+    // Saved as before the blocks (`sortedValues` one ascending array), so saved feature states still restore.
+    private enum CodingKeys: String, CodingKey {
+        case capacity, lag, observedSince, current, currentValue, pending, ring, ringHead, sortedValues, zeros, total
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        capacity = try c.decode(Int.self, forKey: .capacity)
+        lag = try c.decode(Int.self, forKey: .lag)
+        observedSince = try c.decodeIfPresent(Int64.self, forKey: .observedSince)
+        current = try c.decodeIfPresent(Int64.self, forKey: .current)
+        currentValue = try c.decode(Int64.self, forKey: .currentValue)
+        pending = try c.decode([Bin].self, forKey: .pending)
+        ring = try c.decode([Bin].self, forKey: .ring)
+        ringHead = try c.decode(Int.self, forKey: .ringHead)
+        let values = try c.decode([Int64].self, forKey: .sortedValues)
+        guard zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw DecodingError.dataCorruptedError(forKey: .sortedValues, in: c, debugDescription: "values not ascending")
+        }
+        sortedValues = SortedBlocks(sorted: values)
+        zeros = try c.decode(Int.self, forKey: .zeros)
+        total = try c.decode(Int64.self, forKey: .total)
+        reserve()
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(capacity, forKey: .capacity)
+        try c.encode(lag, forKey: .lag)
+        try c.encodeIfPresent(observedSince, forKey: .observedSince)
+        try c.encodeIfPresent(current, forKey: .current)
+        try c.encode(currentValue, forKey: .currentValue)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(ring, forKey: .ring)
+        try c.encode(ringHead, forKey: .ringHead)
+        try c.encode(sortedValues.sorted, forKey: .sortedValues)
+        try c.encode(zeros, forKey: .zeros)
+        try c.encode(total, forKey: .total)
+    }
+
+    /// Equal state: the same values whatever their blocks.
+    public static func == (a: Self, b: Self) -> Bool {
+        a.capacity == b.capacity && a.lag == b.lag && a.observedSince == b.observedSince && a.current == b.current
+            && a.currentValue == b.currentValue && a.pending == b.pending && a.ring == b.ring && a.ringHead == b.ringHead
+            && a.sortedValues.sorted == b.sortedValues.sorted && a.zeros == b.zeros && a.total == b.total
     }
 
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
@@ -101,7 +151,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         while ringHead < ring.count && ring[ringHead].minute < m - Int64(capacity + lag) {
             let old = ring[ringHead]
             ringHead += 1
-            if old.value == 0 { zeros -= 1 } else { sortedValues.remove(at: Self.lowerBound(sortedValues, old.value)) }
+            if old.value == 0 { zeros -= 1 } else { sortedValues.remove(old.value) }
             total &-= old.value
         }
         // Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
@@ -121,7 +171,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private mutating func insert(_ bin: Bin) {
         ring.append(bin)
         precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
-        if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value, at: Self.lowerBound(sortedValues, bin.value)) }
+        if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value) }
         total &+= bin.value
     }
 

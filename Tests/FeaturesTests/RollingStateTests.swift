@@ -1,5 +1,6 @@
 import CascadeCore
 import Features
+import Foundation
 import Testing
 
 /// The rolling structures against naive recomputation from their definitions, on seeded random streams.
@@ -40,6 +41,74 @@ import Testing
         }
     }
 
+    /// A long window (its blocks split, merge and empty as minutes come and go): every order statistic equals the
+    /// sorted window's, duplicates and zeros included.
+    @Test(arguments: [5, 23] as [UInt64])
+    func aLongWindowKeepsExactOrderStatistics(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        let minute = MinuteBins.minute, capacity = 3_000
+        var bins = MinuteBins(capacity: capacity, lag: 0)
+        let m0: Int64 = 28_000_000
+        bins.observe(since: m0 * minute)
+        var window: [Int64] = [], sorted: [Int64] = [], previous: Int64?
+        func lowerBound(_ v: Int64) -> Int { sorted.firstIndex { $0 >= v } ?? sorted.count }
+        for k in 0..<12_000 {
+            let m = m0 + Int64(k)
+            // A level drifting up, then down (blocks at one end drain, merge and go while the other end splits), then
+            // small values (many duplicates), then mostly zeros with a few wide values.
+            let v: Int64 = switch k / 3_000 {
+            case 0: Int64(k) * 1_000 + Int64(random.next(upperBound: UInt64(200_000)))
+            case 1: Int64(6_000 - k) * 1_000 + Int64(random.next(upperBound: UInt64(200_000)))
+            case 2: Int64(random.next(upperBound: UInt64(20)))
+            default: random.next(upperBound: UInt64(4)) == 0 ? Int64(random.next(upperBound: UInt64(1_000_000_000))) : 0
+            }
+            bins.add(v, at: m * minute + 1)
+            // Counted: the completed minutes m − capacity … m − 1 (minute m − 1 completed just now).
+            if let previous { window.append(previous); sorted.insert(previous, at: lowerBound(previous)) }
+            if window.count > capacity { sorted.remove(at: lowerBound(window.removeFirst())) }
+            previous = v
+            #expect(bins.count == sorted.count)
+            guard !sorted.isEmpty else { continue }
+            for p in [1, 50, 99] { #expect(bins.percentile(p) == sorted[max(0, (p * sorted.count + 99) / 100 - 1)]) }
+            if k % 97 == 0 {
+                for p in 1...100 where bins.percentile(p) != sorted[max(0, (p * sorted.count + 99) / 100 - 1)] {
+                    Issue.record("minute \(k): percentile \(p) differs")
+                }
+            }
+        }
+        #expect(bins.count == capacity)
+    }
+
+    /// Saved as one ascending array, as before the values were kept in blocks: a saved state restores, and the
+    /// restored bins go on exactly as the original.
+    @Test func savedBinsRestoreAndContinueAsTheOriginal() throws {
+        var random = SeededRandom(seed: 9)
+        let minute = MinuteBins.minute
+        var bins = MinuteBins(capacity: 1_000, lag: 1)
+        bins.observe(since: 0)
+        for k in 0..<1_500 { bins.add(Int64(random.next(upperBound: UInt64(5_000))), at: Int64(k) * minute + 7) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let saved = try encoder.encode(bins)
+        let object = try #require(try JSONSerialization.jsonObject(with: saved) as? [String: Any])
+        let values = try #require(object["sortedValues"] as? [Int64])
+        #expect(values.count > 900 && values == values.sorted())
+        var restored = try JSONDecoder().decode(MinuteBins.self, from: saved)
+        #expect(restored == bins)
+        #expect(try encoder.encode(restored) == saved)
+        for k in 1_500..<2_500 {
+            let v = Int64(random.next(upperBound: UInt64(5_000)))
+            bins.add(v, at: Int64(k) * minute + 7)
+            restored.add(v, at: Int64(k) * minute + 7)
+            #expect(restored.percentile(99) == bins.percentile(99))
+        }
+        #expect(restored == bins)
+        #expect(try encoder.encode(restored) == encoder.encode(bins))
+        // A saved state whose values are not ascending is refused, not used.
+        let broken = String(decoding: saved, as: UTF8.self).replacingOccurrences(of: #""sortedValues":["#, with: #""sortedValues":[999999999,"#)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(broken.utf8)) }
+    }
+
     @Test(arguments: [3, 11] as [UInt64])
     func windowedSumsMatchTheirDefinition(seed: UInt64) {
         var random = SeededRandom(seed: seed)
@@ -64,7 +133,7 @@ import Testing
         }
     }
 
-    @Test func rollingRankIsTheMidRankOverItsHorizonOnHalfPercentBuckets() {
+    @Test func rollingRankIsTheMidRankOverItsHorizonOnHalfPercentBuckets() throws {
         var random = SeededRandom(seed: 5)
         var rank = RollingRank(horizon: .seconds(100))
         var held: [(Int64, Int64)] = []
@@ -87,5 +156,22 @@ import Testing
             rank.add(v, at: t)
             held.append((t, v))
         }
+        // Saved as a Fenwick tree (node i counts the values whose bucket + 1 lies in (i − lowbit(i), i]): the form saved
+        // states hold, checked against its definition; restored, it ranks as the original.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let saved = try encoder.encode(rank)
+        let tree = try #require((try JSONSerialization.jsonObject(with: saved) as? [String: Any])?["tree"] as? [Int])
+        #expect(tree.count == RollingRank.bucket(.max) + 2)
+        let heldBuckets = held.map { RollingRank.bucket($0.1) + 1 }
+        for i in 1..<tree.count where tree[i] != heldBuckets.filter({ $0 > i - (i & -i) && $0 <= i }).count {
+            Issue.record("Fenwick node \(i) holds \(tree[i])")
+        }
+        var restored = try JSONDecoder().decode(RollingRank.self, from: saved)
+        #expect(restored == rank)
+        t += 1_000_000_000
+        restored.add(12_345, at: t)
+        rank.add(12_345, at: t)
+        #expect(restored == rank && restored.rank(of: 99_999) == rank.rank(of: 99_999))
     }
 }
