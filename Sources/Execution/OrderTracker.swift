@@ -56,6 +56,10 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var fills = 0
     /// A cancel was sent and not answered yet (the cancel/fill race window).
     public internal(set) var cancelRequested = false
+    /// When the last cancel was decided, and how many were: a stray order's cancel that failed is sent again after
+    /// a pause (``TradingEngine/strayCancelRetryMilliseconds``).
+    public internal(set) var cancelDecidedAt: ExchangeTime?
+    public internal(set) var cancelsDecided = 0
 
     public init(id: OrderLinkID, spec: OrderSpec) {
         self.init(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil)
@@ -132,8 +136,11 @@ public struct OrderTracker: Sendable, Hashable {
     }
 
     /// A cancel for it was sent.
-    public mutating func markCancelRequested(_ id: ClientOrderID) {
-        if let order = orders[id], !order.phase.isTerminal { orders[id]?.cancelRequested = true }
+    public mutating func markCancelRequested(_ id: ClientOrderID, at time: ExchangeTime) {
+        guard let order = orders[id], !order.phase.isTerminal else { return }
+        orders[id]?.cancelRequested = true
+        orders[id]?.cancelDecidedAt = time
+        orders[id]?.cancelsDecided += 1
     }
 
     /// The cancel was lost in transport: it may be sent again.

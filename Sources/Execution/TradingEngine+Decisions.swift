@@ -117,8 +117,9 @@ extension TradingEngine {
             }
         case .tick:
             timers(&b, feed: feed, instruments: instruments)
+            cancelStrayOrders(&b, instruments: instruments)
         case .heartbeat:
-            break
+            cancelStrayOrders(&b, instruments: instruments)
         case let .control(command):
             control(command, &b, feed: feed, instruments: instruments)
         }
@@ -327,7 +328,15 @@ extension TradingEngine {
         switch report.event {
         case let .filled(fill):
             let role = fill.clientID.flatMap { try? OrderLinkID(parsing: $0.rawValue) }?.role
-            if role == .entry, ladder.entries.contains(fill.clientID!.rawValue) {
+            // An entry of an ended ladder that filled while this one holds the symbol (a create Bybit processed late,
+            // a cancel that failed): one position per symbol, so this ladder manages all of it (take-profit sized to
+            // it, time exit), said. Before, nothing did: the position had only its exchange stop.
+            let owner = fill.clientID.flatMap { tracker.orders[$0]?.ladder }
+            let foreign = role == .entry && owner != nil && owner != ladder.number
+            if foreign, size != 0 {
+                b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled; ladder \(n) manages the position")
+            }
+            if role == .entry, ladder.entries.contains(fill.clientID!.rawValue) || foreign {
                 ladder.filled = true
                 if ladder.exitDeadline == nil {
                     ladder.exitDeadline = ExchangeTime(milliseconds: report.time.milliseconds + configuration.maxHoldMilliseconds)
@@ -498,6 +507,37 @@ extension TradingEngine {
             }
             closeIfDone(&ladder, size: size, &b)
             put(ladder, &b, instruments: instruments)
+        }
+    }
+
+    /// A stray order's failed cancel is sent again this long after the last (a heartbeat, once a second, looks).
+    public static let strayCancelRetryMilliseconds: Int64 = 5_000
+
+    /// Orders resting at Bybit that no ladder wants any more, whose cancel is not under way, are cancelled by id: an
+    /// entry of a ladder whose entries are closed (or that has ended), a take-profit replaced or of an ended ladder.
+    /// Their cancel was sent when they became stray; this sends it again after a transport error or a refusal, which
+    /// nothing else did: the order went on resting (an entry could fill long after its ladder, a take-profit could
+    /// close part of a later ladder's position). At most once per ``strayCancelRetryMilliseconds`` per order; the third
+    /// cancel of one order raises an alarm.
+    mutating func cancelStrayOrders(_ b: inout DecisionBuilder, instruments: InstrumentTable) {
+        guard !tracker.open.isEmpty else { return }
+        let now = b.decision.time.milliseconds
+        // In id order: a decision's commands must not depend on a set's iteration order (byte-identical backtests).
+        for clientID in tracker.open.sorted(by: { $0.rawValue < $1.rawValue }) {
+            guard let order = tracker.orders[clientID], order.phase == .working, !order.cancelRequested, let symbol = order.symbol,
+                  let n = order.ladder, let id = instruments.lookup(symbol) else { continue }
+            let ladder = b.changed[n] ?? ladders[n]
+            let stray = switch order.id.role {
+            case .entry: ladder.map { $0.closed || $0.entriesClosed } ?? true
+            case .takeProfit: ladder.map { $0.closed || $0.takeProfit != clientID.rawValue } ?? true
+            default: false
+            }
+            guard stray, now - (order.cancelDecidedAt?.milliseconds ?? .min / 2) >= Self.strayCancelRetryMilliseconds else { continue }
+            if order.cancelsDecided == 2 {
+                b.decision.alarms.append("\(symbol): order \(clientID.rawValue) is still open after two cancels: cancelling it again; check it at Bybit")
+            }
+            b.log(symbol, ladder?.episodeID, "cancelStray", order.cancelsDecided == 0 ? "notWanted" : "cancelFailed", clientID.rawValue)
+            b.send(.cancel(.client(clientID)), symbol: symbol, id: id)
         }
     }
 

@@ -236,7 +236,7 @@ public struct TradingEngine: Sendable {
                 }
             }
             for command in decision.commands {
-                if case let .cancel(.client(id)) = command.action { tracker.markCancelRequested(id) }
+                if case let .cancel(.client(id)) = command.action { tracker.markCancelRequested(id, at: decision.time) }
             }
             if let state = decision.risk { risk = state }
             alarms.append(contentsOf: decision.alarms)

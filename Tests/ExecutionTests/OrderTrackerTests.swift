@@ -135,7 +135,7 @@ import Testing
         let o = order(3)
         t.recordIntent(o)
         _ = t.apply(accepted(o))
-        t.markCancelRequested(o.id.clientOrderID)
+        t.markCancelRequested(o.id.clientOrderID, at: ExchangeTime(milliseconds: 0))
         // A fill arrives after the cancel was sent, then the cancel confirms with that fill.
         #expect(t.apply(fill(o, "e3", qty: b)) != .duplicateFill(ExecutionID("e3")))
         _ = t.apply(report(.cancelled(OrderCancelled(venueID: VenueOrderID("v3"), clientID: o.id.clientOrderID,
@@ -156,7 +156,7 @@ import Testing
         let o = order(4)
         t.recordIntent(o)
         _ = t.apply(accepted(o))
-        t.markCancelRequested(o.id.clientOrderID)
+        t.markCancelRequested(o.id.clientOrderID, at: ExchangeTime(milliseconds: 0))
         _ = t.apply(fill(o, "e5", qty: Quantity(units: 2_000_000)))
         _ = t.apply(report(.commandRejected(CommandRejected(action: .cancel(.client(o.id.clientOrderID)), clientID: o.id.clientOrderID,
                                                             rejection: Rejection(.orderClosed)))))

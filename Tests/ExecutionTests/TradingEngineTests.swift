@@ -559,6 +559,74 @@ struct EngineHarness {
         h.checkReplay()
     }
 
+    /// The order an ended ladder left behind, taken as never placed and then reported by Bybit: cancelled by id. When
+    /// that cancel is lost in transport or refused, a heartbeat or tick after the retry pause sends it again (before,
+    /// nothing did and the order rested on), with one alarm.
+    @Test func aStrayOrdersFailedCancelIsSentAgain() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        h.handle(.liquidation(h.liquidation()))
+        let entry = try #require(h.handle(.detector(.started(h.episode()))).commands.first)
+        guard case let .submit(id?, spec) = entry.action else { Issue.record("expected a submit, got \(entry.action)"); return }
+        h.handle(.call(entry, .transportError), after: 15)
+        h.handle(.tick, after: 2_000)
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 60_000)
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 20_000)
+        let cancel = try #require(h.sent.last)
+        #expect(cancel.action == .cancel(.client(id)))
+        // Two cancels so far: one with the other entries at their deadline (while the order was unknown), this one.
+        func cancels() -> Int { h.sent.filter { $0.action == .cancel(.client(id)) }.count }
+        #expect(cancels() == 2)
+        let alarms = h.engine.alarmsRaised
+        h.handle(.call(cancel, .transportError), after: 20)
+        h.handle(.heartbeat, after: 1_000)
+        #expect(cancels() == 2, "not before the retry pause")
+        h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(cancels() == 3, "sent again after the pause")
+        #expect(h.engine.tracker.orders[id]?.cancelRequested == true)
+        #expect(h.engine.alarmsRaised == alarms + 1 && h.engine.alarms.last?.contains("still open after two cancels") == true)
+        h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(cancels() == 3, "not while it is under way")
+        h.handle(.call(h.sent.last!, .refused(Rejection(.rateLimited))), after: 20)
+        h.handle(.tick, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(cancels() == 4 && h.engine.alarmsRaised == alarms + 1, "sent again after a refusal, said once")
+        h.cancelled(id, venue: "late", .byClient, after: 10)
+        h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds * 2)
+        #expect(cancels() == 4, "ended: nothing more")
+        h.checkReplay()
+    }
+
+    /// An entry of an ended ladder that fills while a later ladder holds the symbol: the later ladder manages the
+    /// whole position (take-profit, time exit), with an alarm. Before, the fill was nobody's: no take-profit, no time
+    /// exit, only the exchange stop.
+    @Test func aStrayEntryFillIsManagedByTheLadderHoldingTheSymbol() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        h.handle(.liquidation(h.liquidation()))
+        let first = h.handle(.detector(.started(h.episode()))).commands
+        guard first.count == 2, case let .submit(id?, spec) = first[0].action, case let .submit(other?, _) = first[1].action else {
+            Issue.record("expected two submits, got \(first)"); return
+        }
+        h.handle(.call(first[0], .transportError), after: 15)
+        h.accept(first[1])
+        h.handle(.tick, after: 2_000)   // the entries close: the other one is cancelled
+        h.cancelled(other, venue: "v1", .byClient, after: 10)
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 60_000)
+        #expect(h.engine.activeLadder.isEmpty, "the first ladder has ended")
+        let entry = first[0]
+        h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")   // a fresh book a minute later
+        let second = h.enter()
+        let active = try #require(h.engine.activeLadder["BTCUSDT"])
+        #expect(!second.isEmpty && active == 2)
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
+        let takeProfits = h.submits(.takeProfit).count
+        h.fill(entry)
+        #expect(h.engine.ladders[active]?.filled == true && h.engine.ladders[active]?.exitDeadline != nil)
+        #expect(h.submits(.takeProfit).count == takeProfits + 1, "a take-profit for the position")
+        #expect(h.engine.alarms.last?.contains("ladder 2 manages the position") == true)
+        h.checkReplay()
+    }
+
     /// A reappeared entry of a ladder whose entries are still open is left to the ladder (cancelled with the others at
     /// their deadline), not cancelled on its own.
     @Test func aReappearedEntryOfAnOpenLadderIsLeftToTheLadder() throws {
