@@ -60,6 +60,10 @@ public struct ManagedOrder: Hashable, Sendable {
     /// a pause (``TradingEngine/strayCancelRetryMilliseconds``).
     public internal(set) var cancelDecidedAt: ExchangeTime?
     public internal(set) var cancelsDecided = 0
+    /// A cancel was answered "no such order, or too late to cancel" (110001, 110008, 110010): the order has ended or
+    /// is ending at Bybit; its final report is on its way (or a reconciliation brings it), and another cancel would
+    /// get the same answer.
+    public internal(set) var cancelAnsweredGone = false
 
     public init(id: OrderLinkID, spec: OrderSpec) {
         self.init(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil)
@@ -194,6 +198,7 @@ public struct OrderTracker: Sendable, Hashable {
             guard let id = r.clientID ?? r.venueID.flatMap({ byVenueID[$0] }), orders[id] != nil else { return .notOurs(r.clientID) }
             orders[id]?.cancelRequested = false
             if case .submit = r.action { return move(id, to: .rejected(r.rejection), unlessPast: true) }
+            if case .cancel = r.action, [.unknownOrder, .orderClosed].contains(r.rejection.reason) { orders[id]?.cancelAnsweredGone = true }
             // A cancel of an order left unknown by a transport error answered "no such order" concludes nothing: Bybit
             // processes a create asynchronously, so the create may still be on its way. The order stays unknown until
             // the gateway's queries settle it (found, or absent for a minute: `notFoundAfterQueries`). The backtest

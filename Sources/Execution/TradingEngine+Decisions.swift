@@ -137,8 +137,9 @@ extension TradingEngine {
     /// Whether the active ladder of `symbol` still manages order `link`: its current take-profit, or an entry while its
     /// entries are open (cancelled with them at their deadline). A reappeared order it manages is not cancelled.
     func managedByActiveLadder(_ link: ClientOrderID, symbol: String) -> Bool {
-        guard let n = activeLadder[symbol], let ladder = ladders[n], !ladder.closed, tracker.orders[link]?.ladder == n else { return false }
-        return link.rawValue == ladder.takeProfit || (ladder.entries.contains(link.rawValue) && !ladder.entriesClosed)
+        guard let n = activeLadder[symbol], let order = tracker.orders[link], order.ladder == n,
+              [.entry, .takeProfit].contains(order.id.role) else { return false }
+        return wants(ladders[n], order)
     }
 
     /// The rejection of order `id` when it is only presumed absent (``OrderPhase/isPresumedAbsent``).
@@ -332,9 +333,25 @@ extension TradingEngine {
             // a cancel that failed): one position per symbol, so this ladder manages all of it (take-profit sized to
             // it, time exit), said. Before, nothing did: the position had only its exchange stop.
             let owner = fill.clientID.flatMap { tracker.orders[$0]?.ladder }
-            let foreign = role == .entry && owner != nil && owner != ladder.number
-            if foreign, size != 0 {
-                b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled; ladder \(n) manages the position")
+            var foreign = role == .entry && owner != nil && owner != ladder.number
+            if foreign {
+                if fill.side == ladder.side && (size == 0 || (size > 0) == (ladder.side == .buy)) {
+                    ladder.placedNotional = ladder.placedNotional + (instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero)
+                    if tracker.orders[fill.clientID!]?.fills == 1 {
+                        b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled; ladder \(n) manages the position")
+                        // The entry carried the ended ladder's stop, which Bybit puts on the position as it fills
+                        // (Full mode): this ladder's is set again.
+                        let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
+                        b.send(.setTradingStop(stop), symbol: symbol, id: id)
+                        b.log(symbol, ladder.episodeID, "reprotect", "strayEntryFilled", "stop \(instruments[id].format(ladder.stopPrice))")
+                    }
+                } else {
+                    // Against this ladder's side: nothing of this ladder's plan fits the position it leaves. Closed.
+                    b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled against ladder \(n)'s side; closing the position")
+                    foreign = false
+                    if !ladder.entriesClosed { closeEntries(&ladder, reason: "strayFillAgainstSide", &b, instruments: instruments) }
+                    if size != 0 { flatten(&ladder, reason: "strayFillAgainstSide", id: id, feed: feed, instruments: instruments, &b) }
+                }
             }
             if role == .entry, ladder.entries.contains(fill.clientID!.rawValue) || foreign {
                 ladder.filled = true
@@ -512,32 +529,56 @@ extension TradingEngine {
 
     /// A stray order's failed cancel is sent again this long after the last (a heartbeat, once a second, looks).
     public static let strayCancelRetryMilliseconds: Int64 = 5_000
+    /// A cancel decided this long ago and never answered (the process stopped before its call returned) no longer
+    /// counts as under way.
+    public static let cancelInFlightMilliseconds: Int64 = 30_000
+    /// Cancels of one stray order before the sweep gives it up to the operator (and the reconciliation).
+    public static let strayCancelLimit = 6
 
     /// Orders resting at Bybit that no ladder wants any more, whose cancel is not under way, are cancelled by id: an
     /// entry of a ladder whose entries are closed (or that has ended), a take-profit replaced or of an ended ladder.
     /// Their cancel was sent when they became stray; this sends it again after a transport error or a refusal, which
     /// nothing else did: the order went on resting (an entry could fill long after its ladder, a take-profit could
-    /// close part of a later ladder's position). At most once per ``strayCancelRetryMilliseconds`` per order; the third
-    /// cancel of one order raises an alarm.
+    /// close part of a later ladder's position). Not after Bybit answered "no such order, or too late" (the order
+    /// has ended; its report is on its way); at most once per ``strayCancelRetryMilliseconds`` per order, at most
+    /// ``strayCancelLimit`` cancels in all, with an alarm from the third cancel on and when giving up.
     mutating func cancelStrayOrders(_ b: inout DecisionBuilder, instruments: InstrumentTable) {
         guard !tracker.open.isEmpty else { return }
         let now = b.decision.time.milliseconds
+        var due: [ManagedOrder] = []
+        for clientID in tracker.open {
+            guard let order = tracker.orders[clientID], order.phase == .working, !order.cancelAnsweredGone,
+                  order.cancelsDecided < Self.strayCancelLimit, let n = order.ladder, !wants(b.changed[n] ?? ladders[n], order) else { continue }
+            let last = order.cancelDecidedAt?.milliseconds
+            if order.cancelRequested, let last, now - last < Self.cancelInFlightMilliseconds { continue }
+            if let last, now - last < Self.strayCancelRetryMilliseconds { continue }
+            // Already cancelled in this decision (entries closed by the timers or a loss limit just now).
+            if b.decision.commands.contains(where: { $0.action == .cancel(.client(clientID)) }) { continue }
+            due.append(order)
+        }
         // In id order: a decision's commands must not depend on a set's iteration order (byte-identical backtests).
-        for clientID in tracker.open.sorted(by: { $0.rawValue < $1.rawValue }) {
-            guard let order = tracker.orders[clientID], order.phase == .working, !order.cancelRequested, let symbol = order.symbol,
-                  let n = order.ladder, let id = instruments.lookup(symbol) else { continue }
-            let ladder = b.changed[n] ?? ladders[n]
-            let stray = switch order.id.role {
-            case .entry: ladder.map { $0.closed || $0.entriesClosed } ?? true
-            case .takeProfit: ladder.map { $0.closed || $0.takeProfit != clientID.rawValue } ?? true
-            default: false
+        for order in due.sorted(by: { $0.clientID.rawValue < $1.clientID.rawValue }) {
+            guard let symbol = order.symbol, let id = instruments.lookup(symbol) else { continue }
+            let text = order.clientID.rawValue
+            if order.cancelsDecided + 1 == Self.strayCancelLimit {
+                b.decision.alarms.append("\(symbol): order \(text) is still open after \(order.cancelsDecided) cancels: a last one; then it is left to the operator and the reconciliation")
+            } else if order.cancelsDecided >= 2 {
+                b.decision.alarms.append("\(symbol): order \(text) is still open after \(order.cancelsDecided) cancels: cancelling it again; check it at Bybit")
             }
-            guard stray, now - (order.cancelDecidedAt?.milliseconds ?? .min / 2) >= Self.strayCancelRetryMilliseconds else { continue }
-            if order.cancelsDecided == 2 {
-                b.decision.alarms.append("\(symbol): order \(clientID.rawValue) is still open after two cancels: cancelling it again; check it at Bybit")
-            }
-            b.log(symbol, ladder?.episodeID, "cancelStray", order.cancelsDecided == 0 ? "notWanted" : "cancelFailed", clientID.rawValue)
-            b.send(.cancel(.client(clientID)), symbol: symbol, id: id)
+            b.log(symbol, order.ladder.flatMap { (b.changed[$0] ?? ladders[$0])?.episodeID }, "cancelStray",
+                  order.cancelsDecided == 0 ? "notWanted" : "cancelFailed", text)
+            b.send(.cancel(.client(order.clientID)), symbol: symbol, id: id)
+        }
+    }
+
+    /// Whether `ladder` still wants `order` resting: an entry while its entries are open, its current take-profit
+    /// (any other order does not rest). A ladder no longer remembered wants nothing.
+    func wants(_ ladder: Ladder?, _ order: ManagedOrder) -> Bool {
+        guard let ladder, !ladder.closed else { return false }
+        switch order.id.role {
+        case .entry: return !ladder.entriesClosed
+        case .takeProfit: return ladder.takeProfit == order.clientID.rawValue
+        default: return true
         }
     }
 

@@ -43,57 +43,11 @@ public struct MinuteBins: Sendable, Codable, Equatable {
 
     /// Sizes the ring for the full window at once (it also holds up to an eighth of dead bins, see `advance`): a young
     /// or restored engine's minute boundary then costs what a running one's does, with no array grown and copied on
-    /// it. Reserved pages are not touched until used.
+    /// it. Reserved pages are not touched until used. Saved bins keep their synthesized form (`sortedValues` one
+    /// ascending array, as before the blocks), so saved feature states restore.
     private mutating func reserve() {
         ring.reserveCapacity(capacity + deadBinsKept + lag + 2)
         pending.reserveCapacity(lag + 2)
-    }
-
-    // Saved as before the blocks (`sortedValues` one ascending array), so saved feature states still restore.
-    private enum CodingKeys: String, CodingKey {
-        case capacity, lag, observedSince, current, currentValue, pending, ring, ringHead, sortedValues, zeros, total
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        capacity = try c.decode(Int.self, forKey: .capacity)
-        lag = try c.decode(Int.self, forKey: .lag)
-        observedSince = try c.decodeIfPresent(Int64.self, forKey: .observedSince)
-        current = try c.decodeIfPresent(Int64.self, forKey: .current)
-        currentValue = try c.decode(Int64.self, forKey: .currentValue)
-        pending = try c.decode([Bin].self, forKey: .pending)
-        ring = try c.decode([Bin].self, forKey: .ring)
-        ringHead = try c.decode(Int.self, forKey: .ringHead)
-        let values = try c.decode([Int64].self, forKey: .sortedValues)
-        guard zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw DecodingError.dataCorruptedError(forKey: .sortedValues, in: c, debugDescription: "values not ascending")
-        }
-        sortedValues = SortedBlocks(sorted: values)
-        zeros = try c.decode(Int.self, forKey: .zeros)
-        total = try c.decode(Int64.self, forKey: .total)
-        reserve()
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(capacity, forKey: .capacity)
-        try c.encode(lag, forKey: .lag)
-        try c.encodeIfPresent(observedSince, forKey: .observedSince)
-        try c.encodeIfPresent(current, forKey: .current)
-        try c.encode(currentValue, forKey: .currentValue)
-        try c.encode(pending, forKey: .pending)
-        try c.encode(ring, forKey: .ring)
-        try c.encode(ringHead, forKey: .ringHead)
-        try c.encode(sortedValues.sorted, forKey: .sortedValues)
-        try c.encode(zeros, forKey: .zeros)
-        try c.encode(total, forKey: .total)
-    }
-
-    /// Equal state: the same values whatever their blocks.
-    public static func == (a: Self, b: Self) -> Bool {
-        a.capacity == b.capacity && a.lag == b.lag && a.observedSince == b.observedSince && a.current == b.current
-            && a.currentValue == b.currentValue && a.pending == b.pending && a.ring == b.ring && a.ringHead == b.ringHead
-            && a.sortedValues.sorted == b.sortedValues.sorted && a.zeros == b.zeros && a.total == b.total
     }
 
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
@@ -169,6 +123,8 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     }
 
     private mutating func insert(_ bin: Bin) {
+        // A restored ring has no room to spare: sized once for the window rather than grown (and copied) as it fills.
+        if ring.count == ring.capacity { reserve() }
         ring.append(bin)
         precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
         if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value) }
@@ -189,12 +145,4 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Oldest counted minute.
     public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }
 
-    static func lowerBound(_ a: [Int64], _ v: Int64) -> Int {
-        var lo = 0, hi = a.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if a[mid] < v { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
-    }
 }

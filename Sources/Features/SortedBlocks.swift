@@ -4,7 +4,7 @@
 /// detector): as one sorted array, the minute boundary a cascade's first frame often crosses shifted ~40 KB twice
 /// per side, ~4 µs each when the array was not in cache. The same values in the same order as one sorted array, so
 /// every order statistic is exact.
-struct SortedBlocks: Sendable {
+struct SortedBlocks: Sendable, Equatable {
     static let blockSize = 128
     private var blocks: [[Int64]] = []
     /// Per block: its largest value (its last).
@@ -17,7 +17,6 @@ struct SortedBlocks: Sendable {
 
     /// The values of `sorted` (ascending).
     init(sorted: [Int64]) {
-        assert(zip(sorted, sorted.dropFirst()).allSatisfy { $0 <= $1 }, "values not sorted")
         var i = 0
         while i < sorted.count {
             let end = min(sorted.count, i + Self.blockSize)
@@ -68,7 +67,8 @@ struct SortedBlocks: Sendable {
             return
         }
         maxima[k] = blocks[k][sizes[k] - 1]
-        // A block left small joins its next neighbour when both fit in one, so blocks stay ≥ a quarter full on average.
+        // A block left small joins its next neighbour when both fit in one: blocks drained by the window's evictions
+        // do not pile up as slivers.
         if sizes[k] < Self.blockSize / 4, k + 1 < blocks.count, sizes[k] + sizes[k + 1] < 2 * Self.blockSize { merge(k) }
     }
 
@@ -102,8 +102,9 @@ struct SortedBlocks: Sendable {
 
     private mutating func split(_ k: Int) {
         let half = sizes[k] / 2
-        var upper = Array(blocks[k][half...])
+        var upper: [Int64] = []
         upper.reserveCapacity(2 * Self.blockSize)
+        upper.append(contentsOf: blocks[k][half...])
         blocks[k].removeSubrange(half...)
         sizes[k] = half
         maxima[k] = blocks[k][half - 1]
@@ -121,6 +122,14 @@ struct SortedBlocks: Sendable {
         sizes.remove(at: k + 1)
     }
 
+    /// The same values in the same order, whatever their blocks.
+    static func == (a: Self, b: Self) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.blocks.lazy.joined().makeIterator(), j = b.blocks.lazy.joined().makeIterator()
+        while let x = i.next() { if x != j.next() { return false } }
+        return true
+    }
+
     static func lowerBound(_ a: [Int64], _ v: Int64) -> Int {
         var lo = 0, hi = a.count
         while lo < hi {
@@ -128,5 +137,21 @@ struct SortedBlocks: Sendable {
             if a[mid] < v { lo = mid + 1 } else { hi = mid }
         }
         return lo
+    }
+}
+
+// Saved as one ascending array (the form `MinuteBins` saved before the blocks).
+extension SortedBlocks: Codable {
+    init(from decoder: any Decoder) throws {
+        let values = try decoder.singleValueContainer().decode([Int64].self)
+        guard zip(values, values.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "values not ascending"))
+        }
+        self.init(sorted: values)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(sorted)
     }
 }

@@ -129,6 +129,24 @@ struct EngineHarness {
         return takeProfit
     }
 
+    /// A ladder (entry TTL 1 s) whose first entry's create was lost in transport, its other entry cancelled at the
+    /// deadline, and the first presumed absent a minute later: the ladder has ended. Returns the first entry's submit.
+    mutating func endedLadderWithAnEntryPresumedAbsent() throws -> (VenueCommand, ClientOrderID, OrderSpec) {
+        handle(.liquidation(liquidation()))
+        let first = handle(.detector(.started(episode()))).commands
+        guard first.count == 2, case let .submit(id?, spec) = first[0].action, case let .submit(other?, _) = first[1].action else {
+            throw HarnessError.unexpected("expected two submits, got \(first)")
+        }
+        handle(.call(first[0], .transportError), after: 15)
+        accept(first[1])
+        handle(.tick, after: 2_000)   // the entries close: the other one is cancelled
+        cancelled(other, venue: "v\(nextVenueID)", .byClient, after: 10)
+        report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+               after: 60_000)
+        guard engine.activeLadder.isEmpty else { throw HarnessError.unexpected("the ladder has not ended") }
+        return (first[0], id, spec)
+    }
+
     /// A BTCUSDT report of `event`, heard `ms` later.
     mutating func report(_ event: ExecutionReport.Event, after ms: Int64) {
         handle(.report(ExecutionReport(symbol: btcID, time: ExchangeTime(milliseconds: now), event: event)), after: ms)
@@ -155,6 +173,8 @@ struct EngineHarness {
         }
     }
 }
+
+enum HarnessError: Error { case unexpected(String) }
 
 @Suite struct TradingEngineTests {
     @Test func ladderEntriesCarryThePositionStop() throws {
@@ -561,7 +581,7 @@ struct EngineHarness {
 
     /// The order an ended ladder left behind, taken as never placed and then reported by Bybit: cancelled by id. When
     /// that cancel is lost in transport or refused, a heartbeat or tick after the retry pause sends it again (before,
-    /// nothing did and the order rested on), with one alarm.
+    /// nothing did and the order rested on), with an alarm from the third cancel on, up to a limit.
     @Test func aStrayOrdersFailedCancelIsSentAgain() throws {
         var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
         h.handle(.liquidation(h.liquidation()))
@@ -584,15 +604,22 @@ struct EngineHarness {
         h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
         #expect(cancels() == 3, "sent again after the pause")
         #expect(h.engine.tracker.orders[id]?.cancelRequested == true)
-        #expect(h.engine.alarmsRaised == alarms + 1 && h.engine.alarms.last?.contains("still open after two cancels") == true)
+        #expect(h.engine.alarmsRaised == alarms + 1 && h.engine.alarms.last?.contains("still open after 2 cancels") == true)
         h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
         #expect(cancels() == 3, "not while it is under way")
         h.handle(.call(h.sent.last!, .refused(Rejection(.rateLimited))), after: 20)
         h.handle(.tick, after: TradingEngine.strayCancelRetryMilliseconds)
-        #expect(cancels() == 4 && h.engine.alarmsRaised == alarms + 1, "sent again after a refusal, said once")
+        #expect(cancels() == 4 && h.engine.alarmsRaised == alarms + 2, "sent again after a refusal, said again")
+        // Up to the limit, then left to the operator and the reconciliation.
+        for _ in 0..<4 {
+            h.handle(.call(h.sent.last!, .transportError), after: 20)
+            h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        }
+        #expect(cancels() == TradingEngine.strayCancelLimit)
+        #expect(h.engine.alarms.contains { $0.contains("a last one; then it is left to the operator") })
         h.cancelled(id, venue: "late", .byClient, after: 10)
         h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds * 2)
-        #expect(cancels() == 4, "ended: nothing more")
+        #expect(cancels() == TradingEngine.strayCancelLimit, "ended: nothing more")
         h.checkReplay()
     }
 
@@ -601,19 +628,7 @@ struct EngineHarness {
     /// exit, only the exchange stop.
     @Test func aStrayEntryFillIsManagedByTheLadderHoldingTheSymbol() throws {
         var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
-        h.handle(.liquidation(h.liquidation()))
-        let first = h.handle(.detector(.started(h.episode()))).commands
-        guard first.count == 2, case let .submit(id?, spec) = first[0].action, case let .submit(other?, _) = first[1].action else {
-            Issue.record("expected two submits, got \(first)"); return
-        }
-        h.handle(.call(first[0], .transportError), after: 15)
-        h.accept(first[1])
-        h.handle(.tick, after: 2_000)   // the entries close: the other one is cancelled
-        h.cancelled(other, venue: "v1", .byClient, after: 10)
-        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
-                 after: 60_000)
-        #expect(h.engine.activeLadder.isEmpty, "the first ladder has ended")
-        let entry = first[0]
+        let (entry, id, spec) = try h.endedLadderWithAnEntryPresumedAbsent()
         h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")   // a fresh book a minute later
         let second = h.enter()
         let active = try #require(h.engine.activeLadder["BTCUSDT"])
@@ -623,7 +638,52 @@ struct EngineHarness {
         h.fill(entry)
         #expect(h.engine.ladders[active]?.filled == true && h.engine.ladders[active]?.exitDeadline != nil)
         #expect(h.submits(.takeProfit).count == takeProfits + 1, "a take-profit for the position")
-        #expect(h.engine.alarms.last?.contains("ladder 2 manages the position") == true)
+        #expect(h.engine.alarms.contains { $0.contains("ladder 2 manages the position") })
+        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } }, "this ladder's stop set again")
+        h.checkReplay()
+    }
+
+    /// Entries cancelled at their deadline whose cancel failed are cancelled again: after a transport error, once
+    /// the retry pause has passed; after no answer at all (the process stopped with the cancel in flight), once the
+    /// cancel is taken as lost; never after Bybit answered "no such order" (the order has ended; its report comes).
+    /// The deadline's own cancels are not logged as stray.
+    @Test func entriesWhoseCancelFailedAtTheirDeadlineAreCancelledAgain() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        let entries = h.enter()
+        guard entries.count == 2, case let .submit(a?, _) = entries[0].action, case let .submit(c?, _) = entries[1].action else {
+            Issue.record("expected two submits, got \(entries)"); return
+        }
+        let tick = h.handle(.tick, after: 2_000)
+        #expect(tick.commands.map(\.action) == [.cancel(.client(a)), .cancel(.client(c))])
+        #expect(!h.log.contains { $0.action == "cancelStray" }, "the deadline's cancels are no stray lines")
+        func cancels(_ id: ClientOrderID) -> Int { h.sent.filter { $0.action == .cancel(.client(id)) }.count }
+        h.handle(.call(tick.commands[0], .transportError), after: 20)
+        h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(cancels(a) == 2 && cancels(c) == 1, "a's lost cancel sent again; c's still under way")
+        #expect(h.log.last?.action == "cancelStray" && h.log.last?.reason == "cancelFailed")
+        h.handle(.call(h.sent.last!, .refused(Rejection(.unknownOrder))), after: 20)
+        h.handle(.heartbeat, after: TradingEngine.cancelInFlightMilliseconds)
+        #expect(cancels(a) == 2, "not after \"no such order\"")
+        #expect(cancels(c) == 2, "an unanswered cancel is taken as lost")
+        h.checkReplay()
+    }
+
+    /// An entry of an ended ladder that fills against the side of the ladder holding the symbol: nothing of that
+    /// ladder's plan fits the position, which is closed, with an alarm.
+    @Test func aStrayEntryFillAgainstTheActiveLaddersSideIsClosed() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        let (entry, id, spec) = try h.endedLadderWithAnEntryPresumedAbsent()
+        h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")
+        h.handle(.liquidation(h.liquidation()))
+        let second = h.handle(.detector(.started(h.episode(side: .short)))).commands
+        let active = try #require(h.engine.activeLadder["BTCUSDT"])
+        guard case let .submit(_, secondSpec)? = second.first?.action else { Issue.record("no second ladder: \(second)"); return }
+        #expect(secondSpec.side == .sell && spec.side == .buy)
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
+        h.fill(entry)
+        #expect(h.submits(.protect).count == 1, "the position is closed")
+        #expect(h.submits(.takeProfit).isEmpty && h.engine.ladders[active]?.entriesClosed == true)
+        #expect(h.engine.alarms.contains { $0.contains("against ladder \(active)'s side") })
         h.checkReplay()
     }
 

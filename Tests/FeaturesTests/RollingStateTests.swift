@@ -109,6 +109,20 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(broken.utf8)) }
     }
 
+    /// Bins saved before the values were kept in blocks (the synthesized form, written out here) restore, read the
+    /// same statistics, and are saved again byte for byte.
+    @Test func binsSavedBeforeTheBlocksRestore() throws {
+        let saved = #"{"capacity":3,"current":5,"currentValue":7,"lag":0,"observedSince":0,"pending":[],"ring":[{"counted":true,"minute":2,"value":4},{"counted":true,"minute":3,"value":0},{"counted":true,"minute":4,"value":9}],"ringHead":0,"sortedValues":[4,9],"total":13,"zeros":1}"#
+        var bins = try JSONDecoder().decode(MinuteBins.self, from: Data(saved.utf8))
+        #expect(bins.count == 3 && bins.percentile(1) == 0 && bins.percentile(50) == 4 && bins.percentile(100) == 9)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        #expect(String(decoding: try encoder.encode(bins), as: UTF8.self) == saved)
+        // Minute 6 begins: minute 5 (7) counts, minute 2 (4) leaves the 3-minute window.
+        bins.add(1, at: 6 * MinuteBins.minute)
+        #expect(bins.count == 3 && bins.percentile(50) == 7 && bins.percentile(100) == 9)
+    }
+
     @Test(arguments: [3, 11] as [UInt64])
     func windowedSumsMatchTheirDefinition(seed: UInt64) {
         var random = SeededRandom(seed: seed)
