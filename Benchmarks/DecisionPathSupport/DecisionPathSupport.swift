@@ -35,7 +35,8 @@ public var engineConfiguration: EngineConfiguration {
 public var productionFeatureConfiguration: FeatureConfiguration { FeatureConfiguration() }
 
 /// The feature state, with ``productionFeatureConfiguration``, after a week of quiet market (``SyntheticCascade/history(days:)``)
-/// and the cascade's frames before the cascade frame: every baseline full, as a node's after a week. Built once, saved.
+/// and the cascade's frames before the cascade frame: every baseline full (the detector's but its last two minutes), as a
+/// node's after a week. Built once, saved.
 public let weekOfHistory: [UInt8] = {
     var replay = FeatureReplay(configuration: productionFeatureConfiguration)
     replay.keepsEpisodes = false
