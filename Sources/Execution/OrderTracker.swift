@@ -60,9 +60,10 @@ public struct ManagedOrder: Hashable, Sendable {
     /// a pause (``TradingEngine/strayCancelRetryMilliseconds``).
     public internal(set) var cancelDecidedAt: ExchangeTime?
     public internal(set) var cancelsDecided = 0
-    /// A cancel was answered "no such order, or too late to cancel" (110001, 110008, 110010): the order has ended or
-    /// is ending at Bybit; its final report is on its way (or a reconciliation brings it), and another cancel would
-    /// get the same answer.
+    /// A cancel was answered "no such order, or too late to cancel" (110001, 110008, 110010) since the venue last
+    /// acknowledged the order: it has most likely ended (its final report is on its way), unless the cancel overtook
+    /// a create Bybit had not processed yet (it processes them asynchronously); which cancel an answer belongs to
+    /// cannot be told when two were sent. Another cancel waits longer, not forever.
     public internal(set) var cancelAnsweredGone = false
 
     public init(id: OrderLinkID, spec: OrderSpec) {
@@ -159,9 +160,12 @@ public struct OrderTracker: Sendable, Hashable {
             guard let id = resolve(a.clientID, a.venueID) else { return .notOurs(a.clientID) }
             byVenueID[a.venueID] = id
             orders[id]?.venueID = a.venueID
+            // Resting at the venue: an earlier "no such order" (to a cancel that overtook the create) is void.
+            orders[id]?.cancelAnsweredGone = false
             return move(id, to: a.spec.isConditional ? .untriggered : .working, unlessPast: true)
         case let .triggered(t):
             guard let id = resolve(t.clientID, t.venueID) else { return .notOurs(t.clientID) }
+            orders[id]?.cancelAnsweredGone = false
             return move(id, to: .working, unlessPast: true)
         case let .rejected(r):
             guard let id = resolve(r.clientID, r.venueID) else { return .notOurs(r.clientID) }

@@ -334,24 +334,41 @@ extension TradingEngine {
             // it, time exit), said. Before, nothing did: the position had only its exchange stop.
             let owner = fill.clientID.flatMap { tracker.orders[$0]?.ladder }
             var foreign = role == .entry && owner != nil && owner != ladder.number
-            if foreign {
-                if fill.side == ladder.side && (size == 0 || (size > 0) == (ladder.side == .buy)) {
-                    ladder.placedNotional = ladder.placedNotional + (instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero)
-                    if tracker.orders[fill.clientID!]?.fills == 1 {
-                        b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled; ladder \(n) manages the position")
-                        // The entry carried the ended ladder's stop, which Bybit puts on the position as it fills
-                        // (Full mode): this ladder's is set again.
-                        let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
-                        b.send(.setTradingStop(stop), symbol: symbol, id: id)
-                        b.log(symbol, ladder.episodeID, "reprotect", "strayEntryFilled", "stop \(instruments[id].format(ladder.stopPrice))")
+            if foreign, let link = fill.clientID {
+                let first = tracker.orders[link]?.fills == 1
+                if size == 0 {
+                    // It closed the position: nothing to manage (a filled ladder ends below).
+                    foreign = false
+                    if first { b.decision.alarms.append("\(symbol): entry \(link.rawValue) of ended ladder \(owner!) filled; the position is flat") }
+                } else if (size > 0) == (ladder.side == .buy) {
+                    // The position is on this ladder's side: it manages all of it (take-profit sized to it, time exit).
+                    if fill.side == ladder.side {
+                        ladder.placedNotional = ladder.placedNotional + (instruments[id].notional(price: fill.price, qty: fill.qty) ?? .zero)
+                    }
+                    if first {
+                        b.decision.alarms.append("\(symbol): entry \(link.rawValue) of ended ladder \(owner!) filled; ladder \(n) manages the position")
+                        if fill.side == ladder.side {
+                            // The entry carried the ended ladder's stop, which Bybit puts on the position as it fills
+                            // (Full mode): this ladder's is set again, and confirmed like a re-protection (a position
+                            // report showing either stop confirms it: both protect).
+                            let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)),
+                                                   mode: .full)
+                            b.send(.setTradingStop(stop), symbol: symbol, id: id)
+                            ladder.reprotectSent = true
+                            if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
+                            ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+                            b.log(symbol, ladder.episodeID, "reprotect", "strayEntryFilled", "stop \(instruments[id].format(ladder.stopPrice))")
+                        }
                     }
                 } else {
-                    // Against this ladder's side: nothing of this ladder's plan fits the position it leaves. Closed.
-                    b.decision.alarms.append("\(symbol): entry \(fill.clientID!.rawValue) of ended ladder \(owner!) filled against ladder \(n)'s side; closing the position")
+                    // The position is against this ladder's side: nothing of its plan fits. Closed.
                     foreign = false
+                    if first { b.decision.alarms.append("\(symbol): entry \(link.rawValue) of ended ladder \(owner!) filled against ladder \(n)'s side; closing the position") }
                     if !ladder.entriesClosed { closeEntries(&ladder, reason: "strayFillAgainstSide", &b, instruments: instruments) }
-                    if size != 0 { flatten(&ladder, reason: "strayFillAgainstSide", id: id, feed: feed, instruments: instruments, &b) }
+                    if !hasLiveOrder(ladder.exits) { flatten(&ladder, reason: "strayFillAgainstSide", id: id, feed: feed, instruments: instruments, &b) }
                 }
+                // What is left of it rests no longer.
+                cancelLive([link.rawValue], symbol: symbol, id: id, &b)
             }
             if role == .entry, ladder.entries.contains(fill.clientID!.rawValue) || foreign {
                 ladder.filled = true
@@ -534,30 +551,35 @@ extension TradingEngine {
     public static let cancelInFlightMilliseconds: Int64 = 30_000
     /// Cancels of one stray order before the sweep gives it up to the operator (and the reconciliation).
     public static let strayCancelLimit = 6
+    /// Stray cancels one step sends at most (well within Bybit's 10 cancels/s per UID on linear).
+    public static let strayCancelsPerStep = 5
 
     /// Orders resting at Bybit that no ladder wants any more, whose cancel is not under way, are cancelled by id: an
     /// entry of a ladder whose entries are closed (or that has ended), a take-profit replaced or of an ended ladder.
     /// Their cancel was sent when they became stray; this sends it again after a transport error or a refusal, which
     /// nothing else did: the order went on resting (an entry could fill long after its ladder, a take-profit could
-    /// close part of a later ladder's position). Not after Bybit answered "no such order, or too late" (the order
-    /// has ended; its report is on its way); at most once per ``strayCancelRetryMilliseconds`` per order, at most
-    /// ``strayCancelLimit`` cancels in all, with an alarm from the third cancel on and when giving up.
+    /// close part of a later ladder's position). At most once per ``strayCancelRetryMilliseconds`` per order, or
+    /// ``cancelInFlightMilliseconds`` after a cancel still under way or answered "no such order, or too late" (the
+    /// order has most likely ended and its report is coming); at most ``strayCancelLimit`` cancels in all, with an
+    /// alarm from the third cancel on and before the last.
     mutating func cancelStrayOrders(_ b: inout DecisionBuilder, instruments: InstrumentTable) {
         guard !tracker.open.isEmpty else { return }
         let now = b.decision.time.milliseconds
         var due: [ManagedOrder] = []
         for clientID in tracker.open {
-            guard let order = tracker.orders[clientID], order.phase == .working, !order.cancelAnsweredGone,
+            guard let order = tracker.orders[clientID], order.phase == .working,
                   order.cancelsDecided < Self.strayCancelLimit, let n = order.ladder, !wants(b.changed[n] ?? ladders[n], order) else { continue }
             let last = order.cancelDecidedAt?.milliseconds
-            if order.cancelRequested, let last, now - last < Self.cancelInFlightMilliseconds { continue }
+            // Under way, or answered "no such order" (most likely ended, its report coming): given longer.
+            if order.cancelRequested || order.cancelAnsweredGone, let last, now - last < Self.cancelInFlightMilliseconds { continue }
             if let last, now - last < Self.strayCancelRetryMilliseconds { continue }
             // Already cancelled in this decision (entries closed by the timers or a loss limit just now).
             if b.decision.commands.contains(where: { $0.action == .cancel(.client(clientID)) }) { continue }
             due.append(order)
         }
         // In id order: a decision's commands must not depend on a set's iteration order (byte-identical backtests).
-        for order in due.sorted(by: { $0.clientID.rawValue < $1.clientID.rawValue }) {
+        // At most `strayCancelsPerStep` per step (after a restart with many, the rest go on the next heartbeats).
+        for order in due.sorted(by: { $0.clientID.rawValue < $1.clientID.rawValue }).prefix(Self.strayCancelsPerStep) {
             guard let symbol = order.symbol, let id = instruments.lookup(symbol) else { continue }
             let text = order.clientID.rawValue
             if order.cancelsDecided + 1 == Self.strayCancelLimit {
@@ -574,11 +596,10 @@ extension TradingEngine {
     /// Whether `ladder` still wants `order` resting: an entry while its entries are open, its current take-profit
     /// (any other order does not rest). A ladder no longer remembered wants nothing.
     func wants(_ ladder: Ladder?, _ order: ManagedOrder) -> Bool {
-        guard let ladder, !ladder.closed else { return false }
         switch order.id.role {
-        case .entry: return !ladder.entriesClosed
-        case .takeProfit: return ladder.takeProfit == order.clientID.rawValue
-        default: return true
+        case .entry: return ladder.map { !$0.closed && !$0.entriesClosed } ?? false
+        case .takeProfit: return ladder.map { !$0.closed && $0.takeProfit == order.clientID.rawValue } ?? false
+        default: return true   // exits and protects do not rest (IOC)
         }
     }
 

@@ -50,6 +50,24 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         pending.reserveCapacity(lag + 2)
     }
 
+    /// Decoded as saved (the synthesized form), then sized as ``init(capacity:lag:)`` sizes a new one: a decoded ring
+    /// has no room to spare, and growing it would copy it whole at the first minute after a restart.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        capacity = try c.decode(Int.self, forKey: .capacity)
+        lag = try c.decode(Int.self, forKey: .lag)
+        observedSince = try c.decodeIfPresent(Int64.self, forKey: .observedSince)
+        current = try c.decodeIfPresent(Int64.self, forKey: .current)
+        currentValue = try c.decode(Int64.self, forKey: .currentValue)
+        pending = try c.decode([Bin].self, forKey: .pending)
+        ring = try c.decode([Bin].self, forKey: .ring)
+        ringHead = try c.decode(Int.self, forKey: .ringHead)
+        sortedValues = try c.decode(SortedBlocks.self, forKey: .sortedValues)
+        zeros = try c.decode(Int.self, forKey: .zeros)
+        total = try c.decode(Int64.self, forKey: .total)
+        reserve()
+    }
+
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
     private var deadBinsKept: Int { max(64, capacity / 8) }
 
@@ -123,8 +141,6 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     }
 
     private mutating func insert(_ bin: Bin) {
-        // A restored ring has no room to spare: sized once for the window rather than grown (and copied) as it fills.
-        if ring.count == ring.capacity { reserve() }
         ring.append(bin)
         precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
         if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value) }

@@ -589,6 +589,10 @@ enum HarnessError: Error { case unexpected(String) }
         guard case let .submit(id?, spec) = entry.action else { Issue.record("expected a submit, got \(entry.action)"); return }
         h.handle(.call(entry, .transportError), after: 15)
         h.handle(.tick, after: 2_000)
+        // The deadline's cancel reached Bybit before the create did: "no such order", which says nothing of an order
+        // Bybit had not acknowledged.
+        let early = try #require(h.sent.first { $0.action == .cancel(.client(id)) })
+        h.handle(.call(early, .refused(Rejection(.unknownOrder))), after: 20)
         h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
                  after: 60_000)
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 20_000)
@@ -639,13 +643,16 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(h.engine.ladders[active]?.filled == true && h.engine.ladders[active]?.exitDeadline != nil)
         #expect(h.submits(.takeProfit).count == takeProfits + 1, "a take-profit for the position")
         #expect(h.engine.alarms.contains { $0.contains("ladder 2 manages the position") })
-        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } }, "this ladder's stop set again")
+        let stops = h.sent.compactMap { if case let .setTradingStop(stop) = $0.action { stop } else { nil } }
+        let ladderStop = try #require(h.engine.ladders[active]?.stopPrice)
+        #expect(stops.count == 1 && stops.first?.stopLoss == .set(ProtectionLeg(trigger: ladderStop, source: h.engine.configuration.stopTrigger)),
+                "this ladder's stop set again, once: \(stops)")
         h.checkReplay()
     }
 
     /// Entries cancelled at their deadline whose cancel failed are cancelled again: after a transport error, once
     /// the retry pause has passed; after no answer at all (the process stopped with the cancel in flight), once the
-    /// cancel is taken as lost; never after Bybit answered "no such order" (the order has ended; its report comes).
+    /// cancel is taken as lost; after "no such order" (the order has most likely ended; its report comes), only later.
     /// The deadline's own cancels are not logged as stray.
     @Test func entriesWhoseCancelFailedAtTheirDeadlineAreCancelledAgain() throws {
         var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
@@ -662,8 +669,11 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(cancels(a) == 2 && cancels(c) == 1, "a's lost cancel sent again; c's still under way")
         #expect(h.log.last?.action == "cancelStray" && h.log.last?.reason == "cancelFailed")
         h.handle(.call(h.sent.last!, .refused(Rejection(.unknownOrder))), after: 20)
+        h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(cancels(a) == 2, "\"no such order\": it has most likely ended; given longer")
+        h.cancelled(a, venue: "v1", .byClient, after: 10)
         h.handle(.heartbeat, after: TradingEngine.cancelInFlightMilliseconds)
-        #expect(cancels(a) == 2, "not after \"no such order\"")
+        #expect(cancels(a) == 2, "ended")
         #expect(cancels(c) == 2, "an unanswered cancel is taken as lost")
         h.checkReplay()
     }
