@@ -170,6 +170,17 @@ do {
     print("state in cache (lower bound):", percentiles(hot))
 }
 
+/// Each state's decision timed once (ns), each checked to open a two-layer ladder.
+@MainActor func timedDecisions(_ states: inout [Prepared]) -> [Int] {
+    states.indices.map { i in
+        let start = ContinuousClock.now
+        let decision = decide(&states[i], journal)
+        let elapsed = ns(ContinuousClock.now - start)
+        checkTwoCreates(decision, wholeLadder: false)
+        return elapsed
+    }
+}
+
 // The decision with the feature engine's production baselines full (a week of history; see `weekOfHistory`): the
 // detector's 10,080-minute baselines are what a running node's decision reads and updates.
 do {
@@ -177,27 +188,13 @@ do {
     _ = weekOfHistory.count
     var states = (0..<500).map { _ in prepare(journal, week: true) }
     print("a week of history prepared in", ContinuousClock.now - start)
-    var week: [Int] = []
-    for i in 0..<states.count {
-        let start = ContinuousClock.now
-        let decision = decide(&states[i], journal)
-        week.append(ns(ContinuousClock.now - start))
-        checkTwoCreates(decision, wholeLadder: false)
-    }
-    print("production baselines, a week of history:", percentiles(week))
+    print("production baselines, a week of history:", percentiles(timedDecisions(&states)))
 }
 
 // The decision of an engine that has traded 4 ladders before (tables, rules and risk memory as a running node's).
 do {
     var states = (0..<1_000).map { _ in prepare(journal, history: 4) }
-    var withHistory: [Int] = []
-    for i in 0..<states.count {
-        let start = ContinuousClock.now
-        let decision = decide(&states[i], journal)
-        withHistory.append(ns(ContinuousClock.now - start))
-        checkTwoCreates(decision, wholeLadder: false)
-    }
-    print("engine with 4 earlier ladders:", percentiles(withHistory))
+    print("engine with 4 earlier ladders:", percentiles(timedDecisions(&states)))
 }
 
 // What the REST client's orderLinkId check cost on every create until 2026-12-06: the body parsed with

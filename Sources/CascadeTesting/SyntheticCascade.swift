@@ -153,11 +153,8 @@ public struct SyntheticCascade: Sendable {
         return out
     }
 
-    /// "0.007" for 7 (v < 1,000).
-    static func thousandths(_ v: UInt64) -> String {
-        let digits = String(v)
-        return "0." + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
-    }
+    /// "0.007" for 7, "0.120" for 120.
+    static func thousandths(_ v: UInt64) -> String { FixedDecimal.format(Int64(v), digits: 3, minimumFractionDigits: 3) }
 
     static func liquidationFrame(_ ts: Int64, side: String, qty: String, price: String) -> String {
         #"{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":\#(ts),"data":[{"T":\#(ts - 2),"s":"BTCUSDT","S":"\#(side)","v":"\#(qty)","p":"\#(price)"}]}"#

@@ -351,13 +351,8 @@ extension TradingEngine {
                             // The entry carried the ended ladder's stop, which Bybit puts on the position as it fills
                             // (Full mode): this ladder's is set again, and confirmed like a re-protection (a position
                             // report showing either stop confirms it: both protect).
-                            let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)),
-                                                   mode: .full)
-                            b.send(.setTradingStop(stop), symbol: symbol, id: id)
-                            ladder.reprotectSent = true
                             if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
-                            ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
-                            b.log(symbol, ladder.episodeID, "reprotect", "strayEntryFilled", "stop \(instruments[id].format(ladder.stopPrice))")
+                            reprotect(&ladder, id: id, instruments: instruments, &b, reason: "strayEntryFilled")
                         }
                     }
                 } else {
@@ -780,15 +775,17 @@ extension TradingEngine {
               spec.price.map { "IOC at \(instruments[id].format($0))" } ?? "market")
     }
 
-    /// Sets the position's stop again by trading-stop (Full mode), with an alarm; the protection timer flattens if a
-    /// position report still lacks it when the time is up.
-    mutating func reprotect(_ ladder: inout Ladder, id: SymbolID, instruments: InstrumentTable, _ b: inout DecisionBuilder) {
+    /// Sets the ladder's stop on the position again by trading-stop (Full mode); the protection timer flattens if a
+    /// position report still lacks it when the time is up. `stopMissing` (the position showed none) raises an alarm;
+    /// any other reason is said by its caller.
+    mutating func reprotect(_ ladder: inout Ladder, id: SymbolID, instruments: InstrumentTable, _ b: inout DecisionBuilder,
+                            reason: String = "stopMissing") {
         ladder.reprotectSent = true
         ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
         let stop = TradingStop(stopLoss: .set(ProtectionLeg(trigger: ladder.stopPrice, source: configuration.stopTrigger)), mode: .full)
         b.send(.setTradingStop(stop), symbol: ladder.symbol, id: id)
-        b.decision.alarms.append("\(ladder.symbol): position without a stop; re-protecting")
-        b.log(ladder.symbol, ladder.episodeID, "reprotect", "stopMissing", "stop \(instruments[id].format(ladder.stopPrice))")
+        if reason == "stopMissing" { b.decision.alarms.append("\(ladder.symbol): position without a stop; re-protecting") }
+        b.log(ladder.symbol, ladder.episodeID, "reprotect", reason, "stop \(instruments[id].format(ladder.stopPrice))")
     }
 
     /// Closes a position whose stop cannot be confirmed.

@@ -31,13 +31,7 @@ struct SortedBlocks: Sendable, Equatable {
 
     /// The block holding the first value ≥ `v` (the last block when every value is smaller); nil when empty.
     private func block(for v: Int64) -> Int? {
-        guard !maxima.isEmpty else { return nil }
-        var lo = 0, hi = maxima.count - 1
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if maxima[mid] < v { lo = mid + 1 } else { hi = mid }
-        }
-        return lo
+        maxima.isEmpty ? nil : min(Self.lowerBound(maxima, v), maxima.count - 1)
     }
 
     mutating func insert(_ v: Int64) {
