@@ -80,6 +80,7 @@ var package = Package(
                 "CascadeCore", "BybitV5", "BybitV5Client", "MarketData", "Recording", "Backtest", "Execution", "Storage",
                 "BybitGateway", "FeatureReplay", "Features",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -199,8 +199,7 @@ struct LiveCommand: AsyncParsableCommand {
         record.createdBy = "cascade live"
         let recorder = RecordService(configuration: record, consumer: trader, logger: logger)
         let node = LiveNodeService(trader: trader)
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: LiveNodeService.services(recorder: recorder, node: node),
-                                                                          gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = NodeServiceGroup.make(LiveNodeService.services(recorder: recorder, node: node), logger: logger)
         try await CLIParsing.runNode(group, name: "live node", logger: logger, closeJournal: trader.closeJournal)
         withExtendedLifetime(lock) {}
         print("live node stopped: journal and recording in \(directory)")

@@ -101,7 +101,7 @@ struct PaperCommand: AsyncParsableCommand {
 
             """.utf8))
         let service = RecordService(configuration: record, consumer: trader, logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = NodeServiceGroup.make([service], logger: logger)
         try await CLIParsing.runNode(group, name: "paper node", logger: logger, closeJournal: trader.closeJournal)
         withExtendedLifetime(lock) {}
         print("paper session ended: outputs in \(directory)")

@@ -66,7 +66,7 @@ struct RecordCommand: AsyncParsableCommand {
                                                 maxBytes: Int64(rotateMB) * 1_048_576)
         configuration.flush = FlushPolicy(maxFrames: 1000, maxAgeNanoseconds: 1_000_000_000, sync: fsync)
         let service = RecordService(configuration: configuration, logger: logger)
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = NodeServiceGroup.make([service], logger: logger)
         try await group.run()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import BybitSimulator
 import BybitV5Client
 import CascadeCore
+import CascadeService
 import Foundation
 import Hummingbird
 import Logging
@@ -130,8 +131,7 @@ struct SimCommand: AsyncParsableCommand {
             // stderr is unbuffered: scripts and tests wait for this line to learn the port.
             FileHandle.standardError.write(Data("cascade sim listening on http://\(host):\(bound) (ws://\(host):\(bound)/v5/public/linear)\n\(warning)".utf8))
         }
-        let group = ServiceGroup(services: [app, ReplayService(replay: replay, logger: logger)],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let group = NodeServiceGroup.make([app, ReplayService(replay: replay, logger: logger)], logger: logger)
         try await group.run()
     }
 }

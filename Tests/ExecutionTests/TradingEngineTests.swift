@@ -678,6 +678,23 @@ enum HarnessError: Error { case unexpected(String) }
         h.checkReplay()
     }
 
+    /// One step sends at most `strayCancelsPerStep` stray cancels (in id order); the rest go on the next heartbeat.
+    @Test func strayCancelsAreCappedPerStep() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000; $0.offsetsBps = [20, 50, 80]; $0.limits.maxConcurrentLayers = 6 }
+        let entries = h.enter() + h.enter("ETHUSDT")
+        #expect(entries.count == 6)
+        let tick = h.handle(.tick, after: 2_000)
+        #expect(tick.commands.count == 6, "every entry cancelled at its deadline")
+        for command in tick.commands { h.handle(.call(command, .transportError)) }
+        let sweep = h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        let ids = entries.compactMap { command -> ClientOrderID? in if case let .submit(id?, _) = command.action { id } else { nil } }
+        let first = ids.sorted { $0.rawValue < $1.rawValue }.prefix(TradingEngine.strayCancelsPerStep).map { VenueCommand.Action.cancel(.client($0)) }
+        #expect(sweep.commands.map(\.action) == Array(first), "the first five by id")
+        let next = h.handle(.heartbeat, after: 1_000)
+        #expect(next.commands.count == 1, "the sixth on the next heartbeat: \(next.commands.map(\.action))")
+        h.checkReplay()
+    }
+
     /// An entry of an ended ladder that fills against the side of the ladder holding the symbol: nothing of that
     /// ladder's plan fits the position, which is closed, with an alarm.
     @Test func aStrayEntryFillAgainstTheActiveLaddersSideIsClosed() throws {
@@ -712,6 +729,32 @@ enum HarnessError: Error { case unexpected(String) }
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 1_000)
         #expect(h.sent.count == sent, "left to its ladder: \(h.sent.dropFirst(sent).map(\.action))")
         #expect(h.engine.tracker.orders[id]?.phase == .working)
+        h.checkReplay()
+    }
+
+    /// A reappeared entry whose ladder's entries a loss limit closes in the same step is cancelled in that step, once:
+    /// the report is applied before the loss limits, so closing the entries finds it working and cancels it (the
+    /// reappearance check reads the ladder as committed, and a decision sends one cancel per order whichever path asks).
+    @Test func aReappearedEntryWhoseEntriesCloseInTheSameStepIsCancelledAtOnce() throws {
+        var h = EngineHarness {
+            $0.entryTTLMilliseconds = 300_000
+            $0.dailyLoss = RiskLimit(absolute: USDT(units: Int64(500_000_000)), equityBps: nil)
+        }
+        h.handle(.liquidation(h.liquidation()))
+        let step = h.handle(.detector(.started(h.episode())))
+        guard step.commands.count == 2, case let .submit(id?, spec) = step.commands[1].action else { Issue.record("\(step.commands)"); return }
+        h.accept(step.commands[0])
+        h.handle(.call(step.commands[1], .transportError), after: 15)
+        h.fill(step.commands[0])                                 // long 0.016 BTC at 59,880.0
+        h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
+                 after: 60_000)
+        h.handle(.heartbeat, after: 10)                          // day start equity at mark 60,000
+        h.market(btc: ("59000.0", "59000.2"), mark: "59000.0")   // −14.08 USDT unrealised: past the 5 USDT limit
+        let sent = h.sent.count
+        h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
+        #expect(h.engine.risk.memory.mode == .reducing)
+        #expect(h.sent.dropFirst(sent).filter { $0.action == .cancel(.client(id)) }.count == 1,
+                "cancelled once in the step: \(h.sent.dropFirst(sent).map(\.action))")
         h.checkReplay()
     }
 
