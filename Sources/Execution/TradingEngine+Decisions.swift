@@ -177,14 +177,18 @@ extension TradingEngine {
             b.log(symbol, episode.id, "skipLayer", "layer.\(skipped.reason)", "δ=\(arms[skipped.index])bps")
         }
         guard let side = plan.layers.first?.side else { return skip("noLayer") }
+        // The stop is set from the layers the risk limits admit, not from the plan: a denied deep layer would leave
+        // it further away than `stopBps` allows for what actually rests.
+        let admitted = admittedLayers(plan.layers, symbol: symbol, episodeID: episode.id, placedNotional: .zero, id: id,
+                                      instrument: instruments[id], equity: equity, newEpisode: true, &b, feed: feed, instruments: instruments)
+        guard !admitted.isEmpty else { return skip("noLayerWithinRisk") }
         let stop: Price
-        do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: plan.layers.map(\.price), stopBps: configuration.stopBps, rules: rules) }
+        do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: admitted.map(\.price), stopBps: configuration.stopBps, rules: rules) }
         catch { return skip("stopOutOfRange", "\(error)") }
         var ladder = Ladder(number: ladderCount + 1, episodeID: episode.id, symbol: symbol, side: side, stopPrice: stop, opened: now,
                             lastDecisionMid2: bid.price.units + ask.price.units,
                             entryDeadline: ExchangeTime(milliseconds: now.milliseconds + configuration.entryTTLMilliseconds))
-        let placed = placeLayers(plan.layers, in: &ladder, id: id, instrument: instruments[id], equity: equity, newEpisode: true, &b,
-                                 feed: feed, instruments: instruments)
+        let placed = placeLayers(admitted, in: &ladder, id: id, instrument: instruments[id], &b)
         guard placed > 0 else { return skip("noLayerWithinRisk") }
         var state = b.decision.risk ?? risk
         var engine = RiskEngine(limits: configuration.limits)
@@ -204,24 +208,41 @@ extension TradingEngine {
         b.changed[ladder.number] = ladder
     }
 
-    /// Risk-checks and places `layers` (counting each placed layer as filled for the next), returning how many.
-    mutating func placeLayers(_ layers: [LadderLayer], in ladder: inout Ladder, id: SymbolID, instrument: Instrument, equity: USDT,
-                              newEpisode: Bool, _ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) -> Int {
+    /// The layers of `layers` the risk limits admit, in order, each admitted one counted as filled for the next; the
+    /// denials are logged.
+    mutating func admittedLayers(_ layers: [LadderLayer], symbol: String, episodeID: String, placedNotional: USDT, id: SymbolID,
+                                 instrument: Instrument, equity: USDT, newEpisode: Bool, _ b: inout DecisionBuilder, feed: FeedState,
+                                 instruments: InstrumentTable) -> [LadderLayer] {
         var exposure = exposure(feed: feed, instruments: instruments)
-        exposure.episodeNotional = ladder.placedNotional
+        exposure.episodeNotional = placedNotional
         var engine = RiskEngine(limits: configuration.limits)
         engine.memory = (b.decision.risk ?? risk).memory
+        var admitted: [LadderLayer] = []
+        admitted.reserveCapacity(layers.count)
+        for layer in layers {
+            let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
+            if let denial = engine.check(symbol: id, side: layer.side, notional: notional, isNewEpisode: newEpisode && admitted.isEmpty,
+                                         exposure: exposure, equity: equity, now: b.decision.time.milliseconds * 1_000_000) {
+                b.log(symbol, episodeID, "skipLayer", denial.code, "δ=\(layer.offsetBps)bps \(denial)")
+                continue
+            }
+            exposure.episodeNotional = exposure.episodeNotional + notional
+            exposure.restingLayers += 1
+            if layer.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
+            else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
+            admitted.append(layer)
+        }
+        return admitted
+    }
+
+    /// Places `layers` (admitted by ``admittedLayers``) with the ladder's stop, returning how many.
+    mutating func placeLayers(_ layers: [LadderLayer], in ladder: inout Ladder, id: SymbolID, instrument: Instrument,
+                              _ b: inout DecisionBuilder) -> Int {
         var placed = 0
         // Room for the whole ladder at its first layers (a later reserve of an exact size would reallocate each time).
         if b.decision.intents.isEmpty { b.reserve(orders: layers.count) }
         if ladder.entries.isEmpty { ladder.entries.reserveCapacity(layers.count) }
         for layer in layers {
-            let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
-            if let denial = engine.check(symbol: id, side: layer.side, notional: notional, isNewEpisode: newEpisode && placed == 0,
-                                         exposure: exposure, equity: equity, now: b.decision.time.milliseconds * 1_000_000) {
-                b.log(ladder.symbol, ladder.episodeID, "skipLayer", denial.code, "δ=\(layer.offsetBps)bps \(denial)")
-                continue
-            }
             guard let linkID = try? OrderLinkID(node: configuration.node, run: run, episode: ladder.number, role: .entry,
                                                 layer: ladder.nextLayer, attempt: 0) else {
                 b.log(ladder.symbol, ladder.episodeID, "skipLayer", "orderLinkIdOutOfRange")
@@ -233,11 +254,7 @@ extension TradingEngine {
                                  protection: protection)
             let text = submit(linkID, spec, ladder: ladder, id: id, &b)
             ladder.entries.append(text)
-            ladder.placedNotional = ladder.placedNotional + notional
-            exposure.episodeNotional = exposure.episodeNotional + notional
-            exposure.restingLayers += 1
-            if layer.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
-            else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
+            ladder.placedNotional = ladder.placedNotional + (instrument.notional(price: layer.price, qty: layer.qty) ?? .zero)
             placed += 1
         }
         return placed
@@ -256,6 +273,10 @@ extension TradingEngine {
         // The cascade must have pushed the mid further in its direction by the configured move.
         let moved = ladder.side == .buy ? ladder.lastDecisionMid2 - mid2 : mid2 - ladder.lastDecisionMid2
         guard Int128(moved) * 10_000 >= Int128(configuration.reevaluateMoveBps) * Int128(ladder.lastDecisionMid2) else { return }
+        // The loss limits are not checked on every liquidation (the decision path's hot input), so here, before any
+        // exposure is added: a limit crossed since the last heartbeat stops the re-plan (and closes the entries).
+        lossLimits(&b, feed: feed, instruments: instruments)
+        guard (b.decision.risk ?? risk).memory.mode == .normal else { return }
         if let denial = breaker(symbol, id, feed: feed, now: b.decision.time) {
             return b.log(symbol, ladder.episodeID, "skip", denial.code, denial.detail)
         }
@@ -270,8 +291,9 @@ extension TradingEngine {
         let layers = plan.layers.filter { !resting.contains($0.price) && (ladder.side == .buy ? $0.price > ladder.stopPrice : $0.price < ladder.stopPrice) }
         ladder.decisions += 1
         ladder.lastDecisionMid2 = mid2
-        let placed = placeLayers(layers, in: &ladder, id: id, instrument: instruments[id], equity: equity, newEpisode: false, &b,
-                                 feed: feed, instruments: instruments)
+        let admitted = admittedLayers(layers, symbol: symbol, episodeID: ladder.episodeID, placedNotional: ladder.placedNotional, id: id,
+                                      instrument: instruments[id], equity: equity, newEpisode: false, &b, feed: feed, instruments: instruments)
+        let placed = placeLayers(admitted, in: &ladder, id: id, instrument: instruments[id], &b)
         b.log(symbol, ladder.episodeID, placed > 0 ? "enter" : "skip", placed > 0 ? "reevaluated" : "reevaluatedNoLayer",
               "decision \(ladder.decisions), \(placed) more layers")
         b.changed[ladder.number] = ladder
@@ -296,6 +318,12 @@ extension TradingEngine {
             if (b.decision.risk ?? risk).memory.mode == .normal {
                 setMode(.reducing, reason: "quarantine: \(symbol) fill older than the engine's memory", &b, instruments: instruments)
             }
+            return
+        case .funding:
+            guard isForgotten(report.time) else { break }
+            // The same for a funding payment (charged twice, the wallet and the loss limits would be off); it moves no
+            // position, so no quarantine.
+            b.decision.alarms.append("\(symbol): a funding payment of \(report.time) is older than the engine's memory (\(forgottenBefore!)): not applied; check the wallet against Bybit")
             return
         default:
             break
@@ -371,9 +399,18 @@ extension TradingEngine {
                     ladder.exitDeadline = ExchangeTime(milliseconds: report.time.milliseconds + configuration.maxHoldMilliseconds)
                 }
                 if size != 0 {
-                    if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
-                    if ladder.protectCheckAt == nil {
-                        ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+                    if let p = positions[symbol], p.size.units == size, p.stopLoss != nil, let positionSeq = p.seq, let fillSeq = fill.seq,
+                       positionSeq >= fillSeq {
+                        // The position message that includes this fill came first (Bybit's position and execution
+                        // topics are separate; `seq` orders them) and shows the stop: confirmed.
+                        ladder.unprotectedSince = nil
+                        ladder.protectCheckAt = nil
+                        ladder.reprotectSent = false
+                    } else {
+                        if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
+                        if ladder.protectCheckAt == nil {
+                            ladder.protectCheckAt = ExchangeTime(milliseconds: b.decision.time.milliseconds + configuration.protectionConfirmMilliseconds)
+                        }
                     }
                     if ladder.exitSends > 0 {
                         // A late entry fill (the cancel/fill race) after the time exit began: the exit goes on.
@@ -403,6 +440,9 @@ extension TradingEngine {
                 ladder.reprotectSent = false
             } else if ladder.filled, !ladder.reprotectSent {
                 // The position has no stop on the exchange: put it back, loudly (the timer flattens if it stays away).
+                // A stop confirmed before and gone now (removed at Bybit) starts the unprotected clock here, or the
+                // timer would never look.
+                if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
                 reprotect(&ladder, id: id, instruments: instruments, &b)
             }
         case let .commandRejected(r):

@@ -279,7 +279,7 @@ public struct TradingEngine: Sendable {
             if legOrigins.updateValue(a.origin, forKey: a.venueID) == nil, let symbol {
                 legLog.append(PositionLeg(venueID: a.venueID, symbol: symbol), at: report.time)
             }
-        case .filled where isForgotten(report.time), .takeover where isForgotten(report.time):
+        case .filled where isForgotten(report.time), .takeover where isForgotten(report.time), .funding where isForgotten(report.time):
             // Older than the memory window: maybe counted already; refused (the decision raised the alarm).
             return
         case let .filled(fill):

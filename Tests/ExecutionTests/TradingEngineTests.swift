@@ -93,19 +93,19 @@ struct EngineHarness {
             .accepted(OrderAccepted(venueID: VenueOrderID("v\(nextVenueID)"), clientID: id, spec: spec)))))
     }
 
-    mutating func fill(_ command: VenueCommand, qty: Quantity? = nil, liquidity: Liquidity = .maker, after ms: Int64 = 100) {
+    mutating func fill(_ command: VenueCommand, qty: Quantity? = nil, liquidity: Liquidity = .maker, seq: Int64? = nil, after ms: Int64 = 100) {
         guard case let .submit(id?, spec) = command.action else { return }
         nextExecution += 1
         let venueID = engine.tracker.orders[id]?.venueID ?? VenueOrderID("none")
         let fill = Fill(venueID: venueID, clientID: id, executionID: ExecutionID("e\(nextExecution)"), side: spec.side,
                         price: spec.price ?? Price(units: 5_999_990_000_000), qty: qty ?? spec.qty, liquidity: liquidity,
-                        fee: USDT(units: Int64(1_000_000)), feeRate: nil, leavesQty: nil)
+                        fee: USDT(units: Int64(1_000_000)), feeRate: nil, leavesQty: nil, seq: seq)
         handle(.report(ExecutionReport(symbol: command.symbol, time: ExchangeTime(milliseconds: now + ms), event: .filled(fill))), after: ms + 5)
     }
 
-    mutating func position(_ symbol: SymbolID, size: Int64, stop: Price?, after ms: Int64 = 1) {
+    mutating func position(_ symbol: SymbolID, size: Int64, stop: Price?, seq: Int64? = nil, after ms: Int64 = 1) {
         handle(.report(ExecutionReport(symbol: symbol, time: ExchangeTime(milliseconds: now), event:
-            .position(PositionReport(size: Quantity(units: size), stopLoss: stop)))), after: ms)
+            .position(PositionReport(size: Quantity(units: size), stopLoss: stop, seq: seq)))), after: ms)
     }
 
     var btcID: SymbolID { instruments.lookup("BTCUSDT")! }
@@ -347,6 +347,101 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(down.submits(.protect).count == 1)
     }
 
+    /// With `maxDecisionsPerEpisode` 2, a later liquidation after the mid moved `reevaluateMoveBps` further re-plans the
+    /// ladder: a layer at a new price is added (under the episode's notional cap), with the ladder's stop.
+    @Test func aLaterLiquidationReplansTheLadderWhenTheMidMovedFurther() throws {
+        var h = EngineHarness { $0.maxDecisionsPerEpisode = 2; $0.entryTTLMilliseconds = 300_000 }
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.market(btc: ("59650.0", "59650.2"), mark: "59650.0")   // 58 bps below the first decision's mid
+        let sent = h.sent.count
+        h.handle(.liquidation(h.liquidation()), after: 10)
+        let added = h.sent.dropFirst(sent).compactMap { command -> OrderSpec? in
+            if case let .submit(id?, spec) = command.action, id.rawValue.contains("_E") { spec } else { nil }
+        }
+        #expect(added.count == 1 && added.first?.price == Price(units: 5_953_070_000_000), "one layer within the episode cap: \(added)")
+        guard case let .submit(_, first) = entries[0].action else { return }
+        #expect(added.first?.protection == first.protection, "the ladder's stop")
+        h.checkReplay()
+    }
+
+    /// The loss limits are checked before a later liquidation adds layers (they are not on every liquidation). Before,
+    /// a re-plan on a liquidation placed a layer past the daily loss limit until the next heartbeat found it.
+    @Test func aReplanChecksTheLossLimitsFirst() throws {
+        var h = EngineHarness {
+            $0.maxDecisionsPerEpisode = 2
+            $0.entryTTLMilliseconds = 300_000
+            $0.dailyLoss = RiskLimit(absolute: USDT(units: Int64(500_000_000)), equityBps: nil)
+        }
+        let entries = h.enter()
+        h.fill(entries[0])                                       // long 0.016 BTC at 59,880.0, fee 0.01 USDT
+        h.market(btc: ("59500.0", "59500.2"), mark: "59500.0")   // −6.09 USDT since the day began: past the 5 USDT limit
+        let sent = h.sent.count
+        h.handle(.liquidation(h.liquidation()), after: 10)
+        #expect(h.engine.risk.memory.mode == .reducing)
+        #expect(!h.sent.dropFirst(sent).contains { if case .submit = $0.action { true } else { false } }, "\(h.sent.dropFirst(sent).map(\.action))")
+        h.checkReplay()
+    }
+
+    /// The stop is set `stopBps` beyond the deepest layer the risk limits admit. Before, it was set from the planned
+    /// layers: with the deeper layer denied, the one resting layer's stop was 30 bps further away than configured.
+    @Test func theStopIsSetFromTheLayersTheRiskLimitsAdmit() throws {
+        var h = EngineHarness { $0.limits.episodeNotional = RiskLimit(absolute: USDT(units: Int64(150_000_000_000)), equityBps: nil) }
+        let entries = h.enter()
+        #expect(entries.count == 1, "the 50 bps layer is over the episode's notional limit")
+        guard case let .submit(_, spec)? = entries.first?.action, let price = spec.price, let rules = h.instruments[h.btcID].rules else {
+            Issue.record("\(entries)"); return
+        }
+        let expected = try ProtectionPlanner.stopLoss(side: .buy, layerPrices: [price], stopBps: h.engine.configuration.stopBps, rules: rules)
+        #expect(spec.protection?.stopLoss?.trigger == expected)
+        #expect(h.log.contains { $0.action == "skipLayer" && $0.reason == "risk.episodeNotional" })
+        h.checkReplay()
+    }
+
+    /// A stop confirmed and later gone (removed at Bybit by hand): set again, and when that is refused the timer
+    /// closes the position. Before, the loss of a confirmed stop did not start the unprotected clock: the timer never
+    /// looked, and the position stayed without a stop.
+    @Test func aConfirmedStopThatDisappearsIsSetAgainThenThePositionIsClosed() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0])
+        h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
+        h.handle(.tick, after: 3_000)
+        h.position(h.btcID, size: 16_000, stop: nil)
+        let stop = try #require(h.sent.last { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.engine.nextWakeup != nil, "the timer checks the stop")
+        h.report(.commandRejected(CommandRejected(action: stop.action, rejection: Rejection(.other("refused"), venueCode: "10001"))), after: 20)
+        h.handle(.tick, after: 3_000)
+        #expect(h.submits(.protect).count == 1, "closed: its stop could not be confirmed")
+        h.checkReplay()
+    }
+
+    /// Bybit's position and execution topics are separate, so the position message that includes a fill (its `seq`
+    /// at or past the fill's) can come first: it confirms the stop when the fill lands. Before, it was dropped (its
+    /// size was not yet the engine's), and a protected position was re-protected, then closed at the timer.
+    @Test func aPositionReportThatCameBeforeItsFillConfirmsTheStop() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000), seq: 41)
+        h.fill(entries[0], seq: 41)
+        h.handle(.tick, after: 3_000)
+        h.handle(.tick, after: 3_000)
+        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.submits(.protect).isEmpty)
+        h.checkReplay()
+    }
+
+    /// A position message older than the fill (its `seq` before the fill's) confirms nothing, whatever its size.
+    @Test func aPositionReportOlderThanTheFillConfirmsNothing() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000), seq: 40)
+        h.fill(entries[0], seq: 41)
+        h.handle(.tick, after: 3_000)
+        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } }, "re-protected at the timer")
+        h.checkReplay()
+    }
+
     @Test func confirmedStopNeedsNoReprotection() throws {
         var h = EngineHarness()
         let entries = h.enter()
@@ -475,6 +570,31 @@ enum HarnessError: Error { case unexpected(String) }
         h.checkReplay()
     }
 
+    /// Funding older than the memory window is refused like such a fill: its execution id may be forgotten, so it
+    /// could be charged twice. Before, it was booked again.
+    @Test func fundingOlderThanTheMemoryWindowIsRefusedNotChargedTwice() throws {
+        var h = EngineHarness {
+            $0.entryTTLMilliseconds = 1_000
+            $0.retainEndedMilliseconds = 60_000
+        }
+        let entries = h.enter()
+        h.fill(entries[0])
+        let payment = FundingPayment(executionID: ExecutionID("funding-1"), positionSize: Quantity(units: 16_000),
+                                     markPrice: Price(units: 6_000_000_000_000), rate: Rate(units: 1_000_000), amount: USDT(units: Int64(9_600_000)))
+        h.report(.funding(payment), after: 10)
+        let old = try #require(h.journal.last { if case .report(_, let r) = $0, case .funding = r.event { true } else { false } })
+        guard case let .report(_, report) = old else { return }
+        h.now += 3 * 86_400_000
+        h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+        _ = h.enter("ETHUSDT")
+        #expect(h.engine.forgottenBefore.map { $0 > report.time } == true)
+        let wallet = h.engine.portfolio.wallet
+        h.handle(.report(report))
+        #expect(h.engine.portfolio.wallet == wallet, "the old funding is not charged again")
+        #expect(h.engine.alarms.contains { $0.contains("older than the engine's memory") })
+        h.checkReplay()
+    }
+
     /// A venue TP/SL leg past the window is kept while its position is open (its fill must stay ours) and forgotten
     /// once the position is flat.
     @Test func aPositionsLegOutlivesTheWindowWhileThePositionIsOpen() throws {
@@ -500,7 +620,7 @@ enum HarnessError: Error { case unexpected(String) }
         var h = EngineHarness { $0.dailyLoss = RiskLimit(absolute: USDT(units: Int64(500_000_000)), equityBps: nil) }
         let entries = h.enter()
         h.fill(entries[0])                                   // long 0.016 BTC at 59,880.0
-        h.handle(.heartbeat, after: 10)                      // day start equity at mark 60,000
+        h.handle(.heartbeat, after: 10)                      // the UTC day began before the fill (flat equity)
         h.market(btc: ("59000.0", "59000.2"), mark: "59000.0")   // −14.08 USDT unrealised: past the 5 USDT limit
         h.handle(.liquidation(h.liquidation("ETHUSDT")))
         h.handle(.detector(.started(h.episode("ETHUSDT"))))
@@ -748,7 +868,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.fill(step.commands[0])                                 // long 0.016 BTC at 59,880.0
         h.report(.rejected(OrderRejected(venueID: nil, clientID: id, rejection: Rejection(.unknownOrder, venueCode: Rejection.notFoundAfterQueries))),
                  after: 60_000)
-        h.handle(.heartbeat, after: 10)                          // day start equity at mark 60,000
+        h.handle(.heartbeat, after: 10)                          // the UTC day began before the fill (flat equity)
         h.market(btc: ("59000.0", "59000.2"), mark: "59000.0")   // −14.08 USDT unrealised: past the 5 USDT limit
         let sent = h.sent.count
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 10)
