@@ -61,6 +61,10 @@ public actor BybitGateway {
     public var openOrdersInterval: Duration = .seconds(7)
     public var positionsInterval: Duration = .seconds(45)
     public var executionsLookback: Duration = .seconds(600)
+    /// No execution before this time is reconciled (``BybitV5Client/PrivateStreamConfiguration/historyFloor``: the
+    /// account's trading before the journal's first run is not the node's).
+    public var historyFloor: ExchangeTime?
+    public func setHistoryFloor(_ floor: ExchangeTime?) { historyFloor = floor }
     /// The reconciliation timing of the configuration's `live` section (set before `run`).
     public func setReconciliation(openOrders: Duration, positions: Duration, executionsLookback: Duration) {
         openOrdersInterval = openOrders
@@ -421,7 +425,8 @@ public actor BybitGateway {
                     if let r = mapper.report(position: position, at: position.updatedTime ?? now) { reports.append(r) }
                 }
             }
-            let start = ExchangeTime(milliseconds: now.milliseconds - executionsLookback.components.seconds * 1_000)
+            var start = ExchangeTime(milliseconds: now.milliseconds - executionsLookback.components.seconds * 1_000)
+            if let floor = historyFloor { start = max(start, floor) }
             var listed: [BybitExecution] = []
             try await BybitPages.walk { cursor in
                 // No endTime: Bybit answers up to 7 days from startTime, so a skewed local clock cannot cut off the newest.

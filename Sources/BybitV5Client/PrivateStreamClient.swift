@@ -30,6 +30,10 @@ public struct PrivateStreamConfiguration: Sendable {
     public var replyTimeout: Duration = .seconds(10)
     /// Backfill reaches at most this far back when no cursor exists (Bybit keeps 7 days per request window).
     public var initialBackfill: Duration = .seconds(3_600)
+    /// No execution before this time is read: none before the journal's first run can be the node's, and the
+    /// account's earlier trading (a position opened and closed by hand before a first start) is already in the
+    /// position and wallet the node starts from, so applying it again would count it twice. nil: no floor.
+    public var historyFloor: ExchangeTime?
     /// Symbols whose position the backfill reads one by one, so a flat one comes back with its `seq` (the
     /// `settleCoin` list holds only positions with size > 0). Symbols of backfilled executions are added.
     public var symbols: [String] = []
@@ -482,7 +486,8 @@ public final class PrivateStreamClient: Sendable {
         // Taken after the snapshot reads, so every execution the snapshot includes falls in the window.
         let offset = await rest.serverOffsetMilliseconds
         let now = ExchangeTime(milliseconds: clock.now().nanoseconds / 1_000_000 + offset)
-        let start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.milliseconds)
+        var start = since ?? ExchangeTime(milliseconds: now.milliseconds - configuration.initialBackfill.milliseconds)
+        if let floor = configuration.historyFloor { start = max(start, floor) }
         var executions: [BybitExecution] = []
         var closedOrders: [BybitOrder] = []
         // Bybit answers at most 7 days per request: walk the range in windows.

@@ -145,7 +145,18 @@ struct LiveCommand: AsyncParsableCommand {
         do { report = try await checks.run(restClient) } catch { throw CLIError("live: refused to start:\n\(error)") }
 
         let table = LiveTrader.instrumentTable(symbols: parsedSymbols)
+        let journal: SQLiteOrderJournal
+        let journaledEntries: [JournalEntry]
+        do {
+            journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite"))
+            journaledEntries = try journal.entries()
+        } catch {
+            throw CLIError("\(directory)/journal.sqlite: \(error)")
+        }
+        let historyFloor = LiveTrader.historyFloor(journal: journaledEntries, serverNow: ExchangeTime(
+            milliseconds: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) + report.serverOffsetMilliseconds))
         var stream = PrivateStreamConfiguration(url: hosts.privateStream)
+        stream.historyFloor = historyFloor
         stream.symbols = parsedSymbols
         if let window = report.dcpArmedSeconds {
             // Bybit fires the disconnect-cancel when every connection subscribed to `dcp` is gone, judged on the
@@ -160,18 +171,11 @@ struct LiveCommand: AsyncParsableCommand {
         await gateway.setReconciliation(openOrders: .milliseconds(live.openOrdersReconcileMilliseconds),
                                         positions: .milliseconds(live.positionsReconcileMilliseconds),
                                         executionsLookback: .milliseconds(live.executionsLookbackMilliseconds))
-        let journal: SQLiteOrderJournal
-        do { journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite")) } catch {
-            throw CLIError("\(directory)/journal.sqlite: \(error)")
-        }
+        await gateway.setHistoryFloor(historyFloor)
         // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
-        do {
-            let journaled = TradingEngine.restore(from: try journal.entries(), configuration: configuration.engine, instruments: table)
-            let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
-            if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
-        } catch let error as CLIError {
-            throw error
-        } catch { throw CLIError("\(directory)/journal.sqlite: \(error)") }
+        let journaled = TradingEngine.restore(from: journaledEntries, configuration: configuration.engine, instruments: table)
+        let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
+        if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
         let trader: LiveTrader
         do {
             trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,

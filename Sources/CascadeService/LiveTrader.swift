@@ -152,6 +152,14 @@ public final class LiveTrader: RecordedFrameConsumer {
         return table
     }
 
+    /// The time before which no execution of the account is the node's: its journal's first run began then (now, on
+    /// a first start). The private stream's backfill and the gateway's reconciliation read nothing older
+    /// (``BybitV5Client/PrivateStreamConfiguration/historyFloor``).
+    public static func historyFloor(journal entries: [JournalEntry], serverNow: ExchangeTime) -> ExchangeTime {
+        for entry in entries { if case let .started(_, _, _, at) = entry { return at } }
+        return serverNow
+    }
+
     public var failure: (any Error)? { state.withLock { $0.failure } }
 
     /// The engine as it stands (status file, start-up comparison, tests).

@@ -36,7 +36,7 @@ import Testing
 
     /// A gateway (a process of its own: its own stream, cursor and clock) on `sim`, running; `prepare` runs before it
     /// starts. `initialBackfill`: how far back its first backfill reads.
-    static func gateway(on sim: SimulatorHarness, initialBackfill: Duration? = nil,
+    static func gateway(on sim: SimulatorHarness, initialBackfill: Duration? = nil, historyFloor: ExchangeTime? = nil,
                         prepare: (BybitGateway, Instrument) async -> Void = { _, _ in }) async -> Setup {
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
@@ -49,12 +49,14 @@ import Testing
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
         if let initialBackfill { configuration.initialBackfill = initialBackfill }
+        configuration.historyFloor = historyFloor
         let stream = PrivateStreamClient(configuration: configuration, credentials: credentials, rest: rest,
                                          cursor: InMemoryExecutionCursor(), instruments: table, logger: logger)
         // Queries of unknown outcomes wait on this clock: the test decides when they run.
         let timer = ManualClock(startingAt: 1)
         let gateway = BybitGateway(rest: rest, stream: stream, cursor: InMemoryExecutionCursor(), instruments: table,
                                    timer: timer, logger: logger)
+        await gateway.setHistoryFloor(historyFloor)
         await prepare(gateway, btc)
         let events = GatewayEventLog()
         let tasks = [Task { await gateway.run() }, Task { for await e in gateway.events { events.append(e) } }]
@@ -241,5 +243,30 @@ import Testing
         // A second pass reports nothing new.
         #expect(await LiveFaultScenarioTests.reconciled(s.timer) { await s.gateway.reconciliations >= 4 })
         #expect(fills().count == 1)
+    }
+
+    /// The account's trading before the node's first run (a position opened and closed by hand) is already in the
+    /// position and wallet the node starts from: a first start, with the journal's history floor, reports none of it,
+    /// from its first backfill or from the executions cross-check. Before, the first backfill read an hour back and the
+    /// cross-check ten minutes, and the engine counted those fills again (a phantom position, quarantined).
+    @Test func theAccountsTradingBeforeTheFirstRunIsNotReported() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        for (link, side) in [("gw-hand-1", Side.buy), ("gw-hand-2", Side.sell)] {
+            let spec = OrderSpec(side: side, type: .market, timeInForce: .immediateOrCancel, price: nil, qty: Quantity(units: 1_000))
+            guard case .sent = await s.gateway.send(command(.submit(try ClientOrderID(link), spec), s), instrument: s.btc) else {
+                Issue.record("not sent"); return
+            }
+            _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        }
+        #expect(await eventually { s.events.fills.count == 2 })
+        let floor = ExchangeTime(milliseconds: s.events.reports.map(\.time.milliseconds).max()! + 1)
+        _ = try await s.sim.replay.advance(frames: nil, milliseconds: 1_000)
+        let first = await Self.gateway(on: s.sim, historyFloor: floor)
+        defer { for t in first.tasks { t.cancel() } }
+        #expect(await eventually { first.events.trusted })
+        #expect(await LiveFaultScenarioTests.reconciled(first.timer) { await first.gateway.reconciliations >= 1 })
+        #expect(first.events.fills.isEmpty, "\(first.events.fills.map(\.clientID))")
     }
 }

@@ -6,6 +6,18 @@ import Testing
 /// The start-up refusal of a position the journal cannot explain: a difference between Bybit's position and the
 /// journal's is left to the backfill only when an order of that same symbol is still open or unknown in the journal.
 @Suite struct LiveStartupChecksTests {
+    /// The history floor is the journal's first run's start (later runs do not move it), and the server's now on a
+    /// first start.
+    @Test func theHistoryFloorIsTheJournalsFirstRun() {
+        let now = ExchangeTime(milliseconds: 1_800_000_000_000)
+        #expect(LiveTrader.historyFloor(journal: [], serverNow: now) == now)
+        let runs: [JournalEntry] = [
+            .started(run: 1, node: "n", startingBalance: USDT(units: Int64(100)), at: ExchangeTime(milliseconds: 1_700_000_000_000)),
+            .started(run: 2, node: "n", startingBalance: USDT(units: Int64(100)), at: ExchangeTime(milliseconds: 1_750_000_000_000)),
+        ]
+        #expect(LiveTrader.historyFloor(journal: runs, serverNow: now) == ExchangeTime(milliseconds: 1_700_000_000_000))
+    }
+
     static let start = ExchangeTime(milliseconds: 1_741_000_000_000)
 
     /// A journal whose only ladder placed one buy on `symbol` (phase: intent, as after a crash before its answer).
