@@ -65,6 +65,11 @@ public struct ManagedOrder: Hashable, Sendable {
     /// a create Bybit had not processed yet (it processes them asynchronously); which cancel an answer belongs to
     /// cannot be told when two were sent. Another cancel waits longer, not forever.
     public internal(set) var cancelAnsweredGone = false
+    /// What the venue said had filled when the order was cancelled (its cumulative fill). Bybit's order and execution
+    /// topics are separate, so that fill can still be on its way: ``awaitsFills``.
+    public internal(set) var venueFilledQty: Quantity = .zero
+    /// Fills the venue announced (``venueFilledQty``) and the engine has not counted yet.
+    public var awaitsFills: Bool { venueFilledQty > filledQty }
 
     public init(id: OrderLinkID, spec: OrderSpec) {
         self.init(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil)
@@ -195,6 +200,7 @@ public struct OrderTracker: Sendable, Hashable {
         case let .cancelled(c):
             guard let id = resolve(c.clientID, c.venueID) else { return .notOurs(c.clientID) }
             orders[id]?.cancelRequested = false
+            if let order = orders[id], c.filledQty > order.venueFilledQty { orders[id]?.venueFilledQty = c.filledQty }
             let reason = c.cancellation.reason
             return move(id, to: c.wasUntriggered ? .deactivated(reason) : .cancelled(reason), unlessPast: true)
         case let .commandRejected(r):

@@ -861,6 +861,10 @@ extension TradingEngine {
         guard !ladder.closed, size == 0, ladder.entriesClosed || ladder.filled else { return }
         let pendingIntents = Set(b.decision.intents.map(\.linkID))
         guard !hasLiveOrder(ladder.orderIDs), ladder.orderIDs.allSatisfy({ !pendingIntents.contains($0) }) else { return }
+        // An entry whose cancel said it filled, and whose fill has not arrived (the order and execution topics are
+        // separate): the ladder waits for it, so no other opens on the symbol and the fill is managed when it lands.
+        // A fill that never comes leaves the ladder open and the position cross-check quarantines the difference.
+        guard !ladder.entries.contains(where: { order($0)?.awaitsFills == true }) else { return }
         if !ladder.entriesClosed { ladder.entriesClosed = true }
         ladder.closed = true
         b.log(ladder.symbol, ladder.episodeID, "ladderClosed", ladder.filled ? "flat" : "unfilled")

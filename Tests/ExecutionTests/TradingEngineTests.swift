@@ -153,8 +153,8 @@ struct EngineHarness {
     }
 
     /// The venue ended order `id` (venue id `venueID`) for `reason`, without fills.
-    mutating func cancelled(_ id: ClientOrderID, venue venueID: String, _ reason: CancelReason, after ms: Int64) {
-        report(.cancelled(OrderCancelled(venueID: VenueOrderID(venueID), clientID: id, cancellation: Cancellation(reason), filledQty: .zero)),
+    mutating func cancelled(_ id: ClientOrderID, venue venueID: String, _ reason: CancelReason, filledQty: Quantity = .zero, after ms: Int64) {
+        report(.cancelled(OrderCancelled(venueID: VenueOrderID(venueID), clientID: id, cancellation: Cancellation(reason), filledQty: filledQty)),
                after: ms)
     }
 
@@ -795,6 +795,29 @@ enum HarnessError: Error { case unexpected(String) }
         h.handle(.heartbeat, after: TradingEngine.cancelInFlightMilliseconds)
         #expect(cancels(a) == 2, "ended")
         #expect(cancels(c) == 2, "an unanswered cancel is taken as lost")
+        h.checkReplay()
+    }
+
+    /// Bybit's order and execution topics are separate: an entry's cancel can say it filled before its fill arrives.
+    /// The ladder waits for that fill (no new ladder on the symbol meanwhile) and manages it when it lands (take-profit,
+    /// no immediate exit). Before, the ladder closed as unfilled, a new one could open, and the late fill was exited.
+    @Test func aCancelThatReportsFillsAheadOfThemKeepsTheLadderOpen() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        let entries = h.enter()
+        guard case let .submit(a?, spec)? = entries.first?.action, case let .submit(c?, _) = entries[1].action else {
+            Issue.record("\(entries)"); return
+        }
+        h.handle(.tick, after: 2_000)                            // the entries' deadline: both cancelled
+        h.cancelled(a, venue: h.engine.tracker.orders[a]!.venueID!.rawValue, .byClient, filledQty: spec.qty, after: 10)
+        h.cancelled(c, venue: h.engine.tracker.orders[c]!.venueID!.rawValue, .byClient, after: 10)
+        #expect(h.engine.activeLadder["BTCUSDT"] != nil, "the announced fill is awaited")
+        h.handle(.liquidation(h.liquidation()), after: 10)
+        let sent = h.sent.count
+        h.handle(.detector(.started(h.episode())))
+        #expect(h.sent.count == sent && h.log.last?.reason == "ladderActive", "no new ladder on the symbol meanwhile")
+        h.fill(entries[0])
+        #expect(h.submits(.takeProfit).count == 1 && h.submits(.timeExit).isEmpty && h.submits(.protect).isEmpty,
+                "the late fill is managed, not exited at once")
         h.checkReplay()
     }
 
