@@ -146,15 +146,21 @@ struct LiveCommand: AsyncParsableCommand {
 
         let table = LiveTrader.instrumentTable(symbols: parsedSymbols)
         let journal: SQLiteOrderJournal
-        let journaledEntries: [JournalEntry]
+        let historyFloor: ExchangeTime
         do {
             journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite"))
-            journaledEntries = try journal.entries()
+            // Read here and let go: the trader reads the journal again when it starts.
+            let entries = try journal.entries()
+            // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
+            let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
+            let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
+            if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
+            historyFloor = LiveTrader.historyFloor(journal: entries, serverNow: await restClient.serverNow())
+        } catch let error as CLIError {
+            throw error
         } catch {
             throw CLIError("\(directory)/journal.sqlite: \(error)")
         }
-        let historyFloor = LiveTrader.historyFloor(journal: journaledEntries, serverNow: ExchangeTime(
-            milliseconds: Int64((Date().timeIntervalSince1970 * 1_000).rounded(.down)) + report.serverOffsetMilliseconds))
         var stream = PrivateStreamConfiguration(url: hosts.privateStream)
         stream.historyFloor = historyFloor
         stream.symbols = parsedSymbols
@@ -172,10 +178,6 @@ struct LiveCommand: AsyncParsableCommand {
                                         positions: .milliseconds(live.positionsReconcileMilliseconds),
                                         executionsLookback: .milliseconds(live.executionsLookbackMilliseconds))
         await gateway.setHistoryFloor(historyFloor)
-        // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
-        let journaled = TradingEngine.restore(from: journaledEntries, configuration: configuration.engine, instruments: table)
-        let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
-        if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
         let trader: LiveTrader
         do {
             trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,

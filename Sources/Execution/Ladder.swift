@@ -46,6 +46,8 @@ public struct Ladder: Sendable, Hashable, Codable {
     public var closed = false
     /// The ladder ever had a fill.
     public var filled = false
+    /// When the engine stopped waiting for fills an entry's cancel announced (``TradingEngine/awaitedFillMilliseconds``).
+    public var fillWaitEnded: ExchangeTime?
 
     public init(number: UInt64, episodeID: String, symbol: String, side: Side, stopPrice: Price, opened: ExchangeTime,
                 lastDecisionMid2: Int64, entryDeadline: ExchangeTime) {

@@ -68,6 +68,8 @@ public struct ManagedOrder: Hashable, Sendable {
     /// What the venue said had filled when the order was cancelled (its cumulative fill). Bybit's order and execution
     /// topics are separate, so that fill can still be on its way: ``awaitsFills``.
     public internal(set) var venueFilledQty: Quantity = .zero
+    /// When the venue announced it (the cancel report's time).
+    public internal(set) var venueFilledAt: ExchangeTime?
     /// Fills the venue announced (``venueFilledQty``) and the engine has not counted yet.
     public var awaitsFills: Bool { venueFilledQty > filledQty }
 
@@ -200,7 +202,10 @@ public struct OrderTracker: Sendable, Hashable {
         case let .cancelled(c):
             guard let id = resolve(c.clientID, c.venueID) else { return .notOurs(c.clientID) }
             orders[id]?.cancelRequested = false
-            if let order = orders[id], c.filledQty > order.venueFilledQty { orders[id]?.venueFilledQty = c.filledQty }
+            if let order = orders[id], c.filledQty > order.venueFilledQty {
+                orders[id]?.venueFilledQty = c.filledQty
+                orders[id]?.venueFilledAt = report.time
+            }
             let reason = c.cancellation.reason
             return move(id, to: c.wasUntriggered ? .deactivated(reason) : .cancelled(reason), unlessPast: true)
         case let .commandRejected(r):

@@ -432,8 +432,9 @@ extension TradingEngine {
             }
         case let .position(p):
             // Only a report of the position the engine holds says anything about its protection: position messages
-            // travel apart from executions, so one produced before a fill can arrive after it.
-            guard p.size.units == size else { break }
+            // travel apart from executions, so one produced before a fill can arrive after it. A stale one (behind the
+            // newest taken, see `positions`) was not taken and says nothing either.
+            guard p.size.units == size, positions[symbol] == p else { break }
             if size == 0 || p.stopLoss != nil {
                 ladder.unprotectedSince = nil
                 ladder.protectCheckAt = nil
@@ -563,6 +564,14 @@ extension TradingEngine {
             if let retry = ladder.exitRetryAt, now >= retry {
                 ladder.exitRetryAt = nil
                 if size != 0, !hasLiveOrder(ladder.exits) { exitAgain(&ladder, id: id, feed: feed, instruments: instruments, &b) }
+            }
+            if ladder.fillWaitEnded == nil, !ladder.closed, let since = awaitedFillsSince(ladder),
+               now.milliseconds - since.milliseconds >= Self.awaitedFillMilliseconds {
+                // Announced and never delivered, nor found by the cross-check: the ladder no longer waits (it would hold
+                // the symbol forever); the operator checks the position.
+                ladder.fillWaitEnded = now
+                b.decision.alarms.append("\(ladder.symbol): fills Bybit announced for ladder \(ladder.number)'s entries have not arrived in \(Self.awaitedFillMilliseconds / 60_000) minutes: the ladder no longer waits for them; check the position at Bybit")
+                b.log(ladder.symbol, ladder.episodeID, "fillWaitEnded", "announcedFillsMissing")
             }
             if let check = ladder.protectCheckAt, now >= check, ladder.unprotectedSince != nil {
                 ladder.protectCheckAt = nil
@@ -862,12 +871,21 @@ extension TradingEngine {
         let pendingIntents = Set(b.decision.intents.map(\.linkID))
         guard !hasLiveOrder(ladder.orderIDs), ladder.orderIDs.allSatisfy({ !pendingIntents.contains($0) }) else { return }
         // An entry whose cancel said it filled, and whose fill has not arrived (the order and execution topics are
-        // separate): the ladder waits for it, so no other opens on the symbol and the fill is managed when it lands.
-        // A fill that never comes leaves the ladder open and the position cross-check quarantines the difference.
-        guard !ladder.entries.contains(where: { order($0)?.awaitsFills == true }) else { return }
+        // separate): the ladder waits for it, so no other opens on the symbol and the fill is managed when it lands;
+        // for at most `awaitedFillMilliseconds` (`timers`).
+        guard ladder.fillWaitEnded != nil || awaitedFillsSince(ladder) == nil else { return }
         if !ladder.entriesClosed { ladder.entriesClosed = true }
         ladder.closed = true
         b.log(ladder.symbol, ladder.episodeID, "ladderClosed", ladder.filled ? "flat" : "unfilled")
+    }
+
+    /// A ladder waits this long for fills an entry's cancel announced: longer than the gateway's execution cross-check
+    /// reaches back (10 minutes, every 45 s), which finds a fill the stream never delivered.
+    public static let awaitedFillMilliseconds: Int64 = 15 * 60_000
+
+    /// When the oldest announced fill of the ladder's entries that has not arrived was announced (nil: none awaited).
+    func awaitedFillsSince(_ ladder: Ladder) -> ExchangeTime? {
+        ladder.entries.compactMap { id in order(id).flatMap { $0.awaitsFills ? $0.venueFilledAt : nil } }.min()
     }
 
     func put(_ ladder: Ladder, _ b: inout DecisionBuilder, instruments: InstrumentTable) {

@@ -84,8 +84,11 @@ public struct TradingEngine: Sendable {
     public private(set) var ladderCount: UInt64 = 0
     /// Venue-made TP/SL orders (position legs), by venue id: their fills are ours but not our orders.
     public private(set) var legOrigins: [VenueOrderID: OrderOrigin] = [:]
-    /// The last position report per symbol.
+    /// The newest position report per symbol, and its time: a report behind it (an earlier `seq`, or the same `seq`
+    /// and an earlier time: a stop change moves no `seq`) is stale and changes nothing. The gateway's cross-check reads
+    /// positions before it pages through executions, so its rows can come after newer stream messages.
     public private(set) var positions: [String: PositionReport] = [:]
+    public private(set) var positionTimes: [String: ExchangeTime] = [:]
     /// Outcomes of the last entries (true: post-only reject), for the reject-rate breaker: one per entry, when it
     /// resolves (a post-only cancel, or a fill or other cancel).
     public private(set) var postOnlyOutcomes: [Bool] = []
@@ -166,6 +169,7 @@ public struct TradingEngine: Sendable {
         public var ladders: [UInt64: Ladder]
         public var activeLadder: [String: UInt64]
         public var positions: [String: PositionReport]
+        public var positionTimes: [String: ExchangeTime]
         public var cursor: ExchangeTime?
         public var alarms: [String]
         public var fillsApplied: Int
@@ -182,7 +186,7 @@ public struct TradingEngine: Sendable {
     public var snapshot: Snapshot {
         Snapshot(run: run, tracker: tracker, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
-                 activeLadder: activeLadder, positions: positions, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
+                 activeLadder: activeLadder, positions: positions, positionTimes: positionTimes, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
                  endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired,
                  forgottenBefore: forgottenBefore, alarmsRaised: alarmsRaised)
     }
@@ -208,6 +212,9 @@ public struct TradingEngine: Sendable {
             if open, ladder.exitSends == 0, !hasLiveOrder(ladder.exits) { consider(ladder.exitDeadline) }
             if open { consider(ladder.exitRetryAt) }
             if open, ladder.unprotectedSince != nil { consider(ladder.protectCheckAt) }
+            if ladder.fillWaitEnded == nil, let since = awaitedFillsSince(ladder) {
+                consider(ExchangeTime(milliseconds: since.milliseconds + Self.awaitedFillMilliseconds))
+            }
         }
         return best
     }
@@ -319,7 +326,10 @@ public struct TradingEngine: Sendable {
             }
             return
         case let .position(p):
-            if let symbol { positions[symbol] = p }
+            if let symbol, !isStale(p, at: report.time, symbol: symbol) {
+                positions[symbol] = p
+                positionTimes[symbol] = report.time
+            }
         case let .cancelled(c):
             if let id = c.clientID, isEntry(id.rawValue) {
                 recordPostOnly(c.cancellation.reason == .postOnlyWouldTakeLiquidity, id: id.rawValue)
@@ -357,6 +367,13 @@ public struct TradingEngine: Sendable {
         for leg in legs {
             if positionSize(leg.symbol) != 0 { lingeringLegs.append(leg) } else { legOrigins[leg.venueID] = nil }
         }
+    }
+
+    /// Whether position report `p` of `time` is behind the newest one taken for `symbol` (see ``positions``).
+    func isStale(_ p: PositionReport, at time: ExchangeTime, symbol: String) -> Bool {
+        guard let newest = positions[symbol], let newestTime = positionTimes[symbol] else { return false }
+        if let seq = p.seq, let newestSeq = newest.seq, seq != newestSeq { return seq < newestSeq }
+        return time < newestTime
     }
 
     /// Whether `time` is older than what the engine still remembers.

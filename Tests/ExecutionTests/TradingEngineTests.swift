@@ -103,8 +103,9 @@ struct EngineHarness {
         handle(.report(ExecutionReport(symbol: command.symbol, time: ExchangeTime(milliseconds: now + ms), event: .filled(fill))), after: ms + 5)
     }
 
-    mutating func position(_ symbol: SymbolID, size: Int64, stop: Price?, seq: Int64? = nil, after ms: Int64 = 1) {
-        handle(.report(ExecutionReport(symbol: symbol, time: ExchangeTime(milliseconds: now), event:
+    /// `ago`: the report was made that long before now (a stale row of the gateway's cross-check).
+    mutating func position(_ symbol: SymbolID, size: Int64, stop: Price?, seq: Int64? = nil, ago: Int64 = 0, after ms: Int64 = 1) {
+        handle(.report(ExecutionReport(symbol: symbol, time: ExchangeTime(milliseconds: now - ago), event:
             .position(PositionReport(size: Quantity(units: size), stopLoss: stop, seq: seq)))), after: ms)
     }
 
@@ -428,6 +429,27 @@ enum HarnessError: Error { case unexpected(String) }
         h.handle(.tick, after: 3_000)
         #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
         #expect(h.submits(.protect).isEmpty)
+        h.checkReplay()
+    }
+
+    /// A position report behind the newest one taken (an earlier `seq`, or the same `seq` made earlier: a stop change
+    /// moves no `seq`) changes nothing: the gateway's cross-check reads positions before executions, so its rows can
+    /// come after newer stream messages. Before, a stale "no stop" row after a confirmed stop re-protected the position
+    /// and started the clock that closes it.
+    @Test func aStalePositionReportChangesNothing() throws {
+        var h = EngineHarness()
+        let entries = h.enter()
+        h.fill(entries[0], seq: 41)
+        h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000), seq: 41, after: 100)
+        h.position(h.btcID, size: 16_000, stop: nil, seq: 40)
+        h.position(h.btcID, size: 16_000, stop: nil, seq: 41, ago: 500)   // made before the one that showed the stop
+        h.handle(.tick, after: 3_000)
+        h.handle(.tick, after: 3_000)
+        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.submits(.protect).isEmpty && !h.engine.alarms.contains { $0.contains("without a stop") })
+        // A newer one without the stop is taken.
+        h.position(h.btcID, size: 16_000, stop: nil, seq: 41)
+        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
         h.checkReplay()
     }
 
@@ -818,6 +840,26 @@ enum HarnessError: Error { case unexpected(String) }
         h.fill(entries[0])
         #expect(h.submits(.takeProfit).count == 1 && h.submits(.timeExit).isEmpty && h.submits(.protect).isEmpty,
                 "the late fill is managed, not exited at once")
+        h.checkReplay()
+    }
+
+    /// Announced fills that never arrive (nor does the cross-check find them) hold the ladder at most
+    /// `awaitedFillMilliseconds`: then an alarm, and the ladder ends, so the symbol trades again.
+    @Test func announcedFillsThatNeverArriveHoldTheLadderOnlySoLong() throws {
+        var h = EngineHarness { $0.entryTTLMilliseconds = 1_000 }
+        let entries = h.enter()
+        guard case let .submit(a?, spec)? = entries.first?.action, case let .submit(c?, _) = entries[1].action else {
+            Issue.record("\(entries)"); return
+        }
+        h.handle(.tick, after: 2_000)
+        h.cancelled(a, venue: h.engine.tracker.orders[a]!.venueID!.rawValue, .byClient, filledQty: spec.qty, after: 10)
+        h.cancelled(c, venue: h.engine.tracker.orders[c]!.venueID!.rawValue, .byClient, after: 10)
+        let announced = try #require(h.engine.tracker.orders[a]?.venueFilledAt)
+        #expect(h.engine.nextWakeup?.milliseconds == announced.milliseconds + TradingEngine.awaitedFillMilliseconds, "a tick is due when the wait ends")
+        h.handle(.tick, after: TradingEngine.awaitedFillMilliseconds - 100)
+        #expect(h.engine.activeLadder["BTCUSDT"] != nil, "still waiting")
+        h.handle(.tick, after: 100)
+        #expect(h.engine.activeLadder["BTCUSDT"] == nil && h.engine.alarms.contains { $0.contains("have not arrived") })
         h.checkReplay()
     }
 
