@@ -545,7 +545,9 @@ import Testing
             _ = try await rig.sim.replay.advance(frames: nil, milliseconds: 100)
             await rig.settle(node, within: .seconds(1))
         }
-        let returned = stopped.withLock { $0 }
+        // The gate holds the `ladderClosed` line up to 2 s of real time, and the stop waits for it: the loop above may
+        // end sooner on a fast machine. Waited in real time, the node's clock unmoved (its 60 s deadline cannot end the stop).
+        let returned = await eventually { stopped.withLock { $0 } }
         if !returned { rig.clock.advance(by: .seconds(61)) }
         await stopping.value
         #expect(returned, "the stop returned once the entry was cancelled")

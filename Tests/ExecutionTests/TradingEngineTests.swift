@@ -167,6 +167,9 @@ struct EngineHarness {
         }
     }
 
+    /// The trading stops sent so far (re-protections).
+    var tradingStops: [VenueCommand] { sent.filter { if case .setTradingStop = $0.action { true } else { false } } }
+
     func submits(_ role: OrderRole) -> [VenueCommand] {
         sent.filter {
             if case let .submit(id?, _) = $0.action { return (try? OrderLinkID(parsing: id.rawValue))?.role == role }
@@ -270,7 +273,7 @@ enum HarnessError: Error { case unexpected(String) }
         let entries = h.enter()
         h.fill(entries[0])
         h.position(h.btcID, size: 16_000, stop: nil)
-        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(!h.tradingStops.isEmpty)
         #expect(h.engine.alarms.contains { $0.contains("without a stop") })
         // A report before the trading stop could have arrived changes nothing; the timer decides.
         h.position(h.btcID, size: 16_000, stop: nil)
@@ -409,7 +412,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
         h.handle(.tick, after: 3_000)
         h.position(h.btcID, size: 16_000, stop: nil)
-        let stop = try #require(h.sent.last { if case .setTradingStop = $0.action { true } else { false } })
+        let stop = try #require(h.tradingStops.last)
         #expect(h.engine.nextWakeup != nil, "the timer checks the stop")
         h.report(.commandRejected(CommandRejected(action: stop.action, rejection: Rejection(.other("refused"), venueCode: "10001"))), after: 20)
         h.handle(.tick, after: 3_000)
@@ -427,7 +430,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.fill(entries[0], seq: 41)
         h.handle(.tick, after: 3_000)
         h.handle(.tick, after: 3_000)
-        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.tradingStops.isEmpty)
         #expect(h.submits(.protect).isEmpty)
         h.checkReplay()
     }
@@ -445,11 +448,11 @@ enum HarnessError: Error { case unexpected(String) }
         h.position(h.btcID, size: 16_000, stop: nil, seq: 41, ago: 500)   // made before the one that showed the stop
         h.handle(.tick, after: 3_000)
         h.handle(.tick, after: 3_000)
-        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.tradingStops.isEmpty)
         #expect(h.submits(.protect).isEmpty && !h.engine.alarms.contains { $0.contains("without a stop") })
         // A newer one without the stop is taken.
         h.position(h.btcID, size: 16_000, stop: nil, seq: 41)
-        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(!h.tradingStops.isEmpty)
         h.checkReplay()
     }
 
@@ -460,7 +463,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000), seq: 40)
         h.fill(entries[0], seq: 41)
         h.handle(.tick, after: 3_000)
-        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } }, "re-protected at the timer")
+        #expect(!h.tradingStops.isEmpty, "re-protected at the timer")
         h.checkReplay()
     }
 
@@ -470,7 +473,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.fill(entries[0])
         h.position(h.btcID, size: 16_000, stop: Price(units: 5_910_300_000_000))
         h.handle(.tick, after: 3_000)
-        #expect(!h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(h.tradingStops.isEmpty)
         #expect(h.submits(.protect).isEmpty)
         h.checkReplay()
     }
@@ -483,7 +486,7 @@ enum HarnessError: Error { case unexpected(String) }
         h.position(h.btcID, size: 0, stop: nil)
         #expect(h.engine.nextWakeup != nil)
         h.handle(.tick, after: 3_000)
-        #expect(h.sent.contains { if case .setTradingStop = $0.action { true } else { false } })
+        #expect(!h.tradingStops.isEmpty)
         h.checkReplay()
     }
 
@@ -494,7 +497,7 @@ enum HarnessError: Error { case unexpected(String) }
         let entries = h.enter()
         h.fill(entries[0])
         h.position(h.btcID, size: 16_000, stop: nil)
-        let stop = try #require(h.sent.last { if case .setTradingStop = $0.action { true } else { false } })
+        let stop = try #require(h.tradingStops.last)
         h.report(.commandRejected(CommandRejected(action: stop.action, rejection: Rejection(.other("not modified"), venueCode: "34040"))), after: 20)
         #expect(h.submits(.protect).isEmpty)
         #expect(h.engine.alarms.contains { $0.contains("trading stop refused") })
