@@ -459,10 +459,31 @@ public actor BybitGateway {
             .sorted { ($0.execTime, $0.execId) < ($1.execTime, $1.execId) }
     }
 
-    /// An execution reported to the driver: kept until persisted, remembered for reconciliations.
+    /// An execution reported to the driver: kept until persisted (of a traded symbol: the driver never persists
+    /// another's), remembered for reconciliations.
     func note(_ execution: BybitExecution) {
-        unpersisted[execution.execId] = execution
+        if traded.contains(execution.symbolID) { unpersisted[execution.execId] = execution }
         seenExecutions[execution.execId] = execution.execTime
+    }
+
+    /// The private stream numbers symbols in a table of its own: a symbol neither table held at the start (another
+    /// client's activity on the account) can get another number there than here. Its rows are renumbered through this
+    /// table by name, so every report's symbol is one of this table's. Before, such a row's number indexed past this
+    /// table when the gateway named the symbol in its alert: the node crashed.
+    func renumbered(_ message: BybitPrivateMessage) -> BybitPrivateMessage {
+        switch message {
+        case let .orders(rows, envelope): .orders(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
+        case let .executions(rows, envelope): .executions(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
+        case let .positions(rows, envelope): .positions(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
+        case .wallets, .control: message
+        }
+    }
+
+    func renumber(_ backfill: inout PrivateBackfill) {
+        for i in backfill.openOrders.indices { backfill.openOrders[i].symbolID = instruments.id(for: backfill.openOrders[i].symbol) }
+        for i in backfill.closedOrders.indices { backfill.closedOrders[i].symbolID = instruments.id(for: backfill.closedOrders[i].symbol) }
+        for i in backfill.executions.indices { backfill.executions[i].symbolID = instruments.id(for: backfill.executions[i].symbol) }
+        for i in backfill.positions.indices { backfill.positions[i].symbolID = instruments.id(for: backfill.positions[i].symbol) }
     }
 
     func handle(_ event: PrivateStreamEvent) async {
@@ -470,7 +491,8 @@ public actor BybitGateway {
         case .gap, .failed:
             trusted = false
             emit(.privateStream(trusted: false))
-        case let .backfill(backfill):
+        case var .backfill(backfill):
+            renumber(&backfill)
             noteUnread((backfill.openOrders + backfill.closedOrders).flatMap(\.unreadFields) + backfill.executions.flatMap(\.unreadFields)
                        + backfill.positions.flatMap(\.unreadFields) + (backfill.wallet?.unreadFields ?? []))
             var reports: [ExecutionReport] = []
@@ -506,7 +528,8 @@ public actor BybitGateway {
         case .trusted:
             trusted = true
             emit(.privateStream(trusted: true))
-        case let .message(message):
+        case let .message(received):
+            let message = renumbered(received)
             noteUnread(message)
             if case let .executions(list, _) = message {
                 for execution in list { note(execution) }

@@ -269,4 +269,39 @@ import Testing
         #expect(await LiveFaultScenarioTests.reconciled(first.timer) { await first.gateway.reconciliations >= 1 })
         #expect(first.events.fills.isEmpty, "\(first.events.fills.map(\.clientID))")
     }
+
+    /// An execution of a symbol the node does not trade (another client on the account) is alerted by name and kept
+    /// from the engine, and is not held waiting for the journal, which never persists it. Before, the gateway crashed
+    /// (the private stream had numbered the new symbol in its own table, past the end of the gateway's, and the alert
+    /// looked its name up there), and each such execution stayed unpersisted for the life of the process.
+    @Test func anExecutionOfASymbolNotTradedIsNotHeldForTheJournal() async throws {
+        var btc = SyntheticBookFrames(symbol: "BTCUSDT", seed: 7)
+        var eth = SyntheticBookFrames(symbol: "ETHUSDT", seed: 9, midCents: 340_000)
+        var lines: [String] = []
+        for i in 0..<150 {
+            let ms = (1_721_347_021_000_000_000 + Int64(2 * i + 1) * 20_000_000) / 1_000_000
+            lines.append(i == 0 ? btc.snapshot(ts: ms) : btc.delta(ts: ms))
+            lines.append(i == 0 ? eth.snapshot(ts: ms + 20) : eth.delta(ts: ms + 20))
+        }
+        let sim = try await SimulatorHarness.start(lines: lines, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        let s = await Self.gateway(on: sim)
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        // Another client on the same account buys ETHUSDT at market.
+        var logger = Logger(label: "other-client")
+        logger.logLevel = .critical
+        let other = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: BybitCredentials(apiKey: Self.key, secret: Self.secret),
+                                    recvWindow: LoopbackTest.recvWindow, logger: logger)
+        var table = InstrumentTable()
+        let ethID = table.id(for: "ETHUSDT")
+        let ethInstrument = table[ethID]
+        let request = try BybitRequest.createOrder(BybitOrderParameters(instrument: ethInstrument, side: .buy, orderType: .market,
+                                                                        qty: Quantity(units: 100_000), orderLinkId: "other-eth-1"))
+        _ = try await other.send(request, as: BybitOrderIDResult.self)
+        _ = try await sim.replay.advance(frames: 4, milliseconds: nil)
+        #expect(await eventually { s.events.alerts.contains { $0.contains("ETHUSDT") } }, "alerted: \(s.events.alerts)")
+        #expect(await eventually { await s.gateway.seenExecutions.count == 1 }, "the execution reached the gateway")
+        #expect(await s.gateway.unpersisted.isEmpty)
+    }
 }

@@ -12,6 +12,7 @@ final class GatewayEventLog: Sendable {
     var trusted: Bool {
         list.withLock { $0.contains { if case .privateStream(trusted: true) = $0 { true } else { false } } }
     }
+    var alerts: [String] { list.withLock { $0.compactMap { if case let .alert(text) = $0 { text } else { nil } } } }
     var fills: [Fill] { reports.compactMap { if case let .filled(f) = $0.event { f } else { nil } } }
     var lastPosition: PositionReport? { reports.compactMap { if case let .position(p) = $0.event { p } else { nil } }.last }
     var anyRejected: Bool { reports.contains { if case .rejected = $0.event { true } else { false } } }
