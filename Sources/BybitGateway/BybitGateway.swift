@@ -472,18 +472,26 @@ public actor BybitGateway {
     /// table when the gateway named the symbol in its alert: the node crashed.
     func renumbered(_ message: BybitPrivateMessage) -> BybitPrivateMessage {
         switch message {
-        case let .orders(rows, envelope): .orders(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
-        case let .executions(rows, envelope): .executions(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
-        case let .positions(rows, envelope): .positions(rows.map { var r = $0; r.symbolID = instruments.id(for: r.symbol); return r }, envelope)
+        case let .orders(rows, envelope): .orders(renumbered(rows, \.symbol, \.symbolID), envelope)
+        case let .executions(rows, envelope): .executions(renumbered(rows, \.symbol, \.symbolID), envelope)
+        case let .positions(rows, envelope): .positions(renumbered(rows, \.symbol, \.symbolID), envelope)
         case .wallets, .control: message
         }
     }
 
     func renumber(_ backfill: inout PrivateBackfill) {
-        for i in backfill.openOrders.indices { backfill.openOrders[i].symbolID = instruments.id(for: backfill.openOrders[i].symbol) }
-        for i in backfill.closedOrders.indices { backfill.closedOrders[i].symbolID = instruments.id(for: backfill.closedOrders[i].symbol) }
-        for i in backfill.executions.indices { backfill.executions[i].symbolID = instruments.id(for: backfill.executions[i].symbol) }
-        for i in backfill.positions.indices { backfill.positions[i].symbolID = instruments.id(for: backfill.positions[i].symbol) }
+        backfill.openOrders = renumbered(backfill.openOrders, \.symbol, \.symbolID)
+        backfill.closedOrders = renumbered(backfill.closedOrders, \.symbol, \.symbolID)
+        backfill.executions = renumbered(backfill.executions, \.symbol, \.symbolID)
+        backfill.positions = renumbered(backfill.positions, \.symbol, \.symbolID)
+    }
+
+    func renumbered<Row>(_ rows: [Row], _ symbol: KeyPath<Row, String>, _ id: WritableKeyPath<Row, SymbolID>) -> [Row] {
+        rows.map { row in
+            var row = row
+            row[keyPath: id] = instruments.id(for: row[keyPath: symbol])
+            return row
+        }
     }
 
     func handle(_ event: PrivateStreamEvent) async {

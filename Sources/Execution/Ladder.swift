@@ -61,6 +61,13 @@ public struct Ladder: Sendable, Hashable, Codable {
         self.entryDeadline = entryDeadline
     }
 
+    /// A position report showed the stop (or the position is flat): nothing to confirm or re-protect.
+    mutating func confirmProtection() {
+        unprotectedSince = nil
+        protectCheckAt = nil
+        reprotectSent = false
+    }
+
     /// Every order of the ladder.
     public var orderIDs: [String] { entries + (takeProfit.map { [$0] } ?? []) + exits + protects }
 }

@@ -183,12 +183,12 @@ extension TradingEngine {
                                       instrument: instruments[id], equity: equity, newEpisode: true, &b, feed: feed, instruments: instruments)
         guard !admitted.isEmpty else { return skip("noLayerWithinRisk") }
         let stop: Price
-        do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: admitted.map(\.price), stopBps: configuration.stopBps, rules: rules) }
+        do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: admitted.map(\.layer.price), stopBps: configuration.stopBps, rules: rules) }
         catch { return skip("stopOutOfRange", "\(error)") }
         var ladder = Ladder(number: ladderCount + 1, episodeID: episode.id, symbol: symbol, side: side, stopPrice: stop, opened: now,
                             lastDecisionMid2: bid.price.units + ask.price.units,
                             entryDeadline: ExchangeTime(milliseconds: now.milliseconds + configuration.entryTTLMilliseconds))
-        let placed = placeLayers(admitted, in: &ladder, id: id, instrument: instruments[id], &b)
+        let placed = placeLayers(admitted, in: &ladder, id: id, &b)
         guard placed > 0 else { return skip("noLayerWithinRisk") }
         var state = b.decision.risk ?? risk
         var engine = RiskEngine(limits: configuration.limits)
@@ -208,16 +208,16 @@ extension TradingEngine {
         b.changed[ladder.number] = ladder
     }
 
-    /// The layers of `layers` the risk limits admit, in order, each admitted one counted as filled for the next; the
-    /// denials are logged.
+    /// The layers of `layers` the risk limits admit, in order, each admitted one counted as filled for the next, with
+    /// the notional checked (placing them reads it, not computes it again); the denials are logged.
     mutating func admittedLayers(_ layers: [LadderLayer], symbol: String, episodeID: String, placedNotional: USDT, id: SymbolID,
                                  instrument: Instrument, equity: USDT, newEpisode: Bool, _ b: inout DecisionBuilder, feed: FeedState,
-                                 instruments: InstrumentTable) -> [LadderLayer] {
+                                 instruments: InstrumentTable) -> [(layer: LadderLayer, notional: USDT)] {
         var exposure = exposure(feed: feed, instruments: instruments)
         exposure.episodeNotional = placedNotional
         var engine = RiskEngine(limits: configuration.limits)
         engine.memory = (b.decision.risk ?? risk).memory
-        var admitted: [LadderLayer] = []
+        var admitted: [(layer: LadderLayer, notional: USDT)] = []
         admitted.reserveCapacity(layers.count)
         for layer in layers {
             let notional = instrument.notional(price: layer.price, qty: layer.qty) ?? .zero
@@ -230,19 +230,19 @@ extension TradingEngine {
             exposure.restingLayers += 1
             if layer.side == .buy { exposure.restingBuys[id, default: .zero] = exposure.restingBuys[id, default: .zero] + notional }
             else { exposure.restingSells[id, default: .zero] = exposure.restingSells[id, default: .zero] + notional }
-            admitted.append(layer)
+            admitted.append((layer, notional))
         }
         return admitted
     }
 
     /// Places `layers` (admitted by ``admittedLayers``) with the ladder's stop, returning how many.
-    mutating func placeLayers(_ layers: [LadderLayer], in ladder: inout Ladder, id: SymbolID, instrument: Instrument,
+    mutating func placeLayers(_ layers: [(layer: LadderLayer, notional: USDT)], in ladder: inout Ladder, id: SymbolID,
                               _ b: inout DecisionBuilder) -> Int {
         var placed = 0
         // Room for the whole ladder at its first layers (a later reserve of an exact size would reallocate each time).
         if b.decision.intents.isEmpty { b.reserve(orders: layers.count) }
         if ladder.entries.isEmpty { ladder.entries.reserveCapacity(layers.count) }
-        for layer in layers {
+        for (layer, notional) in layers {
             guard let linkID = try? OrderLinkID(node: configuration.node, run: run, episode: ladder.number, role: .entry,
                                                 layer: ladder.nextLayer, attempt: 0) else {
                 b.log(ladder.symbol, ladder.episodeID, "skipLayer", "orderLinkIdOutOfRange")
@@ -254,7 +254,7 @@ extension TradingEngine {
                                  protection: protection)
             let text = submit(linkID, spec, ladder: ladder, id: id, &b)
             ladder.entries.append(text)
-            ladder.placedNotional = ladder.placedNotional + (instrument.notional(price: layer.price, qty: layer.qty) ?? .zero)
+            ladder.placedNotional = ladder.placedNotional + notional
             placed += 1
         }
         return placed
@@ -293,7 +293,7 @@ extension TradingEngine {
         ladder.lastDecisionMid2 = mid2
         let admitted = admittedLayers(layers, symbol: symbol, episodeID: ladder.episodeID, placedNotional: ladder.placedNotional, id: id,
                                       instrument: instruments[id], equity: equity, newEpisode: false, &b, feed: feed, instruments: instruments)
-        let placed = placeLayers(admitted, in: &ladder, id: id, instrument: instruments[id], &b)
+        let placed = placeLayers(admitted, in: &ladder, id: id, &b)
         b.log(symbol, ladder.episodeID, placed > 0 ? "enter" : "skip", placed > 0 ? "reevaluated" : "reevaluatedNoLayer",
               "decision \(ladder.decisions), \(placed) more layers")
         b.changed[ladder.number] = ladder
@@ -403,9 +403,7 @@ extension TradingEngine {
                        positionSeq >= fillSeq {
                         // The position message that includes this fill came first (Bybit's position and execution
                         // topics are separate; `seq` orders them) and shows the stop: confirmed.
-                        ladder.unprotectedSince = nil
-                        ladder.protectCheckAt = nil
-                        ladder.reprotectSent = false
+                        ladder.confirmProtection()
                     } else {
                         if ladder.unprotectedSince == nil { ladder.unprotectedSince = report.time }
                         if ladder.protectCheckAt == nil {
@@ -436,9 +434,7 @@ extension TradingEngine {
             // newest taken, see `positions`) was not taken and says nothing either.
             guard p.size.units == size, positions[symbol] == p else { break }
             if size == 0 || p.stopLoss != nil {
-                ladder.unprotectedSince = nil
-                ladder.protectCheckAt = nil
-                ladder.reprotectSent = false
+                ladder.confirmProtection()
             } else if ladder.filled, !ladder.reprotectSent {
                 // The position has no stop on the exchange: put it back, loudly (the timer flattens if it stays away).
                 // A stop confirmed before and gone now (removed at Bybit) starts the unprotected clock here, or the
