@@ -201,7 +201,17 @@ public struct BacktestRunner {
     /// What reaches the engine later: a venue report, or the answer on a call (after the round trip).
     enum Delivery {
         case report(ExecutionReport)
-        case call(VenueCommand, CallResult)
+        /// A call's answer, and the sender lane it went out in.
+        case call(VenueCommand, CallResult, SenderLane)
+    }
+
+    /// One sender lane's queue.
+    struct SenderQueue {
+        var commands: [VenueCommand] = []
+        var head = 0
+        /// A call is out and its answer not yet delivered (the sequential sender's lane is busy).
+        var callOut = false
+        var queued: Int { commands.count - head }
     }
 
     struct Pending {
@@ -221,11 +231,10 @@ public struct BacktestRunner {
         var pending: [Pending] = []
         var pendingHead = 0
         var ordinal = 0
-        /// Commands decided and not yet sent (the sequential sender sends the next when the call before is answered).
-        var outbox: [VenueCommand] = []
-        var outboxHead = 0
-        /// A call is out and its answer not yet delivered (the sequential sender is busy).
-        var callOut = false
+        /// Commands decided and not yet sent, one queue per ``CascadeCore/SenderLane`` (the sequential sender sends a
+        /// lane's next command when that lane's call before it is answered, as the live node does).
+        var outboxes = Array(repeating: SenderQueue(), count: SenderLane.allCases.count)
+        var router = SenderLaneRouter()
         /// The data has ended: nothing more leaves (what is still queued is counted as never having reached the venue).
         var sendingStopped = false
         /// Exchange time of the latest market event seen (the venue never runs ahead of it).
@@ -251,7 +260,7 @@ public struct BacktestRunner {
 
         /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
         var isIdle: Bool {
-            pendingHead == pending.count && outboxHead == outbox.count && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
+            pendingHead == pending.count && outboxes.allSatisfy { $0.queued == 0 } && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
                 && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
         }
     }
@@ -485,7 +494,7 @@ public struct BacktestRunner {
         // otherwise leave at a time the recording does not cover.
         lane.sendingStopped = true
         try deliver(upTo: .max, &lane, market, timers: false)
-        lane.result.commandsQueuedAtEnd = lane.outbox.count - lane.outboxHead
+        lane.result.commandsQueuedAtEnd = lane.outboxes.reduce(0) { $0 + $1.queued }
         lane.result.commandsInFlightAtEnd = lane.exchange.commandsInFlight.count + lane.result.commandsQueuedAtEnd
         lane.result.stuckTicks = lane.stuckTicks
         if let open = lane.unprotectedSince.values.min() {
@@ -571,11 +580,12 @@ public struct BacktestRunner {
                 }
                 record(report, &lane, market)
                 try step(.report(report), &lane, market, now: max(lane.engineClock, pending.deliverAt))
-            case let .call(command, result):
+            case let .call(command, result, sender):
+                lane.router.answered(command)
                 try step(.call(command, result), &lane, market, now: max(lane.engineClock, pending.deliverAt))
-                // The answer frees the sender: the next command leaves once the engine has taken it (at the engine's
-                // clock, which may be past the delivery), after whatever this answer decided.
-                lane.callOut = false
+                // The answer frees its sender lane: the next command leaves once the engine has taken it (at the
+                // engine's clock, which may be past the delivery), after whatever this answer decided.
+                lane.outboxes[sender.rawValue].callOut = false
                 dispatch(&lane, at: lane.engineClock)
             }
         }
@@ -644,39 +654,53 @@ public struct BacktestRunner {
         if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
-        lane.outbox.append(contentsOf: step.commands)
+        let tracker = lane.engine.tracker
+        for command in step.commands {
+            let sender = lane.router.route(command) { tracker.orders[$0]?.spec.reduceOnly == true }
+            lane.outboxes[sender.rawValue].commands.append(command)
+        }
         dispatch(&lane, at: lane.engineClock)     // the step's commands were decided at the engine's clock
     }
 
     /// Sends what the sender may send at `t`: with the sequential sender (``BacktestConfiguration/CommandSender``),
-    /// the next queued command when no call is out; with the concurrent one, every queued command. The answer on a
-    /// call reaches the engine after the round trip: at the venue's arrival (success) or after the longest entry
-    /// latency (a refusal is decided at the gateway), plus the acknowledgement.
+    /// each ``CascadeCore/SenderLane``'s next queued command when no call of that lane is out (the entry lane's first,
+    /// then the protective lane's); with the concurrent one, every queued command. The answer on a call reaches the
+    /// engine after the round trip: at the venue's arrival (success) or after the longest entry latency (a refusal is
+    /// decided at the gateway), plus the acknowledgement.
     func dispatch(_ lane: inout Lane, at t: Int64) {
         let sequential = configuration.sender == .sequential
-        while lane.outboxHead < lane.outbox.count, !(sequential && lane.callOut), !lane.sendingStopped {
-            let command = lane.outbox[lane.outboxHead]
-            lane.outboxHead += 1
-            if lane.outboxHead == lane.outbox.count { lane.outbox.removeAll(keepingCapacity: true); lane.outboxHead = 0 }
-            let leaves = max(t, command.decidedAt.milliseconds)
-            if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
-                // As the live node's REST client: refused before it is sent, answered at once, the sender free again.
-                lane.result.refusedUnsent += 1
-                lane.callOut = true
-                insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(Rejection(.rateLimited, venueCode: "stale")))), &lane)
-                continue
+        for sender in SenderLane.allCases {
+            let i = sender.rawValue
+            while lane.outboxes[i].queued > 0, !(sequential && lane.outboxes[i].callOut), !lane.sendingStopped {
+                let command = lane.outboxes[i].commands[lane.outboxes[i].head]
+                lane.outboxes[i].head += 1
+                if lane.outboxes[i].queued == 0 {
+                    lane.outboxes[i].commands.removeAll(keepingCapacity: true)
+                    lane.outboxes[i].head = 0
+                }
+                lane.outboxes[i].callOut = true
+                send(command, in: sender, &lane, at: t, sequential: sequential)
             }
-            if lane.hooked { beforeSend?(command) }
-            lane.result.commandsSent += 1
-            lane.callOut = true
-            let ack = lane.exchange.acknowledgementDelay()
-            switch lane.exchange.send(command, leavingAt: ExchangeTime(milliseconds: leaves)) {
-            case let .success(receipt):
-                insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID))), &lane)
-            case let .failure(rejection):
-                lane.result.refusedOnCall += 1
-                insert(Pending(deliverAt: leaves + maxEntryLatency + ack, order: 0, item: .call(command, .refused(rejection))), &lane)
-            }
+        }
+    }
+
+    func send(_ command: VenueCommand, in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
+        let leaves = max(t, command.decidedAt.milliseconds)
+        if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
+            // As the live node's REST client: refused before it is sent, answered at once, the lane free again.
+            lane.result.refusedUnsent += 1
+            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(Rejection(.rateLimited, venueCode: "stale")), sender)), &lane)
+            return
+        }
+        if lane.hooked { beforeSend?(command) }
+        lane.result.commandsSent += 1
+        let ack = lane.exchange.acknowledgementDelay()
+        switch lane.exchange.send(command, leavingAt: ExchangeTime(milliseconds: leaves)) {
+        case let .success(receipt):
+            insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID), sender)), &lane)
+        case let .failure(rejection):
+            lane.result.refusedOnCall += 1
+            insert(Pending(deliverAt: leaves + maxEntryLatency + ack, order: 0, item: .call(command, .refused(rejection), sender)), &lane)
         }
     }
 

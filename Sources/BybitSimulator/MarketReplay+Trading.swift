@@ -33,8 +33,9 @@ extension MarketReplay {
         }
         var (status, text) = answerSignedUnlimited(method: method, path: path, rawQuery: rawQuery, body: body, headers: headers, time: time,
                                                         wallTime: wallTime)
-        // The REST channel's fault hook, drawn in the same step as the request so a seed gives the same faults.
-        switch faults.isActive ? faults.action(on: .rest) : .deliver {
+        // The REST channel's fault hook (or the path's own), drawn in the same step as the request so a seed gives the
+        // same faults.
+        switch faults.isActive ? faults.action(onREST: path) : .deliver {
         case .drop:
             return (504, "", [])
         case .duplicate:

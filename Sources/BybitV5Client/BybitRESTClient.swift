@@ -131,7 +131,7 @@ public actor BybitRESTClient {
     /// The HTTP client of every Bybit REST call in the process (never shut down, like `HTTPClient.shared`, whose
     /// browser-like settings are wrong here): no redirect is followed (a redirected create would be posted again), and
     /// an answer whose bytes stop for 10 s fails (the shared client reads on for 90 s after the head, and the live node
-    /// sends one call at a time: every cancel queued behind it would wait).
+    /// sends one call at a time per lane: every command queued behind it would wait).
     public static let sharedHTTP = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,

@@ -103,3 +103,48 @@ extension VenueCommand.Action {
         }
     }
 }
+
+/// The live sender's two lanes, each sending one call at a time in the order its commands were decided (the
+/// backtest's sequential sender models the same). Commands that take risk off (cancels, reduce-only orders and their
+/// amends, trading stops that remove no leg) have a lane of their own, so a create Bybit is slow to answer (a cascade
+/// is when it is slowest) never holds an exit, a stop or a cancel behind it.
+public enum SenderLane: Int, Sendable, Hashable, CaseIterable {
+    case entries, protective
+}
+
+/// Which ``SenderLane`` each command goes in. A command aimed at an order whose create is not answered yet goes in
+/// that create's lane, behind it: sent ahead in the other lane it could reach Bybit first ("order not exists"), and the
+/// order would then rest with nobody cancelling it. A cancel-all waits behind its symbol's unanswered entry creates.
+public struct SenderLaneRouter: Sendable {
+    /// Creates sent or queued, not yet answered: their lane and symbol.
+    var unanswered: [ClientOrderID: (lane: SenderLane, symbol: SymbolID)] = [:]
+
+    public init() {}
+
+    /// The lane of `command`, recorded when it is a create. `reduceOnly`: whether an order (an amend's target) only
+    /// reduces.
+    public mutating func route(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
+        let lane = lane(command, reduceOnly: reduceOnly)
+        if case let .submit(id?, _) = command.action { unanswered[id] = (lane, command.symbol) }
+        return lane
+    }
+
+    func lane(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
+        switch command.action {
+        case let .cancel(.client(id)), let .amend(.client(id), _):
+            if let pending = unanswered[id] { return pending.lane }
+        case .cancelAll:
+            if unanswered.values.contains(where: { $0.symbol == command.symbol && $0.lane == .entries }) { return .entries }
+        default:
+            break
+        }
+        if command.action.reducesRisk { return .protective }
+        if case let .amend(.client(id), _) = command.action, reduceOnly(id) { return .protective }
+        return .entries
+    }
+
+    /// `command`'s call was answered (or dropped unsent): commands aimed at its order now go by their own kind.
+    public mutating func answered(_ command: VenueCommand) {
+        if case let .submit(id?, _) = command.action { unanswered[id] = nil }
+    }
+}

@@ -76,10 +76,15 @@ public final class LiveTrader: RecordedFrameConsumer {
     let state: Mutex<State>
     let gateway: BybitGateway
     let rest: BybitRESTClient
-    /// Commands for the sender with their instrument, so the sender never takes the state lock to send: a frame's
-    /// steps, log lines and status file hold that lock, and the first order must not wait for them.
-    let outbox: AsyncStream<(VenueCommand, Instrument)>
-    let outboxContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
+    /// Commands for the sender with their instrument, one stream per ``SenderLane``, so the sender never takes the
+    /// state lock to send: a frame's steps, log lines and status file hold that lock, and the first order must not wait
+    /// for them.
+    let entryLane: AsyncStream<(VenueCommand, Instrument)>
+    let entryLaneContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
+    let protectiveLane: AsyncStream<(VenueCommand, Instrument)>
+    let protectiveLaneContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
+    /// Which lane each command goes in (the unanswered creates; the sender updates it without the state lock).
+    let router = Mutex(SenderLaneRouter())
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
     let journalFailed = Atomic(false)
     /// Commands queued and not yet answered (shutdown waits for zero).
@@ -127,7 +132,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.deadManAfter = deadManAfter
         self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
-        (outbox, outboxContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
+        (entryLane, entryLaneContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
+        (protectiveLane, protectiveLaneContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
         let entries = try journal.entries()
         var engine = TradingEngine.restore(from: entries, configuration: engineConfiguration, instruments: instruments)
@@ -199,7 +205,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     }
 
     public func finish() throws {
-        outboxContinuation.finish()
+        entryLaneContinuation.finish()
+        protectiveLaneContinuation.finish()
         if let failure { throw failure }
     }
 
@@ -294,8 +301,8 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     // MARK: - Venue
 
-    /// Sends queued commands one by one, feeds venue events to the engine, and wakes the engine at its deadlines,
-    /// until cancelled.
+    /// Sends queued commands (one by one in each ``SenderLane``), feeds venue events to the engine, and wakes the engine at
+    /// its deadlines, until cancelled.
     public func run() async {
         // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
         // Those it holds open at Bybit are checked against the first backfill: Bybit may have ended them meanwhile.
@@ -330,21 +337,24 @@ public final class LiveTrader: RecordedFrameConsumer {
                     self.gatewayEvents.withLock { $0 += 1 }
                 }
             }
-            group.addTask { await self.sendLoop() }
+            group.addTask { await self.sendLoop(self.entryLane) }
+            group.addTask { await self.sendLoop(self.protectiveLane) }
             group.addTask { await self.deadlineLoop() }
             await group.next()
             group.cancelAll()
         }
     }
 
-    func sendLoop() async {
-        for await (command, instrument) in outbox {
+    /// Sends one lane's commands one by one (see ``SenderLane``).
+    func sendLoop(_ lane: AsyncStream<(VenueCommand, Instrument)>) async {
+        for await (command, instrument) in lane {
             // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
             // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
             // risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled or queued
             // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
             // crash right after a send.
             if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
+                answered(command)
                 settled()
                 continue
             }
@@ -354,9 +364,17 @@ public final class LiveTrader: RecordedFrameConsumer {
             let deadline = LocalTime(nanoseconds: decidedLocal + sendDeadline.components.seconds * 1_000_000_000
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
             let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
+            // Bybit knows the order now (or the query that resolves an unknown outcome will): what is decided about it
+            // from here goes by its own kind.
+            answered(command)
             locked { s in _ = step(.call(command, result), &s) }
             settled()
         }
+    }
+
+    /// A create's answer is in (or it was dropped unsent): commands aimed at its order no longer wait behind it.
+    private func answered(_ command: VenueCommand) {
+        router.withLock { $0.answered(command) }
     }
 
     /// Queues the commands of `commands` that take risk off without a journal entry (a shutdown after a journal failure).
@@ -370,7 +388,13 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Hands `command` to the sender with its instrument (the sender never takes the state lock), counted in flight.
     private func enqueue(_ command: VenueCommand, _ s: inout State) {
         inFlight.withLock { $0 += 1 }
-        outboxContinuation.yield((command, s.replay.decoder.instruments[command.symbol]))
+        let tracker = s.engine.tracker
+        let lane = router.withLock { $0.route(command) { tracker.orders[$0]?.spec.reduceOnly == true } }
+        let queued = (command, s.replay.decoder.instruments[command.symbol])
+        switch lane {
+        case .entries: entryLaneContinuation.yield(queued)
+        case .protective: protectiveLaneContinuation.yield(queued)
+        }
     }
 
     /// A queued command answered or dropped.
@@ -451,7 +475,7 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
     /// take-profits, exits and stops stay), positions without a confirmed exchange-side stop closed (every position
-    /// with `flattenAllOnShutdown`), then the outbox drained and the reports awaited, at most `within` on the task
+    /// with `flattenAllOnShutdown`), then both sender lanes drained and the reports awaited, at most `within` on the task
     /// clock. Frames stop reaching the engine. After a journal failure (before the shutdown or in its steps) the
     /// engine's shutdown commands that take risk off are sent without a journal entry, and only the queued commands
     /// that take risk off are awaited.

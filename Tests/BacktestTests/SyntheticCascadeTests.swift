@@ -60,7 +60,7 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(result.mode == "normal" && result.alarms.isEmpty)
     }
 
-    /// The live node sends one call at a time: the ladder's second entry leaves when the first one's answer is back,
+    /// The live node sends one call at a time per lane: the ladder's second entry leaves when the first one's answer is back,
     /// so it reaches the venue one round trip (entry plus acknowledgement latency: 10 + 5 ms) after the first. The
     /// concurrent sender (optimistic, for comparison) sends both at the decision.
     @Test func theSequentialSenderPlacesTheSecondLayerOneRoundTripLater() throws {
@@ -80,6 +80,27 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(concurrent.count == 2 && concurrent.first == concurrent.last)
         #expect(sequential.count == 2 && sequential.first == concurrent.first)
         #expect(sequential.count == 2 && sequential[1] - sequential[0] == 15)
+    }
+
+    /// The sequential sender has the live node's two lanes: the take-profit (reduce-only), decided when the first entry
+    /// fills, leaves in the protective lane while the ladder's third entry, decided earlier, still waits in the entry
+    /// lane (creates 400 ms out and 100 ms back: one leaves every 500 ms). One lane for everything sent it after.
+    @Test func theTakeProfitDoesNotWaitBehindQueuedEntries() throws {
+        let configuration = scenarioConfiguration
+            .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [5, 10, 15, 20]"#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#,
+                                  with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 10000},"#)
+        var sent: [(link: String, decided: Int64)] = []
+        let (result, _, _) = try runScenario(seed: 7, configuration: configuration, beforeSend: { command in
+            if case let .submit(id?, _) = command.action { sent.append((id.rawValue, command.decidedAt.milliseconds)) }
+        })
+        let entries = sent.filter { $0.link.contains("_E") }, takeProfit = try #require(sent.first { $0.link.contains("_T") })
+        #expect(entries.count == 3 && result.fills.count == 2, "\(sent), \(result.fills.count) fills")
+        let third = try #require(entries.last)
+        #expect(takeProfit.decided > third.decided, "the take-profit was decided after the third entry")
+        #expect(sent.firstIndex { $0.link == takeProfit.link }! < sent.firstIndex { $0.link == third.link }!,
+                "the take-profit left first: \(sent.map(\.link))")
+        #expect(result.quiescentMismatches == 0 && result.alarms.isEmpty)
     }
 
     /// A create whose turn comes at the send deadline is refused unsent, as the live node's REST client refuses it:

@@ -55,4 +55,19 @@ import Testing
         var other = SimFaultInjector(plan: SimFaultPlan(channels: plan.channels, seed: 43))
         #expect((0..<10_000).map { _ in other.action(on: .publicStream) } != first)
     }
+
+    /// A REST path with rates of its own answers by them; every other path by the `rest` channel's.
+    @Test func aRESTPathCanHaveFaultsOfItsOwn() throws {
+        let plan = try SimFaultPlan.parse(Array(#"{"seed":3,"rest":{"drop":1},"restPaths":{"/v5/order/create":{"delay":1,"delayMs":[40,40]},"/v5/order/cancel":{}}}"#.utf8))
+        #expect(plan.restPaths["/v5/order/create"]?.delay == 1 && plan.restPaths["/v5/order/create"]?.delayMilliseconds == 40...40)
+        var injector = SimFaultInjector(plan: plan)
+        #expect(injector.action(onREST: "/v5/order/create") == .delay(milliseconds: 40))
+        #expect(injector.action(onREST: "/v5/order/cancel") == .deliver, "a path listed without faults is answered at once")
+        #expect(injector.action(onREST: "/v5/order/amend") == .drop, "other paths follow the rest channel")
+        var only = SimFaultInjector(plan: SimFaultPlan(restPaths: ["/v5/order/create": .init(drop: 1)]))
+        #expect(only.isActive && only.action(onREST: "/v5/order/create") == .drop && only.action(onREST: "/v5/order/amend") == .deliver)
+        for text in [#"{"restPaths":[]}"#, #"{"restPaths":{"order/create":{}}}"#, #"{"restPaths":{"/v5/order/create":{"drop":2}}}"#] {
+            #expect(throws: SimFaultPlan.ParseError.self) { try SimFaultPlan.parse(Array(text.utf8)) }
+        }
+    }
 }

@@ -122,8 +122,11 @@ import Testing
         /// commands are answered before the next (a frame never overtakes a send in flight).
         /// `onThread`: each frame reaches the trader on a thread of its own (not the task pool), awaited, so a log
         /// handler may block it without starving the node's tasks.
+        /// `settleWithin`: how long each frame waits for the node to catch up (a scenario that holds an answer at the
+        /// venue would otherwise wait the whole default for every frame).
         @discardableResult
-        func feed(_ node: Node, onThread: Bool = false, until done: (Node) async -> Bool = { _ in false }) async throws -> Bool {
+        func feed(_ node: Node, onThread: Bool = false, settleWithin: Duration = .seconds(5),
+                  until done: (Node) async -> Bool = { _ in false }) async throws -> Bool {
             while next < frames.count {
                 let (receive, json) = frames[next]
                 next += 1
@@ -137,7 +140,7 @@ import Testing
                 } else {
                     node.trader.recorded(Array(json.utf8), at: LocalTime(nanoseconds: receive))
                 }
-                await settle(node)
+                await settle(node, within: settleWithin)
                 if await done(node) { return true }
             }
             return false
@@ -190,6 +193,17 @@ import Testing
             let result = try await rest.send(try BybitRequest.realtimeOrders(scope: .symbol("BTCUSDT"), openOnly: 0, limit: 50),
                                              as: BybitOrderListResult.self).result
             return try result?.orders(instruments: &instruments) ?? []
+        }
+
+        /// The venue's record of one order, open or ended.
+        func venueOrder(_ rest: BybitRESTClient, link: String) async throws -> BybitOrder? {
+            var instruments = table
+            for openOnly in [0, 1] {
+                let result = try await rest.send(try BybitRequest.realtimeOrders(scope: .symbol("BTCUSDT"), order: .orderLinkId(link), openOnly: openOnly),
+                                                 as: BybitOrderListResult.self).result
+                if let order = try result?.orders(instruments: &instruments).first { return order }
+            }
+            return nil
         }
 
         func venueExecutions(_ rest: BybitRESTClient) async throws -> [BybitExecution] {
@@ -293,6 +307,65 @@ import Testing
                 "status.json: \(String(describing: status))")
         // The latest snapshot reached the disk: both fills, no position left.
         #expect(status?["fills"] as? Int == 2 && (status?["positions"] as? [String: Any])?.isEmpty == true, "status.json: \(String(describing: status))")
+    }
+
+    /// Bybit is slow to answer a create (a cascade is when it is slowest): the entry's create is applied at the venue
+    /// but its answer is held, and the entry fills meanwhile. The take-profit (reduce-only) and the exits reach the
+    /// venue without waiting behind the unanswered create, which one sender for every command made them do.
+    @Test func anExitIsNotHeldBehindAnUnansweredEntryCreate() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        // Every create's answer held a minute of the simulator's own clock, which only the test moves.
+        await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.hasPosition(rig.btc) }, "the entry filled")
+        // The fill is known from the private stream; the create's own answer is still held at the venue.
+        let reduceOnlyAtVenue = await eventually(.seconds(5)) {
+            ((try? await rig.venueOpenOrders(node.rest)) ?? []).contains { $0.reduceOnly && !$0.orderLinkId.isEmpty }
+        }
+        #expect(reduceOnlyAtVenue, "the take-profit reached the venue while the entry's create was unanswered")
+        #expect(node.trader.commandsInFlight == 2, "both creates (the entry's, the take-profit's) are unanswered: the take-profit did not wait")
+        // The held answers are let go; the time exit closes the position and the venue and the journal agree.
+        await rig.sim.replay.setFaults(SimFaultPlan())
+        rig.simTimer.advance(by: .seconds(60))
+        try await rig.runOut(node)
+        #expect(node.trader.engine.portfolio.size(rig.btc) == 0, "closed by the time exit")
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
+    }
+
+    /// A cancel of an entry whose create Bybit has not answered goes out behind that create, in its lane, not ahead of
+    /// it in the protective lane: sent at once it could reach Bybit first ("order not exists") and the entry would then
+    /// rest with nobody cancelling it. The simulator applies the create and holds its answer; the shutdown cancels the
+    /// entry; the cancel stays queued until the answer is let go, then cancels it.
+    @Test func aCancelOfAnEntryWhoseCreateIsUnansweredWaitsBehindIt() async throws {
+        let rig = try await Rig()
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { !$0.entryOrders().isEmpty }, "the ladder was decided")
+        let entry = try #require(node.entryOrders().first).id.description
+        func entryOpenAtVenue() async -> Bool { ((try? await rig.venueOpenOrders(node.rest)) ?? []).contains { $0.orderLinkId == entry } }
+        #expect(await eventually(.seconds(5)) { await entryOpenAtVenue() }, "the create reached the venue (its answer held)")
+        let stopping = Task { await node.trader.stop(within: .seconds(30)) }
+        #expect(await eventually(.seconds(5)) { node.entryOrders().first?.cancelRequested == true }, "the shutdown cancels the entry")
+        // A second of the venue's clock (the stopping node reads no more frames): past the arrival and report of a
+        // cancel sent at once, with the loopback's milliseconds for it to be sent.
+        try await Task.sleep(for: .milliseconds(200))
+        let second = rig.nextTime + 1_000
+        try await rig.feed(node, settleWithin: .milliseconds(20)) { _ in rig.nextTime >= second }
+        let status = try await rig.venueOrder(node.rest, link: entry)?.orderStatus
+        #expect(status != nil && status != .cancelled, "the cancel did not overtake the unanswered create: \(String(describing: status))")
+        await rig.sim.replay.setFaults(SimFaultPlan())
+        rig.simTimer.advance(by: .seconds(60))
+        #expect(await eventually(.seconds(5)) { !(await entryOpenAtVenue()) }, "once the create is answered, the cancel follows")
+        // The venue's reports go out as its clock moves (the stopping node reads no more frames).
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.entryOrders().allSatisfy { $0.phase.isTerminal } },
+                "\(node.entryOrders().map(\.phase))")
+        rig.clock.advance(by: .seconds(30))   // the stop's own limit, should anything have been left unanswered
+        await stopping.value
     }
 
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
