@@ -205,7 +205,8 @@ var package = Package(
             name: "CascadeServiceTests",
             dependencies: ["CascadeService", "Backtest", "BybitGateway", "BybitSimulator", "BybitV5", "BybitV5Client", "CascadeCore",
                            "CascadeTesting", "Execution", "Recording", "Storage", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulationTests", dependencies: ["Simulation", "CascadeTesting", "BybitV5", "Recording", "MarketData"],

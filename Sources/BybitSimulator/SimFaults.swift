@@ -33,9 +33,6 @@ public protocol SimFaultHook: Sendable {
     mutating func action(onREST path: String) -> SimFaultAction
 }
 
-extension SimFaultHook {
-    public mutating func action(onREST path: String) -> SimFaultAction { action(on: .rest) }
-}
 
 /// Per-channel fault probabilities and one seed: same plan and traffic → same faults.
 public struct SimFaultPlan: Sendable, Hashable {

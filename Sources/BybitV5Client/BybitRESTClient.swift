@@ -87,8 +87,8 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
 ///   `/v5/market/time`; a `10002` (timestamp outside the window) re-measures it, and retries once unless the call
 ///   creates or amends an order: there 10002 is Bybit's staleness guard, so the refusal is returned (the offset
 ///   is fresh for the next decision) and the order is never re-stamped.
-/// - Tracks `X-Bapi-Limit-*` per endpoint and waits for the reset before the remaining budget falls
-///   below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
+/// - Tracks `X-Bapi-Limit-*` per endpoint and waits for the reset before the remaining budget, less the calls still
+///   out on the endpoint, falls below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
 ///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe). A create or amend
 ///   given `notAfter` is refused (``BybitClientError/stale(_:)``) rather than sent after it; cancels never wait for
 ///   the headroom (taking risk off the book is never held back by our own reserve).
@@ -119,6 +119,8 @@ public actor BybitRESTClient {
     public private(set) var offsetMeasuredAt: ClockInstant?
     /// Last rate-limit headers per endpoint, with the local time they were seen.
     private var limits: [String: (headers: BybitRateLimitHeaders, seenAt: LocalTime)] = [:]
+    /// Calls sent and not yet answered, per endpoint.
+    private var callsOut: [String: Int] = [:]
     /// Bybit's limits are per second: an unreported reset means the current window ends 1 s after it began.
     static let windowMilliseconds: Int64 = 1_000
     /// A request rejected by the rate limit is retried this many times at most.
@@ -132,10 +134,16 @@ public actor BybitRESTClient {
     /// browser-like settings are wrong here): no redirect is followed (a redirected create would be posted again), and
     /// an answer whose bytes stop for 10 s fails (the shared client reads on for 90 s after the head, and the live node
     /// sends one call at a time per lane: every command queued behind it would wait).
-    public static let sharedHTTP = HTTPClient(
-        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-        configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10), read: .seconds(10))))
+    public static let sharedHTTP = httpClient(readTimeout: .seconds(10))
+
+    /// An HTTP client with the shared one's settings and another read timeout (the caller shuts it down, or keeps it
+    /// for the process as the shared one is kept).
+    public static func httpClient(readTimeout: Duration) -> HTTPClient {
+        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                   configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                           timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10),
+                                                                                                     read: .nanoseconds(readTimeout.nanoseconds))))
+    }
 
     /// - Parameter http: ``sharedHTTP`` unless a test needs other timeouts (the caller then shuts its client down).
     public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
@@ -203,16 +211,19 @@ public actor BybitRESTClient {
                 await waitForBudget(request.path)
             }
             let answer: (status: Int, headers: [(String, String)], body: [UInt8])
+            callsOut[request.path, default: 0] += 1
             do {
                 answer = try await execute(request)
+                callsOut[request.path, default: 1] -= 1
             } catch {
+                callsOut[request.path, default: 1] -= 1
                 if request.operation.isMutating { throw error }
                 transportFailures += 1
                 if transportFailures >= 3 { throw error }
                 try? await timer.sleep(for: .milliseconds(200 * transportFailures))
                 continue
             }
-            if let limit = BybitRateLimitHeaders(headers: answer.headers) { limits[request.path] = (limit, clock.now()) }
+            if let limit = BybitRateLimitHeaders(headers: answer.headers) { record(limit, for: request.path) }
             if answer.status == 429, rateLimitRetries < maxRateLimitRetries {
                 // Bybit's system-level protection: back off one window and try again (the request was refused).
                 if placesOrder, !reducesRisk, let notAfter,
@@ -252,8 +263,9 @@ public actor BybitRESTClient {
                         }
                         rateLimitRetries += 1
                         rateLimitWaits += 1
+                        let seen = limits[request.path]?.seenAt
                         await sleepUntilServerTime(resetMs)
-                        limits[request.path] = nil   // that window is over
+                        forget(request.path, seenAt: seen)   // that window is over
                         continue
                     case .timestampOutOfWindow where !resynced:
                         resynced = true
@@ -299,7 +311,9 @@ public actor BybitRESTClient {
     /// wait is due. Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to
     /// end one second after the response that reported the low budget.
     private func budgetReset(_ path: String) -> Int64? {
-        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining, remaining <= headroom else { return nil }
+        // Calls out on the endpoint (the other lane's) will each spend one request of what the last answer left.
+        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining,
+              remaining - callsOut[path, default: 0] <= headroom else { return nil }
         let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
         return max(limit.resetTime?.milliseconds ?? 0, windowEnd)
     }
@@ -313,8 +327,27 @@ public actor BybitRESTClient {
     private func waitForBudget(_ path: String) async {
         guard let resetMs = budgetReset(path) else { return }
         rateLimitWaits += 1
+        let seen = limits[path]?.seenAt
         await sleepUntilServerTime(resetMs)
-        limits[path] = nil
+        forget(path, seenAt: seen)
+    }
+
+    /// The endpoint's budget as an answer reports it. Two calls on one endpoint (the live sender's two lanes) can be
+    /// answered out of order: within one window the lower remaining is the later count, and is kept.
+    private func record(_ limit: BybitRateLimitHeaders, for path: String) {
+        let now = clock.now()
+        var merged = limit
+        if let (known, seenAt) = limits[path], now.nanoseconds - seenAt.nanoseconds < Self.windowMilliseconds * 1_000_000,
+           let was = known.remaining, let reported = limit.remaining, reported > was {
+            merged.remaining = was
+        }
+        limits[path] = (merged, now)
+    }
+
+    /// The window a wait was for is over: its record goes, unless an answer (the other lane's) recorded a newer one
+    /// meanwhile.
+    private func forget(_ path: String, seenAt: LocalTime?) {
+        if limits[path]?.seenAt == seenAt { limits[path] = nil }
     }
 
     private func sleepUntilServerTime(_ serverMs: Int64) async {

@@ -112,12 +112,17 @@ public enum SenderLane: Int, Sendable, Hashable, CaseIterable {
     case entries, protective
 }
 
-/// Which ``SenderLane`` each command goes in. A command aimed at an order whose create is not answered yet goes in
-/// that create's lane, behind it: sent ahead in the other lane it could reach Bybit first ("order not exists"), and the
-/// order would then rest with nobody cancelling it. A cancel-all waits behind its symbol's unanswered entry creates.
+/// Which ``SenderLane`` each command goes in. A command aimed at an order (by client id) whose create is not answered
+/// yet goes in that create's lane, behind it: sent ahead in the other lane it could reach Bybit first ("order not
+/// exists"), and the order would then rest with nobody cancelling it. (A command by venue id follows an answered
+/// create.) Every trading stop goes in the protective lane, one that removes a leg too, so that trading stops reach
+/// Bybit in the order they were decided; so does a cancel-all, which therefore does not wait for unanswered entry
+/// creates: the engine never sends one (entries are cancelled by id), and a caller that does must cancel those by id.
+/// What takes risk off can overtake entry creates still queued: an exit can reach Bybit before an entry decided
+/// earlier, whose later fill the engine handles as a fill after its ladder closed.
 public struct SenderLaneRouter: Sendable {
-    /// Creates sent or queued, not yet answered: their lane and symbol.
-    var unanswered: [ClientOrderID: (lane: SenderLane, symbol: SymbolID)] = [:]
+    /// Creates sent or queued, not yet answered, and their lane.
+    var unanswered: [ClientOrderID: SenderLane] = [:]
 
     public init() {}
 
@@ -125,16 +130,16 @@ public struct SenderLaneRouter: Sendable {
     /// reduces.
     public mutating func route(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
         let lane = lane(command, reduceOnly: reduceOnly)
-        if case let .submit(id?, _) = command.action { unanswered[id] = (lane, command.symbol) }
+        if case let .submit(id?, _) = command.action { unanswered[id] = lane }
         return lane
     }
 
     func lane(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
         switch command.action {
         case let .cancel(.client(id)), let .amend(.client(id), _):
-            if let pending = unanswered[id] { return pending.lane }
-        case .cancelAll:
-            if unanswered.values.contains(where: { $0.symbol == command.symbol && $0.lane == .entries }) { return .entries }
+            if let pending = unanswered[id] { return pending }
+        case .setTradingStop, .cancelAll:
+            return .protective
         default:
             break
         }

@@ -14,8 +14,8 @@ import Synchronization
 /// whose commands go to Bybit through ``BybitGateway/BybitGateway`` and whose reports come back from Bybit's private
 /// stream. The same engine as the backtest and the paper node; only the venue and the clock differ.
 ///
-/// - Every engine step is committed to the journal before its commands are queued; one sender sends them in order
-///   and feeds each call's answer back as a step. A journal that cannot be written stops the trader: nothing is
+/// - Every engine step is committed to the journal before its commands are queued; the sender sends them in order in
+///   two lanes (``CascadeCore/SenderLane``) and feeds each call's answer back as a step. A journal that cannot be written stops the trader: nothing is
 ///   sent, and no execution moves the cursor, without a committed entry.
 /// - The engine starts with the private stream untrusted: no entry until its first backfill is delivered, and
 ///   again from every gap until the next.
@@ -76,13 +76,10 @@ public final class LiveTrader: RecordedFrameConsumer {
     let state: Mutex<State>
     let gateway: BybitGateway
     let rest: BybitRESTClient
-    /// Commands for the sender with their instrument, one stream per ``SenderLane``, so the sender never takes the
-    /// state lock to send: a frame's steps, log lines and status file hold that lock, and the first order must not wait
-    /// for them.
-    let entryLane: AsyncStream<(VenueCommand, Instrument)>
-    let entryLaneContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
-    let protectiveLane: AsyncStream<(VenueCommand, Instrument)>
-    let protectiveLaneContinuation: AsyncStream<(VenueCommand, Instrument)>.Continuation
+    /// Commands for the sender with their instrument, one stream per ``SenderLane`` (by its raw value), so the sender
+    /// never takes the state lock to send: a frame's steps, log lines and status file hold that lock, and the first
+    /// order must not wait for them.
+    let lanes: [(stream: AsyncStream<(VenueCommand, Instrument)>, continuation: AsyncStream<(VenueCommand, Instrument)>.Continuation)]
     /// Which lane each command goes in (the unanswered creates; the sender updates it without the state lock).
     let router = Mutex(SenderLaneRouter())
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
@@ -132,8 +129,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.deadManAfter = deadManAfter
         self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
-        (entryLane, entryLaneContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
-        (protectiveLane, protectiveLaneContinuation) = AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded)
+        lanes = SenderLane.allCases.map { _ in AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded) }
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
         let entries = try journal.entries()
         var engine = TradingEngine.restore(from: entries, configuration: engineConfiguration, instruments: instruments)
@@ -205,8 +201,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     }
 
     public func finish() throws {
-        entryLaneContinuation.finish()
-        protectiveLaneContinuation.finish()
+        for lane in lanes { lane.continuation.finish() }
         if let failure { throw failure }
     }
 
@@ -337,8 +332,13 @@ public final class LiveTrader: RecordedFrameConsumer {
                     self.gatewayEvents.withLock { $0 += 1 }
                 }
             }
-            group.addTask { await self.sendLoop(self.entryLane) }
-            group.addTask { await self.sendLoop(self.protectiveLane) }
+            // One child for both lanes: the node's run ends when any child ends, and a lane that drains first must not
+            // end the other's sends.
+            group.addTask {
+                await withTaskGroup(of: Void.self) { senders in
+                    for lane in self.lanes { senders.addTask { await self.sendLoop(lane.stream) } }
+                }
+            }
             group.addTask { await self.deadlineLoop() }
             await group.next()
             group.cancelAll()
@@ -364,10 +364,13 @@ public final class LiveTrader: RecordedFrameConsumer {
             let deadline = LocalTime(nanoseconds: decidedLocal + sendDeadline.components.seconds * 1_000_000_000
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
             let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
-            // Bybit knows the order now (or the query that resolves an unknown outcome will): what is decided about it
-            // from here goes by its own kind.
-            answered(command)
-            locked { s in _ = step(.call(command, result), &s) }
+            // The call is over (answered, refused, or unknown until a query resolves it: then nothing is in flight to
+            // queue behind): what is decided about its order from here goes by its own kind. Under the lock, with the
+            // answer's step, as the backtest does.
+            locked { s in
+                answered(command)
+                _ = step(.call(command, result), &s)
+            }
             settled()
         }
     }
@@ -390,11 +393,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         inFlight.withLock { $0 += 1 }
         let tracker = s.engine.tracker
         let lane = router.withLock { $0.route(command) { tracker.orders[$0]?.spec.reduceOnly == true } }
-        let queued = (command, s.replay.decoder.instruments[command.symbol])
-        switch lane {
-        case .entries: entryLaneContinuation.yield(queued)
-        case .protective: protectiveLaneContinuation.yield(queued)
-        }
+        lanes[lane.rawValue].continuation.yield((command, s.replay.decoder.instruments[command.symbol]))
     }
 
     /// A queued command answered or dropped.

@@ -101,12 +101,14 @@ extension TradingEngine {
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
             if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol),
-               !managedByActiveLadder(link, symbol: symbol) {
+               !(tracker.orders[link]?.id.role == .takeProfit && managedByActiveLadder(link, symbol: symbol)) {
                 // Its create's outcome was unknown and Bybit did not know it for a minute (`notFoundAfterQueries`), but
-                // a create is processed asynchronously. The tracker follows the venue from here; nothing else manages
-                // the order (its ladder may have placed another or ended): cancelled by id at once (answered "already
-                // gone" if it has ended meanwhile), and said. A fill that beats the cancel is exited like any fill
-                // after its ladder closed.
+                // a create is processed asynchronously. The tracker follows the venue from here. An entry is cancelled
+                // by id at once (answered "already gone" if it has ended meanwhile), and said, even while its ladder's
+                // entries are open: every risk check since it was taken as absent counted it as not resting, so
+                // keeping it could exceed a limit. A take-profit is kept while it is its ladder's current one (it only
+                // reduces); any other order is cancelled (its ladder placed another or ended). A fill that beats the
+                // cancel is handled like any fill of its ladder, or exited like any fill after its ladder closed.
                 b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all: cancelled by id")
                 b.send(.cancel(.client(link)), symbol: symbol, id: id)
             }
@@ -135,7 +137,7 @@ extension TradingEngine {
     }
 
     /// Whether the active ladder of `symbol` still manages order `link`: its current take-profit, or an entry while its
-    /// entries are open (cancelled with them at their deadline). A reappeared order it manages is not cancelled.
+    /// entries are open (cancelled with them at their deadline).
     func managedByActiveLadder(_ link: ClientOrderID, symbol: String) -> Bool {
         guard let n = activeLadder[symbol], let order = tracker.orders[link], order.ladder == n,
               [.entry, .takeProfit].contains(order.id.role) else { return false }

@@ -18,10 +18,13 @@ struct FakeBybitREST {
     let port: Int
     let task: Task<Void, any Error>
     let hits: HitCounter
+    /// Releases the one `/v5/test/budget` answer being held.
+    let held: WakeupSignal
 
     /// `serverSkewMs` shifts the server clock; `script` answers special paths.
     static func start(serverSkewMs: Int64 = 0) async throws -> FakeBybitREST {
         let hits = HitCounter()
+        let held = WakeupSignal()
         let router = Router()
         let clock = SystemWallClock()
         @Sendable func serverMs() -> Int64 { clock.now().nanoseconds / 1_000_000 + serverSkewMs }
@@ -114,6 +117,18 @@ struct FakeBybitREST {
             if let error = verify(request, payload: body) { return json(error) }
             return json(##"{"retCode":0,"retMsg":"OK","result":{"list":[{"orderId":"##)   // cut off
         }
+        // Accepts and reports the remaining budget the body names (`"remaining-N"`); a body naming `hold` is answered
+        // once the test releases it.
+        router.post("/v5/test/budget") { request, _ in
+            _ = count("/v5/test/budget")
+            let body = String(buffer: try await request.body.collect(upTo: 1 << 20))
+            if let error = verify(request, payload: body) { return json(error) }
+            if body.contains("hold") { await held.wait() }
+            let remaining = body.split(separator: "remaining-").dropFirst().first.map { String($0.prefix { $0.isNumber }) } ?? "9"
+            return json(envelope(0, "OK", #"{"orderId":"o-7","orderLinkId":"link-7"}"#), headers: [
+                HTTPField.Name("X-Bapi-Limit-Status")!: remaining, HTTPField.Name("X-Bapi-Limit")!: "10",
+                HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs())"])
+        }
         // Accepts, and reports the endpoint's budget nearly spent until a reset 5 s away.
         router.post("/v5/test/low-budget") { request, _ in
             _ = count("/v5/test/low-budget")
@@ -147,7 +162,7 @@ struct FakeBybitREST {
         let task = Task { try await app.runService(gracefulShutdownSignals: []) }
         var iterator = ports.stream.makeAsyncIterator()
         let port = await iterator.next() ?? 0
-        return FakeBybitREST(port: port, task: task, hits: hits)
+        return FakeBybitREST(port: port, task: task, hits: hits, held: held)
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
@@ -398,6 +413,58 @@ final class HitCounter: Sendable {
         #expect(await outcome(BybitRequest(post: "/v5/order/create", body: duplicate, operation: .create)) == .unknown)
         #expect(await outcome(BybitRequest(post: "/v5/order/cancel", body: #"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"link-1"}"#,
                                            operation: .cancel)) == .unknown)
+    }
+
+    /// The live sender's two lanes can both be on one endpoint: a call still out counts against the headroom. The
+    /// first answer leaves 3 of the budget; a reduce-only create (which never waits) is out, its answer held; a create
+    /// that adds risk then sees 3 − 1 out ≤ headroom 2 and waits for the window instead of spending the reserve.
+    @Test func aCallStillOutCountsAgainstTheHeadroom() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
+        let rest = client(server, clock: timer, timer: timer)
+        func create(_ marker: String) -> BybitRequest {
+            BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","orderLinkId":"\#(marker)"}"#,
+                         operation: .create)
+        }
+        _ = try await rest.send(create("remaining-3"), as: BybitOrderIDResult.self)
+        let exit = BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.001","reduceOnly":true,"orderLinkId":"hold-remaining-2"}"#,
+                                operation: .create)
+        let out = Task { try await rest.send(exit, as: BybitOrderIDResult.self) }
+        #expect(await eventually { server.hits("/v5/test/budget") == 2 }, "the reduce-only create is out")
+        let entry = Task { try await rest.send(create("remaining-1"), as: BybitOrderIDResult.self) }
+        // Whichever comes first: the client sleeps for the window (it counted the call out), or it sends.
+        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "the create waits for the window")
+        server.held.signal()
+        _ = try await out.value
+        timer.advance(by: .seconds(1))
+        _ = try await entry.value
+        #expect(server.hits("/v5/test/budget") == 3)
+    }
+
+    /// Two calls on one endpoint can be answered out of order: an answer that reports more of the budget left than the
+    /// count recorded in the same window (it was counted earlier) does not raise it. The held create's answer (3 left)
+    /// comes after a later call's (1 left): the next create still waits for the window.
+    @Test func anEarlierCountAnsweredLateDoesNotRaiseTheBudget() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
+        let rest = client(server, clock: timer, timer: timer)
+        func request(_ marker: String, reduceOnly: Bool = false) -> BybitRequest {
+            BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000",\#(reduceOnly ? #""reduceOnly":true,"# : "")"orderLinkId":"\#(marker)"}"#,
+                         operation: .create)
+        }
+        let early = Task { try await rest.send(request("hold-remaining-3", reduceOnly: true), as: BybitOrderIDResult.self) }
+        #expect(await eventually { server.hits("/v5/test/budget") == 1 })
+        _ = try await rest.send(request("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
+        server.held.signal()
+        _ = try await early.value
+        let next = Task { try await rest.send(request("remaining-0"), as: BybitOrderIDResult.self) }
+        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "1 left is the count that holds")
+        timer.advance(by: .seconds(1))
+        _ = try await next.value
     }
 
     /// A create decided now must not leave after its deadline: when the budget wait would pass it, the client refuses

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Backtest
 @testable import BybitGateway
 @testable import BybitSimulator
@@ -71,25 +72,31 @@ import Testing
         /// Receive time (ms) of the next frame to feed (the end of time once the data is over).
         var nextTime: Int64 { next < frames.count ? frames[next].0 / 1_000_000 : .max }
 
-        /// `port`: where its requests go (the simulator's unless a relay stands between).
-        func rest(label: String = "live-node", port: Int? = nil) -> BybitRESTClient {
+        /// `port`: where its requests go (the simulator's unless a relay stands between). `patient`: an HTTP client
+        /// that waits two minutes for an answer, for scenarios that hold one on the simulator's manual clock (the
+        /// shared client gives up after 10 s of real time, which a slow machine could reach).
+        func rest(label: String = "live-node", port: Int? = nil, patient: Bool = false) -> BybitRESTClient {
             var logger = Logger(label: label)
             logger.logLevel = .critical
             return BybitRESTClient(baseURL: "http://127.0.0.1:\(port ?? sim.port)", credentials: BybitCredentials(apiKey: LiveNodeFaultTests.key, secret: LiveNodeFaultTests.secret),
-                                   recvWindow: LoopbackTest.recvWindow, clock: clock, logger: logger)
+                                   recvWindow: LoopbackTest.recvWindow, timeout: patient ? .seconds(120) : .seconds(10), clock: clock,
+                                   http: patient ? Self.patientHTTP : BybitRESTClient.sharedHTTP, logger: logger)
         }
+
+        /// Never shut down, like the shared client (one per test process).
+        static let patientHTTP = BybitRESTClient.httpClient(readTimeout: .seconds(120))
 
         /// A node on `data` (its journal and execution cursor), started as `cascade live` starts one: the start-up
         /// checks, then the trader on the journal.
         func start(data: String = "node", backoff: ReconnectBackoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200)),
                    journal wrap: (any OrderJournal) -> any OrderJournal = { $0 }, logger custom: Logger? = nil,
-                   restPort: Int? = nil, runs: Bool = true) async throws -> Node {
+                   restPort: Int? = nil, patient: Bool = false, runs: Bool = true) async throws -> Node {
             var logger = Logger(label: "live-node")
             logger.logLevel = ProcessInfo.processInfo.environment["LIVE_NODE_LOG"] == nil ? .critical : .info
             if let custom { logger = custom }
             let directory = dir.file(data)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let rest = rest(port: restPort)
+            let rest = rest(port: restPort, patient: patient)
             let report = try await LiveStartupChecks(symbols: ["BTCUSDT"], leverage: configuration.live.leverage).run(rest)
             var stream = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
             stream.symbols = ["BTCUSDT"]
@@ -315,7 +322,7 @@ import Testing
     @Test func anExitIsNotHeldBehindAnUnansweredEntryCreate() async throws {
         let rig = try await Rig()
         defer { rig.stop() }
-        let node = try await rig.start()
+        let node = try await rig.start(patient: true)
         defer { node.task.cancel() }
         // Every create's answer held a minute of the simulator's own clock, which only the test moves.
         await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
@@ -338,32 +345,36 @@ import Testing
     /// A cancel of an entry whose create Bybit has not answered goes out behind that create, in its lane, not ahead of
     /// it in the protective lane: sent at once it could reach Bybit first ("order not exists") and the entry would then
     /// rest with nobody cancelling it. The simulator applies the create and holds its answer; the shutdown cancels the
-    /// entry; the cancel stays queued until the answer is let go, then cancels it.
+    /// entry; the cancel stays queued until the answer is let go, then cancels it (the market reaches the entry's price
+    /// half a second after the cascade: the checks happen before).
     @Test func aCancelOfAnEntryWhoseCreateIsUnansweredWaitsBehindIt() async throws {
         let rig = try await Rig()
         defer { rig.stop() }
-        let node = try await rig.start()
+        let node = try await rig.start(patient: true)
         defer { node.task.cancel() }
         await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { !$0.entryOrders().isEmpty }, "the ladder was decided")
+        let decided = rig.frames[rig.next - 1].0 / 1_000_000
         let entry = try #require(node.entryOrders().first).id.description
-        func entryOpenAtVenue() async -> Bool { ((try? await rig.venueOpenOrders(node.rest)) ?? []).contains { $0.orderLinkId == entry } }
-        #expect(await eventually(.seconds(5)) { await entryOpenAtVenue() }, "the create reached the venue (its answer held)")
+        func entryStatus() async -> BybitOrderStatus? { try? await rig.venueOrder(node.rest, link: entry)?.orderStatus }
+        #expect(await eventually(.seconds(5)) { await entryStatus() == .new }, "the create reached the venue (its answer held)")
         let stopping = Task { await node.trader.stop(within: .seconds(30)) }
         #expect(await eventually(.seconds(5)) { node.entryOrders().first?.cancelRequested == true }, "the shutdown cancels the entry")
-        // A second of the venue's clock (the stopping node reads no more frames): past the arrival and report of a
-        // cancel sent at once, with the loopback's milliseconds for it to be sent.
+        // The venue's clock 250 ms or more on (the stopping node reads no more frames), short of the fill, and a moment
+        // of real time in which a cancel sent at once would have been answered (the loopback answers in milliseconds).
         try await Task.sleep(for: .milliseconds(200))
-        let second = rig.nextTime + 1_000
-        try await rig.feed(node, settleWithin: .milliseconds(20)) { _ in rig.nextTime >= second }
-        let status = try await rig.venueOrder(node.rest, link: entry)?.orderStatus
-        #expect(status != nil && status != .cancelled, "the cancel did not overtake the unanswered create: \(String(describing: status))")
+        try await rig.feed(node, settleWithin: .milliseconds(20)) { _ in rig.frames[rig.next - 1].0 / 1_000_000 >= decided + 250 }
+        #expect(await entryStatus() == .new, "the entry rests")
+        #expect(node.trader.commandsInFlight == 2, "the create unanswered, the cancel queued behind it")
         await rig.sim.replay.setFaults(SimFaultPlan())
         rig.simTimer.advance(by: .seconds(60))
-        #expect(await eventually(.seconds(5)) { !(await entryOpenAtVenue()) }, "once the create is answered, the cancel follows")
-        // The venue's reports go out as its clock moves (the stopping node reads no more frames).
+        await rig.settle(node)
+        #expect(node.trader.commandsInFlight == 0, "the create answered, then the cancel sent and answered")
+        // The venue's reports go out as its clock moves.
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.entryOrders().allSatisfy { $0.phase.isTerminal } },
                 "\(node.entryOrders().map(\.phase))")
+        #expect(await entryStatus() == .cancelled, "cancelled, before the market reached it")
+        #expect(!node.hasPosition(rig.btc))
         rig.clock.advance(by: .seconds(30))   // the stop's own limit, should anything have been left unanswered
         await stopping.value
     }

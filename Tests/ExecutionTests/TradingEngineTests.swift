@@ -902,9 +902,10 @@ enum HarnessError: Error { case unexpected(String) }
         h.checkReplay()
     }
 
-    /// A reappeared entry of a ladder whose entries are still open is left to the ladder (cancelled with the others at
-    /// their deadline), not cancelled on its own.
-    @Test func aReappearedEntryOfAnOpenLadderIsLeftToTheLadder() throws {
+    /// A reappeared entry is cancelled at once even while its ladder's entries are open: every risk check since it was
+    /// taken as absent counted it as not resting (a ladder on another symbol, a re-plan), so keeping it could exceed a
+    /// limit. Before, it was left to its ladder until the entries' deadline (5 minutes here).
+    @Test func aReappearedEntryIsCancelledEvenWhileItsLadderIsOpen() throws {
         var h = EngineHarness { $0.entryTTLMilliseconds = 300_000 }
         h.handle(.liquidation(h.liquidation()))
         let step = h.handle(.detector(.started(h.episode())))
@@ -915,8 +916,9 @@ enum HarnessError: Error { case unexpected(String) }
                  after: 60_000)
         let sent = h.sent.count
         h.report(.accepted(OrderAccepted(venueID: VenueOrderID("late"), clientID: id, spec: spec)), after: 1_000)
-        #expect(h.sent.count == sent, "left to its ladder: \(h.sent.dropFirst(sent).map(\.action))")
-        #expect(h.engine.tracker.orders[id]?.phase == .working)
+        #expect(h.sent.dropFirst(sent).map(\.action) == [.cancel(.client(id))], "cancelled by id: \(h.sent.dropFirst(sent).map(\.action))")
+        #expect(h.engine.alarms.contains { $0.contains("taken as never placed") })
+        #expect(h.engine.ladders.values.contains { !$0.entriesClosed }, "the ladder's other entry rests on")
         h.checkReplay()
     }
 
