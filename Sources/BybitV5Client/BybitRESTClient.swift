@@ -134,7 +134,10 @@ public actor BybitRESTClient {
     /// browser-like settings are wrong here): no redirect is followed (a redirected create would be posted again), and
     /// an answer whose bytes stop for 10 s fails (the shared client reads on for 90 s after the head, and the live node
     /// sends one call at a time per lane: every command queued behind it would wait).
-    public static let sharedHTTP = httpClient(readTimeout: .seconds(10))
+    public static let sharedHTTP = httpClient(readTimeout: readTimeout)
+
+    /// How long the shared client waits for an answer's bytes: the longest a call can hold its sender lane.
+    public static let readTimeout: Duration = .seconds(10)
 
     /// An HTTP client with the shared one's settings and another read timeout (the caller shuts it down, or keeps it
     /// for the process as the shared one is kept).

@@ -472,13 +472,18 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     // MARK: - Shutdown
 
+    /// How long a shutdown waits for its commands and their reports: longer than a call can hold its lane (the REST
+    /// read timeout), or a cancel queued behind a create Bybit is slow to answer would be dropped and the entry left
+    /// resting; shorter than the service group's own limit (``NodeServiceGroup/gracefulShutdownLimit``).
+    public static let shutdownLimit: Duration = .seconds(15)
+
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;
     /// take-profits, exits and stops stay), positions without a confirmed exchange-side stop closed (every position
     /// with `flattenAllOnShutdown`), then both sender lanes drained and the reports awaited, at most `within` on the task
     /// clock. Frames stop reaching the engine. After a journal failure (before the shutdown or in its steps) the
     /// engine's shutdown commands that take risk off are sent without a journal entry, and only the queued commands
     /// that take risk off are awaited.
-    public func stop(within: Duration = .seconds(5)) async {
+    public func stop(within: Duration = LiveTrader.shutdownLimit) async {
         let unjournaled = locked { s -> Int in
             defer { s.stopping = true }
             let controls: [ControlCommand] = [.quarantine(reason: "shutdown"), .cancelRestingEntries(reason: "shutdown"),

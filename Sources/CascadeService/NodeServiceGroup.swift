@@ -9,7 +9,7 @@ public import UnixSignals
 /// lifecycle's `fatalError`), as a supervisor's SIGKILL would. Neither loses anything the journal holds: each decision
 /// is committed before its commands are sent, and the restart reconciles with Bybit.
 public enum NodeServiceGroup {
-    /// Longer than any stop a service runs on its own: the live trader's is bounded at 5 s (``LiveTrader/stop(within:)``).
+    /// Longer than any stop a service runs on its own: the live trader's is bounded at 15 s (``LiveTrader/shutdownLimit``).
     public static let gracefulShutdownLimit: Duration = .seconds(30)
     public static let cancellationLimit: Duration = .seconds(10)
 

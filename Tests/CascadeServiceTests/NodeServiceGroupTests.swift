@@ -1,3 +1,4 @@
+import BybitV5Client
 import CascadeService
 import Logging
 import ServiceLifecycle
@@ -27,5 +28,13 @@ import Testing
         try await run
         let cancelled = service.cancelled.load(ordering: .relaxed)
         #expect(cancelled, "ended by the cancellation that followed the limit")
+    }
+
+    /// The limits nest: a call holds its sender lane at most the REST read timeout, the live trader's shutdown waits
+    /// longer than that (or a cancel queued behind a slow create is dropped and its entry left resting), and the group
+    /// waits longer than the trader's shutdown (or cancels it mid-way).
+    @Test func theShutdownLimitsNest() {
+        #expect(LiveTrader.shutdownLimit > BybitRESTClient.readTimeout)
+        #expect(NodeServiceGroup.gracefulShutdownLimit > LiveTrader.shutdownLimit)
     }
 }
