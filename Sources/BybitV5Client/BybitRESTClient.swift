@@ -117,8 +117,9 @@ public actor BybitRESTClient {
     }
     /// When the offset was last measured (task clock; nil: never).
     public private(set) var offsetMeasuredAt: ClockInstant?
-    /// Last rate-limit headers per endpoint, with the local time they were seen.
-    private var limits: [String: (headers: BybitRateLimitHeaders, seenAt: LocalTime)] = [:]
+    /// Last rate-limit headers per endpoint, with the local time they were seen and the number of the record.
+    private var limits: [String: (headers: BybitRateLimitHeaders, seenAt: LocalTime, generation: Int)] = [:]
+    private var generation = 0
     /// Calls sent and not yet answered, per endpoint.
     private var callsOut: [String: Int] = [:]
     /// Bybit's limits are per second: an unreported reset means the current window ends 1 s after it began.
@@ -136,8 +137,12 @@ public actor BybitRESTClient {
     /// sends one call at a time per lane: every command queued behind it would wait).
     public static let sharedHTTP = httpClient(readTimeout: readTimeout)
 
-    /// How long the shared client waits for an answer's bytes: the longest a call can hold its sender lane.
+    /// How long the shared client waits for an answer's next bytes.
     public static let readTimeout: Duration = .seconds(10)
+    /// How long one attempt of a call may take in all (the default `timeout`): what a create with a send deadline
+    /// holds its sender lane at most. A call without a deadline (a cancel) can hold its lane longer: a rate-limit
+    /// refusal (10006) waits for the window's reset and asks again.
+    public static let requestTimeout: Duration = .seconds(10)
 
     /// An HTTP client with the shared one's settings and another read timeout (the caller shuts it down, or keeps it
     /// for the process as the shared one is kept).
@@ -150,7 +155,7 @@ public actor BybitRESTClient {
 
     /// - Parameter http: ``sharedHTTP`` unless a test needs other timeouts (the caller then shuts its client down).
     public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
-                headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = .seconds(10),
+                headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = BybitRESTClient.requestTimeout,
                 clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(),
                 http: HTTPClient = BybitRESTClient.sharedHTTP, logger: Logger) {
         var base = baseURL
@@ -266,9 +271,9 @@ public actor BybitRESTClient {
                         }
                         rateLimitRetries += 1
                         rateLimitWaits += 1
-                        let seen = limits[request.path]?.seenAt
+                        let seen = limits[request.path]?.generation
                         await sleepUntilServerTime(resetMs)
-                        forget(request.path, seenAt: seen)   // that window is over
+                        forget(request.path, generation: seen)   // that window is over
                         continue
                     case .timestampOutOfWindow where !resynced:
                         resynced = true
@@ -315,7 +320,7 @@ public actor BybitRESTClient {
     /// end one second after the response that reported the low budget.
     private func budgetReset(_ path: String) -> Int64? {
         // Calls out on the endpoint (the other lane's) will each spend one request of what the last answer left.
-        guard let (limit, seenAt) = limits[path], let remaining = limit.remaining,
+        guard let (limit, seenAt, _) = limits[path], let remaining = limit.remaining,
               remaining - callsOut[path, default: 0] <= headroom else { return nil }
         let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
         return max(limit.resetTime?.milliseconds ?? 0, windowEnd)
@@ -330,27 +335,28 @@ public actor BybitRESTClient {
     private func waitForBudget(_ path: String) async {
         guard let resetMs = budgetReset(path) else { return }
         rateLimitWaits += 1
-        let seen = limits[path]?.seenAt
+        let seen = limits[path]?.generation
         await sleepUntilServerTime(resetMs)
-        forget(path, seenAt: seen)
+        forget(path, generation: seen)
     }
 
     /// The endpoint's budget as an answer reports it. Two calls on one endpoint (the live sender's two lanes) can be
-    /// answered out of order: within one window the lower remaining is the later count, and is kept.
+    /// answered out of order: within one window the lower remaining is the later count, and its record is kept as it
+    /// is (it ends one window after it was seen, so a low count never outlives its window).
     private func record(_ limit: BybitRateLimitHeaders, for path: String) {
         let now = clock.now()
-        var merged = limit
-        if let (known, seenAt) = limits[path], now.nanoseconds - seenAt.nanoseconds < Self.windowMilliseconds * 1_000_000,
+        if let (known, seenAt, _) = limits[path], now.nanoseconds - seenAt.nanoseconds < Self.windowMilliseconds * 1_000_000,
            let was = known.remaining, let reported = limit.remaining, reported > was {
-            merged.remaining = was
+            return
         }
-        limits[path] = (merged, now)
+        generation += 1
+        limits[path] = (limit, now, generation)
     }
 
     /// The window a wait was for is over: its record goes, unless an answer (the other lane's) recorded a newer one
     /// meanwhile.
-    private func forget(_ path: String, seenAt: LocalTime?) {
-        if limits[path]?.seenAt == seenAt { limits[path] = nil }
+    private func forget(_ path: String, generation: Int?) {
+        if limits[path]?.generation == generation { limits[path] = nil }
     }
 
     private func sleepUntilServerTime(_ serverMs: Int64) async {

@@ -105,9 +105,9 @@ extension VenueCommand.Action {
 }
 
 /// The live sender's two lanes, each sending one call at a time in the order its commands were decided (the
-/// backtest's sequential sender models the same). Commands that take risk off (cancels, reduce-only orders and their
-/// amends, trading stops that remove no leg) have a lane of their own, so a create Bybit is slow to answer (a cascade
-/// is when it is slowest) never holds an exit, a stop or a cancel behind it.
+/// backtest's sequential sender models the same). Cancels, reduce-only orders and their amends, and every trading stop
+/// have a lane of their own, so a create Bybit is slow to answer (a cascade is when it is slowest) never holds an exit,
+/// a stop or a cancel behind it. Entry creates, leverage and amends of orders that add risk share the other.
 public enum SenderLane: Int, Sendable, Hashable, CaseIterable {
     case entries, protective
 }

@@ -472,9 +472,10 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     // MARK: - Shutdown
 
-    /// How long a shutdown waits for its commands and their reports: longer than a call can hold its lane (the REST
-    /// read timeout), or a cancel queued behind a create Bybit is slow to answer would be dropped and the entry left
-    /// resting; shorter than the service group's own limit (``NodeServiceGroup/gracefulShutdownLimit``).
+    /// How long a shutdown waits for its commands and their reports: longer than a create holds its lane at most (the
+    /// REST request timeout), or a cancel queued behind a create Bybit is slow to answer would be dropped and the entry
+    /// left resting; shorter than the service group's own limit (``NodeServiceGroup/gracefulShutdownLimit``). A cancel
+    /// that Bybit's rate limit holds longer can still be cut off; the restart reconciles it.
     public static let shutdownLimit: Duration = .seconds(15)
 
     /// Graceful shutdown: no new entry (REDUCING), resting entries cancelled by id through the engine (journaled;

@@ -67,6 +67,9 @@ public struct ManagedOrder: Hashable, Sendable {
     public internal(set) var cancelAnsweredGone = false
     /// What the venue said had filled when the order was cancelled (its cumulative fill). Bybit's order and execution
     /// topics are separate, so that fill can still be on its way: ``awaitsFills``.
+    /// Taken as never placed (a presumed absence), then reported by the venue after all: no ladder keeps it (every risk
+    /// check meanwhile counted it as not resting), so the stray sweep cancels it until it ends.
+    public internal(set) var reappeared = false
     public internal(set) var venueFilledQty: Quantity = .zero
     /// When the venue announced it (the cancel report's time).
     public internal(set) var venueFilledAt: ExchangeTime?
@@ -263,6 +266,7 @@ public struct OrderTracker: Sendable, Hashable {
         // A fill already completed it: a later cancel of the zero remainder changes nothing.
         if from == .filled { return .none }
         orders[id]?.phase = phase
+        if from.isPresumedAbsent { orders[id]?.reappeared = true }
         if phase.isTerminal { open.remove(id) } else { open.insert(id) }
         return .moved(id, from: from, to: phase)
     }

@@ -101,16 +101,23 @@ extension TradingEngine {
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
             if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol),
-               !(tracker.orders[link]?.id.role == .takeProfit && managedByActiveLadder(link, symbol: symbol)) {
+               !managedByActiveLadder(link, symbol: symbol), let order = tracker.orders[link] {
                 // Its create's outcome was unknown and Bybit did not know it for a minute (`notFoundAfterQueries`), but
-                // a create is processed asynchronously. The tracker follows the venue from here. An entry is cancelled
-                // by id at once (answered "already gone" if it has ended meanwhile), and said, even while its ladder's
-                // entries are open: every risk check since it was taken as absent counted it as not resting, so
-                // keeping it could exceed a limit. A take-profit is kept while it is its ladder's current one (it only
-                // reduces); any other order is cancelled (its ladder placed another or ended). A fill that beats the
-                // cancel is handled like any fill of its ladder, or exited like any fill after its ladder closed.
-                b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all: cancelled by id")
-                b.send(.cancel(.client(link)), symbol: symbol, id: id)
+                // a create is processed asynchronously. The tracker follows the venue from here. No ladder keeps it
+                // (``ManagedOrder/reappeared``): an entry, even while its ladder's entries are open, because every risk
+                // check since it was taken as absent counted it as not resting; any order its ladder replaced or whose
+                // ladder ended. Only its ladder's current take-profit is kept (it only reduces). One that can still rest
+                // is cancelled by id at once (a cancel that fails is sent again by the stray sweep), and said; a fill
+                // that beats the cancel is handled like any fill of its ladder, or exited like any fill after its
+                // ladder closed.
+                let canRest = !order.phase.isTerminal && order.spec.type != .market
+                    && order.spec.timeInForce != .immediateOrCancel && order.spec.timeInForce != .fillOrKill
+                if canRest {
+                    b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all: cancelled by id")
+                    b.send(.cancel(.client(link)), symbol: symbol, id: id)
+                } else {
+                    b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all; it cannot rest (ended or immediate): nothing to cancel")
+                }
             }
             react(to: report, symbol: reportSymbol, &b, feed: feed, instruments: instruments)
         case let .call(command, result):
@@ -137,7 +144,7 @@ extension TradingEngine {
     }
 
     /// Whether the active ladder of `symbol` still manages order `link`: its current take-profit, or an entry while its
-    /// entries are open (cancelled with them at their deadline).
+    /// entries are open (cancelled with them at their deadline) that never reappeared (``wants(_:_:)``).
     func managedByActiveLadder(_ link: ClientOrderID, symbol: String) -> Bool {
         guard let n = activeLadder[symbol], let order = tracker.orders[link], order.ladder == n,
               [.entry, .takeProfit].contains(order.id.role) else { return false }
@@ -635,11 +642,12 @@ extension TradingEngine {
         }
     }
 
-    /// Whether `ladder` still wants `order` resting: an entry while its entries are open, its current take-profit
-    /// (any other order does not rest). A ladder no longer remembered wants nothing.
+    /// Whether `ladder` still wants `order` resting: an entry while its entries are open (never one that reappeared
+    /// after it was taken as never placed), its current take-profit (any other order does not rest). A ladder no
+    /// longer remembered wants nothing.
     func wants(_ ladder: Ladder?, _ order: ManagedOrder) -> Bool {
         switch order.id.role {
-        case .entry: return ladder.map { !$0.closed && !$0.entriesClosed } ?? false
+        case .entry: return !order.reappeared && (ladder.map { !$0.closed && !$0.entriesClosed } ?? false)
         case .takeProfit: return ladder.map { !$0.closed && $0.takeProfit == order.clientID.rawValue } ?? false
         default: return true   // exits and protects do not rest (IOC)
         }

@@ -125,9 +125,10 @@ struct FakeBybitREST {
             if let error = verify(request, payload: body) { return json(error) }
             if body.contains("hold") { await held.wait() }
             let remaining = body.split(separator: "remaining-").dropFirst().first.map { String($0.prefix { $0.isNumber }) } ?? "9"
+            // No reset time (Bybit reports a future one only past the limit): the window is the client's 1 s from the
+            // answer, on the test's manual clock.
             return json(envelope(0, "OK", #"{"orderId":"o-7","orderLinkId":"link-7"}"#), headers: [
-                HTTPField.Name("X-Bapi-Limit-Status")!: remaining, HTTPField.Name("X-Bapi-Limit")!: "10",
-                HTTPField.Name("X-Bapi-Limit-Reset-Timestamp")!: "\(serverMs())"])
+                HTTPField.Name("X-Bapi-Limit-Status")!: remaining, HTTPField.Name("X-Bapi-Limit")!: "10"])
         }
         // Accepts, and reports the endpoint's budget nearly spent until a reset 5 s away.
         router.post("/v5/test/low-budget") { request, _ in
@@ -415,6 +416,12 @@ final class HitCounter: Sendable {
                                            operation: .cancel)) == .unknown)
     }
 
+    /// A create on the fake's `/v5/test/budget` route; `marker` names the remaining budget it answers (and `hold`).
+    static func budgetCall(_ marker: String, reduceOnly: Bool = false) -> BybitRequest {
+        BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000",\#(reduceOnly ? #""reduceOnly":true,"# : "")"orderLinkId":"\#(marker)"}"#,
+                     operation: .create)
+    }
+
     /// The live sender's two lanes can both be on one endpoint: a call still out counts against the headroom. The
     /// first answer leaves 3 of the budget; a reduce-only create (which never waits) is out, its answer held; a create
     /// that adds risk then sees 3 − 1 out ≤ headroom 2 and waits for the window instead of spending the reserve.
@@ -423,16 +430,11 @@ final class HitCounter: Sendable {
         defer { server.task.cancel() }
         let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
         let rest = client(server, clock: timer, timer: timer)
-        func create(_ marker: String) -> BybitRequest {
-            BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000","orderLinkId":"\#(marker)"}"#,
-                         operation: .create)
-        }
-        _ = try await rest.send(create("remaining-3"), as: BybitOrderIDResult.self)
-        let exit = BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Sell","orderType":"Market","qty":"0.001","reduceOnly":true,"orderLinkId":"hold-remaining-2"}"#,
-                                operation: .create)
+        _ = try await rest.send(Self.budgetCall("remaining-3"), as: BybitOrderIDResult.self)
+        let exit = Self.budgetCall("hold-remaining-2", reduceOnly: true)
         let out = Task { try await rest.send(exit, as: BybitOrderIDResult.self) }
         #expect(await eventually { server.hits("/v5/test/budget") == 2 }, "the reduce-only create is out")
-        let entry = Task { try await rest.send(create("remaining-1"), as: BybitOrderIDResult.self) }
+        let entry = Task { try await rest.send(Self.budgetCall("remaining-1"), as: BybitOrderIDResult.self) }
         // Whichever comes first: the client sleeps for the window (it counted the call out), or it sends.
         #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
         #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "the create waits for the window")
@@ -451,20 +453,34 @@ final class HitCounter: Sendable {
         defer { server.task.cancel() }
         let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
         let rest = client(server, clock: timer, timer: timer)
-        func request(_ marker: String, reduceOnly: Bool = false) -> BybitRequest {
-            BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000",\#(reduceOnly ? #""reduceOnly":true,"# : "")"orderLinkId":"\#(marker)"}"#,
-                         operation: .create)
-        }
-        let early = Task { try await rest.send(request("hold-remaining-3", reduceOnly: true), as: BybitOrderIDResult.self) }
+        let early = Task { try await rest.send(Self.budgetCall("hold-remaining-3", reduceOnly: true), as: BybitOrderIDResult.self) }
         #expect(await eventually { server.hits("/v5/test/budget") == 1 })
-        _ = try await rest.send(request("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
+        _ = try await rest.send(Self.budgetCall("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
         server.held.signal()
         _ = try await early.value
-        let next = Task { try await rest.send(request("remaining-0"), as: BybitOrderIDResult.self) }
+        let next = Task { try await rest.send(Self.budgetCall("remaining-0"), as: BybitOrderIDResult.self) }
         #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
         #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "1 left is the count that holds")
         timer.advance(by: .seconds(1))
         _ = try await next.value
+    }
+
+    /// A low count kept over a later, higher one ends with its own window: it is not carried into the next. 1 left at
+    /// t, 9 reported at t + 0.9 s (kept: 1 is the later count of that window), and a create at t + 1.1 s goes at once.
+    @Test func aKeptLowCountEndsWithItsWindow() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
+        let rest = client(server, clock: timer, timer: timer)
+        _ = try await rest.send(Self.budgetCall("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
+        timer.advance(by: .milliseconds(900))
+        _ = try await rest.send(Self.budgetCall("remaining-9", reduceOnly: true), as: BybitOrderIDResult.self)
+        timer.advance(by: .milliseconds(200))
+        let entry = Task { try await rest.send(Self.budgetCall("remaining-8", reduceOnly: false), as: BybitOrderIDResult.self) }
+        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        #expect(timer.sleeperCount == 0 && server.hits("/v5/test/budget") == 3, "the window of the low count is over")
+        timer.advance(by: .seconds(1))
+        _ = try await entry.value
     }
 
     /// A create decided now must not leave after its deadline: when the budget wait would pass it, the client refuses

@@ -30,11 +30,12 @@ import Testing
         #expect(cancelled, "ended by the cancellation that followed the limit")
     }
 
-    /// The limits nest: a call holds its sender lane at most the REST read timeout, the live trader's shutdown waits
-    /// longer than that (or a cancel queued behind a slow create is dropped and its entry left resting), and the group
-    /// waits longer than the trader's shutdown (or cancels it mid-way).
+    /// The limits nest: a create with a send deadline holds its sender lane at most the REST request timeout, the live
+    /// trader's shutdown waits longer than that (or a cancel queued behind a slow create is dropped and its entry left
+    /// resting), and the group waits longer than the trader's shutdown (or cancels it mid-way). Constants only: it
+    /// fails when one is changed without the others.
     @Test func theShutdownLimitsNest() {
-        #expect(LiveTrader.shutdownLimit > BybitRESTClient.readTimeout)
+        #expect(LiveTrader.shutdownLimit > BybitRESTClient.requestTimeout && LiveTrader.shutdownLimit > BybitRESTClient.readTimeout)
         #expect(NodeServiceGroup.gracefulShutdownLimit > LiveTrader.shutdownLimit)
     }
 }

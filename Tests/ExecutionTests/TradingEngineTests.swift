@@ -919,6 +919,11 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(h.sent.dropFirst(sent).map(\.action) == [.cancel(.client(id))], "cancelled by id: \(h.sent.dropFirst(sent).map(\.action))")
         #expect(h.engine.alarms.contains { $0.contains("taken as never placed") })
         #expect(h.engine.ladders.values.contains { !$0.entriesClosed }, "the ladder's other entry rests on")
+        // The cancel is lost in transport: the stray sweep sends it again (its ladder does not keep it).
+        let cancel = try #require(h.sent.last)
+        h.handle(.call(cancel, .transportError), after: 15)
+        let again = h.handle(.heartbeat, after: TradingEngine.strayCancelRetryMilliseconds)
+        #expect(again.commands.map(\.action) == [.cancel(.client(id))], "sent again: \(again.commands.map(\.action))")
         h.checkReplay()
     }
 
