@@ -654,9 +654,8 @@ public struct BacktestRunner {
         if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
-        let tracker = lane.engine.tracker
         for command in step.commands {
-            let sender = lane.router.route(command) { tracker.orders[$0]?.spec.reduceOnly == true }
+            let sender = lane.router.route(command, amendsReduceOnly: lane.engine.tracker.amendsReduceOnlyOrder(command))
             lane.outboxes[sender.rawValue].commands.append(command)
         }
         dispatch(&lane, at: lane.engineClock)     // the step's commands were decided at the engine's clock

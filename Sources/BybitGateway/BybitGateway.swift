@@ -171,9 +171,8 @@ public actor BybitGateway {
                 // A reduce-only order that cannot rest (IOC, FOK, market: the engine's exits) is done or gone within
                 // moments wherever it is, and can only reduce: two clean answers settle it, and the next exit attempt
                 // need not wait a minute.
-                let canRest = spec.type != .market && spec.timeInForce != .immediateOrCancel && spec.timeInForce != .fillOrKill
                 scheduleResolution(instrument, reference: .orderLinkId(clientID.rawValue),
-                                   concludeAfter: !canRest && spec.onlyReduces ? confirmAfter : concludeAbsentAfter)
+                                   concludeAfter: !spec.canRest && spec.onlyReduces ? confirmAfter : concludeAbsentAfter)
                 return .transportError
             case let .cancel(reference), let .amend(reference, _):
                 // "Already gone" (110001, 110008, 110010) is a refusal of the command; the order's end comes from the

@@ -33,7 +33,6 @@ public protocol SimFaultHook: Sendable {
     mutating func action(onREST path: String) -> SimFaultAction
 }
 
-
 /// Per-channel fault probabilities and one seed: same plan and traffic → same faults.
 public struct SimFaultPlan: Sendable, Hashable {
     public struct Rates: Sendable, Hashable {

@@ -219,12 +219,9 @@ public actor BybitRESTClient {
                 await waitForBudget(request.path)
             }
             let answer: (status: Int, headers: [(String, String)], body: [UInt8])
-            callsOut[request.path, default: 0] += 1
             do {
                 answer = try await execute(request)
-                callsOut[request.path, default: 1] -= 1
             } catch {
-                callsOut[request.path, default: 1] -= 1
                 if request.operation.isMutating { throw error }
                 transportFailures += 1
                 if transportFailures >= 3 { throw error }
@@ -367,6 +364,9 @@ public actor BybitRESTClient {
     }
 
     private func execute(_ request: BybitRequest) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
+        // Out until answered or failed (the other lane's calls read it against the headroom).
+        callsOut[request.path, default: 0] += 1
+        defer { callsOut[request.path, default: 1] -= 1 }
         let url = baseURL + request.path + (request.method == .get && !request.queryString.isEmpty ? "?" + request.queryString : "")
         var http = HTTPClientRequest(url: url)
         http.method = request.method == .get ? .GET : .POST

@@ -129,4 +129,6 @@ public struct OrderSpec: Hashable, Sendable, Codable {
     @inlinable public var isConditional: Bool { trigger != nil }
     /// True when the order can only shrink the position (reduce-only, or close-on-trigger).
     @inlinable public var onlyReduces: Bool { reduceOnly || closeOnTrigger }
+    /// True when what does not fill at once rests on the book (not a market order, not IOC or FOK).
+    @inlinable public var canRest: Bool { type != .market && timeInForce != .immediateOrCancel && timeInForce != .fillOrKill }
 }

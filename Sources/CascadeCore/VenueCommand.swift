@@ -126,15 +126,15 @@ public struct SenderLaneRouter: Sendable {
 
     public init() {}
 
-    /// The lane of `command`, recorded when it is a create. `reduceOnly`: whether an order (an amend's target) only
-    /// reduces.
-    public mutating func route(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
-        let lane = lane(command, reduceOnly: reduceOnly)
+    /// The lane of `command`, recorded when it is a create. `amendsReduceOnly`: the command amends a reduce-only order
+    /// (the take-profit; the caller's order book knows).
+    public mutating func route(_ command: VenueCommand, amendsReduceOnly: Bool) -> SenderLane {
+        let lane = lane(command, amendsReduceOnly: amendsReduceOnly)
         if case let .submit(id?, _) = command.action { unanswered[id] = lane }
         return lane
     }
 
-    func lane(_ command: VenueCommand, reduceOnly: (ClientOrderID) -> Bool) -> SenderLane {
+    func lane(_ command: VenueCommand, amendsReduceOnly: Bool) -> SenderLane {
         switch command.action {
         case let .cancel(.client(id)), let .amend(.client(id), _):
             if let pending = unanswered[id] { return pending }
@@ -143,9 +143,7 @@ public struct SenderLaneRouter: Sendable {
         default:
             break
         }
-        if command.action.reducesRisk { return .protective }
-        if case let .amend(.client(id), _) = command.action, reduceOnly(id) { return .protective }
-        return .entries
+        return command.action.reducesRisk || amendsReduceOnly ? .protective : .entries
     }
 
     /// `command`'s call was answered (or dropped unsent): commands aimed at its order now go by their own kind.

@@ -30,6 +30,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     struct State: @unchecked Sendable {
         var engine: TradingEngine
         var replay: FeatureReplay
+        /// Which sender lane each command goes in (the creates not yet answered).
+        var router = SenderLaneRouter()
         var journal: any OrderJournal
         var lastSecond: Int64 = .min
         var lastTick: Int64 = .min
@@ -80,8 +82,6 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// never takes the state lock to send: a frame's steps, log lines and status file hold that lock, and the first
     /// order must not wait for them.
     let lanes: [(stream: AsyncStream<(VenueCommand, Instrument)>, continuation: AsyncStream<(VenueCommand, Instrument)>.Continuation)]
-    /// Which lane each command goes in (the unanswered creates; the sender updates it without the state lock).
-    let router = Mutex(SenderLaneRouter())
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
     let journalFailed = Atomic(false)
     /// Commands queued and not yet answered (shutdown waits for zero).
@@ -354,7 +354,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
             // crash right after a send.
             if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
-                answered(command)
+                state.withLock { $0.router.answered(command) }
                 settled()
                 continue
             }
@@ -368,16 +368,11 @@ public final class LiveTrader: RecordedFrameConsumer {
             // queue behind): what is decided about its order from here goes by its own kind. Under the lock, with the
             // answer's step, as the backtest does.
             locked { s in
-                answered(command)
+                s.router.answered(command)
                 _ = step(.call(command, result), &s)
             }
             settled()
         }
-    }
-
-    /// A create's answer is in (or it was dropped unsent): commands aimed at its order no longer wait behind it.
-    private func answered(_ command: VenueCommand) {
-        router.withLock { $0.answered(command) }
     }
 
     /// Queues the commands of `commands` that take risk off without a journal entry (a shutdown after a journal failure).
@@ -391,8 +386,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Hands `command` to the sender with its instrument (the sender never takes the state lock), counted in flight.
     private func enqueue(_ command: VenueCommand, _ s: inout State) {
         inFlight.withLock { $0 += 1 }
-        let tracker = s.engine.tracker
-        let lane = router.withLock { $0.route(command) { tracker.orders[$0]?.spec.reduceOnly == true } }
+        let lane = s.router.route(command, amendsReduceOnly: s.engine.tracker.amendsReduceOnlyOrder(command))
         lanes[lane.rawValue].continuation.yield((command, s.replay.decoder.instruments[command.symbol]))
     }
 

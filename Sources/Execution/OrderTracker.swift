@@ -65,11 +65,11 @@ public struct ManagedOrder: Hashable, Sendable {
     /// a create Bybit had not processed yet (it processes them asynchronously); which cancel an answer belongs to
     /// cannot be told when two were sent. Another cancel waits longer, not forever.
     public internal(set) var cancelAnsweredGone = false
-    /// What the venue said had filled when the order was cancelled (its cumulative fill). Bybit's order and execution
-    /// topics are separate, so that fill can still be on its way: ``awaitsFills``.
     /// Taken as never placed (a presumed absence), then reported by the venue after all: no ladder keeps it (every risk
     /// check meanwhile counted it as not resting), so the stray sweep cancels it until it ends.
     public internal(set) var reappeared = false
+    /// What the venue said had filled when the order was cancelled (its cumulative fill). Bybit's order and execution
+    /// topics are separate, so that fill can still be on its way: ``awaitsFills``.
     public internal(set) var venueFilledQty: Quantity = .zero
     /// When the venue announced it (the cancel report's time).
     public internal(set) var venueFilledAt: ExchangeTime?
@@ -161,6 +161,12 @@ public struct OrderTracker: Sendable, Hashable {
     /// The cancel was lost in transport: it may be sent again.
     public mutating func clearCancelRequested(_ id: ClientOrderID) {
         orders[id]?.cancelRequested = false
+    }
+
+    /// Whether `command` amends a reduce-only order of ours (the take-profit): it takes no risk on.
+    public func amendsReduceOnlyOrder(_ command: VenueCommand) -> Bool {
+        guard case let .amend(.client(id), _) = command.action else { return false }
+        return orders[id]?.spec.reduceOnly == true
     }
 
     /// Applies one venue report.

@@ -110,14 +110,10 @@ extension TradingEngine {
                 // is cancelled by id at once (a cancel that fails is sent again by the stray sweep), and said; a fill
                 // that beats the cancel is handled like any fill of its ladder, or exited like any fill after its
                 // ladder closed.
-                let canRest = !order.phase.isTerminal && order.spec.type != .market
-                    && order.spec.timeInForce != .immediateOrCancel && order.spec.timeInForce != .fillOrKill
-                if canRest {
-                    b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all: cancelled by id")
-                    b.send(.cancel(.client(link)), symbol: symbol, id: id)
-                } else {
-                    b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all; it cannot rest (ended or immediate): nothing to cancel")
-                }
+                let cancels = !order.phase.isTerminal && order.spec.canRest
+                b.decision.alarms.append("\(symbol): order \(link.rawValue), taken as never placed (\(rejection)), is reported by Bybit after all"
+                                         + (cancels ? ": cancelled by id" : "; it cannot rest (ended or immediate): nothing to cancel"))
+                if cancels { b.send(.cancel(.client(link)), symbol: symbol, id: id) }
             }
             react(to: report, symbol: reportSymbol, &b, feed: feed, instruments: instruments)
         case let .call(command, result):

@@ -112,7 +112,7 @@ extension MatchingEngine {
         }
         var restingQueue: Int64?
         if order.remaining > 0 {
-            if tif == .immediateOrCancel || tif == .fillOrKill || order.spec.type == .market {
+            if !order.spec.canRest {
                 tail.append(end(.immediateOrCancelRemainder))
             } else if order.onlyReduces && Self.reducible(order.side, position: ledger.size) == 0 {
                 tail.append(end(.reduceOnly))

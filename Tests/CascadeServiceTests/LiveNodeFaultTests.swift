@@ -69,6 +69,18 @@ import Testing
         }
 
         var btc: SymbolID { table.lookup("BTCUSDT")! }
+        /// Every create is applied at the venue and its answer held a minute of the simulator's own clock, which only
+        /// the test moves (a Bybit slow to answer).
+        func holdCreateAnswers() async {
+            await sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
+        }
+
+        /// The held answers go out; later calls are answered at once.
+        func releaseCreateAnswers() async {
+            await sim.replay.setFaults(SimFaultPlan())
+            simTimer.advance(by: .seconds(60))
+        }
+
         /// Receive time (ms) of the next frame to feed (the end of time once the data is over).
         var nextTime: Int64 { next < frames.count ? frames[next].0 / 1_000_000 : .max }
 
@@ -324,8 +336,7 @@ import Testing
         defer { rig.stop() }
         let node = try await rig.start(patient: true)
         defer { node.task.cancel() }
-        // Every create's answer held a minute of the simulator's own clock, which only the test moves.
-        await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
+        await rig.holdCreateAnswers()
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.hasPosition(rig.btc) }, "the entry filled")
         // The fill is known from the private stream; the create's own answer is still held at the venue.
         let reduceOnlyAtVenue = await eventually(.seconds(5)) {
@@ -334,8 +345,7 @@ import Testing
         #expect(reduceOnlyAtVenue, "the take-profit reached the venue while the entry's create was unanswered")
         #expect(node.trader.commandsInFlight == 2, "both creates (the entry's, the take-profit's) are unanswered: the take-profit did not wait")
         // The held answers are let go; the time exit closes the position and the venue and the journal agree.
-        await rig.sim.replay.setFaults(SimFaultPlan())
-        rig.simTimer.advance(by: .seconds(60))
+        await rig.releaseCreateAnswers()
         try await rig.runOut(node)
         #expect(node.trader.engine.portfolio.size(rig.btc) == 0, "closed by the time exit")
         try await rig.checkConsistent(node)
@@ -352,7 +362,7 @@ import Testing
         defer { rig.stop() }
         let node = try await rig.start(patient: true)
         defer { node.task.cancel() }
-        await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create": .init(delay: 1, delayMilliseconds: 60_000...60_000)]))
+        await rig.holdCreateAnswers()
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { !$0.entryOrders().isEmpty }, "the ladder was decided")
         let decided = rig.frames[rig.next - 1].0 / 1_000_000
         let entry = try #require(node.entryOrders().first).id.description
@@ -366,8 +376,7 @@ import Testing
         try await rig.feed(node, settleWithin: .milliseconds(20)) { _ in rig.frames[rig.next - 1].0 / 1_000_000 >= decided + 250 }
         #expect(await entryStatus() == .new, "the entry rests")
         #expect(node.trader.commandsInFlight == 2, "the create unanswered, the cancel queued behind it")
-        await rig.sim.replay.setFaults(SimFaultPlan())
-        rig.simTimer.advance(by: .seconds(60))
+        await rig.releaseCreateAnswers()
         await rig.settle(node)
         #expect(node.trader.commandsInFlight == 0, "the create answered, then the cancel sent and answered")
         // The venue's reports go out as its clock moves.
