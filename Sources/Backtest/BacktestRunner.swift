@@ -128,8 +128,11 @@ public struct BacktestResult: Sendable {
     public var refusedOnCall = 0
     /// Creates and amends the sequential sender refused unsent: their turn came at or after `live.sendDeadlineMs`.
     public var refusedUnsent = 0
+    /// Commands withdrawn unsent (``CascadeCore/SenderLaneRouter``): entry creates whose cancel was decided while they
+    /// waited for their turn, and those cancels.
+    public var withdrawnUnsent = 0
     /// Commands decided and still queued for the sender when the data ended (also in ``commandsInFlightAtEnd``).
-    /// Every committed command is sent, refused unsent, or one of these.
+    /// Every committed command is sent, refused unsent, withdrawn unsent, or one of these.
     public var commandsQueuedAtEnd = 0
     public var notices: [String: Int] = [:]
     public var journalEntries = 0
@@ -685,6 +688,13 @@ public struct BacktestRunner {
 
     func send(_ command: VenueCommand, in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
         let leaves = max(t, command.decidedAt.milliseconds)
+        if let withdrawn = lane.router.withdrawal(command, cancelDecided: lane.engine.tracker.cancelDecided(command)) {
+            // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are
+            // answered at once without reaching the venue.
+            lane.result.withdrawnUnsent += 1
+            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(withdrawn), sender)), &lane)
+            return
+        }
         if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
             // As the live node's REST client: refused before it is sent, answered at once, the lane free again.
             lane.result.refusedUnsent += 1

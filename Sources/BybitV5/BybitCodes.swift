@@ -174,6 +174,8 @@ public enum BybitCodes {
         case .leverageNotOnStep: (.parameterError, "params error: leverage is not a multiple of leverageStep")
         case .leverageInsufficientMargin: (.availableMarginInsufficient, "Available margin is insufficient.")
         case .rateLimited: (.tooManyVisits, "Too many visits. Exceeded the API Rate Limit.")
+        // Decided by our own sender, never by a venue: no Bybit code stands for it.
+        case .withdrawnUnsent: (.parameterError, "withdrawn by the sender before it was sent")
         case let .invalidParameter(text): (.parameterError, "params error: \(text)")
         case let .other(text): (.parameterError, text)
         }

@@ -37,6 +37,9 @@ public enum RejectReason: Hashable, Sendable, Codable {
     case leverageNotOnStep
     case leverageInsufficientMargin
     case rateLimited
+    /// Never sent: the sender dropped an entry create whose cancel was decided while it waited for its turn (and that
+    /// cancel with it). Not a venue refusal; the venue never saw either (``SenderLaneRouter/withdrawal(_:cancelDecided:)``).
+    case withdrawnUnsent
     /// A parameter the venue refused (its text).
     case invalidParameter(String)
     /// A venue reason with no neutral meaning (its text).

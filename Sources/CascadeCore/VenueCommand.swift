@@ -120,9 +120,15 @@ public enum SenderLane: Int, Sendable, Hashable, CaseIterable {
 /// creates: the engine never sends one (entries are cancelled by id), and a caller that does must cancel those by id.
 /// What takes risk off can overtake entry creates still queued: an exit can reach Bybit before an entry decided
 /// earlier, whose later fill the engine handles as a fill after its ladder closed.
+///
+/// An entry create whose cancel was decided while it waited for its turn is withdrawn unsent when its turn comes, and
+/// its cancel with it (``withdrawal(_:cancelDecided:)``): sent, the entry would rest, in the cascade it was placed
+/// against, for the round trip until its cancel arrived.
 public struct SenderLaneRouter: Sendable {
     /// Creates sent or queued, not yet answered, and their lane.
     var unanswered: [ClientOrderID: SenderLane] = [:]
+    /// Entry creates withdrawn unsent whose cancel has not had its turn yet.
+    var withdrawn: Set<ClientOrderID> = []
 
     public init() {}
 
@@ -149,5 +155,22 @@ public struct SenderLaneRouter: Sendable {
     /// `command`'s call was answered (or dropped unsent): commands aimed at its order now go by their own kind.
     public mutating func answered(_ command: VenueCommand) {
         if case let .submit(id?, _) = command.action { unanswered[id] = nil }
+    }
+
+    /// At `command`'s turn to leave: the refusal it is answered with instead of being sent, or nil to send it. An entry
+    /// create (not reduce-only) is withdrawn when `cancelDecided` (the caller's order book has a cancel of it decided
+    /// and unanswered: queued behind it, since a cancel follows its unanswered create); so is that cancel, at its own
+    /// turn. Reduce-only creates are always sent: what the engine does when one is refused (it places the take-profit
+    /// again) is not what it meant by cancelling it.
+    public mutating func withdrawal(_ command: VenueCommand, cancelDecided: Bool) -> Rejection? {
+        switch command.action {
+        case let .submit(id?, spec) where cancelDecided && !spec.reduceOnly:
+            withdrawn.insert(id)
+        case let .cancel(.client(id)) where withdrawn.contains(id):
+            withdrawn.remove(id)
+        default:
+            return nil
+        }
+        return Rejection(.withdrawnUnsent)
     }
 }

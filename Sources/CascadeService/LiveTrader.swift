@@ -358,6 +358,19 @@ public final class LiveTrader: RecordedFrameConsumer {
                 settled()
                 continue
             }
+            // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
+            // ``SenderLaneRouter``): the engine hears it as it hears any refusal.
+            let withdrawn = state.withLock { s in
+                s.router.withdrawal(command, cancelDecided: s.engine.tracker.cancelDecided(command))
+            }
+            if let withdrawn {
+                locked { s in
+                    s.router.answered(command)
+                    _ = step(.call(command, .refused(withdrawn)), &s)
+                }
+                settled()
+                continue
+            }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
             // call is refused unsent rather than sent stale.
             let decidedLocal = (command.decidedAt.milliseconds - offset.withLock { $0 }) * 1_000_000

@@ -163,6 +163,13 @@ public struct OrderTracker: Sendable, Hashable {
         orders[id]?.cancelRequested = false
     }
 
+    /// Whether `command` creates an order of ours whose cancel is decided and not answered yet (the sender withdraws such
+    /// an entry unsent: ``CascadeCore/SenderLaneRouter/withdrawal(_:cancelDecided:)``).
+    public func cancelDecided(_ command: VenueCommand) -> Bool {
+        guard case let .submit(id?, _) = command.action else { return false }
+        return orders[id]?.cancelRequested == true
+    }
+
     /// Whether `command` amends a reduce-only order of ours (the take-profit): it takes no risk on.
     public func amendsReduceOnlyOrder(_ command: VenueCommand) -> Bool {
         guard case let .amend(.client(id), _) = command.action else { return false }

@@ -486,7 +486,9 @@ extension TradingEngine {
         let size = positionSize(symbol)
         switch command.action {
         case let .submit(id?, _):
-            b.log(symbol, ladder.episodeID, "refused", "venue.\(rejection.reason)", id.rawValue)
+            // A create the sender withdrew never reached the venue: its own code, not the venue's.
+            b.log(symbol, ladder.episodeID, "refused", rejection.reason == .withdrawnUnsent ? "sender.withdrawnUnsent" : "venue.\(rejection.reason)",
+                  id.rawValue)
             notTaken(id.rawValue, rejection, &ladder, id: command.symbol, size: size, feed: feed, instruments: instruments, &b)
         case let .amend(.client(id), _) where id.rawValue == ladder.takeProfit:
             // The take-profit could not be resized (it filled or moved meanwhile): replace it with the position's size.

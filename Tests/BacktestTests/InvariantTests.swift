@@ -55,13 +55,14 @@ import Testing
         #expect(unjournaled == 0, "\(text)")
         #expect(configuration.sender.rawValue == (sender == "slow" ? "sequential" : sender), "the sender was not configured")
         if sender == "slow" { #expect(configuration.live.sendDeadlineMilliseconds == 500) }
-        // Every committed command was sent, refused unsent at its deadline, or still queued when the data ended.
+        // Every committed command was sent, refused unsent at its deadline, withdrawn unsent with its cancel, or still
+        // queued when the data ended.
         let committed = journal.stored.reduce(0) { n, entry in
             if case let .decision(d) = entry { return n + d.commands.count }
             return n
         }
-        #expect(committed == result.commandsSent + result.refusedUnsent + result.commandsQueuedAtEnd, "\(text)")
-        if sender == "concurrent" { #expect(result.refusedUnsent == 0) }
+        #expect(committed == result.commandsSent + result.refusedUnsent + result.withdrawnUnsent + result.commandsQueuedAtEnd, "\(text)")
+        if sender == "concurrent" { #expect(result.refusedUnsent == 0 && result.withdrawnUnsent == 0) }
         #expect(result.stuckTicks == 0, "a deadline no tick acts on: \(text)")
         #expect(Set(linkIDs).count == linkIDs.count, "orderLinkId sent twice")
         #expect(linkIDs.allSatisfy { $0.rawValue.utf8.count <= 36 })

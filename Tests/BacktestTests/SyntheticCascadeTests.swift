@@ -136,6 +136,45 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
     }
 
+    /// An entry whose cancel is decided while it waits for its turn is withdrawn unsent, and its cancel with it, as the
+    /// live node's sender does: with 400 ms out and 100 ms back, the three layers leave at 0, 500 and 1,000 ms; the
+    /// entries' time to live (800 ms) cancels the two still open while the third waits behind the second (the first has
+    /// filled). Sent at its turn, the third would have rested at the venue until its cancel, queued behind the second's,
+    /// arrived a round trip later.
+    @Test func anEntryWhoseCancelIsDecidedWhileItWaitsIsWithdrawnUnsent() throws {
+        let journal = InMemoryJournal()
+        let configuration = scenarioConfiguration
+            .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [5, 10, 15]"#)
+            .replacingOccurrences(of: #""entryTtlMs": 30000"#, with: #""entryTtlMs": 800"#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#,
+                                  with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 400, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 10000},"#)
+        var sent: [VenueCommand.Action] = []
+        let (result, _, _) = try runScenario(seed: 7, configuration: configuration, journal: journal, beforeSend: { sent.append($0.action) })
+        func isThird(_ id: ClientOrderID) -> Bool { id.rawValue.hasSuffix("_E2_0") }
+        let creates = sent.compactMap { action -> ClientOrderID? in if case let .submit(id?, _) = action { id } else { nil } }
+        let cancels = sent.compactMap { action -> ClientOrderID? in if case let .cancel(.client(id)) = action { id } else { nil } }
+        #expect(creates.filter { $0.rawValue.contains("_E") }.count == 2 && !creates.contains(where: isThird), "\(creates)")
+        #expect(!cancels.contains(where: isThird) && cancels.contains { $0.rawValue.hasSuffix("_E1_0") }, "\(cancels)")
+        #expect(result.withdrawnUnsent == 2)
+        let withdrawn = journal.stored.compactMap { entry -> String? in
+            guard case let .call(_, action, .refused(rejection), _) = entry, rejection.reason == .withdrawnUnsent else { return nil }
+            switch action {
+            case let .submit(id?, _) where isThird(id): return "create"
+            case let .cancel(.client(id)) where isThird(id): return "cancel"
+            default: return "other"
+            }
+        }
+        #expect(withdrawn == ["create", "cancel"])
+        #expect(journal.stored.contains { entry in
+            if case let .decision(d) = entry { return d.log.contains { $0.action == "cancelEntries" && $0.reason == "entryTTL" } }
+            return false
+        })
+        #expect(result.decisions.contains { $0.action == "refused" && $0.reason == "sender.withdrawnUnsent" && $0.detail.hasSuffix("_E2_0") })
+        #expect(result.decisions.last?.action == "ladderClosed")
+        #expect(result.commandsQueuedAtEnd == 0 && result.stuckTicks == 0 && result.quiescentMismatches == 0)
+        #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
     /// Nothing leaves after the data ends: the recording stops 200 ms after the decision, the first entry's answer
     /// (400 ms out, 100 ms back) comes after that, and the second entry, queued behind it, is never sent. It is counted
     /// as queued, and with the first (which reached the venue after the last event) as not having reached the venue.

@@ -42,4 +42,17 @@ struct SenderLaneRouterTests {
         router.answered(command(.submit(id("e1"), entry)))
         #expect(router.route(command(.cancel(.client(id("e1")))), amendsReduceOnly: false) == .protective, "answered: by its kind")
     }
+
+    /// At its turn, an entry create whose cancel is decided is withdrawn, and then that cancel (once); a reduce-only
+    /// create, a create without a decided cancel and other cancels are sent.
+    @Test func anEntryWhoseCancelIsDecidedIsWithdrawnWithItsCancel() {
+        var router = SenderLaneRouter()
+        #expect(router.withdrawal(command(.submit(id("e1"), entry)), cancelDecided: false) == nil)
+        #expect(router.withdrawal(command(.submit(id("x1"), exit)), cancelDecided: true) == nil, "reduce-only: sent")
+        #expect(router.withdrawal(command(.cancel(.client(id("e1")))), cancelDecided: false) == nil, "its create was sent")
+        #expect(router.withdrawal(command(.submit(id("e2"), entry)), cancelDecided: true) == Rejection(.withdrawnUnsent))
+        #expect(router.withdrawal(command(.cancel(.client(id("e1")))), cancelDecided: false) == nil, "another order's cancel")
+        #expect(router.withdrawal(command(.cancel(.client(id("e2")))), cancelDecided: false) == Rejection(.withdrawnUnsent))
+        #expect(router.withdrawal(command(.cancel(.client(id("e2")))), cancelDecided: false) == nil, "one cancel goes with it")
+    }
 }

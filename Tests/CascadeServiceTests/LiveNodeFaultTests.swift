@@ -388,6 +388,47 @@ import Testing
         await stopping.value
     }
 
+    /// The ladder's second entry waits behind the first, whose answer Bybit holds, and the shutdown cancels both. When the
+    /// first is answered, the second, whose cancel was decided while it waited, is withdrawn unsent with its cancel: Bybit
+    /// never sees it, and one cancel reaches it (the first entry's). Sent at its turn, the second would have rested at
+    /// Bybit, in the cascade, until its cancel arrived a round trip later.
+    @Test func anEntryWhoseCancelWasDecidedWhileItWaitedIsNeverSent() async throws {
+        let rig = try await Rig(configuration: Self.twoLayers)
+        defer { rig.stop() }
+        let relay = try Self.cancelRelay(rig)
+        defer { relay.stop() }
+        let node = try await rig.start(restPort: relay.port, patient: true)
+        defer { node.task.cancel() }
+        await rig.holdCreateAnswers()
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.entryOrders().count == 2 }, "the ladder was decided")
+        let links = node.entryOrders().map(\.id.description).sorted()
+        let (first, second) = (links[0], links[1])
+        #expect(await eventually(.seconds(5)) { (try? await rig.venueOrder(node.rest, link: first))?.orderStatus == .new },
+                "the first create reached the venue (its answer held)")
+        let stopping = Task { await node.trader.stop(within: .seconds(30)) }
+        #expect(await eventually(.seconds(5)) { node.entryOrders().allSatisfy(\.cancelRequested) }, "the shutdown cancels both entries")
+        #expect(node.trader.commandsInFlight == 4, "the first create unanswered, the second and both cancels queued")
+        await rig.releaseCreateAnswers()
+        await rig.settle(node)
+        #expect(node.trader.commandsInFlight == 0)
+        #expect(try await rig.venueOrder(node.rest, link: second) == nil, "the second entry never reached the venue")
+        #expect(relay.passed == 1, "only the first entry's cancel was sent")
+        let withdrawn = try SQLiteOrderJournal(path: node.journalPath).entries().compactMap { entry -> String? in
+            guard case let .call(_, action, .refused(rejection), _) = entry, rejection.reason == .withdrawnUnsent else { return nil }
+            switch action {
+            case let .submit(id?, _): return "create \(id.rawValue)"
+            case let .cancel(.client(id)): return "cancel \(id.rawValue)"
+            default: return "other"
+            }
+        }
+        #expect(withdrawn == ["create \(second)", "cancel \(second)"])
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { $0.entryOrders().allSatisfy { $0.phase.isTerminal } },
+                "\(node.entryOrders().map(\.phase))")
+        #expect(!node.hasPosition(rig.btc))
+        rig.clock.advance(by: .seconds(30))   // the stop's own limit, should anything have been left unanswered
+        await stopping.value
+    }
+
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
     /// second entry, journaled and queued behind the first, is never sent.
     @Test func aJournalFailureStopsTheQueuedSends() async throws {
