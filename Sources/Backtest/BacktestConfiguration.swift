@@ -70,7 +70,7 @@ public struct BacktestConfiguration: Sendable {
         "layerNotionalUsdt":\(money(e.layerNotional)),"maxDecisionsPerEpisode":\(e.maxDecisionsPerEpisode),\
         "offsetsBps":[\(e.offsetsBps.map(String.init).joined(separator: ","))],"reevaluateMoveBps":\(e.reevaluateMoveBps)},\
         "liquidationSource":"\(e.liquidationSource.rawValue)",\
-        "live":{"deadManMs":\(live.deadManMilliseconds),"environment":"\(live.environment.rawValue)",\
+        "live":{"batchEntries":\(live.batchEntries),"deadManMs":\(live.deadManMilliseconds),"environment":"\(live.environment.rawValue)",\
         "executionsLookbackMs":\(live.executionsLookbackMilliseconds),"leverage":"\(live.leverage)","marginMode":"\(live.marginMode.rawValue)",\
         "openOrdersReconcileMs":\(live.openOrdersReconcileMilliseconds),"positionsReconcileMs":\(live.positionsReconcileMilliseconds),\
         "sendDeadlineMs":\(live.sendDeadlineMilliseconds),"shutdownPositions":"\(live.shutdownPositions.rawValue)"},"node":"\(e.node)",\
@@ -250,6 +250,7 @@ public struct BacktestConfiguration: Sendable {
             }
             if let v = r.int("deadManMs", min: 1_000) { c.live.deadManMilliseconds = Int64(v) }
             if let v = r.int("sendDeadlineMs", min: 100, max: 10_000) { c.live.sendDeadlineMilliseconds = Int64(v) }
+            if let v = r.bool("batchEntries") { c.live.batchEntries = v }
             if let v = r.int("openOrdersReconcileMs", min: 1_000) { c.live.openOrdersReconcileMilliseconds = Int64(v) }
             if let v = r.int("positionsReconcileMs", min: 5_000) { c.live.positionsReconcileMilliseconds = Int64(v) }
             // Bybit's /v5/execution/list answers at most 7 days per query.
@@ -287,6 +288,10 @@ public struct LiveSettings: Sendable, Hashable {
     /// How long after its decision a create or amend may still leave; later it is refused unsent (the backtest's
     /// sequential sender applies the same deadline).
     public var sendDeadlineMilliseconds: Int64 = 1_000
+    /// A step's entry creates of one symbol go in one `create-batch` call (``CascadeCore/SenderBatch``): a ladder's
+    /// layers reach Bybit in one round trip. Off by default: the one-create-per-call sender is the one tested against
+    /// Bybit's documented single-order answers longest (the backtest and the paper node model either).
+    public var batchEntries = false
     /// Open orders compared with Bybit's list this often.
     public var openOrdersReconcileMilliseconds: Int64 = 7_000
     /// Positions and recent executions compared this often, over the last `executionsLookbackMs`.

@@ -221,7 +221,7 @@ public struct BacktestReport: Sendable {
         let v = configuration.venue
         return [("entry latency", Self.latency(v.entryLatency)), ("acknowledgement latency", Self.latency(v.acknowledgementLatency)),
                 ("order sender", configuration.sender == .sequential
-                    ? "sequential (as the live node sends: one call at a time per lane, entries in one, what takes risk off in the other, each call after the previous answer in its lane; creates and amends at or past the \(configuration.live.sendDeadlineMilliseconds) ms send deadline refused unsent)"
+                    ? "sequential (as the live node sends: one call at a time per lane, entries in one, what takes risk off in the other, each call after the previous answer in its lane; creates and amends at or past the \(configuration.live.sendDeadlineMilliseconds) ms send deadline refused unsent\(configuration.live.batchEntries ? "; a decision's entry creates of one symbol in one create-batch call" : ""))"
                     : "concurrent (every command of a decision leaves at once: optimistic, no node sends this way)"),
                 ("fill rule", v.fill == .strictCross
                     ? "strictCross (prints at the price fill after the queue ahead, prints through it fill, and so does the opposite book strictly through it; a touch does not)"

@@ -204,17 +204,20 @@ public struct BacktestRunner {
     /// What reaches the engine later: a venue report, or the answer on a call (after the round trip).
     enum Delivery {
         case report(ExecutionReport)
-        /// A call's answer, and the sender lane it went out in.
-        case call(VenueCommand, CallResult, SenderLane)
+        /// A call's answer, and the sender lane it frees (nil: a batch's answer other than its last, or a command
+        /// withdrawn or refused unsent while others of its item went out).
+        case call(VenueCommand, CallResult, SenderLane?)
     }
 
-    /// One sender lane's queue.
+    /// One sender lane's queue: its items, each one call (a command, or a batch of entry creates: ``CascadeCore/SenderBatch``).
     struct SenderQueue {
-        var commands: [VenueCommand] = []
+        var items: [[VenueCommand]] = []
         var head = 0
         /// A call is out and its answer not yet delivered (the sequential sender's lane is busy).
         var callOut = false
-        var queued: Int { commands.count - head }
+        var queuedItems: Int { items.count - head }
+        /// Commands queued.
+        var queued: Int { items[head...].reduce(0) { $0 + $1.count } }
     }
 
     struct Pending {
@@ -588,8 +591,10 @@ public struct BacktestRunner {
                 try step(.call(command, result), &lane, market, now: max(lane.engineClock, pending.deliverAt))
                 // The answer frees its sender lane: the next command leaves once the engine has taken it (at the
                 // engine's clock, which may be past the delivery), after whatever this answer decided.
-                lane.outboxes[sender.rawValue].callOut = false
-                dispatch(&lane, at: lane.engineClock)
+                if let sender {
+                    lane.outboxes[sender.rawValue].callOut = false
+                    dispatch(&lane, at: lane.engineClock)
+                }
             }
         }
     }
@@ -657,9 +662,11 @@ public struct BacktestRunner {
         if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
-        for command in step.commands {
-            let sender = lane.router.route(command, amendsReduceOnly: lane.engine.tracker.amendsReduceOnlyOrder(command))
-            lane.outboxes[sender.rawValue].commands.append(command)
+        let routed = step.commands.map { command in
+            (command: command, lane: lane.router.route(command, amendsReduceOnly: lane.engine.tracker.amendsReduceOnlyOrder(command)))
+        }
+        for item in SenderBatch.items(routed, batching: configuration.live.batchEntries && configuration.sender == .sequential) {
+            lane.outboxes[item.lane.rawValue].items.append(item.commands)
         }
         dispatch(&lane, at: lane.engineClock)     // the step's commands were decided at the engine's clock
     }
@@ -673,43 +680,65 @@ public struct BacktestRunner {
         let sequential = configuration.sender == .sequential
         for sender in SenderLane.allCases {
             let i = sender.rawValue
-            while lane.outboxes[i].queued > 0, !(sequential && lane.outboxes[i].callOut), !lane.sendingStopped {
-                let command = lane.outboxes[i].commands[lane.outboxes[i].head]
+            while lane.outboxes[i].queuedItems > 0, !(sequential && lane.outboxes[i].callOut), !lane.sendingStopped {
+                let item = lane.outboxes[i].items[lane.outboxes[i].head]
                 lane.outboxes[i].head += 1
-                if lane.outboxes[i].queued == 0 {
-                    lane.outboxes[i].commands.removeAll(keepingCapacity: true)
+                if lane.outboxes[i].queuedItems == 0 {
+                    lane.outboxes[i].items.removeAll(keepingCapacity: true)
                     lane.outboxes[i].head = 0
                 }
                 lane.outboxes[i].callOut = true
-                send(command, in: sender, &lane, at: t, sequential: sequential)
+                send(item, in: sender, &lane, at: t, sequential: sequential)
             }
         }
     }
 
-    func send(_ command: VenueCommand, in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
-        let leaves = max(t, command.decidedAt.milliseconds)
-        if let withdrawn = lane.router.withdrawal(command, cancelDecided: lane.engine.tracker.cancelDecided(command)) {
-            // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are
-            // answered at once without reaching the venue.
-            lane.result.withdrawnUnsent += 1
-            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(withdrawn), sender)), &lane)
-            return
+    /// Sends one item of a lane (a command, or a batch of entry creates) at `t`. Commands withdrawn or stale are answered
+    /// at once, unsent; the rest go in one call, whose answers come back together, the last freeing the lane.
+    func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
+        var unsent: [(VenueCommand, Rejection, Int64)] = []
+        var outgoing: [VenueCommand] = []
+        for command in item {
+            let leaves = max(t, command.decidedAt.milliseconds)
+            if let withdrawn = lane.router.withdrawal(command, cancelDecided: lane.engine.tracker.cancelDecided(command)) {
+                // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are
+                // answered at once without reaching the venue.
+                lane.result.withdrawnUnsent += 1
+                unsent.append((command, withdrawn, leaves))
+            } else if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
+                // As the live node's REST client: refused before it is sent, answered at once, the lane free again.
+                lane.result.refusedUnsent += 1
+                unsent.append((command, Rejection(.rateLimited, venueCode: "stale"), leaves))
+            } else {
+                outgoing.append(command)
+            }
         }
-        if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
-            // As the live node's REST client: refused before it is sent, answered at once, the lane free again.
-            lane.result.refusedUnsent += 1
-            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(Rejection(.rateLimited, venueCode: "stale")), sender)), &lane)
-            return
+        for (n, (command, rejection, leaves)) in unsent.enumerated() {
+            let frees = outgoing.isEmpty && n == unsent.count - 1
+            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(rejection), frees ? sender : nil)), &lane)
         }
-        if lane.hooked { beforeSend?(command) }
-        lane.result.commandsSent += 1
+        guard let first = outgoing.first else { return }
+        let leaves = max(t, first.decidedAt.milliseconds)
+        if lane.hooked { for command in outgoing { beforeSend?(command) } }
+        lane.result.commandsSent += outgoing.count
         let ack = lane.exchange.acknowledgementDelay()
-        switch lane.exchange.send(command, leavingAt: ExchangeTime(milliseconds: leaves)) {
-        case let .success(receipt):
-            insert(Pending(deliverAt: receipt.arrival.milliseconds + ack, order: 0, item: .call(command, .sent(receipt.venueID), sender)), &lane)
-        case let .failure(rejection):
-            lane.result.refusedOnCall += 1
-            insert(Pending(deliverAt: leaves + maxEntryLatency + ack, order: 0, item: .call(command, .refused(rejection), sender)), &lane)
+        let results = outgoing.count == 1 ? [lane.exchange.send(first, leavingAt: ExchangeTime(milliseconds: leaves))]
+            : lane.exchange.send(batch: outgoing, leavingAt: ExchangeTime(milliseconds: leaves))
+        // One call, one answer: a batch's items are answered together, when the last of them would be.
+        var answers: [(CallResult, Int64)] = []
+        for result in results {
+            switch result {
+            case let .success(receipt):
+                answers.append((.sent(receipt.venueID), receipt.arrival.milliseconds + ack))
+            case let .failure(rejection):
+                lane.result.refusedOnCall += 1
+                answers.append((.refused(rejection), leaves + maxEntryLatency + ack))
+            }
+        }
+        let deliverAt = answers.map(\.1).max()!
+        for (n, (command, answer)) in zip(outgoing, answers).enumerated() {
+            insert(Pending(deliverAt: outgoing.count == 1 ? answer.1 : deliverAt, order: 0,
+                           item: .call(command, answer.0, n == outgoing.count - 1 ? sender : nil)), &lane)
         }
     }
 

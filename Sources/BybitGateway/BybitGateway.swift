@@ -158,6 +158,46 @@ public actor BybitGateway {
         }
     }
 
+    /// Sends entry creates of `instrument` in one `POST /v5/order/create-batch` (``CascadeCore/SenderBatch``) and returns
+    /// each one's answer, in order. Bybit answers each order on its own (`retExtInfo.list[i]`): an item it refused is
+    /// heard as that refusal, an item whose code leaves its state unknown (10000, 10016, 110072) is resolved by query,
+    /// exactly as a single create's would be. A call that fails as a whole fails each create as a single call would; an
+    /// answer whose lists do not match the request leaves every create unknown (queried, never assumed).
+    public func sendBatch(_ commands: [VenueCommand], instrument: Instrument, notAfter: LocalTime? = nil) async -> [CallResult] {
+        guard commands.count > 1 else { return [await send(commands[0], instrument: instrument, notAfter: notAfter)] }
+        let request: BybitRequest
+        do {
+            request = try .createBatch(commands.map { command throws(BybitRequestError) -> BybitOrderParameters in
+                guard case let .submit(clientID, spec) = command.action else { throw .outOfRange(parameter: "request", value: 0, allowed: 1...1) }
+                return try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
+            })
+        } catch {
+            return commands.map { _ in .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local")) }
+        }
+        let answer: BybitResponse<BybitBatchOrderResult>
+        do {
+            answer = try await rest.send(request, as: BybitBatchOrderResult.self, notAfter: notAfter)
+        } catch {
+            return commands.map { failed($0, instrument: instrument, error) }
+        }
+        guard let outcomes = try? answer.outcomes(for: .create), outcomes.count == commands.count,
+              zip(outcomes, commands).allSatisfy({ outcome, command in
+                  if case let .submit(id?, _) = command.action { outcome.item.orderLinkId.isEmpty || outcome.item.orderLinkId == id.rawValue } else { false }
+              }) else {
+            logger.warning("create-batch answer does not match the request: every create is resolved by query")
+            let mismatch = BybitDecodeError.countMismatch(field: "result.list", expected: commands.count, got: answer.result?.list.count ?? 0)
+            return commands.map { failed($0, instrument: instrument, .rest(.decode(endpoint: request.path, mismatch))) }
+        }
+        return zip(outcomes, commands).map { outcome, command in
+            if outcome.retCode == .ok {
+                return .sent(outcome.item.orderId.isEmpty ? nil : VenueOrderID(outcome.item.orderId))
+            }
+            let error = BybitAPIError(retCode: outcome.retCode, meaning: outcome.meaning, retMsg: outcome.retMsg, httpStatus: 200,
+                                      endpoint: request.path, operation: .create, rateLimitResetTime: nil, serverTime: answer.time)
+            return failed(command, instrument: instrument, .rest(.api(error)))
+        }
+    }
+
     func failed(_ command: VenueCommand, instrument: Instrument, _ error: BybitClientError) -> CallResult {
         // Leverage already at the asked value (110043) is the asked state.
         if case .setLeverage = command.action, case let .rest(.api(e)) = error, e.retCode == .leverageNotModified { return .sent(nil) }

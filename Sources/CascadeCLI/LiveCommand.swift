@@ -183,7 +183,8 @@ struct LiveCommand: AsyncParsableCommand {
             trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                     journal: journal, gateway: gateway, rest: restClient, startingBalance: report.walletBalance,
                                     serverOffsetMilliseconds: report.serverOffsetMilliseconds,
-                                    sendDeadline: .milliseconds(live.sendDeadlineMilliseconds), deadManAfter: .milliseconds(live.deadManMilliseconds),
+                                    sendDeadline: .milliseconds(live.sendDeadlineMilliseconds), batchEntries: live.batchEntries,
+                                    deadManAfter: .milliseconds(live.deadManMilliseconds),
                                     flattenAllOnShutdown: live.shutdownPositions == .flatten,
                                     statusDirectory: directory, logger: logger)
         } catch { throw CLIError("\(error)") }

@@ -174,3 +174,35 @@ public struct SenderLaneRouter: Sendable {
         return Rejection(.withdrawnUnsent)
     }
 }
+
+/// What a sender lane sends as one call: a command alone, or, when entries are batched (`live.batchEntries`), a step's
+/// entry creates of one symbol together (Bybit's `create-batch`, at most ``maxOrders`` linear orders). A ladder's
+/// layers then reach Bybit in one round trip instead of one round trip each; Bybit answers each order on its own
+/// (`retExtInfo.list`), so each command still gets its own answer.
+public enum SenderBatch {
+    /// Bybit's most orders in one linear `create-batch`.
+    public static let maxOrders = 20
+
+    /// Whether `command` may go in a batch: an entry create (not reduce-only) with a client id.
+    public static func isBatchable(_ command: VenueCommand) -> Bool {
+        if case let .submit(_?, spec) = command.action { !spec.reduceOnly } else { false }
+    }
+
+    /// A step's commands with their lanes, in order, as the items their lanes send one call at a time. With `batching`,
+    /// a batchable command joins the step's previous item of its lane when that item is a batch of the same symbol
+    /// with room (so only consecutive entry creates of one lane join: nothing is reordered).
+    public static func items(_ routed: [(command: VenueCommand, lane: SenderLane)], batching: Bool) -> [(lane: SenderLane, commands: [VenueCommand])] {
+        var items: [(lane: SenderLane, commands: [VenueCommand])] = []
+        var lastOfLane: [Int?] = Array(repeating: nil, count: SenderLane.allCases.count)
+        for (command, lane) in routed {
+            if batching, isBatchable(command), let i = lastOfLane[lane.rawValue], let first = items[i].commands.first,
+               isBatchable(first), first.symbol == command.symbol, items[i].commands.count < maxOrders {
+                items[i].commands.append(command)
+                continue
+            }
+            lastOfLane[lane.rawValue] = items.count
+            items.append((lane, [command]))
+        }
+        return items
+    }
+}

@@ -81,7 +81,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Commands for the sender with their instrument, one stream per ``SenderLane`` (by its raw value), so the sender
     /// never takes the state lock to send: a frame's steps, log lines and status file hold that lock, and the first
     /// order must not wait for them.
-    let lanes: [(stream: AsyncStream<(VenueCommand, Instrument)>, continuation: AsyncStream<(VenueCommand, Instrument)>.Continuation)]
+    let lanes: [(stream: AsyncStream<([VenueCommand], Instrument)>, continuation: AsyncStream<([VenueCommand], Instrument)>.Continuation)]
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
     let journalFailed = Atomic(false)
     /// Commands queued and not yet answered (shutdown waits for zero).
@@ -101,6 +101,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     let logger: Logger
     /// How long after its decision a create or amend may still leave (a rate-limit wait past it refuses it unsent).
     public let sendDeadline: Duration
+    /// A step's entry creates of one symbol go in one `create-batch` call (``CascadeCore/SenderBatch``).
+    public let batchEntries: Bool
     /// The private stream down this long: resting entries are cancelled by id.
     public let deadManAfter: Duration
     /// Shutdown closes every position (true) or only those whose stop is not confirmed (false).
@@ -114,7 +116,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     ///   - startingBalance: the wallet as Bybit reports it at start.
     public init(engineConfiguration: EngineConfiguration, features: FeatureConfiguration, instruments: InstrumentTable,
                 journal: any OrderJournal, gateway: BybitGateway, rest: BybitRESTClient, startingBalance: USDT,
-                serverOffsetMilliseconds: Int64, sendDeadline: Duration = .seconds(1), deadManAfter: Duration = .seconds(10),
+                serverOffsetMilliseconds: Int64, sendDeadline: Duration = .seconds(1), batchEntries: Bool = false,
+                deadManAfter: Duration = .seconds(10),
                 flattenAllOnShutdown: Bool = false,
                 statusDirectory: String? = nil, clock: any WallClock = SystemWallClock(),
                 timer: any TaskClock = ContinuousTaskClock(), logger: Logger) throws {
@@ -126,10 +129,11 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.clock = clock
         self.logger = logger
         self.sendDeadline = sendDeadline
+        self.batchEntries = batchEntries
         self.deadManAfter = deadManAfter
         self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
-        lanes = SenderLane.allCases.map { _ in AsyncStream.makeStream(of: (VenueCommand, Instrument).self, bufferingPolicy: .unbounded) }
+        lanes = SenderLane.allCases.map { _ in AsyncStream.makeStream(of: ([VenueCommand], Instrument).self, bufferingPolicy: .unbounded) }
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
         let entries = try journal.entries()
         var engine = TradingEngine.restore(from: entries, configuration: engineConfiguration, instruments: instruments)
@@ -286,7 +290,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
         // The commands go to the sender before anything is formatted for the log, and the sender sends without this
         // lock; the lines are written once the lock is released (``locked(_:)``).
-        for command in step.commands { enqueue(command, &s) }
+        enqueue(step.commands, &s)
         for entry in step.log { s.log(.info, "decision: \(entry.action) \(entry.reason) \(entry.detail)") }
         for case let .decision(decision) in step.entries {
             for alarm in decision.alarms { s.log(.critical, "ALERT: \(alarm)") }
@@ -345,62 +349,75 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
     }
 
-    /// Sends one lane's commands one by one (see ``SenderLane``).
-    func sendLoop(_ lane: AsyncStream<(VenueCommand, Instrument)>) async {
-        for await (command, instrument) in lane {
-            // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
-            // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
-            // risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled or queued
-            // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
-            // crash right after a send.
-            if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
-                state.withLock { $0.router.answered(command) }
-                settled()
-                continue
-            }
-            // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
-            // ``SenderLaneRouter``): the engine hears it as it hears any refusal.
-            let withdrawn = state.withLock { s in
-                s.router.withdrawal(command, cancelDecided: s.engine.tracker.cancelDecided(command))
-            }
-            if let withdrawn {
-                locked { s in
-                    s.router.answered(command)
-                    _ = step(.call(command, .refused(withdrawn)), &s)
+    /// Sends one lane's items one by one (see ``SenderLane``): a command, or a batch of entry creates (``SenderBatch``).
+    func sendLoop(_ lane: AsyncStream<([VenueCommand], Instrument)>) async {
+        for await (item, instrument) in lane {
+            var outgoing: [VenueCommand] = []
+            for command in item {
+                // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is
+                // stopping, and an order whose answer cannot be journaled is one the journal cannot account for. Commands
+                // that take risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled
+                // or queued unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit,
+                // as after a crash right after a send.
+                if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
+                    state.withLock { $0.router.answered(command) }
+                    settled()
+                    continue
                 }
-                settled()
-                continue
+                // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
+                // ``SenderLaneRouter``): the engine hears it as it hears any refusal.
+                let withdrawn = state.withLock { s in
+                    s.router.withdrawal(command, cancelDecided: s.engine.tracker.cancelDecided(command))
+                }
+                if let withdrawn {
+                    locked { s in
+                        s.router.answered(command)
+                        _ = step(.call(command, .refused(withdrawn)), &s)
+                    }
+                    settled()
+                    continue
+                }
+                outgoing.append(command)
             }
+            guard let first = outgoing.first else { continue }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
-            // call is refused unsent rather than sent stale.
-            let decidedLocal = (command.decidedAt.milliseconds - offset.withLock { $0 }) * 1_000_000
+            // call is refused unsent rather than sent stale (a batch's creates share their decision).
+            let decidedLocal = (first.decidedAt.milliseconds - offset.withLock { $0 }) * 1_000_000
             let deadline = LocalTime(nanoseconds: decidedLocal + sendDeadline.components.seconds * 1_000_000_000
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
-            let result = await gateway.send(command, instrument: instrument, notAfter: deadline)
+            let results = outgoing.count == 1 ? [await gateway.send(first, instrument: instrument, notAfter: deadline)]
+                : await gateway.sendBatch(outgoing, instrument: instrument, notAfter: deadline)
             // The call is over (answered, refused, or unknown until a query resolves it: then nothing is in flight to
-            // queue behind): what is decided about its order from here goes by its own kind. Under the lock, with the
-            // answer's step, as the backtest does.
+            // queue behind): what is decided about its orders from here goes by its own kind. Under the lock, with the
+            // answers' steps, as the backtest does.
             locked { s in
-                s.router.answered(command)
-                _ = step(.call(command, result), &s)
+                for (command, result) in zip(outgoing, results) {
+                    s.router.answered(command)
+                    _ = step(.call(command, result), &s)
+                }
             }
-            settled()
+            for _ in outgoing { settled() }
         }
     }
 
     /// Queues the commands of `commands` that take risk off without a journal entry (a shutdown after a journal failure).
     private func queueUnjournaled(_ commands: [VenueCommand], _ s: inout State) {
-        for command in commands where command.action.reducesRisk {
-            s.unjournaled += 1
-            enqueue(command, &s)
-        }
+        let reducing = commands.filter(\.action.reducesRisk)
+        s.unjournaled += reducing.count
+        enqueue(reducing, &s)
     }
 
-    /// Hands `command` to the sender with its instrument (the sender never takes the state lock), counted in flight.
-    private func enqueue(_ command: VenueCommand, _ s: inout State) {
-        inFlight.withLock { $0 += 1 }
-        let lane = s.router.route(command, amendsReduceOnly: s.engine.tracker.amendsReduceOnlyOrder(command))
-        lanes[lane.rawValue].continuation.yield((command, s.replay.decoder.instruments[command.symbol]))
+    /// Hands a step's commands to the sender, each lane's items in order with their instrument (the sender never takes
+    /// the state lock), counted in flight.
+    private func enqueue(_ commands: [VenueCommand], _ s: inout State) {
+        guard !commands.isEmpty else { return }
+        inFlight.withLock { $0 += commands.count }
+        let routed = commands.map { command in
+            (command: command, lane: s.router.route(command, amendsReduceOnly: s.engine.tracker.amendsReduceOnlyOrder(command)))
+        }
+        for item in SenderBatch.items(routed, batching: batchEntries) {
+            lanes[item.lane.rawValue].continuation.yield((item.commands, s.replay.decoder.instruments[item.commands[0].symbol]))
+        }
     }
 
     /// A queued command answered or dropped.

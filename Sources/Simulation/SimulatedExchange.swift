@@ -163,6 +163,18 @@ public struct SimulatedExchange: Sendable {
     /// `leavingAt`: when the command left the client, if later than its decision (a sender that waits for earlier
     /// answers); its latency runs from then.
     public mutating func send(_ command: VenueCommand, leavingAt: ExchangeTime? = nil) -> Result<Receipt, Rejection> {
+        send(command, leavingAt: leavingAt, latency: nil)
+    }
+
+    /// Sends entry creates in one call (Bybit's `create-batch`): each is checked as ``send(_:leavingAt:)`` checks it, in
+    /// order (a later one sees the earlier ones in flight), and those accepted share one latency draw, so they arrive
+    /// together, in order.
+    public mutating func send(batch commands: [VenueCommand], leavingAt: ExchangeTime? = nil) -> [Result<Receipt, Rejection>] {
+        let latency = settings.entryLatency.draw(&entryRandom, floor: 1)
+        return commands.map { send($0, leavingAt: leavingAt, latency: latency) }
+    }
+
+    mutating func send(_ command: VenueCommand, leavingAt: ExchangeTime?, latency drawn: Int64?) -> Result<Receipt, Rejection> {
         let symbol = command.symbol
         let leaves = max(leavingAt ?? command.decidedAt, command.decidedAt)
         if case let .setLeverage(leverage) = command.action {
@@ -211,7 +223,7 @@ public struct SimulatedExchange: Sendable {
         case .setLeverage:
             break
         }
-        var latency = settings.entryLatency.draw(&entryRandom, floor: 1)
+        var latency = drawn ?? settings.entryLatency.draw(&entryRandom, floor: 1)
         if case .cancel = command.action { latency += cancelDelayMilliseconds }
         let arrival = max(ExchangeTime(milliseconds: leaves.milliseconds + latency), lastArrival, clock)
         lastArrival = arrival

@@ -82,6 +82,34 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(sequential.count == 2 && sequential[1] - sequential[0] == 15)
     }
 
+    /// With `live.batchEntries` the live node sends a decision's entry creates in one `create-batch` call; the
+    /// sequential sender models it: both layers leave in one call, share one latency draw, and reach the venue together
+    /// (one call, so a single answer; the hooks see both creates before either arrives).
+    @Test func batchedEntriesReachTheVenueTogether() throws {
+        let journal = InMemoryJournal()
+        let configuration = scenarioConfiguration.replacingOccurrences(
+            of: #""depositUsdt": "100000","#,
+            with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 10, "ackLatencyMs": 5}, "live": {"batchEntries": true},"#)
+        var sent: [Int64] = []
+        let (result, parsed, _) = try runScenario(seed: 7, configuration: configuration, journal: journal) { command in
+            if case let .submit(id?, _) = command.action, id.rawValue.contains("_E") { sent.append(command.decidedAt.milliseconds) }
+        }
+        #expect(parsed.live.batchEntries)
+        let accepted = journal.stored.compactMap { entry -> Int64? in
+            guard case let .report(_, report) = entry, case let .accepted(a) = report.event, a.clientID?.rawValue.contains("_E") == true else { return nil }
+            return report.time.milliseconds
+        }
+        #expect(sent.count == 2 && accepted.count == 2 && accepted.first == accepted.last, "\(accepted)")
+        // The answers come back together: the engine hears both calls answered at one time.
+        let answered = journal.stored.compactMap { entry -> Int64? in
+            guard case let .call(_, .submit(id?, _), .sent, at) = entry, id.rawValue.contains("_E") else { return nil }
+            return at.milliseconds
+        }
+        #expect(answered.count == 2 && answered.first == answered.last, "\(answered)")
+        #expect(result.quiescentMismatches == 0 && result.commandsQueuedAtEnd == 0)
+        #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
     /// The sequential sender has the live node's two lanes: the take-profit (reduce-only), decided when the first entry
     /// fills, leaves in the protective lane while the ladder's third entry, decided earlier, still waits in the entry
     /// lane (creates 400 ms out and 100 ms back: one leaves every 500 ms). One lane for everything sent it after.

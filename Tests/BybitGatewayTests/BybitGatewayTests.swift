@@ -221,6 +221,28 @@ import Testing
         #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
     }
 
+    /// Entry creates in one `create-batch`: each answered on its own, in order. The first rests (its venue id heard); the
+    /// second is too big for the account (Bybit's 110007 on its item: a typed refusal); the third reuses the first's
+    /// orderLinkId (110072 on its item: the order under that id may be live, so the outcome is unknown and resolved by
+    /// query, as for a single create, never a refusal).
+    @Test func aBatchOfCreatesIsAnsweredItemByItem() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        let (first, spec) = try Self.entry("gw-batch-1")
+        var (second, big) = try Self.entry("gw-batch-2")
+        big.qty = Quantity(units: 100_000_000)
+        let results = await s.gateway.sendBatch([command(.submit(first, spec), s), command(.submit(second, big), s),
+                                                 command(.submit(first, spec), s)], instrument: s.btc)
+        #expect(results.count == 3)
+        let resting = await simOrders(s, link: "gw-batch-1")
+        #expect(resting.count == 1 && results.first == .sent(VenueOrderID(resting[0].orderId)), "\(results)")
+        guard results.count == 3, case let .refused(r) = results[1] else { Issue.record("\(results)"); return }
+        #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
+        #expect(results[2] == .transportError, "a duplicate orderLinkId leaves the order to be queried")
+        #expect(await simOrders(s, link: "gw-batch-2").isEmpty)
+    }
+
     /// A fill the private stream never delivered (its messages lost while the connection stayed up, so no gap and no
     /// backfill): the periodic cross-check of executions finds it and reports it, once, with the position.
     @Test func aFillTheStreamNeverDeliveredIsFoundByTheExecutionCrossCheck() async throws {

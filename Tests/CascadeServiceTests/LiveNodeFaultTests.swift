@@ -125,7 +125,8 @@ import Testing
             let journal = wrap(try SQLiteOrderJournal(path: directory + "/journal.sqlite"))
             let trader = try LiveTrader(engineConfiguration: configuration.engine, features: configuration.features, instruments: table,
                                         journal: journal, gateway: gateway, rest: rest, startingBalance: report.walletBalance,
-                                        serverOffsetMilliseconds: report.serverOffsetMilliseconds, statusDirectory: directory, clock: clock,
+                                        serverOffsetMilliseconds: report.serverOffsetMilliseconds, batchEntries: configuration.live.batchEntries,
+                                        statusDirectory: directory, clock: clock,
                                         timer: clock, logger: logger)
             // A restarted node's recorder writes the instrument rules first (REST instruments-info), before any frame.
             if next > 0 { trader.recorded(Array(frames[0].1.utf8), at: clock.now()) }
@@ -427,6 +428,29 @@ import Testing
         #expect(!node.hasPosition(rig.btc))
         rig.clock.advance(by: .seconds(30))   // the stop's own limit, should anything have been left unanswered
         await stopping.value
+    }
+
+    /// With `live.batchEntries`, the ladder's two entries go to Bybit in one `create-batch` call (counted at a relay):
+    /// both rest at once, each with its own answer (its venue id), and the run then goes as without the batch.
+    @Test func aLaddersEntriesGoInOneBatchCall() async throws {
+        let rig = try await Rig(configuration: Self.twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                                   with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
+        defer { rig.stop() }
+        #expect(rig.configuration.live.batchEntries)
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch ")
+        defer { relay.stop() }
+        let node = try await rig.start(restPort: relay.port)
+        defer { node.task.cancel() }
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
+            n.entryOrders().count == 2 && n.entryOrders().allSatisfy { $0.venueID != nil }
+        }, "both entries answered with their venue ids")
+        #expect(relay.passed == 1, "one create-batch call")
+        for order in node.entryOrders() {
+            #expect(try await rig.venueOrder(node.rest, link: order.id.description)?.orderId == order.venueID?.rawValue)
+        }
+        try await rig.runOut(node)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
     }
 
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
