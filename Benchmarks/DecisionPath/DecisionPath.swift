@@ -20,7 +20,9 @@
 // grows and each sample faults in fresh pages, which a node allocating from memory it freed before mostly does not.
 // The last decides with the feature engine a node runs by default (the detector's baselines span a week, the feature
 // baselines a day; the other rows shorten them to the cascade's 6 minutes of data), full after a week of synthetic
-// history: the cascade frame opens a minute, so the minute's bins are settled into week-long order statistics.
+// history: the cascade frame opens a minute, so the minute's bins are settled into week-long order statistics. The
+// two "create-batch" rows sign both creates in one request, as the live sender sends a ladder with `live.batchEntries`:
+// the time from the frame to the whole ladder's request.
 import Benchmark
 import DecisionPathSupport
 import Execution
@@ -38,8 +40,9 @@ let decisionNanoseconds = BenchmarkMetric.custom("decision path (ns)", polarity:
 /// `heapPreGrown`: the heap is grown and kept once the states are prepared (`preGrowHeap`: process-wide; the benchmark
 /// tool runs each benchmark in a process of its own).
 /// `week`: the feature engine has the production baselines, full after a week of history (`weekOfHistory`).
+/// `batch`: both creates in one signed `create-batch` request (`live.batchEntries`: the whole ladder out in one call).
 func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, wholeLadder: Bool = false, heapPreGrown: Bool = false,
-              week: Bool = false, journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
+              week: Bool = false, batch: Bool = false, journal makeJournal: @escaping @Sendable () -> any OrderJournal) {
     Benchmark(name) { benchmark in
         let journal = makeJournal()
         var states = (0..<100).map { _ in
@@ -49,15 +52,15 @@ func register(_ name: String, afterFrameBefore: Bool = false, history: Int = 0, 
         if afterFrameBefore { ingestFrameBefore(&states[0]) }
         if heapPreGrown { preGrowHeap(megabytes: 64) }
         // Every sample must be a real decision: a ladder of two creates, the first signed (both when `wholeLadder`).
-        checkTwoCreates(decide(&states[0], journal, wholeLadder: wholeLadder), wholeLadder: wholeLadder)
+        checkTwoCreates(decide(&states[0], journal, wholeLadder: wholeLadder, batch: batch), wholeLadder: wholeLadder || batch)
         benchmark.startMeasurement()
         for i in 1..<states.count {
             if afterFrameBefore { ingestFrameBefore(&states[i]) }
             let start = ContinuousClock.now
-            let decision = decide(&states[i], journal, wholeLadder: wholeLadder)
+            let decision = decide(&states[i], journal, wholeLadder: wholeLadder, batch: batch)
             let elapsed = ContinuousClock.now - start
             // Untimed: the sample checked, and the sender's later work (the queued create signed).
-            checkTwoCreates(decision, wholeLadder: wholeLadder)
+            checkTwoCreates(decision, wholeLadder: wholeLadder || batch)
             blackHole(decision.bytes + signQueued(decision, states[i]))
             benchmark.measurement(decisionNanoseconds, Int(elapsed.components.attoseconds / 1_000_000_000 + elapsed.components.seconds * 1_000_000_000))
         }
@@ -80,4 +83,9 @@ let benchmarks: @Sendable () -> Void = {
     register("decision path, in-memory journal, production baselines after a week of history (synthetic cascade)", week: true) {
         InMemoryJournal()
     }
+    register("decision path, in-memory journal, both creates in one create-batch request (synthetic cascade)", batch: true) {
+        InMemoryJournal()
+    }
+    register("decision path, in-memory journal, production baselines, both creates in one create-batch request (synthetic cascade)",
+             week: true, batch: true) { InMemoryJournal() }
 }

@@ -120,9 +120,10 @@ public struct Decision {
 
 /// Frame bytes in → decoder → feed → features and detector → engine → journal commit → the first signed create-order
 /// request out, the one the live sender sends first. `wholeLadder`: every create of the decision is signed inside it
-/// (the path as measured before the sender was sequential; the comparison row).
+/// (the path as measured before the sender was sequential; the comparison row). `batch`: the decision's creates in one
+/// signed `create-batch` request, as the live sender sends them with `live.batchEntries` (the whole ladder out).
 @inline(never)
-public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false) -> Decision {
+public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false, batch: Bool = false) -> Decision {
     let frame = frames[cascadeIndex]
     var decision = Decision()
     let ingested = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
@@ -138,6 +139,16 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
     // Every step is committed before any request is built (conservative: live, the sender takes a step's commands as
     // soon as that step is committed, while the trader handles the next).
     for step in steps where !step.entries.isEmpty { try! journal.commit(step.entries) }
+    if batch {
+        let creates = steps.flatMap(\.commands).filter { if case .submit = $0.action { true } else { false } }
+        let request = try! BybitRequest.createBatch(creates.map { command in
+            guard case let .submit(id, spec) = command.action else { preconditionFailure("not a create") }
+            return try BybitOrderParameters(spec, clientID: id, instrument: p.replay.decoder.instruments[command.symbol])
+        })
+        decision.bytes = request.bodyBytes.count + sign(request, at: time).utf8.count
+        decision.signed = creates.count
+        return decision
+    }
     for step in steps {
         for command in step.commands {
             guard case .submit = command.action else { continue }

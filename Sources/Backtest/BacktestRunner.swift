@@ -672,8 +672,8 @@ public struct BacktestRunner {
     }
 
     /// Sends what the sender may send at `t`: with the sequential sender (``BacktestConfiguration/CommandSender``),
-    /// each ``CascadeCore/SenderLane``'s next queued command when no call of that lane is out (the entry lane's first,
-    /// then the protective lane's); with the concurrent one, every queued command. The answer on a call reaches the
+    /// each ``CascadeCore/SenderLane``'s next queued item (a command, or a batch of entry creates) when no call of that
+    /// lane is out (the entry lane's first, then the protective lane's); with the concurrent one, every queued item. The answer on a call reaches the
     /// engine after the round trip: at the venue's arrival (success) or after the longest entry latency (a refusal is
     /// decided at the gateway), plus the acknowledgement.
     func dispatch(_ lane: inout Lane, at t: Int64) {
@@ -696,26 +696,18 @@ public struct BacktestRunner {
     /// Sends one item of a lane (a command, or a batch of entry creates) at `t`. Commands withdrawn or stale are answered
     /// at once, unsent; the rest go in one call, whose answers come back together, the last freeing the lane.
     func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
-        var unsent: [(VenueCommand, Rejection, Int64)] = []
-        var outgoing: [VenueCommand] = []
-        for command in item {
-            let leaves = max(t, command.decidedAt.milliseconds)
-            if let withdrawn = lane.router.withdrawal(command, cancelDecided: lane.engine.tracker.cancelDecided(command)) {
-                // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are
-                // answered at once without reaching the venue.
-                lane.result.withdrawnUnsent += 1
-                unsent.append((command, withdrawn, leaves))
-            } else if sequential, Self.isStale(command, leavingAt: leaves, deadline: configuration.live.sendDeadlineMilliseconds) {
-                // As the live node's REST client: refused before it is sent, answered at once, the lane free again.
-                lane.result.refusedUnsent += 1
-                unsent.append((command, Rejection(.rateLimited, venueCode: "stale"), leaves))
-            } else {
-                outgoing.append(command)
-            }
+        // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are answered at
+        // once without reaching the venue; and as its REST client, a create or amend whose turn comes past its send
+        // deadline is refused unsent, answered at once.
+        let tracker = lane.engine.tracker
+        let (unsent, outgoing) = lane.router.partition(item, cancelDecided: tracker.cancelDecided) { command in
+            sequential && Self.isStale(command, leavingAt: max(t, command.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
         }
-        for (n, (command, rejection, leaves)) in unsent.enumerated() {
+        for (n, (command, rejection)) in unsent.enumerated() {
+            if rejection.reason == .withdrawnUnsent { lane.result.withdrawnUnsent += 1 } else { lane.result.refusedUnsent += 1 }
             let frees = outgoing.isEmpty && n == unsent.count - 1
-            insert(Pending(deliverAt: leaves, order: 0, item: .call(command, .refused(rejection), frees ? sender : nil)), &lane)
+            insert(Pending(deliverAt: max(t, command.decidedAt.milliseconds), order: 0,
+                           item: .call(command, .refused(rejection), frees ? sender : nil)), &lane)
         }
         guard let first = outgoing.first else { return }
         let leaves = max(t, first.decidedAt.milliseconds)
@@ -724,21 +716,20 @@ public struct BacktestRunner {
         let ack = lane.exchange.acknowledgementDelay()
         let results = outgoing.count == 1 ? [lane.exchange.send(first, leavingAt: ExchangeTime(milliseconds: leaves))]
             : lane.exchange.send(batch: outgoing, leavingAt: ExchangeTime(milliseconds: leaves))
-        // One call, one answer: a batch's items are answered together, when the last of them would be.
-        var answers: [(CallResult, Int64)] = []
-        for result in results {
+        // One call, one answer: a batch's items are answered together, in one response once its accepted orders have
+        // arrived (the refusal timing, the longest entry latency, only when none was accepted).
+        let answers = results.map { result -> CallResult in
             switch result {
-            case let .success(receipt):
-                answers.append((.sent(receipt.venueID), receipt.arrival.milliseconds + ack))
+            case let .success(receipt): return .sent(receipt.venueID)
             case let .failure(rejection):
                 lane.result.refusedOnCall += 1
-                answers.append((.refused(rejection), leaves + maxEntryLatency + ack))
+                return .refused(rejection)
             }
         }
-        let deliverAt = answers.map(\.1).max()!
+        let arrivals = results.compactMap { try? $0.get().arrival.milliseconds }
+        let deliverAt = (arrivals.max() ?? leaves + maxEntryLatency) + ack
         for (n, (command, answer)) in zip(outgoing, answers).enumerated() {
-            insert(Pending(deliverAt: outgoing.count == 1 ? answer.1 : deliverAt, order: 0,
-                           item: .call(command, answer.0, n == outgoing.count - 1 ? sender : nil)), &lane)
+            insert(Pending(deliverAt: deliverAt, order: 0, item: .call(command, answer, n == outgoing.count - 1 ? sender : nil)), &lane)
         }
     }
 

@@ -161,16 +161,38 @@ public actor BybitGateway {
     /// Sends entry creates of `instrument` in one `POST /v5/order/create-batch` (``CascadeCore/SenderBatch``) and returns
     /// each one's answer, in order. Bybit answers each order on its own (`retExtInfo.list[i]`): an item it refused is
     /// heard as that refusal, an item whose code leaves its state unknown (10000, 10016, 110072) is resolved by query,
-    /// exactly as a single create's would be. A call that fails as a whole fails each create as a single call would; an
-    /// answer whose lists do not match the request leaves every create unknown (queried, never assumed).
+    /// exactly as a single create's would be. An order that cannot be encoded is refused alone (as the simulated venue
+    /// refuses one order of a batch) and the others go. A call that fails as a whole fails each create as a single call
+    /// would; an answer that does not match the request item by item leaves every create unknown (queried, never assumed).
     public func sendBatch(_ commands: [VenueCommand], instrument: Instrument, notAfter: LocalTime? = nil) async -> [CallResult] {
-        guard commands.count > 1 else { return [await send(commands[0], instrument: instrument, notAfter: notAfter)] }
+        var results = [CallResult?](repeating: nil, count: commands.count)
+        var sending: [(index: Int, parameters: BybitOrderParameters)] = []
+        for (i, command) in commands.enumerated() {
+            do throws(BybitRequestError) {
+                guard case let .submit(clientID, spec) = command.action else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
+                let parameters = try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
+                try parameters.validate()
+                sending.append((i, parameters))
+            } catch {
+                results[i] = .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local"))
+            }
+        }
+        if sending.count == 1 {
+            results[sending[0].index] = await send(commands[sending[0].index], instrument: instrument, notAfter: notAfter)
+        } else if sending.count > 1 {
+            let batch = sending.map { commands[$0.index] }
+            for (k, result) in await sendOneBatch(batch, sending.map(\.parameters), instrument: instrument, notAfter: notAfter).enumerated() {
+                results[sending[k].index] = result
+            }
+        }
+        return results.map { $0! }
+    }
+
+    func sendOneBatch(_ commands: [VenueCommand], _ parameters: [BybitOrderParameters], instrument: Instrument,
+                      notAfter: LocalTime?) async -> [CallResult] {
         let request: BybitRequest
         do {
-            request = try .createBatch(commands.map { command throws(BybitRequestError) -> BybitOrderParameters in
-                guard case let .submit(clientID, spec) = command.action else { throw .outOfRange(parameter: "request", value: 0, allowed: 1...1) }
-                return try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
-            })
+            request = try .createBatch(parameters)
         } catch {
             return commands.map { _ in .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local")) }
         }
@@ -180,22 +202,39 @@ public actor BybitGateway {
         } catch {
             return commands.map { failed($0, instrument: instrument, error) }
         }
-        guard let outcomes = try? answer.outcomes(for: .create), outcomes.count == commands.count,
-              zip(outcomes, commands).allSatisfy({ outcome, command in
-                  if case let .submit(id?, _) = command.action { outcome.item.orderLinkId.isEmpty || outcome.item.orderLinkId == id.rawValue } else { false }
-              }) else {
+        let links = parameters.map { $0.orderLinkId ?? "" }
+        guard let items = Self.batchItems(answer, links: links, endpoint: request.path) else {
             logger.warning("create-batch answer does not match the request: every create is resolved by query")
             let mismatch = BybitDecodeError.countMismatch(field: "result.list", expected: commands.count, got: answer.result?.list.count ?? 0)
             return commands.map { failed($0, instrument: instrument, .rest(.decode(endpoint: request.path, mismatch))) }
         }
-        return zip(outcomes, commands).map { outcome, command in
-            if outcome.retCode == .ok {
-                return .sent(outcome.item.orderId.isEmpty ? nil : VenueOrderID(outcome.item.orderId))
+        return zip(items, commands).map { item, command in
+            switch item {
+            case let .success(venueID): .sent(venueID)
+            case let .failure(error): failed(command, instrument: instrument, error)
             }
-            let error = BybitAPIError(retCode: outcome.retCode, meaning: outcome.meaning, retMsg: outcome.retMsg, httpStatus: 200,
-                                      endpoint: request.path, operation: .create, rateLimitResetTime: nil, serverTime: answer.time)
-            return failed(command, instrument: instrument, .rest(.api(error)))
         }
+    }
+
+    /// Each order's answer in a create-batch response, in request order: its venue id, or its error as a single create's
+    /// would be. Nil when the answer does not match the request item by item: the lists differ in length, or an item
+    /// names another `orderLinkId` than its order's (an accepted item must name it; a refused one may leave it empty).
+    static func batchItems(_ answer: BybitResponse<BybitBatchOrderResult>, links: [String],
+                           endpoint: String) -> [Result<VenueOrderID?, BybitClientError>]? {
+        guard let outcomes = try? answer.outcomes(for: .create), outcomes.count == links.count else { return nil }
+        var items: [Result<VenueOrderID?, BybitClientError>] = []
+        for (outcome, link) in zip(outcomes, links) {
+            if outcome.retCode == .ok {
+                guard outcome.item.orderLinkId == link else { return nil }
+                items.append(.success(outcome.item.orderId.isEmpty ? nil : VenueOrderID(outcome.item.orderId)))
+            } else {
+                guard outcome.item.orderLinkId.isEmpty || outcome.item.orderLinkId == link else { return nil }
+                items.append(.failure(.rest(.api(BybitAPIError(retCode: outcome.retCode, meaning: outcome.meaning, retMsg: outcome.retMsg,
+                                                                httpStatus: 200, endpoint: endpoint, operation: .create,
+                                                                rateLimitResetTime: nil, serverTime: answer.time)))))
+            }
+        }
+        return items
     }
 
     func failed(_ command: VenueCommand, instrument: Instrument, _ error: BybitClientError) -> CallResult {
@@ -233,7 +272,7 @@ public actor BybitGateway {
         case let .rest(.api(e)): BybitCodes.rejection(retCode: e.retCode, message: e.retMsg)
         case let .rest(.http(status, _, _)) where status == 429: Rejection(.rateLimited, venueCode: "HTTP 429")
         case let .rest(.http(status, _, _)): Rejection(.other("HTTP \(status)"), venueCode: "HTTP \(status)")
-        case .stale: Rejection(.rateLimited, venueCode: "stale")
+        case .stale: .staleUnsent
         case .ipBanned: Rejection(.rateLimited, venueCode: "ipBanned")
         default: Rejection(.other("\(error)"), venueCode: "local")
         }

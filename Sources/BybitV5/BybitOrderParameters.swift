@@ -80,7 +80,7 @@ public struct BybitOrderParameters: Hashable, Sendable {
     }
 
     /// Checks what Bybit would certainly reject, before anything is signed or sent.
-    func validate() throws(BybitRequestError) {
+    package func validate() throws(BybitRequestError) {
         if qty.units < 0 || (qty.units == 0 && !(reduceOnly == true && closeOnTrigger == true)) {
             throw .invalidQuantity
         }

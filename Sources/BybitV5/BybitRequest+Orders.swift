@@ -51,7 +51,7 @@ extension BybitRequest {
         json.string("category", BybitCategory.linear.rawValue)
         json.raw("request", "[" + items.joined(separator: ",") + "]")
         return BybitRequest(post: "/v5/order/create-batch", body: json.finished(), operation: .create,
-                            ordersWithoutLinkId: orders.count(where: { $0.orderLinkId?.isEmpty ?? true }))
+                            ordersWithoutLinkId: orders.count(where: { $0.orderLinkId?.isEmpty ?? true }), weight: orders.count)
     }
 
     /// `POST /v5/order/amend`: changes quantity, price, trigger or TP/SL of an open order.

@@ -48,6 +48,8 @@ public struct BybitRequest: Hashable, Sendable {
     /// was built. Nil for a body given as text, which a client that needs to know reads instead. Not part of the
     /// request's identity (equality and hash): it says nothing the body does not.
     package let ordersWithoutLinkId: Int?
+    /// What the request spends of its endpoint's rate limit: Bybit counts a batch per order, anything else once.
+    package let weight: Int
 
     public static func == (a: BybitRequest, b: BybitRequest) -> Bool {
         a.method == b.method && a.path == b.path && a.queryItems == b.queryItems && a.queryString == b.queryString
@@ -78,6 +80,7 @@ public struct BybitRequest: Hashable, Sendable {
         self.isSigned = isSigned
         self.operation = operation
         ordersWithoutLinkId = nil
+        weight = 1
     }
 
     /// A signed POST request whose body is sent exactly as given.
@@ -85,7 +88,9 @@ public struct BybitRequest: Hashable, Sendable {
         self.init(post: path, body: body, operation: operation, ordersWithoutLinkId: nil)
     }
 
-    init(post path: String, body: String, operation: BybitOperation, ordersWithoutLinkId: Int?) {
+    package init(post path: String, body: String, operation: BybitOperation, ordersWithoutLinkId: Int?, weight: Int = 1) {
+        precondition(weight >= 1, "a request spends at least one of its endpoint's budget")
+        self.weight = weight
         method = .post
         self.path = path
         queryItems = []

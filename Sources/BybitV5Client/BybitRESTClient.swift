@@ -88,7 +88,7 @@ public enum BybitClientError: Error, Sendable, CustomStringConvertible {
 ///   creates or amends an order: there 10002 is Bybit's staleness guard, so the refusal is returned (the offset
 ///   is fresh for the next decision) and the order is never re-stamped.
 /// - Tracks `X-Bapi-Limit-*` per endpoint and waits for the reset before the remaining budget, less the calls still
-///   out on the endpoint, falls below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
+///   out on the endpoint and this one (a batch counts one per order, as Bybit counts it), falls below `headroom`; a `10006`/`10018` waits until `X-Bapi-Limit-Reset-Timestamp` and retries (the request
 ///   was rejected, not executed, so resending the same bytes — same `orderLinkId` — is safe). A create or amend
 ///   given `notAfter` is refused (``BybitClientError/stale(_:)``) rather than sent after it; cancels never wait for
 ///   the headroom (taking risk off the book is never held back by our own reserve).
@@ -212,11 +212,11 @@ public actor BybitRESTClient {
             if !reducesRisk { try checkBan() }
             if placesOrder, !reducesRisk, let notAfter, clock.now() >= notAfter { throw .stale("the order's deadline passed before it was sent") }
             if !reducesRisk {
-                if placesOrder, let notAfter, let wait = budgetWaitMilliseconds(request.path),
+                if placesOrder, let notAfter, let wait = budgetWaitMilliseconds(request.path, weight: request.weight),
                    clock.now().nanoseconds + wait * 1_000_000 > notAfter.nanoseconds {
                     throw .stale("the rate-limit wait (\(wait) ms) would pass the order's deadline")
                 }
-                await waitForBudget(request.path)
+                await waitForBudget(request.path, weight: request.weight)
             }
             let answer: (status: Int, headers: [(String, String)], body: [UInt8])
             do {
@@ -312,25 +312,26 @@ public actor BybitRESTClient {
         bannedUntil = nil
     }
 
-    /// When the endpoint's window ends (server ms), when its remaining budget is at or below `headroom`; nil when no
-    /// wait is due. Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to
-    /// end one second after the response that reported the low budget.
-    private func budgetReset(_ path: String) -> Int64? {
-        // Calls out on the endpoint (the other lane's) will each spend one request of what the last answer left.
+    /// When the endpoint's window ends (server ms), when its remaining budget, less what the calls out and this call
+    /// (`weight`: a batch spends one per order) will spend, would fall to `headroom` or below; nil when no wait is due.
+    /// Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to end one second
+    /// after the response that reported the low budget.
+    private func budgetReset(_ path: String, weight: Int) -> Int64? {
+        // Calls out on the endpoint (the other lane's) will spend their weight of what the last answer left.
         guard let (limit, seenAt, _) = limits[path], let remaining = limit.remaining,
-              remaining - callsOut[path, default: 0] <= headroom else { return nil }
+              remaining - callsOut[path, default: 0] - (weight - 1) <= headroom else { return nil }
         let windowEnd = seenAt.nanoseconds / 1_000_000 + serverOffsetMilliseconds + Self.windowMilliseconds
         return max(limit.resetTime?.milliseconds ?? 0, windowEnd)
     }
 
-    /// How long ``waitForBudget(_:)`` would wait (ms), nil when it would not (capped as the sleep is).
-    private func budgetWaitMilliseconds(_ path: String) -> Int64? {
-        budgetReset(path).map { max(0, min($0 - serverOffsetMilliseconds - clock.now().nanoseconds / 1_000_000, 60_000)) }
+    /// How long ``waitForBudget(_:weight:)`` would wait (ms), nil when it would not (capped as the sleep is).
+    private func budgetWaitMilliseconds(_ path: String, weight: Int) -> Int64? {
+        budgetReset(path, weight: weight).map { max(0, min($0 - serverOffsetMilliseconds - clock.now().nanoseconds / 1_000_000, 60_000)) }
     }
 
     /// Waits for the endpoint's window to end when its remaining budget is at or below `headroom`.
-    private func waitForBudget(_ path: String) async {
-        guard let resetMs = budgetReset(path) else { return }
+    private func waitForBudget(_ path: String, weight: Int) async {
+        guard let resetMs = budgetReset(path, weight: weight) else { return }
         rateLimitWaits += 1
         let seen = limits[path]?.generation
         await sleepUntilServerTime(resetMs)
@@ -365,8 +366,8 @@ public actor BybitRESTClient {
 
     private func execute(_ request: BybitRequest) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
         // Out until answered or failed (the other lane's calls read it against the headroom).
-        callsOut[request.path, default: 0] += 1
-        defer { callsOut[request.path, default: 1] -= 1 }
+        callsOut[request.path, default: 0] += request.weight
+        defer { callsOut[request.path, default: request.weight] -= request.weight }
         let url = baseURL + request.path + (request.method == .get && !request.queryString.isEmpty ? "?" + request.queryString : "")
         var http = HTTPClientRequest(url: url)
         http.method = request.method == .get ? .GET : .POST

@@ -60,6 +60,10 @@ public struct Rejection: Error, Hashable, Sendable, Codable, CustomStringConvert
     /// presumed absent (the live gateway's queries): not a refusal, a presumption a later report overrides.
     public static let notFoundAfterQueries = "notFoundAfterQueries"
 
+    /// A create or amend whose send deadline passed before it could leave (a rate-limit wait, or its turn in a sender
+    /// lane): refused unsent, by the live REST client or the backtest's model of it.
+    public static let staleUnsent = Rejection(.rateLimited, venueCode: "stale")
+
     /// This rejection is that presumption (``notFoundAfterQueries``), not a refusal.
     public var isPresumedAbsence: Bool { reason == .unknownOrder && venueCode == Self.notFoundAfterQueries }
 }

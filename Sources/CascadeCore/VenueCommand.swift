@@ -157,6 +157,26 @@ public struct SenderLaneRouter: Sendable {
         if case let .submit(id?, _) = command.action { unanswered[id] = nil }
     }
 
+    /// An item's commands at their turn to leave (``SenderBatch``), in order: those answered unsent, each with its
+    /// refusal (withdrawn: ``withdrawal(_:cancelDecided:)``; or stale, when `isStale` says so: the backtest's model of the
+    /// live REST client's deadline, which the live node's client applies itself), and those to send. The one rule the
+    /// live sender and the backtest's share.
+    public mutating func partition(_ item: [VenueCommand], cancelDecided: (VenueCommand) -> Bool,
+                                   isStale: (VenueCommand) -> Bool = { _ in false }) -> (unsent: [(VenueCommand, Rejection)], outgoing: [VenueCommand]) {
+        var unsent: [(VenueCommand, Rejection)] = []
+        var outgoing: [VenueCommand] = []
+        for command in item {
+            if let withdrawn = withdrawal(command, cancelDecided: cancelDecided(command)) {
+                unsent.append((command, withdrawn))
+            } else if isStale(command) {
+                unsent.append((command, .staleUnsent))
+            } else {
+                outgoing.append(command)
+            }
+        }
+        return (unsent, outgoing)
+    }
+
     /// At `command`'s turn to leave: the refusal it is answered with instead of being sent, or nil to send it. An entry
     /// create (not reduce-only) is withdrawn when `cancelDecided` (the caller's order book has a cancel of it decided
     /// and unanswered: queued behind it, since a cancel follows its unanswered create); so is that cancel, at its own
@@ -176,12 +196,13 @@ public struct SenderLaneRouter: Sendable {
 }
 
 /// What a sender lane sends as one call: a command alone, or, when entries are batched (`live.batchEntries`), a step's
-/// entry creates of one symbol together (Bybit's `create-batch`, at most ``maxOrders`` linear orders). A ladder's
-/// layers then reach Bybit in one round trip instead of one round trip each; Bybit answers each order on its own
+/// entry creates of one symbol together (Bybit's `create-batch`, at most ``maxOrders`` orders). A ladder's layers then
+/// reach Bybit in one round trip instead of one round trip each; Bybit answers each order on its own
 /// (`retExtInfo.list`), so each command still gets its own answer.
 public enum SenderBatch {
-    /// Bybit's most orders in one linear `create-batch`.
-    public static let maxOrders = 20
+    /// Orders in one batch: Bybit takes up to 20 linear orders in a `create-batch`, but counts each against the
+    /// endpoint's rate limit, 10 per second by default; a larger batch could never pass it on a default account.
+    public static let maxOrders = 10
 
     /// Whether `command` may go in a batch: an entry create (not reduce-only) with a client id.
     public static func isBatchable(_ command: VenueCommand) -> Bool {

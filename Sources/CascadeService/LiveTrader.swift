@@ -352,32 +352,30 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Sends one lane's items one by one (see ``SenderLane``): a command, or a batch of entry creates (``SenderBatch``).
     func sendLoop(_ lane: AsyncStream<([VenueCommand], Instrument)>) async {
         for await (item, instrument) in lane {
-            var outgoing: [VenueCommand] = []
-            for command in item {
-                // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is
-                // stopping, and an order whose answer cannot be journaled is one the journal cannot account for. Commands
-                // that take risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled
-                // or queued unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit,
-                // as after a crash right after a send.
-                if journalFailed.load(ordering: .acquiring), !command.action.reducesRisk {
+            var item = item
+            // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
+            // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
+            // risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled or queued
+            // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
+            // crash right after a send.
+            if journalFailed.load(ordering: .acquiring) {
+                for command in item where !command.action.reducesRisk {
                     state.withLock { $0.router.answered(command) }
                     settled()
-                    continue
                 }
-                // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
-                // ``SenderLaneRouter``): the engine hears it as it hears any refusal.
-                let withdrawn = state.withLock { s in
-                    s.router.withdrawal(command, cancelDecided: s.engine.tracker.cancelDecided(command))
-                }
-                if let withdrawn {
-                    locked { s in
+                item = item.filter(\.action.reducesRisk)
+            }
+            // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
+            // ``SenderLaneRouter``): the engine hears it as it hears any refusal. (Staleness is the REST client's.)
+            let (unsent, outgoing) = state.withLock { s in s.router.partition(item, cancelDecided: s.engine.tracker.cancelDecided) }
+            if !unsent.isEmpty {
+                locked { s in
+                    for (command, rejection) in unsent {
                         s.router.answered(command)
-                        _ = step(.call(command, .refused(withdrawn)), &s)
+                        _ = step(.call(command, .refused(rejection)), &s)
                     }
-                    settled()
-                    continue
                 }
-                outgoing.append(command)
+                for _ in unsent { settled() }
             }
             guard let first = outgoing.first else { continue }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow

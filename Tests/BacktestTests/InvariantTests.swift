@@ -27,21 +27,34 @@ import Testing
         """
     }
 
-    /// The senders the invariants run under: the live node's (sequential), the optimistic concurrent one, and the
-    /// sequential one with slow calls and a short send deadline, so that creates are refused unsent.
+    /// The senders the invariants run under: the live node's (sequential), the optimistic concurrent one, the
+    /// sequential one with slow calls and a short send deadline, so that creates are refused unsent or withdrawn, and
+    /// the first and third with a decision's entry creates batched (`live.batchEntries`).
     static let senders: [String: String] = [
         "sequential": #""venue": {"sender": "sequential"}"#,
         "concurrent": #""venue": {"sender": "concurrent"}"#,
         "slow": #""venue": {"sender": "sequential", "entryLatencyMs": 300, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 500}"#,
+        "batched": #""venue": {"sender": "sequential"}, "live": {"batchEntries": true}"#,
+        "slowBatched": #""venue": {"sender": "sequential", "entryLatencyMs": 300, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 500, "batchEntries": true}"#,
+        "slowShortTTL": #""venue": {"sender": "sequential", "entryLatencyMs": 300, "ackLatencyMs": 100}, "live": {"sendDeadlineMs": 2000}"#,
     ]
 
-    @Test(arguments: 1...16, ["sequential", "concurrent", "slow"])
+    /// The seed's configuration run by `sender`. `slowShortTTL`: the entries' time to live (700 ms) ends while a ladder's
+    /// later layers still wait for their turn (one leaves every 400 ms), so their cancels are decided then and the
+    /// waiting entries are withdrawn unsent.
+    static func configuration(seed: UInt64, sender: String) -> String {
+        var text = configuration(seed: seed).replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                  with: #"{"depositUsdt": "100000", "# + senders[sender]! + ",")
+        if sender == "slowShortTTL" { text = text.replacingOccurrences(of: #""entryTtlMs": 30000"#, with: #""entryTtlMs": 700"#) }
+        return text
+    }
+
+    @Test(arguments: 1...16, ["sequential", "concurrent", "slow", "batched", "slowBatched", "slowShortTTL"])
     func invariantsHold(seed: UInt64, sender: String) throws {
         let journal = InMemoryJournal()
         var unjournaled = 0
         var linkIDs: [ClientOrderID] = []
-        let text = Self.configuration(seed: seed).replacingOccurrences(of: #"{"depositUsdt": "100000","#,
-                                                                       with: #"{"depositUsdt": "100000", "# + Self.senders[sender]! + ",")
+        let text = Self.configuration(seed: seed, sender: sender)
         // Odd seeds with up to 40 ms of receive jitter: receive times then differ from exchange times.
         let jitter: Int64 = seed % 2 == 1 ? 40 : 0
         let (result, configuration, _) = try runScenario(seed: seed, configuration: text, jitterMilliseconds: jitter, journal: journal) { command in
@@ -53,8 +66,9 @@ import Testing
             if case let .submit(id?, _) = command.action { linkIDs.append(id) }
         }
         #expect(unjournaled == 0, "\(text)")
-        #expect(configuration.sender.rawValue == (sender == "slow" ? "sequential" : sender), "the sender was not configured")
-        if sender == "slow" { #expect(configuration.live.sendDeadlineMilliseconds == 500) }
+        #expect(configuration.sender.rawValue == (sender == "concurrent" ? "concurrent" : "sequential"), "the sender was not configured")
+        if sender.hasPrefix("slow") { #expect(configuration.live.sendDeadlineMilliseconds == (sender == "slowShortTTL" ? 2_000 : 500)) }
+        #expect(configuration.live.batchEntries == sender.hasSuffix("atched"), "batching was not configured")
         // Every committed command was sent, refused unsent at its deadline, withdrawn unsent with its cancel, or still
         // queued when the data ended.
         let committed = journal.stored.reduce(0) { n, entry in
@@ -105,15 +119,22 @@ import Testing
         #expect(rebuilt.snapshot == result.engine)
     }
 
-    /// The slow sender's runs do refuse creates unsent (so the invariants above cover that path).
-    @Test func theSlowSenderRefusesSomeCreatesUnsent() throws {
-        var refused = 0
-        for seed in UInt64(1)...16 {
-            let text = Self.configuration(seed: seed).replacingOccurrences(of: #"{"depositUsdt": "100000","#,
-                                                                           with: #"{"depositUsdt": "100000", "# + Self.senders["slow"]! + ",")
-            refused += try runScenario(seed: seed, configuration: text, jitterMilliseconds: seed % 2 == 1 ? 40 : 0).0.refusedUnsent
+    /// The slow sender's runs do refuse creates unsent, and with a short time to live they withdraw entries whose cancel
+    /// was decided while they waited (so the invariants above cover those paths).
+    @Test func theSlowSendersRefuseAndWithdrawSomeCreatesUnsent() throws {
+        func totals(_ sender: String) throws -> (refused: Int, withdrawn: Int) {
+            var totals = (refused: 0, withdrawn: 0)
+            for seed in UInt64(1)...16 {
+                let text = Self.configuration(seed: seed, sender: sender)
+                let result = try runScenario(seed: seed, configuration: text, jitterMilliseconds: seed % 2 == 1 ? 40 : 0).0
+                totals.refused += result.refusedUnsent
+                totals.withdrawn += result.withdrawnUnsent
+            }
+            return totals
         }
-        #expect(refused > 0)
+        let slow = try totals("slow"), shortTTL = try totals("slowShortTTL")
+        #expect(slow.refused > 0, "\(slow)")
+        #expect(shortTTL.withdrawn > 0, "\(shortTTL)")
     }
 
     /// The paths the invariants are meant to cover do occur across the seeds.

@@ -83,24 +83,27 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
     }
 
     /// With `live.batchEntries` the live node sends a decision's entry creates in one `create-batch` call; the
-    /// sequential sender models it: both layers leave in one call, share one latency draw, and reach the venue together
-    /// (one call, so a single answer; the hooks see both creates before either arrives).
+    /// sequential sender models it: both layers leave in one call, share one latency draw (drawn per call here, from
+    /// samples far apart), and reach the venue together; the engine hears both answers at one time.
     @Test func batchedEntriesReachTheVenueTogether() throws {
+        let dir = try TemporaryDirectory("batched")
+        defer { dir.remove() }
+        let path = dir.file("cascade.frames.gz")
+        try SyntheticCascade(seed: 7).write(to: path)
+        var configuration = try BacktestConfiguration.parse(Array(scenarioConfiguration.replacingOccurrences(
+            of: #""depositUsdt": "100000","#, with: #""depositUsdt": "100000", "live": {"batchEntries": true},"#).utf8), name: "batched")
+        #expect(configuration.live.batchEntries)
+        configuration.venue.entryLatency = .sampled(millisecondsSamples: [5, 60, 200, 400], seed: 11)
         let journal = InMemoryJournal()
-        let configuration = scenarioConfiguration.replacingOccurrences(
-            of: #""depositUsdt": "100000","#,
-            with: #""depositUsdt": "100000", "venue": {"entryLatencyMs": 10, "ackLatencyMs": 5}, "live": {"batchEntries": true},"#)
-        var sent: [Int64] = []
-        let (result, parsed, _) = try runScenario(seed: 7, configuration: configuration, journal: journal) { command in
-            if case let .submit(id?, _) = command.action, id.rawValue.contains("_E") { sent.append(command.decidedAt.milliseconds) }
-        }
-        #expect(parsed.live.batchEntries)
+        var sent = 0
+        var runner = BacktestRunner(paths: [path], configuration: configuration, journal: journal)
+        runner.beforeSend = { command in if case let .submit(id?, _) = command.action, id.rawValue.contains("_E") { sent += 1 } }
+        let result = try runner.run()
         let accepted = journal.stored.compactMap { entry -> Int64? in
             guard case let .report(_, report) = entry, case let .accepted(a) = report.event, a.clientID?.rawValue.contains("_E") == true else { return nil }
             return report.time.milliseconds
         }
-        #expect(sent.count == 2 && accepted.count == 2 && accepted.first == accepted.last, "\(accepted)")
-        // The answers come back together: the engine hears both calls answered at one time.
+        #expect(sent == 2 && accepted.count == 2 && accepted.first == accepted.last, "\(accepted)")
         let answered = journal.stored.compactMap { entry -> Int64? in
             guard case let .call(_, .submit(id?, _), .sent, at) = entry, id.rawValue.contains("_E") else { return nil }
             return at.milliseconds

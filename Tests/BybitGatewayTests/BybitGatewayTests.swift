@@ -36,7 +36,8 @@ import Testing
 
     /// A gateway (a process of its own: its own stream, cursor and clock) on `sim`, running; `prepare` runs before it
     /// starts. `initialBackfill`: how far back its first backfill reads.
-    static func gateway(on sim: SimulatorHarness, initialBackfill: Duration? = nil, historyFloor: ExchangeTime? = nil,
+    /// `restPort`: its REST calls go there (a relay to the simulator) instead of the simulator's own port.
+    static func gateway(on sim: SimulatorHarness, initialBackfill: Duration? = nil, historyFloor: ExchangeTime? = nil, restPort: Int? = nil,
                         prepare: (BybitGateway, Instrument) async -> Void = { _, _ in }) async -> Setup {
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
@@ -44,7 +45,7 @@ import Testing
         let id = table.id(for: "BTCUSDT")
         let btc = table[id]
         let credentials = BybitCredentials(apiKey: key, secret: secret)
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(sim.port)", credentials: credentials,
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(restPort ?? sim.port)", credentials: credentials,
                                    recvWindow: LoopbackTest.recvWindow, logger: logger)
         var configuration = PrivateStreamConfiguration(url: "ws://127.0.0.1:\(sim.port)/v5/private")
         configuration.backoff = ReconnectBackoff(initial: .milliseconds(50), maximum: .milliseconds(200))
@@ -221,19 +222,28 @@ import Testing
         #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
     }
 
-    /// Entry creates in one `create-batch`: each answered on its own, in order. The first rests (its venue id heard); the
-    /// second is too big for the account (Bybit's 110007 on its item: a typed refusal); the third reuses the first's
-    /// orderLinkId (110072 on its item: the order under that id may be live, so the outcome is unknown and resolved by
-    /// query, as for a single create, never a refusal).
+    /// Entry creates in one `create-batch` (one call at a relay, no single create): each answered on its own, in order.
+    /// The first rests (its venue id heard); the second is too big for the account (Bybit's 110007 on its item: a typed
+    /// refusal); the third reuses the first's orderLinkId (110072 on its item: the order under that id may be live, so
+    /// the outcome is unknown and resolved by query, as for a single create, never a refusal).
     @Test func aBatchOfCreatesIsAnsweredItemByItem() async throws {
-        let s = try await Self.start()
-        defer { s.stop() }
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        let singles = try LoopbackRelay(to: sim.port, marker: "POST /v5/order/create ")
+        let batches = try LoopbackRelay(to: singles.port, marker: "POST /v5/order/create-batch ")
+        let s = await Self.gateway(on: sim, restPort: batches.port)
+        defer {
+            s.stop()
+            batches.stop()
+            singles.stop()
+        }
         #expect(await eventually { s.events.trusted })
         let (first, spec) = try Self.entry("gw-batch-1")
         var (second, big) = try Self.entry("gw-batch-2")
         big.qty = Quantity(units: 100_000_000)
         let results = await s.gateway.sendBatch([command(.submit(first, spec), s), command(.submit(second, big), s),
                                                  command(.submit(first, spec), s)], instrument: s.btc)
+        #expect(batches.passed == 1 && singles.passed == 0, "one create-batch call, no single create")
         #expect(results.count == 3)
         let resting = await simOrders(s, link: "gw-batch-1")
         #expect(resting.count == 1 && results.first == .sent(VenueOrderID(resting[0].orderId)), "\(results)")
@@ -241,6 +251,50 @@ import Testing
         #expect(r.reason == .insufficientBalance && r.venueCode == "110007", "\(r)")
         #expect(results[2] == .transportError, "a duplicate orderLinkId leaves the order to be queried")
         #expect(await simOrders(s, link: "gw-batch-2").isEmpty)
+    }
+
+    /// A create-batch whose answer is lost (applied at Bybit, answered 504): every create in it is unknown, never
+    /// refused, and each is resolved by its own query (found: reported accepted).
+    @Test func aBatchWhoseAnswerIsLostLeavesEveryCreateUnknown() async throws {
+        let s = try await Self.start()
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        await s.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create-batch": .init(drop: 1)]))
+        let (a, spec) = try Self.entry("gw-lost-1")
+        let (b, _) = try Self.entry("gw-lost-2")
+        let sleepers = s.timer.sleeperCount
+        let results = await s.gateway.sendBatch([command(.submit(a, spec), s), command(.submit(b, spec), s)], instrument: s.btc)
+        await s.sim.replay.setFaults(SimFaultPlan())
+        #expect(results == [.transportError, .transportError])
+        let applied = (await simOrders(s, link: "gw-lost-1").count, await simOrders(s, link: "gw-lost-2").count)
+        #expect(applied == (1, 1), "both applied")
+        _ = try await s.sim.replay.advance(frames: 2, milliseconds: nil)
+        // Each order's query waits 2 s on the gateway's clock (the stream may report the orders first; the queries must
+        // find them).
+        #expect(await eventually { s.timer.sleeperCount == sleepers + 2 }, "one query per create")
+        s.timer.advance(by: .seconds(2))
+        #expect(await eventually { s.events.accepted(a) && s.events.accepted(b) })
+        #expect(await eventually { await s.gateway.foundByQuery == 2 }, "both found by their own queries")
+    }
+
+    /// An answer that does not match the request item by item is not read by position: lists of another length, or an
+    /// accepted item naming another orderLinkId, leave every create unknown. A refused item may leave its id empty.
+    @Test func aBatchAnswerIsReadOnlyWhenItMatchesTheRequest() throws {
+        func answer(_ items: [(link: String, orderId: String, code: Int)]) throws -> BybitResponse<BybitBatchOrderResult> {
+            let list = items.map { #"{"category":"linear","symbol":"BTCUSDT","orderId":"\#($0.orderId)","orderLinkId":"\#($0.link)","createAt":"1"}"# }
+            let codes = items.map { #"{"code":\#($0.code),"msg":"\#($0.code == 0 ? "OK" : "refused")"}"# }
+            let text = #"{"retCode":0,"retMsg":"OK","result":{"list":[\#(list.joined(separator: ","))]},"retExtInfo":{"list":[\#(codes.joined(separator: ","))]},"time":1}"#
+            return try BybitResponse<BybitBatchOrderResult>.decode(Array(text.utf8))
+        }
+        let links = ["l-1", "l-2"]
+        let good = BybitGateway.batchItems(try answer([("l-1", "o-1", 0), ("", "", 110007)]), links: links, endpoint: "/v5/order/create-batch")
+        #expect(good?.count == 2)
+        if case let .success(id)? = good?.first { #expect(id == VenueOrderID("o-1")) } else { Issue.record("\(String(describing: good))") }
+        if case let .failure(error)? = good?.last { #expect(error.outcome == .notApplied) } else { Issue.record("\(String(describing: good))") }
+        #expect(BybitGateway.batchItems(try answer([("l-1", "o-1", 0)]), links: links, endpoint: "") == nil, "one item for two orders")
+        #expect(BybitGateway.batchItems(try answer([("l-2", "o-2", 0), ("l-1", "o-1", 0)]), links: links, endpoint: "") == nil,
+                "accepted items naming each other's orders")
+        #expect(BybitGateway.batchItems(try answer([("l-1", "o-1", 0), ("l-9", "", 110007)]), links: links, endpoint: "") == nil)
     }
 
     /// A fill the private stream never delivered (its messages lost while the connection stayed up, so no gap and no

@@ -445,6 +445,28 @@ final class HitCounter: Sendable {
         #expect(server.hits("/v5/test/budget") == 3)
     }
 
+    /// Bybit counts a batch per order: a batch of 4 after an answer that left 5 would leave 1, under the headroom of 2,
+    /// so it waits for the window; a batch of 3 (2 left) goes at once. Counted as one call, the batch of 4 went.
+    @Test func aBatchSpendsOneOfTheBudgetPerOrder() async throws {
+        let server = try await FakeBybitREST.start()
+        defer { server.task.cancel() }
+        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
+        let rest = client(server, clock: timer, timer: timer)
+        func batch(_ marker: String, orders: Int) -> BybitRequest {
+            let call = Self.budgetCall(marker)
+            return BybitRequest(post: call.path, body: call.body, operation: .create, ordersWithoutLinkId: 0, weight: orders)
+        }
+        _ = try await rest.send(Self.budgetCall("remaining-5"), as: BybitOrderIDResult.self)
+        _ = try await rest.send(batch("remaining-5", orders: 3), as: BybitOrderIDResult.self)
+        #expect(server.hits("/v5/test/budget") == 2 && timer.sleeperCount == 0, "3 of 5: 2 left, at the headroom's edge, sent")
+        let four = Task { try await rest.send(batch("remaining-1", orders: 4), as: BybitOrderIDResult.self) }
+        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "4 of 5 would leave 1: it waits for the window")
+        timer.advance(by: .seconds(1))
+        _ = try await four.value
+        #expect(server.hits("/v5/test/budget") == 3)
+    }
+
     /// Two calls on one endpoint can be answered out of order: an answer that reports more of the budget left than the
     /// count recorded in the same window (it was counted earlier) does not raise it. The held create's answer (3 left)
     /// comes after a later call's (1 left): the next create still waits for the window.

@@ -56,11 +56,11 @@ struct SenderLaneRouterTests {
         #expect(router.withdrawal(command(.cancel(.client(id("e2")))), cancelDecided: false) == nil, "one cancel goes with it")
     }
 
-    /// A step's consecutive entry creates of one symbol in the entry lane go in one item (at most 20); anything else goes
+    /// A step's consecutive entry creates of one symbol in the entry lane go in one item (at most 10); anything else goes
     /// alone, and nothing is reordered within a lane.
     @Test func aStepsEntryCreatesOfOneSymbolGoTogether() {
         let eth = SymbolID(index: 1)
-        let entries = (0..<22).map { command(.submit(id("e\($0)"), entry)) }
+        let entries = (0..<25).map { command(.submit(id("e\($0)"), entry)) }
         let takeProfit = command(.submit(id("t1"), exit))
         let leverage = command(.setLeverage(Rate(units: 1)))
         let other = command(.submit(id("h1"), entry), eth)
@@ -68,9 +68,10 @@ struct SenderLaneRouterTests {
                                                                   (other, .entries), (entries[2], .entries)]
             + entries[3...].map { ($0, SenderLane.entries) }
         let items = SenderBatch.items(routed, batching: true)
-        #expect(items.map(\.commands.count) == [2, 1, 1, 20], "\(items.map(\.commands.count))")
+        #expect(items.map(\.commands.count) == [2, 1, 1, 10, 10, 3], "\(items.map(\.commands.count))")
         #expect(items[0].commands == [entries[0], entries[1]] && items[1].lane == .protective && items[2].commands == [other])
-        #expect(items[3].commands == Array(entries[2..<22]), "the rest of the step's entries after the other symbol's, up to 20")
+        #expect(items[3].commands == Array(entries[2..<12]) && items[4].commands == Array(entries[12..<22]) && items[5].commands == Array(entries[22...]),
+                "the rest of the step's entries after the other symbol's, 10 at most in one")
         #expect(SenderBatch.items([(entries[0], .entries), (leverage, .entries), (entries[1], .entries)], batching: true).count == 3,
                 "a command between them splits them")
         #expect(SenderBatch.items(routed, batching: false).allSatisfy { $0.commands.count == 1 })

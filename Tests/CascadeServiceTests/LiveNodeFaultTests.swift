@@ -453,6 +453,29 @@ import Testing
         try Self.fillsOnce(node)
     }
 
+    /// A batch whose answer is lost (applied at Bybit, answered 504): neither entry is taken as refused, each command is
+    /// answered to the engine once (nothing left in flight), and both are found (by the gateway's queries, or the
+    /// stream's reports, whichever comes first); the run then goes on as without the fault, and ends consistent.
+    @Test func aBatchWhoseAnswerIsLostLeavesBothEntriesUnknownUntilFound() async throws {
+        let rig = try await Rig(configuration: Self.twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                                   with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
+        defer { rig.stop() }
+        let node = try await rig.start()
+        defer { node.task.cancel() }
+        await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create-batch": .init(drop: 1)]))
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
+            n.entryOrders().count == 2 && n.trader.commandsInFlight == 0
+        }, "the ladder was decided and its batch answered")
+        #expect(node.entryOrders().allSatisfy { $0.phase == .unknown || $0.venueID != nil }, "\(node.entryOrders().map(\.phase))")
+        #expect(!node.entryOrders().contains { if case .rejected = $0.phase { true } else { false } }, "never refused")
+        await rig.sim.replay.setFaults(SimFaultPlan())
+        #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in n.entryOrders().allSatisfy { $0.venueID != nil } },
+                "both found (by the queries, or the stream)")
+        try await rig.runOut(node)
+        try await rig.checkConsistent(node)
+        try Self.fillsOnce(node)
+    }
+
     /// The journal fails when the first entry's answer comes back (a full disk): trading stops, and the ladder's
     /// second entry, journaled and queued behind the first, is never sent.
     @Test func aJournalFailureStopsTheQueuedSends() async throws {
