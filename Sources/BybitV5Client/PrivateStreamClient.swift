@@ -107,6 +107,11 @@ public enum PrivateStreamEvent: Sendable {
 /// with `seq` ≤ its symbol's snapshot `seq` is already in the position (``isReflected(_:)``); a consumer applies
 /// any execution, backfilled or live, to a position only when its `seq` is above the last one it took from
 /// the exchange. That rule, not the order of the reads, is what keeps a fill from being counted twice.
+///
+/// That is for a consumer that starts from the snapshot. Cascade's engine starts from its journal instead: its
+/// positions are the fills it journaled, so it applies each execution it has not counted yet (by execution id, within
+/// its memory window; an older one is refused and quarantined) and only compares the snapshot with the result (a
+/// position that disagrees quarantines). It never takes a position from the snapshot, so `isReflected` is not its rule.
 public struct PrivateBackfill: Sendable {
     /// Executions not yet persisted, oldest first: from the cursor's overlap window on (or `initialBackfill`
     /// back on a first start), persisted ids removed.
