@@ -726,11 +726,19 @@ public struct BacktestRunner {
                 return .refused(rejection)
             }
         }
-        let arrivals = results.compactMap { try? $0.get().arrival.milliseconds }
-        let deliverAt = (arrivals.max() ?? leaves + maxEntryLatency) + ack
+        let deliverAt = Self.answerTime(results, leaves: leaves, maxEntryLatency: maxEntryLatency, ack: ack)
         for (n, (command, answer)) in zip(outgoing, answers).enumerated() {
             insert(Pending(deliverAt: deliverAt, order: 0, item: .call(command, answer, n == outgoing.count - 1 ? sender : nil)), &lane)
         }
+    }
+
+    /// When a call's answer reaches the engine: once its accepted orders have arrived at the venue, plus the
+    /// acknowledgement; when none was accepted (refused on the call: decided at the gateway), after the longest entry
+    /// latency from when it left. A batch's orders are answered together, in one response.
+    static func answerTime(_ results: [Result<SimulatedExchange.Receipt, Rejection>], leaves: Int64, maxEntryLatency: Int64,
+                           ack: Int64) -> Int64 {
+        let arrivals = results.compactMap { try? $0.get().arrival.milliseconds }
+        return (arrivals.max() ?? leaves + maxEntryLatency) + ack
     }
 
     /// A create (not reduce-only) or an amend whose turn comes at or after the send deadline: the live node's REST

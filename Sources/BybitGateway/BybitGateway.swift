@@ -169,7 +169,9 @@ public actor BybitGateway {
         var sending: [(index: Int, parameters: BybitOrderParameters)] = []
         for (i, command) in commands.enumerated() {
             do throws(BybitRequestError) {
-                guard case let .submit(clientID, spec) = command.action else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
+                // Only creates with a client id go in a batch (``CascadeCore/SenderBatch``): one without would make the
+                // REST client refuse the whole call.
+                guard case let .submit(clientID?, spec) = command.action else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
                 let parameters = try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
                 try parameters.validate()
                 sending.append((i, parameters))
@@ -228,6 +230,8 @@ public actor BybitGateway {
                 guard outcome.item.orderLinkId == link else { return nil }
                 items.append(.success(outcome.item.orderId.isEmpty ? nil : VenueOrderID(outcome.item.orderId)))
             } else {
+                // A refused item may leave its orderLinkId empty: it is then matched by position, which Bybit documents
+                // (both lists in request order).
                 guard outcome.item.orderLinkId.isEmpty || outcome.item.orderLinkId == link else { return nil }
                 items.append(.failure(.rest(.api(BybitAPIError(retCode: outcome.retCode, meaning: outcome.meaning, retMsg: outcome.retMsg,
                                                                 httpStatus: 200, endpoint: endpoint, operation: .create,

@@ -316,6 +316,8 @@ public actor BybitRESTClient {
     /// (`weight`: a batch spends one per order) will spend, would fall to `headroom` or below; nil when no wait is due.
     /// Bybit reports a future reset only once the limit was exceeded; otherwise the window is taken to end one second
     /// after the response that reported the low budget.
+    /// Each path has a budget of its own (`create-batch` apart from `create`): Bybit lists their limits separately; that
+    /// they are not one shared budget is our reading.
     private func budgetReset(_ path: String, weight: Int) -> Int64? {
         // Calls out on the endpoint (the other lane's) will spend their weight of what the last answer left.
         guard let (limit, seenAt, _) = limits[path], let remaining = limit.remaining,

@@ -200,8 +200,9 @@ public struct SenderLaneRouter: Sendable {
 /// reach Bybit in one round trip instead of one round trip each; Bybit answers each order on its own
 /// (`retExtInfo.list`), so each command still gets its own answer.
 public enum SenderBatch {
-    /// Orders in one batch: Bybit takes up to 20 linear orders in a `create-batch`, but counts each against the
-    /// endpoint's rate limit, 10 per second by default; a larger batch could never pass it on a default account.
+    /// Orders in one batch: Bybit's batch page takes up to 20 linear orders in a `create-batch`, but its rate-limit page
+    /// counts each order against the endpoint's limit, 10 per second by default for linear; a larger batch could never
+    /// pass that on a default account.
     public static let maxOrders = 10
 
     /// Whether `command` may go in a batch: an entry create (not reduce-only) with a client id.

@@ -352,22 +352,10 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// Sends one lane's items one by one (see ``SenderLane``): a command, or a batch of entry creates (``SenderBatch``).
     func sendLoop(_ lane: AsyncStream<([VenueCommand], Instrument)>) async {
         for await (item, instrument) in lane {
-            var item = item
-            // Once the journal has failed nothing that adds risk leaves, queued commands included: the node is stopping,
-            // and an order whose answer cannot be journaled is one the journal cannot account for. Commands that take
-            // risk off (cancels, reduce-only exits, trading stops that remove no leg) still go, journaled or queued
-            // unjournaled by a shutdown (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a
-            // crash right after a send.
-            if journalFailed.load(ordering: .acquiring) {
-                for command in item where !command.action.reducesRisk {
-                    state.withLock { $0.router.answered(command) }
-                    settled()
-                }
-                item = item.filter(\.action.reducesRisk)
-            }
             // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
             // ``SenderLaneRouter``): the engine hears it as it hears any refusal. (Staleness is the REST client's.)
-            let (unsent, outgoing) = state.withLock { s in s.router.partition(item, cancelDecided: s.engine.tracker.cancelDecided) }
+            let kept = dropIfJournalFailed(item)
+            let (unsent, sendable) = state.withLock { s in s.router.partition(kept, cancelDecided: s.engine.tracker.cancelDecided) }
             if !unsent.isEmpty {
                 locked { s in
                     for (command, rejection) in unsent {
@@ -377,6 +365,8 @@ public final class LiveTrader: RecordedFrameConsumer {
                 }
                 for _ in unsent { settled() }
             }
+            // Again: journaling those answers may have failed the journal.
+            let outgoing = dropIfJournalFailed(sendable)
             guard let first = outgoing.first else { continue }
             // The deadline runs from the decision, not from when the sender got to it: a command queued behind a slow
             // call is refused unsent rather than sent stale (a batch's creates share their decision).
@@ -396,6 +386,20 @@ public final class LiveTrader: RecordedFrameConsumer {
             }
             for _ in outgoing { settled() }
         }
+    }
+
+    /// `commands` less what may no longer leave, each of those answered to the router and settled unsent: once the
+    /// journal has failed nothing that adds risk leaves, queued commands included (the node is stopping, and an order
+    /// whose answer cannot be journaled is one the journal cannot account for). Commands that take risk off (cancels,
+    /// reduce-only exits, trading stops that remove no leg) still go, journaled or queued unjournaled by a shutdown
+    /// (``stop(within:)``): a restart reconciles their outcome with Bybit, as after a crash right after a send.
+    private func dropIfJournalFailed(_ commands: [VenueCommand]) -> [VenueCommand] {
+        guard journalFailed.load(ordering: .acquiring) else { return commands }
+        for command in commands where !command.action.reducesRisk {
+            state.withLock { $0.router.answered(command) }
+            settled()
+        }
+        return commands.filter(\.action.reducesRisk)
     }
 
     /// Queues the commands of `commands` that take risk off without a journal entry (a shutdown after a journal failure).

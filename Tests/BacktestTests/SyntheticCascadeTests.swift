@@ -1,10 +1,10 @@
-import Backtest
+@testable import Backtest
 import CascadeCore
 import CascadeTesting
 import Execution
 import Foundation
 import Recording
-import Simulation
+@testable import Simulation
 import Testing
 
 /// The configuration the hand-worked scenario runs with (docs/backtest.md works it through).
@@ -111,6 +111,20 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(answered.count == 2 && answered.first == answered.last, "\(answered)")
         #expect(result.quiescentMismatches == 0 && result.commandsQueuedAtEnd == 0)
         #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
+    /// A call's answer time: a single create accepted at its arrival (+ ack), refused after the longest entry latency
+    /// (+ ack); a batch with an accepted and a refused order in one response, once the accepted one has arrived, not at
+    /// the refusal's later time.
+    @Test func aBatchIsAnsweredWhenItsAcceptedOrdersHaveArrived() {
+        let arrived = Result<SimulatedExchange.Receipt, Rejection>.success(.init(arrival: ExchangeTime(milliseconds: 110), venueID: nil))
+        let refused = Result<SimulatedExchange.Receipt, Rejection>.failure(Rejection(.insufficientBalance))
+        func time(_ results: [Result<SimulatedExchange.Receipt, Rejection>]) -> Int64 {
+            BacktestRunner.answerTime(results, leaves: 100, maxEntryLatency: 400, ack: 5)
+        }
+        #expect(time([arrived]) == 115 && time([refused]) == 505)
+        #expect(time([arrived, refused]) == 115 && time([refused, arrived]) == 115)
+        #expect(time([refused, refused]) == 505)
     }
 
     /// The sequential sender has the live node's two lanes: the take-profit (reduce-only), decided when the first entry

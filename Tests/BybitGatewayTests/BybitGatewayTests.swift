@@ -253,6 +253,36 @@ import Testing
         #expect(await simOrders(s, link: "gw-batch-2").isEmpty)
     }
 
+    /// An order of a batch that cannot be encoded (a zero quantity) is refused alone, locally, and the others go: two in
+    /// one create-batch, or a single create when only one is left.
+    @Test func anOrderThatCannotBeEncodedIsRefusedAlone() async throws {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        let singles = try LoopbackRelay(to: sim.port, marker: "POST /v5/order/create ")
+        let batches = try LoopbackRelay(to: singles.port, marker: "POST /v5/order/create-batch ")
+        let s = await Self.gateway(on: sim, restPort: batches.port)
+        defer {
+            s.stop()
+            batches.stop()
+            singles.stop()
+        }
+        #expect(await eventually { s.events.trusted })
+        func create(_ link: String, zero: Bool = false) throws -> VenueCommand {
+            var (id, spec) = try Self.entry(link)
+            if zero { spec.qty = .zero }
+            return command(.submit(id, spec), s)
+        }
+        let three = await s.gateway.sendBatch([try create("gw-enc-1"), try create("gw-enc-2", zero: true), try create("gw-enc-3")], instrument: s.btc)
+        #expect(batches.passed == 1 && singles.passed == 0)
+        guard three.count == 3, case .sent = three[0], case let .refused(r) = three[1], case .sent = three[2] else { Issue.record("\(three)"); return }
+        #expect(r.venueCode == "local")
+        let two = await s.gateway.sendBatch([try create("gw-enc-4"), try create("gw-enc-5", zero: true)], instrument: s.btc)
+        #expect(batches.passed == 1 && singles.passed == 1, "the one left went as a single create")
+        guard two.count == 2, case .sent = two[0], case .refused = two[1] else { Issue.record("\(two)"); return }
+        let resting = await [simOrders(s, link: "gw-enc-1"), simOrders(s, link: "gw-enc-3"), simOrders(s, link: "gw-enc-4")].map(\.count)
+        #expect(resting == [1, 1, 1])
+    }
+
     /// A create-batch whose answer is lost (applied at Bybit, answered 504): every create in it is unknown, never
     /// refused, and each is resolved by its own query (found: reported accepted).
     @Test func aBatchWhoseAnswerIsLostLeavesEveryCreateUnknown() async throws {

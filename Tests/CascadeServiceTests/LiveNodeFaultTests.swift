@@ -460,12 +460,21 @@ import Testing
         let rig = try await Rig(configuration: Self.twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
                                                                                    with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
         defer { rig.stop() }
-        let node = try await rig.start()
+        #expect(rig.configuration.live.batchEntries)
+        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch ")
+        defer { relay.stop() }
+        let node = try await rig.start(restPort: relay.port)
         defer { node.task.cancel() }
         await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create-batch": .init(drop: 1)]))
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
             n.entryOrders().count == 2 && n.trader.commandsInFlight == 0
         }, "the ladder was decided and its batch answered")
+        #expect(relay.passed == 1, "one create-batch call")
+        let answers = try SQLiteOrderJournal(path: node.journalPath).entries().compactMap { entry -> CallResult? in
+            guard case let .call(_, .submit(id?, _), result, _) = entry, id.rawValue.contains("_E") else { return nil }
+            return result
+        }
+        #expect(answers == [.transportError, .transportError], "both creates heard as unknown, once each: \(answers)")
         #expect(node.entryOrders().allSatisfy { $0.phase == .unknown || $0.venueID != nil }, "\(node.entryOrders().map(\.phase))")
         #expect(!node.entryOrders().contains { if case .rejected = $0.phase { true } else { false } }, "never refused")
         await rig.sim.replay.setFaults(SimFaultPlan())
