@@ -64,6 +64,16 @@ import Testing
         return Setup(sim: sim, gateway: gateway, events: events, timer: timer, btc: btc, tasks: tasks)
     }
 
+    /// A gateway whose REST calls pass two relays, counting the single creates and the create-batch calls that reach
+    /// the simulator.
+    static func relayed() async throws -> (Setup, singles: LoopbackRelay, batches: LoopbackRelay) {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        let singles = try LoopbackRelay(to: sim.port, marker: "POST /v5/order/create ")
+        let batches = try LoopbackRelay(to: singles.port, marker: "POST /v5/order/create-batch ")
+        return (await gateway(on: sim, restPort: batches.port), singles, batches)
+    }
+
     /// Prices in 1e-8 units: 63,000.0 and a stop at 62,000.0; 0.001 BTC.
     static func entry(_ link: String, price: Int64 = 6_300_000_000_000, stop: Int64 = 6_200_000_000_000) throws -> (ClientOrderID, OrderSpec) {
         let spec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: price), qty: Quantity(units: 1_000),
@@ -227,11 +237,7 @@ import Testing
     /// refusal); the third reuses the first's orderLinkId (110072 on its item: the order under that id may be live, so
     /// the outcome is unknown and resolved by query, as for a single create, never a refusal).
     @Test func aBatchOfCreatesIsAnsweredItemByItem() async throws {
-        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
-        let singles = try LoopbackRelay(to: sim.port, marker: "POST /v5/order/create ")
-        let batches = try LoopbackRelay(to: singles.port, marker: "POST /v5/order/create-batch ")
-        let s = await Self.gateway(on: sim, restPort: batches.port)
+        let (s, singles, batches) = try await Self.relayed()
         defer {
             s.stop()
             batches.stop()
@@ -256,11 +262,7 @@ import Testing
     /// An order of a batch that cannot be encoded (a zero quantity) is refused alone, locally, and the others go: two in
     /// one create-batch, or a single create when only one is left.
     @Test func anOrderThatCannotBeEncodedIsRefusedAlone() async throws {
-        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
-        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
-        let singles = try LoopbackRelay(to: sim.port, marker: "POST /v5/order/create ")
-        let batches = try LoopbackRelay(to: singles.port, marker: "POST /v5/order/create-batch ")
-        let s = await Self.gateway(on: sim, restPort: batches.port)
+        let (s, singles, batches) = try await Self.relayed()
         defer {
             s.stop()
             batches.stop()

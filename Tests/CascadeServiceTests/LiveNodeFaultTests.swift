@@ -433,12 +433,11 @@ import Testing
     /// With `live.batchEntries`, the ladder's two entries go to Bybit in one `create-batch` call (counted at a relay):
     /// both rest at once, each with its own answer (its venue id), and the run then goes as without the batch.
     @Test func aLaddersEntriesGoInOneBatchCall() async throws {
-        let rig = try await Rig(configuration: Self.twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
-                                                                                   with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
-        defer { rig.stop() }
-        #expect(rig.configuration.live.batchEntries)
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch ")
-        defer { relay.stop() }
+        let (rig, relay) = try await Self.batchedRig()
+        defer {
+            rig.stop()
+            relay.stop()
+        }
         let node = try await rig.start(restPort: relay.port)
         defer { node.task.cancel() }
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
@@ -457,12 +456,11 @@ import Testing
     /// answered to the engine once (nothing left in flight), and both are found (by the gateway's queries, or the
     /// stream's reports, whichever comes first); the run then goes on as without the fault, and ends consistent.
     @Test func aBatchWhoseAnswerIsLostLeavesBothEntriesUnknownUntilFound() async throws {
-        let rig = try await Rig(configuration: Self.twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
-                                                                                   with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
-        defer { rig.stop() }
-        #expect(rig.configuration.live.batchEntries)
-        let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch ")
-        defer { relay.stop() }
+        let (rig, relay) = try await Self.batchedRig()
+        defer {
+            rig.stop()
+            relay.stop()
+        }
         let node = try await rig.start(restPort: relay.port)
         defer { node.task.cancel() }
         await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create-batch": .init(drop: 1)]))
@@ -642,6 +640,15 @@ import Testing
 
     /// A two-layer ladder (δ 5 and 8 bps): the journal-failure scenarios' configuration.
     static let twoLayers = configuration.replacingOccurrences(of: #""offsetsBps": [5]"#, with: #""offsetsBps": [5, 8]"#)
+
+    /// A rig whose node batches a ladder's two entries (`live.batchEntries`), and a relay for its REST calls that counts
+    /// the create-batch calls reaching the simulator.
+    static func batchedRig() async throws -> (Rig, LoopbackRelay) {
+        let rig = try await Rig(configuration: twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
+                                                                              with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
+        #expect(rig.configuration.live.batchEntries)
+        return (rig, try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch "))
+    }
 
     /// A relay between the node and the simulator that counts the cancels reaching the simulator.
     static func cancelRelay(_ rig: Rig) throws -> LoopbackRelay { try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/cancel ") }
