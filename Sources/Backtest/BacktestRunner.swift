@@ -216,7 +216,7 @@ public struct BacktestRunner {
         /// A call is out and its answer not yet delivered (the sequential sender's lane is busy).
         var callOut = false
         var queuedItems: Int { items.count - head }
-        /// Commands queued.
+        /// Commands queued (an item holds at least one).
         var queued: Int { items[head...].reduce(0) { $0 + $1.count } }
     }
 
@@ -266,7 +266,7 @@ public struct BacktestRunner {
 
         /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
         var isIdle: Bool {
-            pendingHead == pending.count && outboxes.allSatisfy { $0.queued == 0 } && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
+            pendingHead == pending.count && outboxes.allSatisfy { $0.queuedItems == 0 } && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
                 && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
         }
     }

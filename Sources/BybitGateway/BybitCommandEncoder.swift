@@ -7,8 +7,8 @@ public enum BybitCommandEncoder {
     /// The request of `command` on `instrument` (its symbol, tick and step format the numbers).
     public static func request(_ command: VenueCommand, instrument: Instrument) throws(BybitRequestError) -> BybitRequest {
         switch command.action {
-        case let .submit(clientID, spec):
-            return try .createOrder(BybitOrderParameters(spec, clientID: clientID, instrument: instrument))
+        case .submit:
+            return try .createOrder(orderParameters(command, instrument: instrument)!)
         case let .amend(reference, amendment):
             return try .amendOrder(instrument: instrument, order: Self.reference(reference), qty: amendment.qty,
                                    price: amendment.price, triggerPrice: amendment.triggerPrice)
@@ -46,6 +46,12 @@ public enum BybitCommandEncoder {
         case let .setLeverage(rate):
             return try .setLeverage(symbol: instrument.symbol, buyLeverage: rate, sellLeverage: rate)
         }
+    }
+
+    /// The order of a create command (nil for any other command): a single create's body, or one item of a batch.
+    public static func orderParameters(_ command: VenueCommand, instrument: Instrument) throws(BybitRequestError) -> BybitOrderParameters? {
+        guard case let .submit(clientID, spec) = command.action else { return nil }
+        return try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
     }
 
     public static func reference(_ reference: OrderReference) -> BybitOrderReference {

@@ -128,7 +128,7 @@ public actor BybitGateway {
         do {
             request = try BybitCommandEncoder.request(command, instrument: instrument)
         } catch {
-            return .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local"))
+            return .refused(Self.localRefusal(error))
         }
         do {
             switch command.action {
@@ -171,12 +171,12 @@ public actor BybitGateway {
             do throws(BybitRequestError) {
                 // Only creates with a client id go in a batch (``CascadeCore/SenderBatch``): one without would make the
                 // REST client refuse the whole call.
-                guard case let .submit(clientID?, spec) = command.action else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
-                let parameters = try BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
+                guard SenderBatch.isBatchable(command), let parameters = try BybitCommandEncoder.orderParameters(command, instrument: instrument)
+                else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
                 try parameters.validate()
                 sending.append((i, parameters))
             } catch {
-                results[i] = .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local"))
+                results[i] = .refused(Self.localRefusal(error))
             }
         }
         if sending.count == 1 {
@@ -196,7 +196,7 @@ public actor BybitGateway {
         do {
             request = try .createBatch(parameters)
         } catch {
-            return commands.map { _ in .refused(Rejection(.invalidParameter("\(error)"), venueCode: "local")) }
+            return commands.map { _ in .refused(Self.localRefusal(error)) }
         }
         let answer: BybitResponse<BybitBatchOrderResult>
         do {
@@ -270,6 +270,9 @@ public actor BybitGateway {
             }
         }
     }
+
+    /// A command that could not be encoded: refused before anything was sent.
+    static func localRefusal(_ error: BybitRequestError) -> Rejection { Rejection(.invalidParameter("\(error)"), venueCode: "local") }
 
     static func rejection(_ error: BybitClientError) -> Rejection {
         switch error {

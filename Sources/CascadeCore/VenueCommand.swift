@@ -214,10 +214,11 @@ public enum SenderBatch {
     /// a batchable command joins the step's previous item of its lane when that item is a batch of the same symbol
     /// with room (so only consecutive entry creates of one lane join: nothing is reordered).
     public static func items(_ routed: [(command: VenueCommand, lane: SenderLane)], batching: Bool) -> [(lane: SenderLane, commands: [VenueCommand])] {
+        guard batching, routed.count > 1 else { return routed.map { ($0.lane, [$0.command]) } }
         var items: [(lane: SenderLane, commands: [VenueCommand])] = []
         var lastOfLane: [Int?] = Array(repeating: nil, count: SenderLane.allCases.count)
         for (command, lane) in routed {
-            if batching, isBatchable(command), let i = lastOfLane[lane.rawValue], let first = items[i].commands.first,
+            if isBatchable(command), let i = lastOfLane[lane.rawValue], let first = items[i].commands.first,
                isBatchable(first), first.symbol == command.symbol, items[i].commands.count < maxOrders {
                 items[i].commands.append(command)
                 continue

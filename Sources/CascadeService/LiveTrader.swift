@@ -356,15 +356,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             // ``SenderLaneRouter``): the engine hears it as it hears any refusal. (Staleness is the REST client's.)
             let kept = dropIfJournalFailed(item)
             let (unsent, sendable) = state.withLock { s in s.router.partition(kept, cancelDecided: s.engine.tracker.cancelDecided) }
-            if !unsent.isEmpty {
-                locked { s in
-                    for (command, rejection) in unsent {
-                        s.router.answered(command)
-                        _ = step(.call(command, .refused(rejection)), &s)
-                    }
-                }
-                for _ in unsent { settled() }
-            }
+            answer(unsent.map { ($0.0, .refused($0.1)) })
             // Again: journaling those answers may have failed the journal.
             let outgoing = dropIfJournalFailed(sendable)
             guard let first = outgoing.first else { continue }
@@ -375,17 +367,22 @@ public final class LiveTrader: RecordedFrameConsumer {
                                      + sendDeadline.components.attoseconds / 1_000_000_000)
             let results = outgoing.count == 1 ? [await gateway.send(first, instrument: instrument, notAfter: deadline)]
                 : await gateway.sendBatch(outgoing, instrument: instrument, notAfter: deadline)
-            // The call is over (answered, refused, or unknown until a query resolves it: then nothing is in flight to
-            // queue behind): what is decided about its orders from here goes by its own kind. Under the lock, with the
-            // answers' steps, as the backtest does.
-            locked { s in
-                for (command, result) in zip(outgoing, results) {
-                    s.router.answered(command)
-                    _ = step(.call(command, result), &s)
-                }
-            }
-            for _ in outgoing { settled() }
+            answer(Array(zip(outgoing, results)))
         }
+    }
+
+    /// Feeds the sender's answers to the engine, each settled. The call is over (answered, refused, or unknown until a
+    /// query resolves it: then nothing is in flight to queue behind): what is decided about its orders from here goes
+    /// by its own kind. Under the lock, with the answers' steps, as the backtest does.
+    private func answer(_ answers: [(VenueCommand, CallResult)]) {
+        guard !answers.isEmpty else { return }
+        locked { s in
+            for (command, result) in answers {
+                s.router.answered(command)
+                _ = step(.call(command, result), &s)
+            }
+        }
+        for _ in answers { settled() }
     }
 
     /// `commands` less what may no longer leave, each of those answered to the router and settled unsent: once the

@@ -238,11 +238,7 @@ import Testing
     /// the outcome is unknown and resolved by query, as for a single create, never a refusal).
     @Test func aBatchOfCreatesIsAnsweredItemByItem() async throws {
         let (s, singles, batches) = try await Self.relayed()
-        defer {
-            s.stop()
-            batches.stop()
-            singles.stop()
-        }
+        defer { for stop in [s.stop, batches.stop, singles.stop] { stop() } }
         #expect(await eventually { s.events.trusted })
         let (first, spec) = try Self.entry("gw-batch-1")
         var (second, big) = try Self.entry("gw-batch-2")
@@ -263,11 +259,7 @@ import Testing
     /// one create-batch, or a single create when only one is left.
     @Test func anOrderThatCannotBeEncodedIsRefusedAlone() async throws {
         let (s, singles, batches) = try await Self.relayed()
-        defer {
-            s.stop()
-            batches.stop()
-            singles.stop()
-        }
+        defer { for stop in [s.stop, batches.stop, singles.stop] { stop() } }
         #expect(await eventually { s.events.trusted })
         func create(_ link: String, zero: Bool = false) throws -> VenueCommand {
             var (id, spec) = try Self.entry(link)

@@ -275,8 +275,7 @@ final class HitCounter: Sendable {
         defer { server.task.cancel() }
         // The wall clock stands still too (at the real time, which the fake's reset header is stamped in): the 1 s
         // window is then measured from the response exactly, however slowly a loaded machine runs the test.
-        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
-        let rest = client(server, clock: timer, timer: timer)
+        let (timer, rest) = budgetClient(server)
         let request = BybitRequest(get: "/v5/position/list", query: [.init(name: "category", value: "linear")], isSigned: true)
         _ = try await rest.send(request, as: BybitEmptyResult.self)   // leaves remaining = 1 ≤ headroom 2
         let call = Task { try await rest.send(request, as: BybitEmptyResult.self) }
@@ -417,6 +416,18 @@ final class HitCounter: Sendable {
     }
 
     /// A create on the fake's `/v5/test/budget` route; `marker` names the remaining budget it answers (and `hold`).
+    /// A client of `server` on one manual clock, wall and timer alike (the budget tests' windows run on it).
+    func budgetClient(_ server: FakeBybitREST) -> (ManualClock, BybitRESTClient) {
+        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
+        return (timer, client(server, clock: timer, timer: timer))
+    }
+
+    /// Waits until the call just started has either gone to the budget route (`hits` reached) or is asleep for its
+    /// window, whichever comes first.
+    func budgetCallSettles(_ server: FakeBybitREST, _ timer: ManualClock, hits: Int) async {
+        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == hits })
+    }
+
     static func budgetCall(_ marker: String, reduceOnly: Bool = false) -> BybitRequest {
         BybitRequest(post: "/v5/test/budget", body: #"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"60000",\#(reduceOnly ? #""reduceOnly":true,"# : "")"orderLinkId":"\#(marker)"}"#,
                      operation: .create)
@@ -428,15 +439,14 @@ final class HitCounter: Sendable {
     @Test func aCallStillOutCountsAgainstTheHeadroom() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
-        let rest = client(server, clock: timer, timer: timer)
+        let (timer, rest) = budgetClient(server)
         _ = try await rest.send(Self.budgetCall("remaining-3"), as: BybitOrderIDResult.self)
         let exit = Self.budgetCall("hold-remaining-2", reduceOnly: true)
         let out = Task { try await rest.send(exit, as: BybitOrderIDResult.self) }
         #expect(await eventually { server.hits("/v5/test/budget") == 2 }, "the reduce-only create is out")
         let entry = Task { try await rest.send(Self.budgetCall("remaining-1"), as: BybitOrderIDResult.self) }
         // Whichever comes first: the client sleeps for the window (it counted the call out), or it sends.
-        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        await budgetCallSettles(server, timer, hits: 3)
         #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "the create waits for the window")
         server.held.signal()
         _ = try await out.value
@@ -450,8 +460,7 @@ final class HitCounter: Sendable {
     @Test func aBatchSpendsOneOfTheBudgetPerOrder() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
-        let rest = client(server, clock: timer, timer: timer)
+        let (timer, rest) = budgetClient(server)
         func batch(_ marker: String, orders: Int) -> BybitRequest {
             let call = Self.budgetCall(marker)
             return BybitRequest(post: call.path, body: call.body, operation: .create, ordersWithoutLinkId: 0, weight: orders)
@@ -460,7 +469,7 @@ final class HitCounter: Sendable {
         _ = try await rest.send(batch("remaining-5", orders: 3), as: BybitOrderIDResult.self)
         #expect(server.hits("/v5/test/budget") == 2 && timer.sleeperCount == 0, "3 of 5: 2 left, at the headroom's edge, sent")
         let four = Task { try await rest.send(batch("remaining-1", orders: 4), as: BybitOrderIDResult.self) }
-        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        await budgetCallSettles(server, timer, hits: 3)
         #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "4 of 5 would leave 1: it waits for the window")
         timer.advance(by: .seconds(1))
         _ = try await four.value
@@ -473,15 +482,14 @@ final class HitCounter: Sendable {
     @Test func anEarlierCountAnsweredLateDoesNotRaiseTheBudget() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
-        let rest = client(server, clock: timer, timer: timer)
+        let (timer, rest) = budgetClient(server)
         let early = Task { try await rest.send(Self.budgetCall("hold-remaining-3", reduceOnly: true), as: BybitOrderIDResult.self) }
         #expect(await eventually { server.hits("/v5/test/budget") == 1 })
         _ = try await rest.send(Self.budgetCall("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
         server.held.signal()
         _ = try await early.value
         let next = Task { try await rest.send(Self.budgetCall("remaining-0"), as: BybitOrderIDResult.self) }
-        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        await budgetCallSettles(server, timer, hits: 3)
         #expect(timer.sleeperCount == 1 && server.hits("/v5/test/budget") == 2, "1 left is the count that holds")
         timer.advance(by: .seconds(1))
         _ = try await next.value
@@ -492,14 +500,13 @@ final class HitCounter: Sendable {
     @Test func aKeptLowCountEndsWithItsWindow() async throws {
         let server = try await FakeBybitREST.start()
         defer { server.task.cancel() }
-        let timer = ManualClock(startingAt: SystemWallClock().now().nanoseconds)
-        let rest = client(server, clock: timer, timer: timer)
+        let (timer, rest) = budgetClient(server)
         _ = try await rest.send(Self.budgetCall("remaining-1", reduceOnly: true), as: BybitOrderIDResult.self)
         timer.advance(by: .milliseconds(900))
         _ = try await rest.send(Self.budgetCall("remaining-9", reduceOnly: true), as: BybitOrderIDResult.self)
         timer.advance(by: .milliseconds(200))
         let entry = Task { try await rest.send(Self.budgetCall("remaining-8", reduceOnly: false), as: BybitOrderIDResult.self) }
-        #expect(await eventually { timer.sleeperCount == 1 || server.hits("/v5/test/budget") == 3 })
+        await budgetCallSettles(server, timer, hits: 3)
         #expect(timer.sleeperCount == 0 && server.hits("/v5/test/budget") == 3, "the window of the low count is over")
         timer.advance(by: .seconds(1))
         _ = try await entry.value

@@ -433,13 +433,8 @@ import Testing
     /// With `live.batchEntries`, the ladder's two entries go to Bybit in one `create-batch` call (counted at a relay):
     /// both rest at once, each with its own answer (its venue id), and the run then goes as without the batch.
     @Test func aLaddersEntriesGoInOneBatchCall() async throws {
-        let (rig, relay) = try await Self.batchedRig()
-        defer {
-            rig.stop()
-            relay.stop()
-        }
-        let node = try await rig.start(restPort: relay.port)
-        defer { node.task.cancel() }
+        let (rig, relay, node) = try await Self.batchedNode()
+        defer { Self.stop(rig, relay, node) }
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
             n.entryOrders().count == 2 && n.entryOrders().allSatisfy { $0.venueID != nil }
         }, "both entries answered with their venue ids")
@@ -456,13 +451,8 @@ import Testing
     /// answered to the engine once (nothing left in flight), and both are found (by the gateway's queries, or the
     /// stream's reports, whichever comes first); the run then goes on as without the fault, and ends consistent.
     @Test func aBatchWhoseAnswerIsLostLeavesBothEntriesUnknownUntilFound() async throws {
-        let (rig, relay) = try await Self.batchedRig()
-        defer {
-            rig.stop()
-            relay.stop()
-        }
-        let node = try await rig.start(restPort: relay.port)
-        defer { node.task.cancel() }
+        let (rig, relay, node) = try await Self.batchedNode()
+        defer { Self.stop(rig, relay, node) }
         await rig.sim.replay.setFaults(SimFaultPlan(restPaths: ["/v5/order/create-batch": .init(drop: 1)]))
         #expect(try await rig.feed(node, settleWithin: .milliseconds(20)) { n in
             n.entryOrders().count == 2 && n.trader.commandsInFlight == 0
@@ -641,13 +631,28 @@ import Testing
     /// A two-layer ladder (δ 5 and 8 bps): the journal-failure scenarios' configuration.
     static let twoLayers = configuration.replacingOccurrences(of: #""offsetsBps": [5]"#, with: #""offsetsBps": [5, 8]"#)
 
-    /// A rig whose node batches a ladder's two entries (`live.batchEntries`), and a relay for its REST calls that counts
-    /// the create-batch calls reaching the simulator.
-    static func batchedRig() async throws -> (Rig, LoopbackRelay) {
+    /// A node that batches a ladder's two entries (`live.batchEntries`), its REST calls through a relay that counts the
+    /// create-batch calls reaching the simulator.
+    static func batchedNode() async throws -> (Rig, LoopbackRelay, Node) {
         let rig = try await Rig(configuration: twoLayers.replacingOccurrences(of: #"{"depositUsdt": "100000","#,
                                                                               with: #"{"depositUsdt": "100000", "live": {"batchEntries": true},"#))
         #expect(rig.configuration.live.batchEntries)
-        return (rig, try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch "))
+        do {
+            let relay = try LoopbackRelay(to: rig.sim.port, marker: "POST /v5/order/create-batch ")
+            do { return (rig, relay, try await rig.start(restPort: relay.port)) } catch {
+                relay.stop()
+                throw error
+            }
+        } catch {
+            rig.stop()
+            throw error
+        }
+    }
+
+    static func stop(_ rig: Rig, _ relay: LoopbackRelay, _ node: Node) {
+        node.task.cancel()
+        relay.stop()
+        rig.stop()
     }
 
     /// A relay between the node and the simulator that counts the cancels reaching the simulator.
