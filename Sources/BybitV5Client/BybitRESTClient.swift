@@ -137,6 +137,20 @@ public actor BybitRESTClient {
     /// sends one call at a time per lane: every command queued behind it would wait).
     public static let sharedHTTP = httpClient(readTimeout: readTimeout)
 
+    /// The HTTP client of `cascade live`'s REST calls: ``sharedHTTP``'s settings, HTTP/1.1 only, and
+    /// ``spareConnections`` kept open to the host beyond those in use. A call takes a connection of its own, so without
+    /// spares an entry create sent while a reconciliation call holds the one open connection, or a protective order
+    /// sent while the entry lane holds it, would first open a TCP and TLS connection to Bybit: several round trips
+    /// before the order leaves. Spares are never closed for idleness (the pool re-opens any the server closes) and are
+    /// opened once a first call has reached the host. HTTP/1.1 only because AsyncHTTPClient keeps spares only in its
+    /// HTTP/1.1 pool: a pool that may negotiate HTTP/2 starts in its HTTP/2 mode, and after falling back to HTTP/1.1 it
+    /// opened no spare (and its shutdown did not complete) when tried here. Not the tests' client: a spare keeps
+    /// re-connecting to a test server that has stopped.
+    public static let tradingHTTP = httpClient(readTimeout: readTimeout, spareConnections: spareConnections)
+
+    /// Connections ``tradingHTTP`` keeps open beyond those in use: one per sender lane (entries, protection).
+    public static let spareConnections = 2
+
     /// How long the shared client waits for an answer's next bytes.
     public static let readTimeout: Duration = .seconds(10)
     /// How long one attempt of a call may take in all (the default `timeout`): what a create with a send deadline
@@ -144,13 +158,18 @@ public actor BybitRESTClient {
     /// refusal (10006) waits for the window's reset and asks again.
     public static let requestTimeout: Duration = .seconds(10)
 
-    /// An HTTP client with the shared one's settings and another read timeout (the caller shuts it down, or keeps it
-    /// for the process as the shared one is kept).
-    public static func httpClient(readTimeout: Duration) -> HTTPClient {
-        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-                   configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                           timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10),
-                                                                                                     read: .nanoseconds(readTimeout.nanoseconds))))
+    /// An HTTP client with the shared one's settings and another read timeout; with `spareConnections`, HTTP/1.1 only
+    /// and that many idle connections kept open per host (see ``tradingHTTP``). The caller shuts it down, or keeps it
+    /// for the process as the shared one is kept.
+    public static func httpClient(readTimeout: Duration, spareConnections: Int = 0) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10),
+                                                                                               read: .nanoseconds(readTimeout.nanoseconds)))
+        if spareConnections > 0 {
+            configuration.httpVersion = .http1Only
+            configuration.connectionPool.preWarmedHTTP1ConnectionCount = spareConnections
+        }
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
     /// - Parameter http: ``sharedHTTP`` unless a test needs other timeouts (the caller then shuts its client down).

@@ -138,7 +138,7 @@ struct LiveCommand: AsyncParsableCommand {
             throw CLIError("cannot create \(directory): \(error.localizedDescription)")
         }
 
-        let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, logger: logger)
+        let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, http: BybitRESTClient.tradingHTTP, logger: logger)
         var checks = LiveStartupChecks(symbols: parsedSymbols, leverage: leverageRate)
         checks.marginMode = live.marginMode.rawValue
         let report: LiveStartupChecks.Report

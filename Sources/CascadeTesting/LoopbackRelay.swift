@@ -42,6 +42,9 @@ public final class LoopbackRelay: Sendable {
 
     /// Markers that have passed so far.
     public var passed: Int { counted.load(ordering: .acquiring) }
+    /// Client connections accepted so far (each relayed to the server on a connection of its own).
+    public var accepted: Int { acceptedCount.load(ordering: .acquiring) }
+    private let acceptedCount = Atomic(0)
 
     public init(to target: Int, marker: String) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -70,6 +73,7 @@ public final class LoopbackRelay: Sendable {
                     if failure != EINTR { usleep(1_000) }   // a lasting failure (EMFILE) must not spin a core
                     continue
                 }
+                acceptedCount.add(1, ordering: .releasing)
                 guard let server = try? connectLoopback(port: target), track(client, server) else {
                     close(client)
                     continue

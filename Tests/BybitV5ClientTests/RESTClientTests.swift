@@ -602,6 +602,23 @@ final class HitCounter: Sendable {
         try await http.shutdown()
     }
 
+    /// `cascade live`'s HTTP client opens spare connections once its first call has reached the host, so an order sent
+    /// while another call holds a connection does not first open one (TCP and TLS: round trips before it leaves). A
+    /// relay counts the connections the client opens. The server and relay are left running: a stopped host would have
+    /// the process-wide client re-open its spares against whatever listens on that port next.
+    @Test func theLiveClientKeepsSpareConnectionsOpen() async throws {
+        let server = try await FakeBybitREST.start()
+        let relay = try LoopbackRelay(to: server.port, marker: "GET /v5/market/time")
+        var logger = Logger(label: "rest-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, http: BybitRESTClient.tradingHTTP, logger: logger)
+        _ = try await rest.synchronizeTime()
+        #expect(relay.passed == 1)
+        #expect(BybitRESTClient.spareConnections >= 2, "one per sender lane")
+        let wanted = 1 + BybitRESTClient.spareConnections
+        #expect(await eventually { relay.accepted >= wanted }, "\(relay.accepted) connection(s) opened, \(wanted) wanted")
+    }
+
     @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
         // Nothing listens on this port.
         var logger = Logger(label: "rest-test")
