@@ -24,6 +24,9 @@ public struct BacktestConfiguration: Sendable {
     public var live = LiveSettings()
     /// How the node's commands leave for the venue in the backtest and the paper node.
     public var sender = CommandSender.sequential
+    /// Calls per order endpoint per second that the sequential sender may make (``OrderRateBudget``): Bybit's default
+    /// for linear order endpoints, 10 (VIP tiers have more). 0 sends without a limit: optimistic.
+    public var orderRateLimitPerSecond = 10
     public init() {}
 
     /// How a node puts its commands on the wire.
@@ -86,7 +89,7 @@ public struct BacktestConfiguration: Sendable {
         "symbols":\(e.symbols.map { "[" + $0.sorted().map { "\"\($0)\"" }.joined(separator: ",") + "]" } ?? "null"),\
         "venue":{"ackLatencyMs":\(latency(venue.acknowledgementLatency)),"entryLatencyMs":\(latency(venue.entryLatency)),\
         "fill":"\(venue.fill == .strictCross ? "strictCross" : "printsOnly")","makerFeeRate":"\(venue.fees.maker)",\
-        "queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","requireFundingData":\(requireFundingData),\
+        "orderRateLimitPerSecond":\(orderRateLimitPerSecond),"queue":"\(venue.queue == .tradesOnly ? "tradesOnly" : "proportionalCancels")","requireFundingData":\(requireFundingData),\
         "sender":"\(sender.rawValue)","takerFeeRate":"\(venue.fees.taker)"}}
         """
     }
@@ -202,6 +205,7 @@ public struct BacktestConfiguration: Sendable {
             if let v = r.string("sender") {
                 if let sender = CommandSender(rawValue: v) { c.sender = sender } else { r.problem("sender", "sequential or concurrent") }
             }
+            if let v = r.int("orderRateLimitPerSecond", min: 0, max: 10_000) { c.orderRateLimitPerSecond = v }
             reader.merge(r)
         }
         if var r = reader.section("report") {

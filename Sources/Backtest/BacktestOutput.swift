@@ -129,7 +129,7 @@ public enum BacktestOutput {
         lines.append("\"depositUsdt\":\(quote("\(r.deposit)")),\"walletUsdt\":\(quote("\(r.engineWallet)")),\"equityUsdt\":\(r.finalEquity.map { quote("\($0)") } ?? "null")")
         lines.append("\"openPositions\":\(positions(r.enginePositions))")
         lines.append("\"engineAgreesWithVenue\":\(agrees),\"venueWalletUsdt\":\(quote("\(r.venueWallet)")),\"venuePositions\":\(positions(r.venuePositions))")
-        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"refusedUnsent\":\(r.refusedUnsent),\"withdrawnUnsent\":\(r.withdrawnUnsent),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"commandsQueuedAtEnd\":\(r.commandsQueuedAtEnd),\"stuckTicks\":\(r.stuckTicks)")
+        lines.append("\"commandsSent\":\(r.commandsSent),\"refusedOnCall\":\(r.refusedOnCall),\"refusedUnsent\":\(r.refusedUnsent),\"withdrawnUnsent\":\(r.withdrawnUnsent),\"rateLimitWaits\":\(r.rateLimitWaits),\"commandsInFlightAtEnd\":\(r.commandsInFlightAtEnd),\"commandsQueuedAtEnd\":\(r.commandsQueuedAtEnd),\"stuckTicks\":\(r.stuckTicks)")
         lines.append("\"quiescentChecks\":\(r.quiescentChecks),\"quiescentMismatches\":\(r.quiescentMismatches),\"longestUnprotectedMs\":\(r.longestUnprotectedMs)")
         lines.append("\"journalEntries\":\(r.journalEntries),\"journalTransactions\":\(r.journalTransactions)")
         lines.append("\"venueNotices\":\(object(r.notices))")
@@ -158,6 +158,9 @@ public enum BacktestOutput {
         }
         if r.withdrawnUnsent > 0 {
             out += "commands withdrawn unsent: \(r.withdrawnUnsent) (entries whose cancel was decided while they waited behind an earlier call, and those cancels, as the live node withdraws them)\n"
+        }
+        if r.rateLimitWaits > 0 {
+            out += "calls held for the rate limit: \(r.rateLimitWaits) (an order endpoint's \(configuration.orderRateLimitPerSecond) calls per second spent, as the live node's REST client waits for the window's end)\n"
         }
         if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
         if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }

@@ -131,6 +131,8 @@ public struct BacktestResult: Sendable {
     /// Commands withdrawn unsent (``CascadeCore/SenderLaneRouter``): entry creates whose cancel was decided while they
     /// waited for their turn, and those cancels.
     public var withdrawnUnsent = 0
+    /// Calls the sequential sender held for their endpoint's rate-limit window to end (``OrderRateBudget``).
+    public var rateLimitWaits = 0
     /// Commands decided and still queued for the sender when the data ended (also in ``commandsInFlightAtEnd``).
     /// Every committed command is sent, refused unsent, withdrawn unsent, or one of these.
     public var commandsQueuedAtEnd = 0
@@ -207,6 +209,8 @@ public struct BacktestRunner {
         /// A call's answer, and the sender lane it frees (nil: a batch's answer other than its last, or a command
         /// withdrawn or refused unsent while others of its item went out).
         case call(VenueCommand, CallResult, SenderLane?)
+        /// A sender lane's next item may leave: the rate-limit window it waited for has ended.
+        case wake(SenderLane)
     }
 
     /// One sender lane's queue: its items, each one call (a command, or a batch of entry creates: ``CascadeCore/SenderBatch``).
@@ -215,6 +219,8 @@ public struct BacktestRunner {
         var head = 0
         /// A call is out and its answer not yet delivered (the sequential sender's lane is busy).
         var callOut = false
+        /// The next item waits for its endpoint's rate-limit window to end, until then (``OrderRateBudget``).
+        var heldUntil: Int64?
         var queuedItems: Int { items.count - head }
         /// Commands queued (an item holds at least one).
         var queued: Int { items[head...].reduce(0) { $0 + $1.count } }
@@ -241,6 +247,8 @@ public struct BacktestRunner {
         /// lane's next command when that lane's call before it is answered, as the live node does).
         var outboxes = Array(repeating: SenderQueue(), count: SenderLane.allCases.count)
         var router = SenderLaneRouter()
+        /// Bybit's per-endpoint rate limit as the live REST client meets it (the sequential sender only).
+        var rateBudget: OrderRateBudget
         /// The data has ended: nothing more leaves (what is still queued is counted as never having reached the venue).
         var sendingStopped = false
         /// Exchange time of the latest market event seen (the venue never runs ahead of it).
@@ -338,7 +346,8 @@ public struct BacktestRunner {
             venue.matchingDepths[id] = max(venue.matchingDepths[id] ?? 0, depth)
         }
         var lane = Lane(journal: journal, hooked: hooked, exchange: SimulatedExchange(deposit: configuration.deposit, settings: venue),
-                        engine: TradingEngine(configuration: configuration.engine))
+                        engine: TradingEngine(configuration: configuration.engine),
+                        rateBudget: OrderRateBudget(limit: configuration.sender == .sequential ? configuration.orderRateLimitPerSecond : 0))
         lane.result.deposit = configuration.deposit
         let hasTickers = topics.contains(where: { $0.hasPrefix("tickers.") })
         if configuration.requireFundingData, !hasTickers {
@@ -595,6 +604,10 @@ public struct BacktestRunner {
                     lane.outboxes[sender.rawValue].callOut = false
                     dispatch(&lane, at: lane.engineClock)
                 }
+            case let .wake(sender):
+                lane.engineClock = max(lane.engineClock, pending.deliverAt)
+                lane.outboxes[sender.rawValue].heldUntil = nil
+                dispatch(&lane, at: lane.engineClock)
             }
         }
     }
@@ -680,28 +693,43 @@ public struct BacktestRunner {
         let sequential = configuration.sender == .sequential
         for sender in SenderLane.allCases {
             let i = sender.rawValue
-            while lane.outboxes[i].queuedItems > 0, !(sequential && lane.outboxes[i].callOut), !lane.sendingStopped {
+            while lane.outboxes[i].queuedItems > 0, !(sequential && lane.outboxes[i].callOut), lane.outboxes[i].heldUntil == nil,
+                  !lane.sendingStopped {
                 let item = lane.outboxes[i].items[lane.outboxes[i].head]
+                // Its endpoint's rate-limit window is spent: the item waits for the window's end, as the live client
+                // waits, unless it would be stale by then (every command of it a create or amend past its send
+                // deadline): the client refuses such a call at once instead.
+                let departure = lane.rateBudget.departure(item, at: t)
+                let staleByThen = item.allSatisfy {
+                    Self.isStale($0, leavingAt: max(departure, $0.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
+                }
+                if departure > t, !staleByThen {
+                    lane.outboxes[i].heldUntil = departure
+                    lane.result.rateLimitWaits += 1
+                    insert(Pending(deliverAt: departure, order: 0, item: .wake(sender)), &lane)
+                    break
+                }
                 lane.outboxes[i].head += 1
                 if lane.outboxes[i].queuedItems == 0 {
                     lane.outboxes[i].items.removeAll(keepingCapacity: true)
                     lane.outboxes[i].head = 0
                 }
                 lane.outboxes[i].callOut = true
-                send(item, in: sender, &lane, at: t, sequential: sequential)
+                send(item, in: sender, &lane, at: t, departure: departure, sequential: sequential)
             }
         }
     }
 
     /// Sends one item of a lane (a command, or a batch of entry creates) at `t`. Commands withdrawn or stale are answered
     /// at once, unsent; the rest go in one call, whose answers come back together, the last freeing the lane.
-    func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
+    /// `departure`: when the rate limit would let the call leave (past `t` only for a call refused as stale by then).
+    func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, departure: Int64, sequential: Bool) {
         // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are answered at
-        // once without reaching the venue; and as its REST client, a create or amend whose turn comes past its send
-        // deadline is refused unsent, answered at once.
+        // once without reaching the venue; and as its REST client, a create or amend whose turn (or the end of the
+        // rate-limit wait it would need) comes past its send deadline is refused unsent, answered at once.
         let tracker = lane.engine.tracker
         let (unsent, outgoing) = lane.router.partition(item, cancelDecided: tracker.cancelDecided) { command in
-            sequential && Self.isStale(command, leavingAt: max(t, command.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
+            sequential && Self.isStale(command, leavingAt: max(departure, command.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
         }
         for (n, (command, rejection)) in unsent.enumerated() {
             if rejection.reason == .withdrawnUnsent { lane.result.withdrawnUnsent += 1 } else { lane.result.refusedUnsent += 1 }
@@ -711,6 +739,7 @@ public struct BacktestRunner {
         }
         guard let first = outgoing.first else { return }
         let leaves = max(t, first.decidedAt.milliseconds)
+        lane.rateBudget.spend(outgoing, at: leaves)
         if lane.hooked { for command in outgoing { beforeSend?(command) } }
         lane.result.commandsSent += outgoing.count
         let ack = lane.exchange.acknowledgementDelay()

@@ -220,6 +220,33 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
     }
 
+    /// Bybit's rate limit on order creates, as the live node's REST client meets it: a ten-layer ladder whose creates
+    /// leave one round trip (15 ms) apart spends eight creates of the one-second window, and the ninth must wait for the
+    /// window's end, a second after the decision. At a 1,000 ms send deadline the client refuses it at once, and the
+    /// tenth after it (both unsent); with a longer deadline it waits and then both leave; without the limit (0, the
+    /// optimistic alternative) all ten leave at once; and in one `create-batch` call all ten go in a fresh window.
+    @Test(arguments: [(10, 1_000, false, 8, 2, 0), (10, 10_000, false, 10, 0, 1), (0, 1_000, false, 10, 0, 0), (10, 1_000, true, 10, 0, 0)])
+    func aLadderPastTheRateLimitWaitsOrIsRefusedUnsent(limit: Int, deadline: Int, batch: Bool, sent: Int, refused: Int, waits: Int) throws {
+        let configuration = scenarioConfiguration
+            .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]"#)
+            .replacingOccurrences(of: #""layerNotionalUsdt": "1000""#, with: #""layerNotionalUsdt": "100""#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#, with: #"""
+                "depositUsdt": "100000", "risk": {"maxConcurrentLayers": 10},
+                "venue": {"entryLatencyMs": 10, "ackLatencyMs": 5, "orderRateLimitPerSecond": \#(limit)},
+                "live": {"sendDeadlineMs": \#(deadline), "batchEntries": \#(batch)},
+                """#)
+        var creates: [String] = []
+        let (result, parsed, _) = try runScenario(seed: 7, configuration: configuration, beforeSend: { command in
+            if case let .submit(id?, _) = command.action, id.rawValue.contains("_E") { creates.append(id.rawValue) }
+        })
+        #expect(parsed.orderRateLimitPerSecond == limit)
+        #expect(creates.count == sent, "\(creates)")
+        #expect(result.refusedUnsent == refused && result.rateLimitWaits == waits, "refused \(result.refusedUnsent), waits \(result.rateLimitWaits)")
+        #expect(Set(creates).count == creates.count)
+        #expect(result.commandsQueuedAtEnd == 0 && result.stuckTicks == 0 && result.quiescentMismatches == 0)
+        #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
     /// Nothing leaves after the data ends: the recording stops 200 ms after the decision, the first entry's answer
     /// (400 ms out, 100 ms back) comes after that, and the second entry, queued behind it, is never sent. It is counted
     /// as queued, and with the first (which reached the venue after the last event) as not having reached the venue.
@@ -407,5 +434,42 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
         var out: Set<String> = []
         for (key, inner) in object { out.formUnion(leaves(inner, prefix.isEmpty ? key : "\(prefix).\(key)")) }
         return out
+    }
+}
+
+/// The rate-limit windows of the backtest's sender (``OrderRateBudget``), call by call.
+@Suite struct OrderRateBudgetTests {
+    static let decided = ExchangeTime(milliseconds: 0)
+
+    static func create(reduceOnly: Bool = false) -> VenueCommand {
+        VenueCommand(symbol: SymbolID(index: 0), decidedAt: decided,
+                     action: .submit(nil, .limit(.buy, price: Price(units: 100), qty: Quantity(units: 1), timeInForce: .postOnly, reduceOnly: reduceOnly)))
+    }
+
+    @Test func entryCreatesKeepTheReserveAndReduceOnlyOnesSpendIt() throws {
+        var budget = OrderRateBudget(limit: 10)
+        let entry = [Self.create()], exit = [Self.create(reduceOnly: true)]
+        for k in 0..<8 {
+            #expect(budget.departure(entry, at: 100 + Int64(k)) == 100 + Int64(k))
+            budget.spend(entry, at: 100 + Int64(k))
+        }
+        #expect(budget.departure(entry, at: 200) == 1_100, "the ninth waits for the window's end: two calls kept in reserve")
+        #expect(budget.departure(exit, at: 200) == 200, "a reduce-only create spends the reserve")
+        budget.spend(exit, at: 200)
+        budget.spend(exit, at: 201)
+        #expect(budget.departure(exit, at: 202) == 1_100, "the window is spent: Bybit would refuse it until the reset")
+        #expect(budget.departure(entry, at: 1_100) == 1_100, "a new window")
+        let cancel = VenueCommand(symbol: SymbolID(index: 0), decidedAt: Self.decided, action: .cancel(.client(try ClientOrderID("c1bt_1_1_E0_0"))))
+        #expect(budget.departure([cancel], at: 300) == 300, "cancels have their own budget")
+        #expect(OrderRateBudget(limit: 0).departure(entry, at: 5) == 5)
+    }
+
+    @Test func aBatchSpendsOnePerOrderAndAFreshWindowAdmitsItWhole() {
+        var budget = OrderRateBudget(limit: 10)
+        let batch = Array(repeating: Self.create(), count: 10)
+        #expect(budget.departure(batch, at: 0) == 0)
+        budget.spend(batch, at: 0)
+        #expect(budget.departure(Array(repeating: Self.create(), count: 2), at: 10) == 1_000)
+        #expect(budget.departure([Self.create()], at: 10) == 10, "a single create is another endpoint")
     }
 }

@@ -1,0 +1,54 @@
+public import CascadeCore
+
+/// Bybit's rate limit on the order endpoints as the live node's REST client meets it, for the backtest's and the paper
+/// node's sequential sender. Bybit counts calls per endpoint and account in a one-second window (a batch counts one per
+/// order: `limit` per second, 10 by default for linear, more for VIP tiers); here a window starts at the first call
+/// after the previous one ended. A call that adds risk leaves only while its window keeps the client's reserve
+/// (``headroom``, `BybitRESTClient`'s default) after it, else when the window ends: the live client waits for the reset
+/// the same way. A call that takes risk off (cancels, reduce-only creates, trading stops, which the client never holds
+/// back) waits only once the window is spent: Bybit would refuse it (10006) and the client send it again at the reset.
+/// A fresh window admits any call whole, as the client (which waits only on a budget an answer reported low) and
+/// `cascade sim` do. The windows are an approximation of Bybit's rolling one, stated as such in docs/backtest.md.
+public struct OrderRateBudget: Sendable {
+    public static let windowMilliseconds: Int64 = 1_000
+    /// The calls of a window the live REST client keeps for taking risk off (its `headroom`).
+    public static let headroom = 2
+    /// Calls per endpoint per window (0: no limit, the optimistic alternative).
+    public let limit: Int
+    private var windows: [String: (start: Int64, used: Int)] = [:]
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// When one call of `commands` (a command, or a batch of entry creates) may leave, at `t` or later.
+    public func departure(_ commands: [VenueCommand], at t: Int64) -> Int64 {
+        guard limit > 0, let call = Self.call(commands), let window = windows[call.endpoint],
+              t < window.start + Self.windowMilliseconds else { return t }
+        let reserve = call.addsRisk ? Self.headroom : 0
+        return window.used + call.weight <= limit - reserve ? t : window.start + Self.windowMilliseconds
+    }
+
+    /// Counts one call of `commands` leaving at `t`.
+    public mutating func spend(_ commands: [VenueCommand], at t: Int64) {
+        guard limit > 0, let call = Self.call(commands) else { return }
+        if let window = windows[call.endpoint], t < window.start + Self.windowMilliseconds {
+            windows[call.endpoint] = (window.start, window.used + call.weight)
+        } else {
+            windows[call.endpoint] = (t, call.weight)
+        }
+    }
+
+    /// The endpoint one call of `commands` goes to, what it spends, and whether the live client holds it for its
+    /// reserve (the client's own rule: it reads the request, so every trading stop is exempt).
+    static func call(_ commands: [VenueCommand]) -> (endpoint: String, weight: Int, addsRisk: Bool)? {
+        guard let first = commands.first else { return nil }
+        if commands.count > 1 { return ("/v5/order/create-batch", commands.count, true) }   // a batch holds entry creates
+        switch first.action {
+        case let .submit(_, spec): return ("/v5/order/create", 1, !spec.reduceOnly)
+        case .amend: return ("/v5/order/amend", 1, true)
+        case .cancel: return ("/v5/order/cancel", 1, false)
+        case .cancelAll: return ("/v5/order/cancel-all", 1, false)
+        case .setTradingStop: return ("/v5/position/trading-stop", 1, false)
+        case .setLeverage: return ("/v5/position/set-leverage", 1, true)
+        }
+    }
+}
