@@ -25,7 +25,8 @@ public struct BacktestConfiguration: Sendable {
     /// How the node's commands leave for the venue in the backtest and the paper node.
     public var sender = CommandSender.sequential
     /// Calls per order endpoint per second that the sequential sender may make (``OrderRateBudget``): Bybit's default
-    /// for linear order endpoints, 10 (VIP tiers have more). 0 sends without a limit: optimistic.
+    /// for linear order endpoints, 10, applied to every endpoint (VIP tiers raise the order endpoints' limits, not the
+    /// trading stop's or leverage's). 0 sends without a limit: optimistic.
     public var orderRateLimitPerSecond = 10
     public init() {}
 

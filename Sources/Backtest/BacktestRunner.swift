@@ -209,7 +209,7 @@ public struct BacktestRunner {
         /// A call's answer, and the sender lane it frees (nil: a batch's answer other than its last, or a command
         /// withdrawn or refused unsent while others of its item went out).
         case call(VenueCommand, CallResult, SenderLane?)
-        /// A sender lane's next item may leave: the rate-limit window it waited for has ended.
+        /// A sender lane's call held for the rate limit (``SenderQueue/held``) leaves: its wait has ended.
         case wake(SenderLane)
     }
 
@@ -219,11 +219,12 @@ public struct BacktestRunner {
         var head = 0
         /// A call is out and its answer not yet delivered (the sequential sender's lane is busy).
         var callOut = false
-        /// The next item waits for its endpoint's rate-limit window to end, until then (``OrderRateBudget``).
-        var heldUntil: Int64?
+        /// A call waiting for its endpoint's rate limit (``OrderRateBudget``) and when it leaves: taken from the queue,
+        /// its lane busy (`callOut`), as the live client holds a call inside it while it waits.
+        var held: (commands: [VenueCommand], departure: Int64)?
         var queuedItems: Int { items.count - head }
-        /// Commands queued (an item holds at least one).
-        var queued: Int { items[head...].reduce(0) { $0 + $1.count } }
+        /// Commands queued (an item holds at least one), a held call's included.
+        var queued: Int { items[head...].reduce(0) { $0 + $1.count } + (held?.commands.count ?? 0) }
     }
 
     struct Pending {
@@ -274,7 +275,7 @@ public struct BacktestRunner {
 
         /// Nothing in flight, nothing to deliver, no ladder, no position: the lane would stay as it is without input.
         var isIdle: Bool {
-            pendingHead == pending.count && outboxes.allSatisfy { $0.queuedItems == 0 } && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
+            pendingHead == pending.count && outboxes.allSatisfy { $0.queuedItems == 0 && $0.held == nil } && exchange.commandsInFlight.isEmpty && engine.activeLadder.isEmpty
                 && engine.portfolio.ledgers.values.allSatisfy { $0.size == 0 }
         }
     }
@@ -605,9 +606,13 @@ public struct BacktestRunner {
                     dispatch(&lane, at: lane.engineClock)
                 }
             case let .wake(sender):
-                lane.engineClock = max(lane.engineClock, pending.deliverAt)
-                lane.outboxes[sender.rawValue].heldUntil = nil
-                dispatch(&lane, at: lane.engineClock)
+                // The held call leaves at the end of its wait, as the live client sends it (withdrawn or stale checks
+                // are not made again: the client does not look at the engine while it waits). Nothing leaves after
+                // the data: it is then counted as queued.
+                if let held = lane.outboxes[sender.rawValue].held, !lane.sendingStopped {
+                    lane.outboxes[sender.rawValue].held = nil
+                    transmit(held.commands, in: sender, &lane, leaving: held.departure)
+                }
             }
         }
     }
@@ -693,43 +698,47 @@ public struct BacktestRunner {
         let sequential = configuration.sender == .sequential
         for sender in SenderLane.allCases {
             let i = sender.rawValue
-            while lane.outboxes[i].queuedItems > 0, !(sequential && lane.outboxes[i].callOut), lane.outboxes[i].heldUntil == nil,
-                  !lane.sendingStopped {
+            while lane.outboxes[i].queuedItems > 0, !(sequential && lane.outboxes[i].callOut), !lane.sendingStopped {
                 let item = lane.outboxes[i].items[lane.outboxes[i].head]
-                // Its endpoint's rate-limit window is spent: the item waits for the window's end, as the live client
-                // waits, unless it would be stale by then (every command of it a create or amend past its send
-                // deadline): the client refuses such a call at once instead.
-                let departure = lane.rateBudget.departure(item, at: t)
-                let staleByThen = item.allSatisfy {
-                    Self.isStale($0, leavingAt: max(departure, $0.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
-                }
-                if departure > t, !staleByThen {
-                    lane.outboxes[i].heldUntil = departure
-                    lane.result.rateLimitWaits += 1
-                    insert(Pending(deliverAt: departure, order: 0, item: .wake(sender)), &lane)
-                    break
-                }
                 lane.outboxes[i].head += 1
                 if lane.outboxes[i].queuedItems == 0 {
                     lane.outboxes[i].items.removeAll(keepingCapacity: true)
                     lane.outboxes[i].head = 0
                 }
                 lane.outboxes[i].callOut = true
-                send(item, in: sender, &lane, at: t, departure: departure, sequential: sequential)
+                send(item, in: sender, &lane, at: t, sequential: sequential)
             }
         }
     }
 
     /// Sends one item of a lane (a command, or a batch of entry creates) at `t`. Commands withdrawn or stale are answered
-    /// at once, unsent; the rest go in one call, whose answers come back together, the last freeing the lane.
-    /// `departure`: when the rate limit would let the call leave (past `t` only for a call refused as stale by then).
-    func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, departure: Int64, sequential: Bool) {
+    /// at once, unsent; the rest go in one call, whose answers come back together, the last freeing the lane. A call
+    /// its endpoint's rate limit holds back waits in its lane until it may leave (``SenderQueue/held``), or is refused
+    /// unsent at once when it would be past its send deadline by then, as the live REST client refuses it.
+    func send(_ item: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, at t: Int64, sequential: Bool) {
         // As the live node's sender: an entry whose cancel was decided while it waited, and that cancel, are answered at
-        // once without reaching the venue; and as its REST client, a create or amend whose turn (or the end of the
-        // rate-limit wait it would need) comes past its send deadline is refused unsent, answered at once.
+        // once without reaching the venue; and as its REST client, a create or amend whose turn comes past its send
+        // deadline is refused unsent, answered at once.
         let tracker = lane.engine.tracker
-        let (unsent, outgoing) = lane.router.partition(item, cancelDecided: tracker.cancelDecided) { command in
-            sequential && Self.isStale(command, leavingAt: max(departure, command.decidedAt.milliseconds), deadline: configuration.live.sendDeadlineMilliseconds)
+        let deadline = configuration.live.sendDeadlineMilliseconds
+        var (unsent, outgoing) = lane.router.partition(item, cancelDecided: tracker.cancelDecided) { command in
+            sequential && Self.isStale(command, leavingAt: max(t, command.decidedAt.milliseconds), deadline: deadline)
+        }
+        var held = false
+        let departure = outgoing.first.map { max(t, $0.decidedAt.milliseconds) }.map { lane.rateBudget.departure(outgoing, at: $0) }
+        if let departure, departure > max(t, outgoing[0].decidedAt.milliseconds) {
+            // The live client refuses the whole call at once when its wait would end past the deadline (the commands
+            // of a call that can be stale share their decision; a wait that ends on the deadline exactly is sent);
+            // a call that takes risk off is never stale.
+            if outgoing.allSatisfy({ Self.isStale($0, leavingAt: departure - 1, deadline: deadline) }) {
+                unsent += outgoing.map { ($0, Rejection.staleUnsent) }
+                outgoing = []
+            } else {
+                held = true
+                lane.outboxes[sender.rawValue].held = (outgoing, departure)
+                lane.result.rateLimitWaits += 1
+                insert(Pending(deliverAt: departure, order: 0, item: .wake(sender)), &lane)
+            }
         }
         for (n, (command, rejection)) in unsent.enumerated() {
             if rejection.reason == .withdrawnUnsent { lane.result.withdrawnUnsent += 1 } else { lane.result.refusedUnsent += 1 }
@@ -737,9 +746,13 @@ public struct BacktestRunner {
             insert(Pending(deliverAt: max(t, command.decidedAt.milliseconds), order: 0,
                            item: .call(command, .refused(rejection), frees ? sender : nil)), &lane)
         }
+        guard let first = outgoing.first, !held else { return }
+        transmit(outgoing, in: sender, &lane, leaving: max(t, first.decidedAt.milliseconds))
+    }
+
+    /// Puts one call of `outgoing` on the wire at `leaves`: its answers come back together, the last freeing the lane.
+    func transmit(_ outgoing: [VenueCommand], in sender: SenderLane, _ lane: inout Lane, leaving leaves: Int64) {
         guard let first = outgoing.first else { return }
-        let leaves = max(t, first.decidedAt.milliseconds)
-        lane.rateBudget.spend(outgoing, at: leaves)
         if lane.hooked { for command in outgoing { beforeSend?(command) } }
         lane.result.commandsSent += outgoing.count
         let ack = lane.exchange.acknowledgementDelay()
@@ -756,6 +769,7 @@ public struct BacktestRunner {
             }
         }
         let deliverAt = Self.answerTime(results, leaves: leaves, maxEntryLatency: maxEntryLatency, ack: ack)
+        lane.rateBudget.spend(outgoing, at: leaves, answeredAt: deliverAt)
         for (n, (command, answer)) in zip(outgoing, answers).enumerated() {
             insert(Pending(deliverAt: deliverAt, order: 0, item: .call(command, answer, n == outgoing.count - 1 ? sender : nil)), &lane)
         }

@@ -1,39 +1,54 @@
 public import CascadeCore
+import BybitV5
 
 /// Bybit's rate limit on the order endpoints as the live node's REST client meets it, for the backtest's and the paper
 /// node's sequential sender. Bybit counts calls per endpoint and account in a one-second window (a batch counts one per
-/// order: `limit` per second, 10 by default for linear, more for VIP tiers); here a window starts at the first call
-/// after the previous one ended. A call that adds risk leaves only while its window keeps the client's reserve
-/// (``headroom``, `BybitRESTClient`'s default) after it, else when the window ends: the live client waits for the reset
-/// the same way. A call that takes risk off (cancels, reduce-only creates, trading stops, which the client never holds
-/// back) waits only once the window is spent: Bybit would refuse it (10006) and the client send it again at the reset.
-/// A fresh window admits any call whole, as the client (which waits only on a budget an answer reported low) and
-/// `cascade sim` do. The windows are an approximation of Bybit's rolling one, stated as such in docs/backtest.md.
+/// order: `limit` per second, 10 by default for linear); here a window starts at the first call after the previous one
+/// ended. A call that adds risk leaves only while its window keeps the client's reserve (``headroom``) after it; else
+/// it waits until one second after the latest answer on the endpoint, as the client waits one second after the answer
+/// that reported its budget low (even when the window has ended meanwhile: the client still holds that answer). A call that takes risk off (cancels, reduce-only creates, trading stops, which the
+/// client never holds back) waits only once the window is spent, until the window's end: Bybit would refuse it (10006)
+/// and the client send it again at the reset (the refused round trip is not modelled). A fresh window admits any call
+/// whole, as the client (which waits only on a budget an answer reported low) and `cascade sim` do.
 public struct OrderRateBudget: Sendable {
     public static let windowMilliseconds: Int64 = 1_000
-    /// The calls of a window the live REST client keeps for taking risk off (its `headroom`).
-    public static let headroom = 2
+    /// The calls of a window the live REST client keeps for taking risk off.
+    public static let headroom = BybitRateLimitHeaders.defaultHeadroom
     /// Calls per endpoint per window (0: no limit, the optimistic alternative).
     public let limit: Int
-    private var windows: [String: (start: Int64, used: Int)] = [:]
+    private var windows: [String: Window] = [:]
+
+    struct Window {
+        var start: Int64
+        var used: Int
+        /// When the latest answer of the window's calls reaches the client.
+        var lastAnswer: Int64
+    }
 
     public init(limit: Int) { self.limit = limit }
 
     /// When one call of `commands` (a command, or a batch of entry creates) may leave, at `t` or later.
     public func departure(_ commands: [VenueCommand], at t: Int64) -> Int64 {
-        guard limit > 0, let call = Self.call(commands), let window = windows[call.endpoint],
-              t < window.start + Self.windowMilliseconds else { return t }
-        let reserve = call.addsRisk ? Self.headroom : 0
-        return window.used + call.weight <= limit - reserve ? t : window.start + Self.windowMilliseconds
+        guard limit > 0, let call = Self.call(commands), let window = windows[call.endpoint] else { return t }
+        if call.addsRisk {
+            // The client remembers a low budget until a second after the answer that reported it, whatever Bybit's
+            // window has done since.
+            guard window.used + call.weight > limit - Self.headroom else { return t }
+            return max(t, window.lastAnswer + Self.windowMilliseconds)
+        }
+        guard t < window.start + Self.windowMilliseconds, window.used + call.weight > limit else { return t }
+        return window.start + Self.windowMilliseconds
     }
 
-    /// Counts one call of `commands` leaving at `t`.
-    public mutating func spend(_ commands: [VenueCommand], at t: Int64) {
+    /// Counts one call of `commands` leaving at `t`, its answer reaching the client at `answeredAt`.
+    public mutating func spend(_ commands: [VenueCommand], at t: Int64, answeredAt: Int64) {
         guard limit > 0, let call = Self.call(commands) else { return }
-        if let window = windows[call.endpoint], t < window.start + Self.windowMilliseconds {
-            windows[call.endpoint] = (window.start, window.used + call.weight)
+        if var window = windows[call.endpoint], t < window.start + Self.windowMilliseconds {
+            window.used += call.weight
+            window.lastAnswer = max(window.lastAnswer, answeredAt)
+            windows[call.endpoint] = window
         } else {
-            windows[call.endpoint] = (t, call.weight)
+            windows[call.endpoint] = Window(start: t, used: call.weight, lastAnswer: answeredAt)
         }
     }
 

@@ -71,6 +71,30 @@ public actor BybitGateway {
         positionsInterval = positions
         self.executionsLookback = executionsLookback
     }
+    /// Keep-warm of the REST connections (off until ``setKeepWarm(connections:every:)``): at start and then every
+    /// `keepWarmInterval`, `keepWarmConnections` public calls at once (``BybitV5Client/BybitRESTClient/warmConnections(_:timeout:)``).
+    /// Over HTTP/1.1 each takes a connection of its own (over HTTP/2, if Bybit's edge negotiates it, all calls share
+    /// one, and the keep-warm keeps that one open); an order sent while a round is out (a round trip every 20 s) may
+    /// still open a new one.
+    /// AsyncHTTPClient closes a connection idle for 60 s and hands out the most recently used idle one first, so without
+    /// it a node between cascades holds one connection, the one its reconciliation's calls keep in use: the entry
+    /// create sent while a reconciliation call holds it, or the protective order sent while the entry lane does, first opened a TCP and TLS connection to
+    /// Bybit (round trips before the order leaves), and a connection left idle for minutes could have been dropped
+    /// silently by a NAT on the way. AsyncHTTPClient's own pre-warmed connections were tried and not kept: they are
+    /// never used when idle, and after a network outage new calls waited on their reconnect back-off (up to 60 s).
+    public private(set) var keepWarmConnections = 0
+    public private(set) var keepWarmInterval: Duration = .seconds(20)
+    /// What `cascade live` keeps warm: a connection for each sender lane and one for the reconciliation's calls, used
+    /// every 20 s (within AsyncHTTPClient's 60 s idle close and common NAT idle timeouts).
+    public static let liveKeepWarmConnections = 3
+    public static let liveKeepWarmInterval: Duration = .seconds(20)
+    /// Keep-warm rounds sent.
+    public private(set) var keepWarmRounds = 0
+    /// Sets the keep-warm (before `run`; 0 connections: off).
+    public func setKeepWarm(connections: Int, every interval: Duration) {
+        keepWarmConnections = connections
+        keepWarmInterval = interval
+    }
     var trusted = false
     /// Executions already reported (by id, with their time), so a reconciliation reports only what the stream missed.
     var seenExecutions: [String: ExchangeTime] = [:]
@@ -427,6 +451,7 @@ public actor BybitGateway {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await stream.run() }
             group.addTask { await self.reconcileLoop() }
+            group.addTask { await self.keepWarmLoop() }
             group.addTask {
                 await withDiscardingTaskGroup { queries in
                     for await (instrument, reference, concludeAfter) in self.resolutions {
@@ -441,6 +466,26 @@ public actor BybitGateway {
             group.cancelAll()
         }
         continuation.finish()
+    }
+
+    /// Keeps ``keepWarmConnections`` REST connections open and recently used, at start and every ``keepWarmInterval``.
+    /// After a round that reached nothing, one call a round until Bybit answers again: failed connection attempts
+    /// lengthen AsyncHTTPClient's back-off, which a later order's new connection would wait on.
+    func keepWarmLoop() async {
+        guard keepWarmConnections > 0 else { return }
+        var next = timer.instant()
+        var reachable = true
+        while !Task.isCancelled {
+            do { try await timer.sleep(until: next) } catch { return }
+            next = timer.instant() + keepWarmInterval
+            let calls = reachable ? keepWarmConnections : 1
+            let failed = await rest.warmConnections(calls)
+            keepWarmRounds += 1
+            if (failed < calls) != reachable {
+                reachable = failed < calls
+                if reachable { logger.info("keep-warm: Bybit answers again") } else { logger.warning("keep-warm: no call reached Bybit") }
+            }
+        }
     }
 
     // MARK: - Reconciliation while running

@@ -10,6 +10,10 @@ public import CascadeCore
 /// Header names are matched case-insensitively (HTTP/2 lowercases them). The headers are advisory, so a value
 /// that is not an integer reads as `nil` instead of failing the response: the body's `retCode` is what decides.
 public struct BybitRateLimitHeaders: Hashable, Sendable {
+    /// Calls of an endpoint's window that Cascade's REST client keeps for taking risk off: a call that adds risk waits
+    /// until a second after the answer that reported the budget this low (`BybitRESTClient`'s default, and the
+    /// backtest's model of it).
+    public static let defaultHeadroom = 2
     /// `X-Bapi-Limit-Status`: remaining requests in the current window.
     public var remaining: Int?
     /// `X-Bapi-Limit`: the endpoint's limit per window.

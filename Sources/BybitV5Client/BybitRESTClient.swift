@@ -137,20 +137,6 @@ public actor BybitRESTClient {
     /// sends one call at a time per lane: every command queued behind it would wait).
     public static let sharedHTTP = httpClient(readTimeout: readTimeout)
 
-    /// The HTTP client of `cascade live`'s REST calls: ``sharedHTTP``'s settings, HTTP/1.1 only, and
-    /// ``spareConnections`` kept open to the host beyond those in use. A call takes a connection of its own, so without
-    /// spares an entry create sent while a reconciliation call holds the one open connection, or a protective order
-    /// sent while the entry lane holds it, would first open a TCP and TLS connection to Bybit: several round trips
-    /// before the order leaves. Spares are never closed for idleness (the pool re-opens any the server closes) and are
-    /// opened once a first call has reached the host. HTTP/1.1 only because AsyncHTTPClient keeps spares only in its
-    /// HTTP/1.1 pool: a pool that may negotiate HTTP/2 starts in its HTTP/2 mode, and after falling back to HTTP/1.1 it
-    /// opened no spare (and its shutdown did not complete) when tried here. Not the tests' client: a spare keeps
-    /// re-connecting to a test server that has stopped.
-    public static let tradingHTTP = httpClient(readTimeout: readTimeout, spareConnections: spareConnections)
-
-    /// Connections ``tradingHTTP`` keeps open beyond those in use: one per sender lane (entries, protection).
-    public static let spareConnections = 2
-
     /// How long the shared client waits for an answer's next bytes.
     public static let readTimeout: Duration = .seconds(10)
     /// How long one attempt of a call may take in all (the default `timeout`): what a create with a send deadline
@@ -158,23 +144,18 @@ public actor BybitRESTClient {
     /// refusal (10006) waits for the window's reset and asks again.
     public static let requestTimeout: Duration = .seconds(10)
 
-    /// An HTTP client with the shared one's settings and another read timeout; with `spareConnections`, HTTP/1.1 only
-    /// and that many idle connections kept open per host (see ``tradingHTTP``). The caller shuts it down, or keeps it
-    /// for the process as the shared one is kept.
-    public static func httpClient(readTimeout: Duration, spareConnections: Int = 0) -> HTTPClient {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10),
-                                                                                               read: .nanoseconds(readTimeout.nanoseconds)))
-        if spareConnections > 0 {
-            configuration.httpVersion = .http1Only
-            configuration.connectionPool.preWarmedHTTP1ConnectionCount = spareConnections
-        }
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    /// An HTTP client with the shared one's settings and another read timeout (the caller shuts it down, or keeps it
+    /// for the process as the shared one is kept).
+    public static func httpClient(readTimeout: Duration) -> HTTPClient {
+        HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+                   configuration: HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                           timeout: HTTPClient.Configuration.Timeout(connect: .seconds(10),
+                                                                                                     read: .nanoseconds(readTimeout.nanoseconds))))
     }
 
     /// - Parameter http: ``sharedHTTP`` unless a test needs other timeouts (the caller then shuts its client down).
     public init(baseURL: String, credentials: BybitCredentials?, recvWindow: Int = BybitSigner.defaultRecvWindow,
-                headroom: Int = 2, banDuration: Duration = .seconds(600), timeout: Duration = BybitRESTClient.requestTimeout,
+                headroom: Int = BybitRateLimitHeaders.defaultHeadroom, banDuration: Duration = .seconds(600), timeout: Duration = BybitRESTClient.requestTimeout,
                 clock: any WallClock = SystemWallClock(), timer: any TaskClock = ContinuousTaskClock(),
                 http: HTTPClient = BybitRESTClient.sharedHTTP, logger: Logger) {
         var base = baseURL
@@ -202,6 +183,29 @@ public actor BybitRESTClient {
         serverOffsetMilliseconds = server.nanoseconds / 1_000_000 - midpoint
         offsetMeasuredAt = timer.instant()
         return serverOffsetMilliseconds
+    }
+
+    /// Sends `count` public `GET /v5/market/time` calls at once and returns how many failed (never throws: the next
+    /// round tries again). Over HTTP/1.1 each call takes a connection of its own, so the HTTP client then holds `count`
+    /// connections to Bybit open and just used (``BybitGateway``'s keep-warm); over HTTP/2 they share one. Each call is
+    /// tried once, for at most `timeout` (no retry: a round that cannot reach Bybit must not hold connections past the
+    /// next one), and none is sent while an IP ban lasts. The answers are not used: the server-time offset is measured
+    /// by ``synchronizeTime()`` alone.
+    @discardableResult
+    public func warmConnections(_ count: Int, timeout: Duration = .seconds(2)) async -> Int {
+        if let until = bannedUntil, clock.now() < until { return count }
+        return await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<count {
+                group.addTask { await self.warmOnce(timeout: timeout) }
+            }
+            var failed = 0
+            for await answered in group where !answered { failed += 1 }
+            return failed
+        }
+    }
+
+    private func warmOnce(timeout: Duration) async -> Bool {
+        (try? await execute(BybitRequest.marketTime(), timeout: timeout))?.status == 200
     }
 
     /// Sends `request` and decodes its `result` as `R`, applying the rules in the type's documentation.
@@ -385,7 +389,7 @@ public actor BybitRESTClient {
         if waitMs > 0 { try? await timer.sleep(for: .milliseconds(min(waitMs, 60_000))) }
     }
 
-    private func execute(_ request: BybitRequest) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
+    private func execute(_ request: BybitRequest, timeout: Duration? = nil) async throws(BybitClientError) -> (status: Int, headers: [(String, String)], body: [UInt8]) {
         // Out until answered or failed (the other lane's calls read it against the headroom).
         callsOut[request.path, default: 0] += request.weight
         defer { callsOut[request.path, default: request.weight] -= request.weight }
@@ -407,7 +411,7 @@ public actor BybitRESTClient {
             http.body = .bytes(ByteBuffer(string: request.body))
         }
         do {
-            let response = try await self.http.execute(http, timeout: .nanoseconds(timeout.nanoseconds))
+            let response = try await self.http.execute(http, timeout: .nanoseconds((timeout ?? self.timeout).nanoseconds))
             var body = try await response.body.collect(upTo: 16 << 20)
             let bytes = body.readBytes(length: body.readableBytes) ?? []
             return (Int(response.status.code), response.headers.map { ($0.name, $0.value) }, bytes)

@@ -138,7 +138,7 @@ struct LiveCommand: AsyncParsableCommand {
             throw CLIError("cannot create \(directory): \(error.localizedDescription)")
         }
 
-        let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, http: BybitRESTClient.tradingHTTP, logger: logger)
+        let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, logger: logger)
         var checks = LiveStartupChecks(symbols: parsedSymbols, leverage: leverageRate)
         checks.marginMode = live.marginMode.rawValue
         let report: LiveStartupChecks.Report
@@ -174,6 +174,7 @@ struct LiveCommand: AsyncParsableCommand {
         let privateStream = PrivateStreamClient(configuration: stream, credentials: credentials, rest: restClient, cursor: cursor,
                                                 instruments: table, logger: logger)
         let gateway = BybitGateway(rest: restClient, stream: privateStream, cursor: cursor, instruments: table, logger: logger)
+        await gateway.setKeepWarm(connections: BybitGateway.liveKeepWarmConnections, every: BybitGateway.liveKeepWarmInterval)
         await gateway.setReconciliation(openOrders: .milliseconds(live.openOrdersReconcileMilliseconds),
                                         positions: .milliseconds(live.positionsReconcileMilliseconds),
                                         executionsLookback: .milliseconds(live.executionsLookbackMilliseconds))

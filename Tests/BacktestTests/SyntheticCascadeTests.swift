@@ -221,28 +221,79 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
     }
 
     /// Bybit's rate limit on order creates, as the live node's REST client meets it: a ten-layer ladder whose creates
-    /// leave one round trip (15 ms) apart spends eight creates of the one-second window, and the ninth must wait for the
-    /// window's end, a second after the decision. At a 1,000 ms send deadline the client refuses it at once, and the
-    /// tenth after it (both unsent); with a longer deadline it waits and then both leave; without the limit (0, the
-    /// optimistic alternative) all ten leave at once; and in one `create-batch` call all ten go in a fresh window.
-    @Test(arguments: [(10, 1_000, false, 8, 2, 0), (10, 10_000, false, 10, 0, 1), (0, 1_000, false, 10, 0, 0), (10, 1_000, true, 10, 0, 0)])
-    func aLadderPastTheRateLimitWaitsOrIsRefusedUnsent(limit: Int, deadline: Int, batch: Bool, sent: Int, refused: Int, waits: Int) throws {
+    /// leave one round trip (15 ms) apart spends eight creates of the one-second window, and the ninth must wait until
+    /// a second after the eighth's answer (120 ms after the decision), as the client waits a second after the answer
+    /// that reported its budget low (1,120 ms after the decision). At a 1,000 or 1,100 ms send deadline the client
+    /// refuses it at once, and the tenth after it (both unsent); at 1,120 ms it waits and is sent (the wait ends on the
+    /// deadline: the client sends it), and the tenth, whose turn comes a round trip later, is refused; with a longer
+    /// deadline both leave; without the limit (0, the
+    /// optimistic alternative) all ten leave a round trip apart; and in one `create-batch` call all ten go in a fresh
+    /// window. With 125 ms round trips the first layer's take-profit (a reduce-only create, on the same endpoint) spends
+    /// one of the window first, and the eighth entry waits instead. (The wait's memory past the window's end is
+    /// checked in ``OrderRateBudgetTests``.)
+    @Test(arguments: [(10, 1_000, false, 10, 8, 2, 0), (10, 1_100, false, 10, 8, 2, 0), (10, 1_120, false, 10, 9, 1, 1),
+                      (10, 10_000, false, 10, 10, 0, 1), (10, 10_000, false, 120, 10, 0, 1), (0, 1_000, false, 10, 10, 0, 0), (10, 1_000, true, 10, 10, 0, 0)])
+    func aLadderPastTheRateLimitWaitsOrIsRefusedUnsent(limit: Int, deadline: Int, batch: Bool, latency: Int, sent: Int, refused: Int,
+                                                       waits: Int) throws {
         let configuration = scenarioConfiguration
             .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]"#)
             .replacingOccurrences(of: #""layerNotionalUsdt": "1000""#, with: #""layerNotionalUsdt": "100""#)
             .replacingOccurrences(of: #""depositUsdt": "100000","#, with: #"""
                 "depositUsdt": "100000", "risk": {"maxConcurrentLayers": 10},
-                "venue": {"entryLatencyMs": 10, "ackLatencyMs": 5, "orderRateLimitPerSecond": \#(limit)},
+                "venue": {"entryLatencyMs": \#(latency), "ackLatencyMs": 5, "orderRateLimitPerSecond": \#(limit)},
                 "live": {"sendDeadlineMs": \#(deadline), "batchEntries": \#(batch)},
                 """#)
         var creates: [String] = []
-        let (result, parsed, _) = try runScenario(seed: 7, configuration: configuration, beforeSend: { command in
+        let journal = InMemoryJournal()
+        let (result, parsed, _) = try runScenario(seed: 7, configuration: configuration, journal: journal, beforeSend: { command in
             if case let .submit(id?, _) = command.action, id.rawValue.contains("_E") { creates.append(id.rawValue) }
         })
         #expect(parsed.orderRateLimitPerSecond == limit)
         #expect(creates.count == sent, "\(creates)")
         #expect(result.refusedUnsent == refused && result.rateLimitWaits == waits, "refused \(result.refusedUnsent), waits \(result.rateLimitWaits)")
         #expect(Set(creates).count == creates.count)
+        // When the entries reached the venue: a round trip apart, the ninth a second after the eighth's answer.
+        let accepted = journal.stored.compactMap { entry -> Int64? in
+            guard case let .report(_, report) = entry, case let .accepted(a) = report.event, a.clientID?.rawValue.contains("_E") == true else { return nil }
+            return report.time.milliseconds
+        }
+        #expect(accepted.count == sent)
+        // A round trip apart, but for the wait: the held create left a second after the answer before it.
+        let roundTrip = Int64(latency + 5)
+        if !batch {
+            let gaps = zip(accepted.dropFirst(), accepted).map { $0 - $1 }
+            #expect(gaps.filter { $0 == 1_000 + roundTrip }.count == waits && gaps.allSatisfy { $0 == roundTrip || $0 == 1_000 + roundTrip },
+                    "\(accepted.map { $0 - accepted[0] })")
+        }
+        #expect(result.commandsQueuedAtEnd == 0 && result.stuckTicks == 0 && result.quiescentMismatches == 0)
+        #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
+    }
+
+    /// A call the rate limit holds is sent when its wait ends even if its cancel was decided meanwhile, as the live
+    /// client (which holds it inside the call, not looking at the engine) sends it: the ladder's entries expire 500 ms
+    /// after the decision while the ninth create waits until 1,120 ms; it then goes, and its cancel after it. The tenth,
+    /// still queued behind it, is withdrawn unsent with its cancel at its turn.
+    @Test func aCallHeldForTheRateLimitIsSentWhenItsWaitEnds() throws {
+        let configuration = scenarioConfiguration
+            .replacingOccurrences(of: #""offsetsBps": [20, 50]"#, with: #""offsetsBps": [5, 10, 15, 20, 25, 30, 35, 40, 45, 50]"#)
+            .replacingOccurrences(of: #""layerNotionalUsdt": "1000""#, with: #""layerNotionalUsdt": "100""#)
+            .replacingOccurrences(of: #""entryTtlMs": 30000"#, with: #""entryTtlMs": 500"#)
+            .replacingOccurrences(of: #""depositUsdt": "100000","#, with: #"""
+                "depositUsdt": "100000", "risk": {"maxConcurrentLayers": 10},
+                "venue": {"entryLatencyMs": 10, "ackLatencyMs": 5}, "live": {"sendDeadlineMs": 10000},
+                """#)
+        var creates: [String] = [], cancels: [String] = []
+        let (result, _, _) = try runScenario(seed: 7, configuration: configuration, beforeSend: { command in
+            switch command.action {
+            case let .submit(id?, _) where id.rawValue.contains("_E"): creates.append(id.rawValue)
+            case let .cancel(.client(id)): cancels.append(id.rawValue)
+            default: break
+            }
+        })
+        #expect(result.rateLimitWaits == 1)
+        #expect(creates.count == 9 && creates.last?.hasSuffix("_E8_0") == true, "\(creates)")
+        #expect(cancels.contains { $0.hasSuffix("_E8_0") } && !cancels.contains { $0.hasSuffix("_E9_0") }, "\(cancels)")
+        #expect(result.withdrawnUnsent == 2, "the tenth create and its cancel")
         #expect(result.commandsQueuedAtEnd == 0 && result.stuckTicks == 0 && result.quiescentMismatches == 0)
         #expect(result.venueWallet == result.engineWallet && result.venuePositions == result.enginePositions)
     }
@@ -446,30 +497,49 @@ func runScenario(seed: UInt64, configuration text: String, jitterMilliseconds: I
                      action: .submit(nil, .limit(.buy, price: Price(units: 100), qty: Quantity(units: 1), timeInForce: .postOnly, reduceOnly: reduceOnly)))
     }
 
-    @Test func entryCreatesKeepTheReserveAndReduceOnlyOnesSpendIt() throws {
+    static func command(_ action: VenueCommand.Action) -> [VenueCommand] { [VenueCommand(symbol: SymbolID(index: 0), decidedAt: decided, action: action)] }
+
+    @Test func entryCreatesKeepTheReserveAndReduceOnlyOnesSpendIt() {
         var budget = OrderRateBudget(limit: 10)
         let entry = [Self.create()], exit = [Self.create(reduceOnly: true)]
         for k in 0..<8 {
-            #expect(budget.departure(entry, at: 100 + Int64(k)) == 100 + Int64(k))
-            budget.spend(entry, at: 100 + Int64(k))
+            #expect(budget.departure(entry, at: 100 + 15 * Int64(k)) == 100 + 15 * Int64(k))
+            budget.spend(entry, at: 100 + 15 * Int64(k), answeredAt: 115 + 15 * Int64(k))
         }
-        #expect(budget.departure(entry, at: 200) == 1_100, "the ninth waits for the window's end: two calls kept in reserve")
-        #expect(budget.departure(exit, at: 200) == 200, "a reduce-only create spends the reserve")
-        budget.spend(exit, at: 200)
-        budget.spend(exit, at: 201)
-        #expect(budget.departure(exit, at: 202) == 1_100, "the window is spent: Bybit would refuse it until the reset")
-        #expect(budget.departure(entry, at: 1_100) == 1_100, "a new window")
-        let cancel = VenueCommand(symbol: SymbolID(index: 0), decidedAt: Self.decided, action: .cancel(.client(try ClientOrderID("c1bt_1_1_E0_0"))))
-        #expect(budget.departure([cancel], at: 300) == 300, "cancels have their own budget")
+        #expect(budget.departure(entry, at: 220) == 1_220, "the ninth waits a second after the eighth's answer: two calls kept in reserve")
+        #expect(budget.departure(exit, at: 220) == 220, "a reduce-only create spends the reserve")
+        budget.spend(exit, at: 220, answeredAt: 235)
+        budget.spend(exit, at: 235, answeredAt: 250)
+        #expect(budget.departure(exit, at: 250) == 1_100, "the window is spent: Bybit would refuse it until the window's end")
+        #expect(budget.departure(entry, at: 1_100) == 1_250, "the client still holds the answer that reported the budget low")
+        #expect(budget.departure(entry, at: 1_250) == 1_250)
+        #expect(OrderRateBudget.headroom == 2)
         #expect(OrderRateBudget(limit: 0).departure(entry, at: 5) == 5)
+    }
+
+    @Test func cancelsAndTradingStopsIgnoreTheReserveAndLeverageKeepsIt() throws {
+        let cancel = Self.command(.cancel(.client(try ClientOrderID("c1bt_1_1_E0_0"))))
+        let stop = Self.command(.setTradingStop(TradingStop(stopLoss: .set(ProtectionLeg(trigger: Price(units: 90))))))
+        let leverage = Self.command(.setLeverage(Rate(units: 100_000_000_000)))
+        for calls in [cancel, stop] {
+            var budget = OrderRateBudget(limit: 10)
+            for k in 0..<9 { budget.spend(calls, at: Int64(k), answeredAt: Int64(k) + 15) }
+            #expect(budget.departure(calls, at: 10) == 10, "the tenth call goes: nothing kept in reserve")
+            budget.spend(calls, at: 10, answeredAt: 25)
+            #expect(budget.departure(calls, at: 11) == 1_000, "the eleventh waits for the window's end")
+        }
+        var budget = OrderRateBudget(limit: 10)
+        for k in 0..<8 { budget.spend(leverage, at: Int64(k), answeredAt: Int64(k) + 15) }
+        #expect(budget.departure(leverage, at: 30) == 1_022, "leverage adds risk: it keeps the reserve")
+        #expect(budget.departure(cancel, at: 30) == 30, "each endpoint has its own window")
     }
 
     @Test func aBatchSpendsOnePerOrderAndAFreshWindowAdmitsItWhole() {
         var budget = OrderRateBudget(limit: 10)
         let batch = Array(repeating: Self.create(), count: 10)
         #expect(budget.departure(batch, at: 0) == 0)
-        budget.spend(batch, at: 0)
-        #expect(budget.departure(Array(repeating: Self.create(), count: 2), at: 10) == 1_000)
-        #expect(budget.departure([Self.create()], at: 10) == 10, "a single create is another endpoint")
+        budget.spend(batch, at: 0, answeredAt: 20)
+        #expect(budget.departure(Array(repeating: Self.create(), count: 2), at: 20) == 1_020)
+        #expect(budget.departure([Self.create()], at: 20) == 20, "a single create is another endpoint")
     }
 }

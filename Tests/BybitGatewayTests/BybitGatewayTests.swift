@@ -89,6 +89,38 @@ import Testing
         await s.sim.replay.account("default")?.orders.values.filter { $0.orderLinkId == link } ?? []
     }
 
+    /// The keep-warm (as `cascade live` sets it): at start, and again each interval on the gateway's clock, three
+    /// public calls at once, which keep three REST connections open (a relay counts the calls and the connections).
+    /// Off, nothing is sent.
+    @Test(arguments: [true, false]) func theKeepWarmUsesItsConnectionsEveryInterval(on: Bool) async throws {
+        let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
+        _ = try await sim.replay.advance(frames: 20, milliseconds: nil)
+        let relay = try LoopbackRelay(to: sim.port, marker: "GET /v5/market/time")
+        defer { relay.stop() }
+        let s = await Self.gateway(on: sim, restPort: relay.port) { gateway, _ in
+            if on { await gateway.setKeepWarm(connections: BybitGateway.liveKeepWarmConnections, every: BybitGateway.liveKeepWarmInterval) }
+        }
+        defer { s.stop() }
+        #expect(await eventually { s.events.trusted })
+        guard on else {
+            // The gateway's clock-driven loops have run (a reconciliation), and no keep-warm round with them.
+            #expect(await LiveFaultScenarioTests.reconciled(s.timer) { await s.gateway.reconciliations >= 1 })
+            #expect(await s.gateway.keepWarmRounds == 0)
+            return
+        }
+        #expect(await eventually { await s.gateway.keepWarmRounds == 1 }, "a round at start")
+        #expect(relay.accepted >= BybitGateway.liveKeepWarmConnections, "\(relay.accepted) connection(s)")
+        let before = relay.passed
+        var advanced = 0
+        #expect(await eventually {
+            s.timer.advance(by: .seconds(1))
+            advanced += 1
+            return await s.gateway.keepWarmRounds >= 2
+        }, "another round an interval later")
+        #expect(advanced >= 20, "not before the interval: after \(advanced) s")
+        #expect(relay.passed >= before + BybitGateway.liveKeepWarmConnections)
+    }
+
     @Test func anEntryCarriesItsStopAndComesBackAcceptedOnTheStream() async throws {
         let s = try await Self.start()
         defer { s.stop() }

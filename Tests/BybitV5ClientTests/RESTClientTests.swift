@@ -602,21 +602,66 @@ final class HitCounter: Sendable {
         try await http.shutdown()
     }
 
-    /// `cascade live`'s HTTP client opens spare connections once its first call has reached the host, so an order sent
-    /// while another call holds a connection does not first open one (TCP and TLS: round trips before it leaves). A
-    /// relay counts the connections the client opens. The server and relay are left running: a stopped host would have
-    /// the process-wide client re-open its spares against whatever listens on that port next.
-    @Test func theLiveClientKeepsSpareConnectionsOpen() async throws {
-        let server = try await FakeBybitREST.start()
-        let relay = try LoopbackRelay(to: server.port, marker: "GET /v5/market/time")
+    /// The keep-warm's round: its calls go at once, each on a connection of its own (a relay counts them; the server
+    /// answers none until all three are in, so none can reuse another's connection), and the HTTP client then holds
+    /// them: the next round reuses them. The same three calls one after another take one connection.
+    @Test func warmingOpensAConnectionPerCall() async throws {
+        let (port, task) = try await Self.timeServer(answeringOnceArrived: 3)
+        defer { task.cancel() }
+        let relay = try LoopbackRelay(to: port, marker: "GET /v5/market/time")
+        defer { relay.stop() }
         var logger = Logger(label: "rest-test")
         logger.logLevel = .critical
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, http: BybitRESTClient.tradingHTTP, logger: logger)
-        _ = try await rest.synchronizeTime()
-        #expect(relay.passed == 1)
-        #expect(BybitRESTClient.spareConnections >= 2, "one per sender lane")
-        let wanted = 1 + BybitRESTClient.spareConnections
-        #expect(await eventually { relay.accepted >= wanted }, "\(relay.accepted) connection(s) opened, \(wanted) wanted")
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, logger: logger)
+        #expect(await rest.warmConnections(3) == 0)
+        #expect(relay.passed == 3 && relay.accepted == 3, "\(relay.passed) calls on \(relay.accepted) connection(s)")
+        #expect(await rest.warmConnections(3) == 0)
+        #expect(relay.passed == 6 && relay.accepted == 3, "the second round reuses them: \(relay.accepted) connection(s)")
+
+        let (onePort, oneTask) = try await Self.timeServer(answeringOnceArrived: 1)
+        defer { oneTask.cancel() }
+        let oneRelay = try LoopbackRelay(to: onePort, marker: "GET /v5/market/time")
+        defer { oneRelay.stop() }
+        let sequential = BybitRESTClient(baseURL: "http://127.0.0.1:\(oneRelay.port)", credentials: nil, logger: logger)
+        for _ in 0..<3 { #expect(await sequential.warmConnections(1) == 0) }
+        #expect(oneRelay.passed == 3 && oneRelay.accepted == 1, "\(oneRelay.accepted) connection(s)")
+    }
+
+    /// A server of `GET /v5/market/time` that holds its answers until `arrivals` calls have come in (then answers
+    /// every call at once).
+    static func timeServer(answeringOnceArrived arrivals: Int) async throws -> (port: Int, task: Task<Void, any Error>) {
+        let gate = ArrivalGate(needed: arrivals)
+        let router = Router()
+        router.get("/v5/market/time") { _, _ -> Response in
+            await gate.arrive()
+            let body = #"{"retCode":0,"retMsg":"OK","result":{"timeSecond":"1","timeNano":"1000000000"},"retExtInfo":{},"time":1000}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        let ports = AsyncStream.makeStream(of: Int.self)
+        var logger = Logger(label: "time-server")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        var iterator = ports.stream.makeAsyncIterator()
+        return (await iterator.next() ?? 0, task)
+    }
+
+    /// Suspends each arrival until `needed` have arrived.
+    actor ArrivalGate {
+        let needed: Int
+        var arrived = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+        init(needed: Int) { self.needed = needed }
+        func arrive() async {
+            arrived += 1
+            if arrived >= needed {
+                for w in waiting { w.resume() }
+                waiting = []
+                return
+            }
+            await withCheckedContinuation { waiting.append($0) }
+        }
     }
 
     @Test func transportFailureOfACreateIsOutcomeUnknownAndNotRetried() async throws {
