@@ -160,7 +160,7 @@ public enum BacktestOutput {
             out += "commands withdrawn unsent: \(r.withdrawnUnsent) (entries whose cancel was decided while they waited behind an earlier call, and those cancels, as the live node withdraws them)\n"
         }
         if r.rateLimitWaits > 0 {
-            out += "calls held for the rate limit: \(r.rateLimitWaits) (an order endpoint's \(configuration.orderRateLimitPerSecond) calls per second spent: each waited until a second after the endpoint's latest answer, as the live node's REST client waits after the answer that reported its budget low)\n"
+            out += "calls held for the rate limit: \(r.rateLimitWaits) (an order endpoint's \(configuration.orderRateLimitPerSecond) calls per second spent: one that adds risk waited until a second after the endpoint's latest answer, as the live node's REST client waits after the answer that reported its budget low; one that takes risk off, until the window's end)\n"
         }
         if r.stuckTicks > 0 { out += "stuck timer deadlines: \(r.stuckTicks) (a defect: please report)\n" }
         if r.quiescentMismatches > 0 { out += "engine and venue differed at \(r.quiescentMismatches) of \(r.quiescentChecks) quiescent points (a defect: please report)\n" }

@@ -17,6 +17,9 @@ public struct OrderRateBudget: Sendable {
     /// Calls per endpoint per window (0: no limit, the optimistic alternative).
     public let limit: Int
     private var windows: [String: Window] = [:]
+    /// Per endpoint, until when a call that adds risk waits for a low budget reported in a window that has since
+    /// been replaced (by a call that takes risk off opening a new one): the client holds that answer a second.
+    private var lowUntil: [String: Int64] = [:]
 
     struct Window {
         var start: Int64
@@ -33,8 +36,9 @@ public struct OrderRateBudget: Sendable {
         if call.addsRisk {
             // The client remembers a low budget until a second after the answer that reported it, whatever Bybit's
             // window has done since.
-            guard window.used + call.weight > limit - Self.headroom else { return t }
-            return max(t, window.lastAnswer + Self.windowMilliseconds)
+            let earlier = lowUntil[call.endpoint] ?? .min
+            guard window.used + call.weight > limit - Self.headroom else { return max(t, earlier) }
+            return max(t, earlier, window.lastAnswer + Self.windowMilliseconds)
         }
         guard t < window.start + Self.windowMilliseconds, window.used + call.weight > limit else { return t }
         return window.start + Self.windowMilliseconds
@@ -48,6 +52,9 @@ public struct OrderRateBudget: Sendable {
             window.lastAnswer = max(window.lastAnswer, answeredAt)
             windows[call.endpoint] = window
         } else {
+            if let old = windows[call.endpoint], old.used >= limit - Self.headroom {
+                lowUntil[call.endpoint] = max(lowUntil[call.endpoint] ?? .min, old.lastAnswer + Self.windowMilliseconds)
+            }
             windows[call.endpoint] = Window(start: t, used: call.weight, lastAnswer: answeredAt)
         }
     }

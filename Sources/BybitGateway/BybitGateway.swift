@@ -139,6 +139,9 @@ public actor BybitGateway {
         self.cursor = cursor
         self.timer = timer
         self.logger = logger
+        // Unbounded by design, bounded upstream: an event is a report the engine must hear (dropping one would lose a
+        // fill until a reconciliation found it), and they come from the private stream, whose own buffer is bounded
+        // (an overflow there is a gap: untrusted, then backfilled). A resolution is one per unknown-outcome call.
         (events, continuation) = AsyncStream.makeStream(of: GatewayEvent.self, bufferingPolicy: .unbounded)
         (resolutions, resolutionQueue) = AsyncStream.makeStream(of: (Instrument, BybitOrderReference, Duration).self, bufferingPolicy: .unbounded)
     }

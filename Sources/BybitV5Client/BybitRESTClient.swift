@@ -205,7 +205,17 @@ public actor BybitRESTClient {
     }
 
     private func warmOnce(timeout: Duration) async -> Bool {
-        (try? await execute(BybitRequest.marketTime(), timeout: timeout))?.status == 200
+        let status = (try? await execute(BybitRequest.marketTime(), timeout: timeout))?.status
+        if status == 403 { _ = banned(by: "/v5/market/time") }
+        return status == 200
+    }
+
+    /// Bybit answered HTTP 403 on `path`: an IP ban, which stops every REST call but taking risk off for `banDuration`.
+    private func banned(by path: String) -> LocalTime {
+        let until = LocalTime(nanoseconds: clock.now().nanoseconds + banDuration.nanoseconds)
+        bannedUntil = until
+        logger.critical("ALERT: Bybit answered HTTP 403 (IP ban): all REST calls stop", metadata: ["until": "\(until)", "endpoint": "\(path)"])
+        return until
     }
 
     /// Sends `request` and decodes its `result` as `R`, applying the rules in the type's documentation.
@@ -263,12 +273,7 @@ public actor BybitRESTClient {
                 try? await timer.sleep(for: .milliseconds(Self.windowMilliseconds))
                 continue
             }
-            if answer.status == 403 {
-                let until = LocalTime(nanoseconds: clock.now().nanoseconds + banDuration.nanoseconds)
-                bannedUntil = until
-                logger.critical("ALERT: Bybit answered HTTP 403 (IP ban): all REST calls stop", metadata: ["until": "\(until)", "endpoint": "\(request.path)"])
-                throw .ipBanned(until: until)
-            }
+            if answer.status == 403 { throw .ipBanned(until: banned(by: request.path)) }
             let validated: BybitResponse<R>
             do throws(BybitRESTError) {
                 validated = try BybitResponse<R>.validated(body: answer.body, httpStatus: answer.status, headers: answer.headers,

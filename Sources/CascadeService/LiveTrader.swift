@@ -133,6 +133,9 @@ public final class LiveTrader: RecordedFrameConsumer {
         self.deadManAfter = deadManAfter
         self.flattenAllOnShutdown = flattenAllOnShutdown
         offset = Mutex(serverOffsetMilliseconds)
+        // Unbounded by design: every queued command is journaled, and dropping one would leave it neither sent nor
+        // refused. The engine's limits (layers, decisions per episode, exits) bound what a step queues, and what waits
+        // is visible as `commandsInFlight`.
         lanes = SenderLane.allCases.map { _ in AsyncStream.makeStream(of: ([VenueCommand], Instrument).self, bufferingPolicy: .unbounded) }
         // A restart continues the journal: the engine is rebuilt from it, then a new run starts.
         let entries = try journal.entries()

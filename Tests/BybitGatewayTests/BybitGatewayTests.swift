@@ -90,8 +90,8 @@ import Testing
     }
 
     /// The keep-warm (as `cascade live` sets it): at start, and again each interval on the gateway's clock, three
-    /// public calls at once, which keep three REST connections open (a relay counts the calls and the connections).
-    /// Off, nothing is sent.
+    /// public calls at once (a relay counts them; that each takes a connection of its own is
+    /// `warmingOpensAConnectionPerCall`'s). Off, no round is sent.
     @Test(arguments: [true, false]) func theKeepWarmUsesItsConnectionsEveryInterval(on: Bool) async throws {
         let sim = try await SimulatorHarness.start(frames: 300, speed: .lockstep)
         _ = try await sim.replay.advance(frames: 20, milliseconds: nil)

@@ -627,15 +627,36 @@ final class HitCounter: Sendable {
         #expect(oneRelay.passed == 3 && oneRelay.accepted == 1, "\(oneRelay.accepted) connection(s)")
     }
 
+    /// A keep-warm call answered HTTP 403 (an IP ban) bans the client as any call's 403 does: the next round sends
+    /// nothing, and neither does a read-only call.
+    @Test func aBanSeenByAWarmingCallStopsTheNextRounds() async throws {
+        let (port, task) = try await Self.timeServer(answeringOnceArrived: 1, status: .forbidden)
+        defer { task.cancel() }
+        let relay = try LoopbackRelay(to: port, marker: "GET /v5/market/time")
+        defer { relay.stop() }
+        var logger = Logger(label: "rest-test")
+        logger.logLevel = .critical
+        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, logger: logger)
+        #expect(await rest.warmConnections(1) == 1)
+        #expect(await rest.warmConnections(3) == 3)
+        do {
+            _ = try await rest.synchronizeTime()
+            Issue.record("no error")
+        } catch {
+            guard case .ipBanned = error else { Issue.record("\(error)"); return }
+        }
+        #expect(relay.passed == 1, "only the first call reached the server")
+    }
+
     /// A server of `GET /v5/market/time` that holds its answers until `arrivals` calls have come in (then answers
-    /// every call at once).
-    static func timeServer(answeringOnceArrived arrivals: Int) async throws -> (port: Int, task: Task<Void, any Error>) {
+    /// every call at once), with `status`.
+    static func timeServer(answeringOnceArrived arrivals: Int, status: HTTPResponse.Status = .ok) async throws -> (port: Int, task: Task<Void, any Error>) {
         let gate = ArrivalGate(needed: arrivals)
         let router = Router()
         router.get("/v5/market/time") { _, _ -> Response in
             await gate.arrive()
             let body = #"{"retCode":0,"retMsg":"OK","result":{"timeSecond":"1","timeNano":"1000000000"},"retExtInfo":{},"time":1000}"#
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+            return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         let ports = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "time-server")
