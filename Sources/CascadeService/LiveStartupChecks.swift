@@ -45,6 +45,20 @@ public struct LiveStartupChecks: Sendable {
         var unifiedMarginStatus: Int?
     }
 
+    /// What refuses the start in `GET /v5/account/info`: a classic account (`unifiedMarginStatus` 1; Cascade reads
+    /// and trades a unified trading account's wallet, which a classic account does not have: it would otherwise be
+    /// refused for "no USDT balance"), or a margin mode other than the configured one.
+    static func accountProblems(_ info: AccountInfo, marginMode: String) -> [String] {
+        var problems: [String] = []
+        if info.unifiedMarginStatus == 1 {
+            problems.append("the account is a classic account (unifiedMarginStatus 1): Cascade trades through a unified trading account; upgrade it in Bybit (Cascade never changes it)")
+        }
+        if let mode = info.marginMode, mode != marginMode {
+            problems.append("the account is in \(mode); Cascade is configured for \(marginMode): change the margin mode in Bybit (Cascade never switches it)")
+        }
+        return problems
+    }
+
     struct InstrumentsList: Decodable, Sendable {
         struct Item: Decodable, Sendable {
             var symbol: String
@@ -96,9 +110,7 @@ public struct LiveStartupChecks: Sendable {
         }
         // The account: unified, in the margin mode the configuration assumes.
         if let info = try await rest.send(.accountInfo(), as: AccountInfo.self).result {
-            if let mode = info.marginMode, mode != marginMode {
-                problems.append("the account is in \(mode); Cascade is configured for \(marginMode): change the margin mode in Bybit (Cascade never switches it)")
-            }
+            problems += Self.accountProblems(info, marginMode: marginMode)
             report.lines.append("account     \(info.marginMode ?? "margin mode not reported"), unifiedMarginStatus \(info.unifiedMarginStatus.map(String.init) ?? "?")")
         }
         // Each symbol: listed and trading, one-way mode, the leverage set.

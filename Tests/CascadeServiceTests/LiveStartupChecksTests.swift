@@ -1,5 +1,5 @@
 import CascadeCore
-import CascadeService
+@testable import CascadeService
 import Execution
 import Testing
 
@@ -8,6 +8,19 @@ import Testing
 @Suite struct LiveStartupChecksTests {
     /// The history floor is the journal's first run's start (later runs do not move it), and the server's now on a
     /// first start.
+    /// A classic account (Bybit's `unifiedMarginStatus` 1) refuses the start with its own line; the unified ones (3–6)
+    /// do not; a margin mode other than the configured one refuses it too.
+    @Test func aClassicAccountOrAnotherMarginModeRefusesTheStart() {
+        typealias Info = LiveStartupChecks.AccountInfo
+        #expect(LiveStartupChecks.accountProblems(Info(marginMode: "REGULAR_MARGIN", unifiedMarginStatus: 1), marginMode: "REGULAR_MARGIN")
+            .first?.contains("classic account") == true)
+        for status in [3, 4, 5, 6] {
+            #expect(LiveStartupChecks.accountProblems(Info(marginMode: "REGULAR_MARGIN", unifiedMarginStatus: status), marginMode: "REGULAR_MARGIN").isEmpty)
+        }
+        #expect(LiveStartupChecks.accountProblems(Info(marginMode: "PORTFOLIO_MARGIN", unifiedMarginStatus: 5), marginMode: "REGULAR_MARGIN")
+            .first?.contains("PORTFOLIO_MARGIN") == true)
+    }
+
     @Test func theHistoryFloorIsTheJournalsFirstRun() {
         let now = ExchangeTime(milliseconds: 1_800_000_000_000)
         #expect(LiveTrader.historyFloor(journal: [], serverNow: now) == now)
