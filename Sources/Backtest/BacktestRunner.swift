@@ -680,10 +680,9 @@ public struct BacktestRunner {
         if lane.hooked { afterCommit?(lane.result.journalTransactions, lane.engine) }
         lane.result.decisions.append(contentsOf: step.log)
         noteTrades(step, &lane)
-        let routed = step.commands.map { command in
-            (command: command, lane: lane.router.route(command, amendsReduceOnly: lane.engine.tracker.amendsReduceOnlyOrder(command)))
-        }
-        for item in SenderBatch.items(routed, batching: configuration.live.batchEntries && configuration.sender == .sequential) {
+        let tracker = lane.engine.tracker
+        for item in lane.router.items(step.commands, amendsReduceOnly: tracker.amendsReduceOnlyOrder,
+                                      batching: configuration.live.batchEntries && configuration.sender == .sequential) {
             lane.outboxes[item.lane.rawValue].items.append(item.commands)
         }
         dispatch(&lane, at: lane.engineClock)     // the step's commands were decided at the engine's clock
@@ -724,9 +723,10 @@ public struct BacktestRunner {
         var (unsent, outgoing) = lane.router.partition(item, cancelDecided: tracker.cancelDecided) { command in
             sequential && Self.isStale(command, leavingAt: max(t, command.decidedAt.milliseconds), deadline: deadline)
         }
-        var held = false
-        let departure = outgoing.first.map { max(t, $0.decidedAt.milliseconds) }.map { lane.rateBudget.departure(outgoing, at: $0) }
-        if let departure, departure > max(t, outgoing[0].decidedAt.milliseconds) {
+        // When the call would leave: now, or (held) when its endpoint's rate limit lets it.
+        var leaves = outgoing.first.map { max(t, $0.decidedAt.milliseconds) }
+        if let earliest = leaves, case let departure = lane.rateBudget.departure(outgoing, at: earliest), departure > earliest {
+            leaves = nil
             // The live client refuses the whole call at once when its wait would end past the deadline (the commands
             // of a call that can be stale share their decision; a wait that ends on the deadline exactly is sent);
             // a call that takes risk off is never stale.
@@ -734,7 +734,6 @@ public struct BacktestRunner {
                 unsent += outgoing.map { ($0, Rejection.staleUnsent) }
                 outgoing = []
             } else {
-                held = true
                 lane.outboxes[sender.rawValue].held = (outgoing, departure)
                 lane.result.rateLimitWaits += 1
                 insert(Pending(deliverAt: departure, order: 0, item: .wake(sender)), &lane)
@@ -746,8 +745,7 @@ public struct BacktestRunner {
             insert(Pending(deliverAt: max(t, command.decidedAt.milliseconds), order: 0,
                            item: .call(command, .refused(rejection), frees ? sender : nil)), &lane)
         }
-        guard let first = outgoing.first, !held else { return }
-        transmit(outgoing, in: sender, &lane, leaving: max(t, first.decidedAt.milliseconds))
+        if let leaves { transmit(outgoing, in: sender, &lane, leaving: leaves) }
     }
 
     /// Puts one call of `outgoing` on the wire at `leaves`: its answers come back together, the last freeing the lane.

@@ -16,29 +16,39 @@ public struct OrderRateBudget: Sendable {
     public static let headroom = BybitRateLimitHeaders.defaultHeadroom
     /// Calls per endpoint per window (0: no limit, the optimistic alternative).
     public let limit: Int
-    private var windows: [String: Window] = [:]
-    /// Per endpoint, until when a call that adds risk waits for a low budget reported in a window that has since
-    /// been replaced (by a call that takes risk off opening a new one): the client holds that answer a second.
-    private var lowUntil: [String: Int64] = [:]
+    /// The latest window of each ``Endpoint`` (by its raw value; nil before its first call).
+    private var windows = [Window?](repeating: nil, count: Endpoint.allCases.count)
+
+    /// The endpoints that have a budget of their own at Bybit (the live client keeps one per request path).
+    enum Endpoint: Int, CaseIterable {
+        case create, createBatch, amend, cancel, cancelAll, tradingStop, leverage
+    }
 
     struct Window {
         var start: Int64
         var used: Int
         /// When the latest answer of the window's calls reaches the client.
         var lastAnswer: Int64
+        /// Until when a call that adds risk still waits for a low budget an earlier window reported: the client holds
+        /// that answer a second, even after a call that takes risk off has opened this window.
+        var lowUntil: Int64 = .min
+
+        /// Until when this window's answers keep a call that adds risk waiting once it is replaced.
+        func lowUntil(limit: Int) -> Int64 {
+            used >= limit - OrderRateBudget.headroom ? max(lowUntil, lastAnswer + OrderRateBudget.windowMilliseconds) : lowUntil
+        }
     }
 
     public init(limit: Int) { self.limit = limit }
 
     /// When one call of `commands` (a command, or a batch of entry creates) may leave, at `t` or later.
     public func departure(_ commands: [VenueCommand], at t: Int64) -> Int64 {
-        guard limit > 0, let call = Self.call(commands), let window = windows[call.endpoint] else { return t }
+        guard limit > 0, let call = Self.call(commands), let window = windows[call.endpoint.rawValue] else { return t }
         if call.addsRisk {
             // The client remembers a low budget until a second after the answer that reported it, whatever Bybit's
             // window has done since.
-            let earlier = lowUntil[call.endpoint] ?? .min
-            guard window.used + call.weight > limit - Self.headroom else { return max(t, earlier) }
-            return max(t, earlier, window.lastAnswer + Self.windowMilliseconds)
+            guard window.used + call.weight > limit - Self.headroom else { return max(t, window.lowUntil) }
+            return max(t, window.lowUntil, window.lastAnswer + Self.windowMilliseconds)
         }
         guard t < window.start + Self.windowMilliseconds, window.used + call.weight > limit else { return t }
         return window.start + Self.windowMilliseconds
@@ -47,30 +57,28 @@ public struct OrderRateBudget: Sendable {
     /// Counts one call of `commands` leaving at `t`, its answer reaching the client at `answeredAt`.
     public mutating func spend(_ commands: [VenueCommand], at t: Int64, answeredAt: Int64) {
         guard limit > 0, let call = Self.call(commands) else { return }
-        if var window = windows[call.endpoint], t < window.start + Self.windowMilliseconds {
+        let e = call.endpoint.rawValue
+        if var window = windows[e], t < window.start + Self.windowMilliseconds {
             window.used += call.weight
             window.lastAnswer = max(window.lastAnswer, answeredAt)
-            windows[call.endpoint] = window
+            windows[e] = window
         } else {
-            if let old = windows[call.endpoint], old.used >= limit - Self.headroom {
-                lowUntil[call.endpoint] = max(lowUntil[call.endpoint] ?? .min, old.lastAnswer + Self.windowMilliseconds)
-            }
-            windows[call.endpoint] = Window(start: t, used: call.weight, lastAnswer: answeredAt)
+            windows[e] = Window(start: t, used: call.weight, lastAnswer: answeredAt, lowUntil: windows[e]?.lowUntil(limit: limit) ?? .min)
         }
     }
 
     /// The endpoint one call of `commands` goes to, what it spends, and whether the live client holds it for its
     /// reserve (the client's own rule: it reads the request, so every trading stop is exempt).
-    static func call(_ commands: [VenueCommand]) -> (endpoint: String, weight: Int, addsRisk: Bool)? {
+    static func call(_ commands: [VenueCommand]) -> (endpoint: Endpoint, weight: Int, addsRisk: Bool)? {
         guard let first = commands.first else { return nil }
-        if commands.count > 1 { return ("/v5/order/create-batch", commands.count, true) }   // a batch holds entry creates
+        if commands.count > 1 { return (.createBatch, commands.count, true) }   // a batch holds entry creates
         switch first.action {
-        case let .submit(_, spec): return ("/v5/order/create", 1, !spec.reduceOnly)
-        case .amend: return ("/v5/order/amend", 1, true)
-        case .cancel: return ("/v5/order/cancel", 1, false)
-        case .cancelAll: return ("/v5/order/cancel-all", 1, false)
-        case .setTradingStop: return ("/v5/position/trading-stop", 1, false)
-        case .setLeverage: return ("/v5/position/set-leverage", 1, true)
+        case let .submit(_, spec): return (.create, 1, !spec.reduceOnly)
+        case .amend: return (.amend, 1, true)
+        case .cancel: return (.cancel, 1, false)
+        case .cancelAll: return (.cancelAll, 1, false)
+        case .setTradingStop: return (.tradingStop, 1, false)
+        case .setLeverage: return (.leverage, 1, true)
         }
     }
 }

@@ -152,6 +152,13 @@ public struct SenderLaneRouter: Sendable {
         return command.action.reducesRisk || amendsReduceOnly ? .protective : .entries
     }
 
+    /// A step's commands, each routed (``route(_:amendsReduceOnly:)``), as the calls their lanes send
+    /// (``SenderBatch/items(_:batching:)``): what the live sender and the backtest's queue.
+    public mutating func items(_ commands: [VenueCommand], amendsReduceOnly: (VenueCommand) -> Bool,
+                               batching: Bool) -> [(lane: SenderLane, commands: [VenueCommand])] {
+        SenderBatch.items(commands.map { (command: $0, lane: route($0, amendsReduceOnly: amendsReduceOnly($0))) }, batching: batching)
+    }
+
     /// `command`'s call was answered (or dropped unsent): commands aimed at its order now go by their own kind.
     public mutating func answered(_ command: VenueCommand) {
         if case let .submit(id?, _) = command.action { unanswered[id] = nil }

@@ -414,10 +414,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     private func enqueue(_ commands: [VenueCommand], _ s: inout State) {
         guard !commands.isEmpty else { return }
         inFlight.withLock { $0 += commands.count }
-        let routed = commands.map { command in
-            (command: command, lane: s.router.route(command, amendsReduceOnly: s.engine.tracker.amendsReduceOnlyOrder(command)))
-        }
-        for item in SenderBatch.items(routed, batching: batchEntries) {
+        let tracker = s.engine.tracker
+        for item in s.router.items(commands, amendsReduceOnly: tracker.amendsReduceOnlyOrder, batching: batchEntries) {
             lanes[item.lane.rawValue].continuation.yield((item.commands, s.replay.decoder.instruments[item.commands[0].symbol]))
         }
     }

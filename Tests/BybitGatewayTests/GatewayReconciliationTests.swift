@@ -46,14 +46,7 @@ import Testing
         router.get("/v5/execution/list") { _, _ in
             envelope(#"{"category":"linear","nextPageCursor":"","list":[\#(executions.joined(separator: ","))]}"#)
         }
-        let ports = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-rest")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ports.stream.makeAsyncIterator()
-        return (await iterator.next() ?? 0, task)
+        return await startLoopbackServer(router, label: "fake-rest")
     }
 
     static func gateway(port: Int, timer: any TaskClock = ContinuousTaskClock()) -> BybitGateway {

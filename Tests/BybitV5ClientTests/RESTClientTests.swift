@@ -155,14 +155,7 @@ struct FakeBybitREST {
             _ = count("/v5/account/wallet-balance")
             return Response(status: .forbidden, headers: [.contentType: "text/html"], body: .init(byteBuffer: ByteBuffer(string: "<html>403</html>")))
         }
-        let ports = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "fake-bybit")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ports.stream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
+        let (port, task) = await startLoopbackServer(router, label: "fake-bybit")
         return FakeBybitREST(port: port, task: task, hits: hits, held: held)
     }
 
@@ -606,51 +599,49 @@ final class HitCounter: Sendable {
     /// answers none until all three are in, so none can reuse another's connection), and the HTTP client then holds
     /// them: the next round reuses them. The same three calls one after another take one connection.
     @Test func warmingOpensAConnectionPerCall() async throws {
-        let (port, task) = try await Self.timeServer(answeringOnceArrived: 3)
-        defer { task.cancel() }
-        let relay = try LoopbackRelay(to: port, marker: "GET /v5/market/time")
-        defer { relay.stop() }
-        var logger = Logger(label: "rest-test")
-        logger.logLevel = .critical
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, logger: logger)
-        #expect(await rest.warmConnections(3) == 0)
-        #expect(relay.passed == 3 && relay.accepted == 3, "\(relay.passed) calls on \(relay.accepted) connection(s)")
-        #expect(await rest.warmConnections(3) == 0)
-        #expect(relay.passed == 6 && relay.accepted == 3, "the second round reuses them: \(relay.accepted) connection(s)")
+        let s = try await Self.timeServer(answeringOnceArrived: 3)
+        defer { s.stop() }
+        #expect(await s.rest.warmConnections(3) == 0)
+        #expect(s.relay.passed == 3 && s.relay.accepted == 3, "\(s.relay.passed) calls on \(s.relay.accepted) connection(s)")
+        #expect(await s.rest.warmConnections(3) == 0)
+        #expect(s.relay.passed == 6 && s.relay.accepted == 3, "the second round reuses them: \(s.relay.accepted) connection(s)")
 
-        let (onePort, oneTask) = try await Self.timeServer(answeringOnceArrived: 1)
-        defer { oneTask.cancel() }
-        let oneRelay = try LoopbackRelay(to: onePort, marker: "GET /v5/market/time")
-        defer { oneRelay.stop() }
-        let sequential = BybitRESTClient(baseURL: "http://127.0.0.1:\(oneRelay.port)", credentials: nil, logger: logger)
-        for _ in 0..<3 { #expect(await sequential.warmConnections(1) == 0) }
-        #expect(oneRelay.passed == 3 && oneRelay.accepted == 1, "\(oneRelay.accepted) connection(s)")
+        let one = try await Self.timeServer(answeringOnceArrived: 1)
+        defer { one.stop() }
+        for _ in 0..<3 { #expect(await one.rest.warmConnections(1) == 0) }
+        #expect(one.relay.passed == 3 && one.relay.accepted == 1, "\(one.relay.accepted) connection(s)")
     }
 
     /// A keep-warm call answered HTTP 403 (an IP ban) bans the client as any call's 403 does: the next round sends
     /// nothing, and neither does a read-only call.
     @Test func aBanSeenByAWarmingCallStopsTheNextRounds() async throws {
-        let (port, task) = try await Self.timeServer(answeringOnceArrived: 1, status: .forbidden)
-        defer { task.cancel() }
-        let relay = try LoopbackRelay(to: port, marker: "GET /v5/market/time")
-        defer { relay.stop() }
-        var logger = Logger(label: "rest-test")
-        logger.logLevel = .critical
-        let rest = BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, logger: logger)
-        #expect(await rest.warmConnections(1) == 1)
-        #expect(await rest.warmConnections(3) == 3)
+        let s = try await Self.timeServer(answeringOnceArrived: 1, status: .forbidden)
+        defer { s.stop() }
+        #expect(await s.rest.warmConnections(1) == 1)
+        #expect(await s.rest.warmConnections(3) == 3)
         do {
-            _ = try await rest.synchronizeTime()
+            _ = try await s.rest.synchronizeTime()
             Issue.record("no error")
         } catch {
             guard case .ipBanned = error else { Issue.record("\(error)"); return }
         }
-        #expect(relay.passed == 1, "only the first call reached the server")
+        #expect(s.relay.passed == 1, "only the first call reached the server")
     }
 
     /// A server of `GET /v5/market/time` that holds its answers until `arrivals` calls have come in (then answers
-    /// every call at once), with `status`.
-    static func timeServer(answeringOnceArrived arrivals: Int, status: HTTPResponse.Status = .ok) async throws -> (port: Int, task: Task<Void, any Error>) {
+    /// every call at once, with `status`), a relay in front of it counting the calls and connections, and a client
+    /// whose calls go through the relay.
+    struct TimeServer {
+        let rest: BybitRESTClient
+        let relay: LoopbackRelay
+        let task: Task<Void, any Error>
+        func stop() {
+            relay.stop()
+            task.cancel()
+        }
+    }
+
+    static func timeServer(answeringOnceArrived arrivals: Int, status: HTTPResponse.Status = .ok) async throws -> TimeServer {
         let gate = ArrivalGate(needed: arrivals)
         let router = Router()
         router.get("/v5/market/time") { _, _ -> Response in
@@ -658,14 +649,15 @@ final class HitCounter: Sendable {
             let body = #"{"retCode":0,"retMsg":"OK","result":{"timeSecond":"1","timeNano":"1000000000"},"retExtInfo":{},"time":1000}"#
             return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        let ports = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "time-server")
+        let (port, task) = await startLoopbackServer(router, label: "time-server")
+        let relay: LoopbackRelay
+        do { relay = try LoopbackRelay(to: port, marker: "GET /v5/market/time") } catch {
+            task.cancel()
+            throw error
+        }
+        var logger = Logger(label: "rest-test")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
-        var iterator = ports.stream.makeAsyncIterator()
-        return (await iterator.next() ?? 0, task)
+        return TimeServer(rest: BybitRESTClient(baseURL: "http://127.0.0.1:\(relay.port)", credentials: nil, logger: logger), relay: relay, task: task)
     }
 
     /// Suspends each arrival until `needed` have arrived.
@@ -710,15 +702,8 @@ final class HitCounter: Sendable {
             seen.withLock { $0 = request.uri.query }
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"retCode":0,"retMsg":"OK","result":{},"retExtInfo":{},"time":0}"#)))
         }
-        let ports = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "public-rest")
-        logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { ports.continuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await app.runService(gracefulShutdownSignals: []) }
+        let (port, task) = await startLoopbackServer(router, label: "public-rest")
         defer { task.cancel() }
-        var iterator = ports.stream.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
         let rest = BybitPublicREST(baseURL: "http://127.0.0.1:\(port)")
         _ = try await rest.get("/v5/market/instruments-info", query: [("category", "linear"), ("cursor", "page_token%3D39380%26")],
                                clock: SystemWallClock())
