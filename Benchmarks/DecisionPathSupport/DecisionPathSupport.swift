@@ -123,10 +123,14 @@ public struct Decision {
 /// (the path as measured before the sender was sequential; the comparison row). `batch`: the decision's creates in one
 /// signed `create-batch` request, as the live sender sends them with `live.batchEntries` (the whole ladder out).
 @inline(never)
-public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false, batch: Bool = false) -> Decision {
+/// `detectorsFirst: false`: the whole feature update inside the timing, as before the lanes deferred its symbol half
+/// (comparison only).
+public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false, batch: Bool = false,
+                   detectorsFirst: Bool = true) -> Decision {
     let frame = frames[cascadeIndex]
     var decision = Decision()
-    let ingested = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
+    // As the trading lanes ingest: the detector now, the rest of the feature state after the step (`afterSend`).
+    let ingested = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0), detectorsFirst: detectorsFirst)
     guard case let .event(event)? = ingested.input, let time = event.exchangeTime else { return decision }
     decision.time = time
     var steps: [EngineStep] = []
@@ -170,6 +174,14 @@ func signedBytes(_ command: VenueCommand, _ instruments: InstrumentTable, at tim
 /// Signs the creates a decision left queued (as the sender does later, one round trip apart); returns their bytes.
 public func signQueued(_ decision: Decision, _ p: Prepared) -> Int {
     decision.queued.reduce(0) { $0 + signedBytes($1, p.replay.decoder.instruments, at: decision.time) }
+}
+
+/// What the node does once the decision's first order has left, untimed like ``signQueued(_:_:)``: the creates the
+/// decision queued signed, and the feature work the cascade frame's `detectorsFirst` ingest left (the symbol's
+/// windows, minute baselines and size rank; the live trader does it while the sender sends). Returns the signed bytes.
+public func afterSend(_ decision: Decision, _ p: inout Prepared) -> Int {
+    p.replay.completeDeferred()
+    return signQueued(decision, p)
 }
 
 /// Checks that a sample was a real decision: a two-layer ladder, the first create signed inside it (both when

@@ -35,6 +35,45 @@ func perfControl(_ command: String) {
 // copy costs nothing until the decision writes), and the two create-order bodies with their signatures. A loop runs
 // with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
 // so it shows where the work is, not what a decision costs.
+// `DecisionProfile weekperf`: only cold decisions on production baselines (a week of history), perf enabled around
+// them alone, in rounds of freshly prepared states.
+if CommandLine.arguments.dropFirst().first == "weekperf" {
+    var samples: [Int] = []
+    for _ in 0..<8 {
+        var states = (0..<400).map { _ in prepare(journal, week: true) }
+        perfControl("enable\n")
+        for i in states.indices {
+            let start = ContinuousClock.now
+            let decision = decide(&states[i], journal)
+            samples.append(ns(ContinuousClock.now - start))
+            total &+= decision.bytes + afterSend(decision, &states[i])
+        }
+        perfControl("disable\n")
+    }
+    print("production baselines, a week of history:", percentiles(samples), total)
+    exit(0)
+}
+
+// `DecisionProfile weekab`: cold decisions on production baselines, alternately with the feature update deferred
+// (as the lanes run it) and whole inside the timing, in one process: the paired comparison.
+if CommandLine.arguments.dropFirst().first == "weekab" {
+    var deferred: [Int] = [], whole: [Int] = []
+    for _ in 0..<3 {
+        var states = (0..<200).map { _ in prepare(journal, week: true) }
+        for i in states.indices {
+            let first = i % 2 == 0
+            let start = ContinuousClock.now
+            let decision = decide(&states[i], journal, detectorsFirst: first)
+            if first { deferred.append(ns(ContinuousClock.now - start)) } else { whole.append(ns(ContinuousClock.now - start)) }
+            checkTwoCreates(decision, wholeLadder: false)
+            total &+= decision.bytes + afterSend(decision, &states[i])
+        }
+    }
+    print("production baselines, features' symbol half after the send:", percentiles(deferred))
+    print("production baselines, whole feature update in the timing:", percentiles(whole), total)
+    exit(0)
+}
+
 if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandLine.arguments[1] != "week" {
     var base = prepare(journal)
     let frame = frames[cascadeIndex]
@@ -87,7 +126,7 @@ for _ in 0..<3 {
         let decision = decide(&states[i], journal)
         samples.append(ns(ContinuousClock.now - start))
         checkTwoCreates(decision, wholeLadder: false)
-        total &+= decision.bytes + signQueued(decision, states[i])
+        total &+= decision.bytes + afterSend(decision, &states[i])
     }
     break
 }
@@ -99,7 +138,7 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
 // cache misses and page faults of a state last touched long ago; the difference between the two splits is what
 // being cold costs in each phase.
 @MainActor func phaseSplit(warm: Bool, week: Bool = false) {
-    var phases: [[Int]] = Array(repeating: [], count: 6)
+    var phases: [[Int]] = Array(repeating: [], count: 7)
     var fresh = (0..<(week ? 300 : 1_000)).map { _ in prepare(journal, week: week) }
     for i in 0..<fresh.count {
         if warm {
@@ -108,7 +147,7 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
         }
         let frame = frames[cascadeIndex]
         var t0 = ContinuousClock.now
-        let ingested = fresh[i].replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0))
+        let ingested = fresh[i].replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0), detectorsFirst: true)
         phases[0].append(ns(ContinuousClock.now - t0))
         guard case let .event(event)? = ingested.input, let time = event.exchangeTime else { continue }
         t0 = ContinuousClock.now
@@ -136,10 +175,13 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
         let bytes = sign(request, at: time).utf8.count
         phases[5].append(ns(ContinuousClock.now - t0))
         precondition(bytes > 0 && request.bodyBytes.count > 0)
+        t0 = ContinuousClock.now
+        fresh[i].replay.completeDeferred()
+        phases[6].append(ns(ContinuousClock.now - t0))
     }
     fresh = []
     print(warm ? "phases, state in cache\(week ? ", a week of history" : ""):" : "phases, state cold\(week ? ", a week of history" : ""):")
-    for (name, values) in zip(["ingest (decode, feed, features, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature"], phases) {
+    for (name, values) in zip(["ingest (decode, feed, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature", "after the send: the features' deferred half"], phases) {
         let sorted = values.sorted()
         print(" ", name, "p50", sorted[sorted.count / 2], "ns")
     }

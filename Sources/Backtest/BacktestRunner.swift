@@ -414,13 +414,15 @@ public struct BacktestRunner {
                 try runner.start(&lane, at: t, BacktestRunner.Market(replay))
             }
             try runner.deliver(upTo: t, &lane, BacktestRunner.Market(replay))
-            let ingested = replay.ingest(bytes, at: localTime)
+            // As the live trader ingests: the detector first, the rest of the feature state after the steps.
+            let ingested = replay.ingest(bytes, at: localTime, detectorsFirst: true)
             lane.result.frames += 1
             if lane.result.frames % 65_536 == 0 { runner.progress?(lane.result.frames) }
             let market = BacktestRunner.Market(replay)
             try runner.market(ingested, &lane, market)
             runner.markouts(&lane, market)
             for change in ingested.detector { try runner.detector(change, &lane, market) }
+            replay.completeDeferred()
             try second(localTime)
         }
 

@@ -188,7 +188,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
         locked { s in
             guard s.failure == nil, !s.stopping else { return }
-            let ingested = s.replay.ingest(bytes, at: at)
+            // A liquidation frame updates its detector first; the rest of the feature state (which no decision reads)
+            // once the steps have handed their commands to the sender, so an episode's first order does not wait for it.
+            let ingested = s.replay.ingest(bytes, at: at, detectorsFirst: true)
             if case let .event(event)? = ingested.input, case let .liquidations(list) = event {
                 for liquidation in list { step(.liquidation(liquidation), &s) }
             }
@@ -196,6 +198,7 @@ public final class LiveTrader: RecordedFrameConsumer {
                 if case .started = change { s.episodes += 1 }
                 step(.detector(change), &s)
             }
+            s.replay.completeDeferred()
             second(at, &s)
         }
     }

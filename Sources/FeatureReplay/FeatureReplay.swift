@@ -48,9 +48,11 @@ public struct FeatureReplay: Sendable {
         public var detector: [DetectorChange] = []
     }
 
-    /// One frame received at `t`.
+    /// One frame received at `t`. `detectorsFirst`: a liquidation frame updates only its detector now, and the rest of
+    /// the feature state when ``completeDeferred()`` (or any later call) runs: the trading lanes send what an episode
+    /// start decides first (see ``Features/FeatureEngine/apply(_:at:feed:instruments:detectorsFirst:)``).
     @discardableResult
-    public mutating func ingest(_ frame: UnsafeBufferPointer<UInt8>, at t: LocalTime) -> Ingested {
+    public mutating func ingest(_ frame: UnsafeBufferPointer<UInt8>, at t: LocalTime, detectorsFirst: Bool = false) -> Ingested {
         // Data the saved state already holds would be counted twice, and stamped at the state's clock.
         if let restoredAt, t.nanoseconds <= restoredAt {
             framesBeforeState += 1
@@ -62,7 +64,7 @@ public struct FeatureReplay: Sendable {
         guard let input = decoder.feedInput(frame, localTime: t) else { return Ingested() }
         if case let .lost(_, reason) = input { decodeErrors[reason, default: 0] += 1 }
         let change = feed.apply(input)
-        engine.apply(input, at: time, feed: feed, instruments: decoder.instruments)
+        engine.apply(input, at: time, feed: feed, instruments: decoder.instruments, detectorsFirst: detectorsFirst)
         if case let .event(.book(update)) = input {
             // The mid of the book the features read (the deepest synced one); nil while no book is in sync.
             let book = feed.deepestBook(update.symbol, syncedOnly: true)
@@ -75,11 +77,14 @@ public struct FeatureReplay: Sendable {
         return Ingested(input: input, change: change, detector: changes)
     }
 
-    /// ``ingest(_:at:)`` for a byte array.
+    /// ``ingest(_:at:detectorsFirst:)`` for a byte array.
     @discardableResult
-    public mutating func ingest(_ frame: [UInt8], at t: LocalTime) -> Ingested {
-        frame.withUnsafeBufferPointer { ingest($0, at: t) }
+    public mutating func ingest(_ frame: [UInt8], at t: LocalTime, detectorsFirst: Bool = false) -> Ingested {
+        frame.withUnsafeBufferPointer { ingest($0, at: t, detectorsFirst: detectorsFirst) }
     }
+
+    /// The feature work a `detectorsFirst` ingest left (no-op when none).
+    public mutating func completeDeferred() { engine.completeDeferred() }
 
     /// Moves the clock to `t` without a frame (closes episodes whose deadline passed).
     @discardableResult

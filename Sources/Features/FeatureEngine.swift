@@ -21,6 +21,9 @@ public struct FeatureEngine: Sendable {
     private var changes: [DetectorChange] = []
     /// Own resting orders per symbol name (see ``FeatureConfiguration/booksIncludeOwnOrders``).
     private var ownOrders: [String: [OwnOrder]] = [:]
+    /// The symbol half of the latest liquidation frame applied with `detectorsFirst` (see
+    /// ``apply(_:at:feed:instruments:detectorsFirst:)``), waiting for ``completeDeferred()``.
+    private var deferred: DeferredLiquidations?
     /// Latest input or query time: the engine's clock.
     public private(set) var now: Int64 = .min
     /// Inputs stamped before the clock (applied at the clock).
@@ -57,13 +60,21 @@ public struct FeatureEngine: Sendable {
     /// Sets our resting orders on `symbol` (replacing the previous set): subtracted from book features when books
     /// include them.
     public mutating func setOwnOrders(_ orders: [OwnOrder], symbol: String) {
+        completeDeferred()
         ownOrders[symbol] = orders
     }
 
     /// Applies one input received at `t` (after ``MarketData/FeedState`` applied it). An input stamped before the
     /// engine's clock (the latest input or query) is applied at the clock, and counted in ``lateInputs``: what a
     /// query answered is never revised.
-    public mutating func apply(_ input: FeedInput, at t: Int64, feed: FeedState, instruments: InstrumentTable) {
+    ///
+    /// `detectorsFirst`: a liquidation frame updates its detector only; the rest of what it changes (the symbol's
+    /// windows, minute baselines and size rank, which no trading decision reads) is left for ``completeDeferred()``,
+    /// so a node can send the orders an episode start decides before doing it. Every other entry point completes it
+    /// first, so the state any later call sees, saves or answers from is the one without the flag (tested).
+    public mutating func apply(_ input: FeedInput, at t: Int64, feed: FeedState, instruments: InstrumentTable,
+                               detectorsFirst: Bool = false) {
+        completeDeferred()
         if t < now { lateInputs += 1 }
         let t = max(t, now)
         now = t
@@ -72,37 +83,15 @@ public struct FeatureEngine: Sendable {
         case let .event(event):
             guard let id = event.symbol else { return }
             let i = index(of: id, instruments: instruments)
-            // Windows and bars first, exactly as a query at t would move them: nothing below may depend on whether
-            // a query came in between.
-            symbols[i].advance(to: t)
-            // Books and tickers flow every 20–100 ms while a connection lives: a symbol with market streams that sent
-            // nothing at all for longer than the limit was not being recorded, from its last input on.
-            if let previous = symbols[i].lastInput, t - previous > configuration.maxStreamSilenceNanoseconds,
-               symbols[i].hasMarketStreams {
-                for s in SymbolFeatures.Stream.allCases { stop(s, symbol: i, at: previous, detectors: false) }
-                resetTouch(symbol: i)
-                // Books and tickers kept by FeedState across the gap missed deltas: stale until a snapshot.
-                symbols[i].bookStale = true
-                symbols[i].tickerStale = true
+            if detectorsFirst, case let .liquidations(list) = event, !list.isEmpty {
+                // The detector reads none of the symbol state the rest changes, and the rest reads only what the
+                // detector's half records (the source seen): the two halves commute.
+                detect(list, symbol: i, at: t)
+                deferred = DeferredLiquidations(symbol: i, list: list, at: t)
+                return
             }
-            symbols[i].lastInput = t
-            if case .liquidations = event {} else { symbols[i].hasMarketStreams = true }
-            switch event {
-            case let .trades(list):
-                frame(.trades, symbol: i, at: t)
-                addTrades(list, symbol: i, at: t)
-            case let .liquidations(list):
-                frame(.liquidations, symbol: i, at: t)
-                addLiquidations(list, symbol: i, at: t)
-            case let .ticker(update):
-                frame(.ticker, symbol: i, at: t)
-                if update.kind == .snapshot { symbols[i].tickerStale = false }
-                addTicker(update, symbol: i, at: t)
-            case let .book(update):
-                addBook(update, symbol: i, feed: feed, at: t)
-            case .klines:
-                break
-            }
+            applySymbolHalf(event, symbol: i, at: t, feed: feed)
+            if case let .liquidations(list) = event, !list.isEmpty { detect(list, symbol: i, at: t) }
         case let .lost(stream, _):
             // The stream missed a message: stopped now, observed again from its next frame.
             guard let stream, let i = symbolIndex[stream.symbol] else { return }
@@ -129,9 +118,61 @@ public struct FeatureEngine: Sendable {
         }
     }
 
+    /// Runs the symbol half a liquidation frame applied with `detectorsFirst` left (no-op when none): the engine is
+    /// then exactly as if the frame had been applied without the flag.
+    public mutating func completeDeferred() {
+        guard let d = deferred else { return }
+        deferred = nil
+        applySymbolHalf(.liquidations(d.list), symbol: d.symbol, at: d.t, feed: nil)
+    }
+
+    /// Whether a liquidation frame's symbol half waits for ``completeDeferred()``.
+    public var hasDeferredWork: Bool { deferred != nil }
+
+    /// What an event changes in its symbol's state (all of it but the liquidation detectors).
+    private mutating func applySymbolHalf(_ event: MarketEvent, symbol i: Int, at t: Int64, feed: FeedState?) {
+        // Windows and bars first, exactly as a query at t would move them: nothing below may depend on whether
+        // a query came in between.
+        symbols[i].advance(to: t)
+        // Books and tickers flow every 20–100 ms while a connection lives: a symbol with market streams that sent
+        // nothing at all for longer than the limit was not being recorded, from its last input on.
+        if let previous = symbols[i].lastInput, t - previous > configuration.maxStreamSilenceNanoseconds,
+           symbols[i].hasMarketStreams {
+            for s in SymbolFeatures.Stream.allCases { stop(s, symbol: i, at: previous, detectors: false) }
+            resetTouch(symbol: i)
+            // Books and tickers kept by FeedState across the gap missed deltas: stale until a snapshot.
+            symbols[i].bookStale = true
+            symbols[i].tickerStale = true
+        }
+        symbols[i].lastInput = t
+        if case .liquidations = event {} else { symbols[i].hasMarketStreams = true }
+        switch event {
+        case let .trades(list):
+            frame(.trades, symbol: i, at: t)
+            addTrades(list, symbol: i, at: t)
+        case let .liquidations(list):
+            frame(.liquidations, symbol: i, at: t)
+            addLiquidations(list, symbol: i, at: t)
+        case let .ticker(update):
+            frame(.ticker, symbol: i, at: t)
+            if update.kind == .snapshot { symbols[i].tickerStale = false }
+            addTicker(update, symbol: i, at: t)
+        case let .book(update):
+            guard let feed else { preconditionFailure("a book frame is never deferred") }
+            addBook(update, symbol: i, feed: feed, at: t)
+        case .klines:
+            break
+        }
+    }
+
     /// Whether `symbol` was being recorded at `t`: its last input is within the silence limit (the market-stream
     /// limit once it has books, trades or tickers; the detector's for a liquidation-only feed).
     public func isRecording(_ symbol: String, at t: Int64) -> Bool {
+        if deferred != nil {
+            var complete = self
+            complete.completeDeferred()
+            return complete.isRecording(symbol, at: t)
+        }
         guard let state = symbols.first(where: { $0.name == symbol }), let last = state.lastInput else { return false }
         let limit = state.hasMarketStreams ? configuration.maxStreamSilenceNanoseconds : configuration.detector.maxSilenceNanoseconds
         return t - last <= limit
@@ -139,12 +180,14 @@ public struct FeatureEngine: Sendable {
 
     /// Moves the clock to `t` without an input: detectors close episodes whose deadline passed.
     public mutating func advance(to t: Int64) {
+        completeDeferred()
         now = max(t, now)
         closeDueEpisodes(at: now)
     }
 
     /// The vector of `symbol` as of receive time `t` (≥ the last input), or nil for a symbol never seen.
     public mutating func vector(for symbol: String, at t: Int64, feed: FeedState) -> FeatureVector? {
+        completeDeferred()
         guard let i = symbols.firstIndex(where: { $0.name == symbol }) else { return nil }
         let t = max(t, now)
         // The query moves the clock: a later input stamped earlier is applied at t, never under an answer given.
@@ -170,6 +213,7 @@ public struct FeatureEngine: Sendable {
         self.now = now
         self.symbols = symbols
         self.detectors = detectors
+        deferred = nil
         symbolIndex = [:]
         detectorIndex = Dictionary(uniqueKeysWithValues: detectors.enumerated().map {
             (Self.detectorKey($0.element.symbol, $0.element.source), $0.offset)
@@ -328,13 +372,20 @@ public struct FeatureEngine: Sendable {
         symbols[i].tradeCountBins.add(buys + sells, at: t)
     }
 
-    private mutating func addLiquidations(_ list: [Liquidation], symbol i: Int, at t: Int64) {
-        guard let first = list.first else { return }
+    /// The source of a liquidation frame (not empty), recorded in the symbol's state.
+    private mutating func liquidationSource(_ list: [Liquidation], symbol i: Int) -> LiquidationSource {
         // One frame comes from one topic; it is `allLiquidation` only if some event is dated after the topic began.
-        var latest = first.updatedTime
+        var latest = list[0].updatedTime
         for event in list where event.updatedTime > latest { latest = event.updatedTime }
-        let source = LiquidationSource.classify(topic: first.source, eventTime: latest)
+        let source = LiquidationSource.classify(topic: list[0].source, eventTime: latest)
         if source == .all { symbols[i].sawAllLiquidations = true }
+        return source
+    }
+
+    /// The features' half of a liquidation frame (its detector's is ``detect(_:symbol:at:)``).
+    private mutating func addLiquidations(_ list: [Liquidation], symbol i: Int, at t: Int64) {
+        guard !list.isEmpty else { return }
+        let source = liquidationSource(list, symbol: i)
         // A symbol on both topics: the throttled one is a sample of the complete one, so it feeds only its own
         // detector (thresholds are per source) and is not counted twice in the features.
         if source == .all || !symbols[i].sawAllLiquidations {
@@ -354,6 +405,11 @@ public struct FeatureEngine: Sendable {
                 symbols[i].liquidationSizes.add(notional, at: t)
             }
         }
+    }
+
+    /// A liquidation frame (not empty) into its source's detector, created at its first frame.
+    private mutating func detect(_ list: [Liquidation], symbol i: Int, at t: Int64) {
+        let source = liquidationSource(list, symbol: i)
         let slot = source == .all ? 0 : 1
         let d: Int
         if let known = symbols[i].detectorSlots[slot] {
@@ -445,5 +501,18 @@ struct EffectiveLevels: Sequence {
     var first: Level? {
         var iterator = makeIterator()
         return iterator.next()
+    }
+}
+
+/// A liquidation frame whose symbol half waits (see ``FeatureEngine/completeDeferred()``).
+struct DeferredLiquidations: Sendable {
+    var symbol: Int
+    var list: [Liquidation]
+    var t: Int64
+
+    init(symbol: Int, list: [Liquidation], at t: Int64) {
+        self.symbol = symbol
+        self.list = list
+        self.t = t
     }
 }
