@@ -141,6 +141,13 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         return changes
     }
 
+    /// Moves the values the latest minute boundary staged into the baselines' sorted blocks (see
+    /// ``MinuteBins/settle()``): the work a cascade's first frame leaves for after the node has sent its orders.
+    public mutating func settle() {
+        bins[0].settle()
+        bins[1].settle()
+    }
+
     /// Closes an open episode whose deadline passed by `t` and moves the windows to `t`.
     public mutating func advance(to t: Int64) -> [DetectorChange] {
         let t = max(t, now)

@@ -86,8 +86,8 @@ public struct FeatureEngine: Sendable {
             if detectorsFirst, case let .liquidations(list) = event, !list.isEmpty {
                 // The detector reads none of the symbol state the rest changes, and the rest reads only what the
                 // detector's half records (the source seen): the two halves commute.
-                detect(list, symbol: i, at: t)
-                deferred = DeferredLiquidations(symbol: i, list: list, at: t)
+                let d = detect(list, symbol: i, at: t)
+                deferred = DeferredLiquidations(symbol: i, detector: d, list: list, at: t)
                 return
             }
             applySymbolHalf(event, symbol: i, at: t, feed: feed)
@@ -123,6 +123,7 @@ public struct FeatureEngine: Sendable {
     public mutating func completeDeferred() {
         guard let d = deferred else { return }
         deferred = nil
+        detectors[d.detector].settle()
         applySymbolHalf(.liquidations(d.list), symbol: d.symbol, at: d.t, feed: nil)
     }
 
@@ -408,7 +409,8 @@ public struct FeatureEngine: Sendable {
     }
 
     /// A liquidation frame (not empty) into its source's detector, created at its first frame.
-    private mutating func detect(_ list: [Liquidation], symbol i: Int, at t: Int64) {
+    @discardableResult
+    private mutating func detect(_ list: [Liquidation], symbol i: Int, at t: Int64) -> Int {
         let source = liquidationSource(list, symbol: i)
         let slot = source == .all ? 0 : 1
         let d: Int
@@ -426,6 +428,7 @@ public struct FeatureEngine: Sendable {
             symbols[i].detectorSlots[slot] = d
         }
         changes += detectors[d].ingest(list, at: t)
+        return d
     }
 
     private mutating func addTicker(_ update: TickerUpdate, symbol i: Int, at t: Int64) {
@@ -507,11 +510,14 @@ struct EffectiveLevels: Sequence {
 /// A liquidation frame whose symbol half waits (see ``FeatureEngine/completeDeferred()``).
 struct DeferredLiquidations: Sendable {
     var symbol: Int
+    /// The detector the frame went to (its baselines' staged values move in too).
+    var detector: Int
     var list: [Liquidation]
     var t: Int64
 
-    init(symbol: Int, list: [Liquidation], at t: Int64) {
+    init(symbol: Int, detector: Int, list: [Liquidation], at t: Int64) {
         self.symbol = symbol
+        self.detector = detector
         self.list = list
         self.t = t
     }

@@ -26,8 +26,19 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
     /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
     private var sortedValues = SortedBlocks()
+    /// Non-zero values the latest minute boundary counted or dropped, not yet moved into ``sortedValues``: the
+    /// detector judges a cascade's first frame (which often opens a minute) on the statistics with them, and they move
+    /// in at ``settle()`` (after the node has sent what it decided) or at the next minute boundary. At most two each;
+    /// a boundary that changes more moves everything in at once.
+    private var stagedIn = StagedValues()
+    private var stagedOut = StagedValues()
     private var zeros = 0
     private var total: Int64 = 0
+
+    // The saved form (the staged values are saved moved in: see `encode(to:)`).
+    enum CodingKeys: String, CodingKey {
+        case capacity, lag, observedSince, current, currentValue, pending, ring, ringHead, sortedValues, zeros, total
+    }
 
     struct Bin: Sendable, Codable, Equatable {
         var minute: Int64
@@ -71,8 +82,50 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
     private var deadBinsKept: Int { max(64, capacity / 8) }
 
+    /// Saved with the staged values moved in: the same bytes whenever it is saved.
+    public func encode(to encoder: any Encoder) throws {
+        if stagedIn.count + stagedOut.count > 0 {
+            var settled = self
+            settled.settle()
+            return try settled.encode(to: encoder)
+        }
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(capacity, forKey: .capacity)
+        try c.encode(lag, forKey: .lag)
+        try c.encodeIfPresent(observedSince, forKey: .observedSince)
+        try c.encodeIfPresent(current, forKey: .current)
+        try c.encode(currentValue, forKey: .currentValue)
+        try c.encode(pending, forKey: .pending)
+        try c.encode(ring, forKey: .ring)
+        try c.encode(ringHead, forKey: .ringHead)
+        try c.encode(sortedValues, forKey: .sortedValues)
+        try c.encode(zeros, forKey: .zeros)
+        try c.encode(total, forKey: .total)
+    }
+
+    /// The same bins and statistics, whether or not their staged values have moved in.
+    public static func == (a: Self, b: Self) -> Bool {
+        var a = a, b = b
+        a.settle()
+        b.settle()
+        return a.capacity == b.capacity && a.lag == b.lag && a.observedSince == b.observedSince && a.current == b.current
+            && a.currentValue == b.currentValue && a.pending == b.pending && a.ring == b.ring && a.ringHead == b.ringHead
+            && a.sortedValues == b.sortedValues && a.zeros == b.zeros && a.total == b.total
+    }
+
+    /// Moves the values the latest minute boundary staged into the sorted blocks (no-op when none): what a boundary
+    /// would otherwise cost, done when nothing waits on it.
+    public mutating func settle() {
+        guard stagedIn.count + stagedOut.count > 0 else { return }
+        // Counted first: a dropped value may be one just counted.
+        for k in 0..<stagedIn.count { sortedValues.insert(stagedIn[k]) }
+        for k in 0..<stagedOut.count { sortedValues.remove(stagedOut[k]) }
+        stagedIn = StagedValues()
+        stagedOut = StagedValues()
+    }
+
     /// Number of counted bins.
-    public var count: Int { sortedValues.count + zeros }
+    public var count: Int { sortedValues.count + stagedIn.count - stagedOut.count + zeros }
 
     /// Marks the stream observed from `t` on (no-op when already observed).
     public mutating func observe(since t: Int64) {
@@ -102,6 +155,8 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             return
         }
         if m > c {
+            // The previous boundary's staged values move in before this one stages its own.
+            settle()
             complete(c, value: currentValue, observedUntil: observedUntil)
             // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
             var k = max(c + 1, m - Int64(capacity + lag) - 1)
@@ -123,7 +178,12 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         while ringHead < ring.count && ring[ringHead].minute < m - Int64(capacity + lag) {
             let old = ring[ringHead]
             ringHead += 1
-            if old.value == 0 { zeros -= 1 } else { sortedValues.remove(old.value) }
+            if old.value == 0 {
+                zeros -= 1
+            } else if !stagedIn.remove(old.value), !stagedOut.append(old.value) {
+                settle()
+                sortedValues.remove(old.value)
+            }
             total &-= old.value
         }
         // Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
@@ -143,7 +203,12 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private mutating func insert(_ bin: Bin) {
         ring.append(bin)
         precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
-        if bin.value == 0 { zeros += 1 } else { sortedValues.insert(bin.value) }
+        if bin.value == 0 {
+            zeros += 1
+        } else if !stagedIn.append(bin.value) {
+            settle()
+            sortedValues.insert(bin.value)
+        }
         total &+= bin.value
     }
 
@@ -152,7 +217,26 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         let n = count
         guard n > 0 else { return nil }
         let i = max(0, (p * n + 99) / 100 - 1)
-        return i < zeros ? 0 : sortedValues[i - zeros]
+        if i < zeros { return 0 }
+        return stagedIn.count + stagedOut.count == 0 ? sortedValues[i - zeros] : value(rank: i - zeros)
+    }
+
+    /// The non-zero value at `rank` (0-based, ascending) of the sorted blocks with the staged values counted and
+    /// dropped, without moving them in. Adding `stagedIn` and dropping `stagedOut` moves a rank by at most their
+    /// counts, so the value is a staged one or a block value within that many ranks of `rank`; it is the candidate
+    /// whose range of ranks in the result holds `rank`.
+    private func value(rank j: Int) -> Int64 {
+        func holds(_ x: Int64) -> Bool {
+            let below = sortedValues.count(below: x, orEqual: false) + stagedIn.count(below: x, orEqual: false)
+                - stagedOut.count(below: x, orEqual: false)
+            let upTo = sortedValues.count(below: x, orEqual: true) + stagedIn.count(below: x, orEqual: true)
+                - stagedOut.count(below: x, orEqual: true)
+            return below <= j && j < upTo
+        }
+        for k in 0..<stagedIn.count where holds(stagedIn[k]) { return stagedIn[k] }
+        let lo = max(0, j - stagedIn.count), hi = min(sortedValues.count - 1, j + stagedOut.count)
+        if lo <= hi { for r in lo...hi where holds(sortedValues[r]) { return sortedValues[r] } }
+        preconditionFailure("rank \(j) of \(count - zeros) non-zero bins not found")
     }
 
     /// Mean of the counted bins.
@@ -161,4 +245,43 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Oldest counted minute.
     public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }
 
+}
+
+/// Up to two values, inline (no buffer of its own to miss in cache): what one minute boundary of a bins series counts
+/// or drops.
+struct StagedValues: Sendable {
+    private(set) var count = 0
+    private var first: Int64 = 0
+    private var second: Int64 = 0
+
+    subscript(i: Int) -> Int64 { i == 0 ? first : second }
+
+    /// Adds `v`; false when full.
+    mutating func append(_ v: Int64) -> Bool {
+        switch count {
+        case 0: first = v
+        case 1: second = v
+        default: return false
+        }
+        count += 1
+        return true
+    }
+
+    /// Removes one `v`; false when not held.
+    mutating func remove(_ v: Int64) -> Bool {
+        if count > 1, second == v {
+            count = 1
+            return true
+        }
+        guard count > 0, first == v else { return false }
+        first = second
+        count -= 1
+        return true
+    }
+
+    func count(below v: Int64, orEqual: Bool) -> Int {
+        var n = 0
+        for k in 0..<count where orEqual ? self[k] <= v : self[k] < v { n += 1 }
+        return n
+    }
 }

@@ -86,6 +86,26 @@ struct SortedBlocks: Sendable, Equatable {
         return blocks[k][r]
     }
 
+    /// How many values are below `v` (at or below it with `orEqual`).
+    func count(below v: Int64, orEqual: Bool) -> Int {
+        // Blocks before the first whose largest value reaches `v` (passes it with `orEqual`) lie wholly below it.
+        var lo = 0, hi = maxima.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if orEqual ? maxima[mid] <= v : maxima[mid] < v { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < blocks.count else { return count }
+        let block = blocks[lo]
+        var a = 0, b = block.count
+        while a < b {
+            let mid = (a + b) / 2
+            if orEqual ? block[mid] <= v : block[mid] < v { a = mid + 1 } else { b = mid }
+        }
+        // The sizes summed from the nearer end: the detector reads the top percentile.
+        if lo <= sizes.count / 2 { return sizes[..<lo].reduce(0, +) + a }
+        return count - sizes[lo...].reduce(0, +) + a
+    }
+
     private mutating func append(block: [Int64]) {
         var b = block
         b.reserveCapacity(2 * Self.blockSize)
