@@ -39,8 +39,8 @@ func perfControl(_ command: String) {
 // them alone, in rounds of freshly prepared states.
 if CommandLine.arguments.dropFirst().first == "weekperf" {
     var samples: [Int] = []
-    for _ in 0..<8 {
-        var states = (0..<400).map { _ in prepare(journal, week: true) }
+    for _ in 0..<4 {
+        var states = (0..<300).map { _ in prepare(journal, week: true) }
         perfControl("enable\n")
         for i in states.indices {
             let start = ContinuousClock.now
