@@ -122,9 +122,9 @@ public struct Decision {
 /// request out, the one the live sender sends first. `wholeLadder`: every create of the decision is signed inside it
 /// (the path as measured before the sender was sequential; the comparison row). `batch`: the decision's creates in one
 /// signed `create-batch` request, as the live sender sends them with `live.batchEntries` (the whole ladder out).
-@inline(never)
 /// `detectorsFirst: false`: the whole feature update inside the timing, as before the lanes deferred its symbol half
 /// (comparison only).
+@inline(never)
 public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder: Bool = false, batch: Bool = false,
                    detectorsFirst: Bool = true) -> Decision {
     let frame = frames[cascadeIndex]

@@ -78,9 +78,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     let state: Mutex<State>
     let gateway: BybitGateway
     let rest: BybitRESTClient
-    /// Commands for the sender with their instrument, one stream per ``SenderLane`` (by its raw value), so the sender
-    /// never takes the state lock to send: a frame's steps, log lines and status file hold that lock, and the first
-    /// order must not wait for them.
+    /// Commands for the sender with their instrument, one stream per ``SenderLane`` (by its raw value): the sender takes
+    /// the state lock only to partition a call (``SenderLaneRouter``), never while it sends, and a frame's log lines,
+    /// deferred feature work and once-a-second work run outside the section of its steps (see ``recorded(_:at:)``).
     let lanes: [(stream: AsyncStream<([VenueCommand], Instrument)>, continuation: AsyncStream<([VenueCommand], Instrument)>.Continuation)]
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
     let journalFailed = Atomic(false)
@@ -186,10 +186,12 @@ public final class LiveTrader: RecordedFrameConsumer {
     // MARK: - Inputs
 
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
-        locked { s in
-            guard s.failure == nil, !s.stopping else { return }
-            // A liquidation frame updates its detector first; the rest of the feature state (which no decision reads)
-            // once the steps have handed their commands to the sender, so an episode's first order does not wait for it.
+        // A liquidation frame updates its detector first, and the rest of the feature state (which no decision reads)
+        // in a second section of the lock, after the steps have handed their commands to the sender: the sender takes
+        // the lock to partition a call before sending it, so the first order then waits for the steps only. Anything
+        // that runs between the two sections and reads features (a query, the next input) completes the rest first.
+        let ingested = locked { s -> Bool in
+            guard s.failure == nil, !s.stopping else { return false }
             let ingested = s.replay.ingest(bytes, at: at, detectorsFirst: true)
             if case let .event(event)? = ingested.input, case let .liquidations(list) = event {
                 for liquidation in list { step(.liquidation(liquidation), &s) }
@@ -198,7 +200,12 @@ public final class LiveTrader: RecordedFrameConsumer {
                 if case .started = change { s.episodes += 1 }
                 step(.detector(change), &s)
             }
+            return true
+        }
+        guard ingested else { return }
+        locked { s in
             s.replay.completeDeferred()
+            guard s.failure == nil, !s.stopping else { return }
             second(at, &s)
         }
     }
@@ -295,7 +302,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             return false
         }
         // The commands go to the sender before anything is formatted for the log, and the sender sends without this
-        // lock; the lines are written once the lock is released (``locked(_:)``).
+        // lock (it takes it briefly to partition a call); the lines are written once the lock is released (``locked(_:)``).
         enqueue(step.commands, &s)
         for entry in step.log { s.log(.info, "decision: \(entry.action) \(entry.reason) \(entry.detail)") }
         for case let .decision(decision) in step.entries {

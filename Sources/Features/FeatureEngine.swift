@@ -83,15 +83,20 @@ public struct FeatureEngine: Sendable {
         case let .event(event):
             guard let id = event.symbol else { return }
             let i = index(of: id, instruments: instruments)
-            if detectorsFirst, case let .liquidations(list) = event, !list.isEmpty {
-                // The detector reads none of the symbol state the rest changes, and the rest reads only what the
-                // detector's half records (the source seen): the two halves commute.
-                let d = detect(list, symbol: i, at: t)
-                deferred = DeferredLiquidations(symbol: i, detector: d, list: list, at: t)
+            guard case let .liquidations(list) = event, !list.isEmpty else {
+                applySymbolHalf(event, symbol: i, at: t, feed: feed)
                 return
             }
-            applySymbolHalf(event, symbol: i, at: t, feed: feed)
-            if case let .liquidations(list) = event, !list.isEmpty { detect(list, symbol: i, at: t) }
+            // The detector reads none of the symbol state the rest changes, and the rest reads only the frame's source,
+            // recorded first (`sawAllLiquidations`, read by nothing before the features' half): the two halves commute.
+            let source = liquidationSource(list, symbol: i)
+            let d = detect(list, source: source, symbol: i, at: t)
+            if detectorsFirst {
+                deferred = DeferredLiquidations(symbol: i, detector: d, list: list, source: source, t: t)
+                return
+            }
+            detectors[d].settle()
+            applySymbolHalf(event, symbol: i, at: t, feed: feed, source: source)
         case let .lost(stream, _):
             // The stream missed a message: stopped now, observed again from its next frame.
             guard let stream, let i = symbolIndex[stream.symbol] else { return }
@@ -124,14 +129,16 @@ public struct FeatureEngine: Sendable {
         guard let d = deferred else { return }
         deferred = nil
         detectors[d.detector].settle()
-        applySymbolHalf(.liquidations(d.list), symbol: d.symbol, at: d.t, feed: nil)
+        applySymbolHalf(.liquidations(d.list), symbol: d.symbol, at: d.t, feed: nil, source: d.source)
     }
 
     /// Whether a liquidation frame's symbol half waits for ``completeDeferred()``.
     public var hasDeferredWork: Bool { deferred != nil }
 
-    /// What an event changes in its symbol's state (all of it but the liquidation detectors).
-    private mutating func applySymbolHalf(_ event: MarketEvent, symbol i: Int, at t: Int64, feed: FeedState?) {
+    /// What an event changes in its symbol's state (all of it but the liquidation detectors). `source`: a liquidation
+    /// frame's, already recorded.
+    private mutating func applySymbolHalf(_ event: MarketEvent, symbol i: Int, at t: Int64, feed: FeedState?,
+                                          source: LiquidationSource? = nil) {
         // Windows and bars first, exactly as a query at t would move them: nothing below may depend on whether
         // a query came in between.
         symbols[i].advance(to: t)
@@ -151,9 +158,13 @@ public struct FeatureEngine: Sendable {
         case let .trades(list):
             frame(.trades, symbol: i, at: t)
             addTrades(list, symbol: i, at: t)
+            // A minute boundary's staged values move in now: only the detector's wait for after the send.
+            symbols[i].tradeNotionalBins.settle()
+            symbols[i].tradeCountBins.settle()
         case let .liquidations(list):
             frame(.liquidations, symbol: i, at: t)
-            addLiquidations(list, symbol: i, at: t)
+            if let source { addLiquidations(list, source: source, symbol: i, at: t) }
+            symbols[i].liquidationBins.settle()
         case let .ticker(update):
             frame(.ticker, symbol: i, at: t)
             if update.kind == .snapshot { symbols[i].tickerStale = false }
@@ -383,10 +394,8 @@ public struct FeatureEngine: Sendable {
         return source
     }
 
-    /// The features' half of a liquidation frame (its detector's is ``detect(_:symbol:at:)``).
-    private mutating func addLiquidations(_ list: [Liquidation], symbol i: Int, at t: Int64) {
-        guard !list.isEmpty else { return }
-        let source = liquidationSource(list, symbol: i)
+    /// The features' half of a liquidation frame (its detector's is ``detect(_:source:symbol:at:)``).
+    private mutating func addLiquidations(_ list: [Liquidation], source: LiquidationSource, symbol i: Int, at t: Int64) {
         // A symbol on both topics: the throttled one is a sample of the complete one, so it feeds only its own
         // detector (thresholds are per source) and is not counted twice in the features.
         if source == .all || !symbols[i].sawAllLiquidations {
@@ -409,9 +418,7 @@ public struct FeatureEngine: Sendable {
     }
 
     /// A liquidation frame (not empty) into its source's detector, created at its first frame.
-    @discardableResult
-    private mutating func detect(_ list: [Liquidation], symbol i: Int, at t: Int64) -> Int {
-        let source = liquidationSource(list, symbol: i)
+    private mutating func detect(_ list: [Liquidation], source: LiquidationSource, symbol i: Int, at t: Int64) -> Int {
         let slot = source == .all ? 0 : 1
         let d: Int
         if let known = symbols[i].detectorSlots[slot] {
@@ -513,12 +520,6 @@ struct DeferredLiquidations: Sendable {
     /// The detector the frame went to (its baselines' staged values move in too).
     var detector: Int
     var list: [Liquidation]
+    var source: LiquidationSource
     var t: Int64
-
-    init(symbol: Int, detector: Int, list: [Liquidation], at t: Int64) {
-        self.symbol = symbol
-        self.detector = detector
-        self.list = list
-        self.t = t
-    }
 }

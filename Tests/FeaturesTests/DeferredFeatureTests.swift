@@ -55,6 +55,34 @@ import Testing
         #expect(try deferring.engine.savedState() == eager.engine.savedState())
     }
 
+    /// A liquidation-only feed with a silence longer than the detector's hour: the first frame after it (its symbol half
+    /// still waiting) must answer `isRecording` and save as the eager engine does, and the missing minutes of the
+    /// silence must be judged the same way.
+    @Test func aLiquidationOnlyFeedAfterASilence() throws {
+        let history = SyntheticCascade(seed: 5).history(days: 1)
+        let (gapFrom, gapTo) = (history[history.count / 2].0, history[history.count / 2].0 + 2 * 3_600_000_000_000)
+        let frames = history.filter { !$0.1.hasPrefix(#"{"topic":"publicTrade"#) && ($0.0 < gapFrom || $0.0 >= gapTo) }
+            .map { ($0.0, Array($0.1.utf8)) }
+        var eager = FeatureReplay(configuration: Self.configuration)
+        var deferring = FeatureReplay(configuration: Self.configuration)
+        var checkedAfterGap = false
+        for (ns, bytes) in frames {
+            let a = eager.ingest(bytes, at: LocalTime(nanoseconds: ns))
+            let b = deferring.ingest(bytes, at: LocalTime(nanoseconds: ns), detectorsFirst: true)
+            #expect(a.detector == b.detector)
+            #expect(deferring.engine.isRecording("BTCUSDT", at: ns) == eager.engine.isRecording("BTCUSDT", at: ns))
+            if ns >= gapTo, !checkedAfterGap {
+                checkedAfterGap = true
+                #expect(deferring.engine.hasDeferredWork)
+                #expect(eager.engine.isRecording("BTCUSDT", at: ns), "the frame after the silence is being recorded")
+                #expect(try deferring.engine.savedState() == eager.engine.savedState())
+            }
+        }
+        #expect(checkedAfterGap)
+        deferring.completeDeferred()
+        #expect(try deferring.engine.savedState() == eager.engine.savedState())
+    }
+
     /// Without the flag nothing waits: the eager path is the one every other tool (features, detect, the leakage
     /// check) runs.
     @Test func withoutTheFlagNothingWaits() {
