@@ -169,8 +169,10 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         return changes
     }
 
-    /// One frame of liquidations received at `t` (all of this detector's symbol and source).
-    public mutating func ingest(_ events: [Liquidation], at t: Int64) -> [DetectorChange] {
+    /// One frame of liquidations received at `t` (all of this detector's symbol and source). `staging`: the bins a
+    /// minute boundary counts and drops are read staged and moved into the baselines at ``settle()`` (after the node has
+    /// sent what the frame decided); otherwise they move in before the threshold is read, as they always did.
+    public mutating func ingest(_ events: [Liquidation], at t: Int64, staging: Bool = false) -> [DetectorChange] {
         guard !events.isEmpty else { return advance(to: t) }
         let silence = lastFrame.map { t - $0 > rule.maxSilenceNanoseconds } ?? false
         var changes = advance(to: t)
@@ -188,6 +190,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
             } else if stoppedAt != nil {
                 bins[i].restart(since: minuteStart + MinuteBins.minute)   // the minute of the return does not
             }
+            if !staging { bins[i].settle() }
         }
         stoppedAt = nil
         lastFrame = t

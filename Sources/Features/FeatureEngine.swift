@@ -90,12 +90,11 @@ public struct FeatureEngine: Sendable {
             // The detector reads none of the symbol state the rest changes, and the rest reads only the frame's source,
             // recorded first (`sawAllLiquidations`, read by nothing before the features' half): the two halves commute.
             let source = liquidationSource(list, symbol: i)
-            let d = detect(list, source: source, symbol: i, at: t)
+            let d = detect(list, source: source, symbol: i, at: t, staging: detectorsFirst)
             if detectorsFirst {
                 deferred = DeferredLiquidations(symbol: i, detector: d, list: list, source: source, t: t)
                 return
             }
-            detectors[d].settle()
             applySymbolHalf(event, symbol: i, at: t, feed: feed, source: source)
         case let .lost(stream, _):
             // The stream missed a message: stopped now, observed again from its next frame.
@@ -418,7 +417,7 @@ public struct FeatureEngine: Sendable {
     }
 
     /// A liquidation frame (not empty) into its source's detector, created at its first frame.
-    private mutating func detect(_ list: [Liquidation], source: LiquidationSource, symbol i: Int, at t: Int64) -> Int {
+    private mutating func detect(_ list: [Liquidation], source: LiquidationSource, symbol i: Int, at t: Int64, staging: Bool) -> Int {
         let slot = source == .all ? 0 : 1
         let d: Int
         if let known = symbols[i].detectorSlots[slot] {
@@ -434,7 +433,7 @@ public struct FeatureEngine: Sendable {
             }
             symbols[i].detectorSlots[slot] = d
         }
-        changes += detectors[d].ingest(list, at: t)
+        changes += detectors[d].ingest(list, at: t, staging: staging)
         return d
     }
 
