@@ -79,8 +79,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     let gateway: BybitGateway
     let rest: BybitRESTClient
     /// Commands for the sender with their instrument, one stream per ``SenderLane`` (by its raw value): the sender takes
-    /// the state lock only to partition a call (``SenderLaneRouter``), never while it sends, and a frame's log lines,
-    /// deferred feature work and once-a-second work run outside the section of its steps (see ``recorded(_:at:)``).
+    /// the state lock only between calls (to partition one, ``SenderLaneRouter``, and to journal answers), never while
+    /// it sends, and a frame's log lines, deferred feature work and once-a-second work run outside the section of its
+    /// steps (see ``recorded(_:at:)``).
     let lanes: [(stream: AsyncStream<([VenueCommand], Instrument)>, continuation: AsyncStream<([VenueCommand], Instrument)>.Continuation)]
     /// Whether the journal has failed (`State.failure` set), readable without the state lock.
     let journalFailed = Atomic(false)
@@ -188,8 +189,9 @@ public final class LiveTrader: RecordedFrameConsumer {
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
         // A liquidation frame updates its detector first, and the rest of the feature state (which no decision reads)
         // in a second section of the lock, after the steps have handed their commands to the sender: the sender takes
-        // the lock to partition a call before sending it, so the first order then waits for the steps only. Anything
-        // that runs between the two sections and reads features (a query, the next input) completes the rest first.
+        // the lock to partition a call before sending it, so the first order usually waits for the steps only (the
+        // lock is not handed over: a sender that wakes after the second section began waits for it). Anything that runs
+        // between the two sections and reads features (a query, the next input) completes the rest first.
         let ingested = locked { s -> Bool in
             guard s.failure == nil, !s.stopping else { return false }
             let ingested = s.replay.ingest(bytes, at: at, detectorsFirst: true)

@@ -157,13 +157,9 @@ public struct FeatureEngine: Sendable {
         case let .trades(list):
             frame(.trades, symbol: i, at: t)
             addTrades(list, symbol: i, at: t)
-            // A minute boundary's staged values move in now: only the detector's wait for after the send.
-            symbols[i].tradeNotionalBins.settle()
-            symbols[i].tradeCountBins.settle()
         case let .liquidations(list):
             frame(.liquidations, symbol: i, at: t)
             if let source { addLiquidations(list, source: source, symbol: i, at: t) }
-            symbols[i].liquidationBins.settle()
         case let .ticker(update):
             frame(.ticker, symbol: i, at: t)
             if update.kind == .snapshot { symbols[i].tickerStale = false }
@@ -293,13 +289,18 @@ public struct FeatureEngine: Sendable {
         symbols[i].observations[s.rawValue] = .init(since: t, last: stopped.last, stoppedAt: nil)
     }
 
+    /// A symbol's bins never stay staged (only a detector's do, for after the send): the whole symbol half of a
+    /// detector-first frame already runs after it.
     private mutating func moveBins(_ s: SymbolFeatures.Stream, symbol i: Int, to t: Int64, observedUntil: Int64?) {
         switch s {
         case .trades:
             symbols[i].tradeNotionalBins.advance(to: t, observedUntil: observedUntil)
+            symbols[i].tradeNotionalBins.settle()
             symbols[i].tradeCountBins.advance(to: t, observedUntil: observedUntil)
+            symbols[i].tradeCountBins.settle()
         case .liquidations:
             symbols[i].liquidationBins.advance(to: t, observedUntil: observedUntil)
+            symbols[i].liquidationBins.settle()
         case .ticker:
             break
         }

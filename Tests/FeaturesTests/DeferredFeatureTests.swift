@@ -30,6 +30,11 @@ import Testing
             let b = deferring.ingest(bytes, at: LocalTime(nanoseconds: ns), detectorsFirst: true)
             // The detector decided on the frame already: same changes, before the rest is done.
             #expect(a.detector == b.detector, "frame \(k): detector changes differ")
+            // The detector's threshold read with its boundary's values staged (the deferred engine) equals the one read
+            // after they moved in (the plain replay).
+            #expect(deferring.engine.allDetectors.map { [$0.isArmed ? 1 : 0, $0.threshold(.long), $0.threshold(.short)] }
+                    == eager.engine.allDetectors.map { [$0.isArmed ? 1 : 0, $0.threshold(.long), $0.threshold(.short)] },
+                    "frame \(k): detector thresholds differ")
             started += a.detector.filter { if case .started = $0 { true } else { false } }.count
             if deferring.engine.hasDeferredWork {
                 deferredFrames += 1

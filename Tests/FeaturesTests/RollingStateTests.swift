@@ -10,8 +10,11 @@ import Testing
         var random = SeededRandom(seed: seed)
         let minute = MinuteBins.minute
         var bins = MinuteBins(capacity: 50, lag: 1)
+        // The same bins with every boundary moved in at once, as before the values were staged.
+        var eager = MinuteBins(capacity: 50, lag: 1)
         let m0: Int64 = 28_000_000
         bins.observe(since: m0 * minute)
+        eager.observe(since: m0 * minute)
         var values: [Int64: Int64] = [:]
         var missing = Set<Int64>()
         var t = m0 * minute
@@ -27,6 +30,9 @@ import Testing
             // A gap: observed until the end of the last input's minute, as the detector's silence rule.
             bins.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil)
             bins.add(v, at: t)
+            eager.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil)
+            eager.settle()
+            eager.add(v, at: t)
             values[m, default: 0] += v
             lastMinute = m
             // Definition: bins k with max(m0, M − 51) ≤ k ≤ M − 2 that are not missing.
@@ -38,14 +44,13 @@ import Testing
                 #expect(bins.percentile(99) == expected[i])
                 #expect(bins.percentile(50) == expected[(50 * expected.count + 99) / 100 - 1])
             }
-            // The values a boundary staged, moved in: the same statistics, the same bins, the same saved bytes.
-            var settled = bins
-            settled.settle()
-            #expect(settled.count == bins.count && settled.percentile(99) == bins.percentile(99) && settled.percentile(50) == bins.percentile(50))
-            #expect(settled == bins)
+            // Read with its boundary's values still staged, the bins answer as the ones that moved them in at once, at
+            // every percentile, and save the same bytes.
+            #expect(bins.count == eager.count)
+            for p in 1...100 where bins.percentile(p) != eager.percentile(p) { Issue.record("percentile \(p) differs from the settled bins") }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            #expect(try! encoder.encode(settled) == encoder.encode(bins))
+            #expect(try! encoder.encode(bins) == encoder.encode(eager))
         }
     }
 
