@@ -184,13 +184,12 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         if silence, let last = lastFrame { until = (floorDivide(last, MinuteBins.minute) + 1) * MinuteBins.minute }
         if let stop = stoppedAt { until = min(until ?? stop, stop) }
         for i in 0..<2 {
-            bins[i].advance(to: t, observedUntil: until)
+            bins[i].advance(to: t, observedUntil: until, staging: staging)
             if lastFrame == nil {
                 bins[i].observe(since: minuteStart)                       // the first frame's minute counts
             } else if stoppedAt != nil {
                 bins[i].restart(since: minuteStart + MinuteBins.minute)   // the minute of the return does not
             }
-            if !staging { bins[i].settle() }
         }
         stoppedAt = nil
         lastFrame = t

@@ -32,11 +32,7 @@ extension FeatureEngine {
     /// The rolling state (windows, baselines, detectors; symbols by name) as JSON, tagged with the schema. Detector
     /// changes not yet drained are not part of it: drain them first.
     public func savedState() throws -> [UInt8] {
-        if hasDeferredWork {
-            var complete = self
-            complete.completeDeferred()
-            return try complete.savedState()
-        }
+        if hasDeferredWork { return try completed.savedState() }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let state = SavedState(schemaVersion: schema.version, schemaHash: schema.hash, configuration: configuration,

@@ -134,6 +134,13 @@ public struct FeatureEngine: Sendable {
     /// Whether a liquidation frame's symbol half waits for ``completeDeferred()``.
     public var hasDeferredWork: Bool { deferred != nil }
 
+    /// A copy with the deferred work done, for the readers that cannot complete it in place.
+    var completed: FeatureEngine {
+        var complete = self
+        complete.completeDeferred()
+        return complete
+    }
+
     /// What an event changes in its symbol's state (all of it but the liquidation detectors). `source`: a liquidation
     /// frame's, already recorded.
     private mutating func applySymbolHalf(_ event: MarketEvent, symbol i: Int, at t: Int64, feed: FeedState?,
@@ -175,11 +182,7 @@ public struct FeatureEngine: Sendable {
     /// Whether `symbol` was being recorded at `t`: its last input is within the silence limit (the market-stream
     /// limit once it has books, trades or tickers; the detector's for a liquidation-only feed).
     public func isRecording(_ symbol: String, at t: Int64) -> Bool {
-        if deferred != nil {
-            var complete = self
-            complete.completeDeferred()
-            return complete.isRecording(symbol, at: t)
-        }
+        if deferred != nil { return completed.isRecording(symbol, at: t) }
         guard let state = symbols.first(where: { $0.name == symbol }), let last = state.lastInput else { return false }
         let limit = state.hasMarketStreams ? configuration.maxStreamSilenceNanoseconds : configuration.detector.maxSilenceNanoseconds
         return t - last <= limit
@@ -289,18 +292,13 @@ public struct FeatureEngine: Sendable {
         symbols[i].observations[s.rawValue] = .init(since: t, last: stopped.last, stoppedAt: nil)
     }
 
-    /// A symbol's bins never stay staged (only a detector's do, for after the send): the whole symbol half of a
-    /// detector-first frame already runs after it.
     private mutating func moveBins(_ s: SymbolFeatures.Stream, symbol i: Int, to t: Int64, observedUntil: Int64?) {
         switch s {
         case .trades:
             symbols[i].tradeNotionalBins.advance(to: t, observedUntil: observedUntil)
-            symbols[i].tradeNotionalBins.settle()
             symbols[i].tradeCountBins.advance(to: t, observedUntil: observedUntil)
-            symbols[i].tradeCountBins.settle()
         case .liquidations:
             symbols[i].liquidationBins.advance(to: t, observedUntil: observedUntil)
-            symbols[i].liquidationBins.settle()
         case .ticker:
             break
         }

@@ -26,10 +26,10 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
     /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
     private var sortedValues = SortedBlocks()
-    /// Non-zero values the latest minute boundary counted or dropped, not yet moved into ``sortedValues``: the
-    /// detector judges a cascade's first frame (which often opens a minute) on the statistics with them, and they move
-    /// in at ``settle()`` (after the node has sent what it decided) or at the next minute boundary. At most two each;
-    /// a boundary that changes more moves everything in at once.
+    /// Non-zero values a minute boundary advanced with `staging` counted or dropped, not yet moved into
+    /// ``sortedValues``: the detector judges a cascade's first frame (which often opens a minute) on the statistics with
+    /// them, and they move in at ``settle()`` (after the node has sent what it decided) or at the next minute boundary.
+    /// At most two each; a boundary that changes more moves everything in at once.
     private var stagedIn = StagedValues()
     private var stagedOut = StagedValues()
     private var zeros = 0
@@ -147,13 +147,15 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Completes the bins before `t`'s minute and counts those whose lag has passed. A bin counts only when the
     /// stream was observed over all of it: from ``observedSince`` and, when `observedUntil` is given (the stream
     /// stopped being observed then: a disconnect, or the last input before a gap), up to it. Minutes skipped without
-    /// input are zeros when they count, missing otherwise.
-    public mutating func advance(to t: Int64, observedUntil: Int64? = nil) {
+    /// input are zeros when they count, missing otherwise. `staging`: a boundary's counted and dropped values wait for
+    /// ``settle()`` (order statistics read them staged); otherwise they move in before this returns.
+    public mutating func advance(to t: Int64, observedUntil: Int64? = nil, staging: Bool = false) {
         let m = floorDivide(t, Self.minute)
         guard let c = current else {
             current = m
             return
         }
+        defer { if m > c && !staging { settle() } }
         if m > c {
             // The previous boundary's staged values move in before this one stages its own.
             settle()

@@ -89,18 +89,9 @@ struct SortedBlocks: Sendable, Equatable {
     /// How many values are below `v` (at or below it with `orEqual`).
     func count(below v: Int64, orEqual: Bool) -> Int {
         // Blocks before the first whose largest value reaches `v` (passes it with `orEqual`) lie wholly below it.
-        var lo = 0, hi = maxima.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if orEqual ? maxima[mid] <= v : maxima[mid] < v { lo = mid + 1 } else { hi = mid }
-        }
+        let lo = Self.lowerBound(maxima, v, pastEqual: orEqual)
         guard lo < blocks.count else { return count }
-        let block = blocks[lo]
-        var a = 0, b = block.count
-        while a < b {
-            let mid = (a + b) / 2
-            if orEqual ? block[mid] <= v : block[mid] < v { a = mid + 1 } else { b = mid }
-        }
+        let a = Self.lowerBound(blocks[lo], v, pastEqual: orEqual)
         // The sizes summed from the nearer end: the detector reads the top percentile.
         if lo <= sizes.count / 2 { return sizes[..<lo].reduce(0, +) + a }
         return count - sizes[lo...].reduce(0, +) + a
@@ -144,11 +135,12 @@ struct SortedBlocks: Sendable, Equatable {
         return true
     }
 
-    static func lowerBound(_ a: [Int64], _ v: Int64) -> Int {
+    /// The first index whose value is ≥ `v` (> `v` with `pastEqual`: the upper bound).
+    static func lowerBound(_ a: [Int64], _ v: Int64, pastEqual: Bool = false) -> Int {
         var lo = 0, hi = a.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if a[mid] < v { lo = mid + 1 } else { hi = mid }
+            if pastEqual ? a[mid] <= v : a[mid] < v { lo = mid + 1 } else { hi = mid }
         }
         return lo
     }

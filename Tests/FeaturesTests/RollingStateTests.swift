@@ -28,10 +28,9 @@ import Testing
             // Half the inputs are zeros: most liquidation minutes are.
             let v = Int64(random.next(upperBound: UInt64(2))) == 0 ? 0 : Int64((random.next(upperBound: UInt64(1_000))))
             // A gap: observed until the end of the last input's minute, as the detector's silence rule.
-            bins.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil)
+            bins.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil, staging: true)
             bins.add(v, at: t)
             eager.advance(to: t, observedUntil: gap ? (lastMinute + 1) * minute : nil)
-            eager.settle()
             eager.add(v, at: t)
             values[m, default: 0] += v
             lastMinute = m
@@ -75,6 +74,8 @@ import Testing
             case 2: Int64(random.next(upperBound: UInt64(20)))
             default: random.next(upperBound: UInt64(4)) == 0 ? Int64(random.next(upperBound: UInt64(1_000_000_000))) : 0
             }
+            // Staged: every statistic below is read with the boundary's values not yet moved in.
+            bins.advance(to: m * minute + 1, staging: true)
             bins.add(v, at: m * minute + 1)
             // Counted: the completed minutes m − capacity … m − 1 (minute m − 1 completed just now).
             if let previous { window.append(previous); sorted.insert(previous, at: lowerBound(previous)) }
