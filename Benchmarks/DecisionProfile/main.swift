@@ -2,7 +2,7 @@
 // Samples only the decisions when run under `perf record --control=fifo:FIFO -D -1` with PERF_CTL=FIFO:
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
 //   mkfifo /tmp/ctl; PERF_CTL=/tmp/ctl perf record -D -1 --control=fifo:/tmp/ctl --call-graph dwarf -o /tmp/p.data \
-//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap]
+//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes]
 // Without an argument (or `heap`: the heap pre-grown first, see `preGrowHeap`): the decision's p50/p99 on cold states
 // (to the first signed create, as the live sender sends it), its phase split cold and warm, the warm lower bound, the
 // engine with earlier ladders, and what parsing a create body with JSONSerialization costs (BENCHMARKS.md reads these
@@ -18,7 +18,7 @@ import Foundation
 
 let journal = InMemoryJournal()
 var total = 0
-func ns(_ d: Duration) -> Int { Int(d.components.attoseconds / 1_000_000_000) }
+func ns(_ d: Duration) -> Int { Int(d.components.seconds) * 1_000_000_000 + Int(d.components.attoseconds / 1_000_000_000) }
 /// "p50 X p99 Y" of `values` (ns).
 func percentiles(_ values: [Int]) -> String {
     let sorted = values.sorted()
@@ -51,6 +51,52 @@ if CommandLine.arguments.dropFirst().first == "weekperf" {
         perfControl("disable\n")
     }
     print("production baselines, a week of history:", percentiles(samples), total)
+    exit(0)
+}
+
+// `DecisionProfile sizes`: the sizes of the values the decision moves (MemoryLayout, bytes).
+if CommandLine.arguments.dropFirst().first == "sizes" {
+    print("TradingEngine", MemoryLayout<TradingEngine>.size, "Ladder", MemoryLayout<Ladder>.size, "ManagedOrder", MemoryLayout<ManagedOrder>.size,
+          "OrderSpec", MemoryLayout<OrderSpec>.size, "VenueCommand", MemoryLayout<VenueCommand>.size, "JournalEntry", MemoryLayout<JournalEntry>.size,
+          "EngineStep", MemoryLayout<EngineStep>.size, "OrderIntent", MemoryLayout<OrderIntent>.size, "RiskState", MemoryLayout<RiskState>.size,
+          "InstrumentRules", MemoryLayout<InstrumentRules>.size, "Instrument", MemoryLayout<Instrument>.size, "FeedState", MemoryLayout<FeedState>.size,
+          "EngineConfiguration", MemoryLayout<EngineConfiguration>.size, "OrderLinkID", MemoryLayout<OrderLinkID>.size,
+          "DecisionLogEntry", MemoryLayout<DecisionLogEntry>.size, "EngineInput", MemoryLayout<EngineInput>.size,
+          "Decision", MemoryLayout<Execution.Decision>.size, "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
+    exit(0)
+}
+
+// `DecisionProfile phaseperf engine|ingest [week]`: perf enabled around one phase alone, over rounds of freshly prepared
+// cold states (the other phases run with perf disabled), so its profile has enough samples to read.
+if CommandLine.arguments.dropFirst().first == "phaseperf" {
+    let phase = CommandLine.arguments.dropFirst(2).first ?? "engine"
+    let week = CommandLine.arguments.dropFirst(3).first == "week"
+    var n = 0
+    var engineTimes: [Int] = []
+    if CommandLine.arguments.contains("heap") { preGrowHeap(megabytes: 2_048) }
+    for _ in 0..<(week ? 20 : 8) {
+        var states = (0..<(week ? 300 : 2_000)).map { _ in prepare(journal, week: week) }
+        let frame = frames[cascadeIndex]
+        var ingested: [FeatureReplay.Ingested] = []
+        if phase == "ingest" { perfControl("enable\n") }
+        for i in states.indices {
+            ingested.append(states[i].replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0), detectorsFirst: true))
+        }
+        if phase == "ingest" { perfControl("disable\n") } else { perfControl("enable\n") }
+        for i in states.indices {
+            guard case let .event(event)? = ingested[i].input, let time = event.exchangeTime else { continue }
+            let start = ContinuousClock.now
+            defer { engineTimes.append(ns(ContinuousClock.now - start)) }
+            if case let .liquidations(list) = event {
+                for l in list { n &+= states[i].engine.handle(.liquidation(l), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count }
+            }
+            for change in ingested[i].detector {
+                n &+= states[i].engine.handle(.detector(change), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count
+            }
+        }
+        if phase != "ingest" { perfControl("disable\n") }
+    }
+    print(phase, n, "engine phase (liquidation and episode):", percentiles(engineTimes))
     exit(0)
 }
 
@@ -91,6 +137,8 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandL
     perfControl("enable\n")
     switch CommandLine.arguments[1] {
     case "engine":
+        // Each round copies the fresh engine, and its first write copies the tables it writes (copy-on-write): the
+        // loop's time includes those copies and the copy's destruction, which a decision does not pay.
         for _ in 0..<rounds {
             var engine = base.engine
             n &+= engine.handle(.detector(change), feed: feed, instruments: instruments, now: time).commands.count

@@ -120,11 +120,13 @@ public enum CallResult: Sendable, Hashable, Codable {
 public enum JournalEntry: Sendable, Hashable, Codable {
     /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
-    case decision(Decision)
+    // The large cases boxed (indirect): an entry is copied from the decision to the step, the journal and back out to
+    // apply; unboxed, each copy moved 377 bytes (the report payload's size) and retained every field of the decision.
+    indirect case decision(Decision)
     /// A venue report, with its symbol's name.
-    case report(symbol: String?, ExecutionReport)
+    indirect case report(symbol: String?, ExecutionReport)
     /// The venue's answer on the call that sent a command (journaled when it reaches the engine).
-    case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
+    indirect case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
 }
 
 /// Why the journal could not be written or read. The engine stops: nothing is sent without a committed entry.

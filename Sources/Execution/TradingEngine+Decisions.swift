@@ -163,16 +163,17 @@ extension TradingEngine {
             return skip("source.\(episode.source.rawValue)", "trading \(configuration.liquidationSource.rawValue) episodes")
         }
         if let symbols = configuration.symbols, !symbols.contains(symbol) { return skip("symbolNotTraded") }
-        guard let id = instruments.lookup(symbol), let rules = instruments[id].rules else { return skip("noInstrumentRules") }
+        guard let id = instruments.lookup(symbol) else { return skip("noInstrumentRules") }
+        let instrument = instruments[id]     // once: each subscript copies the instrument
+        guard let rules = instrument.rules else { return skip("noInstrumentRules") }
         let mode = (b.decision.risk ?? risk).memory.mode
         if mode != .normal { return skip("mode.\(mode.rawValue)", (b.decision.risk ?? risk).reason ?? "") }
         if !privateStreamUp { return skip("breaker.privateStreamDown") }
         if activeLadder[symbol] != nil { return skip("ladderActive") }
         if positionSize(symbol) != 0 { return skip("positionOpen") }
-        if let denial = breaker(symbol, id, feed: feed, now: now) { return skip(denial.code, denial.detail) }
-        guard let book = feed.deepestBookIndex(id, syncedOnly: true), let bid = feed.books[book].bestBid, let ask = feed.books[book].bestAsk else {
-            return skip("breaker.noBook")
-        }
+        guard let book = feed.deepestBookIndex(id, syncedOnly: true) else { return skip("breaker.noBook") }
+        if let denial = breaker(symbol, id, book: book, feed: feed, now: now) { return skip(denial.code, denial.detail) }
+        guard let bid = feed.books[book].bestBid, let ask = feed.books[book].bestAsk else { return skip("breaker.noBook") }
         guard let equity = portfolio.equity(marks: marks(feed)) else { return skip("risk.noEquity") }
         let arms = scorer.arms(ArmContext(symbol: symbol, liquidated: episode.side, doubledMid: bid.price.units + ask.price.units,
                                           time: now, configuredOffsets: configuration.offsetsBps))
@@ -185,7 +186,7 @@ extension TradingEngine {
         // The stop is set from the layers the risk limits admit, not from the plan: a denied deep layer would leave
         // it further away than `stopBps` allows for what actually rests.
         let admitted = admittedLayers(plan.layers, symbol: symbol, episodeID: episode.id, placedNotional: .zero, id: id,
-                                      instrument: instruments[id], equity: equity, newEpisode: true, &b, feed: feed, instruments: instruments)
+                                      instrument: instrument, equity: equity, newEpisode: true, &b, feed: feed, instruments: instruments)
         guard !admitted.isEmpty else { return skip("noLayerWithinRisk") }
         let stop: Price
         do { stop = try ProtectionPlanner.stopLoss(side: side, layerPrices: admitted.map(\.layer.price), stopBps: configuration.stopBps, rules: rules) }
@@ -207,7 +208,7 @@ extension TradingEngine {
         var detail = ""
         detail.reserveCapacity(80)
         detail += "ladder "; detail += String(ladder.number); detail += " "; detail += side.description; detail += " "
-        detail += String(placed); detail += " layers, stop "; detail += instruments[id].format(stop)
+        detail += String(placed); detail += " layers, stop "; detail += instrument.format(stop)
         detail += ", liquidated "; detail += episode.side.description
         b.log(symbol, episode.id, "enter", "episodeStarted", detail)
         b.changed[ladder.number] = ladder
@@ -904,8 +905,13 @@ extension TradingEngine {
     }
 
     func breaker(_ symbol: String, _ id: SymbolID, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
-        let settings = configuration.breakers
         guard let book = feed.deepestBookIndex(id, syncedOnly: true) else { return BreakerDenial(code: "breaker.noBook", detail: "") }
+        return breaker(symbol, id, book: book, feed: feed, now: now)
+    }
+
+    /// ``breaker(_:_:feed:now:)`` with the symbol's deepest synced book already found (`feed.books[book]`).
+    func breaker(_ symbol: String, _ id: SymbolID, book: Int, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
+        let settings = configuration.breakers
         if !feed.isTrusted(id, depth: feed.books[book].depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
         if let t = feed.books[book].lastExchangeTime, now.milliseconds - t.milliseconds > settings.maxBookAgeMilliseconds {
             return BreakerDenial(code: "breaker.bookStale", detail: "\(now.milliseconds - t.milliseconds) ms old")
