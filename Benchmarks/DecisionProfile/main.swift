@@ -1,7 +1,7 @@
 // The decision path of Benchmarks/DecisionPath as a plain executable, for perf (not a benchmark: no statistics).
-// Samples only the decisions when run under `perf record --control=fifo:FIFO -D -1` with PERF_CTL=FIFO:
+// Samples only the decisions when run under `perf record --control=fifo:CTL,ACK -D -1` with PERF_CTL=CTL PERF_ACK=ACK:
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
-//   mkfifo /tmp/ctl; PERF_CTL=/tmp/ctl perf record -D -1 --control=fifo:/tmp/ctl --call-graph dwarf -o /tmp/p.data \
+//   mkfifo /tmp/ctl /tmp/ack; PERF_CTL=/tmp/ctl PERF_ACK=/tmp/ack perf record -D -1 --control=fifo:/tmp/ctl,/tmp/ack -g -o /tmp/p.data \
 //     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes]
 // Without an argument (or `heap`: the heap pre-grown first, see `preGrowHeap`): the decision's p50/p99 on cold states
 // (to the first signed create, as the live sender sends it), its phase split cold and warm, the warm lower bound, the
@@ -24,15 +24,24 @@ func percentiles(_ values: [Int]) -> String {
     let sorted = values.sorted()
     return "p50 \(sorted[sorted.count / 2]) p99 \(sorted[sorted.count * 99 / 100])"
 }
+/// Enables or disables perf's sampling. perf reads its control fifo in its own loop, so without an ack fifo
+/// (`--control=fifo:CTL,ACK` and PERF_ACK=ACK) the switch takes effect some time after this returns; with one, this
+/// waits for perf's "ack".
 func perfControl(_ command: String) {
-    guard let path = ProcessInfo.processInfo.environment["PERF_CTL"], let fd = Optional(open(path, O_WRONLY)), fd >= 0 else { return }
+    let environment = ProcessInfo.processInfo.environment
+    guard let path = environment["PERF_CTL"], let fd = Optional(open(path, O_WRONLY)), fd >= 0 else { return }
     _ = command.withCString { write(fd, $0, strlen($0)) }
     close(fd)
+    guard let ackPath = environment["PERF_ACK"], let ack = Optional(open(ackPath, O_RDONLY)), ack >= 0 else { return }
+    var buffer = [UInt8](repeating: 0, count: 8)
+    _ = read(ack, &buffer, buffer.count)
+    close(ack)
 }
 
 // `DecisionProfile engine` and `DecisionProfile requests` repeat one part of the path in a loop, for perf (perf samples
-// only the loop): the engine's episode decision on copies of one fresh engine (the copies share its empty tables, so a
-// copy costs nothing until the decision writes), and the two create-order bodies with their signatures. A loop runs
+// only the loop): the engine's episode decision on copies of one fresh engine (each copy's first write copies the table
+// it writes, and the copy is destroyed: both in the loop's time, neither in a decision's), and the two create-order
+// bodies with their signatures. A loop runs
 // with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
 // so it shows where the work is, not what a decision costs.
 // `DecisionProfile weekperf`: only cold decisions on production baselines (a week of history), perf enabled around
@@ -62,41 +71,52 @@ if CommandLine.arguments.dropFirst().first == "sizes" {
           "InstrumentRules", MemoryLayout<InstrumentRules>.size, "Instrument", MemoryLayout<Instrument>.size, "FeedState", MemoryLayout<FeedState>.size,
           "EngineConfiguration", MemoryLayout<EngineConfiguration>.size, "OrderLinkID", MemoryLayout<OrderLinkID>.size,
           "DecisionLogEntry", MemoryLayout<DecisionLogEntry>.size, "EngineInput", MemoryLayout<EngineInput>.size,
-          "Decision", MemoryLayout<Execution.Decision>.size, "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
+          "Decision", MemoryLayout<Execution.Decision>.size, "ExecutionReport", MemoryLayout<ExecutionReport>.size, "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
     exit(0)
 }
 
-// `DecisionProfile phaseperf engine|ingest [week]`: perf enabled around one phase alone, over rounds of freshly prepared
-// cold states (the other phases run with perf disabled), so its profile has enough samples to read.
+// `DecisionProfile phaseperf engine|ingest [week] [heap]`: perf enabled around one phase alone (use the ack fifo, see
+// `perfControl`), over rounds of freshly prepared cold states, so its profile has enough samples to read; prints that
+// phase's p50/p99. Each phase runs over all the round's states before the next phase starts, so the engine's state is
+// colder here than in the phase split (where it decides right after its own ingest).
 if CommandLine.arguments.dropFirst().first == "phaseperf" {
-    let phase = CommandLine.arguments.dropFirst(2).first ?? "engine"
-    let week = CommandLine.arguments.dropFirst(3).first == "week"
+    let options = CommandLine.arguments.dropFirst(2)
+    guard let phase = options.first, ["engine", "ingest"].contains(phase),
+          options.dropFirst().allSatisfy({ ["week", "heap"].contains($0) }) else {
+        fatalError("usage: DecisionProfile phaseperf engine|ingest [week] [heap]")
+    }
+    let week = options.contains("week")
     var n = 0
-    var engineTimes: [Int] = []
-    if CommandLine.arguments.contains("heap") { preGrowHeap(megabytes: 2_048) }
+    var times: [Int] = []
+    if options.contains("heap") { preGrowHeap(megabytes: 2_048) }
     for _ in 0..<(week ? 20 : 8) {
         var states = (0..<(week ? 300 : 2_000)).map { _ in prepare(journal, week: week) }
         let frame = frames[cascadeIndex]
         var ingested: [FeatureReplay.Ingested] = []
+        ingested.reserveCapacity(states.count)
+        times.reserveCapacity(times.count + states.count)
         if phase == "ingest" { perfControl("enable\n") }
         for i in states.indices {
+            let start = ContinuousClock.now
             ingested.append(states[i].replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0), detectorsFirst: true))
+            if phase == "ingest" { times.append(ns(ContinuousClock.now - start)) }
         }
-        if phase == "ingest" { perfControl("disable\n") } else { perfControl("enable\n") }
+        perfControl(phase == "ingest" ? "disable\n" : "enable\n")
         for i in states.indices {
             guard case let .event(event)? = ingested[i].input, let time = event.exchangeTime else { continue }
             let start = ContinuousClock.now
-            defer { engineTimes.append(ns(ContinuousClock.now - start)) }
             if case let .liquidations(list) = event {
                 for l in list { n &+= states[i].engine.handle(.liquidation(l), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count }
             }
             for change in ingested[i].detector {
                 n &+= states[i].engine.handle(.detector(change), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count
             }
+            if phase == "engine" { times.append(ns(ContinuousClock.now - start)) }
         }
-        if phase != "ingest" { perfControl("disable\n") }
+        if phase == "engine" { perfControl("disable\n") }
     }
-    print(phase, n, "engine phase (liquidation and episode):", percentiles(engineTimes))
+    precondition(n == 2 * times.count, "a decision did not place two entries")
+    print(phase == "engine" ? "engine (liquidation and episode):" : "ingest (decode, feed, detector):", percentiles(times))
     exit(0)
 }
 
@@ -152,7 +172,7 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandL
             }
         }
     default:
-        fatalError("usage: DecisionProfile [engine | requests | heap]")
+        fatalError("usage: DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes]")
     }
     perfControl("disable\n")
     print(CommandLine.arguments[1], "loop:", ns(ContinuousClock.now - start) / rounds, "ns per round", n)

@@ -121,7 +121,8 @@ public enum JournalEntry: Sendable, Hashable, Codable {
     /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
     // The large cases boxed (indirect): an entry is copied from the decision to the step, the journal and back out to
-    // apply; unboxed, each copy moved 377 bytes (the report payload's size) and retained every field of the decision.
+    // apply; unboxed, every entry was 377 bytes (measured before boxing: the report's payload) and each copy retained
+    // every field of the decision. Boxed, each entry made or decoded costs one allocation instead.
     indirect case decision(Decision)
     /// A venue report, with its symbol's name.
     indirect case report(symbol: String?, ExecutionReport)

@@ -55,7 +55,7 @@ public enum RiskDenial: Hashable, Sendable {
 
 /// An amount per symbol, for the few symbols a node trades: a short list scanned, not a table hashed (the risk check
 /// reads it a dozen times per layer on the decision path).
-public struct SymbolAmounts: Sendable, Hashable {
+public struct SymbolAmounts: Sendable, Equatable {
     private var ids: [SymbolID] = []
     private var amounts: [USDT] = []
 
@@ -78,25 +78,17 @@ public struct SymbolAmounts: Sendable, Hashable {
         set { self[id] = newValue }
     }
 
-    /// The symbols with an amount, in the order they were first set.
+    /// The symbols with an amount, in the order they were added.
     public var keys: [SymbolID] { ids }
-    public var isEmpty: Bool { ids.isEmpty }
 
-    // A map: equal whatever order the symbols were set in.
+    // A map: equal whatever order the symbols were added in.
     public static func == (a: Self, b: Self) -> Bool {
         a.ids.count == b.ids.count && zip(a.ids, a.amounts).allSatisfy { b[$0.0] == $0.1 }
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        for i in ids.indices.sorted(by: { ids[$0].index < ids[$1].index }) {
-            hasher.combine(ids[i])
-            hasher.combine(amounts[i])
-        }
     }
 }
 
 /// What the engine has at risk when it asks: positions at mark and resting entries, per symbol.
-public struct Exposure: Sendable, Hashable {
+public struct Exposure: Sendable, Equatable {
     /// Signed notional of the position at mark (positive long), per symbol.
     public var positions = SymbolAmounts()
     /// Notional of resting entries per symbol and side (each counted as if filled).

@@ -283,7 +283,7 @@ extension TradingEngine {
         // exposure is added: a limit crossed since the last heartbeat stops the re-plan (and closes the entries).
         lossLimits(&b, feed: feed, instruments: instruments)
         guard (b.decision.risk ?? risk).memory.mode == .normal else { return }
-        if let denial = breaker(symbol, id, feed: feed, now: b.decision.time) {
+        if let denial = breaker(symbol, id, book: book, feed: feed, now: b.decision.time) {
             return b.log(symbol, ladder.episodeID, "skip", denial.code, denial.detail)
         }
         guard let equity = portfolio.equity(marks: marks(feed)) else { return b.log(symbol, ladder.episodeID, "skip", "risk.noEquity") }
@@ -904,12 +904,8 @@ extension TradingEngine {
         var detail: String
     }
 
-    func breaker(_ symbol: String, _ id: SymbolID, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
-        guard let book = feed.deepestBookIndex(id, syncedOnly: true) else { return BreakerDenial(code: "breaker.noBook", detail: "") }
-        return breaker(symbol, id, book: book, feed: feed, now: now)
-    }
-
-    /// ``breaker(_:_:feed:now:)`` with the symbol's deepest synced book already found (`feed.books[book]`).
+    /// The breakers of `symbol`, whose deepest synced book (the caller found it: without one it skips with
+    /// `breaker.noBook`) is `feed.books[book]`.
     func breaker(_ symbol: String, _ id: SymbolID, book: Int, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
         let settings = configuration.breakers
         if !feed.isTrusted(id, depth: feed.books[book].depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }

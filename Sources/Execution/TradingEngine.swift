@@ -9,8 +9,8 @@ public enum EngineInput: Sendable {
     case detector(DetectorChange)
     /// A liquidation as received (freshness, re-evaluation within an episode).
     case liquidation(Liquidation)
-    // Boxed (indirect), as the journal's large cases: `handle` switches over its input more than once, and an unboxed
-    // report (361 bytes) made every input that size to move.
+    // Boxed (indirect), as the journal's large cases: `handle` switches over its input more than once, and unboxed, a
+    // report (361 bytes, measured before boxing) made every input that size to move. One allocation per report or call.
     indirect case report(ExecutionReport)
     /// The venue's answer on the call to a command the engine sent.
     indirect case call(VenueCommand, CallResult)

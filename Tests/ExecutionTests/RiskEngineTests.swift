@@ -96,13 +96,20 @@ import Testing
             }
             for k in 0..<6 { #expect(amounts[SymbolID(index: UInt32(k))] == reference[SymbolID(index: UInt32(k))]) }
             #expect(Set(amounts.keys) == Set(reference.keys) && amounts.keys.count == reference.count)
+            // Equal to the same map built in another order.
+            var rebuilt = SymbolAmounts()
+            for id in reference.keys.sorted() { rebuilt[id] = reference[id] }
+            #expect(amounts == rebuilt)
         }
-        // Equal (and hashed alike) whatever order the symbols were set in.
         var a = SymbolAmounts(), b = SymbolAmounts()
         a[btc] = usdt(1); a[eth] = usdt(2)
         b[eth] = usdt(2); b[btc] = usdt(1)
-        #expect(a == b && a.hashValue == b.hashValue)
+        #expect(a == b)
         b[btc] = usdt(3)
         #expect(a != b)
+        // A map with one more symbol is not equal, either way round.
+        var c = SymbolAmounts()
+        c[btc] = usdt(1)
+        #expect(a != c && c != a)
     }
 }

@@ -658,6 +658,32 @@ enum HarnessError: Error { case unexpected(String) }
         h.checkReplay()
     }
 
+    /// The book breakers skip an entry with their own code, in their order: no synced book, a gapped feed, a stale book
+    /// (checked before the liquidation-lag breaker, which the late decision would also trip), and a synced book
+    /// without a bid. Nothing is sent.
+    @Test func bookBreakersSkipTheEntryWithTheirCode() throws {
+        func decide(_ h: inout EngineHarness, after ms: Int64 = 0) -> DecisionLogEntry? {
+            h.handle(.liquidation(h.liquidation()))
+            let step = h.handle(.detector(.started(h.episode())), after: ms)
+            #expect(step.commands.isEmpty)
+            return h.log.last
+        }
+        var noBook = EngineHarness()
+        noBook.feed = FeedState()
+        let a = decide(&noBook)
+        #expect(a?.action == "skip" && a?.reason == "breaker.noBook" && a?.detail == "")
+        var gapped = EngineHarness()
+        gapped.feed.apply(.lost(.trades(gapped.btcID), reason: "test"))
+        #expect(decide(&gapped)?.reason == "breaker.bookGapped")
+        var stale = EngineHarness()
+        let late = stale.engine.configuration.breakers.maxBookAgeMilliseconds + 1
+        let c = decide(&stale, after: late)
+        #expect(c?.reason == "breaker.bookStale" && c?.detail == "\(late) ms old")
+        var noBid = EngineHarness()
+        noBid.feed.apply(.book(noBid.btc.book(.snapshot, ts: noBid.now, bids: [], asks: [("60000.1", "2")])))
+        #expect(decide(&noBid)?.reason == "breaker.noBook")
+    }
+
     @Test func postOnlyRejectBreakerTrips() throws {
         var h = EngineHarness { $0.breakers.postOnlyWindow = 2; $0.breakers.maxPostOnlyRejectBps = 5_000; $0.entryTTLMilliseconds = 1_000 }
         let entries = h.enter()
