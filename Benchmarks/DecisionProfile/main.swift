@@ -39,9 +39,9 @@ func perfControl(_ command: String) {
 }
 
 // `DecisionProfile engine` and `DecisionProfile requests` repeat one part of the path in a loop, for perf (perf samples
-// only the loop): the engine's episode decision on copies of one fresh engine (each copy's first write copies the table
-// it writes, and the copy is destroyed: both in the loop's time, neither in a decision's), and the two create-order
-// bodies with their signatures. A loop runs
+// only the loop): the engine's episode decision on copies of one fresh engine (the copies share its empty tables; each
+// copy is destroyed after its decision, which the loop's time includes and a decision's does not), and the two
+// create-order bodies with their signatures. A loop runs
 // with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
 // so it shows where the work is, not what a decision costs.
 // `DecisionProfile weekperf`: only cold decisions on production baselines (a week of history), perf enabled around

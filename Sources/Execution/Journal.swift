@@ -120,14 +120,11 @@ public enum CallResult: Sendable, Hashable, Codable {
 public enum JournalEntry: Sendable, Hashable, Codable {
     /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
-    // The large cases boxed (indirect): an entry is copied from the decision to the step, the journal and back out to
-    // apply; unboxed, every entry was 377 bytes (measured before boxing: the report's payload) and each copy retained
-    // every field of the decision. Boxed, each entry made or decoded costs one allocation instead.
-    indirect case decision(Decision)
+    case decision(Decision)
     /// A venue report, with its symbol's name.
-    indirect case report(symbol: String?, ExecutionReport)
+    case report(symbol: String?, ExecutionReport)
     /// The venue's answer on the call that sent a command (journaled when it reaches the engine).
-    indirect case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
+    case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
 }
 
 /// Why the journal could not be written or read. The engine stops: nothing is sent without a committed entry.

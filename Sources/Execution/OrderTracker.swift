@@ -121,12 +121,6 @@ public struct OrderTracker: Sendable, Hashable {
 
     public init() {}
 
-    /// Room for `orders` orders before a table grows: a node's first ladder then rehashes nothing on its decision path.
-    public mutating func reserveCapacity(_ orders: Int) {
-        self.orders.reserveCapacity(orders)
-        open.reserveCapacity(orders)
-    }
-
     /// Whether an execution with this id was counted (a fill, a takeover, a funding payment or an execution of
     /// unknown type: the journal holds it).
     public func hasExecution(_ id: ExecutionID) -> Bool { executions.contains(id) }

@@ -53,47 +53,13 @@ public enum RiskDenial: Hashable, Sendable {
     case cooldownAfterStop(until: Int64)
 }
 
-/// An amount per symbol, for the few symbols a node trades: a short list scanned, not a table hashed (the risk check
-/// reads it a dozen times per layer on the decision path).
-public struct SymbolAmounts: Sendable, Equatable {
-    private var ids: [SymbolID] = []
-    private var amounts: [USDT] = []
-
-    public init() {}
-
-    public subscript(_ id: SymbolID) -> USDT? {
-        get { ids.firstIndex(of: id).map { amounts[$0] } }
-        set {
-            if let i = ids.firstIndex(of: id) {
-                if let newValue { amounts[i] = newValue } else { ids.remove(at: i); amounts.remove(at: i) }
-            } else if let newValue {
-                ids.append(id)
-                amounts.append(newValue)
-            }
-        }
-    }
-
-    public subscript(_ id: SymbolID, default value: USDT) -> USDT {
-        get { self[id] ?? value }
-        set { self[id] = newValue }
-    }
-
-    /// The symbols with an amount, in the order they were added.
-    public var keys: [SymbolID] { ids }
-
-    // A map: equal whatever order the symbols were added in.
-    public static func == (a: Self, b: Self) -> Bool {
-        a.ids.count == b.ids.count && zip(a.ids, a.amounts).allSatisfy { b[$0.0] == $0.1 }
-    }
-}
-
 /// What the engine has at risk when it asks: positions at mark and resting entries, per symbol.
-public struct Exposure: Sendable, Equatable {
+public struct Exposure: Sendable, Hashable {
     /// Signed notional of the position at mark (positive long), per symbol.
-    public var positions = SymbolAmounts()
+    public var positions: [SymbolID: USDT] = [:]
     /// Notional of resting entries per symbol and side (each counted as if filled).
-    public var restingBuys = SymbolAmounts()
-    public var restingSells = SymbolAmounts()
+    public var restingBuys: [SymbolID: USDT] = [:]
+    public var restingSells: [SymbolID: USDT] = [:]
     /// Resting entry orders (layers) in total.
     public var restingLayers = 0
     /// Entry notional the current episode has placed or filled so far.

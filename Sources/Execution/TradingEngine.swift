@@ -9,11 +9,9 @@ public enum EngineInput: Sendable {
     case detector(DetectorChange)
     /// A liquidation as received (freshness, re-evaluation within an episode).
     case liquidation(Liquidation)
-    // Boxed (indirect), as the journal's large cases: `handle` switches over its input more than once, and unboxed, a
-    // report (361 bytes, measured before boxing) made every input that size to move. One allocation per report or call.
-    indirect case report(ExecutionReport)
+    case report(ExecutionReport)
     /// The venue's answer on the call to a command the engine sent.
-    indirect case call(VenueCommand, CallResult)
+    case call(VenueCommand, CallResult)
     /// The clock reached ``TradingEngine/nextWakeup``.
     case tick
     /// A periodic check (loss limits at the marks of the moment) when nothing else happens.
@@ -130,14 +128,6 @@ public struct TradingEngine: Sendable {
         var risk = RiskState()
         risk.memory = RiskEngine.Memory()
         self.risk = risk
-        // A running node's tables have grown to their size; a new engine's would grow (rehash) on its first ladders'
-        // decision path. Room for a few ladders of orders, reserved once here.
-        tracker.reserveCapacity(64)
-        ladders.reserveCapacity(8)
-        ladderOrders.reserveCapacity(8)
-        activeLadder.reserveCapacity(4)
-        knownRules.reserveCapacity(4)
-        postOnlyResolved.reserveCapacity(64)
     }
 
     /// An empty order list with room for a ladder's orders (entries, take-profits, exits), grown past it as needed.

@@ -80,36 +80,4 @@ import Testing
         #expect(e.check(symbol: btc, side: .buy, notional: usdt(1), isNewEpisode: false, exposure: Exposure(), equity: usdt(10_000),
                         now: 9_000_000_000_000) == .halted)
     }
-
-    /// The exposure's per-symbol amounts are a short list, not a dictionary: they must still behave as a map. Seeded
-    /// random sets, removals and accumulations, checked after each step against a dictionary doing the same.
-    @Test func symbolAmountsBehaveAsADictionary() {
-        var random = SeededRandom(seed: 17)
-        var amounts = SymbolAmounts(), reference: [SymbolID: USDT] = [:]
-        for step in 0..<2_000 {
-            let id = SymbolID(index: UInt32.random(in: 0..<6, using: &random))
-            let value = USDT(units: Int128(Int64.random(in: -1_000...1_000, using: &random)))
-            switch step % 4 {
-            case 0, 1: amounts[id] = value; reference[id] = value
-            case 2: amounts[id] = nil; reference[id] = nil
-            default: amounts[id, default: .zero] = amounts[id, default: .zero] + value; reference[id, default: .zero] = reference[id, default: .zero] + value
-            }
-            for k in 0..<6 { #expect(amounts[SymbolID(index: UInt32(k))] == reference[SymbolID(index: UInt32(k))]) }
-            #expect(Set(amounts.keys) == Set(reference.keys) && amounts.keys.count == reference.count)
-            // Equal to the same map built in another order.
-            var rebuilt = SymbolAmounts()
-            for id in reference.keys.sorted() { rebuilt[id] = reference[id] }
-            #expect(amounts == rebuilt)
-        }
-        var a = SymbolAmounts(), b = SymbolAmounts()
-        a[btc] = usdt(1); a[eth] = usdt(2)
-        b[eth] = usdt(2); b[btc] = usdt(1)
-        #expect(a == b)
-        b[btc] = usdt(3)
-        #expect(a != b)
-        // A map with one more symbol is not equal, either way round.
-        var c = SymbolAmounts()
-        c[btc] = usdt(1)
-        #expect(a != c && c != a)
-    }
 }
