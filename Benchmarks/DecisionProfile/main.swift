@@ -26,7 +26,8 @@ func percentiles(_ values: [Int]) -> String {
 }
 /// Enables or disables perf's sampling. perf reads its control fifo in its own loop, so without an ack fifo
 /// (`--control=fifo:CTL,ACK` and PERF_ACK=ACK) the switch takes effect some time after this returns; with one, this
-/// waits for perf's "ack".
+/// waits for perf's "ack". Opening a fifo waits for its other end: with PERF_CTL (or PERF_ACK) set, run this under a
+/// perf that has those fifos (`--control`), or it waits forever.
 func perfControl(_ command: String) {
     let environment = ProcessInfo.processInfo.environment
     guard let path = environment["PERF_CTL"], let fd = Optional(open(path, O_WRONLY)), fd >= 0 else { return }
@@ -39,11 +40,10 @@ func perfControl(_ command: String) {
 }
 
 // `DecisionProfile engine` and `DecisionProfile requests` repeat one part of the path in a loop, for perf (perf samples
-// only the loop): the engine's episode decision on copies of one fresh engine (the copies share its empty tables; each
-// copy is destroyed after its decision, which the loop's time includes and a decision's does not), and the two
-// create-order bodies with their signatures. A loop runs
-// with its code, branches and memory hot: its time per round is far below the same work done once (the phase split),
-// so it shows where the work is, not what a decision costs.
+// only the loop): the engine's episode decision on copies of one fresh engine (the copies share its empty tables until
+// the decision writes them; each copy is destroyed after its decision, which the loop's time includes and a decision's
+// does not), and the two create-order bodies with their signatures. A loop runs with its code, branches and memory
+// hot; its time per round is an upper bound on that work done hot, and about what the phase split reads warm.
 // `DecisionProfile weekperf`: only cold decisions on production baselines (a week of history), perf enabled around
 // them alone, in rounds of freshly prepared states.
 if CommandLine.arguments.dropFirst().first == "weekperf" {
@@ -77,7 +77,8 @@ if CommandLine.arguments.dropFirst().first == "sizes" {
 
 // `DecisionProfile phaseperf engine|ingest [week] [heap]`: perf enabled around one phase alone (use the ack fifo, see
 // `perfControl`), over rounds of freshly prepared cold states, so its profile has enough samples to read; prints that
-// phase's p50/p99. Each phase runs over all the round's states before the next phase starts, so the engine's state is
+// phase's p50/p99. `heap`: the heap pre-grown once, before the first round (each round's states then reuse the memory
+// the previous round's freed). Each phase runs over all the round's states before the next phase starts, so the engine's state is
 // colder here than in the phase split (where it decides right after its own ingest).
 if CommandLine.arguments.dropFirst().first == "phaseperf" {
     let options = CommandLine.arguments.dropFirst(2)
@@ -115,7 +116,7 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
         }
         if phase == "engine" { perfControl("disable\n") }
     }
-    precondition(n == 2 * times.count, "a decision did not place two entries")
+    precondition(!times.isEmpty && n == 2 * times.count, "a decision did not place two entries")
     print(phase == "engine" ? "engine (liquidation and episode):" : "ingest (decode, feed, detector):", percentiles(times))
     exit(0)
 }

@@ -904,8 +904,8 @@ extension TradingEngine {
         var detail: String
     }
 
-    /// The breakers of `symbol`, whose deepest synced book (the caller found it: without one it skips with
-    /// `breaker.noBook`) is `feed.books[book]`.
+    /// The breakers of `symbol`, whose deepest synced book is `feed.books[book]` (the caller found it; without one, an
+    /// entry decision skips with `breaker.noBook` and a re-plan does nothing).
     func breaker(_ symbol: String, _ id: SymbolID, book: Int, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
         let settings = configuration.breakers
         if !feed.isTrusted(id, depth: feed.books[book].depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }

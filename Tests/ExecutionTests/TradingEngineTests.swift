@@ -660,7 +660,7 @@ enum HarnessError: Error { case unexpected(String) }
 
     /// The book breakers skip an entry with their own code, in their order: no synced book, a gapped feed, a stale book
     /// (checked before the liquidation-lag breaker, which the late decision would also trip), and a synced book
-    /// without a bid. Nothing is sent.
+    /// without a bid; where two apply, the earlier one's code. Nothing is sent.
     @Test func bookBreakersSkipTheEntryWithTheirCode() throws {
         func decide(_ h: inout EngineHarness, after ms: Int64 = 0) -> DecisionLogEntry? {
             h.handle(.liquidation(h.liquidation()))
@@ -682,6 +682,13 @@ enum HarnessError: Error { case unexpected(String) }
         var noBid = EngineHarness()
         noBid.feed.apply(.book(noBid.btc.book(.snapshot, ts: noBid.now, bids: [], asks: [("60000.1", "2")])))
         #expect(decide(&noBid)?.reason == "breaker.noBook")
+        // The order: a gapped feed before a stale book, a stale book before a missing bid.
+        var gappedAndStale = EngineHarness()
+        gappedAndStale.feed.apply(.lost(.trades(gappedAndStale.btcID), reason: "test"))
+        #expect(decide(&gappedAndStale, after: late)?.reason == "breaker.bookGapped")
+        var staleWithoutBid = EngineHarness()
+        staleWithoutBid.feed.apply(.book(staleWithoutBid.btc.book(.snapshot, ts: staleWithoutBid.now, bids: [], asks: [("60000.1", "2")])))
+        #expect(decide(&staleWithoutBid, after: late)?.reason == "breaker.bookStale")
     }
 
     @Test func postOnlyRejectBreakerTrips() throws {
