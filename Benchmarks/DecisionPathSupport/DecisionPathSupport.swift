@@ -133,13 +133,7 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
     let ingested = p.replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0), detectorsFirst: detectorsFirst)
     guard case let .event(event)? = ingested.input, let time = event.exchangeTime else { return decision }
     decision.time = time
-    var steps: [EngineStep] = []
-    if case let .liquidations(list) = event {
-        for l in list { steps.append(p.engine.handle(.liquidation(l), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time)) }
-    }
-    for change in ingested.detector {
-        steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time))
-    }
+    let steps = engineSteps(&p, event: event, changes: ingested.detector, at: time)
     // Every step is committed before any request is built (conservative: live, the sender takes a step's commands as
     // soon as that step is committed, while the trader handles the next).
     for step in steps where !step.entries.isEmpty { try! journal.commit(step.entries) }
@@ -147,7 +141,7 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
         let creates = steps.flatMap(\.commands).filter { if case .submit = $0.action { true } else { false } }
         let request = try! BybitRequest.createBatch(creates.map { command in
             guard case let .submit(id, spec) = command.action else { preconditionFailure("not a create") }
-            return try BybitOrderParameters(spec, clientID: id, instrument: p.replay.decoder.instruments[command.symbol])
+            return BybitOrderParameters(spec, clientID: id, instrument: p.replay.decoder.instruments[command.symbol])
         })
         decision.bytes = request.bodyBytes.count + sign(request, at: time).utf8.count
         decision.signed = creates.count
@@ -162,6 +156,19 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
         }
     }
     return decision
+}
+
+/// The engine's steps for an ingested frame, as the trading lanes run them: each liquidation of the frame, then each
+/// detector change.
+public func engineSteps(_ p: inout Prepared, event: MarketEvent, changes: [DetectorChange], at time: ExchangeTime) -> [EngineStep] {
+    var steps: [EngineStep] = []
+    if case let .liquidations(list) = event {
+        for l in list { steps.append(p.engine.handle(.liquidation(l), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time)) }
+    }
+    for change in changes {
+        steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time))
+    }
+    return steps
 }
 
 /// The create request of `command` built and signed at `time`: its body bytes (copied out, as the REST client copies

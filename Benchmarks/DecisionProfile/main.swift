@@ -71,15 +71,16 @@ if CommandLine.arguments.dropFirst().first == "sizes" {
           "InstrumentRules", MemoryLayout<InstrumentRules>.size, "Instrument", MemoryLayout<Instrument>.size, "FeedState", MemoryLayout<FeedState>.size,
           "EngineConfiguration", MemoryLayout<EngineConfiguration>.size, "OrderLinkID", MemoryLayout<OrderLinkID>.size,
           "DecisionLogEntry", MemoryLayout<DecisionLogEntry>.size, "EngineInput", MemoryLayout<EngineInput>.size,
-          "Decision", MemoryLayout<Execution.Decision>.size, "ExecutionReport", MemoryLayout<ExecutionReport>.size, "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
+          "Decision", MemoryLayout<Execution.Decision>.size, "ExecutionReport", MemoryLayout<ExecutionReport>.size,
+          "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
     exit(0)
 }
 
 // `DecisionProfile phaseperf engine|ingest [week] [heap]`: perf enabled around one phase alone (use the ack fifo, see
 // `perfControl`), over rounds of freshly prepared cold states, so its profile has enough samples to read; prints that
 // phase's p50/p99. `heap`: the heap pre-grown once, before the first round (each round's states then reuse the memory
-// the previous round's freed). Each phase runs over all the round's states before the next phase starts, so the engine's state is
-// colder here than in the phase split (where it decides right after its own ingest).
+// the previous round's freed). Each phase runs over all the round's states before the next phase starts, so the
+// engine's state is colder here than in the phase split (where it decides right after its own ingest).
 if CommandLine.arguments.dropFirst().first == "phaseperf" {
     let options = CommandLine.arguments.dropFirst(2)
     guard let phase = options.first, ["engine", "ingest"].contains(phase),
@@ -106,13 +107,9 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
         for i in states.indices {
             guard case let .event(event)? = ingested[i].input, let time = event.exchangeTime else { continue }
             let start = ContinuousClock.now
-            if case let .liquidations(list) = event {
-                for l in list { n &+= states[i].engine.handle(.liquidation(l), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count }
-            }
-            for change in ingested[i].detector {
-                n &+= states[i].engine.handle(.detector(change), feed: states[i].replay.feed, instruments: states[i].replay.decoder.instruments, now: time).commands.count
-            }
+            let steps = engineSteps(&states[i], event: event, changes: ingested[i].detector, at: time)
             if phase == "engine" { times.append(ns(ContinuousClock.now - start)) }
+            n &+= steps.reduce(0) { $0 + $1.commands.count }
         }
         if phase == "engine" { perfControl("disable\n") }
     }
@@ -158,8 +155,6 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandL
     perfControl("enable\n")
     switch CommandLine.arguments[1] {
     case "engine":
-        // Each round copies the fresh engine, and its first write copies the tables it writes (copy-on-write): the
-        // loop's time includes those copies and the copy's destruction, which a decision does not pay.
         for _ in 0..<rounds {
             var engine = base.engine
             n &+= engine.handle(.detector(change), feed: feed, instruments: instruments, now: time).commands.count
