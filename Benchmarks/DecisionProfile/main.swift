@@ -72,7 +72,9 @@ if CommandLine.arguments.dropFirst().first == "sizes" {
           "EngineConfiguration", MemoryLayout<EngineConfiguration>.size, "OrderLinkID", MemoryLayout<OrderLinkID>.size,
           "DecisionLogEntry", MemoryLayout<DecisionLogEntry>.size, "EngineInput", MemoryLayout<EngineInput>.size,
           "Decision", MemoryLayout<Execution.Decision>.size, "ExecutionReport", MemoryLayout<ExecutionReport>.size,
-          "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size)
+          "DetectorChange", MemoryLayout<DetectorChange>.size, "Liquidation", MemoryLayout<Liquidation>.size,
+          "OrderPhase", MemoryLayout<OrderPhase>.size, "Rejection", MemoryLayout<Rejection>.size, "Protection", MemoryLayout<Protection>.size,
+          "ClientOrderID", MemoryLayout<ClientOrderID>.size, "VenueOrderID?", MemoryLayout<VenueOrderID?>.size)
     exit(0)
 }
 

@@ -1,4 +1,4 @@
-public import BybitV5
+import BybitV5
 public import BybitV5Client
 public import CascadeCore
 public import Execution

@@ -46,10 +46,11 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
 
     public init(node: String, run: UInt64, episode: UInt64, role: OrderRole, layer: UInt64, attempt: UInt64) throws(Error) {
         guard (1...4).contains(node.utf8.count), node.utf8.allSatisfy(Self.isAlphanumeric) else { throw .invalidNode(node) }
-        for (field, value, max) in [("run", run, Self.maxRun), ("episode", episode, Self.maxEpisode),
-                                    ("layer", layer, Self.maxLayer), ("attempt", attempt, Self.maxAttempt)] where value > max {
-            throw .outOfRange(field: field, value: value, max: max)
-        }
+        // Field by field, not through a list of them: an id is built for every order, and the list was allocated.
+        if run > Self.maxRun { throw .outOfRange(field: "run", value: run, max: Self.maxRun) }
+        if episode > Self.maxEpisode { throw .outOfRange(field: "episode", value: episode, max: Self.maxEpisode) }
+        if layer > Self.maxLayer { throw .outOfRange(field: "layer", value: layer, max: Self.maxLayer) }
+        if attempt > Self.maxAttempt { throw .outOfRange(field: "attempt", value: attempt, max: Self.maxAttempt) }
         self.node = node
         self.run = run
         self.episode = episode

@@ -113,7 +113,9 @@ public struct OrderTracker: Sendable, Hashable {
     public private(set) var orders: [ClientOrderID: ManagedOrder] = [:]
     /// The orders not terminal yet (an order only ever moves from open to terminal): the risk check reads these
     /// instead of scanning every order the engine still remembers.
-    public private(set) var open: Set<ClientOrderID> = []
+    /// A list in the order the orders opened, scanned, not a set: a few orders are open at a time, and a ladder's
+    /// first orders would allocate and hash a set's table on the decision path (readers needing an order sort it).
+    public private(set) var open: [ClientOrderID] = []
     private var byVenueID: [VenueOrderID: ClientOrderID] = [:]
     private var executions: Set<ExecutionID> = []
     /// Execution ids in the order they were counted, with their report time: retired by age (``retire(orders:executionsBefore:)``).
@@ -137,7 +139,7 @@ public struct OrderTracker: Sendable, Hashable {
         // Not inside the precondition: under -Ounchecked its condition is never evaluated.
         let previous = orders.updateValue(order, forKey: order.clientID)
         precondition(previous == nil, "orderLinkId reused: \(order.id)")
-        open.insert(order.clientID)
+        open.append(order.clientID)
     }
 
     /// The request left.
@@ -255,7 +257,7 @@ public struct OrderTracker: Sendable, Hashable {
     public mutating func retire(orders ids: [ClientOrderID], executionsBefore cutoff: ExchangeTime) {
         for id in ids {
             guard let order = orders.removeValue(forKey: id) else { continue }
-            open.remove(id)
+            close(id)
             if let venueID = order.venueID, byVenueID[venueID] == id { byVenueID[venueID] = nil }
         }
         for id in executionLog.removeOlder(than: cutoff) { executions.remove(id) }
@@ -280,8 +282,13 @@ public struct OrderTracker: Sendable, Hashable {
         if from == .filled { return .none }
         orders[id]?.phase = phase
         if from.isPresumedAbsent { orders[id]?.reappeared = true }
-        if phase.isTerminal { open.remove(id) } else { open.insert(id) }
+        if phase.isTerminal { close(id) } else if !open.contains(id) { open.append(id) }
         return .moved(id, from: from, to: phase)
+    }
+
+    /// Takes `id` off the open list, keeping the others in order (a restored tracker's list is the running one's).
+    private mutating func close(_ id: ClientOrderID) {
+        if let i = open.firstIndex(of: id) { open.remove(at: i) }
     }
 }
 

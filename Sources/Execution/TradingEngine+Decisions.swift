@@ -8,6 +8,9 @@ struct DecisionBuilder {
     var decision: Decision
     var changed = ChangedLadders()
     var commands: [VenueCommand] = []
+    /// Equity at the marks of now, once read (``TradingEngine/stepEquity(_:feed:)``): the loss limits and the entry read it
+    /// in the same step, and nothing in a step changes the portfolio once its report is applied.
+    var equity: USDT??
 
     init(time: ExchangeTime) { decision = Decision(time: time) }
 
@@ -51,6 +54,23 @@ struct ChangedLadders {
     var numbers: [UInt64] { list.map(\.number) }
     /// In ladder number order (the journal's).
     var inOrder: [Ladder] { list.count < 2 ? list : list.sorted { $0.number < $1.number } }
+}
+
+/// Text written into a string's buffer (`String(unsafeUninitializedCapacity:)`) part by part, cut at its capacity: a
+/// method of a local value, so no part pays a dynamic exclusivity check (a nested function capturing the count did).
+struct TextWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+
+    mutating func put(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            let n = min(bytes.count, buffer.count - count)
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + n)]).initialize(from: bytes.prefix(n))
+            count += n
+        }
+    }
 }
 
 extension TradingEngine {
@@ -174,7 +194,7 @@ extension TradingEngine {
         guard let book = feed.deepestBookIndex(id, syncedOnly: true) else { return skip("breaker.noBook") }
         if let denial = breaker(symbol, id, book: book, feed: feed, now: now) { return skip(denial.code, denial.detail) }
         guard let bid = feed.books[book].bestBid, let ask = feed.books[book].bestAsk else { return skip("breaker.noBook") }
-        guard let equity = portfolio.equity(marks: marks(feed)) else { return skip("risk.noEquity") }
+        guard let equity = stepEquity(&b, feed: feed) else { return skip("risk.noEquity") }
         let arms = scorer.arms(ArmContext(symbol: symbol, liquidated: episode.side, doubledMid: bid.price.units + ask.price.units,
                                           time: now, configuredOffsets: configuration.offsetsBps))
         let plan = LadderPlanner.plan(liquidated: episode.side, bestBid: bid.price, bestAsk: ask.price, offsets: arms,
@@ -203,13 +223,14 @@ extension TradingEngine {
         state.memory = engine.memory
         b.decision.risk = state
         if knownRules[symbol] != rules { b.decision.instruments[symbol] = rules }
-        // The text as "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)", built in one allocation
-        // (an interpolation grows its buffer twice).
-        var detail = ""
-        detail.reserveCapacity(80)
-        detail += "ladder "; detail += String(ladder.number); detail += " "; detail += side.description; detail += " "
-        detail += String(placed); detail += " layers, stop "; detail += instrument.format(stop)
-        detail += ", liquidated "; detail += episode.side.description
+        // The text as "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)", written into one buffer
+        // (an interpolation grows its buffer twice, and each append of a reserved string is a call).
+        let detail = String(unsafeUninitializedCapacity: 128) { buffer in
+            var w = TextWriter(buffer)
+            w.put("ladder "); w.put(String(ladder.number)); w.put(" "); w.put(side.description); w.put(" "); w.put(String(placed))
+            w.put(" layers, stop "); w.put(instrument.format(stop)); w.put(", liquidated "); w.put(episode.side.description)
+            return w.count
+        }
         b.log(symbol, episode.id, "enter", "episodeStarted", detail)
         b.changed[ladder.number] = ladder
     }
@@ -286,7 +307,7 @@ extension TradingEngine {
         if let denial = breaker(symbol, id, book: book, feed: feed, now: b.decision.time) {
             return b.log(symbol, ladder.episodeID, "skip", denial.code, denial.detail)
         }
-        guard let equity = portfolio.equity(marks: marks(feed)) else { return b.log(symbol, ladder.episodeID, "skip", "risk.noEquity") }
+        guard let equity = stepEquity(&b, feed: feed) else { return b.log(symbol, ladder.episodeID, "skip", "risk.noEquity") }
         let liquidated: PositionSide = ladder.side == .buy ? .long : .short
         let arms = scorer.arms(ArmContext(symbol: symbol, liquidated: liquidated, doubledMid: mid2, time: b.decision.time,
                                           configuredOffsets: configuration.offsetsBps))
@@ -698,7 +719,7 @@ extension TradingEngine {
 
     /// Daily loss (UTC day, at mark, fees and funding included) → REDUCING; drawdown from peak → HALTED.
     mutating func lossLimits(_ b: inout DecisionBuilder, feed: FeedState, instruments: InstrumentTable) {
-        guard let equity = portfolio.equity(marks: marks(feed)) else { return }
+        guard let equity = stepEquity(&b, feed: feed) else { return }
         var state = b.decision.risk ?? risk
         let before = state
         let day = b.decision.time.milliseconds - ((b.decision.time.milliseconds % 86_400_000) + 86_400_000) % 86_400_000
@@ -715,6 +736,14 @@ extension TradingEngine {
                   (start - equity).units >= limit {
             setMode(.reducing, reason: "dailyLoss: \(start - equity) since the UTC day began", &b, instruments: instruments)
         }
+    }
+
+    /// Wallet plus unrealised PnL at the feed's marks (nil: an open position without a mark), read once per step.
+    func stepEquity(_ b: inout DecisionBuilder, feed: FeedState) -> USDT? {
+        if let equity = b.equity { return equity }
+        let equity = portfolio.equity(marks: marks(feed))
+        b.equity = .some(equity)
+        return equity
     }
 
     mutating func setMode(_ mode: RiskEngine.Mode, reason: String, _ b: inout DecisionBuilder, instruments: InstrumentTable) {

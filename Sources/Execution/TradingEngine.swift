@@ -249,7 +249,8 @@ public struct TradingEngine: Sendable {
             alarms.append(contentsOf: decision.alarms)
             alarmsRaised += decision.alarms.count
             if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
-            if !decision.instruments.isEmpty { knownRules.merge(decision.instruments) { $1 } }
+            // Each set in place: a merge goes through a lazy sequence of pairs (a ladder's first decision journals its rules).
+            for (symbol, rules) in decision.instruments { knownRules[symbol] = rules }
             retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
         case let .report(symbol, report):
             applyReport(report, symbol: symbol, instruments: instruments)

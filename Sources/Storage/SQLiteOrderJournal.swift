@@ -127,7 +127,7 @@ public final class SQLiteOrderJournal: OrderJournal {
         guard !closed else { return }
         closed = true
         do {
-            try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            _ = try queue.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
             try queue.close()
         } catch {
             throw JournalError("\(path): close failed: \(error)")

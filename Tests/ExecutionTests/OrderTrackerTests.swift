@@ -60,11 +60,13 @@ import Testing
         #expect(t.apply(fill(o, "e5", qty: b)) == .notOurs(o.id.clientOrderID))
     }
 
-    /// `open` is exactly the orders not terminal, through every phase and a retirement (the risk check sums it).
-    @Test func theOpenSetIsTheOrdersNotTerminal() {
+    /// `open` is exactly the orders not terminal, each once, through every phase and a retirement (the risk check sums
+    /// it: an order listed twice would count twice).
+    @Test func theOpenListIsTheOrdersNotTerminalEachOnce() {
         var t = OrderTracker()
         func check(_ step: String) {
-            #expect(t.open == Set(t.orders.filter { !$0.value.phase.isTerminal }.keys), "\(step)")
+            #expect(Set(t.open) == Set(t.orders.filter { !$0.value.phase.isTerminal }.keys), "\(step)")
+            #expect(Set(t.open).count == t.open.count, "\(step): an order listed twice")
         }
         let (a, c, d) = (order(5), order(6), order(7, conditional: true))
         for o in [a, c, d] { t.recordIntent(o) }

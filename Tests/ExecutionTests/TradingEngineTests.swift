@@ -193,6 +193,16 @@ enum HarnessError: Error { case unexpected(String) }
         h.checkReplay()
     }
 
+    /// The entry's log line, written byte by byte into one buffer: every part in place (mid 60,000, layers at 20 and 50
+    /// bps, the stop under the deeper one; the rules print prices with 2 decimals).
+    @Test func theEntryLineNamesTheLadderItsLayersAndItsStop() throws {
+        var h = EngineHarness()
+        #expect(h.enter().count == 2)
+        let line = try #require(h.log.first { $0.action == "enter" })
+        #expect(line.reason == "episodeStarted" && line.episode?.hasPrefix("BTCUSDT-all-long-") == true)
+        #expect(line.detail == "ladder 1 Buy 2 layers, stop 59103.00, liquidated long")
+    }
+
     /// A position changed by another client (issue 13): the fill is booked (the venue's position is the truth) but
     /// never adopted; the engine stops opening anything with an alarm, and replays the same from its journal.
     @Test func aFillOfAnOrderThatIsNotOursQuarantinesTheAccount() throws {
@@ -1003,7 +1013,7 @@ enum HarnessError: Error { case unexpected(String) }
 
     @Test func takeProfitIsAmendedToTheWholePosition() throws {
         var h = EngineHarness()
-        let takeProfit = try h.twoLayersFilledWithATakeProfit()
+        _ = try h.twoLayersFilledWithATakeProfit()
         // Average entry (59,880.0 × 0.016 + 59,700.0 × 0.016) / 0.032 = 59,790.0; × 1.003 = 59,969.37 → 59,969.4.
         let amend = try #require(h.sent.last)
         guard case let .amend(_, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
