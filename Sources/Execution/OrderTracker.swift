@@ -111,10 +111,12 @@ public struct OrderTracker: Sendable, Hashable {
     }
 
     public private(set) var orders: [ClientOrderID: ManagedOrder] = [:]
-    /// The orders not terminal yet (an order only ever moves from open to terminal): the risk check reads these
-    /// instead of scanning every order the engine still remembers.
-    /// A list in the order the orders opened, scanned, not a set: a few orders are open at a time, and a ladder's
-    /// first orders would allocate and hash a set's table on the decision path (readers needing an order sort it).
+    /// The orders not terminal yet, each once: the risk check reads these instead of scanning every order the engine
+    /// still remembers. An order leaves the list when it ends, and comes back (at the end) only if it was presumed
+    /// absent and the venue reports it after all (``OrderPhase/isPresumedAbsent``).
+    ///
+    /// A list in the order the orders (re)opened, scanned, not a set: a few orders are open at a time, and hashing a
+    /// set's table was on the decision path of every ladder (readers wanting another order sort it).
     public private(set) var open: [ClientOrderID] = []
     private var byVenueID: [VenueOrderID: ClientOrderID] = [:]
     private var executions: Set<ExecutionID> = []
@@ -257,7 +259,8 @@ public struct OrderTracker: Sendable, Hashable {
     public mutating func retire(orders ids: [ClientOrderID], executionsBefore cutoff: ExchangeTime) {
         for id in ids {
             guard let order = orders.removeValue(forKey: id) else { continue }
-            close(id)
+            assert(order.phase.isTerminal, "order \(id) retired while open")
+            close(id)     // defensive: a terminal order is off the list already
             if let venueID = order.venueID, byVenueID[venueID] == id { byVenueID[venueID] = nil }
         }
         for id in executionLog.removeOlder(than: cutoff) { executions.remove(id) }

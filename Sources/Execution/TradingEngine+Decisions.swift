@@ -56,19 +56,31 @@ struct ChangedLadders {
     var inOrder: [Ladder] { list.count < 2 ? list : list.sorted { $0.number < $1.number } }
 }
 
-/// Text written into a string's buffer (`String(unsafeUninitializedCapacity:)`) part by part, cut at its capacity: a
-/// method of a local value, so no part pays a dynamic exclusivity check (a nested function capturing the count did).
+/// Text written part by part into a buffer on the stack, then made a string of its exact size (one allocation; an
+/// interpolation grows its buffer twice, and each append to a reserved string is a call). The parts are a method of
+/// a local value, so none pays a dynamic exclusivity check (a nested function capturing the count did). The text is
+/// journaled: a part that does not fit stops the process rather than cut it (callers size the buffer with room).
 struct TextWriter {
-    let buffer: UnsafeMutableBufferPointer<UInt8>
-    private(set) var count = 0
-    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private var count = 0
+
+    /// The text of `write`, written into `capacity` bytes.
+    static func text(capacity: Int, _ write: (inout TextWriter) -> Void) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var writer = TextWriter(buffer: buffer)
+            write(&writer)
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<writer.count]), as: UTF8.self)
+        }
+    }
+
+    private init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
 
     mutating func put(_ text: String) {
         var text = text
         text.withUTF8 { bytes in
-            let n = min(bytes.count, buffer.count - count)
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + n)]).initialize(from: bytes.prefix(n))
-            count += n
+            precondition(bytes.count <= buffer.count - count, "text longer than its buffer of \(buffer.count) bytes")
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).initialize(from: bytes)
+            count += bytes.count
         }
     }
 }
@@ -223,13 +235,11 @@ extension TradingEngine {
         state.memory = engine.memory
         b.decision.risk = state
         if knownRules[symbol] != rules { b.decision.instruments[symbol] = rules }
-        // The text as "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)", written into one buffer
-        // (an interpolation grows its buffer twice, and each append of a reserved string is a call).
-        let detail = String(unsafeUninitializedCapacity: 128) { buffer in
-            var w = TextWriter(buffer)
+        // "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)": at most 7 + 20 + 1 + 4 + 1 + 20 + 14 +
+        // 21 + 13 + 5 = 106 bytes (two 64-bit counts, a price of at most 19 digits and its point).
+        let detail = TextWriter.text(capacity: 128) { w in
             w.put("ladder "); w.put(String(ladder.number)); w.put(" "); w.put(side.description); w.put(" "); w.put(String(placed))
             w.put(" layers, stop "); w.put(instrument.format(stop)); w.put(", liquidated "); w.put(episode.side.description)
-            return w.count
         }
         b.log(symbol, episode.id, "enter", "episodeStarted", detail)
         b.changed[ladder.number] = ladder
@@ -646,7 +656,7 @@ extension TradingEngine {
             if b.decision.commands.contains(where: { $0.action == .cancel(.client(clientID)) }) { continue }
             due.append(order)
         }
-        // In id order: a decision's commands must not depend on a set's iteration order (byte-identical backtests).
+        // In id order, not the open list's (opening) order: the order of these cancels has always been the ids'.
         // At most `strayCancelsPerStep` per step (after a restart with many, the rest go on the next heartbeats).
         for order in due.sorted(by: { $0.clientID.rawValue < $1.clientID.rawValue }).prefix(Self.strayCancelsPerStep) {
             guard let symbol = order.symbol, let id = instruments.lookup(symbol) else { continue }

@@ -36,6 +36,19 @@ import Testing
         #expect(Set([a.description, b.description, c.description]).count == 3)
     }
 
+    /// Each field refuses one past its maximum with its own name, and takes its maximum.
+    @Test(arguments: ["run", "episode", "layer", "attempt"])
+    func eachFieldIsBoundedByItsOwnMaximum(_ field: String) throws {
+        let max = ["run": OrderLinkID.maxRun, "episode": OrderLinkID.maxEpisode, "layer": OrderLinkID.maxLayer,
+                   "attempt": OrderLinkID.maxAttempt][field]!
+        func id(_ value: UInt64) throws(OrderLinkID.Error) -> OrderLinkID {
+            try OrderLinkID(node: "n1", run: field == "run" ? value : 0, episode: field == "episode" ? value : 0, role: .entry,
+                            layer: field == "layer" ? value : 0, attempt: field == "attempt" ? value : 0)
+        }
+        #expect(throws: OrderLinkID.Error.outOfRange(field: field, value: max + 1, max: max)) { try id(max + 1) }
+        #expect(try id(max).description.utf8.count <= 36)
+    }
+
     @Test func outOfRangeValuesAndForeignIdsAreRefused() {
         #expect(throws: OrderLinkID.Error.outOfRange(field: "attempt", value: OrderLinkID.maxAttempt + 1, max: OrderLinkID.maxAttempt)) {
             try OrderLinkID(node: "n1", run: 0, episode: 0, role: .entry, layer: 0, attempt: OrderLinkID.maxAttempt + 1)

@@ -117,6 +117,9 @@ import Testing
         #expect(!t.open.contains(other.id.clientOrderID))
         _ = t.apply(accepted(other))
         #expect(t.orders[other.id.clientOrderID]?.phase == .working && t.open.contains(other.id.clientOrderID))
+        // Listed once, after the order that stayed open (it reopened last); a second accept changes nothing.
+        _ = t.apply(accepted(other))
+        #expect(t.open == [o.id.clientOrderID, other.id.clientOrderID])
     }
 
     @Test func aTransportErrorLeavesTheOrderUnknownUntilTheVenueAnswers() {

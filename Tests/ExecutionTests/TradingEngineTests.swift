@@ -1013,10 +1013,12 @@ enum HarnessError: Error { case unexpected(String) }
 
     @Test func takeProfitIsAmendedToTheWholePosition() throws {
         var h = EngineHarness()
-        _ = try h.twoLayersFilledWithATakeProfit()
+        let takeProfit = try h.twoLayersFilledWithATakeProfit()
+        guard case let .submit(takeProfitID?, _) = takeProfit.action else { Issue.record("the take-profit is not a create"); return }
         // Average entry (59,880.0 × 0.016 + 59,700.0 × 0.016) / 0.032 = 59,790.0; × 1.003 = 59,969.37 → 59,969.4.
         let amend = try #require(h.sent.last)
-        guard case let .amend(_, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
+        guard case let .amend(reference, change) = amend.action else { Issue.record("expected an amend, got \(amend.action)"); return }
+        #expect(reference == .client(takeProfitID), "the amend is not of the take-profit")
         #expect(change.qty == Quantity(units: 32_000))
         #expect(change.price == Price(units: 5_996_940_000_000))
         h.checkReplay()
