@@ -49,7 +49,7 @@ public enum BybitCommandEncoder {
     }
 
     /// The order of a create command (nil for any other command): a single create's body, or one item of a batch.
-    public static func orderParameters(_ command: VenueCommand, instrument: Instrument) throws(BybitRequestError) -> BybitOrderParameters? {
+    public static func orderParameters(_ command: VenueCommand, instrument: Instrument) -> BybitOrderParameters? {
         guard case let .submit(clientID, spec) = command.action else { return nil }
         return BybitOrderParameters(spec, clientID: clientID, instrument: instrument)
     }

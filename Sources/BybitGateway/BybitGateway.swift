@@ -198,7 +198,7 @@ public actor BybitGateway {
             do throws(BybitRequestError) {
                 // Only creates with a client id go in a batch (``CascadeCore/SenderBatch``): one without would make the
                 // REST client refuse the whole call.
-                guard SenderBatch.isBatchable(command), let parameters = try BybitCommandEncoder.orderParameters(command, instrument: instrument)
+                guard SenderBatch.isBatchable(command), let parameters = BybitCommandEncoder.orderParameters(command, instrument: instrument)
                 else { throw .outOfRange(parameter: "request", value: i, allowed: 0...0) }
                 try parameters.validate()
                 sending.append((i, parameters))
