@@ -111,6 +111,32 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         bins = [MinuteBins(capacity: rule.baselineMinutes, lag: 1), MinuteBins(capacity: rule.baselineMinutes, lag: 1)]
         let window = WindowedSums(windows: [.nanoseconds(rule.windowNanoseconds)])
         windows = [window, window]
+        trackThresholds()
+    }
+
+    /// Restored as saved (the synthesized form), then the baselines keep their threshold's neighbourhood again.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        symbol = try c.decode(String.self, forKey: .symbol)
+        source = try c.decode(LiquidationSource.self, forKey: .source)
+        rule = try c.decode(DetectorRule.self, forKey: .rule)
+        bins = try c.decode([MinuteBins].self, forKey: .bins)
+        windows = try c.decode([WindowedSums].self, forKey: .windows)
+        open = try c.decodeIfPresent(CascadeEpisode.self, forKey: .open)
+        now = try c.decode(Int64.self, forKey: .now)
+        lastFrame = try c.decodeIfPresent(Int64.self, forKey: .lastFrame)
+        stoppedAt = try c.decodeIfPresent(Int64.self, forKey: .stoppedAt)
+        guard bins.count == 2, windows.count == 2 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a detector has two sides"))
+        }
+        trackThresholds()
+    }
+
+    /// The threshold is read on a cascade's first frame, before the node sends: its neighbourhood is kept in cache-sized
+    /// copies (``MinuteBins/track(percentile:)``).
+    private mutating func trackThresholds() {
+        bins[0].track(percentile: rule.percentile)
+        bins[1].track(percentile: rule.percentile)
     }
 
     /// Whether the baseline held enough history to judge at the latest frame.

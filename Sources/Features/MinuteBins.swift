@@ -34,6 +34,12 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private var stagedOut = StagedValues()
     private var zeros = 0
     private var total: Int64 = 0
+    /// The percentile whose neighbourhood ``near`` keeps (see ``track(percentile:)``); not saved: its reader sets it.
+    private var tracked: Int?
+    /// A copy of the sorted values around ``tracked``'s rank, refreshed whenever the blocks change outside a staged
+    /// boundary: the detector reads its threshold on a cascade's first frame from these two cache lines instead of
+    /// binary searches over a week of blocks that are cold by then. Derived state: not saved, not compared.
+    private var near = RankWindow()
 
     // The saved form (the staged values are saved moved in: see `encode(to:)`).
     enum CodingKeys: String, CodingKey {
@@ -113,15 +119,42 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             && a.sortedValues == b.sortedValues && a.zeros == b.zeros && a.total == b.total
     }
 
-    /// Moves the values the latest minute boundary staged into the sorted blocks (no-op when none): what a boundary
-    /// would otherwise cost, done when nothing waits on it.
+    /// Moves the values the latest minute boundary staged into the sorted blocks, and refreshes the tracked
+    /// neighbourhood: what a boundary would otherwise cost, done when nothing waits on it.
     public mutating func settle() {
-        guard stagedIn.count + stagedOut.count > 0 else { return }
-        // Counted first: a dropped value may be one just counted.
-        for k in 0..<stagedIn.count { sortedValues.insert(stagedIn[k]) }
-        for k in 0..<stagedOut.count { sortedValues.remove(stagedOut[k]) }
-        stagedIn = StagedValues()
-        stagedOut = StagedValues()
+        if stagedIn.count + stagedOut.count > 0 {
+            // Counted first: a dropped value may be one just counted.
+            for k in 0..<stagedIn.count { sortedValues.insert(stagedIn[k]) }
+            for k in 0..<stagedOut.count { sortedValues.remove(stagedOut[k]) }
+            stagedIn = StagedValues()
+            stagedOut = StagedValues()
+            near.count = 0
+        }
+        refreshNear()
+    }
+
+    /// Keeps a copy of the sorted values around percentile `p`'s rank (see ``near``), for a reader that reads that
+    /// percentile on its critical path. Other percentiles read the blocks as before.
+    public mutating func track(percentile p: Int) {
+        precondition(p > 0 && p <= 100, "percentile \(p) outside 1...100")
+        tracked = p
+        near.count = 0
+        refreshNear()
+    }
+
+    /// Copies the values around the tracked rank when the copy is stale, or when zero minutes counted or dropped since
+    /// have moved the rank within a quarter of the copy's edge, and nothing is staged.
+    private mutating func refreshNear() {
+        guard let p = tracked, stagedIn.count + stagedOut.count == 0, sortedValues.count > 0 else { return }
+        let r = max(0, (p * count + 99) / 100 - 1) - zeros
+        let margin = RankWindow.capacity / 4
+        if near.count > 0, near.base == 0 || r - near.base >= margin,
+           near.base + near.count == sortedValues.count || near.base + near.count - 1 - r >= margin {
+            return
+        }
+        let base = max(0, min(r - RankWindow.capacity / 2, sortedValues.count - RankWindow.capacity))
+        near.base = base
+        near.count = sortedValues.copy(from: base, into: &near.values)
     }
 
     /// Number of counted bins.
@@ -155,7 +188,10 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             current = m
             return
         }
-        defer { if m > c && !staging { settle() } }
+        defer {
+            if m > c && !staging { settle() }
+            if !staging { refreshNear() }
+        }
         if m > c {
             // The previous boundary's staged values move in before this one stages its own.
             settle()
@@ -185,6 +221,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             } else if !stagedIn.remove(old.value), !stagedOut.append(old.value) {
                 settle()
                 sortedValues.remove(old.value)
+                near.count = 0
             }
             total &-= old.value
         }
@@ -210,6 +247,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         } else if !stagedIn.append(bin.value) {
             settle()
             sortedValues.insert(bin.value)
+            near.count = 0
         }
         total &+= bin.value
     }
@@ -220,7 +258,53 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         guard n > 0 else { return nil }
         let i = max(0, (p * n + 99) / 100 - 1)
         if i < zeros { return 0 }
+        if let v = nearValue(rank: i - zeros) { return v }
         return stagedIn.count + stagedOut.count == 0 ? sortedValues[i - zeros] : value(rank: i - zeros)
+    }
+
+    /// The non-zero value at `rank` from the copy ``near``, with the staged values counted and dropped; nil when the
+    /// copy does not reach it. The blocks are `B ++ W ++ A` with `W` the copy (ranks `base ..< base + count`), every
+    /// value of `B` at most `W`'s first and every value of `A` at least its last; a staged value below `W`'s first
+    /// moves `W` up or down a rank, one within `W`'s range joins or leaves `W` (equal values are interchangeable), and
+    /// one above it changes nothing below.
+    private func nearValue(rank j: Int) -> Int64? {
+        guard near.count > 0 else { return nil }
+        let lo = near.values[0], hi = near.values[near.count - 1]
+        var w = InlineArray<20, Int64>(repeating: 0)
+        var n = near.count
+        for k in 0..<n { w[k] = near.values[k] }
+        var base = near.base
+        for s in 0..<stagedIn.count {
+            let x = stagedIn[s]
+            if x < lo {
+                base += 1
+            } else if x <= hi {
+                var k = n
+                while k > 0 && w[k - 1] > x {
+                    w[k] = w[k - 1]
+                    k -= 1
+                }
+                w[k] = x
+                n += 1
+            }
+        }
+        for s in 0..<stagedOut.count {
+            let x = stagedOut[s]
+            if x < lo {
+                base -= 1
+            } else if x <= hi {
+                var k = 0
+                while k < n && w[k] != x { k += 1 }
+                guard k < n else { return nil }   // a second copy of an end value, held outside the copy
+                while k + 1 < n {
+                    w[k] = w[k + 1]
+                    k += 1
+                }
+                n -= 1
+            }
+        }
+        guard j >= base && j < base + n else { return nil }
+        return w[j - base]
     }
 
     /// The non-zero value at `rank` (0-based, ascending) of the sorted blocks with the staged values counted and
@@ -247,6 +331,14 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Oldest counted minute.
     public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }
 
+}
+
+/// Sorted values at ranks `base ..< base + count` of a ``SortedBlocks``, inline (two cache lines); `count` 0: none.
+struct RankWindow: Sendable {
+    static let capacity = 16
+    var base = 0
+    var count = 0
+    var values = InlineArray<16, Int64>(repeating: 0)
 }
 
 /// Up to two values, inline (no buffer of its own to miss in cache): what one minute boundary of a bins series counts

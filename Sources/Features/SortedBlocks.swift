@@ -86,6 +86,27 @@ struct SortedBlocks: Sendable, Equatable {
         return blocks[k][r]
     }
 
+    /// Copies the values from `rank` on into `window` (as many as fit and exist); returns how many.
+    func copy(from rank: Int, into window: inout InlineArray<16, Int64>) -> Int {
+        precondition(rank >= 0 && rank < count, "rank \(rank) out of 0..<\(count)")
+        var r = rank, k = 0
+        while r >= sizes[k] {
+            r -= sizes[k]
+            k += 1
+        }
+        var n = 0
+        while n < window.count && k < blocks.count {
+            window[n] = blocks[k][r]
+            n += 1
+            r += 1
+            if r == sizes[k] {
+                r = 0
+                k += 1
+            }
+        }
+        return n
+    }
+
     /// How many values are below `v` (at or below it with `orEqual`).
     func count(below v: Int64, orEqual: Bool) -> Int {
         // Blocks before the first whose largest value reaches `v` (passes it with `orEqual`) lie wholly below it.

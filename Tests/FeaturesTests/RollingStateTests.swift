@@ -5,11 +5,14 @@ import Testing
 
 /// The rolling structures against naive recomputation from their definitions, on seeded random streams.
 @Suite struct RollingStateTests {
-    @Test(arguments: [1, 7, 42] as [UInt64])
-    func minuteBinsMatchTheirDefinition(seed: UInt64) {
+    /// `tracked`: the bins keep a copy of that percentile's neighbourhood (as the detector's do) and answer from it
+    /// when it reaches the rank; every percentile must still be exact.
+    @Test(arguments: [1, 7, 42] as [UInt64], [nil, 99, 50] as [Int?])
+    func minuteBinsMatchTheirDefinition(seed: UInt64, tracked: Int?) {
         var random = SeededRandom(seed: seed)
         let minute = MinuteBins.minute
         var bins = MinuteBins(capacity: 50, lag: 1)
+        if let tracked { bins.track(percentile: tracked) }
         // The same bins with every boundary moved in at once, as before the values were staged.
         var eager = MinuteBins(capacity: 50, lag: 1)
         let m0: Int64 = 28_000_000
@@ -55,11 +58,12 @@ import Testing
 
     /// A long window (its blocks split, merge and empty as minutes come and go): every order statistic equals the
     /// sorted window's, duplicates and zeros included.
-    @Test(arguments: [5, 23] as [UInt64])
-    func aLongWindowKeepsExactOrderStatistics(seed: UInt64) {
+    @Test(arguments: [5, 23] as [UInt64], [nil, 99, 1] as [Int?])
+    func aLongWindowKeepsExactOrderStatistics(seed: UInt64, tracked: Int?) {
         var random = SeededRandom(seed: seed)
         let minute = MinuteBins.minute, capacity = 3_000
         var bins = MinuteBins(capacity: capacity, lag: 0)
+        if let tracked { bins.track(percentile: tracked) }
         let m0: Int64 = 28_000_000
         bins.observe(since: m0 * minute)
         var window: [Int64] = [], sorted: [Int64] = [], previous: Int64?
