@@ -37,7 +37,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// The percentile whose neighbourhood ``near`` keeps (see ``track(percentile:)``); not saved: its reader sets it.
     private var tracked: Int?
     /// A copy of the sorted values around ``tracked``'s rank, refreshed whenever the blocks change outside a staged
-    /// boundary: the detector reads its threshold on a cascade's first frame from these two cache lines instead of
+    /// boundary: the detector reads its threshold on a cascade's first frame from these few cache lines instead of
     /// binary searches over a week of blocks that are cold by then. Derived state: not saved, not compared.
     private var near = RankWindow()
 
@@ -134,10 +134,10 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     }
 
     /// Keeps a copy of the sorted values around percentile `p`'s rank (see ``near``), for a reader that reads that
-    /// percentile on its critical path. Other percentiles read the blocks as before.
+    /// percentile on its critical path. Every percentile reads the copy when it holds the rank, the blocks otherwise.
+    /// A `p` outside 1...100 keeps no copy (``percentile(_:)`` answers it as it always did).
     public mutating func track(percentile p: Int) {
-        precondition(p > 0 && p <= 100, "percentile \(p) outside 1...100")
-        tracked = p
+        tracked = (1...100).contains(p) ? p : nil
         near.count = 0
         refreshNear()
     }
@@ -188,10 +188,8 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             current = m
             return
         }
-        defer {
-            if m > c && !staging { settle() }
-            if !staging { refreshNear() }
-        }
+        // Settling also refreshes the tracked copy: the blocks and the zeros change only when the minute does.
+        defer { if m > c && !staging { settle() } }
         if m > c {
             // The previous boundary's staged values move in before this one stages its own.
             settle()
@@ -269,8 +267,12 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// one above it changes nothing below.
     private func nearValue(rank j: Int) -> Int64? {
         guard near.count > 0 else { return nil }
+        if stagedIn.count + stagedOut.count == 0 {
+            return j >= near.base && j < near.base + near.count ? near.values[j - near.base] : nil
+        }
         let lo = near.values[0], hi = near.values[near.count - 1]
-        var w = InlineArray<20, Int64>(repeating: 0)
+        // The copy, then up to two values joining it: 18 of the 32 lanes at most.
+        var w = SIMD32<Int64>()
         var n = near.count
         for k in 0..<n { w[k] = near.values[k] }
         var base = near.base
@@ -333,12 +335,13 @@ public struct MinuteBins: Sendable, Codable, Equatable {
 
 }
 
-/// Sorted values at ranks `base ..< base + count` of a ``SortedBlocks``, inline (two cache lines); `count` 0: none.
+/// Sorted values at ranks `base ..< base + count` of a ``SortedBlocks``, inline (144 bytes, no buffer of its own to
+/// miss); `count` 0: none. A SIMD vector for its fixed inline storage (`InlineArray` needs macOS 26).
 struct RankWindow: Sendable {
-    static let capacity = 16
+    static let capacity = SIMD16<Int64>.scalarCount
     var base = 0
     var count = 0
-    var values = InlineArray<16, Int64>(repeating: 0)
+    var values = SIMD16<Int64>()
 }
 
 /// Up to two values, inline (no buffer of its own to miss in cache): what one minute boundary of a bins series counts

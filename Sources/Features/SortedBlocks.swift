@@ -69,7 +69,7 @@ struct SortedBlocks: Sendable, Equatable {
     /// The value at `rank` (0-based, ascending).
     subscript(rank: Int) -> Int64 {
         precondition(rank >= 0 && rank < count, "rank \(rank) out of 0..<\(count)")
-        // From the nearer end: the detector reads the 99th percentile.
+        // From the nearer end: order statistics near the top (p99) are the common reads.
         if rank >= count / 2 {
             var r = count - 1 - rank, k = sizes.count - 1
             while r >= sizes[k] {
@@ -87,15 +87,28 @@ struct SortedBlocks: Sendable, Equatable {
     }
 
     /// Copies the values from `rank` on into `window` (as many as fit and exist); returns how many.
-    func copy(from rank: Int, into window: inout InlineArray<16, Int64>) -> Int {
+    func copy(from rank: Int, into window: inout SIMD16<Int64>) -> Int {
         precondition(rank >= 0 && rank < count, "rank \(rank) out of 0..<\(count)")
-        var r = rank, k = 0
-        while r >= sizes[k] {
-            r -= sizes[k]
-            k += 1
+        // The block holding `rank`, found from the nearer end (a tracked p99 lies near the top).
+        var k: Int, r: Int
+        if rank >= count / 2 {
+            var fromTop = count - 1 - rank
+            k = sizes.count - 1
+            while fromTop >= sizes[k] {
+                fromTop -= sizes[k]
+                k -= 1
+            }
+            r = sizes[k] - 1 - fromTop
+        } else {
+            r = rank
+            k = 0
+            while r >= sizes[k] {
+                r -= sizes[k]
+                k += 1
+            }
         }
         var n = 0
-        while n < window.count && k < blocks.count {
+        while n < window.scalarCount && k < blocks.count {
             window[n] = blocks[k][r]
             n += 1
             r += 1
@@ -113,7 +126,7 @@ struct SortedBlocks: Sendable, Equatable {
         let lo = Self.lowerBound(maxima, v, pastEqual: orEqual)
         guard lo < blocks.count else { return count }
         let a = Self.lowerBound(blocks[lo], v, pastEqual: orEqual)
-        // The sizes summed from the nearer end: the detector reads the top percentile.
+        // The sizes summed from the nearer end: order statistics near the top (p99) are the common reads.
         if lo <= sizes.count / 2 { return sizes[..<lo].reduce(0, +) + a }
         return count - sizes[lo...].reduce(0, +) + a
     }

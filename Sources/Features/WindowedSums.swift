@@ -27,6 +27,29 @@ public struct WindowedSums: Sendable, Codable, Equatable {
         weightSums = Array(repeating: 0, count: windows.count)
     }
 
+    /// Decoded as saved (the synthesized form), and refused when its parallel arrays disagree in length or a window
+    /// starts past its entries: a damaged saved state is a typed error at restore, not an index out of range later.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        windows = try c.decode([Int64].self, forKey: .windows)
+        times = try c.decode([Int64].self, forKey: .times)
+        values = try c.decode([Int64].self, forKey: .values)
+        weights = try c.decode([Int64].self, forKey: .weights)
+        starts = try c.decode([Int].self, forKey: .starts)
+        valueSums = try c.decode([Int64].self, forKey: .valueSums)
+        weightSums = try c.decode([Int64].self, forKey: .weightSums)
+        now = try c.decode(Int64.self, forKey: .now)
+        guard values.count == times.count, weights.count == times.count, starts.count == windows.count,
+              valueSums.count == windows.count, weightSums.count == windows.count,
+              starts.allSatisfy({ (0...times.count).contains($0) }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "windowed sums of unequal lengths"))
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case windows, times, values, weights, starts, valueSums, weightSums, now
+    }
+
     /// Adds `value` (and `weight`, e.g. a count of trades) at time `t`.
     public mutating func add(_ value: Int64, weight: Int64 = 1, at t: Int64) {
         advance(to: t)

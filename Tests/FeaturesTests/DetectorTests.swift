@@ -50,6 +50,27 @@ import Testing
         #expect(next.side == .short && next.start == start + s(100))
     }
 
+    /// The detector's decoding is written out (it tracks its threshold after restoring): a state saved without its
+    /// optional fields restores equal and judges the next frames as the original; a state with one side is refused.
+    @Test func aSavedDetectorRestoresAndJudgesAsTheOriginal() throws {
+        var d = CascadeDetector(symbol: "BTCUSDT", source: .throttled)
+        for k in 0...1442 { _ = d.ingest([liq(.long, 100, at: minute(Int64(k), 30))], at: minute(Int64(k), 30)) }
+        let saved = try JSONEncoder().encode(d)
+        var restored = try JSONDecoder().decode(CascadeDetector.self, from: saved)
+        #expect(restored == d && restored.threshold(.long) == d.threshold(.long))
+        let start = minute(1443, 45)
+        let a = d.ingest([liq(.long, 1_000, at: start)], at: start, staging: true)
+        let b = restored.ingest([liq(.long, 1_000, at: start)], at: start, staging: true)
+        #expect(a == b && a.count == 1 && restored.threshold(.long) == d.threshold(.long))
+        let fresh = try JSONEncoder().encode(CascadeDetector(symbol: "ETHUSDT", source: .all))
+        #expect(try JSONDecoder().decode(CascadeDetector.self, from: fresh) == CascadeDetector(symbol: "ETHUSDT", source: .all))
+        var object = try #require(try JSONSerialization.jsonObject(with: fresh) as? [String: Any])
+        #expect(object["open"] == nil && object["lastFrame"] == nil && object["stoppedAt"] == nil)
+        object["bins"] = [(object["bins"] as? [Any])?.first as Any]
+        let oneSide = try JSONSerialization.data(withJSONObject: object)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(CascadeDetector.self, from: oneSide) }
+    }
+
     @Test func aSilenceLongerThanAnHourIsMissingMinutesNotZeros() {
         var d = CascadeDetector(symbol: "BTCUSDT", source: .throttled)
         for k in 0...1441 { _ = d.ingest([liq(.long, 100, at: minute(Int64(k), 30))], at: minute(Int64(k), 30)) }
