@@ -122,15 +122,19 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Moves the values the latest minute boundary staged into the sorted blocks, and refreshes the tracked
     /// neighbourhood: what a boundary would otherwise cost, done when nothing waits on it.
     public mutating func settle() {
-        if stagedIn.count + stagedOut.count > 0 {
-            // Counted first: a dropped value may be one just counted.
-            for k in 0..<stagedIn.count { sortedValues.insert(stagedIn[k]) }
-            for k in 0..<stagedOut.count { sortedValues.remove(stagedOut[k]) }
-            stagedIn = StagedValues()
-            stagedOut = StagedValues()
-            near.count = 0
-        }
+        moveStagedIn()
         refreshNear()
+    }
+
+    /// Moves the staged values into the blocks (the copy is then stale, refreshed by ``refreshNear()``).
+    private mutating func moveStagedIn() {
+        guard stagedIn.count + stagedOut.count > 0 else { return }
+        // Counted first: a dropped value may be one just counted.
+        for k in 0..<stagedIn.count { sortedValues.insert(stagedIn[k]) }
+        for k in 0..<stagedOut.count { sortedValues.remove(stagedOut[k]) }
+        stagedIn = StagedValues()
+        stagedOut = StagedValues()
+        near.count = 0
     }
 
     /// Keeps a copy of the sorted values around percentile `p`'s rank (see ``near``), for a reader that reads that
@@ -146,7 +150,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// have moved the rank within a quarter of the copy's edge, and nothing is staged.
     private mutating func refreshNear() {
         guard let p = tracked, stagedIn.count + stagedOut.count == 0, sortedValues.count > 0 else { return }
-        let r = max(0, (p * count + 99) / 100 - 1) - zeros
+        let r = Self.nearestRank(p, of: count) - zeros
         let margin = RankWindow.capacity / 4
         if near.count > 0, near.base == 0 || r - near.base >= margin,
            near.base + near.count == sortedValues.count || near.base + near.count - 1 - r >= margin {
@@ -217,9 +221,9 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             if old.value == 0 {
                 zeros -= 1
             } else if !stagedIn.remove(old.value), !stagedOut.append(old.value) {
-                settle()
+                // The copy waits for the next settle: a staged boundary is on the decision path.
+                moveStagedIn()
                 sortedValues.remove(old.value)
-                near.count = 0
             }
             total &-= old.value
         }
@@ -243,9 +247,8 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         if bin.value == 0 {
             zeros += 1
         } else if !stagedIn.append(bin.value) {
-            settle()
+            moveStagedIn()
             sortedValues.insert(bin.value)
-            near.count = 0
         }
         total &+= bin.value
     }
@@ -254,11 +257,14 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     public func percentile(_ p: Int) -> Int64? {
         let n = count
         guard n > 0 else { return nil }
-        let i = max(0, (p * n + 99) / 100 - 1)
+        let i = Self.nearestRank(p, of: n)
         if i < zeros { return 0 }
         if let v = nearValue(rank: i - zeros) { return v }
         return stagedIn.count + stagedOut.count == 0 ? sortedValues[i - zeros] : value(rank: i - zeros)
     }
+
+    /// The 0-based index of nearest-rank percentile `p` among `n` ascending values: `ceil(p·n/100) − 1`.
+    private static func nearestRank(_ p: Int, of n: Int) -> Int { max(0, (p * n + 99) / 100 - 1) }
 
     /// The non-zero value at `rank` from the copy ``near``, with the staged values counted and dropped; nil when the
     /// copy does not reach it. The blocks are `B ++ W ++ A` with `W` the copy (ranks `base ..< base + count`), every

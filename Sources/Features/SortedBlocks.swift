@@ -68,45 +68,33 @@ struct SortedBlocks: Sendable, Equatable {
 
     /// The value at `rank` (0-based, ascending).
     subscript(rank: Int) -> Int64 {
+        let (k, r) = locate(rank)
+        return blocks[k][r]
+    }
+
+    /// The block holding `rank` and the rank's place in it, found from the nearer end: order statistics near the top
+    /// (p99) are the common reads.
+    private func locate(_ rank: Int) -> (block: Int, offset: Int) {
         precondition(rank >= 0 && rank < count, "rank \(rank) out of 0..<\(count)")
-        // From the nearer end: order statistics near the top (p99) are the common reads.
         if rank >= count / 2 {
             var r = count - 1 - rank, k = sizes.count - 1
             while r >= sizes[k] {
                 r -= sizes[k]
                 k -= 1
             }
-            return blocks[k][sizes[k] - 1 - r]
+            return (k, sizes[k] - 1 - r)
         }
         var r = rank, k = 0
         while r >= sizes[k] {
             r -= sizes[k]
             k += 1
         }
-        return blocks[k][r]
+        return (k, r)
     }
 
     /// Copies the values from `rank` on into `window` (as many as fit and exist); returns how many.
     func copy(from rank: Int, into window: inout SIMD16<Int64>) -> Int {
-        precondition(rank >= 0 && rank < count, "rank \(rank) out of 0..<\(count)")
-        // The block holding `rank`, found from the nearer end (a tracked p99 lies near the top).
-        var k: Int, r: Int
-        if rank >= count / 2 {
-            var fromTop = count - 1 - rank
-            k = sizes.count - 1
-            while fromTop >= sizes[k] {
-                fromTop -= sizes[k]
-                k -= 1
-            }
-            r = sizes[k] - 1 - fromTop
-        } else {
-            r = rank
-            k = 0
-            while r >= sizes[k] {
-                r -= sizes[k]
-                k += 1
-            }
-        }
+        var (k, r) = locate(rank)
         var n = 0
         while n < window.scalarCount && k < blocks.count {
             window[n] = blocks[k][r]
