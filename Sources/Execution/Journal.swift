@@ -26,15 +26,18 @@ public struct DecisionLogEntry: Sendable, Hashable, Codable {
 
 /// A new order the engine commits to before sending it.
 public struct OrderIntent: Sendable, Hashable, Codable {
+    /// What the order is, shared with its tracked record (``ManagedOrder``): applying the intent copies a reference.
+    let identity: OrderIdentity
     /// `id` as sent; constant, so the journal and the live engine can never disagree about it.
-    public let linkID: String
-    public var symbol: String
-    public var spec: OrderSpec
-    public var ladder: UInt64
+    public var linkID: String { identity.clientID.rawValue }
+    // An intent's identity always has its symbol and ladder (both initialisers set them).
+    public var symbol: String { identity.symbol! }
+    public var spec: OrderSpec { identity.spec }
+    public var ladder: UInt64 { identity.ladder! }
     /// `linkID` read back, and as a client id (kept so that applying an intent never parses or formats it again; not
     /// stored).
-    public let id: OrderLinkID
-    public let clientID: ClientOrderID
+    public var id: OrderLinkID { identity.id }
+    public var clientID: ClientOrderID { identity.clientID }
 
     public init(id: OrderLinkID, symbol: String, spec: OrderSpec, ladder: UInt64) {
         self.init(id: id, clientID: id.clientOrderID, symbol: symbol, spec: spec, ladder: ladder)
@@ -42,30 +45,26 @@ public struct OrderIntent: Sendable, Hashable, Codable {
 
     /// With `id`'s text already written (the engine formats it once per order).
     init(id: OrderLinkID, clientID: ClientOrderID, symbol: String, spec: OrderSpec, ladder: UInt64) {
-        assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
-        self.id = id
-        self.clientID = clientID
-        self.linkID = clientID.rawValue
-        self.symbol = symbol
-        self.spec = spec
-        self.ladder = ladder
+        identity = OrderIdentity(id: id, clientID: clientID, spec: spec, symbol: symbol, ladder: ladder)
     }
 
     enum CodingKeys: String, CodingKey { case linkID, symbol, spec, ladder }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        linkID = try c.decode(String.self, forKey: .linkID)
-        symbol = try c.decode(String.self, forKey: .symbol)
-        spec = try c.decode(OrderSpec.self, forKey: .spec)
-        ladder = try c.decode(UInt64.self, forKey: .ladder)
+        let linkID = try c.decode(String.self, forKey: .linkID)
+        let symbol = try c.decode(String.self, forKey: .symbol)
+        let spec = try c.decode(OrderSpec.self, forKey: .spec)
+        let ladder = try c.decode(UInt64.self, forKey: .ladder)
         // The text as journaled is the client id (no second formatting of the parsed id).
+        let id: OrderLinkID, clientID: ClientOrderID
         do {
             id = try OrderLinkID(parsing: linkID)
             clientID = try ClientOrderID(linkID)
         } catch {
             throw DecodingError.dataCorruptedError(forKey: .linkID, in: c, debugDescription: "not an orderLinkId of ours: \(linkID)")
         }
+        identity = OrderIdentity(id: id, clientID: clientID, spec: spec, symbol: symbol, ladder: ladder)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -122,9 +121,11 @@ public enum JournalEntry: Sendable, Hashable, Codable {
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
     case decision(Decision)
     /// A venue report, with its symbol's name.
-    case report(symbol: String?, ExecutionReport)
+    /// Indirect, as the call below: an entry is as large as its largest case, and these two would make every
+    /// decision's entry hundreds of bytes that each step copies (the decision path's).
+    indirect case report(symbol: String?, ExecutionReport)
     /// The venue's answer on the call that sent a command (journaled when it reaches the engine).
-    case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
+    indirect case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
 }
 
 /// Why the journal could not be written or read. The engine stops: nothing is sent without a committed entry.

@@ -14,10 +14,12 @@ public enum OrderPhase: Hashable, Sendable {
     case working
     case filled
     /// Cancelled, possibly after fills (``ManagedOrder/filledQty``).
-    case cancelled(CancelReason)
+    indirect case cancelled(CancelReason)
     /// A conditional order cancelled before it triggered.
-    case deactivated(CancelReason)
-    case rejected(Rejection)
+    indirect case deactivated(CancelReason)
+    /// Indirect (like the cancellations): a phase is in every order record, and a rejection's payload would make each
+    /// phase 40 bytes.
+    indirect case rejected(Rejection)
 
     /// No later report can change it (fills of an order cancelled in a cancel/fill race still arrive and count),
     /// except for an order only presumed absent (``isPresumedAbsent``).
@@ -36,16 +38,57 @@ public enum OrderPhase: Hashable, Sendable {
     }
 }
 
-/// One order and what happened to it.
-public struct ManagedOrder: Hashable, Sendable {
+/// What an order is, fixed when the engine decides it: its id (read back and as sent), spec, symbol and ladder. One
+/// object per order, shared by its intent and its tracked record: journaling, applying and tracking an order copy a
+/// reference, not the 230 bytes these take (the copies into fresh table storage were most of the first ladder's cold
+/// cost on the decision path).
+public final class OrderIdentity: Sendable, Hashable, CustomStringConvertible {
     public let id: OrderLinkID
     /// `id` as sent (formatted once: the tracker's key).
     public let clientID: ClientOrderID
     public let spec: OrderSpec
-    /// The symbol and the ladder the engine placed it for (kept with the order, so placing one writes one table;
-    /// nil for an order recorded without them).
+    /// The symbol and the ladder the engine placed it for (nil for an order recorded without them).
     public let symbol: String?
     public let ladder: UInt64?
+
+    init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec, symbol: String?, ladder: UInt64?) {
+        assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
+        self.id = id
+        self.clientID = clientID
+        self.spec = spec
+        self.symbol = symbol
+        self.ladder = ladder
+    }
+
+    /// By value, as the fields were compared when they were stored in the records themselves.
+    public static func == (a: OrderIdentity, b: OrderIdentity) -> Bool {
+        a === b || (a.clientID == b.clientID && a.id == b.id && a.spec == b.spec && a.symbol == b.symbol && a.ladder == b.ladder)
+    }
+
+    /// Its fields, as a record's were printed (a failing state comparison shows them).
+    public var description: String {
+        "OrderIdentity(\(clientID.rawValue), \(spec), symbol: \(symbol ?? "nil"), ladder: \(ladder.map(String.init) ?? "nil"))"
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(clientID)
+        hasher.combine(spec)
+        hasher.combine(symbol)
+        hasher.combine(ladder)
+    }
+}
+
+/// One order and what happened to it.
+public struct ManagedOrder: Hashable, Sendable {
+    let identity: OrderIdentity
+    public var id: OrderLinkID { identity.id }
+    /// `id` as sent (formatted once: the tracker's key).
+    public var clientID: ClientOrderID { identity.clientID }
+    public var spec: OrderSpec { identity.spec }
+    /// The symbol and the ladder the engine placed it for (kept with the order, so placing one writes one table;
+    /// nil for an order recorded without them).
+    public var symbol: String? { identity.symbol }
+    public var ladder: UInt64? { identity.ladder }
     public internal(set) var phase: OrderPhase = .intent
     public internal(set) var venueID: VenueOrderID?
     public internal(set) var filledQty: Quantity = .zero
@@ -77,19 +120,14 @@ public struct ManagedOrder: Hashable, Sendable {
     public var awaitsFills: Bool { venueFilledQty > filledQty }
 
     public init(id: OrderLinkID, spec: OrderSpec) {
-        self.init(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil)
+        self.init(identity: OrderIdentity(id: id, clientID: id.clientOrderID, spec: spec, symbol: nil, ladder: nil))
     }
 
-    /// With `id`'s text already validated (an intent carries it).
-    init(id: OrderLinkID, clientID: ClientOrderID, spec: OrderSpec, symbol: String?, ladder: UInt64?) {
-        assert(clientID.rawValue == id.description, "client id \(clientID) is not \(id)")
-        self.id = id
-        self.clientID = clientID
-        self.spec = spec
-        self.symbol = symbol
-        self.ladder = ladder
-        qty = spec.qty
-        price = spec.price
+    /// The tracked record of an order the engine decided (its intent's identity).
+    init(identity: OrderIdentity) {
+        self.identity = identity
+        qty = identity.spec.qty
+        price = identity.spec.price
     }
 }
 

@@ -9,9 +9,11 @@ public enum EngineInput: Sendable {
     case detector(DetectorChange)
     /// A liquidation as received (freshness, re-evaluation within an episode).
     case liquidation(Liquidation)
-    case report(ExecutionReport)
+    /// Indirect, as the call below: an input is as large as its largest case, and a report would make every input
+    /// (the cascade's detector change included) 360 bytes.
+    indirect case report(ExecutionReport)
     /// The venue's answer on the call to a command the engine sent.
-    case call(VenueCommand, CallResult)
+    indirect case call(VenueCommand, CallResult)
     /// The clock reached ``TradingEngine/nextWakeup``.
     case tick
     /// A periodic check (loss limits at the marks of the moment) when nothing else happens.
@@ -228,8 +230,7 @@ public struct TradingEngine: Sendable {
             self.run = run
         case let .decision(decision):
             for intent in decision.intents {
-                tracker.recordIntent(ManagedOrder(id: intent.id, clientID: intent.clientID, spec: intent.spec, symbol: intent.symbol,
-                                                  ladder: intent.ladder))
+                tracker.recordIntent(ManagedOrder(identity: intent.identity))
                 ladderOrders[intent.ladder, default: Self.orderList()].append(intent.linkID)
             }
             for ladder in decision.ladders {
