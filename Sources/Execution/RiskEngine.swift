@@ -53,13 +53,62 @@ public enum RiskDenial: Hashable, Sendable {
     case cooldownAfterStop(until: Int64)
 }
 
+/// Amounts per symbol, for the few symbols a node trades: a short list scanned, not a hashed table. The risk check
+/// reads these for every layer of every ladder, and each decision builds them anew: a table cost an allocation and a
+/// hash per read (SipHash of the id) on the decision path. Equal when they hold the same amounts, in any order.
+public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral {
+    private struct Entry: Sendable, Hashable {
+        var symbol: SymbolID
+        var amount: USDT
+    }
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (SymbolID, USDT)...) {
+        for (symbol, amount) in elements { self[symbol] = amount }
+    }
+
+    /// The amount of `symbol`, nil when it has none; setting nil removes it.
+    public subscript(symbol: SymbolID) -> USDT? {
+        get { entries.first { $0.symbol == symbol }?.amount }
+        set {
+            let i = entries.firstIndex { $0.symbol == symbol }
+            switch (i, newValue) {
+            case let (i?, amount?): entries[i].amount = amount
+            case let (i?, nil): entries.remove(at: i)
+            case let (nil, amount?): entries.append(Entry(symbol: symbol, amount: amount))
+            case (nil, nil): break
+            }
+        }
+    }
+
+    public subscript(symbol: SymbolID, default value: USDT) -> USDT {
+        get { self[symbol] ?? value }
+        set { self[symbol] = newValue }
+    }
+
+    /// The symbols that have an amount, in the order they were first set (lazily: the risk check only iterates).
+    public var symbols: some Sequence<SymbolID> { entries.lazy.map(\.symbol) }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+
+    public static func == (a: SymbolAmounts, b: SymbolAmounts) -> Bool {
+        a.entries.count == b.entries.count && a.entries.allSatisfy { b[$0.symbol] == $0.amount }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for entry in entries.sorted(by: { $0.symbol < $1.symbol }) { hasher.combine(entry) }
+    }
+}
+
 /// What the engine has at risk when it asks: positions at mark and resting entries, per symbol.
 public struct Exposure: Sendable, Hashable {
     /// Signed notional of the position at mark (positive long), per symbol.
-    public var positions: [SymbolID: USDT] = [:]
+    public var positions = SymbolAmounts()
     /// Notional of resting entries per symbol and side (each counted as if filled).
-    public var restingBuys: [SymbolID: USDT] = [:]
-    public var restingSells: [SymbolID: USDT] = [:]
+    public var restingBuys = SymbolAmounts()
+    public var restingSells = SymbolAmounts()
     /// Resting entry orders (layers) in total.
     public var restingLayers = 0
     /// Entry notional the current episode has placed or filled so far.
@@ -131,9 +180,9 @@ public struct RiskEngine: Sendable {
             let sells = (exposure.restingSells[s]?.units ?? 0) + (s == symbol && side == .sell ? notional.units : 0)
             return max(abs(p + buys), abs(p - sells))
         }
-        for s in exposure.positions.keys { worstAll += worst(s) }
-        for s in exposure.restingBuys.keys where exposure.positions[s] == nil { worstAll += worst(s) }
-        for s in exposure.restingSells.keys where exposure.positions[s] == nil && exposure.restingBuys[s] == nil { worstAll += worst(s) }
+        for s in exposure.positions.symbols { worstAll += worst(s) }
+        for s in exposure.restingBuys.symbols where exposure.positions[s] == nil { worstAll += worst(s) }
+        for s in exposure.restingSells.symbols where exposure.positions[s] == nil && exposure.restingBuys[s] == nil { worstAll += worst(s) }
         if exposure.positions[symbol] == nil && exposure.restingBuys[symbol] == nil && exposure.restingSells[symbol] == nil {
             worstAll += worst(symbol)
         }

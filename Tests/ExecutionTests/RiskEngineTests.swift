@@ -80,4 +80,22 @@ import Testing
         #expect(e.check(symbol: btc, side: .buy, notional: usdt(1), isNewEpisode: false, exposure: Exposure(), equity: usdt(10_000),
                         now: 9_000_000_000_000) == .halted)
     }
+
+    @Test func symbolAmountsSetReadRemoveAndCompareInAnyOrder() {
+        let sol = SymbolID(index: 2)
+        var a = SymbolAmounts()
+        a[btc] = usdt(1)
+        a[eth, default: .zero] = a[eth, default: .zero] + usdt(2)
+        a[eth, default: .zero] = a[eth, default: .zero] + usdt(3)
+        #expect(a[btc] == usdt(1) && a[eth] == usdt(5) && a[sol] == nil && a.count == 2)
+        #expect(Array(a.symbols) == [btc, eth])
+        a[btc] = nil
+        #expect(a[btc] == nil && Array(a.symbols) == [eth])
+        a[sol] = nil     // removing what is absent changes nothing
+        #expect(a.count == 1)
+        // Equal (and hashed alike) whatever order the symbols were set in, unequal when one amount differs.
+        let x: SymbolAmounts = [btc: usdt(1), eth: usdt(2)], y: SymbolAmounts = [eth: usdt(2), btc: usdt(1)]
+        #expect(x == y && x.hashValue == y.hashValue)
+        #expect(x != [btc: usdt(1), eth: usdt(3)] && x != [btc: usdt(1)] && x != [btc: usdt(1), eth: usdt(2), sol: usdt(0)])
+    }
 }
