@@ -47,7 +47,8 @@ public final class OrderIdentity: Sendable, Hashable, CustomStringConvertible {
     /// `id` as sent (formatted once: the tracker's key).
     public let clientID: ClientOrderID
     public let spec: OrderSpec
-    /// The symbol and the ladder the engine placed it for (nil for an order recorded without them).
+    /// The symbol and the ladder the engine placed it for (kept with the order, so placing one writes one table;
+    /// nil for an order recorded without them).
     public let symbol: String?
     public let ladder: UInt64?
 
@@ -80,13 +81,11 @@ public final class OrderIdentity: Sendable, Hashable, CustomStringConvertible {
 
 /// One order and what happened to it.
 public struct ManagedOrder: Hashable, Sendable {
+    /// Its fixed part (``OrderIdentity``: the accessors below read it).
     let identity: OrderIdentity
     public var id: OrderLinkID { identity.id }
-    /// `id` as sent (formatted once: the tracker's key).
     public var clientID: ClientOrderID { identity.clientID }
     public var spec: OrderSpec { identity.spec }
-    /// The symbol and the ladder the engine placed it for (kept with the order, so placing one writes one table;
-    /// nil for an order recorded without them).
     public var symbol: String? { identity.symbol }
     public var ladder: UInt64? { identity.ladder }
     public internal(set) var phase: OrderPhase = .intent

@@ -54,8 +54,8 @@ public enum RiskDenial: Hashable, Sendable {
 }
 
 /// Amounts per symbol, for the few symbols a node trades: a short list scanned, not a hashed table. The risk check
-/// reads these for every layer of every ladder, and each decision builds them anew: a table cost an allocation and a
-/// hash per read (SipHash of the id) on the decision path. Equal when they hold the same amounts, in any order.
+/// reads these for every layer of every ladder, and each decision builds them anew: a table hashed the id (SipHash)
+/// at every read and write on the decision path. Equal when they hold the same amounts, in any order.
 public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral {
     private struct Entry: Sendable, Hashable {
         var symbol: SymbolID
@@ -66,7 +66,11 @@ public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral 
     public init() {}
 
     public init(dictionaryLiteral elements: (SymbolID, USDT)...) {
-        for (symbol, amount) in elements { self[symbol] = amount }
+        for (symbol, amount) in elements {
+            // As a dictionary literal: a symbol written twice is a mistake, not the last value.
+            precondition(self[symbol] == nil, "symbol \(symbol.index) given twice")
+            self[symbol] = amount
+        }
     }
 
     /// The amount of `symbol`, nil when it has none; setting nil removes it.
@@ -88,7 +92,8 @@ public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral 
         set { self[symbol] = newValue }
     }
 
-    /// The symbols that have an amount, in the order they were first set (lazily: the risk check only iterates).
+    /// The symbols that have an amount, in the order they were added (one removed and set again goes last; lazily:
+    /// the risk check only iterates).
     public var symbols: some Sequence<SymbolID> { entries.lazy.map(\.symbol) }
     public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
@@ -97,8 +102,10 @@ public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral 
         a.entries.count == b.entries.count && a.entries.allSatisfy { b[$0.symbol] == $0.amount }
     }
 
+    /// Order-independent, as `==` is: the count, then the sum of the entries' own hashes (as `Set` hashes).
     public func hash(into hasher: inout Hasher) {
-        for entry in entries.sorted(by: { $0.symbol < $1.symbol }) { hasher.combine(entry) }
+        hasher.combine(entries.count)
+        hasher.combine(entries.reduce(0) { $0 &+ $1.hashValue })
     }
 }
 
@@ -171,7 +178,7 @@ public struct RiskEngine: Sendable {
         if let limit = limits.positionPerSymbol.value(equity: equity), worstSymbol > limit {
             return .positionPerSymbol(limit: USDT(units: limit), worstCase: USDT(units: worstSymbol))
         }
-        // Portfolio: every symbol at its worst side, this one with the new order. Each symbol of the three tables (and
+        // Portfolio: every symbol at its worst side, this one with the new order. Each symbol of the three lists (and
         // this one) once, without building their union: a sum of integers, in any order.
         var worstAll = Int128(0)
         func worst(_ s: SymbolID) -> Int128 {

@@ -485,7 +485,7 @@ extension TradingEngine {
         case let .rejected(r):
             // An order of ours the venue rejected, or presumed absent after the gateway's queries (its create's answer
             // was lost): handled as a refusal on the call, or nothing would send the exit or the take-profit again.
-            guard let linkID = r.clientID?.rawValue, order(linkID)?.phase == .rejected(r.rejection) else { break }
+            guard let linkID = r.clientID?.rawValue, case let .rejected(rejection)? = order(linkID)?.phase, rejection == r.rejection else { break }
             b.log(symbol, ladder.episodeID, "rejected", "venue.\(r.rejection.reason)", linkID)
             notTaken(linkID, r.rejection, &ladder, id: id, size: size, feed: feed, instruments: instruments, &b)
         case let .cancelled(c):

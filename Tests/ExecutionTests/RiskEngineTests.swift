@@ -96,6 +96,12 @@ import Testing
         // Equal (and hashed alike) whatever order the symbols were set in, unequal when one amount differs.
         let x: SymbolAmounts = [btc: usdt(1), eth: usdt(2)], y: SymbolAmounts = [eth: usdt(2), btc: usdt(1)]
         #expect(x == y && x.hashValue == y.hashValue)
-        #expect(x != [btc: usdt(1), eth: usdt(3)] && x != [btc: usdt(1)] && x != [btc: usdt(1), eth: usdt(2), sol: usdt(0)])
+        #expect(x != [btc: usdt(1), eth: usdt(3)] && x != [btc: usdt(1), sol: usdt(2)] && x != [btc: usdt(1), eth: usdt(2), sol: usdt(0)])
+        // Removed from the middle: the others keep their order; set again, it goes last.
+        var z: SymbolAmounts = [btc: usdt(1), eth: usdt(2), sol: usdt(3)]
+        z[eth] = nil
+        #expect(Array(z.symbols) == [btc, sol] && z[sol] == usdt(3))
+        z[eth] = usdt(4)
+        #expect(Array(z.symbols) == [btc, sol, eth] && z == [eth: usdt(4), sol: usdt(3), btc: usdt(1)])
     }
 }
