@@ -59,9 +59,11 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
         self.attempt = attempt
     }
 
-    /// The text sent as `orderLinkId`, written in place (this is on the decision path: one per order).
+    /// The text sent as `orderLinkId`, written in place (this is on the decision path: one per order). Written on the
+    /// stack, then made a string: an id of up to 15 bytes (most: `c1a1_3_1k_E0_0` is 14) is then stored inline, with
+    /// no allocation, where a string made with room for 32 bytes is always allocated.
     public var description: String {
-        String(unsafeUninitializedCapacity: 32) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
             var i = 0
             func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
             func number(_ value: UInt64) {
@@ -84,7 +86,7 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
             put(0x5f); number(attempt)
             // The initialiser bounds every field (≤ 29 characters); the fields are constants, so this cannot move.
             precondition(i <= 32)
-            return i
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<i]), as: UTF8.self)
         }
     }
 
