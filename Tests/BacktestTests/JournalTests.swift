@@ -116,4 +116,45 @@ final class FailingJournal: OrderJournal {
         let result = try BacktestRunner(paths: [path], configuration: allowed, journal: InMemoryJournal()).run()
         #expect(result.frames > 0)
     }
+
+    /// A journal names symbols; symbol ids are the process's own (the live node numbers its configured symbols, a
+    /// backtest its topics, a restore without the recording the journal's rules by name). Every prefix of a journal
+    /// (a kill at any commit) restores to the same state whichever table numbers the symbols: one with another
+    /// symbol registered first (every id shifted) and the journal's own table, against the running one. Guards any
+    /// engine state kept by id rather than by name.
+    @Test func aJournalRestoresByNameWhateverIdsTheTableGives() throws {
+        let journal = InMemoryJournal()
+        let (result, configuration, _) = try runScenario(seed: 7, configuration: scenarioConfiguration, journal: journal)
+        let entries = journal.stored
+        var shifted = InstrumentTable()
+        _ = shifted.id(for: "AAAUSDT")
+        for instrument in result.instruments.instruments {
+            if let rules = instrument.rules { shifted.setRules(rules, for: instrument.symbol) } else { _ = shifted.id(for: instrument.symbol) }
+        }
+        #expect(shifted.lookup("BTCUSDT") != result.instruments.lookup("BTCUSDT"))
+        /// The snapshot with its ledgers keyed by name (a ledger holds its instrument, id included).
+        func byName(_ engine: TradingEngine) -> (TradingEngine.Snapshot, [String: [String]]) {
+            var snapshot = engine.snapshot
+            let ledgers = Dictionary(uniqueKeysWithValues: snapshot.ledgers.values.map { ledger in
+                (ledger.instrument.symbol, ["\(ledger.size)", "\(ledger.entryValue)", "\(ledger.openCosts)", "\(ledger.cumulativeRealisedPnl)",
+                                            "\(ledger.currentRealisedPnl)", "\(ledger.feesPaid)", "\(ledger.fundingPaid)", "\(String(describing: ledger.openedAt))"])
+            })
+            snapshot.ledgers = [:]
+            return (snapshot, ledgers)
+        }
+        var checked = 0
+        for count in 1...entries.count {
+            let prefix = Array(entries.prefix(count))
+            let running = byName(TradingEngine.restore(from: prefix, configuration: configuration.engine, instruments: result.instruments))
+            for table in [shifted, TradingEngine.instrumentTable(from: prefix)] {
+                let other = byName(TradingEngine.restore(from: prefix, configuration: configuration.engine, instruments: table))
+                #expect(other.0 == running.0, "prefix of \(count) entries")
+                #expect(other.1 == running.1, "prefix of \(count) entries")
+            }
+            checked += 1
+        }
+        // The scenario opens and closes a position: some prefix holds one.
+        let whole = byName(TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: shifted))
+        #expect(checked == entries.count && whole.1["BTCUSDT"] != nil)
+    }
 }
