@@ -153,7 +153,8 @@ struct LiveCommand: AsyncParsableCommand {
             let entries = try journal.entries()
             // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
             let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
-            let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
+            let problems = LiveStartupChecks.untradedJournalSymbols(journal: entries, configuration: configuration.engine, traded: parsedSymbols)
+                + LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
             if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
             historyFloor = LiveTrader.historyFloor(journal: entries, serverNow: await restClient.serverNow())
         } catch let error as CLIError {

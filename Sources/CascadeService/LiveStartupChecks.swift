@@ -163,6 +163,30 @@ public struct LiveStartupChecks: Sendable {
         return report
     }
 
+    /// Symbols the journal still holds something in (a position, or an order not ended) that the node is not
+    /// configured to trade. The node numbers only its traded symbols, so its restored engine would book none of that
+    /// symbol's fills and nothing would manage its orders or position (the exchange-side stop still stands), and the
+    /// check against Bybit's positions reads only the traded symbols: the start is refused, one line per symbol, until
+    /// it is traded again or settled by hand. Read from the journal alone (its own table of the rules it recorded, and
+    /// its position reports and orders by name).
+    public static func untradedJournalSymbols(journal entries: [JournalEntry], configuration: EngineConfiguration,
+                                              traded symbols: [String]) -> [String] {
+        let table = TradingEngine.instrumentTable(from: entries)
+        let engine = TradingEngine.restore(from: entries, configuration: configuration, instruments: table)
+        var names = Set(table.instruments.map(\.symbol))
+        names.formUnion(engine.positions.keys)
+        names.formUnion(engine.tracker.open.compactMap { engine.tracker.orders[$0]?.symbol })
+        return names.subtracting(symbols).sorted().compactMap { symbol in
+            let booked = table.lookup(symbol).map { engine.portfolio.size($0) } ?? 0
+            let reported = engine.positions[symbol]?.size.units ?? 0
+            let open = engine.tracker.open.count { engine.tracker.orders[$0]?.symbol == symbol }
+            guard booked != 0 || reported != 0 || open > 0 else { return nil }
+            let size = FixedDecimal.format(booked != 0 ? booked : reported, digits: Quantity.digits)
+            return "\(symbol): the journal holds a position of \(size) and \(open) open order\(open == 1 ? "" : "s"), but "
+                + "\(symbol) is not among the traded symbols: add it to --symbols, or settle it by hand, before starting"
+        }
+    }
+
     /// Every position Bybit holds must be the journal's: Cascade never adopts one it cannot explain. A difference the
     /// journal's own open or unknown orders of that symbol can explain (a crash between a fill and its journaling) is
     /// left to the private stream's backfill, and checked again while running (quarantine on two mismatches). One

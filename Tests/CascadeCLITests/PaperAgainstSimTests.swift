@@ -4,6 +4,7 @@ import Glibc
 import Backtest
 import CascadeCore
 import CascadeTesting
+import Execution
 import Foundation
 import Recording
 import Storage
@@ -172,6 +173,23 @@ import Testing
                                                "--confirm-real-money"] + hosts, timeout: 60)
         #expect(!withdrawer.succeeded && withdrawer.standardError.contains("refused to start")
                 && withdrawer.standardError.contains("the API key may AccountTransfer, Withdraw (Wallet)"), "\(withdrawer.standardError)")
+        // A journal that still holds an open order in a symbol the node no longer trades (ETHUSDT; it trades
+        // BTCUSDT): refused, naming the symbol, before anything is sent or journaled.
+        let untradedData = dir.file("f")
+        try FileManager.default.createDirectory(atPath: untradedData + "/live", withIntermediateDirectories: true)
+        let untradedJournal = try SQLiteOrderJournal(path: untradedData + "/live/journal.sqlite")
+        var decision = Decision(time: ExchangeTime(milliseconds: 1_700_000_000_000))
+        decision.intents = [OrderIntent(id: try OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 0, attempt: 0), symbol: "ETHUSDT",
+                                        spec: OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 300_000_000_000),
+                                                        qty: Quantity(units: 1_000_000)), ladder: 1)]
+        try untradedJournal.commit([.started(run: 1, node: "bt", startingBalance: USDT(units: 100_000_000_000),
+                                             at: ExchangeTime(milliseconds: 1_700_000_000_000)), .decision(decision)])
+        try untradedJournal.close()
+        let untraded = try ChildProcess.run(["live", "--data", untradedData, "--symbols", "BTCUSDT", "--keys-file", try keysFile("plain-key", "plain-secret"),
+                                             "--confirm-real-money"] + hosts, timeout: 60)
+        #expect(!untraded.succeeded && untraded.standardError.contains("refused to start")
+                && untraded.standardError.contains("ETHUSDT: the journal holds a position of 0 and 1 open order"), "\(untraded.standardError)")
+        #expect(try SQLiteOrderJournal(path: untradedData + "/live/journal.sqlite").entries().count == 2)
         let config = dir.file("bad.json")
         try writeBytes(Array(#"{"ladder": {"offsetsBps": "five"}, "colour": 1}"#.utf8), to: config)
         let bad = try ChildProcess.run(["live", "--data", dir.file("d"), "--config", config, "--keys-file", try keysFile("wd-key", "wd-secret"),

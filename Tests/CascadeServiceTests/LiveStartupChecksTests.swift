@@ -69,4 +69,42 @@ import Testing
                                                            instruments: Self.instruments)
         #expect(other.count == 1 && other.first?.hasPrefix("BTCUSDT:") == true)
     }
+
+    /// A journal with one buy intent on `intentOn` (not ended) and a position report of `size` units on `reportedOn`.
+    static func entries(intentOn symbol: String?, reported size: Int64?, on reportedOn: String = "ETHUSDT") throws -> [JournalEntry] {
+        var entries: [JournalEntry] = [.started(run: 1, node: "bt", startingBalance: USDT(units: 100_000_000_000), at: start)]
+        if let symbol {
+            var decision = Decision(time: start)
+            decision.intents = [OrderIntent(id: try OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 0, attempt: 0), symbol: symbol,
+                                            spec: OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_000_000_000),
+                                                            qty: Quantity(units: 1_000_000)), ladder: 1)]
+            entries.append(.decision(decision))
+        }
+        if let size {
+            entries.append(.report(symbol: reportedOn, ExecutionReport(symbol: SymbolID(index: 7), time: start,
+                                                                       event: .position(PositionReport(size: Quantity(units: size))))))
+        }
+        return entries
+    }
+
+    /// A symbol the journal still holds a position or an open order in, and the node no longer trades, refuses the start
+    /// (its fills would not be booked and nothing would manage it); one traded, or one whose business is over, does not.
+    @Test func aJournaledSymbolNoLongerTradedRefusesTheStartWhileItHoldsSomething() throws {
+        let configuration = EngineConfiguration()
+        func lines(_ entries: [JournalEntry], traded: [String]) -> [String] {
+            LiveStartupChecks.untradedJournalSymbols(journal: entries, configuration: configuration, traded: traded)
+        }
+        // An open ETHUSDT order, ETHUSDT no longer traded: refused, one line naming it and the order.
+        let order = lines(try Self.entries(intentOn: "ETHUSDT", reported: nil), traded: ["BTCUSDT"])
+        #expect(order.count == 1 && order.first?.hasPrefix("ETHUSDT: the journal holds a position of 0 and 1 open order,") == true)
+        // A position Bybit last reported on ETHUSDT (no order): refused, with its size.
+        let position = lines(try Self.entries(intentOn: nil, reported: -1_500_000), traded: ["BTCUSDT"])
+        #expect(position == ["ETHUSDT: the journal holds a position of -1.5 and 0 open orders, but ETHUSDT is not among the traded symbols: "
+                             + "add it to --symbols, or settle it by hand, before starting"])
+        // Traded again: nothing to refuse here (the position check against Bybit covers it).
+        #expect(lines(try Self.entries(intentOn: "ETHUSDT", reported: -1_500_000), traded: ["BTCUSDT", "ETHUSDT"]).isEmpty)
+        // A flat position and no open order: the symbol's business is over, it may leave the list.
+        #expect(lines(try Self.entries(intentOn: nil, reported: 0), traded: ["BTCUSDT"]).isEmpty)
+        #expect(lines(try Self.entries(intentOn: nil, reported: nil), traded: []).isEmpty)
+    }
 }
