@@ -138,6 +138,20 @@ struct LiveCommand: AsyncParsableCommand {
             throw CLIError("cannot create \(directory): \(error.localizedDescription)")
         }
 
+        // The journal alone can refuse the start (a symbol no longer traded that it still holds something in): checked
+        // before the account checks, which set leverage and arm the disconnect-cancel.
+        let journalPath = (directory as NSString).appendingPathComponent("journal.sqlite")
+        if FileManager.default.fileExists(atPath: journalPath) {
+            let untraded: [String]
+            do {
+                let journal = try SQLiteOrderJournal(path: journalPath)
+                untraded = LiveStartupChecks.untradedJournalSymbols(journal: try journal.entries(), configuration: configuration.engine,
+                                                                    traded: parsedSymbols)
+                try journal.close()
+            } catch { throw CLIError("\(journalPath): \(error)") }
+            if !untraded.isEmpty { throw CLIError("live: refused to start:\n" + untraded.joined(separator: "\n")) }
+        }
+
         let restClient = BybitRESTClient(baseURL: hosts.rest, credentials: credentials, logger: logger)
         var checks = LiveStartupChecks(symbols: parsedSymbols, leverage: leverageRate)
         checks.marginMode = live.marginMode.rawValue
@@ -148,13 +162,12 @@ struct LiveCommand: AsyncParsableCommand {
         let journal: SQLiteOrderJournal
         let historyFloor: ExchangeTime
         do {
-            journal = try SQLiteOrderJournal(path: (directory as NSString).appendingPathComponent("journal.sqlite"))
+            journal = try SQLiteOrderJournal(path: journalPath)
             // Read here and let go: the trader reads the journal again when it starts.
             let entries = try journal.entries()
             // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
             let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
-            let problems = LiveStartupChecks.untradedJournalSymbols(journal: entries, configuration: configuration.engine, traded: parsedSymbols)
-                + LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
+            let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
             if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
             historyFloor = LiveTrader.historyFloor(journal: entries, serverNow: await restClient.serverNow())
         } catch let error as CLIError {

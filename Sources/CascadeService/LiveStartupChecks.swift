@@ -163,27 +163,44 @@ public struct LiveStartupChecks: Sendable {
         return report
     }
 
-    /// Symbols the journal still holds something in (a position, or an order not ended) that the node is not
-    /// configured to trade. The node numbers only its traded symbols, so its restored engine would book none of that
-    /// symbol's fills and nothing would manage its orders or position (the exchange-side stop still stands), and the
-    /// check against Bybit's positions reads only the traded symbols: the start is refused, one line per symbol, until
-    /// it is traded again or settled by hand. Read from the journal alone (its own table of the rules it recorded, and
-    /// its position reports and orders by name).
+    /// Symbols the journal still holds something in (a position, an order not ended, a ladder not closed: a cancel
+    /// can announce fills still on their way) that the node is no longer configured to trade. The node numbers only
+    /// its traded symbols, so its restored engine would book none of that symbol's fills, nothing would manage its
+    /// orders or position (the exchange-side stop still stands), and the check against Bybit's positions reads only
+    /// the traded symbols: the start is refused, one line per symbol. The journal alone is read (so settling at Bybit
+    /// by hand does not clear it): the way out is to trade the symbol again until the node has settled it. Every
+    /// symbol the journal names is registered, so a fill is booked even where no trading rules were journaled.
     public static func untradedJournalSymbols(journal entries: [JournalEntry], configuration: EngineConfiguration,
                                               traded symbols: [String]) -> [String] {
-        let table = TradingEngine.instrumentTable(from: entries)
+        var table = TradingEngine.instrumentTable(from: entries)
+        for entry in entries {
+            switch entry {
+            case let .decision(d):
+                for intent in d.intents { _ = table.id(for: intent.symbol) }
+                for ladder in d.ladders { _ = table.id(for: ladder.symbol) }
+            case let .report(symbol?, _), let .call(symbol, _, _, _):
+                _ = table.id(for: symbol)
+            default:
+                break
+            }
+        }
         let engine = TradingEngine.restore(from: entries, configuration: configuration, instruments: table)
-        var names = Set(table.instruments.map(\.symbol))
-        names.formUnion(engine.positions.keys)
-        names.formUnion(engine.tracker.open.compactMap { engine.tracker.orders[$0]?.symbol })
-        return names.subtracting(symbols).sorted().compactMap { symbol in
+        let traded = Set(symbols)
+        return table.instruments.map(\.symbol).filter { !traded.contains($0) }.sorted().compactMap { symbol in
             let booked = table.lookup(symbol).map { engine.portfolio.size($0) } ?? 0
             let reported = engine.positions[symbol]?.size.units ?? 0
-            let open = engine.tracker.open.count { engine.tracker.orders[$0]?.symbol == symbol }
-            guard booked != 0 || reported != 0 || open > 0 else { return nil }
-            let size = FixedDecimal.format(booked != 0 ? booked : reported, digits: Quantity.digits)
-            return "\(symbol): the journal holds a position of \(size) and \(open) open order\(open == 1 ? "" : "s"), but "
-                + "\(symbol) is not among the traded symbols: add it to --symbols, or settle it by hand, before starting"
+            let orders = engine.tracker.open.filter { engine.tracker.orders[$0]?.symbol == symbol }.map(\.rawValue)
+            let ladder = engine.activeLadder[symbol]
+            var held: [String] = []
+            if booked != 0 || reported != 0 {
+                held.append("a position of \(FixedDecimal.format(booked, digits: Quantity.digits)) booked and "
+                            + "\(FixedDecimal.format(reported, digits: Quantity.digits)) as Bybit last reported it")
+            }
+            if !orders.isEmpty { held.append("\(orders.count) order\(orders.count == 1 ? "" : "s") not ended (\(orders.joined(separator: ", ")))") }
+            if let ladder { held.append("ladder \(ladder) not closed") }
+            guard !held.isEmpty else { return nil }
+            return "\(symbol): the journal holds \(held.joined(separator: ", ")), but \(symbol) is no longer among --symbols: "
+                + "add it back and let the node settle it with Bybit (ladder closed, position flat), then remove it"
         }
     }
 

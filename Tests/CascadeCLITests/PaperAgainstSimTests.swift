@@ -173,8 +173,8 @@ import Testing
                                                "--confirm-real-money"] + hosts, timeout: 60)
         #expect(!withdrawer.succeeded && withdrawer.standardError.contains("refused to start")
                 && withdrawer.standardError.contains("the API key may AccountTransfer, Withdraw (Wallet)"), "\(withdrawer.standardError)")
-        // A journal that still holds an open order in a symbol the node no longer trades (ETHUSDT; it trades
-        // BTCUSDT): refused, naming the symbol, before anything is sent or journaled.
+        // A journal that still holds an order not ended in a symbol the node no longer trades (ETHUSDT; it trades
+        // BTCUSDT): refused, naming the symbol and the order, before the account checks and before anything is journaled.
         let untradedData = dir.file("f")
         try FileManager.default.createDirectory(atPath: untradedData + "/live", withIntermediateDirectories: true)
         let untradedJournal = try SQLiteOrderJournal(path: untradedData + "/live/journal.sqlite")
@@ -188,7 +188,7 @@ import Testing
         let untraded = try ChildProcess.run(["live", "--data", untradedData, "--symbols", "BTCUSDT", "--keys-file", try keysFile("plain-key", "plain-secret"),
                                              "--confirm-real-money"] + hosts, timeout: 60)
         #expect(!untraded.succeeded && untraded.standardError.contains("refused to start")
-                && untraded.standardError.contains("ETHUSDT: the journal holds a position of 0 and 1 open order"), "\(untraded.standardError)")
+                && untraded.standardError.contains("ETHUSDT: the journal holds 1 order not ended (c1bt_1_1_E0_0), "), "\(untraded.standardError)")
         #expect(try SQLiteOrderJournal(path: untradedData + "/live/journal.sqlite").entries().count == 2)
         let config = dir.file("bad.json")
         try writeBytes(Array(#"{"ladder": {"offsetsBps": "five"}, "colour": 1}"#.utf8), to: config)

@@ -70,14 +70,15 @@ import Testing
         #expect(other.count == 1 && other.first?.hasPrefix("BTCUSDT:") == true)
     }
 
+    static let ethLink = try! OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 0, attempt: 0)
+    static let ethSpec = OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_000_000_000), qty: Quantity(units: 1_000_000))
+
     /// A journal with one buy intent on `intentOn` (not ended) and a position report of `size` units on `reportedOn`.
-    static func entries(intentOn symbol: String?, reported size: Int64?, on reportedOn: String = "ETHUSDT") throws -> [JournalEntry] {
+    static func entries(intentOn symbol: String?, reported size: Int64?, on reportedOn: String = "ETHUSDT") -> [JournalEntry] {
         var entries: [JournalEntry] = [.started(run: 1, node: "bt", startingBalance: USDT(units: 100_000_000_000), at: start)]
         if let symbol {
             var decision = Decision(time: start)
-            decision.intents = [OrderIntent(id: try OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 0, attempt: 0), symbol: symbol,
-                                            spec: OrderSpec(side: .buy, type: .limit, timeInForce: .postOnly, price: Price(units: 6_000_000_000),
-                                                            qty: Quantity(units: 1_000_000)), ladder: 1)]
+            decision.intents = [OrderIntent(id: ethLink, symbol: symbol, spec: ethSpec, ladder: 1)]
             entries.append(.decision(decision))
         }
         if let size {
@@ -87,24 +88,51 @@ import Testing
         return entries
     }
 
-    /// A symbol the journal still holds a position or an open order in, and the node no longer trades, refuses the start
-    /// (its fills would not be booked and nothing would manage it); one traded, or one whose business is over, does not.
+    /// A symbol the journal still holds a position, an order not ended or an open ladder in, and the node no longer
+    /// trades, refuses the start (its fills would not be booked and nothing would manage it); one traded again, or one
+    /// whose business is over, does not.
     @Test func aJournaledSymbolNoLongerTradedRefusesTheStartWhileItHoldsSomething() throws {
         let configuration = EngineConfiguration()
         func lines(_ entries: [JournalEntry], traded: [String]) -> [String] {
             LiveStartupChecks.untradedJournalSymbols(journal: entries, configuration: configuration, traded: traded)
         }
-        // An open ETHUSDT order, ETHUSDT no longer traded: refused, one line naming it and the order.
-        let order = lines(try Self.entries(intentOn: "ETHUSDT", reported: nil), traded: ["BTCUSDT"])
-        #expect(order.count == 1 && order.first?.hasPrefix("ETHUSDT: the journal holds a position of 0 and 1 open order,") == true)
-        // A position Bybit last reported on ETHUSDT (no order): refused, with its size.
-        let position = lines(try Self.entries(intentOn: nil, reported: -1_500_000), traded: ["BTCUSDT"])
-        #expect(position == ["ETHUSDT: the journal holds a position of -1.5 and 0 open orders, but ETHUSDT is not among the traded symbols: "
-                             + "add it to --symbols, or settle it by hand, before starting"])
+        let remedy = "but ETHUSDT is no longer among --symbols: add it back and let the node settle it with Bybit (ladder closed, position flat), then remove it"
+        // An ETHUSDT order not ended (an intent: a crash before its answer), ETHUSDT no longer traded: refused.
+        #expect(lines(Self.entries(intentOn: "ETHUSDT", reported: nil), traded: ["BTCUSDT"])
+                == ["ETHUSDT: the journal holds 1 order not ended (c1bt_1_1_E0_0), " + remedy])
+        // A position Bybit last reported on ETHUSDT (no order): refused, with both sizes.
+        #expect(lines(Self.entries(intentOn: nil, reported: -1_500_000), traded: ["BTCUSDT"])
+                == ["ETHUSDT: the journal holds a position of 0 booked and -1.5 as Bybit last reported it, " + remedy])
+        // A fill booked where the journal never recorded ETHUSDT's rules (an order not ours): booked all the same.
+        var filled = Self.entries(intentOn: nil, reported: nil)
+        filled.append(.report(symbol: "ETHUSDT", ExecutionReport(symbol: SymbolID(index: 7), time: Self.start, event: .filled(Fill(
+            venueID: VenueOrderID("v1"), clientID: nil, executionID: ExecutionID("e1"), side: .sell, price: Price(units: 300_000_000_000),
+            qty: Quantity(units: 2_000_000), liquidity: .taker, fee: nil, feeRate: nil, leavesQty: nil)))))
+        #expect(lines(filled, traded: ["BTCUSDT"]) == ["ETHUSDT: the journal holds a position of -2 booked and 0 as Bybit last reported it, " + remedy])
+        // A ladder not closed, its orders ended (a cancel may have announced fills still on their way).
+        var open = Self.entries(intentOn: nil, reported: nil)
+        var decision = Decision(time: Self.start)
+        decision.ladders = [Ladder(number: 3, episodeID: "e", symbol: "ETHUSDT", side: .buy, stopPrice: Price(units: 5_900_000_000), opened: Self.start,
+                                   lastDecisionMid2: 12_000_000_000, entryDeadline: Self.start)]
+        open.append(.decision(decision))
+        #expect(lines(open, traded: ["BTCUSDT"]) == ["ETHUSDT: the journal holds ladder 3 not closed, " + remedy])
         // Traded again: nothing to refuse here (the position check against Bybit covers it).
-        #expect(lines(try Self.entries(intentOn: "ETHUSDT", reported: -1_500_000), traded: ["BTCUSDT", "ETHUSDT"]).isEmpty)
-        // A flat position and no open order: the symbol's business is over, it may leave the list.
-        #expect(lines(try Self.entries(intentOn: nil, reported: 0), traded: ["BTCUSDT"]).isEmpty)
-        #expect(lines(try Self.entries(intentOn: nil, reported: nil), traded: []).isEmpty)
+        #expect(lines(Self.entries(intentOn: "ETHUSDT", reported: -1_500_000), traded: ["BTCUSDT", "ETHUSDT"]).isEmpty)
+        // Business over: a flat last report, or an order that ended (refused on its call), and no open ladder.
+        #expect(lines(Self.entries(intentOn: nil, reported: 0), traded: ["BTCUSDT"]).isEmpty)
+        var ended = Self.entries(intentOn: "ETHUSDT", reported: nil)
+        ended.append(.call(symbol: "ETHUSDT", action: .submit(Self.ethLink.clientOrderID, Self.ethSpec), result: .refused(Rejection(.other("refused"))),
+                           at: Self.start))
+        #expect(lines(ended, traded: ["BTCUSDT"]).isEmpty)
+        // Two orders, two symbols: one line each, in name order, orders counted in the plural.
+        var two = Self.entries(intentOn: nil, reported: 1_000_000, on: "SOLUSDT")
+        var both = Decision(time: Self.start)
+        both.intents = [OrderIntent(id: Self.ethLink, symbol: "ETHUSDT", spec: Self.ethSpec, ladder: 1),
+                        OrderIntent(id: try OrderLinkID(node: "bt", run: 1, episode: 1, role: .entry, layer: 1, attempt: 0), symbol: "ETHUSDT",
+                                    spec: Self.ethSpec, ladder: 1)]
+        two.append(.decision(both))
+        let twoLines = lines(two, traded: ["BTCUSDT"])
+        #expect(twoLines.count == 2 && twoLines[0].hasPrefix("ETHUSDT: the journal holds 2 orders not ended (c1bt_1_1_E0_0, c1bt_1_1_E1_0), ")
+                && twoLines[1].hasPrefix("SOLUSDT: the journal holds a position of 0 booked and 1 as Bybit last reported it, "))
     }
 }
