@@ -140,15 +140,19 @@ struct LiveCommand: AsyncParsableCommand {
 
         // The journal alone can refuse the start (a symbol no longer traded that it still holds something in): checked
         // before the account checks, which set leverage and arm the disconnect-cancel.
+        // Its entries are read once here and serve the check against Bybit's positions below (nothing else writes the
+        // journal meanwhile: the data directory is locked); a first start has no journal yet, and none is created
+        // before the account checks pass.
         let journalPath = (directory as NSString).appendingPathComponent("journal.sqlite")
+        var journaledEntries: [JournalEntry] = []
         if FileManager.default.fileExists(atPath: journalPath) {
-            let untraded: [String]
             do {
                 let journal = try SQLiteOrderJournal(path: journalPath)
-                untraded = LiveStartupChecks.untradedJournalSymbols(journal: try journal.entries(), configuration: configuration.engine,
-                                                                    traded: parsedSymbols)
+                journaledEntries = try journal.entries()
                 try journal.close()
             } catch { throw CLIError("\(journalPath): \(error)") }
+            let untraded = LiveStartupChecks.untradedJournalSymbols(journal: journaledEntries, configuration: configuration.engine,
+                                                                    traded: parsedSymbols)
             if !untraded.isEmpty { throw CLIError("live: refused to start:\n" + untraded.joined(separator: "\n")) }
         }
 
@@ -163,8 +167,8 @@ struct LiveCommand: AsyncParsableCommand {
         let historyFloor: ExchangeTime
         do {
             journal = try SQLiteOrderJournal(path: journalPath)
-            // Read here and let go: the trader reads the journal again when it starts.
-            let entries = try journal.entries()
+            // Let go after these checks: the trader reads the journal again when it starts.
+            let entries = journaledEntries
             // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
             let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
             let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)

@@ -95,7 +95,6 @@ public struct SymbolAmounts: Sendable, Hashable, ExpressibleByDictionaryLiteral 
     /// The symbols that have an amount, in the order they were added (one removed and set again goes last; lazily:
     /// the risk check only iterates).
     public var symbols: some Sequence<SymbolID> { entries.lazy.map(\.symbol) }
-    public var isEmpty: Bool { entries.isEmpty }
     public var count: Int { entries.count }
 
     public static func == (a: SymbolAmounts, b: SymbolAmounts) -> Bool {
