@@ -159,14 +159,18 @@ public func decide(_ p: inout Prepared, _ journal: any OrderJournal, wholeLadder
 }
 
 /// The engine's steps for an ingested frame, as the trading lanes run them: each liquidation of the frame, then each
-/// detector change.
+/// detector change, the last step's decision left for after the send (``afterSend(_:_:)``), as the live trader leaves it.
 public func engineSteps(_ p: inout Prepared, event: MarketEvent, changes: [DetectorChange], at time: ExchangeTime) -> [EngineStep] {
     var steps: [EngineStep] = []
     if case let .liquidations(list) = event {
-        for l in list { steps.append(p.engine.handle(.liquidation(l), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time)) }
+        for l in list {
+            steps.append(p.engine.handle(.liquidation(l), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time,
+                                         applyingLater: true))
+        }
     }
     for change in changes {
-        steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time))
+        steps.append(p.engine.handle(.detector(change), feed: p.replay.feed, instruments: p.replay.decoder.instruments, now: time,
+                                     applyingLater: true))
     }
     return steps
 }
@@ -184,10 +188,12 @@ public func signQueued(_ decision: Decision, _ p: Prepared) -> Int {
 }
 
 /// What the node does once the decision's first order has left, untimed like ``signQueued(_:_:)``: the creates the
-/// decision queued signed, and the feature work the cascade frame's `detectorsFirst` ingest left (the symbol's
-/// windows, minute baselines and size rank; the live trader does it while the sender sends). Returns the signed bytes.
+/// decision queued signed, the feature work the cascade frame's `detectorsFirst` ingest left (the symbol's windows,
+/// minute baselines and size rank) and the decision's application to the engine's state (its orders' and ladder's
+/// records); the live trader does both in a second section of its lock. Returns the signed bytes.
 public func afterSend(_ decision: Decision, _ p: inout Prepared) -> Int {
     p.replay.completeDeferred()
+    p.engine.completePending()
     return signQueued(decision, p)
 }
 

@@ -204,7 +204,7 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
 // cache misses and page faults of a state last touched long ago; the difference between the two splits is what
 // being cold costs in each phase.
 @MainActor func phaseSplit(warm: Bool, week: Bool = false) {
-    var phases: [[Int]] = Array(repeating: [], count: 7)
+    var phases: [[Int]] = Array(repeating: [], count: 8)
     var fresh = (0..<(week ? 300 : 1_000)).map { _ in prepare(journal, week: week) }
     for i in 0..<fresh.count {
         if warm {
@@ -219,12 +219,12 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
         t0 = ContinuousClock.now
         var steps: [EngineStep] = []
         if case let .liquidations(list) = event {
-            for l in list { steps.append(fresh[i].engine.handle(.liquidation(l), feed: fresh[i].replay.feed, instruments: fresh[i].replay.decoder.instruments, now: time)) }
+            for l in list { steps.append(fresh[i].engine.handle(.liquidation(l), feed: fresh[i].replay.feed, instruments: fresh[i].replay.decoder.instruments, now: time, applyingLater: true)) }
         }
         phases[1].append(ns(ContinuousClock.now - t0))
         t0 = ContinuousClock.now
         for change in ingested.detector {
-            steps.append(fresh[i].engine.handle(.detector(change), feed: fresh[i].replay.feed, instruments: fresh[i].replay.decoder.instruments, now: time))
+            steps.append(fresh[i].engine.handle(.detector(change), feed: fresh[i].replay.feed, instruments: fresh[i].replay.decoder.instruments, now: time, applyingLater: true))
         }
         phases[2].append(ns(ContinuousClock.now - t0))
         t0 = ContinuousClock.now
@@ -244,10 +244,13 @@ print("to the first request\(heapPreGrown ? " (heap pre-grown)" : ""):", percent
         t0 = ContinuousClock.now
         fresh[i].replay.completeDeferred()
         phases[6].append(ns(ContinuousClock.now - t0))
+        t0 = ContinuousClock.now
+        fresh[i].engine.completePending()
+        phases[7].append(ns(ContinuousClock.now - t0))
     }
     fresh = []
     print(warm ? "phases, state in cache\(week ? ", a week of history" : ""):" : "phases, state cold\(week ? ", a week of history" : ""):")
-    for (name, values) in zip(["ingest (decode, feed, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature", "after the send: the features' deferred half"], phases) {
+    for (name, values) in zip(["ingest (decode, feed, detector)", "engine: liquidation", "engine: episode → ladder", "journal commit", "first request body", "first signature", "after the send: the features' deferred half", "after the send: the decision applied"], phases) {
         let sorted = values.sorted()
         print(" ", name, "p50", sorted[sorted.count / 2], "ns")
     }

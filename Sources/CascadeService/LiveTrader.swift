@@ -56,6 +56,15 @@ public final class LiveTrader: RecordedFrameConsumer {
             guard level >= logLevel else { return }
             output.lines.append(Line(level: level, message: message(), file: file, function: function, line: line))
         }
+
+        /// `body` with the router taken out of the state (moved, not copied: its tables are not duplicated), so it can
+        /// change while `body` reads the engine.
+        mutating func withRouter<R>(_ body: (inout SenderLaneRouter, State) -> R) -> R {
+            var taken = SenderLaneRouter()
+            swap(&taken, &router)
+            defer { swap(&taken, &router) }
+            return body(&taken, self)
+        }
     }
 
     /// A line logged under the lock, with its call site (written from ``LiveTrader/locked(_:)``).
@@ -173,7 +182,12 @@ public final class LiveTrader: RecordedFrameConsumer {
     public var failure: (any Error)? { state.withLock { $0.failure } }
 
     /// The engine as it stands (status file, start-up comparison, tests).
-    public var engine: TradingEngine { state.withLock { $0.engine } }
+    public var engine: TradingEngine {
+        state.withLock { s in
+            s.engine.completePending()
+            return s.engine
+        }
+    }
     /// The instruments with the rules the recorded instruments frames gave.
     public var instruments: InstrumentTable { state.withLock { $0.replay.decoder.instruments } }
     /// Commands queued or being sent, not answered yet.
@@ -188,7 +202,8 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     public func recorded(_ bytes: [UInt8], at: LocalTime) {
         // A liquidation frame updates its detector first, and the rest of the feature state (which no decision reads)
-        // in a second section of the lock, after the steps have handed their commands to the sender: the sender takes
+        // in a second section of the lock, after the steps have handed their commands to the sender, with the last
+        // step's decision applied to the engine's state (``TradingEngine/completePending()``): the sender takes
         // the lock to partition a call before sending it, so the first order usually waits for the steps only (the
         // lock is not handed over: a sender that wakes after the second section began waits for it). Anything that runs
         // between the two sections and reads features (a query, the next input) completes the rest first.
@@ -196,11 +211,11 @@ public final class LiveTrader: RecordedFrameConsumer {
             guard s.failure == nil, !s.stopping else { return false }
             let ingested = s.replay.ingest(bytes, at: at, detectorsFirst: true)
             if case let .event(event)? = ingested.input, case let .liquidations(list) = event {
-                for liquidation in list { step(.liquidation(liquidation), &s) }
+                for liquidation in list { step(.liquidation(liquidation), &s, applyingLater: true) }
             }
             for change in ingested.detector {
                 if case .started = change { s.episodes += 1 }
-                step(.detector(change), &s)
+                step(.detector(change), &s, applyingLater: true)
             }
             return true
         }
@@ -262,6 +277,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// ordered, the journal is.)
     private func locked<R: Sendable>(_ body: (inout State) -> R) -> R {
         let (result, output) = state.withLock { s in
+            // A decision the frame's section left pending is applied before anything reads the engine.
+            s.engine.completePending()
             let result = body(&s)
             let output = s.output
             s.output = Output()
@@ -284,11 +301,14 @@ public final class LiveTrader: RecordedFrameConsumer {
 
     /// One engine input: its entries committed, then its commands queued for the sender, in order. False when the
     /// journal could not be written (the trader is stopped: nothing may be sent or acknowledged after that, except,
-    /// with `shutdown`, the step's own commands that take risk off: see ``stop(within:)``).
+    /// with `shutdown`, the step's own commands that take risk off: see ``stop(within:)``). `applyingLater`: the step's
+    /// decision is applied to the engine's state at the start of the next section (``locked(_:)``), after the sender
+    /// has its commands (see ``recorded(_:at:)``).
     @discardableResult
-    private func step(_ input: EngineInput, _ s: inout State, shutdown: Bool = false) -> Bool {
+    private func step(_ input: EngineInput, _ s: inout State, shutdown: Bool = false, applyingLater: Bool = false) -> Bool {
         guard s.failure == nil else { return false }
-        let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow())
+        let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow(),
+                                   applyingLater: applyingLater)
         defer {
             wakeup.signal()
             progress.signal()
@@ -321,6 +341,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
         // Those it holds open at Bybit are checked against the first backfill: Bybit may have ended them meanwhile.
         let (inFlight, open) = state.withLock { s -> ([(clientID: ClientOrderID, instrument: Instrument)], [(clientID: ClientOrderID, instrument: Instrument)]) in
+            s.engine.completePending()
             var inFlight: [(clientID: ClientOrderID, instrument: Instrument)] = [], open: [(clientID: ClientOrderID, instrument: Instrument)] = []
             for clientID in s.engine.tracker.open.sorted(by: { $0.rawValue < $1.rawValue }) {
                 guard let order = s.engine.tracker.orders[clientID], let symbol = order.symbol,
@@ -370,7 +391,10 @@ public final class LiveTrader: RecordedFrameConsumer {
             // An entry whose cancel was decided while it waited, and then that cancel, are answered unsent (see
             // ``SenderLaneRouter``): the engine hears it as it hears any refusal. (Staleness is the REST client's.)
             let kept = dropIfJournalFailed(item)
-            let (unsent, sendable) = state.withLock { s in s.router.partition(kept, cancelDecided: s.engine.tracker.cancelDecided) }
+            // Without applying a decision the trader left pending (its work is not the order's): the engine counts it.
+            let (unsent, sendable) = state.withLock { s in
+                s.withRouter { router, s in router.partition(kept, cancelDecided: { s.engine.cancelDecided($0) }) }
+            }
             answer(unsent.map { ($0.0, .refused($0.1)) })
             // Again: journaling those answers may have failed the journal.
             let outgoing = dropIfJournalFailed(sendable)
@@ -426,8 +450,10 @@ public final class LiveTrader: RecordedFrameConsumer {
     private func enqueue(_ commands: [VenueCommand], _ s: inout State) {
         guard !commands.isEmpty else { return }
         inFlight.withLock { $0 += commands.count }
-        let tracker = s.engine.tracker
-        for item in s.router.items(commands, amendsReduceOnly: tracker.amendsReduceOnlyOrder, batching: batchEntries) {
+        let routed = s.withRouter { router, s in
+            router.items(commands, amendsReduceOnly: { s.engine.amendsReduceOnlyOrder($0) }, batching: batchEntries)
+        }
+        for item in routed {
             lanes[item.lane.rawValue].continuation.yield((item.commands, s.replay.decoder.instruments[item.commands[0].symbol]))
         }
     }
@@ -445,7 +471,8 @@ public final class LiveTrader: RecordedFrameConsumer {
             let measured = await rest.serverOffsetMilliseconds
             offset.withLock { $0 = measured }
             let (wake, deadMan) = state.withLock { s -> (Int64?, ClockInstant?) in
-                (s.engine.nextWakeup?.milliseconds, s.deadManFired ? nil : s.untrustedSince.map { $0 + deadManAfter })
+                s.engine.completePending()
+                return (s.engine.nextWakeup?.milliseconds, s.deadManFired ? nil : s.untrustedSince.map { $0 + deadManAfter })
             }
             var deadline = timer.instant() + .seconds(60)
             if let wake {
@@ -547,7 +574,8 @@ public final class LiveTrader: RecordedFrameConsumer {
             // After a journal failure no answer or report can be journaled, so the engine's orders stop moving: the wait
             // is only for the queued commands that take risk off, which the sender still sends (it drops the others).
             let done = journalFailed.load(ordering: .acquiring) ? answered : answered && state.withLock { s in
-                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
+                s.engine.completePending()
+                return s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             }
             if done { break }
             await progress.wait(until: deadline, timer: timer)

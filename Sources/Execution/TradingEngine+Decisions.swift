@@ -88,7 +88,16 @@ struct TextWriter {
 extension TradingEngine {
     /// One input at `now` (the exchange time of the latest market event the caller has seen; for a timer, the
     /// later of that and the deadline). `feed` and `instruments` are the market as of now.
-    public mutating func handle(_ input: EngineInput, feed: FeedState, instruments: InstrumentTable, now: ExchangeTime) -> EngineStep {
+    ///
+    /// `applyingLater`: the step's decision is returned (journal it, send its commands) but applied to the engine's
+    /// state only by ``completePending()``, which the next input (or `apply`, `start`) runs first. Applying a decision
+    /// builds its orders' and ladder's records, work no command of the step reads: the live trader does it after it
+    /// has handed the commands to the sender. Until then the engine's state is the state before the decision
+    /// (``snapshot`` and ``nextWakeup`` stop on it in debug builds); ``cancelDecided(_:)`` and
+    /// ``amendsReduceOnlyOrder(_:)`` already count it.
+    public mutating func handle(_ input: EngineInput, feed: FeedState, instruments: InstrumentTable, now: ExchangeTime,
+                                applyingLater: Bool = false) -> EngineStep {
+        completePending()
         var step = EngineStep()
         var b = DecisionBuilder(time: now)
         // What the venue said is applied first, then the loss limits at the marks of now, then the decisions: an entry
@@ -164,7 +173,7 @@ extension TradingEngine {
         b.decision.ladders = b.changed.inOrder
         if !b.decision.isEmpty {
             let entry = JournalEntry.decision(b.decision)
-            apply(entry, instruments: instruments)
+            if applyingLater { pendingDecision = b.decision } else { apply(entry, instruments: instruments) }
             step.entries.append(entry)
             step.commands = b.commands
         }

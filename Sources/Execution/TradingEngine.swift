@@ -124,6 +124,9 @@ public struct TradingEngine: Sendable {
     // Transient market memory (not journaled: the market refills it after a restart).
     var lastLiquidation: [String: Liquidation] = [:]
     var privateStreamUp = true
+    /// The latest step's decision, journaled and not applied yet (``handle(_:feed:instruments:now:applyingLater:)``):
+    /// applied by ``completePending()``, which every mutating entry point runs first.
+    public internal(set) var pendingDecision: Decision?
 
     public init(configuration: EngineConfiguration) {
         self.configuration = configuration
@@ -186,7 +189,8 @@ public struct TradingEngine: Sendable {
     }
 
     public var snapshot: Snapshot {
-        Snapshot(run: run, tracker: tracker, legOrigins: legOrigins,
+        assert(pendingDecision == nil, "snapshot read with a decision not applied: completePending() first")
+        return Snapshot(run: run, tracker: tracker, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
                  activeLadder: activeLadder, positions: positions, positionTimes: positionTimes, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
                  endedLadders: endedLadders, legLog: legLog, lingeringLegs: lingeringLegs, lingeringLadders: lingeringLadders, laddersRetired: laddersRetired,
@@ -195,6 +199,7 @@ public struct TradingEngine: Sendable {
 
     /// A start: takes the run number the journal gives (never one used before) and the starting balance.
     public mutating func start(run: UInt64, startingBalance: USDT, at time: ExchangeTime, instruments: InstrumentTable) -> EngineStep {
+        completePending()
         var step = EngineStep()
         let entry = JournalEntry.started(run: run, node: configuration.node, startingBalance: startingBalance, at: time)
         apply(entry, instruments: instruments)
@@ -204,6 +209,7 @@ public struct TradingEngine: Sendable {
 
     /// The next time the engine must be woken with ``EngineInput/tick`` (nil: none).
     public var nextWakeup: ExchangeTime? {
+        assert(pendingDecision == nil, "nextWakeup read with a decision not applied: completePending() first")
         var best: ExchangeTime?
         func consider(_ t: ExchangeTime?) { if let t { best = min(best ?? t, t) } }
         for number in activeLadder.values {
@@ -224,35 +230,13 @@ public struct TradingEngine: Sendable {
     // MARK: - Applying entries (the only place state changes)
 
     public mutating func apply(_ entry: JournalEntry, instruments: InstrumentTable) {
+        completePending()
         switch entry {
         case let .started(run, _, balance, _):
             if self.run == 0 { portfolio = Portfolio(startingBalance: balance) }
             self.run = run
         case let .decision(decision):
-            for intent in decision.intents {
-                tracker.recordIntent(ManagedOrder(identity: intent.identity))
-                ladderOrders[intent.ladder, default: Self.orderList()].append(intent.linkID)
-            }
-            for ladder in decision.ladders {
-                if ladder.closed, ladders[ladder.number]?.closed != true { endedLadders.append(ladder.number, at: decision.time) }
-                ladders[ladder.number] = ladder
-                ladderCount = max(ladderCount, ladder.number)
-                if ladder.closed {
-                    if activeLadder[ladder.symbol] == ladder.number { activeLadder[ladder.symbol] = nil }
-                } else {
-                    activeLadder[ladder.symbol] = ladder.number
-                }
-            }
-            for command in decision.commands {
-                if case let .cancel(.client(id)) = command.action { tracker.markCancelRequested(id, at: decision.time) }
-            }
-            if let state = decision.risk { risk = state }
-            alarms.append(contentsOf: decision.alarms)
-            alarmsRaised += decision.alarms.count
-            if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
-            // Each set in place: a merge goes through a lazy sequence of pairs (a ladder's first decision journals its rules).
-            for (symbol, rules) in decision.instruments { knownRules[symbol] = rules }
-            retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
+            applyDecision(decision)
         case let .report(symbol, report):
             applyReport(report, symbol: symbol, instruments: instruments)
         case let .call(_, action, result, at):
@@ -278,6 +262,63 @@ public struct TradingEngine: Sendable {
                 _ = tracker.apply(ExecutionReport(symbol: nil, time: at, event: event))
             }
         }
+    }
+
+    /// A decision's state changes; they read no instrument (the decision carries what it needs), so one left pending
+    /// applies without the table of its step.
+    private mutating func applyDecision(_ decision: Decision) {
+        for intent in decision.intents {
+            tracker.recordIntent(ManagedOrder(identity: intent.identity))
+            ladderOrders[intent.ladder, default: Self.orderList()].append(intent.linkID)
+        }
+        for ladder in decision.ladders {
+            if ladder.closed, ladders[ladder.number]?.closed != true { endedLadders.append(ladder.number, at: decision.time) }
+            ladders[ladder.number] = ladder
+            ladderCount = max(ladderCount, ladder.number)
+            if ladder.closed {
+                if activeLadder[ladder.symbol] == ladder.number { activeLadder[ladder.symbol] = nil }
+            } else {
+                activeLadder[ladder.symbol] = ladder.number
+            }
+        }
+        for command in decision.commands {
+            if case let .cancel(.client(id)) = command.action { tracker.markCancelRequested(id, at: decision.time) }
+        }
+        if let state = decision.risk { risk = state }
+        alarms.append(contentsOf: decision.alarms)
+        alarmsRaised += decision.alarms.count
+        if alarms.count > Self.alarmMemory { alarms.removeFirst(alarms.count - Self.alarmMemory) }
+        // Each set in place: a merge goes through a lazy sequence of pairs (a ladder's first decision journals its rules).
+        for (symbol, rules) in decision.instruments { knownRules[symbol] = rules }
+        retire(before: ExchangeTime(milliseconds: decision.time.milliseconds - configuration.retainEndedMilliseconds))
+    }
+
+    /// Applies the decision ``handle(_:feed:instruments:now:applyingLater:)`` left pending (nothing when none is).
+    public mutating func completePending() {
+        guard let decision = pendingDecision else { return }
+        pendingDecision = nil
+        applyDecision(decision)
+    }
+
+    /// Whether `command` creates an order of ours whose cancel is decided and not answered yet
+    /// (``OrderTracker/cancelDecided(_:)``), the pending decision's cancels included: the sender asks it without
+    /// applying that decision.
+    public func cancelDecided(_ command: VenueCommand) -> Bool {
+        if tracker.cancelDecided(command) { return true }
+        guard case let .submit(id?, _) = command.action, let pending = pendingDecision,
+              pending.commands.contains(where: { $0.action == .cancel(.client(id)) }) else { return false }
+        // Applied, the cancel marks the order only if it is known and not ended (``OrderTracker/markCancelRequested``).
+        if let order = tracker.orders[id] { return !order.phase.isTerminal }
+        return pending.intents.contains { $0.clientID == id }
+    }
+
+    /// Whether `command` amends a reduce-only order of ours (``OrderTracker/amendsReduceOnlyOrder(_:)``), the pending
+    /// decision's orders included.
+    public func amendsReduceOnlyOrder(_ command: VenueCommand) -> Bool {
+        if tracker.amendsReduceOnlyOrder(command) { return true }
+        guard case let .amend(.client(id), _) = command.action, tracker.orders[id] == nil,
+              let intent = pendingDecision?.intents.first(where: { $0.clientID == id }) else { return false }
+        return intent.spec.reduceOnly
     }
 
     private mutating func applyReport(_ report: ExecutionReport, symbol: String?, instruments: InstrumentTable) {

@@ -8,8 +8,14 @@ import Testing
 
 /// The engine driven by hand: a market of BTCUSDT (and ETHUSDT) with rules, venue reports written out, every step's
 /// journal entries kept, and every prefix of the journal replayed against the state the engine had then.
+///
+/// Every input also reaches a twin engine that leaves each decision pending (`applyingLater`, as the live trader
+/// does) and applies it only when its next input arrives: each step must give the same journal entries and commands,
+/// the twin's state once completed must equal the engine's, and while its decision is pending the twin must answer
+/// the sender's questions (a cancel decided, an amend of a reduce-only order) as the engine does.
 struct EngineHarness {
     var engine: TradingEngine
+    var twin: TradingEngine
     var feed = FeedState()
     var instruments = InstrumentTable()
     var journal: [JournalEntry] = []
@@ -36,6 +42,7 @@ struct EngineHarness {
         configure(&configuration)
         engine = TradingEngine(configuration: configuration)
         if let scorer { engine.scorer = scorer }
+        twin = engine
         instruments.setRules(Self.rules(tick: "0.1"), for: "BTCUSDT")
         instruments.setRules(Self.rules(tick: "0.01"), for: "ETHUSDT")
         btc = MarketBuilder(instrument: instruments[instruments.lookup("BTCUSDT")!], depth: 50)
@@ -43,6 +50,8 @@ struct EngineHarness {
         let start = engine.start(run: 1, startingBalance: USDT(units: Int64(10_000_000_000_000)), at: ExchangeTime(milliseconds: now),
                                  instruments: instruments)
         journal += start.entries
+        _ = twin.start(run: 1, startingBalance: USDT(units: Int64(10_000_000_000_000)), at: ExchangeTime(milliseconds: now),
+                       instruments: instruments)
         market(btc: ("59999.9", "60000.1"), mark: "60000.0")
         market(eth: ("2999.99", "3000.01"), mark: "3000.00")
     }
@@ -61,11 +70,37 @@ struct EngineHarness {
     mutating func handle(_ input: EngineInput, after ms: Int64 = 0) -> EngineStep {
         now += ms
         let step = engine.handle(input, feed: feed, instruments: instruments, now: ExchangeTime(milliseconds: now))
+        let twinStep = twin.handle(input, feed: feed, instruments: instruments, now: ExchangeTime(milliseconds: now), applyingLater: true)
         journal += step.entries
         sent += step.commands
         log += step.log
         snapshots.append((journal.count, engine.snapshot))
+        checkTwin(step, twinStep)
         return step
+    }
+
+    /// The twin's step and state against the engine's (see the type's comment).
+    func checkTwin(_ step: EngineStep, _ twinStep: EngineStep) {
+        #expect(twinStep.entries == step.entries, "a pending decision changed the step's journal entries")
+        #expect(twinStep.commands == step.commands, "a pending decision changed the step's commands")
+        let pendingIntents = twin.pendingDecision?.intents ?? []
+        #expect(pendingIntents.map(\.clientID) == step.entries.flatMap { entry -> [ClientOrderID] in
+            if case let .decision(d) = entry { return d.intents.map(\.clientID) }
+            return []
+        }, "the step's decision is not the one left pending")
+        // Every create ever sent or just decided, and an amend of each of those orders, asked of both.
+        var creates = sent.filter { if case .submit = $0.action { true } else { false } }
+        creates += pendingIntents.map { VenueCommand(symbol: btcID, decidedAt: ExchangeTime(milliseconds: now), action: .submit($0.clientID, $0.spec)) }
+        for create in creates {
+            guard case let .submit(id?, _) = create.action else { continue }
+            #expect(twin.cancelDecided(create) == engine.tracker.cancelDecided(create), "cancel decided for \(id.rawValue)")
+            let amend = VenueCommand(symbol: create.symbol, decidedAt: create.decidedAt, action: .amend(.client(id), OrderAmendment(qty: Quantity(units: 1_000))))
+            #expect(twin.amendsReduceOnlyOrder(amend) == engine.tracker.amendsReduceOnlyOrder(amend), "amend of \(id.rawValue)")
+        }
+        var completed = twin
+        completed.completePending()
+        #expect(completed.pendingDecision == nil)
+        #expect(completed.snapshot == engine.snapshot, "the twin's state once its decision applied differs from the engine's")
     }
 
     func episode(_ symbol: String = "BTCUSDT", side: PositionSide = .long) -> CascadeEpisode {
