@@ -159,7 +159,8 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandL
     case "engine":
         for _ in 0..<rounds {
             var engine = base.engine
-            n &+= engine.handle(.detector(change), feed: feed, instruments: instruments, now: time).commands.count
+            // As the live trader decides: the decision applied after the send, outside the loop's profile.
+            n &+= engine.handle(.detector(change), feed: feed, instruments: instruments, now: time, applyingLater: true).commands.count
         }
         precondition(n == 2 * rounds, "a looped decision did not place two entries")
     case "requests":

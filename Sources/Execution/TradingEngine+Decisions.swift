@@ -173,7 +173,7 @@ extension TradingEngine {
         b.decision.ladders = b.changed.inOrder
         if !b.decision.isEmpty {
             let entry = JournalEntry.decision(b.decision)
-            if applyingLater { pendingDecision = b.decision } else { apply(entry, instruments: instruments) }
+            if applyingLater { pending = PendingDecision(b.decision) } else { apply(entry, instruments: instruments) }
             step.entries.append(entry)
             step.commands = b.commands
         }

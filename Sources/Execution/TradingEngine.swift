@@ -126,7 +126,9 @@ public struct TradingEngine: Sendable {
     var privateStreamUp = true
     /// The latest step's decision, journaled and not applied yet (``handle(_:feed:instruments:now:applyingLater:)``):
     /// applied by ``completePending()``, which every mutating entry point runs first.
-    public internal(set) var pendingDecision: Decision?
+    public var pendingDecision: Decision? { pending?.decision }
+    /// Boxed: inline, the decision would add 190 bytes to the engine's record, read cold on every input.
+    var pending: PendingDecision?
 
     public init(configuration: EngineConfiguration) {
         self.configuration = configuration
@@ -189,7 +191,7 @@ public struct TradingEngine: Sendable {
     }
 
     public var snapshot: Snapshot {
-        assert(pendingDecision == nil, "snapshot read with a decision not applied: completePending() first")
+        assert(pending == nil, "snapshot read with a decision not applied: completePending() first")
         return Snapshot(run: run, tracker: tracker, legOrigins: legOrigins,
                  postOnlyOutcomes: postOnlyOutcomes, postOnlyResolved: postOnlyResolved, ledgers: portfolio.ledgers, wallet: portfolio.wallet, risk: risk, ladders: ladders,
                  activeLadder: activeLadder, positions: positions, positionTimes: positionTimes, cursor: executionCursor, alarms: alarms, fillsApplied: fillsApplied, knownRules: knownRules,
@@ -209,7 +211,7 @@ public struct TradingEngine: Sendable {
 
     /// The next time the engine must be woken with ``EngineInput/tick`` (nil: none).
     public var nextWakeup: ExchangeTime? {
-        assert(pendingDecision == nil, "nextWakeup read with a decision not applied: completePending() first")
+        assert(pending == nil, "nextWakeup read with a decision not applied: completePending() first")
         var best: ExchangeTime?
         func consider(_ t: ExchangeTime?) { if let t { best = min(best ?? t, t) } }
         for number in activeLadder.values {
@@ -295,8 +297,8 @@ public struct TradingEngine: Sendable {
 
     /// Applies the decision ``handle(_:feed:instruments:now:applyingLater:)`` left pending (nothing when none is).
     public mutating func completePending() {
-        guard let decision = pendingDecision else { return }
-        pendingDecision = nil
+        guard let decision = pending?.decision else { return }
+        pending = nil
         applyDecision(decision)
     }
 
@@ -305,7 +307,7 @@ public struct TradingEngine: Sendable {
     /// applying that decision.
     public func cancelDecided(_ command: VenueCommand) -> Bool {
         if tracker.cancelDecided(command) { return true }
-        guard case let .submit(id?, _) = command.action, let pending = pendingDecision,
+        guard case let .submit(id?, _) = command.action, let pending = pending?.decision,
               pending.commands.contains(where: { $0.action == .cancel(.client(id)) }) else { return false }
         // Applied, the cancel marks the order only if it is known and not ended (``OrderTracker/markCancelRequested``).
         if let order = tracker.orders[id] { return !order.phase.isTerminal }
@@ -317,7 +319,7 @@ public struct TradingEngine: Sendable {
     public func amendsReduceOnlyOrder(_ command: VenueCommand) -> Bool {
         if tracker.amendsReduceOnlyOrder(command) { return true }
         guard case let .amend(.client(id), _) = command.action, tracker.orders[id] == nil,
-              let intent = pendingDecision?.intents.first(where: { $0.clientID == id }) else { return false }
+              let intent = pending?.decision.intents.first(where: { $0.clientID == id }) else { return false }
         return intent.spec.reduceOnly
     }
 
@@ -460,4 +462,10 @@ public struct TradingEngine: Sendable {
         }
         return marks
     }
+}
+
+/// A decision left pending by ``TradingEngine/handle(_:feed:instruments:now:applyingLater:)``.
+final class PendingDecision: Sendable {
+    let decision: Decision
+    init(_ decision: Decision) { self.decision = decision }
 }
