@@ -58,12 +58,12 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
 
         /// `body` with the router taken out of the state (moved, not copied: its tables are not duplicated), so it can
-        /// change while `body` reads the engine.
-        mutating func withRouter<R>(_ body: (inout SenderLaneRouter, State) -> R) -> R {
+        /// change while `body` reads the engine (passed borrowed, not copied).
+        mutating func withRouter<R>(_ body: (inout SenderLaneRouter, TradingEngine) -> R) -> R {
             var taken = SenderLaneRouter()
             swap(&taken, &router)
             defer { swap(&taken, &router) }
-            return body(&taken, self)
+            return body(&taken, engine)
         }
     }
 
@@ -205,8 +205,10 @@ public final class LiveTrader: RecordedFrameConsumer {
         // in a second section of the lock, after the steps have handed their commands to the sender, with the last
         // step's decision applied to the engine's state (``TradingEngine/completePending()``): the sender takes
         // the lock to partition a call before sending it, so the first order usually waits for the steps only (the
-        // lock is not handed over: a sender that wakes after the second section began waits for it). Anything that runs
-        // between the two sections and reads features (a query, the next input) completes the rest first.
+        // lock is not handed over: a sender that wakes after the second section began waits for it; the sender's
+        // partition asks the engine without applying its decision). Anything else that runs between the two sections
+        // and reads the features or the engine (a query, a gateway event, the next input) completes the rest first; the
+        // deadline loop is woken only after the second section. How often the sender comes first is not measured.
         let ingested = locked { s -> Bool in
             guard s.failure == nil, !s.stopping else { return false }
             let ingested = s.replay.ingest(bytes, at: at, detectorsFirst: true)
@@ -225,6 +227,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             guard s.failure == nil, !s.stopping else { return }
             second(at, &s)
         }
+        wakeup.signal()   // held back by the first section's steps (see ``step(_:_:shutdown:applyingLater:)``)
     }
 
     public func idle(until: LocalTime) {
@@ -302,15 +305,17 @@ public final class LiveTrader: RecordedFrameConsumer {
     /// One engine input: its entries committed, then its commands queued for the sender, in order. False when the
     /// journal could not be written (the trader is stopped: nothing may be sent or acknowledged after that, except,
     /// with `shutdown`, the step's own commands that take risk off: see ``stop(within:)``). `applyingLater`: the step's
-    /// decision is applied to the engine's state at the start of the next section (``locked(_:)``), after the sender
-    /// has its commands (see ``recorded(_:at:)``).
+    /// decision is applied to the engine's state after the sender has its commands, by whatever reads or changes the
+    /// engine next (the frame's second section, or any section or step that comes first: see ``recorded(_:at:)``).
     @discardableResult
     private func step(_ input: EngineInput, _ s: inout State, shutdown: Bool = false, applyingLater: Bool = false) -> Bool {
         guard s.failure == nil else { return false }
         let step = s.engine.handle(input, feed: s.replay.feed, instruments: s.replay.decoder.instruments, now: exchangeNow(),
                                    applyingLater: applyingLater)
         defer {
-            wakeup.signal()
+            // A decision left pending wakes the deadline loop only once it is applied (``recorded(_:at:)``): woken now,
+            // the loop would take the lock to read the engine's deadlines and apply it ahead of the sender.
+            if !applyingLater { wakeup.signal() }
             progress.signal()
         }
         guard !step.entries.isEmpty || !step.commands.isEmpty else { return true }
@@ -358,7 +363,10 @@ public final class LiveTrader: RecordedFrameConsumer {
         // The journal is the authority on which executions are already counted (a reconciliation after a restart
         // reads the previous run's too).
         await gateway.setPersistedCheck { [weak self] id in
-            self?.state.withLock { $0.engine.tracker.hasExecution(ExecutionID(id)) } ?? false
+            self?.state.withLock { s in
+                s.engine.completePending()   // a decision's retirement forgets execution ids
+                return s.engine.tracker.hasExecution(ExecutionID(id))
+            } ?? false
         }
         if !inFlight.isEmpty {
             logger.warning("\(inFlight.count) order(s) the journal left in flight: looking them up at Bybit")
@@ -393,7 +401,7 @@ public final class LiveTrader: RecordedFrameConsumer {
             let kept = dropIfJournalFailed(item)
             // Without applying a decision the trader left pending (its work is not the order's): the engine counts it.
             let (unsent, sendable) = state.withLock { s in
-                s.withRouter { router, s in router.partition(kept, cancelDecided: { s.engine.cancelDecided($0) }) }
+                s.withRouter { router, engine in router.partition(kept, cancelDecided: { engine.cancelDecided($0) }) }
             }
             answer(unsent.map { ($0.0, .refused($0.1)) })
             // Again: journaling those answers may have failed the journal.
@@ -445,13 +453,13 @@ public final class LiveTrader: RecordedFrameConsumer {
         enqueue(reducing, &s)
     }
 
-    /// Hands a step's commands to the sender, each lane's items in order with their instrument (the sender never takes
-    /// the state lock), counted in flight.
+    /// Hands a step's commands to the sender, each lane's items in order with their instrument (so the sender reads no
+    /// instrument under the state lock, which it takes only to partition an item), counted in flight.
     private func enqueue(_ commands: [VenueCommand], _ s: inout State) {
         guard !commands.isEmpty else { return }
         inFlight.withLock { $0 += commands.count }
-        let routed = s.withRouter { router, s in
-            router.items(commands, amendsReduceOnly: { s.engine.amendsReduceOnlyOrder($0) }, batching: batchEntries)
+        let routed = s.withRouter { router, engine in
+            router.items(commands, amendsReduceOnly: { engine.amendsReduceOnlyOrder($0) }, batching: batchEntries)
         }
         for item in routed {
             lanes[item.lane.rawValue].continuation.yield((item.commands, s.replay.decoder.instruments[item.commands[0].symbol]))

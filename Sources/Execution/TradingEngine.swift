@@ -72,6 +72,10 @@ public struct PositionLeg: Hashable, Sendable {
 /// - the time exit is an IOC limit `timeExitSlippageBps` through the touch (a market order with a slippage
 ///   tolerance), retried `timeExitMaxAttempts` times, then HALTED with an alarm;
 /// - a take-profit that would cross when placed is sent IOC (a taker exit at the take-profit price or better).
+///
+/// A decision can be left pending (``handle(_:feed:instruments:now:applyingLater:)``): until ``completePending()`` runs
+/// (every mutating entry point runs it first), every property reads the state before that decision, except
+/// ``pendingDecision``, ``cancelDecided(_:)`` and ``amendsReduceOnlyOrder(_:)``.
 public struct TradingEngine: Sendable {
     public let configuration: EngineConfiguration
     /// Chooses each ladder's offsets (the configured ones by default).
@@ -304,7 +308,9 @@ public struct TradingEngine: Sendable {
 
     /// Whether `command` creates an order of ours whose cancel is decided and not answered yet
     /// (``OrderTracker/cancelDecided(_:)``), the pending decision's cancels included: the sender asks it without
-    /// applying that decision.
+    /// applying that decision. The answer is the applied tracker's for every order a queued command can name; the one
+    /// exception is an order the decision retires (ended, of a ladder ended `retainEndedMilliseconds` before), which
+    /// this still answers for as the tracker did before the decision.
     public func cancelDecided(_ command: VenueCommand) -> Bool {
         if tracker.cancelDecided(command) { return true }
         guard case let .submit(id?, _) = command.action, let pending = pending?.decision,
@@ -315,7 +321,8 @@ public struct TradingEngine: Sendable {
     }
 
     /// Whether `command` amends a reduce-only order of ours (``OrderTracker/amendsReduceOnlyOrder(_:)``), the pending
-    /// decision's orders included.
+    /// decision's orders included (no decision amends an order it creates, so that branch is for completeness; the
+    /// retirement exception of ``cancelDecided(_:)`` holds here too).
     public func amendsReduceOnlyOrder(_ command: VenueCommand) -> Bool {
         if tracker.amendsReduceOnlyOrder(command) { return true }
         guard case let .amend(.client(id), _) = command.action, tracker.orders[id] == nil,

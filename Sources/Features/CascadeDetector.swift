@@ -92,7 +92,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     public let source: LiquidationSource
     public let rule: DetectorRule
     private var bins: [MinuteBins]
-    private var windows: [WindowedSums]
+    private var windows: [WindowSum]
     /// The open episode, if any.
     public private(set) var open: CascadeEpisode?
     /// Time of the latest input.
@@ -109,7 +109,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         self.rule = rule
         // Two instances, not one copied: a copy would share the reserved buffers until its first write copied them.
         bins = [MinuteBins(capacity: rule.baselineMinutes, lag: 1), MinuteBins(capacity: rule.baselineMinutes, lag: 1)]
-        let window = WindowedSums(windows: [.nanoseconds(rule.windowNanoseconds)])
+        let window = WindowSum(length: .nanoseconds(rule.windowNanoseconds))
         windows = [window, window]
         trackThresholds()
     }
@@ -121,7 +121,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         source = try c.decode(LiquidationSource.self, forKey: .source)
         rule = try c.decode(DetectorRule.self, forKey: .rule)
         bins = try c.decode([MinuteBins].self, forKey: .bins)
-        windows = try c.decode([WindowedSums].self, forKey: .windows)
+        windows = try c.decode([WindowSum].self, forKey: .windows)
         open = try c.decodeIfPresent(CascadeEpisode.self, forKey: .open)
         now = try c.decode(Int64.self, forKey: .now)
         lastFrame = try c.decodeIfPresent(Int64.self, forKey: .lastFrame)
@@ -148,7 +148,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     }
 
     /// Window notional of `side` as of the latest input.
-    public func windowNotional(_ side: PositionSide) -> Int64 { windows[Self.index(side)].sum(0) }
+    public func windowNotional(_ side: PositionSide) -> Int64 { windows[Self.index(side)].sum }
 
     /// Marks the liquidation stream unobserved from `t` (a disconnect or a lost frame): an episode still open ends
     /// here as `interrupted`; minutes from this one on are missing (settled at the next frame, so a disconnect inside
@@ -232,11 +232,11 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
         var triggers = PerSide(false)
         var thresholds = PerSide<Int64>(0)
         if isArmed {
-            let total = windows[0].sum(0) + windows[1].sum(0)
+            let total = windows[0].sum + windows[1].sum
             for i in 0..<2 where frameEvents[i] > 0 {
                 guard let p = bins[i].percentile(rule.percentile) else { continue }
                 thresholds[i] = p
-                let w = windows[i].sum(0)
+                let w = windows[i].sum
                 triggers[i] = w > p && rule.dominanceDenominator * w >= rule.dominanceNumerator * total
             }
         }
@@ -246,7 +246,7 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
                 episode.lastEvent = t
                 episode.notional += frameNotional[i]
                 episode.events += frameEvents[i]
-                let w = windows[i].sum(0)
+                let w = windows[i].sum
                 if w > episode.peakNotional {
                     episode.peakNotional = w
                     episode.peakTime = t
@@ -272,14 +272,14 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
 
     private func start(side i: Int, at t: Int64, threshold: Int64) -> CascadeEpisode {
         let side: PositionSide = i == 0 ? .long : .short
-        let w = windows[i].sum(0)
+        let w = windows[i].sum
         // "\(symbol)-\(source)-\(side)-\(t)" built in one allocation (an interpolation grows its buffer twice).
         var id = ""
         id.reserveCapacity(symbol.utf8.count + 40)
         id += symbol; id += "-"; id += source.rawValue; id += "-"; id += side.description; id += "-"; id += String(t)
         return CascadeEpisode(
             id: id, symbol: symbol, source: source, side: side, start: t,
-            peakTime: t, end: nil, endReason: nil, notional: w, events: Int(windows[i].weight(0)), peakNotional: w,
+            peakTime: t, end: nil, endReason: nil, notional: w, events: Int(windows[i].count), peakNotional: w,
             threshold: threshold, lastEvent: t)
     }
 

@@ -96,3 +96,94 @@ public struct WindowedSums: Sendable, Codable, Equatable {
     /// Time of the latest entry, if any is still in the longest window.
     public var lastEntryTime: Int64? { times.count > (starts.last ?? 0) ? times.last : nil }
 }
+
+extension WindowedSums {
+    /// One window of unit weights, from its parts (``WindowSum``'s saved form).
+    init(window: Int64, times: [Int64], values: [Int64], start: Int, sum: Int64, now: Int64) {
+        self.init(windows: [.nanoseconds(window)])
+        self.times = times
+        self.values = values
+        weights = Array(repeating: 1, count: times.count)
+        starts = [start]
+        valueSums = [sum]
+        weightSums = [Int64(times.count - start)]
+        self.now = now
+    }
+
+    /// The parts of one window of unit weights (nil when the sums have other windows or weights).
+    var singleWindow: (window: Int64, times: [Int64], values: [Int64], start: Int, sum: Int64, now: Int64)? {
+        guard windows.count == 1, weights.allSatisfy({ $0 == 1 }), weightSums[0] == Int64(times.count - starts[0]) else { return nil }
+        return (windows[0], times, values, starts[0], valueSums[0], now)
+    }
+}
+
+/// The sum and count of the values of one time window: ``WindowedSums`` with one window and unit weights (the cascade
+/// detector's), its entries in one buffer and its sums inline, so a cascade's first frame touches the buffer's two ends
+/// and this value, not seven arrays. Saved in ``WindowedSums``' form, byte for byte: a saved detector reads back either
+/// way.
+public struct WindowSum: Sendable, Equatable, Codable {
+    struct Entry: Sendable, Equatable {
+        var time: Int64
+        var value: Int64
+    }
+
+    /// The window's length (ns).
+    public let length: Int64
+    private var entries: [Entry] = []
+    /// Index of the window's first entry (those before it are dropped in bulk, as ``WindowedSums`` drops them).
+    private var start = 0
+    /// Sum of the values in the window (as of the last ``advance(to:)``/``add(_:at:)``).
+    public private(set) var sum: Int64 = 0
+    /// Time of the latest entry or advance (a receive clock that steps back is clamped to it).
+    public private(set) var now: Int64 = .min
+
+    public init(length: Duration) { self.length = length.wholeNanoseconds }
+
+    /// Entries in the window.
+    public var count: Int64 { Int64(entries.count - start) }
+
+    public mutating func add(_ value: Int64, at t: Int64) {
+        advance(to: t)
+        entries.append(Entry(time: now, value: value))
+        sum &+= value
+    }
+
+    /// Evicts what left the window by time `t`.
+    public mutating func advance(to t: Int64) {
+        guard t > now else { return }
+        now = t
+        let edge = t - length
+        var s = start
+        while s < entries.count && entries[s].time <= edge {
+            sum &-= entries[s].value
+            s += 1
+        }
+        start = s
+        // As ``WindowedSums/advance(to:)``: dead entries dropped in bulk, so eviction stays amortised O(1) and the saved
+        // form is the same.
+        if s > 4096 && s * 2 > entries.count {
+            entries.removeFirst(s)
+            start = 0
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        guard let parts = try WindowedSums(from: decoder).singleWindow else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a window sum has one window and unit weights"))
+        }
+        length = parts.window
+        // Room to grow, as a buffer built by appends has: at its exact size the first append after a restore would
+        // copy every entry kept (up to some 8,000) on a cascade's first frame.
+        entries.reserveCapacity(2 * parts.times.count + 16)
+        for (time, value) in zip(parts.times, parts.values) { entries.append(Entry(time: time, value: value)) }
+        start = parts.start
+        sum = parts.sum
+        now = parts.now
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try WindowedSums(window: length, times: entries.map(\.time), values: entries.map(\.value), start: start, sum: sum, now: now)
+            .encode(to: encoder)
+    }
+}
+

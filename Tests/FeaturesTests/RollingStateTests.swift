@@ -255,6 +255,56 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(WindowedSums.self, from: Data(broken.utf8)) }
     }
 
+    /// The detector's one-window sum against ``WindowedSums`` with that window, on a seeded stream long enough to drop
+    /// dead entries in bulk (past 4,096), with times that repeat and step back: the same sum and count after every
+    /// input, the same saved bytes at every 500th (each restores into the other), and a saved form with two windows or
+    /// another weight refused.
+    @Test(arguments: [4, 9] as [UInt64])
+    func windowSumIsWindowedSumsWithOneWindow(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        let length = Duration.seconds(5)
+        var sums = WindowedSums(windows: [length])
+        var window = WindowSum(length: length)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var t: Int64 = 1_000_000_000_000
+        var dropped = false
+        for n in 0..<12_000 {
+            // Mostly dense (many entries per window), sometimes the same time or earlier (clamped), sometimes a gap.
+            switch random.next(upperBound: UInt64(20)) {
+            case 0: t -= 300_000_000
+            case 1: break
+            case 2: t += 7_000_000_000
+            default: t += Int64(random.next(upperBound: UInt64(2_000_000)))
+            }
+            let v = Int64(random.next(upperBound: UInt64(1_000_000)))
+            if random.next(upperBound: UInt64(4)) == 0 {
+                sums.advance(to: t)
+                window.advance(to: t)
+            } else {
+                sums.add(v, at: t)
+                window.add(v, at: t)
+            }
+            #expect(window.sum == sums.sum(0) && window.count == sums.weight(0) && Int(window.count) == sums.entries(0) && window.now == sums.now,
+                    "input \(n)")
+            if n % 500 == 499 {
+                let savedSums = try encoder.encode(sums), savedWindow = try encoder.encode(window)
+                #expect(savedWindow == savedSums, "saved form at input \(n)")
+                #expect(try JSONDecoder().decode(WindowSum.self, from: savedSums) == window)
+                #expect(try JSONDecoder().decode(WindowedSums.self, from: savedWindow) == sums)
+                // The dead entries were dropped in bulk at least once (the saved arrays are shorter than the stream).
+                let kept = try JSONDecoder().decode([String: AnyCodableCount].self, from: savedSums)["times"]?.count
+                if let kept, kept < n / 2 { dropped = true }
+            }
+        }
+        #expect(dropped, "the stream never dropped dead entries in bulk")
+        let two = try encoder.encode(WindowedSums(windows: [.seconds(1), .seconds(5)]))
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(WindowSum.self, from: two) }
+        var weighted = WindowedSums(windows: [length])
+        weighted.add(3, weight: 2, at: t)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(WindowSum.self, from: try encoder.encode(weighted)) }
+    }
+
     @Test func rollingRankIsTheMidRankOverItsHorizonOnHalfPercentBuckets() throws {
         var random = SeededRandom(seed: 5)
         var rank = RollingRank(horizon: .seconds(100))
@@ -297,3 +347,15 @@ import Testing
         #expect(restored == rank && restored.rank(of: 99_999) == rank.rank(of: 99_999))
     }
 }
+
+/// The length of a saved array, whatever its elements (any other value reads as no count).
+struct AnyCodableCount: Decodable {
+    var count: Int?
+    init(from decoder: any Decoder) throws {
+        guard var array = try? decoder.unkeyedContainer() else { count = nil; return }
+        var n = 0
+        while !array.isAtEnd { _ = try array.decode(Int64.self); n += 1 }
+        count = n
+    }
+}
+
