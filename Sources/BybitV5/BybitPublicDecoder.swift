@@ -44,6 +44,29 @@ public struct BybitPublicDecoder: Sendable {
         @usableFromInline var bytes: [UInt8]
         @usableFromInline var topic: BybitTopic
         @usableFromInline var symbol: SymbolID
+        /// The name's length and its first and last eight bytes, inline: the scan rejects another topic without
+        /// reading its bytes' buffer (a cold line each on a cascade's first frame), and compares them whole only on a match.
+        @usableFromInline var key: TopicKey
+    }
+
+    @usableFromInline struct TopicKey: Sendable, Equatable {
+        @usableFromInline var count: Int
+        @usableFromInline var head: UInt64
+        @usableFromInline var tail: UInt64
+
+        @inlinable init(_ name: UnsafeBufferPointer<UInt8>) {
+            count = name.count
+            guard let base = name.baseAddress, name.count >= 8 else {
+                // Short names (none is a Bybit topic): the bytes themselves, zero-padded.
+                var packed: UInt64 = 0
+                for (i, byte) in name.enumerated() { packed |= UInt64(byte) << (8 * UInt64(i)) }
+                head = packed
+                tail = packed
+                return
+            }
+            head = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
+            tail = UnsafeRawPointer(base + (name.count - 8)).loadUnaligned(as: UInt64.self)
+        }
     }
 
     @usableFromInline var topics: [TopicEntry] = []
@@ -251,8 +274,9 @@ public struct BybitPublicDecoder: Sendable {
     /// Finds or creates the cache entry of a topic name.
     @usableFromInline
     mutating func topicEntry(_ name: UnsafeBufferPointer<UInt8>) throws(BybitFrameError) -> Int {
-        if lastTopic >= 0, Self.same(topics[lastTopic].bytes, name) { return lastTopic }
-        for i in topics.indices where Self.same(topics[i].bytes, name) {
+        let key = TopicKey(name)
+        if lastTopic >= 0, topics[lastTopic].key == key, Self.same(topics[lastTopic].bytes, name) { return lastTopic }
+        for i in topics.indices where topics[i].key == key && Self.same(topics[i].bytes, name) {
             lastTopic = i
             return i
         }
@@ -264,7 +288,7 @@ public struct BybitPublicDecoder: Sendable {
         } else {
             id = SymbolID(index: UInt32.max)
         }
-        topics.append(TopicEntry(bytes: Array(name), topic: topic, symbol: id))
+        topics.append(TopicEntry(bytes: Array(name), topic: topic, symbol: id, key: key))
         lastTopic = topics.count - 1
         return lastTopic
     }
