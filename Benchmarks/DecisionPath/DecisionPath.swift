@@ -3,7 +3,9 @@
 // `taskset -c 0`). The first request is the one the live node sends first: its sender (`LiveTrader.sendLoop`) makes
 // one call at a time and builds each request when its turn comes, so the ladder's second create is built and signed
 // after the first call's answer (untimed here, one round trip later live). A comparison row signs both inside the
-// timing, as every row did before the sender model was made sequential.
+// timing, as every row did before the sender model was made sequential. The decision's application to the engine's
+// state (its orders' and ladder's records) and the features' deferred half run after the first request, untimed
+// (`afterSend`), as the live trader runs them in its frame's second lock section.
 //
 //   CASCADE_BENCHMARKS=1 taskset -c 0 swift package --scratch-path .build-bench benchmark --target DecisionPath
 //

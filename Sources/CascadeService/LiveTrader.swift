@@ -42,6 +42,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         /// Since when the private stream is untrusted (task clock), and whether the dead-man switch fired for it.
         var untrustedSince: ClockInstant?
         var deadManFired = false
+        /// A frame's steps ran with their wakeup held back (``LiveTrader/step(_:_:shutdown:applyingLater:)``).
+        var wakeHeld = false
         /// Symbols whose venue position disagreed with the journal's at the last reconciliation.
         var disagreeing: Set<SymbolID> = []
         /// Commands that take risk off queued without a journal entry by a shutdown after a journal failure.
@@ -101,7 +103,8 @@ public final class LiveTrader: RecordedFrameConsumer {
     let outputPending = Atomic(0)
     /// Bybit time − local time (ms), as the REST client last measured it.
     let offset: Mutex<Int64>
-    /// Signalled after every step: the engine's next deadline may have moved.
+    /// Signalled after every step (a frame's steps, whose decision is applied later, after the frame's second section):
+    /// the engine's next deadline may have moved.
     let wakeup = WakeupSignal()
     /// Signalled when a command is answered or dropped and after every step: what a shutdown waits on (a signal has one
     /// waiter; the deadline loop has `wakeup`).
@@ -222,12 +225,16 @@ public final class LiveTrader: RecordedFrameConsumer {
             return true
         }
         guard ingested else { return }
-        locked { s in
+        let held = locked { s -> Bool in
             s.replay.completeDeferred()
-            guard s.failure == nil, !s.stopping else { return }
+            // The wakeup the first section's steps held back (see ``step(_:_:shutdown:applyingLater:)``), if any ran.
+            let held = s.wakeHeld
+            s.wakeHeld = false
+            guard s.failure == nil, !s.stopping else { return held }
             second(at, &s)
+            return held
         }
-        wakeup.signal()   // held back by the first section's steps (see ``step(_:_:shutdown:applyingLater:)``)
+        if held { wakeup.signal() }
     }
 
     public func idle(until: LocalTime) {
@@ -315,7 +322,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         defer {
             // A decision left pending wakes the deadline loop only once it is applied (``recorded(_:at:)``): woken now,
             // the loop would take the lock to read the engine's deadlines and apply it ahead of the sender.
-            if !applyingLater { wakeup.signal() }
+            if applyingLater { s.wakeHeld = true } else { wakeup.signal() }
             progress.signal()
         }
         guard !step.entries.isEmpty || !step.commands.isEmpty else { return true }
@@ -473,7 +480,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         progress.signal()
     }
 
-    /// Sleeps until the engine's next deadline or the dead-man switch's, woken early by any step (no polling).
+    /// Sleeps until the engine's next deadline or the dead-man switch's, woken early by any step (see ``wakeup``; no
+    /// polling).
     func deadlineLoop() async {
         while !Task.isCancelled {
             let measured = await rest.serverOffsetMilliseconds

@@ -79,13 +79,17 @@ public struct WindowedSums: Sendable, Codable, Equatable {
         // The longest window (the last) starts earliest: entries before its start are dead in every window,
         // dropped in bulk so eviction stays amortised O(1).
         let dead = starts.last ?? times.count
-        if dead > 4096 && dead * 2 > times.count {
+        if Self.dropsDead(dead, of: times.count) {
             times.removeFirst(dead)
             values.removeFirst(dead)
             weights.removeFirst(dead)
             for i in starts.indices { starts[i] -= dead }
         }
     }
+
+    /// Whether `dead` entries of `count` are dropped in bulk (``WindowSum`` drops by the same rule: their saved forms
+    /// are the same).
+    static func dropsDead(_ dead: Int, of count: Int) -> Bool { dead > 4096 && dead * 2 > count }
 
     /// Sum of values in window `i` (as of the last ``advance(to:)``/``add(_:weight:at:)``).
     public func sum(_ i: Int) -> Int64 { valueSums[i] }
@@ -161,7 +165,7 @@ public struct WindowSum: Sendable, Equatable, Codable {
         start = s
         // As ``WindowedSums/advance(to:)``: dead entries dropped in bulk, so eviction stays amortised O(1) and the saved
         // form is the same.
-        if s > 4096 && s * 2 > entries.count {
+        if WindowedSums.dropsDead(s, of: entries.count) {
             entries.removeFirst(s)
             start = 0
         }
@@ -186,4 +190,3 @@ public struct WindowSum: Sendable, Equatable, Codable {
             .encode(to: encoder)
     }
 }
-

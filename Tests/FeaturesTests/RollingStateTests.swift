@@ -255,27 +255,30 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(WindowedSums.self, from: Data(broken.utf8)) }
     }
 
-    /// The detector's one-window sum against ``WindowedSums`` with that window, on a seeded stream long enough to drop
-    /// dead entries in bulk (past 4,096), with times that repeat and step back: the same sum and count after every
-    /// input, the same saved bytes at every 500th (each restores into the other), and a saved form with two windows or
-    /// another weight refused.
-    @Test(arguments: [4, 9] as [UInt64])
-    func windowSumIsWindowedSumsWithOneWindow(seed: UInt64) throws {
+    /// The detector's one-window sum against ``WindowedSums`` with that window, on seeded streams of three shapes:
+    /// `0` bursts between gaps longer than the window, with times that repeat and step back; `1` a 20 ms window sliding
+    /// over whole milliseconds (entries leave one by one, some exactly at its edge); `2` dense microseconds (over 4,096
+    /// dead entries while more are live, so the bulk drop waits for its second condition). The same sum and count
+    /// after every input, the same saved bytes at every 500th (each restores into the other and goes on alike), dead
+    /// entries dropped in bulk in every shape, and a saved form with two windows or another weight refused.
+    @Test(arguments: [4, 9] as [UInt64], [0, 1, 2])
+    func windowSumIsWindowedSumsWithOneWindow(seed: UInt64, shape: Int) throws {
         var random = SeededRandom(seed: seed)
-        let length = Duration.seconds(5)
+        let length: Duration = [.seconds(5), .milliseconds(20), .milliseconds(10)][shape]
         var sums = WindowedSums(windows: [length])
         var window = WindowSum(length: length)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var t: Int64 = 1_000_000_000_000
         var dropped = false
-        for n in 0..<12_000 {
-            // Mostly dense (many entries per window), sometimes the same time or earlier (clamped), sometimes a gap.
-            switch random.next(upperBound: UInt64(20)) {
-            case 0: t -= 300_000_000
-            case 1: break
-            case 2: t += 7_000_000_000
-            default: t += Int64(random.next(upperBound: UInt64(2_000_000)))
+        for n in 0..<(shape == 2 ? 24_000 : 12_000) {
+            switch (shape, random.next(upperBound: UInt64(20))) {
+            case (0, 0): t -= 300_000_000
+            case (0, 1): break
+            case (0, 2): t += 7_000_000_000
+            case (0, _): t += Int64(random.next(upperBound: UInt64(2_000_000)))
+            case (1, _): t += Int64(random.next(upperBound: UInt64(4))) * 1_000_000
+            default: t += 1_000
             }
             let v = Int64(random.next(upperBound: UInt64(1_000_000)))
             if random.next(upperBound: UInt64(4)) == 0 {
@@ -292,6 +295,8 @@ import Testing
                 #expect(savedWindow == savedSums, "saved form at input \(n)")
                 #expect(try JSONDecoder().decode(WindowSum.self, from: savedSums) == window)
                 #expect(try JSONDecoder().decode(WindowedSums.self, from: savedWindow) == sums)
+                // The restored sum goes on as the one built in memory (a restored buffer grows from its reserve).
+                window = try JSONDecoder().decode(WindowSum.self, from: savedSums)
                 // The dead entries were dropped in bulk at least once (the saved arrays are shorter than the stream).
                 let kept = try JSONDecoder().decode([String: AnyCodableCount].self, from: savedSums)["times"]?.count
                 if let kept, kept < n / 2 { dropped = true }
@@ -358,4 +363,3 @@ struct AnyCodableCount: Decodable {
         count = n
     }
 }
-
