@@ -60,7 +60,7 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
 
         /// `body` with the router taken out of the state (moved, not copied: its tables are not duplicated), so it can
-        /// change while `body` reads the engine (passed borrowed, not copied).
+        /// change while `body` reads the engine (passed as an argument; the rest of the state is not passed).
         mutating func withRouter<R>(_ body: (inout SenderLaneRouter, TradingEngine) -> R) -> R {
             var taken = SenderLaneRouter()
             swap(&taken, &router)
