@@ -192,8 +192,8 @@ public func signQueued(_ decision: Decision, _ p: Prepared) -> Int {
 /// minute baselines and size rank) and the decision's application to the engine's state (its orders' and ladder's
 /// records); the live trader does both in a second section of its lock. Returns the signed bytes.
 public func afterSend(_ decision: Decision, _ p: inout Prepared) -> Int {
+    p.engine.completePending()   // in the live trader's order: its second section applies the decision first
     p.replay.completeDeferred()
-    p.engine.completePending()
     return signQueued(decision, p)
 }
 

@@ -168,12 +168,11 @@ struct LiveCommand: AsyncParsableCommand {
         do {
             journal = try SQLiteOrderJournal(path: journalPath)
             // Let go after these checks: the trader reads the journal again when it starts.
-            let entries = journaledEntries
             // Every position Bybit holds must be the journal's (LiveStartupChecks.unexplainedPositions).
-            let journaled = TradingEngine.restore(from: entries, configuration: configuration.engine, instruments: table)
+            let journaled = TradingEngine.restore(from: journaledEntries, configuration: configuration.engine, instruments: table)
             let problems = LiveStartupChecks.unexplainedPositions(venue: report.positions, journaled: journaled, instruments: table)
             if !problems.isEmpty { throw CLIError("live: refused to start:\n" + problems.joined(separator: "\n")) }
-            historyFloor = LiveTrader.historyFloor(journal: entries, serverNow: await restClient.serverNow())
+            historyFloor = LiveTrader.historyFloor(journal: journaledEntries, serverNow: await restClient.serverNow())
         } catch let error as CLIError {
             throw error
         } catch {

@@ -185,12 +185,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     public var failure: (any Error)? { state.withLock { $0.failure } }
 
     /// The engine as it stands (status file, start-up comparison, tests).
-    public var engine: TradingEngine {
-        state.withLock { s in
-            s.engine.completePending()
-            return s.engine
-        }
-    }
+    public var engine: TradingEngine { locked { $0.engine } }
     /// The instruments with the rules the recorded instruments frames gave.
     public var instruments: InstrumentTable { state.withLock { $0.replay.decoder.instruments } }
     /// Commands queued or being sent, not answered yet.
@@ -282,12 +277,12 @@ public final class LiveTrader: RecordedFrameConsumer {
         }
     }
 
-    /// The state under its lock; the lines logged and the status file written in `body` are written once the lock is
-    /// released, in order. (Another section's lines can come first when two finish at once: lines are not globally
-    /// ordered, the journal is.)
+    /// The state under its lock, a decision the frame's first section left pending applied first (every section that
+    /// reads the engine goes through here, but the sender's partition); the lines logged and the status file written in
+    /// `body` are written once the lock is released, in order. (Another section's lines can come first when two finish
+    /// at once: lines are not globally ordered, the journal is.)
     private func locked<R: Sendable>(_ body: (inout State) -> R) -> R {
         let (result, output) = state.withLock { s in
-            // A decision the frame's section left pending is applied before anything reads the engine.
             s.engine.completePending()
             let result = body(&s)
             let output = s.output
@@ -352,8 +347,7 @@ public final class LiveTrader: RecordedFrameConsumer {
     public func run() async {
         // Orders the journal left in flight (a crash between journaling and an answer) are looked up, never resent.
         // Those it holds open at Bybit are checked against the first backfill: Bybit may have ended them meanwhile.
-        let (inFlight, open) = state.withLock { s -> ([(clientID: ClientOrderID, instrument: Instrument)], [(clientID: ClientOrderID, instrument: Instrument)]) in
-            s.engine.completePending()
+        let (inFlight, open) = locked { s -> ([(clientID: ClientOrderID, instrument: Instrument)], [(clientID: ClientOrderID, instrument: Instrument)]) in
             var inFlight: [(clientID: ClientOrderID, instrument: Instrument)] = [], open: [(clientID: ClientOrderID, instrument: Instrument)] = []
             for clientID in s.engine.tracker.open.sorted(by: { $0.rawValue < $1.rawValue }) {
                 guard let order = s.engine.tracker.orders[clientID], let symbol = order.symbol,
@@ -370,10 +364,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         // The journal is the authority on which executions are already counted (a reconciliation after a restart
         // reads the previous run's too).
         await gateway.setPersistedCheck { [weak self] id in
-            self?.state.withLock { s in
-                s.engine.completePending()   // a decision's retirement forgets execution ids
-                return s.engine.tracker.hasExecution(ExecutionID(id))
-            } ?? false
+            // Through `locked`: a pending decision's retirement forgets execution ids.
+            self?.locked { $0.engine.tracker.hasExecution(ExecutionID(id)) } ?? false
         }
         if !inFlight.isEmpty {
             logger.warning("\(inFlight.count) order(s) the journal left in flight: looking them up at Bybit")
@@ -486,9 +478,8 @@ public final class LiveTrader: RecordedFrameConsumer {
         while !Task.isCancelled {
             let measured = await rest.serverOffsetMilliseconds
             offset.withLock { $0 = measured }
-            let (wake, deadMan) = state.withLock { s -> (Int64?, ClockInstant?) in
-                s.engine.completePending()
-                return (s.engine.nextWakeup?.milliseconds, s.deadManFired ? nil : s.untrustedSince.map { $0 + deadManAfter })
+            let (wake, deadMan) = locked { s -> (Int64?, ClockInstant?) in
+                (s.engine.nextWakeup?.milliseconds, s.deadManFired ? nil : s.untrustedSince.map { $0 + deadManAfter })
             }
             var deadline = timer.instant() + .seconds(60)
             if let wake {
@@ -589,9 +580,8 @@ public final class LiveTrader: RecordedFrameConsumer {
             let answered = inFlight.withLock { $0 == 0 }
             // After a journal failure no answer or report can be journaled, so the engine's orders stop moving: the wait
             // is only for the queued commands that take risk off, which the sender still sends (it drops the others).
-            let done = journalFailed.load(ordering: .acquiring) ? answered : answered && state.withLock { s in
-                s.engine.completePending()
-                return s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
+            let done = journalFailed.load(ordering: .acquiring) ? answered : answered && locked { s in
+                s.engine.tracker.orders.values.allSatisfy { $0.phase.isTerminal || ![.entry, .protect, .timeExit].contains($0.id.role) }
             }
             if done { break }
             await progress.wait(until: deadline, timer: timer)
