@@ -18,11 +18,21 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// The minute being accumulated.
     private var current: Int64?
     private var currentValue: Int64 = 0
-    /// Completed bins waiting for their lag: (minute, value, counts).
-    private var pending: [Bin] = []
-    /// Counted bins in minute order (oldest first).
+    /// Completed bins waiting for their lag: (minute, value, counts). At most `lag` of them between boundaries, inline.
+    private var pending = InlineBins()
+    /// Counted bins in minute order (oldest first): `ring[ringHead...]`, then ``stagedRing``, less the first
+    /// ``stagedDrops`` (see ``settleRing()``).
     private var ring: [Bin] = []
     private var ringHead = 0
+    /// A staged boundary touches neither the ring's buffer nor its pages (a week of bins, cold by a cascade's first
+    /// frame: its header alone cost more than a microsecond a side): the bins it counts wait here, the oldest bins it
+    /// drops are read from ``front`` and counted in ``stagedDrops``, and both reach ``ring`` at ``settle()``.
+    private var stagedRing = InlineBins()
+    private var stagedDrops = 0
+    /// A copy of the ring's oldest bins (`ring[ringHead...]`, up to four), refreshed whenever the ring changes outside a
+    /// staged boundary; `frontCovers`: it holds all of them. Derived state: not saved, not compared.
+    private var front = InlineBins()
+    private var frontCovers = true
     /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
     /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
     private var sortedValues = SortedBlocks()
@@ -50,9 +60,13 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         var minute: Int64
         var value: Int64
         var counted: Bool
+
+        static let empty = Bin(minute: 0, value: 0, counted: false)
     }
 
+    /// `lag` at most ``InlineBins/capacity`` minutes (the bins waiting for it are kept inline).
     public init(capacity: Int, lag: Int = 0) {
+        precondition((0...InlineBins.capacity).contains(lag), "a lag of \(lag) minutes: at most \(InlineBins.capacity)")
         self.capacity = capacity
         self.lag = lag
         reserve()
@@ -64,7 +78,6 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// ascending array, as before the blocks), so saved feature states restore.
     private mutating func reserve() {
         ring.reserveCapacity(capacity + deadBinsKept + lag + 2)
-        pending.reserveCapacity(lag + 2)
     }
 
     /// Decoded as saved (the synthesized form), then sized as ``init(capacity:lag:)`` sizes a new one: a decoded ring
@@ -76,13 +89,19 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         observedSince = try c.decodeIfPresent(Int64.self, forKey: .observedSince)
         current = try c.decodeIfPresent(Int64.self, forKey: .current)
         currentValue = try c.decode(Int64.self, forKey: .currentValue)
-        pending = try c.decode([Bin].self, forKey: .pending)
+        let pending = try c.decode([Bin].self, forKey: .pending)
+        guard (0...InlineBins.capacity).contains(lag), pending.count <= lag else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "minute bins with a lag of \(lag) holding \(pending.count) bins"))
+        }
+        for bin in pending { _ = self.pending.append(bin) }
         ring = try c.decode([Bin].self, forKey: .ring)
         ringHead = try c.decode(Int.self, forKey: .ringHead)
         sortedValues = try c.decode(SortedBlocks.self, forKey: .sortedValues)
         zeros = try c.decode(Int.self, forKey: .zeros)
         total = try c.decode(Int64.self, forKey: .total)
         reserve()
+        refreshFront()
     }
 
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
@@ -90,7 +109,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
 
     /// Saved with the staged values moved in: the same bytes whenever it is saved.
     public func encode(to encoder: any Encoder) throws {
-        if stagedIn.count + stagedOut.count > 0 {
+        if stagedIn.count + stagedOut.count > 0 || ringStaged {
             var settled = self
             settled.settle()
             return try settled.encode(to: encoder)
@@ -101,7 +120,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         try c.encodeIfPresent(observedSince, forKey: .observedSince)
         try c.encodeIfPresent(current, forKey: .current)
         try c.encode(currentValue, forKey: .currentValue)
-        try c.encode(pending, forKey: .pending)
+        try c.encode(pending.bins, forKey: .pending)
         try c.encode(ring, forKey: .ring)
         try c.encode(ringHead, forKey: .ringHead)
         try c.encode(sortedValues, forKey: .sortedValues)
@@ -115,7 +134,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         a.settle()
         b.settle()
         return a.capacity == b.capacity && a.lag == b.lag && a.observedSince == b.observedSince && a.current == b.current
-            && a.currentValue == b.currentValue && a.pending == b.pending && a.ring == b.ring && a.ringHead == b.ringHead
+            && a.currentValue == b.currentValue && a.pending.bins == b.pending.bins && a.ring == b.ring && a.ringHead == b.ringHead
             && a.sortedValues == b.sortedValues && a.zeros == b.zeros && a.total == b.total
     }
 
@@ -123,7 +142,40 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// neighbourhood: what a boundary would otherwise cost, done when nothing waits on it.
     public mutating func settle() {
         moveStagedIn()
+        settleRing()
         refreshNear()
+    }
+
+    /// Whether a staged boundary left ring work for ``settleRing()``.
+    private var ringStaged: Bool { stagedRing.count > 0 || stagedDrops > 0 }
+
+    /// Applies what staged boundaries left of the ring (the bins counted appended, the oldest dropped, dead bins
+    /// dropped in bulk as `advance` drops them), then copies its front again.
+    private mutating func settleRing() {
+        guard ringStaged else { return }
+        for k in 0..<stagedRing.count { ring.append(stagedRing[k]) }
+        ringHead += stagedDrops
+        stagedRing = InlineBins()
+        stagedDrops = 0
+        dropDeadBins()
+        refreshFront()
+    }
+
+    /// Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
+    /// window's length instead of at twice it (a node that runs for months keeps a flat footprint).
+    private mutating func dropDeadBins() {
+        if ringHead > deadBinsKept {
+            ring.removeFirst(ringHead)
+            ringHead = 0
+        }
+    }
+
+    /// Copies the ring's oldest bins into ``front`` (nothing staged).
+    private mutating func refreshFront() {
+        front = InlineBins()
+        let live = ring.count - ringHead
+        for k in 0..<min(live, InlineBins.capacity) { _ = front.append(ring[ringHead + k]) }
+        frontCovers = live <= InlineBins.capacity
     }
 
     /// Moves the staged values into the blocks (the copy is then stale, refreshed by ``refreshNear()``).
@@ -192,57 +244,78 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             current = m
             return
         }
-        // Settling also refreshes the tracked copy: the blocks and the zeros change only when the minute does.
-        defer { if m > c && !staging { settle() } }
-        if m > c {
-            // The previous boundary's staged values move in before this one stages its own.
-            settle()
-            complete(c, value: currentValue, observedUntil: observedUntil)
-            // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
-            var k = max(c + 1, m - Int64(capacity + lag) - 1)
-            let stop = observedUntil.map { min(m, floorDivide($0, Self.minute) + 1) } ?? m
-            while k < stop {
-                complete(k, value: 0, observedUntil: observedUntil)
-                k += 1
-            }
-            current = m
-            currentValue = 0
-        }
-        var ready = 0
-        while ready < pending.count && pending[ready].minute + Int64(lag) < m {
-            if pending[ready].counted { insert(pending[ready]) }
-            ready += 1
-        }
-        if ready > 0 { pending.removeFirst(ready) }
+        // Within the minute nothing is due: every bin ready by `m` moved at the boundary that opened it.
+        guard m > c else { return }
+        // The previous boundary's staged values (and ring work) move in before this one stages its own.
+        settle()
+        // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
+        let firstSkipped = max(c + 1, m - Int64(capacity + lag) - 1)
+        let stop = observedUntil.map { min(m, floorDivide($0, Self.minute) + 1) } ?? m
+        let completed = 1 + Int(max(0, stop - firstSkipped))
         // Bins leave by age, not by count: missing minutes hold no place.
-        while ringHead < ring.count && ring[ringHead].minute < m - Int64(capacity + lag) {
-            let old = ring[ringHead]
-            ringHead += 1
-            if old.value == 0 {
-                zeros -= 1
-            } else if !stagedIn.remove(old.value), !stagedOut.append(old.value) {
-                // The copy waits for the next settle: a staged boundary is on the decision path.
-                moveStagedIn()
-                sortedValues.remove(old.value)
+        let oldest = m - Int64(capacity + lag)
+        // A staged boundary leaves the ring untouched when what it counts fits inline and what it drops is known from
+        // the front copy: a front bin it keeps ends the drops, or the copy holds every bin and the ones it counts are
+        // not dropped at once.
+        let drops = leadingFront(before: oldest)
+        let inline = staging && pending.count + completed <= InlineBins.capacity
+            && (drops < front.count || (frontCovers && (pending.count > 0 ? pending[0].minute : c) >= oldest))
+        // Bins waiting for their lag, then the completed minutes, in minute order: those past their lag are counted.
+        let waiting = pending
+        pending = InlineBins()
+        for k in 0..<waiting.count { take(waiting[k], by: m, inline: inline) }
+        take(bin(c, value: currentValue, observedUntil: observedUntil), by: m, inline: inline)
+        var k = firstSkipped
+        while k < stop {
+            take(bin(k, value: 0, observedUntil: observedUntil), by: m, inline: inline)
+            k += 1
+        }
+        current = m
+        currentValue = 0
+        if inline {
+            for k in 0..<drops { drop(front[k]) }
+            stagedDrops = drops
+        } else {
+            while ringHead < ring.count && ring[ringHead].minute < oldest {
+                drop(ring[ringHead])
+                ringHead += 1
             }
-            total &-= old.value
+            dropDeadBins()
+            refreshFront()
         }
-        // Dead bins are dropped once they are an eighth of the window: the buffer stops growing a little past the
-        // window's length instead of at twice it (a node that runs for months keeps a flat footprint).
-        if ringHead > deadBinsKept {
-            ring.removeFirst(ringHead)
-            ringHead = 0
-        }
+        // Settling also refreshes the tracked copy: the blocks and the zeros change only when the minute does.
+        if !staging { settle() }
     }
 
-    private mutating func complete(_ minute: Int64, value: Int64, observedUntil: Int64?) {
+    /// How many of the front copy's bins are older than minute `oldest`.
+    private func leadingFront(before oldest: Int64) -> Int {
+        var k = 0
+        while k < front.count && front[k].minute < oldest { k += 1 }
+        return k
+    }
+
+    /// Minute `minute` completed with `value`: counted when the stream was observed over all of it.
+    private func bin(_ minute: Int64, value: Int64, observedUntil: Int64?) -> Bin {
         let start = minute * Self.minute
         let counted = (observedSince.map { $0 <= start } ?? false) && (observedUntil.map { $0 >= start + Self.minute } ?? true)
-        pending.append(Bin(minute: minute, value: value, counted: counted))
+        return Bin(minute: minute, value: value, counted: counted)
     }
 
-    private mutating func insert(_ bin: Bin) {
-        ring.append(bin)
+    /// A completed bin at the boundary of minute `m`: counted once its lag has passed (into ``stagedRing`` when
+    /// `inline`), waiting otherwise.
+    private mutating func take(_ bin: Bin, by m: Int64, inline: Bool) {
+        guard bin.minute + Int64(lag) < m else {
+            let fits = pending.append(bin)
+            assert(fits, "more than \(lag) bins waiting for a lag of \(lag)")
+            return
+        }
+        guard bin.counted else { return }
+        if inline {
+            let fits = stagedRing.append(bin)
+            assert(fits, "a staged boundary counted more bins than it checked for")
+        } else {
+            ring.append(bin)
+        }
         precondition(bin.value >= 0, "MinuteBins holds sums of non-negative values")
         if bin.value == 0 {
             zeros += 1
@@ -251,6 +324,18 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             sortedValues.insert(bin.value)
         }
         total &+= bin.value
+    }
+
+    /// The oldest counted bin leaves the statistics.
+    private mutating func drop(_ old: Bin) {
+        if old.value == 0 {
+            zeros -= 1
+        } else if !stagedIn.remove(old.value), !stagedOut.append(old.value) {
+            // The copy waits for the next settle: a staged boundary is on the decision path.
+            moveStagedIn()
+            sortedValues.remove(old.value)
+        }
+        total &-= old.value
     }
 
     /// Nearest-rank percentile `p` (0 < p ≤ 100) of the counted bins: the element at `ceil(p·n/100) − 1`.
@@ -336,9 +421,6 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Mean of the counted bins.
     public var mean: Double? { count == 0 ? nil : Double(total) / Double(count) }
 
-    /// Oldest counted minute.
-    public var oldestMinute: Int64? { ring.count > ringHead ? ring[ringHead].minute : nil }
-
 }
 
 /// Sorted values at ranks `base ..< base + count` of a ``SortedBlocks``, inline (144 bytes, no buffer of its own to
@@ -387,4 +469,36 @@ struct StagedValues: Sendable {
         for k in 0..<count where orEqual ? self[k] <= v : self[k] < v { n += 1 }
         return n
     }
+}
+
+/// Up to four bins, inline (no buffer of its own to miss in cache).
+struct InlineBins: Sendable {
+    static let capacity = 4
+    private(set) var count = 0
+    private var storage = (MinuteBins.Bin.empty, MinuteBins.Bin.empty, MinuteBins.Bin.empty, MinuteBins.Bin.empty)
+
+    subscript(i: Int) -> MinuteBins.Bin {
+        precondition(i >= 0 && i < count, "bin \(i) of \(count)")
+        switch i {
+        case 0: return storage.0
+        case 1: return storage.1
+        case 2: return storage.2
+        default: return storage.3
+        }
+    }
+
+    /// Adds `bin` at the end; false when full.
+    mutating func append(_ bin: MinuteBins.Bin) -> Bool {
+        switch count {
+        case 0: storage.0 = bin
+        case 1: storage.1 = bin
+        case 2: storage.2 = bin
+        case 3: storage.3 = bin
+        default: return false
+        }
+        count += 1
+        return true
+    }
+
+    var bins: [MinuteBins.Bin] { (0..<count).map { self[$0] } }
 }

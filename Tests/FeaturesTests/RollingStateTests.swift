@@ -207,6 +207,13 @@ import Testing
         // Minute 6 begins: minute 5 (7) counts, minute 2 (4) leaves the 3-minute window.
         bins.add(1, at: 6 * MinuteBins.minute)
         #expect(bins.count == 3 && bins.percentile(50) == 7 && bins.percentile(100) == 9)
+        // The bins waiting for their lag are kept inline: a saved state holding more of them than its lag can leave
+        // (none written by these bins) is refused at restore, not cut.
+        let lagged = saved.replacingOccurrences(of: #""lag":0"#, with: #""lag":1"#)
+        #expect(try JSONDecoder().decode(MinuteBins.self, from: Data(lagged.utf8)).count == 3)
+        let overfull = lagged.replacingOccurrences(of: #""pending":[]"#,
+                                                   with: #""pending":[{"counted":true,"minute":4,"value":1},{"counted":true,"minute":5,"value":1}]"#)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(overfull.utf8)) }
     }
 
     @Test(arguments: [3, 11] as [UInt64])
