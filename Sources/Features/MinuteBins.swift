@@ -30,9 +30,9 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private var stagedRing = InlineBins()
     private var stagedDrops = 0
     /// A copy of the ring's oldest bins (`ring[ringHead...]`, up to four), refreshed whenever the ring changes outside a
-    /// staged boundary; `frontCovers`: it holds all of them. Derived state: not saved, not compared.
+    /// staged boundary; `frontHoldsWholeRing`: it holds all of them. Derived state: not saved, not compared.
     private var front = InlineBins()
-    private var frontCovers = true
+    private var frontHoldsWholeRing = true
     /// Counted non-zero values, ascending; zeros (most minutes of a liquidation stream) are only counted, so a
     /// quiet minute costs O(1) instead of a shift of the whole array. Values are sums of notionals or counts: ≥ 0.
     private var sortedValues = SortedBlocks()
@@ -51,7 +51,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// binary searches over a week of blocks that are cold by then. Derived state: not saved, not compared.
     private var near = RankWindow()
 
-    // The saved form (the staged values are saved moved in: see `encode(to:)`).
+    // The saved form (the staged values and ring work are saved applied: see `encode(to:)`).
     enum CodingKeys: String, CodingKey {
         case capacity, lag, observedSince, current, currentValue, pending, ring, ringHead, sortedValues, zeros, total
     }
@@ -72,7 +72,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         reserve()
     }
 
-    /// Sizes the ring for the full window at once (it also holds up to an eighth of dead bins, see `advance`): a young
+    /// Sizes the ring for the full window at once (it also holds up to an eighth of dead bins, see `dropDeadBins`): a young
     /// or restored engine's minute boundary then costs what a running one's does, with no array grown and copied on
     /// it. Reserved pages are not touched until used. Saved bins keep their synthesized form (`sortedValues` one
     /// ascending array, as before the blocks), so saved feature states restore.
@@ -89,14 +89,18 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         observedSince = try c.decodeIfPresent(Int64.self, forKey: .observedSince)
         current = try c.decodeIfPresent(Int64.self, forKey: .current)
         currentValue = try c.decode(Int64.self, forKey: .currentValue)
-        let pending = try c.decode([Bin].self, forKey: .pending)
-        guard (0...InlineBins.capacity).contains(lag), pending.count <= lag else {
+        let savedPending = try c.decode([Bin].self, forKey: .pending)
+        guard (0...InlineBins.capacity).contains(lag), savedPending.count <= lag else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: "minute bins with a lag of \(lag) holding \(pending.count) bins"))
+                                                    debugDescription: "minute bins with a lag of \(lag) holding \(savedPending.count) bins"))
         }
-        for bin in pending { _ = self.pending.append(bin) }
+        for bin in savedPending { _ = pending.append(bin) }
         ring = try c.decode([Bin].self, forKey: .ring)
         ringHead = try c.decode(Int.self, forKey: .ringHead)
+        guard (0...ring.count).contains(ringHead) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "minute bins whose ring starts at \(ringHead) of \(ring.count) bins"))
+        }
         sortedValues = try c.decode(SortedBlocks.self, forKey: .sortedValues)
         zeros = try c.decode(Int.self, forKey: .zeros)
         total = try c.decode(Int64.self, forKey: .total)
@@ -107,7 +111,8 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     /// Dead bins the ring keeps before dropping them (an eighth of the window, at least 64): the buffer's slack.
     private var deadBinsKept: Int { max(64, capacity / 8) }
 
-    /// Saved with the staged values moved in: the same bytes whenever it is saved.
+    /// Saved with the staged values moved in and the ring's staged work applied (on a copy: the ring's buffer is copied
+    /// once when a boundary's work is unsettled): the same bytes whenever it is saved.
     public func encode(to encoder: any Encoder) throws {
         if stagedIn.count + stagedOut.count > 0 || ringStaged {
             var settled = self
@@ -138,8 +143,9 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             && a.sortedValues == b.sortedValues && a.zeros == b.zeros && a.total == b.total
     }
 
-    /// Moves the values the latest minute boundary staged into the sorted blocks, and refreshes the tracked
-    /// neighbourhood: what a boundary would otherwise cost, done when nothing waits on it.
+    /// Moves the values the latest minute boundary staged into the sorted blocks, applies its ring work (the bins it
+    /// counted and dropped, see ``stagedRing``), and refreshes the tracked neighbourhood: what a boundary would
+    /// otherwise cost, done when nothing waits on it.
     public mutating func settle() {
         moveStagedIn()
         settleRing()
@@ -175,7 +181,7 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         front = InlineBins()
         let live = ring.count - ringHead
         for k in 0..<min(live, InlineBins.capacity) { _ = front.append(ring[ringHead + k]) }
-        frontCovers = live <= InlineBins.capacity
+        frontHoldsWholeRing = live <= InlineBins.capacity
     }
 
     /// Moves the staged values into the blocks (the copy is then stale, refreshed by ``refreshNear()``).
@@ -244,22 +250,27 @@ public struct MinuteBins: Sendable, Codable, Equatable {
             current = m
             return
         }
-        // Within the minute nothing is due: every bin ready by `m` moved at the boundary that opened it.
+        // Within the minute (or earlier) nothing is due: every bin ready by `m` moved at the boundary that opened `c`.
         guard m > c else { return }
         // The previous boundary's staged values (and ring work) move in before this one stages its own.
         settle()
         // Minutes skipped without any input: at most `capacity + lag` of them matter, and none after a stop.
         let firstSkipped = max(c + 1, m - Int64(capacity + lag) - 1)
         let stop = observedUntil.map { min(m, floorDivide($0, Self.minute) + 1) } ?? m
-        let completed = 1 + Int(max(0, stop - firstSkipped))
+        // The bins this boundary counts: those waiting whose lag passes, minute `c` and the skipped minutes before `m − lag`.
+        var counting = 0
+        for k in 0..<pending.count where pending[k].minute + Int64(lag) < m { counting += 1 }
+        if c + Int64(lag) < m { counting += 1 }
+        counting += Int(max(0, min(stop, m - Int64(lag)) - firstSkipped))
         // Bins leave by age, not by count: missing minutes hold no place.
         let oldest = m - Int64(capacity + lag)
         // A staged boundary leaves the ring untouched when what it counts fits inline and what it drops is known from
         // the front copy: a front bin it keeps ends the drops, or the copy holds every bin and the ones it counts are
         // not dropped at once.
         let drops = leadingFront(before: oldest)
-        let inline = staging && pending.count + completed <= InlineBins.capacity
-            && (drops < front.count || (frontCovers && (pending.count > 0 ? pending[0].minute : c) >= oldest))
+        let inline = staging && counting <= InlineBins.capacity
+            && (drops < front.count || (frontHoldsWholeRing && (pending.count > 0 ? pending[0].minute : c) >= oldest))
+        precondition(!ringStaged, "a boundary over another's unsettled ring work")
         // Bins waiting for their lag, then the completed minutes, in minute order: those past their lag are counted.
         let waiting = pending
         pending = InlineBins()
@@ -306,13 +317,13 @@ public struct MinuteBins: Sendable, Codable, Equatable {
     private mutating func take(_ bin: Bin, by m: Int64, inline: Bool) {
         guard bin.minute + Int64(lag) < m else {
             let fits = pending.append(bin)
-            assert(fits, "more than \(lag) bins waiting for a lag of \(lag)")
+            precondition(fits, "more than \(lag) bins waiting for a lag of \(lag)")
             return
         }
         guard bin.counted else { return }
         if inline {
             let fits = stagedRing.append(bin)
-            assert(fits, "a staged boundary counted more bins than it checked for")
+            precondition(fits, "a staged boundary counted more bins than it checked for")
         } else {
             ring.append(bin)
         }

@@ -207,13 +207,60 @@ import Testing
         // Minute 6 begins: minute 5 (7) counts, minute 2 (4) leaves the 3-minute window.
         bins.add(1, at: 6 * MinuteBins.minute)
         #expect(bins.count == 3 && bins.percentile(50) == 7 && bins.percentile(100) == 9)
-        // The bins waiting for their lag are kept inline: a saved state holding more of them than its lag can leave
-        // (none written by these bins) is refused at restore, not cut.
+        // The bins waiting for their lag are kept inline: a saved state holding more of them than its lag leaves waiting
+        // (these bins never save one) is refused at restore, not cut; so are a lag over four and a ring start past its end.
         let lagged = saved.replacingOccurrences(of: #""lag":0"#, with: #""lag":1"#)
         #expect(try JSONDecoder().decode(MinuteBins.self, from: Data(lagged.utf8)).count == 3)
         let overfull = lagged.replacingOccurrences(of: #""pending":[]"#,
                                                    with: #""pending":[{"counted":true,"minute":4,"value":1},{"counted":true,"minute":5,"value":1}]"#)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(overfull.utf8)) }
+        let longLag = saved.replacingOccurrences(of: #""lag":0"#, with: #""lag":5"#)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(longLag.utf8)) }
+        let pastTheEnd = saved.replacingOccurrences(of: #""ringHead":0"#, with: #""ringHead":4"#)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(MinuteBins.self, from: Data(pastTheEnd.utf8)) }
+    }
+
+    /// A staged boundary reads what it drops from a copy of the ring's four oldest bins and keeps what it counts
+    /// inline, up to four: at each edge of that (more drops than the copy holds, every bin dropped, the bins it counts
+    /// dropped at once, four counted, four waiting for a lag of four) it answers and saves as bins that move each
+    /// boundary in at once.
+    @Test func stagedBoundariesAtTheEdgesOfTheirInlineCopies() throws {
+        let minute = MinuteBins.minute
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        /// Values added at `minutes` (one each), then a boundary to `to` observed until `until`, staged on one and eager
+        /// on the other; both compared after every step, and `count` checked against its definition at the end.
+        func check(lag: Int, minutes: [Int64], to: Int64, until: Int64?, count: Int, _ note: String) throws {
+            var staged = MinuteBins(capacity: 10, lag: lag), eager = MinuteBins(capacity: 10, lag: lag)
+            staged.track(percentile: 99)
+            staged.observe(since: 0)
+            eager.observe(since: 0)
+            func compare(_ step: String) throws {
+                #expect(staged.count == eager.count, "\(note), \(step): count")
+                for p in 1...100 where staged.percentile(p) != eager.percentile(p) { Issue.record("\(note), \(step): percentile \(p)") }
+                #expect(try encoder.encode(staged) == encoder.encode(eager), "\(note), \(step): saved bytes")
+            }
+            for m in minutes {
+                staged.advance(to: m * minute + 1, staging: true)
+                staged.add(m + 1, at: m * minute + 1)
+                eager.add(m + 1, at: m * minute + 1)
+                try compare("minute \(m)")
+            }
+            staged.advance(to: to * minute + 1, observedUntil: until.map { $0 * minute }, staging: true)
+            eager.advance(to: to * minute + 1, observedUntil: until.map { $0 * minute })
+            try compare("the last boundary")
+            #expect(staged.count == count, "\(note): count")
+        }
+        // Minutes 0…5 counted, the copy holds 0…3; minute 15 drops 0…4 (five: more than the copy) and counts minute 6.
+        try check(lag: 0, minutes: Array(0...6), to: 15, until: 7, count: 2, "more drops than the copy holds")
+        // Minutes 0, 1 counted; minute 13 drops both and minute 2, which it counts.
+        try check(lag: 0, minutes: [0, 1, 2], to: 13, until: 3, count: 0, "a counted bin dropped at once")
+        // Minute 12 drops both and keeps minute 2.
+        try check(lag: 0, minutes: [0, 1, 2], to: 12, until: 3, count: 1, "every bin of the ring dropped")
+        // Four bins counted at one boundary (the minute and three skipped), then five (more than fit inline).
+        try check(lag: 0, minutes: [0, 4, 9], to: 13, until: nil, count: 10, "four and five counted")
+        // A lag of four: four bins waiting, each step counting some of them.
+        try check(lag: 4, minutes: [0, 1, 2, 3, 4, 5, 6, 9, 10, 14, 15, 16, 17, 18, 19, 20], to: 22, until: nil, count: 10, "a lag of four")
     }
 
     @Test(arguments: [3, 11] as [UInt64])
