@@ -140,6 +140,10 @@ public struct WindowSum: Sendable, Equatable, Codable {
     public private(set) var sum: Int64 = 0
     /// Time of the latest entry or advance (a receive clock that steps back is clamped to it).
     public private(set) var now: Int64 = .min
+    /// Time of the window's first entry (`.max` when empty): an advance that evicts nothing returns without reading the
+    /// buffer (on a cascade's first frame the other side's window is then not touched at all, unless an entry leaves
+    /// it). Derived from the saved parts: not saved.
+    private var firstTime: Int64 = .max
 
     public init(length: Duration) { self.length = length.wholeNanoseconds }
 
@@ -149,6 +153,7 @@ public struct WindowSum: Sendable, Equatable, Codable {
     public mutating func add(_ value: Int64, at t: Int64) {
         advance(to: t)
         entries.append(Entry(time: now, value: value))
+        if firstTime == .max { firstTime = now }
         sum &+= value
     }
 
@@ -157,6 +162,8 @@ public struct WindowSum: Sendable, Equatable, Codable {
         guard t > now else { return }
         now = t
         let edge = t - length
+        // Nothing leaves: the bulk drop's condition is unchanged too (it only weakens as entries are added).
+        guard firstTime <= edge else { return }
         var s = start
         while s < entries.count && entries[s].time <= edge {
             sum &-= entries[s].value
@@ -169,6 +176,7 @@ public struct WindowSum: Sendable, Equatable, Codable {
             entries.removeFirst(s)
             start = 0
         }
+        firstTime = start < entries.count ? entries[start].time : .max
     }
 
     public init(from decoder: any Decoder) throws {
@@ -183,6 +191,7 @@ public struct WindowSum: Sendable, Equatable, Codable {
         start = parts.start
         sum = parts.sum
         now = parts.now
+        firstTime = start < entries.count ? entries[start].time : .max
     }
 
     public func encode(to encoder: any Encoder) throws {
