@@ -122,9 +122,9 @@ extension WindowedSums {
 }
 
 /// The sum and count of the values of one time window: ``WindowedSums`` with one window and unit weights (the cascade
-/// detector's), its entries in one buffer and its sums inline, so a cascade's first frame touches the buffer's two ends
-/// and this value, not seven arrays. Saved in ``WindowedSums``' form, byte for byte: a saved detector reads back either
-/// way.
+/// detector's), its entries in one buffer and its sums and first entry's time inline, so a cascade's first frame
+/// touches this value and the buffer's end it appends to (its first entry only when one leaves), not seven arrays.
+/// Saved in ``WindowedSums``' form, byte for byte: a saved detector reads back either way.
 public struct WindowSum: Sendable, Equatable, Codable {
     struct Entry: Sendable, Equatable {
         var time: Int64
@@ -153,7 +153,8 @@ public struct WindowSum: Sendable, Equatable, Codable {
     public mutating func add(_ value: Int64, at t: Int64) {
         advance(to: t)
         entries.append(Entry(time: now, value: value))
-        if firstTime == .max { firstTime = now }
+        // The entry just added is the window's first when it was empty (`.min` marks a bulk drop due: kept).
+        if firstTime != .min && start == entries.count - 1 { firstTime = now }
         sum &+= value
     }
 
@@ -162,7 +163,8 @@ public struct WindowSum: Sendable, Equatable, Codable {
         guard t > now else { return }
         now = t
         let edge = t - length
-        // Nothing leaves: the bulk drop's condition is unchanged too (it only weakens as entries are added).
+        // Nothing leaves: the bulk drop's condition was false after the last eviction and only weakens as entries are
+        // added (a restored form where it holds sets `firstTime` to `.min`, so its first advance takes this path).
         guard firstTime <= edge else { return }
         var s = start
         while s < entries.count && entries[s].time <= edge {
@@ -191,7 +193,7 @@ public struct WindowSum: Sendable, Equatable, Codable {
         start = parts.start
         sum = parts.sum
         now = parts.now
-        firstTime = start < entries.count ? entries[start].time : .max
+        firstTime = WindowedSums.dropsDead(start, of: entries.count) ? .min : start < entries.count ? entries[start].time : .max
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -309,6 +309,27 @@ import Testing
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(WindowedSums.self, from: Data(broken.utf8)) }
     }
 
+    /// A saved form whose dead entries are due for the bulk drop (a form neither type writes: each drops them at the
+    /// advance that makes them due) drops them at its first advance as ``WindowedSums`` does, also when no entry leaves
+    /// at that advance: the window's cached first time must not skip it.
+    @Test(arguments: [false, true])
+    func aRestoredWindowDueForItsBulkDropDropsAtItsFirstAdvance(live: Bool) throws {
+        let dead = Array(0..<5_000).map { Int64($0) }
+        let times = dead + (live ? [5_900] : [])
+        func list(_ values: [Int64]) -> String { values.map(String.init).joined(separator: ",") }
+        let saved = #"{"now":6000,"starts":[5000],"times":[\#(list(times))],"valueSums":[\#(live ? 7 : 0)],"values":[\#(list(dead.map { _ in 1 } + (live ? [7] : [])))],"weightSums":[\#(live ? 1 : 0)],"weights":[\#(list(times.map { _ in 1 }))],"windows":[1000]}"#
+        var sums = try JSONDecoder().decode(WindowedSums.self, from: Data(saved.utf8))
+        var window = try JSONDecoder().decode(WindowSum.self, from: Data(saved.utf8))
+        sums.advance(to: 6_001)
+        window.advance(to: 6_001)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let after = try encoder.encode(sums)
+        #expect(try encoder.encode(window) == after)
+        #expect(!String(decoding: after, as: UTF8.self).contains("4999"), "the dead entries were dropped")
+        #expect(window.sum == (live ? 7 : 0) && window.count == (live ? 1 : 0))
+    }
+
     /// The detector's one-window sum against ``WindowedSums`` with that window, on seeded streams of three shapes:
     /// `0` bursts between gaps longer than the window, with times that repeat and step back; `1` a 20 ms window sliding
     /// over whole milliseconds (entries leave one by one, some exactly at its edge); `2` dense microseconds (over 4,096
