@@ -270,7 +270,6 @@ public struct MinuteBins: Sendable, Codable, Equatable {
         let drops = leadingFront(before: oldest)
         let inline = staging && counting <= InlineBins.capacity
             && (drops < front.count || (frontHoldsWholeRing && (pending.count > 0 ? pending[0].minute : c) >= oldest))
-        precondition(!ringStaged, "a boundary over another's unsettled ring work")
         // Bins waiting for their lag, then the completed minutes, in minute order: those past their lag are counted.
         let waiting = pending
         pending = InlineBins()
