@@ -956,7 +956,7 @@ extension TradingEngine {
     /// entry decision skips with `breaker.noBook` and a re-plan does nothing).
     func breaker(_ symbol: String, _ id: SymbolID, book: Int, feed: FeedState, now: ExchangeTime) -> BreakerDenial? {
         let settings = configuration.breakers
-        if !feed.isTrusted(id, depth: feed.books[book].depth) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
+        if !feed.isTrusted(bookAt: book) { return BreakerDenial(code: "breaker.bookGapped", detail: "") }
         if let t = feed.books[book].lastExchangeTime, now.milliseconds - t.milliseconds > settings.maxBookAgeMilliseconds {
             return BreakerDenial(code: "breaker.bookStale", detail: "\(now.milliseconds - t.milliseconds) ms old")
         }

@@ -95,7 +95,13 @@ public struct FeedState: Sendable {
 
     /// True when `symbol`'s book at `depth` is synced and its trades stream is not interrupted: what matching needs.
     public func isTrusted(_ symbol: SymbolID, depth: Int) -> Bool {
-        (book(symbol, depth: depth)?.isSynced ?? false) && !interruptedTrades.contains(symbol) && !tradesAwaitingBook.contains(symbol)
+        bookIndex[BookKey(symbol: symbol, depth: depth)].map(isTrusted(bookAt:)) ?? false
+    }
+
+    /// ``isTrusted(_:depth:)`` of the book at `index` of ``books`` (a caller that holds the index skips the lookup by key).
+    public func isTrusted(bookAt index: Int) -> Bool {
+        let symbol = books[index].symbol
+        return books[index].isSynced && !interruptedTrades.contains(symbol) && !tradesAwaitingBook.contains(symbol)
     }
 
     /// Applies one input.

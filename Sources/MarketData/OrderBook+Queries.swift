@@ -21,21 +21,15 @@ extension OrderBook {
     public var bidCount: Int { bids.count }
     public var askCount: Int { asks.count }
 
-    /// The best bid, if any.
-    @inlinable public var bestBid: BookLevel? { bids.best }
-
-    /// The best ask, if any.
-    @inlinable public var bestAsk: BookLevel? { asks.best }
-
     /// Mid price ×2 in price units (exact: the mid of two prices may fall on a half unit).
     public var doubledMid: Int64? {
-        guard let b = bids.best, let a = asks.best else { return nil }
+        guard let b = bestBid, let a = bestAsk else { return nil }
         return b.price.units + a.price.units
     }
 
     /// Best ask − best bid.
     public var spread: Price? {
-        guard let b = bids.best, let a = asks.best else { return nil }
+        guard let b = bestBid, let a = bestAsk else { return nil }
         return Price(units: a.price.units - b.price.units)
     }
 

@@ -86,6 +86,12 @@ public struct OrderBook: Sendable {
     public private(set) var lastMatchTime: ExchangeTime?
     public private(set) var lastLocalTime: LocalTime?
 
+    /// The best levels, kept by every apply: a reader reads them from the book's own record, not from each side's
+    /// buffer (on a book last touched long ago, such as the one a cascade's first decision reads, that is a cache
+    /// miss on the buffer's header and another on its last level, per side).
+    public private(set) var bestBid: BookLevel?
+    public private(set) var bestAsk: BookLevel?
+
     @usableFromInline var bids: PriceLevels
     @usableFromInline var asks: PriceLevels
     // Scratch buffer for snapshots (kept to avoid an allocation per snapshot).
@@ -164,7 +170,9 @@ public struct OrderBook: Sendable {
         lastMatchTime = update.matchTime ?? lastMatchTime
         lastLocalTime = update.localTime
         if bids.count > depth || asks.count > depth { stats.overDepth += 1 }
-        if let bid = bids.best, let ask = asks.best, bid.price >= ask.price {
+        bestBid = bids.best
+        bestAsk = asks.best
+        if let bid = bestBid, let ask = bestAsk, bid.price >= ask.price {
             stats.crossedBooks += 1
             return invalidate(.crossed(bid: bid.price, ask: ask.price))
         }

@@ -46,6 +46,37 @@ struct BookMessages {
         #expect(book.displayedSize(at: m.p("100.7"), side: .ask) == .zero)
     }
 
+    /// The best levels are kept in the book's record (``OrderBook/bestBid``): after every kind of message they equal
+    /// the levels the sides hold, a side emptied by a delta or a snapshot included, and a refused message keeps them.
+    @Test func bestLevelsFollowEveryMessage() {
+        var m = BookMessages()
+        var book = OrderBook(symbol: m.instrument.id, depth: 50, policy: .strict)
+        func check(_ note: String) {
+            #expect(book.bestBid == (book.levelCount(.bid) > 0 ? book.level(.bid, fromBest: 0) : nil), "\(note)")
+            #expect(book.bestAsk == (book.levelCount(.ask) > 0 ? book.level(.ask, fromBest: 0) : nil), "\(note)")
+        }
+        check("empty")
+        #expect(book.bestBid == nil && book.bestAsk == nil)
+        book.apply(m.message(.snapshot, bids: [("100", "1"), ("99", "2")], asks: [("101", "3")]))
+        check("snapshot")
+        book.apply(m.message(.delta, bids: [("100.5", "4")], asks: [("101", "0"), ("102", "5")]))
+        check("delta: new best bid, best ask deleted")
+        #expect(book.bestBid?.price == m.p("100.5") && book.bestAsk?.price == m.p("102"))
+        book.apply(m.message(.delta, bids: [("100.5", "0"), ("100", "0"), ("99", "0")], asks: []))
+        check("delta: bid side emptied")
+        #expect(book.bestBid == nil && book.bestAsk?.price == m.p("102"))
+        let last = m.u
+        #expect(book.apply(m.message(.delta, u: last + 5, bids: [("101", "1")], asks: [])) == .invalidated(.updateIDGap(expected: last + 1, got: last + 5)))
+        check("a gap: the message is refused, the levels stay")
+        #expect(book.bestBid == nil)
+        book.apply(m.message(.snapshot, bids: [("98", "1")], asks: []))
+        check("snapshot with one side")
+        #expect(book.bestBid?.price == m.p("98") && book.bestAsk == nil)
+        book.apply(m.message(.delta, bids: [("103", "1")], asks: [("102.5", "1")]))
+        check("a crossed book (invalidated, levels as applied)")
+        #expect(!book.isSynced && book.bestBid?.price == m.p("103"))
+    }
+
     @Test func deltaInsertsUpdatesAndDeletes() {
         var m = BookMessages()
         var book = snapshotBook(&m)

@@ -19,6 +19,10 @@ import Testing
             if book == nil { book = OrderBook(symbol: update.symbol, depth: 50, policy: .strict) }
             let outcome = book!.apply(update)
             #expect(outcome == (i == 0 ? .replaced : .applied))
+            // The best levels kept in the book's record are the sides' own after every message.
+            let b = book!
+            #expect(b.bestBid == (b.levelCount(.bid) > 0 ? b.level(.bid, fromBest: 0) : nil))
+            #expect(b.bestAsk == (b.levelCount(.ask) > 0 ? b.level(.ask, fromBest: 0) : nil))
         }
         let b = try #require(book)
         let instrument = decoder.instruments[b.symbol]
