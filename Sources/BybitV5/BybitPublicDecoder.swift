@@ -44,15 +44,21 @@ public struct BybitPublicDecoder: Sendable {
         @usableFromInline var bytes: [UInt8]
         @usableFromInline var topic: BybitTopic
         @usableFromInline var symbol: SymbolID
-        /// The name's length and its first and last eight bytes, inline: the scan rejects another topic without
-        /// reading its bytes' buffer (a cold line each on a cascade's first frame), and compares them whole only on a match.
+        /// The name's length and its first, second and last eight bytes, inline: the scan rejects another topic
+        /// without reading its bytes' buffer (a cold line each on a cascade's first frame); a name of at most 24 bytes
+        /// (`allLiquidation.BTCUSDT` is 22) is then matched whole by its key, a longer one compared whole on a match.
         @usableFromInline var key: TopicKey
     }
 
     @usableFromInline struct TopicKey: Sendable, Equatable {
         @usableFromInline var count: Int
         @usableFromInline var head: UInt64
+        /// Bytes 8..<16 (zero for a name shorter than 16: head and tail cover it).
+        @usableFromInline var middle: UInt64
         @usableFromInline var tail: UInt64
+
+        /// Whether the key holds every byte of the name (equal keys are then equal names).
+        @inlinable var isWholeName: Bool { count <= 24 }
 
         @inlinable init(_ name: UnsafeBufferPointer<UInt8>) {
             count = name.count
@@ -61,10 +67,12 @@ public struct BybitPublicDecoder: Sendable {
                 var packed: UInt64 = 0
                 for (i, byte) in name.enumerated() { packed |= UInt64(byte) << (8 * UInt64(i)) }
                 head = packed
+                middle = 0
                 tail = packed
                 return
             }
             head = UnsafeRawPointer(base).loadUnaligned(as: UInt64.self)
+            middle = name.count >= 16 ? UnsafeRawPointer(base + 8).loadUnaligned(as: UInt64.self) : 0
             tail = UnsafeRawPointer(base + (name.count - 8)).loadUnaligned(as: UInt64.self)
         }
     }
@@ -275,8 +283,8 @@ public struct BybitPublicDecoder: Sendable {
     @usableFromInline
     mutating func topicEntry(_ name: UnsafeBufferPointer<UInt8>) throws(BybitFrameError) -> Int {
         let key = TopicKey(name)
-        if lastTopic >= 0, topics[lastTopic].key == key, Self.same(topics[lastTopic].bytes, name) { return lastTopic }
-        for i in topics.indices where topics[i].key == key && Self.same(topics[i].bytes, name) {
+        if lastTopic >= 0, topics[lastTopic].key == key, key.isWholeName || Self.same(topics[lastTopic].bytes, name) { return lastTopic }
+        for i in topics.indices where topics[i].key == key && (key.isWholeName || Self.same(topics[i].bytes, name)) {
             lastTopic = i
             return i
         }

@@ -14,7 +14,7 @@ public struct FeatureEngine: Sendable {
     /// The ordered list of features every vector follows.
     public let schema: FeatureSchema
     var symbols: [SymbolFeatures] = []
-    private var symbolIndex: [SymbolID: Int] = [:]
+    private var symbolIndex = SymbolSlots()
     var detectors: [CascadeDetector] = []
     private var detectorIndex: [String: Int] = [:]
     /// Detector starts and ends not yet taken by ``drainDetectorChanges()``.
@@ -102,7 +102,7 @@ public struct FeatureEngine: Sendable {
             symbols[i].advance(to: t)
             if let s = Self.tracked(stream) { stop(s, symbol: i, at: t, detectors: true) } else { resetTouch(symbol: i) }
         case let .session(boundary, streams, _):
-            let affected = streams ?? symbolIndex.keys.sorted().flatMap { id in
+            let affected = streams ?? symbolIndex.keys.flatMap { id in
                 [FeedStream.trades(id), .liquidations(id), .ticker(id), .book(id, depth: 0)]
             }
             for stream in affected {
@@ -206,7 +206,7 @@ public struct FeatureEngine: Sendable {
         symbols[i].advance(to: t)
         let referenceIndex = symbols.firstIndex { $0.name == configuration.referenceSymbol }
         if let r = referenceIndex { symbols[r].advance(to: t) }
-        let id = symbolIndex.first { $0.value == i }?.key
+        let id = symbolIndex.id(of: i)
         let book = id.flatMap { feed.deepestBook($0, syncedOnly: true) }
         let ticker = id.flatMap { feed.tickers[$0] }
         // The episode features read the complete feed's detector when the symbol has one.
@@ -224,7 +224,7 @@ public struct FeatureEngine: Sendable {
         self.symbols = symbols
         self.detectors = detectors
         deferred = nil
-        symbolIndex = [:]
+        symbolIndex = SymbolSlots()
         detectorIndex = Dictionary(uniqueKeysWithValues: detectors.enumerated().map {
             (Self.detectorKey($0.element.symbol, $0.element.source), $0.offset)
         })
@@ -520,4 +520,34 @@ struct DeferredLiquidations: Sendable {
     var list: [Liquidation]
     var source: LiquidationSource
     var t: Int64
+}
+
+/// The slot in ``FeatureEngine/symbols`` of each symbol met, by its dense ``SymbolID`` (an array read, no hashing: the
+/// lookup runs on every input, and on a cascade's first frame a table's buckets are cold lines).
+struct SymbolSlots: Sendable {
+    /// By `SymbolID.index`; -1: not met.
+    private var slots: [Int] = []
+
+    subscript(id: SymbolID) -> Int? {
+        get {
+            let index = Int(id.index)
+            guard index < slots.count, slots[index] >= 0 else { return nil }
+            return slots[index]
+        }
+        set {
+            let index = Int(id.index)
+            if index >= slots.count {
+                guard newValue != nil else { return }
+                // Ids are dense (``InstrumentTable``): the array grows to the table's size, never to an id's value.
+                slots.append(contentsOf: repeatElement(-1, count: index + 1 - slots.count))
+            }
+            slots[index] = newValue ?? -1
+        }
+    }
+
+    /// The ids met, in id order.
+    var keys: [SymbolID] { slots.indices.filter { slots[$0] >= 0 }.map { SymbolID(index: UInt32($0)) } }
+
+    /// The id whose slot is `slot`.
+    func id(of slot: Int) -> SymbolID? { slots.firstIndex(of: slot).map { SymbolID(index: UInt32($0)) } }
 }

@@ -71,14 +71,16 @@ import Testing
         #expect(l[0].exchangeTime == ExchangeTime(milliseconds: 1_739_502_303_204))
     }
 
-    /// Topics of the same length whose first and last eight bytes agree (the decoder's inline key) are still told
-    /// apart by their whole name, whichever was seen last.
+    /// Topics of the same length whose first and last eight bytes agree are still told apart, whichever was seen
+    /// last: by the key's middle bytes for a name of at most 24 bytes (`ABCDEUSDT`: 24), by the whole name for a
+    /// longer one whose difference the key does not hold (`AACDEFGUSDT`: 26 bytes, a difference at byte 16).
     @Test func topicsAlikeAtBothEndsAreToldApart() throws {
         var d = BybitPublicDecoder()
         func frame(_ symbol: String, _ price: String) -> [UInt8] {
             Array(#"{"topic":"allLiquidation.\#(symbol)","type":"snapshot","ts":1739502303204,"data":[{"T":1739502302929,"s":"\#(symbol)","S":"Sell","v":"1","p":"\#(price)"}]}"#.utf8)
         }
-        for (symbol, price) in [("ABCDEUSDT", "1"), ("ZBCDEUSDT", "2"), ("ZBCDEUSDT", "3"), ("ABCDEUSDT", "4"), ("ZBCDEUSDT", "5")] {
+        for (symbol, price) in [("ABCDEUSDT", "1"), ("ZBCDEUSDT", "2"), ("ZBCDEUSDT", "3"), ("ABCDEUSDT", "4"), ("ZBCDEUSDT", "5"),
+                                ("AACDEFGUSDT", "6"), ("AZCDEFGUSDT", "7"), ("AZCDEFGUSDT", "8"), ("AACDEFGUSDT", "9")] {
             guard case let .liquidations(l) = try d.decode(frame(symbol, price), localTime: now) else { Issue.record("not liquidations"); return }
             let notional = try USDT(price)
             #expect(l.count == 1 && d.instruments[l[0].symbol].symbol == symbol && l[0].notional == notional, "\(symbol) at \(price)")

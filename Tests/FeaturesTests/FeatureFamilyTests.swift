@@ -164,6 +164,20 @@ import Testing
         #expect(c.value(vc, "book.depth_bid_10bps") != a.value(va, "book.depth_bid_10bps"))
     }
 
+    /// Each symbol's vector reads its own book, whichever order the symbols were met in (the engine's slots by
+    /// symbol id: ETHUSDT, id 1, takes the first slot here).
+    @Test func eachSymbolsVectorReadsItsOwnBook() {
+        var h = EngineHarness()
+        let eth = h.instruments.id(for: "ETHUSDT")
+        var e = MarketBuilder(instrument: Instrument(id: eth, symbol: "ETHUSDT"))
+        var b = h.builder
+        h.apply(.book(e.book(.snapshot, ts: 1, bids: [("2000.0", "1")], asks: [("2000.2", "1")])), at: t0)
+        h.apply(.book(b.book(.snapshot, ts: 1, bids: [("100.0", "1")], asks: [("100.1", "1")])), at: t0)
+        let ve = h.vector(at: t0, symbol: "ETHUSDT"), vb = h.vector(at: t0, symbol: "BTCUSDT")
+        #expect(close(h.value(ve, "book.spread_bps"), 0.2 / 2000.1 * 10_000))
+        #expect(close(h.value(vb, "book.spread_bps"), 0.1 / 100.05 * 10_000))
+    }
+
     @Test func depthOutsideTheSpanTheBookCoversIsNaNNotZero() {
         // A 2-deep book cut at 99.9 / 100.2: within 2 bps of mid 100.05 is covered (99.03… no: 100.03 … 100.07),
         // within 10 bps (99.95 … 100.15) the bid side reaches 99.95 > 99.9: covered; ask side 100.15 < 100.2: covered.
