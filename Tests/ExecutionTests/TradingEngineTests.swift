@@ -758,6 +758,27 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(decide(&staleWithoutBid, after: late)?.reason == "breaker.bookStale")
     }
 
+    /// The ticker breakers skip an entry with their own code and detail: the mark more than
+    /// `maxMarkLastDivergenceBps` from the last price, and a funding time within `fundingNoTradeMilliseconds` of now;
+    /// a ticker within both limits lets the entry through.
+    @Test func tickerBreakersSkipTheEntryWithTheirCode() throws {
+        func decide(mark: String, last: String, fundingIn ms: Int64) -> DecisionLogEntry? {
+            var h = EngineHarness()
+            h.feed.apply(.ticker(h.btc.ticker(at: h.now, mark: mark, last: last, fundingRate: "0.0001", nextFunding: h.now + ms,
+                                              snapshot: true)))
+            h.handle(.liquidation(h.liquidation()))
+            h.handle(.detector(.started(h.episode())))
+            return h.log.last { $0.action == "skip" || $0.action == "enter" }
+        }
+        // 60301 against 60000: 50.2 bps (over the default 50); 60299: 49.8 bps.
+        let diverged = decide(mark: "60301.0", last: "60000.0", fundingIn: 3_600_000)
+        #expect(diverged?.reason == "breaker.markLastDivergence" && diverged?.detail == "mark 6030100000000 last 6000000000000")
+        #expect(decide(mark: "60299.0", last: "60000.0", fundingIn: 3_600_000)?.action == "enter")
+        let funding = decide(mark: "60000.0", last: "60000.0", fundingIn: 59_999)
+        #expect(funding?.reason == "breaker.fundingWindow")
+        #expect(decide(mark: "60000.0", last: "60000.0", fundingIn: 60_000)?.action == "enter")
+    }
+
     @Test func postOnlyRejectBreakerTrips() throws {
         var h = EngineHarness { $0.breakers.postOnlyWindow = 2; $0.breakers.maxPostOnlyRejectBps = 5_000; $0.entryTTLMilliseconds = 1_000 }
         let entries = h.enter()
