@@ -16,6 +16,9 @@ public struct FeatureEngine: Sendable {
     var symbols: [SymbolFeatures] = []
     private var symbolIndex = SymbolSlots()
     var detectors: [CascadeDetector] = []
+    /// How many detectors have an episode open, kept by every change of a detector (``changeDetector(_:_:)``): a frame
+    /// when none has skips the deadline sweep, which reads every detector's record.
+    private var openEpisodes = 0
     private var detectorIndex: [String: Int] = [:]
     /// Detector starts and ends not yet taken by ``drainDetectorChanges()``.
     private var changes: [DetectorChange] = []
@@ -127,7 +130,7 @@ public struct FeatureEngine: Sendable {
     public mutating func completeDeferred() {
         guard let d = deferred else { return }
         deferred = nil
-        detectors[d.detector].settle()
+        changeDetector(d.detector) { $0.settle() }
         applySymbolHalf(.liquidations(d.list), symbol: d.symbol, at: d.t, feed: nil, source: d.source)
     }
 
@@ -202,7 +205,10 @@ public struct FeatureEngine: Sendable {
         let t = max(t, now)
         // The query moves the clock: a later input stamped earlier is applied at t, never under an answer given.
         now = t
-        for d in detectors.indices { changes += detectors[d].advance(to: t) }
+        for d in detectors.indices {
+            let closed = changeDetector(d) { $0.advance(to: t) }
+            changes += closed
+        }
         symbols[i].advance(to: t)
         let referenceIndex = symbols.firstIndex { $0.name == configuration.referenceSymbol }
         if let r = referenceIndex { symbols[r].advance(to: t) }
@@ -223,6 +229,7 @@ public struct FeatureEngine: Sendable {
         self.now = now
         self.symbols = symbols
         self.detectors = detectors
+        openEpisodes = detectors.count { $0.open != nil }
         deferred = nil
         symbolIndex = SymbolSlots()
         detectorIndex = Dictionary(uniqueKeysWithValues: detectors.enumerated().map {
@@ -246,10 +253,21 @@ public struct FeatureEngine: Sendable {
 
     /// Closes episodes whose deadline passed (only detectors with an open episode have anything to do).
     private mutating func closeDueEpisodes(at t: Int64) {
+        guard openEpisodes > 0 else { return }
         for d in detectors.indices where detectors[d].open != nil {
-            let closed = detectors[d].advance(to: t)
+            let closed = changeDetector(d) { $0.advance(to: t) }
             if !closed.isEmpty { changes += closed }
         }
+    }
+
+    /// Every change of a detector goes through here, which keeps ``openEpisodes``.
+    private mutating func changeDetector<R>(_ d: Int, _ change: (inout CascadeDetector) -> R) -> R {
+        let wasOpen = detectors[d].open != nil
+        let result = change(&detectors[d])
+        let isOpen = detectors[d].open != nil
+        if wasOpen != isOpen { openEpisodes += isOpen ? 1 : -1 }
+        assert(openEpisodes == detectors.count { $0.open != nil }, "open episodes miscounted")
+        return result
     }
 
     static func tracked(_ stream: FeedStream) -> SymbolFeatures.Stream? {
@@ -338,7 +356,9 @@ public struct FeatureEngine: Sendable {
             symbols[i].lastLiquidationRank = nil
             if detectors {
                 for d in symbols[i].detectorSlots.compactMap({ $0 }) {
-                    changes += self.detectors[d].stopObserving(at: now, observedUntil: until)
+                    let now = now
+                    let stopped = changeDetector(d) { $0.stopObserving(at: now, observedUntil: until) }
+                    changes += stopped
                 }
             }
         case .ticker:
@@ -432,7 +452,8 @@ public struct FeatureEngine: Sendable {
             }
             symbols[i].detectorSlots[slot] = d
         }
-        changes += detectors[d].ingest(list, at: t, staging: staging)
+        let started = changeDetector(d) { $0.ingest(list, at: t, staging: staging) }
+        changes += started
         return d
     }
 
