@@ -83,6 +83,57 @@ if CommandLine.arguments.dropFirst().first == "sizes" {
 // phase's p50/p99. `heap`: the heap pre-grown once, before the first round (each round's states then reuse the memory
 // the previous round's freed). Each phase runs over all the round's states before the next phase starts, so the
 // engine's state is colder here than in the phase split (where it decides right after its own ingest).
+// `TOUCH=parts DecisionProfile phaseperf engine …`: the touch experiment. Before its timed engine phase, every other
+// state has the named parts read (`book`, `bookhdr`, `tickers`, `sets`, `instr`, `config`, `engine`, comma-separated;
+// `none`: the call alone), and the line after the p50 prints the touched and untouched states' p50s: how much of the
+// phase's cold cost those parts' cache misses are. Compare with `TOUCH=none`, not with the untouched half: passing a
+// state to the call already retains its top-level buffers (their headers come into cache), which alone read 0.5 µs
+// faster on 2026-12-07. `ROUNDS=n` sets the number of rounds of prepared states (a week's rounds take ~25 s each).
+nonisolated(unsafe) var touchTotal = 0
+func touch(_ p: Prepared, _ parts: String) -> Int {
+    var t = 0
+    if parts == "none" { return 0 }
+    let feed = p.replay.feed
+    for part in parts.split(separator: ",") {
+        switch part {
+        case "book":
+            for b in feed.books {
+                let bid: Int64 = b.bestBid?.price.units ?? 0, ask: Int64 = b.bestAsk?.price.units ?? 0
+                t &+= Int(bid &+ ask) &+ b.depth
+                t &+= b.isSynced ? 1 : 0
+            }
+        case "bookhdr":
+            for b in feed.books {
+                let ms: Int64 = b.lastExchangeTime?.milliseconds ?? 0
+                t &+= b.depth &+ Int(ms)
+                t &+= b.isSynced ? 1 : 0
+            }
+        case "tickers":
+            for (_, v) in feed.tickers {
+                let m: Int64 = v.fields.markPrice?.units ?? 0, l: Int64 = v.fields.lastPrice?.units ?? 0
+                t &+= Int(m &+ l)
+            }
+        case "sets":
+            t &+= feed.interruptedTrades.count &+ feed.tradesAwaitingBook.count
+            t &+= feed.interruptedTrades.contains(SymbolID(index: 0)) ? 1 : 0
+        case "instr":
+            let ins = p.replay.decoder.instruments
+            if let id = ins.lookup("BTCUSDT") { t &+= Int(ins[id].rules?.tickSize.units ?? 0) }
+        case "config":
+            let c = p.engine.configuration
+            t &+= c.offsetsBps.count &+ (c.symbols?.count ?? 0) &+ c.node.utf8.count &+ c.breakers.postOnlyWindow
+        case "engine":
+            let e = p.engine
+            t &+= e.activeLadder.count &+ e.positions.count
+            t &+= e.knownRules.count &+ e.postOnlyOutcomes.count
+            t &+= e.tracker.orders.count &+ e.portfolio.ledgers.count
+            t &+= e.ladders.count &+ (e.risk.peakEquity == nil ? 0 : 1)
+        default: fatalError("unknown touch part \(part)")
+        }
+    }
+    return t
+}
+
 if CommandLine.arguments.dropFirst().first == "phaseperf" {
     let options = CommandLine.arguments.dropFirst(2)
     guard let phase = options.first, ["engine", "ingest"].contains(phase),
@@ -93,7 +144,7 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
     var n = 0
     var times: [Int] = []
     if options.contains("heap") { preGrowHeap(megabytes: 2_048) }
-    for _ in 0..<(week ? 20 : 8) {
+    for _ in 0..<(ProcessInfo.processInfo.environment["ROUNDS"].flatMap { Int($0) } ?? (week ? 20 : 8)) {
         var states = (0..<(week ? 300 : 2_000)).map { _ in prepare(journal, week: week) }
         let frame = frames[cascadeIndex]
         var ingested: [FeatureReplay.Ingested] = []
@@ -108,6 +159,7 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
         perfControl(phase == "ingest" ? "disable\n" : "enable\n")
         for i in states.indices {
             guard case let .event(event)? = ingested[i].input, let time = event.exchangeTime else { continue }
+            if phase == "engine", let parts = ProcessInfo.processInfo.environment["TOUCH"], i % 2 == 0 { touchTotal &+= touch(states[i], parts) }
             let start = ContinuousClock.now
             let steps = engineSteps(&states[i], event: event, changes: ingested[i].detector, at: time)
             if phase == "engine" { times.append(ns(ContinuousClock.now - start)) }
@@ -117,6 +169,10 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
     }
     precondition(!times.isEmpty && n == 2 * times.count, "a decision did not place two entries")
     print(phase == "engine" ? "engine (liquidation and episode):" : "ingest (decode, feed, detector):", percentiles(times))
+    if phase == "engine", ProcessInfo.processInfo.environment["TOUCH"] != nil {
+        print("touched:", percentiles(times.enumerated().filter { $0.offset % (week ? 300 : 2_000) % 2 == 0 }.map(\.element)),
+              "untouched:", percentiles(times.enumerated().filter { $0.offset % (week ? 300 : 2_000) % 2 == 1 }.map(\.element)), touchTotal)
+    }
     exit(0)
 }
 
