@@ -138,13 +138,15 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
     let options = CommandLine.arguments.dropFirst(2)
     guard let phase = options.first, ["engine", "ingest"].contains(phase),
           options.dropFirst().allSatisfy({ ["week", "heap"].contains($0) }) else {
-        fatalError("usage: DecisionProfile phaseperf engine|ingest [week] [heap]")
+        fatalError("usage: [TOUCH=parts] [ROUNDS=n] DecisionProfile phaseperf engine|ingest [week] [heap]")
     }
     let week = options.contains("week")
+    let rounds = ProcessInfo.processInfo.environment["ROUNDS"].flatMap { Int($0) } ?? (week ? 20 : 8)
+    guard rounds > 0 else { fatalError("ROUNDS must be at least 1") }
     var n = 0
     var times: [Int] = []
     if options.contains("heap") { preGrowHeap(megabytes: 2_048) }
-    for _ in 0..<(ProcessInfo.processInfo.environment["ROUNDS"].flatMap { Int($0) } ?? (week ? 20 : 8)) {
+    for _ in 0..<rounds {
         var states = (0..<(week ? 300 : 2_000)).map { _ in prepare(journal, week: week) }
         let frame = frames[cascadeIndex]
         var ingested: [FeatureReplay.Ingested] = []

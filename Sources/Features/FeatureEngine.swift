@@ -206,8 +206,7 @@ public struct FeatureEngine: Sendable {
         // The query moves the clock: a later input stamped earlier is applied at t, never under an answer given.
         now = t
         for d in detectors.indices {
-            let closed = changeDetector(d) { $0.advance(to: t) }
-            changes += closed
+            collectChanges(ofDetector: d) { $0.advance(to: t) }
         }
         symbols[i].advance(to: t)
         let referenceIndex = symbols.firstIndex { $0.name == configuration.referenceSymbol }
@@ -253,21 +252,26 @@ public struct FeatureEngine: Sendable {
 
     /// Closes episodes whose deadline passed (only detectors with an open episode have anything to do).
     private mutating func closeDueEpisodes(at t: Int64) {
+        assert(openEpisodes == detectors.count { $0.open != nil }, "open episodes miscounted")
         guard openEpisodes > 0 else { return }
         for d in detectors.indices where detectors[d].open != nil {
-            let closed = changeDetector(d) { $0.advance(to: t) }
-            if !closed.isEmpty { changes += closed }
+            collectChanges(ofDetector: d) { $0.advance(to: t) }
         }
     }
 
     /// Every change of a detector goes through here, which keeps ``openEpisodes``.
-    private mutating func changeDetector<R>(_ d: Int, _ change: (inout CascadeDetector) -> R) -> R {
+    private mutating func changeDetector(_ d: Int, _ change: (inout CascadeDetector) -> Void) {
         let wasOpen = detectors[d].open != nil
-        let result = change(&detectors[d])
+        change(&detectors[d])
         let isOpen = detectors[d].open != nil
         if wasOpen != isOpen { openEpisodes += isOpen ? 1 : -1 }
-        assert(openEpisodes == detectors.count { $0.open != nil }, "open episodes miscounted")
-        return result
+    }
+
+    /// ``changeDetector(_:_:)`` for a change that reports episode starts and ends: they join ``changes``.
+    private mutating func collectChanges(ofDetector d: Int, _ change: (inout CascadeDetector) -> [DetectorChange]) {
+        var changed: [DetectorChange] = []
+        changeDetector(d) { changed = change(&$0) }
+        if !changed.isEmpty { changes += changed }
     }
 
     static func tracked(_ stream: FeedStream) -> SymbolFeatures.Stream? {
@@ -357,8 +361,7 @@ public struct FeatureEngine: Sendable {
             if detectors {
                 for d in symbols[i].detectorSlots.compactMap({ $0 }) {
                     let now = now
-                    let stopped = changeDetector(d) { $0.stopObserving(at: now, observedUntil: until) }
-                    changes += stopped
+                    collectChanges(ofDetector: d) { $0.stopObserving(at: now, observedUntil: until) }
                 }
             }
         case .ticker:
@@ -452,8 +455,7 @@ public struct FeatureEngine: Sendable {
             }
             symbols[i].detectorSlots[slot] = d
         }
-        let started = changeDetector(d) { $0.ingest(list, at: t, staging: staging) }
-        changes += started
+        collectChanges(ofDetector: d) { $0.ingest(list, at: t, staging: staging) }
         return d
     }
 
@@ -559,7 +561,9 @@ struct SymbolSlots: Sendable {
             let index = Int(id.index)
             if index >= slots.count {
                 guard newValue != nil else { return }
-                // Ids are dense (``InstrumentTable``): the array grows to the table's size, never to an id's value.
+                // Only ids of the instrument table are set (``FeatureEngine/index(of:instruments:)`` reads the table's
+                // entry first, which traps on any other id), and the table's ids are dense: the array grows to the
+                // table's size. The getter takes any id (a sentinel such as `UInt32.max` reads nil).
                 slots.append(contentsOf: repeatElement(-1, count: index + 1 - slots.count))
             }
             slots[index] = newValue ?? -1

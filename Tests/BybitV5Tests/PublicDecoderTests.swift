@@ -73,13 +73,15 @@ import Testing
 
     /// Topics of the same length whose first and last eight bytes agree are still told apart, whichever was seen
     /// last: by the key's middle bytes for a name of at most 24 bytes (`ABCDEUSDT`: 24), by the whole name for a
-    /// longer one whose difference the key does not hold (`AACDEFGUSDT`: 26 bytes, a difference at byte 16).
+    /// longer one whose difference the key does not hold (`AACDEFUSDT`: 25 bytes, the first length the key does not
+    /// hold whole, and `AACDEFGUSDT`: 26, each with a difference at byte 16).
     @Test func topicsAlikeAtBothEndsAreToldApart() throws {
         var d = BybitPublicDecoder()
         func frame(_ symbol: String, _ price: String) -> [UInt8] {
             Array(#"{"topic":"allLiquidation.\#(symbol)","type":"snapshot","ts":1739502303204,"data":[{"T":1739502302929,"s":"\#(symbol)","S":"Sell","v":"1","p":"\#(price)"}]}"#.utf8)
         }
         for (symbol, price) in [("ABCDEUSDT", "1"), ("ZBCDEUSDT", "2"), ("ZBCDEUSDT", "3"), ("ABCDEUSDT", "4"), ("ZBCDEUSDT", "5"),
+                                ("AACDEFUSDT", "10"), ("AZCDEFUSDT", "11"), ("AACDEFUSDT", "12"),
                                 ("AACDEFGUSDT", "6"), ("AZCDEFGUSDT", "7"), ("AZCDEFGUSDT", "8"), ("AACDEFGUSDT", "9")] {
             guard case let .liquidations(l) = try d.decode(frame(symbol, price), localTime: now) else { Issue.record("not liquidations"); return }
             let notional = try USDT(price)

@@ -165,16 +165,20 @@ import Testing
     }
 
     /// Each symbol's vector reads its own book, whichever order the symbols were met in (the engine's slots by
-    /// symbol id: ETHUSDT, id 1, takes the first slot here).
+    /// symbol id): ETHUSDT (id 1), SOLUSDT (id 2) and BTCUSDT (id 0) met in that order take slots 0, 1 and 2, a
+    /// rotation, so reading the table in the wrong direction gives another symbol's book.
     @Test func eachSymbolsVectorReadsItsOwnBook() {
         var h = EngineHarness()
-        let eth = h.instruments.id(for: "ETHUSDT")
+        let eth = h.instruments.id(for: "ETHUSDT"), sol = h.instruments.id(for: "SOLUSDT")
         var e = MarketBuilder(instrument: Instrument(id: eth, symbol: "ETHUSDT"))
+        var o = MarketBuilder(instrument: Instrument(id: sol, symbol: "SOLUSDT"))
         var b = h.builder
         h.apply(.book(e.book(.snapshot, ts: 1, bids: [("2000.0", "1")], asks: [("2000.2", "1")])), at: t0)
+        h.apply(.book(o.book(.snapshot, ts: 1, bids: [("150.0", "1")], asks: [("150.3", "1")])), at: t0)
         h.apply(.book(b.book(.snapshot, ts: 1, bids: [("100.0", "1")], asks: [("100.1", "1")])), at: t0)
-        let ve = h.vector(at: t0, symbol: "ETHUSDT"), vb = h.vector(at: t0, symbol: "BTCUSDT")
+        let ve = h.vector(at: t0, symbol: "ETHUSDT"), vo = h.vector(at: t0, symbol: "SOLUSDT"), vb = h.vector(at: t0, symbol: "BTCUSDT")
         #expect(close(h.value(ve, "book.spread_bps"), 0.2 / 2000.1 * 10_000))
+        #expect(close(h.value(vo, "book.spread_bps"), 0.3 / 150.15 * 10_000))
         #expect(close(h.value(vb, "book.spread_bps"), 0.1 / 100.05 * 10_000))
     }
 
