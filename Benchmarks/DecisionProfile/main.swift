@@ -143,8 +143,11 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
     let week = options.contains("week")
     let rounds = ProcessInfo.processInfo.environment["ROUNDS"].flatMap { Int($0) } ?? (week ? 20 : 8)
     guard rounds > 0 else { fatalError("ROUNDS must be at least 1") }
+    // Read once: the environment is rebuilt (allocated) on every read, which between samples would move the heap.
+    let touchParts = phase == "engine" ? ProcessInfo.processInfo.environment["TOUCH"] : nil
     var n = 0
     var times: [Int] = []
+    var touched: [Int] = [], untouched: [Int] = []
     if options.contains("heap") { preGrowHeap(megabytes: 2_048) }
     for _ in 0..<rounds {
         var states = (0..<(week ? 300 : 2_000)).map { _ in prepare(journal, week: week) }
@@ -161,20 +164,22 @@ if CommandLine.arguments.dropFirst().first == "phaseperf" {
         perfControl(phase == "ingest" ? "disable\n" : "enable\n")
         for i in states.indices {
             guard case let .event(event)? = ingested[i].input, let time = event.exchangeTime else { continue }
-            if phase == "engine", let parts = ProcessInfo.processInfo.environment["TOUCH"], i % 2 == 0 { touchTotal &+= touch(states[i], parts) }
+            let touches = touchParts != nil && i % 2 == 0
+            if touches, let touchParts { touchTotal &+= touch(states[i], touchParts) }
             let start = ContinuousClock.now
             let steps = engineSteps(&states[i], event: event, changes: ingested[i].detector, at: time)
-            if phase == "engine" { times.append(ns(ContinuousClock.now - start)) }
+            if phase == "engine" {
+                let elapsed = ns(ContinuousClock.now - start)
+                times.append(elapsed)
+                if touches { touched.append(elapsed) } else { untouched.append(elapsed) }
+            }
             n &+= steps.reduce(0) { $0 + $1.commands.count }
         }
         if phase == "engine" { perfControl("disable\n") }
     }
     precondition(!times.isEmpty && n == 2 * times.count, "a decision did not place two entries")
     print(phase == "engine" ? "engine (liquidation and episode):" : "ingest (decode, feed, detector):", percentiles(times))
-    if phase == "engine", ProcessInfo.processInfo.environment["TOUCH"] != nil {
-        print("touched:", percentiles(times.enumerated().filter { $0.offset % (week ? 300 : 2_000) % 2 == 0 }.map(\.element)),
-              "untouched:", percentiles(times.enumerated().filter { $0.offset % (week ? 300 : 2_000) % 2 == 1 }.map(\.element)), touchTotal)
-    }
+    if touchParts != nil { print("touched:", percentiles(touched), "untouched:", percentiles(untouched), touchTotal) }
     exit(0)
 }
 

@@ -359,8 +359,8 @@ public struct FeatureEngine: Sendable {
             symbols[i].lastShortLiquidation = nil
             symbols[i].lastLiquidationRank = nil
             if detectors {
+                let now = now     // a copy: the closure below must not read `self` while the detector is changed
                 for d in symbols[i].detectorSlots.compactMap({ $0 }) {
-                    let now = now
                     collectChanges(ofDetector: d) { $0.stopObserving(at: now, observedUntil: until) }
                 }
             }
