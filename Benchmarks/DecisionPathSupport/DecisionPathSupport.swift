@@ -58,7 +58,11 @@ public func prepare(_ journal: any OrderJournal, framesBefore end: Int = cascade
     var replay = FeatureReplay(configuration: week ? productionFeatureConfiguration : featureConfiguration)
     replay.keepsEpisodes = false   // as the trading lanes run it (backtest, paper, live): no episode log
     for frame in frames[..<end] { replay.ingest(frame.1, at: LocalTime(nanoseconds: frame.0)) }
-    if week { replay.engine = try! FeatureEngine(restoring: weekOfHistory, configuration: productionFeatureConfiguration) }
+    // With the decoder's table, as a running engine holds its symbols: the slots resolved (the lanes never restore).
+    if week {
+        replay.engine = try! FeatureEngine(restoring: weekOfHistory, configuration: productionFeatureConfiguration,
+                                           instruments: replay.decoder.instruments)
+    }
     var engine = TradingEngine(configuration: engineConfiguration)
     let start = engine.start(run: try! journal.nextRun(), startingBalance: USDT(units: Int64(10_000_000_000_000)),
                              at: ExchangeTime(milliseconds: SyntheticCascade.cascadeAt - 1), instruments: replay.decoder.instruments)

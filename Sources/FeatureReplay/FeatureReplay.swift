@@ -36,7 +36,7 @@ public struct FeatureReplay: Sendable {
     public init(restoring state: [UInt8], configuration: FeatureConfiguration = FeatureConfiguration(),
                 instruments: InstrumentTable = InstrumentTable()) throws(FeatureStateError) {
         self.init(configuration: configuration, instruments: instruments)
-        engine = try FeatureEngine(restoring: state, configuration: configuration)
+        engine = try FeatureEngine(restoring: state, configuration: configuration, instruments: instruments)
         restoredAt = engine.now
     }
 

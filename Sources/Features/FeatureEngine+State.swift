@@ -1,3 +1,4 @@
+public import CascadeCore
 import Foundation
 
 /// Why saved engine state was refused.
@@ -41,7 +42,13 @@ extension FeatureEngine {
     }
 
     /// An engine continuing from saved state; refuses state of another schema or configuration.
-    public init(restoring bytes: [UInt8], configuration: FeatureConfiguration) throws(FeatureStateError) {
+    ///
+    /// `instruments`: the table the inputs' ids will come from. Each saved symbol the table knows gets its slot now, as
+    /// a running engine's symbols have theirs: a session boundary for all streams then reaches it before its next frame
+    /// (as on the run that saved the state), and that frame's lookup is the array read, not a search by name. Symbols
+    /// the table does not know yet get theirs at their first input.
+    public init(restoring bytes: [UInt8], configuration: FeatureConfiguration,
+                instruments: InstrumentTable = InstrumentTable()) throws(FeatureStateError) {
         self.init(configuration: configuration)
         let state: SavedState
         do { state = try JSONDecoder().decode(SavedState.self, from: Data(bytes)) } catch {
@@ -49,6 +56,6 @@ extension FeatureEngine {
         }
         guard state.schemaHash == schema.hash else { throw .schemaMismatch(saved: state.schemaHash, current: schema.hash) }
         guard state.configuration == configuration else { throw .configurationMismatch }
-        restore(now: state.now, symbols: state.symbols, detectors: state.detectors)
+        restore(now: state.now, symbols: state.symbols, detectors: state.detectors, instruments: instruments)
     }
 }

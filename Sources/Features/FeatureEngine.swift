@@ -224,13 +224,16 @@ public struct FeatureEngine: Sendable {
         return FeatureVector(schemaHash: schema.hash, symbol: symbol, time: t, values: values.values, warm: values.warm)
     }
 
-    mutating func restore(now: Int64, symbols: [SymbolFeatures], detectors: [CascadeDetector]) {
+    mutating func restore(now: Int64, symbols: [SymbolFeatures], detectors: [CascadeDetector], instruments: InstrumentTable) {
         self.now = now
         self.symbols = symbols
         self.detectors = detectors
         openEpisodes = detectors.count { $0.open != nil }
         deferred = nil
         symbolIndex = SymbolSlots()
+        for (slot, symbol) in symbols.enumerated() {
+            if let id = instruments.lookup(symbol.name) { symbolIndex[id] = slot }
+        }
         detectorIndex = Dictionary(uniqueKeysWithValues: detectors.enumerated().map {
             (Self.detectorKey($0.element.symbol, $0.element.source), $0.offset)
         })
@@ -360,7 +363,7 @@ public struct FeatureEngine: Sendable {
             symbols[i].lastLiquidationRank = nil
             if detectors {
                 let now = now     // a copy: the closure below must not read `self` while the detector is changed
-                for d in symbols[i].detectorSlots.compactMap({ $0 }) {
+                for d in symbols[i].detectorSlots.known {
                     collectChanges(ofDetector: d) { $0.stopObserving(at: now, observedUntil: until) }
                 }
             }

@@ -53,6 +53,9 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var ofiSince: Int64?
     /// True once `allLiquidation` frames were seen: throttled ones then only feed their own detector.
     var sawAllLiquidations = false
+    /// The engine's detector index per source (`all`, `throttled`), looked up once. Declared next to
+    /// `sawAllLiquidations`, which a liquidation frame writes just before reading it: one cache line for both.
+    var detectorSlots = DetectorSlots()
 
     var buys: WindowedSums
     var sells: WindowedSums
@@ -71,8 +74,6 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var lastLiquidationRank: Double?
     var lastLongLiquidation: Int64?
     var lastShortLiquidation: Int64?
-    /// The engine's detector index per source (`all`, `throttled`), looked up once.
-    var detectorSlots: [Int?] = [nil, nil]
 
     var oiTimes: [Int64] = []
     var oiValues: [Int64] = []
@@ -136,4 +137,35 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
         }
         return lo == oiHead ? nil : (oiTimes[lo - 1], oiValues[lo - 1])
     }
+}
+
+/// The engine's detector index per liquidation source of one symbol, held inline: a cascade's first frame reads it
+/// before anything else of the symbol's, and as an array (`[Int?]`) it was a buffer of its own, one more cold line.
+/// Saved as that array was (`[all, throttled]`, null when none), so saved states read the same.
+struct DetectorSlots: Sendable, Codable, Equatable {
+    private var all: Int?
+    private var throttled: Int?
+
+    init() {}
+
+    /// Slot 0: `allLiquidation`; slot 1: the throttled `liquidation` topic.
+    subscript(slot: Int) -> Int? {
+        get { slot == 0 ? all : throttled }
+        set { if slot == 0 { all = newValue } else { throttled = newValue } }
+    }
+
+    /// The detectors this symbol has, `all` first.
+    var known: [Int] { [all, throttled].compactMap { $0 } }
+
+    init(from decoder: any Decoder) throws {
+        let list = try [Int?](from: decoder)
+        guard list.count == 2 else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "detector slots: \(list.count) entries, not 2"))
+        }
+        all = list[0]
+        throttled = list[1]
+    }
+
+    func encode(to encoder: any Encoder) throws { try [all, throttled].encode(to: encoder) }
 }

@@ -2,6 +2,7 @@ import CascadeCore
 import CascadeTesting
 import FeatureReplay
 import Features
+import Foundation
 import MarketData
 import Testing
 
@@ -266,5 +267,51 @@ import Testing
         #expect(throws: FeatureStateError.self) { try FeatureEngine(restoring: saved, configuration: c) }
         let restored = try FeatureEngine(restoring: saved, configuration: FeatureConfiguration())
         #expect(restored.symbolNames == ["BTCUSDT"])
+    }
+
+    /// A symbol's detector slots are saved as the two-entry array they were saved as before they were held inline
+    /// (`[all, throttled]`, null when none), so states saved by earlier builds restore; a damaged entry is refused.
+    @Test func detectorSlotsAreSavedAsATwoEntryArray() throws {
+        var h = EngineHarness()
+        h.apply(h.liquidation(.long, 5_000, at: t0), at: t0)
+        let saved = try h.engine.savedState()
+        let state = try #require(try JSONSerialization.jsonObject(with: Data(saved)) as? [String: Any])
+        let symbol = try #require((state["symbols"] as? [[String: Any]])?.first)
+        let slots = try #require(symbol["detectorSlots"] as? [Any])
+        #expect(slots.count == 2)
+        #expect(slots.compactMap { $0 as? Int } == [0] && slots.filter { $0 is NSNull }.count == 1)
+        let text = String(decoding: saved, as: UTF8.self)
+        for damaged in ["[0]", "[0,null,null]", "{\"all\":0}"] {
+            let replaced = text.replacingOccurrences(of: #""detectorSlots":[0,null]"#, with: "\"detectorSlots\":\(damaged)")
+                .replacingOccurrences(of: #""detectorSlots":[null,0]"#, with: "\"detectorSlots\":\(damaged)")
+            #expect(replaced != text)
+            #expect(throws: FeatureStateError.self) { try FeatureEngine(restoring: Array(replaced.utf8), configuration: FeatureConfiguration()) }
+        }
+        #expect(try FeatureEngine(restoring: saved, configuration: FeatureConfiguration()).savedState() == saved)
+    }
+
+    /// A session boundary for every stream reaches the symbols a restored engine holds before their next frame, as it
+    /// reaches them on the run that saved the state: the restore gives each symbol the instrument table knows its slot.
+    @Test func aRestoredEngineHearsABoundaryBeforeItsSymbolsNextFrame() throws {
+        var h = EngineHarness()
+        for s in 0..<120 {
+            let t = t0 + Int64(s) * 1_000_000_000
+            h.apply(.trades([h.builder.trade(s % 2 == 0 ? .buy : .sell, "100", "1", at: t / 1_000_000)]), at: t)
+            if s % 7 == 0 { h.apply(h.liquidation(.long, 5_000, at: t), at: t) }
+        }
+        var restored = h
+        restored.engine = try FeatureEngine(restoring: try h.engine.savedState(), configuration: FeatureConfiguration(),
+                                            instruments: h.instruments)
+        let later = t0 + 130 * 1_000_000_000
+        for run in [0, 1] {
+            func step(_ apply: (inout EngineHarness) -> Void) { if run == 0 { apply(&h) } else { apply(&restored) } }
+            step { $0.apply(input: .session(.disconnect, streams: nil, at: LocalTime(nanoseconds: later)), at: later) }
+            step { $0.apply(input: .session(.connect, streams: nil, at: LocalTime(nanoseconds: later + 1_000_000_000)),
+                            at: later + 1_000_000_000) }
+            step { $0.apply(.trades([$0.builder.trade(.buy, "101", "2", at: later / 1_000_000 + 2_000)]), at: later + 2_000_000_000) }
+        }
+        #expect(try restored.engine.savedState() == h.engine.savedState())
+        #expect(restored.vector(at: later + 3_000_000_000).values.map(\.bitPattern)
+                == h.vector(at: later + 3_000_000_000).values.map(\.bitPattern))
     }
 }
