@@ -779,6 +779,26 @@ enum HarnessError: Error { case unexpected(String) }
         #expect(decide(mark: "60000.0", last: "60000.0", fundingIn: 60_000)?.action == "enter")
     }
 
+    /// The liquidation-lag breaker: the episode's symbol's latest liquidation must be at most
+    /// `maxLiquidationLagMilliseconds` old at the decision (the book and ticker refreshed, so only this breaker can trip);
+    /// another symbol's fresher liquidation does not count, and a symbol with none yet is not held back by it.
+    @Test func liquidationLagBreakerReadsTheEpisodesSymbol() throws {
+        func decide(lag: Int64, ethLiquidatesLater: Bool = false, btcLiquidates: Bool = true) -> DecisionLogEntry? {
+            var h = EngineHarness()
+            if btcLiquidates { h.handle(.liquidation(h.liquidation())) }
+            h.now += lag
+            h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")
+            if ethLiquidatesLater { h.handle(.liquidation(h.liquidation("ETHUSDT"))) }
+            h.handle(.detector(.started(h.episode())))
+            return h.log.last { $0.action == "skip" || $0.action == "enter" }
+        }
+        let late = decide(lag: 5_001)
+        #expect(late?.reason == "breaker.liquidationLag" && late?.detail == "5001 ms")
+        #expect(decide(lag: 5_000)?.action == "enter")
+        #expect(decide(lag: 5_001, ethLiquidatesLater: true)?.reason == "breaker.liquidationLag")
+        #expect(decide(lag: 5_001, btcLiquidates: false)?.action == "enter")
+    }
+
     @Test func postOnlyRejectBreakerTrips() throws {
         var h = EngineHarness { $0.breakers.postOnlyWindow = 2; $0.breakers.maxPostOnlyRejectBps = 5_000; $0.entryTTLMilliseconds = 1_000 }
         let entries = h.enter()
