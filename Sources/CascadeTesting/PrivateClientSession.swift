@@ -1,7 +1,7 @@
 public import BybitV5
 public import BybitV5Client
 import Logging
-public import Synchronization
+import Synchronization
 
 /// Everything our private-stream client reported, in order, for tests to wait on and read.
 public typealias PrivateEventLog = ObservedLog<PrivateStreamEvent>

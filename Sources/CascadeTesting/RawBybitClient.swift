@@ -1,7 +1,7 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import BybitV5
 import CascadeCore
-public import Foundation
+import Foundation
 import NIOCore
 import NIOHTTP1
 

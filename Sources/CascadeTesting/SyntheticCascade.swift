@@ -1,4 +1,4 @@
-public import CascadeCore
+import CascadeCore
 public import Recording
 
 /// A named, seeded synthetic market with one liquidation cascade, in Bybit V5 frame shapes (tests and benchmarks

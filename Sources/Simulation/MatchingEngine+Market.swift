@@ -1,5 +1,5 @@
 public import CascadeCore
-public import MarketData
+import MarketData
 
 /// The replayed market reaching the engine: book messages, prints, tickers, and what they trigger.
 extension MatchingEngine {

@@ -32,7 +32,7 @@ import Darwin
                     if case let .text(text) = message, text.hasPrefix(#"{"topic""#) { probe.frames.add(1, ordering: .relaxed) }
                 }
             }
-            try? await client.run()
+            _ = try? await client.run()
             probe.closed.store(true, ordering: .relaxed)
         }
     }

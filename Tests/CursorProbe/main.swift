@@ -19,7 +19,10 @@ guard arguments.count == 5, let port = Int(arguments[1]) else {
 }
 let cursor = FileExecutionCursor(path: arguments[2])
 let logPath = arguments[3], commits = arguments[4] == "commit"
-FileManager.default.createFile(atPath: logPath, contents: nil)
+guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+    FileHandle.standardError.write(Data("CursorProbe: cannot create \(logPath)\n".utf8))
+    exit(2)
+}
 let log = open(logPath, O_WRONLY | O_APPEND)
 
 func record(_ line: String) {
