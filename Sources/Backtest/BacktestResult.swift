@@ -1,11 +1,5 @@
 public import CascadeCore
 public import Execution
-import FeatureReplay
-import Features
-import MarketData
-import Recording
-import Simulation
-import BybitV5
 
 /// One fill of the account, attributed to its ladder.
 public struct BacktestFill: Sendable, Hashable {

@@ -78,7 +78,6 @@ public enum BybitInstrumentsInfo {
         }
         var out: [(String, InstrumentRules)] = []
         for item in items {
-            _ = table.id(for: item.symbol)     // registers the symbol in `table`, in document order
             func price(_ field: String, _ text: String) throws(DecodeError) -> Price {
                 do { return Price(units: try FixedDecimal.parse(text, digits: Price.digits)) } catch {
                     throw .invalidField(symbol: item.symbol, field: field, value: text)

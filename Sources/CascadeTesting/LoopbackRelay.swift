@@ -1,4 +1,4 @@
-public import Foundation
+public import Foundation     // also re-exports Glibc's `sockaddr_in`, which `loopbackAddress(port:)` returns
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -138,11 +138,7 @@ extension TradingEngine {
             }
         case let .liquidation(liquidation):
             let symbol = instruments[liquidation.symbol].symbol
-            let index = Int(liquidation.symbol.index)
-            if index >= lastLiquidationMilliseconds.count {
-                lastLiquidationMilliseconds.append(contentsOf: repeatElement(.min, count: index + 1 - lastLiquidationMilliseconds.count))
-            }
-            lastLiquidationMilliseconds[index] = liquidation.exchangeTime.milliseconds
+            lastLiquidationMilliseconds[liquidation.symbol] = liquidation.exchangeTime.milliseconds
             reevaluate(symbol, liquidation, &b, feed: feed, instruments: instruments)
         case let .report(report):
             if let (link, rejection) = reappeared, let symbol = reportSymbol, let id = instruments.lookup(symbol),
@@ -231,8 +227,7 @@ extension TradingEngine {
         if window.count >= settings.postOnlyWindow, window.count(where: { $0 }) * 10_000 >= settings.maxPostOnlyRejectBps * window.count {
             return BreakerDenial(code: "breaker.postOnlyRejects", detail: "\(window.count(where: { $0 })) of \(window.count)")
         }
-        if Int(id.index) < lastLiquidationMilliseconds.count, case let last = lastLiquidationMilliseconds[Int(id.index)], last != .min,
-           now.milliseconds - last > settings.maxLiquidationLagMilliseconds {
+        if let last = lastLiquidationMilliseconds[id], now.milliseconds - last > settings.maxLiquidationLagMilliseconds {
             return BreakerDenial(code: "breaker.liquidationLag", detail: "\(now.milliseconds - last) ms")
         }
         return nil

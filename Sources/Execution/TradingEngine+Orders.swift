@@ -3,7 +3,8 @@ import Features
 import MarketData
 import Strategy
 
-// Timers and control, and the orders a ladder sends: entries closed, take-profit, exits, re-protection.
+// Timers (deadlines, the stray-order sweep), control, the loss limits and risk mode, and the orders a ladder sends:
+// entries closed, take-profit, exits, re-protection.
 extension TradingEngine {
     // MARK: - Timers and control
 

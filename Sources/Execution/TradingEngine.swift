@@ -126,10 +126,10 @@ public struct TradingEngine: Sendable {
     public private(set) var alarmsRaised = 0
 
     // Transient market memory (not journaled: the market refills it after a restart).
-    /// The exchange time (ms) of each symbol's latest liquidation, by `SymbolID.index` (`.min`: none yet), for the
-    /// liquidation-lag breaker. An array read by id: the liquidation step writes it on every liquidation, the cascade's
-    /// first frame included (a table keyed by name hashed the name into a cold table there).
-    var lastLiquidationMilliseconds: [Int64] = []
+    /// The exchange time (ms) of each symbol's latest liquidation, for the liquidation-lag breaker. By id, not by
+    /// name: the liquidation step writes it on every liquidation, the cascade's first frame included (a table keyed by
+    /// name hashed the name into a cold table there).
+    var lastLiquidationMilliseconds = SymbolIndexed<Int64>()
     var privateStreamUp = true
     /// The latest step's decision, journaled and not applied yet (``handle(_:feed:instruments:now:applyingLater:)``):
     /// applied by ``completePending()``, which every mutating entry point runs first.

@@ -101,6 +101,7 @@ public struct FeatureReplay: Sendable {
 
     /// Every symbol's vector as of `t`.
     public mutating func vectors(at t: Int64) -> [FeatureVector] {
+        engine.resolveSymbols(in: decoder.instruments)     // a restored symbol the table learned since the last frame
         let vectors = engine.symbolNames.compactMap { engine.vector(for: $0, at: t, feed: feed) }
         let changes = engine.drainDetectorChanges()
         if keepsEpisodes { episodes.absorb(changes, now: t) }

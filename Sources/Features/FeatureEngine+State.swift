@@ -43,10 +43,11 @@ extension FeatureEngine {
 
     /// An engine continuing from saved state; refuses state of another schema or configuration.
     ///
-    /// `instruments`: the table the inputs' ids will come from. Each saved symbol the table knows gets its slot now, as
-    /// a running engine's symbols have theirs: a session boundary for all streams then reaches it before its next frame
-    /// (as on the run that saved the state), and that frame's lookup is the array read, not a search by name. Symbols
-    /// the table does not know yet get theirs at their first input.
+    /// `instruments`: the table the inputs' ids will come from (or an earlier state of it). Each saved symbol the table
+    /// knows gets its slot now, as a running engine's symbols have theirs: a session boundary or a lost frame then
+    /// reaches it before its next frame (as on the run that saved the state), and that frame's lookup is the array
+    /// read, not a search by name. A symbol the table does not know yet gets its slot at the first input whose table
+    /// does (``resolveSymbols(in:)``). Refuses a state that names a symbol twice.
     public init(restoring bytes: [UInt8], configuration: FeatureConfiguration,
                 instruments: InstrumentTable = InstrumentTable()) throws(FeatureStateError) {
         self.init(configuration: configuration)
@@ -56,6 +57,7 @@ extension FeatureEngine {
         }
         guard state.schemaHash == schema.hash else { throw .schemaMismatch(saved: state.schemaHash, current: schema.hash) }
         guard state.configuration == configuration else { throw .configurationMismatch }
+        guard Set(state.symbols.map(\.name)).count == state.symbols.count else { throw .unreadable("a symbol is saved twice") }
         restore(now: state.now, symbols: state.symbols, detectors: state.detectors, instruments: instruments)
     }
 }

@@ -14,7 +14,13 @@ public struct FeatureEngine: Sendable {
     /// The ordered list of features every vector follows.
     public let schema: FeatureSchema
     var symbols: [SymbolFeatures] = []
-    private var symbolIndex = SymbolSlots()
+    /// The slot in ``symbols`` of each symbol met, by its id (``CascadeCore/SymbolIndexed``: no hashing per input).
+    private var symbolIndex = SymbolIndexed<Int>()
+    /// Restored symbols without a slot yet (the table at restore did not know their name), and the size of the table
+    /// they were last looked up in: an input looks them up again only when its table has grown, so a boundary or a
+    /// lost frame of such a symbol reaches it as it reached the run that saved it, from the moment the table knows it.
+    private var unresolvedRestored = 0
+    private var unresolvedCheckedAt = 0
     var detectors: [CascadeDetector] = []
     /// How many detectors have an episode open, kept by every change of a detector (``changeDetector(_:_:)``): a frame
     /// when none has skips the deadline sweep, which reads every detector's record.
@@ -78,6 +84,7 @@ public struct FeatureEngine: Sendable {
     public mutating func apply(_ input: FeedInput, at t: Int64, feed: FeedState, instruments: InstrumentTable,
                                detectorsFirst: Bool = false) {
         completeDeferred()
+        resolveSymbols(in: instruments)
         if t < now { lateInputs += 1 }
         let t = max(t, now)
         now = t
@@ -211,11 +218,11 @@ public struct FeatureEngine: Sendable {
         symbols[i].advance(to: t)
         let referenceIndex = symbols.firstIndex { $0.name == configuration.referenceSymbol }
         if let r = referenceIndex { symbols[r].advance(to: t) }
-        let id = symbolIndex.id(of: i)
+        let id = symbolIndex.firstID(of: i)
         let book = id.flatMap { feed.deepestBook($0, syncedOnly: true) }
         let ticker = id.flatMap { feed.tickers[$0] }
         // The episode features read the complete feed's detector when the symbol has one.
-        let detector = (symbols[i].detectorSlots[0] ?? symbols[i].detectorSlots[1]).map { detectors[$0] }
+        let detector = (symbols[i].detectorSlots[.all] ?? symbols[i].detectorSlots[.throttled]).map { detectors[$0] }
         var values = ValueCollector(capacity: schema.features.count)
         Self.write(&values, state: symbols[i], reference: referenceIndex.map { symbols[$0] }, detector: detector,
                    book: book, ticker: ticker,
@@ -230,22 +237,41 @@ public struct FeatureEngine: Sendable {
         self.detectors = detectors
         openEpisodes = detectors.count { $0.open != nil }
         deferred = nil
-        symbolIndex = SymbolSlots()
-        for (slot, symbol) in symbols.enumerated() {
-            if let id = instruments.lookup(symbol.name) { symbolIndex[id] = slot }
-        }
+        symbolIndex = SymbolIndexed()
+        unresolvedRestored = symbols.count
+        unresolvedCheckedAt = -1
+        resolveSymbols(in: instruments)
         detectorIndex = Dictionary(uniqueKeysWithValues: detectors.enumerated().map {
             (Self.detectorKey($0.element.symbol, $0.element.source), $0.offset)
         })
     }
 
+    /// Gives each restored symbol that `instruments` knows its slot (the table must be the one inputs come with, or an
+    /// earlier state of it: ids are its). ``apply(_:at:feed:instruments:detectorsFirst:)`` does this itself; call it
+    /// before a query (``vector(for:at:feed:)``) when the table learned a restored symbol after the last input.
+    public mutating func resolveSymbols(in instruments: InstrumentTable) {
+        guard unresolvedRestored > 0, instruments.instruments.count != unresolvedCheckedAt else { return }
+        unresolvedCheckedAt = instruments.instruments.count
+        var resolved = Array(repeating: false, count: symbols.count)
+        for id in symbolIndex.keys { if let slot = symbolIndex[id] { resolved[slot] = true } }
+        for (slot, symbol) in symbols.enumerated() where !resolved[slot] {
+            if let id = instruments.lookup(symbol.name) { symbolIndex[id] = slot }
+        }
+        unresolvedRestored = symbols.count - symbolIndex.keys.count
+    }
+
     // MARK: - Inputs
 
     private mutating func index(of id: SymbolID, instruments: InstrumentTable) -> Int {
-        if let i = symbolIndex[id] { return i }
+        if let i = symbolIndex[id] {
+            assert(symbols[i].name == instruments[id].symbol, "slot \(i) holds \(symbols[i].name), not \(instruments[id].symbol)")
+            return i
+        }
         let name = instruments[id].symbol
         if let restored = symbols.firstIndex(where: { $0.name == name }) {
+            // Reached only when the table learned the name after this input's own check (not in practice).
             symbolIndex[id] = restored
+            unresolvedRestored = symbols.count - symbolIndex.keys.count
             return restored
         }
         symbols.append(SymbolFeatures(name: name, configuration: configuration))
@@ -443,9 +469,8 @@ public struct FeatureEngine: Sendable {
 
     /// A liquidation frame (not empty) into its source's detector, created at its first frame.
     private mutating func detect(_ list: [Liquidation], source: LiquidationSource, symbol i: Int, at t: Int64, staging: Bool) -> Int {
-        let slot = source == .all ? 0 : 1
         let d: Int
-        if let known = symbols[i].detectorSlots[slot] {
+        if let known = symbols[i].detectorSlots[source] {
             d = known
         } else {
             let key = Self.detectorKey(symbols[i].name, source)
@@ -456,7 +481,7 @@ public struct FeatureEngine: Sendable {
                 d = detectors.count - 1
                 detectorIndex[key] = d
             }
-            symbols[i].detectorSlots[slot] = d
+            symbols[i].detectorSlots[source] = d
         }
         collectChanges(ofDetector: d) { $0.ingest(list, at: t, staging: staging) }
         return d
@@ -546,36 +571,4 @@ struct DeferredLiquidations: Sendable {
     var list: [Liquidation]
     var source: LiquidationSource
     var t: Int64
-}
-
-/// The slot in ``FeatureEngine/symbols`` of each symbol met, by its dense ``SymbolID`` (an array read, no hashing: the
-/// lookup runs on every input, and on a cascade's first frame a table's buckets are cold lines).
-struct SymbolSlots: Sendable {
-    /// By `SymbolID.index`; -1: not met.
-    private var slots: [Int] = []
-
-    subscript(id: SymbolID) -> Int? {
-        get {
-            let index = Int(id.index)
-            guard index < slots.count, slots[index] >= 0 else { return nil }
-            return slots[index]
-        }
-        set {
-            let index = Int(id.index)
-            if index >= slots.count {
-                guard newValue != nil else { return }
-                // Only ids of the instrument table are set (``FeatureEngine/index(of:instruments:)`` reads the table's
-                // entry first, which traps on any other id), and the table's ids are dense: the array grows to the
-                // table's size. The getter takes any id (a sentinel such as `UInt32.max` reads nil).
-                slots.append(contentsOf: repeatElement(-1, count: index + 1 - slots.count))
-            }
-            slots[index] = newValue ?? -1
-        }
-    }
-
-    /// The ids met, in id order.
-    var keys: [SymbolID] { slots.indices.filter { slots[$0] >= 0 }.map { SymbolID(index: UInt32($0)) } }
-
-    /// The id whose slot is `slot`.
-    func id(of slot: Int) -> SymbolID? { slots.firstIndex(of: slot).map { SymbolID(index: UInt32($0)) } }
 }

@@ -53,8 +53,9 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
     var ofiSince: Int64?
     /// True once `allLiquidation` frames were seen: throttled ones then only feed their own detector.
     var sawAllLiquidations = false
-    /// The engine's detector index per source (`all`, `throttled`), looked up once. Declared next to
-    /// `sawAllLiquidations`, which a liquidation frame writes just before reading it: one cache line for both.
+    /// The engine's detector index per source, looked up once. Declared next to `sawAllLiquidations`, which a
+    /// liquidation frame writes just before reading it, so the two are likely on one cache line (Swift lays a struct's
+    /// stored properties out in declaration order today, but does not promise it).
     var detectorSlots = DetectorSlots()
 
     var buys: WindowedSums
@@ -140,18 +141,27 @@ struct SymbolFeatures: Sendable, Codable, Equatable {
 }
 
 /// The engine's detector index per liquidation source of one symbol, held inline: a cascade's first frame reads it
-/// before anything else of the symbol's, and as an array (`[Int?]`) it was a buffer of its own, one more cold line.
-/// Saved as that array was (`[all, throttled]`, null when none), so saved states read the same.
+/// (the detector's half runs before the symbol's windows), and as an array (`[Int?]`) it was a buffer of its own, one
+/// more cold line. Saved as that array was (`[all, throttled]`, null when none), so saved states read the same.
 struct DetectorSlots: Sendable, Codable, Equatable {
     private var all: Int?
     private var throttled: Int?
 
     init() {}
 
-    /// Slot 0: `allLiquidation`; slot 1: the throttled `liquidation` topic.
-    subscript(slot: Int) -> Int? {
-        get { slot == 0 ? all : throttled }
-        set { if slot == 0 { all = newValue } else { throttled = newValue } }
+    subscript(source: LiquidationSource) -> Int? {
+        get {
+            switch source {
+            case .all: all
+            case .throttled: throttled
+            }
+        }
+        set {
+            switch source {
+            case .all: all = newValue
+            case .throttled: throttled = newValue
+            }
+        }
     }
 
     /// The detectors this symbol has, `all` first.

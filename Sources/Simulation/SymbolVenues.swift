@@ -5,18 +5,15 @@ public import CascadeCore
 /// array retained and released) on each of the several reads per market event.
 public struct SymbolVenues: Sendable {
     var venues: [SimulatedExchange.SymbolVenue] = []
-    /// `SymbolID.index` → position in `venues` (-1: none).
-    var slot: [Int] = []
+    /// Position in `venues` by id.
+    var slot = SymbolIndexed<Int>()
     /// Ids with a venue, ascending.
     public private(set) var keys: [SymbolID] = []
 
     public init() {}
 
     /// True when `id` has a venue.
-    public func contains(_ id: SymbolID) -> Bool {
-        let i = Int(id.index)
-        return i < slot.count && slot[i] >= 0
-    }
+    public func contains(_ id: SymbolID) -> Bool { slot[id] != nil }
 
     /// The venue of `id`, which must exist (``contains(_:)``).
     public subscript(venue id: SymbolID) -> SimulatedExchange.SymbolVenue {
@@ -28,20 +25,21 @@ public struct SymbolVenues: Sendable {
         // buffer, stays borrowed for the whole access: the same reasoning as Array's own addressors. Yielding
         // through `venues.span` is the documented way, and measured ~10% slower on the quoting benchmark.
         unsafeAddress {
-            precondition(contains(id), "no venue for \(id)")
-            return venues.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + slot[Int(id.index)]) }
+            guard let s = slot[id] else { preconditionFailure("no venue for \(id)") }
+            return venues.withUnsafeBufferPointer { UnsafePointer($0.baseAddress! + s) }
         }
-        _modify { yield &venues[slot[Int(id.index)]] }
+        _modify {
+            guard let s = slot[id] else { preconditionFailure("no venue for \(id)") }
+            yield &venues[s]
+        }
     }
 
     /// The venue of `id`, if any (a copy: for callers outside the hot path).
-    public subscript(id: SymbolID) -> SimulatedExchange.SymbolVenue? { contains(id) ? venues[slot[Int(id.index)]] : nil }
+    public subscript(id: SymbolID) -> SimulatedExchange.SymbolVenue? { slot[id].map { venues[$0] } }
 
     mutating func insert(_ venue: SimulatedExchange.SymbolVenue, for id: SymbolID) {
-        let i = Int(id.index)
-        if i >= slot.count { slot.append(contentsOf: repeatElement(-1, count: i - slot.count + 1)) }
-        if slot[i] >= 0 { venues[slot[i]] = venue; return }
-        slot[i] = venues.count
+        if let s = slot[id] { venues[s] = venue; return }
+        slot[id] = venues.count
         venues.append(venue)
         keys.insert(id, at: keys.firstIndex { $0.index > id.index } ?? keys.endIndex)
     }
@@ -49,5 +47,5 @@ public struct SymbolVenues: Sendable {
     public var isEmpty: Bool { keys.isEmpty }
     public var count: Int { keys.count }
     /// The venues, in id order.
-    public var values: [SimulatedExchange.SymbolVenue] { keys.map { venues[slot[Int($0.index)]] } }
+    public var values: [SimulatedExchange.SymbolVenue] { keys.map { venues[slot[$0]!] } }
 }

@@ -780,23 +780,29 @@ enum HarnessError: Error { case unexpected(String) }
     }
 
     /// The liquidation-lag breaker: the episode's symbol's latest liquidation must be at most
-    /// `maxLiquidationLagMilliseconds` old at the decision (the book and ticker refreshed, so only this breaker can trip);
-    /// another symbol's fresher liquidation does not count, and a symbol with none yet is not held back by it.
+    /// `maxLiquidationLagMilliseconds` old at the decision (the books and tickers refreshed, so only this breaker can
+    /// trip); another symbol's fresher liquidation does not count, and a symbol with none yet is not held back by it.
+    /// Both symbols (ids 0 and 1) are decided on, so reading a fixed entry, or the other symbol's, fails.
     @Test func liquidationLagBreakerReadsTheEpisodesSymbol() throws {
-        func decide(lag: Int64, ethLiquidatesLater: Bool = false, btcLiquidates: Bool = true) -> DecisionLogEntry? {
+        func decide(_ symbol: String = "BTCUSDT", lag: Int64, liquidatedEarly: [String] = ["BTCUSDT"],
+                    liquidatedLate: [String] = []) -> DecisionLogEntry? {
             var h = EngineHarness()
-            if btcLiquidates { h.handle(.liquidation(h.liquidation())) }
+            for s in liquidatedEarly { h.handle(.liquidation(h.liquidation(s))) }
             h.now += lag
             h.market(btc: ("59999.9", "60000.1"), mark: "60000.0")
-            if ethLiquidatesLater { h.handle(.liquidation(h.liquidation("ETHUSDT"))) }
-            h.handle(.detector(.started(h.episode())))
+            h.market(eth: ("2999.99", "3000.01"), mark: "3000.00")
+            for s in liquidatedLate { h.handle(.liquidation(h.liquidation(s))) }
+            h.handle(.detector(.started(h.episode(symbol))))
             return h.log.last { $0.action == "skip" || $0.action == "enter" }
         }
         let late = decide(lag: 5_001)
         #expect(late?.reason == "breaker.liquidationLag" && late?.detail == "5001 ms")
         #expect(decide(lag: 5_000)?.action == "enter")
-        #expect(decide(lag: 5_001, ethLiquidatesLater: true)?.reason == "breaker.liquidationLag")
-        #expect(decide(lag: 5_001, btcLiquidates: false)?.action == "enter")
+        #expect(decide(lag: 5_001, liquidatedLate: ["ETHUSDT"])?.reason == "breaker.liquidationLag")
+        #expect(decide(lag: 5_001, liquidatedEarly: [])?.action == "enter")
+        #expect(decide(lag: 5_001, liquidatedEarly: [], liquidatedLate: ["ETHUSDT"])?.action == "enter")
+        #expect(decide("ETHUSDT", lag: 5_001, liquidatedEarly: ["ETHUSDT"], liquidatedLate: ["BTCUSDT"])?.reason == "breaker.liquidationLag")
+        #expect(decide("ETHUSDT", lag: 5_001, liquidatedEarly: ["BTCUSDT"], liquidatedLate: ["ETHUSDT"])?.action == "enter")
     }
 
     @Test func postOnlyRejectBreakerTrips() throws {

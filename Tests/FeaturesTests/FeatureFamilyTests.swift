@@ -272,46 +272,75 @@ import Testing
     /// A symbol's detector slots are saved as the two-entry array they were saved as before they were held inline
     /// (`[all, throttled]`, null when none), so states saved by earlier builds restore; a damaged entry is refused.
     @Test func detectorSlotsAreSavedAsATwoEntryArray() throws {
-        var h = EngineHarness()
-        h.apply(h.liquidation(.long, 5_000, at: t0), at: t0)
-        let saved = try h.engine.savedState()
-        let state = try #require(try JSONSerialization.jsonObject(with: Data(saved)) as? [String: Any])
-        let symbol = try #require((state["symbols"] as? [[String: Any]])?.first)
-        let slots = try #require(symbol["detectorSlots"] as? [Any])
-        #expect(slots.count == 2)
-        #expect(slots.compactMap { $0 as? Int } == [0] && slots.filter { $0 is NSNull }.count == 1)
-        let text = String(decoding: saved, as: UTF8.self)
-        for damaged in ["[0]", "[0,null,null]", "{\"all\":0}"] {
-            let replaced = text.replacingOccurrences(of: #""detectorSlots":[0,null]"#, with: "\"detectorSlots\":\(damaged)")
-                .replacingOccurrences(of: #""detectorSlots":[null,0]"#, with: "\"detectorSlots\":\(damaged)")
-            #expect(replaced != text)
-            #expect(throws: FeatureStateError.self) { try FeatureEngine(restoring: Array(replaced.utf8), configuration: FeatureConfiguration()) }
+        // Dated before `allLiquidation` existed, the harness's liquidations are the throttled topic's; a year later,
+        // `allLiquidation`'s.
+        let afterLaunch: Int64 = (LiquidationSource.allLiquidationLaunchMilliseconds + 86_400_000) * 1_000_000
+        for (t, slots) in [(t0, "[null,0]"), (afterLaunch, "[0,null]")] {
+            var h = EngineHarness()
+            h.apply(h.liquidation(.long, 5_000, at: t), at: t)
+            let saved = try h.engine.savedState()
+            let text = String(decoding: saved, as: UTF8.self)
+            #expect(text.contains("\"detectorSlots\":\(slots)"), "expected detectorSlots \(slots)")
+            for damaged in ["[0]", "[0,null,null]", "{\"all\":0}"] {
+                let replaced = text.replacingOccurrences(of: "\"detectorSlots\":\(slots)", with: "\"detectorSlots\":\(damaged)")
+                #expect(replaced != text)
+                #expect(throws: FeatureStateError.self) { try FeatureEngine(restoring: Array(replaced.utf8), configuration: FeatureConfiguration()) }
+            }
+            #expect(try FeatureEngine(restoring: saved, configuration: FeatureConfiguration()).savedState() == saved)
         }
-        #expect(try FeatureEngine(restoring: saved, configuration: FeatureConfiguration()).savedState() == saved)
     }
 
-    /// A session boundary for every stream reaches the symbols a restored engine holds before their next frame, as it
-    /// reaches them on the run that saved the state: the restore gives each symbol the instrument table knows its slot.
+    /// A boundary for every stream and a lost frame reach the symbols a restored engine holds before their next frame,
+    /// and a query reads their books, as on the run that saved the state: the restore gives each symbol the table
+    /// knows its slot (two symbols met in the reverse of their ids' order, so a slot is not its id); one the table
+    /// learns only later gets its slot at the first input after.
     @Test func aRestoredEngineHearsABoundaryBeforeItsSymbolsNextFrame() throws {
         var h = EngineHarness()
+        let eth = h.instruments.id(for: "ETHUSDT")
+        var e = MarketBuilder(instrument: Instrument(id: eth, symbol: "ETHUSDT"))
         for s in 0..<120 {
             let t = t0 + Int64(s) * 1_000_000_000
+            h.apply(.trades([e.trade(.sell, "2000", "1", at: t / 1_000_000)]), at: t)
             h.apply(.trades([h.builder.trade(s % 2 == 0 ? .buy : .sell, "100", "1", at: t / 1_000_000)]), at: t)
             if s % 7 == 0 { h.apply(h.liquidation(.long, 5_000, at: t), at: t) }
         }
+        let bookAt = t0 + 119 * 1_000_000_000
+        h.apply(.book(e.book(.snapshot, ts: bookAt / 1_000_000, bids: [("2000.0", "1")], asks: [("2000.2", "1")])), at: bookAt)
+        h.apply(.book(h.builder.book(.snapshot, ts: bookAt / 1_000_000, bids: [("100.0", "1")], asks: [("100.1", "1")])), at: bookAt)
+        let saved = try h.engine.savedState()
         var restored = h
-        restored.engine = try FeatureEngine(restoring: try h.engine.savedState(), configuration: FeatureConfiguration(),
-                                            instruments: h.instruments)
+        restored.engine = try FeatureReplay(restoring: saved, configuration: FeatureConfiguration(), instruments: h.instruments).engine
+        // The table at restore knows only BTCUSDT: ETHUSDT gets its slot once an input's table knows it.
+        var partial = InstrumentTable()
+        _ = partial.id(for: "BTCUSDT")
+        var late = h
+        late.engine = try FeatureEngine(restoring: saved, configuration: FeatureConfiguration(), instruments: partial)
         let later = t0 + 130 * 1_000_000_000
-        for run in [0, 1] {
-            func step(_ apply: (inout EngineHarness) -> Void) { if run == 0 { apply(&h) } else { apply(&restored) } }
-            step { $0.apply(input: .session(.disconnect, streams: nil, at: LocalTime(nanoseconds: later)), at: later) }
-            step { $0.apply(input: .session(.connect, streams: nil, at: LocalTime(nanoseconds: later + 1_000_000_000)),
-                            at: later + 1_000_000_000) }
-            step { $0.apply(.trades([$0.builder.trade(.buy, "101", "2", at: later / 1_000_000 + 2_000)]), at: later + 2_000_000_000) }
+        /// The restored runs' saved states and vectors at `t` against the original's (`late` only once it has had an input).
+        func same(at t: Int64, late includesLate: Bool, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let runs = includesLate ? [restored, late] : [restored]
+            for run in runs { #expect(try run.engine.savedState() == h.engine.savedState(), sourceLocation: sourceLocation) }
+            for symbol in ["BTCUSDT", "ETHUSDT"] {
+                let original = h.vector(at: t, symbol: symbol).values.map(\.bitPattern)
+                #expect(restored.vector(at: t, symbol: symbol).values.map(\.bitPattern) == original, "\(symbol)", sourceLocation: sourceLocation)
+                let lateValues = late.vector(at: t, symbol: symbol).values.map(\.bitPattern)    // queried in any case: the same clock
+                if includesLate { #expect(lateValues == original, "\(symbol), late", sourceLocation: sourceLocation) }
+            }
         }
-        #expect(try restored.engine.savedState() == h.engine.savedState())
-        #expect(restored.vector(at: later + 3_000_000_000).values.map(\.bitPattern)
-                == h.vector(at: later + 3_000_000_000).values.map(\.bitPattern))
+        try same(at: bookAt + 1, late: false)
+        for run in [0, 1, 2] {
+            func step(_ apply: (inout EngineHarness) -> Void) {
+                switch run {
+                case 0: apply(&h)
+                case 1: apply(&restored)
+                default: apply(&late)
+                }
+            }
+            step { $0.apply(input: .lost(.trades(eth), reason: "bad frame"), at: later) }
+            step { $0.apply(input: .session(.disconnect, streams: nil, at: LocalTime(nanoseconds: later + 1_000_000_000)), at: later + 1_000_000_000) }
+            step { $0.apply(input: .session(.connect, streams: nil, at: LocalTime(nanoseconds: later + 2_000_000_000)), at: later + 2_000_000_000) }
+            step { $0.apply(.trades([$0.builder.trade(.buy, "101", "2", at: later / 1_000_000 + 3_000)]), at: later + 3_000_000_000) }
+        }
+        try same(at: later + 4_000_000_000, late: true)
     }
 }
