@@ -251,6 +251,11 @@ public struct FeatureEngine: Sendable {
     /// before a query (``vector(for:at:feed:)``) when the table learned a restored symbol after the last input.
     public mutating func resolveSymbols(in instruments: InstrumentTable) {
         guard unresolvedRestored > 0, instruments.instruments.count != unresolvedCheckedAt else { return }
+        resolveRestored(in: instruments)
+    }
+
+    /// ``resolveSymbols(in:)`` without the check of the table's size.
+    private mutating func resolveRestored(in instruments: InstrumentTable) {
         unresolvedCheckedAt = instruments.instruments.count
         var resolved = Array(repeating: false, count: symbols.count)
         for id in symbolIndex.keys { if let slot = symbolIndex[id] { resolved[slot] = true } }
@@ -267,13 +272,13 @@ public struct FeatureEngine: Sendable {
             assert(symbols[i].name == instruments[id].symbol, "slot \(i) holds \(symbols[i].name), not \(instruments[id].symbol)")
             return i
         }
-        let name = instruments[id].symbol
-        if let restored = symbols.firstIndex(where: { $0.name == name }) {
-            // Reached only when the table learned the name after this input's own check (not in practice).
-            symbolIndex[id] = restored
-            unresolvedRestored = symbols.count - symbolIndex.keys.count
-            return restored
+        // `apply` resolved the restored symbols this table knows; again whatever its size (a table of the same size
+        // with other names), so a restored name is never added twice.
+        if unresolvedRestored > 0 {
+            resolveRestored(in: instruments)
+            if let i = symbolIndex[id] { return i }
         }
+        let name = instruments[id].symbol
         symbols.append(SymbolFeatures(name: name, configuration: configuration))
         symbolIndex[id] = symbols.count - 1
         return symbols.count - 1
