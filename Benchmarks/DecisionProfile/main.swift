@@ -63,6 +63,23 @@ if CommandLine.arguments.dropFirst().first == "weekperf" {
     exit(0)
 }
 
+// `DecisionProfile grind [n]`: n (default 40) cold decisions on short baselines and nothing else timed, for callgrind,
+// whose counts do not depend on this VM's noise (instructions, and misses of its simulated caches):
+//   valgrind --tool=callgrind --cache-sim=yes --toggle-collect='$s19DecisionPathSupport6decide*' \
+//     .build-bench/release/DecisionProfile grind
+// A change too small to see in the timed rows (tenths of a µs) shows in these counts; they are a proxy, not a time.
+if CommandLine.arguments.dropFirst().first == "grind" {
+    let n = CommandLine.arguments.dropFirst(2).first.flatMap { Int($0) } ?? 40
+    var states = (0..<n).map { _ in prepare(journal) }
+    for i in states.indices {
+        let decision = decide(&states[i], journal)
+        checkTwoCreates(decision, wholeLadder: false)
+        total &+= decision.bytes + afterSend(decision, &states[i])
+    }
+    print("decided", n, total)
+    exit(0)
+}
+
 // `DecisionProfile sizes`: the sizes of the values the decision moves (MemoryLayout, bytes).
 if CommandLine.arguments.dropFirst().first == "sizes" {
     print("TradingEngine", MemoryLayout<TradingEngine>.size, "Ladder", MemoryLayout<Ladder>.size, "ManagedOrder", MemoryLayout<ManagedOrder>.size,
@@ -234,7 +251,7 @@ if CommandLine.arguments.count > 1, CommandLine.arguments[1] != "heap", CommandL
             }
         }
     default:
-        fatalError("usage: DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes]")
+        fatalError("usage: DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes | grind]")
     }
     perfControl("disable\n")
     print(CommandLine.arguments[1], "loop:", ns(ContinuousClock.now - start) / rounds, "ns per round", n)

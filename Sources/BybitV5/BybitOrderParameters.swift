@@ -105,12 +105,13 @@ public struct BybitOrderParameters: Hashable, Sendable {
 
     /// Writes the order's members in the fixed order the signature depends on (category first when given).
     func write(into json: inout BybitJSONWriter, category: BybitCategory?) {
+        // Closures over `instrument`, not `instrument.format` as a value: that copies the instrument for each use.
         json.string("category", category?.rawValue)
         json.string("symbol", instrument.symbol)
         json.string("side", side == .buy ? "Buy" : "Sell")
         json.string("orderType", orderType.rawValue)
         json.string("qty", instrument.format(qty))
-        json.string("price", price.map(instrument.format))
+        json.string("price", price.map { instrument.format($0) })
         json.string("timeInForce", timeInForce?.rawValue)
         json.int("positionIdx", positionIndex?.rawValue)
         json.string("orderLinkId", orderLinkId)
@@ -119,8 +120,8 @@ public struct BybitOrderParameters: Hashable, Sendable {
         json.string("triggerPrice", trigger.map { instrument.format($0.price) })
         json.int("triggerDirection", trigger?.direction.rawValue)
         json.string("triggerBy", trigger?.by?.rawValue)
-        json.string("takeProfit", takeProfit.map(instrument.format))
-        json.string("stopLoss", stopLoss.map(instrument.format))
+        json.string("takeProfit", takeProfit.map { instrument.format($0) })
+        json.string("stopLoss", stopLoss.map { instrument.format($0) })
         json.string("tpTriggerBy", takeProfitTriggerBy?.rawValue)
         json.string("slTriggerBy", stopLossTriggerBy?.rawValue)
         json.string("tpslMode", tpslMode?.rawValue)

@@ -3,28 +3,30 @@ import CascadeCore
 extension BybitPublicDecoder {
     /// Parses the `data` member of a topic frame, positioned at its first byte.
     mutating func parseData(_ s: inout JSONScanner, entry index: Int, localTime: LocalTime) throws(BybitFrameError) -> Payload {
-        let entry = topics[index]
-        switch entry.topic {
+        // The two fields, not the entry: a copy of the entry retains its name's buffer, a cold line on a cascade's first
+        // frame that nothing here reads.
+        let symbol = topics[index].symbol
+        switch topics[index].topic {
         case .orderBook:
             return .book(try parseBook(&s))
         case .publicTrade:
-            return .trades(try parseTrades(&s, symbol: entry.symbol, localTime: localTime))
+            return .trades(try parseTrades(&s, symbol: symbol, localTime: localTime))
         case .allLiquidation:
             try s.expect(UInt8(ascii: "["))
             var list: [Liquidation] = []
             if try !s.consume(UInt8(ascii: "]")) {
                 repeat {
-                    list.append(try parseLiquidation(&s, entry: entry, localTime: localTime, legacy: false))
+                    list.append(try parseLiquidation(&s, symbol: symbol, localTime: localTime, legacy: false))
                 } while try s.nextElement(close: UInt8(ascii: "]"))
             }
             return .liquidations(list)
         case .legacyLiquidation:
             // The deprecated topic sends one object, not an array.
-            return .liquidations([try parseLiquidation(&s, entry: entry, localTime: localTime, legacy: true)])
+            return .liquidations([try parseLiquidation(&s, symbol: symbol, localTime: localTime, legacy: true)])
         case .tickers:
-            return .ticker(symbol: entry.symbol, fields: try parseTicker(&s))
+            return .ticker(symbol: symbol, fields: try parseTicker(&s))
         case let .kline(interval, _):
-            return .klines(try parseKlines(&s, symbol: entry.symbol, interval: interval, localTime: localTime))
+            return .klines(try parseKlines(&s, symbol: symbol, interval: interval, localTime: localTime))
         case .local:
             try s.skipValue()
             return .none
@@ -121,7 +123,7 @@ extension BybitPublicDecoder {
         return list
     }
 
-    private func parseLiquidation(_ s: inout JSONScanner, entry: TopicEntry, localTime: LocalTime,
+    private func parseLiquidation(_ s: inout JSONScanner, symbol: SymbolID, localTime: LocalTime,
                                   legacy: Bool) throws(BybitFrameError) -> Liquidation {
         var time: ExchangeTime?, side: Side?, qty: Int64?, price: Int64?
         try s.expect(UInt8(ascii: "{"))
@@ -154,12 +156,12 @@ extension BybitPublicDecoder {
         guard let qty else { throw .missingField("v") }
         guard let price else { throw .missingField("p") }
         guard qty > 0, price > 0 else { throw .invalidValue(field: qty > 0 ? "p" : "v") }
-        let instrument = instruments[entry.symbol]
-        guard let notional = instrument.notional(price: Price(units: price), qty: Quantity(units: qty)) else {
+        // Reads no field of the instrument: no copy of one from the table.
+        guard let notional = Instrument.notional(price: Price(units: price), qty: Quantity(units: qty)) else {
             throw .numberOverflow(field: "notional")
         }
         // Bybit: `S` is the side of the liquidated *position*; Buy means a long was liquidated.
-        return Liquidation(symbol: entry.symbol, liquidatedSide: side == .buy ? .long : .short,
+        return Liquidation(symbol: symbol, liquidatedSide: side == .buy ? .long : .short,
                            qty: Quantity(units: qty), bankruptcyPrice: Price(units: price), notional: notional,
                            updatedTime: time, exchangeTime: time, localTime: localTime,
                            source: legacy ? .throttled : .all)

@@ -240,8 +240,9 @@ public struct BybitPublicDecoder: Sendable {
                 args: args.map(s.string)))
         }
 
-        let entry = topics[topicIndex]
-        if case let .local(name) = entry.topic {
+        // The topic alone, not the entry (see `parseData`).
+        let topic = topics[topicIndex].topic
+        if case let .local(name) = topic {
             return .local(name: name, data: dataRange.map { Array(s.slice($0)) } ?? [])
         }
         if let deferredData {
@@ -255,13 +256,13 @@ public struct BybitPublicDecoder: Sendable {
         case .none:
             throw .missingField("data")
         case let .book(book):
-            guard case let .orderBook(depth, _) = entry.topic else { throw .unrecognisedFrame }
+            guard case let .orderBook(depth, _) = topic else { throw .unrecognisedFrame }
             guard let isSnapshot else { throw .missingField("type") }
             guard let u = book.updateID else { throw .missingField("u") }
             // Depth 1 is snapshot-only on Bybit; every message replaces the book.
             let kind: BookUpdate.Kind = (isSnapshot || depth == 1) ? .snapshot : .delta
             return .book(BookUpdate(
-                symbol: entry.symbol, depth: depth, kind: kind, updateID: u, sequence: book.sequence ?? 0,
+                symbol: topics[topicIndex].symbol, depth: depth, kind: kind, updateID: u, sequence: book.sequence ?? 0,
                 exchangeTime: ts, matchTime: cts, localTime: localTime, bids: bidBuffer, asks: askBuffer))
         case var .trades(list):
             for i in list.indices { list[i].exchangeTime = ts }

@@ -101,7 +101,8 @@ public struct Decision: Sendable, Hashable, Codable {
 
     public init(time: ExchangeTime) { self.time = time }
     public var isEmpty: Bool {
-        log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk == nil && alarms.isEmpty && instruments.isEmpty
+        log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk.map({ _ in false }) ?? true && alarms.isEmpty
+            && instruments.isEmpty
     }
 }
 
@@ -119,7 +120,9 @@ public enum CallResult: Sendable, Hashable, Codable {
 public enum JournalEntry: Sendable, Hashable, Codable {
     /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
-    case decision(Decision)
+    /// Indirect, as the two below: a copy of the entry (the step's, the journal's, the decision left pending) shares
+    /// one box instead of retaining each of the decision's lists.
+    indirect case decision(Decision)
     /// A venue report, with its symbol's name.
     /// Indirect, as the call below: an entry is as large as its largest case, and these two would make every
     /// decision's entry hundreds of bytes that each step copies (the decision path's).

@@ -10,6 +10,16 @@ public enum OrderRole: Character, Sendable, Hashable, CaseIterable {
     case timeExit = "X"
     /// A re-protection or flattening order after protection could not be confirmed.
     case protect = "P"
+
+    /// The character as its byte (``Character/asciiValue`` walks the character's grapheme for it).
+    var byte: UInt8 {
+        switch self {
+        case .entry: 0x45
+        case .takeProfit: 0x54
+        case .timeExit: 0x58
+        case .protect: 0x50
+        }
+    }
 }
 
 /// The `orderLinkId` of every order Cascade sends: unique across restarts and nodes, readable back, and within
@@ -82,7 +92,7 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
             for byte in node.utf8 { put(byte) }
             put(0x5f); number(run)
             put(0x5f); number(episode)
-            put(0x5f); put(role.rawValue.asciiValue!); number(layer)
+            put(0x5f); put(role.byte); number(layer)
             put(0x5f); number(attempt)
             // The initialiser bounds every field (≤ 29 characters); the fields are constants, so this cannot move.
             precondition(i <= 32)

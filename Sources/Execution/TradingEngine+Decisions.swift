@@ -56,35 +56,6 @@ struct ChangedLadders {
     var inOrder: [Ladder] { list.count < 2 ? list : list.sorted { $0.number < $1.number } }
 }
 
-/// Text written part by part into a buffer on the stack, then made a string of its exact size (one allocation; an
-/// interpolation grows its buffer twice, and each append to a reserved string is a call). The parts are a method of
-/// a local value, so none pays a dynamic exclusivity check (a nested function capturing the count did). The text is
-/// journaled: a part that does not fit stops the process rather than cut it (callers size the buffer with room).
-struct TextWriter {
-    private let buffer: UnsafeMutableBufferPointer<UInt8>
-    private var count = 0
-
-    /// The text of `write`, written into `capacity` bytes.
-    static func text(capacity: Int, _ write: (inout TextWriter) -> Void) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
-            var writer = TextWriter(buffer: buffer)
-            write(&writer)
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<writer.count]), as: UTF8.self)
-        }
-    }
-
-    private init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
-
-    mutating func put(_ text: String) {
-        var text = text
-        text.withUTF8 { bytes in
-            precondition(bytes.count <= buffer.count - count, "text longer than its buffer of \(buffer.count) bytes")
-            _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).initialize(from: bytes)
-            count += bytes.count
-        }
-    }
-}
-
 extension TradingEngine {
     /// One input at `now` (the exchange time of the latest market event the caller has seen; for a timer, the
     /// later of that and the deadline). `feed` and `instruments` are the market as of now.
@@ -172,10 +143,14 @@ extension TradingEngine {
         // In ladder order (the journal's).
         b.decision.ladders = b.changed.inOrder
         if !b.decision.isEmpty {
-            let entry = JournalEntry.decision(b.decision)
-            if applyingLater { pending = PendingDecision(b.decision) } else { apply(entry, instruments: instruments) }
+            // Moved out of the builder, not copied (a copy retains each of the decision's lists, and the builder's
+            // end releases them again); the entry's box is then shared by the step and the pending decision.
+            var decision = Decision(time: now)
+            swap(&decision, &b.decision)
+            swap(&step.commands, &b.commands)
+            let entry = JournalEntry.decision(decision)
+            if applyingLater { pending = PendingDecision(entry: entry) } else { apply(entry, instruments: instruments) }
             step.entries.append(entry)
-            step.commands = b.commands
         }
         return step
     }

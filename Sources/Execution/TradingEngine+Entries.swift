@@ -58,8 +58,8 @@ extension TradingEngine {
         // "ladder \(n) \(side) \(placed) layers, stop \(stop), liquidated \(side)": at most 7 + 20 + 1 + 4 + 1 + 20 + 14 +
         // 21 + 13 + 5 = 106 bytes (two 64-bit counts, a price of at most 19 digits and its point).
         let detail = TextWriter.text(capacity: 128) { w in
-            w.put("ladder "); w.put(String(ladder.number)); w.put(" "); w.put(side.description); w.put(" "); w.put(String(placed))
-            w.put(" layers, stop "); w.put(instrument.format(stop)); w.put(", liquidated "); w.put(episode.side.description)
+            w.put("ladder "); w.put(ladder.number); w.put(" "); w.put(string: side.description); w.put(" "); w.put(Int64(placed))
+            w.put(" layers, stop "); w.put(string: instrument.format(stop)); w.put(", liquidated "); w.put(string: episode.side.description)
         }
         b.log(symbol, episode.id, "enter", "episodeStarted", detail)
         b.changed[ladder.number] = ladder

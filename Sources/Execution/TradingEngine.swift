@@ -474,8 +474,12 @@ public struct TradingEngine: Sendable {
     }
 }
 
-/// A decision left pending by ``TradingEngine/handle(_:feed:instruments:now:applyingLater:)``.
-final class PendingDecision: Sendable {
-    let decision: Decision
-    init(_ decision: Decision) { self.decision = decision }
+/// A decision left pending by ``TradingEngine/handle(_:feed:instruments:now:applyingLater:)``: the step's journal entry
+/// itself (an indirect case, so holding it is one retain of the box the step journals).
+struct PendingDecision: Sendable {
+    let entry: JournalEntry
+    var decision: Decision {
+        guard case let .decision(decision) = entry else { preconditionFailure("a pending entry that is not a decision") }
+        return decision
+    }
 }

@@ -28,6 +28,13 @@ import Testing
         #expect(seen.count > 19_990)                            // distinct values give distinct ids
     }
 
+    @Test func eachRoleIsWrittenAsItsCharacter() throws {
+        for role in OrderRole.allCases {
+            let id = try OrderLinkID(node: "n1", run: 1, episode: 2, role: role, layer: 3, attempt: 0)
+            #expect(id.description == "c1n1_1_2_\(role.rawValue)3_0")
+        }
+    }
+
     @Test func distinctFieldsNeverCollide() throws {
         // Adjacent values whose digits could run together if the separators were missing.
         let a = try OrderLinkID(node: "n1", run: 1, episode: 11, role: .entry, layer: 1, attempt: 0)

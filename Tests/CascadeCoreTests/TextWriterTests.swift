@@ -1,0 +1,21 @@
+import CascadeCore
+import Testing
+
+/// The journaled detail text is written part by part into a stack buffer (``TextWriter``); numbers are written digit
+/// by digit in place, so their order, sign and edges are checked against the standard library's formatting.
+@Suite struct TextWriterTests {
+    @Test func numbersAreWrittenAsTheStandardLibraryWritesThem() {
+        let values: [Int64] = [0, 1, 9, 10, 42, 100, 1_234_567_890, -1, -10, -987_654, .max, .min]
+        for value in values {
+            #expect(TextWriter.text(capacity: 32) { $0.put(value) } == String(value))
+        }
+        #expect(TextWriter.text(capacity: 32) { $0.put(UInt64.max) } == String(UInt64.max))
+    }
+
+    @Test func literalsStringsAndNumbersFollowEachOther() {
+        let text = TextWriter.text(capacity: 64) { w in
+            w.put("ladder "); w.put(UInt64(12)); w.put(" "); w.put(string: "Buy"); w.put(" "); w.put(Int64(305))
+        }
+        #expect(text == "ladder 12 Buy 305")
+    }
+}
