@@ -2,7 +2,7 @@
 // Samples only the decisions when run under `perf record --control=fifo:CTL,ACK -D -1` with PERF_CTL=CTL PERF_ACK=ACK:
 //   CASCADE_BENCHMARKS=1 swift build -c release --scratch-path .build-bench --product DecisionProfile
 //   mkfifo /tmp/ctl /tmp/ack; PERF_CTL=/tmp/ctl PERF_ACK=/tmp/ack perf record -D -1 --control=fifo:/tmp/ctl,/tmp/ack -g -o /tmp/p.data \
-//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes]
+//     taskset -c 0 .build-bench/release/DecisionProfile [engine | requests | heap | week | weekab | weekperf | phaseperf | sizes | grind]
 // Without an argument (or `heap`: the heap pre-grown first, see `preGrowHeap`): the decision's p50/p99 on cold states
 // (to the first signed create, as the live sender sends it), its phase split cold and warm, the warm lower bound, the
 // engine with earlier ladders, and what parsing a create body with JSONSerialization costs (BENCHMARKS.md reads these

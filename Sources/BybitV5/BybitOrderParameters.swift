@@ -105,7 +105,7 @@ public struct BybitOrderParameters: Hashable, Sendable {
 
     /// Writes the order's members in the fixed order the signature depends on (category first when given).
     func write(into json: inout BybitJSONWriter, category: BybitCategory?) {
-        // Closures over `instrument`, not `instrument.format` as a value: that copies the instrument for each use.
+        // Closures over `instrument`: `instrument.format` as a value captured a copy of the instrument at each use.
         json.string("category", category?.rawValue)
         json.string("symbol", instrument.symbol)
         json.string("side", side == .buy ? "Buy" : "Sell")

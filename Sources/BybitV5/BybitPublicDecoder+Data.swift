@@ -3,8 +3,8 @@ import CascadeCore
 extension BybitPublicDecoder {
     /// Parses the `data` member of a topic frame, positioned at its first byte.
     mutating func parseData(_ s: inout JSONScanner, entry index: Int, localTime: LocalTime) throws(BybitFrameError) -> Payload {
-        // The two fields, not the entry: a copy of the entry retains its name's buffer, a cold line on a cascade's first
-        // frame that nothing here reads.
+        // The entry's fields read in place, not the entry copied: a copy retains its name's byte buffer, a cold line on
+        // a cascade's first frame that nothing here reads.
         let symbol = topics[index].symbol
         switch topics[index].topic {
         case .orderBook:

@@ -240,9 +240,8 @@ public struct BybitPublicDecoder: Sendable {
                 args: args.map(s.string)))
         }
 
-        // The topic alone, not the entry (see `parseData`).
-        let topic = topics[topicIndex].topic
-        if case let .local(name) = topic {
+        // Matched in place, not copied out of the entry (see `parseData`).
+        if case let .local(name) = topics[topicIndex].topic {
             return .local(name: name, data: dataRange.map { Array(s.slice($0)) } ?? [])
         }
         if let deferredData {
@@ -256,7 +255,7 @@ public struct BybitPublicDecoder: Sendable {
         case .none:
             throw .missingField("data")
         case let .book(book):
-            guard case let .orderBook(depth, _) = topic else { throw .unrecognisedFrame }
+            guard case let .orderBook(depth, _) = topics[topicIndex].topic else { throw .unrecognisedFrame }
             guard let isSnapshot else { throw .missingField("type") }
             guard let u = book.updateID else { throw .missingField("u") }
             // Depth 1 is snapshot-only on Bybit; every message replaces the book.

@@ -1,4 +1,4 @@
-/// Text written part by part into a buffer on the stack, then made a string of its exact size (one allocation; an
+/// Text written part by part into a buffer on the stack, then made a string of its exact size (at most one allocation; an
 /// interpolation grows its buffer twice, and each append to a reserved string is a call). The parts are a method of
 /// a local value, so none pays a dynamic exclusivity check (a nested function capturing the count did). Used where
 /// text is made on the decision path (the engine's log detail, the detector's episode id): a part that does not fit

@@ -101,8 +101,9 @@ public struct Decision: Sendable, Hashable, Codable {
 
     public init(time: ExchangeTime) { self.time = time }
     public var isEmpty: Bool {
-        log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && risk.map({ _ in false }) ?? true && alarms.isEmpty
-            && instruments.isEmpty
+        // A pattern, not `risk == nil`, which copied the risk state to compare it (seen in perf).
+        guard case .none = risk else { return false }
+        return log.isEmpty && intents.isEmpty && commands.isEmpty && ladders.isEmpty && alarms.isEmpty && instruments.isEmpty
     }
 }
 
@@ -117,18 +118,18 @@ public enum CallResult: Sendable, Hashable, Codable {
 }
 
 /// The journal's unit: applied in order, entries rebuild the engine.
-public enum JournalEntry: Sendable, Hashable, Codable {
+///
+/// Indirect, every case: an entry is one pointer, and a copy of it (the step's, the journal's, the decision left
+/// pending) shares one box instead of retaining each of a decision's lists or moving hundreds of bytes of a report.
+/// The stored encoding does not depend on it (`OrderIntentCodingTests` pins it).
+public indirect enum JournalEntry: Sendable, Hashable, Codable {
     /// A start of the engine: the run counter (every start takes a new one, so orderLinkIds never repeat).
     case started(run: UInt64, node: String, startingBalance: USDT, at: ExchangeTime)
-    /// Indirect, as the two below: a copy of the entry (the step's, the journal's, the decision left pending) shares
-    /// one box instead of retaining each of the decision's lists.
-    indirect case decision(Decision)
+    case decision(Decision)
     /// A venue report, with its symbol's name.
-    /// Indirect, as the call below: an entry is as large as its largest case, and these two would make every
-    /// decision's entry hundreds of bytes that each step copies (the decision path's).
-    indirect case report(symbol: String?, ExecutionReport)
+    case report(symbol: String?, ExecutionReport)
     /// The venue's answer on the call that sent a command (journaled when it reaches the engine).
-    indirect case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
+    case call(symbol: String, action: VenueCommand.Action, result: CallResult, at: ExchangeTime)
 }
 
 /// Why the journal could not be written or read. The engine stops: nothing is sent without a committed entry.

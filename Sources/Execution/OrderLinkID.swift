@@ -14,10 +14,10 @@ public enum OrderRole: Character, Sendable, Hashable, CaseIterable {
     /// The character as its byte (``Character/asciiValue`` walks the character's grapheme for it).
     var byte: UInt8 {
         switch self {
-        case .entry: 0x45
-        case .takeProfit: 0x54
-        case .timeExit: 0x58
-        case .protect: 0x50
+        case .entry: UInt8(ascii: "E")
+        case .takeProfit: UInt8(ascii: "T")
+        case .timeExit: UInt8(ascii: "X")
+        case .protect: UInt8(ascii: "P")
         }
     }
 }

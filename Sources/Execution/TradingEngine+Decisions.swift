@@ -148,9 +148,15 @@ extension TradingEngine {
             var decision = Decision(time: now)
             swap(&decision, &b.decision)
             swap(&step.commands, &b.commands)
-            let entry = JournalEntry.decision(decision)
-            if applyingLater { pending = PendingDecision(entry: entry) } else { apply(entry, instruments: instruments) }
-            step.entries.append(entry)
+            if applyingLater {
+                let held = PendingDecision(decision)
+                pending = held
+                step.entries.append(held.entry)
+            } else {
+                let entry = JournalEntry.decision(decision)
+                apply(entry, instruments: instruments)
+                step.entries.append(entry)
+            }
         }
         return step
     }

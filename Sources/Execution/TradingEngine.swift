@@ -134,7 +134,8 @@ public struct TradingEngine: Sendable {
     /// The latest step's decision, journaled and not applied yet (``handle(_:feed:instruments:now:applyingLater:)``):
     /// applied by ``completePending()``, which every mutating entry point runs first.
     public var pendingDecision: Decision? { pending?.decision }
-    /// Boxed: inline, the decision would add 184 bytes to the engine's record, read cold on every input.
+    /// Boxed (an indirect journal entry, one pointer): inline, the decision would add 184 bytes to the engine's record,
+    /// read cold on every input.
     var pending: PendingDecision?
 
     public init(configuration: EngineConfiguration) {
@@ -474,12 +475,14 @@ public struct TradingEngine: Sendable {
     }
 }
 
-/// A decision left pending by ``TradingEngine/handle(_:feed:instruments:now:applyingLater:)``: the step's journal entry
-/// itself (an indirect case, so holding it is one retain of the box the step journals).
+/// A decision left pending by ``TradingEngine/handle(_:feed:instruments:now:applyingLater:)``, held as its journal
+/// entry: the step journals this same entry, so both share one box (one retain, no copy of the decision's lists).
 struct PendingDecision: Sendable {
+    /// Always a `.decision` (the only initialiser makes one).
     let entry: JournalEntry
+    init(_ decision: Decision) { entry = .decision(decision) }
     var decision: Decision {
-        guard case let .decision(decision) = entry else { preconditionFailure("a pending entry that is not a decision") }
+        guard case let .decision(decision) = entry else { preconditionFailure("unreachable: built from a decision") }
         return decision
     }
 }

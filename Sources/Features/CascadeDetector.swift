@@ -273,17 +273,20 @@ public struct CascadeDetector: Sendable, Codable, Equatable {
     private func start(side i: Int, at t: Int64, threshold: Int64) -> CascadeEpisode {
         let side: PositionSide = i == 0 ? .long : .short
         let w = windows[i].sum
-        // "\(symbol)-\(source)-\(side)-\(t)" written in place and made a string once (appends to a reserved string
-        // cost about as much as the rest of the cascade frame's detector work): the source and side names are at
-        // most 9 and 5 bytes, the time at most 20.
-        let id = TextWriter.text(capacity: symbol.utf8.count + 40) { w in
-            w.put(string: symbol); w.put("-"); w.put(string: source.rawValue); w.put("-"); w.put(string: side.description)
-            w.put("-"); w.put(t)
-        }
         return CascadeEpisode(
-            id: id, symbol: symbol, source: source, side: side, start: t,
+            id: Self.episodeID(symbol: symbol, source: source, side: side, time: t), symbol: symbol, source: source, side: side, start: t,
             peakTime: t, end: nil, endReason: nil, notional: w, events: Int(windows[i].count), peakNotional: w,
             threshold: threshold, lastEvent: t)
+    }
+
+    /// `"\(symbol)-\(source)-\(side)-\(time)"`, written in place and made a string once: appends to a reserved string
+    /// cost about as much as the rest of the cascade frame's detector work. Sized from its parts (a time has at most
+    /// 20 characters), so no name can outgrow it.
+    package static func episodeID(symbol: String, source: LiquidationSource, side: PositionSide, time: Int64) -> String {
+        let sourceName = source.rawValue, sideName = side.description
+        return TextWriter.text(capacity: symbol.utf8.count + sourceName.utf8.count + sideName.utf8.count + 23) { w in
+            w.put(string: symbol); w.put("-"); w.put(string: sourceName); w.put("-"); w.put(string: sideName); w.put("-"); w.put(time)
+        }
     }
 
     @inline(__always) static func index(_ side: PositionSide) -> Int { side == .long ? 0 : 1 }

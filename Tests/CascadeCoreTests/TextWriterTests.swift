@@ -1,15 +1,19 @@
 import CascadeCore
 import Testing
 
-/// The journaled detail text is written part by part into a stack buffer (``TextWriter``); numbers are written digit
-/// by digit in place, so their order, sign and edges are checked against the standard library's formatting.
+/// Text made on the decision path (the engine's log detail, the detector's episode id) is written part by part into a
+/// stack buffer (``TextWriter``); numbers are written digit by digit in place, so their order, sign and edges are
+/// checked against the standard library's formatting, and each at a buffer it fills exactly.
 @Suite struct TextWriterTests {
     @Test func numbersAreWrittenAsTheStandardLibraryWritesThem() {
         let values: [Int64] = [0, 1, 9, 10, 42, 100, 1_234_567_890, -1, -10, -987_654, .max, .min]
         for value in values {
             #expect(TextWriter.text(capacity: 32) { $0.put(value) } == String(value))
+            // Exactly its length: the size checks let a part fill the buffer.
+            #expect(TextWriter.text(capacity: String(value).utf8.count) { $0.put(value) } == String(value))
         }
-        #expect(TextWriter.text(capacity: 32) { $0.put(UInt64.max) } == String(UInt64.max))
+        #expect(TextWriter.text(capacity: 20) { $0.put(UInt64.max) } == String(UInt64.max))
+        #expect(TextWriter.text(capacity: 4) { $0.put("ab"); $0.put(UInt64(12)) } == "ab12")
     }
 
     @Test func literalsStringsAndNumbersFollowEachOther() {

@@ -32,6 +32,39 @@ import Testing
         #expect(read != OrderIntent(id: id, symbol: "BTCUSDT", spec: spec, ladder: 13))
     }
 
+    /// Journal entries as stored: the format journals were written in before the entry became an indirect enum (how
+    /// it is held in memory; the shapes match a journal the previous build's `cascade paper` wrote), so a journal of an
+    /// earlier build reads back and re-encodes to the same bytes.
+    @Test func journalEntriesAreStoredInTheirFormat() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var decision = Decision(time: ExchangeTime(milliseconds: 1_748_826_000_000))
+        decision.log = [DecisionLogEntry(time: decision.time, symbol: "BTCUSDT", episode: "BTCUSDT-all-long-1", action: "enter",
+                                         reason: "episodeStarted", detail: "ladder 12 Buy 1 layers")]
+        decision.intents = [OrderIntent(id: id, symbol: "BTCUSDT", spec: spec, ladder: 12)]
+        let entries: [JournalEntry] = [
+            .started(run: 3, node: "bt", startingBalance: USDT(units: Int64(10_000_000_000_000)), at: decision.time),
+            .decision(decision),
+        ]
+        let stored = [
+            #"{"started":{"at":{"milliseconds":1748826000000},"node":"bt","run":3,"startingBalance":{"units":10000000000000}}}"#,
+            #"{"decision":{"_0":{"alarms":[],"commands":[],"instruments":{},"intents":[{"ladder":12,"linkID":""#
+                + #"c1bt_3_c_E1_0","spec":{"closeOnTrigger":false,"price":{"units":5970000000000},"protection":{"mod"#
+                + #"e":{"full":{}},"stopLoss":{"source":{"lastPrice":{}},"trigger":{"units":5910300000000}}},"qty":{"#
+                + #""units":16000},"reduceOnly":false,"side":0,"timeInForce":{"postOnly":{}},"type":{"limit":{}}},"s"#
+                + #"ymbol":"BTCUSDT"}],"ladders":[],"log":[{"action":"enter","detail":"ladder 12 Buy 1 layers","epis"#
+                + #"ode":"BTCUSDT-all-long-1","reason":"episodeStarted","symbol":"BTCUSDT","time":{"milliseconds":17"#
+                + #"48826000000}}],"time":{"milliseconds":1748826000000}}}}"#,
+        ]
+        #expect(entries.count == stored.count)
+        for (entry, text) in zip(entries, stored) {
+            #expect(String(decoding: try encoder.encode(entry), as: UTF8.self) == text)
+            let read = try JSONDecoder().decode(JournalEntry.self, from: Data(text.utf8))
+            #expect(read == entry)
+            #expect(try encoder.encode(read) == Data(text.utf8))
+        }
+    }
+
     @Test func recordsOfEqualOrdersBuiltApartAreEqualAndHashAlike() {
         let a = ManagedOrder(id: id, spec: spec), b = ManagedOrder(id: id, spec: spec)
         #expect(a == b && a.hashValue == b.hashValue)

@@ -17,6 +17,21 @@ import Testing
 
     func minute(_ k: Int64, _ seconds: Double) -> Int64 { (m0 + k) * 60_000_000_000 + s(seconds) }
 
+    /// The id is written in place into a buffer sized from its parts: every source and side, the time's extremes and a
+    /// long symbol give the text an interpolation gives.
+    @Test func episodeIdsAreTheInterpolatedText() {
+        for source in LiquidationSource.allCases {
+            for side in [PositionSide.long, .short] {
+                for time in [Int64.min, -1, 0, 1_709_616_782_001_000_000, .max] {
+                    for symbol in ["BTCUSDT", "1000000BABYDOGEUSDT_LONGEST_NAME"] {
+                        #expect(CascadeDetector.episodeID(symbol: symbol, source: source, side: side, time: time)
+                                == "\(symbol)-\(source.rawValue)-\(side)-\(time)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func armsAfterADayStartsAboveTheP99AndEndsQuietAtItsDeadline() {
         var d = CascadeDetector(symbol: "BTCUSDT", source: .throttled)
         var changes: [DetectorChange] = []
