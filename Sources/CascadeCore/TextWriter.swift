@@ -2,7 +2,8 @@
 /// interpolation grows its buffer twice, and each append to a reserved string is a call). The parts are a method of
 /// a local value, so none pays a dynamic exclusivity check (a nested function capturing the count did). Used where
 /// text is made on the decision path (the engine's log detail, the detector's episode id): a part that does not fit
-/// stops the process rather than cut the text (callers size the buffer with room).
+/// stops the process rather than cut the text (callers size the buffer with room). Its parts are always inlined:
+/// across modules they were calls, and a number's radix was then divided by at run time.
 package struct TextWriter {
     @usableFromInline let buffer: UnsafeMutableBufferPointer<UInt8>
     @usableFromInline var count = 0
@@ -19,41 +20,53 @@ package struct TextWriter {
 
     @inlinable init(buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
 
-    @inlinable
+    @inlinable @inline(__always)
     package mutating func put(string text: String) {
-        var text = text
-        text.withUTF8 { put($0) }
+        // In place when the bytes are contiguous (native strings, small or not); byte by byte otherwise.
+        if text.utf8.withContiguousStorageIfAvailable({ put($0) }) != nil { return }
+        for byte in text.utf8 { put(byte: byte) }
     }
 
     /// A literal, read in place (no string made of it; a literal argument would make a `String` if this took one).
-    @inlinable
+    @inlinable @inline(__always)
     package mutating func put(_ text: StaticString) {
         text.withUTF8Buffer { put($0) }
     }
 
     /// `value` in decimal, written in place (no string made of it).
-    @inlinable
+    @inlinable @inline(__always)
     package mutating func put(_ value: Int64) {
         if value < 0 { put("-") }
         put(value.magnitude)
     }
 
-    /// `value` in decimal, written in place. Not generic: across modules a generic one ran unspecialised.
-    @inlinable
-    package mutating func put(_ value: UInt64) {
+    /// `value` in `radix` (2...36; digits past 9 in lower case), written in place. Not generic: across modules a
+    /// generic one ran unspecialised. Inlined callers pass a constant radix, so the divisions stay multiplications.
+    @inlinable @inline(__always)
+    package mutating func put(_ value: UInt64, radix: UInt64 = 10) {
+        precondition((2...36).contains(radix), "radix out of range")
         var magnitude = value
         var digits = 1
-        var rest = magnitude / 10
-        while rest > 0 { digits += 1; rest /= 10 }
+        var rest = magnitude / radix
+        while rest > 0 { digits += 1; rest /= radix }
         precondition(digits <= buffer.count - count, "text longer than its buffer")
         for k in stride(from: count + digits - 1, through: count, by: -1) {
-            buffer[k] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
-            magnitude /= 10
+            let digit = UInt8(truncatingIfNeeded: magnitude % radix)
+            buffer[k] = digit < 10 ? 0x30 + digit : 0x57 + digit
+            magnitude /= radix
         }
         count += digits
     }
 
-    @inlinable
+    /// One byte (the caller's to keep within the text's character set).
+    @inlinable @inline(__always)
+    package mutating func put(byte: UInt8) {
+        precondition(count < buffer.count, "text longer than its buffer")
+        buffer[count] = byte
+        count += 1
+    }
+
+    @inlinable @inline(__always)
     mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
         precondition(bytes.count <= buffer.count - count, "text longer than its buffer")
         _ = UnsafeMutableBufferPointer(rebasing: buffer[count..<(count + bytes.count)]).initialize(from: bytes)

@@ -69,34 +69,16 @@ public struct OrderLinkID: Sendable, Hashable, CustomStringConvertible {
         self.attempt = attempt
     }
 
-    /// The text sent as `orderLinkId`, written in place (this is on the decision path: one per order). Written on the
-    /// stack, then made a string: an id of up to 15 bytes (most: `c1a1_3_1k_E0_0` is 14) is then stored inline, with
-    /// no allocation, where a string made with room for 32 bytes is always allocated.
+    /// The text sent as `orderLinkId`, written in place (this is on the decision path: one per order) and made a
+    /// string of its exact size: an id of up to 15 bytes (most: `c1a1_3_1k_E0_0` is 14) is then stored inline, with no
+    /// allocation. The initialiser bounds every field (at most 29 characters), so 32 bytes always hold it.
     public var description: String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
-            var i = 0
-            func put(_ byte: UInt8) { buffer[i] = byte; i += 1 }
-            func number(_ value: UInt64) {
-                var count = 1
-                var v = value / 36
-                while v > 0 { count += 1; v /= 36 }
-                v = value
-                for k in stride(from: count - 1, through: 0, by: -1) {
-                    let d = UInt8(v % 36)
-                    buffer[i + k] = d < 10 ? 0x30 + d : 0x57 + d
-                    v /= 36
-                }
-                i += count
-            }
-            put(0x63); put(0x31)                                  // "c1"
-            for byte in node.utf8 { put(byte) }
-            put(0x5f); number(run)
-            put(0x5f); number(episode)
-            put(0x5f); put(role.byte); number(layer)
-            put(0x5f); number(attempt)
-            // The initialiser bounds every field (≤ 29 characters); the fields are constants, so this cannot move.
-            precondition(i <= 32)
-            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<i]), as: UTF8.self)
+        TextWriter.text(capacity: 32) { w in
+            w.put(string: Self.version); w.put(string: node)
+            w.put("_"); w.put(run, radix: 36)
+            w.put("_"); w.put(episode, radix: 36)
+            w.put("_"); w.put(byte: role.byte); w.put(layer, radix: 36)
+            w.put("_"); w.put(attempt, radix: 36)
         }
     }
 

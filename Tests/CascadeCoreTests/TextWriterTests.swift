@@ -14,6 +14,10 @@ import Testing
         }
         #expect(TextWriter.text(capacity: 20) { $0.put(UInt64.max) } == String(UInt64.max))
         #expect(TextWriter.text(capacity: 4) { $0.put("ab"); $0.put(UInt64(12)) } == "ab12")
+        // Base 36, as order ids write their numbers (lower-case letters past 9).
+        for value: UInt64 in [0, 9, 10, 35, 36, 1_295, 46_655, .max] {
+            #expect(TextWriter.text(capacity: 13) { $0.put(value, radix: 36) } == String(value, radix: 36))
+        }
     }
 
     @Test func literalsStringsAndNumbersFollowEachOther() {
